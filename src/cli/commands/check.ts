@@ -1,0 +1,34 @@
+/**
+ * `flowrun check FILE…`: validates flow files and prints every problem with its path.
+ */
+import type { Command } from 'commander';
+import { validateFlow } from '../../core/validate-flow.js';
+import type { CliIo } from '../cli-io.js';
+import { readFlowFile } from '../flow-files.js';
+
+/** Adds `check` to the program. */
+export function registerCheckCommand(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  program
+    .command('check')
+    .description('validate flow files (.json); exit 1 when any has a problem')
+    .argument('<files...>', 'flow files')
+    .action(async (files: string[]) => {
+      let bad = 0;
+      for (const path of files) {
+        try {
+          const { definition } = await readFlowFile(path);
+          const result = validateFlow(definition);
+          if (result.ok) {
+            io.out(`ok  ${path} (${result.flow.id})\n`);
+          } else {
+            bad++;
+            for (const issue of result.issues) io.out(`${path}: ${issue.path || '(flow)'}: ${issue.message}\n`);
+          }
+        } catch (error) {
+          bad++;
+          io.out(`${error instanceof Error ? error.message : String(error)}\n`);
+        }
+      }
+      setExit(bad > 0 ? 1 : 0);
+    });
+}

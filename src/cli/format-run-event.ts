@@ -1,0 +1,40 @@
+/**
+ * One line per live run event, for people watching a run in a terminal.
+ */
+import type { LiveRunEvent } from '../core/engine/types.js';
+
+/** Formats a live event; `names` learns run ids → flow ids from ledger entries. */
+export function formatRunEvent(event: LiveRunEvent, names: Map<string, string>): string {
+  const who = `[${names.get(event.runId) ?? shortId(event.runId)}]`;
+  switch (event.kind) {
+    case 'status':
+      return event.status === 'ACTIVE' ? '' : `${who} ${event.status}${event.error ? ` ${event.error.code}: ${event.error.description}` : ''}\n`;
+    case 'log': {
+      const e = event.entry;
+      if (e.code === 'StepStarted') return `${who}   > ${String(e.details?.stepId)}\n`;
+      if (e.code === 'StepSucceeded') return `${who}   ok ${String(e.details?.stepId)}\n`;
+      return `${who} ${e.code}: ${e.description}\n`;
+    }
+    case 'item': {
+      const text = typeof event.item.content === 'string' ? event.item.content : JSON.stringify(event.item.content);
+      return `${who}   item ${event.item.type} ${event.change}${event.transient ? ' (transient)' : ''}: ${truncate(text, 120)}\n`;
+    }
+    case 'ledger': {
+      const e = event.entry;
+      if (typeof e.to.runId === 'string' && typeof e.to.flowId === 'string') names.set(e.to.runId, e.to.flowId);
+      if (e.kind === 'decide') return `${who}   decide ${e.from.stepId} -> ${String(e.to.next ?? '(end)')}${e.to.branch === 'default' ? ' (default)' : ''}\n`;
+      const target = e.to.subflow ?? (e.to.flowId ? `${String(e.to.flowId)} (run ${shortId(String(e.to.runId))})` : JSON.stringify(e.to));
+      return `${who}   ${e.kind} ${String(target)} from ${e.from.stepId}\n`;
+    }
+    case 'output':
+      return `${who}   output ${event.name} = ${truncate(JSON.stringify(event.value) ?? 'undefined', 120)}\n`;
+  }
+}
+
+function shortId(id: string): string {
+  return id.length > 12 ? `…${id.slice(-8)}` : id;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

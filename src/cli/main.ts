@@ -1,0 +1,33 @@
+/**
+ * The `flowrun` command line: the composition root that reads argv, files and the environment,
+ * picks a store and builds the engine. Each verb lives in `commands/<verb>.ts`.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerCheckCommand } from './commands/check.js';
+import { registerRunCommand } from './commands/run.js';
+import type { CliIo } from './cli-io.js';
+import { processIo } from './cli-io.js';
+
+/** Runs the CLI with these arguments (without `node` and the script); resolves to the exit code. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const program = new Command()
+    .name('flowrun')
+    .description('A durable flow runtime for TypeScript: run, check and watch flows.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+  let exitCode = 0;
+  const setExit = (code: number): void => {
+    exitCode = code;
+  };
+  registerRunCommand(program, io, setExit);
+  registerCheckCommand(program, io, setExit);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    io.err(`flowrun: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 2;
+  }
+}

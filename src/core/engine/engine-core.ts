@@ -1,0 +1,87 @@
+/**
+ * The part of the engine that executors and steps call back into: the store, time, ids, the
+ * configuration, flow loading, building new runs, and the scheduler.
+ */
+import type { Clock, IdSource } from '../clock.js';
+import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
+import type { NewRun, RunEventBody, RunRecord } from '../run.js';
+import type { Store } from '../store.js';
+import type { RunExecutor } from './run-executor.js';
+import type { Logger, Module } from './types.js';
+
+/** What live publication needs of a run. */
+export type LiveRunRef = Pick<RunRecord, 'runId' | 'rootRunId' | 'lastSeq'>;
+
+/** The first events of every run: ACTIVE, and a FlowStarted log entry. */
+export function startEvents(run: NewRun): RunEventBody[] {
+  return [
+    { kind: 'status', status: 'ACTIVE' },
+    {
+      kind: 'log',
+      entry: {
+        time: run.startTime,
+        code: 'FlowStarted',
+        description: `flow ${run.flowId} v${run.flowVersion} action ${run.actionName} started`,
+        details: { source: run.source, createdBy: run.createdBy, ...(run.parentRunId ? { parentRunId: run.parentRunId } : {}) },
+      },
+    },
+  ];
+}
+
+/** What a new run is built from. */
+export interface BuildRunInput {
+  flow: FlowVersionRecord;
+  actionName: string;
+  input: unknown;
+  /** The run that starts this one (child run or launch). */
+  parent?: RunRecord;
+  detached?: boolean;
+  depth?: number;
+  timeoutMs?: number | null;
+  runAs?: string | null;
+  source: string;
+  stepLogs?: boolean;
+  requestId?: string;
+  createdBy?: string;
+  sessionId?: string | null;
+  label?: string | null;
+  tags?: string[];
+  event?: unknown;
+  monitors?: { users?: string[]; groups?: string[] };
+  managers?: { users?: string[]; groups?: string[] };
+}
+
+/** The engine as its executors see it. */
+export interface EngineCore {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly logger: Logger | undefined;
+  readonly modules: Readonly<Record<string, Module>>;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly maxDepth: number;
+  readonly maxHistoryPerRun: number;
+  /** Resolves a flow version (by number or selector); throws FLOW_NOT_FOUND. Cached: versions are immutable. */
+  loadFlow(flowId: string, version?: number | string): Promise<FlowVersionRecord>;
+  subflowOf(flow: FlowVersionRecord, name: string): SubflowDefinition;
+  /** Builds a new run record: binds and validates the input (throws INVALID_INPUT), sets ids and deadlines. */
+  buildRun(input: BuildRunInput): NewRun;
+  /** Claims the run and executes it in this process if it can be claimed now. */
+  dispatch(runId: string): void;
+  /** Dispatches the run at time `at` (retry backoff). */
+  scheduleWake(runId: string, at: number): void;
+  /** Persists an executor's pending events soon (a running module emitted items or logs). */
+  scheduleFlush(executor: RunExecutor): void;
+  /**
+   * A transition committed: fan its events out to live listeners, in order, with their sequence
+   * numbers. `transients` are transient item changes that happened after the first `afterIndex`
+   * of those events; they are delivered in that place, so listeners see changes in the order they happened.
+   */
+  publishCommitted(run: LiveRunRef, events: RunEventBody[], transients?: { afterIndex: number; body: RunEventBody }[]): void;
+  /** A transient item changed: live listeners only. */
+  publishTransient(run: LiveRunRef, event: RunEventBody): void;
+  /** A run reached a terminal status. */
+  runEnded(run: RunRecord): void;
+  /** Cancels a run and its synchronous children. */
+  cancelRunTree(runId: string, reason: string): Promise<void>;
+}

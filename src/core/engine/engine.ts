@@ -1,0 +1,492 @@
+/**
+ * The engine: deploys flows, starts runs, executes them (in this process, under leases taken in
+ * the store), and answers questions about them. Several engines may share one store; each run is
+ * executed by one of them at a time.
+ */
+import type { Clock, IdSource, TimerHandle } from '../clock.js';
+import { FlowError, NotFoundError, fromRunError, CanceledError } from '../errors.js';
+import { LATEST_PUBLISHED, type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
+import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../run.js';
+import type { FlowSummary, RunFilter, RunPage, Store } from '../store.js';
+import { assertValidFlow } from '../validate-flow.js';
+import { startEvents, type BuildRunInput, type EngineCore, type LiveRunRef } from './engine-core.js';
+import { LiveEvents, type LiveListener } from './live-events.js';
+import { RunExecutor } from './run-executor.js';
+import { buildNewRun, checkStartOptions } from './build-run.js';
+import { RunWaiters } from './run-waiters.js';
+import { parseVersion } from './step-runner.js';
+import type { ExecutionResult, ItemEvent, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
+
+/** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
+export interface EngineOptions {
+  stores: Store;
+  clock: Clock;
+  ids: IdSource;
+  runtimeConfig?: RuntimeConfig;
+  /** Modules, merged over `runtimeConfig.modules`. */
+  modules?: Record<string, Module>;
+  /** Name of this engine in leases. Default: a new id. */
+  workerId?: string;
+  /** How long a claim lasts without a heartbeat (default 30,000 ms). */
+  leaseMs?: number;
+  /** How often to look for runs to resume (other processes' expired leases, due timers). Default 1,000 ms. */
+  pollIntervalMs?: number;
+  /** Runs executed at once by this engine (default 256). */
+  maxConcurrentRuns?: number;
+  /** Look for claimable runs in the background (default true). */
+  poll?: boolean;
+}
+
+/** The flowrun engine. Create it with `createEngine`. */
+export class Engine implements EngineCore {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly logger: Logger | undefined;
+  readonly modules: Readonly<Record<string, Module>>;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly maxDepth: number;
+  readonly maxHistoryPerRun: number;
+  readonly workerId: string;
+  readonly #leaseMs: number;
+  readonly #pollIntervalMs: number;
+  readonly #maxConcurrent: number;
+  readonly #live: LiveEvents;
+  readonly #flowCache = new Map<string, FlowVersionRecord>();
+  readonly #executing = new Map<string, RunExecutor>();
+  readonly #queue: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #waiters: RunWaiters;
+  readonly #timers = new Set<TimerHandle>();
+  readonly #flushing = new Set<RunExecutor>();
+  #pollTimer: TimerHandle | null = null;
+  #heartbeatTimer: TimerHandle | null = null;
+  #closed = false;
+  #idle: Promise<void> = Promise.resolve();
+  #idleResolve: (() => void) | null = null;
+
+  constructor(options: EngineOptions) {
+    this.store = options.stores;
+    this.clock = options.clock;
+    this.ids = options.ids;
+    const config = options.runtimeConfig ?? {};
+    this.logger = config.logger;
+    this.modules = { ...config.modules, ...options.modules };
+    this.settings = Object.freeze({ ...config.settings });
+    this.maxDepth = config.maxDepth ?? 100;
+    this.maxHistoryPerRun = config.maxHistoryPerRun ?? 10_000;
+    this.workerId = options.workerId ?? `engine-${this.ids.newId()}`;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.#maxConcurrent = options.maxConcurrentRuns ?? 256;
+    this.#live = new LiveEvents(this.logger);
+    this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs: this.#pollIntervalMs });
+    if (options.poll !== false) this.#schedulePoll(0);
+  }
+
+  /**
+   * Validates and stores a flow definition as a new immutable version (deploying the same
+   * definition as the latest version returns that version). With `publish`, it becomes
+   * `LATEST_PUBLISHED`. Throws ValidationError (INVALID_DEFINITION) listing every problem.
+   */
+  async deployFlow(definition: FlowDefinition, options: { deployedBy?: string; publish?: boolean } = {}): Promise<{ id: string; version: number }> {
+    const flow = assertValidFlow(definition);
+    const record = await this.store.saveFlowVersion({ definition: flow, deployedBy: options.deployedBy ?? 'anonymous', at: this.clock.now() });
+    if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version });
+    return { id: record.flowId, version: record.version };
+  }
+
+  /** Makes a deployed version the published one (`LATEST_PUBLISHED`). */
+  async publishFlow(flowId: string, version: number): Promise<{ id: string; version: number }> {
+    const record = await this.store.publishFlowVersion({ flowId, version });
+    return { id: record.flowId, version: record.version };
+  }
+
+  /** A deployed flow version (default: published, else latest). Throws FLOW_NOT_FOUND. */
+  async getFlow(flowId: string, version?: number | 'LATEST_PUBLISHED' | 'LATEST'): Promise<FlowVersionRecord> {
+    return this.loadFlow(flowId, version);
+  }
+
+  listFlows(): Promise<FlowSummary[]> {
+    return this.store.listFlows();
+  }
+
+  async loadFlow(flowId: string, version?: number | string): Promise<FlowVersionRecord> {
+    const selector = parseVersion(version);
+    if (typeof selector === 'number') {
+      const key = `${flowId}@${selector}`;
+      const cached = this.#flowCache.get(key);
+      if (cached) return cached;
+      const found = await this.store.getFlowVersion(flowId, selector);
+      if (!found) throw new NotFoundError('FLOW_NOT_FOUND', `flow "${flowId}" has no version ${selector}`);
+      this.#flowCache.set(key, found);
+      return found;
+    }
+    const found =
+      selector === undefined
+        ? ((await this.store.getFlowVersion(flowId, LATEST_PUBLISHED)) ?? (await this.store.getFlowVersion(flowId, 'LATEST')))
+        : await this.store.getFlowVersion(flowId, selector);
+    if (!found) {
+      throw new NotFoundError('FLOW_NOT_FOUND', selector === LATEST_PUBLISHED ? `flow "${flowId}" has no published version` : `flow "${flowId}" is not deployed`);
+    }
+    this.#flowCache.set(`${flowId}@${found.version}`, found);
+    return found;
+  }
+
+  subflowOf(flow: FlowVersionRecord, name: string): SubflowDefinition {
+    const subflow = flow.definition.subflows?.[name];
+    if (!subflow) throw new NotFoundError('SUBFLOW_NOT_FOUND', `flow "${flow.flowId}" has no subflow "${name}"`);
+    return subflow;
+  }
+
+  /**
+   * Starts a run and returns its id at once; the run goes on in this engine. The run is recorded
+   * before this resolves, so it survives a crash from then on. Rejects (and records nothing) on an
+   * unknown flow or action (FLOW_NOT_FOUND / ACTION_NOT_FOUND), input that breaks the param schemas
+   * (INVALID_INPUT), or a requestId already used (CONFLICT).
+   */
+  async startRun(options: StartRunOptions): Promise<{ requestId: string }> {
+    this.#assertOpen();
+    checkStartOptions(options);
+    // An inline definition is validated, and the input bound against it, before anything is
+    // stored: a rejected call leaves the store as it was.
+    const inline = typeof options.flow === 'string' ? null : assertValidFlow(options.flow);
+    const flow = inline ? { flowId: inline.id, version: 0, definition: inline, deployedBy: '', deployedAt: 0, published: false } : await this.loadFlow(options.flow as string, options.version);
+    let run = this.buildRun({
+      flow,
+      actionName: options.actionName ?? 'main',
+      input: options.input,
+      source: options.source ?? 'http',
+      ...(options.requestId !== undefined ? { requestId: options.requestId } : {}),
+      createdBy: options.userId ?? 'anonymous',
+      sessionId: options.sessionId ?? null,
+      label: options.label ?? null,
+      tags: options.tags ?? [],
+      timeoutMs: options.timeoutMs ?? null,
+      runAs: options.runAs ?? null,
+      event: options.event,
+      ...(options.monitors ? { monitors: options.monitors } : {}),
+      ...(options.managers ? { managers: options.managers } : {}),
+    });
+    if (inline) run = { ...run, flowVersion: (await this.#saveInline(inline, options.userId)).version };
+    await this.#createAndExecute(run);
+    return { requestId: run.runId };
+  }
+
+  /**
+   * Starts a run and waits for it to end. Resolves with the result — `error` set when the run
+   * failed or was canceled — and rejects only when the run cannot be started or recorded.
+   * Aborting `signal` cancels the run.
+   */
+  async runAction(options: RunActionOptions): Promise<ExecutionResult> {
+    const requestId = options.requestId ?? this.ids.newRunId();
+    const started = this.clock.now();
+    const stopItems = options.onItem ? this.#live.onTree(requestId, itemListener(options.onItem)) : null;
+    let onAbort: (() => void) | null = null;
+    try {
+      await this.startRun({ ...options, requestId });
+      if (options.signal) {
+        onAbort = () => void this.cancelRun(requestId).catch((error: unknown) => this.logger?.warn({ err: error }, 'cancel on abort failed'));
+        if (options.signal.aborted) onAbort();
+        else options.signal.addEventListener('abort', onAbort, { once: true });
+      }
+      const run = await this.#waiters.wait(requestId);
+      const items = await this.store.getRunItems(requestId);
+      return {
+        requestId,
+        status: run.status,
+        output: run.output,
+        items,
+        durationMs: Math.max(0, (run.endTime ?? this.clock.now()) - started),
+        ...(run.runError ? { error: fromRunError(run.runError, run.runId) } : {}),
+      };
+    } finally {
+      stopItems?.();
+      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async #saveInline(flow: FlowDefinition, userId: string | undefined): Promise<FlowVersionRecord> {
+    const record = await this.store.saveFlowVersion({ definition: flow, deployedBy: userId ?? 'anonymous', at: this.clock.now() });
+    this.#flowCache.set(`${record.flowId}@${record.version}`, record);
+    return record;
+  }
+
+  buildRun(input: BuildRunInput): NewRun {
+    return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId() });
+  }
+
+  async #createAndExecute(run: NewRun): Promise<void> {
+    const events = startEvents(run);
+    const canRunHere = !this.#closed && this.#executing.size < this.#maxConcurrent;
+    const created = await this.store.createRun({
+      run,
+      events,
+      ...(canRunHere ? { lease: { owner: this.workerId, expiresAt: this.clock.now() + this.#leaseMs } } : {}),
+    });
+    this.publishCommitted(created.run, events);
+    if (created.lease) this.#execute(created.run, created.lease);
+    else this.dispatch(run.runId);
+  }
+
+  dispatch(runId: string): void {
+    if (this.#closed || this.#queued.has(runId)) return;
+    this.#queued.add(runId);
+    this.#queue.push(runId);
+    this.#drain();
+  }
+
+  scheduleWake(runId: string, at: number): void {
+    const timer = this.clock.setTimeout(() => {
+      this.#timers.delete(timer);
+      this.dispatch(runId);
+    }, Math.max(0, at - this.clock.now()));
+    this.#timers.add(timer);
+  }
+
+  scheduleFlush(executor: RunExecutor): void {
+    if (this.#flushing.has(executor)) return;
+    this.#flushing.add(executor);
+    const timer = this.clock.setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#flushing.delete(executor);
+      executor.flush().catch((error: unknown) => this.logger?.debug({ err: error, runId: executor.runId }, 'flush skipped'));
+    }, 10);
+    this.#timers.add(timer);
+  }
+
+  #drain(): void {
+    while (this.#queue.length > 0 && this.#executing.size < this.#maxConcurrent && !this.#closed) {
+      const runId = this.#queue.shift()!;
+      this.#queued.delete(runId);
+      const now = this.clock.now();
+      this.store
+        .claimRun({ runId, owner: this.workerId, now, leaseExpiresAt: now + this.#leaseMs })
+        .then((claimed) => {
+          if (claimed) this.#execute(claimed.run, claimed.lease);
+        })
+        .catch((error: unknown) => this.logger?.error({ err: error, runId }, 'claim failed; the poller will retry'));
+    }
+  }
+
+  #execute(run: RunRecord, lease: { runId: string; owner: string; fencingToken: number; expiresAt: number }): void {
+    this.#markBusy();
+    const start = async (): Promise<void> => {
+      const flow = await this.loadFlow(run.flowId, run.flowVersion);
+      const executor = new RunExecutor(this, run, lease, flow);
+      this.#executing.set(run.runId, executor);
+      this.#ensureHeartbeat();
+      try {
+        await executor.execute();
+      } finally {
+        if (this.#executing.get(run.runId) === executor) this.#executing.delete(run.runId);
+      }
+    };
+    start()
+      .catch((error: unknown) => this.logger?.error({ err: error, runId: run.runId }, 'run could not be executed; it stays claimable'))
+      .finally(() => {
+        this.#markIdleIfDone();
+        this.#drain();
+      });
+  }
+
+  #schedulePoll(delayMs: number): void {
+    if (this.#closed) return;
+    this.#pollTimer = this.clock.setTimeout(
+      () => {
+        this.#pollOnce()
+          .catch((error: unknown) => this.logger?.warn({ err: error }, 'poll failed'))
+          .finally(() => this.#schedulePoll(this.#pollIntervalMs));
+      },
+      delayMs,
+      { keepAlive: false },
+    );
+  }
+
+  async #pollOnce(): Promise<void> {
+    const free = this.#maxConcurrent - this.#executing.size;
+    if (free <= 0 || this.#closed) return;
+    const now = this.clock.now();
+    const claimed = await this.store.claimRuns({ owner: this.workerId, limit: free, now, leaseExpiresAt: now + this.#leaseMs });
+    for (const c of claimed) this.#execute(c.run, c.lease);
+  }
+
+  #ensureHeartbeat(): void {
+    if (this.#heartbeatTimer || this.#closed) return;
+    this.#heartbeatTimer = this.clock.setTimeout(
+      () => {
+        this.#heartbeatTimer = null;
+        const runIds = [...this.#executing.keys()];
+        if (runIds.length === 0) return;
+        this.store
+          .renewLeases({ owner: this.workerId, runIds, expiresAt: this.clock.now() + this.#leaseMs })
+          .catch((error: unknown) => this.logger?.warn({ err: error }, 'lease renewal failed'))
+          .finally(() => this.#ensureHeartbeat());
+      },
+      Math.max(10, Math.floor(this.#leaseMs / 3)),
+      { keepAlive: false },
+    );
+  }
+
+  #markBusy(): void {
+    if (this.#idleResolve === null) this.#idle = new Promise((resolve) => (this.#idleResolve = resolve));
+  }
+
+  #markIdleIfDone(): void {
+    if (this.#executing.size === 0 && this.#queue.length === 0 && this.#idleResolve) {
+      const resolve = this.#idleResolve;
+      this.#idleResolve = null;
+      resolve();
+    }
+  }
+
+  publishCommitted(run: LiveRunRef, events: RunEventBody[], transients: { afterIndex: number; body: RunEventBody }[] = []): void {
+    if ((events.length === 0 && transients.length === 0) || !this.#live.hasListeners(run.runId, run.rootRunId)) return;
+    const first = run.lastSeq - events.length + 1;
+    const time = this.clock.now();
+    let t = 0;
+    for (let i = 0; i <= events.length; i++) {
+      // Transient changes queued behind the first i persisted events come right after them.
+      for (; t < transients.length && transients[t]!.afterIndex <= i; t++) {
+        this.#live.publish({ ...transients[t]!.body, runId: run.runId, seq: first + i - 1, time, transient: true } as LiveRunEvent, run.rootRunId);
+      }
+      if (i < events.length) this.#live.publish({ ...events[i]!, runId: run.runId, seq: first + i, time } as LiveRunEvent, run.rootRunId);
+    }
+  }
+
+  publishTransient(run: LiveRunRef, event: RunEventBody): void {
+    if (!this.#live.hasListeners(run.runId, run.rootRunId)) return;
+    this.#live.publish({ ...event, runId: run.runId, seq: run.lastSeq, time: this.clock.now(), transient: true } as LiveRunEvent, run.rootRunId);
+  }
+
+  /** Listens to one run's live events (committed ones, and transient items); returns the unsubscribe function. */
+  onRunEvent(runId: string, listener: LiveListener): () => void {
+    return this.#live.onRun(runId, listener);
+  }
+
+  /** Listens to the live events of a run and its synchronous children. */
+  onRunTreeEvent(rootRunId: string, listener: LiveListener): () => void {
+    return this.#live.onTree(rootRunId, listener);
+  }
+
+  /** Listens to the live events of every run this engine executes (the CLI's progress view). */
+  onAnyRunEvent(listener: LiveListener): () => void {
+    return this.#live.onAll(listener);
+  }
+
+  runEnded(run: RunRecord): void {
+    this.#waiters.notify(run);
+    if (run.parentRunId && !run.detached) this.dispatch(run.parentRunId);
+  }
+
+  /**
+   * Waits until the run ends and returns its record. Rejects with TIMEOUT after `timeoutMs`
+   * (the run goes on), CANCELED when `signal` aborts, RUN_NOT_FOUND for an unknown id.
+   */
+  waitForRun(runId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunRecord> {
+    return this.#waiters.wait(runId, options);
+  }
+
+  /** A run by id. Throws RUN_NOT_FOUND. */
+  async getRun(runId: string): Promise<RunRecord> {
+    const run = await this.store.getRun(runId);
+    if (!run) throw new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
+    return run;
+  }
+
+  listRuns(filter: RunFilter = {}): Promise<RunPage> {
+    return this.store.listRuns(filter);
+  }
+
+  /** Log entries of a run, oldest first, paginated by position. Throws RUN_NOT_FOUND. */
+  async getRunLogs(runId: string, options: { limit?: number; offset?: number } = {}): Promise<LogPage> {
+    await this.getRun(runId);
+    return this.store.getRunLogs(runId, options);
+  }
+
+  /** Persisted events of a run (status, log, item, ledger, output) after `afterSeq`. */
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number } = {}): Promise<LiveRunEvent[]> {
+    await this.getRun(runId);
+    return this.store.getRunEvents(runId, options);
+  }
+
+  /** The ledger of a run: every control-flow dispatch, in order. */
+  async getRunLedger(runId: string): Promise<import('../run.js').LedgerEntry[]> {
+    await this.getRun(runId);
+    const events = await this.store.getRunEvents(runId, { kinds: ['ledger'] });
+    return events.flatMap((e) => (e.kind === 'ledger' ? [e.entry] : []));
+  }
+
+  /** Changes a run's label and tags. */
+  async updateRun(runId: string, changes: { label?: string | null; tags?: string[] }): Promise<RunRecord> {
+    await this.getRun(runId);
+    return this.store.updateRun({ runId, at: this.clock.now(), ...changes });
+  }
+
+  /**
+   * Cancels a run: it ends CANCELED, its synchronous children are canceled too (depth-first),
+   * its running modules see their `signal` abort, and a parent waiting on it is woken (its call
+   * step fails with CANCELED). Launched runs go on. Canceling an ended run changes nothing.
+   */
+  async cancelRun(runId: string): Promise<RunRecord> {
+    await this.cancelRunTree(runId, 'canceled by request');
+    return this.getRun(runId);
+  }
+
+  async cancelRunTree(runId: string, reason: string): Promise<void> {
+    const run = await this.getRun(runId);
+    if (isTerminalStatus(run.status)) return;
+    const at = this.clock.now();
+    const events: RunEventBody[] = [
+      { kind: 'log', entry: { time: at, code: 'FlowCanceled', description: `flow ${run.flowId} action ${run.actionName} was canceled: ${reason}`, details: {} } },
+      { kind: 'status', status: 'CANCELED', error: { code: 'CANCELED', description: reason } },
+    ];
+    const canceled = await this.store.cancelRun({
+      runId,
+      at,
+      events,
+      runError: { code: 'CANCELED', description: reason },
+      ...(run.parentRunId && !run.detached ? { wakeRuns: [run.parentRunId] } : {}),
+    });
+    if (!canceled) return;
+    this.#executing.get(runId)?.abort(new CanceledError(`run ${runId} was canceled`, { runId }));
+    this.publishCommitted(canceled, events);
+    // The run itself is CANCELED first, so a child's wake finds its parent already ended.
+    const children = await this.store.listRuns({ parentRunId: runId, status: ['ACTIVE', 'INACTIVE'], limit: 1000 });
+    for (const child of children.runs) {
+      if (!child.detached) await this.cancelRunTree(child.runId, `its parent run ${runId} was canceled`);
+    }
+    this.runEnded(canceled);
+  }
+
+  /** Resolves when this engine has nothing running or queued (tests, graceful shutdown). */
+  whenIdle(): Promise<void> {
+    return this.#idle;
+  }
+
+  /**
+   * Stops claiming and polling. Runs in flight finish their current step's transition or are
+   * left for another engine to resume after their lease expires; nothing is lost.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#pollTimer?.cancel();
+    this.#heartbeatTimer?.cancel();
+    for (const timer of this.#timers) timer.cancel();
+    this.#timers.clear();
+    this.#queue.length = 0;
+    this.#queued.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new FlowError('ENGINE_CLOSED', 'the engine is closed');
+  }
+}
+
+function itemListener(onItem: (event: ItemEvent) => void): LiveListener {
+  return (event) => {
+    if (event.kind !== 'item') return;
+    onItem({ change: event.change, item: event.item, runId: event.runId, id: event.item.id, type: event.item.type, transient: event.item.transient });
+  };
+}
+

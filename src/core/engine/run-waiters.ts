@@ -1,0 +1,82 @@
+/**
+ * Waiting for runs to end. A run that ends in this engine resolves its waiters at once; a run
+ * executed by another process over the same store is noticed by polling the store, so waiting
+ * works across processes too.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import { CanceledError, NotFoundError, TimeoutError } from '../errors.js';
+import { isTerminalStatus, type RunRecord } from '../run.js';
+import type { Store } from '../store.js';
+
+/** Waiters on run ends. */
+export class RunWaiters {
+  readonly #waiters = new Map<string, Set<(run: RunRecord) => void>>();
+  readonly #store: Store;
+  readonly #clock: Clock;
+  readonly #pollIntervalMs: number;
+
+  constructor(options: { store: Store; clock: Clock; pollIntervalMs: number }) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#pollIntervalMs = options.pollIntervalMs;
+  }
+
+  /** A run ended in this engine: resolve whoever waits for it. */
+  notify(run: RunRecord): void {
+    const waiters = this.#waiters.get(run.runId);
+    if (waiters) for (const resolve of [...waiters]) resolve(run);
+  }
+
+  /**
+   * Resolves with the run once it has ended. Rejects with TIMEOUT after `timeoutMs` (the run goes
+   * on), CANCELED when `signal` aborts, RUN_NOT_FOUND for an unknown id.
+   */
+  async wait(runId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunRecord> {
+    const cleanup: (() => void)[] = [];
+    // Register before reading the store, so an end between the two is not missed.
+    const ended = new Promise<RunRecord>((resolve) => {
+      let set = this.#waiters.get(runId);
+      if (!set) this.#waiters.set(runId, (set = new Set()));
+      set.add(resolve);
+      cleanup.push(() => {
+        set.delete(resolve);
+        if (set.size === 0 && this.#waiters.get(runId) === set) this.#waiters.delete(runId);
+      });
+    });
+    const stopped = new Promise<never>((_, reject) => {
+      if (options.timeoutMs !== undefined) {
+        const timer = this.#clock.setTimeout(() => reject(new TimeoutError(`run ${runId} did not end within ${options.timeoutMs} ms`, { runId })), options.timeoutMs);
+        cleanup.push(() => timer.cancel());
+      }
+      const signal = options.signal;
+      if (signal) {
+        const onAbort = (): void => reject(new CanceledError(`waiting for run ${runId} was aborted`, { runId }));
+        if (signal.aborted) onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        cleanup.push(() => signal.removeEventListener('abort', onAbort));
+      }
+    });
+    const polling = { active: true, timer: null as TimerHandle | null };
+    cleanup.push(() => {
+      polling.active = false;
+      polling.timer?.cancel();
+    });
+    try {
+      return await Promise.race([ended, stopped, this.#poll(runId, polling)]);
+    } finally {
+      for (const fn of cleanup) fn();
+    }
+  }
+
+  async #poll(runId: string, polling: { active: boolean; timer: TimerHandle | null }): Promise<RunRecord> {
+    for (;;) {
+      const run = await this.#store.getRun(runId);
+      if (!run) throw new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
+      if (isTerminalStatus(run.status)) return run;
+      await new Promise<void>((resolve) => {
+        polling.timer = this.#clock.setTimeout(resolve, this.#pollIntervalMs, { keepAlive: false });
+      });
+      if (!polling.active) return new Promise<RunRecord>(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Runs as they are recorded: the run record, its execution state (the frame stack), and the
+ * events a run leaves behind (log entries, items, ledger entries, status and output changes).
+ * Everything here is plain JSON so every store can persist it as it is.
+ */
+import type { RunErrorInfo } from './errors.js';
+
+/** The statuses of a run (seed 003). */
+export const RUN_STATUSES = ['ACTIVE', 'INACTIVE', 'SUCCEEDED', 'FAILED', 'CANCELED'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** True for SUCCEEDED, FAILED and CANCELED: the run will never change again. */
+export function isTerminalStatus(status: RunStatus): boolean {
+  return status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELED';
+}
+
+/** Users and groups holding a run role. */
+export interface PrincipalSet {
+  users: string[];
+  groups: string[];
+}
+
+/**
+ * One frame of a run's stack: an action body or a subflow, the step it is at, and the outputs
+ * of the steps it completed. `goto` replaces the top frame; `run` of a subflow pushes one.
+ */
+export interface Frame {
+  /** `action:<name>` or `subflow:<name>`. */
+  graph: string;
+  /** The step to execute next; null when the frame has finished. */
+  at: string | null;
+  /** Outputs of completed steps, by step id (`steps.<id>`). */
+  steps: Record<string, unknown>;
+  /** Output of the last completed step: the frame's result unless the action declares returned outputs. */
+  last: unknown;
+  /** Number of `run` frames above this one, across child runs. */
+  depth: number;
+  /** Attempt number of the step at `at` (1 on the first try). */
+  attempt: number;
+  /** The current item (`item` / `currentItem`). */
+  item?: unknown;
+  /** Set while the step at `at` waits for a synchronous child run. */
+  waitingForRunId?: string;
+}
+
+/** The execution state of a run, persisted with every transition. */
+export interface RunState {
+  frames: Frame[];
+  vars: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  /** The event that started the run, if any (`event`). */
+  event?: unknown;
+  /** Count of completed steps; makes idempotency keys stable across retries and crashes. */
+  stepSeq: number;
+  /** Whether step-level log entries are written (`enableExecutionLogs`). */
+  stepLogs: boolean;
+  /** Step-level log and ledger entries written so far; capped to keep store size per run bounded. */
+  historyCount: number;
+  historyTruncated?: boolean;
+}
+
+/** A run as stored and as returned by `getRun` / `listRuns`. */
+export interface RunRecord {
+  runId: string;
+  flowId: string;
+  flowVersion: number;
+  actionName: string;
+  status: RunStatus;
+  label: string | null;
+  tags: string[];
+  input: unknown;
+  output: unknown;
+  runError: RunErrorInfo | null;
+  createdBy: string;
+  runOwner: string;
+  runAs: string | null;
+  source: string;
+  sessionId: string | null;
+  parentRunId: string | null;
+  rootRunId: string;
+  /** True for a run started fire-and-forget (launch / START_FLOW_EXECUTION / async call). */
+  detached: boolean;
+  depth: number;
+  monitors: PrincipalSet;
+  managers: PrincipalSet;
+  startTime: number;
+  endTime: number | null;
+  updatedAt: number;
+  timeoutMs: number | null;
+  deadline: number | null;
+  /** Monotonic count of recorded transitions; optimistic concurrency for writers. */
+  version: number;
+  /** Sequence number of the run's last persisted event (0 before any). */
+  lastSeq: number;
+  /** When the run may next be claimed; null while it waits to be woken (by a child, an event, …). */
+  readyAt: number | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  /** Increases with every claim; a writer whose token is stale has lost the run. */
+  fencingToken: number;
+  state: RunState;
+}
+
+/** The fields of a run chosen when it is created. */
+export type NewRun = Omit<
+  RunRecord,
+  'version' | 'lastSeq' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'updatedAt' | 'endTime' | 'output' | 'runError'
+>;
+
+/** A log entry: the human-readable history of a run. */
+export interface LogEntry {
+  time: number;
+  code: string;
+  description: string;
+  details?: Record<string, unknown>;
+}
+
+/** An item a run produces for its audience. */
+export interface Item {
+  id: string;
+  type: string;
+  status: 'in_progress' | 'done';
+  content: unknown;
+  transient: boolean;
+  runId: string;
+  stepId?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A ledger entry: one control-flow dispatch and where it came from. */
+export interface LedgerEntry {
+  time: number;
+  kind: 'run' | 'goto' | 'launch' | 'decide' | 'call' | 'governance';
+  from: { flowId: string; graph: string; stepId: string; source?: { file?: string; line: number; column?: number } };
+  to: Record<string, unknown>;
+}
+
+/** The events of a run, in the order they happened; what watchers and SSE streams see. */
+export type RunEventBody =
+  | { kind: 'status'; status: RunStatus; error?: RunErrorInfo; output?: unknown }
+  | { kind: 'log'; entry: LogEntry }
+  | { kind: 'item'; change: 'added' | 'updated' | 'done'; item: Item }
+  | { kind: 'ledger'; entry: LedgerEntry }
+  | { kind: 'output'; name: string; value: unknown };
+
+/** A persisted event: its body plus the run and a per-run sequence number starting at 1. */
+export type RunEvent = RunEventBody & { runId: string; seq: number; time: number };

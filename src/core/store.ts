@@ -1,0 +1,160 @@
+/**
+ * The store contract: every persistence operation the engine needs, in domain words. It lives in
+ * core because the engine is written against it; the implementations (memory, SQLite,
+ * PostgreSQL) live in `src/store/` and all pass `runStoreConformance`.
+ *
+ * Every method is one atomic operation. Nothing here keeps hidden in-memory bookkeeping that a
+ * second process over the same store could not see.
+ */
+import type { FlowDefinition, FlowVersionRecord } from './model.js';
+import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from './run.js';
+import type { RunErrorInfo } from './errors.js';
+
+/** What a backend can do; the engine reads these, never the class. */
+export interface StoreCapabilities {
+  /** Several processes may share this store (SQLite file, PostgreSQL). */
+  isShared: boolean;
+  /** Data survives the process. */
+  isDurable: boolean;
+  /** The store pushes change notifications (LISTEN/NOTIFY); otherwise watchers poll only. */
+  hasNotifications: boolean;
+}
+
+/** A lease on a run: who holds it and the fencing token that proves it. */
+export interface RunLease {
+  runId: string;
+  owner: string;
+  fencingToken: number;
+  expiresAt: number;
+}
+
+/** A claimed run: the record and the lease under which it may be written. */
+export interface ClaimedRun {
+  run: RunRecord;
+  lease: RunLease;
+}
+
+/** The fields of a run a transition may change. */
+export interface RunPatch {
+  status?: RunStatus;
+  state?: RunState;
+  output?: unknown;
+  runError?: RunErrorInfo | null;
+  endTime?: number | null;
+  readyAt?: number | null;
+}
+
+/**
+ * One transition of a run, recorded atomically: the run's new fields, its events (log entries,
+ * items, ledger entries, status and output changes), runs it creates (child runs, launches) and
+ * runs it wakes (a parent waiting on this child). Nothing of it is visible until all of it is.
+ */
+export interface Transition {
+  runId: string;
+  lease: { owner: string; fencingToken: number };
+  /** The run's `version` this transition was computed from; a mismatch is a conflict. */
+  expectedVersion: number;
+  at: number;
+  patch: RunPatch;
+  events?: RunEventBody[];
+  /** Persisted item states (non-transient items), upserted by id. */
+  items?: Item[];
+  /** Runs started by this transition (child runs, launches), each with its first events. */
+  createRuns?: { run: NewRun; events: RunEventBody[] }[];
+  /** Runs to make claimable now (their `readyAt` becomes `at`), if they are still ACTIVE. */
+  wakeRuns?: string[];
+  /** Give the lease back (the run waits, or ended). */
+  releaseLease?: boolean;
+  /** Extend the lease to this time. */
+  leaseExpiresAt?: number;
+}
+
+/** Filters and order of {@link Store.listRuns}. */
+export interface RunFilter {
+  flowId?: string;
+  status?: RunStatus | RunStatus[];
+  /** Inclusive lower and exclusive upper bounds on `startTime`. */
+  startTimeFrom?: number;
+  startTimeTo?: number;
+  endTimeFrom?: number;
+  endTimeTo?: number;
+  /** Substring of the label. */
+  label?: string;
+  /** Runs carrying every one of these tags. */
+  tags?: string[];
+  parentRunId?: string;
+  rootRunId?: string;
+  orderBy?: 'startTime' | 'endTime';
+  orderDir?: 'asc' | 'desc';
+  limit?: number;
+  /** Opaque marker from a previous page. */
+  marker?: string;
+}
+
+/** A page of runs. */
+export interface RunPage {
+  runs: RunRecord[];
+  hasNextPage: boolean;
+  marker: string | null;
+}
+
+/** A summary of a deployed flow. */
+export interface FlowSummary {
+  flowId: string;
+  latestVersion: number;
+  publishedVersion: number | null;
+  title?: string;
+  updatedAt: number;
+}
+
+/** The persistence contract of flowrun. */
+export interface Store {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** Stores a new immutable version; deploying the same definition as the latest version returns that version. */
+  saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord>;
+  /** Marks one version published (and no other). Throws NotFoundError when it does not exist. */
+  publishFlowVersion(input: { flowId: string; version: number }): Promise<FlowVersionRecord>;
+  /** A version by number, `LATEST_PUBLISHED`, or `LATEST`; null when there is none. */
+  getFlowVersion(flowId: string, version: number | 'LATEST_PUBLISHED' | 'LATEST'): Promise<FlowVersionRecord | null>;
+  listFlows(): Promise<FlowSummary[]>;
+
+  /**
+   * Creates a run with its first events. With `lease`, the creator holds it at once (no claim
+   * round-trip). Throws ConflictError when `runId` exists.
+   */
+  createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }>;
+  getRun(runId: string): Promise<RunRecord | null>;
+  listRuns(filter: RunFilter): Promise<RunPage>;
+  /** Claims up to `limit` ACTIVE runs that are ready (`readyAt <= now`) and not leased (or whose lease expired). */
+  claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): Promise<ClaimedRun[]>;
+  /** Claims one given run if it is claimable; null otherwise. */
+  claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): Promise<ClaimedRun | null>;
+  /** Extends the leases this owner still holds; returns the ids of those it still holds. */
+  renewLeases(input: { owner: string; runIds: string[]; expiresAt: number }): Promise<string[]>;
+  /**
+   * Records a transition atomically. Throws ConflictError (code LEASE_LOST) when the lease is not
+   * held with that fencing token, the run ended, or its version moved on; a duplicate of the
+   * last recorded transition is a no-op.
+   */
+  recordTransition(transition: Transition): Promise<RunRecord>;
+  /**
+   * Ends a non-terminal run as CANCELED (with its events), drops its lease so its executor can
+   * no longer write, and wakes `wakeRuns`. Returns null when the run had already ended.
+   */
+  cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: RunErrorInfo; wakeRuns?: string[] }): Promise<RunRecord | null>;
+  /** Changes label and tags. */
+  updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord>;
+
+  /** Events of a run after `afterSeq`, in order. */
+  getRunEvents(runId: string, options?: { afterSeq?: number; limit?: number; kinds?: RunEvent['kind'][] }): Promise<RunEvent[]>;
+  /** Log entries of a run, paginated by position. */
+  getRunLogs(runId: string, options?: { limit?: number; offset?: number }): Promise<{ entries: LogEntry[]; total: number }>;
+  /** Persisted items of a run (never transient ones), in creation order. */
+  getRunItems(runId: string): Promise<Item[]>;
+
+  /** Deletes up to `limit` ended runs that ended before `endedBefore`, with everything of theirs; returns how many. */
+  deleteEndedRuns(input: { endedBefore: number; limit: number }): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,356 @@
+/**
+ * The memory store: everything in this process, gone when it exits. For tests, examples and
+ * ephemeral runs. It keeps the same contract as the durable stores — copies in and out, leases,
+ * fencing, versions — so code that works here works on SQLite and PostgreSQL.
+ */
+import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
+import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
+import { cloneJson, stableStringify } from '../../core/json.js';
+import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
+import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import { decodeRunMarker, encodeRunMarker } from '../run-marker.js';
+
+interface RunEntry {
+  run: RunRecord;
+  events: RunEvent[];
+  logs: LogEntry[];
+  items: Map<string, Item>;
+  lastTransitionKey: string | null;
+}
+
+const MAX_PAGE = 1000;
+
+/** A {@link Store} held in this process's memory. */
+export class MemoryStore implements Store {
+  readonly name = 'memory';
+  readonly capabilities: StoreCapabilities = { isShared: false, isDurable: false, hasNotifications: false };
+  readonly #flows = new Map<string, FlowVersionRecord[]>();
+  readonly #runs = new Map<string, RunEntry>();
+  #closed = false;
+
+  async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
+    this.#open();
+    const flowId = input.definition.id;
+    const versions = this.#flows.get(flowId) ?? [];
+    const latest = versions.at(-1);
+    if (latest && stableStringify(latest.definition) === stableStringify(input.definition)) return cloneJson(latest);
+    const record: FlowVersionRecord = {
+      flowId,
+      version: versions.length + 1,
+      definition: cloneJson(input.definition),
+      deployedBy: input.deployedBy,
+      deployedAt: input.at,
+      published: false,
+    };
+    versions.push(record);
+    this.#flows.set(flowId, versions);
+    return cloneJson(record);
+  }
+
+  async publishFlowVersion(input: { flowId: string; version: number }): Promise<FlowVersionRecord> {
+    this.#open();
+    const versions = this.#flows.get(input.flowId);
+    const target = versions?.find((v) => v.version === input.version);
+    if (!versions || !target) throw new NotFoundError('FLOW_NOT_FOUND', `flow "${input.flowId}" has no version ${input.version}`);
+    for (const v of versions) v.published = v === target;
+    return cloneJson(target);
+  }
+
+  async getFlowVersion(flowId: string, version: number | 'LATEST_PUBLISHED' | 'LATEST'): Promise<FlowVersionRecord | null> {
+    this.#open();
+    const versions = this.#flows.get(flowId);
+    if (!versions) return null;
+    const found =
+      version === 'LATEST' ? versions.at(-1) : version === 'LATEST_PUBLISHED' ? versions.find((v) => v.published) : versions.find((v) => v.version === version);
+    return found ? cloneJson(found) : null;
+  }
+
+  async listFlows(): Promise<FlowSummary[]> {
+    this.#open();
+    return [...this.#flows.values()].map((versions) => {
+      const latest = versions.at(-1)!;
+      return {
+        flowId: latest.flowId,
+        latestVersion: latest.version,
+        publishedVersion: versions.find((v) => v.published)?.version ?? null,
+        ...(latest.definition.title ? { title: latest.definition.title } : {}),
+        updatedAt: latest.deployedAt,
+      };
+    });
+  }
+
+  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
+    this.#open();
+    if (this.#runs.has(input.run.runId)) throw new ConflictError(`run "${input.run.runId}" already exists`, { runId: input.run.runId });
+    const entry = this.#newEntry(input.run, input.run.startTime);
+    if (input.lease) {
+      entry.run.leaseOwner = input.lease.owner;
+      entry.run.leaseExpiresAt = input.lease.expiresAt;
+      entry.run.fencingToken = 1;
+    }
+    this.#append(entry, input.events ?? [], input.run.startTime);
+    this.#runs.set(input.run.runId, entry);
+    const run = cloneJson(entry.run);
+    return input.lease
+      ? { run, lease: { runId: run.runId, owner: input.lease.owner, fencingToken: run.fencingToken, expiresAt: input.lease.expiresAt } }
+      : { run, lease: null };
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    this.#open();
+    const entry = this.#runs.get(runId);
+    return entry ? cloneJson(entry.run) : null;
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunPage> {
+    this.#open();
+    const orderBy = filter.orderBy ?? 'startTime';
+    const dir = filter.orderDir ?? 'desc';
+    const order = `${orderBy}:${dir}`;
+    const limit = Math.max(1, Math.min(filter.limit ?? 50, MAX_PAGE));
+    const after = filter.marker ? decodeRunMarker(filter.marker, order) : null;
+    const statuses = filter.status === undefined ? null : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    const keyOf = (run: RunRecord): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
+    const compare = (a: RunRecord, b: RunRecord): number => {
+      const byKey = keyOf(a) - keyOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
+      return dir === 'asc' ? byKey : -byKey;
+    };
+    const matches: RunRecord[] = [];
+    for (const { run } of this.#runs.values()) {
+      if (filter.flowId !== undefined && run.flowId !== filter.flowId) continue;
+      if (statuses && !statuses.has(run.status)) continue;
+      if (filter.startTimeFrom !== undefined && run.startTime < filter.startTimeFrom) continue;
+      if (filter.startTimeTo !== undefined && run.startTime >= filter.startTimeTo) continue;
+      if (filter.endTimeFrom !== undefined && (run.endTime === null || run.endTime < filter.endTimeFrom)) continue;
+      if (filter.endTimeTo !== undefined && (run.endTime === null || run.endTime >= filter.endTimeTo)) continue;
+      if (filter.label !== undefined && !(run.label ?? '').includes(filter.label)) continue;
+      if (filter.tags && !filter.tags.every((t) => run.tags.includes(t))) continue;
+      if (filter.parentRunId !== undefined && run.parentRunId !== filter.parentRunId) continue;
+      if (filter.rootRunId !== undefined && run.rootRunId !== filter.rootRunId) continue;
+      if (after) {
+        const markerRun = { startTime: after.key, endTime: after.key, runId: after.runId } as RunRecord;
+        if (compare(run, markerRun) <= 0) continue;
+      }
+      matches.push(run);
+    }
+    matches.sort(compare);
+    const page = matches.slice(0, limit);
+    const hasNextPage = matches.length > limit;
+    const last = page.at(-1);
+    return {
+      runs: page.map((r) => cloneJson(r)),
+      hasNextPage,
+      marker: hasNextPage && last ? encodeRunMarker({ key: keyOf(last), runId: last.runId, order }) : null,
+    };
+  }
+
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): Promise<ClaimedRun[]> {
+    this.#open();
+    const claimed: ClaimedRun[] = [];
+    for (const entry of this.#runs.values()) {
+      if (claimed.length >= input.limit) break;
+      if (this.#isClaimable(entry.run, input.now)) claimed.push(this.#lease(entry, input.owner, input.leaseExpiresAt));
+    }
+    return claimed;
+  }
+
+  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): Promise<ClaimedRun | null> {
+    this.#open();
+    const entry = this.#runs.get(input.runId);
+    if (!entry || !this.#isClaimable(entry.run, input.now)) return null;
+    return this.#lease(entry, input.owner, input.leaseExpiresAt);
+  }
+
+  async recordTransition(t: Transition): Promise<RunRecord> {
+    this.#open();
+    const entry = this.#runs.get(t.runId);
+    if (!entry) throw new NotFoundError('RUN_NOT_FOUND', `run "${t.runId}" does not exist`, { runId: t.runId });
+    const run = entry.run;
+    const key = `${t.lease.fencingToken}:${t.expectedVersion}`;
+    // A duplicate of the transition just recorded (a retried write whose reply was lost) is a no-op.
+    if (entry.lastTransitionKey === key && run.version === t.expectedVersion + 1) return cloneJson(run);
+    if (run.leaseOwner !== t.lease.owner || run.fencingToken !== t.lease.fencingToken) {
+      throw new ConflictError(`run "${t.runId}" is no longer leased to ${t.lease.owner} (token ${t.lease.fencingToken})`, { code: 'LEASE_LOST', runId: t.runId });
+    }
+    if (isTerminalStatus(run.status)) throw new ConflictError(`run "${t.runId}" has already ended (${run.status})`, { code: 'LEASE_LOST', runId: t.runId });
+    if (run.version !== t.expectedVersion) {
+      throw new ConflictError(`run "${t.runId}" is at version ${run.version}, not ${t.expectedVersion}`, { code: 'LEASE_LOST', runId: t.runId });
+    }
+    for (const { run: child } of t.createRuns ?? []) {
+      if (this.#runs.has(child.runId)) throw new ConflictError(`run "${child.runId}" already exists`, { runId: child.runId });
+    }
+    // Validation is over: from here on every change is applied, so the transition is all-or-nothing.
+    for (const created of t.createRuns ?? []) {
+      const childEntry = this.#newEntry(created.run, t.at);
+      this.#append(childEntry, created.events, t.at);
+      this.#runs.set(created.run.runId, childEntry);
+    }
+    const p = t.patch;
+    if (p.status !== undefined) run.status = p.status;
+    if (p.state !== undefined) run.state = cloneJson(p.state);
+    if ('output' in p) run.output = cloneJson(p.output);
+    if (p.runError !== undefined) run.runError = cloneJson(p.runError);
+    if (p.endTime !== undefined) run.endTime = p.endTime;
+    if (p.readyAt !== undefined) run.readyAt = p.readyAt;
+    run.version += 1;
+    run.updatedAt = t.at;
+    if (t.releaseLease || isTerminalStatus(run.status)) {
+      run.leaseOwner = null;
+      run.leaseExpiresAt = null;
+    } else if (t.leaseExpiresAt !== undefined) {
+      run.leaseExpiresAt = t.leaseExpiresAt;
+    }
+    for (const item of t.items ?? []) entry.items.set(item.id, cloneJson(item));
+    this.#append(entry, t.events ?? [], t.at);
+    entry.lastTransitionKey = key;
+    this.#wake(t.wakeRuns ?? [], t.at);
+    // The caller already holds the state it passed in: give that back rather than a second copy.
+    const { state, ...rest } = run;
+    return { ...cloneJson(rest), state: p.state ?? cloneJson(state) };
+  }
+
+  async cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: { code: string; description: string }; wakeRuns?: string[] }): Promise<RunRecord | null> {
+    this.#open();
+    const entry = this.#runs.get(input.runId);
+    if (!entry) throw new NotFoundError('RUN_NOT_FOUND', `run "${input.runId}" does not exist`, { runId: input.runId });
+    const run = entry.run;
+    if (isTerminalStatus(run.status)) return null;
+    run.status = 'CANCELED';
+    run.runError = { ...input.runError };
+    run.endTime = input.at;
+    run.updatedAt = input.at;
+    run.readyAt = null;
+    run.leaseOwner = null;
+    run.leaseExpiresAt = null;
+    run.version += 1;
+    this.#append(entry, input.events, input.at);
+    this.#wake(input.wakeRuns ?? [], input.at);
+    return cloneJson(run);
+  }
+
+  async updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord> {
+    this.#open();
+    const entry = this.#runs.get(input.runId);
+    if (!entry) throw new NotFoundError('RUN_NOT_FOUND', `run "${input.runId}" does not exist`, { runId: input.runId });
+    if (input.label !== undefined) entry.run.label = input.label;
+    if (input.tags !== undefined) entry.run.tags = [...input.tags];
+    entry.run.updatedAt = input.at;
+    return cloneJson(entry.run);
+  }
+
+  async renewLeases(input: { owner: string; runIds: string[]; expiresAt: number }): Promise<string[]> {
+    this.#open();
+    const held: string[] = [];
+    for (const runId of input.runIds) {
+      const run = this.#runs.get(runId)?.run;
+      if (run && run.leaseOwner === input.owner && !isTerminalStatus(run.status)) {
+        run.leaseExpiresAt = input.expiresAt;
+        held.push(runId);
+      }
+    }
+    return held;
+  }
+
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number; kinds?: RunEvent['kind'][] } = {}): Promise<RunEvent[]> {
+    this.#open();
+    const entry = this.#runs.get(runId);
+    if (!entry) return [];
+    const afterSeq = options.afterSeq ?? 0;
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const kinds = options.kinds ? new Set(options.kinds) : null;
+    const out: RunEvent[] = [];
+    // Events are stored in seq order starting at 1, so the first candidate is at index afterSeq.
+    for (let i = Math.max(0, afterSeq); i < entry.events.length && out.length < limit; i++) {
+      const event = entry.events[i]!;
+      if (!kinds || kinds.has(event.kind)) out.push(cloneJson(event));
+    }
+    return out;
+  }
+
+  async getRunLogs(runId: string, options: { limit?: number; offset?: number } = {}): Promise<{ entries: LogEntry[]; total: number }> {
+    this.#open();
+    const logs = this.#runs.get(runId)?.logs ?? [];
+    const offset = Math.max(0, options.offset ?? 0);
+    const limit = Math.max(0, options.limit ?? 100);
+    return { entries: cloneJson(logs.slice(offset, offset + limit)), total: logs.length };
+  }
+
+  async getRunItems(runId: string): Promise<Item[]> {
+    this.#open();
+    return cloneJson([...(this.#runs.get(runId)?.items.values() ?? [])]);
+  }
+
+  async deleteEndedRuns(input: { endedBefore: number; limit: number }): Promise<number> {
+    this.#open();
+    let deleted = 0;
+    for (const [runId, entry] of this.#runs) {
+      if (deleted >= input.limit) break;
+      if (isTerminalStatus(entry.run.status) && entry.run.endTime !== null && entry.run.endTime < input.endedBefore) {
+        this.#runs.delete(runId);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new FlowError('STORE_ERROR', `the ${this.name} store is closed`);
+  }
+
+  #newEntry(run: NewRun, at: number): RunEntry {
+    const record: RunRecord = {
+      ...cloneJson(run),
+      output: null,
+      runError: null,
+      endTime: null,
+      updatedAt: at,
+      version: 0,
+      lastSeq: 0,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      fencingToken: 0,
+    };
+    return { run: record, events: [], logs: [], items: new Map(), lastTransitionKey: null };
+  }
+
+  #append(entry: RunEntry, bodies: RunEventBody[], at: number): void {
+    for (const body of bodies) {
+      const event = cloneJson(body) as RunEvent;
+      event.runId = entry.run.runId;
+      event.seq = entry.events.length + 1;
+      event.time = at;
+      entry.events.push(event);
+      entry.run.lastSeq = event.seq;
+      // Stored events are never mutated, and reads copy them: the log can share the entry.
+      if (event.kind === 'log') entry.logs.push(event.entry);
+    }
+  }
+
+  #wake(runIds: string[], at: number): void {
+    for (const id of runIds) {
+      const target = this.#runs.get(id)?.run;
+      if (target && target.status === 'ACTIVE') target.readyAt = at;
+    }
+  }
+
+  #isClaimable(run: RunRecord, now: number): boolean {
+    return run.status === 'ACTIVE' && run.readyAt !== null && run.readyAt <= now && (run.leaseOwner === null || (run.leaseExpiresAt ?? 0) <= now);
+  }
+
+  #lease(entry: RunEntry, owner: string, expiresAt: number): ClaimedRun {
+    entry.run.leaseOwner = owner;
+    entry.run.leaseExpiresAt = expiresAt;
+    entry.run.fencingToken += 1;
+    const run = cloneJson(entry.run);
+    return { run, lease: { runId: run.runId, owner, fencingToken: run.fencingToken, expiresAt } };
+  }
+}
+
+/** Creates a memory store: fast, private to this process, gone when it exits. */
+export function createMemoryStores(): Store {
+  return new MemoryStore();
+}

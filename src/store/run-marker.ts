@@ -1,0 +1,32 @@
+/**
+ * Opaque keyset markers for run listing: the sort key and id of the last run of a page, so the
+ * next page starts strictly after it whatever was inserted meanwhile.
+ */
+import { FlowError } from '../core/errors.js';
+
+/** The position a marker encodes. */
+export interface RunMarker {
+  /** The sort key (startTime or endTime) of the last run returned. */
+  key: number;
+  runId: string;
+  /** The order the marker was made for; a marker is refused under another order. */
+  order: string;
+}
+
+/** Encodes a marker as an opaque URL-safe string. */
+export function encodeRunMarker(marker: RunMarker): string {
+  return btoa(JSON.stringify([marker.key, marker.runId, marker.order])).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Decodes a marker; a forged or foreign marker is an INVALID_INPUT error, never a crash or a query. */
+export function decodeRunMarker(text: string, order: string): RunMarker {
+  try {
+    const parsed: unknown = JSON.parse(atob(text.replace(/-/g, '+').replace(/_/g, '/')));
+    if (Array.isArray(parsed) && parsed.length === 3 && typeof parsed[0] === 'number' && Number.isFinite(parsed[0]) && typeof parsed[1] === 'string' && parsed[2] === order) {
+      return { key: parsed[0], runId: parsed[1], order };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new FlowError('INVALID_INPUT', `marker "${text.slice(0, 40)}" is not a marker of this listing (order ${order})`, { details: { field: 'marker' } });
+}

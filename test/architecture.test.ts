@@ -1,0 +1,92 @@
+/**
+ * The module boundaries of STYLE.md, checked on the source: a change that crosses one fails here.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '..');
+const src = join(root, 'src');
+
+interface SourceFile {
+  path: string; // relative to src, with forward slashes
+  text: string;
+  /** The text without comments, for checks on code. */
+  code: string;
+  imports: string[]; // module specifiers
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    return statSync(full).isDirectory() ? walk(full) : full.endsWith('.ts') ? [full] : [];
+  });
+}
+
+const files: SourceFile[] = walk(src).map((full) => {
+  const text = readFileSync(full, 'utf8');
+  const imports = [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => (m[1] ?? m[2])!);
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  return { path: relative(src, full).split('\\').join('/'), text, code, imports };
+});
+
+/** Where a relative import lands, relative to src; null for packages and node builtins. */
+function target(file: SourceFile, specifier: string): string | null {
+  if (!specifier.startsWith('.')) return null;
+  return relative(src, resolve(join(src, dirname(file.path)), specifier)).split('\\').join('/');
+}
+
+const production = (f: SourceFile): boolean => !f.path.endsWith('.test.ts') && !f.path.endsWith('.conformance.ts');
+const CORE_PACKAGES = ['jsep', '@jsep-plugin/object', '@jsep-plugin/template', 'jsonpath-plus', '@cfworker/json-schema'];
+
+describe('architecture', () => {
+  it('finds the source files it checks', () => {
+    expect(files.filter((f) => f.path.startsWith('core/')).length).toBeGreaterThan(10);
+  });
+
+  it('keeps core free of anything outside core: no node:*, SQL, HTTP, clock or process', () => {
+    const offenders: string[] = [];
+    for (const file of files.filter((f) => f.path.startsWith('core/') && production(f))) {
+      for (const spec of file.imports) {
+        const to = target(file, spec);
+        if (to !== null && !to.startsWith('core/')) offenders.push(`${file.path} imports ${spec}`);
+        if (to === null && !CORE_PACKAGES.includes(spec)) offenders.push(`${file.path} imports package ${spec}`);
+      }
+      if (/\bDate\.now\(|new Date\(\)/.test(file.code)) offenders.push(`${file.path} reads the wall clock`);
+      if (/\bprocess\./.test(file.code)) offenders.push(`${file.path} touches process`);
+      if (/\beval\(|new Function\(|\bFunction\(/.test(file.code)) offenders.push(`${file.path} evaluates code`);
+      if (/Math\.random\(/.test(file.code)) offenders.push(`${file.path} makes randomness`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('lets stores import only core and their own folder; sqlite and postgres never import each other', () => {
+    const offenders: string[] = [];
+    for (const file of files.filter((f) => f.path.startsWith('store/') && production(f))) {
+      const own = file.path.split('/').slice(0, -1).join('/');
+      for (const spec of file.imports) {
+        const to = target(file, spec);
+        if (to === null) continue;
+        const allowed = to.startsWith('core/') || to.startsWith(`${own}/`) || /^store\/[^/]+$/.test(to);
+        if (!allowed) offenders.push(`${file.path} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('reads argv and the environment only in the CLI', () => {
+    const offenders = files
+      .filter((f) => production(f) && !f.path.startsWith('cli/') && /process\.(argv|env)\b/.test(f.code))
+      .map((f) => f.path);
+    expect(offenders).toEqual([]);
+  });
+
+  it('has no grab-bag modules', () => {
+    expect(files.filter((f) => /(^|\/)(utils|helpers|misc)\.ts$/.test(f.path)).map((f) => f.path)).toEqual([]);
+  });
+
+  it('keeps source files under 500 lines (STYLE: split past ~400)', () => {
+    const long = files.filter((f) => production(f) && f.text.split("\n").length > 500).map((f) => `${f.path}: ${f.text.split('\n').length}`);
+    expect(long).toEqual([]);
+  });
+});

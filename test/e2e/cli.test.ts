@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+
+async function flowrun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'test/support/flowrun-cli.ts', ...args], { cwd: root, timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('flowrun CLI (real process)', () => {
+  it('runs the seed-004 order example, shows the launch and the launched run, and exits 0', async () => {
+    const input = JSON.stringify({ orderId: 'o-1', customer: 'ada', lines: [{ sku: 'tea', qty: 2, price: 4.5 }] });
+    const r = await flowrun(['run', 'examples/order-intake.json', '--input', input]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('launch process-order-flow');
+    expect(r.stdout).toContain('> validate_order');
+    expect(r.stdout).toMatch(/\[process-order-flow\] FlowSucceeded/);
+    expect(r.stdout).toContain('output status = "approved"');
+    expect(r.stdout).toMatch(/SUCCEEDED in \d+ ms/);
+    expect(r.stdout).toContain('"accepted": true');
+  });
+
+  it('prints only the output with --quiet', async () => {
+    const r = await flowrun(['run', 'examples/countdown.json', '--input', '{"from":5}', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ ticks: 5 });
+  });
+
+  it('exits 1 with the error code when the run fails, and 2 on input that breaks the params', async () => {
+    const failing = await flowrun(['run', 'examples/order-intake.json', '--input', '{"orderId":"o","customer":"c","lines":[]}', '--json']);
+    expect(failing.code).toBe(2);
+    expect(failing.stderr).toContain('INVALID_INPUT');
+    expect(failing.stderr).toContain('input.lines');
+    const badJson = await flowrun(['run', 'examples/countdown.json', '--input', '{nope']);
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr).toContain('--input is not valid JSON');
+  });
+
+  it('checks flow files and lists every problem with its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flowrun-check-'));
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ id: 'bad', actions: { main: { startAt: 'nowhere', steps: { a: { stepType: 'TELEPORT' } } } } }));
+    const r = await flowrun(['check', bad, 'examples/report-generator.json']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('actions.main.startAt');
+    expect(r.stdout).toContain('TELEPORT');
+    expect(r.stdout).toContain('ok  examples/report-generator.json');
+    const good = await flowrun(['check', 'examples/order-intake.json', 'examples/process-order-flow.json', 'examples/countdown.json']);
+    expect(good.code).toBe(0);
+  });
+});
