@@ -107,6 +107,12 @@ export interface FlowSummary {
   updatedAt: number;
 }
 
+/** A change notification: run `runId` has events up to `lastSeq` (`runId` is `*` when the store cannot tell which run changed). */
+export interface StoreChange {
+  runId: string;
+  lastSeq: number;
+}
+
 /** The persistence contract of flowrun. */
 export interface Store {
   readonly name: string;
@@ -156,5 +162,11 @@ export interface Store {
 
   /** Deletes up to `limit` ended runs that ended before `endedBefore`, with everything of theirs; returns how many. */
   deleteEndedRuns(input: { endedBefore: number; limit: number }): Promise<number>;
+  /**
+   * Optional: pushes change notifications (PostgreSQL LISTEN/NOTIFY, SQLite data_version
+   * polling). A hint only — a lost notification delays a watcher, which also polls, but loses
+   * nothing. Resolves to the function that unsubscribes.
+   */
+  subscribe?(listener: (change: StoreChange) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -5,7 +5,7 @@
  */
 import type { Clock, IdSource, TimerHandle } from '../clock.js';
 import { FlowError, NotFoundError, fromRunError, CanceledError } from '../errors.js';
-import { LATEST_PUBLISHED, type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
+import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../run.js';
 import type { FlowSummary, RunFilter, RunPage, Store } from '../store.js';
 import { assertValidFlow } from '../validate-flow.js';
@@ -14,7 +14,8 @@ import { LiveEvents, type LiveListener } from './live-events.js';
 import { RunExecutor } from './run-executor.js';
 import { buildNewRun, checkStartOptions } from './build-run.js';
 import { RunWaiters } from './run-waiters.js';
-import { parseVersion } from './step-runner.js';
+import { FlowCache } from './flow-cache.js';
+import { StoreChanges, watchRunEvents } from './run-watcher.js';
 import type { ExecutionResult, ItemEvent, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
@@ -52,13 +53,15 @@ export class Engine implements EngineCore {
   readonly #pollIntervalMs: number;
   readonly #maxConcurrent: number;
   readonly #live: LiveEvents;
-  readonly #flowCache = new Map<string, FlowVersionRecord>();
+  readonly #flows: FlowCache;
   readonly #executing = new Map<string, RunExecutor>();
   readonly #queue: string[] = [];
   readonly #queued = new Set<string>();
   readonly #waiters: RunWaiters;
   readonly #timers = new Set<TimerHandle>();
   readonly #flushing = new Set<RunExecutor>();
+  readonly #storeChanges: StoreChanges;
+  #pollSoon = false;
   #pollTimer: TimerHandle | null = null;
   #heartbeatTimer: TimerHandle | null = null;
   #closed = false;
@@ -80,8 +83,14 @@ export class Engine implements EngineCore {
     this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#maxConcurrent = options.maxConcurrentRuns ?? 256;
     this.#live = new LiveEvents(this.logger);
+    this.#flows = new FlowCache({ store: this.store, clock: this.clock });
+    this.#storeChanges = new StoreChanges(this.store, this.logger);
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs: this.#pollIntervalMs });
-    if (options.poll !== false) this.#schedulePoll(0);
+    if (options.poll !== false) {
+      this.#schedulePoll(0);
+      // Another process's commits (a woken parent, an expired lease) are claimed sooner than the next poll.
+      this.#onStoreChange(() => this.#pollNow());
+    }
   }
 
   /**
@@ -90,8 +99,7 @@ export class Engine implements EngineCore {
    * `LATEST_PUBLISHED`. Throws ValidationError (INVALID_DEFINITION) listing every problem.
    */
   async deployFlow(definition: FlowDefinition, options: { deployedBy?: string; publish?: boolean } = {}): Promise<{ id: string; version: number }> {
-    const flow = assertValidFlow(definition);
-    const record = await this.store.saveFlowVersion({ definition: flow, deployedBy: options.deployedBy ?? 'anonymous', at: this.clock.now() });
+    const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? 'anonymous');
     if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version });
     return { id: record.flowId, version: record.version };
   }
@@ -111,26 +119,8 @@ export class Engine implements EngineCore {
     return this.store.listFlows();
   }
 
-  async loadFlow(flowId: string, version?: number | string): Promise<FlowVersionRecord> {
-    const selector = parseVersion(version);
-    if (typeof selector === 'number') {
-      const key = `${flowId}@${selector}`;
-      const cached = this.#flowCache.get(key);
-      if (cached) return cached;
-      const found = await this.store.getFlowVersion(flowId, selector);
-      if (!found) throw new NotFoundError('FLOW_NOT_FOUND', `flow "${flowId}" has no version ${selector}`);
-      this.#flowCache.set(key, found);
-      return found;
-    }
-    const found =
-      selector === undefined
-        ? ((await this.store.getFlowVersion(flowId, LATEST_PUBLISHED)) ?? (await this.store.getFlowVersion(flowId, 'LATEST')))
-        : await this.store.getFlowVersion(flowId, selector);
-    if (!found) {
-      throw new NotFoundError('FLOW_NOT_FOUND', selector === LATEST_PUBLISHED ? `flow "${flowId}" has no published version` : `flow "${flowId}" is not deployed`);
-    }
-    this.#flowCache.set(`${flowId}@${found.version}`, found);
-    return found;
+  loadFlow(flowId: string, version?: number | string): Promise<FlowVersionRecord> {
+    return this.#flows.load(flowId, version);
   }
 
   subflowOf(flow: FlowVersionRecord, name: string): SubflowDefinition {
@@ -168,7 +158,7 @@ export class Engine implements EngineCore {
       ...(options.monitors ? { monitors: options.monitors } : {}),
       ...(options.managers ? { managers: options.managers } : {}),
     });
-    if (inline) run = { ...run, flowVersion: (await this.#saveInline(inline, options.userId)).version };
+    if (inline) run = { ...run, flowVersion: (await this.#flows.save(inline, options.userId ?? 'anonymous')).version };
     await this.#createAndExecute(run);
     return { requestId: run.runId };
   }
@@ -204,12 +194,6 @@ export class Engine implements EngineCore {
       stopItems?.();
       if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     }
-  }
-
-  async #saveInline(flow: FlowDefinition, userId: string | undefined): Promise<FlowVersionRecord> {
-    const record = await this.store.saveFlowVersion({ definition: flow, deployedBy: userId ?? 'anonymous', at: this.clock.now() });
-    this.#flowCache.set(`${record.flowId}@${record.version}`, record);
-    return record;
   }
 
   buildRun(input: BuildRunInput): NewRun {
@@ -341,17 +325,7 @@ export class Engine implements EngineCore {
   }
 
   publishCommitted(run: LiveRunRef, events: RunEventBody[], transients: { afterIndex: number; body: RunEventBody }[] = []): void {
-    if ((events.length === 0 && transients.length === 0) || !this.#live.hasListeners(run.runId, run.rootRunId)) return;
-    const first = run.lastSeq - events.length + 1;
-    const time = this.clock.now();
-    let t = 0;
-    for (let i = 0; i <= events.length; i++) {
-      // Transient changes queued behind the first i persisted events come right after them.
-      for (; t < transients.length && transients[t]!.afterIndex <= i; t++) {
-        this.#live.publish({ ...transients[t]!.body, runId: run.runId, seq: first + i - 1, time, transient: true } as LiveRunEvent, run.rootRunId);
-      }
-      if (i < events.length) this.#live.publish({ ...events[i]!, runId: run.runId, seq: first + i, time } as LiveRunEvent, run.rootRunId);
-    }
+    this.#live.publishCommitted(run, events, transients, this.clock.now());
   }
 
   publishTransient(run: LiveRunRef, event: RunEventBody): void {
@@ -362,6 +336,39 @@ export class Engine implements EngineCore {
   /** Listens to one run's live events (committed ones, and transient items); returns the unsubscribe function. */
   onRunEvent(runId: string, listener: LiveListener): () => void {
     return this.#live.onRun(runId, listener);
+  }
+
+  /**
+   * Yields the run's events after `afterSeq` as they happen — status changes, log entries, items
+   * (transient ones made in this process included), ledger entries and output snapshots — and
+   * ends after its terminal status. Works for runs executed by other processes over the same
+   * store; reconnecting with the last `seq` seen loses and repeats nothing.
+   */
+  watchRun(runId: string, options: { afterSeq?: number; signal?: AbortSignal } = {}): AsyncGenerator<LiveRunEvent> {
+    return watchRunEvents(
+      {
+        store: this.store,
+        clock: this.clock,
+        pollIntervalMs: this.#pollIntervalMs,
+        onRun: (id, listener) => this.#live.onRun(id, listener),
+        onStoreChange: (listener) => this.#onStoreChange(listener),
+      },
+      runId,
+      options,
+    );
+  }
+
+  #onStoreChange(listener: (runId: string) => void): () => void {
+    return this.#closed ? () => undefined : this.#storeChanges.listen(listener);
+  }
+
+  #pollNow(): void {
+    if (this.#pollSoon || this.#closed) return;
+    this.#pollSoon = true;
+    queueMicrotask(() => {
+      this.#pollSoon = false;
+      this.#pollOnce().catch((error: unknown) => this.logger?.warn({ err: error }, 'poll failed'));
+    });
   }
 
   /** Listens to the live events of a run and its synchronous children. */
@@ -476,6 +483,7 @@ export class Engine implements EngineCore {
     this.#timers.clear();
     this.#queue.length = 0;
     this.#queued.clear();
+    await this.#storeChanges.close();
   }
 
   #assertOpen(): void {

@@ -3,6 +3,8 @@
  * item changes) to listeners such as `onItem`, `watchRun` and SSE streams. A listener that throws
  * is logged and skipped; it never breaks the run or the other listeners.
  */
+import type { RunEventBody } from '../run.js';
+import type { LiveRunRef } from './engine-core.js';
 import type { Logger, LiveRunEvent } from './types.js';
 
 /** A listener of live run events. */
@@ -38,6 +40,23 @@ export class LiveEvents {
   /** True when somebody listens to this run or its tree (lets the engine skip building events). */
   hasListeners(runId: string, rootRunId: string): boolean {
     return this.#all.size > 0 || this.#byRun.has(runId) || this.#byRoot.has(rootRunId);
+  }
+
+  /**
+   * Publishes the events of a committed transition with their sequence numbers, and the transient
+   * item changes queued behind them in their place, so listeners see changes in the order they happened.
+   */
+  publishCommitted(run: LiveRunRef, events: RunEventBody[], transients: { afterIndex: number; body: RunEventBody }[], time: number): void {
+    if ((events.length === 0 && transients.length === 0) || !this.hasListeners(run.runId, run.rootRunId)) return;
+    const first = run.lastSeq - events.length + 1;
+    let t = 0;
+    for (let i = 0; i <= events.length; i++) {
+      // Transient changes queued behind the first i persisted events come right after them.
+      for (; t < transients.length && transients[t]!.afterIndex <= i; t++) {
+        this.publish({ ...transients[t]!.body, runId: run.runId, seq: first + i - 1, time, transient: true } as LiveRunEvent, run.rootRunId);
+      }
+      if (i < events.length) this.publish({ ...events[i]!, runId: run.runId, seq: first + i, time } as LiveRunEvent, run.rootRunId);
+    }
   }
 
   publish(event: LiveRunEvent, rootRunId: string): void {
