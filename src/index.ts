@@ -27,5 +27,7 @@ export { compileExpression, evaluateExpression } from './core/expression/index.j
 export { createEngine, type CreateEngineOptions } from './create-engine.js';
 export { runAction, type RunActionInput } from './run-action.js';
 export { createMemoryStores, MemoryStore } from './store/memory/memory-store.js';
+export { createFilesystemStores, createSqliteStore } from './store/sqlite/create-filesystem-stores.js';
+export { SqliteStore } from './store/sqlite/sqlite-store.js';
 export { systemClock } from './runtime/system-clock.js';
 export { uuidIds } from './runtime/uuid-ids.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { createFilesystemStores } from '../../src/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -21,7 +22,8 @@ async function flowrun(args: string[]): Promise<{ code: number; stdout: string; 
 describe('flowrun CLI (real process)', () => {
   it('runs the seed-004 order example, shows the launch and the launched run, and exits 0', async () => {
     const input = JSON.stringify({ orderId: 'o-1', customer: 'ada', lines: [{ sku: 'tea', qty: 2, price: 4.5 }] });
-    const r = await flowrun(['run', 'examples/order-intake.json', '--input', input]);
+    const dir = mkdtempSync(join(tmpdir(), 'flowrun-cli-'));
+    const r = await flowrun(['run', 'examples/order-intake.json', '--input', input, '--store', `sqlite:${dir}`]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('launch process-order-flow');
@@ -30,20 +32,32 @@ describe('flowrun CLI (real process)', () => {
     expect(r.stdout).toContain('output status = "approved"');
     expect(r.stdout).toMatch(/SUCCEEDED in \d+ ms/);
     expect(r.stdout).toContain('"accepted": true');
+    // The runs are in the SQLite file, durable after the process ended.
+    const store = createFilesystemStores({ rootDir: dir });
+    const runs = (await store.listRuns({})).runs;
+    await store.close();
+    expect(runs.map((run) => [run.flowId, run.status, run.source]).sort()).toEqual([
+      ['order-intake', 'SUCCEEDED', 'cli'],
+      ['process-order-flow', 'SUCCEEDED', 'flow'],
+    ]);
   });
 
   it('prints only the output with --quiet', async () => {
-    const r = await flowrun(['run', 'examples/countdown.json', '--input', '{"from":5}', '--quiet']);
+    const r = await flowrun(['run', 'examples/countdown.json', '--input', '{"from":5}', '--quiet', '--store', 'memory']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ ticks: 5 });
   });
 
   it('exits 1 with the error code when the run fails, and 2 on input that breaks the params', async () => {
-    const failing = await flowrun(['run', 'examples/order-intake.json', '--input', '{"orderId":"o","customer":"c","lines":[]}', '--json']);
+    const failing = await flowrun(['run', 'examples/order-intake.json', '--input', '{"orderId":"o","customer":"c","lines":[]}', '--json', '--store', 'memory']);
     expect(failing.code).toBe(2);
     expect(failing.stderr).toContain('INVALID_INPUT');
     expect(failing.stderr).toContain('input.lines');
-    const badJson = await flowrun(['run', 'examples/countdown.json', '--input', '{nope']);
+    const badJson = await flowrun(['run', 'examples/countdown.json', '--input', '{nope', '--store', 'memory']);
+    expect(badJson.code).toBe(2);
+    const badStore = await flowrun(['run', 'examples/countdown.json', '--store', 'mysql://x']);
+    expect(badStore.code).toBe(2);
+    expect(badStore.stderr).toContain('is not a store');
     expect(badJson.code).toBe(2);
     expect(badJson.stderr).toContain('--input is not valid JSON');
   });

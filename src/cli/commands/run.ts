@@ -1,6 +1,7 @@
 /**
  * `flowrun run FILE --input JSON`: runs a flow in this process and shows its steps, items, calls
- * and output live. The other flow files of FILE's folder are deployed first, so calls between
+ * and output live. The run is recorded in `--store` (default: the SQLite file under `.flowrun/`),
+ * so it survives a crash of this process and can be watched from another one. The other flow files of FILE's folder are deployed first, so calls between
  * example flows resolve. Exit 0 when the run succeeded, 1 when it failed or was canceled.
  */
 import { pathToFileURL } from 'node:url';
@@ -11,12 +12,13 @@ import type { Module } from '../../core/engine/types.js';
 import type { LiveRunEvent } from '../../core/engine/types.js';
 import { createEngine } from '../../create-engine.js';
 import { uuidIds } from '../../runtime/uuid-ids.js';
-import { createMemoryStores } from '../../store/memory/memory-store.js';
+import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
 import type { CliIo } from '../cli-io.js';
 import { looksLikeFlow, readFlowFile, readSiblingFlowFiles } from '../flow-files.js';
 import { formatRunEvent } from '../format-run-event.js';
 
 interface RunCommandOptions {
+  store: string;
   input?: string;
   action: string;
   modules?: string;
@@ -39,6 +41,7 @@ export function registerRunCommand(program: Command, io: CliIo, setExit: (code: 
     .option('-t, --timeout <ms>', 'fail the run after this many milliseconds')
     .option('-l, --label <label>', 'a label for the run')
     .option('-u, --user <id>', 'the user the run is started as', 'cli')
+    .option('-s, --store <spec>', 'where runs are kept: sqlite:PATH, postgres://…, or memory', process.env.FLOWRUN_STORE ?? DEFAULT_STORE_SPEC)
     .option('--json', 'print only the result, as JSON')
     .option('-q, --quiet', 'print only the output')
     .action(async (file: string, options: RunCommandOptions) => {
@@ -61,7 +64,7 @@ async function runCommand(file: string, options: RunCommandOptions, io: CliIo): 
   }
   const modules = options.modules ? await loadModules(options.modules) : {};
   const main = await readFlowFile(file);
-  const stores = createMemoryStores();
+  const stores = openStoreSpec(options.store);
   const engine = createEngine({ stores, modules, runtimeConfig: {} });
   const live = !options.json && !options.quiet;
   try {
@@ -109,6 +112,7 @@ async function runCommand(file: string, options: RunCommandOptions, io: CliIo): 
     return 2;
   } finally {
     await engine.close();
+    await stores.close();
   }
 }
 

@@ -317,11 +317,9 @@ export class Engine implements EngineCore {
   }
 
   #markIdleIfDone(): void {
-    if (this.#executing.size === 0 && this.#queue.length === 0 && this.#idleResolve) {
-      const resolve = this.#idleResolve;
-      this.#idleResolve = null;
-      resolve();
-    }
+    if (this.#executing.size > 0 || this.#queue.length > 0) return;
+    this.#idleResolve?.();
+    this.#idleResolve = null;
   }
 
   publishCommitted(run: LiveRunRef, events: RunEventBody[], transients: { afterIndex: number; body: RunEventBody }[] = []): void {
@@ -329,8 +327,7 @@ export class Engine implements EngineCore {
   }
 
   publishTransient(run: LiveRunRef, event: RunEventBody): void {
-    if (!this.#live.hasListeners(run.runId, run.rootRunId)) return;
-    this.#live.publish({ ...event, runId: run.runId, seq: run.lastSeq, time: this.clock.now(), transient: true } as LiveRunEvent, run.rootRunId);
+    this.#live.publishCommitted(run, [], [{ afterIndex: 0, body: event }], this.clock.now());
   }
 
   /** Listens to one run's live events (committed ones, and transient items); returns the unsubscribe function. */

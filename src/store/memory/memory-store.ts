@@ -176,7 +176,10 @@ export class MemoryStore implements Store {
     if (run.version !== t.expectedVersion) {
       throw new ConflictError(`run "${t.runId}" is at version ${run.version}, not ${t.expectedVersion}`, { code: 'LEASE_LOST', runId: t.runId });
     }
+    const newIds = new Set<string>();
     for (const { run: child } of t.createRuns ?? []) {
+      if (newIds.has(child.runId)) throw new ConflictError(`run "${child.runId}" is created twice in one transition`, { runId: child.runId });
+      newIds.add(child.runId);
       if (this.#runs.has(child.runId)) throw new ConflictError(`run "${child.runId}" already exists`, { runId: child.runId });
     }
     // Validation is over: from here on every change is applied, so the transition is all-or-nothing.

@@ -1,0 +1,233 @@
+/**
+ * The PostgreSQL schema of flowrun and its versioned migrations.
+ *
+ * Schema (version 1), all in the store's schema (`search_path` is set per connection):
+ *
+ * - `flowrun_schema(version, description, applied_at)` — one row per applied migration.
+ * - `flows(flow_id, seq, latest_version, published_version, title, updated_at)` — one row per
+ *   flow; `seq` keeps first-deploy order for `listFlows`. Locked `FOR UPDATE` while deploying,
+ *   so concurrent deploys of one flow number their versions without gaps or duplicates.
+ * - `flow_versions(flow_id, version, definition json, deployed_by, deployed_at)` — immutable.
+ * - `runs` — one row per run. Everything `listRuns` filters or orders on and everything a lease
+ *   or a claim checks is a real column; the rest of the record is `json` (`json`, not `jsonb`:
+ *   it round-trips key order and any string exactly, and nothing queries inside it).
+ *   `end_sort` = `COALESCE(end_time, MAX_SAFE_INTEGER)` is the ordering key for endTime,
+ *   the same rule as the memory store, so one index serves keyset pages in both directions.
+ * - `run_events(run_id, seq, kind, time, body json)` PK (run_id, seq) — the per-run event log;
+ *   `body` is the event body as the engine gave it. Log entries are the `kind = 'log'` rows.
+ * - `run_items(run_id, item_id, first_version, first_ord, body json)` — the latest state of
+ *   each persisted item; (first_version, first_ord) is where it first appeared = creation order.
+ *
+ * Times are epoch milliseconds in the domain `epoch_ms` (double precision): exactly a JS number,
+ * so fractional times from a test clock or a fractional `timeoutMs` round-trip like in the
+ * memory store instead of failing an integer cast.
+ *
+ * There are no foreign keys from events/items to runs on purpose: every transition inserts
+ * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
+ * does not already guarantee (only ended runs are deleted, and they receive no more events).
+ * `deleteEndedRuns` deletes the three tables in one statement instead.
+ */
+import { FlowError } from '../../core/errors.js';
+import type { PoolClient } from 'pg';
+
+/** The schema version this code writes and reads. */
+export const SCHEMA_VERSION = 1;
+
+/** pg_advisory_xact_lock(classid, objid) namespace of flowrun: the bytes of "flow". */
+const LOCK_CLASS = 0x666c6f77;
+/** Single-key advisory lock serializing CREATE EXTENSION across schemas of one database. */
+const EXTENSION_LOCK_KEY = '7380396448165490225'; // the bytes of "flowrun1" as a signed 64-bit integer
+
+interface Migration {
+  version: number;
+  description: string;
+  statements: string[];
+}
+
+const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: 'flows, runs, run_events, run_items',
+    statements: [
+      `CREATE DOMAIN epoch_ms AS double precision`,
+      `CREATE TABLE flows (
+        flow_id           text PRIMARY KEY,
+        seq               bigint GENERATED ALWAYS AS IDENTITY,
+        latest_version    integer NOT NULL,
+        published_version integer,
+        title             text,
+        updated_at        epoch_ms NOT NULL
+      )`,
+      `CREATE TABLE flow_versions (
+        flow_id     text NOT NULL REFERENCES flows (flow_id) ON DELETE CASCADE,
+        version     integer NOT NULL,
+        definition  json NOT NULL,
+        deployed_by text NOT NULL,
+        deployed_at epoch_ms NOT NULL,
+        PRIMARY KEY (flow_id, version)
+      )`,
+      // run ids compare byte-wise (COLLATE "C") so ORDER BY run_id and keyset markers agree with
+      // the memory store's string comparison whatever the database's default collation is.
+      `CREATE TABLE runs (
+        run_id              text COLLATE "C" PRIMARY KEY,
+        flow_id             text NOT NULL,
+        flow_version        integer NOT NULL,
+        action_name         text NOT NULL,
+        status              text NOT NULL CHECK (status IN ('ACTIVE', 'INACTIVE', 'SUCCEEDED', 'FAILED', 'CANCELED')),
+        label               text,
+        tags                text[] NOT NULL DEFAULT '{}',
+        input               json,
+        output              json,
+        run_error           json,
+        created_by          text NOT NULL,
+        run_owner           text NOT NULL,
+        run_as              text,
+        source              text NOT NULL,
+        session_id          text,
+        parent_run_id       text COLLATE "C",
+        root_run_id         text COLLATE "C" NOT NULL,
+        detached            boolean NOT NULL,
+        depth               integer NOT NULL,
+        monitors            json NOT NULL,
+        managers            json NOT NULL,
+        start_time          epoch_ms NOT NULL,
+        end_time            epoch_ms,
+        end_sort            double precision GENERATED ALWAYS AS (COALESCE(end_time, 9007199254740991)) STORED,
+        updated_at          epoch_ms NOT NULL,
+        timeout_ms          double precision,
+        deadline            epoch_ms,
+        version             integer NOT NULL,
+        last_seq            integer NOT NULL,
+        ready_at            epoch_ms,
+        lease_owner         text,
+        lease_expires_at    epoch_ms,
+        fencing_token       bigint NOT NULL,
+        last_transition_key text,
+        state               json NOT NULL
+      )`,
+      `CREATE INDEX runs_start_idx ON runs (start_time, run_id)`,
+      `CREATE INDEX runs_end_idx ON runs (end_sort, run_id)`,
+      `CREATE INDEX runs_flow_start_idx ON runs (flow_id, start_time, run_id)`,
+      `CREATE INDEX runs_status_start_idx ON runs (status, start_time, run_id)`,
+      // Children and run trees are listed in start order too: the order columns ride along.
+      `CREATE INDEX runs_parent_idx ON runs (parent_run_id, start_time, run_id) WHERE parent_run_id IS NOT NULL`,
+      `CREATE INDEX runs_root_idx ON runs (root_run_id, start_time, run_id)`,
+      `CREATE INDEX runs_tags_idx ON runs USING gin (tags)`,
+      // Claims scan only ACTIVE runs by readiness; ended and suspended runs stay out of this index.
+      `CREATE INDEX runs_claimable_idx ON runs (ready_at, run_id) WHERE status = 'ACTIVE'`,
+      `CREATE TABLE run_events (
+        run_id text COLLATE "C" NOT NULL,
+        seq    integer NOT NULL,
+        kind   text NOT NULL,
+        time   epoch_ms NOT NULL,
+        body   json NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      )`,
+      // getRunLogs counts and pages a run's log entries without reading its other events.
+      `CREATE INDEX run_events_logs_idx ON run_events (run_id, seq) WHERE kind = 'log'`,
+      `CREATE TABLE run_items (
+        run_id        text COLLATE "C" NOT NULL,
+        item_id       text NOT NULL,
+        first_version integer NOT NULL,
+        first_ord     integer NOT NULL,
+        body          json NOT NULL,
+        PRIMARY KEY (run_id, item_id)
+      )`,
+    ],
+  },
+];
+
+/** Options of {@link migrate}. */
+export interface MigrateOptions {
+  schema: string;
+  /** Receives operational warnings (no trigram index). */
+  warn: (message: string) => void;
+}
+
+/**
+ * Brings the store's schema to {@link SCHEMA_VERSION} on `client` (whose search_path is the
+ * schema). Runs in one transaction under `pg_advisory_xact_lock`, so of several processes
+ * starting at once exactly one applies each migration and the others wait, then find it done.
+ * A crash mid-migration rolls the whole step back; the next start applies it again.
+ * A database whose schema is newer than this code is refused with STORE_ERROR and nothing is
+ * written to it.
+ */
+export async function migrate(client: PoolClient, options: MigrateOptions): Promise<void> {
+  const quoted = quoteIdentifier(options.schema);
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_CLASS, options.schema]);
+    // CREATE SCHEMA IF NOT EXISTS checks the database-level CREATE privilege before it checks
+    // existence, so ask first: a role that owns an existing schema needs nothing more.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [options.schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${quoted}`);
+    // The connection's search_path named the schema before it existed; pin it for this transaction.
+    await client.query(`SELECT set_config('search_path', $1, true)`, [quoted]);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${quoted}.flowrun_schema (
+      version     integer PRIMARY KEY,
+      description text NOT NULL,
+      applied_at  timestamptz NOT NULL DEFAULT now()
+    )`);
+    const found = await client.query<{ version: number }>(`SELECT COALESCE(max(version), 0)::integer AS version FROM ${quoted}.flowrun_schema`);
+    const current = found.rows[0]?.version ?? 0;
+    if (current > SCHEMA_VERSION) {
+      throw new FlowError('STORE_ERROR', `database schema version ${current} is newer than this flowrun (${SCHEMA_VERSION}); upgrade flowrun`, {
+        details: { schema: options.schema, databaseVersion: current, codeVersion: SCHEMA_VERSION },
+      });
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      for (const statement of migration.statements) await client.query(statement);
+      if (migration.version === 1) await createLabelIndex(client, options);
+      await client.query(`INSERT INTO ${quoted}.flowrun_schema (version, description) VALUES ($1, $2)`, [migration.version, migration.description]);
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Backs the label substring filter with a pg_trgm GIN index. pg_trgm is a trusted extension
+ * (PostgreSQL 13+), so a database owner may create it; without the privilege the store works
+ * the same, only label filters scan the rows that the other filters leave.
+ */
+async function createLabelIndex(client: PoolClient, options: MigrateOptions): Promise<void> {
+  let extensionSchema = await findTrigramSchema(client);
+  if (extensionSchema === null) {
+    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [EXTENSION_LOCK_KEY]);
+    extensionSchema = await findTrigramSchema(client);
+  }
+  // The extension lives in one schema for the whole database; `public` rather than the store's
+  // schema, so dropping one store's schema cannot take other stores' indexes with it.
+  for (const target of extensionSchema === null ? ['public', options.schema] : []) {
+    await client.query('SAVEPOINT flowrun_trgm');
+    try {
+      await client.query(`CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA ${quoteIdentifier(target)}`);
+      await client.query('RELEASE SAVEPOINT flowrun_trgm');
+      extensionSchema = await findTrigramSchema(client);
+      break;
+    } catch (error) {
+      await client.query('ROLLBACK TO SAVEPOINT flowrun_trgm; RELEASE SAVEPOINT flowrun_trgm');
+      options.warn(`flowrun: cannot create extension pg_trgm in schema "${target}" (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+  if (extensionSchema === null) {
+    options.warn(`flowrun: pg_trgm is unavailable, so schema "${options.schema}" has no trigram index; listRuns label filters will scan`);
+    return;
+  }
+  await client.query(`CREATE INDEX runs_label_trgm_idx ON runs USING gin (label ${quoteIdentifier(extensionSchema)}.gin_trgm_ops)`);
+}
+
+async function findTrigramSchema(client: PoolClient): Promise<string | null> {
+  const found = await client.query<{ nspname: string }>(
+    `SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'`,
+  );
+  return found.rows[0]?.nspname ?? null;
+}
+
+/** Quotes an SQL identifier ("a""b"). Schema names are validated before they get here; this is the second fence. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

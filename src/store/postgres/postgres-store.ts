@@ -1,0 +1,394 @@
+/**
+ * The PostgreSQL store: the scale-out backend. Many API servers and workers on many machines
+ * share one database; runs are claimed with `FOR UPDATE SKIP LOCKED` under leases with fencing
+ * tokens, transitions from concurrently running runs share commits (group commit), and every
+ * change is announced with NOTIFY so other processes need not wait for their next poll.
+ * Its semantics are the memory store's, method by method; the schema is in migrations.ts.
+ */
+import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
+import { cloneJson } from '../../core/json.js';
+import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
+import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
+import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import { decodeRunMarker, encodeRunMarker } from '../run-marker.js';
+import * as flows from './flow-versions.js';
+import { buildListRunsQuery } from './list-runs-query.js';
+import { NotificationListener, type RunNotificationListener } from './notification-listener.js';
+import { PgConnection } from './pg-connection.js';
+import { isUniqueViolation } from './pg-errors.js';
+import { RUN_COLUMNS, eventFromRow, jsonParam, qualifiedRunColumns, runFromRow, type EventRow, type RunRow } from './run-rows.js';
+import { NOTIFY_CHANNEL, RUNS_PKEY, insertRun, notifyRuns, wakeRuns } from './run-writes.js';
+import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
+
+/** Options of {@link PostgresStore}. */
+export interface PostgresStoreOptions {
+  /** `postgres://user:password@host:port/database`; never echoed in errors. */
+  connectionString: string;
+  /** The schema holding flowrun's tables (created if missing). Default `public`. */
+  schema?: string;
+  /** Most pooled connections (default 10); LISTEN uses one more. */
+  poolSize?: number;
+  /** Receives operational warnings (a missing trigram index, a lost LISTEN connection). Default console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+const MAX_PAGE = 1000;
+const MAX_BATCH = 64;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * A {@link Store} in PostgreSQL.
+ *
+ * Guarantees: every method is one transaction, so a crash leaves either all of an operation or
+ * none of it. A write whose connection drops rejects with STORE_ERROR (it may or may not have
+ * committed; the engine retries, and a repeated transition is recognised as already recorded);
+ * reads are retried on a dropped connection; deadlocks and serialization failures are retried
+ * inside the store. Fencing holds across processes: a transition commits only if its lease
+ * owner, fencing token and expected version still match the row at commit time.
+ */
+export class PostgresStore implements Store {
+  readonly name = 'postgres';
+  readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: true };
+  /** The schema this store lives in. */
+  readonly schema: string;
+  readonly #db: PgConnection;
+  readonly #batcher: TransitionBatcher;
+  readonly #listener: NotificationListener;
+  #closed = false;
+
+  /** Validates the options; connects and migrates only on first use. Throws INVALID_INPUT naming the bad option. */
+  constructor(options: PostgresStoreOptions) {
+    if (typeof options.connectionString !== 'string' || options.connectionString === '') {
+      throw new FlowError('INVALID_INPUT', 'PostgresStore: connectionString must be a non-empty string', { details: { field: 'connectionString' } });
+    }
+    const schema = options.schema ?? 'public';
+    if (!SCHEMA_NAME.test(schema)) {
+      throw new FlowError('INVALID_INPUT', `PostgresStore: schema must be a letter or _ then letters, digits or _ (at most 63), got ${JSON.stringify(schema)}`, {
+        details: { field: 'schema' },
+      });
+    }
+    const poolSize = options.poolSize ?? 10;
+    if (!Number.isInteger(poolSize) || poolSize < 1) {
+      throw new FlowError('INVALID_INPUT', `PostgresStore: poolSize must be a positive integer, got ${JSON.stringify(poolSize)}`, { details: { field: 'poolSize' } });
+    }
+    const warn = options.onWarning ?? ((message: string) => console.warn(message));
+    this.schema = schema;
+    this.#db = new PgConnection({ connectionString: options.connectionString, schema, poolSize, warn });
+    this.#batcher = new TransitionBatcher({
+      acquire: () => this.#db.acquire(),
+      toError: (error) => this.#db.toError(error),
+      maxBatch: MAX_BATCH,
+      maxConcurrentBatches: Math.max(1, Math.floor(poolSize / 2)),
+      retries: 4,
+    });
+    this.#listener = new NotificationListener({ connect: () => this.#db.connectDedicated(), channel: NOTIFY_CHANNEL, warn });
+  }
+
+  /** Group-commit counters: `commits` counts shared transactions, `transitions` the transitions in them. */
+  get stats(): GroupCommitStats {
+    return this.#batcher.stats;
+  }
+
+  async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
+    this.#open();
+    return this.#db.transaction((client) => flows.saveFlowVersion(client, input));
+  }
+
+  async publishFlowVersion(input: { flowId: string; version: number }): Promise<FlowVersionRecord> {
+    this.#open();
+    return this.#db.statement((sql) => flows.publishFlowVersion(sql, input));
+  }
+
+  async getFlowVersion(flowId: string, version: number | 'LATEST_PUBLISHED' | 'LATEST'): Promise<FlowVersionRecord | null> {
+    this.#open();
+    return this.#db.read((sql) => flows.getFlowVersion(sql, flowId, version));
+  }
+
+  async listFlows(): Promise<FlowSummary[]> {
+    this.#open();
+    return this.#db.read((sql) => flows.listFlows(sql));
+  }
+
+  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
+    this.#open();
+    const events = input.events ?? [];
+    const lease = input.lease ?? null;
+    const runId = input.run.runId;
+    await this.#db.statement(async (sql) => {
+      try {
+        await insertRun(sql, { run: input.run, events, at: input.run.startTime, updatedAt: input.run.startTime, lease, notify: true });
+      } catch (error) {
+        if (isUniqueViolation(error, RUNS_PKEY)) throw new ConflictError(`run "${runId}" already exists`, { runId });
+        throw error;
+      }
+    });
+    // The row holds exactly these values; building the record here saves reading it back.
+    const run: RunRecord = {
+      ...cloneJson(input.run),
+      output: null,
+      runError: null,
+      endTime: null,
+      updatedAt: input.run.startTime,
+      version: 0,
+      lastSeq: events.length,
+      leaseOwner: lease?.owner ?? null,
+      leaseExpiresAt: lease?.expiresAt ?? null,
+      fencingToken: lease ? 1 : 0,
+    };
+    return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: 1, expiresAt: lease.expiresAt } } : { run, lease: null };
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    this.#open();
+    const found = await this.#db.read((sql) => sql.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1::text`, [runId]));
+    const row = found.rows[0];
+    return row ? runFromRow(row) : null;
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunPage> {
+    this.#open();
+    const orderBy = filter.orderBy ?? 'startTime';
+    const dir = filter.orderDir ?? 'desc';
+    const order = `${orderBy}:${dir}`;
+    const limit = Math.max(1, Math.min(filter.limit ?? 50, MAX_PAGE));
+    const after = filter.marker ? decodeRunMarker(filter.marker, order) : null;
+    if (Number.isNaN(limit)) return { runs: [], hasNextPage: false, marker: null };
+    // One row past the page tells whether there is a next page.
+    const query = buildListRunsQuery({ filter, orderBy, dir, after, fetch: Math.floor(limit) + 1 });
+    const found = await this.#db.read((sql) => sql.query<RunRow>(query.text, query.values));
+    const page = found.rows.slice(0, limit).map((row) => runFromRow(row));
+    const hasNextPage = found.rows.length > limit;
+    const last = page.at(-1);
+    const keyOf = (run: RunRecord): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
+    return { runs: page, hasNextPage, marker: hasNextPage && last ? encodeRunMarker({ key: keyOf(last), runId: last.runId, order }) : null };
+  }
+
+  /**
+   * Claims up to `limit` ready ACTIVE runs whose lease is free or expired, oldest ready first.
+   * SKIP LOCKED makes concurrent claimers (in any process) take disjoint sets without waiting on
+   * each other; each claim increments the run's fencing token. A claim whose reply is lost
+   * leaves the run leased until the lease expires, then it is claimable again.
+   */
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): Promise<ClaimedRun[]> {
+    this.#open();
+    const limit = Number.isFinite(input.limit) ? Math.ceil(input.limit) : null;
+    if (limit !== null && limit <= 0) return [];
+    const claimed = await this.#db.statement((sql) =>
+      sql.query<RunRow>(
+        `WITH picked AS (
+           SELECT run_id FROM runs
+            WHERE status = 'ACTIVE' AND ready_at <= $1::float8 AND (lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= $1::float8)
+            ORDER BY ready_at, run_id
+            LIMIT $2::bigint
+              FOR NO KEY UPDATE SKIP LOCKED)
+         UPDATE runs r SET lease_owner = $3::text, lease_expires_at = $4::float8, fencing_token = r.fencing_token + 1
+           FROM picked WHERE r.run_id = picked.run_id
+         RETURNING ${qualifiedRunColumns('r')}`,
+        [input.now, limit, input.owner, input.leaseExpiresAt],
+      ),
+    );
+    return claimed.rows.map((row) => this.#claimed(row));
+  }
+
+  /**
+   * Claims one run if it is claimable now; null otherwise. A plain conditional UPDATE: if another
+   * transaction holds the row it waits for it and re-checks, so of concurrent claimers exactly
+   * one wins, and a run that is only briefly locked (a label update) is still claimed.
+   */
+  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): Promise<ClaimedRun | null> {
+    this.#open();
+    const claimed = await this.#db.statement((sql) =>
+      sql.query<RunRow>(
+        `UPDATE runs SET lease_owner = $2::text, lease_expires_at = $4::float8, fencing_token = fencing_token + 1
+          WHERE run_id = $1::text AND status = 'ACTIVE' AND ready_at <= $3::float8 AND (lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= $3::float8)
+          RETURNING ${RUN_COLUMNS}`,
+        [input.runId, input.owner, input.now, input.leaseExpiresAt],
+      ),
+    );
+    const row = claimed.rows[0];
+    return row ? this.#claimed(row) : null;
+  }
+
+  async renewLeases(input: { owner: string; runIds: string[]; expiresAt: number }): Promise<string[]> {
+    this.#open();
+    if (input.runIds.length === 0) return [];
+    const renewed = await this.#db.statement((sql) =>
+      sql.query<{ run_id: string }>(
+        `UPDATE runs SET lease_expires_at = $3::float8 WHERE run_id = ANY($1::text[]) AND lease_owner = $2::text AND status IN ('ACTIVE', 'INACTIVE') RETURNING run_id`,
+        [input.runIds, input.owner, input.expiresAt],
+      ),
+    );
+    const held = new Set(renewed.rows.map((row) => row.run_id));
+    return input.runIds.filter((runId) => held.has(runId));
+  }
+
+  /**
+   * Records a transition atomically, batched with the other transitions submitted in the same
+   * turn of the event loop into one commit (see TransitionBatcher). Resolves after that commit.
+   * Throws ConflictError LEASE_LOST when the lease is not held with that token, the run ended or
+   * its version moved on; NotFoundError RUN_NOT_FOUND for an unknown run; ConflictError CONFLICT
+   * when a run it creates exists. A repeat of the last recorded transition returns the run.
+   */
+  async recordTransition(transition: Transition): Promise<RunRecord> {
+    this.#open();
+    return this.#batcher.submit(transition);
+  }
+
+  async cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: { code: string; description: string }; wakeRuns?: string[] }): Promise<RunRecord | null> {
+    this.#open();
+    return this.#db.transaction(async (client) => {
+      const canceled = await client.query<RunRow>(
+        `WITH u AS (
+           UPDATE runs SET status = 'CANCELED', run_error = $2::json, end_time = $3::float8, updated_at = $3::float8, ready_at = NULL,
+                  lease_owner = NULL, lease_expires_at = NULL, version = version + 1, last_seq = last_seq + $4::integer
+            WHERE run_id = $1::text AND status IN ('ACTIVE', 'INACTIVE')
+            RETURNING ${RUN_COLUMNS}
+         ), ev AS (
+           INSERT INTO run_events (run_id, seq, kind, time, body)
+           SELECT u.run_id, u.last_seq - $4::integer + e.ord, e.body->>'kind', $3::float8, e.body
+             FROM u, json_array_elements($5::json) WITH ORDINALITY AS e(body, ord)
+         )
+         SELECT * FROM u`,
+        [input.runId, jsonParam({ ...input.runError }), input.at, input.events.length, JSON.stringify(input.events)],
+      );
+      const row = canceled.rows[0];
+      if (!row) {
+        const exists = await client.query('SELECT 1 FROM runs WHERE run_id = $1::text', [input.runId]);
+        if (exists.rowCount === 0) throw new NotFoundError('RUN_NOT_FOUND', `run "${input.runId}" does not exist`, { runId: input.runId });
+        return null;
+      }
+      const touched = new Map([[row.run_id, row.last_seq]]);
+      await wakeRuns(client, input.wakeRuns ?? [], input.at, touched);
+      await notifyRuns(client, touched);
+      return runFromRow(row);
+    });
+  }
+
+  async updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord> {
+    this.#open();
+    const updated = await this.#db.statement((sql) =>
+      sql.query<RunRow>(
+        `UPDATE runs SET label = CASE WHEN $2::boolean THEN $3::text ELSE label END,
+                         tags = CASE WHEN $4::boolean THEN $5::text[] ELSE tags END,
+                         updated_at = $6::float8
+          WHERE run_id = $1::text
+          RETURNING ${RUN_COLUMNS}, pg_notify('${NOTIFY_CHANNEL}', run_id || ':' || last_seq)`,
+        [input.runId, input.label !== undefined, input.label ?? null, input.tags !== undefined, input.tags ?? [], input.at],
+      ),
+    );
+    const row = updated.rows[0];
+    if (!row) throw new NotFoundError('RUN_NOT_FOUND', `run "${input.runId}" does not exist`, { runId: input.runId });
+    return runFromRow(row);
+  }
+
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number; kinds?: RunEvent['kind'][] } = {}): Promise<RunEvent[]> {
+    this.#open();
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (!(limit > 0)) return [];
+    const values: unknown[] = [runId, options.afterSeq ?? 0, Number.isFinite(limit) ? Math.ceil(limit) : null];
+    if (options.kinds) values.push(options.kinds);
+    const found = await this.#db.read((sql) =>
+      sql.query<EventRow>(
+        `SELECT run_id, seq, time, body FROM run_events
+          WHERE run_id = $1::text AND seq > $2::float8${options.kinds ? ' AND kind = ANY($4::text[])' : ''}
+          ORDER BY seq LIMIT $3::bigint`,
+        values,
+      ),
+    );
+    return found.rows.map(eventFromRow);
+  }
+
+  async getRunLogs(runId: string, options: { limit?: number; offset?: number } = {}): Promise<{ entries: LogEntry[]; total: number }> {
+    this.#open();
+    // Array.prototype.slice(offset, offset + limit) semantics, as in the memory store.
+    const offset = Math.max(0, options.offset ?? 0);
+    const limit = Math.max(0, options.limit ?? 100);
+    const start = toIntegerOrInfinity(offset);
+    const end = toIntegerOrInfinity(offset + limit);
+    const empty = !Number.isFinite(start) || end <= start;
+    const found = await this.#db.read((sql) =>
+      sql.query<{ total: number; entries: LogEntry[] }>(
+        `SELECT (SELECT count(*) FROM run_events WHERE run_id = $1::text AND kind = 'log') AS total,
+                CASE WHEN $4::boolean THEN '[]'::json ELSE COALESCE((
+                  SELECT json_agg(s.entry ORDER BY s.seq) FROM (
+                    SELECT seq, body->'entry' AS entry FROM run_events WHERE run_id = $1::text AND kind = 'log'
+                     ORDER BY seq OFFSET $2::bigint LIMIT $3::bigint) s), '[]'::json) END AS entries`,
+        [runId, empty ? 0 : start, empty || !Number.isFinite(end) ? null : end - start, empty],
+      ),
+    );
+    const row = found.rows[0]!;
+    return { entries: row.entries, total: row.total };
+  }
+
+  async getRunItems(runId: string): Promise<Item[]> {
+    this.#open();
+    const found = await this.#db.read((sql) => sql.query<{ body: Item }>(`SELECT body FROM run_items WHERE run_id = $1::text ORDER BY first_version, first_ord`, [runId]));
+    return found.rows.map((row) => row.body);
+  }
+
+  /**
+   * Deletes up to `limit` ended runs that ended before `endedBefore`, oldest first, with their
+   * events and items, in one statement. Rows another transaction holds are skipped, so several
+   * processes may run retention at once; a crash deletes a whole batch or nothing.
+   */
+  async deleteEndedRuns(input: { endedBefore: number; limit: number }): Promise<number> {
+    this.#open();
+    const limit = Number.isFinite(input.limit) ? Math.ceil(input.limit) : null;
+    if (limit !== null && limit <= 0) return 0;
+    const deleted = await this.#db.statement((sql) =>
+      sql.query<{ deleted: number }>(
+        `WITH doomed AS (
+           SELECT run_id FROM runs
+            WHERE status IN ('SUCCEEDED', 'FAILED', 'CANCELED') AND end_time IS NOT NULL AND end_sort < $1::float8
+            ORDER BY end_sort, run_id
+            LIMIT $2::bigint
+              FOR UPDATE SKIP LOCKED
+         ), gone AS (
+           DELETE FROM runs r USING doomed d WHERE r.run_id = d.run_id RETURNING r.run_id
+         ), gone_events AS (
+           DELETE FROM run_events e USING gone g WHERE e.run_id = g.run_id
+         ), gone_items AS (
+           DELETE FROM run_items i USING gone g WHERE i.run_id = g.run_id
+         )
+         SELECT count(*)::integer AS deleted FROM gone`,
+        [input.endedBefore, limit],
+      ),
+    );
+    return deleted.rows[0]?.deleted ?? 0;
+  }
+
+  /**
+   * Calls `listener` with `{runId, lastSeq}` whenever a run of this database is created, records
+   * a transition, is woken, canceled or updated, in any process. Resolves once listening, with a
+   * function that unsubscribes. A hint only: while the LISTEN connection is down (it reconnects
+   * by itself) notifications are lost, so watchers must also poll.
+   * Not (yet) part of the Store interface.
+   */
+  async subscribe(listener: RunNotificationListener): Promise<() => Promise<void>> {
+    this.#open();
+    return this.#listener.add(listener);
+  }
+
+  /** Waits for queued transitions to commit, then closes the LISTEN connection and the pool. Later calls reject with STORE_ERROR. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#batcher.idle();
+    await this.#listener.close();
+    await this.#db.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new FlowError('STORE_ERROR', `the ${this.name} store is closed`);
+  }
+
+  #claimed(row: RunRow): ClaimedRun {
+    const run = runFromRow(row);
+    return { run, lease: { runId: run.runId, owner: run.leaseOwner!, fencingToken: run.fencingToken, expiresAt: run.leaseExpiresAt! } };
+  }
+}
+
+/** Like the spec's ToIntegerOrInfinity: NaN → 0, otherwise truncated toward zero. */
+function toIntegerOrInfinity(value: number): number {
+  return Number.isNaN(value) ? 0 : Math.trunc(value);
+}

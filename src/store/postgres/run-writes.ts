@@ -1,0 +1,70 @@
+/**
+ * The SQL statements that write runs and that both the store's own methods and group-committed
+ * transitions use: inserting a run with its first events, waking runs, and announcing changes
+ * with NOTIFY. Each runs on the connection it is given, inside the caller's transaction if any.
+ */
+import type { PoolClient } from 'pg';
+import type { NewRun, RunEventBody } from '../../core/run.js';
+import { RUN_COLUMNS, newRunPlaceholders, newRunValues } from './run-rows.js';
+
+/** Anything that runs a query: a pooled client (in or out of a transaction) or the pool. */
+export type Sql = Pick<PoolClient, 'query'>;
+
+/** The LISTEN/NOTIFY channel; payloads are `<runId>:<lastSeq>`. */
+export const NOTIFY_CHANNEL = 'flowrun_events';
+
+/** The PRIMARY KEY constraint of `runs`: a unique violation on it means "run id taken". */
+export const RUNS_PKEY = 'runs_pkey';
+
+/** Changed runs and their new `lastSeq`, to announce after commit. */
+export type TouchedRuns = Map<string, number>;
+
+/**
+ * Inserts a run and its first events (seq 1…n, at time `at`) in one statement, so neither is
+ * visible without the other. With `notify`, the same statement queues the NOTIFY, which
+ * PostgreSQL delivers only if and when the statement's transaction commits.
+ * Throws the driver's unique violation on {@link RUNS_PKEY} when the id is taken.
+ */
+export async function insertRun(
+  sql: Sql,
+  input: { run: NewRun; events: RunEventBody[]; at: number; updatedAt: number; lease: { owner: string; expiresAt: number } | null; notify: boolean },
+): Promise<void> {
+  const values = newRunValues(input.run, { updatedAt: input.updatedAt, lastSeq: input.events.length, lease: input.lease });
+  const n = values.length;
+  values.push(input.at, JSON.stringify(input.events), `${input.run.runId}:${input.events.length}`);
+  await sql.query(
+    `WITH r AS (
+       INSERT INTO runs (${RUN_COLUMNS}) VALUES ${newRunPlaceholders(1)} RETURNING run_id
+     ), ev AS (
+       INSERT INTO run_events (run_id, seq, kind, time, body)
+       SELECT r.run_id, e.ord, e.body->>'kind', $${n + 1}::float8, e.body
+       FROM r, json_array_elements($${n + 2}::json) WITH ORDINALITY AS e(body, ord)
+     )
+     SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 3}::text)` : `$${n + 3}::text`} FROM r`,
+    values,
+  );
+}
+
+/**
+ * Makes the given runs claimable now (`ready_at = at`) if they are still ACTIVE; ids that do not
+ * exist or runs that ended are skipped, like the memory store. Adds the woken runs to `touched`.
+ */
+export async function wakeRuns(sql: Sql, runIds: string[], at: number, touched: TouchedRuns): Promise<string[]> {
+  if (runIds.length === 0) return [];
+  const woken = await sql.query<{ run_id: string; last_seq: number }>(
+    `UPDATE runs SET ready_at = $2::float8 WHERE run_id = ANY($1::text[]) AND status = 'ACTIVE' RETURNING run_id, last_seq`,
+    [runIds, at],
+  );
+  for (const row of woken.rows) touched.set(row.run_id, Math.max(touched.get(row.run_id) ?? 0, row.last_seq));
+  return woken.rows.map((row) => row.run_id);
+}
+
+/**
+ * Queues one NOTIFY per touched run. Inside a transaction PostgreSQL holds them until COMMIT and
+ * drops them on ROLLBACK, so a listener never hears of a change that is not there.
+ */
+export async function notifyRuns(sql: Sql, touched: TouchedRuns): Promise<void> {
+  if (touched.size === 0) return;
+  const payloads = [...touched].map(([runId, lastSeq]) => `${runId}:${lastSeq}`);
+  await sql.query(`SELECT pg_notify('${NOTIFY_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads]);
+}

@@ -1,0 +1,214 @@
+/**
+ * Group commit for PostgreSQL: run transitions submitted in the same turn of the event loop
+ * (by many concurrently executing runs) are recorded in ONE transaction on one pooled
+ * connection. A durable commit waits for a WAL flush; sharing it lets hundreds of runs
+ * checkpoint at the rate PostgreSQL writes rows rather than flushes WAL.
+ */
+import { setImmediate } from 'node:timers';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { PoolClient } from 'pg';
+import { FlowError } from '../../core/errors.js';
+import type { RunRecord } from '../../core/run.js';
+import type { Transition } from '../../core/store.js';
+import { applyTransition } from './apply-transition.js';
+import { isConnectionError, isRetryableTransactionError } from './pg-errors.js';
+import { notifyRuns, type TouchedRuns } from './run-writes.js';
+
+/** Counters of a {@link TransitionBatcher}, for tests and metrics. */
+export interface GroupCommitStats {
+  /** Transactions committed by the group commit (each holds one or more transitions). */
+  commits: number;
+  /** Transitions that committed (including repeats recognised as already recorded). */
+  transitions: number;
+  /** Whole batches started again after a deadlock or serialization failure. */
+  batchRetries: number;
+}
+
+/** Options of a {@link TransitionBatcher}. */
+export interface TransitionBatcherOptions {
+  /** Checks out a pooled connection; rejects with a FlowError when none can be made. */
+  acquire: () => Promise<PoolClient>;
+  /** Turns a database error into the FlowError a caller receives. */
+  toError: (error: unknown) => FlowError;
+  /**
+   * Most transitions in one transaction. Keep it at or below 64: past that many subtransactions
+   * (savepoints of transitions that create runs) a transaction overflows PostgreSQL's per-backend
+   * subxid cache, and every other session's snapshot checks slow down until it ends.
+   */
+  maxBatch: number;
+  /** Batches in flight at once, each on its own connection; leave connections for reads and claims. */
+  maxConcurrentBatches: number;
+  /** Times a whole batch is retried after 40001/40P01 before its transitions reject. */
+  retries: number;
+}
+
+interface Pending {
+  transition: Transition;
+  resolve: (run: RunRecord) => void;
+  reject: (error: FlowError) => void;
+}
+
+type Outcome = { ok: true; run: RunRecord } | { ok: false; error: FlowError };
+
+/** A transition without a savepoint failed in SQL, which aborted the whole transaction. */
+class AbortedBy extends Error {
+  constructor(
+    readonly index: number,
+    readonly original: unknown,
+  ) {
+    super('a transition aborted the group transaction');
+  }
+}
+
+/**
+ * Queues transitions and records them in shared transactions.
+ *
+ * Guarantees: a transition's promise settles only after the COMMIT of its batch returned, so a
+ * resolved transition is durable and its NOTIFY is on its way; a transition that is refused
+ * (LEASE_LOST, RUN_NOT_FOUND, CONFLICT, a value PostgreSQL rejects) leaves nothing behind and
+ * rejects alone while the others commit (see #applyAll for how, with as few savepoints as possible). If the transaction as a whole fails
+ * (connection lost, COMMIT failed) every transition of the batch rejects with STORE_ERROR and
+ * the caller retries it; since a lost COMMIT reply may hide a commit that happened, a retry that
+ * repeats the recorded transition is recognised and returns the run instead of failing.
+ * A deadlock or serialization failure retries the whole batch a few times first.
+ */
+export class TransitionBatcher {
+  readonly #options: TransitionBatcherOptions;
+  readonly #queue: Pending[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  #scheduled = false;
+  readonly #stats: GroupCommitStats = { commits: 0, transitions: 0, batchRetries: 0 };
+
+  constructor(options: TransitionBatcherOptions) {
+    this.#options = options;
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): GroupCommitStats {
+    return { ...this.#stats };
+  }
+
+  /** Queues `transition` for the next group commit; resolves with the run as recorded. */
+  submit(transition: Transition): Promise<RunRecord> {
+    return new Promise<RunRecord>((resolve, reject) => {
+      this.#queue.push({ transition, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        // setImmediate, not a microtask: every run whose step finished in this turn gets to submit first.
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
+      }
+    });
+  }
+
+  /** Resolves when every transition submitted so far has settled (for close). */
+  async idle(): Promise<void> {
+    while (this.#queue.length > 0 || this.#inFlight.size > 0 || this.#scheduled) {
+      if (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0 && this.#inFlight.size < this.#options.maxConcurrentBatches) {
+      const batch = this.#queue.splice(0, this.#options.maxBatch);
+      const running: Promise<void> = this.#commit(batch).finally(() => {
+        this.#inFlight.delete(running);
+        // Whatever queued while this batch was writing is the next group: start it at once.
+        this.#pump();
+      });
+      this.#inFlight.add(running);
+    }
+  }
+
+  async #commit(batch: Pending[]): Promise<void> {
+    let pending = batch;
+    let attempt = 0;
+    while (pending.length > 0) {
+      let client: PoolClient;
+      try {
+        client = await this.#options.acquire();
+      } catch (error) {
+        for (const p of pending) p.reject(this.#options.toError(error));
+        return;
+      }
+      try {
+        const outcomes = await this.#applyAll(client, pending);
+        await client.query('COMMIT');
+        client.release();
+        this.#stats.commits += 1;
+        pending.forEach((p, i) => {
+          const outcome = outcomes[i]!;
+          if (outcome.ok) {
+            this.#stats.transitions += 1;
+            p.resolve(outcome.run);
+          } else {
+            p.reject(outcome.error);
+          }
+        });
+        return;
+      } catch (error) {
+        const cause = error instanceof AbortedBy ? error.original : error;
+        let broken = isConnectionError(cause);
+        if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+        // A connection that failed mid-transaction is destroyed, not handed to the next caller.
+        client.release(broken ? (cause instanceof Error ? cause : new Error(String(cause))) : undefined);
+        if (error instanceof AbortedBy && !broken) {
+          // Only that transition is at fault: it rejects, the others run again in a new transaction.
+          pending[error.index]!.reject(this.#options.toError(cause));
+          pending = pending.filter((_, i) => i !== error.index);
+          continue;
+        }
+        if (isRetryableTransactionError(cause) && attempt < this.#options.retries) {
+          attempt += 1;
+          this.#stats.batchRetries += 1;
+          await delay(10 * 2 ** attempt + Math.random() * 10);
+          continue;
+        }
+        const failure = this.#options.toError(cause);
+        for (const p of pending) p.reject(failure);
+        return;
+      }
+    }
+  }
+
+  /**
+   * BEGIN, then each transition, then the NOTIFYs; the caller commits. A transition that is
+   * refused writes nothing: every write of it hangs off its guarded UPDATE in one statement, so
+   * it needs no savepoint (a savepoint costs two round trips; measured, a third of the
+   * throughput). Only a transition that creates runs gets a SAVEPOINT, because its child insert
+   * can fail after its run row changed. Any other SQL failure aborts the whole transaction and
+   * is reported as {@link AbortedBy} so the batch is re-run without the culprit.
+   */
+  async #applyAll(client: PoolClient, batch: Pending[]): Promise<Outcome[]> {
+    await client.query('BEGIN');
+    const outcomes: Outcome[] = [];
+    const touched: TouchedRuns = new Map();
+    for (const [index, pending] of batch.entries()) {
+      const guarded = (pending.transition.createRuns?.length ?? 0) > 0;
+      if (guarded) await client.query('SAVEPOINT flowrun_transition');
+      try {
+        const applied = await applyTransition(client, pending.transition);
+        if (guarded) await client.query('RELEASE SAVEPOINT flowrun_transition');
+        for (const [runId, lastSeq] of applied.touched) touched.set(runId, Math.max(touched.get(runId) ?? 0, lastSeq));
+        outcomes.push({ ok: true, run: applied.run });
+      } catch (error) {
+        // These doom the whole transaction (or its connection): let the batch retry or fail.
+        if (isConnectionError(error) || isRetryableTransactionError(error)) throw error;
+        if (guarded) {
+          await client.query('ROLLBACK TO SAVEPOINT flowrun_transition; RELEASE SAVEPOINT flowrun_transition');
+          outcomes.push({ ok: false, error: this.#options.toError(error) });
+        } else if (error instanceof FlowError) {
+          // applyTransition's own verdicts (LEASE_LOST, RUN_NOT_FOUND) come before any write.
+          outcomes.push({ ok: false, error });
+        } else {
+          throw new AbortedBy(index, error);
+        }
+      }
+    }
+    await notifyRuns(client, touched);
+    return outcomes;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The SQLite schema of flowrun as numbered migrations, and the code that applies them.
+ *
+ * Schema decisions (version 1):
+ * - Every table is prefixed `flowrun_`, so flowrun can share a file with an application's own
+ *   tables (a `runs` table of theirs is never touched) and `flowrun_schema` is unambiguous.
+ * - `flowrun_runs` keeps as real columns everything `listRuns`, claiming, fencing and
+ *   optimistic concurrency read or filter on; the fields fixed at creation (input, principals,
+ *   roles, depth, deadline, …) live in one JSON column `fixed`, and `state`, `output`,
+ *   `run_error`, `tags` are JSON columns written only when they change. `end_sort` is a generated
+ *   column (`end_time`, or Number.MAX_SAFE_INTEGER while the run has not ended) so ordering by
+ *   end time is index-backed and sorts unended runs last ascending, exactly like the memory store.
+ * - Every listing order has an index ending in `run_id` (the keyset tie-breaker): start time,
+ *   end time, and start time under each equality filter (flow, status, parent, root). Tags are
+ *   matched through `flowrun_run_tags(tag, run_id)`. The label substring filter cannot use an
+ *   index: it is checked on the rows of whichever index range the other filters select.
+ * - Claiming reads a partial index over ACTIVE runs only, ordered by `ready_at`, so its cost
+ *   does not grow with the number of ended runs.
+ * - `flowrun_run_events` is WITHOUT ROWID with primary key (run_id, seq): a run's events are
+ *   clustered and read back in order by a range scan; `kind` is a column so the `kinds` filter
+ *   and the log listing do not parse bodies they skip.
+ * - `flowrun_run_items.position` is the table's rowid: it grows with every new item and an upsert
+ *   keeps it, which is exactly "creation order".
+ * - No foreign keys: the store deletes a run's events, items and tags itself, in the same
+ *   transaction, and skips a lookup per inserted event on the hottest write path.
+ *
+ * A migration never alters or drops a table it did not create.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { FlowError } from '../../core/errors.js';
+
+/** One schema change: applied once, in order, inside the opening transaction. */
+export interface SqliteMigration {
+  version: number;
+  description: string;
+  statements: readonly string[];
+}
+
+/** The migrations of the flowrun SQLite schema, oldest first; never edit a released one, add a new one. */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    description: 'flows, runs, run events, items and tags',
+    statements: [
+      `CREATE TABLE flowrun_flows (
+        flow_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        deployed_by TEXT NOT NULL,
+        deployed_at INTEGER NOT NULL,
+        published INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (flow_id, version)
+      )`,
+      `CREATE UNIQUE INDEX flowrun_flows_published ON flowrun_flows (flow_id) WHERE published = 1`,
+      `CREATE TABLE flowrun_runs (
+        run_id TEXT NOT NULL PRIMARY KEY,
+        flow_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        label TEXT,
+        start_time INTEGER NOT NULL,
+        end_time INTEGER,
+        end_sort INTEGER GENERATED ALWAYS AS (coalesce(end_time, 9007199254740991)) VIRTUAL,
+        parent_run_id TEXT,
+        root_run_id TEXT NOT NULL,
+        ready_at INTEGER,
+        lease_owner TEXT,
+        lease_expires_at INTEGER,
+        fencing_token INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_transition_key TEXT,
+        tags TEXT NOT NULL,
+        output TEXT,
+        run_error TEXT,
+        state TEXT NOT NULL,
+        fixed TEXT NOT NULL
+      )`,
+      `CREATE INDEX flowrun_runs_start ON flowrun_runs (start_time, run_id)`,
+      `CREATE INDEX flowrun_runs_end ON flowrun_runs (end_sort, run_id)`,
+      `CREATE INDEX flowrun_runs_flow_start ON flowrun_runs (flow_id, start_time, run_id)`,
+      `CREATE INDEX flowrun_runs_status_start ON flowrun_runs (status, start_time, run_id)`,
+      `CREATE INDEX flowrun_runs_parent_start ON flowrun_runs (parent_run_id, start_time, run_id)`,
+      `CREATE INDEX flowrun_runs_root_start ON flowrun_runs (root_run_id, start_time, run_id)`,
+      `CREATE INDEX flowrun_runs_claimable ON flowrun_runs (ready_at) WHERE status = 'ACTIVE'`,
+      `CREATE TABLE flowrun_run_tags (
+        run_id TEXT NOT NULL,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (run_id, tag)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX flowrun_run_tags_tag ON flowrun_run_tags (tag, run_id)`,
+      `CREATE TABLE flowrun_run_events (
+        run_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID`,
+      `CREATE TABLE flowrun_run_items (
+        position INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (run_id, item_id)
+      )`,
+    ],
+  },
+];
+
+/** The schema version this code writes: the last migration's. */
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.at(-1)?.version ?? 0;
+
+/**
+ * Reads the schema version of an open database without writing anything: 0 for a database
+ * flowrun never migrated (empty, or holding only foreign tables).
+ */
+export function readSchemaVersion(db: BetterSqlite3.Database): number {
+  const table = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flowrun_schema'`).get();
+  if (table === undefined) return 0;
+  const row = db.prepare('SELECT version FROM flowrun_schema WHERE id = 1').get() as { version: number } | undefined;
+  return row?.version ?? 0;
+}
+
+/** The refusal for a file written by a newer flowrun; raised before anything is written to it. */
+export function schemaTooNewError(found: number, path: string): FlowError {
+  return new FlowError('STORE_ERROR', `database schema version ${found} is newer than this flowrun (${SQLITE_SCHEMA_VERSION}); upgrade flowrun`, {
+    details: { path, schemaVersion: found, supportedVersion: SQLITE_SCHEMA_VERSION },
+  });
+}
+
+/**
+ * Brings the schema up to {@link SQLITE_SCHEMA_VERSION} in one IMMEDIATE transaction: all the
+ * missing migrations and the new version commit together or not at all, so a crash mid-way
+ * leaves the previous version intact and the next open starts again. Processes opening the same
+ * file at once serialize on the write lock; the later one re-reads the version inside its
+ * transaction and finds nothing to do. A newer version found there is refused, unwritten.
+ */
+export function migrate(db: BetterSqlite3.Database, path: string): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const current = readSchemaVersion(db);
+    if (current > SQLITE_SCHEMA_VERSION) throw schemaTooNewError(current, path);
+    if (current < SQLITE_SCHEMA_VERSION) {
+      db.exec('CREATE TABLE IF NOT EXISTS flowrun_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)');
+      for (const migration of SQLITE_MIGRATIONS) {
+        if (migration.version <= current) continue;
+        for (const statement of migration.statements) db.exec(statement);
+      }
+      db.prepare('INSERT INTO flowrun_schema (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version').run(SQLITE_SCHEMA_VERSION);
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The run writes of the SQLite store. Each function runs synchronously inside the savepoint the
+ * group-commit queue opened for it, so it either applies completely or (by throwing) not at all;
+ * they mirror the memory store's semantics check for check, error for error.
+ */
+import { ConflictError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
+import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
+import type { ClaimedRun, Transition } from '../../core/store.js';
+import { INSERT_RUN_SQL, jsonOrNull, newRunParams, runFromRow, type RunRow } from './run-rows.js';
+import type { SqliteConnection } from './sqlite-connection.js';
+
+const TERMINAL_SQL = `('SUCCEEDED', 'FAILED', 'CANCELED')`;
+
+/** The columns a write checks before it changes anything. */
+type RunHead = Pick<RunRow, 'status' | 'version' | 'lease_owner' | 'lease_expires_at' | 'fencing_token' | 'last_seq' | 'last_transition_key'>;
+
+function readHead(conn: SqliteConnection, runId: string): RunHead | undefined {
+  return conn.get<RunHead>(
+    'SELECT status, version, lease_owner, lease_expires_at, fencing_token, last_seq, last_transition_key FROM flowrun_runs WHERE run_id = ?',
+    [runId],
+  );
+}
+
+/** Reads a whole run; null when it does not exist. */
+export function readRun(conn: SqliteConnection, runId: string): RunRecord | null {
+  const row = conn.get<RunRow>('SELECT * FROM flowrun_runs WHERE run_id = ?', [runId]);
+  return row ? runFromRow(row) : null;
+}
+
+function runExists(conn: SqliteConnection, runId: string): boolean {
+  return conn.get('SELECT 1 FROM flowrun_runs WHERE run_id = ?', [runId]) !== undefined;
+}
+
+function notFound(runId: string): NotFoundError {
+  return new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
+}
+
+/** Appends events with consecutive sequence numbers after `lastSeq`; returns the new last one. */
+function appendEvents(conn: SqliteConnection, runId: string, lastSeq: number, bodies: readonly RunEventBody[], time: number): number {
+  let seq = lastSeq;
+  for (const body of bodies) {
+    seq += 1;
+    conn.run('INSERT INTO flowrun_run_events (run_id, seq, kind, time, body) VALUES (?, ?, ?, ?, ?)', [runId, seq, body.kind, time, JSON.stringify(body)]);
+  }
+  return seq;
+}
+
+function writeTags(conn: SqliteConnection, runId: string, tags: readonly string[]): void {
+  for (const tag of tags) conn.run('INSERT OR IGNORE INTO flowrun_run_tags (run_id, tag) VALUES (?, ?)', [runId, tag]);
+}
+
+/** Inserts a new run with its tags and first events, all stamped `at`; the caller checked the id is free. */
+function insertRun(
+  conn: SqliteConnection,
+  run: NewRun,
+  options: { events: readonly RunEventBody[]; at: number; lease: { owner: string; expiresAt: number } | null },
+): RunRow {
+  // last_seq is written up front, so the returned row is already final when the events follow.
+  const row = conn.get<RunRow>(`${INSERT_RUN_SQL} RETURNING *`, newRunParams(run, { updatedAt: options.at, lastSeq: options.events.length, lease: options.lease }))!;
+  writeTags(conn, run.runId, run.tags);
+  appendEvents(conn, run.runId, 0, options.events, options.at);
+  return row;
+}
+
+/** Makes runs claimable now if they are still ACTIVE (a parent waiting on its child). */
+function wakeRuns(conn: SqliteConnection, runIds: readonly string[], at: number): void {
+  for (const runId of runIds) conn.run(`UPDATE flowrun_runs SET ready_at = ? WHERE run_id = ? AND status = 'ACTIVE'`, [at, runId]);
+}
+
+/** Inserts a run with its tags and first events (`Store.createRun`); a taken id is a ConflictError and writes nothing. */
+export function createRun(
+  conn: SqliteConnection,
+  input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } },
+): ClaimedRun | { run: RunRecord; lease: null } {
+  const runId = input.run.runId;
+  if (runExists(conn, runId)) throw new ConflictError(`run "${runId}" already exists`, { runId });
+  const lease = input.lease ?? null;
+  const run = runFromRow(insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease }));
+  return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
+}
+
+/**
+ * Records one transition (`Store.recordTransition`): checks lease, fencing token, status and
+ * version, then applies patch, children, wakes, items and events. A repeat of the last recorded
+ * transition returns the run unchanged; any failure leaves the run as it was (the savepoint).
+ */
+export function recordTransition(conn: SqliteConnection, t: Transition): RunRecord {
+  const head = readHead(conn, t.runId);
+  if (!head) throw notFound(t.runId);
+  const key = `${t.lease.fencingToken}:${t.expectedVersion}`;
+  // A duplicate of the transition just recorded (a retried write whose reply was lost) is a no-op.
+  if (head.last_transition_key === key && head.version === t.expectedVersion + 1) return readRun(conn, t.runId)!;
+  if (head.lease_owner !== t.lease.owner || head.fencing_token !== t.lease.fencingToken) {
+    throw new ConflictError(`run "${t.runId}" is no longer leased to ${t.lease.owner} (token ${t.lease.fencingToken})`, { code: 'LEASE_LOST', runId: t.runId });
+  }
+  const status = head.status as RunStatus;
+  if (isTerminalStatus(status)) throw new ConflictError(`run "${t.runId}" has already ended (${status})`, { code: 'LEASE_LOST', runId: t.runId });
+  if (head.version !== t.expectedVersion) {
+    throw new ConflictError(`run "${t.runId}" is at version ${head.version}, not ${t.expectedVersion}`, { code: 'LEASE_LOST', runId: t.runId });
+  }
+  const childIds = new Set<string>();
+  for (const { run: child } of t.createRuns ?? []) {
+    // Two children with one id would otherwise fail on the primary key as a STORE_ERROR.
+    if (childIds.has(child.runId) || runExists(conn, child.runId)) throw new ConflictError(`run "${child.runId}" already exists`, { runId: child.runId });
+    childIds.add(child.runId);
+  }
+  // Validation is over; a later throw still undoes everything through the savepoint.
+  for (const created of t.createRuns ?? []) insertRun(conn, created.run, { events: created.events, at: t.at, lease: null });
+
+  const p = t.patch;
+  const newStatus = p.status ?? status;
+  const ended = isTerminalStatus(newStatus);
+  // The memory store wakes after patching; waking this run itself is folded into its own update.
+  const wakes = t.wakeRuns ?? [];
+  const wakesSelf = wakes.includes(t.runId) && newStatus === 'ACTIVE';
+  wakeRuns(
+    conn,
+    wakes.filter((id) => id !== t.runId),
+    t.at,
+  );
+  const events = t.events ?? [];
+  // Only the columns this transition changes are named: SQLite rewrites an index entry for
+  // every indexed column in SET, and most transitions change neither status nor times.
+  const sets = ['version = version + 1', 'updated_at = ?', 'last_seq = ?', 'last_transition_key = ?'];
+  const params: unknown[] = [t.at, head.last_seq + events.length, key];
+  const set = (column: string, value: unknown): void => {
+    sets.push(`${column} = ?`);
+    params.push(value);
+  };
+  if (p.status !== undefined) set('status', p.status);
+  if (p.state !== undefined) set('state', JSON.stringify(p.state));
+  if ('output' in p) set('output', jsonOrNull(p.output));
+  if (p.runError !== undefined) set('run_error', p.runError === null ? null : JSON.stringify(p.runError));
+  if (p.endTime !== undefined) set('end_time', p.endTime);
+  if (wakesSelf) set('ready_at', t.at);
+  else if (p.readyAt !== undefined) set('ready_at', p.readyAt);
+  if (t.releaseLease === true || ended) sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
+  else if (t.leaseExpiresAt !== undefined) set('lease_expires_at', t.leaseExpiresAt);
+  const row = conn.get<RunRow>(`UPDATE flowrun_runs SET ${sets.join(', ')} WHERE run_id = ? RETURNING *`, [...params, t.runId])!;
+  for (const item of t.items ?? []) upsertItem(conn, t.runId, item);
+  appendEvents(conn, t.runId, head.last_seq, events, t.at);
+  return runFromRow(row);
+}
+
+function upsertItem(conn: SqliteConnection, runId: string, item: Item): void {
+  // The upsert keeps the row (and its position) of an item already there: creation order.
+  conn.run('INSERT INTO flowrun_run_items (run_id, item_id, body) VALUES (?, ?, ?) ON CONFLICT (run_id, item_id) DO UPDATE SET body = excluded.body', [
+    runId,
+    item.id,
+    JSON.stringify(item),
+  ]);
+}
+
+/** Ends a run as CANCELED and drops its lease (`Store.cancelRun`); null when it had already ended, so a repeat changes nothing. */
+export function cancelRun(
+  conn: SqliteConnection,
+  input: { runId: string; at: number; events: RunEventBody[]; runError: RunErrorInfo; wakeRuns?: string[] },
+): RunRecord | null {
+  const head = readHead(conn, input.runId);
+  if (!head) throw notFound(input.runId);
+  if (isTerminalStatus(head.status as RunStatus)) return null;
+  const row = conn.get<RunRow>(
+    `UPDATE flowrun_runs SET status = 'CANCELED', run_error = ?, end_time = ?, updated_at = ?, ready_at = NULL,
+       lease_owner = NULL, lease_expires_at = NULL, version = version + 1, last_seq = ?
+     WHERE run_id = ? RETURNING *`,
+    [JSON.stringify(input.runError), input.at, input.at, head.last_seq + input.events.length, input.runId],
+  )!;
+  appendEvents(conn, input.runId, head.last_seq, input.events, input.at);
+  wakeRuns(conn, input.wakeRuns ?? [], input.at);
+  return runFromRow(row);
+}
+
+/** Changes a run's label and tags (`Store.updateRun`); the version does not move, so an executor's next transition is unaffected. */
+export function updateRun(conn: SqliteConnection, input: { runId: string; at: number; label?: string | null; tags?: string[] }): RunRecord {
+  const row = conn.get<RunRow>(
+    `UPDATE flowrun_runs SET
+       label = CASE WHEN @set_label THEN @label ELSE label END,
+       tags = CASE WHEN @set_tags THEN @tags ELSE tags END,
+       updated_at = @at
+     WHERE run_id = @run_id RETURNING *`,
+    {
+      run_id: input.runId,
+      set_label: input.label !== undefined ? 1 : 0,
+      label: input.label ?? null,
+      set_tags: input.tags !== undefined ? 1 : 0,
+      tags: input.tags !== undefined ? JSON.stringify(input.tags) : null,
+      at: input.at,
+    },
+  );
+  if (!row) throw notFound(input.runId);
+  if (input.tags !== undefined) {
+    conn.run('DELETE FROM flowrun_run_tags WHERE run_id = ?', [input.runId]);
+    writeTags(conn, input.runId, input.tags);
+  }
+  return runFromRow(row);
+}
+
+const CLAIMABLE_SQL = `status = 'ACTIVE' AND ready_at <= @now AND (lease_owner IS NULL OR coalesce(lease_expires_at, 0) <= @now)`;
+
+function takeLease(conn: SqliteConnection, runId: string, owner: string, expiresAt: number): ClaimedRun {
+  const row = conn.get<RunRow>('UPDATE flowrun_runs SET lease_owner = ?, lease_expires_at = ?, fencing_token = fencing_token + 1 WHERE run_id = ? RETURNING *', [
+    owner,
+    expiresAt,
+    runId,
+  ])!;
+  const run = runFromRow(row);
+  return { run, lease: { runId, owner, fencingToken: run.fencingToken, expiresAt } };
+}
+
+/** Leases up to `limit` claimable runs (`Store.claimRuns`), ready longest first, ties in creation order; each claim bumps the fencing token. */
+export function claimRuns(conn: SqliteConnection, input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): ClaimedRun[] {
+  const limit = Math.ceil(input.limit);
+  if (!(limit > 0)) return [];
+  // The partial index over ACTIVE runs is ordered by ready_at then rowid (creation order).
+  // Named because without ANALYZE statistics the planner prefers the status index, which would
+  // read every ACTIVE run (waiting ones included) and sort them.
+  const ids = conn.all<{ run_id: string }>(`SELECT run_id FROM flowrun_runs INDEXED BY flowrun_runs_claimable WHERE ${CLAIMABLE_SQL} ORDER BY ready_at, rowid LIMIT @limit`, { now: input.now, limit });
+  return ids.map(({ run_id }) => takeLease(conn, run_id, input.owner, input.leaseExpiresAt));
+}
+
+/** Leases one run if it is claimable (`Store.claimRun`); null when it is missing, leased, waiting or ended. */
+export function claimRun(conn: SqliteConnection, input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): ClaimedRun | null {
+  const found = conn.get(`SELECT 1 FROM flowrun_runs WHERE run_id = @run_id AND ${CLAIMABLE_SQL}`, { run_id: input.runId, now: input.now });
+  return found === undefined ? null : takeLease(conn, input.runId, input.owner, input.leaseExpiresAt);
+}
+
+/** Extends this owner's leases (`Store.renewLeases`); returns, in the order given, the ids it still holds. */
+export function renewLeases(conn: SqliteConnection, input: { owner: string; runIds: string[]; expiresAt: number }): string[] {
+  return input.runIds.filter(
+    (runId) =>
+      conn.run(`UPDATE flowrun_runs SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ? AND status NOT IN ${TERMINAL_SQL}`, [input.expiresAt, runId, input.owner]) > 0,
+  );
+}
+
+/** Deletes up to `limit` runs that ended before the cutoff (`Store.deleteEndedRuns`), oldest first, with their events, items and tags. */
+export function deleteEndedRuns(conn: SqliteConnection, input: { endedBefore: number; limit: number }): number {
+  const limit = Math.ceil(input.limit);
+  if (!(limit > 0)) return 0;
+  const ids = conn.all<{ run_id: string }>(
+    // Named for the same reason as in claimRuns: the end-time range, not every ended run.
+    `SELECT run_id FROM flowrun_runs INDEXED BY flowrun_runs_end WHERE end_sort < ? AND end_time IS NOT NULL AND status IN ${TERMINAL_SQL} ORDER BY end_sort, run_id LIMIT ?`,
+    [input.endedBefore, limit],
+  );
+  for (const { run_id } of ids) {
+    conn.run('DELETE FROM flowrun_run_events WHERE run_id = ?', [run_id]);
+    conn.run('DELETE FROM flowrun_run_items WHERE run_id = ?', [run_id]);
+    conn.run('DELETE FROM flowrun_run_tags WHERE run_id = ?', [run_id]);
+    conn.run('DELETE FROM flowrun_runs WHERE run_id = ?', [run_id]);
+  }
+  return ids.length;
+}

@@ -1,0 +1,233 @@
+/**
+ * What only the SQLite store has: a file that outlives the process, schema versions, other
+ * processes on the same file, and group commit. The shared behaviour is in store.conformance.ts.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { RunEventBody } from '../../core/run.js';
+import type { Transition } from '../../core/store.js';
+import { sampleRun } from '../store.conformance.js';
+import { createFilesystemStores, createSqliteStore } from './create-filesystem-stores.js';
+import { SQLITE_SCHEMA_VERSION } from './migrations.js';
+import type { SqliteStore } from './sqlite-store.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const root = mkdtempSync(join(tmpdir(), 'flowrun-sqlite-specific-'));
+let files = 0;
+const freshPath = (): string => join(root, `db-${++files}.db`);
+const open: SqliteStore[] = [];
+const track = (store: SqliteStore): SqliteStore => {
+  open.push(store);
+  return store;
+};
+const log = (code: string): RunEventBody => ({ kind: 'log', entry: { time: T0, code, description: code } });
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((store) => store.close()));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function leasedRuns(store: SqliteStore, count: number, prefix: string): Promise<Transition[]> {
+  const transitions: Transition[] = [];
+  for (let i = 0; i < count; i++) {
+    const created = await store.createRun({ run: sampleRun({ runId: `${prefix}-${i}` }), events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 60_000 } });
+    transitions.push({ runId: created.run.runId, lease: { owner: 'w1', fencingToken: 1 }, expectedVersion: 0, at: T0 + 10, patch: {}, events: [log('StepSucceeded')] });
+  }
+  return transitions;
+}
+
+describe('SqliteStore on disk', () => {
+  it('keeps runs, events, items and flows across close and reopen', async () => {
+    const path = freshPath();
+    const first = createSqliteStore({ path });
+    await first.saveFlowVersion({ definition: { id: 'a', actions: {} }, deployedBy: 'u', at: T0 });
+    const created = await first.createRun({ run: sampleRun({ runId: 'kept', label: 'nightly', tags: ['t'] }), events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 1 } });
+    const item = { id: 'i1', type: 'message', status: 'done' as const, content: 'hi', transient: false, runId: 'kept', createdAt: T0, updatedAt: T0 };
+    await first.recordTransition({ runId: 'kept', lease: { owner: 'w1', fencingToken: created.run.fencingToken }, expectedVersion: 0, at: T0 + 5, patch: { output: { n: 1 } }, items: [item], events: [log('StepSucceeded')] });
+    await first.close();
+
+    const second = track(createSqliteStore({ path }));
+    expect(await second.getRun('kept')).toMatchObject({ label: 'nightly', tags: ['t'], version: 1, lastSeq: 2, output: { n: 1 }, fencingToken: 1 });
+    expect((await second.getRunEvents('kept')).map((e) => (e.kind === 'log' ? e.entry.code : e.kind))).toEqual(['FlowStarted', 'StepSucceeded']);
+    expect(await second.getRunItems('kept')).toEqual([item]);
+    expect((await second.getFlowVersion('a', 'LATEST'))?.version).toBe(1);
+    expect((await second.listRuns({ tags: ['t'] })).runs.map((r) => r.runId)).toEqual(['kept']);
+  });
+
+  it('opens nothing until first use, then writes a WAL-mode file under rootDir', async () => {
+    const rootDir = join(root, 'lazy', 'nested');
+    const store = track(createFilesystemStores({ rootDir }));
+    const file = join(rootDir, 'flowrun.db');
+    expect(existsSync(file)).toBe(false);
+    await store.getRun('nothing');
+    expect(existsSync(file)).toBe(true);
+    const raw = new Database(file, { readonly: true });
+    try {
+      expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(raw.prepare('SELECT version FROM flowrun_schema').get()).toEqual({ version: SQLITE_SCHEMA_VERSION });
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('refuses a database written by a newer flowrun and leaves the file as it was', async () => {
+    const path = freshPath();
+    const store = createSqliteStore({ path });
+    await store.createRun({ run: sampleRun({ runId: 'from-the-future' }) });
+    await store.close();
+    const raw = new Database(path);
+    raw.prepare('UPDATE flowrun_schema SET version = ?').run(SQLITE_SCHEMA_VERSION + 98);
+    raw.close();
+    const before = sha256(path);
+
+    const newer = track(createSqliteStore({ path }));
+    await expect(newer.getRun('from-the-future')).rejects.toMatchObject({
+      code: 'STORE_ERROR',
+      message: `database schema version ${SQLITE_SCHEMA_VERSION + 98} is newer than this flowrun (${SQLITE_SCHEMA_VERSION}); upgrade flowrun`,
+    });
+    await expect(newer.createRun({ run: sampleRun() })).rejects.toMatchObject({ code: 'STORE_ERROR' });
+    expect(sha256(path)).toBe(before);
+  });
+
+  it('reports a file that is not SQLite as STORE_ERROR naming the file, without touching it', async () => {
+    const path = freshPath();
+    writeFileSync(path, randomBytes(8192));
+    const before = sha256(path);
+    const store = track(createSqliteStore({ path }));
+    const error: unknown = await store.listRuns({}).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'STORE_ERROR' });
+    expect((error as Error).message).toContain(path);
+    expect(sha256(path)).toBe(before);
+  });
+
+  it('adds its tables to a database of foreign tables without touching them', async () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    raw.exec(`CREATE TABLE runs (id INTEGER PRIMARY KEY, what TEXT); INSERT INTO runs (what) VALUES ('theirs'); CREATE TABLE customers (name TEXT)`);
+    raw.close();
+    const store = track(createSqliteStore({ path }));
+    await store.createRun({ run: sampleRun({ runId: 'ours' }) });
+    expect(await store.getRun('ours')).not.toBeNull();
+    const check = new Database(path, { readonly: true });
+    try {
+      expect(check.prepare('SELECT * FROM runs').all()).toEqual([{ id: 1, what: 'theirs' }]);
+      expect(check.prepare(`SELECT sql FROM sqlite_master WHERE name = 'runs'`).get()).toEqual({ sql: 'CREATE TABLE runs (id INTEGER PRIMARY KEY, what TEXT)' });
+      expect(check.prepare(`SELECT count(*) AS n FROM customers`).get()).toEqual({ n: 0 });
+    } finally {
+      check.close();
+    }
+  });
+
+  it('refuses a developmentOnly store when NODE_ENV is production', () => {
+    const saved = process.env.NODE_ENV;
+    try {
+      process.env.NODE_ENV = 'production';
+      expect(() => createFilesystemStores({ rootDir: join(root, 'dev'), developmentOnly: true })).toThrow(expect.objectContaining({ code: 'STORE_ERROR' }));
+      track(createFilesystemStores({ rootDir: join(root, 'prod') }));
+      process.env.NODE_ENV = 'development';
+      track(createFilesystemStores({ rootDir: join(root, 'dev'), developmentOnly: true }));
+    } finally {
+      if (saved === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = saved;
+    }
+  });
+});
+
+describe('SqliteStore group commit', () => {
+  it('commits 200 concurrent transitions in a few transactions; the one that lost its lease fails alone', async () => {
+    const path = freshPath();
+    const store = track(createSqliteStore({ path }));
+    const transitions = await leasedRuns(store, 200, 'g');
+    transitions[57] = { ...transitions[57]!, lease: { owner: 'w1', fencingToken: 2 } };
+    const reader = new Database(path, { readonly: true });
+    const before = store.stats.commits;
+    try {
+      const outcomes = await Promise.allSettled(
+        transitions.map(async (t) => {
+          const run = await store.recordTransition(t);
+          // Resolved means committed: another connection already sees it.
+          const seen = reader.prepare('SELECT version FROM flowrun_runs WHERE run_id = ?').get(t.runId);
+          return { run, seen };
+        }),
+      );
+      expect(store.stats.commits - before).toBeLessThan(10);
+      const rejected = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [[i, (o.reason as { code: string }).code]] : []));
+      expect(rejected).toEqual([[57, 'LEASE_LOST']]);
+      for (const outcome of outcomes) {
+        if (outcome.status === 'fulfilled') expect(outcome.value).toMatchObject({ run: { version: 1, lastSeq: 2 }, seen: { version: 1 } });
+      }
+      expect(await store.getRun('g-57')).toMatchObject({ version: 0, lastSeq: 1 });
+      expect((await store.getRunEvents('g-199')).map((e) => e.seq)).toEqual([1, 2]);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('rolls back a transition whose child id is taken while its batch neighbours commit', async () => {
+    const store = track(createSqliteStore({ path: freshPath() }));
+    const [a, b] = await leasedRuns(store, 2, 'n');
+    const clash = { ...b!, patch: { output: 'never' }, createRuns: [{ run: sampleRun({ runId: 'n-0' }), events: [] }] };
+    const [first, second] = await Promise.allSettled([store.recordTransition({ ...a!, patch: { output: 'yes' } }), store.recordTransition(clash)]);
+    expect(first).toMatchObject({ status: 'fulfilled', value: { output: 'yes' } });
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'CONFLICT' } });
+    expect(await store.getRun('n-1')).toMatchObject({ version: 0, output: null });
+  });
+
+  it('retries while another process holds the write lock, then fails with STORE_ERROR past its bound', async () => {
+    const path = freshPath();
+    const store = track(createSqliteStore({ path, busyTimeoutMs: 0, busyRetries: 2, busyBackoffMs: 1 }));
+    await store.getRun('warm-up');
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      await expect(store.createRun({ run: sampleRun({ runId: 'blocked' }) })).rejects.toMatchObject({ code: 'STORE_ERROR', message: expect.stringContaining('locked') });
+      const retries = store.stats.busyRetries;
+      expect(retries).toBe(2);
+
+      const patient = track(createSqliteStore({ path, busyTimeoutMs: 0, busyRetries: 50, busyBackoffMs: 5 }));
+      await patient.getRun('warm-up');
+      const write = patient.createRun({ run: sampleRun({ runId: 'waited' }) });
+      while (patient.stats.busyRetries === 0) await new Promise((resolve) => setImmediate(resolve));
+      other.exec('COMMIT');
+      await expect(write).resolves.toMatchObject({ run: { runId: 'waited' } });
+      expect(await store.getRun('waited')).not.toBeNull();
+      expect(await store.getRun('blocked')).toBeNull();
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+    }
+  });
+});
+
+describe('SqliteStore shared by two instances on one file', () => {
+  it('sees the other instance’s writes and lets only one of two concurrent claims win', async () => {
+    const path = freshPath();
+    const a = track(createSqliteStore({ path }));
+    const b = track(createSqliteStore({ path }));
+    await a.createRun({ run: sampleRun({ runId: 'shared' }), events: [log('FlowStarted')] });
+    expect(await b.getRun('shared')).toMatchObject({ runId: 'shared', lastSeq: 1 });
+
+    const claims = await Promise.all([
+      a.claimRun({ runId: 'shared', owner: 'a', now: T0 + 1, leaseExpiresAt: T0 + 30_000 }),
+      b.claimRun({ runId: 'shared', owner: 'b', now: T0 + 1, leaseExpiresAt: T0 + 30_000 }),
+    ]);
+    const winners = claims.filter((c) => c !== null);
+    expect(winners).toHaveLength(1);
+    expect(winners[0]!.lease.fencingToken).toBe(1);
+    expect((await a.getRun('shared'))?.leaseOwner).toBe(winners[0]!.lease.owner);
+
+    for (let i = 0; i < 30; i++) await b.createRun({ run: sampleRun({ runId: `q-${i}` }) });
+    const rounds = await Promise.all([
+      a.claimRuns({ owner: 'a', limit: 20, now: T0 + 1, leaseExpiresAt: T0 + 30_000 }),
+      b.claimRuns({ owner: 'b', limit: 20, now: T0 + 1, leaseExpiresAt: T0 + 30_000 }),
+    ]);
+    const ids = rounds.flat().map((c) => c.run.runId);
+    expect(ids).toHaveLength(30);
+    expect(new Set(ids).size).toBe(30);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The SQLite store: one database file in WAL mode, the embedded default. Several processes may
+ * open the same file; SQLite's write lock serializes their writes, leases and fencing tokens
+ * decide which of them executes a run. Writes go through group commit (group-commit-queue.ts).
+ */
+import { FlowError } from '../../core/errors.js';
+import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
+import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
+import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import * as flows from './flow-versions.js';
+import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
+import { openSqliteDatabase } from './open-sqlite-database.js';
+import * as reads from './run-reads.js';
+import * as writes from './run-writes.js';
+import { SqliteConnection } from './sqlite-connection.js';
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The database file; created with its directory's permissions when missing. */
+  path: string;
+  /** FULL (default): a resolved write survives power loss. NORMAL: survives a process crash, may lose the last commits on power loss; ~10x the commit rate. */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** How long SQLite blocks waiting for another process's write lock before reporting SQLITE_BUSY. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Extra attempts after SQLITE_BUSY, with exponential backoff, before a write fails with STORE_ERROR. Default 3. */
+  busyRetries?: number;
+  /** First backoff after SQLITE_BUSY; doubles per attempt. Default 50. */
+  busyBackoffMs?: number;
+  /** Most write operations committed in one transaction. Default 256. */
+  maxBatch?: number;
+}
+
+/**
+ * A {@link Store} in one SQLite file.
+ *
+ * The file opens (and migrates) on first use, not on construction, so building the store is
+ * synchronous and loading the native driver waits until a store is actually used. Every write is
+ * one savepoint inside a shared transaction; its promise resolves only after that transaction
+ * committed (with synchronous=FULL, after the WAL was fsynced), so a crash never loses a write
+ * whose promise resolved and never shows part of one. A retried duplicate of the last transition
+ * is a no-op; a write from a process whose lease was taken over fails with LEASE_LOST.
+ */
+export class SqliteStore implements Store {
+  readonly name = 'sqlite';
+  readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false };
+  readonly path: string;
+  readonly #options: Required<Omit<SqliteStoreOptions, 'path'>>;
+  readonly #queue: GroupCommitQueue;
+  #connection: Promise<SqliteConnection> | null = null;
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    if (typeof options.path !== 'string' || options.path === '') throw new FlowError('INVALID_INPUT', 'SqliteStore needs a file path (options.path)');
+    this.path = options.path;
+    this.#options = {
+      synchronous: options.synchronous ?? 'FULL',
+      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      busyRetries: options.busyRetries ?? 3,
+      busyBackoffMs: options.busyBackoffMs ?? 50,
+      maxBatch: Math.max(1, options.maxBatch ?? 256),
+    };
+    this.#queue = new GroupCommitQueue({
+      connection: () => this.#connect(),
+      path: this.path,
+      maxBatch: this.#options.maxBatch,
+      busyRetries: this.#options.busyRetries,
+      busyBackoffMs: this.#options.busyBackoffMs,
+    });
+  }
+
+  /** Commit counters: `commits` well below `operations` means group commit is sharing transactions. */
+  get stats(): GroupCommitStats {
+    return this.#queue.stats;
+  }
+
+  async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
+    return this.#write((c) => flows.saveFlowVersion(c, input));
+  }
+
+  async publishFlowVersion(input: { flowId: string; version: number }): Promise<FlowVersionRecord> {
+    return this.#write((c) => flows.publishFlowVersion(c, input));
+  }
+
+  async getFlowVersion(flowId: string, version: number | 'LATEST_PUBLISHED' | 'LATEST'): Promise<FlowVersionRecord | null> {
+    return this.#read((c) => flows.getFlowVersion(c, flowId, version));
+  }
+
+  async listFlows(): Promise<FlowSummary[]> {
+    return this.#read((c) => flows.listFlows(c));
+  }
+
+  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
+    return this.#write((c) => writes.createRun(c, input));
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    return this.#read((c) => writes.readRun(c, runId));
+  }
+
+  async listRuns(filter: RunFilter): Promise<RunPage> {
+    return this.#read((c) => reads.listRuns(c, filter));
+  }
+
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): Promise<ClaimedRun[]> {
+    return this.#write((c) => writes.claimRuns(c, input));
+  }
+
+  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): Promise<ClaimedRun | null> {
+    return this.#write((c) => writes.claimRun(c, input));
+  }
+
+  async renewLeases(input: { owner: string; runIds: string[]; expiresAt: number }): Promise<string[]> {
+    return this.#write((c) => writes.renewLeases(c, input));
+  }
+
+  async recordTransition(transition: Transition): Promise<RunRecord> {
+    return this.#write((c) => writes.recordTransition(c, transition));
+  }
+
+  async cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: { code: string; description: string }; wakeRuns?: string[] }): Promise<RunRecord | null> {
+    return this.#write((c) => writes.cancelRun(c, input));
+  }
+
+  async updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord> {
+    return this.#write((c) => writes.updateRun(c, input));
+  }
+
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number; kinds?: RunEvent['kind'][] } = {}): Promise<RunEvent[]> {
+    return this.#read((c) => reads.getRunEvents(c, runId, options));
+  }
+
+  async getRunLogs(runId: string, options: { limit?: number; offset?: number } = {}): Promise<{ entries: LogEntry[]; total: number }> {
+    return this.#read((c) => reads.getRunLogs(c, runId, options));
+  }
+
+  async getRunItems(runId: string): Promise<Item[]> {
+    return this.#read((c) => reads.getRunItems(c, runId));
+  }
+
+  async deleteEndedRuns(input: { endedBefore: number; limit: number }): Promise<number> {
+    return this.#write((c) => writes.deleteEndedRuns(c, input));
+  }
+
+  /** Lets queued writes commit, then closes the file; later calls fail with STORE_ERROR. Closing twice is harmless. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue.whenIdle();
+    const opening = this.#connection;
+    this.#connection = null;
+    if (!opening) return;
+    try {
+      (await opening).db.close();
+    } catch {
+      // It never opened: there is nothing to close.
+    }
+  }
+
+  #ensureOpen(): void {
+    if (this.#closed) throw new FlowError('STORE_ERROR', `the ${this.name} store at "${this.path}" is closed`);
+  }
+
+  #connect(): Promise<SqliteConnection> {
+    this.#connection ??= openSqliteDatabase({ path: this.path, synchronous: this.#options.synchronous, busyTimeoutMs: this.#options.busyTimeoutMs }).then(
+      (db) => new SqliteConnection(db),
+      (error: unknown) => {
+        // Forget the failure so a later call tries again (the file may have been fixed meanwhile).
+        this.#connection = null;
+        throw error;
+      },
+    );
+    return this.#connection;
+  }
+
+  async #write<T>(operation: WriteOperation<T>): Promise<T> {
+    this.#ensureOpen();
+    return this.#queue.enqueue(operation);
+  }
+
+  async #read<T>(query: (connection: SqliteConnection) => T): Promise<T> {
+    this.#ensureOpen();
+    await this.#queue.afterQueuedWrites();
+    const connection = await this.#connect();
+    try {
+      return query(connection);
+    } catch (error) {
+      if (error instanceof FlowError) throw error;
+      throw new FlowError('STORE_ERROR', `SQLite database "${this.path}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+}
