@@ -8,18 +8,18 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freshPgSchema, pgSkipNote, pgUrl } from '../support/pg-schema.js';
 import { createEngine } from '../../src/index.js';
 import { openStoreSpec } from '../../src/cli/store-spec.js';
 import { recoveryFlows } from './workload.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const RUNS = 2_000;
-const pgUrl = process.env.FLOWRUN_TEST_PG_URL;
 
 function worker(storeSpec: string, dir: string): { child: ChildProcess; exited: Promise<void> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/recovery/worker.ts'], {
     cwd: root,
-    env: { ...process.env, FLOWRUN_STORE: storeSpec, FLOWRUN_EFFECTS_DIR: dir, FLOWRUN_MAX_CONCURRENT: '8' },
+    env: { ...process.env, FLOWRUN_STORE: storeSpec, FLOWRUN_EFFECTS_DIR: dir, FLOWRUN_MAX_CONCURRENT: '8', FLOWRUN_LEASE_MS: '1500' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return { child, exited: new Promise((r) => child.on('exit', () => r())) };
@@ -82,9 +82,12 @@ describe('many processes, one store', () => {
     await manyWorkers(`sqlite:${join(mkdtempSync(join(tmpdir(), 'flowrun-many-db-')), 'flowrun.db')}`);
   }, 180_000);
 
-  it.skipIf(!pgUrl)('executes 2,000 runs with 3 workers on one PostgreSQL database while killing one every 0.7 s (skipped: FLOWRUN_TEST_PG_URL unset)', async () => {
-    const url = new URL(pgUrl!);
-    url.searchParams.set('schema', `flowrun_many_${process.pid}_${Date.now()}`);
-    await manyWorkers(url.toString());
+  it.skipIf(!pgUrl)(`executes 2,000 runs with 3 workers on one PostgreSQL database while killing one every 0.7 s${pgSkipNote}`, async () => {
+    const { spec, drop } = freshPgSchema('flowrun_many');
+    try {
+      await manyWorkers(spec);
+    } finally {
+      await drop();
+    }
   }, 180_000);
 });

@@ -4,7 +4,7 @@
  * executed by one of them at a time.
  */
 import type { Clock, IdSource, TimerHandle } from '../clock.js';
-import { FlowError, NotFoundError, fromRunError, CanceledError } from '../errors.js';
+import { CanceledError, FlowError, NotFoundError, fromRunError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../run.js';
 import type { FlowSummary, RunFilter, RunPage, Store } from '../store.js';
@@ -14,6 +14,8 @@ import { LiveEvents, type LiveListener } from './live-events.js';
 import { RunExecutor } from './run-executor.js';
 import { buildNewRun, checkStartOptions } from './build-run.js';
 import { RunWaiters } from './run-waiters.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { RetentionSweeper, type RetentionPolicy } from './retention.js';
 import { FlowCache } from './flow-cache.js';
 import { StoreChanges, watchRunEvents } from './run-watcher.js';
 import type { ExecutionResult, ItemEvent, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
@@ -36,6 +38,8 @@ export interface EngineOptions {
   maxConcurrentRuns?: number;
   /** Look for claimable runs in the background (default true). */
   poll?: boolean;
+  /** Delete ended runs older than `retention.days`, in batches, in the background. */
+  retention?: RetentionPolicy;
 }
 
 /** The flowrun engine. Create it with `createEngine`. */
@@ -61,9 +65,10 @@ export class Engine implements EngineCore {
   readonly #timers = new Set<TimerHandle>();
   readonly #flushing = new Set<RunExecutor>();
   readonly #storeChanges: StoreChanges;
+  readonly #leases: LeaseKeeper;
+  readonly #retention: RetentionSweeper | null;
   #pollSoon = false;
   #pollTimer: TimerHandle | null = null;
-  #heartbeatTimer: TimerHandle | null = null;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | null = null;
@@ -85,7 +90,10 @@ export class Engine implements EngineCore {
     this.#live = new LiveEvents(this.logger);
     this.#flows = new FlowCache({ store: this.store, clock: this.clock });
     this.#storeChanges = new StoreChanges(this.store, this.logger);
+    this.#leases = new LeaseKeeper({ store: this.store, clock: this.clock, owner: this.workerId, leaseMs: this.#leaseMs, executing: this.#executing, ...(this.logger ? { logger: this.logger } : {}) });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs: this.#pollIntervalMs });
+    this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
+    this.#retention?.start();
     if (options.poll !== false) {
       this.#schedulePoll(0);
       // Another process's commits (a woken parent, an expired lease) are claimed sooner than the next poll.
@@ -259,7 +267,7 @@ export class Engine implements EngineCore {
       const flow = await this.loadFlow(run.flowId, run.flowVersion);
       const executor = new RunExecutor(this, run, lease, flow);
       this.#executing.set(run.runId, executor);
-      this.#ensureHeartbeat();
+      this.#leases.start();
       try {
         await executor.execute();
       } finally {
@@ -293,23 +301,6 @@ export class Engine implements EngineCore {
     const now = this.clock.now();
     const claimed = await this.store.claimRuns({ owner: this.workerId, limit: free, now, leaseExpiresAt: now + this.#leaseMs });
     for (const c of claimed) this.#execute(c.run, c.lease);
-  }
-
-  #ensureHeartbeat(): void {
-    if (this.#heartbeatTimer || this.#closed) return;
-    this.#heartbeatTimer = this.clock.setTimeout(
-      () => {
-        this.#heartbeatTimer = null;
-        const runIds = [...this.#executing.keys()];
-        if (runIds.length === 0) return;
-        this.store
-          .renewLeases({ owner: this.workerId, runIds, expiresAt: this.clock.now() + this.#leaseMs })
-          .catch((error: unknown) => this.logger?.warn({ err: error }, 'lease renewal failed'))
-          .finally(() => this.#ensureHeartbeat());
-      },
-      Math.max(10, Math.floor(this.#leaseMs / 3)),
-      { keepAlive: false },
-    );
   }
 
   #markBusy(): void {
@@ -475,7 +466,8 @@ export class Engine implements EngineCore {
   async close(): Promise<void> {
     this.#closed = true;
     this.#pollTimer?.cancel();
-    this.#heartbeatTimer?.cancel();
+    this.#leases.stop();
+    this.#retention?.stop();
     for (const timer of this.#timers) timer.cancel();
     this.#timers.clear();
     this.#queue.length = 0;

@@ -34,6 +34,8 @@ export class RunExecutor {
   #items = new Map<string, Item>();
   #commitChain: Promise<unknown> = Promise.resolve();
   #deadlineTimer: { cancel(): void } | null = null;
+  /** When this engine's lease on the run runs out unless renewed (the heartbeat moves it). */
+  leaseExpiresAt: number;
 
   constructor(core: EngineCore, run: RunRecord, lease: RunLease, flow: FlowVersionRecord) {
     this.runId = run.runId;
@@ -42,6 +44,7 @@ export class RunExecutor {
     this.#lease = lease;
     this.#flow = flow;
     this.#state = run.state;
+    this.leaseExpiresAt = lease.expiresAt;
   }
 
   get run(): RunRecord {
@@ -75,6 +78,12 @@ export class RunExecutor {
     } catch (error) {
       if (error instanceof ConflictError && error.code === 'LEASE_LOST') return; // canceled, or another process owns the run now
       const failure = toFlowError(error);
+      if (failure.code === 'STORE_ERROR') {
+        // The store is unreachable, not the run broken: stop here. The lease runs out and this or
+        // another engine resumes the run from its last committed transition once the store is back.
+        this.#core.logger?.warn({ err: error, runId: this.runId }, 'store unavailable; the run will be resumed from its last transition');
+        return;
+      }
       this.#core.logger?.error({ err: error, runId: this.runId }, 'run executor failed; recording the run as FAILED');
       try {
         await this.#endRun('FAILED', null, { ...failure.toRunError(), code: failure.code === 'INTERNAL' ? 'INTERNAL' : failure.code });
@@ -89,7 +98,7 @@ export class RunExecutor {
   async #loop(): Promise<void> {
     for (;;) {
       const reason = this.#controller.signal.reason as FlowError | undefined;
-      if (reason instanceof CanceledError) return; // the store already holds CANCELED
+      if (reason instanceof CanceledError || reason instanceof ConflictError) return; // canceled (the store holds CANCELED), or the lease is gone
       if (reason instanceof TimeoutError || (this.#run.deadline !== null && this.#core.clock.now() >= this.#run.deadline)) {
         await this.#cancelWaitedChild();
         await this.#endRun('FAILED', null, { code: 'TIMEOUT', description: `the run timed out after ${this.#run.timeoutMs} ms` });
@@ -396,6 +405,9 @@ export class RunExecutor {
     wakeRuns?: string[];
   }): Promise<RunRecord> {
     const next = this.#commitChain.then(async () => {
+      const reason = this.#controller.signal.reason as unknown;
+      // After the lease is lost nothing may be written, even if the store would still accept it.
+      if (reason instanceof ConflictError) throw reason;
       const events = this.#events;
       const created = (input.createRuns ?? []).map((run) => ({ run, events: startEvents(run) }));
       const transients = this.#transients;

@@ -4,7 +4,7 @@
  * works across processes too.
  */
 import type { Clock, TimerHandle } from '../clock.js';
-import { CanceledError, NotFoundError, TimeoutError } from '../errors.js';
+import { CanceledError, FlowError, NotFoundError, TimeoutError } from '../errors.js';
 import { isTerminalStatus, type RunRecord } from '../run.js';
 import type { Store } from '../store.js';
 
@@ -70,9 +70,13 @@ export class RunWaiters {
 
   async #poll(runId: string, polling: { active: boolean; timer: TimerHandle | null }): Promise<RunRecord> {
     for (;;) {
-      const run = await this.#store.getRun(runId);
-      if (!run) throw new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
-      if (isTerminalStatus(run.status)) return run;
+      const run = await this.#store.getRun(runId).catch((error: unknown) => {
+        // A store that is down for a moment delays the answer; it does not end the wait.
+        if (error instanceof FlowError && error.code === 'STORE_ERROR') return undefined;
+        throw error;
+      });
+      if (run === null) throw new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
+      if (run && isTerminalStatus(run.status)) return run;
       await new Promise<void>((resolve) => {
         polling.timer = this.#clock.setTimeout(resolve, this.#pollIntervalMs, { keepAlive: false });
       });

@@ -8,7 +8,7 @@ import { isTerminalStatus, type RunRecord } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { isUniqueViolation } from './pg-errors.js';
 import { RUN_COLUMNS, RUN_COLUMNS_WITHOUT_STATE, dedupeItems, jsonParam, runFromRow, type RunRow } from './run-rows.js';
-import { RUNS_PKEY, insertRun, wakeRuns, type Sql, type TouchedRuns } from './run-writes.js';
+import { RUNS_PKEY, eventKinds, eventRowsFrom, insertRun, wakeRuns, type Sql, type TouchedRuns } from './run-writes.js';
 
 /** What a transition changed: the run as recorded, and the runs to announce after commit. */
 export interface AppliedTransition {
@@ -33,10 +33,11 @@ function transitionKey(t: Transition): string {
  */
 export async function applyTransition(sql: Sql, t: Transition): Promise<AppliedTransition> {
   const params: unknown[] = [];
-  const param = (value: unknown, cast: string): string => {
+  const bare = (value: unknown): string => {
     params.push(value);
-    return `$${params.length}::${cast}`;
+    return `$${params.length}`;
   };
+  const param = (value: unknown, cast: string): string => `${bare(value)}::${cast}`;
   const p = t.patch;
   const events = t.events ?? [];
   const items = dedupeItems(t.items ?? []);
@@ -62,14 +63,15 @@ export async function applyTransition(sql: Sql, t: Transition): Promise<AppliedT
   if (events.length > 0) {
     // u.last_seq is the new value, so the n events take the n numbers just below and up to it.
     ctes.push(`ev AS (INSERT INTO run_events (run_id, seq, kind, time, body)
-      SELECT u.run_id, u.last_seq - ${events.length} + e.ord, e.body->>'kind', ${at}, e.body
-      FROM u, json_array_elements(${param(JSON.stringify(events), 'json')}) WITH ORDINALITY AS e(body, ord))`);
+      SELECT u.run_id, u.last_seq - ${events.length} + e.ord, e.kind, ${at}, e.body
+      FROM u, ${eventRowsFrom(bare(JSON.stringify(events)), bare(eventKinds(events)))})`);
   }
   if (items.length > 0) {
     // An item keeps the position where it first appeared; later states replace only its body.
+    // Ids travel apart from the bodies for the same reason as event kinds (see eventRowsFrom).
     ctes.push(`it AS (INSERT INTO run_items (run_id, item_id, first_version, first_ord, body)
-      SELECT u.run_id, i.body->>'id', u.version, i.ord, i.body
-      FROM u, json_array_elements(${param(JSON.stringify(items), 'json')}) WITH ORDINALITY AS i(body, ord)
+      SELECT u.run_id, i.id, u.version, i.ord, i.body
+      FROM u, ROWS FROM (json_array_elements(${param(JSON.stringify(items), 'json')}), unnest(${param(items.map((item) => String(item.id)), 'text[]')})) WITH ORDINALITY AS i(body, id, ord)
       ON CONFLICT (run_id, item_id) DO UPDATE SET body = EXCLUDED.body)`);
   }
   const updated = await sql.query<RunRow>(`WITH ${ctes.join(', ')} SELECT * FROM u`, params);

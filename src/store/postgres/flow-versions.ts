@@ -33,11 +33,14 @@ function recordFromRow(row: FlowVersionRow): FlowVersionRecord {
 export async function saveFlowVersion(client: PoolClient, input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
   const flowId = input.definition.id;
   await client.query(`INSERT INTO flows (flow_id, latest_version, updated_at) VALUES ($1::text, 0, $2::float8) ON CONFLICT (flow_id) DO NOTHING`, [flowId, input.at]);
+  // Lock first, read after, in two statements: in READ COMMITTED a statement that waited for the
+  // lock re-checks only the locked row, and a version row joined in it would still come from the
+  // snapshot taken before the wait — so two identical concurrent deploys would both miss it.
+  await client.query(`SELECT 1 FROM flows WHERE flow_id = $1::text FOR UPDATE`, [flowId]);
   const found = await client.query<{ latest_version: number; published_version: number | null; definition: FlowDefinition | null; deployed_by: string | null; deployed_at: number | null }>(
     `SELECT f.latest_version, f.published_version, v.definition, v.deployed_by, v.deployed_at
        FROM flows f LEFT JOIN flow_versions v ON v.flow_id = f.flow_id AND v.version = f.latest_version
-      WHERE f.flow_id = $1::text
-      FOR UPDATE OF f`,
+      WHERE f.flow_id = $1::text`,
     [flowId],
   );
   const latest = found.rows[0]!;

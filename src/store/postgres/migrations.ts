@@ -9,8 +9,10 @@
  *   so concurrent deploys of one flow number their versions without gaps or duplicates.
  * - `flow_versions(flow_id, version, definition json, deployed_by, deployed_at)` — immutable.
  * - `runs` — one row per run. Everything `listRuns` filters or orders on and everything a lease
- *   or a claim checks is a real column; the rest of the record is `json` (`json`, not `jsonb`:
- *   it round-trips key order and any string exactly, and nothing queries inside it).
+ *   or a claim checks is a real column; the rest of the record is `json`. Not `jsonb`: jsonb
+ *   reorders object keys and refuses strings holding `\u0000`, so a module output with a NUL in
+ *   it would make every transition of its run fail; `json` keeps the text exactly, like the
+ *   memory store keeps the value, and nothing queries inside it. Same for event and item bodies.
  *   `end_sort` = `COALESCE(end_time, MAX_SAFE_INTEGER)` is the ordering key for endTime,
  *   the same rule as the memory store, so one index serves keyset pages in both directions.
  * - `run_events(run_id, seq, kind, time, body json)` PK (run_id, seq) — the per-run event log;

@@ -132,6 +132,27 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
     });
   });
 
+  describe('values', () => {
+    it('round-trips what the memory store keeps: NUL characters, key order and fractional times', async () => {
+      const store = storeOn(freshSchema());
+      const odd = 'a\u0000b';
+      const created = await store.createRun({
+        run: sampleRun({ runId: 'odd', input: { z: odd, a: 1 }, startTime: T0 + 0.5 }),
+        events: [{ kind: 'log', entry: { time: T0, code: 'C', description: odd } }],
+        lease: { owner: 'w1', expiresAt: T0 + 1000.25 },
+      });
+      const item = { id: 'i1', type: 'message', status: 'done' as const, content: odd, transient: false, runId: 'odd', createdAt: T0, updatedAt: T0 };
+      await store.recordTransition(step({ runId: 'odd', token: created.lease!.fencingToken, version: 0 }, { at: T0 + 1.5, patch: { output: { z: 1, a: odd } }, items: [item] }));
+      const run = await store.getRun('odd');
+      expect(Object.keys(run!.input as object)).toEqual(['z', 'a']);
+      expect(Object.keys(run!.output as object)).toEqual(['z', 'a']);
+      expect(run).toMatchObject({ input: { z: odd }, output: { a: odd }, startTime: T0 + 0.5, updatedAt: T0 + 1.5, leaseExpiresAt: T0 + 1000.25 });
+      expect((await store.getRunLogs('odd')).entries[0]?.description).toBe(odd);
+      expect((await store.getRunItems('odd'))[0]?.content).toBe(odd);
+      expect((await store.getRunEvents('odd')).map((e) => e.time)).toEqual([T0 + 0.5, T0 + 1.5]);
+    });
+  });
+
   describe('connection failures', () => {
     it('reports a wrong password as STORE_ERROR naming host and user but never the password', async () => {
       const secret = 'not-the-password-7f3a9';

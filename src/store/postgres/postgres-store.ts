@@ -16,8 +16,9 @@ import { buildListRunsQuery } from './list-runs-query.js';
 import { NotificationListener, type RunNotificationListener } from './notification-listener.js';
 import { PgConnection } from './pg-connection.js';
 import { isUniqueViolation } from './pg-errors.js';
-import { RUN_COLUMNS, eventFromRow, jsonParam, qualifiedRunColumns, runFromRow, type EventRow, type RunRow } from './run-rows.js';
-import { NOTIFY_CHANNEL, RUNS_PKEY, insertRun, notifyRuns, wakeRuns } from './run-writes.js';
+import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
+import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, runFromRow, type RunRow } from './run-rows.js';
+import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, insertRun, notifyRuns, wakeRuns } from './run-writes.js';
 import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
 
 /** Options of {@link PostgresStore}. */
@@ -89,6 +90,11 @@ export class PostgresStore implements Store {
     return this.#batcher.stats;
   }
 
+  /**
+   * Stores a new immutable version, or returns the latest when the definition is the same
+   * (canonical JSON). Processes deploying one flow at once are serialized on the flow's row:
+   * versions are consecutive, and identical concurrent deploys make one version.
+   */
   async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
     this.#open();
     return this.#db.transaction((client) => flows.saveFlowVersion(client, input));
@@ -109,6 +115,11 @@ export class PostgresStore implements Store {
     return this.#db.read((sql) => flows.listFlows(sql));
   }
 
+  /**
+   * Creates a run and its first events (seq 1…n) in one statement, and announces it with NOTIFY
+   * on commit. With `lease` the creator holds it at once (fencing token 1). Throws ConflictError
+   * when the id exists — also when a retry finds its own earlier attempt committed.
+   */
   async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
     this.#open();
     const events = input.events ?? [];
@@ -209,6 +220,7 @@ export class PostgresStore implements Store {
     return row ? this.#claimed(row) : null;
   }
 
+  /** Extends the leases `owner` still holds on live runs, in one statement; returns those ids in the order asked. */
   async renewLeases(input: { owner: string; runIds: string[]; expiresAt: number }): Promise<string[]> {
     this.#open();
     if (input.runIds.length === 0) return [];
@@ -234,6 +246,11 @@ export class PostgresStore implements Store {
     return this.#batcher.submit(transition);
   }
 
+  /**
+   * Ends a live run as CANCELED with its events, drops its lease (so its executor's next
+   * transition fails with LEASE_LOST, in whatever process it runs) and wakes `wakeRuns`, in one
+   * transaction. Returns null when the run had already ended; NotFoundError RUN_NOT_FOUND when unknown.
+   */
   async cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: { code: string; description: string }; wakeRuns?: string[] }): Promise<RunRecord | null> {
     this.#open();
     return this.#db.transaction(async (client) => {
@@ -245,11 +262,11 @@ export class PostgresStore implements Store {
             RETURNING ${RUN_COLUMNS}
          ), ev AS (
            INSERT INTO run_events (run_id, seq, kind, time, body)
-           SELECT u.run_id, u.last_seq - $4::integer + e.ord, e.body->>'kind', $3::float8, e.body
-             FROM u, json_array_elements($5::json) WITH ORDINALITY AS e(body, ord)
+           SELECT u.run_id, u.last_seq - $4::integer + e.ord, e.kind, $3::float8, e.body
+             FROM u, ${eventRowsFrom('$5', '$6')}
          )
          SELECT * FROM u`,
-        [input.runId, jsonParam({ ...input.runError }), input.at, input.events.length, JSON.stringify(input.events)],
+        [input.runId, jsonParam({ ...input.runError }), input.at, input.events.length, JSON.stringify(input.events), eventKinds(input.events)],
       );
       const row = canceled.rows[0];
       if (!row) {
@@ -264,6 +281,7 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** Changes label and tags (no version change, like the memory store) and announces it; NotFoundError RUN_NOT_FOUND when unknown. */
   async updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord> {
     this.#open();
     const updated = await this.#db.statement((sql) =>
@@ -283,47 +301,17 @@ export class PostgresStore implements Store {
 
   async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number; kinds?: RunEvent['kind'][] } = {}): Promise<RunEvent[]> {
     this.#open();
-    const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    if (!(limit > 0)) return [];
-    const values: unknown[] = [runId, options.afterSeq ?? 0, Number.isFinite(limit) ? Math.ceil(limit) : null];
-    if (options.kinds) values.push(options.kinds);
-    const found = await this.#db.read((sql) =>
-      sql.query<EventRow>(
-        `SELECT run_id, seq, time, body FROM run_events
-          WHERE run_id = $1::text AND seq > $2::float8${options.kinds ? ' AND kind = ANY($4::text[])' : ''}
-          ORDER BY seq LIMIT $3::bigint`,
-        values,
-      ),
-    );
-    return found.rows.map(eventFromRow);
+    return this.#db.read((sql) => readRunEvents(sql, runId, options));
   }
 
   async getRunLogs(runId: string, options: { limit?: number; offset?: number } = {}): Promise<{ entries: LogEntry[]; total: number }> {
     this.#open();
-    // Array.prototype.slice(offset, offset + limit) semantics, as in the memory store.
-    const offset = Math.max(0, options.offset ?? 0);
-    const limit = Math.max(0, options.limit ?? 100);
-    const start = toIntegerOrInfinity(offset);
-    const end = toIntegerOrInfinity(offset + limit);
-    const empty = !Number.isFinite(start) || end <= start;
-    const found = await this.#db.read((sql) =>
-      sql.query<{ total: number; entries: LogEntry[] }>(
-        `SELECT (SELECT count(*) FROM run_events WHERE run_id = $1::text AND kind = 'log') AS total,
-                CASE WHEN $4::boolean THEN '[]'::json ELSE COALESCE((
-                  SELECT json_agg(s.entry ORDER BY s.seq) FROM (
-                    SELECT seq, body->'entry' AS entry FROM run_events WHERE run_id = $1::text AND kind = 'log'
-                     ORDER BY seq OFFSET $2::bigint LIMIT $3::bigint) s), '[]'::json) END AS entries`,
-        [runId, empty ? 0 : start, empty || !Number.isFinite(end) ? null : end - start, empty],
-      ),
-    );
-    const row = found.rows[0]!;
-    return { entries: row.entries, total: row.total };
+    return this.#db.read((sql) => readRunLogs(sql, runId, options));
   }
 
   async getRunItems(runId: string): Promise<Item[]> {
     this.#open();
-    const found = await this.#db.read((sql) => sql.query<{ body: Item }>(`SELECT body FROM run_items WHERE run_id = $1::text ORDER BY first_version, first_ord`, [runId]));
-    return found.rows.map((row) => row.body);
+    return this.#db.read((sql) => readRunItems(sql, runId));
   }
 
   /**
@@ -386,9 +374,4 @@ export class PostgresStore implements Store {
     const run = runFromRow(row);
     return { run, lease: { runId: run.runId, owner: run.leaseOwner!, fencingToken: run.fencingToken, expiresAt: run.leaseExpiresAt! } };
   }
-}
-
-/** Like the spec's ToIntegerOrInfinity: NaN → 0, otherwise truncated toward zero. */
-function toIntegerOrInfinity(value: number): number {
-  return Number.isNaN(value) ? 0 : Math.trunc(value);
 }

@@ -16,6 +16,21 @@ export const NOTIFY_CHANNEL = 'flowrun_events';
 /** The PRIMARY KEY constraint of `runs`: a unique violation on it means "run id taken". */
 export const RUNS_PKEY = 'runs_pkey';
 
+/**
+ * A FROM item yielding `(body, kind, ord)` for events passed as a JSON array (`bodies`) and a
+ * parallel text[] of their kinds (`kinds`), both SQL parameter references. The kind travels
+ * apart because extracting it with `->>` makes PostgreSQL de-escape every string of the event,
+ * and one `\u0000` in a log line or an item would then fail the whole transition.
+ */
+export function eventRowsFrom(bodies: string, kinds: string): string {
+  return `ROWS FROM (json_array_elements(${bodies}::json), unnest(${kinds}::text[])) WITH ORDINALITY AS e(body, kind, ord)`;
+}
+
+/** The kinds of `events`, in order: the parameter paired with their bodies in {@link eventRowsFrom}. */
+export function eventKinds(events: RunEventBody[]): string[] {
+  return events.map((event) => event.kind);
+}
+
 /** Changed runs and their new `lastSeq`, to announce after commit. */
 export type TouchedRuns = Map<string, number>;
 
@@ -31,16 +46,16 @@ export async function insertRun(
 ): Promise<void> {
   const values = newRunValues(input.run, { updatedAt: input.updatedAt, lastSeq: input.events.length, lease: input.lease });
   const n = values.length;
-  values.push(input.at, JSON.stringify(input.events), `${input.run.runId}:${input.events.length}`);
+  values.push(input.at, JSON.stringify(input.events), eventKinds(input.events), `${input.run.runId}:${input.events.length}`);
   await sql.query(
     `WITH r AS (
        INSERT INTO runs (${RUN_COLUMNS}) VALUES ${newRunPlaceholders(1)} RETURNING run_id
      ), ev AS (
        INSERT INTO run_events (run_id, seq, kind, time, body)
-       SELECT r.run_id, e.ord, e.body->>'kind', $${n + 1}::float8, e.body
-       FROM r, json_array_elements($${n + 2}::json) WITH ORDINALITY AS e(body, ord)
+       SELECT r.run_id, e.ord, e.kind, $${n + 1}::float8, e.body
+       FROM r, ${eventRowsFrom(`$${n + 2}`, `$${n + 3}`)}
      )
-     SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 3}::text)` : `$${n + 3}::text`} FROM r`,
+     SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 4}::text)` : `$${n + 4}::text`} FROM r`,
     values,
   );
 }

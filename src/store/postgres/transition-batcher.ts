@@ -66,8 +66,9 @@ class AbortedBy extends Error {
  * Guarantees: a transition's promise settles only after the COMMIT of its batch returned, so a
  * resolved transition is durable and its NOTIFY is on its way; a transition that is refused
  * (LEASE_LOST, RUN_NOT_FOUND, CONFLICT, a value PostgreSQL rejects) leaves nothing behind and
- * rejects alone while the others commit (see #applyAll for how, with as few savepoints as possible). If the transaction as a whole fails
- * (connection lost, COMMIT failed) every transition of the batch rejects with STORE_ERROR and
+ * rejects alone while the others commit (#applyAll says how, with as few savepoints as
+ * possible). If the transaction as a whole fails (connection lost, COMMIT failed) every
+ * transition of the batch rejects with STORE_ERROR and
  * the caller retries it; since a lost COMMIT reply may hide a commit that happened, a retry that
  * repeats the recorded transition is recognised and returns the run instead of failing.
  * A deadlock or serialization failure retries the whole batch a few times first.
@@ -114,11 +115,14 @@ export class TransitionBatcher {
   #pump(): void {
     while (this.#queue.length > 0 && this.#inFlight.size < this.#options.maxConcurrentBatches) {
       const batch = this.#queue.splice(0, this.#options.maxBatch);
-      const running: Promise<void> = this.#commit(batch).finally(() => {
-        this.#inFlight.delete(running);
-        // Whatever queued while this batch was writing is the next group: start it at once.
-        this.#pump();
-      });
+      const running: Promise<void> = this.#commit(batch)
+        // #commit settles every transition itself; this only catches a bug, so none hangs forever.
+        .catch((error: unknown) => batch.forEach((p) => p.reject(this.#options.toError(error))))
+        .finally(() => {
+          this.#inFlight.delete(running);
+          // Whatever queued while this batch was writing is the next group: start it at once.
+          this.#pump();
+        });
       this.#inFlight.add(running);
     }
   }

@@ -6,7 +6,7 @@
 import { FlowError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
 import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
 import { openSqliteDatabase } from './open-sqlite-database.js';
@@ -28,6 +28,8 @@ export interface SqliteStoreOptions {
   busyBackoffMs?: number;
   /** Most write operations committed in one transaction. Default 256. */
   maxBatch?: number;
+  /** How often `subscribe` looks for other processes' commits. Default 20 ms. */
+  changePollMs?: number;
 }
 
 /**
@@ -44,8 +46,9 @@ export class SqliteStore implements Store {
   readonly name = 'sqlite';
   readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false };
   readonly path: string;
-  readonly #options: Required<Omit<SqliteStoreOptions, 'path'>>;
+  readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs'>>;
   readonly #queue: GroupCommitQueue;
+  readonly #changePollMs: number;
   #connection: Promise<SqliteConnection> | null = null;
   #closed = false;
 
@@ -59,6 +62,7 @@ export class SqliteStore implements Store {
       busyBackoffMs: options.busyBackoffMs ?? 50,
       maxBatch: Math.max(1, options.maxBatch ?? 256),
     };
+    this.#changePollMs = Math.max(5, options.changePollMs ?? 20);
     this.#queue = new GroupCommitQueue({
       connection: () => this.#connect(),
       path: this.path,
@@ -139,6 +143,32 @@ export class SqliteStore implements Store {
 
   async deleteEndedRuns(input: { endedBefore: number; limit: number }): Promise<number> {
     return this.#write((c) => writes.deleteEndedRuns(c, input));
+  }
+
+  /**
+   * Notifies `listener` when another connection (another process) committed to the file, by
+   * polling `PRAGMA data_version` every `changePollMs` — a read of a counter, no I/O. SQLite cannot
+   * say which run changed, so the change names run `*`. Commits of this store itself are not
+   * reported: the engine that made them publishes them already.
+   */
+  async subscribe(listener: (change: StoreChange) => void): Promise<() => Promise<void>> {
+    this.#ensureOpen();
+    const connection = await this.#connect();
+    let last = connection.get<{ data_version: number }>('PRAGMA data_version')?.data_version ?? 0;
+    const timer = setInterval(() => {
+      if (this.#closed) return;
+      try {
+        const now = connection.get<{ data_version: number }>('PRAGMA data_version')?.data_version ?? 0;
+        if (now !== last) {
+          last = now;
+          listener({ runId: '*', lastSeq: 0 });
+        }
+      } catch {
+        // The file went away or is closing: watchers still poll the store itself.
+      }
+    }, this.#changePollMs);
+    timer.unref();
+    return async () => clearInterval(timer);
   }
 
   /** Lets queued writes commit, then closes the file; later calls fail with STORE_ERROR. Closing twice is harmless. */
