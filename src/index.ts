@@ -29,5 +29,7 @@ export { runAction, type RunActionInput } from './run-action.js';
 export { createMemoryStores, MemoryStore } from './store/memory/memory-store.js';
 export { createFilesystemStores, createSqliteStore } from './store/sqlite/create-filesystem-stores.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
+export { createPostgresStores } from './store/postgres/create-postgres-stores.js';
+export { PostgresStore } from './store/postgres/postgres-store.js';
 export { systemClock } from './runtime/system-clock.js';
 export { uuidIds } from './runtime/uuid-ids.js';

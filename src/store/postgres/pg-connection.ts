@@ -95,6 +95,7 @@ export class PgConnection {
     try {
       const pg = await this.#loadDriver();
       client = new pg.Client({ connectionString: this.#options.connectionString, application_name: this.#applicationName(), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+      client.on('error', () => undefined); // until the LISTEN side adds its own handler after connecting
       await client.connect();
       return client;
     } catch (error) {
@@ -197,6 +198,10 @@ export class PgConnection {
       const searchPath = quoteIdentifier(this.#options.schema);
       // Queued on the new client before whatever query it was checked out for, so it runs first.
       pool.on('connect', (client) => {
+        // A connection that drops while checked out emits 'error' on its client; its query
+        // rejects (and becomes a STORE_ERROR) anyway, and without a listener the event would crash
+        // the process.
+        client.on('error', () => undefined);
         client.query(`SET search_path TO ${searchPath}`).catch(() => undefined);
       });
       // An idle connection that dies (server restart) is dropped by the pool; the next
