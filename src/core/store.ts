@@ -107,10 +107,24 @@ export interface FlowSummary {
   updatedAt: number;
 }
 
-/** A change notification: run `runId` has events up to `lastSeq` (`runId` is `*` when the store cannot tell which run changed). */
+/** A transient item change sent to other processes: live only, never persisted. */
+export interface TransientChange {
+  runId: string;
+  /** The run's last persisted event when it happened: it belongs right after that one. */
+  afterSeq: number;
+  /** The engine that sent it (its own listeners already have it). */
+  origin: string;
+  event: RunEventBody;
+}
+
+/**
+ * A change notification: run `runId` has events up to `lastSeq` (`runId` is `*` when the store
+ * cannot tell which run changed), or — with `transient` — a transient item change of that run.
+ */
 export interface StoreChange {
   runId: string;
   lastSeq: number;
+  transient?: TransientChange;
 }
 
 /** The persistence contract of flowrun. */
@@ -168,5 +182,7 @@ export interface Store {
    * nothing. Resolves to the function that unsubscribes.
    */
   subscribe?(listener: (change: StoreChange) => void): Promise<() => Promise<void>>;
+  /** Optional: sends a transient change to other processes' subscribers, best effort (PostgreSQL NOTIFY). */
+  publishTransient?(change: TransientChange): Promise<void>;
   close(): Promise<void>;
 }

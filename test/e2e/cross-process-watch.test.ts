@@ -13,7 +13,7 @@ import { openStoreSpec } from '../../src/cli/store-spec.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
-async function watchFromAnotherProcess(storeSpec: string): Promise<void> {
+async function watchFromAnotherProcess(storeSpec: string, carriesTransient: boolean): Promise<void> {
   const requestId = crypto.randomUUID();
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/start-run-process.ts', requestId, '60'], {
     cwd: root,
@@ -33,12 +33,17 @@ async function watchFromAnotherProcess(storeSpec: string): Promise<void> {
     const lineSeenWhileRunning: boolean[] = [];
     for await (const event of engine.watchRun(requestId)) {
       seen.push(event);
-      if (event.kind === 'item' && event.change === 'added') lineSeenWhileRunning.push(child.exitCode === null);
+      if (event.kind === 'item' && event.item.type === 'line' && event.change === 'added') lineSeenWhileRunning.push(child.exitCode === null);
     }
     expect(seen.at(-1)).toMatchObject({ kind: 'status', status: 'SUCCEEDED' });
-    expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1)); // every persisted event, once, in order
+    const persisted = seen.filter((e) => !e.transient);
+    expect(persisted.map((e) => e.seq)).toEqual(persisted.map((_, i) => i + 1)); // every persisted event, once, in order
+    const typing = seen.filter((e) => e.transient && e.kind === 'item' && e.item.type === 'typing');
+    // PostgreSQL carries transient items across processes (NOTIFY); SQLite has no channel for them.
+    if (carriesTransient) expect(typing.length).toBeGreaterThanOrEqual(3);
+    else expect(typing).toEqual([]);
     const items = seen.filter((e): e is Extract<LiveRunEvent, { kind: 'item' }> => e.kind === 'item');
-    expect(items.filter((e) => e.change === 'added').map((e) => e.item.content)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+    expect(items.filter((e) => e.change === 'added' && e.item.type === 'line').map((e) => e.item.content)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
     // Live: the items arrived while the producing process was still running the module.
     expect(lineSeenWhileRunning.filter(Boolean).length).toBeGreaterThanOrEqual(3);
     expect(await exited).toBe(0);
@@ -51,13 +56,13 @@ async function watchFromAnotherProcess(storeSpec: string): Promise<void> {
 
 describe('watching a run from another process', () => {
   it('streams a run started by runAction in another process over one SQLite file', async () => {
-    await watchFromAnotherProcess(`sqlite:${join(mkdtempSync(join(tmpdir(), 'flowrun-watch-')), 'flowrun.db')}`);
+    await watchFromAnotherProcess(`sqlite:${join(mkdtempSync(join(tmpdir(), 'flowrun-watch-')), 'flowrun.db')}`, false);
   }, 60_000);
 
   it.skipIf(!pgUrl)(`streams a run started by runAction in another process over PostgreSQL${pgSkipNote}`, async () => {
     const { spec, drop } = freshPgSchema('flowrun_watch');
     try {
-      await watchFromAnotherProcess(spec);
+      await watchFromAnotherProcess(spec, true);
     } finally {
       await drop();
     }

@@ -15,6 +15,7 @@ const engine = createEngine({
     produce: async (_input, ctx) => {
       for (let i = 1; i <= 5; i++) {
         const item = ctx.emitItem({ type: 'line', content: `line ${i}` });
+        ctx.emitItem({ type: 'typing', content: i, transient: true }).done();
         await new Promise((r) => setTimeout(r, Number(gapMs)));
         item.done();
       }

@@ -7,7 +7,7 @@ import type { Clock, IdSource, TimerHandle } from '../clock.js';
 import { CanceledError, FlowError, NotFoundError, fromRunError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../run.js';
-import type { FlowSummary, RunFilter, RunPage, Store } from '../store.js';
+import type { FlowSummary, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validate-flow.js';
 import { startEvents, type BuildRunInput, type EngineCore, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live-events.js';
@@ -97,7 +97,7 @@ export class Engine implements EngineCore {
     if (options.poll !== false) {
       this.#schedulePoll(0);
       // Another process's commits (a woken parent, an expired lease) are claimed sooner than the next poll.
-      this.#onStoreChange(() => this.#pollNow());
+      this.#onStoreChange((change) => change.transient || this.#pollNow());
     }
   }
 
@@ -315,10 +315,18 @@ export class Engine implements EngineCore {
 
   publishCommitted(run: LiveRunRef, events: RunEventBody[], transients: { afterIndex: number; body: RunEventBody }[] = []): void {
     this.#live.publishCommitted(run, events, transients, this.clock.now());
+    // Watchers in other processes get transient changes through the store, when it can carry them (PostgreSQL).
+    if (transients.length === 0 || !this.store.publishTransient) return;
+    const first = run.lastSeq - events.length + 1;
+    for (const t of transients) {
+      this.store
+        .publishTransient({ runId: run.runId, afterSeq: first + t.afterIndex - 1, origin: this.workerId, event: t.body })
+        .catch((error: unknown) => this.logger?.debug({ err: error, runId: run.runId }, 'transient change not sent'));
+    }
   }
 
   publishTransient(run: LiveRunRef, event: RunEventBody): void {
-    this.#live.publishCommitted(run, [], [{ afterIndex: 0, body: event }], this.clock.now());
+    this.publishCommitted(run, [], [{ afterIndex: 0, body: event }]);
   }
 
   /** Listens to one run's live events (committed ones, and transient items); returns the unsubscribe function. */
@@ -340,13 +348,14 @@ export class Engine implements EngineCore {
         pollIntervalMs: this.#pollIntervalMs,
         onRun: (id, listener) => this.#live.onRun(id, listener),
         onStoreChange: (listener) => this.#onStoreChange(listener),
+        origin: this.workerId,
       },
       runId,
       options,
     );
   }
 
-  #onStoreChange(listener: (runId: string) => void): () => void {
+  #onStoreChange(listener: (change: StoreChange) => void): () => void {
     return this.#closed ? () => undefined : this.#storeChanges.listen(listener);
   }
 

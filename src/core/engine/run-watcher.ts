@@ -8,7 +8,7 @@
 import type { Clock, TimerHandle } from '../clock.js';
 import { NotFoundError } from '../errors.js';
 import { isTerminalStatus } from '../run.js';
-import type { Store } from '../store.js';
+import type { Store, StoreChange } from '../store.js';
 import type { LiveListener } from './live-events.js';
 import type { LiveRunEvent, Logger } from './types.js';
 
@@ -20,7 +20,9 @@ export interface RunWatchDeps {
   /** Local live events of one run; returns the unsubscribe function. */
   onRun(runId: string, listener: LiveListener): () => void;
   /** Store change notifications (any run); returns the unsubscribe function. */
-  onStoreChange(listener: (runId: string) => void): () => void;
+  onStoreChange(listener: (change: StoreChange) => void): () => void;
+  /** This engine's name: transient changes it sent itself arrive through `onRun` already. */
+  origin: string;
 }
 
 const PAGE = 500;
@@ -44,8 +46,11 @@ export async function* watchRunEvents(deps: RunWatchDeps, runId: string, options
     if (event.transient) transients.push(event);
     poke();
   });
-  const stopStore = deps.onStoreChange((changed) => {
-    if (changed === runId || changed === '*') poke();
+  const stopStore = deps.onStoreChange((change) => {
+    if (change.runId !== runId && change.runId !== '*') return;
+    const t = change.transient;
+    if (t && t.origin !== deps.origin) transients.push({ ...t.event, runId, seq: t.afterSeq, time: deps.clock.now(), transient: true } as LiveRunEvent);
+    poke();
   });
   const onAbort = (): void => poke();
   options.signal?.addEventListener('abort', onAbort);
@@ -95,7 +100,7 @@ function* takeTransients(queue: LiveRunEvent[], seq: number): Generator<LiveRunE
  * of an engine; opened on first use. Without notifications (memory store) listeners just never fire.
  */
 export class StoreChanges {
-  readonly #listeners = new Set<(runId: string) => void>();
+  readonly #listeners = new Set<(change: StoreChange) => void>();
   readonly #store: Store;
   readonly #logger: Logger | undefined;
   #subscription: Promise<(() => Promise<void>) | null> | null = null;
@@ -105,12 +110,12 @@ export class StoreChanges {
     this.#logger = logger;
   }
 
-  listen(listener: (runId: string) => void): () => void {
+  listen(listener: (change: StoreChange) => void): () => void {
     this.#listeners.add(listener);
     if (!this.#subscription && this.#store.subscribe) {
       this.#subscription = this.#store
         .subscribe((change) => {
-          for (const l of [...this.#listeners]) l(change.runId);
+          for (const l of [...this.#listeners]) l(change);
         })
         .catch((error: unknown) => {
           this.#logger?.warn({ err: error }, 'store notifications unavailable; watchers poll');

@@ -5,12 +5,14 @@
  */
 import type { Client, Notification } from 'pg';
 import { FlowError } from '../../core/errors.js';
+import type { TransientChange } from '../../core/store.js';
 
-/** A change of a run: it was created, recorded a transition, was woken, canceled or updated. */
+/** A change of a run: it was created, recorded a transition, was woken, canceled or updated — or, with `transient`, a transient item change. */
 export interface RunNotification {
   runId: string;
   /** The run's `lastSeq` after the change: read events after what you have, up to this. */
   lastSeq: number;
+  transient?: TransientChange;
 }
 
 /** Receives run notifications; what it throws is swallowed so it can never break the store. */
@@ -20,7 +22,10 @@ export type RunNotificationListener = (notification: RunNotification) => void;
 export interface NotificationListenerOptions {
   /** Opens a new connected, dedicated client; rejects with a FlowError when it cannot. */
   connect: () => Promise<Client>;
+  /** The channel of `<runId>:<lastSeq>` payloads. */
   channel: string;
+  /** The channel of JSON TransientChange payloads. */
+  transientChannel: string;
   warn: (message: string) => void;
   /** First reconnect delay; doubles per failed attempt up to `maxReconnectDelayMs`. */
   reconnectDelayMs?: number;
@@ -95,6 +100,7 @@ export class NotificationListener {
     client.on('end', () => this.#lost(client));
     try {
       await client.query(`LISTEN ${this.#options.channel}`);
+      await client.query(`LISTEN ${this.#options.transientChannel}`);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
@@ -109,12 +115,8 @@ export class NotificationListener {
   }
 
   #dispatch(message: Notification): void {
-    if (message.channel !== this.#options.channel || !message.payload) return;
-    // Run ids may contain ':'; the sequence number is after the last one.
-    const at = message.payload.lastIndexOf(':');
-    const lastSeq = Number(message.payload.slice(at + 1));
-    if (at <= 0 || !Number.isInteger(lastSeq)) return;
-    const notification: RunNotification = { runId: message.payload.slice(0, at), lastSeq };
+    const notification = message.payload ? this.#parse(message.channel, message.payload) : null;
+    if (!notification) return;
     for (const listener of [...this.#listeners]) {
       try {
         listener(notification);
@@ -122,6 +124,22 @@ export class NotificationListener {
         // A listener's failure is its own; the others still hear the notification.
       }
     }
+  }
+
+  #parse(channel: string, payload: string): RunNotification | null {
+    if (channel === this.#options.transientChannel) {
+      try {
+        const transient = JSON.parse(payload) as TransientChange;
+        return typeof transient.runId === 'string' && typeof transient.afterSeq === 'number' ? { runId: transient.runId, lastSeq: transient.afterSeq, transient } : null;
+      } catch {
+        return null; // not ours
+      }
+    }
+    if (channel !== this.#options.channel) return null;
+    // Run ids may contain ':'; the sequence number is after the last one.
+    const at = payload.lastIndexOf(':');
+    const lastSeq = Number(payload.slice(at + 1));
+    return at > 0 && Number.isInteger(lastSeq) ? { runId: payload.slice(0, at), lastSeq } : null;
   }
 
   #lost(client: Client): void {

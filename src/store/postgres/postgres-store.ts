@@ -9,7 +9,7 @@ import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
 import { decodeRunMarker, encodeRunMarker } from '../run-marker.js';
 import * as flows from './flow-versions.js';
 import { buildListRunsQuery } from './list-runs-query.js';
@@ -18,7 +18,7 @@ import { PgConnection } from './pg-connection.js';
 import { isUniqueViolation } from './pg-errors.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, runFromRow, type RunRow } from './run-rows.js';
-import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, insertRun, notifyRuns, wakeRuns } from './run-writes.js';
+import { MAX_NOTIFY_BYTES, NOTIFY_CHANNEL, TRANSIENT_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, insertRun, notifyRuns, wakeRuns } from './run-writes.js';
 import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
 
 /** Options of {@link PostgresStore}. */
@@ -82,7 +82,7 @@ export class PostgresStore implements Store {
       maxConcurrentBatches: Math.max(1, Math.floor(poolSize / 2)),
       retries: 4,
     });
-    this.#listener = new NotificationListener({ connect: () => this.#db.connectDedicated(), channel: NOTIFY_CHANNEL, warn });
+    this.#listener = new NotificationListener({ connect: () => this.#db.connectDedicated(), channel: NOTIFY_CHANNEL, transientChannel: TRANSIENT_CHANNEL, warn });
   }
 
   /** Group-commit counters: `commits` counts shared transactions, `transitions` the transitions in them. */
@@ -355,6 +355,18 @@ export class PostgresStore implements Store {
   async subscribe(listener: RunNotificationListener): Promise<() => Promise<void>> {
     this.#open();
     return this.#listener.add(listener);
+  }
+
+  /**
+   * Sends a transient item change to every subscriber of this database with NOTIFY: best
+   * effort, never stored (a change too large for a NOTIFY payload, or sent while the database is
+   * away, is dropped — transient means exactly that).
+   */
+  async publishTransient(change: TransientChange): Promise<void> {
+    this.#open();
+    const payload = JSON.stringify(change);
+    if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) return;
+    await this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', $1)`, [payload]));
   }
 
   /** Waits for queued transitions to commit, then closes the LISTEN connection and the pool. Later calls reject with STORE_ERROR. */
