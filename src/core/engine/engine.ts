@@ -4,9 +4,9 @@
  * executed by one of them at a time.
  */
 import type { Clock, IdSource, TimerHandle } from '../clock.js';
-import { CanceledError, FlowError, NotFoundError, fromRunError } from '../errors.js';
+import { FlowError, NotFoundError, fromRunError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
-import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../run.js';
+import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { FlowSummary, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validate-flow.js';
 import { startEvents, type BuildRunInput, type EngineCore, type LiveRunRef } from './engine-core.js';
@@ -15,6 +15,7 @@ import { RunExecutor } from './run-executor.js';
 import { buildNewRun, checkStartOptions } from './build-run.js';
 import { RunWaiters } from './run-waiters.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { cancelRunTree, type CancelDeps } from './cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './retention.js';
 import { FlowCache } from './flow-cache.js';
 import { StoreChanges, watchRunEvents } from './run-watcher.js';
@@ -67,6 +68,8 @@ export class Engine implements EngineCore {
   readonly #storeChanges: StoreChanges;
   readonly #leases: LeaseKeeper;
   readonly #retention: RetentionSweeper | null;
+  readonly #localWakeMaxMs = 60_000;
+  #polling = false;
   #pollSoon = false;
   #pollTimer: TimerHandle | null = null;
   #closed = false;
@@ -94,6 +97,7 @@ export class Engine implements EngineCore {
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs: this.#pollIntervalMs });
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
     this.#retention?.start();
+    this.#polling = options.poll !== false;
     if (options.poll !== false) {
       this.#schedulePoll(0);
       // Another process's commits (a woken parent, an expired lease) are claimed sooner than the next poll.
@@ -229,6 +233,10 @@ export class Engine implements EngineCore {
   }
 
   scheduleWake(runId: string, at: number): void {
+    // Long waits live only in the store (readyAt), where the poller finds them when due: a
+    // hundred thousand runs waiting for tomorrow hold no memory here. Short ones get a timer too,
+    // so a retry 200 ms away does not wait for the next poll.
+    if (at - this.clock.now() > this.#localWakeMaxMs && this.#polling) return;
     const timer = this.clock.setTimeout(() => {
       this.#timers.delete(timer);
       this.dispatch(runId);
@@ -437,30 +445,18 @@ export class Engine implements EngineCore {
     return this.getRun(runId);
   }
 
-  async cancelRunTree(runId: string, reason: string): Promise<void> {
-    const run = await this.getRun(runId);
-    if (isTerminalStatus(run.status)) return;
-    const at = this.clock.now();
-    const events: RunEventBody[] = [
-      { kind: 'log', entry: { time: at, code: 'FlowCanceled', description: `flow ${run.flowId} action ${run.actionName} was canceled: ${reason}`, details: {} } },
-      { kind: 'status', status: 'CANCELED', error: { code: 'CANCELED', description: reason } },
-    ];
-    const canceled = await this.store.cancelRun({
-      runId,
-      at,
-      events,
-      runError: { code: 'CANCELED', description: reason },
-      ...(run.parentRunId && !run.detached ? { wakeRuns: [run.parentRunId] } : {}),
-    });
-    if (!canceled) return;
-    this.#executing.get(runId)?.abort(new CanceledError(`run ${runId} was canceled`, { runId }));
-    this.publishCommitted(canceled, events);
-    // The run itself is CANCELED first, so a child's wake finds its parent already ended.
-    const children = await this.store.listRuns({ parentRunId: runId, status: ['ACTIVE', 'INACTIVE'], limit: 1000 });
-    for (const child of children.runs) {
-      if (!child.detached) await this.cancelRunTree(child.runId, `its parent run ${runId} was canceled`);
-    }
-    this.runEnded(canceled);
+  cancelRunTree(runId: string, reason: string): Promise<void> {
+    return cancelRunTree(this.#cancelDeps, runId, reason);
+  }
+
+  get #cancelDeps(): CancelDeps {
+    return {
+      store: this.store,
+      clock: this.clock,
+      abortLocal: (id, error) => this.#executing.get(id)?.abort(error),
+      published: (run, events) => this.publishCommitted(run, events),
+      ended: (run) => this.runEnded(run),
+    };
   }
 
   /** Resolves when this engine has nothing running or queued (tests, graceful shutdown). */
