@@ -3,6 +3,7 @@
  * next page starts strictly after it whatever was inserted meanwhile.
  */
 import { FlowError } from '../core/errors.js';
+import type { RunFilter } from '../core/store.js';
 
 /** The position a marker encodes. */
 export interface RunMarker {
@@ -29,4 +30,28 @@ export function decodeRunMarker(text: string, order: string): RunMarker {
     // fall through to the error below
   }
   throw new FlowError('INVALID_INPUT', `marker "${text.slice(0, 40)}" is not a marker of this listing (order ${order})`, { details: { field: 'marker' } });
+}
+
+/** The most runs one page holds, whatever `limit` asks for. */
+export const MAX_RUN_PAGE = 1000;
+
+/** The order, page size and position of a listing, the same for every store. */
+export interface RunListing {
+  orderBy: 'startTime' | 'endTime';
+  dir: 'asc' | 'desc';
+  /** `orderBy:dir`, which a marker must match. */
+  order: string;
+  /** 1..MAX_RUN_PAGE (default 50; a limit that is not a finite number means the default). */
+  limit: number;
+  /** Where the previous page ended; throws INVALID_INPUT for a forged or foreign marker. */
+  after: RunMarker | null;
+}
+
+/** Reads the order, page size and marker of a listing with the defaults every store uses. */
+export function runListing(filter: RunFilter): RunListing {
+  const orderBy = filter.orderBy ?? 'startTime';
+  const dir = filter.orderDir ?? 'desc';
+  const order = `${orderBy}:${dir}`;
+  const requested = typeof filter.limit === 'number' && Number.isFinite(filter.limit) ? Math.floor(filter.limit) : 50;
+  return { orderBy, dir, order, limit: Math.max(1, Math.min(requested, MAX_RUN_PAGE)), after: filter.marker ? decodeRunMarker(filter.marker, order) : null };
 }

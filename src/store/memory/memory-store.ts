@@ -8,7 +8,7 @@ import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import { cloneJson, stableStringify } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
-import { decodeRunMarker, encodeRunMarker } from '../run-marker.js';
+import { encodeRunMarker, runListing } from '../run-marker.js';
 
 interface RunEntry {
   run: RunRecord;
@@ -18,7 +18,6 @@ interface RunEntry {
   lastTransitionKey: string | null;
 }
 
-const MAX_PAGE = 1000;
 
 /** A {@link Store} held in this process's memory. */
 export class MemoryStore implements Store {
@@ -104,11 +103,7 @@ export class MemoryStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<RunPage> {
     this.#open();
-    const orderBy = filter.orderBy ?? 'startTime';
-    const dir = filter.orderDir ?? 'desc';
-    const order = `${orderBy}:${dir}`;
-    const limit = Math.max(1, Math.min(filter.limit ?? 50, MAX_PAGE));
-    const after = filter.marker ? decodeRunMarker(filter.marker, order) : null;
+    const { orderBy, dir, order, limit, after } = runListing(filter);
     const statuses = filter.status === undefined ? null : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
     const keyOf = (run: RunRecord): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
     const compare = (a: RunRecord, b: RunRecord): number => {

@@ -10,7 +10,7 @@ import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
 import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
-import { decodeRunMarker, encodeRunMarker } from '../run-marker.js';
+import { encodeRunMarker, runListing } from '../run-marker.js';
 import * as flows from './flow-versions.js';
 import { buildListRunsQuery } from './list-runs-query.js';
 import { NotificationListener, type RunNotificationListener } from './notification-listener.js';
@@ -33,7 +33,6 @@ export interface PostgresStoreOptions {
   onWarning?: (message: string) => void;
 }
 
-const MAX_PAGE = 1000;
 const MAX_BATCH = 64;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -158,12 +157,7 @@ export class PostgresStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<RunPage> {
     this.#open();
-    const orderBy = filter.orderBy ?? 'startTime';
-    const dir = filter.orderDir ?? 'desc';
-    const order = `${orderBy}:${dir}`;
-    const limit = Math.max(1, Math.min(filter.limit ?? 50, MAX_PAGE));
-    const after = filter.marker ? decodeRunMarker(filter.marker, order) : null;
-    if (Number.isNaN(limit)) return { runs: [], hasNextPage: false, marker: null };
+    const { orderBy, dir, order, limit, after } = runListing(filter);
     // One row past the page tells whether there is a next page.
     const query = buildListRunsQuery({ filter, orderBy, dir, after, fetch: Math.floor(limit) + 1 });
     const found = await this.#db.read((sql) => sql.query<RunRow>(query.text, query.values));

@@ -5,12 +5,10 @@
  */
 import type { Item, LogEntry, RunEvent, RunStatus } from '../../core/run.js';
 import type { RunFilter, RunPage } from '../../core/store.js';
-import { decodeRunMarker, encodeRunMarker } from '../run-marker.js';
+import { encodeRunMarker, runListing } from '../run-marker.js';
 import { eventFromRow, itemFromBody, runFromRow, type EventRow, type RunRow } from './run-rows.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
-const MAX_PAGE = 1000;
-const DEFAULT_PAGE = 50;
 
 /**
  * Lists one page of runs (`Store.listRuns`), keyset-paginated. Each equality filter (flow, status, parent, root) has an index on
@@ -20,12 +18,7 @@ const DEFAULT_PAGE = 50;
  * range the other filters select: it filters, it does not seek.
  */
 export function listRuns(conn: SqliteConnection, filter: RunFilter): RunPage {
-  const orderBy = filter.orderBy ?? 'startTime';
-  const dir = filter.orderDir ?? 'desc';
-  const order = `${orderBy}:${dir}`;
-  const requested = Number.isFinite(filter.limit) ? Math.floor(filter.limit!) : DEFAULT_PAGE;
-  const limit = Math.max(1, Math.min(requested, MAX_PAGE));
-  const after = filter.marker ? decodeRunMarker(filter.marker, order) : null;
+  const { orderBy, dir, order, limit, after } = runListing(filter);
   const statuses: RunStatus[] | null = filter.status === undefined ? null : Array.isArray(filter.status) ? filter.status : [filter.status];
   if (statuses?.length === 0) return { runs: [], hasNextPage: false, marker: null };
 
