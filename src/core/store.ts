@@ -59,8 +59,11 @@ export interface Transition {
   events?: RunEventBody[];
   /** Persisted item states (non-transient items), upserted by id. */
   items?: Item[];
-  /** Runs started by this transition (child runs, launches), each with its first events. */
-  createRuns?: { run: NewRun; events: RunEventBody[] }[];
+  /**
+   * Runs started by this transition (child runs, launches), each with its first events and,
+   * optionally, a lease for the writer (fencing token 1), so it executes them without a claim.
+   */
+  createRuns?: { run: NewRun; events: RunEventBody[]; lease?: { owner: string; expiresAt: number } }[];
   /** Runs to make claimable now (their `readyAt` becomes `at`), if they are still ACTIVE. */
   wakeRuns?: string[];
   /** Give the lease back (the run waits, or ended). */

@@ -261,6 +261,16 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.claimRun({ runId: 'parent', owner: 'w1', now: T0 + 30, leaseExpiresAt: T0 + 100 })).not.toBeNull();
       });
 
+      it('leases a created run to the writer when asked, so nobody else claims it', async () => {
+        const parent = await leased({ runId: 'leasing-parent' });
+        await store.recordTransition(
+          transition(parent.run, parent.token, { createRuns: [{ run: sampleRun({ runId: 'leased-child', parentRunId: 'leasing-parent' }), events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 30_000 } }] }),
+        );
+        expect(await store.getRun('leased-child')).toMatchObject({ leaseOwner: 'w1', leaseExpiresAt: T0 + 30_000, fencingToken: 1, lastSeq: 1 });
+        expect(await store.claimRun({ runId: 'leased-child', owner: 'w2', now: T0 + 20, leaseExpiresAt: T0 + 60_000 })).toBeNull();
+        expect(await store.claimRun({ runId: 'leased-child', owner: 'w2', now: T0 + 30_000, leaseExpiresAt: T0 + 60_000 })).toMatchObject({ lease: { fencingToken: 2 } });
+      });
+
       it('rejects a whole transition whose child id exists, changing nothing', async () => {
         const existing = sampleRun({ runId: 'taken' });
         await store.createRun({ run: existing });

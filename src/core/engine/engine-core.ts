@@ -68,6 +68,10 @@ export interface EngineCore {
   buildRun(input: BuildRunInput): NewRun;
   /** Claims the run and executes it in this process if it can be claimed now. */
   dispatch(runId: string): void;
+  /** A lease for a run about to be created by a transition, when this engine has room for it. */
+  leaseForNewRun(): { owner: string; expiresAt: number } | null;
+  /** Executes a run created (by a committed transition) with a lease for this engine. */
+  executeCreated(runId: string, lease: { owner: string; expiresAt: number }): void;
   /** Dispatches the run at time `at` (retry backoff). */
   scheduleWake(runId: string, at: number): void;
   /** Persists an executor's pending events soon (a running module emitted items or logs). */

@@ -70,6 +70,8 @@ export class Engine implements EngineCore {
   readonly #retention: RetentionSweeper | null;
   readonly #localWakeMaxMs = 60_000;
   #polling = false;
+  /** Runs created with a lease for this engine that are not executing yet. */
+  #starting = 0;
   #pollSoon = false;
   #pollTimer: TimerHandle | null = null;
   #closed = false;
@@ -230,6 +232,22 @@ export class Engine implements EngineCore {
     this.#queued.add(runId);
     this.#queue.push(runId);
     this.#drain();
+  }
+
+  leaseForNewRun(): { owner: string; expiresAt: number } | null {
+    if (this.#closed || this.#executing.size + this.#starting >= this.#maxConcurrent) return null;
+    return { owner: this.workerId, expiresAt: this.clock.now() + this.#leaseMs };
+  }
+
+  executeCreated(runId: string, lease: { owner: string; expiresAt: number }): void {
+    this.#starting += 1;
+    this.store
+      .getRun(runId)
+      .then((run) => {
+        if (run && run.leaseOwner === lease.owner && run.fencingToken === 1) this.#execute(run, { runId, owner: lease.owner, fencingToken: 1, expiresAt: lease.expiresAt });
+      })
+      .catch((error: unknown) => this.logger?.warn({ err: error, runId }, 'a new run could not be started here; it is claimed when its lease runs out'))
+      .finally(() => (this.#starting -= 1));
   }
 
   scheduleWake(runId: string, at: number): void {

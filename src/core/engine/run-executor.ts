@@ -150,7 +150,6 @@ export class RunExecutor {
         for (const entry of outcome.ledger ?? []) this.ledger(entry);
         this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next);
         await this.#commit({ createRuns: outcome.createRuns });
-        for (const run of outcome.createRuns ?? []) this.#core.dispatch(run.runId);
         return true;
       case 'push': {
         this.ledger(outcome.ledger);
@@ -170,7 +169,6 @@ export class RunExecutor {
         this.ledger(outcome.ledger);
         frame.waitingForRunId = outcome.child.runId;
         await this.#commit({ createRuns: [outcome.child], releaseLease: true, readyAt: this.#run.deadline });
-        this.#core.dispatch(outcome.child.runId);
         return false;
       }
       case 'end-frame':
@@ -379,15 +377,14 @@ export class RunExecutor {
     await this.#commit({});
   }
 
-  /** A module step is about to run: record StepStarted so a crash mid-flight is visible. */
-  async stepStarting(stepId: string, stepType: string, attempt: number): Promise<void> {
-    this.#stepLog('StepStarted', `step ${stepId} started (attempt ${attempt})`, { stepId, stepType, attempt });
-    if (this.#events.length) await this.#commit({});
-  }
-
-  /** A non-module step started: logged in the same transition as its completion. */
-  stepStartedInline(stepId: string, stepType: string): void {
-    this.#stepLog('StepStarted', `step ${stepId} started`, { stepId, stepType });
+  /**
+   * A step started. Its StepStarted entry is recorded in the same transition as the step's end:
+   * one write per step. A step cut off by a crash leaves no trace and runs again (modules with
+   * the same idempotency key), which is what recovery needs; a separate write before every module
+   * call would only add one fsync per step.
+   */
+  stepStarted(stepId: string, stepType: string, attempt: number): void {
+    this.#stepLog('StepStarted', `step ${stepId} started${attempt > 1 ? ` (attempt ${attempt})` : ''}`, { stepId, stepType, attempt });
   }
 
   /**
@@ -409,7 +406,12 @@ export class RunExecutor {
       // After the lease is lost nothing may be written, even if the store would still accept it.
       if (reason instanceof ConflictError) throw reason;
       const events = this.#events;
-      const created = (input.createRuns ?? []).map((run) => ({ run, events: startEvents(run) }));
+      // Runs this transition starts are leased to this engine when it has room, so it executes
+      // them without a claim round trip; otherwise they are left for a claim.
+      const created = (input.createRuns ?? []).map((run) => {
+        const lease = this.#core.leaseForNewRun();
+        return { run, events: startEvents(run), ...(lease ? { lease } : {}) };
+      });
       const transients = this.#transients;
       const items = [...this.#items.values()];
       this.#events = [];
@@ -434,7 +436,11 @@ export class RunExecutor {
       });
       this.#run = { ...recorded, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
-      for (const c of created) this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
+      for (const c of created) {
+        this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
+        if (c.lease) this.#core.executeCreated(c.run.runId, c.lease);
+        else this.#core.dispatch(c.run.runId);
+      }
       return recorded;
     });
     this.#commitChain = next.catch(() => undefined);

@@ -64,7 +64,7 @@ async function runStep(args: StepArgs): Promise<StepOutcome> {
   const { core, executor, run, state, frame, step, stepId } = args;
   const context = stepContext(core, run, state, frame);
   const scope = contextScope(context);
-  if (step.stepType !== 'MODULE') executor.stepStartedInline(stepId, step.stepType);
+  executor.stepStarted(stepId, step.stepType, frame.attempt);
   switch (step.stepType) {
     case 'COMPUTE':
       return { type: 'complete', output: evaluateExpression(step.expression, scope) };
@@ -186,7 +186,6 @@ async function runModule(args: StepArgs, moduleId: string, input: Record<string,
       error: new StepFailedError('MODULE_NOT_FOUND', `no module is registered as "${moduleId}" (step ${stepId})`, { runId: run.runId, stepId, retryable: false }),
     };
   }
-  await executor.stepStarting(stepId, step.stepType, frame.attempt);
   const controller = new AbortController();
   const onRunAbort = (): void => controller.abort(args.signal.reason);
   if (args.signal.aborted) onRunAbort();

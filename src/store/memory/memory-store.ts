@@ -180,6 +180,11 @@ export class MemoryStore implements Store {
     // Validation is over: from here on every change is applied, so the transition is all-or-nothing.
     for (const created of t.createRuns ?? []) {
       const childEntry = this.#newEntry(created.run, t.at);
+      if (created.lease) {
+        childEntry.run.leaseOwner = created.lease.owner;
+        childEntry.run.leaseExpiresAt = created.lease.expiresAt;
+        childEntry.run.fencingToken = 1;
+      }
       this.#append(childEntry, created.events, t.at);
       this.#runs.set(created.run.runId, childEntry);
     }

@@ -81,7 +81,7 @@ export async function applyTransition(sql: Sql, t: Transition): Promise<AppliedT
   const touched: TouchedRuns = new Map([[t.runId, row.last_seq]]);
   for (const created of t.createRuns ?? []) {
     try {
-      await insertRun(sql, { run: created.run, events: created.events, at: t.at, updatedAt: t.at, lease: null, notify: false });
+      await insertRun(sql, { run: created.run, events: created.events, at: t.at, updatedAt: t.at, lease: created.lease ?? null, notify: false });
     } catch (error) {
       if (isUniqueViolation(error, RUNS_PKEY)) throw new ConflictError(`run "${created.run.runId}" already exists`, { runId: created.run.runId });
       throw error;

@@ -105,7 +105,7 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
     childIds.add(child.runId);
   }
   // Validation is over; a later throw still undoes everything through the savepoint.
-  for (const created of t.createRuns ?? []) insertRun(conn, created.run, { events: created.events, at: t.at, lease: null });
+  for (const created of t.createRuns ?? []) insertRun(conn, created.run, { events: created.events, at: t.at, lease: created.lease ?? null });
 
   const p = t.patch;
   const newStatus = p.status ?? status;
