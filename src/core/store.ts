@@ -66,6 +66,11 @@ export interface Transition {
   createRuns?: { run: NewRun; events: RunEventBody[]; lease?: { owner: string; expiresAt: number } }[];
   /** Runs to make claimable now (their `readyAt` becomes `at`), if they are still ACTIVE. */
   wakeRuns?: string[];
+  /**
+   * With `wakeRuns`: also lease each woken run that nobody holds (or whose lease ran out) to this
+   * owner, fencing token + 1 — the writer resumes the parent it woke without a claim.
+   */
+  wakeLease?: { owner: string; expiresAt: number };
   /** Give the lease back (the run waits, or ended). */
   releaseLease?: boolean;
   /** Extend the lease to this time. */

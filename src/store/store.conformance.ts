@@ -258,6 +258,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           wakeRuns: ['parent', 'missing'],
         });
         expect((await store.getRun('parent'))?.readyAt).toBe(T0 + 30);
+        expect((await store.getRun('parent'))?.leaseOwner).toBeNull();
         expect(await store.claimRun({ runId: 'parent', owner: 'w1', now: T0 + 30, leaseExpiresAt: T0 + 100 })).not.toBeNull();
       });
 
@@ -269,6 +270,26 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.getRun('leased-child')).toMatchObject({ leaseOwner: 'w1', leaseExpiresAt: T0 + 30_000, fencingToken: 1, lastSeq: 1 });
         expect(await store.claimRun({ runId: 'leased-child', owner: 'w2', now: T0 + 20, leaseExpiresAt: T0 + 60_000 })).toBeNull();
         expect(await store.claimRun({ runId: 'leased-child', owner: 'w2', now: T0 + 30_000, leaseExpiresAt: T0 + 60_000 })).toMatchObject({ lease: { fencingToken: 2 } });
+      });
+
+      it('leases a woken parent to the waker when asked, unless someone holds it', async () => {
+        const parent = await leased({ runId: 'waker-parent' });
+        const child = sampleRun({ runId: 'waker-child', parentRunId: 'waker-parent' });
+        await store.recordTransition(transition(parent.run, parent.token, { createRuns: [{ run: child, events: [], lease: { owner: 'w1', expiresAt: T0 + 30_000 } }], releaseLease: true, patch: { readyAt: null } }));
+        const childRun = (await store.getRun('waker-child'))!;
+        await store.recordTransition({
+          ...transition(childRun, 1),
+          at: T0 + 40,
+          patch: { status: 'SUCCEEDED', endTime: T0 + 40 },
+          wakeRuns: ['waker-parent'],
+          wakeLease: { owner: 'w1', expiresAt: T0 + 50_000 },
+        });
+        expect(await store.getRun('waker-parent')).toMatchObject({ readyAt: T0 + 40, leaseOwner: 'w1', leaseExpiresAt: T0 + 50_000, fencingToken: parent.token + 1 });
+        // A woken run someone else holds keeps its holder.
+        const other = await leased({ runId: 'held-parent' });
+        const c2 = await leased({ runId: 'held-child', parentRunId: 'held-parent' });
+        await store.recordTransition({ ...transition(c2.run, c2.token), at: T0 + 40, patch: { status: 'SUCCEEDED', endTime: T0 + 40 }, wakeRuns: ['held-parent'], wakeLease: { owner: 'w9', expiresAt: T0 + 50_000 } });
+        expect(await store.getRun('held-parent')).toMatchObject({ leaseOwner: 'w1', fencingToken: other.token });
       });
 
       it('rejects a whole transition whose child id exists, changing nothing', async () => {

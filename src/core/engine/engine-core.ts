@@ -70,8 +70,8 @@ export interface EngineCore {
   dispatch(runId: string): void;
   /** A lease for a run about to be created by a transition, when this engine has room for it. */
   leaseForNewRun(): { owner: string; expiresAt: number } | null;
-  /** Executes a run created (by a committed transition) with a lease for this engine. */
-  executeCreated(runId: string, lease: { owner: string; expiresAt: number }): void;
+  /** Executes a run that a committed transition leased to this engine (created, or woken). */
+  executeLeased(runId: string, lease: { owner: string; expiresAt: number }): void;
   /** Dispatches the run at time `at` (retry backoff). */
   scheduleWake(runId: string, at: number): void;
   /** Persists an executor's pending events soon (a running module emitted items or logs). */
@@ -84,8 +84,8 @@ export interface EngineCore {
   publishCommitted(run: LiveRunRef, events: RunEventBody[], transients?: { afterIndex: number; body: RunEventBody }[]): void;
   /** A transient item changed: live listeners only. */
   publishTransient(run: LiveRunRef, event: RunEventBody): void;
-  /** A run reached a terminal status. */
-  runEnded(run: RunRecord): void;
+  /** A run reached a terminal status; with `parentLease`, its woken parent was leased to this engine. */
+  runEnded(run: RunRecord, parentLease?: { owner: string; expiresAt: number }): void;
   /** Cancels a run and its synchronous children. */
   cancelRunTree(runId: string, reason: string): Promise<void>;
 }

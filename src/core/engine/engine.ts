@@ -239,12 +239,15 @@ export class Engine implements EngineCore {
     return { owner: this.workerId, expiresAt: this.clock.now() + this.#leaseMs };
   }
 
-  executeCreated(runId: string, lease: { owner: string; expiresAt: number }): void {
+  executeLeased(runId: string, lease: { owner: string; expiresAt: number }): void {
     this.#starting += 1;
     this.store
       .getRun(runId)
       .then((run) => {
-        if (run && run.leaseOwner === lease.owner && run.fencingToken === 1) this.#execute(run, { runId, owner: lease.owner, fencingToken: 1, expiresAt: lease.expiresAt });
+        // Held with exactly this lease: ours to execute. Otherwise (someone else held it) a claim decides.
+        if (run && run.status === 'ACTIVE' && run.leaseOwner === lease.owner && run.leaseExpiresAt === lease.expiresAt) {
+          this.#execute(run, { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt });
+        } else if (run && run.status === 'ACTIVE') this.dispatch(runId);
       })
       .catch((error: unknown) => this.logger?.warn({ err: error, runId }, 'a new run could not be started here; it is claimed when its lease runs out'))
       .finally(() => (this.#starting -= 1));
@@ -404,9 +407,11 @@ export class Engine implements EngineCore {
     return this.#live.onAll(listener);
   }
 
-  runEnded(run: RunRecord): void {
+  runEnded(run: RunRecord, parentLease?: { owner: string; expiresAt: number }): void {
     this.#waiters.notify(run);
-    if (run.parentRunId && !run.detached) this.dispatch(run.parentRunId);
+    if (!run.parentRunId || run.detached) return;
+    if (parentLease) this.executeLeased(run.parentRunId, parentLease);
+    else this.dispatch(run.parentRunId);
   }
 
   /**

@@ -298,8 +298,10 @@ export class RunExecutor {
     else this.log('FlowFailed', `flow ${this.#run.flowId} action ${this.#run.actionName} failed: ${runError?.code} ${runError?.description}`, { error: runError });
     this.#events.push({ kind: 'status', status, ...(runError ? { error: runError } : { output }) });
     const parent = this.#run.parentRunId && !this.#run.detached ? [this.#run.parentRunId] : [];
-    const ended = await this.#commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent });
-    this.#core.runEnded(ended);
+    // The parent this run wakes is leased to this engine in the same write, when it has room.
+    const wakeLease = parent.length ? this.#core.leaseForNewRun() : null;
+    const ended = await this.#commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent, ...(wakeLease ? { wakeLease } : {}) });
+    this.#core.runEnded(ended, wakeLease ?? undefined);
   }
 
   #action(): ActionDefinition {
@@ -400,6 +402,7 @@ export class RunExecutor {
     releaseLease?: boolean;
     createRuns?: NewRun[] | undefined;
     wakeRuns?: string[];
+    wakeLease?: { owner: string; expiresAt: number };
   }): Promise<RunRecord> {
     const next = this.#commitChain.then(async () => {
       const reason = this.#controller.signal.reason as unknown;
@@ -432,13 +435,14 @@ export class RunExecutor {
         items,
         ...(created.length ? { createRuns: created } : {}),
         ...(input.wakeRuns?.length ? { wakeRuns: input.wakeRuns } : {}),
+        ...(input.wakeLease ? { wakeLease: input.wakeLease } : {}),
         ...(input.releaseLease ? { releaseLease: true } : {}),
       });
       this.#run = { ...recorded, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
       for (const c of created) {
         this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
-        if (c.lease) this.#core.executeCreated(c.run.runId, c.lease);
+        if (c.lease) this.#core.executeLeased(c.run.runId, c.lease);
         else this.#core.dispatch(c.run.runId);
       }
       return recorded;

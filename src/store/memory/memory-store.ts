@@ -206,7 +206,7 @@ export class MemoryStore implements Store {
     for (const item of t.items ?? []) entry.items.set(item.id, cloneJson(item));
     this.#append(entry, t.events ?? [], t.at);
     entry.lastTransitionKey = key;
-    this.#wake(t.wakeRuns ?? [], t.at);
+    this.#wake(t.wakeRuns ?? [], t.at, t.wakeLease);
     // The caller already holds the state it passed in: give that back rather than a second copy.
     const { state, ...rest } = run;
     return { ...cloneJson(rest), state: p.state ?? cloneJson(state) };
@@ -333,10 +333,16 @@ export class MemoryStore implements Store {
     }
   }
 
-  #wake(runIds: string[], at: number): void {
+  #wake(runIds: string[], at: number, lease?: { owner: string; expiresAt: number }): void {
     for (const id of runIds) {
       const target = this.#runs.get(id)?.run;
-      if (target && target.status === 'ACTIVE') target.readyAt = at;
+      if (!target || target.status !== 'ACTIVE') continue;
+      target.readyAt = at;
+      if (lease && (target.leaseOwner === null || (target.leaseExpiresAt ?? 0) <= at)) {
+        target.leaseOwner = lease.owner;
+        target.leaseExpiresAt = lease.expiresAt;
+        target.fencingToken += 1;
+      }
     }
   }
 

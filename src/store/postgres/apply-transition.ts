@@ -88,7 +88,7 @@ export async function applyTransition(sql: Sql, t: Transition): Promise<AppliedT
     }
     touched.set(created.run.runId, created.events.length);
   }
-  const woken = await wakeRuns(sql, t.wakeRuns ?? [], t.at, touched);
+  const woken = await wakeRuns(sql, t.wakeRuns ?? [], t.at, touched, t.wakeLease);
   const run = runFromRow(row, p.state);
   // Waking itself after the patch is what the memory store does with a self-reference.
   if (woken.includes(t.runId)) run.readyAt = t.at;

@@ -70,11 +70,18 @@ export async function insertRun(
  * Makes the given runs claimable now (`ready_at = at`) if they are still ACTIVE; ids that do not
  * exist or runs that ended are skipped, like the memory store. Adds the woken runs to `touched`.
  */
-export async function wakeRuns(sql: Sql, runIds: string[], at: number, touched: TouchedRuns): Promise<string[]> {
+export async function wakeRuns(sql: Sql, runIds: string[], at: number, touched: TouchedRuns, lease?: { owner: string; expiresAt: number }): Promise<string[]> {
   if (runIds.length === 0) return [];
+  // With a lease: a woken run nobody holds (or whose lease ran out) is leased to the waker.
   const woken = await sql.query<{ run_id: string; last_seq: number }>(
-    `UPDATE runs SET ready_at = $2::float8 WHERE run_id = ANY($1::text[]) AND status = 'ACTIVE' RETURNING run_id, last_seq`,
-    [runIds, at],
+    lease
+      ? `UPDATE runs SET ready_at = $2::float8,
+           lease_owner = CASE WHEN lease_owner IS NULL OR lease_expires_at <= $2::float8 THEN $3::text ELSE lease_owner END,
+           fencing_token = CASE WHEN lease_owner IS NULL OR lease_expires_at <= $2::float8 THEN fencing_token + 1 ELSE fencing_token END,
+           lease_expires_at = CASE WHEN lease_owner IS NULL OR lease_expires_at <= $2::float8 THEN $4::float8 ELSE lease_expires_at END
+         WHERE run_id = ANY($1::text[]) AND status = 'ACTIVE' RETURNING run_id, last_seq`
+      : `UPDATE runs SET ready_at = $2::float8 WHERE run_id = ANY($1::text[]) AND status = 'ACTIVE' RETURNING run_id, last_seq`,
+    lease ? [runIds, at, lease.owner, lease.expiresAt] : [runIds, at],
   );
   for (const row of woken.rows) touched.set(row.run_id, Math.max(touched.get(row.run_id) ?? 0, row.last_seq));
   return woken.rows.map((row) => row.run_id);

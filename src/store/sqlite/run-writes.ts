@@ -63,8 +63,17 @@ function insertRun(
 }
 
 /** Makes runs claimable now if they are still ACTIVE (a parent waiting on its child). */
-function wakeRuns(conn: SqliteConnection, runIds: readonly string[], at: number): void {
-  for (const runId of runIds) conn.run(`UPDATE flowrun_runs SET ready_at = ? WHERE run_id = ? AND status = 'ACTIVE'`, [at, runId]);
+function wakeRuns(conn: SqliteConnection, runIds: readonly string[], at: number, lease?: { owner: string; expiresAt: number }): void {
+  for (const runId of runIds) {
+    conn.run(`UPDATE flowrun_runs SET ready_at = ? WHERE run_id = ? AND status = 'ACTIVE'`, [at, runId]);
+    if (lease) {
+      conn.run(
+        `UPDATE flowrun_runs SET lease_owner = ?, lease_expires_at = ?, fencing_token = fencing_token + 1
+          WHERE run_id = ? AND status = 'ACTIVE' AND (lease_owner IS NULL OR lease_expires_at <= ?)`,
+        [lease.owner, lease.expiresAt, runId, at],
+      );
+    }
+  }
 }
 
 /** Inserts a run with its tags and first events (`Store.createRun`); a taken id is a ConflictError and writes nothing. */
@@ -117,6 +126,7 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
     conn,
     wakes.filter((id) => id !== t.runId),
     t.at,
+    t.wakeLease,
   );
   const events = t.events ?? [];
   // Only the columns this transition changes are named: SQLite rewrites an index entry for
