@@ -4,7 +4,7 @@
  * executed by one of them at a time.
  */
 import type { Clock, IdSource, TimerHandle } from '../clock.js';
-import { FlowError, NotFoundError, fromRunError } from '../errors.js';
+import { FlowError, NotFoundError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { FlowSummary, RunFilter, RunPage, Store, StoreChange } from '../store.js';
@@ -14,12 +14,13 @@ import { LiveEvents, type LiveListener } from './live-events.js';
 import { RunExecutor } from './run-executor.js';
 import { buildNewRun, checkStartOptions } from './build-run.js';
 import { RunWaiters } from './run-waiters.js';
+import { runActionOn } from './run-action.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { cancelRunTree, type CancelDeps } from './cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './retention.js';
 import { FlowCache } from './flow-cache.js';
 import { StoreChanges, watchRunEvents } from './run-watcher.js';
-import type { ExecutionResult, ItemEvent, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
+import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
 export interface EngineOptions {
@@ -182,32 +183,8 @@ export class Engine implements EngineCore {
    * failed or was canceled — and rejects only when the run cannot be started or recorded.
    * Aborting `signal` cancels the run.
    */
-  async runAction(options: RunActionOptions): Promise<ExecutionResult> {
-    const requestId = options.requestId ?? this.ids.newRunId();
-    const started = this.clock.now();
-    const stopItems = options.onItem ? this.#live.onTree(requestId, itemListener(options.onItem)) : null;
-    let onAbort: (() => void) | null = null;
-    try {
-      await this.startRun({ ...options, requestId });
-      if (options.signal) {
-        onAbort = () => void this.cancelRun(requestId).catch((error: unknown) => this.logger?.warn({ err: error }, 'cancel on abort failed'));
-        if (options.signal.aborted) onAbort();
-        else options.signal.addEventListener('abort', onAbort, { once: true });
-      }
-      const run = await this.#waiters.wait(requestId);
-      const items = await this.store.getRunItems(requestId);
-      return {
-        requestId,
-        status: run.status,
-        output: run.output,
-        items,
-        durationMs: Math.max(0, (run.endTime ?? this.clock.now()) - started),
-        ...(run.runError ? { error: fromRunError(run.runError, run.runId) } : {}),
-      };
-    } finally {
-      stopItems?.();
-      if (onAbort) options.signal?.removeEventListener('abort', onAbort);
-    }
+  runAction(options: RunActionOptions): Promise<ExecutionResult> {
+    return runActionOn(this, options);
   }
 
   buildRun(input: BuildRunInput): NewRun {
@@ -508,10 +485,4 @@ export class Engine implements EngineCore {
   }
 }
 
-function itemListener(onItem: (event: ItemEvent) => void): LiveListener {
-  return (event) => {
-    if (event.kind !== 'item') return;
-    onItem({ change: event.change, item: event.item, runId: event.runId, id: event.item.id, type: event.item.type, transient: event.item.transient });
-  };
-}
 

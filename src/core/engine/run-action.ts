@@ -1,0 +1,49 @@
+/**
+ * Running an action to its end (seed 002's runAction) on an engine: start, follow its items,
+ * cancel on abort, wait, and shape the ExecutionResult. Uses only the engine's public API.
+ */
+import { fromRunError } from '../errors.js';
+import type { Engine } from './engine.js';
+import type { LiveListener } from './live-events.js';
+import type { ExecutionResult, ItemEvent, RunActionOptions } from './types.js';
+
+/**
+ * Starts a run and waits for it to end. Resolves with the result — `error` set when the run
+ * failed or was canceled — and rejects only when the run cannot be started or recorded.
+ * Aborting `signal` cancels the run.
+ */
+export async function runActionOn(engine: Engine, options: RunActionOptions): Promise<ExecutionResult> {
+  const requestId = options.requestId ?? engine.ids.newRunId();
+  const started = engine.clock.now();
+  // Listen before starting, so not even the first item is missed.
+  const stopItems = options.onItem ? engine.onRunTreeEvent(requestId, itemListener(options.onItem)) : null;
+  let onAbort: (() => void) | null = null;
+  try {
+    await engine.startRun({ ...options, requestId });
+    if (options.signal) {
+      onAbort = () => void engine.cancelRun(requestId).catch((error: unknown) => engine.logger?.warn({ err: error }, 'cancel on abort failed'));
+      if (options.signal.aborted) onAbort();
+      else options.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    const run = await engine.waitForRun(requestId);
+    const items = await engine.store.getRunItems(requestId);
+    return {
+      requestId,
+      status: run.status,
+      output: run.output,
+      items,
+      durationMs: Math.max(0, (run.endTime ?? engine.clock.now()) - started),
+      ...(run.runError ? { error: fromRunError(run.runError, run.runId) } : {}),
+    };
+  } finally {
+    stopItems?.();
+    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function itemListener(onItem: (event: ItemEvent) => void): LiveListener {
+  return (event) => {
+    if (event.kind !== 'item') return;
+    onItem({ change: event.change, item: event.item, runId: event.runId, id: event.item.id, type: event.item.type, transient: event.item.transient });
+  };
+}
