@@ -1,37 +1,113 @@
 /**
- * `npm run bench`: runs every scenario and prints a markdown table per scenario, plus a JSON
- * copy in bench/out/. Figures go into bench/RESULTS.md by hand, with the command and the machine.
+ * `npm run bench`: runs the scenarios and prints a markdown section per scenario; a copy goes to
+ * bench/out/results.md (and every measurement's JSON line to bench/out/<scenario>.jsonl).
+ * Figures go into bench/RESULTS.md by hand, with the command and the machine.
+ *
+ *   npm run bench                         # everything (≈ 12 min on 2 cores)
+ *   npm run bench -- --quick              # smaller N, one repetition (< 3 min)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | recovery | list (comma-separated)
+ *   npm run bench -- --reps 3             # repetitions of the pg and sqlite measurements (default 2, quick 1)
+ *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
+ *
+ * The PostgreSQL scenarios need a server (FLOWRUN_BENCH_PG_URL, else FLOWRUN_TEST_PG_URL, else
+ * postgres://flowrun:flowrun@127.0.0.1:5432/flowrun_test; the role needs CREATEDB) and re-create
+ * the databases flowrun_bench_flowrun, flowrun_bench_dbos and flowrun_bench_list. DBOS Transact is
+ * a dependency of bench/package.json only: installed here with `npm ci --prefix bench` when missing.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import pg from 'pg';
 import { benchCallReturn } from './call-return.js';
 import type { GotoLoopResult } from './goto-loop.js';
+import { benchListRuns } from './list-runs.js';
+import { markdownTable, readOptions } from './measure.js';
+import { adminUrl } from './pg-admin.js';
+import { benchPgCompare } from './pg-compare.js';
+import { benchRecovery } from './recovery.js';
+import { benchSqlite } from './sqlite-bench.js';
 
-const quick = process.argv.includes('--quick');
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'recovery', 'list', 'waiting'] as const;
+type Scenario = (typeof SCENARIOS)[number];
 
-function table(rows: object[]): string {
-  if (rows.length === 0) return '';
-  const keys = Object.keys(rows[0]!);
-  return [
-    `| ${keys.join(' | ')} |`,
-    `| ${keys.map(() => '---').join(' | ')} |`,
-    ...rows.map((r) => `| ${keys.map((k) => String((r as Record<string, unknown>)[k])).join(' | ')} |`),
-  ].join('\n');
+const opt = readOptions(process.argv.slice(2));
+const quick = opt.has('quick');
+const only = opt.get('only', SCENARIOS.join(',')).split(',').map((s) => s.trim()) as Scenario[];
+for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario "${s}"; choose from ${SCENARIOS.join(', ')}`);
+const reps = opt.num('reps', quick ? 1 : 2);
+const stepKind = opt.get('step-kind', 'module');
+
+const sections: string[] = [];
+function section(title: string, body: string): void {
+  const text = `## ${title}\n\n${body}\n`;
+  console.log(text);
+  sections.push(text);
 }
 
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`;
-console.log(`# flowrun bench — ${new Date().toISOString()} — ${machine}\n`);
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+console.log(`# flowrun bench — ${new Date().toISOString()} — ${machine}${quick ? ' — quick' : ''}\n`);
+console.log(`Load average at start: ${loadavg().map((x) => x.toFixed(2)).join(', ')}\n`);
 
-const callReturn = await benchCallReturn(quick ? 1_000 : 5_000);
-console.log('## Call-and-return overhead (memory store) vs plain async functions\n');
-console.log(table(callReturn));
+/** True when the benchmark PostgreSQL answers; otherwise says why the PostgreSQL parts are skipped. */
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: adminUrl(), connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch (error) {
+    console.log(`> PostgreSQL at ${new URL(adminUrl()).host} is not reachable (${error instanceof Error ? error.message : String(error)}): skipping the PostgreSQL parts.\n`);
+    return false;
+  }
+}
 
-const iterations = quick ? 100_000 : 1_000_000;
-const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/goto-loop.ts', String(iterations)], { encoding: 'utf8' });
-const gotoLoop = JSON.parse(out.trim().split('\n').at(-1)!) as GotoLoopResult;
-console.log(`\n## ${iterations.toLocaleString('en')}-iteration goto loop (memory store, own process)\n`);
-console.log(table([gotoLoop]));
+/** True when DBOS Transact is installed under bench/ (installing it with npm ci when it is not). */
+function dbosAvailable(): boolean {
+  const marker = 'bench/node_modules/@dbos-inc/dbos-sdk/package.json';
+  if (existsSync(marker)) return true;
+  console.error('bench/node_modules is missing: npm ci --prefix bench (DBOS Transact, the peer) …');
+  const npm = spawnSync('npm', ['ci', '--prefix', 'bench', '--no-audit', '--no-fund'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (npm.status === 0 && existsSync(marker)) return true;
+  console.log('> DBOS Transact could not be installed (`npm ci --prefix bench` failed): the DBOS half of the PostgreSQL comparison is skipped; flowrun is measured alone.\n');
+  return false;
+}
 
+const pgUp = only.includes('pg') || only.includes('list') ? await postgresReachable() : false;
+const started = Date.now();
+
+if (only.includes('memory')) {
+  const callReturn = await benchCallReturn(quick ? 1_000 : 5_000);
+  section('Call-and-return overhead (memory store) vs plain async functions', markdownTable(Object.keys(callReturn[0]!), callReturn.map((r) => Object.values(r).map(String))));
+  const iterations = quick ? 100_000 : 1_000_000;
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/goto-loop.ts', String(iterations)], { encoding: 'utf8' });
+  const gotoLoop = JSON.parse(out.trim().split('\n').at(-1)!) as GotoLoopResult;
+  section(`${iterations.toLocaleString('en')}-iteration goto loop (memory store, own process)`, markdownTable(Object.keys(gotoLoop), [Object.values(gotoLoop).map(String)]));
+}
+
+if (only.includes('pg') && pgUp) {
+  section('PostgreSQL: flowrun vs DBOS Transact, same server, same run', benchPgCompare({ quick, reps, withDbos: dbosAvailable(), stepKind }));
+}
+
+if (only.includes('sqlite')) {
+  section('SQLite (WAL, synchronous=FULL): parent runs and durable step transitions', benchSqlite({ quick, reps, stepKind }));
+}
+
+if (only.includes('recovery')) {
+  section('Recovery after SIGKILL (SQLite)', await benchRecovery({ quick }));
+}
+
+if (only.includes('waiting')) {
+  // Its own process, so the RSS is that of the waiting runs alone.
+  const n = quick ? 20_000 : 100_000;
+  const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/waiting-runs.ts', String(n)], { encoding: 'utf8' });
+  const row = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  section(`${n.toLocaleString('en')} runs waiting on a timer (SQLite, own process)`, markdownTable(Object.keys(row), [Object.values(row).map(String)]));
+}
+
+if (only.includes('list')) {
+  section(`listRuns over ${quick ? '100,000' : '1,000,000'} runs`, benchListRuns({ quick, stores: pgUp ? ['sqlite', 'pg'] : ['sqlite'] }));
+}
+
+console.log(`Total ${((Date.now() - started) / 1000).toFixed(0)} s; load average at end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
 mkdirSync('bench/out', { recursive: true });
-writeFileSync('bench/out/results.json', JSON.stringify({ machine, at: new Date().toISOString(), callReturn, gotoLoop }, null, 2));
+writeFileSync('bench/out/results.md', `# flowrun bench — ${new Date().toISOString()} — ${machine}${quick ? ' — quick' : ''}\n\n${sections.join('\n')}`);

@@ -104,7 +104,8 @@ export class Engine implements EngineCore {
     if (options.poll !== false) {
       this.#schedulePoll(0);
       // Another process's commits (a woken parent, an expired lease) are claimed sooner than the next poll.
-      this.#onStoreChange((change) => change.transient || this.#pollNow());
+      // Not for transient changes, nor for runs this engine executes (mostly its own commits).
+      this.#onStoreChange((change) => change.transient || this.#executing.has(change.runId) || this.#pollNow());
     }
   }
 
@@ -365,13 +366,19 @@ export class Engine implements EngineCore {
     return this.#closed ? () => undefined : this.#storeChanges.listen(listener);
   }
 
+  /** Polls soon after a notification: at most once per 50 ms, however many arrive. */
   #pollNow(): void {
     if (this.#pollSoon || this.#closed) return;
     this.#pollSoon = true;
-    queueMicrotask(() => {
-      this.#pollSoon = false;
-      this.#pollOnce().catch((error: unknown) => this.logger?.warn({ err: error }, 'poll failed'));
-    });
+    this.clock.setTimeout(
+      () => {
+        this.#pollOnce()
+          .catch((error: unknown) => this.logger?.warn({ err: error }, 'poll failed'))
+          .finally(() => (this.#pollSoon = false));
+      },
+      50,
+      { keepAlive: false },
+    );
   }
 
   /** Listens to the live events of a run and its synchronous children. */

@@ -220,7 +220,19 @@ export class PostgresStore implements Store {
     if (input.runIds.length === 0) return [];
     const renewed = await this.#db.statement((sql) =>
       sql.query<{ run_id: string }>(
-        `UPDATE runs SET lease_expires_at = $3::float8 WHERE run_id = ANY($1::text[]) AND lease_owner = $2::text AND status IN ('ACTIVE', 'INACTIVE') RETURNING run_id`,
+        // Rows are locked in run-id order (the order batches apply transitions in too), so a
+        // renewal never deadlocks with a group commit; rows locked by one are skipped, not waited
+        // for — the commit in flight proves the lease is alive, and the next beat renews it.
+        `WITH mine AS (
+           SELECT run_id FROM runs WHERE run_id = ANY($1::text[]) AND lease_owner = $2::text AND status IN ('ACTIVE', 'INACTIVE')
+           ORDER BY run_id FOR NO KEY UPDATE SKIP LOCKED
+         ), renewed AS (
+           UPDATE runs SET lease_expires_at = $3::float8 FROM mine WHERE runs.run_id = mine.run_id RETURNING runs.run_id
+         )
+         SELECT run_id FROM renewed
+         UNION ALL
+         SELECT run_id FROM runs WHERE run_id = ANY($1::text[]) AND lease_owner = $2::text AND status IN ('ACTIVE', 'INACTIVE')
+           AND run_id NOT IN (SELECT run_id FROM mine)`,
         [input.runIds, input.owner, input.expiresAt],
       ),
     );

@@ -1,0 +1,286 @@
+/**
+ * One measurement of flowrun, in a fresh process, on a fresh store; prints ONE JSON line.
+ * The counterpart of dbos-runner.ts: same workloads, same closed loop, same figures.
+ *
+ *   node --import tsx bench/flowrun-runner.ts --store pg --workload parent-sync --n 2000 --conc 64
+ *   node --import tsx bench/flowrun-runner.ts --store sqlite --workload steps --reps 20
+ *   node --import tsx bench/flowrun-runner.ts --store sqlite --workload steps-concurrent --n 640 --conc 64
+ *
+ * Options: --store pg|sqlite; --workload parent-sync|parent-async|steps|steps-concurrent;
+ * --n parents (or runs for steps-concurrent); --conc loops; --warmup parents; --reps (steps);
+ * --steps-per-run 100; --step-kind module|compute; --count-queries (PostgreSQL statements, not for timing).
+ *
+ * PostgreSQL: re-creates database `flowrun_bench_flowrun` (see pg-admin.ts) and uses schema
+ * `flowrun` in it. SQLite: a new file under bench/out/, deleted afterwards, default durability
+ * (WAL, synchronous=FULL).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { createEngine, createFilesystemStores, createPostgresStores, type Engine, type RunRecord, type Store } from '../src/index.js';
+import { benchFlows, benchModules, checkParentAsync, checkParentSync, type StepKind } from './bench-flows.js';
+import { closedLoop, latencySummary, machineBusySeconds, r3, readOptions, sleep } from './measure.js';
+import { PgAdmin, statsDelta, type ServerStats } from './pg-admin.js';
+
+const opt = readOptions(process.argv.slice(2));
+const storeKind = opt.get('store', 'pg');
+const workload = opt.get('workload', 'parent-sync');
+const N = opt.num('n', 2000);
+const CONC = opt.num('conc', 1);
+const WARMUP = opt.num('warmup', 100);
+const REPS = opt.num('reps', 20);
+const STEPS = opt.num('steps-per-run', 100);
+const stepKind = opt.get('step-kind', 'module') as StepKind;
+
+// ---- optional statement counter: wraps the `pg` that src/ loads (the root package's) ----------
+const statements = new Map<string, number>();
+const statementMs = new Map<string, number>();
+let counting = false;
+if (opt.has('count-queries')) {
+  const requireFromSrc = createRequire(new URL('../src/index.ts', import.meta.url));
+  const pgOfSrc = requireFromSrc('pg') as { Client: { prototype: { query: (...args: unknown[]) => unknown } } };
+  const original = pgOfSrc.Client.prototype.query;
+  pgOfSrc.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
+    if (counting) {
+      const config = args[0] as string | { text?: string };
+      const text = (typeof config === 'string' ? config : (config?.text ?? '')).replace(/\s+/g, ' ').trim();
+      const key = text.slice(0, 90);
+      statements.set(key, (statements.get(key) ?? 0) + 1);
+      // Client-side time from sending to the reply (server time + round trip + waiting in the
+      // connection's queue): at conc 1 it says where a run's wall time goes.
+      const started = performance.now();
+      const result = original.apply(this, args);
+      if (result instanceof Promise) {
+        void result.then(
+          () => statementMs.set(key, (statementMs.get(key) ?? 0) + performance.now() - started),
+          () => undefined,
+        );
+      }
+      return result;
+    }
+    return original.apply(this, args);
+  };
+}
+
+// ---- the store ---------------------------------------------------------------------------------
+let admin: PgAdmin | null = null;
+let sqliteDir: string | null = null;
+let stores: Store;
+if (storeKind === 'pg') {
+  admin = await PgAdmin.freshDatabase('flowrun_bench_flowrun');
+  stores = createPostgresStores({ connectionString: admin.url, schema: 'flowrun' });
+} else if (storeKind === 'sqlite') {
+  sqliteDir = join('bench', 'out', `sqlite-${process.pid}`);
+  rmSync(sqliteDir, { recursive: true, force: true });
+  mkdirSync(sqliteDir, { recursive: true });
+  stores = createFilesystemStores({ rootDir: sqliteDir });
+} else {
+  throw new Error(`unknown --store ${storeKind}`);
+}
+
+/** Store-side counters: PostgreSQL's server stats, or the stores' own group-commit counters. */
+interface Counters {
+  server: ServerStats | null;
+  commits: number;
+  operations: number;
+}
+async function counters(): Promise<Counters> {
+  const s = (stores as unknown as { stats?: { commits: number; operations?: number; transitions?: number } }).stats;
+  return { server: admin ? await admin.stats() : null, commits: s?.commits ?? 0, operations: s?.operations ?? s?.transitions ?? 0 };
+}
+
+const engine: Engine = createEngine({ stores, modules: benchModules });
+for (const flow of benchFlows(stepKind, STEPS)) await engine.deployFlow(flow, { publish: true });
+
+async function runParent(flow: string, i: number): Promise<unknown> {
+  const result = await engine.runAction({ flow, input: { i } });
+  if (result.status !== 'SUCCEEDED') throw new Error(`run ${result.requestId} ended ${result.status}: ${result.error?.message}`);
+  return result.output;
+}
+
+/** Every run of `flowId` with `status`, through listRuns pages (after the measured phase only). */
+async function countRuns(flowId: string, status: RunRecord['status']): Promise<number> {
+  let total = 0;
+  let marker: string | undefined;
+  for (;;) {
+    const page = await engine.listRuns({ flowId, status, limit: 1000, ...(marker ? { marker } : {}) });
+    total += page.runs.length;
+    if (!page.marker) return total;
+    marker = page.marker;
+  }
+}
+
+/** Waits until no bench/child run is ACTIVE; returns the latest child endTime. */
+async function waitChildren(timeoutMs = 600_000): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const active = await engine.listRuns({ flowId: 'bench/child', status: 'ACTIVE', limit: 1 });
+    if (active.runs.length === 0) break;
+    if (Date.now() - started > timeoutMs) throw new Error('timeout waiting for children');
+    await sleep(10);
+  }
+  const last = await engine.listRuns({ flowId: 'bench/child', orderBy: 'endTime', orderDir: 'desc', limit: 1 });
+  return last.runs[0]?.endTime ?? Number.NaN;
+}
+
+const out: Record<string, unknown> = { engine: 'flowrun', store: storeKind, workload, step_kind: stepKind, node: process.version };
+if (admin) Object.assign(out, await admin.describe().then((d) => ({ pg_version: d.version, pg_settings: d.settings })));
+
+if (workload === 'parent-sync' || workload === 'parent-async') {
+  const isSync = workload === 'parent-sync';
+  const flow = isSync ? 'bench/parent-sync' : 'bench/parent-async';
+  const job = isSync
+    ? async (i: number) => checkParentSync(await runParent(flow, i), i)
+    : async (i: number) => void checkParentAsync(await runParent(flow, i));
+  await closedLoop(WARMUP, CONC, (k) => job(1_000_000 + k));
+  if (!isSync) await waitChildren();
+  await sleep(1500); // let PostgreSQL backends flush their statistics
+  const c0 = await counters();
+  counting = true;
+  const startEpoch = Date.now();
+  const cpu0 = process.cpuUsage();
+  const m0 = machineBusySeconds();
+  const t0 = performance.now();
+  const latencies = await closedLoop(N, CONC, job);
+  const parentsMs = performance.now() - t0;
+  let childrenMs: number | null = null;
+  let detectMs = parentsMs;
+  if (!isSync) {
+    childrenMs = (await waitChildren()) - startEpoch;
+    detectMs = performance.now() - t0;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const m1 = machineBusySeconds();
+  counting = false;
+  await sleep(1500);
+  const c1 = await counters();
+  const childrenOk = await countRuns('bench/child', 'SUCCEEDED');
+  const parentsOk = await countRuns(flow, 'SUCCEEDED');
+  const failed = (await engine.listRuns({ status: 'FAILED', limit: 10 })).runs.length;
+  if (childrenOk !== N + WARMUP || parentsOk !== N + WARMUP || failed > 0) throw new Error(`bad end state: ${parentsOk} parents, ${childrenOk} children, ${failed} failed`);
+  const nodeCpuS = (cpu.user + cpu.system) / 1e6;
+  Object.assign(out, {
+    n: N,
+    conc: CONC,
+    warmup: WARMUP,
+    wall_s: r3(parentsMs / 1000),
+    parents_per_s: r3(N / (parentsMs / 1000)),
+    lat_ms: latencySummary(latencies),
+    children_done_s: childrenMs === null ? null : r3(Math.max(childrenMs, 0) / 1000),
+    children_per_s: childrenMs === null ? null : r3(N / (Math.max(childrenMs, parentsMs) / 1000)),
+    node_cpu_us_per_parent: r3((nodeCpuS * 1e6) / N),
+    machine_busy_cores: m0 !== null && m1 !== null ? r3((m1 - m0) / (detectMs / 1000)) : null,
+    other_cpu_us_per_parent: m0 !== null && m1 !== null ? r3(((m1 - m0 - nodeCpuS) * 1e6) / N) : null,
+    store_commits_per_parent: r3((c1.commits - c0.commits) / N),
+    store_transitions_per_parent: r3((c1.operations - c0.operations) / N),
+  });
+  if (c0.server && c1.server) {
+    const d = statsDelta(c0.server, c1.server);
+    out.server_per_parent = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, r3(v / N)]));
+  }
+} else if (workload === 'steps') {
+  // One run at a time: REPS runs of a 1-step flow (the fixed cost of a run), then REPS of STEPS steps.
+  const many = `bench/steps-${STEPS}`;
+  for (let k = 0; k < 3; k++) await runParent(many, -1 - k);
+  for (let k = 0; k < 20; k++) await runParent('bench/steps-1', -1 - k);
+  await sleep(1500);
+  const oneLat: number[] = [];
+  for (let k = 0; k < REPS; k++) {
+    const a = performance.now();
+    await runParent('bench/steps-1', k);
+    oneLat.push(performance.now() - a);
+  }
+  await sleep(500);
+  const c0 = await counters();
+  counting = true;
+  const cpu0 = process.cpuUsage();
+  const m0 = machineBusySeconds();
+  const t0 = performance.now();
+  const runLat: number[] = [];
+  for (let k = 0; k < REPS; k++) {
+    const a = performance.now();
+    const output = (await runParent(many, k)) as { s?: number };
+    if (output?.s !== STEPS - 1) throw new Error(`bad steps result ${JSON.stringify(output)}`);
+    runLat.push(performance.now() - a);
+  }
+  const totalMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const m1 = machineBusySeconds();
+  counting = false;
+  await sleep(1500);
+  const c1 = await counters();
+  const totalSteps = REPS * STEPS;
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const nodeCpuUs = cpu.user + cpu.system;
+  Object.assign(out, {
+    reps: REPS,
+    steps_per_run: STEPS,
+    wall_s: r3(totalMs / 1000),
+    steps_per_s: r3(totalSteps / (totalMs / 1000)),
+    us_per_step_incl_run: r3((totalMs * 1000) / totalSteps),
+    one_step_run_ms_mean: r3(mean(oneLat)),
+    us_per_step_marginal: r3(((mean(runLat) - mean(oneLat)) * 1000) / (STEPS - 1)),
+    run_ms: { mean: r3(mean(runLat)), min: r3(Math.min(...runLat)), max: r3(Math.max(...runLat)) },
+    node_cpu_us_per_step: r3(nodeCpuUs / totalSteps),
+    other_cpu_us_per_step: m0 !== null && m1 !== null ? r3(((m1 - m0) * 1e6 - nodeCpuUs) / totalSteps) : null,
+    store_commits_per_step: r3((c1.commits - c0.commits) / totalSteps),
+    store_transitions_per_step: r3((c1.operations - c0.operations) / totalSteps),
+  });
+  if (c0.server && c1.server) {
+    const d = statsDelta(c0.server, c1.server);
+    out.server_per_step = Object.fromEntries(Object.entries(d).map(([k, v]) => [k, r3(v / totalSteps)]));
+  }
+} else if (workload === 'steps-concurrent') {
+  // Throughput of durable steps: N runs of STEPS steps each, CONC at a time (closed loop).
+  const many = `bench/steps-${STEPS}`;
+  await closedLoop(Math.min(CONC, 64), CONC, (k) => runParent(many, -1 - k).then(() => undefined));
+  await sleep(1500);
+  const c0 = await counters();
+  const cpu0 = process.cpuUsage();
+  const m0 = machineBusySeconds();
+  const t0 = performance.now();
+  const latencies = await closedLoop(N, CONC, async (k) => {
+    const output = (await runParent(many, k)) as { s?: number };
+    if (output?.s !== STEPS - 1) throw new Error(`bad steps result ${JSON.stringify(output)}`);
+  });
+  const totalMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const m1 = machineBusySeconds();
+  const c1 = await counters();
+  const totalSteps = N * STEPS;
+  const transitions = c1.operations - c0.operations;
+  const commits = c1.commits - c0.commits;
+  Object.assign(out, {
+    n: N,
+    conc: CONC,
+    steps_per_run: STEPS,
+    wall_s: r3(totalMs / 1000),
+    runs_per_s: r3(N / (totalMs / 1000)),
+    steps_per_s: r3(totalSteps / (totalMs / 1000)),
+    store_transitions_per_s: r3(transitions / (totalMs / 1000)),
+    store_commits_per_s: r3(commits / (totalMs / 1000)),
+    transitions_per_commit: r3(transitions / commits),
+    transitions_per_step: r3(transitions / totalSteps),
+    run_lat_ms: latencySummary(latencies),
+    node_cpu_us_per_step: r3((cpu.user + cpu.system) / totalSteps),
+    machine_busy_cores: m0 !== null && m1 !== null ? r3((m1 - m0) / (totalMs / 1000)) : null,
+  });
+} else {
+  throw new Error(`unknown --workload ${workload}`);
+}
+
+if (statements.size > 0) {
+  const per = workload === 'steps' ? REPS * STEPS : N;
+  const total = [...statements.values()].reduce((a, b) => a + b, 0);
+  out.statements_per_unit = r3(total / per);
+  out.statements = Object.fromEntries([...statements.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, r3(v / per)]));
+  out.statement_ms = Object.fromEntries([...statementMs.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, r3(v / per)]));
+}
+
+const usage = process.resourceUsage();
+out.peak_rss_mb = r3(usage.maxRSS / 1024);
+await engine.close();
+await stores.close();
+await admin?.close();
+if (sqliteDir) rmSync(sqliteDir, { recursive: true, force: true });
+process.stdout.write(`${JSON.stringify(out)}\n`);
