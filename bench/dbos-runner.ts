@@ -11,7 +11,7 @@
  * Re-creates database `flowrun_bench_dbos` (see pg-admin.ts) as DBOS's system database.
  */
 import { readFileSync } from 'node:fs';
-import { closedLoop, latencySummary, machineBusySeconds, r3, readOptions, sleep } from './measure.js';
+import { closedLoop, machineBusySeconds, parentRunFigures, r3, readOptions, sleep } from './measure.js';
 import { PgAdmin, statsDelta } from './pg-admin.js';
 
 /** The part of DBOS's API this driver calls. */
@@ -138,17 +138,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   const nodeCpuS = (cpu.user + cpu.system) / 1e6;
   const d = statsDelta(s0, s1);
   Object.assign(out, {
-    n: N,
-    conc: CONC,
-    warmup: WARMUP,
-    wall_s: r3(parentsMs / 1000),
-    parents_per_s: r3(N / (parentsMs / 1000)),
-    lat_ms: latencySummary(latencies),
-    children_done_s: childrenMs === null ? null : r3(Math.max(childrenMs, 0) / 1000),
-    children_per_s: childrenMs === null ? null : r3(N / (Math.max(childrenMs, parentsMs) / 1000)),
-    node_cpu_us_per_parent: r3((nodeCpuS * 1e6) / N),
-    machine_busy_cores: m0 !== null && m1 !== null ? r3((m1 - m0) / (detectMs / 1000)) : null,
-    other_cpu_us_per_parent: m0 !== null && m1 !== null ? r3(((m1 - m0 - nodeCpuS) * 1e6) / N) : null,
+    ...parentRunFigures({ n: N, conc: CONC, warmup: WARMUP, parentsMs, latencies, childrenMs, nodeCpuS, machineBusy: m0 !== null && m1 !== null ? m1 - m0 : null, detectMs }),
     server_per_parent: Object.fromEntries(Object.entries(d).map(([k, v]) => [k, r3(v / N)])),
   });
 } else if (workload === 'steps') {

@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createEngine, createFilesystemStores, createPostgresStores, type Engine, type RunRecord, type Store } from '../src/index.js';
 import { benchFlows, benchModules, checkParentAsync, checkParentSync, type StepKind } from './bench-flows.js';
-import { closedLoop, latencySummary, machineBusySeconds, r3, readOptions, sleep } from './measure.js';
+import { closedLoop, latencySummary, machineBusySeconds, parentRunFigures, r3, readOptions, sleep } from './measure.js';
 import { PgAdmin, statsDelta, type ServerStats } from './pg-admin.js';
 
 const opt = readOptions(process.argv.slice(2));
@@ -160,17 +160,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   if (childrenOk !== N + WARMUP || parentsOk !== N + WARMUP || failed > 0) throw new Error(`bad end state: ${parentsOk} parents, ${childrenOk} children, ${failed} failed`);
   const nodeCpuS = (cpu.user + cpu.system) / 1e6;
   Object.assign(out, {
-    n: N,
-    conc: CONC,
-    warmup: WARMUP,
-    wall_s: r3(parentsMs / 1000),
-    parents_per_s: r3(N / (parentsMs / 1000)),
-    lat_ms: latencySummary(latencies),
-    children_done_s: childrenMs === null ? null : r3(Math.max(childrenMs, 0) / 1000),
-    children_per_s: childrenMs === null ? null : r3(N / (Math.max(childrenMs, parentsMs) / 1000)),
-    node_cpu_us_per_parent: r3((nodeCpuS * 1e6) / N),
-    machine_busy_cores: m0 !== null && m1 !== null ? r3((m1 - m0) / (detectMs / 1000)) : null,
-    other_cpu_us_per_parent: m0 !== null && m1 !== null ? r3(((m1 - m0 - nodeCpuS) * 1e6) / N) : null,
+    ...parentRunFigures({ n: N, conc: CONC, warmup: WARMUP, parentsMs, latencies, childrenMs, nodeCpuS, machineBusy: m0 !== null && m1 !== null ? m1 - m0 : null, detectMs }),
     store_commits_per_parent: r3((c1.commits - c0.commits) / N),
     store_transitions_per_parent: r3((c1.operations - c0.operations) / N),
   });

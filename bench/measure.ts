@@ -121,3 +121,31 @@ export function lastJsonLine<T>(stdout: string): T | null {
     .pop();
   return line ? (JSON.parse(line) as T) : null;
 }
+
+/** The figures both engines report for a closed-loop parent workload (same names, same units). */
+export function parentRunFigures(m: {
+  n: number;
+  conc: number;
+  warmup: number;
+  parentsMs: number;
+  latencies: Float64Array;
+  childrenMs: number | null;
+  nodeCpuS: number;
+  /** Whole-machine busy seconds over the measured phase, when /proc/stat was readable. */
+  machineBusy: number | null;
+  detectMs: number;
+}): Record<string, unknown> {
+  return {
+    n: m.n,
+    conc: m.conc,
+    warmup: m.warmup,
+    wall_s: r3(m.parentsMs / 1000),
+    parents_per_s: r3(m.n / (m.parentsMs / 1000)),
+    lat_ms: latencySummary(m.latencies),
+    children_done_s: m.childrenMs === null ? null : r3(Math.max(m.childrenMs, 0) / 1000),
+    children_per_s: m.childrenMs === null ? null : r3(m.n / (Math.max(m.childrenMs, m.parentsMs) / 1000)),
+    node_cpu_us_per_parent: r3((m.nodeCpuS * 1e6) / m.n),
+    machine_busy_cores: m.machineBusy === null ? null : r3(m.machineBusy / (m.detectMs / 1000)),
+    other_cpu_us_per_parent: m.machineBusy === null ? null : r3(((m.machineBusy - m.nodeCpuS) * 1e6) / m.n),
+  };
+}
