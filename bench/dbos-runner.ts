@@ -11,7 +11,7 @@
  * Re-creates database `flowrun_bench_dbos` (see pg-admin.ts) as DBOS's system database.
  */
 import { readFileSync } from 'node:fs';
-import { closedLoop, machineBusySeconds, parentRunFigures, r3, readOptions, sleep } from './measure.js';
+import { closedLoop, machineBusySeconds, parentRunFigures, r3, stepRunFigures, readOptions, sleep } from './measure.js';
 import { PgAdmin, statsDelta } from './pg-admin.js';
 
 /** The part of DBOS's API this driver calls. */
@@ -169,20 +169,10 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   await sleep(1500);
   const s1 = await admin.stats();
   const totalSteps = REPS * STEPS;
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const nodeCpuUs = cpu.user + cpu.system;
   const d = statsDelta(s0, s1);
   Object.assign(out, {
-    reps: REPS,
-    steps_per_run: STEPS,
-    wall_s: r3(totalMs / 1000),
-    steps_per_s: r3(totalSteps / (totalMs / 1000)),
-    us_per_step_incl_run: r3((totalMs * 1000) / totalSteps),
-    one_step_run_ms_mean: r3(mean(oneLat)),
-    us_per_step_marginal: r3(((mean(runLat) - mean(oneLat)) * 1000) / (STEPS - 1)),
-    run_ms: { mean: r3(mean(runLat)), min: r3(Math.min(...runLat)), max: r3(Math.max(...runLat)) },
-    node_cpu_us_per_step: r3(nodeCpuUs / totalSteps),
-    other_cpu_us_per_step: m0 !== null && m1 !== null ? r3(((m1 - m0) * 1e6 - nodeCpuUs) / totalSteps) : null,
+    ...stepRunFigures({ reps: REPS, steps: STEPS, totalMs, oneLat, runLat, nodeCpuUs, machineBusy: m0 !== null && m1 !== null ? m1 - m0 : null }),
     server_per_step: Object.fromEntries(Object.entries(d).map(([k, v]) => [k, r3(v / totalSteps)])),
   });
 } else {

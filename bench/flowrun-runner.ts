@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createEngine, createFilesystemStores, createPostgresStores, type Engine, type RunRecord, type Store } from '../src/index.js';
 import { benchFlows, benchModules, checkParentAsync, checkParentSync, type StepKind } from './bench-flows.js';
-import { closedLoop, latencySummary, machineBusySeconds, parentRunFigures, r3, readOptions, sleep } from './measure.js';
+import { closedLoop, latencySummary, machineBusySeconds, parentRunFigures, r3, stepRunFigures, readOptions, sleep } from './measure.js';
 import { PgAdmin, statsDelta, type ServerStats } from './pg-admin.js';
 
 const opt = readOptions(process.argv.slice(2));
@@ -200,19 +200,9 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   await sleep(1500);
   const c1 = await counters();
   const totalSteps = REPS * STEPS;
-  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const nodeCpuUs = cpu.user + cpu.system;
   Object.assign(out, {
-    reps: REPS,
-    steps_per_run: STEPS,
-    wall_s: r3(totalMs / 1000),
-    steps_per_s: r3(totalSteps / (totalMs / 1000)),
-    us_per_step_incl_run: r3((totalMs * 1000) / totalSteps),
-    one_step_run_ms_mean: r3(mean(oneLat)),
-    us_per_step_marginal: r3(((mean(runLat) - mean(oneLat)) * 1000) / (STEPS - 1)),
-    run_ms: { mean: r3(mean(runLat)), min: r3(Math.min(...runLat)), max: r3(Math.max(...runLat)) },
-    node_cpu_us_per_step: r3(nodeCpuUs / totalSteps),
-    other_cpu_us_per_step: m0 !== null && m1 !== null ? r3(((m1 - m0) * 1e6 - nodeCpuUs) / totalSteps) : null,
+    ...stepRunFigures({ reps: REPS, steps: STEPS, totalMs, oneLat, runLat, nodeCpuUs, machineBusy: m0 !== null && m1 !== null ? m1 - m0 : null }),
     store_commits_per_step: r3((c1.commits - c0.commits) / totalSteps),
     store_transitions_per_step: r3((c1.operations - c0.operations) / totalSteps),
   });

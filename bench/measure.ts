@@ -149,3 +149,31 @@ export function parentRunFigures(m: {
     other_cpu_us_per_parent: m.machineBusy === null ? null : r3(((m.machineBusy - m.nodeCpuS) * 1e6) / m.n),
   };
 }
+
+/** The figures both engines report for runs of many sequential steps (same names, same units). */
+export function stepRunFigures(m: {
+  reps: number;
+  steps: number;
+  totalMs: number;
+  /** Latencies (ms) of one-step runs and of full runs. */
+  oneLat: number[];
+  runLat: number[];
+  nodeCpuUs: number;
+  /** Whole-machine busy seconds over the measured phase, when /proc/stat was readable. */
+  machineBusy: number | null;
+}): Record<string, unknown> {
+  const totalSteps = m.reps * m.steps;
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    reps: m.reps,
+    steps_per_run: m.steps,
+    wall_s: r3(m.totalMs / 1000),
+    steps_per_s: r3(totalSteps / (m.totalMs / 1000)),
+    us_per_step_incl_run: r3((m.totalMs * 1000) / totalSteps),
+    one_step_run_ms_mean: r3(mean(m.oneLat)),
+    us_per_step_marginal: r3(((mean(m.runLat) - mean(m.oneLat)) * 1000) / (m.steps - 1)),
+    run_ms: { mean: r3(mean(m.runLat)), min: r3(Math.min(...m.runLat)), max: r3(Math.max(...m.runLat)) },
+    node_cpu_us_per_step: r3(m.nodeCpuUs / totalSteps),
+    other_cpu_us_per_step: m.machineBusy === null ? null : r3((m.machineBusy * 1e6 - m.nodeCpuUs) / totalSteps),
+  };
+}

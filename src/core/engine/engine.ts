@@ -194,12 +194,8 @@ export class Engine implements EngineCore {
 
   async #createAndExecute(run: NewRun): Promise<void> {
     const events = startEvents(run);
-    const canRunHere = !this.#closed && this.#executing.size < this.#maxConcurrent;
-    const created = await this.store.createRun({
-      run,
-      events,
-      ...(canRunHere ? { lease: { owner: this.workerId, expiresAt: this.clock.now() + this.#leaseMs } } : {}),
-    });
+    const lease = this.leaseForNewRun();
+    const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) });
     this.publishCommitted(created.run, events);
     if (created.lease) this.#execute(created.run, created.lease);
     else this.dispatch(run.runId);

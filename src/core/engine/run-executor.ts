@@ -47,14 +47,6 @@ export class RunExecutor {
     this.leaseExpiresAt = lease.expiresAt;
   }
 
-  get run(): RunRecord {
-    return this.#run;
-  }
-
-  get lease(): RunLease {
-    return this.#lease;
-  }
-
   get signal(): AbortSignal {
     return this.#controller.signal;
   }
@@ -117,8 +109,10 @@ export class RunExecutor {
           return;
         }
         const step = this.#currentStep(frame);
+        const childId = frame.waitingForRunId;
         delete frame.waitingForRunId;
-        const outcome = child ? this.#childOutcome(step, child) : ({ type: 'fail', error: new FlowError('RUN_NOT_FOUND', `child run ${frame.waitingForRunId} vanished`) } as const);
+        // A child deleted under its waiting parent (retention misconfigured, manual cleanup) fails the call step.
+        const outcome = child ? this.#childOutcome(step, child) : ({ type: 'fail', error: new FlowError('RUN_NOT_FOUND', `child run ${childId} no longer exists`) } as const);
         if (!(await this.#apply(frame, step, outcome))) return;
         continue;
       }
@@ -311,7 +305,7 @@ export class RunExecutor {
   }
 
   /** The step graph a frame runs. */
-  graphOf(frame: Frame): StepGraph {
+  #graphOf(frame: Frame): StepGraph {
     const [kind, name] = splitGraph(frame.graph);
     const graph = kind === 'action' ? this.#flow.definition.actions[name] : this.#flow.definition.subflows?.[name];
     if (!graph) throw new FlowError(kind === 'action' ? 'ACTION_NOT_FOUND' : 'SUBFLOW_NOT_FOUND', `flow ${this.#flow.flowId} has no ${kind} "${name}"`);
@@ -319,7 +313,7 @@ export class RunExecutor {
   }
 
   #currentStep(frame: Frame): StepDefinition {
-    const step = frame.at === null ? undefined : this.graphOf(frame).steps[frame.at];
+    const step = frame.at === null ? undefined : this.#graphOf(frame).steps[frame.at];
     if (!step) throw new FlowError('INVALID_DEFINITION', `frame ${frame.graph} points at unknown step "${frame.at}"`);
     return step;
   }
@@ -457,7 +451,7 @@ function matches(codes: string[] | undefined, code: string): boolean {
 }
 
 /** Splits `action:main` / `subflow:x` into its kind and name. */
-export function splitGraph(graph: string): ['action' | 'subflow', string] {
+function splitGraph(graph: string): ['action' | 'subflow', string] {
   const i = graph.indexOf(':');
   return [graph.slice(0, i) === 'action' ? 'action' : 'subflow', graph.slice(i + 1)];
 }
