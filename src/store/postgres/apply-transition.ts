@@ -1,69 +1,82 @@
 /**
- * Applies one run transition on a connection that is inside a transaction (the group commit's
- * savepoint). The lease, fencing token, liveness and version checks are in the UPDATE's WHERE,
- * so the check and the write are one atomic step even with other processes writing the row.
+ * Applies one run transition as ONE SQL statement: the guarded UPDATE of the run, its events
+ * and items, the runs it creates with their first events, the runs it wakes and the NOTIFY of
+ * every run it touched are data-modifying CTEs of a single statement. A statement is atomic on
+ * its own, so a transition outside a transaction needs no BEGIN/COMMIT (one round trip), and one
+ * that fails leaves nothing behind. Every write after the UPDATE hangs off its row, so a
+ * transition whose lease, fencing token, liveness or version check fails writes nothing and
+ * creates, wakes and announces nothing.
  */
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { isTerminalStatus, type RunRecord } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { isUniqueViolation } from './pg-errors.js';
-import { RUN_COLUMNS, RUN_COLUMNS_WITHOUT_STATE, dedupeItems, jsonParam, runFromRow, type RunRow } from './run-rows.js';
-import { RUNS_PKEY, eventKinds, eventRowsFrom, insertRun, wakeRuns, type Sql, type TouchedRuns } from './run-writes.js';
-
-/** What a transition changed: the run as recorded, and the runs to announce after commit. */
-export interface AppliedTransition {
-  run: RunRecord;
-  touched: TouchedRuns;
-}
+import { RUN_COLUMNS, RUN_COLUMNS_WITHOUT_STATE, dedupeItems, jsonParam, newRunCasts, newRunValues, runFromRow, type RunRow } from './run-rows.js';
+import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, type Sql } from './run-writes.js';
 
 /** The key stored with the last transition; a repeat with the same key is the same transition. */
 function transitionKey(t: Transition): string {
   return `${t.lease.fencingToken}:${t.expectedVersion}`;
 }
 
+/** The statement of a transition and its parameters. */
+export interface TransitionStatement {
+  text: string;
+  values: unknown[];
+}
+
 /**
- * Applies `t`, or throws: NotFoundError RUN_NOT_FOUND when the run does not exist,
- * ConflictError LEASE_LOST when the lease is not held with that token, the run ended or its
- * version moved on, ConflictError CONFLICT when a run it creates exists already. An exact
- * repeat of the last transition recorded (same token and expected version, run now one version
- * further) writes nothing and returns the run: that is a retry whose first reply was lost.
- * LEASE_LOST and RUN_NOT_FOUND are decided before anything is written. CONFLICT for an existing
- * child, and any error of the driver, may come after the run row changed: a caller that wants
- * its transaction to survive a refused transition with `createRuns` wraps it in a savepoint.
+ * Builds the statement of `t`. Parameters are numbered in a fixed order for a given shape of
+ * transition (which fields the patch sets, whether it has events, items, created runs and
+ * wakes), so equal shapes give equal texts and the connection reuses one prepared statement.
  */
-export async function applyTransition(sql: Sql, t: Transition): Promise<AppliedTransition> {
-  const params: unknown[] = [];
+export function transitionStatement(t: Transition): TransitionStatement {
+  const values: unknown[] = [];
   const bare = (value: unknown): string => {
-    params.push(value);
-    return `$${params.length}`;
+    values.push(value);
+    return `$${values.length}`;
   };
   const param = (value: unknown, cast: string): string => `${bare(value)}::${cast}`;
   const p = t.patch;
   const events = t.events ?? [];
   const items = dedupeItems(t.items ?? []);
+  const at = param(t.at, 'float8');
+  // A run cannot be updated twice by one statement, so waking itself becomes part of its own
+  // UPDATE: it is ready now if, after the patch, it is still ACTIVE.
+  const wakesItself = t.wakeRuns?.includes(t.runId) ?? false;
+  const others = (t.wakeRuns ?? []).filter((id) => id !== t.runId);
+
   const sets: string[] = [];
   if (p.status !== undefined) sets.push(`status = ${param(p.status, 'text')}`);
   if (p.state !== undefined) sets.push(`state = ${param(jsonParam(p.state), 'json')}`);
   if ('output' in p) sets.push(`output = ${param(jsonParam(p.output), 'json')}`);
   if (p.runError !== undefined) sets.push(`run_error = ${param(p.runError === null ? null : jsonParam(p.runError), 'json')}`);
   if (p.endTime !== undefined) sets.push(`end_time = ${param(p.endTime, 'float8')}`);
-  if (p.readyAt !== undefined) sets.push(`ready_at = ${param(p.readyAt, 'float8')}`);
+  if (wakesItself) {
+    const newStatus = p.status !== undefined ? `${param(p.status, 'text')}` : 'status';
+    const otherwise = p.readyAt !== undefined ? param(p.readyAt, 'float8') : 'ready_at';
+    sets.push(`ready_at = CASE WHEN ${newStatus} = 'ACTIVE' THEN ${at} ELSE ${otherwise} END`);
+  } else if (p.readyAt !== undefined) {
+    sets.push(`ready_at = ${param(p.readyAt, 'float8')}`);
+  }
   // The WHERE below guarantees the run is live, so only the patch can make it terminal.
   if (t.releaseLease || (p.status !== undefined && isTerminalStatus(p.status))) {
     sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
   } else if (t.leaseExpiresAt !== undefined) {
     sets.push(`lease_expires_at = ${param(t.leaseExpiresAt, 'float8')}`);
   }
-  const at = param(t.at, 'float8');
   sets.push('version = version + 1', `updated_at = ${at}`, `last_seq = last_seq + ${param(events.length, 'integer')}`, `last_transition_key = ${param(transitionKey(t), 'text')}`);
   const where =
     `run_id = ${param(t.runId, 'text')} AND lease_owner = ${param(t.lease.owner, 'text')} AND fencing_token = ${param(t.lease.fencingToken, 'bigint')}` +
     ` AND version = ${param(t.expectedVersion, 'integer')} AND status IN ('ACTIVE', 'INACTIVE')`;
   const ctes = [`u AS (UPDATE runs SET ${sets.join(', ')} WHERE ${where} RETURNING ${p.state !== undefined ? RUN_COLUMNS_WITHOUT_STATE : RUN_COLUMNS})`];
+  // Payloads of the NOTIFYs, `<runId>:<lastSeq>`, one SELECT per touched set of runs.
+  const announced = [`SELECT u.run_id || ':' || u.last_seq AS payload FROM u`];
+
   if (events.length > 0) {
     // u.last_seq is the new value, so the n events take the n numbers just below and up to it.
     ctes.push(`ev AS (INSERT INTO run_events (run_id, seq, kind, time, body)
-      SELECT u.run_id, u.last_seq - ${events.length} + e.ord, e.kind, ${at}, e.body
+      SELECT u.run_id, u.last_seq - ${param(events.length, 'integer')} + e.ord, e.kind, ${at}, e.body
       FROM u, ${eventRowsFrom(bare(JSON.stringify(events)), bare(eventKinds(events)))})`);
   }
   if (items.length > 0) {
@@ -74,25 +87,64 @@ export async function applyTransition(sql: Sql, t: Transition): Promise<AppliedT
       FROM u, ROWS FROM (json_array_elements(${param(JSON.stringify(items), 'json')}), unnest(${param(items.map((item) => String(item.id)), 'text[]')})) WITH ORDINALITY AS i(body, id, ord)
       ON CONFLICT (run_id, item_id) DO UPDATE SET body = EXCLUDED.body)`);
   }
-  const updated = await sql.query<RunRow>(`WITH ${ctes.join(', ')} SELECT * FROM u`, params);
-  const row = updated.rows[0];
-  if (!row) return { run: await explainRejection(sql, t), touched: new Map() };
-
-  const touched: TouchedRuns = new Map([[t.runId, row.last_seq]]);
-  for (const created of t.createRuns ?? []) {
-    try {
-      await insertRun(sql, { run: created.run, events: created.events, at: t.at, updatedAt: t.at, lease: created.lease ?? null, notify: false });
-    } catch (error) {
-      if (isUniqueViolation(error, RUNS_PKEY)) throw new ConflictError(`run "${created.run.runId}" already exists`, { runId: created.run.runId });
-      throw error;
+  (t.createRuns ?? []).forEach((created, n) => {
+    const row = newRunValues(created.run, { updatedAt: t.at, lastSeq: created.events.length, lease: created.lease ?? null });
+    const casts = newRunCasts();
+    const selected = row.map((value, i) => param(value, casts[i]!)).join(', ');
+    // FROM u: the child exists only if the parent's guarded UPDATE matched.
+    ctes.push(`c${n} AS (INSERT INTO runs (${RUN_COLUMNS}) SELECT ${selected} FROM u RETURNING run_id, last_seq)`);
+    if (created.events.length > 0) {
+      ctes.push(`c${n}ev AS (INSERT INTO run_events (run_id, seq, kind, time, body)
+        SELECT c${n}.run_id, e.ord, e.kind, ${at}, e.body
+        FROM c${n}, ${eventRowsFrom(bare(JSON.stringify(created.events)), bare(eventKinds(created.events)))})`);
     }
-    touched.set(created.run.runId, created.events.length);
+    announced.push(`SELECT c${n}.run_id || ':' || c${n}.last_seq FROM c${n}`);
+  });
+  if (others.length > 0) {
+    const ids = param(others, 'text[]');
+    const lease = t.wakeLease;
+    // With a lease: a woken run nobody holds (or whose lease ran out) is leased to the waker.
+    const free = `(lease_owner IS NULL OR lease_expires_at <= ${at})`;
+    const leaseSets = lease
+      ? `, lease_owner = CASE WHEN ${free} THEN ${param(lease.owner, 'text')} ELSE lease_owner END,
+         fencing_token = CASE WHEN ${free} THEN fencing_token + 1 ELSE fencing_token END,
+         lease_expires_at = CASE WHEN ${free} THEN ${param(lease.expiresAt, 'float8')} ELSE lease_expires_at END`
+      : '';
+    ctes.push(`w AS (UPDATE runs SET ready_at = ${at}${leaseSets}
+      WHERE run_id = ANY(${ids}) AND status = 'ACTIVE' AND EXISTS (SELECT 1 FROM u) RETURNING run_id, last_seq)`);
+    announced.push(`SELECT w.run_id || ':' || w.last_seq FROM w`);
   }
-  const woken = await wakeRuns(sql, t.wakeRuns ?? [], t.at, touched, t.wakeLease);
-  const run = runFromRow(row, p.state);
-  // Waking itself after the patch is what the memory store does with a self-reference.
-  if (woken.includes(t.runId)) run.readyAt = t.at;
-  return { run, touched };
+  // A SELECT CTE runs only when referenced, hence the count below. PostgreSQL holds the
+  // NOTIFYs until the statement's transaction commits and drops them if it does not.
+  ctes.push(`n AS (SELECT pg_notify('${NOTIFY_CHANNEL}', a.payload) FROM (${announced.join(' UNION ALL ')}) AS a)`);
+  return { text: `WITH ${ctes.join(',\n')}\nSELECT u.*, (SELECT count(*) FROM n) AS notified FROM u`, values };
+}
+
+/**
+ * Applies `t`, or throws: NotFoundError RUN_NOT_FOUND when the run does not exist,
+ * ConflictError LEASE_LOST when the lease is not held with that token, the run ended or its
+ * version moved on. An exact repeat of the last transition recorded (same token and expected
+ * version, run now one version further) writes nothing and returns the run: that is a retry
+ * whose first reply was lost. Those verdicts come from a statement that wrote nothing, so a
+ * surrounding transaction stays usable. Any error the statement itself raises (a run it creates
+ * exists already — see {@link transitionErrorOf} — or a value PostgreSQL refuses) is the
+ * driver's, and it aborts a surrounding transaction.
+ */
+export async function applyTransition(sql: Sql, t: Transition): Promise<RunRecord> {
+  const statement = transitionStatement(t);
+  const updated = await preparedQuery<RunRow>(sql, statement.text, statement.values);
+  const row = updated.rows[0];
+  if (!row) return explainRejection(sql, t);
+  return runFromRow(row, t.patch.state);
+}
+
+/** The flowrun error for a driver error raised by a transition's statement, if it has one. */
+export function transitionErrorOf(error: unknown): ConflictError | null {
+  if (!isUniqueViolation(error, RUNS_PKEY)) return null;
+  // The detail names the key: `Key (run_id)=(<id>) already exists.`
+  const detail = (error as { detail?: unknown }).detail;
+  const runId = typeof detail === 'string' ? /\(run_id\)=\((.*)\) already exists/.exec(detail)?.[1] : undefined;
+  return new ConflictError(`run "${runId ?? '?'}" already exists`, runId === undefined ? {} : { runId });
 }
 
 /**
@@ -100,7 +152,7 @@ export async function applyTransition(sql: Sql, t: Transition): Promise<AppliedT
  * the transition that made the run's current version is a success, not an error.
  */
 async function explainRejection(sql: Sql, t: Transition): Promise<RunRecord> {
-  const found = await sql.query<RunRow & { last_transition_key: string | null }>(`SELECT ${RUN_COLUMNS}, last_transition_key FROM runs WHERE run_id = $1::text`, [t.runId]);
+  const found = await preparedQuery<RunRow & { last_transition_key: string | null }>(sql, `SELECT ${RUN_COLUMNS}, last_transition_key FROM runs WHERE run_id = $1::text`, [t.runId]);
   const row = found.rows[0];
   if (!row) throw new NotFoundError('RUN_NOT_FOUND', `run "${t.runId}" does not exist`, { runId: t.runId });
   if (row.last_transition_key === transitionKey(t) && row.version === t.expectedVersion + 1) return runFromRow(row);

@@ -119,6 +119,11 @@ const NEW_RUN_CASTS = [
   'float8', 'float8', 'integer', 'integer', 'float8', 'text', 'float8', 'bigint', 'json',
 ];
 
+/** The SQL casts of a new run's parameters, in {@link RUN_COLUMNS} order. */
+export function newRunCasts(): readonly string[] {
+  return NEW_RUN_CASTS;
+}
+
 /** `($1::text, $2::text, …)` for a new run whose first parameter is number `first`. */
 export function newRunPlaceholders(first: number): string {
   return `(${NEW_RUN_CASTS.map((cast, i) => `$${first + i}::${cast}`).join(', ')})`;

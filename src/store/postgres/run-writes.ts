@@ -3,12 +3,32 @@
  * transitions use: inserting a run with its first events, waking runs, and announcing changes
  * with NOTIFY. Each runs on the connection it is given, inside the caller's transaction if any.
  */
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { NewRun, RunEventBody } from '../../core/run.js';
 import { RUN_COLUMNS, newRunPlaceholders, newRunValues } from './run-rows.js';
 
 /** Anything that runs a query: a pooled client (in or out of a transaction) or the pool. */
 export type Sql = Pick<PoolClient, 'query'>;
+
+/** Statement texts prepared under a name, so each connection parses and plans them once. */
+const preparedNames = new Map<string, string>();
+
+/** Past this many distinct texts (a bug, or shapes nobody foresaw) new texts run unprepared. */
+const MAX_PREPARED = 256;
+
+/**
+ * Runs `text` as a named prepared statement: the connection parses and plans it on first use and
+ * then only binds and executes it, which is most of a short statement's server CPU. For texts
+ * that differ only in their parameters, i.e. the store's own statements, never user text.
+ */
+export function preparedQuery<R extends QueryResultRow>(sql: Sql, text: string, values: unknown[]): Promise<QueryResult<R>> {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MAX_PREPARED) {
+    name = `flowrun_${preparedNames.size + 1}`;
+    preparedNames.set(text, name);
+  }
+  return name === undefined ? sql.query<R>(text, values) : sql.query<R>({ name, text, values });
+}
 
 /** The LISTEN/NOTIFY channel; payloads are `<runId>:<lastSeq>`. */
 export const NOTIFY_CHANNEL = 'flowrun_events';

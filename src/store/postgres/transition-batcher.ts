@@ -10,9 +10,8 @@ import type { PoolClient } from 'pg';
 import { FlowError } from '../../core/errors.js';
 import type { RunRecord } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
-import { applyTransition } from './apply-transition.js';
+import { applyTransition, transitionErrorOf } from './apply-transition.js';
 import { isConnectionError, isRetryableTransactionError } from './pg-errors.js';
-import { notifyRuns, type TouchedRuns } from './run-writes.js';
 
 /** Counters of a {@link TransitionBatcher}, for tests and metrics. */
 export interface GroupCommitStats {
@@ -31,9 +30,9 @@ export interface TransitionBatcherOptions {
   /** Turns a database error into the FlowError a caller receives. */
   toError: (error: unknown) => FlowError;
   /**
-   * Most transitions in one transaction. Keep it at or below 64: past that many subtransactions
-   * (savepoints of transitions that create runs) a transaction overflows PostgreSQL's per-backend
-   * subxid cache, and every other session's snapshot checks slow down until it ends.
+   * Most transitions in one transaction. A batch holds the row locks of all its runs until it
+   * commits, and a failing statement makes the whole batch run again, so bigger is not better
+   * past the number of runs that finish a step at once (64 is plenty).
    */
   maxBatch: number;
   /** Batches in flight at once, each on its own connection; leave connections for reads and claims. */
@@ -50,7 +49,7 @@ interface Pending {
 
 type Outcome = { ok: true; run: RunRecord } | { ok: false; error: FlowError };
 
-/** A transition without a savepoint failed in SQL, which aborted the whole transaction. */
+/** A transition's statement failed, which aborted the whole transaction. */
 class AbortedBy extends Error {
   constructor(
     readonly index: number,
@@ -63,11 +62,11 @@ class AbortedBy extends Error {
 /**
  * Queues transitions and records them in shared transactions.
  *
- * Guarantees: a transition's promise settles only after the COMMIT of its batch returned, so a
- * resolved transition is durable and its NOTIFY is on its way; a transition that is refused
- * (LEASE_LOST, RUN_NOT_FOUND, CONFLICT, a value PostgreSQL rejects) leaves nothing behind and
- * rejects alone while the others commit (#applyAll says how, with as few savepoints as
- * possible). If the transaction as a whole fails (connection lost, COMMIT failed) every
+ * Guarantees: a transition's promise settles only after the COMMIT of its batch returned (for a
+ * batch of one, after its statement, which commits on its own), so a resolved transition is
+ * durable and its NOTIFY is on its way; a transition that is refused (LEASE_LOST, RUN_NOT_FOUND,
+ * CONFLICT, a value PostgreSQL rejects) leaves nothing behind and rejects alone while the others
+ * commit (#applyAll says how). If the transaction as a whole fails (connection lost, COMMIT failed) every
  * transition of the batch rejects with STORE_ERROR and
  * the caller retries it; since a lost COMMIT reply may hide a commit that happened, a retry that
  * repeats the recorded transition is recognised and returns the run instead of failing.
@@ -138,9 +137,11 @@ export class TransitionBatcher {
         for (const p of pending) p.reject(this.#options.toError(error));
         return;
       }
+      const alone = pending.length === 1;
       try {
-        const outcomes = await this.#applyAll(client, pending);
-        await client.query('COMMIT');
+        // One transition is one statement, atomic without a transaction: one round trip.
+        const outcomes = alone ? [await this.#applyAlone(client, pending[0]!)] : await this.#applyAll(client, pending);
+        if (!alone) await client.query('COMMIT');
         client.release();
         this.#stats.commits += 1;
         pending.forEach((p, i) => {
@@ -156,12 +157,12 @@ export class TransitionBatcher {
       } catch (error) {
         const cause = error instanceof AbortedBy ? error.original : error;
         let broken = isConnectionError(cause);
-        if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+        if (!broken && !alone) await client.query('ROLLBACK').catch(() => (broken = true));
         // A connection that failed mid-transaction is destroyed, not handed to the next caller.
         client.release(broken ? (cause instanceof Error ? cause : new Error(String(cause))) : undefined);
         if (error instanceof AbortedBy && !broken) {
           // Only that transition is at fault: it rejects, the others run again in a new transaction.
-          pending[error.index]!.reject(this.#options.toError(cause));
+          pending[error.index]!.reject(this.#toError(cause));
           pending = pending.filter((_, i) => i !== error.index);
           continue;
         }
@@ -171,48 +172,51 @@ export class TransitionBatcher {
           await delay(10 * 2 ** attempt + Math.random() * 10);
           continue;
         }
-        const failure = this.#options.toError(cause);
+        const failure = this.#toError(cause);
         for (const p of pending) p.reject(failure);
         return;
       }
     }
   }
 
+  #toError(error: unknown): FlowError {
+    return transitionErrorOf(error) ?? this.#options.toError(error);
+  }
+
+  /** A batch of one: its statement commits on its own; a statement error rejects only it. */
+  async #applyAlone(client: PoolClient, pending: Pending): Promise<Outcome> {
+    try {
+      return { ok: true, run: await applyTransition(client, pending.transition) };
+    } catch (error) {
+      if (error instanceof FlowError) return { ok: false, error };
+      if (isConnectionError(error) || isRetryableTransactionError(error)) throw error;
+      return { ok: false, error: this.#toError(error) };
+    }
+  }
+
   /**
-   * BEGIN, then each transition, then the NOTIFYs; the caller commits. A transition that is
-   * refused writes nothing: every write of it hangs off its guarded UPDATE in one statement, so
-   * it needs no savepoint (a savepoint costs two round trips; measured, a third of the
-   * throughput). Only a transition that creates runs gets a SAVEPOINT, because its child insert
-   * can fail after its run row changed. Any other SQL failure aborts the whole transaction and
-   * is reported as {@link AbortedBy} so the batch is re-run without the culprit.
+   * BEGIN, then each transition's statement; the caller commits. A transition that is refused
+   * (LEASE_LOST, RUN_NOT_FOUND) wrote nothing, so the transaction goes on without it. A statement
+   * that fails aborts the transaction: it is reported as {@link AbortedBy} and the batch runs
+   * again without it. Failing statements are rare (a run id taken, a value PostgreSQL refuses),
+   * so this costs less than a savepoint around every transition (two round trips each).
    */
   async #applyAll(client: PoolClient, batch: Pending[]): Promise<Outcome[]> {
     await client.query('BEGIN');
     const outcomes: Outcome[] = [];
-    const touched: TouchedRuns = new Map();
     for (const [index, pending] of batch.entries()) {
-      const guarded = (pending.transition.createRuns?.length ?? 0) > 0;
-      if (guarded) await client.query('SAVEPOINT flowrun_transition');
       try {
-        const applied = await applyTransition(client, pending.transition);
-        if (guarded) await client.query('RELEASE SAVEPOINT flowrun_transition');
-        for (const [runId, lastSeq] of applied.touched) touched.set(runId, Math.max(touched.get(runId) ?? 0, lastSeq));
-        outcomes.push({ ok: true, run: applied.run });
+        outcomes.push({ ok: true, run: await applyTransition(client, pending.transition) });
       } catch (error) {
+        if (error instanceof FlowError) {
+          outcomes.push({ ok: false, error });
+          continue;
+        }
         // These doom the whole transaction (or its connection): let the batch retry or fail.
         if (isConnectionError(error) || isRetryableTransactionError(error)) throw error;
-        if (guarded) {
-          await client.query('ROLLBACK TO SAVEPOINT flowrun_transition; RELEASE SAVEPOINT flowrun_transition');
-          outcomes.push({ ok: false, error: this.#options.toError(error) });
-        } else if (error instanceof FlowError) {
-          // applyTransition's own verdicts (LEASE_LOST, RUN_NOT_FOUND) come before any write.
-          outcomes.push({ ok: false, error });
-        } else {
-          throw new AbortedBy(index, error);
-        }
+        throw new AbortedBy(index, error);
       }
     }
-    await notifyRuns(client, touched);
     return outcomes;
   }
 }
