@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 12 min on 2 cores)
  *   npm run bench -- --quick              # smaller N, one repetition (< 3 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | recovery | list (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | recovery | list | waiting | permissions | streaming | dsl (comma-separated)
  *   npm run bench -- --reps 3             # repetitions of the pg and sqlite measurements (default 2, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
  *
@@ -19,15 +19,18 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import pg from 'pg';
 import { benchCallReturn } from './call-return.js';
+import { benchDslCompile } from './dsl-compile.js';
 import type { GotoLoopResult } from './goto-loop.js';
 import { benchListRuns } from './list-runs.js';
 import { markdownTable, readOptions } from './measure.js';
 import { adminUrl } from './pg-admin.js';
+import { benchPermissions } from './permissions.js';
 import { benchPgCompare } from './pg-compare.js';
 import { benchRecovery } from './recovery.js';
 import { benchSqlite } from './sqlite-bench.js';
+import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'recovery', 'list', 'waiting'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -104,8 +107,20 @@ if (only.includes('waiting')) {
   section(`${n.toLocaleString('en')} runs waiting on a timer (SQLite, own process)`, markdownTable(Object.keys(row), [Object.values(row).map(String)]));
 }
 
+if (only.includes('streaming')) {
+  section('Streamed outputs: 10,000 appends to a streamable collection, write → snapshot (memory store)', await benchStreamingPaces(10_000));
+}
+
 if (only.includes('list')) {
   section(`listRuns over ${quick ? '100,000' : '1,000,000'} runs`, benchListRuns({ quick, stores: pgUp ? ['sqlite', 'pg'] : ['sqlite'] }));
+}
+
+if (only.includes('permissions')) {
+  section('Permission checks: run starts per second without checks vs with a 1,000-principal table', await benchPermissions({ quick }));
+}
+
+if (only.includes('dsl')) {
+  section('The flow language: compile speed, and report_generator compiled vs JSON (memory store)', await benchDslCompile({ quick }));
 }
 
 console.log(`Total ${((Date.now() - started) / 1000).toFixed(0)} s; load average at end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);

@@ -20,6 +20,10 @@ export {
 } from './core/run.js';
 export type { Store, StoreCapabilities, RunFilter, RunPage, FlowSummary, Transition, ClaimedRun, RunLease, RunPatch } from './core/store.js';
 export type * from './core/engine/types.js';
+export { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord, type PrincipalStore, type PrincipalFilter, type ResolvedPrincipal } from './core/principal-store.js';
+export { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, type Principal, type FlowAccess, type RunAccess } from './core/permissions.js';
+export type { AccessOptions } from './core/engine/authorize.js';
+export type { EnginePrincipals, NewPrincipal } from './core/engine/engine-principals.js';
 export { Engine, type EngineOptions } from './core/engine/engine.js';
 export { defineFlow } from './core/define-flow.js';
 export { validateFlow, assertValidFlow } from './core/validate-flow.js';
@@ -33,3 +37,9 @@ export { createPostgresStores } from './store/postgres/create-postgres-stores.js
 export { PostgresStore } from './store/postgres/postgres-store.js';
 export { systemClock } from './runtime/system-clock.js';
 export { uuidIds } from './runtime/uuid-ids.js';
+export { assumingModelResolver, type AskModel, type AskRequest, type ModelResolver } from './core/engine/model-resolver.js';
+export { ASK_TEXT_ITEM } from './core/engine/ask-step.js';
+export { compileFlow, type CompileFlowOptions, type CompileFlowResult, type Diagnostic, type DiagnosticCode } from './dsl/compile-flow.js';
+export { translateFlow, type TranslateFlowOptions, type TranslateFlowResult } from './dsl/translate-flow.js';
+export { LANGUAGES as FLOW_LANGUAGES } from './dsl/keywords/languages.js';
+export type { KeywordTable, KeywordKey } from './dsl/keywords/keyword-table.js';

@@ -19,7 +19,9 @@ const noConfig: RuntimeConfig = {};
  * Runs an action to completion and returns `{requestId, status, output, items, durationMs, error}`.
  * `userId` is trusted as given: verify it before calling. The run is durable in `stores` either
  * way; without `await` it is fire-and-forget (attach a `.catch`). `onItem` sees every item
- * added / updated / done, transient ones included; a throwing listener never breaks the run.
+ * added / updated / done, transient ones included; `onOutput(name, snapshot)` sees the returned
+ * outputs (streamable ones while the run goes on, all of them at its end); a throwing listener
+ * never breaks the run.
  * Resolves with `error` set when the run fails; rejects only when it cannot be started or recorded.
  *
  * One engine is kept per (stores, runtimeConfig) pair so runs started here — and the children and

@@ -74,6 +74,33 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps the flow language a front end: dsl imports only the core model and its validation', () => {
+    // compileFlow validates what it compiles (validateFlow) so a mistake in an expression gets a line number.
+    const allowed = ['core/model.ts', 'core/model.js', 'core/validate-flow.ts', 'core/validate-flow.js'];
+    const offenders: string[] = [];
+    for (const file of files.filter((f) => f.path.startsWith('dsl/') && production(f))) {
+      for (const spec of file.imports) {
+        const to = target(file, spec);
+        if (to === null) offenders.push(`${file.path} imports package ${spec}`);
+        else if (!to.startsWith('dsl/') && !allowed.includes(to)) offenders.push(`${file.path} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps model adapters at the edge: only model-resolvers imports the AI SDK, and it imports only core types', () => {
+    const offenders: string[] = [];
+    for (const file of files.filter(production)) {
+      const inAdapters = file.path.startsWith('model-resolvers/');
+      for (const spec of file.imports) {
+        if (!inAdapters && (spec === 'ai' || spec.startsWith('ai/') || spec.startsWith('@ai-sdk/'))) offenders.push(`${file.path} imports ${spec}`);
+        const to = target(file, spec);
+        if (inAdapters && to !== null && !to.startsWith('core/') && !to.startsWith('model-resolvers/')) offenders.push(`${file.path} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('reads argv and the environment only in the CLI', () => {
     // The one exception: seed 002's developmentOnly option is defined as refusing to open under
     // NODE_ENV=production, so createFilesystemStores itself has to read it.

@@ -1,26 +1,45 @@
 /**
- * Reading flow definitions from files for the CLI. `.json` files hold one FlowDefinition.
+ * Reading flow definitions from files for the CLI. `.json` files hold one FlowDefinition; `.flow`
+ * files hold one machine of the flow language, compiled here.
  */
 import { readFile, readdir } from 'node:fs/promises';
-import { dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { FlowError } from '../core/errors.js';
 import type { FlowDefinition } from '../core/model.js';
+import { compileFlow, type Diagnostic } from '../dsl/compile-flow.js';
 
-/** A flow read from a file (not yet validated). */
-export interface FlowFile {
+const FLOW_EXTENSIONS = ['.json', '.flow'];
+
+/** A flow source read from a file: the parsed or compiled definition, or the compiler's diagnostics. */
+export interface FlowSource {
   path: string;
-  definition: unknown;
+  definition?: unknown;
+  diagnostics?: Diagnostic[];
 }
 
-/** Reads and parses one flow file; throws INVALID_DEFINITION naming the file for bad JSON. */
-export async function readFlowFile(path: string): Promise<FlowFile> {
+/** One diagnostic as the CLI prints it: `file:line:column: message`, then the English one if it differs. */
+export function formatDiagnostic(path: string, d: Diagnostic): string {
+  const english = d.localizedMessage !== d.message ? `\n  (en) ${d.message}` : '';
+  return `${path}:${d.line}:${d.column}: ${d.localizedMessage}${english}`;
+}
+
+/**
+ * Reads one flow file. `.flow` programs are compiled (their steps' `source` names the file); a
+ * program that does not compile comes back with its diagnostics. Throws FLOW_NOT_FOUND for an
+ * unreadable file and INVALID_DEFINITION for bad JSON or an unknown extension.
+ */
+export async function readFlowSource(path: string): Promise<FlowSource> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new FlowError('FLOW_NOT_FOUND', `cannot read ${path}: ${(error as Error).message}`);
   }
-  if (extname(path) !== '.json') throw new FlowError('INVALID_DEFINITION', `${path}: flow files are .json`);
+  if (extname(path) === '.flow') {
+    const result = compileFlow(text, { file: basename(path) });
+    return result.ok ? { path, definition: result.flow } : { path, diagnostics: result.diagnostics };
+  }
+  if (extname(path) !== '.json') throw new FlowError('INVALID_DEFINITION', `${path}: flow files are .json or .flow`);
   try {
     return { path, definition: JSON.parse(text) as unknown };
   } catch (error) {
@@ -28,10 +47,25 @@ export async function readFlowFile(path: string): Promise<FlowFile> {
   }
 }
 
+/** A flow read from a file (not yet validated). */
+export interface FlowFile {
+  path: string;
+  definition: unknown;
+}
+
+/** Reads one flow file (`.json`, or `.flow` compiled); throws INVALID_DEFINITION naming the file and every diagnostic. */
+export async function readFlowFile(path: string): Promise<FlowFile> {
+  const source = await readFlowSource(path);
+  if (source.diagnostics) {
+    throw new FlowError('INVALID_DEFINITION', `${path} does not compile:\n${source.diagnostics.map((d) => formatDiagnostic(path, d)).join('\n')}`);
+  }
+  return { path, definition: source.definition };
+}
+
 /** The other flow files in the folder of `path` (the flows it may call). */
 export async function readSiblingFlowFiles(path: string): Promise<FlowFile[]> {
   const folder = dirname(resolve(path));
-  const names = (await readdir(folder)).filter((n) => extname(n) === '.json' && join(folder, n) !== resolve(path)).sort();
+  const names = (await readdir(folder)).filter((n) => FLOW_EXTENSIONS.includes(extname(n)) && join(folder, n) !== resolve(path)).sort();
   const files: FlowFile[] = [];
   for (const name of names) {
     try {

@@ -24,7 +24,8 @@ export function formatRunEvent(event: LiveRunEvent, names: Map<string, string>):
       if (typeof e.to.runId === 'string' && typeof e.to.flowId === 'string') names.set(e.to.runId, e.to.flowId);
       if (e.kind === 'decide') return `${who}   decide ${e.from.stepId} -> ${String(e.to.next ?? '(end)')}${e.to.branch === 'default' ? ' (default)' : ''}\n`;
       const target = e.to.subflow ?? (e.to.flowId ? `${String(e.to.flowId)} (run ${shortId(String(e.to.runId))})` : JSON.stringify(e.to));
-      return `${who}   ${e.kind} ${String(target)} from ${e.from.stepId}\n`;
+      const at = e.from.source ? ` (${e.from.source.file ? `${e.from.source.file}:` : 'line '}${e.from.source.line})` : '';
+      return `${who}   ${e.kind} ${String(target)} from ${e.from.stepId}${at}\n`;
     }
     case 'output':
       return `${who}   output ${event.name} = ${truncate(JSON.stringify(event.value) ?? 'undefined', 120)}\n`;

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheckCommand } from './commands/check.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerTranslateCommand } from './commands/translate.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
 
@@ -22,6 +23,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   };
   registerRunCommand(program, io, setExit);
   registerCheckCommand(program, io, setExit);
+  registerTranslateCommand(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

@@ -7,13 +7,15 @@ import { describeValue, joinPath } from './describe-value.js';
 import { list, type FieldChecker, type Obj } from './field-checker.js';
 import { validateValue } from './params.js';
 
-/** What a type ref declares: a flow var, an action param or an action output. */
-export type TypeRefKind = 'var' | 'param' | 'output';
+/** What a type ref declares: a flow var, an action param, an action output or a field an ASK step generates. */
+export type TypeRefKind = 'var' | 'param' | 'output' | 'field';
 
 const TYPE_REF_KEYS: Record<TypeRefKind, string[]> = {
   var: ['type', 'schema', 'collection', 'default', 'description'],
   param: ['type', 'schema', 'collection', 'required', 'default', 'description'],
   output: ['type', 'schema', 'collection', 'returned', 'streamable', 'default', 'description'],
+  /** A field an ASK step generates. */
+  field: ['type', 'schema', 'collection', 'description'],
 };
 const VAR_TYPES = ['text', 'number', 'boolean', 'map', 'list', 'any'];
 

@@ -14,8 +14,12 @@ export const ERROR_CODES = [
   'ACTION_NOT_FOUND',
   'SUBFLOW_NOT_FOUND',
   'RUN_NOT_FOUND',
+  'PRINCIPAL_NOT_FOUND',
   'MODULE_NOT_FOUND',
   'MODULE_FAILED',
+  'MODEL_NOT_CONFIGURED',
+  'MODEL_FAILED',
+  'ASK_INVALID_OUTPUT',
   'FLOW_DEPTH_EXCEEDED',
   'PERMISSION_DENIED',
   'CONFLICT',
@@ -95,7 +99,7 @@ export class ValidationError extends FlowError {
 /** A flow, action, subflow, run or module that does not exist (or that the caller may not see). */
 export class NotFoundError extends FlowError {
   constructor(
-    code: 'FLOW_NOT_FOUND' | 'ACTION_NOT_FOUND' | 'SUBFLOW_NOT_FOUND' | 'RUN_NOT_FOUND' | 'MODULE_NOT_FOUND',
+    code: 'FLOW_NOT_FOUND' | 'ACTION_NOT_FOUND' | 'SUBFLOW_NOT_FOUND' | 'RUN_NOT_FOUND' | 'PRINCIPAL_NOT_FOUND' | 'MODULE_NOT_FOUND',
     message: string,
     options: FlowErrorOptions = {},
   ) {

@@ -127,6 +127,23 @@ export interface StartFlowExecutionStep extends StepBase {
   moduleIdentifier?: string;
   runAs?: string;
 }
+/**
+ * Generates typed fields with a model (the DSL's `ask NAME, using: "provider:model"`). The model
+ * comes from `runtimeConfig.modelResolver(model)`; the step's output is an object with exactly
+ * the `returns` fields, each checked against its type. Its input (`inputMappings`) is data the
+ * model sees beside the task.
+ */
+export interface AskStep extends StepBase {
+  stepType: 'ASK';
+  /** The model id, `provider:model` (e.g. `anthropic:claude-sonnet-4-6`). */
+  model: string;
+  /** An expression whose value, as text, is the task given to the model. */
+  task?: string;
+  /** The fields to generate, by name, with their types. */
+  returns: Record<string, TypeRef>;
+  /** What an offline resolver (`assumingModelResolver`) answers: a value for each returned field. */
+  assuming?: Record<string, JsonValue>;
+}
 export interface ModuleStep extends StepBase {
   stepType: 'MODULE';
   moduleIdentifier: string;
@@ -153,6 +170,7 @@ export type StepDefinition =
   | RunFlowStep
   | GotoStep
   | StartFlowExecutionStep
+  | AskStep
   | ModuleStep
   | SetStep
   | SucceedStep
@@ -165,6 +183,7 @@ export const STEP_TYPES = [
   'RUN_FLOW',
   'GOTO',
   'START_FLOW_EXECUTION',
+  'ASK',
   'MODULE',
   'SET',
   'SUCCEED',

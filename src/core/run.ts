@@ -57,6 +57,8 @@ export interface RunState {
   /** Step-level log and ledger entries written so far; capped to keep store size per run bounded. */
   historyCount: number;
   historyTruncated?: boolean;
+  /** False until the run records a persisted item; absent on runs recorded before it existed. */
+  hasItems?: boolean;
 }
 
 /** A run as stored and as returned by `getRun` / `listRuns`. */

@@ -3,6 +3,8 @@
  * step — the fields its type allows, references to steps, subflows, vars and outputs, expressions
  * and mapping sources that parse, retry and catch policies, and the rules of calls.
  */
+import { ASK_STEP_KEYS, checkAskStep } from './check-ask-step.js';
+import { checkCall } from './check-call.js';
 import { describeValue, joinPath } from './describe-value.js';
 import { checkExpression } from './expression/index.js';
 import { FieldChecker, RESERVED_NAMES, guarded, isObj, list, naming, type Obj } from './field-checker.js';
@@ -22,6 +24,7 @@ const STEP_TYPE_KEYS: Record<string, string[]> = {
   RUN_FLOW: ['subflow', 'flowDefinitionId', 'flowVersion', 'action', 'async', 'runAs', 'returnMappings'],
   GOTO: ['subflow'],
   START_FLOW_EXECUTION: ['moduleIdentifier', 'runAs'],
+  ASK: ASK_STEP_KEYS,
   MODULE: ['moduleIdentifier'],
   SET: ['target', 'expression'],
   SUCCEED: ['expression'],
@@ -34,6 +37,8 @@ export interface StepScope {
   flowId: string | undefined;
   /** Each list or map below is undefined when its declaration is malformed (already reported), so references into it are not checked again. */
   classNames: string[] | undefined;
+  /** The flow's classes (their schemas), when `classes` is well-formed. */
+  classes?: Obj | undefined;
   vars: Obj | undefined;
   actions: Obj | undefined;
   subflowNames: string[] | undefined;
@@ -60,15 +65,24 @@ export class StepChecker extends FieldChecker {
     for (const [key, step] of Object.entries(steps ?? {})) this.step(step, key, joinPath(joinPath(path, 'steps'), key), scope);
   }
 
+  /** Step or subflow names as a set, so checking every reference of a large flow stays linear. */
+  private readonly nameSets = new WeakMap<string[], Set<string>>();
+
   private stepRef(value: unknown, path: string, scope: StepScope): void {
-    if (typeof value === 'string' && (!scope.stepNames || scope.stepNames.includes(value))) return;
+    if (typeof value === 'string' && (!scope.stepNames || this.nameSet(scope.stepNames).has(value))) return;
     const bad = typeof value === 'string' ? `unknown step "${value}"` : `expected a step name, got ${describeValue(value)}`;
     this.add(path, `${bad}; known steps: ${list(scope.stepNames ?? [])}`);
   }
 
+  private nameSet(names: string[]): Set<string> {
+    let set = this.nameSets.get(names);
+    if (!set) this.nameSets.set(names, (set = new Set(names)));
+    return set;
+  }
+
   private subflowRef(step: Obj, path: string, scope: StepScope): void {
     const value = step.subflow;
-    if (typeof value === 'string' && (!scope.subflowNames || scope.subflowNames.includes(value))) return;
+    if (typeof value === 'string' && (!scope.subflowNames || this.nameSet(scope.subflowNames).has(value))) return;
     const known = scope.subflowNames && scope.subflowNames.length > 0 ? `known subflows: ${list(scope.subflowNames)}` : 'the flow declares no subflows';
     const bad = typeof value === 'string' ? `unknown subflow "${value}"` : `expected a subflow name, got ${describeValue(value)}`;
     this.add(joinPath(path, 'subflow'), `${bad}; ${known}`);
@@ -128,6 +142,9 @@ export class StepChecker extends FieldChecker {
         return;
       case 'RUN_FLOW':
         this.runFlow(step, path, scope);
+        return;
+      case 'ASK':
+        checkAskStep(this, step, path, scope.classNames);
         return;
       case 'MODULE':
         this.nonEmptyString(step, 'moduleIdentifier', path, 'the identifier of a registered module');
@@ -292,6 +309,12 @@ export class StepChecker extends FieldChecker {
     this.optBoolean(step, 'async', path);
     this.optString(step, 'runAs', path);
     if (this.present(step, 'returnMappings')) this.returnMappings(step, path, scope);
+    // A call of this same flow is the one case where the callee is known here (check-call.ts says when other flows are checked).
+    const callee = hasFlow && step.flowDefinitionId === scope.flowId ? this.selfCallee(step, path, scope) : undefined;
+    if (callee) {
+      const caller = { vars: scope.vars, outputs: scope.outputs, classes: scope.classes };
+      for (const issue of checkCall({ step, path, callee: { ...callee, classes: scope.classes }, caller, checkParams: true })) this.add(issue.path, issue.message);
+    }
   }
 
   private returnMappings(step: Obj, path: string, scope: StepScope): void {
@@ -300,15 +323,11 @@ export class StepChecker extends FieldChecker {
     if (step.async === true) {
       this.add(at, `an asynchronous call has no return mapping (found ${step.returnMappings.length}); remove "returnMappings" or set "async": false`);
     }
-    // A call of this same flow is the one case where the callee's outputs are known here.
-    const callee = step.flowDefinitionId !== undefined && step.flowDefinitionId === scope.flowId
-      ? this.selfCallee(step, path, scope)
-      : undefined;
     step.returnMappings.forEach((mapping, i) => {
       const itemPath = `${at}[${i}]`;
       if (!this.object(mapping, itemPath)) return;
       this.keys(mapping, ['output', 'target', 'mode'], itemPath, 'a return mapping');
-      const hasOutput = this.nonEmptyString(mapping, 'output', itemPath, 'the name of a returned output');
+      this.nonEmptyString(mapping, 'output', itemPath, 'the name of a returned output');
       const mode = mapping.mode;
       if (this.present(mapping, 'mode') && mode !== 'replace' && mode !== 'merge') {
         this.add(joinPath(itemPath, 'mode'), `unknown mode ${describeValue(mode)}; known modes: replace, merge`);
@@ -320,18 +339,10 @@ export class StepChecker extends FieldChecker {
       if (mode === 'merge' && targetDef && targetDef.collection === undefined) {
         this.add(joinPath(itemPath, 'mode'), `mode "merge" needs a collection target, but ${targetName} is ${describeType(targetDef)}`);
       }
-      if (!callee || !hasOutput) return;
-      const output = mapping.output as string;
-      const outputDef = Object.hasOwn(callee.outputs, output) ? callee.outputs[output] : undefined;
-      if (!isObj(outputDef) || outputDef.returned !== true) {
-        this.add(joinPath(itemPath, 'output'), `output "${output}" is not a returned output of action "${callee.action}"; returned outputs: ${list(returnedNames(callee.outputs))}`);
-      } else if (targetDef && !sameType(outputDef, targetDef)) {
-        this.add(joinPath(itemPath, 'target'), `returned output "${output}" is ${describeType(outputDef)} but ${targetName} is ${describeType(targetDef)}`);
-      }
     });
   }
 
-  private selfCallee(step: Obj, path: string, scope: StepScope): { action: string; outputs: Obj } | undefined {
+  private selfCallee(step: Obj, path: string, scope: StepScope): { flowId: string; actionName: string; action: Obj } | undefined {
     const action = typeof step.action === 'string' ? step.action : 'main';
     if (!scope.actions) return undefined;
     const def = Object.hasOwn(scope.actions, action) ? scope.actions[action] : undefined;
@@ -339,7 +350,7 @@ export class StepChecker extends FieldChecker {
       this.add(joinPath(path, 'action'), `unknown action "${action}" of flow "${scope.flowId ?? ''}"; known actions: ${list(Object.keys(scope.actions))}`);
       return undefined;
     }
-    return { action, outputs: isObj(def.outputs) ? def.outputs : {} };
+    return { flowId: scope.flowId ?? '', actionName: action, action: def };
   }
 }
 
@@ -350,15 +361,3 @@ function describeType(def: Obj): string {
   return 'untyped';
 }
 
-function sameType(a: Obj, b: Obj): boolean {
-  const untyped = (d: Obj): boolean => d.type === undefined && d.schema === undefined && d.collection === undefined;
-  if (untyped(a) || untyped(b) || a.type === 'any' || b.type === 'any') return true;
-  if (a.collection !== undefined || b.collection !== undefined) return a.collection === b.collection;
-  // Comparing a schema with a type or another schema needs a structural check, left to run time.
-  if (a.schema !== undefined || b.schema !== undefined) return true;
-  return a.type === b.type;
-}
-
-function returnedNames(outputs: Obj): string[] {
-  return Object.keys(outputs).filter((name) => isObj(outputs[name]) && (outputs[name] as Obj).returned === true);
-}

@@ -9,6 +9,7 @@
 import type { FlowDefinition, FlowVersionRecord } from './model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from './run.js';
 import type { RunErrorInfo } from './errors.js';
+import type { PrincipalStore } from './principal-store.js';
 
 /** What a backend can do; the engine reads these, never the class. */
 export interface StoreCapabilities {
@@ -139,6 +140,8 @@ export interface StoreChange {
 export interface Store {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
+  /** Users, groups, service accounts and act-as grants, in the same database as the runs. */
+  readonly principals: PrincipalStore;
 
   /** Stores a new immutable version; deploying the same definition as the latest version returns that version. */
   saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord>;

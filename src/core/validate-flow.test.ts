@@ -324,6 +324,7 @@ describe('validateFlow reports', () => {
       f.actions.main.steps.self = {
         stepType: 'RUN_FLOW',
         flowDefinitionId: 'orders/process',
+        inputMappings: { order: '$.input.order' },
         returnMappings: [
           { output: 'internal', target: '$.vars.count' },
           { output: 'status', target: '$.vars.count' },

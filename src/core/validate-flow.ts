@@ -28,7 +28,9 @@ const ROLE_KEYS = ['administrators', 'starters', 'viewers'];
  * Validates a flow definition and returns it typed as a {@link FlowDefinition}, or every problem at
  * once: shape and field types, references between steps, subflows, classes, vars and outputs,
  * expressions and mapping sources that parse, and the rules of calls (an asynchronous call has no
- * return mapping, `merge` only into a collection). Never throws, whatever `definition` is.
+ * return mapping, `merge` only into a collection; a call of this same flow binds every required
+ * param and maps returned outputs onto targets of a fitting type — calls of other flows are
+ * checked when they run, see `check-call.ts`). Never throws, whatever `definition` is.
  *
  * Each issue has a dotted path (`actions.main.steps.x.defaultNextStepInstanceId`; array items as
  * `catch[0]`, odd keys as `outputMappings["$.vars.x"]`) and a message naming the bad value
@@ -58,6 +60,7 @@ export function validateFlow(definition: unknown): FlowValidationResult {
   const scopeBase = {
     flowId: typeof definition.id === 'string' ? definition.id : undefined,
     classNames: namesOf(definition.classes),
+    classes,
     vars: v.namedObjects(definition, 'vars', ''),
     subflowNames: namesOf(definition.subflows),
     actions: isObj(definition.actions) ? definition.actions : undefined,

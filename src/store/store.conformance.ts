@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FlowDefinition } from '../core/model.js';
 import type { NewRun, RunEventBody, RunRecord, RunState } from '../core/run.js';
 import type { Store, Transition } from '../core/store.js';
+import { describePrincipalConformance } from './principal-store.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -76,6 +77,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     afterEach(async () => {
       await store.close();
     });
+    describePrincipalConformance(() => store);
 
     async function leased(overrides: Partial<NewRun> = {}, events: RunEventBody[] = [log('FlowStarted')]): Promise<{ run: RunRecord; token: number; owner: string }> {
       const created = await store.createRun({ run: sampleRun(overrides), events, lease: { owner: 'w1', expiresAt: T0 + 30_000 } });

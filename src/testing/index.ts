@@ -2,7 +2,7 @@
  * `flowrun/testing`: exercise one module or one step without writing a flow around it (seed 002:
  * execution is a flow-level concern; testing a single block is this package's job).
  */
-import { CanceledError, toFlowError, type FlowError } from '../core/errors.js';
+import { CanceledError, FlowError, toFlowError } from '../core/errors.js';
 import type { FlowDefinition, StepDefinition } from '../core/model.js';
 import type { Item, LogEntry, RunRecord } from '../core/run.js';
 import type { ItemHandle, Module, ModuleContext } from '../core/engine/types.js';
@@ -21,6 +21,8 @@ export interface ModuleTestResult {
   itemChanges: { change: 'added' | 'updated' | 'done'; item: Item }[];
   /** The final state of each item. */
   items: Item[];
+  /** Outputs the module wrote with `ctx.write` / `ctx.append`, in their final state. */
+  outputs: Record<string, unknown>;
 }
 
 /** Options of {@link testModule}. */
@@ -50,6 +52,7 @@ export async function testModule(module: Module, input: Record<string, unknown>,
   const logs: LogEntry[] = [];
   const itemChanges: ModuleTestResult['itemChanges'] = [];
   const items = new Map<string, Item>();
+  const outputs: Record<string, unknown> = {};
   const record = (change: 'added' | 'updated' | 'done', item: Item): void => {
     itemChanges.push({ change, item: { ...item } });
     items.set(item.id, { ...item });
@@ -63,6 +66,12 @@ export async function testModule(module: Module, input: Record<string, unknown>,
     attempt: options.attempt ?? 1,
     settings: Object.freeze({ ...options.settings }),
     log: (code, description, details) => void logs.push({ time: clock.now(), code, description, ...(details ? { details } : {}) }),
+    write: (name, value) => void (outputs[name] = structuredClone(value)),
+    append(name, element) {
+      const list = outputs[name] ?? [];
+      if (!Array.isArray(list)) throw new FlowError('INVALID_OUTPUT', `ctx.append("${name}"): output "${name}" is not a list`);
+      outputs[name] = [...list, structuredClone(element)];
+    },
     emitItem(spec): ItemHandle {
       const item: Item = {
         id: ids.newId(),
@@ -95,9 +104,9 @@ export async function testModule(module: Module, input: Record<string, unknown>,
   try {
     if (ctx.signal.aborted) throw new CanceledError('the signal was aborted before the module ran');
     const output = await module(input, ctx);
-    return { output: output === undefined ? null : output, logs, itemChanges, items: [...items.values()] };
+    return { output: output === undefined ? null : output, logs, itemChanges, items: [...items.values()], outputs };
   } catch (error) {
-    return { output: null, error: toFlowError(error, 'MODULE_FAILED'), logs, itemChanges, items: [...items.values()] };
+    return { output: null, error: toFlowError(error, 'MODULE_FAILED'), logs, itemChanges, items: [...items.values()], outputs };
   }
 }
 

@@ -1,22 +1,28 @@
 /**
- * `flowrun check FILE…`: validates flow files and prints every problem with its path.
+ * `flowrun check FILE…`: validates flow files (`.json` definitions, `.flow` programs) and prints
+ * every problem: its path in a definition, or `file:line:column` in a program.
  */
 import type { Command } from 'commander';
 import { validateFlow } from '../../core/validate-flow.js';
 import type { CliIo } from '../cli-io.js';
-import { readFlowFile } from '../flow-files.js';
+import { formatDiagnostic, readFlowSource } from '../flow-files.js';
 
 /** Adds `check` to the program. */
 export function registerCheckCommand(program: Command, io: CliIo, setExit: (code: number) => void): void {
   program
     .command('check')
-    .description('validate flow files (.json); exit 1 when any has a problem')
+    .description('validate flow files (.json, .flow); exit 1 when any has a problem')
     .argument('<files...>', 'flow files')
     .action(async (files: string[]) => {
       let bad = 0;
       for (const path of files) {
         try {
-          const { definition } = await readFlowFile(path);
+          const { definition, diagnostics } = await readFlowSource(path);
+          if (diagnostics) {
+            bad++;
+            for (const d of diagnostics) io.out(`${formatDiagnostic(path, d)}\n`);
+            continue;
+          }
           const result = validateFlow(definition);
           if (result.ok) {
             io.out(`ok  ${path} (${result.flow.id})\n`);

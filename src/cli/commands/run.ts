@@ -11,6 +11,7 @@ import { FlowError, ValidationError } from '../../core/errors.js';
 import type { Module } from '../../core/engine/types.js';
 import type { LiveRunEvent } from '../../core/engine/types.js';
 import { createEngine } from '../../create-engine.js';
+import { assumingModelResolver } from '../../core/engine/model-resolver.js';
 import { uuidIds } from '../../runtime/uuid-ids.js';
 import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
 import type { CliIo } from '../cli-io.js';
@@ -27,6 +28,7 @@ interface RunCommandOptions {
   quiet?: boolean;
   label?: string;
   user: string;
+  assume?: boolean;
 }
 
 /** Adds `run` to the program. */
@@ -34,7 +36,7 @@ export function registerRunCommand(program: Command, io: CliIo, setExit: (code: 
   program
     .command('run')
     .description('run a flow file in this process, showing steps, items and output as they happen')
-    .argument('<file>', 'a flow definition (.json)')
+    .argument('<file>', 'a flow definition (.json) or a flow program (.flow)')
     .option('-i, --input <json>', 'the action input, as JSON', '{}')
     .option('-a, --action <name>', 'the action to run', 'main')
     .option('-m, --modules <file>', 'a JavaScript module whose exports (or default export) map module identifiers to functions')
@@ -42,6 +44,7 @@ export function registerRunCommand(program: Command, io: CliIo, setExit: (code: 
     .option('-l, --label <label>', 'a label for the run')
     .option('-u, --user <id>', 'the user the run is started as', 'cli')
     .option('-s, --store <spec>', 'where runs are kept: sqlite:PATH, postgres://…, or memory', process.env.FLOWRUN_STORE ?? DEFAULT_STORE_SPEC)
+    .option('--assume', 'answer ask steps offline with their "assuming" values')
     .option('--json', 'print only the result, as JSON')
     .option('-q, --quiet', 'print only the output')
     .action(async (file: string, options: RunCommandOptions) => {
@@ -65,7 +68,7 @@ async function runCommand(file: string, options: RunCommandOptions, io: CliIo): 
   const modules = options.modules ? await loadModules(options.modules) : {};
   const main = await readFlowFile(file);
   const stores = openStoreSpec(options.store);
-  const engine = createEngine({ stores, modules, runtimeConfig: {} });
+  const engine = createEngine({ stores, modules, runtimeConfig: options.assume ? { modelResolver: assumingModelResolver } : {} });
   const live = !options.json && !options.quiet;
   try {
     for (const sibling of await readSiblingFlowFiles(file)) {

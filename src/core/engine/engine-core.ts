@@ -7,7 +7,9 @@ import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { Store } from '../store.js';
 import type { RunExecutor } from './run-executor.js';
+import type { AccessControl } from './authorize.js';
 import type { Logger, Module } from './types.js';
+import type { ModelResolver } from './model-resolver.js';
 
 /** What live publication needs of a run. */
 export type LiveRunRef = Pick<RunRecord, 'runId' | 'rootRunId' | 'lastSeq'>;
@@ -61,6 +63,10 @@ export interface EngineCore {
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
   readonly maxHistoryPerRun: number;
+  /** Permission checks (authorize.ts): a step calling another flow asks them before it creates the run. */
+  readonly access: AccessControl;
+  /** `runtimeConfig.modelResolver`: the models of ASK steps. */
+  readonly modelResolver: ModelResolver | undefined;
   /** Resolves a flow version (by number or selector); throws FLOW_NOT_FOUND. Cached: versions are immutable. */
   loadFlow(flowId: string, version?: number | string): Promise<FlowVersionRecord>;
   subflowOf(flow: FlowVersionRecord, name: string): SubflowDefinition;
@@ -70,8 +76,10 @@ export interface EngineCore {
   dispatch(runId: string): void;
   /** A lease for a run about to be created by a transition, when this engine has room for it. */
   leaseForNewRun(): { owner: string; expiresAt: number } | null;
-  /** Executes a run that a committed transition leased to this engine (created, or woken). */
-  executeLeased(runId: string, lease: { owner: string; expiresAt: number }): void;
+  /** Executes a run that a committed transition leased to this engine (created — its record given — or woken). */
+  executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void;
+  /** A copy of a run that recently ended in this engine, as it ended; undefined when not known here. */
+  endedRun(runId: string): RunRecord | undefined;
   /** Dispatches the run at time `at` (retry backoff). */
   scheduleWake(runId: string, at: number): void;
   /** Persists an executor's pending events soon (a running module emitted items or logs). */

@@ -3,7 +3,7 @@
  * the store), and answers questions about them. Several engines may share one store; each run is
  * executed by one of them at a time.
  */
-import type { Clock, IdSource, TimerHandle } from '../clock.js';
+import type { Clock, IdSource } from '../clock.js';
 import { FlowError, NotFoundError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
@@ -12,14 +12,18 @@ import { assertValidFlow } from '../validate-flow.js';
 import { startEvents, type BuildRunInput, type EngineCore, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live-events.js';
 import { RunExecutor } from './run-executor.js';
-import { buildNewRun, checkStartOptions } from './build-run.js';
+import { buildNewRun, checkStartOptions, runRolesOf } from './build-run.js';
 import { RunWaiters } from './run-waiters.js';
 import { runActionOn } from './run-action.js';
-import { LeaseKeeper } from './lease-keeper.js';
+import { RunScheduler } from './run-scheduler.js';
 import { cancelRunTree, type CancelDeps } from './cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './retention.js';
 import { FlowCache } from './flow-cache.js';
 import { StoreChanges, watchRunEvents } from './run-watcher.js';
+import { OutputStreams } from './output-streams.js';
+import { AccessControl, type AccessOptions } from './authorize.js';
+import { EnginePrincipals } from './engine-principals.js';
+import type { ModelResolver } from './model-resolver.js';
 import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
@@ -54,30 +58,19 @@ export class Engine implements EngineCore {
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
   readonly maxHistoryPerRun: number;
+  readonly modelResolver: ModelResolver | undefined;
   readonly workerId: string;
-  readonly #leaseMs: number;
-  readonly #pollIntervalMs: number;
-  readonly #maxConcurrent: number;
+  readonly principals: EnginePrincipals;
+  readonly access: AccessControl;
   readonly #live: LiveEvents;
+  readonly #streams: OutputStreams;
   readonly #flows: FlowCache;
-  readonly #executing = new Map<string, RunExecutor>();
-  readonly #queue: string[] = [];
-  readonly #queued = new Set<string>();
   readonly #waiters: RunWaiters;
-  readonly #timers = new Set<TimerHandle>();
-  readonly #flushing = new Set<RunExecutor>();
   readonly #storeChanges: StoreChanges;
-  readonly #leases: LeaseKeeper;
   readonly #retention: RetentionSweeper | null;
-  readonly #localWakeMaxMs = 60_000;
-  #polling = false;
-  /** Runs created with a lease for this engine that are not executing yet. */
-  #starting = 0;
-  #pollSoon = false;
-  #pollTimer: TimerHandle | null = null;
+  readonly #scheduler: RunScheduler;
+  readonly #pollIntervalMs: number;
   #closed = false;
-  #idle: Promise<void> = Promise.resolve();
-  #idleResolve: (() => void) | null = null;
 
   constructor(options: EngineOptions) {
     this.store = options.stores;
@@ -89,23 +82,33 @@ export class Engine implements EngineCore {
     this.settings = Object.freeze({ ...config.settings });
     this.maxDepth = config.maxDepth ?? 100;
     this.maxHistoryPerRun = config.maxHistoryPerRun ?? 10_000;
+    this.modelResolver = config.modelResolver;
     this.workerId = options.workerId ?? `engine-${this.ids.newId()}`;
-    this.#leaseMs = options.leaseMs ?? 30_000;
-    this.#pollIntervalMs = options.pollIntervalMs ?? 1_000;
-    this.#maxConcurrent = options.maxConcurrentRuns ?? 256;
+    const pollIntervalMs = (this.#pollIntervalMs = options.pollIntervalMs ?? 1_000);
     this.#live = new LiveEvents(this.logger);
+    this.#streams = new OutputStreams({ store: this.store, clock: this.clock, loadFlow: (id, v) => this.loadFlow(id, v), publishTransient: (run, body) => this.publishTransient(run, body), logger: this.logger });
     this.#flows = new FlowCache({ store: this.store, clock: this.clock });
+    this.principals = new EnginePrincipals({ store: this.store.principals, clock: this.clock });
+    this.access = new AccessControl({ store: this.store, loadFlow: (id, version) => this.loadFlow(id, version) });
     this.#storeChanges = new StoreChanges(this.store, this.logger);
-    this.#leases = new LeaseKeeper({ store: this.store, clock: this.clock, owner: this.workerId, leaseMs: this.#leaseMs, executing: this.#executing, ...(this.logger ? { logger: this.logger } : {}) });
-    this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs: this.#pollIntervalMs });
+    this.#scheduler = new RunScheduler({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      workerId: this.workerId,
+      leaseMs: options.leaseMs ?? 30_000,
+      pollIntervalMs,
+      maxConcurrentRuns: options.maxConcurrentRuns ?? 256,
+      poll: options.poll !== false,
+      createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
+    });
+    this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
     this.#retention?.start();
-    this.#polling = options.poll !== false;
     if (options.poll !== false) {
-      this.#schedulePoll(0);
       // Another process's commits (a woken parent, an expired lease) are claimed sooner than the next poll.
       // Not for transient changes, nor for runs this engine executes (mostly its own commits).
-      this.#onStoreChange((change) => change.transient || this.#executing.has(change.runId) || this.#pollNow());
+      this.#onStoreChange((change) => change.transient || this.#scheduler.executing.has(change.runId) || this.#scheduler.pollNow());
     }
   }
 
@@ -116,13 +119,13 @@ export class Engine implements EngineCore {
    */
   async deployFlow(definition: FlowDefinition, options: { deployedBy?: string; publish?: boolean } = {}): Promise<{ id: string; version: number }> {
     const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? 'anonymous');
-    if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version });
+    if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version }).finally(() => this.#flows.forget(record.flowId));
     return { id: record.flowId, version: record.version };
   }
 
   /** Makes a deployed version the published one (`LATEST_PUBLISHED`). */
   async publishFlow(flowId: string, version: number): Promise<{ id: string; version: number }> {
-    const record = await this.store.publishFlowVersion({ flowId, version });
+    const record = await this.store.publishFlowVersion({ flowId, version }).finally(() => this.#flows.forget(flowId));
     return { id: record.flowId, version: record.version };
   }
 
@@ -149,7 +152,8 @@ export class Engine implements EngineCore {
    * Starts a run and returns its id at once; the run goes on in this engine. The run is recorded
    * before this resolves, so it survives a crash from then on. Rejects (and records nothing) on an
    * unknown flow or action (FLOW_NOT_FOUND / ACTION_NOT_FOUND), input that breaks the param schemas
-   * (INVALID_INPUT), or a requestId already used (CONFLICT).
+   * (INVALID_INPUT), a requestId already used (CONFLICT), or when `userId` may not start the flow
+   * or act as `runAs` (PERMISSION_DENIED; see authorize.ts — without `userId` the caller is trusted).
    */
   async startRun(options: StartRunOptions): Promise<{ requestId: string }> {
     this.#assertOpen();
@@ -158,6 +162,7 @@ export class Engine implements EngineCore {
     // stored: a rejected call leaves the store as it was.
     const inline = typeof options.flow === 'string' ? null : assertValidFlow(options.flow);
     const flow = inline ? { flowId: inline.id, version: 0, definition: inline, deployedBy: '', deployedAt: 0, published: false } : await this.loadFlow(options.flow as string, options.version);
+    await this.access.assertCanStart({ by: options.userId ?? null, flow, runAs: options.runAs ?? null });
     let run = this.buildRun({
       flow,
       actionName: options.actionName ?? 'main',
@@ -171,8 +176,7 @@ export class Engine implements EngineCore {
       timeoutMs: options.timeoutMs ?? null,
       runAs: options.runAs ?? null,
       event: options.event,
-      ...(options.monitors ? { monitors: options.monitors } : {}),
-      ...(options.managers ? { managers: options.managers } : {}),
+      ...runRolesOf(options),
     });
     if (inline) run = { ...run, flowVersion: (await this.#flows.save(inline, options.userId ?? 'anonymous')).version };
     await this.#createAndExecute(run);
@@ -197,127 +201,33 @@ export class Engine implements EngineCore {
     const lease = this.leaseForNewRun();
     const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) });
     this.publishCommitted(created.run, events);
-    if (created.lease) this.#execute(created.run, created.lease);
+    if (created.lease) this.#scheduler.execute(created.run, created.lease);
     else this.dispatch(run.runId);
   }
 
   dispatch(runId: string): void {
-    if (this.#closed || this.#queued.has(runId)) return;
-    this.#queued.add(runId);
-    this.#queue.push(runId);
-    this.#drain();
+    this.#scheduler.dispatch(runId);
   }
 
   leaseForNewRun(): { owner: string; expiresAt: number } | null {
-    if (this.#closed || this.#executing.size + this.#starting >= this.#maxConcurrent) return null;
-    return { owner: this.workerId, expiresAt: this.clock.now() + this.#leaseMs };
+    return this.#scheduler.leaseForNewRun();
   }
 
-  executeLeased(runId: string, lease: { owner: string; expiresAt: number }): void {
-    this.#starting += 1;
-    this.store
-      .getRun(runId)
-      .then((run) => {
-        // Held with exactly this lease: ours to execute. Otherwise (someone else held it) a claim decides.
-        if (run && run.status === 'ACTIVE' && run.leaseOwner === lease.owner && run.leaseExpiresAt === lease.expiresAt) {
-          this.#execute(run, { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt });
-        } else if (run && run.status === 'ACTIVE') this.dispatch(runId);
-      })
-      .catch((error: unknown) => this.logger?.warn({ err: error, runId }, 'a new run could not be started here; it is claimed when its lease runs out'))
-      .finally(() => (this.#starting -= 1));
+  executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {
+    this.#scheduler.executeLeased(runId, lease, created);
   }
 
   scheduleWake(runId: string, at: number): void {
-    // Long waits live only in the store (readyAt), where the poller finds them when due: a
-    // hundred thousand runs waiting for tomorrow hold no memory here. Short ones get a timer too,
-    // so a retry 200 ms away does not wait for the next poll.
-    if (at - this.clock.now() > this.#localWakeMaxMs && this.#polling) return;
-    const timer = this.clock.setTimeout(() => {
-      this.#timers.delete(timer);
-      this.dispatch(runId);
-    }, Math.max(0, at - this.clock.now()));
-    this.#timers.add(timer);
+    this.#scheduler.scheduleWake(runId, at);
   }
 
   scheduleFlush(executor: RunExecutor): void {
-    if (this.#flushing.has(executor)) return;
-    this.#flushing.add(executor);
-    const timer = this.clock.setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#flushing.delete(executor);
-      executor.flush().catch((error: unknown) => this.logger?.debug({ err: error, runId: executor.runId }, 'flush skipped'));
-    }, 10);
-    this.#timers.add(timer);
-  }
-
-  #drain(): void {
-    while (this.#queue.length > 0 && this.#executing.size < this.#maxConcurrent && !this.#closed) {
-      const runId = this.#queue.shift()!;
-      this.#queued.delete(runId);
-      const now = this.clock.now();
-      this.store
-        .claimRun({ runId, owner: this.workerId, now, leaseExpiresAt: now + this.#leaseMs })
-        .then((claimed) => {
-          if (claimed) this.#execute(claimed.run, claimed.lease);
-        })
-        .catch((error: unknown) => this.logger?.error({ err: error, runId }, 'claim failed; the poller will retry'));
-    }
-  }
-
-  #execute(run: RunRecord, lease: { runId: string; owner: string; fencingToken: number; expiresAt: number }): void {
-    this.#markBusy();
-    const start = async (): Promise<void> => {
-      const flow = await this.loadFlow(run.flowId, run.flowVersion);
-      const executor = new RunExecutor(this, run, lease, flow);
-      this.#executing.set(run.runId, executor);
-      this.#leases.start();
-      try {
-        await executor.execute();
-      } finally {
-        if (this.#executing.get(run.runId) === executor) this.#executing.delete(run.runId);
-      }
-    };
-    start()
-      .catch((error: unknown) => this.logger?.error({ err: error, runId: run.runId }, 'run could not be executed; it stays claimable'))
-      .finally(() => {
-        this.#markIdleIfDone();
-        this.#drain();
-      });
-  }
-
-  #schedulePoll(delayMs: number): void {
-    if (this.#closed) return;
-    this.#pollTimer = this.clock.setTimeout(
-      () => {
-        this.#pollOnce()
-          .catch((error: unknown) => this.logger?.warn({ err: error }, 'poll failed'))
-          .finally(() => this.#schedulePoll(this.#pollIntervalMs));
-      },
-      delayMs,
-      { keepAlive: false },
-    );
-  }
-
-  async #pollOnce(): Promise<void> {
-    const free = this.#maxConcurrent - this.#executing.size;
-    if (free <= 0 || this.#closed) return;
-    const now = this.clock.now();
-    const claimed = await this.store.claimRuns({ owner: this.workerId, limit: free, now, leaseExpiresAt: now + this.#leaseMs });
-    for (const c of claimed) this.#execute(c.run, c.lease);
-  }
-
-  #markBusy(): void {
-    if (this.#idleResolve === null) this.#idle = new Promise((resolve) => (this.#idleResolve = resolve));
-  }
-
-  #markIdleIfDone(): void {
-    if (this.#executing.size > 0 || this.#queue.length > 0) return;
-    this.#idleResolve?.();
-    this.#idleResolve = null;
+    this.#scheduler.scheduleFlush(executor);
   }
 
   publishCommitted(run: LiveRunRef, events: RunEventBody[], transients: { afterIndex: number; body: RunEventBody }[] = []): void {
     this.#live.publishCommitted(run, events, transients, this.clock.now());
+    this.#streams.observe(run, events, transients); // callee outputs stream on to waiting callers
     // Watchers in other processes get transient changes through the store, when it can carry them (PostgreSQL).
     if (transients.length === 0 || !this.store.publishTransient) return;
     const first = run.lastSeq - events.length + 1;
@@ -343,8 +253,8 @@ export class Engine implements EngineCore {
    * ends after its terminal status. Works for runs executed by other processes over the same
    * store; reconnecting with the last `seq` seen loses and repeats nothing.
    */
-  watchRun(runId: string, options: { afterSeq?: number; signal?: AbortSignal } = {}): AsyncGenerator<LiveRunEvent> {
-    return watchRunEvents(
+  watchRun(runId: string, options: { afterSeq?: number; signal?: AbortSignal } & AccessOptions = {}): AsyncGenerator<LiveRunEvent> {
+    return this.access.guardWatch(runId, options.as, watchRunEvents(
       {
         store: this.store,
         clock: this.clock,
@@ -355,26 +265,11 @@ export class Engine implements EngineCore {
       },
       runId,
       options,
-    );
+    ));
   }
 
   #onStoreChange(listener: (change: StoreChange) => void): () => void {
     return this.#closed ? () => undefined : this.#storeChanges.listen(listener);
-  }
-
-  /** Polls soon after a notification: at most once per 50 ms, however many arrive. */
-  #pollNow(): void {
-    if (this.#pollSoon || this.#closed) return;
-    this.#pollSoon = true;
-    this.clock.setTimeout(
-      () => {
-        this.#pollOnce()
-          .catch((error: unknown) => this.logger?.warn({ err: error }, 'poll failed'))
-          .finally(() => (this.#pollSoon = false));
-      },
-      50,
-      { keepAlive: false },
-    );
   }
 
   /** Listens to the live events of a run and its synchronous children. */
@@ -385,6 +280,10 @@ export class Engine implements EngineCore {
   /** Listens to the live events of every run this engine executes (the CLI's progress view). */
   onAnyRunEvent(listener: LiveListener): () => void {
     return this.#live.onAll(listener);
+  }
+
+  endedRun(runId: string): RunRecord | undefined {
+    return this.#waiters.endedRun(runId);
   }
 
   runEnded(run: RunRecord, parentLease?: { owner: string; expiresAt: number }): void {
@@ -402,39 +301,38 @@ export class Engine implements EngineCore {
     return this.#waiters.wait(runId, options);
   }
 
-  /** A run by id. Throws RUN_NOT_FOUND. */
-  async getRun(runId: string): Promise<RunRecord> {
-    const run = await this.store.getRun(runId);
-    if (!run) throw new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
-    return run;
+  /** A run by id. Throws RUN_NOT_FOUND, also when `as` may not read it (every read below takes `as`; listRuns then skips such runs). */
+  getRun(runId: string, options: AccessOptions = {}): Promise<RunRecord> {
+    return this.access.readableRun(runId, options.as);
   }
 
-  listRuns(filter: RunFilter = {}): Promise<RunPage> {
-    return this.store.listRuns(filter);
+  listRuns(filter: RunFilter = {}, options: AccessOptions = {}): Promise<RunPage> {
+    return options.as === undefined ? this.store.listRuns(filter) : this.access.listRuns(filter, options.as);
   }
 
   /** Log entries of a run, oldest first, paginated by position. Throws RUN_NOT_FOUND. */
-  async getRunLogs(runId: string, options: { limit?: number; offset?: number } = {}): Promise<LogPage> {
-    await this.getRun(runId);
+  async getRunLogs(runId: string, options: { limit?: number; offset?: number } & AccessOptions = {}): Promise<LogPage> {
+    await this.getRun(runId, options);
     return this.store.getRunLogs(runId, options);
   }
 
   /** Persisted events of a run (status, log, item, ledger, output) after `afterSeq`. */
-  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number } = {}): Promise<LiveRunEvent[]> {
-    await this.getRun(runId);
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number } & AccessOptions = {}): Promise<LiveRunEvent[]> {
+    await this.getRun(runId, options);
     return this.store.getRunEvents(runId, options);
   }
 
   /** The ledger of a run: every control-flow dispatch, in order. */
-  async getRunLedger(runId: string): Promise<import('../run.js').LedgerEntry[]> {
-    await this.getRun(runId);
+  async getRunLedger(runId: string, options: AccessOptions = {}): Promise<import('../run.js').LedgerEntry[]> {
+    await this.getRun(runId, options);
     const events = await this.store.getRunEvents(runId, { kinds: ['ledger'] });
     return events.flatMap((e) => (e.kind === 'ledger' ? [e.entry] : []));
   }
 
-  /** Changes a run's label and tags. */
-  async updateRun(runId: string, changes: { label?: string | null; tags?: string[] }): Promise<RunRecord> {
-    await this.getRun(runId);
+  /** Changes a run's label and tags. With `as`: RUN_NOT_FOUND when it may not read the run, PERMISSION_DENIED when it may not manage it. */
+  async updateRun(runId: string, changes: { label?: string | null; tags?: string[] }, options: AccessOptions = {}): Promise<RunRecord> {
+    await this.access.manageableRun(runId, options.as);
+    this.#waiters.forget(runId);
     return this.store.updateRun({ runId, at: this.clock.now(), ...changes });
   }
 
@@ -442,8 +340,10 @@ export class Engine implements EngineCore {
    * Cancels a run: it ends CANCELED, its synchronous children are canceled too (depth-first),
    * its running modules see their `signal` abort, and a parent waiting on it is woken (its call
    * step fails with CANCELED). Launched runs go on. Canceling an ended run changes nothing.
+   * With `as`, refused like {@link updateRun}.
    */
-  async cancelRun(runId: string): Promise<RunRecord> {
+  async cancelRun(runId: string, options: AccessOptions = {}): Promise<RunRecord> {
+    await this.access.assertCanManage(runId, options.as);
     await this.cancelRunTree(runId, 'canceled by request');
     return this.getRun(runId);
   }
@@ -456,7 +356,7 @@ export class Engine implements EngineCore {
     return {
       store: this.store,
       clock: this.clock,
-      abortLocal: (id, error) => this.#executing.get(id)?.abort(error),
+      abortLocal: (id, error) => this.#scheduler.executing.get(id)?.abort(error),
       published: (run, events) => this.publishCommitted(run, events),
       ended: (run) => this.runEnded(run),
     };
@@ -464,7 +364,7 @@ export class Engine implements EngineCore {
 
   /** Resolves when this engine has nothing running or queued (tests, graceful shutdown). */
   whenIdle(): Promise<void> {
-    return this.#idle;
+    return this.#scheduler.whenIdle();
   }
 
   /**
@@ -473,13 +373,8 @@ export class Engine implements EngineCore {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#pollTimer?.cancel();
-    this.#leases.stop();
+    this.#scheduler.close();
     this.#retention?.stop();
-    for (const timer of this.#timers) timer.cancel();
-    this.#timers.clear();
-    this.#queue.length = 0;
-    this.#queued.clear();
     await this.#storeChanges.close();
   }
 

@@ -5,6 +5,7 @@
 import { fromRunError } from '../errors.js';
 import type { Engine } from './engine.js';
 import type { LiveListener } from './live-events.js';
+import { OutputFollower } from './output-follower.js';
 import type { ExecutionResult, ItemEvent, RunActionOptions } from './types.js';
 
 /**
@@ -17,16 +18,20 @@ export async function runActionOn(engine: Engine, options: RunActionOptions): Pr
   const started = engine.clock.now();
   // Listen before starting, so not even the first item is missed.
   const stopItems = options.onItem ? engine.onRunTreeEvent(requestId, itemListener(options.onItem)) : null;
+  const outputs = options.onOutput ? new OutputFollower(engine, requestId, options.onOutput) : null;
   let onAbort: (() => void) | null = null;
   try {
     await engine.startRun({ ...options, requestId });
+    await outputs?.started(requestId);
     if (options.signal) {
       onAbort = () => void engine.cancelRun(requestId).catch((error: unknown) => engine.logger?.warn({ err: error }, 'cancel on abort failed'));
       if (options.signal.aborted) onAbort();
       else options.signal.addEventListener('abort', onAbort, { once: true });
     }
     const run = await engine.waitForRun(requestId);
-    const items = await engine.store.getRunItems(requestId);
+    outputs?.ended(run);
+    // A run that never recorded an item needs no read (most runs).
+    const items = run.state.hasItems === false ? [] : await engine.store.getRunItems(requestId);
     return {
       requestId,
       status: run.status,
@@ -37,6 +42,7 @@ export async function runActionOn(engine: Engine, options: RunActionOptions): Pr
     };
   } finally {
     stopItems?.();
+    outputs?.stop();
     if (onAbort) options.signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -7,7 +7,7 @@
  * step that was in flight runs again with the same idempotency key.
  */
 import { CanceledError, ConflictError, FlowError, TimeoutError, fromRunError, toFlowError } from '../errors.js';
-import type { ActionDefinition, FlowVersionRecord, StepDefinition, StepGraph } from '../model.js';
+import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../model.js';
 import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunEventBody, type RunRecord, type RunState } from '../run.js';
 import type { RunLease } from '../store.js';
 import { cloneJson } from '../json.js';
@@ -15,6 +15,17 @@ import { startEvents, type EngineCore } from './engine-core.js';
 import { executeStep, stepContext, type StepOutcome } from './step-runner.js';
 import { applyOutputMappings, parseContextTarget } from '../mapping.js';
 import { applyReturnMappings } from './return-mapping.js';
+import { actionOf, stepAt } from './flow-graph.js';
+import { createdRecord } from './build-run.js';
+
+/**
+ * Steps that only compute from the run's own state: re-running them after a crash gives the same
+ * result and does nothing outside the run, so their transition may ride on the next one.
+ */
+const PURE_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET']);
+
+/** Most consecutive transitions held back before one is written anyway (bounds memory and lost work). */
+const MAX_DEFERRED_TRANSITIONS = 32;
 
 /** Step-level log codes, written only when the run has step logs on and its history cap is not reached. */
 const STEP_LOG_CODES = new Set(['StepStarted', 'StepSucceeded', 'StepFailed', 'StepRetrying', 'StepCaught']);
@@ -33,6 +44,10 @@ export class RunExecutor {
   #transients: { afterIndex: number; body: RunEventBody }[] = [];
   #items = new Map<string, Item>();
   #commitChain: Promise<unknown> = Promise.resolve();
+  /** Transitions held back since the last commit (see #settle). */
+  #deferred = 0;
+  /** A held-back transition completed a step with effects: the next #settle must write. */
+  #mustWrite = false;
   #deadlineTimer: { cancel(): void } | null = null;
   /** When this engine's lease on the run runs out unless renewed (the heartbeat moves it). */
   leaseExpiresAt: number;
@@ -102,7 +117,7 @@ export class RunExecutor {
         return;
       }
       if (frame.waitingForRunId) {
-        const child = await this.#core.store.getRun(frame.waitingForRunId);
+        const child = this.#core.endedRun(frame.waitingForRunId) ?? (await this.#core.store.getRun(frame.waitingForRunId));
         if (child && !isTerminalStatus(child.status)) {
           // Woken early (a deadline check, a duplicate wake): keep waiting without holding a worker.
           await this.#commit({ releaseLease: true, readyAt: this.#run.deadline });
@@ -143,12 +158,16 @@ export class RunExecutor {
       case 'complete':
         for (const entry of outcome.ledger ?? []) this.ledger(entry);
         this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next);
-        await this.#commit({ createRuns: outcome.createRuns });
+        if (outcome.createRuns?.length) await this.#commit({ createRuns: outcome.createRuns });
+        // The end of a frame is written next, before anything else can run: a step with effects
+        // that ends its frame rides on that write.
+        else if (frame.at === null && !PURE_STEP_TYPES.has(step.stepType)) this.#holdBack(true);
+        else await this.#settle(PURE_STEP_TYPES.has(step.stepType));
         return true;
       case 'push': {
         this.ledger(outcome.ledger);
         this.#state.frames.push(outcome.frame);
-        await this.#commit({});
+        await this.#settle(true);
         return true;
       }
       case 'goto': {
@@ -156,7 +175,7 @@ export class RunExecutor {
         this.#stepLog('StepSucceeded', `step ${stepId} went to subflow ${outcome.frame.graph.slice('subflow:'.length)}`, { stepId, stepType: step.stepType });
         this.#state.stepSeq += 1;
         this.#state.frames[this.#state.frames.length - 1] = outcome.frame;
-        await this.#commit({});
+        await this.#settle(true);
         return true;
       }
       case 'wait-child': {
@@ -248,15 +267,33 @@ export class RunExecutor {
     }
     const step = this.#currentStep(caller);
     this.#completeStep(caller, step, caller.at!, done.last, step.defaultNextStepInstanceId ?? null);
-    await this.#commit({});
+    await this.#settle(true);
     return true;
+  }
+
+  /**
+   * Ends a transition that changed only this run's state. A pure one (a pure step, a frame pushed,
+   * popped or replaced) is held back and written with the next transition, which always comes
+   * before anything outside the run happens (a module call, a child start, the run's end, a
+   * reply): after a crash the run resumes before the held-back steps and simply computes them
+   * again. At most {@link MAX_DEFERRED_TRANSITIONS} are held back in a row.
+   */
+  async #settle(pure: boolean): Promise<void> {
+    if (pure && !this.#mustWrite && this.#deferred < MAX_DEFERRED_TRANSITIONS) this.#holdBack(false);
+    else await this.#commit({});
+  }
+
+  #holdBack(hasEffects: boolean): void {
+    this.#deferred += 1;
+    if (hasEffects) this.#mustWrite = true;
   }
 
   #childOutcome(step: StepDefinition, child: RunRecord): StepOutcome {
     if (child.status === 'SUCCEEDED') {
       if (step.stepType === 'RUN_FLOW' && step.returnMappings?.length) {
         const context = { vars: this.#state.vars, outputs: this.#state.outputs };
-        const written = applyReturnMappings(step.returnMappings, child.output, context);
+        const { vars, classes } = this.#flow.definition;
+        const written = applyReturnMappings(step.returnMappings, child.output, context, { vars, outputs: this.#action().outputs, classes });
         for (const name of written.outputs) this.outputChanged(name);
       }
       return { type: 'complete', output: child.output };
@@ -299,23 +336,11 @@ export class RunExecutor {
   }
 
   #action(): ActionDefinition {
-    const action = this.#flow.definition.actions[this.#run.actionName];
-    if (!action) throw new FlowError('ACTION_NOT_FOUND', `flow ${this.#flow.flowId} v${this.#flow.version} has no action "${this.#run.actionName}"`);
-    return action;
-  }
-
-  /** The step graph a frame runs. */
-  #graphOf(frame: Frame): StepGraph {
-    const [kind, name] = splitGraph(frame.graph);
-    const graph = kind === 'action' ? this.#flow.definition.actions[name] : this.#flow.definition.subflows?.[name];
-    if (!graph) throw new FlowError(kind === 'action' ? 'ACTION_NOT_FOUND' : 'SUBFLOW_NOT_FOUND', `flow ${this.#flow.flowId} has no ${kind} "${name}"`);
-    return graph;
+    return actionOf(this.#flow, this.#run.actionName);
   }
 
   #currentStep(frame: Frame): StepDefinition {
-    const step = frame.at === null ? undefined : this.#graphOf(frame).steps[frame.at];
-    if (!step) throw new FlowError('INVALID_DEFINITION', `frame ${frame.graph} points at unknown step "${frame.at}"`);
-    return step;
+    return stepAt(this.#flow, frame);
   }
 
   /** Adds a log entry to the next transition. */
@@ -352,6 +377,15 @@ export class RunExecutor {
   /** Records that an action output changed (an `output` event with its new value). */
   outputChanged(name: string): void {
     this.#events.push({ kind: 'output', name, value: cloneJson(this.#state.outputs[name]) });
+  }
+
+  /**
+   * Announces a live snapshot of an output a running module writes (a transient `output` event,
+   * see output-writer.ts), at once: a snapshot is a value, not history, so it need not wait for
+   * the step's pending log entries. The store sees the value when the step completes.
+   */
+  outputStreamed(name: string, value: unknown): void {
+    this.#core.publishTransient(this.#run, { kind: 'output', name, value });
   }
 
   /** Records an item change: transient ones go live only; the others persist with the next transition. */
@@ -403,6 +437,8 @@ export class RunExecutor {
       // After the lease is lost nothing may be written, even if the store would still accept it.
       if (reason instanceof ConflictError) throw reason;
       const events = this.#events;
+      this.#deferred = 0;
+      this.#mustWrite = false;
       // Runs this transition starts are leased to this engine when it has room, so it executes
       // them without a claim round trip; otherwise they are left for a claim.
       const created = (input.createRuns ?? []).map((run) => {
@@ -411,6 +447,7 @@ export class RunExecutor {
       });
       const transients = this.#transients;
       const items = [...this.#items.values()];
+      if (items.length > 0) this.#state.hasItems = true;
       this.#events = [];
       this.#transients = [];
       this.#items = new Map();
@@ -436,7 +473,7 @@ export class RunExecutor {
       this.#core.publishCommitted(recorded, events, transients);
       for (const c of created) {
         this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
-        if (c.lease) this.#core.executeLeased(c.run.runId, c.lease);
+        if (c.lease) this.#core.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
         else this.#core.dispatch(c.run.runId);
       }
       return recorded;
@@ -450,8 +487,3 @@ function matches(codes: string[] | undefined, code: string): boolean {
   return !codes || codes.length === 0 || codes.includes('*') || codes.includes(code);
 }
 
-/** Splits `action:main` / `subflow:x` into its kind and name. */
-function splitGraph(graph: string): ['action' | 'subflow', string] {
-  const i = graph.indexOf(':');
-  return [graph.slice(0, i) === 'action' ? 'action' : 'subflow', graph.slice(i + 1)];
-}

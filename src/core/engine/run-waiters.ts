@@ -7,24 +7,50 @@ import type { Clock, TimerHandle } from '../clock.js';
 import { CanceledError, FlowError, NotFoundError, TimeoutError } from '../errors.js';
 import { isTerminalStatus, type RunRecord } from '../run.js';
 import type { Store } from '../store.js';
+import { cloneJson } from '../json.js';
+
+/** How many runs that ended here are remembered (see {@link RunWaiters.endedRun}). */
+const RECENTLY_ENDED = 4096;
 
 /** Waiters on run ends. */
 export class RunWaiters {
   readonly #waiters = new Map<string, Set<(run: RunRecord) => void>>();
+  readonly #ended = new Map<string, RunRecord>();
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #pollIntervalMs: number;
+  readonly #isRunningHere: (runId: string) => boolean;
 
-  constructor(options: { store: Store; clock: Clock; pollIntervalMs: number }) {
+  /** `isRunningHere`: the run is executing (or queued) in this engine, which will notify its end. */
+  constructor(options: { store: Store; clock: Clock; pollIntervalMs: number; isRunningHere: (runId: string) => boolean }) {
     this.#store = options.store;
     this.#clock = options.clock;
     this.#pollIntervalMs = options.pollIntervalMs;
+    this.#isRunningHere = options.isRunningHere;
   }
 
-  /** A run ended in this engine: resolve whoever waits for it. */
+  /** A run ended in this engine: resolve whoever waits for it, and remember the record. */
   notify(run: RunRecord): void {
+    this.#ended.delete(run.runId);
+    this.#ended.set(run.runId, run);
+    if (this.#ended.size > RECENTLY_ENDED) this.#ended.delete(this.#ended.keys().next().value as string);
     const waiters = this.#waiters.get(run.runId);
-    if (waiters) for (const resolve of [...waiters]) resolve(run);
+    if (waiters) for (const resolve of [...waiters]) resolve(cloneJson(run));
+  }
+
+  /**
+   * A copy of the record of a run that recently ended in this engine, as it ended. An ended run
+   * never changes again except its label and tags (see {@link forget}), so a parent resuming after
+   * its child, or a caller waiting for a run that just ended here, need not read it back.
+   */
+  endedRun(runId: string): RunRecord | undefined {
+    const run = this.#ended.get(runId);
+    return run && cloneJson(run);
+  }
+
+  /** The run changed after it ended (label, tags) or is gone: read it from the store again. */
+  forget(runId: string): void {
+    this.#ended.delete(runId);
   }
 
   /**
@@ -32,6 +58,8 @@ export class RunWaiters {
    * on), CANCELED when `signal` aborts, RUN_NOT_FOUND for an unknown id.
    */
   async wait(runId: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunRecord> {
+    const known = this.endedRun(runId);
+    if (known) return known;
     const cleanup: (() => void)[] = [];
     // Register before reading the store, so an end between the two is not missed.
     const ended = new Promise<RunRecord>((resolve) => {
@@ -69,12 +97,18 @@ export class RunWaiters {
   }
 
   async #poll(runId: string, polling: { active: boolean; timer: TimerHandle | null }): Promise<RunRecord> {
+    // A run this engine executes notifies its end; the store is read only if it has not ended by
+    // the first poll interval (its lease was lost to another process, say).
+    let skipRead = this.#isRunningHere(runId);
     for (;;) {
-      const run = await this.#store.getRun(runId).catch((error: unknown) => {
+      const run = skipRead
+        ? undefined
+        : await this.#store.getRun(runId).catch((error: unknown) => {
         // A store that is down for a moment delays the answer; it does not end the wait.
         if (error instanceof FlowError && error.code === 'STORE_ERROR') return undefined;
         throw error;
       });
+      skipRead = false;
       if (run === null) throw new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
       if (run && isTerminalStatus(run.status)) return run;
       await new Promise<void>((resolve) => {

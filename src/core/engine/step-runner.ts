@@ -11,6 +11,10 @@ import { buildStepInput, contextScope, parseContextTarget, writeContextTarget, t
 import type { EngineCore } from './engine-core.js';
 import type { RunExecutor } from './run-executor.js';
 import type { ItemHandle, ModuleContext } from './types.js';
+import { OutputWriter } from './output-writer.js';
+import { assertCalleeFits } from './check-callee.js';
+import { executeAskStep } from './ask-step.js';
+import { cloneJson } from '../json.js';
 
 /** What a step asks the executor to record. */
 export type StepOutcome =
@@ -41,7 +45,7 @@ export async function executeStep(args: StepArgs): Promise<StepOutcome> {
   } catch (error) {
     const flowError = toFlowError(error, 'STEP_FAILED');
     // Bad data or a bad definition fails the same way on every attempt: don't retry it.
-    const retryable = !(error instanceof ValidationError) && flowError.code !== 'INVALID_EXPRESSION' && flowError.code !== 'EXPRESSION_LIMIT';
+    const retryable = !(error instanceof ValidationError) && !['INVALID_EXPRESSION', 'EXPRESSION_LIMIT', 'PERMISSION_DENIED'].includes(flowError.code);
     return { type: 'fail', error: retryable ? flowError : asNonRetryable(flowError) };
   }
 }
@@ -107,6 +111,12 @@ async function runStep(args: StepArgs): Promise<StepOutcome> {
       return startFlowExecution(args, step, buildStepInput(step, scope));
     case 'MODULE':
       return runModule(args, step.moduleIdentifier, buildStepInput(step, scope));
+    case 'ASK': {
+      const input = buildStepInput(step, scope);
+      const emit = (item: { type: string; content?: unknown; transient?: boolean }): ItemHandle => emitItem(args, item);
+      const output = await executeAskStep({ step, stepId, runId: run.runId, scope, input, resolver: core.modelResolver, signal: args.signal, emitItem: emit, setTimeout: (fn, ms) => core.clock.setTimeout(fn, ms) });
+      return { type: 'complete', output };
+    }
   }
 }
 
@@ -123,6 +133,8 @@ async function callFlow(args: StepArgs, step: RunFlowStep, input: Record<string,
   const depth = frame.depth + 1;
   if (depth > core.maxDepth) return depthExceeded(args, depth);
   const target = await core.loadFlow(step.flowDefinitionId!, step.flowVersion);
+  assertCalleeFits({ caller: args.flow, callerAction: run.actionName, graph: frame.graph, step, stepId: args.stepId, callee: target, calleeAction: step.action ?? 'main' });
+  await core.access.assertCanCall(run, target, step.runAs); // PERMISSION_DENIED fails the step; nothing starts
   const child = core.buildRun({
     flow: target,
     actionName: step.action ?? 'main',
@@ -155,6 +167,7 @@ async function startFlowExecution(args: StepArgs, step: StartFlowExecutionStep, 
   const depth = frame.depth + 1;
   if (depth > core.maxDepth) return depthExceeded(args, depth);
   const target = await core.loadFlow(flowId, version);
+  await core.access.assertCanCall(run, target, step.runAs);
   const actionName = typeof input.actionName === 'string' ? input.actionName : 'main';
   const child = core.buildRun({
     flow: target,
@@ -193,6 +206,12 @@ async function runModule(args: StepArgs, moduleId: string, input: Record<string,
   const timer = step.timeoutMs
     ? core.clock.setTimeout(() => controller.abort(new TimeoutError(`step ${stepId} timed out after ${step.timeoutMs} ms`, { runId: run.runId, stepId })), step.timeoutMs)
     : null;
+  const writer = new OutputWriter({
+    outputs: state.outputs,
+    declared: args.flow.definition.actions[run.actionName]?.outputs,
+    clock: core.clock,
+    stream: (name, value) => executor.outputStreamed(name, value),
+  });
   const ctx: ModuleContext = {
     runId: run.runId,
     stepId,
@@ -203,12 +222,17 @@ async function runModule(args: StepArgs, moduleId: string, input: Record<string,
     settings: core.settings,
     log: (code, description, details) => executor.log(String(code), String(description), details ?? {}),
     emitItem: (item) => emitItem(args, item),
+    write: (name, value) => writer.write(String(name), value),
+    append: (name, element) => writer.append(String(name), element),
   };
   try {
     const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), controller.signal);
+    for (const name of writer.commit()) executor.outputChanged(name);
     return { type: 'complete', output: output === undefined ? null : output };
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : error;
+    // Live watchers saw the failed attempt's writes: show them the committed values again.
+    for (const name of writer.discard()) executor.outputStreamed(name, cloneJson(state.outputs[name] ?? null));
     return { type: 'fail', error: toFlowError(reason, 'MODULE_FAILED') };
   } finally {
     timer?.cancel();

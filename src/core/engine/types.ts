@@ -4,6 +4,7 @@
  */
 import type { FlowError } from '../errors.js';
 import type { FlowDefinition } from '../model.js';
+import type { ModelResolver } from './model-resolver.js';
 import type { Item, LogEntry, RunEvent, RunRecord, RunStatus } from '../run.js';
 
 /** A pino-compatible logger (only the methods flowrun calls). */
@@ -41,6 +42,13 @@ export interface ModuleContext {
   log(code: string, description: string, details?: Record<string, unknown>): void;
   /** Emits an item; transient items reach live listeners only and are never persisted. */
   emitItem(item: { type: string; content?: unknown; transient?: boolean }): ItemHandle;
+  /**
+   * Replaces an output of the run. Committed with the step (a failed or retried attempt writes
+   * nothing); a streamable output streams to callers and watchers meanwhile. Ignored after the step ended.
+   */
+  write(outputName: string, value: unknown): void;
+  /** Appends one element to a list or collection output; committed and streamed like {@link ModuleContext.write}. */
+  append(outputName: string, element: unknown): void;
 }
 
 /** A TypeScript function registered under a `moduleIdentifier`. Its resolved value is the step's output. */
@@ -56,6 +64,8 @@ export interface RuntimeConfig {
   maxDepth?: number;
   /** Step-level log and ledger entries kept per run before they are dropped (default 10,000). */
   maxHistoryPerRun?: number;
+  /** Finds the model of an ASK step by its id; without one, ASK steps fail with MODEL_NOT_CONFIGURED. */
+  modelResolver?: ModelResolver;
 }
 
 /** A live event of a run: the persisted events plus transient item changes. */
@@ -80,7 +90,11 @@ export interface StartRunOptions {
   version?: number | 'LATEST_PUBLISHED' | 'LATEST';
   actionName?: string;
   input?: unknown;
-  /** The principal starting the run: trusted as given (seed 002). Default `anonymous`. */
+  /**
+   * The principal starting the run: trusted as given (seed 002), but held to the flow's roles —
+   * a user who may not start the flow gets PERMISSION_DENIED and no run is created. Without it
+   * the caller is trusted in-process code and the run is recorded as created by `anonymous`.
+   */
   userId?: string;
   sessionId?: string;
   /** Recorded on the run. Default `http`. */
@@ -90,11 +104,19 @@ export interface StartRunOptions {
   label?: string;
   tags?: string[];
   timeoutMs?: number;
+  /** A service account to run as: `userId` must hold act-as on it, and it must be allowed to start the flow. */
   runAs?: string;
   /** The event that started the run (`event` in expressions). */
   event?: unknown;
+  /** Who may read the run (status, logs, items, stream): users and groups. */
   monitors?: { users?: string[]; groups?: string[] };
+  /** Who may also update and cancel it. */
   managers?: { users?: string[]; groups?: string[] };
+  /** Seed 003's names for the same roles, merged with `monitors` / `managers`. */
+  runMonitoringBy?: string[];
+  runMonitoringGroups?: string[];
+  runManagingBy?: string[];
+  runManagingGroups?: string[];
 }
 
 /** Options of `runAction`: start a run and wait for it. */
@@ -103,6 +125,13 @@ export interface RunActionOptions extends StartRunOptions {
   onItem?: (event: ItemEvent) => void;
   /** Aborting cancels the run. */
   signal?: AbortSignal;
+  /**
+   * Sees the run's returned outputs: snapshots of streamable ones while it runs (at most one per
+   * 10 ms), then every returned output once when it succeeds. When it fails or is canceled, each
+   * output already reported is reported again with its value at the start: a failed run writes
+   * nothing. Exceptions are isolated.
+   */
+  onOutput?: (name: string, snapshot: unknown) => void;
 }
 
 /** What `runAction` resolves to (seed 002's ExecutionResult). */

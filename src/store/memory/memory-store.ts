@@ -9,6 +9,7 @@ import { cloneJson, stableStringify } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { encodeRunMarker, runListing } from '../run-marker.js';
+import { MemoryPrincipalStore } from './memory-principal-store.js';
 
 interface RunEntry {
   run: RunRecord;
@@ -23,6 +24,7 @@ interface RunEntry {
 export class MemoryStore implements Store {
   readonly name = 'memory';
   readonly capabilities: StoreCapabilities = { isShared: false, isDurable: false, hasNotifications: false };
+  readonly principals = new MemoryPrincipalStore(() => this.#open());
   readonly #flows = new Map<string, FlowVersionRecord[]>();
   readonly #runs = new Map<string, RunEntry>();
   #closed = false;

@@ -24,6 +24,10 @@
  * so fractional times from a test clock or a fractional `timeoutMs` round-trip like in the
  * memory store instead of failing an integer cast.
  *
+ * Version 2 adds principals (pg-principal-store.ts): `principals(id, kind, display_name,
+ * created_at)`, `group_members(group_id, member_id)` and `act_as_grants(service_account_id,
+ * principal_id)`, the last two with foreign keys ON DELETE CASCADE (written rarely, never on the run path).
+ *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
  * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
  * does not already guarantee (only ended runs are deleted, and they receive no more events).
@@ -33,7 +37,7 @@ import { FlowError } from '../../core/errors.js';
 import type { PoolClient } from 'pg';
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** pg_advisory_xact_lock(classid, objid) namespace of flowrun: the bytes of "flow". */
 const LOCK_CLASS = 0x666c6f77;
@@ -135,6 +139,34 @@ const MIGRATIONS: Migration[] = [
         body          json NOT NULL,
         PRIMARY KEY (run_id, item_id)
       )`,
+    ],
+  },
+  {
+    // Principals (issue 4). Ids are one namespace across kinds and compare byte-wise, so
+    // listPrincipals pages in the memory store's order. Memberships and grants are indexed both
+    // ways: resolving a principal reads its groups and its grants by index range.
+    version: 2,
+    description: 'principals, group_members, act_as_grants',
+    statements: [
+      `CREATE TABLE principals (
+        id           text COLLATE "C" PRIMARY KEY,
+        kind         text NOT NULL CHECK (kind IN ('user', 'group', 'serviceAccount')),
+        display_name text,
+        created_at   epoch_ms NOT NULL
+      )`,
+      `CREATE INDEX principals_kind_idx ON principals (kind, id)`,
+      `CREATE TABLE group_members (
+        group_id  text COLLATE "C" NOT NULL REFERENCES principals (id) ON DELETE CASCADE,
+        member_id text COLLATE "C" NOT NULL REFERENCES principals (id) ON DELETE CASCADE,
+        PRIMARY KEY (group_id, member_id)
+      )`,
+      `CREATE INDEX group_members_member_idx ON group_members (member_id, group_id)`,
+      `CREATE TABLE act_as_grants (
+        service_account_id text COLLATE "C" NOT NULL REFERENCES principals (id) ON DELETE CASCADE,
+        principal_id       text COLLATE "C" NOT NULL REFERENCES principals (id) ON DELETE CASCADE,
+        PRIMARY KEY (service_account_id, principal_id)
+      )`,
+      `CREATE INDEX act_as_grants_principal_idx ON act_as_grants (principal_id, service_account_id)`,
     ],
   },
 ];

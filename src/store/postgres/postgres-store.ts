@@ -15,6 +15,7 @@ import * as flows from './flow-versions.js';
 import { buildListRunsQuery } from './list-runs-query.js';
 import { NotificationListener, type RunNotificationListener } from './notification-listener.js';
 import { PgConnection } from './pg-connection.js';
+import { PgPrincipalStore } from './pg-principal-store.js';
 import { isUniqueViolation } from './pg-errors.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, runFromRow, type RunRow } from './run-rows.js';
@@ -51,6 +52,7 @@ export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: true };
   /** The schema this store lives in. */
   readonly schema: string;
+  readonly principals: PgPrincipalStore;
   readonly #db: PgConnection;
   readonly #batcher: TransitionBatcher;
   readonly #listener: NotificationListener;
@@ -81,6 +83,7 @@ export class PostgresStore implements Store {
       maxConcurrentBatches: Math.max(1, Math.floor(poolSize / 2)),
       retries: 4,
     });
+    this.principals = new PgPrincipalStore(this.#db, () => this.#open());
     this.#listener = new NotificationListener({ connect: () => this.#db.connectDedicated(), channel: NOTIFY_CHANNEL, transientChannel: TRANSIENT_CHANNEL, warn });
   }
 

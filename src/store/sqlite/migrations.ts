@@ -24,6 +24,9 @@
  * - No foreign keys: the store deletes a run's events, items and tags itself, in the same
  *   transaction, and skips a lookup per inserted event on the hottest write path.
  *
+ * Version 2 adds principals (sqlite-principal-store.ts): `flowrun_principals`,
+ * `flowrun_group_members` and `flowrun_act_as_grants`, indexed both ways.
+ *
  * A migration never alters or drops a table it did not create.
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -104,6 +107,33 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         body TEXT NOT NULL,
         UNIQUE (run_id, item_id)
       )`,
+    ],
+  },
+  {
+    // Principals (issue 4): ids are one namespace across kinds; memberships and grants are
+    // indexed both ways, so resolving a principal's groups and act-as grants reads index ranges.
+    version: 2,
+    description: 'principals, group members, act-as grants',
+    statements: [
+      `CREATE TABLE flowrun_principals (
+        id TEXT NOT NULL PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('user', 'group', 'serviceAccount')),
+        display_name TEXT,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID`,
+      `CREATE INDEX flowrun_principals_kind ON flowrun_principals (kind, id)`,
+      `CREATE TABLE flowrun_group_members (
+        group_id TEXT NOT NULL,
+        member_id TEXT NOT NULL,
+        PRIMARY KEY (group_id, member_id)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX flowrun_group_members_member ON flowrun_group_members (member_id, group_id)`,
+      `CREATE TABLE flowrun_act_as_grants (
+        service_account_id TEXT NOT NULL,
+        principal_id TEXT NOT NULL,
+        PRIMARY KEY (service_account_id, principal_id)
+      ) WITHOUT ROWID`,
+      `CREATE INDEX flowrun_act_as_grants_principal ON flowrun_act_as_grants (principal_id, service_account_id)`,
     ],
   },
 ];

@@ -231,3 +231,24 @@ describe('SqliteStore shared by two instances on one file', () => {
     expect(new Set(ids).size).toBe(30);
   });
 });
+
+describe('SqliteStore principals across connections', () => {
+  it("sees another process's principal changes on the very next lookup", async () => {
+    const path = freshPath();
+    const mine = track(createSqliteStore({ path }));
+    const theirs = track(createSqliteStore({ path }));
+    await mine.principals.createPrincipal({ id: 'alice', kind: 'user', at: T0 });
+    await mine.principals.createPrincipal({ id: 'ops', kind: 'group', at: T0 });
+    expect(await mine.principals.resolvePrincipal('alice')).toMatchObject({ groups: [] });
+    await theirs.principals.addGroupMember({ groupId: 'ops', memberId: 'alice' });
+    expect(await mine.principals.resolvePrincipal('alice')).toMatchObject({ groups: ['ops'] });
+    await theirs.principals.deletePrincipal('alice');
+    expect(await mine.principals.resolvePrincipal('alice')).toBeNull();
+    // Its own run writes do not hide a change either.
+    await mine.principals.createPrincipal({ id: 'bob', kind: 'user', at: T0 });
+    expect(await mine.principals.resolvePrincipal('bob')).toMatchObject({ groups: [] });
+    await mine.createRun({ run: sampleRun({ runId: 'r-principals' }) });
+    await theirs.principals.addGroupMember({ groupId: 'ops', memberId: 'bob' });
+    expect(await mine.principals.resolvePrincipal('bob')).toMatchObject({ groups: ['ops'] });
+  });
+});

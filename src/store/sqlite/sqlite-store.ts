@@ -13,6 +13,7 @@ import { openSqliteDatabase } from './open-sqlite-database.js';
 import * as reads from './run-reads.js';
 import * as writes from './run-writes.js';
 import { SqliteConnection } from './sqlite-connection.js';
+import { SqlitePrincipalStore } from './sqlite-principal-store.js';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -46,6 +47,7 @@ export class SqliteStore implements Store {
   readonly name = 'sqlite';
   readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false };
   readonly path: string;
+  readonly principals: SqlitePrincipalStore;
   readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs'>>;
   readonly #queue: GroupCommitQueue;
   readonly #changePollMs: number;
@@ -63,6 +65,7 @@ export class SqliteStore implements Store {
       maxBatch: Math.max(1, options.maxBatch ?? 256),
     };
     this.#changePollMs = Math.max(5, options.changePollMs ?? 20);
+    this.principals = new SqlitePrincipalStore({ write: (operation) => this.#write(operation), read: (query) => this.#read(query), readCommitted: (query) => this.#read(query, false) });
     this.#queue = new GroupCommitQueue({
       connection: () => this.#connect(),
       path: this.path,
@@ -206,9 +209,14 @@ export class SqliteStore implements Store {
     return this.#queue.enqueue(operation);
   }
 
-  async #read<T>(query: (connection: SqliteConnection) => T): Promise<T> {
+  /**
+   * Runs a read on the connection. By default it first waits for the writes queued before it (a
+   * store reads its own writes in call order); with `afterQueuedWrites` false it reads what is
+   * committed now — transactions run synchronously, so that is every write whose promise resolved.
+   */
+  async #read<T>(query: (connection: SqliteConnection) => T, afterQueuedWrites = true): Promise<T> {
     this.#ensureOpen();
-    await this.#queue.afterQueuedWrites();
+    if (afterQueuedWrites) await this.#queue.afterQueuedWrites();
     const connection = await this.#connect();
     try {
       return query(connection);

@@ -1,0 +1,109 @@
+/**
+ * Who may do what (DESIGN.md §6), as pure functions of a resolved principal and the flow or run
+ * in question. The engine applies them to its entry points and to calls between flows; the HTTP
+ * router applies the same functions to requests. Nothing here reads a store or a clock.
+ *
+ * The rules:
+ * - Flow roles: `administrators` administer the flow and every run of it; when a flow names no
+ *   administrators, the principal that deployed the version does. `starters` may start it; a flow
+ *   that names no starters may be started by any principal. `viewers` (with starters and
+ *   administrators) may see the definition; a flow that names no viewers and no starters is
+ *   visible to every principal.
+ * - Run roles: the owner (`runOwner`) reads and manages the run; `monitors` read it (status,
+ *   logs, items, events, stream); `managers` read it, update it and cancel it. Role lists name
+ *   users and groups; a principal holds a role through its own id or one of its groups.
+ * - A flow's roles are those of the version the run executes (versions are immutable).
+ * - Groups do not act: a group is never the principal that starts, reads or manages.
+ * - Act-as: a principal may act as a service account it was granted (itself or through a group)
+ *   and, trivially, as itself.
+ */
+import type { FlowRoles } from './model.js';
+import type { ResolvedPrincipal } from './principal-store.js';
+import type { PrincipalSet } from './run.js';
+
+/** The principal a check is about: its id, kind, groups and act-as grants. */
+export type Principal = ResolvedPrincipal;
+
+/** What a check needs of a flow version. */
+export interface FlowAccess {
+  roles?: FlowRoles | undefined;
+  /** Who deployed the version; administers it when it names no administrators ('' for nobody). */
+  deployedBy: string;
+}
+
+/** What a check needs of a run. */
+export interface RunAccess {
+  runOwner: string;
+  monitors: PrincipalSet;
+  managers: PrincipalSet;
+}
+
+/** A principal that no store knows: trusted as given (seed 002), a user in no group with no grants. */
+export function unknownPrincipal(id: string): Principal {
+  return { id, kind: 'user', groups: [], actAs: [] };
+}
+
+/** True when the principal is named in the list, by its id or one of its groups. */
+export function isNamedIn(principal: Principal, names: readonly string[] | undefined): boolean {
+  if (!names || names.length === 0) return false;
+  if (names.includes(principal.id)) return true;
+  return principal.groups.some((group) => names.includes(group));
+}
+
+function isActor(principal: Principal): boolean {
+  return principal.kind !== 'group';
+}
+
+function named(list: readonly string[] | undefined): boolean {
+  return list !== undefined && list.length > 0;
+}
+
+/** May administer the flow: a named administrator, or — when none is named — its deployer. */
+export function canAdministerFlow(principal: Principal, flow: FlowAccess): boolean {
+  if (!isActor(principal)) return false;
+  const administrators = flow.roles?.administrators;
+  if (named(administrators)) return isNamedIn(principal, administrators);
+  return flow.deployedBy !== '' && principal.id === flow.deployedBy;
+}
+
+/** True when any principal may start the flow (it names no starters): no lookup is needed. */
+export function isOpenToStart(flow: FlowAccess): boolean {
+  return !named(flow.roles?.starters);
+}
+
+/** May start a run of the flow: any principal when it names no starters, else its starters and administrators. */
+export function canStartFlow(principal: Principal, flow: FlowAccess): boolean {
+  if (!isActor(principal)) return false;
+  if (isOpenToStart(flow)) return true;
+  return isNamedIn(principal, flow.roles?.starters) || canAdministerFlow(principal, flow);
+}
+
+/** May see the flow's definition: everyone when it names no viewers or starters, else viewers, starters and administrators. */
+export function canViewFlow(principal: Principal, flow: FlowAccess): boolean {
+  if (!isActor(principal)) return false;
+  const roles = flow.roles;
+  if (!named(roles?.viewers) && !named(roles?.starters)) return true;
+  return isNamedIn(principal, roles?.viewers) || isNamedIn(principal, roles?.starters) || canAdministerFlow(principal, flow);
+}
+
+function holdsRunRole(principal: Principal, role: PrincipalSet): boolean {
+  return role.users.includes(principal.id) || principal.groups.some((group) => role.groups.includes(group));
+}
+
+/** May read the run (status, logs, items, events, stream): owner, monitor, manager, or administrator of its flow. */
+export function canReadRun(principal: Principal, run: RunAccess, flow: FlowAccess): boolean {
+  if (!isActor(principal)) return false;
+  return canManageRun(principal, run, flow) || holdsRunRole(principal, run.monitors);
+}
+
+/** May update and cancel the run: owner, manager, or administrator of its flow. */
+export function canManageRun(principal: Principal, run: RunAccess, flow: FlowAccess): boolean {
+  if (!isActor(principal)) return false;
+  return principal.id === run.runOwner || holdsRunRole(principal, run.managers) || canAdministerFlow(principal, flow);
+}
+
+/** May act as the service account: granted act-as (directly or through a group), or it is that account. */
+export function canActAs(principal: Principal, serviceAccountId: string): boolean {
+  if (!isActor(principal)) return false;
+  return principal.id === serviceAccountId || principal.actAs.includes(serviceAccountId);
+}

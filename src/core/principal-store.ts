@@ -1,0 +1,90 @@
+/**
+ * Principals as the stores keep them: users, groups (with their members), service accounts, and
+ * act-as grants (who may run things as which service account). The contract lives in core, beside
+ * {@link Store}, because the engine's permission checks read it; every store implements it as
+ * `store.principals` and passes the principal part of `runStoreConformance`.
+ *
+ * Ids are one namespace across the three kinds: a flow role or a run role names a principal by
+ * id alone (`starters: ["alice", "ops", "svc-billing"]`), so `ops` cannot be a user and a group.
+ */
+import { NotFoundError, ValidationError } from './errors.js';
+
+/** The kinds of principal (DESIGN.md §1). */
+export const PRINCIPAL_KINDS = ['user', 'group', 'serviceAccount'] as const;
+export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
+
+/** A principal as stored. */
+export interface PrincipalRecord {
+  id: string;
+  kind: PrincipalKind;
+  displayName: string | null;
+  createdAt: number;
+}
+
+/**
+ * A principal as permission checks see it: its id and kind, the groups it is a member of, and
+ * the service accounts it may act as (granted to it directly or to one of its groups).
+ */
+export interface ResolvedPrincipal {
+  id: string;
+  kind: PrincipalKind;
+  groups: string[];
+  actAs: string[];
+}
+
+/** Filters and page of {@link PrincipalStore.listPrincipals}: ordered by id, keyset-paginated. */
+export interface PrincipalFilter {
+  kind?: PrincipalKind;
+  /** Only ids after this one (the last id of the previous page). */
+  afterId?: string;
+  /** Default 100, at most 1,000. */
+  limit?: number;
+}
+
+/**
+ * The principal contract of a store. Every method is one atomic operation; adding a member or a
+ * grant that is already there, and removing one that is not, change nothing (a retried call is
+ * harmless). Unknown ids are reported with NotFoundError `PRINCIPAL_NOT_FOUND`, a principal of
+ * the wrong kind with ValidationError `INVALID_INPUT`.
+ */
+export interface PrincipalStore {
+  /** Creates a principal. Throws ConflictError when the id is taken, by a principal of any kind. */
+  createPrincipal(input: { id: string; kind: PrincipalKind; displayName?: string | null; at: number }): Promise<PrincipalRecord>;
+  getPrincipal(id: string): Promise<PrincipalRecord | null>;
+  listPrincipals(filter?: PrincipalFilter): Promise<PrincipalRecord[]>;
+  /** Deletes a principal with its memberships and act-as grants (on either side); false when it did not exist. */
+  deletePrincipal(id: string): Promise<boolean>;
+  /** Makes a user or service account a member of a group (groups do not nest). */
+  addGroupMember(input: { groupId: string; memberId: string }): Promise<void>;
+  /** False when it was not a member. */
+  removeGroupMember(input: { groupId: string; memberId: string }): Promise<boolean>;
+  /** Member ids of a group, sorted. Throws PRINCIPAL_NOT_FOUND for an unknown group. */
+  listGroupMembers(groupId: string): Promise<string[]>;
+  /** Lets a user, a group (all its members) or another service account act as a service account. */
+  grantActAs(input: { serviceAccountId: string; principalId: string }): Promise<void>;
+  /** False when there was no such grant. */
+  revokeActAs(input: { serviceAccountId: string; principalId: string }): Promise<boolean>;
+  /** Ids of the principals granted act-as on a service account, sorted. Throws PRINCIPAL_NOT_FOUND for an unknown one. */
+  listActAsGrants(serviceAccountId: string): Promise<string[]>;
+  /** The principal with its groups and act-as service accounts, read on one snapshot; null when unknown. */
+  resolvePrincipal(id: string): Promise<ResolvedPrincipal | null>;
+}
+
+/** The default and the largest page of {@link PrincipalStore.listPrincipals}. */
+export const PRINCIPAL_PAGE = { defaultLimit: 100, maxLimit: 1000 } as const;
+
+/** The page size a listing uses: `limit` within 1…1,000, default 100. */
+export function principalPageSize(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return PRINCIPAL_PAGE.defaultLimit;
+  return Math.min(PRINCIPAL_PAGE.maxLimit, Math.max(1, Math.floor(limit)));
+}
+
+/** The error for a principal id that names nothing (every store raises exactly this). */
+export function principalNotFound(id: string): NotFoundError {
+  return new NotFoundError('PRINCIPAL_NOT_FOUND', `principal "${id}" does not exist`, { details: { principalId: id } });
+}
+
+/** The error for a principal of the wrong kind in `field` (every store raises exactly this). */
+export function wrongPrincipalKind(field: string, id: string, kind: PrincipalKind, expected: string): ValidationError {
+  return new ValidationError('INVALID_INPUT', [{ path: field, message: `must be ${expected}; "${id}" is a ${kind}` }]);
+}

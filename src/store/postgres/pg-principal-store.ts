@@ -1,0 +1,200 @@
+/**
+ * Principals in PostgreSQL: `principals`, `group_members` and `act_as_grants` (migration 2).
+ * Memberships and grants reference their principals with ON DELETE CASCADE: they are written
+ * rarely, so the foreign keys cost nothing on the run path, and a member added while its group
+ * is being deleted in another process either commits first and is deleted with it, or fails.
+ * Kind checks lock the principals they read (FOR SHARE) in the transaction that inserts.
+ */
+import type { PoolClient } from 'pg';
+import { ConflictError } from '../../core/errors.js';
+import {
+  principalNotFound,
+  principalPageSize,
+  wrongPrincipalKind,
+  type PrincipalFilter,
+  type PrincipalKind,
+  type PrincipalRecord,
+  type PrincipalStore,
+  type ResolvedPrincipal,
+} from '../../core/principal-store.js';
+import { isUniqueViolation } from './pg-errors.js';
+import type { Sql } from './run-writes.js';
+
+interface PrincipalRow {
+  id: string;
+  kind: PrincipalKind;
+  display_name: string | null;
+  created_at: number;
+}
+
+const fromRow = (row: PrincipalRow): PrincipalRecord => ({ id: row.id, kind: row.kind, displayName: row.display_name, createdAt: row.created_at });
+
+/** How the principal store reaches the database: the PostgresStore's connection. */
+export interface PgAccess {
+  read<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  statement<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
+}
+
+/** A {@link PrincipalStore} in the schema of a PostgresStore. */
+export class PgPrincipalStore implements PrincipalStore {
+  readonly #db: PgAccess;
+  /** Ids waiting for the next batch of {@link resolvePrincipal}, with their callers. */
+  readonly #lookups = new Map<string, { resolve: (value: ResolvedPrincipal | null) => void; reject: (error: unknown) => void }[]>();
+  #resolving = false;
+
+  /** `db` reaches the migrated schema; `assertOpen` throws once the store was closed. */
+  constructor(db: PgAccess, assertOpen: () => void) {
+    const guard = <F extends (...args: never[]) => unknown>(fn: F): F => ((...args: Parameters<F>) => (assertOpen(), fn(...args))) as F;
+    this.#db = { read: guard(db.read.bind(db)), statement: guard(db.statement.bind(db)), transaction: guard(db.transaction.bind(db)) };
+  }
+
+  async createPrincipal(input: { id: string; kind: PrincipalKind; displayName?: string | null; at: number }): Promise<PrincipalRecord> {
+    await this.#db.statement(async (sql) => {
+      try {
+        await sql.query('INSERT INTO principals (id, kind, display_name, created_at) VALUES ($1::text, $2::text, $3::text, $4::float8)', [
+          input.id,
+          input.kind,
+          input.displayName ?? null,
+          input.at,
+        ]);
+      } catch (error) {
+        if (isUniqueViolation(error, 'principals_pkey')) throw new ConflictError(`principal "${input.id}" already exists`, { details: { principalId: input.id } });
+        throw error;
+      }
+    });
+    return { id: input.id, kind: input.kind, displayName: input.displayName ?? null, createdAt: input.at };
+  }
+
+  async getPrincipal(id: string): Promise<PrincipalRecord | null> {
+    const found = await this.#db.read((sql) => sql.query<PrincipalRow>('SELECT id, kind, display_name, created_at FROM principals WHERE id = $1::text', [id]));
+    const row = found.rows[0];
+    return row ? fromRow(row) : null;
+  }
+
+  async listPrincipals(filter: PrincipalFilter = {}): Promise<PrincipalRecord[]> {
+    const found = await this.#db.read((sql) =>
+      sql.query<PrincipalRow>(
+        `SELECT id, kind, display_name, created_at FROM principals
+          WHERE ($1::text IS NULL OR kind = $1::text) AND ($2::text IS NULL OR id > $2::text) ORDER BY id LIMIT $3::integer`,
+        [filter.kind ?? null, filter.afterId ?? null, principalPageSize(filter.limit)],
+      ),
+    );
+    return found.rows.map(fromRow);
+  }
+
+  async deletePrincipal(id: string): Promise<boolean> {
+    // Memberships and grants go with it (ON DELETE CASCADE), in the same statement.
+    const deleted = await this.#db.statement((sql) => sql.query('DELETE FROM principals WHERE id = $1::text', [id]));
+    return (deleted.rowCount ?? 0) > 0;
+  }
+
+  async addGroupMember(input: { groupId: string; memberId: string }): Promise<void> {
+    await this.#db.transaction(async (client) => {
+      await expectKind(client, input.groupId, 'groupId', (kind) => kind === 'group', 'a group');
+      await expectKind(client, input.memberId, 'memberId', (kind) => kind !== 'group', 'a user or a service account');
+      await client.query('INSERT INTO group_members (group_id, member_id) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING', [input.groupId, input.memberId]);
+    });
+  }
+
+  async removeGroupMember(input: { groupId: string; memberId: string }): Promise<boolean> {
+    const deleted = await this.#db.statement((sql) => sql.query('DELETE FROM group_members WHERE group_id = $1::text AND member_id = $2::text', [input.groupId, input.memberId]));
+    return (deleted.rowCount ?? 0) > 0;
+  }
+
+  async listGroupMembers(groupId: string): Promise<string[]> {
+    return this.#db.read(async (sql) => {
+      const found = await sql.query<{ kind: PrincipalKind | null; member_id: string | null }>(
+        `SELECT p.kind, m.member_id FROM principals p LEFT JOIN group_members m ON m.group_id = p.id WHERE p.id = $1::text ORDER BY m.member_id`,
+        [groupId],
+      );
+      checkKind(found.rows[0]?.kind ?? null, groupId, 'groupId', (kind) => kind === 'group', 'a group');
+      return found.rows.flatMap((row) => (row.member_id === null ? [] : [row.member_id]));
+    });
+  }
+
+  async grantActAs(input: { serviceAccountId: string; principalId: string }): Promise<void> {
+    await this.#db.transaction(async (client) => {
+      await expectKind(client, input.serviceAccountId, 'serviceAccountId', (kind) => kind === 'serviceAccount', 'a service account');
+      await expectKind(client, input.principalId, 'principalId', () => true, 'a principal');
+      await client.query('INSERT INTO act_as_grants (service_account_id, principal_id) VALUES ($1::text, $2::text) ON CONFLICT DO NOTHING', [
+        input.serviceAccountId,
+        input.principalId,
+      ]);
+    });
+  }
+
+  async revokeActAs(input: { serviceAccountId: string; principalId: string }): Promise<boolean> {
+    const deleted = await this.#db.statement((sql) =>
+      sql.query('DELETE FROM act_as_grants WHERE service_account_id = $1::text AND principal_id = $2::text', [input.serviceAccountId, input.principalId]),
+    );
+    return (deleted.rowCount ?? 0) > 0;
+  }
+
+  async listActAsGrants(serviceAccountId: string): Promise<string[]> {
+    return this.#db.read(async (sql) => {
+      const found = await sql.query<{ kind: PrincipalKind | null; principal_id: string | null }>(
+        `SELECT p.kind, g.principal_id FROM principals p LEFT JOIN act_as_grants g ON g.service_account_id = p.id WHERE p.id = $1::text ORDER BY g.principal_id`,
+        [serviceAccountId],
+      );
+      checkKind(found.rows[0]?.kind ?? null, serviceAccountId, 'serviceAccountId', (kind) => kind === 'serviceAccount', 'a service account');
+      return found.rows.flatMap((row) => (row.principal_id === null ? [] : [row.principal_id]));
+    });
+  }
+
+  /**
+   * Resolves principals in batches: while one lookup is in flight, the ids asked for meanwhile
+   * are collected and read with the next statement (one per batch, so each principal with its
+   * groups and grants comes from one snapshot). Starts by many users at once cost one round trip
+   * per batch instead of one per start; a lone lookup waits for nothing.
+   */
+  resolvePrincipal(id: string): Promise<ResolvedPrincipal | null> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.#lookups.get(id);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.#lookups.set(id, [{ resolve, reject }]);
+      if (!this.#resolving) void this.#resolveBatches();
+    });
+  }
+
+  async #resolveBatches(): Promise<void> {
+    this.#resolving = true;
+    try {
+      while (this.#lookups.size > 0) {
+        const batch = new Map(this.#lookups);
+        this.#lookups.clear();
+        try {
+          const found = await this.#db.read((sql) =>
+            sql.query<{ id: string; kind: PrincipalKind; groups: string[]; act_as: string[] }>({ name: 'flowrun_resolve_principals', text: RESOLVE_PRINCIPALS, values: [[...batch.keys()]] }),
+          );
+          const byId = new Map(found.rows.map((row) => [row.id, row]));
+          for (const [id, waiters] of batch) {
+            const row = byId.get(id);
+            for (const waiter of waiters) waiter.resolve(row ? { id, kind: row.kind, groups: [...row.groups], actAs: [...row.act_as] } : null);
+          }
+        } catch (error) {
+          for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+        }
+      }
+    } finally {
+      this.#resolving = false;
+    }
+  }
+}
+
+const RESOLVE_PRINCIPALS = `SELECT p.id, p.kind,
+       ARRAY(SELECT m.group_id FROM group_members m WHERE m.member_id = p.id ORDER BY m.group_id) AS groups,
+       ARRAY(SELECT g.service_account_id FROM act_as_grants g WHERE g.principal_id = p.id
+             UNION SELECT g.service_account_id FROM group_members m JOIN act_as_grants g ON g.principal_id = m.group_id WHERE m.member_id = p.id
+             ORDER BY 1) AS act_as
+  FROM principals p WHERE p.id = ANY($1::text[])`;
+
+async function expectKind(client: PoolClient, id: string, field: string, isKind: (kind: PrincipalKind) => boolean, expected: string): Promise<void> {
+  const found = await client.query<{ kind: PrincipalKind }>('SELECT kind FROM principals WHERE id = $1::text FOR SHARE', [id]);
+  checkKind(found.rows[0]?.kind ?? null, id, field, isKind, expected);
+}
+
+function checkKind(kind: PrincipalKind | null, id: string, field: string, isKind: (kind: PrincipalKind) => boolean, expected: string): void {
+  if (kind === null) throw principalNotFound(id);
+  if (!isKind(kind)) throw wrongPrincipalKind(field, id, kind, expected);
+}

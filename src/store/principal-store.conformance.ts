@@ -1,0 +1,148 @@
+/**
+ * The principal part of the store conformance suite (users, groups, service accounts, members,
+ * act-as grants), run by `runStoreConformance` against every store.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../core/store.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** Registers the principal tests; `store()` is the fresh store of the current test. */
+export function describePrincipalConformance(store: () => Store): void {
+  describe('principals', () => {
+    async function seed(): Promise<void> {
+      const p = store().principals;
+      await p.createPrincipal({ id: 'alice', kind: 'user', displayName: 'Alice', at: T0 });
+      await p.createPrincipal({ id: 'bob', kind: 'user', at: T0 + 1 });
+      await p.createPrincipal({ id: 'ops', kind: 'group', at: T0 + 2 });
+      await p.createPrincipal({ id: 'svc-billing', kind: 'serviceAccount', at: T0 + 3 });
+      await p.createPrincipal({ id: 'svc-reports', kind: 'serviceAccount', at: T0 + 4 });
+    }
+
+    it('creates users, groups and service accounts and reads them back', async () => {
+      await seed();
+      const p = store().principals;
+      expect(await p.getPrincipal('alice')).toEqual({ id: 'alice', kind: 'user', displayName: 'Alice', createdAt: T0 });
+      expect(await p.getPrincipal('bob')).toEqual({ id: 'bob', kind: 'user', displayName: null, createdAt: T0 + 1 });
+      expect(await p.getPrincipal('ops')).toMatchObject({ kind: 'group' });
+      expect(await p.getPrincipal('svc-billing')).toMatchObject({ kind: 'serviceAccount' });
+      expect(await p.getPrincipal('nobody')).toBeNull();
+    });
+
+    it('refuses an id already taken, by a principal of any kind, and changes nothing', async () => {
+      await seed();
+      const p = store().principals;
+      await expect(p.createPrincipal({ id: 'alice', kind: 'user', at: T0 + 9 })).rejects.toMatchObject({ code: 'CONFLICT' });
+      await expect(p.createPrincipal({ id: 'ops', kind: 'serviceAccount', at: T0 + 9 })).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(await p.getPrincipal('ops')).toMatchObject({ kind: 'group', createdAt: T0 + 2 });
+    });
+
+    it('lists principals in id order, by kind, in keyset pages', async () => {
+      await seed();
+      const p = store().principals;
+      expect((await p.listPrincipals()).map((r) => r.id)).toEqual(['alice', 'bob', 'ops', 'svc-billing', 'svc-reports']);
+      expect((await p.listPrincipals({ kind: 'serviceAccount' })).map((r) => r.id)).toEqual(['svc-billing', 'svc-reports']);
+      const first = await p.listPrincipals({ limit: 2 });
+      expect(first.map((r) => r.id)).toEqual(['alice', 'bob']);
+      expect((await p.listPrincipals({ limit: 2, afterId: first.at(-1)!.id })).map((r) => r.id)).toEqual(['ops', 'svc-billing']);
+      expect(await p.listPrincipals({ afterId: 'svc-reports' })).toEqual([]);
+    });
+
+    it('adds and removes group members; adding twice is harmless', async () => {
+      await seed();
+      const p = store().principals;
+      await p.addGroupMember({ groupId: 'ops', memberId: 'bob' });
+      await p.addGroupMember({ groupId: 'ops', memberId: 'alice' });
+      await p.addGroupMember({ groupId: 'ops', memberId: 'alice' });
+      await p.addGroupMember({ groupId: 'ops', memberId: 'svc-billing' });
+      expect(await p.listGroupMembers('ops')).toEqual(['alice', 'bob', 'svc-billing']);
+      expect(await p.removeGroupMember({ groupId: 'ops', memberId: 'bob' })).toBe(true);
+      expect(await p.removeGroupMember({ groupId: 'ops', memberId: 'bob' })).toBe(false);
+      expect(await p.listGroupMembers('ops')).toEqual(['alice', 'svc-billing']);
+    });
+
+    it('refuses members of unknown or wrong principals by name', async () => {
+      await seed();
+      const p = store().principals;
+      await p.createPrincipal({ id: 'admins', kind: 'group', at: T0 });
+      await expect(p.addGroupMember({ groupId: 'nope', memberId: 'alice' })).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND', message: 'principal "nope" does not exist' });
+      await expect(p.addGroupMember({ groupId: 'ops', memberId: 'nope' })).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
+      await expect(p.addGroupMember({ groupId: 'alice', memberId: 'bob' })).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [{ path: 'groupId' }] });
+      await expect(p.addGroupMember({ groupId: 'ops', memberId: 'admins' })).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [{ path: 'memberId' }] });
+      await expect(p.listGroupMembers('nope')).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
+      await expect(p.listGroupMembers('alice')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      expect(await p.listGroupMembers('ops')).toEqual([]);
+    });
+
+    it('grants and revokes act-as to users, groups and service accounts', async () => {
+      await seed();
+      const p = store().principals;
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'alice' });
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'alice' });
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'ops' });
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'svc-reports' });
+      expect(await p.listActAsGrants('svc-billing')).toEqual(['alice', 'ops', 'svc-reports']);
+      expect(await p.revokeActAs({ serviceAccountId: 'svc-billing', principalId: 'ops' })).toBe(true);
+      expect(await p.revokeActAs({ serviceAccountId: 'svc-billing', principalId: 'ops' })).toBe(false);
+      expect(await p.listActAsGrants('svc-billing')).toEqual(['alice', 'svc-reports']);
+      expect(await p.listActAsGrants('svc-reports')).toEqual([]);
+      await expect(p.grantActAs({ serviceAccountId: 'alice', principalId: 'bob' })).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [{ path: 'serviceAccountId' }] });
+      await expect(p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'nope' })).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
+      await expect(p.listActAsGrants('nope')).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
+    });
+
+    it('resolves a principal with its groups and the service accounts it may act as, directly or through a group', async () => {
+      await seed();
+      const p = store().principals;
+      await p.createPrincipal({ id: 'admins', kind: 'group', at: T0 });
+      await p.addGroupMember({ groupId: 'ops', memberId: 'alice' });
+      await p.addGroupMember({ groupId: 'admins', memberId: 'alice' });
+      await p.grantActAs({ serviceAccountId: 'svc-reports', principalId: 'ops' });
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'admins' });
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'alice' });
+      expect(await p.resolvePrincipal('alice')).toEqual({ id: 'alice', kind: 'user', groups: ['admins', 'ops'], actAs: ['svc-billing', 'svc-reports'] });
+      expect(await p.resolvePrincipal('bob')).toEqual({ id: 'bob', kind: 'user', groups: [], actAs: [] });
+      expect(await p.resolvePrincipal('ops')).toEqual({ id: 'ops', kind: 'group', groups: [], actAs: ['svc-reports'] });
+      expect(await p.resolvePrincipal('nobody')).toBeNull();
+    });
+
+    it('answers many lookups at once, each with its own groups and grants', async () => {
+      await seed();
+      const p = store().principals;
+      await p.addGroupMember({ groupId: 'ops', memberId: 'bob' });
+      await p.grantActAs({ serviceAccountId: 'svc-reports', principalId: 'ops' });
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'alice' });
+      const ids = Array.from({ length: 30 }, (_, i) => ['alice', 'bob', 'ops', 'nobody', 'svc-billing'][i % 5]!);
+      const resolved = await Promise.all(ids.map((id) => p.resolvePrincipal(id)));
+      const expected = {
+        alice: { id: 'alice', kind: 'user', groups: [], actAs: ['svc-billing'] },
+        bob: { id: 'bob', kind: 'user', groups: ['ops'], actAs: ['svc-reports'] },
+        ops: { id: 'ops', kind: 'group', groups: [], actAs: ['svc-reports'] },
+        nobody: null,
+        'svc-billing': { id: 'svc-billing', kind: 'serviceAccount', groups: [], actAs: [] },
+      } as Record<string, unknown>;
+      expect(resolved).toEqual(ids.map((id) => expected[id]));
+    });
+
+    it('deletes a principal with its memberships and grants on either side; the id may be used again', async () => {
+      await seed();
+      const p = store().principals;
+      await p.addGroupMember({ groupId: 'ops', memberId: 'alice' });
+      await p.addGroupMember({ groupId: 'ops', memberId: 'bob' });
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'ops' });
+      await p.grantActAs({ serviceAccountId: 'svc-reports', principalId: 'alice' });
+      await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'bob' });
+      expect(await p.deletePrincipal('ops')).toBe(true);
+      expect(await p.deletePrincipal('ops')).toBe(false);
+      expect(await p.resolvePrincipal('alice')).toEqual({ id: 'alice', kind: 'user', groups: [], actAs: ['svc-reports'] });
+      expect(await p.listActAsGrants('svc-billing')).toEqual(['bob']);
+      expect(await p.deletePrincipal('alice')).toBe(true);
+      expect(await p.listActAsGrants('svc-reports')).toEqual([]);
+      expect(await p.deletePrincipal('svc-billing')).toBe(true);
+      expect(await p.resolvePrincipal('bob')).toEqual({ id: 'bob', kind: 'user', groups: [], actAs: [] });
+      await p.createPrincipal({ id: 'ops', kind: 'group', at: T0 + 10 });
+      expect(await p.listGroupMembers('ops')).toEqual([]);
+      expect((await p.listPrincipals()).map((r) => r.id)).toEqual(['bob', 'ops', 'svc-reports']);
+    });
+  });
+}

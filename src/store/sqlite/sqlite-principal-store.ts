@@ -1,0 +1,189 @@
+/**
+ * Principals in SQLite: `flowrun_principals`, `flowrun_group_members` and
+ * `flowrun_act_as_grants` (migration 2). Writes go through the store's group-commit queue, so a
+ * check and the insert it guards (a group exists and is a group, then the member is added) are
+ * one atomic savepoint; reads see every write queued before them.
+ *
+ * Resolved principals are cached for the permission checks on the start path, and the cache is
+ * exact, not timed: it is dropped whenever this store writes principals, and whenever
+ * `PRAGMA data_version` shows that another connection (another process, or another store on the
+ * same file) committed anything since it was filled. A change is thus seen by the next check in
+ * every process; a process sharing the file with busy writers simply misses the cache more.
+ */
+import { ConflictError } from '../../core/errors.js';
+import {
+  principalNotFound,
+  principalPageSize,
+  wrongPrincipalKind,
+  type PrincipalFilter,
+  type PrincipalKind,
+  type PrincipalRecord,
+  type PrincipalStore,
+  type ResolvedPrincipal,
+} from '../../core/principal-store.js';
+import type { SqliteConnection } from './sqlite-connection.js';
+
+/** Principals kept resolved at most; past it the cache starts over. */
+const MAX_CACHED = 10_000;
+
+interface PrincipalRow {
+  id: string;
+  kind: PrincipalKind;
+  display_name: string | null;
+  created_at: number;
+}
+
+const fromRow = (row: PrincipalRow): PrincipalRecord => ({ id: row.id, kind: row.kind, displayName: row.display_name, createdAt: row.created_at });
+
+/** How the principal store reaches the database: the SqliteStore's queued writes and reads. */
+export interface SqliteAccess {
+  write<T>(operation: (connection: SqliteConnection) => T): Promise<T>;
+  read<T>(query: (connection: SqliteConnection) => T): Promise<T>;
+  /** A read of what is committed now, not waiting for queued writes (run transitions) to commit first. */
+  readCommitted<T>(query: (connection: SqliteConnection) => T): Promise<T>;
+}
+
+/** A {@link PrincipalStore} in the SQLite file of a SqliteStore. */
+export class SqlitePrincipalStore implements PrincipalStore {
+  readonly #db: SqliteAccess;
+  readonly #resolved = new Map<string, ResolvedPrincipal | null>();
+  /** The `data_version` the cache was filled under; -1: empty. */
+  #resolvedVersion = -1;
+
+  constructor(db: SqliteAccess) {
+    // Every principal write drops the cache inside its savepoint: reads run between transactions
+    // (they are synchronous), so no read can fill the cache from before the write after it.
+    this.#db = {
+      ...db,
+      write: (operation) =>
+        db.write((c) => {
+          this.#dropResolved();
+          return operation(c);
+        }),
+    };
+  }
+
+  #dropResolved(): void {
+    this.#resolved.clear();
+    this.#resolvedVersion = -1;
+  }
+
+  createPrincipal(input: { id: string; kind: PrincipalKind; displayName?: string | null; at: number }): Promise<PrincipalRecord> {
+    return this.#db.write((c) => {
+      if (c.get('SELECT 1 FROM flowrun_principals WHERE id = ?', [input.id]) !== undefined) {
+        throw new ConflictError(`principal "${input.id}" already exists`, { details: { principalId: input.id } });
+      }
+      c.run('INSERT INTO flowrun_principals (id, kind, display_name, created_at) VALUES (?, ?, ?, ?)', [input.id, input.kind, input.displayName ?? null, input.at]);
+      return { id: input.id, kind: input.kind, displayName: input.displayName ?? null, createdAt: input.at };
+    });
+  }
+
+  getPrincipal(id: string): Promise<PrincipalRecord | null> {
+    return this.#db.read((c) => {
+      const row = c.get<PrincipalRow>('SELECT id, kind, display_name, created_at FROM flowrun_principals WHERE id = ?', [id]);
+      return row ? fromRow(row) : null;
+    });
+  }
+
+  listPrincipals(filter: PrincipalFilter = {}): Promise<PrincipalRecord[]> {
+    return this.#db.read((c) =>
+      c
+        .all<PrincipalRow>(
+          `SELECT id, kind, display_name, created_at FROM flowrun_principals
+            WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
+          [filter.kind ?? null, filter.kind ?? null, filter.afterId ?? null, filter.afterId ?? null, principalPageSize(filter.limit)],
+        )
+        .map(fromRow),
+    );
+  }
+
+  deletePrincipal(id: string): Promise<boolean> {
+    return this.#db.write((c) => {
+      if (c.run('DELETE FROM flowrun_principals WHERE id = ?', [id]) === 0) return false;
+      c.run('DELETE FROM flowrun_group_members WHERE group_id = ? OR member_id = ?', [id, id]);
+      c.run('DELETE FROM flowrun_act_as_grants WHERE service_account_id = ? OR principal_id = ?', [id, id]);
+      return true;
+    });
+  }
+
+  addGroupMember(input: { groupId: string; memberId: string }): Promise<void> {
+    return this.#db.write((c) => {
+      expectKind(c, input.groupId, 'groupId', (kind) => kind === 'group', 'a group');
+      expectKind(c, input.memberId, 'memberId', (kind) => kind !== 'group', 'a user or a service account');
+      c.run('INSERT INTO flowrun_group_members (group_id, member_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [input.groupId, input.memberId]);
+    });
+  }
+
+  removeGroupMember(input: { groupId: string; memberId: string }): Promise<boolean> {
+    return this.#db.write((c) => c.run('DELETE FROM flowrun_group_members WHERE group_id = ? AND member_id = ?', [input.groupId, input.memberId]) > 0);
+  }
+
+  listGroupMembers(groupId: string): Promise<string[]> {
+    return this.#db.read((c) =>
+      c.snapshot(() => {
+        expectKind(c, groupId, 'groupId', (kind) => kind === 'group', 'a group');
+        return c.all<{ member_id: string }>('SELECT member_id FROM flowrun_group_members WHERE group_id = ? ORDER BY member_id', [groupId]).map((r) => r.member_id);
+      }),
+    );
+  }
+
+  grantActAs(input: { serviceAccountId: string; principalId: string }): Promise<void> {
+    return this.#db.write((c) => {
+      expectKind(c, input.serviceAccountId, 'serviceAccountId', (kind) => kind === 'serviceAccount', 'a service account');
+      expectKind(c, input.principalId, 'principalId', () => true, 'a principal');
+      c.run('INSERT INTO flowrun_act_as_grants (service_account_id, principal_id) VALUES (?, ?) ON CONFLICT DO NOTHING', [input.serviceAccountId, input.principalId]);
+    });
+  }
+
+  revokeActAs(input: { serviceAccountId: string; principalId: string }): Promise<boolean> {
+    return this.#db.write((c) => c.run('DELETE FROM flowrun_act_as_grants WHERE service_account_id = ? AND principal_id = ?', [input.serviceAccountId, input.principalId]) > 0);
+  }
+
+  listActAsGrants(serviceAccountId: string): Promise<string[]> {
+    return this.#db.read((c) =>
+      c.snapshot(() => {
+        expectKind(c, serviceAccountId, 'serviceAccountId', (kind) => kind === 'serviceAccount', 'a service account');
+        return c
+          .all<{ principal_id: string }>('SELECT principal_id FROM flowrun_act_as_grants WHERE service_account_id = ? ORDER BY principal_id', [serviceAccountId])
+          .map((r) => r.principal_id);
+      }),
+    );
+  }
+
+  /**
+   * Reads what is committed now, without waiting behind queued run writes: every principal change
+   * whose call resolved is committed, and a permission check on the start path must not wait for
+   * other runs' group commit.
+   */
+  resolvePrincipal(id: string): Promise<ResolvedPrincipal | null> {
+    // One statement: one snapshot, no transaction round trip.
+    return this.#db.readCommitted((c) => {
+      const version = c.get<{ data_version: number }>('PRAGMA data_version')!.data_version;
+      if (version !== this.#resolvedVersion || this.#resolved.size >= MAX_CACHED) {
+        this.#resolved.clear();
+        this.#resolvedVersion = version;
+      }
+      const cached = this.#resolved.get(id);
+      if (cached !== undefined) return cached && { ...cached, groups: [...cached.groups], actAs: [...cached.actAs] };
+      const row = c.get<{ kind: PrincipalKind; groups: string; act_as: string }>(
+        `SELECT p.kind,
+                (SELECT json_group_array(group_id) FROM (SELECT group_id FROM flowrun_group_members WHERE member_id = ? ORDER BY group_id)) AS groups,
+                (SELECT json_group_array(service_account_id) FROM (
+                   SELECT service_account_id FROM flowrun_act_as_grants WHERE principal_id = ?
+                   UNION SELECT g.service_account_id FROM flowrun_group_members m JOIN flowrun_act_as_grants g ON g.principal_id = m.group_id WHERE m.member_id = ?
+                   ORDER BY 1)) AS act_as
+           FROM flowrun_principals p WHERE p.id = ?`,
+        [id, id, id, id],
+      );
+      const resolved = row ? { id, kind: row.kind, groups: JSON.parse(row.groups) as string[], actAs: JSON.parse(row.act_as) as string[] } : null;
+      this.#resolved.set(id, resolved && { ...resolved, groups: [...resolved.groups], actAs: [...resolved.actAs] });
+      return resolved;
+    });
+  }
+}
+
+function expectKind(c: SqliteConnection, id: string, field: string, isKind: (kind: PrincipalKind) => boolean, expected: string): void {
+  const found = c.get<{ kind: PrincipalKind }>('SELECT kind FROM flowrun_principals WHERE id = ?', [id]);
+  if (!found) throw principalNotFound(id);
+  if (!isKind(found.kind)) throw wrongPrincipalKind(field, id, found.kind, expected);
+}
