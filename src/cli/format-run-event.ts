@@ -11,8 +11,7 @@ export function formatRunEvent(event: LiveRunEvent, names: Map<string, string>):
       return event.status === 'ACTIVE' ? '' : `${who} ${event.status}${event.error ? ` ${event.error.code}: ${event.error.description}` : ''}\n`;
     case 'log': {
       const e = event.entry;
-      if (e.code === 'StepStarted') return `${who}   > ${String(e.details?.stepId)}\n`;
-      if (e.code === 'StepSucceeded') return `${who}   ok ${String(e.details?.stepId)}\n`;
+      if (e.code === 'StepSucceeded') return `${who}   ok ${String(e.details?.stepId)}${typeof e.details?.durationMs === 'number' ? ` (${e.details.durationMs} ms)` : ''}\n`;
       return `${who} ${e.code}: ${e.description}\n`;
     }
     case 'item': {

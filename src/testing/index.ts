@@ -205,7 +205,7 @@ export async function testStep(step: StepDefinition, options: TestStepOptions = 
 }
 
 function findNext(logs: LogEntry[]): string | null {
-  const started = logs.filter((l) => l.code === 'StepStarted').map((l) => String(l.details?.stepId));
-  const after = started.find((id) => id !== '__step');
-  return after ?? null;
+  // The first step-level entry of another step than the one under test is its successor's.
+  const after = logs.map((l) => l.details?.stepId).find((id) => id !== undefined && id !== '__step');
+  return after === undefined ? null : String(after);
 }

@@ -27,7 +27,7 @@ describe('flowrun CLI (real process)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('launch process-order-flow');
-    expect(r.stdout).toContain('> validate_order');
+    expect(r.stdout).toContain('ok validate_order');
     expect(r.stdout).toMatch(/\[process-order-flow\] FlowSucceeded/);
     expect(r.stdout).toContain('output status = "approved"');
     expect(r.stdout).toMatch(/SUCCEEDED in \d+ ms/);

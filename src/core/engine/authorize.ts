@@ -15,6 +15,7 @@ import {
   canManageRun,
   canReadRun,
   canStartFlow,
+  canViewFlow,
   isOpenToStart,
   unknownPrincipal,
   type FlowAccess,
@@ -92,6 +93,14 @@ export class AccessControl {
   assertCanCall(caller: RunRecord, flow: FlowVersionRecord, runAs: string | undefined): Promise<void> {
     const by = caller.runAs ?? caller.createdBy;
     return this.assertCanStart({ by, flow, runAs: runAs ?? caller.runAs });
+  }
+
+  /** The flow version, if `as` (when given) may see it (a viewer, starter or administrator); otherwise FLOW_NOT_FOUND, like a missing flow. */
+  async viewableFlow(flow: FlowVersionRecord, as: string | undefined, version?: number | string): Promise<FlowVersionRecord> {
+    if (as === undefined || canViewFlow(await this.principal(as), flowAccess(flow))) return flow;
+    // The flow cache's words for a missing flow, for the same selector.
+    const missing = typeof version === 'number' ? `has no version ${version}` : version === 'LATEST_PUBLISHED' ? 'has no published version' : 'is not deployed';
+    throw new NotFoundError('FLOW_NOT_FOUND', `flow "${flow.flowId}" ${missing}`);
   }
 
   /** The run, if it exists and `as` (when given) may read it; otherwise RUN_NOT_FOUND, the same either way. */

@@ -129,9 +129,9 @@ export class Engine implements EngineCore {
     return { id: record.flowId, version: record.version };
   }
 
-  /** A deployed flow version (default: published, else latest). Throws FLOW_NOT_FOUND. */
-  async getFlow(flowId: string, version?: number | 'LATEST_PUBLISHED' | 'LATEST'): Promise<FlowVersionRecord> {
-    return this.loadFlow(flowId, version);
+  /** A deployed flow version (default: published, else latest). Throws FLOW_NOT_FOUND, also when `as` may not see it. */
+  async getFlow(flowId: string, version?: number | 'LATEST_PUBLISHED' | 'LATEST', options: AccessOptions = {}): Promise<FlowVersionRecord> {
+    return this.access.viewableFlow(await this.loadFlow(flowId, version), options.as, version);
   }
 
   listFlows(): Promise<FlowSummary[]> {

@@ -162,6 +162,15 @@ describe('permissions: who may read, cancel, update, start and run as', () => {
     });
   });
 
+  it('shows a flow that names viewers or starters only to them and its administrators, answering others like a missing flow', async () => {
+    await expect(engine.getFlow('secure/report', undefined, { as: 'gina' })).resolves.toMatchObject({ flowId: 'secure/report' }); // a starter through ops
+    await expect(engine.getFlow('secure/report', undefined, { as: 'adam' })).resolves.toMatchObject({ flowId: 'secure/report' });
+    await expect(engine.getFlow('secure/report', undefined, { as: 'otto' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND', message: 'flow "secure/report" is not deployed' });
+    await expect(engine.getFlow('secure/report', 1, { as: 'otto' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND', message: 'flow "secure/report" has no version 1' });
+    await expect(engine.getFlow('secure/report', 2, { as: 'otto' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND', message: 'flow "secure/report" has no version 2' });
+    await expect(engine.getFlow('secure/report')).resolves.toMatchObject({ version: 1 });
+  });
+
   it('trusts calls that name no principal: in-process administration', async () => {
     const runId = await oliviasRun();
     await expect(engine.getRun(runId)).resolves.toMatchObject({ runId, monitors: { users: ['mona'], groups: ['auditors'] }, managers: { users: ['manny'], groups: [] } });

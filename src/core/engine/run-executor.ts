@@ -28,7 +28,7 @@ const PURE_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET']);
 const MAX_DEFERRED_TRANSITIONS = 32;
 
 /** Step-level log codes, written only when the run has step logs on and its history cap is not reached. */
-const STEP_LOG_CODES = new Set(['StepStarted', 'StepSucceeded', 'StepFailed', 'StepRetrying', 'StepCaught']);
+const STEP_LOG_CODES = new Set(['StepSucceeded', 'StepFailed', 'StepRetrying', 'StepCaught']);
 
 /** Runs one claimed run until it ends or waits. Create one per claim. */
 export class RunExecutor {
@@ -48,6 +48,8 @@ export class RunExecutor {
   #deferred = 0;
   /** A held-back transition completed a step with effects: the next #settle must write. */
   #mustWrite = false;
+  /** The step executing now: its outcome's log entry says when it started. */
+  #stepStart: { stepId: string; at: number; attempt: number } | null = null;
   #deadlineTimer: { cancel(): void } | null = null;
   /** When this engine's lease on the run runs out unless renewed (the heartbeat moves it). */
   leaseExpiresAt: number;
@@ -162,7 +164,8 @@ export class RunExecutor {
         // The end of a frame is written next, before anything else can run: a step with effects
         // that ends its frame rides on that write.
         else if (frame.at === null && !PURE_STEP_TYPES.has(step.stepType)) this.#holdBack(true);
-        else await this.#settle(PURE_STEP_TYPES.has(step.stepType));
+        // A call's completion applies its child's final record, which never changes: pure too.
+        else await this.#settle(PURE_STEP_TYPES.has(step.stepType) || step.stepType === 'RUN_FLOW');
         return true;
       case 'push': {
         this.ledger(outcome.ledger);
@@ -350,7 +353,9 @@ export class RunExecutor {
 
   #stepLog(code: string, description: string, details: Record<string, unknown>): void {
     if (!this.#state.stepLogs || !STEP_LOG_CODES.has(code) || !this.#takeHistory()) return;
-    this.log(code, description, details);
+    const start = this.#stepStart;
+    const timing = start && start.stepId === details.stepId ? { startedAt: start.at, durationMs: this.#core.clock.now() - start.at, attempt: start.attempt } : {};
+    this.log(code, description, { ...details, ...timing });
   }
 
   /** Adds a ledger entry (control-flow record) to the next transition. */
@@ -408,13 +413,13 @@ export class RunExecutor {
   }
 
   /**
-   * A step started. Its StepStarted entry is recorded in the same transition as the step's end:
-   * one write per step. A step cut off by a crash leaves no trace and runs again (modules with
-   * the same idempotency key), which is what recovery needs; a separate write before every module
-   * call would only add one fsync per step.
+   * A step started. Nothing is written: the entry of the step's outcome (StepSucceeded,
+   * StepFailed, StepRetrying, StepCaught) carries its start time, duration and attempt, in the
+   * same transition as its end — one write per step. A step cut off by a crash leaves no trace
+   * and runs again (modules with the same idempotency key), which is what recovery needs.
    */
-  stepStarted(stepId: string, stepType: string, attempt: number): void {
-    this.#stepLog('StepStarted', `step ${stepId} started${attempt > 1 ? ` (attempt ${attempt})` : ''}`, { stepId, stepType, attempt });
+  stepStarted(stepId: string, _stepType: string, attempt: number): void {
+    this.#stepStart = { stepId, at: this.#core.clock.now(), attempt };
   }
 
   /**
