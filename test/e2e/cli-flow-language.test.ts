@@ -1,22 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runFlowrunCli } from '../support/run-cli.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const run = promisify(execFile);
-
-async function flowrun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'test/support/flowrun-cli.ts', ...args], { cwd: root, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const flowrun = runFlowrunCli;
 
 describe('flowrun CLI with .flow programs (real process)', () => {
   it('runs the seed report_generator with --assume, showing the run dispatch with its line, and exits 0', async () => {

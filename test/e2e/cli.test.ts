@@ -1,23 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runFlowrunCli } from '../support/run-cli.js';
 import { createFilesystemStores } from '../../src/index.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const run = promisify(execFile);
-
-async function flowrun(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'test/support/flowrun-cli.ts', ...args], { cwd: root, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const flowrun = runFlowrunCli;
 
 describe('flowrun CLI (real process)', () => {
   it('runs the seed-004 order example, shows the launch and the launched run, and exits 0', async () => {

@@ -45,6 +45,8 @@ export class RunScheduler {
   /** Runs created with a lease for this engine that are not executing yet. */
   #starting = 0;
   #pollSoon = false;
+  /** The last poll claimed as many runs as it had room for: more are probably ready. */
+  #backlog = false;
   #pollTimer: TimerHandle | null = null;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
@@ -145,6 +147,8 @@ export class RunScheduler {
       .finally(() => {
         this.#markIdleIfDone();
         this.#drain();
+        // A freed slot is refilled soon rather than at the next poll interval (recovery, backlogs).
+        if (this.#backlog && this.#options.poll) this.pollNow();
       });
   }
 
@@ -213,6 +217,7 @@ export class RunScheduler {
     if (free <= 0 || this.#closed) return;
     const now = clock.now();
     const claimed = await store.claimRuns({ owner: workerId, limit: free, now, leaseExpiresAt: now + leaseMs });
+    this.#backlog = claimed.length === free;
     for (const c of claimed) this.execute(c.run, c.lease);
   }
 

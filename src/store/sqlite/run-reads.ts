@@ -61,7 +61,7 @@ export function listRuns(conn: SqliteConnection, filter: RunFilter): RunPage {
     rows = conn.all<RunRow>(`${arms.join(' UNION ALL ')} ${orderLimit}`, [...distinct.flatMap((status) => [status, ...params, limit + 1]), limit + 1]);
   }
   const hasNextPage = rows.length > limit;
-  const page = rows.slice(0, limit).map(runFromRow);
+  const page = rows.slice(0, limit).map((row) => runFromRow(row));
   const last = page.at(-1);
   const keyOf = (run: { startTime: number; endTime: number | null }): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
   return {

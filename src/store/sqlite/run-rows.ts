@@ -84,7 +84,7 @@ export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq:
 }
 
 /** Rebuilds a run record from its row. An SQL NULL output is `undefined`: a patch may set that. */
-export function runFromRow(row: RunRow): RunRecord {
+export function runFromRow(row: RunRow, state?: RunState): RunRecord {
   // Assigned onto the parsed object rather than spread into a literal: on Node 20 the spread
   // form is ~10x slower, and this runs once per transition.
   const run = JSON.parse(row.fixed) as RunRecord;
@@ -106,7 +106,8 @@ export function runFromRow(row: RunRow): RunRecord {
   run.version = row.version;
   run.lastSeq = row.last_seq;
   run.updatedAt = row.updated_at;
-  run.state = JSON.parse(row.state) as RunState;
+  // A transition's own state object is used as it is (as the memory store hands it back): no parse.
+  run.state = state ?? (JSON.parse(row.state) as RunState);
   return run;
 }
 
