@@ -15,7 +15,7 @@ import { RUN_COLUMNS, RUN_COLUMNS_WITHOUT_STATE, dedupeItems, jsonParam, newRunC
 import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, type Sql } from './run-writes.js';
 
 /** The key stored with the last transition; a repeat with the same key is the same transition. */
-function transitionKey(t: Transition): string {
+export function transitionKey(t: Transition): string {
   return `${t.lease.fencingToken}:${t.expectedVersion}`;
 }
 
@@ -151,7 +151,7 @@ export function transitionErrorOf(error: unknown): ConflictError | null {
  * The UPDATE matched no row: find out why, in the memory store's order of checks. A repeat of
  * the transition that made the run's current version is a success, not an error.
  */
-async function explainRejection(sql: Sql, t: Transition): Promise<RunRecord> {
+export async function explainRejection(sql: Sql, t: Transition): Promise<RunRecord> {
   const found = await preparedQuery<RunRow & { last_transition_key: string | null }>(sql, `SELECT ${RUN_COLUMNS}, last_transition_key FROM runs WHERE run_id = $1::text`, [t.runId]);
   const row = found.rows[0];
   if (!row) throw new NotFoundError('RUN_NOT_FOUND', `run "${t.runId}" does not exist`, { runId: t.runId });

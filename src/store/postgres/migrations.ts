@@ -28,16 +28,20 @@
  * created_at)`, `group_members(group_id, member_id)` and `act_as_grants(service_account_id,
  * principal_id)`, the last two with foreign keys ON DELETE CASCADE (written rarely, never on the run path).
  *
+ * Version 3 adds `api_tokens(token_id, principal_id, token_hash UNIQUE, created_at, expires_at,
+ * revoked_at, description)`: hashes of API tokens, deleted with their principal (ON DELETE CASCADE).
+ *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
  * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
  * does not already guarantee (only ended runs are deleted, and they receive no more events).
  * `deleteEndedRuns` deletes the three tables in one statement instead.
  */
 import { FlowError } from '../../core/errors.js';
+import { RECORD_FUNCTION_SQL } from './record-function.js';
 import type { PoolClient } from 'pg';
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 4;
 
 /** pg_advisory_xact_lock(classid, objid) namespace of flowrun: the bytes of "flow". */
 const LOCK_CLASS = 0x666c6f77;
@@ -168,6 +172,31 @@ const MIGRATIONS: Migration[] = [
       )`,
       `CREATE INDEX act_as_grants_principal_idx ON act_as_grants (principal_id, service_account_id)`,
     ],
+  },
+  {
+    // API tokens (issue 6): only the SHA-256 of a token is kept, unique, so authenticating a
+    // request is one index lookup. Tokens go with their principal (ON DELETE CASCADE).
+    version: 3,
+    description: 'api_tokens',
+    statements: [
+      `CREATE TABLE api_tokens (
+        token_id     text COLLATE "C" PRIMARY KEY,
+        principal_id text COLLATE "C" NOT NULL REFERENCES principals (id) ON DELETE CASCADE,
+        token_hash   text COLLATE "C" NOT NULL,
+        created_at   epoch_ms NOT NULL,
+        expires_at   epoch_ms,
+        revoked_at   epoch_ms,
+        description  text,
+        CONSTRAINT api_tokens_hash_key UNIQUE (token_hash)
+      )`,
+      `CREATE INDEX api_tokens_principal_idx ON api_tokens (principal_id, created_at, token_id)`,
+    ],
+  },
+  {
+    // Group commit in one round trip (issue 3): see record-function.ts.
+    version: 4,
+    description: 'flowrun_record_transitions',
+    statements: [RECORD_FUNCTION_SQL],
   },
 ];
 

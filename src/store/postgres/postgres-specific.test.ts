@@ -243,6 +243,36 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
       expect((await store.getRunEvents('g-39')).map((e) => e.seq)).toEqual([1, 2]);
     });
 
+    it('records a batch in one call exactly as it records the same transitions one at a time', async () => {
+      // The same scenario on two schemas: submitted in one tick (one group call), and one by one.
+      const scenario = async (store: PostgresStore, together: boolean): Promise<unknown> => {
+        const parent = await leasedRun(store, 'parent');
+        const waiting = await leasedRun(store, 'waiting');
+        const plain = await leasedRun(store, 'plain');
+        const self = await leasedRun(store, 'self');
+        const item = { id: 'i1', type: 'progress', status: 'done' as const, content: { n: 1 }, transient: false, runId: 'plain', createdAt: T0, updatedAt: T0 };
+        const transitions: Transition[] = [
+          step(parent, { patch: { state: { ...sampleRun({}).state, stepSeq: 1 }, readyAt: null }, releaseLease: true, createRuns: [{ run: sampleRun({ runId: 'child', parentRunId: 'parent' }), events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 60_000 } }] }),
+          step(waiting, { patch: { status: 'SUCCEEDED', output: { ok: true }, runError: null, endTime: T0 + 10 }, wakeRuns: ['plain'], wakeLease: { owner: 'w2', expiresAt: T0 + 50_000 } }),
+          step(plain, { items: [item, { ...item, content: { n: 2 } }], events: [log('A'), { kind: 'item', change: 'added', item }] }),
+          step(self, { patch: { readyAt: null }, wakeRuns: ['self'], leaseExpiresAt: T0 + 90_000 }),
+          step({ ...plain, runId: 'nobody' }),
+        ];
+        const settle = (t: Transition): Promise<unknown> => store.recordTransition(t).then((run) => ({ ...run, updatedAt: 0 }), (error: FlowError) => error.code);
+        const results = together ? await Promise.all(transitions.map(settle)) : await transitions.reduce<Promise<unknown[]>>(async (acc, t) => [...(await acc), await settle(t)], Promise.resolve([]));
+        const runs = await Promise.all(['parent', 'waiting', 'plain', 'self', 'child'].map((id) => store.getRun(id)));
+        const events = await Promise.all(['parent', 'plain', 'child'].map((id) => store.getRunEvents(id)));
+        return { results, runs, events, items: await store.getRunItems('plain') };
+      };
+      const together = storeOn(freshSchema());
+      const before = together.stats.commits;
+      const a = await scenario(together, true);
+      const b = await scenario(storeOn(freshSchema()), false);
+      expect(a).toEqual(b);
+      expect(together.stats.commits - before).toBe(1); // the five transitions in one call (creations are not group-committed)
+      expect((a as { results: unknown[] }).results.at(-1)).toBe('RUN_NOT_FOUND');
+    });
+
     it('rolls back only the refused transitions of a batch, each rejecting alone', async () => {
       const store = storeOn(freshSchema());
       await store.createRun({ run: sampleRun({ runId: 'taken' }) });

@@ -11,6 +11,7 @@ import { FlowError } from '../../core/errors.js';
 import type { RunRecord } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { applyTransition, transitionErrorOf } from './apply-transition.js';
+import { recordBatch } from './record-function.js';
 import { isConnectionError, isRetryableTransactionError } from './pg-errors.js';
 
 /** Counters of a {@link TransitionBatcher}, for tests and metrics. */
@@ -56,6 +57,13 @@ class AbortedBy extends Error {
     readonly original: unknown,
   ) {
     super('a transition aborted the group transaction');
+  }
+}
+
+/** A call recording several transitions failed (and wrote nothing): record them one by one. */
+class BatchFailed extends Error {
+  constructor(readonly original: unknown) {
+    super('a group commit call failed');
   }
 }
 
@@ -129,6 +137,8 @@ export class TransitionBatcher {
   async #commit(batch: Pending[]): Promise<void> {
     let pending = batch;
     let attempt = 0;
+    // After a call with several transitions failed: record them one by one to find the culprit.
+    let oneByOne = false;
     while (pending.length > 0) {
       let client: PoolClient;
       try {
@@ -137,10 +147,15 @@ export class TransitionBatcher {
         for (const p of pending) p.reject(this.#options.toError(error));
         return;
       }
-      const alone = pending.length === 1;
+      // One statement (one transition, or a call recording several) is atomic without a
+      // transaction: one round trip and one commit for the whole batch.
+      const alone = !oneByOne;
       try {
-        // One transition is one statement, atomic without a transaction: one round trip.
-        const outcomes = alone ? [await this.#applyAlone(client, pending[0]!)] : await this.#applyAll(client, pending);
+        const outcomes = oneByOne
+          ? await this.#applyAll(client, pending)
+          : pending.length === 1
+            ? [await this.#applyAlone(client, pending[0]!)]
+            : await this.#recordTogether(client, pending);
         if (!alone) await client.query('COMMIT');
         client.release();
         this.#stats.commits += 1;
@@ -155,11 +170,15 @@ export class TransitionBatcher {
         });
         return;
       } catch (error) {
-        const cause = error instanceof AbortedBy ? error.original : error;
+        const cause = error instanceof AbortedBy || error instanceof BatchFailed ? error.original : error;
         let broken = isConnectionError(cause);
         if (!broken && !alone) await client.query('ROLLBACK').catch(() => (broken = true));
         // A connection that failed mid-transaction is destroyed, not handed to the next caller.
         client.release(broken ? (cause instanceof Error ? cause : new Error(String(cause))) : undefined);
+        if (error instanceof BatchFailed && !broken) {
+          oneByOne = true;
+          continue;
+        }
         if (error instanceof AbortedBy && !broken) {
           // Only that transition is at fault: it rejects, the others run again in a new transaction.
           pending[error.index]!.reject(this.#toError(cause));
@@ -181,6 +200,16 @@ export class TransitionBatcher {
 
   #toError(error: unknown): FlowError {
     return transitionErrorOf(error) ?? this.#options.toError(error);
+  }
+
+  /** Several transitions in one call; a failure of the call (which then wrote nothing) is a {@link BatchFailed}. */
+  async #recordTogether(client: PoolClient, batch: Pending[]): Promise<Outcome[]> {
+    try {
+      return await recordBatch(client, batch.map((p) => p.transition));
+    } catch (error) {
+      if (isConnectionError(error) || isRetryableTransactionError(error)) throw error;
+      throw new BatchFailed(error);
+    }
   }
 
   /** A batch of one: its statement commits on its own; a statement error rejects only it. */

@@ -1,0 +1,164 @@
+/**
+ * Group commit in one round trip: a batch of run transitions goes to PostgreSQL as one JSON
+ * argument of the `flowrun_record_transitions` function (a migration creates it), which applies
+ * them in order with statements whose plans the server caches. One call is one statement, so it is
+ * atomic without BEGIN/COMMIT; one write to the socket and one commit serve the whole batch.
+ *
+ * Each transition is applied exactly as {@link applyTransition} applies it alone: the guarded
+ * UPDATE (lease, fencing token, version, liveness), then — only if it matched — its events, items,
+ * created runs with their first events, and wakes; every touched run is announced with NOTIFY at
+ * commit. A transition whose UPDATE matched nothing wrote nothing and returns no row.
+ */
+import { FlowError } from '../../core/errors.js';
+import { isTerminalStatus, type RunRecord } from '../../core/run.js';
+import type { Transition } from '../../core/store.js';
+import { explainRejection, transitionKey } from './apply-transition.js';
+import { RUN_COLUMNS, dedupeItems, runFromRow, type RunRow } from './run-rows.js';
+import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-writes.js';
+
+/** The columns a created run is inserted with (every column but the generated `end_sort`). */
+const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
+
+/** The migration statement that creates the function (in the store's schema). */
+export const RECORD_FUNCTION_SQL = `CREATE FUNCTION flowrun_record_transitions(batch json)
+RETURNS TABLE (batch_index integer, run json)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  t json;
+  -- The same transition parsed once into jsonb for its scalars; payloads (state, events, items,
+  -- outputs) are read from the json text so they are stored exactly as sent (jsonb reorders keys).
+  tb jsonb;
+  c json;
+  r runs%ROWTYPE;
+  w record;
+  i integer := -1;
+  n_events integer;
+  at_ms double precision;
+  payloads text[] := '{}';
+BEGIN
+  FOR t IN SELECT value FROM json_array_elements(batch) LOOP
+    i := i + 1;
+    tb := t::jsonb;
+    n_events := COALESCE(json_array_length(t->'ev'), 0);
+    at_ms := (tb->>'at')::double precision;
+    UPDATE runs SET
+      status = COALESCE(tb->>'st', runs.status),
+      state = COALESCE(t->'state', runs.state),
+      output = CASE WHEN (tb->>'ho')::boolean THEN t->'output' ELSE runs.output END,
+      run_error = CASE WHEN (tb->>'hre')::boolean THEN NULLIF((t->'re')::text, 'null')::json ELSE runs.run_error END,
+      end_time = CASE WHEN (tb->>'het')::boolean THEN (tb->>'et')::double precision ELSE runs.end_time END,
+      ready_at = CASE WHEN (tb->>'hra')::boolean THEN (tb->>'ra')::double precision ELSE runs.ready_at END,
+      lease_owner = CASE WHEN (tb->>'ls')::integer = 1 THEN NULL ELSE runs.lease_owner END,
+      lease_expires_at = CASE (tb->>'ls')::integer WHEN 1 THEN NULL WHEN 2 THEN (tb->>'lx')::double precision ELSE runs.lease_expires_at END,
+      version = runs.version + 1,
+      updated_at = at_ms,
+      last_seq = runs.last_seq + n_events,
+      last_transition_key = tb->>'key'
+    WHERE runs.run_id = tb->>'id' AND runs.lease_owner = tb->>'owner' AND runs.fencing_token = (tb->>'token')::bigint
+      AND runs.version = (tb->>'ver')::integer AND runs.status IN ('ACTIVE', 'INACTIVE')
+    RETURNING runs.* INTO r;
+    CONTINUE WHEN NOT FOUND;
+    payloads := payloads || (r.run_id || ':' || r.last_seq);
+    IF n_events > 0 THEN
+      INSERT INTO run_events (run_id, seq, kind, time, body)
+      SELECT r.run_id, r.last_seq - n_events + e.ord, e.kind, at_ms, e.body
+      FROM ROWS FROM (json_array_elements(t->'ev'), json_array_elements_text(t->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+    END IF;
+    IF COALESCE(json_array_length(t->'it'), 0) > 0 THEN
+      INSERT INTO run_items (run_id, item_id, first_version, first_ord, body)
+      SELECT r.run_id, it.id, r.version, it.ord, it.body
+      FROM ROWS FROM (json_array_elements(t->'it'), json_array_elements_text(t->'ii')) WITH ORDINALITY AS it(body, id, ord)
+      ON CONFLICT (run_id, item_id) DO UPDATE SET body = EXCLUDED.body;
+    END IF;
+    FOR c IN SELECT value FROM json_array_elements(COALESCE(t->'cr', '[]'::json)) LOOP
+      INSERT INTO runs (${INSERT_COLUMNS})
+      SELECT ${INSERT_COLUMNS} FROM json_populate_record(NULL::runs, c->'row');
+      INSERT INTO run_events (run_id, seq, kind, time, body)
+      SELECT c->'row'->>'run_id', e.ord, e.kind, at_ms, e.body
+      FROM ROWS FROM (json_array_elements(c->'ev'), json_array_elements_text(c->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+      payloads := payloads || ((c->'row'->>'run_id') || ':' || json_array_length(c->'ev'));
+    END LOOP;
+    IF tb->'wk' IS NOT NULL THEN
+      -- After the patch, as the memory store does: a run waking itself is ready if still ACTIVE.
+      FOR w IN
+        UPDATE runs SET ready_at = at_ms,
+          lease_owner = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN tb->'wl'->>'o' ELSE runs.lease_owner END,
+          fencing_token = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN runs.fencing_token + 1 ELSE runs.fencing_token END,
+          lease_expires_at = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN (tb->'wl'->>'x')::double precision ELSE runs.lease_expires_at END
+        WHERE runs.run_id IN (SELECT jsonb_array_elements_text(tb->'wk')) AND runs.status = 'ACTIVE'
+        RETURNING runs.run_id, runs.last_seq
+      LOOP
+        payloads := payloads || (w.run_id || ':' || w.last_seq);
+        IF w.run_id = r.run_id THEN r.ready_at := at_ms; END IF;
+      END LOOP;
+    END IF;
+    -- The caller holds the state it recorded: it need not travel back.
+    IF tb ? 'state' THEN r.state := '{}'::json; END IF;
+    batch_index := i;
+    run := row_to_json(r);
+    RETURN NEXT;
+  END LOOP;
+  PERFORM pg_notify('${NOTIFY_CHANNEL}', p) FROM unnest(payloads) AS p;
+END
+$fn$`;
+
+/** A transition as the function reads it (short keys: it is sent for every transition). */
+function transitionArgument(t: Transition): Record<string, unknown> {
+  const p = t.patch;
+  const events = t.events ?? [];
+  const items = dedupeItems(t.items ?? []);
+  const arg: Record<string, unknown> = { id: t.runId, owner: t.lease.owner, token: t.lease.fencingToken, ver: t.expectedVersion, at: t.at, key: transitionKey(t) };
+  if (p.status !== undefined) arg.st = p.status;
+  if (p.state !== undefined) arg.state = p.state;
+  if ('output' in p) Object.assign(arg, { ho: true, output: p.output });
+  if (p.runError !== undefined) Object.assign(arg, { hre: true, re: p.runError });
+  if (p.endTime !== undefined) Object.assign(arg, { het: true, et: p.endTime });
+  if (p.readyAt !== undefined) Object.assign(arg, { hra: true, ra: p.readyAt });
+  if (t.releaseLease || (p.status !== undefined && isTerminalStatus(p.status))) arg.ls = 1;
+  else if (t.leaseExpiresAt !== undefined) Object.assign(arg, { ls: 2, lx: t.leaseExpiresAt });
+  if (events.length > 0) Object.assign(arg, { ev: events, ek: eventKinds(events) });
+  if (items.length > 0) Object.assign(arg, { it: items, ii: items.map((item) => String(item.id)) });
+  if (t.createRuns?.length) {
+    arg.cr = t.createRuns.map((created) => {
+      const run = created.run;
+      const row: Record<string, unknown> = {
+        run_id: run.runId, flow_id: run.flowId, flow_version: run.flowVersion, action_name: run.actionName, status: run.status, label: run.label,
+        tags: run.tags, input: run.input, output: null, run_error: null, created_by: run.createdBy, run_owner: run.runOwner, run_as: run.runAs,
+        source: run.source, session_id: run.sessionId, parent_run_id: run.parentRunId, root_run_id: run.rootRunId, detached: run.detached,
+        depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: t.at,
+        timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: created.events.length, ready_at: run.readyAt,
+        lease_owner: created.lease?.owner ?? null, lease_expires_at: created.lease?.expiresAt ?? null, fencing_token: created.lease ? 1 : 0,
+        last_transition_key: null, state: run.state,
+      };
+      return { row, ev: created.events, ek: eventKinds(created.events) };
+    });
+  }
+  if (t.wakeRuns?.length) arg.wk = t.wakeRuns;
+  if (t.wakeLease) arg.wl = { o: t.wakeLease.owner, x: t.wakeLease.expiresAt };
+  return arg;
+}
+
+/**
+ * Records the transitions in one call, in order. Resolves with each one's outcome: the run as
+ * recorded, or the verdict on a transition whose guarded UPDATE matched nothing (it wrote
+ * nothing). Rejects with the driver's error when the call failed — then nothing of it was written
+ * and the caller records them one by one to find the culprit.
+ */
+export async function recordBatch(sql: Sql, ts: Transition[]): Promise<({ ok: true; run: RunRecord } | { ok: false; error: FlowError })[]> {
+  const result = await preparedQuery<{ batch_index: number; run: RunRow }>(sql, 'SELECT batch_index, run FROM flowrun_record_transitions($1::json)', [
+    JSON.stringify(ts.map(transitionArgument)),
+  ]);
+  const rows = new Map(result.rows.map((row) => [row.batch_index, row.run]));
+  return Promise.all(
+    ts.map(async (t, i) => {
+      const row = rows.get(i);
+      try {
+        return { ok: true as const, run: row ? runFromRow(row, t.patch.state) : await explainRejection(sql, t) };
+      } catch (error) {
+        if (error instanceof FlowError) return { ok: false as const, error };
+        throw error;
+      }
+    }),
+  );
+}
