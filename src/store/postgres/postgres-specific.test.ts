@@ -269,8 +269,27 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
       const a = await scenario(together, true);
       const b = await scenario(storeOn(freshSchema()), false);
       expect(a).toEqual(b);
-      expect(together.stats.commits - before).toBe(1); // the five transitions in one call (creations are not group-committed)
+      expect(together.stats.commits - before).toBe(4 + 1); // four creations awaited one by one, then the five transitions in one call
       expect((a as { results: unknown[] }).results.at(-1)).toBe('RUN_NOT_FOUND');
+    });
+
+    it('group-commits new runs with transitions; a taken id rejects alone with CONFLICT', async () => {
+      const store = storeOn(freshSchema());
+      await store.createRun({ run: sampleRun({ runId: 'taken' }) });
+      const moving = await leasedRun(store, 'moving');
+      const before = store.stats.commits;
+      const results = await Promise.allSettled([
+        store.createRun({ run: sampleRun({ runId: 'new-1' }), events: [log('FlowStarted')] }),
+        store.createRun({ run: sampleRun({ runId: 'taken' }), events: [log('FlowStarted')] }),
+        store.recordTransition(step(moving)),
+        store.createRun({ run: sampleRun({ runId: 'new-2' }), events: [log('FlowStarted'), log('More')], lease: { owner: 'w1', expiresAt: T0 + 60_000 } }),
+      ]);
+      expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as FlowError).code))).toEqual(['ok', 'CONFLICT', 'ok', 'ok']);
+      expect(store.stats.commits - before).toBe(1);
+      expect(await store.getRun('new-2')).toMatchObject({ leaseOwner: 'w1', fencingToken: 1, lastSeq: 2, version: 0 });
+      expect((await store.getRunEvents('new-1')).map((e) => e.seq)).toEqual([1]);
+      expect(await store.getRun('taken')).toMatchObject({ lastSeq: 0 });
+      expect(await store.getRun('moving')).toMatchObject({ version: 1, lastSeq: 2 });
     });
 
     it('rolls back only the refused transitions of a batch, each rejecting alone', async () => {

@@ -5,7 +5,7 @@
  * change is announced with NOTIFY so other processes need not wait for their next poll.
  * Its semantics are the memory store's, method by method; the schema is in migrations.ts.
  */
-import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
+import { FlowError, NotFoundError } from '../../core/errors.js';
 import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
@@ -16,10 +16,9 @@ import { buildListRunsQuery } from './list-runs-query.js';
 import { NotificationListener, type RunNotificationListener } from './notification-listener.js';
 import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
-import { isUniqueViolation } from './pg-errors.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, runFromRow, type RunRow } from './run-rows.js';
-import { MAX_NOTIFY_BYTES, NOTIFY_CHANNEL, TRANSIENT_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, insertRun, notifyRuns, wakeRuns } from './run-writes.js';
+import { MAX_NOTIFY_BYTES, NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, wakeRuns } from './run-writes.js';
 import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
 
 /** Options of {@link PostgresStore}. */
@@ -127,14 +126,8 @@ export class PostgresStore implements Store {
     const events = input.events ?? [];
     const lease = input.lease ?? null;
     const runId = input.run.runId;
-    await this.#db.statement(async (sql) => {
-      try {
-        await insertRun(sql, { run: input.run, events, at: input.run.startTime, updatedAt: input.run.startTime, lease, notify: true });
-      } catch (error) {
-        if (isUniqueViolation(error, RUNS_PKEY)) throw new ConflictError(`run "${runId}" already exists`, { runId });
-        throw error;
-      }
-    });
+    // Group-committed with the transitions of the moment (CONFLICT when the id is taken).
+    await this.#batcher.submitCreation({ run: input.run, events, lease });
     // The row holds exactly these values; building the record here saves reading it back.
     const run: RunRecord = {
       ...cloneJson(input.run),

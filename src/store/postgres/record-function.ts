@@ -10,7 +10,7 @@
  * commit. A transition whose UPDATE matched nothing wrote nothing and returns no row.
  */
 import { FlowError } from '../../core/errors.js';
-import { isTerminalStatus, type RunRecord } from '../../core/run.js';
+import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { explainRejection, transitionKey } from './apply-transition.js';
 import { RUN_COLUMNS, dedupeItems, runFromRow, type RunRow } from './run-rows.js';
@@ -40,6 +40,16 @@ BEGIN
   FOR t IN SELECT value FROM json_array_elements(batch) LOOP
     i := i + 1;
     tb := t::jsonb;
+    IF tb ? 'new' THEN
+      -- A new run with its first events (createRun), recorded with the batch.
+      INSERT INTO runs (${INSERT_COLUMNS})
+      SELECT ${INSERT_COLUMNS} FROM json_populate_record(NULL::runs, t->'new'->'row');
+      INSERT INTO run_events (run_id, seq, kind, time, body)
+      SELECT tb->'new'->'row'->>'run_id', e.ord, e.kind, (tb->'new'->'row'->>'start_time')::double precision, e.body
+      FROM ROWS FROM (json_array_elements(t->'new'->'ev'), json_array_elements_text(t->'new'->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+      payloads := payloads || ((tb->'new'->'row'->>'run_id') || ':' || jsonb_array_length(tb->'new'->'ev'));
+      CONTINUE;
+    END IF;
     n_events := COALESCE(json_array_length(t->'ev'), 0);
     at_ms := (tb->>'at')::double precision;
     UPDATE runs SET
@@ -103,6 +113,30 @@ BEGIN
 END
 $fn$`;
 
+/** A run to create, with its first events, as {@link recordBatch} takes it. */
+export interface NewRunWrite {
+  run: NewRun;
+  events: RunEventBody[];
+  lease: { owner: string; expiresAt: number } | null;
+}
+
+/** What a group commit records: a transition of a run, or a new run. */
+export type BatchItem = { transition: Transition } | { creation: NewRunWrite };
+
+/** A new run's row (column → value, as json_populate_record reads it) with its first events. */
+function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: string; expiresAt: number } | null, at: number): Record<string, unknown> {
+  const row: Record<string, unknown> = {
+    run_id: run.runId, flow_id: run.flowId, flow_version: run.flowVersion, action_name: run.actionName, status: run.status, label: run.label,
+    tags: run.tags, input: run.input, output: null, run_error: null, created_by: run.createdBy, run_owner: run.runOwner, run_as: run.runAs,
+    source: run.source, session_id: run.sessionId, parent_run_id: run.parentRunId, root_run_id: run.rootRunId, detached: run.detached,
+    depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: at,
+    timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: events.length, ready_at: run.readyAt,
+    lease_owner: lease?.owner ?? null, lease_expires_at: lease?.expiresAt ?? null, fencing_token: lease ? 1 : 0,
+    last_transition_key: null, state: run.state,
+  };
+  return { row, ev: events, ek: eventKinds(events) };
+}
+
 /** A transition as the function reads it (short keys: it is sent for every transition). */
 function transitionArgument(t: Transition): Record<string, unknown> {
   const p = t.patch;
@@ -119,39 +153,28 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   else if (t.leaseExpiresAt !== undefined) Object.assign(arg, { ls: 2, lx: t.leaseExpiresAt });
   if (events.length > 0) Object.assign(arg, { ev: events, ek: eventKinds(events) });
   if (items.length > 0) Object.assign(arg, { it: items, ii: items.map((item) => String(item.id)) });
-  if (t.createRuns?.length) {
-    arg.cr = t.createRuns.map((created) => {
-      const run = created.run;
-      const row: Record<string, unknown> = {
-        run_id: run.runId, flow_id: run.flowId, flow_version: run.flowVersion, action_name: run.actionName, status: run.status, label: run.label,
-        tags: run.tags, input: run.input, output: null, run_error: null, created_by: run.createdBy, run_owner: run.runOwner, run_as: run.runAs,
-        source: run.source, session_id: run.sessionId, parent_run_id: run.parentRunId, root_run_id: run.rootRunId, detached: run.detached,
-        depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: t.at,
-        timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: created.events.length, ready_at: run.readyAt,
-        lease_owner: created.lease?.owner ?? null, lease_expires_at: created.lease?.expiresAt ?? null, fencing_token: created.lease ? 1 : 0,
-        last_transition_key: null, state: run.state,
-      };
-      return { row, ev: created.events, ek: eventKinds(created.events) };
-    });
-  }
+  if (t.createRuns?.length) arg.cr = t.createRuns.map((created) => newRunArgument(created.run, created.events, created.lease ?? null, t.at));
   if (t.wakeRuns?.length) arg.wk = t.wakeRuns;
   if (t.wakeLease) arg.wl = { o: t.wakeLease.owner, x: t.wakeLease.expiresAt };
   return arg;
 }
 
 /**
- * Records the transitions in one call, in order. Resolves with each one's outcome: the run as
+ * Records the items (transitions and new runs) in one call, in order. Resolves with each one's outcome: the run as
  * recorded, or the verdict on a transition whose guarded UPDATE matched nothing (it wrote
  * nothing). Rejects with the driver's error when the call failed — then nothing of it was written
  * and the caller records them one by one to find the culprit.
  */
-export async function recordBatch(sql: Sql, ts: Transition[]): Promise<({ ok: true; run: RunRecord } | { ok: false; error: FlowError })[]> {
-  const result = await preparedQuery<{ batch_index: number; run: RunRow }>(sql, 'SELECT batch_index, run FROM flowrun_record_transitions($1::json)', [
-    JSON.stringify(ts.map(transitionArgument)),
-  ]);
+export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: true; run: RunRecord | null } | { ok: false; error: FlowError })[]> {
+  const argument = items.map((item) =>
+    'transition' in item ? transitionArgument(item.transition) : { new: newRunArgument(item.creation.run, item.creation.events, item.creation.lease, item.creation.run.startTime) },
+  );
+  const result = await preparedQuery<{ batch_index: number; run: RunRow }>(sql, 'SELECT batch_index, run FROM flowrun_record_transitions($1::json)', [JSON.stringify(argument)]);
   const rows = new Map(result.rows.map((row) => [row.batch_index, row.run]));
   return Promise.all(
-    ts.map(async (t, i) => {
+    items.map(async (item, i) => {
+      if (!('transition' in item)) return { ok: true as const, run: null };
+      const t = item.transition;
       const row = rows.get(i);
       try {
         return { ok: true as const, run: row ? runFromRow(row, t.patch.state) : await explainRejection(sql, t) };

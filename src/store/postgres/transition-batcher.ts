@@ -11,7 +11,8 @@ import { FlowError } from '../../core/errors.js';
 import type { RunRecord } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { applyTransition, transitionErrorOf } from './apply-transition.js';
-import { recordBatch } from './record-function.js';
+import { recordBatch, type BatchItem, type NewRunWrite } from './record-function.js';
+import { insertRun } from './run-writes.js';
 import { isConnectionError, isRetryableTransactionError } from './pg-errors.js';
 
 /** Counters of a {@link TransitionBatcher}, for tests and metrics. */
@@ -43,12 +44,13 @@ export interface TransitionBatcherOptions {
 }
 
 interface Pending {
-  transition: Transition;
-  resolve: (run: RunRecord) => void;
+  item: BatchItem;
+  /** The run as recorded for a transition; null for a creation (its creator builds the record). */
+  resolve: (run: RunRecord | null) => void;
   reject: (error: FlowError) => void;
 }
 
-type Outcome = { ok: true; run: RunRecord } | { ok: false; error: FlowError };
+type Outcome = { ok: true; run: RunRecord | null } | { ok: false; error: FlowError };
 
 /** A transition's statement failed, which aborted the whole transaction. */
 class AbortedBy extends Error {
@@ -98,8 +100,17 @@ export class TransitionBatcher {
 
   /** Queues `transition` for the next group commit; resolves with the run as recorded. */
   submit(transition: Transition): Promise<RunRecord> {
-    return new Promise<RunRecord>((resolve, reject) => {
-      this.#queue.push({ transition, resolve, reject });
+    return this.#enqueue({ transition }).then((run) => run!);
+  }
+
+  /** Queues a new run (with its first events) for the next group commit; rejects with CONFLICT when the id is taken. */
+  async submitCreation(creation: NewRunWrite): Promise<void> {
+    await this.#enqueue({ creation });
+  }
+
+  #enqueue(item: BatchItem): Promise<RunRecord | null> {
+    return new Promise<RunRecord | null>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         // setImmediate, not a microtask: every run whose step finished in this turn gets to submit first.
@@ -205,7 +216,7 @@ export class TransitionBatcher {
   /** Several transitions in one call; a failure of the call (which then wrote nothing) is a {@link BatchFailed}. */
   async #recordTogether(client: PoolClient, batch: Pending[]): Promise<Outcome[]> {
     try {
-      return await recordBatch(client, batch.map((p) => p.transition));
+      return await recordBatch(client, batch.map((p) => p.item));
     } catch (error) {
       if (isConnectionError(error) || isRetryableTransactionError(error)) throw error;
       throw new BatchFailed(error);
@@ -215,7 +226,7 @@ export class TransitionBatcher {
   /** A batch of one: its statement commits on its own; a statement error rejects only it. */
   async #applyAlone(client: PoolClient, pending: Pending): Promise<Outcome> {
     try {
-      return { ok: true, run: await applyTransition(client, pending.transition) };
+      return { ok: true, run: await applyItem(client, pending.item) };
     } catch (error) {
       if (error instanceof FlowError) return { ok: false, error };
       if (isConnectionError(error) || isRetryableTransactionError(error)) throw error;
@@ -235,7 +246,7 @@ export class TransitionBatcher {
     const outcomes: Outcome[] = [];
     for (const [index, pending] of batch.entries()) {
       try {
-        outcomes.push({ ok: true, run: await applyTransition(client, pending.transition) });
+        outcomes.push({ ok: true, run: await applyItem(client, pending.item) });
       } catch (error) {
         if (error instanceof FlowError) {
           outcomes.push({ ok: false, error });
@@ -248,4 +259,12 @@ export class TransitionBatcher {
     }
     return outcomes;
   }
+}
+
+/** Records one item on its own statement (in the caller's transaction, if any). */
+async function applyItem(client: PoolClient, item: BatchItem): Promise<RunRecord | null> {
+  if ('transition' in item) return applyTransition(client, item.transition);
+  const { run, events, lease } = item.creation;
+  await insertRun(client, { run, events, at: run.startTime, updatedAt: run.startTime, lease, notify: true });
+  return null;
 }
