@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 12 min on 2 cores)
  *   npm run bench -- --quick              # smaller N, one repetition (< 3 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | recovery | list | waiting | permissions | streaming | dsl (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | recovery | list | waiting | permissions | streaming | dsl | http (comma-separated)
  *   npm run bench -- --reps 3             # repetitions of the pg and sqlite measurements (default 2, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
  *
@@ -20,6 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import pg from 'pg';
 import { benchCallReturn } from './call-return.js';
 import { benchDslCompile } from './dsl-compile.js';
+import { benchHttpRequests, benchSseLatency, benchSseLatencyAcrossProcesses } from './http.js';
 import type { GotoLoopResult } from './goto-loop.js';
 import { benchListRuns } from './list-runs.js';
 import { markdownTable, readOptions } from './measure.js';
@@ -30,7 +31,7 @@ import { benchRecovery } from './recovery.js';
 import { benchSqlite } from './sqlite-bench.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -121,6 +122,24 @@ if (only.includes('permissions')) {
 
 if (only.includes('dsl')) {
   section('The flow language: compile speed, and report_generator compiled vs JSON (memory store)', await benchDslCompile({ quick }));
+}
+
+/** True when autocannon (the HTTP load generator, a bench/package.json dependency) is installed, installing it when it is not. */
+function autocannonAvailable(): boolean {
+  const marker = 'bench/node_modules/autocannon/package.json';
+  if (existsSync(marker)) return true;
+  console.error('autocannon is missing: npm ci --prefix bench …');
+  spawnSync('npm', ['ci', '--prefix', 'bench', '--no-audit', '--no-fund'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (existsSync(marker)) return true;
+  console.log('> autocannon could not be installed (`npm ci --prefix bench` failed): the HTTP request rates are skipped.\n');
+  return false;
+}
+
+if (only.includes('http')) {
+  if (autocannonAvailable()) section('HTTP: start-run and get-run requests/s vs a bare Hono/Node handler (SQLite store, 64 connections)', await benchHttpRequests({ quick }));
+  section('HTTP: event latency from emitItem to an SSE client (same process, SQLite store)', await benchSseLatency({ quick }));
+  const pgUrl = (await postgresReachable()) ? adminUrl() : null;
+  section('HTTP: event latency from emitItem in another process to an SSE client (SQLite, PostgreSQL)', await benchSseLatencyAcrossProcesses({ quick, pgUrl }));
 }
 
 console.log(`Total ${((Date.now() - started) / 1000).toFixed(0)} s; load average at end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);

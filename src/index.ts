@@ -17,6 +17,7 @@ export {
   type RunEvent,
   type RunEventBody,
   type PrincipalSet,
+  type Suspension,
 } from './core/run.js';
 export type { Store, StoreCapabilities, RunFilter, RunPage, FlowSummary, Transition, ClaimedRun, RunLease, RunPatch } from './core/store.js';
 export type * from './core/engine/types.js';
@@ -39,6 +40,9 @@ export { systemClock } from './runtime/system-clock.js';
 export { uuidIds } from './runtime/uuid-ids.js';
 export { assumingModelResolver, type AskModel, type AskRequest, type ModelResolver } from './core/engine/model-resolver.js';
 export { ASK_TEXT_ITEM } from './core/engine/ask-step.js';
+export type { GovernancePolicy, GovernanceRequest, GovernanceDecision } from './core/engine/governance.js';
+export type { ApprovalOptions } from './core/engine/approvals.js';
+export type { PublishEventOptions, PublishedEvent } from './core/engine/event-publisher.js';
 export { compileFlow, type CompileFlowOptions, type CompileFlowResult, type Diagnostic, type DiagnosticCode } from './dsl/compile-flow.js';
 export { translateFlow, type TranslateFlowOptions, type TranslateFlowResult } from './dsl/translate-flow.js';
 export { LANGUAGES as FLOW_LANGUAGES } from './dsl/keywords/languages.js';

@@ -101,6 +101,50 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps the client web-standard: only types from the rest (and core errors, rebuilt from codes), fetch only, no Node', () => {
+    // The client rebuilds the engine's own error classes from a response's code, so `instanceof`
+    // and `err.code` read alike in-process and over HTTP; core/errors.ts imports nothing.
+    const runtimeAllowed = ['core/errors.js', 'core/errors.ts'];
+    const packages = ['eventsource-parser'];
+    const offenders: string[] = [];
+    for (const file of files.filter((f) => f.path.startsWith('client/') && production(f))) {
+      for (const m of file.code.matchAll(/\b(import|export)\s+(type\s+)?[^'";]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+        const spec = (m[3] ?? m[4])!;
+        const typeOnly = m[2] !== undefined;
+        const to = target(file, spec);
+        if (to === null) {
+          if (!packages.includes(spec)) offenders.push(`${file.path} imports package ${spec}`);
+        } else if (!to.startsWith('client/') && !typeOnly && !runtimeAllowed.includes(to)) {
+          offenders.push(`${file.path} imports ${spec} at run time`);
+        }
+      }
+      if (/\bprocess\.|\bBuffer\b|\brequire\(/.test(file.code)) offenders.push(`${file.path} uses a Node-only global`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps the server a fetch handler: core and its own folder only, Node listening in listen.ts alone', () => {
+    // Everything but listen.ts runs on any runtime with fetch (Next.js, Bun, Deno, edge):
+    // no node:* imports, no Node globals, no stores (they come in through the engine).
+    const packages = ['hono', '@hono/zod-openapi', 'zod'];
+    const offenders: string[] = [];
+    for (const file of files.filter((f) => f.path.startsWith('server/') && production(f))) {
+      const isListen = file.path === 'server/listen.ts';
+      for (const spec of file.imports) {
+        const to = target(file, spec);
+        if (to === null) {
+          const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+          const allowed = packages.includes(pkg) || (isListen && (pkg === '@hono/node-server' || spec === 'node:net' || spec === 'node:http'));
+          if (!allowed) offenders.push(`${file.path} imports package ${spec}`);
+        } else if (!to.startsWith('server/') && !to.startsWith('core/')) offenders.push(`${file.path} imports ${spec}`);
+      }
+      // api-tokens.ts may ask for node:crypto through `process?.getBuiltinModule`, with a Web Crypto fallback.
+      const code = file.code.replace(/\.process\?\.getBuiltinModule\?\./g, '');
+      if (!isListen && /\bBuffer\b|\brequire\(|\bprocess\./.test(code)) offenders.push(`${file.path} uses Node directly`);
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('reads argv and the environment only in the CLI', () => {
     // The one exception: seed 002's developmentOnly option is defined as refusing to open under
     // NODE_ENV=production, so createFilesystemStores itself has to read it.

@@ -6,6 +6,12 @@ import { Command, CommanderError } from 'commander';
 import { registerCheckCommand } from './commands/check.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerTranslateCommand } from './commands/translate.js';
+import { registerEventsCommand } from './commands/events.js';
+import { registerFlowsCommand } from './commands/flows.js';
+import { registerPrincipalsCommand } from './commands/principals.js';
+import { registerRunsCommand } from './commands/runs.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerTokensCommand } from './commands/tokens.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
 
@@ -24,6 +30,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerRunCommand(program, io, setExit);
   registerCheckCommand(program, io, setExit);
   registerTranslateCommand(program, io, setExit);
+  registerServeCommand(program, io, setExit);
+  registerRunsCommand(program, io, setExit);
+  registerFlowsCommand(program, io, setExit);
+  registerEventsCommand(program, io, setExit);
+  registerTokensCommand(program, io, setExit);
+  registerPrincipalsCommand(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

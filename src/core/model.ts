@@ -163,6 +163,32 @@ export interface FailStep extends StepBase {
   description?: string;
 }
 
+/**
+ * Suspends the run (INACTIVE, nothing held in memory) until a timer falls due — `durationMs`, or
+ * `until` (an expression: epoch milliseconds or an ISO 8601 date-time) — or until an event named
+ * `event` is published whose payload carries the values `match` computes (each property an
+ * expression evaluated when the wait starts). With `event`, `timeoutMs` bounds the wait: the step
+ * then fails with TIMEOUT (catchable). Output: `{waitedMs}` for a timer, `{event, eventId, waitedMs}` for an event.
+ */
+export interface WaitStep extends StepBase {
+  stepType: 'WAIT';
+  durationMs?: number;
+  until?: string;
+  event?: string;
+  match?: Record<string, string>;
+}
+/**
+ * Publishes event `event` with the value of `payload` (an expression or object template; default
+ * null) once the step's transition is committed. The event id is derived from the run and the
+ * step visit, so a re-execution after a crash publishes the same event again, which starts
+ * nothing twice. Output: `{eventId}`.
+ */
+export interface EmitStep extends StepBase {
+  stepType: 'EMIT';
+  event: string;
+  payload?: string;
+}
+
 /** Every step type of the model. */
 export type StepDefinition =
   | ComputeStep
@@ -174,7 +200,9 @@ export type StepDefinition =
   | ModuleStep
   | SetStep
   | SucceedStep
-  | FailStep;
+  | FailStep
+  | WaitStep
+  | EmitStep;
 
 /** The step types, in the order DESIGN.md lists them. */
 export const STEP_TYPES = [
@@ -188,6 +216,8 @@ export const STEP_TYPES = [
   'SET',
   'SUCCEED',
   'FAIL',
+  'WAIT',
+  'EMIT',
 ] as const;
 
 export type StepType = (typeof STEP_TYPES)[number];

@@ -7,7 +7,7 @@
  * Ids are one namespace across the three kinds: a flow role or a run role names a principal by
  * id alone (`starters: ["alice", "ops", "svc-billing"]`), so `ops` cannot be a user and a group.
  */
-import { NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 
 /** The kinds of principal (DESIGN.md §1). */
 export const PRINCIPAL_KINDS = ['user', 'group', 'serviceAccount'] as const;
@@ -68,6 +68,59 @@ export interface PrincipalStore {
   listActAsGrants(serviceAccountId: string): Promise<string[]>;
   /** The principal with its groups and act-as service accounts, read on one snapshot; null when unknown. */
   resolvePrincipal(id: string): Promise<ResolvedPrincipal | null>;
+  /**
+   * Records an API token of a user or service account. Only the token's hash is given and kept:
+   * the token itself is shown to its holder once and never stored. Throws PRINCIPAL_NOT_FOUND
+   * for an unknown principal, INVALID_INPUT (`principalId`) for a group, and CONFLICT when the
+   * token id or the hash is already recorded (nothing is written then).
+   */
+  createToken(input: NewApiToken): Promise<ApiTokenRecord>;
+  /**
+   * The token with this hash, revoked and expired ones included (the caller decides what an
+   * expired token means at its own clock); null when no token has it.
+   */
+  findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null>;
+  /** Tokens, of one principal or of all, ordered by creation time then token id. */
+  listTokens(filter?: { principalId?: string }): Promise<ApiTokenRecord[]>;
+  /**
+   * Revokes a token at `at`. True when it was active; false when it is unknown or was already
+   * revoked (the first revocation time is kept, so a retried call changes nothing).
+   */
+  revokeToken(input: { tokenId: string; at: number }): Promise<boolean>;
+}
+
+/** What {@link PrincipalStore.createToken} records. */
+export interface NewApiToken {
+  tokenId: string;
+  principalId: string;
+  /** SHA-256 of the token, lowercase hex. */
+  tokenHash: string;
+  at: number;
+  expiresAt?: number | null;
+  description?: string | null;
+}
+
+/**
+ * An API token as stored: its hash, never the token. Deleting a principal deletes its tokens.
+ */
+export interface ApiTokenRecord {
+  tokenId: string;
+  principalId: string;
+  tokenHash: string;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  description: string | null;
+}
+
+/** The error for a token id or hash already recorded (every store raises exactly this). */
+export function tokenConflict(tokenId: string): ConflictError {
+  return new ConflictError(`API token "${tokenId}" (or its hash) already exists`, { details: { tokenId } });
+}
+
+/** The error for a token given to a group (every store raises exactly this): tokens belong to users and service accounts. */
+export function groupCannotHoldToken(principalId: string): ValidationError {
+  return wrongPrincipalKind('principalId', principalId, 'group', 'a user or a service account');
 }
 
 /** The default and the largest page of {@link PrincipalStore.listPrincipals}. */

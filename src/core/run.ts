@@ -59,6 +59,39 @@ export interface RunState {
   historyTruncated?: boolean;
   /** False until the run records a persisted item; absent on runs recorded before it existed. */
   hasItems?: boolean;
+  /** Why the run is (or last was) INACTIVE, and what resumed it; see {@link Suspension}. */
+  suspension?: Suspension;
+  /** Events EMIT steps committed but not yet published (published again after a crash; ids make that harmless). */
+  outbox?: { eventId: string; event: string; payload: unknown }[];
+  /** Ids of the last events that woke this run from an event WAIT: a duplicate publish wakes nothing. */
+  receivedEventIds?: string[];
+}
+
+/**
+ * What an INACTIVE run waits for: an approval of a governed step, a timer or an event (WAIT).
+ * Whoever resumes the run records `decision` (and who, why) in the same transition that makes
+ * it ACTIVE again; the step at `stepId` reads it when it runs again. It belongs to one visit of
+ * that step (`stepSeq`): a later visit of the same step id waits anew.
+ */
+export interface Suspension {
+  kind: 'approval' | 'timer' | 'event';
+  stepId: string;
+  graph: string;
+  stepSeq: number;
+  since: number;
+  reason?: string;
+  /** WAIT: the event name waited for, and the payload values it must carry. */
+  event?: string;
+  match?: Record<string, unknown>;
+  /** WAIT: the id of the event that woke the run. */
+  eventId?: string;
+  /** WAIT: when the timer (or an event wait's timeout) falls due. */
+  until?: number;
+  decision?: 'approved' | 'rejected' | 'elapsed' | 'received';
+  by?: string;
+  comment?: string;
+  /** WAIT for an event: the payload that woke the run. */
+  payload?: unknown;
 }
 
 /** A run as stored and as returned by `getRun` / `listRuns`. */

@@ -4,6 +4,7 @@
  * and mapping sources that parse, retry and catch policies, and the rules of calls.
  */
 import { ASK_STEP_KEYS, checkAskStep } from './check-ask-step.js';
+import { EMIT_STEP_KEYS, WAIT_STEP_KEYS, checkEmitStep, checkWaitStep } from './check-wait-emit.js';
 import { checkCall } from './check-call.js';
 import { describeValue, joinPath } from './describe-value.js';
 import { checkExpression } from './expression/index.js';
@@ -29,6 +30,8 @@ const STEP_TYPE_KEYS: Record<string, string[]> = {
   SET: ['target', 'expression'],
   SUCCEED: ['expression'],
   FAIL: ['code', 'description'],
+  WAIT: WAIT_STEP_KEYS,
+  EMIT: EMIT_STEP_KEYS,
 };
 const RETRY_KEYS = ['maxAttempts', 'backoffMs', 'backoffRate', 'maxBackoffMs', 'errorEquals'];
 
@@ -158,6 +161,12 @@ export class StepChecker extends FieldChecker {
       case 'FAIL':
         this.optString(step, 'code', path);
         this.optString(step, 'description', path);
+        return;
+      case 'WAIT':
+        checkWaitStep(this, step, path);
+        return;
+      case 'EMIT':
+        checkEmitStep(this, step, path);
         return;
     }
   }

@@ -78,6 +78,13 @@ export interface Transition {
   leaseExpiresAt?: number;
 }
 
+/**
+ * A run as a transition recorded it. `wokenRuns`, optional: the records of the runs it woke, as
+ * they are right after it (leases included) — a store that has them at no extra cost returns them,
+ * so the engine need not read back a parent it resumes; others leave it out.
+ */
+export type RecordedRun = RunRecord & { wokenRuns?: RunRecord[] };
+
 /** Filters and order of {@link Store.listRuns}. */
 export interface RunFilter {
   flowId?: string;
@@ -158,10 +165,18 @@ export interface Store {
   createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(filter: RunFilter): Promise<RunPage>;
-  /** Claims up to `limit` ACTIVE runs that are ready (`readyAt <= now`) and not leased (or whose lease expired). */
-  claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): Promise<ClaimedRun[]>;
-  /** Claims one given run if it is claimable; null otherwise. */
-  claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): Promise<ClaimedRun | null>;
+  /**
+   * Claims up to `limit` ACTIVE runs that are ready (`readyAt <= now`) and not leased (or whose
+   * lease expired). With `status: 'INACTIVE'`, INACTIVE runs whose `readyAt` is due instead (a WAIT
+   * timer, an event wait's timeout): the claimer records the transition that resumes them.
+   */
+  claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun[]>;
+  /**
+   * Claims one given run if it is claimable; null otherwise. With `status: 'INACTIVE'` it claims
+   * an INACTIVE run nobody holds (or whose lease expired), whatever its `readyAt`: the engine
+   * that resumes a suspended run (an approval, an event) records that transition under this lease.
+   */
+  claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun | null>;
   /** Extends the leases this owner still holds; returns the ids of those it still holds. */
   renewLeases(input: { owner: string; runIds: string[]; expiresAt: number }): Promise<string[]>;
   /**
@@ -169,7 +184,7 @@ export interface Store {
    * held with that fencing token, the run ended, or its version moved on; a duplicate of the
    * last recorded transition is a no-op.
    */
-  recordTransition(transition: Transition): Promise<RunRecord>;
+  recordTransition(transition: Transition): Promise<RecordedRun>;
   /**
    * Ends a non-terminal run as CANCELED (with its events), drops its lease so its executor can
    * no longer write, and wakes `wakeRuns`. Returns null when the run had already ended.

@@ -79,6 +79,8 @@ export function validateFlow(definition: unknown): FlowValidationResult {
   }
   for (const [name, action] of Object.entries(actions ?? {})) {
     const path = joinPath('actions', name);
+    // `subflow:<name>` is how a run names a subflow it starts at (an event subscription's entry point).
+    if (name.startsWith('subflow:')) add(path, `an action name must not start with "subflow:", got "${name}"`);
     if (!v.object(action, path)) continue;
     v.keys(action, ACTION_KEYS, path, 'an action');
     v.optString(action, 'description', path);

@@ -17,7 +17,11 @@ export type Statement =
   | { kind: 'run' | 'goto'; at: Position; flow: string; flowAt: Position }
   | { kind: 'decide'; at: Position; name: string; branches: Branch[]; otherwise?: Statement[] }
   | { kind: 'launch' | 'call'; at: Position; name: string; machine: string; args: Arg[] }
-  | { kind: 'ask'; at: Position; name: string; model?: string; machine?: string; task?: string; args: Arg[]; returns: Field[]; assuming: Record<string, JsonValue> };
+  | { kind: 'ask'; at: Position; name: string; model?: string; machine?: string; task?: string; args: Arg[]; returns: Field[]; assuming: Record<string, JsonValue> }
+  /** `wait NAME, for: MS` / `until: EXPR` / `on: "EVENT" key: expr…` (the args are the event's `match`). */
+  | { kind: 'wait'; at: Position; name: string; durationMs?: number; until?: string; event?: string; args: Arg[] }
+  /** `emit NAME, on: "EVENT" key: expr…` (the args build the payload). */
+  | { kind: 'emit'; at: Position; name: string; event: string; args: Arg[] };
 
 /** One `when` of a decide. */
 export interface Branch {

@@ -125,6 +125,15 @@ export class StepGraphBuilder {
       case 'ask':
         step = s.machine !== undefined ? this.askMachine(s, then, base) : this.askModel(s, then, base);
         break;
+      case 'wait': {
+        const match = s.args.length > 0 ? { match: Object.fromEntries(s.args.map((a) => [a.key, a.source])) } : {};
+        const what = s.event !== undefined ? { event: s.event, ...match } : s.until !== undefined ? { until: s.until } : { durationMs: s.durationMs ?? 0 };
+        step = { stepType: 'WAIT', ...what, ...then, ...base };
+        break;
+      }
+      case 'emit':
+        step = { stepType: 'EMIT', event: s.event, ...(s.args.length > 0 ? { payload: `{${s.args.map((a) => `${a.key}: (${a.source})`).join(', ')}}` } : {}), ...then, ...base };
+        break;
     }
     this.steps[id] = step;
     return id;

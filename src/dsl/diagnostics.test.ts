@@ -13,8 +13,8 @@ describe('compileFlow diagnostics', () => {
     const [d, ...rest] = problems('machine m\n  implements\n    compute x 1\n    comptue y 2\n');
     expect(rest).toEqual([]);
     expect(d).toMatchObject({ line: 4, column: 5, code: 'SYNTAX', found: 'comptue', language: 'en' });
-    expect(d!.expected).toBe('compute, decide, run, goto, launch, ask, action, set, fail');
-    expect(d!.message).toBe('expected compute, decide, run, goto, launch, ask, action, set, fail, found "comptue"');
+    expect(d!.expected).toBe('compute, decide, run, goto, launch, ask, action, set, fail, wait, emit');
+    expect(d!.message).toBe('expected compute, decide, run, goto, launch, ask, action, set, fail, wait, emit, found "comptue"');
     expect(d!.localizedMessage).toBe(d!.message);
   });
 
@@ -34,8 +34,8 @@ describe('compileFlow diagnostics', () => {
   it('speaks the program\'s language and English', () => {
     const [d] = problems('// language: es\nmáquina m\n  implementa\n    calcular x 1\n');
     expect(d).toMatchObject({ line: 4, column: 5, language: 'es', found: 'calcular' });
-    expect(d!.localizedMessage).toBe('se esperaba calcula, decide, ejecuta, salta, lanza, pregunta, acción, asigna, falla, se encontró "calcular"');
-    expect(d!.message).toBe('expected compute, decide, run, goto, launch, ask, action, set, fail, found "calcular"');
+    expect(d!.localizedMessage).toBe('se esperaba calcula, decide, ejecuta, salta, lanza, pregunta, acción, asigna, falla, espera, emite, se encontró "calcular"');
+    expect(d!.message).toBe('expected compute, decide, run, goto, launch, ask, action, set, fail, wait, emit, found "calcular"');
     const [ja] = problems('// language: ja\nマシン m\n  実装\n    実行 フロー(なし)\n');
     expect(ja!.localizedMessage).toContain('不明なフロー「なし」');
     expect(ja!.message).toContain('unknown flow "なし"');

@@ -12,7 +12,7 @@ import type { Position, SourceLine } from './lexer.js';
 import { LineReader, readQuotedEnd, type KeywordSpan } from './line-reader.js';
 
 const TYPE_KEYS = ['text', 'number', 'boolean', 'map', 'list', 'any'] as const;
-const STATEMENT_KEYS: KeywordKey[] = ['compute', 'decide', 'run', 'goto', 'launch', 'ask', 'action', 'set', 'fail'];
+const STATEMENT_KEYS: KeywordKey[] = ['compute', 'decide', 'run', 'goto', 'launch', 'ask', 'action', 'set', 'fail', 'wait', 'emit'];
 
 /** Parses the lines of one program. Returns undefined when there is no machine at all. */
 export class Parser {
@@ -190,6 +190,9 @@ export class Parser {
         return this.call(line, r, at, key);
       case 'ask':
         return this.ask(line, r, at);
+      case 'wait':
+      case 'emit':
+        return this.waitOrEmit(line, r, at, key);
       default:
         return r.fail(keywords(...STATEMENT_KEYS));
     }
@@ -282,6 +285,38 @@ export class Parser {
       this.noChildren(child);
     }
     return { kind: key === 'launch' ? 'launch' : 'call', at, name: name.name, machine: machine.name, args };
+  }
+
+  /**
+   * `wait NAME, for: MS`, `wait NAME, until: EXPR`, `wait NAME, on: "EVENT" key: expr…` and
+   * `emit NAME, on: "EVENT" key: expr…`; `key: expr` arguments also on child lines.
+   */
+  private waitOrEmit(line: SourceLine, r: LineReader, at: Position, key: 'wait' | 'emit'): Statement | undefined {
+    const name = r.name();
+    if (!name || !r.expectPunct(',')) return undefined;
+    const how = key === 'emit' ? (r.expectKeyword('on') ? 'on' : undefined) : r.keyword('for', 'until', 'on');
+    if (!how) return key === 'emit' ? undefined : r.fail(keywords('for', 'until', 'on'));
+    if (!r.expectPunct(':')) return undefined;
+    if (how !== 'on') {
+      this.noChildren(line);
+      if (how === 'until') {
+        const until = r.expression(false);
+        return until ? { kind: 'wait', at, name: name.name, until: until.source, args: [] } : undefined;
+      }
+      const ms = r.literal();
+      if (!ms) return undefined;
+      if (typeof ms.value !== 'number' || !(ms.value >= 0)) return r.fail(generic('aValue'));
+      return this.end(r) ? { kind: 'wait', at, name: name.name, durationMs: ms.value, args: [] } : undefined;
+    }
+    const event = r.string();
+    if (event === undefined) return undefined;
+    const args: Arg[] = [];
+    if (!r.args(args)) return undefined;
+    for (const child of line.children) {
+      this.reader(child).args(args);
+      this.noChildren(child);
+    }
+    return key === 'emit' ? { kind: 'emit', at, name: name.name, event, args } : { kind: 'wait', at, name: name.name, event, args };
   }
 
   /** `ask NAME, using: "provider:model"` or `ask NAME, from: "machine"`, then its clauses on child lines. */

@@ -144,5 +144,70 @@ export function describePrincipalConformance(store: () => Store): void {
       expect(await p.listGroupMembers('ops')).toEqual([]);
       expect((await p.listPrincipals()).map((r) => r.id)).toEqual(['bob', 'ops', 'svc-reports']);
     });
+
+    describe('API tokens', () => {
+      const HASH_A = 'a'.repeat(64);
+      const HASH_B = 'b'.repeat(64);
+      const HASH_C = 'c'.repeat(64);
+
+      it('records a token by its hash and finds it back by the hash', async () => {
+        await seed();
+        const p = store().principals;
+        const created = await p.createToken({ tokenId: 'tok-1', principalId: 'alice', tokenHash: HASH_A, at: T0 + 5, expiresAt: T0 + 1000, description: 'laptop' });
+        const expected = { tokenId: 'tok-1', principalId: 'alice', tokenHash: HASH_A, createdAt: T0 + 5, expiresAt: T0 + 1000, revokedAt: null, description: 'laptop' };
+        expect(created).toEqual(expected);
+        expect(await p.findTokenByHash(HASH_A)).toEqual(expected);
+        expect(await p.findTokenByHash(HASH_B)).toBeNull();
+        await p.createToken({ tokenId: 'tok-2', principalId: 'svc-billing', tokenHash: HASH_B, at: T0 + 6 });
+        expect(await p.findTokenByHash(HASH_B)).toEqual({ tokenId: 'tok-2', principalId: 'svc-billing', tokenHash: HASH_B, createdAt: T0 + 6, expiresAt: null, revokedAt: null, description: null });
+      });
+
+      it('refuses a duplicate id or hash, an unknown principal and a group, writing nothing', async () => {
+        await seed();
+        const p = store().principals;
+        await p.createToken({ tokenId: 'tok-1', principalId: 'alice', tokenHash: HASH_A, at: T0 });
+        await expect(p.createToken({ tokenId: 'tok-1', principalId: 'bob', tokenHash: HASH_B, at: T0 })).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(p.createToken({ tokenId: 'tok-2', principalId: 'bob', tokenHash: HASH_A, at: T0 })).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(p.createToken({ tokenId: 'tok-3', principalId: 'nobody', tokenHash: HASH_C, at: T0 })).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
+        await expect(p.createToken({ tokenId: 'tok-4', principalId: 'ops', tokenHash: HASH_C, at: T0 })).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [{ path: 'principalId' }] });
+        expect((await p.listTokens()).map((t) => t.tokenId)).toEqual(['tok-1']);
+        expect(await p.findTokenByHash(HASH_B)).toBeNull();
+        expect(await p.findTokenByHash(HASH_C)).toBeNull();
+      });
+
+      it('lists tokens in creation order, of everyone or of one principal', async () => {
+        await seed();
+        const p = store().principals;
+        await p.createToken({ tokenId: 'tok-b', principalId: 'bob', tokenHash: HASH_B, at: T0 + 2 });
+        await p.createToken({ tokenId: 'tok-a', principalId: 'alice', tokenHash: HASH_A, at: T0 + 3 });
+        await p.createToken({ tokenId: 'tok-c', principalId: 'alice', tokenHash: HASH_C, at: T0 + 1 });
+        expect((await p.listTokens()).map((t) => t.tokenId)).toEqual(['tok-c', 'tok-b', 'tok-a']);
+        expect((await p.listTokens({ principalId: 'alice' })).map((t) => t.tokenId)).toEqual(['tok-c', 'tok-a']);
+        expect(await p.listTokens({ principalId: 'nobody' })).toEqual([]);
+      });
+
+      it('revokes a token once and keeps the first revocation time; the hash still finds it', async () => {
+        await seed();
+        const p = store().principals;
+        await p.createToken({ tokenId: 'tok-1', principalId: 'alice', tokenHash: HASH_A, at: T0 });
+        expect(await p.revokeToken({ tokenId: 'tok-1', at: T0 + 10 })).toBe(true);
+        expect(await p.revokeToken({ tokenId: 'tok-1', at: T0 + 20 })).toBe(false);
+        expect(await p.revokeToken({ tokenId: 'nope', at: T0 + 20 })).toBe(false);
+        expect(await p.findTokenByHash(HASH_A)).toMatchObject({ tokenId: 'tok-1', revokedAt: T0 + 10 });
+        expect(await p.listTokens()).toMatchObject([{ tokenId: 'tok-1', revokedAt: T0 + 10 }]);
+      });
+
+      it('deletes the tokens of a deleted principal', async () => {
+        await seed();
+        const p = store().principals;
+        await p.createToken({ tokenId: 'tok-1', principalId: 'alice', tokenHash: HASH_A, at: T0 });
+        await p.createToken({ tokenId: 'tok-2', principalId: 'bob', tokenHash: HASH_B, at: T0 });
+        expect(await p.deletePrincipal('alice')).toBe(true);
+        expect(await p.findTokenByHash(HASH_A)).toBeNull();
+        expect((await p.listTokens()).map((t) => t.tokenId)).toEqual(['tok-2']);
+        await p.createPrincipal({ id: 'alice', kind: 'user', at: T0 + 5 });
+        expect(await p.listTokens({ principalId: 'alice' })).toEqual([]);
+      });
+    });
   });
 }

@@ -194,6 +194,41 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect((await store.getRunEvents(run.runId)).map((e) => (e.kind === 'log' ? e.entry.code : e.kind))).toEqual(['FlowStarted', 'Fresh']);
       });
 
+      it('claims a suspended (INACTIVE) run only when asked for one, by one claimer at a time', async () => {
+        const { run, token } = await leased({ runId: 'suspended' });
+        const parked = await store.recordTransition(transition(run, token, { patch: { status: 'INACTIVE', readyAt: null }, releaseLease: true }));
+        expect(parked).toMatchObject({ status: 'INACTIVE', leaseOwner: null, readyAt: null });
+        expect(await store.claimRun({ runId: 'suspended', owner: 'w2', now: T0 + 20, leaseExpiresAt: T0 + 30_000 })).toBeNull();
+        expect(await store.claimRuns({ owner: 'w2', limit: 10, now: T0 + 20, leaseExpiresAt: T0 + 30_000 })).toEqual([]);
+        const race = await Promise.all(['x', 'y', 'z'].map((owner) => store.claimRun({ runId: 'suspended', owner, now: T0 + 20, leaseExpiresAt: T0 + 30_000, status: 'INACTIVE' })));
+        const winner = race.find((c) => c !== null)!;
+        expect(race.filter((c) => c !== null)).toHaveLength(1);
+        const resumed = await store.recordTransition({
+          runId: 'suspended',
+          lease: { owner: winner.lease.owner, fencingToken: winner.lease.fencingToken },
+          expectedVersion: winner.run.version,
+          at: T0 + 30,
+          patch: { status: 'ACTIVE', readyAt: T0 + 30 },
+          events: [{ kind: 'status', status: 'ACTIVE' }],
+          releaseLease: true,
+        });
+        expect(resumed).toMatchObject({ status: 'ACTIVE', leaseOwner: null });
+        expect(await store.claimRun({ runId: 'suspended', owner: 'w3', now: T0 + 40, leaseExpiresAt: T0 + 30_000, status: 'INACTIVE' })).toBeNull();
+        expect(await store.claimRun({ runId: 'suspended', owner: 'w3', now: T0 + 40, leaseExpiresAt: T0 + 30_000 })).not.toBeNull();
+      });
+
+      it('claims INACTIVE runs whose timer is due only when asked for them', async () => {
+        const { run, token } = await leased({ runId: 'timer' });
+        await store.recordTransition(transition(run, token, { patch: { status: 'INACTIVE', readyAt: T0 + 100 }, releaseLease: true }));
+        const { run: other, token: otherToken } = await leased({ runId: 'approval' });
+        await store.recordTransition(transition(other, otherToken, { patch: { status: 'INACTIVE', readyAt: null }, releaseLease: true }));
+        expect(await store.claimRuns({ owner: 'w2', limit: 10, now: T0 + 50, leaseExpiresAt: T0 + 30_000, status: 'INACTIVE' })).toEqual([]);
+        expect(await store.claimRuns({ owner: 'w2', limit: 10, now: T0 + 100, leaseExpiresAt: T0 + 30_000 })).toEqual([]);
+        const due = await store.claimRuns({ owner: 'w2', limit: 10, now: T0 + 100, leaseExpiresAt: T0 + 30_000, status: 'INACTIVE' });
+        expect(due.map((c) => [c.run.runId, c.run.status, c.lease.owner])).toEqual([['timer', 'INACTIVE', 'w2']]);
+        expect(await store.claimRuns({ owner: 'w3', limit: 10, now: T0 + 200, leaseExpiresAt: T0 + 30_000, status: 'INACTIVE' })).toEqual([]);
+      });
+
       it('renews only the leases an owner still holds', async () => {
         const a = await leased({ runId: 'renew-a' });
         await leased({ runId: 'renew-b' });

@@ -4,11 +4,8 @@
  * so it survives a crash of this process and can be watched from another one. The other flow files of FILE's folder are deployed first, so calls between
  * example flows resolve. Exit 0 when the run succeeded, 1 when it failed or was canceled.
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { FlowError, ValidationError } from '../../core/errors.js';
-import type { Module } from '../../core/engine/types.js';
 import type { LiveRunEvent } from '../../core/engine/types.js';
 import { createEngine } from '../../create-engine.js';
 import { assumingModelResolver } from '../../core/engine/model-resolver.js';
@@ -17,6 +14,7 @@ import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
 import type { CliIo } from '../cli-io.js';
 import { looksLikeFlow, readFlowFile, readSiblingFlowFiles } from '../flow-files.js';
 import { formatRunEvent } from '../format-run-event.js';
+import { loadModules } from '../load-modules.js';
 
 interface RunCommandOptions {
   store: string;
@@ -117,14 +115,4 @@ async function runCommand(file: string, options: RunCommandOptions, io: CliIo): 
     await engine.close();
     await stores.close();
   }
-}
-
-async function loadModules(path: string): Promise<Record<string, Module>> {
-  const loaded = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
-  const table = (typeof loaded.default === 'object' && loaded.default !== null ? loaded.default : loaded) as Record<string, unknown>;
-  const modules: Record<string, Module> = {};
-  for (const [name, fn] of Object.entries(table)) {
-    if (typeof fn === 'function') modules[name] = fn as Module;
-  }
-  return modules;
 }

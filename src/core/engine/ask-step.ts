@@ -10,6 +10,7 @@ import type { AskStep, JsonSchema } from '../model.js';
 import { typeRefToSchema, validateValue } from '../params.js';
 import type { ItemHandle } from './types.js';
 import type { ModelResolver } from './model-resolver.js';
+import { untilAborted } from './until-aborted.js';
 
 /** What the ASK step needs from the step runner. */
 export interface AskStepArgs {
@@ -112,22 +113,4 @@ function objectSchema(step: AskStep): JsonSchema {
 
 function textOf(value: unknown): string {
   return typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value);
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -8,6 +8,7 @@ import { bindActionInput } from '../params.js';
 import type { NewRun, RunRecord, RunState } from '../run.js';
 import type { BuildRunInput } from './engine-core.js';
 import type { StartRunOptions } from './types.js';
+import { entryGraph, findEntry } from './flow-graph.js';
 
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
@@ -17,7 +18,7 @@ const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
  */
 export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId: () => string }): NewRun {
   const definition = input.flow.definition;
-  const action = definition.actions[input.actionName];
+  const action = findEntry(input.flow, input.actionName);
   if (!action) {
     throw new NotFoundError('ACTION_NOT_FOUND', `flow "${input.flow.flowId}" v${input.flow.version} has no action "${input.actionName}"; it has ${Object.keys(definition.actions).join(', ')}`);
   }
@@ -29,7 +30,7 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
   const parent = input.parent;
   const createdBy = input.createdBy ?? (parent ? (parent.runAs ?? parent.createdBy) : 'anonymous');
   const state: RunState = {
-    frames: [{ graph: `action:${input.actionName}`, at: action.startAt, steps: {}, last: null, depth: input.depth ?? 0, attempt: 1, item: bound.value }],
+    frames: [{ graph: entryGraph(input.actionName), at: action.startAt, steps: {}, last: null, depth: input.depth ?? 0, attempt: 1, item: bound.value }],
     vars: declaredDefaults(definition.vars),
     outputs: declaredDefaults(action.outputs),
     ...(input.event !== undefined ? { event: cloneJson(input.event) } : {}),

@@ -5,11 +5,12 @@
 import type { Clock, IdSource } from '../clock.js';
 import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
-import type { Store } from '../store.js';
+import type { RecordedRun, Store } from '../store.js';
 import type { RunExecutor } from './run-executor.js';
 import type { AccessControl } from './authorize.js';
 import type { Logger, Module } from './types.js';
 import type { ModelResolver } from './model-resolver.js';
+import type { GovernancePolicy } from './governance.js';
 
 /** What live publication needs of a run. */
 export type LiveRunRef = Pick<RunRecord, 'runId' | 'rootRunId' | 'lastSeq'>;
@@ -65,6 +66,8 @@ export interface EngineCore {
   readonly maxHistoryPerRun: number;
   /** Permission checks (authorize.ts): a step calling another flow asks them before it creates the run. */
   readonly access: AccessControl;
+  /** `runtimeConfig.governance`: asked before ASK, MODULE, cross-flow RUN_FLOW and START_FLOW_EXECUTION steps. */
+  readonly governance: GovernancePolicy | undefined;
   /** `runtimeConfig.modelResolver`: the models of ASK steps. */
   readonly modelResolver: ModelResolver | undefined;
   /** Resolves a flow version (by number or selector); throws FLOW_NOT_FOUND. Cached: versions are immutable. */
@@ -80,8 +83,10 @@ export interface EngineCore {
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void;
   /** A copy of a run that recently ended in this engine, as it ended; undefined when not known here. */
   endedRun(runId: string): RunRecord | undefined;
-  /** Dispatches the run at time `at` (retry backoff). */
-  scheduleWake(runId: string, at: number): void;
+  /** Dispatches the run at time `at` (retry backoff); `suspended`: resumes its due WAIT instead. */
+  scheduleWake(runId: string, at: number, options?: { suspended?: boolean }): void;
+  /** Publishes an event (EMIT steps): starts its subscribers once per id, wakes runs waiting for it. */
+  publishEvent(name: string, payload: unknown, options: { eventId?: string; userId?: string }): Promise<unknown>;
   /** Persists an executor's pending events soon (a running module emitted items or logs). */
   scheduleFlush(executor: RunExecutor): void;
   /**
@@ -93,7 +98,7 @@ export interface EngineCore {
   /** A transient item changed: live listeners only. */
   publishTransient(run: LiveRunRef, event: RunEventBody): void;
   /** A run reached a terminal status; with `parentLease`, its woken parent was leased to this engine. */
-  runEnded(run: RunRecord, parentLease?: { owner: string; expiresAt: number }): void;
+  runEnded(run: RecordedRun, parentLease?: { owner: string; expiresAt: number }): void;
   /** Cancels a run and its synchronous children. */
   cancelRunTree(runId: string, reason: string): Promise<void>;
 }

@@ -7,7 +7,7 @@ import type { Clock, IdSource } from '../clock.js';
 import { FlowError, NotFoundError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
-import type { FlowSummary, RunFilter, RunPage, Store, StoreChange } from '../store.js';
+import type { FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validate-flow.js';
 import { startEvents, type BuildRunInput, type EngineCore, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live-events.js';
@@ -24,6 +24,10 @@ import { OutputStreams } from './output-streams.js';
 import { AccessControl, type AccessOptions } from './authorize.js';
 import { EnginePrincipals } from './engine-principals.js';
 import type { ModelResolver } from './model-resolver.js';
+import type { GovernancePolicy } from './governance.js';
+import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './approvals.js';
+import { publishEvent, type PublishEventOptions, type PublishedEvent } from './event-publisher.js';
+import { resumeDue, type ResumeDeps } from './suspensions.js';
 import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
@@ -59,6 +63,7 @@ export class Engine implements EngineCore {
   readonly maxDepth: number;
   readonly maxHistoryPerRun: number;
   readonly modelResolver: ModelResolver | undefined;
+  readonly governance: GovernancePolicy | undefined;
   readonly workerId: string;
   readonly principals: EnginePrincipals;
   readonly access: AccessControl;
@@ -70,6 +75,7 @@ export class Engine implements EngineCore {
   readonly #retention: RetentionSweeper | null;
   readonly #scheduler: RunScheduler;
   readonly #pollIntervalMs: number;
+  readonly #leaseMs: number;
   #closed = false;
 
   constructor(options: EngineOptions) {
@@ -83,6 +89,7 @@ export class Engine implements EngineCore {
     this.maxDepth = config.maxDepth ?? 100;
     this.maxHistoryPerRun = config.maxHistoryPerRun ?? 10_000;
     this.modelResolver = config.modelResolver;
+    this.governance = config.governance;
     this.workerId = options.workerId ?? `engine-${this.ids.newId()}`;
     const pollIntervalMs = (this.#pollIntervalMs = options.pollIntervalMs ?? 1_000);
     this.#live = new LiveEvents(this.logger);
@@ -96,11 +103,12 @@ export class Engine implements EngineCore {
       clock: this.clock,
       logger: this.logger,
       workerId: this.workerId,
-      leaseMs: options.leaseMs ?? 30_000,
+      leaseMs: (this.#leaseMs = options.leaseMs ?? 30_000),
       pollIntervalMs,
       maxConcurrentRuns: options.maxConcurrentRuns ?? 256,
       poll: options.poll !== false,
       createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
+      resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
     });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
@@ -108,7 +116,7 @@ export class Engine implements EngineCore {
     if (options.poll !== false) {
       // Another process's commits (a woken parent, an expired lease) are claimed sooner than the next poll.
       // Not for transient changes, nor for runs this engine executes (mostly its own commits).
-      this.#onStoreChange((change) => change.transient || this.#scheduler.executing.has(change.runId) || this.#scheduler.pollNow());
+      this.#onStoreChange((change) => change.transient || this.#scheduler.isRunningHere(change.runId) || this.#waiters.endedHere(change.runId) || this.#scheduler.pollNow());
     }
   }
 
@@ -196,8 +204,24 @@ export class Engine implements EngineCore {
     return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId() });
   }
 
-  async #createAndExecute(run: NewRun): Promise<void> {
-    const events = startEvents(run);
+  /**
+   * Publishes an event: starts the subscribed action or subflow of every deployed flow whose
+   * `subscriptions` name it, once per `eventId` (see event-publisher.ts); the runs' `source` is
+   * `event` and `event` in their expressions is the payload. Publishing the same id again starts
+   * nothing new and answers the same run ids.
+   */
+  publishEvent(name: string, payload?: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
+    this.#assertOpen();
+    return publishEvent(
+      { ...this.#resumeDeps, ids: this.ids, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#createAndExecute(run, events) },
+      name,
+      payload,
+      options,
+    );
+  }
+
+  async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<void> {
+    const events = [...startEvents(run), ...firstEvents];
     const lease = this.leaseForNewRun();
     const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) });
     this.publishCommitted(created.run, events);
@@ -217,8 +241,8 @@ export class Engine implements EngineCore {
     this.#scheduler.executeLeased(runId, lease, created);
   }
 
-  scheduleWake(runId: string, at: number): void {
-    this.#scheduler.scheduleWake(runId, at);
+  scheduleWake(runId: string, at: number, options?: { suspended?: boolean }): void {
+    this.#scheduler.scheduleWake(runId, at, options);
   }
 
   scheduleFlush(executor: RunExecutor): void {
@@ -286,10 +310,12 @@ export class Engine implements EngineCore {
     return this.#waiters.endedRun(runId);
   }
 
-  runEnded(run: RunRecord, parentLease?: { owner: string; expiresAt: number }): void {
+  runEnded(ended: RecordedRun, parentLease?: { owner: string; expiresAt: number }): void {
+    const { wokenRuns, ...run } = ended;
     this.#waiters.notify(run);
     if (!run.parentRunId || run.detached) return;
-    if (parentLease) this.executeLeased(run.parentRunId, parentLease);
+    const parent = wokenRuns?.find((woken) => woken.runId === run.parentRunId);
+    if (parentLease) this.#scheduler.executeLeased(run.parentRunId, parentLease, undefined, parent);
     else this.dispatch(run.parentRunId);
   }
 
@@ -346,6 +372,30 @@ export class Engine implements EngineCore {
     await this.access.assertCanManage(runId, options.as);
     await this.cancelRunTree(runId, 'canceled by request');
     return this.getRun(runId);
+  }
+
+  /**
+   * Approves the step a run waits at for governance (see approvals.ts): the run becomes ACTIVE
+   * and the step runs, in whichever engine claims it. Durable and exclusive across processes;
+   * CONFLICT when the run does not wait for approval of `stepId`. With `as`, refused like {@link cancelRun}.
+   * `engine.approve(runId, 'charge')` is short for `{stepId: 'charge'}`.
+   */
+  approve(runId: string, options: ApprovalOptions | string): Promise<RunRecord> {
+    return decideApproval(this.#approvalDeps, runId, 'approved', typeof options === 'string' ? { stepId: options } : options);
+  }
+
+  /** Rejects the step a run waits at: it fails with GOVERNANCE_REJECTED (catchable). As {@link approve} otherwise. */
+  reject(runId: string, options: ApprovalOptions | string): Promise<RunRecord> {
+    return decideApproval(this.#approvalDeps, runId, 'rejected', typeof options === 'string' ? { stepId: options } : options);
+  }
+
+  get #approvalDeps(): ApprovalDeps {
+    return { ...this.#resumeDeps, access: this.access };
+  }
+
+  get #resumeDeps(): ResumeDeps {
+    const deps = { store: this.store, clock: this.clock, workerId: this.workerId, leaseMs: this.#leaseMs };
+    return { ...deps, published: (run, events) => this.publishCommitted(run, events), dispatch: (runId) => this.dispatch(runId) };
   }
 
   cancelRunTree(runId: string, reason: string): Promise<void> {

@@ -6,9 +6,30 @@ import { FlowError } from '../errors.js';
 import type { ActionDefinition, FlowVersionRecord, StepDefinition, StepGraph } from '../model.js';
 import type { Frame } from '../run.js';
 
+/**
+ * A run whose `actionName` starts with this prefix executes a subflow as its entry point (an event
+ * subscription that names a subflow): `subflow:validate` runs subflow `validate` like an action
+ * without params or declared outputs, its result the last step's output. Validation refuses
+ * action names with this prefix, so the two never clash.
+ */
+export const SUBFLOW_ENTRY_PREFIX = 'subflow:';
+
+/** The action (or subflow entry, see {@link SUBFLOW_ENTRY_PREFIX}) named `actionName`; undefined when there is none. */
+export function findEntry(flow: FlowVersionRecord, actionName: string): ActionDefinition | undefined {
+  if (!actionName.startsWith(SUBFLOW_ENTRY_PREFIX)) return Object.hasOwn(flow.definition.actions, actionName) ? flow.definition.actions[actionName] : undefined;
+  const name = actionName.slice(SUBFLOW_ENTRY_PREFIX.length);
+  const subflow = flow.definition.subflows && Object.hasOwn(flow.definition.subflows, name) ? flow.definition.subflows[name] : undefined;
+  return subflow ? { startAt: subflow.startAt, steps: subflow.steps } : undefined;
+}
+
+/** The graph name of a run's first frame: `action:<name>`, or the subflow itself for a subflow entry. */
+export function entryGraph(actionName: string): string {
+  return actionName.startsWith(SUBFLOW_ENTRY_PREFIX) ? actionName : `action:${actionName}`;
+}
+
 /** The action a run executes; throws ACTION_NOT_FOUND. */
 export function actionOf(flow: FlowVersionRecord, actionName: string): ActionDefinition {
-  const action = flow.definition.actions[actionName];
+  const action = findEntry(flow, actionName);
   if (!action) throw new FlowError('ACTION_NOT_FOUND', `flow ${flow.flowId} v${flow.version} has no action "${actionName}"`);
   return action;
 }

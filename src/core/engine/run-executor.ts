@@ -6,7 +6,7 @@
  * the next claimer resumes from the last one: completed steps are never executed again; a module
  * step that was in flight runs again with the same idempotency key.
  */
-import { CanceledError, ConflictError, FlowError, TimeoutError, fromRunError, toFlowError } from '../errors.js';
+import { CanceledError, ConflictError, FlowError, TimeoutError, toFlowError } from '../errors.js';
 import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../model.js';
 import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunEventBody, type RunRecord, type RunState } from '../run.js';
 import type { RunLease } from '../store.js';
@@ -14,7 +14,8 @@ import { cloneJson } from '../json.js';
 import { startEvents, type EngineCore } from './engine-core.js';
 import { executeStep, stepContext, type StepOutcome } from './step-runner.js';
 import { applyOutputMappings, parseContextTarget } from '../mapping.js';
-import { applyReturnMappings } from './return-mapping.js';
+import { childOutcome } from './child-outcome.js';
+import { drainOutbox } from './event-outbox.js';
 import { actionOf, stepAt } from './flow-graph.js';
 import { createdRecord } from './build-run.js';
 
@@ -82,6 +83,7 @@ export class RunExecutor {
         Math.max(0, deadline - this.#core.clock.now()),
       );
     }
+    if (this.#state.outbox) drainOutbox(this.#core, this.runId, this.#state); // left by a process that died after committing them
     try {
       await this.#loop();
     } catch (error) {
@@ -129,7 +131,7 @@ export class RunExecutor {
         const childId = frame.waitingForRunId;
         delete frame.waitingForRunId;
         // A child deleted under its waiting parent (retention misconfigured, manual cleanup) fails the call step.
-        const outcome = child ? this.#childOutcome(step, child) : ({ type: 'fail', error: new FlowError('RUN_NOT_FOUND', `child run ${childId} no longer exists`) } as const);
+        const outcome = child ? childOutcome({ runId: this.runId, flow: this.#flow, actionName: this.#run.actionName, state: this.#state, outputChanged: (n) => this.outputChanged(n) }, step, child) : ({ type: 'fail', error: new FlowError('RUN_NOT_FOUND', `child run ${childId} no longer exists`) } as const);
         if (!(await this.#apply(frame, step, outcome))) return;
         continue;
       }
@@ -192,7 +194,23 @@ export class RunExecutor {
         return true;
       case 'fail':
         return this.#handleFailure(frame, step, stepId, outcome.error, outcome.catchable ?? true);
+      case 'suspend':
+        return this.#suspend(outcome);
     }
+  }
+
+  /** The run goes INACTIVE at the current step: the lease is given back and nothing stays here. */
+  async #suspend(outcome: Extract<StepOutcome, { type: 'suspend' }>): Promise<false> {
+    if (outcome.ledger) this.ledger(outcome.ledger);
+    this.log(outcome.log.code, outcome.log.description, outcome.log.details);
+    this.#state.suspension = outcome.suspension;
+    this.#events.push({ kind: 'status', status: 'INACTIVE' });
+    // The run's deadline wakes it too (resumeDue), so a run waiting past its timeout ends TIMEOUT.
+    const due = [outcome.readyAt, this.#run.deadline].filter((t): t is number => t !== null);
+    const readyAt = due.length ? Math.min(...due) : null;
+    await this.#commit({ status: 'INACTIVE', readyAt, releaseLease: true });
+    if (readyAt !== null) this.#core.scheduleWake(this.runId, readyAt, { suspended: true });
+    return false;
   }
 
   #completeStep(frame: Frame, step: StepDefinition, stepId: string, output: unknown, next: string | null): void {
@@ -289,28 +307,6 @@ export class RunExecutor {
   #holdBack(hasEffects: boolean): void {
     this.#deferred += 1;
     if (hasEffects) this.#mustWrite = true;
-  }
-
-  #childOutcome(step: StepDefinition, child: RunRecord): StepOutcome {
-    if (child.status === 'SUCCEEDED') {
-      if (step.stepType === 'RUN_FLOW' && step.returnMappings?.length) {
-        const context = { vars: this.#state.vars, outputs: this.#state.outputs };
-        const { vars, classes } = this.#flow.definition;
-        const written = applyReturnMappings(step.returnMappings, child.output, context, { vars, outputs: this.#action().outputs, classes });
-        for (const name of written.outputs) this.outputChanged(name);
-      }
-      return { type: 'complete', output: child.output };
-    }
-    const error = child.runError
-      ? fromRunError(child.runError, child.runId)
-      : new CanceledError(`child run ${child.runId} was canceled`, { runId: child.runId });
-    return {
-      type: 'fail',
-      error: new FlowError(error.code, `child run ${child.runId} (${child.flowId}) ${child.status === 'CANCELED' ? 'was canceled' : 'failed'}: ${error.message}`, {
-        runId: this.runId,
-        details: { childRunId: child.runId, ...(error.details ?? {}) },
-      }),
-    };
   }
 
   async #cancelWaitedChild(): Promise<void> {
@@ -427,7 +423,7 @@ export class RunExecutor {
    * flush from a running module and the step's completion never interleave.
    */
   #commit(input: {
-    status?: 'SUCCEEDED' | 'FAILED';
+    status?: 'SUCCEEDED' | 'FAILED' | 'INACTIVE';
     output?: unknown;
     runError?: { code: string; description: string } | null;
     endTime?: number;
@@ -464,7 +460,8 @@ export class RunExecutor {
         at,
         patch: {
           state: this.#state,
-          ...(input.status ? { status: input.status, output: input.output ?? null, runError: input.runError ?? null, endTime: input.endTime ?? at } : {}),
+          ...(input.status === 'INACTIVE' ? { status: input.status } : {}),
+          ...(input.status && input.status !== 'INACTIVE' ? { status: input.status, output: input.output ?? null, runError: input.runError ?? null, endTime: input.endTime ?? at } : {}),
           ...(input.readyAt !== undefined ? { readyAt: input.readyAt } : {}),
         },
         events,
@@ -476,6 +473,7 @@ export class RunExecutor {
       });
       this.#run = { ...recorded, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
+      if (this.#state.outbox) drainOutbox(this.#core, this.runId, this.#state);
       for (const c of created) {
         this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
         if (c.lease) this.#core.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));

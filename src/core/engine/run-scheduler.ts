@@ -7,7 +7,7 @@
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import type { RunRecord } from '../run.js';
-import type { RunLease, Store } from '../store.js';
+import type { ClaimedRun, RunLease, Store } from '../store.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { RunExecutor } from './run-executor.js';
 import type { Logger } from './types.js';
@@ -25,6 +25,8 @@ export interface RunSchedulerOptions {
   poll: boolean;
   /** Builds the executor of a claimed run (loading its flow); rejects when the run cannot be executed here. */
   createExecutor: (run: RunRecord, lease: RunLease) => Promise<RunExecutor>;
+  /** Resumes an INACTIVE run claimed because its timer is due; the record to execute under the claim, or null. */
+  resumeDue?: (claimed: ClaimedRun) => Promise<RunRecord | null>;
 }
 
 /** Waits longer than this live only in the store, where the poller finds them when due. */
@@ -79,25 +81,28 @@ export class RunScheduler {
   }
 
   /** Executes a run that a committed transition leased to this engine (created — its record given — or woken). */
-  executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {
+  executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord, woken?: RunRecord): void {
     // A run the transition created is known exactly (it is the record the store was given); a
-    // woken one must be read: its state is whatever its last executor recorded.
+    // woken one is as the store returned it with the transition, or must be read: its state is
+    // whatever its last executor recorded.
     if (created) return this.execute(created, { runId, owner: lease.owner, fencingToken: created.fencingToken, expiresAt: lease.expiresAt });
+    const start = (run: RunRecord | null): void => {
+      // Held with exactly this lease: ours to execute. Otherwise (someone else held it) a claim decides.
+      if (run && run.status === 'ACTIVE' && run.leaseOwner === lease.owner && run.leaseExpiresAt === lease.expiresAt) {
+        this.execute(run, { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt });
+      } else if (run && run.status === 'ACTIVE') this.dispatch(runId);
+    };
+    if (woken) return start(woken);
     this.#starting += 1;
     this.#options.store
       .getRun(runId)
-      .then((run) => {
-        // Held with exactly this lease: ours to execute. Otherwise (someone else held it) a claim decides.
-        if (run && run.status === 'ACTIVE' && run.leaseOwner === lease.owner && run.leaseExpiresAt === lease.expiresAt) {
-          this.execute(run, { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt });
-        } else if (run && run.status === 'ACTIVE') this.dispatch(runId);
-      })
+      .then(start)
       .catch((error: unknown) => this.#options.logger?.warn({ err: error, runId }, 'a new run could not be started here; it is claimed when its lease runs out'))
       .finally(() => (this.#starting -= 1));
   }
 
-  /** Dispatches the run at time `at` (retry backoff). */
-  scheduleWake(runId: string, at: number): void {
+  /** Dispatches the run at time `at` (retry backoff); a `suspended` run (WAIT timer) is resumed by a claim of due suspensions. */
+  scheduleWake(runId: string, at: number, options: { suspended?: boolean } = {}): void {
     const { clock } = this.#options;
     // Long waits live only in the store (readyAt), where the poller finds them when due: a
     // hundred thousand runs waiting for tomorrow hold no memory here. Short ones get a timer too,
@@ -106,7 +111,8 @@ export class RunScheduler {
     const timer = clock.setTimeout(() => {
       this.#timers.delete(timer);
       // Timers may fire a millisecond before the wall clock reaches `at`; a claim then would fail.
-      if (clock.now() < at) this.scheduleWake(runId, at);
+      if (clock.now() < at) this.scheduleWake(runId, at, options);
+      else if (options.suspended) this.#claimDue().catch((error: unknown) => this.#options.logger?.warn({ err: error, runId }, 'due waits not claimed; the poller retries'));
       else this.dispatch(runId);
     }, Math.max(0, at - clock.now()));
     this.#timers.add(timer);
@@ -202,7 +208,9 @@ export class RunScheduler {
     if (this.#closed) return;
     this.#pollTimer = this.#options.clock.setTimeout(
       () => {
+        // Due WAIT timers are looked for at the poll interval only, not on every early refill poll.
         this.#pollOnce()
+          .then(() => this.#claimDue())
           .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
           .finally(() => this.#schedulePoll(this.#options.pollIntervalMs));
       },
@@ -219,6 +227,27 @@ export class RunScheduler {
     const claimed = await store.claimRuns({ owner: workerId, limit: free, now, leaseExpiresAt: now + leaseMs });
     this.#backlog = claimed.length === free;
     for (const c of claimed) this.execute(c.run, c.lease);
+  }
+
+  /** Claims INACTIVE runs whose timer is due, resumes each, and executes it under the same lease. */
+  async #claimDue(): Promise<void> {
+    const { store, clock, workerId, leaseMs, maxConcurrentRuns, resumeDue, logger } = this.#options;
+    const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
+    if (!resumeDue || free <= 0 || this.#closed) return;
+    const now = clock.now();
+    const due = await store.claimRuns({ owner: workerId, limit: free, now, leaseExpiresAt: now + leaseMs, status: 'INACTIVE' });
+    for (const c of due) {
+      this.#markBusy();
+      resumeDue(c)
+        .then((run) => {
+          if (run) this.execute(run, c.lease);
+          else this.#markIdleIfDone();
+        })
+        .catch((error: unknown) => {
+          logger?.warn({ err: error, runId: c.run.runId }, 'a due wait was not resumed; it is claimed again when its lease runs out');
+          this.#markIdleIfDone();
+        });
+    }
   }
 
   #markBusy(): void {

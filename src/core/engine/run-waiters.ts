@@ -48,6 +48,11 @@ export class RunWaiters {
     return run && cloneJson(run);
   }
 
+  /** True when the run recently ended in this engine. */
+  endedHere(runId: string): boolean {
+    return this.#ended.has(runId);
+  }
+
   /** The run changed after it ended (label, tags) or is gone: read it from the store again. */
   forget(runId: string): void {
     this.#ended.delete(runId);

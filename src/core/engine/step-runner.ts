@@ -5,7 +5,7 @@
  */
 import { FlowError, StepFailedError, TimeoutError, ValidationError, toFlowError } from '../errors.js';
 import type { FlowVersionRecord, RunFlowStep, StartFlowExecutionStep, StepDefinition } from '../model.js';
-import type { Frame, Item, LedgerEntry, NewRun, RunRecord, RunState } from '../run.js';
+import type { Frame, Item, LedgerEntry, NewRun, RunRecord, RunState, Suspension } from '../run.js';
 import { evaluateExpression } from '../expression/index.js';
 import { buildStepInput, contextScope, parseContextTarget, writeContextTarget, type StepContext } from '../mapping.js';
 import type { EngineCore } from './engine-core.js';
@@ -14,7 +14,10 @@ import type { ItemHandle, ModuleContext } from './types.js';
 import { OutputWriter } from './output-writer.js';
 import { assertCalleeFits } from './check-callee.js';
 import { executeAskStep } from './ask-step.js';
+import { governStep, isGoverned } from './governance.js';
+import { executeEmitStep, executeWaitStep } from './wait-step.js';
 import { cloneJson } from '../json.js';
+import { untilAborted } from './until-aborted.js';
 
 /** What a step asks the executor to record. */
 export type StepOutcome =
@@ -23,7 +26,9 @@ export type StepOutcome =
   | { type: 'goto'; frame: Frame; ledger: LedgerEntry }
   | { type: 'wait-child'; child: NewRun; ledger: LedgerEntry }
   | { type: 'end-frame'; output: unknown }
-  | { type: 'fail'; error: FlowError; catchable?: boolean };
+  | { type: 'fail'; error: FlowError; catchable?: boolean }
+  /** The run goes INACTIVE at this step until resumed (an approval; WAIT: `readyAt` for a timer). */
+  | { type: 'suspend'; suspension: Suspension; readyAt: number | null; ledger?: LedgerEntry; log: { code: string; description: string; details: Record<string, unknown> } };
 
 /** Everything a step may read. */
 export interface StepArgs {
@@ -69,6 +74,10 @@ async function runStep(args: StepArgs): Promise<StepOutcome> {
   const context = stepContext(core, run, state, frame);
   const scope = contextScope(context);
   executor.stepStarted(stepId, step.stepType, frame.attempt);
+  if (core.governance && isGoverned(step)) {
+    const gate = await governStep(args, buildStepInput(step, scope));
+    if (gate) return gate;
+  }
   switch (step.stepType) {
     case 'COMPUTE':
       return { type: 'complete', output: evaluateExpression(step.expression, scope) };
@@ -111,6 +120,10 @@ async function runStep(args: StepArgs): Promise<StepOutcome> {
       return startFlowExecution(args, step, buildStepInput(step, scope));
     case 'MODULE':
       return runModule(args, step.moduleIdentifier, buildStepInput(step, scope));
+    case 'WAIT':
+      return executeWaitStep(args, step, scope);
+    case 'EMIT':
+      return executeEmitStep(args, step, scope);
     case 'ASK': {
       const input = buildStepInput(step, scope);
       const emit = (item: { type: string; content?: unknown; transient?: boolean }): ItemHandle => emitItem(args, item);
@@ -273,24 +286,6 @@ function emitItem(args: StepArgs, spec: { type: string; content?: unknown; trans
   };
 }
 
-/** Resolves with the promise, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 function newFrame(graph: string, startAt: string, depth: number, item: unknown): Frame {
   return { graph, at: startAt, steps: {}, last: null, depth, attempt: 1, ...(item === undefined ? {} : { item }) };

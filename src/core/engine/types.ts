@@ -5,6 +5,7 @@
 import type { FlowError } from '../errors.js';
 import type { FlowDefinition } from '../model.js';
 import type { ModelResolver } from './model-resolver.js';
+import type { GovernancePolicy } from './governance.js';
 import type { Item, LogEntry, RunEvent, RunRecord, RunStatus } from '../run.js';
 
 /** A pino-compatible logger (only the methods flowrun calls). */
@@ -66,6 +67,8 @@ export interface RuntimeConfig {
   maxHistoryPerRun?: number;
   /** Finds the model of an ASK step by its id; without one, ASK steps fail with MODEL_NOT_CONFIGURED. */
   modelResolver?: ModelResolver;
+  /** Asked before every ASK, MODULE, cross-flow RUN_FLOW and START_FLOW_EXECUTION step: allow, deny, or approve (the run waits INACTIVE). See governance.ts. */
+  governance?: GovernancePolicy;
 }
 
 /** A live event of a run: the persisted events plus transient item changes. */

@@ -10,7 +10,8 @@ export const de: KeywordTable = {
     subscribes: ['abonniert'], on: ['bei'], run: ['starte'], goto: ['springe'], launch: ['stoße_an', 'stosse_an'], decide: ['entscheide'],
     when: ['wenn'], otherwise: ['sonst'], compute: ['berechne'], set: ['setze'], fail: ['scheitere'], ask: ['frage'],
     using: ['mittels'], from: ['von'], with: ['mit'], task: ['aufgabe'], returns: ['liefert'], as: ['als'],
-    assuming: ['angenommen'], action: ['aktion'], call: ['rufe'], required: ['ist erforderlich'], default: ['standard'],
+    assuming: ['angenommen'], action: ['aktion'], call: ['rufe'],
+    wait: ['warte'], emit: ['sende'], for: ['für', 'fuer'], until: ['bis'], required: ['ist erforderlich'], default: ['standard'],
     text: ['text'], number: ['zahl'], boolean: ['wahrheitswert'], map: ['zuordnung'], list: ['liste'], any: ['beliebig'],
   },
   messages: {

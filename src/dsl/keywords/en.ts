@@ -10,7 +10,8 @@ export const en: KeywordTable = {
     subscribes: ['subscribes'], on: ['on'], run: ['run'], goto: ['goto'], launch: ['launch'], decide: ['decide'],
     when: ['when'], otherwise: ['otherwise'], compute: ['compute'], set: ['set'], fail: ['fail'], ask: ['ask'],
     using: ['using'], from: ['from'], with: ['with'], task: ['task'], returns: ['returns'], as: ['as'],
-    assuming: ['assuming'], action: ['action'], call: ['call'], required: ['is required'], default: ['default'],
+    assuming: ['assuming'], action: ['action'], call: ['call'],
+    wait: ['wait'], emit: ['emit'], for: ['for'], until: ['until'], required: ['is required'], default: ['default'],
     text: ['text'], number: ['number'], boolean: ['boolean'], map: ['map'], list: ['list'], any: ['any'],
   },
   messages: {

@@ -10,7 +10,8 @@ export const es: KeywordTable = {
     subscribes: ['suscribe'], on: ['en'], run: ['ejecuta'], goto: ['salta'], launch: ['lanza'], decide: ['decide'],
     when: ['cuando'], otherwise: ['sino'], compute: ['calcula'], set: ['asigna'], fail: ['falla'], ask: ['pregunta'],
     using: ['usando'], from: ['desde'], with: ['con'], task: ['tarea'], returns: ['devuelve'], as: ['como'],
-    assuming: ['suponiendo'], action: ['acción', 'accion'], call: ['llama'], required: ['es obligatorio'], default: ['predeterminado'],
+    assuming: ['suponiendo'], action: ['acción', 'accion'], call: ['llama'],
+    wait: ['espera'], emit: ['emite'], for: ['durante'], until: ['hasta'], required: ['es obligatorio'], default: ['predeterminado'],
     text: ['texto'], number: ['número', 'numero'], boolean: ['booleano'], map: ['mapa'], list: ['lista'], any: ['cualquiera'],
   },
   messages: {

@@ -10,7 +10,8 @@ export const fr: KeywordTable = {
     subscribes: ['abonne'], on: ['sur'], run: ['execute'], goto: ['saute'], launch: ['lance'], decide: ['décide', 'decide'],
     when: ['quand'], otherwise: ['sinon'], compute: ['calcule'], set: ['affecte'], fail: ['échoue', 'echoue'], ask: ['demande'],
     using: ['utilisant'], from: ['auprès', 'aupres'], with: ['avec'], task: ['tâche', 'tache'], returns: ['renvoie'], as: ['comme'],
-    assuming: ['supposant'], action: ['action'], call: ['appelle'], required: ['est requis'], default: ['défaut', 'defaut'],
+    assuming: ['supposant'], action: ['action'], call: ['appelle'],
+    wait: ['attends'], emit: ['émets', 'emets'], for: ['pendant'], until: ['jusque'], required: ['est requis'], default: ['défaut', 'defaut'],
     text: ['texte'], number: ['nombre'], boolean: ['booléen', 'booleen'], map: ['dictionnaire'], list: ['liste'], any: ['quelconque'],
   },
   messages: {

@@ -10,7 +10,8 @@ export const ja: KeywordTable = {
     subscribes: ['購読'], on: ['受信'], run: ['実行'], goto: ['移動'], launch: ['起動'], decide: ['判断'],
     when: ['場合'], otherwise: ['それ以外'], compute: ['計算'], set: ['設定'], fail: ['失敗'], ask: ['質問'],
     using: ['モデル'], from: ['相手'], with: ['指示'], task: ['タスク'], returns: ['返す'], as: ['型'],
-    assuming: ['仮定'], action: ['アクション'], call: ['呼出'], required: ['必須'], default: ['既定'],
+    assuming: ['仮定'], action: ['アクション'], call: ['呼出'],
+    wait: ['待機'], emit: ['発行'], for: ['期間'], until: ['期限'], required: ['必須'], default: ['既定'],
     text: ['テキスト'], number: ['数値'], boolean: ['真偽値'], map: ['マップ'], list: ['リスト'], any: ['任意'],
   },
   messages: {

@@ -9,6 +9,7 @@ export const KEYWORD_KEYS = [
   'machine', 'accepts', 'implements', 'flows', 'flow', 'subscribes', 'on',
   'run', 'goto', 'launch', 'decide', 'when', 'otherwise', 'compute', 'set', 'fail',
   'ask', 'using', 'from', 'with', 'task', 'returns', 'as', 'assuming', 'action', 'call',
+  'wait', 'emit', 'for', 'until',
   'required', 'default',
   'text', 'number', 'boolean', 'map', 'list', 'any',
 ] as const;

@@ -10,7 +10,8 @@ export const ko: KeywordTable = {
     subscribes: ['구독'], on: ['수신'], run: ['실행'], goto: ['이동'], launch: ['시작'], decide: ['결정'],
     when: ['경우'], otherwise: ['그외'], compute: ['계산'], set: ['설정'], fail: ['실패'], ask: ['질문'],
     using: ['모델'], from: ['대상'], with: ['함께'], task: ['작업'], returns: ['반환'], as: ['타입'],
-    assuming: ['가정'], action: ['액션'], call: ['호출'], required: ['필수'], default: ['기본값'],
+    assuming: ['가정'], action: ['액션'], call: ['호출'],
+    wait: ['대기'], emit: ['발행'], for: ['기간'], until: ['까지'], required: ['필수'], default: ['기본값'],
     text: ['텍스트'], number: ['숫자'], boolean: ['불리언'], map: ['맵'], list: ['리스트'], any: ['임의'],
   },
   messages: {

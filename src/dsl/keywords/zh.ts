@@ -10,7 +10,8 @@ export const zh: KeywordTable = {
     subscribes: ['订阅'], on: ['收到'], run: ['运行'], goto: ['跳转'], launch: ['启动'], decide: ['决定'],
     when: ['如果'], otherwise: ['否则'], compute: ['计算'], set: ['设置'], fail: ['失败'], ask: ['询问'],
     using: ['模型'], from: ['来自'], with: ['附带'], task: ['任务'], returns: ['返回'], as: ['类型'],
-    assuming: ['假设'], action: ['动作'], call: ['调用'], required: ['必填'], default: ['默认'],
+    assuming: ['假设'], action: ['动作'], call: ['调用'],
+    wait: ['等待'], emit: ['发布'], for: ['时长'], until: ['直到'], required: ['必填'], default: ['默认'],
     text: ['文本'], number: ['数字'], boolean: ['布尔'], map: ['映射'], list: ['列表'], any: ['任意'],
   },
   messages: {

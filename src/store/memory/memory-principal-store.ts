@@ -4,7 +4,11 @@
  */
 import { ConflictError } from '../../core/errors.js';
 import {
+  groupCannotHoldToken,
   principalNotFound,
+  tokenConflict,
+  type ApiTokenRecord,
+  type NewApiToken,
   principalPageSize,
   wrongPrincipalKind,
   type PrincipalFilter,
@@ -23,6 +27,9 @@ export class MemoryPrincipalStore implements PrincipalStore {
   /** service account → grantees, and grantee → service accounts. */
   readonly #grantees = new Map<string, Set<string>>();
   readonly #grantsTo = new Map<string, Set<string>>();
+  /** token id → token, and hash → token id. */
+  readonly #tokens = new Map<string, ApiTokenRecord>();
+  readonly #tokenByHash = new Map<string, string>();
   readonly #assertOpen: () => void;
 
   /** `assertOpen` throws when the owning store was closed. */
@@ -61,6 +68,11 @@ export class MemoryPrincipalStore implements PrincipalStore {
     unlinkAll(this.#memberOf, this.#members, id);
     unlinkAll(this.#grantees, this.#grantsTo, id);
     unlinkAll(this.#grantsTo, this.#grantees, id);
+    for (const token of [...this.#tokens.values()]) {
+      if (token.principalId !== id) continue;
+      this.#tokens.delete(token.tokenId);
+      this.#tokenByHash.delete(token.tokenHash);
+    }
     return true;
   }
 
@@ -108,6 +120,49 @@ export class MemoryPrincipalStore implements PrincipalStore {
     const actAs = new Set(this.#grantsTo.get(id));
     for (const group of groups) for (const account of this.#grantsTo.get(group) ?? []) actAs.add(account);
     return { id, kind: found.kind, groups, actAs: sorted(actAs) };
+  }
+
+  async createToken(input: NewApiToken): Promise<ApiTokenRecord> {
+    this.#assertOpen();
+    const principal = this.#principals.get(input.principalId);
+    if (!principal) throw principalNotFound(input.principalId);
+    if (principal.kind === 'group') throw groupCannotHoldToken(input.principalId);
+    if (this.#tokens.has(input.tokenId) || this.#tokenByHash.has(input.tokenHash)) throw tokenConflict(input.tokenId);
+    const record: ApiTokenRecord = {
+      tokenId: input.tokenId,
+      principalId: input.principalId,
+      tokenHash: input.tokenHash,
+      createdAt: input.at,
+      expiresAt: input.expiresAt ?? null,
+      revokedAt: null,
+      description: input.description ?? null,
+    };
+    this.#tokens.set(record.tokenId, record);
+    this.#tokenByHash.set(record.tokenHash, record.tokenId);
+    return { ...record };
+  }
+
+  async findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
+    this.#assertOpen();
+    const tokenId = this.#tokenByHash.get(tokenHash);
+    const found = tokenId === undefined ? undefined : this.#tokens.get(tokenId);
+    return found ? { ...found } : null;
+  }
+
+  async listTokens(filter: { principalId?: string } = {}): Promise<ApiTokenRecord[]> {
+    this.#assertOpen();
+    return [...this.#tokens.values()]
+      .filter((t) => filter.principalId === undefined || t.principalId === filter.principalId)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.tokenId < b.tokenId ? -1 : a.tokenId > b.tokenId ? 1 : 0))
+      .map((t) => ({ ...t }));
+  }
+
+  async revokeToken(input: { tokenId: string; at: number }): Promise<boolean> {
+    this.#assertOpen();
+    const found = this.#tokens.get(input.tokenId);
+    if (!found || found.revokedAt !== null) return false;
+    found.revokedAt = input.at;
+    return true;
   }
 
   #expect(id: string, field: string, isKind: (kind: PrincipalKind) => boolean, expected: string): void {

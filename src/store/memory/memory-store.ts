@@ -141,20 +141,25 @@ export class MemoryStore implements Store {
     };
   }
 
-  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): Promise<ClaimedRun[]> {
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun[]> {
     this.#open();
     const claimed: ClaimedRun[] = [];
     for (const entry of this.#runs.values()) {
       if (claimed.length >= input.limit) break;
-      if (this.#isClaimable(entry.run, input.now)) claimed.push(this.#lease(entry, input.owner, input.leaseExpiresAt));
+      if (this.#isClaimable(entry.run, input.now, input.status)) claimed.push(this.#lease(entry, input.owner, input.leaseExpiresAt));
     }
     return claimed;
   }
 
-  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): Promise<ClaimedRun | null> {
+  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun | null> {
     this.#open();
     const entry = this.#runs.get(input.runId);
-    if (!entry || !this.#isClaimable(entry.run, input.now)) return null;
+    const run = entry?.run;
+    const claimable =
+      input.status === 'INACTIVE'
+        ? run?.status === 'INACTIVE' && (run.leaseOwner === null || (run.leaseExpiresAt ?? 0) <= input.now)
+        : run !== undefined && this.#isClaimable(run, input.now);
+    if (!entry || !claimable) return null;
     return this.#lease(entry, input.owner, input.leaseExpiresAt);
   }
 
@@ -348,8 +353,8 @@ export class MemoryStore implements Store {
     }
   }
 
-  #isClaimable(run: RunRecord, now: number): boolean {
-    return run.status === 'ACTIVE' && run.readyAt !== null && run.readyAt <= now && (run.leaseOwner === null || (run.leaseExpiresAt ?? 0) <= now);
+  #isClaimable(run: RunRecord, now: number, status: 'ACTIVE' | 'INACTIVE' = 'ACTIVE'): boolean {
+    return run.status === status && run.readyAt !== null && run.readyAt <= now && (run.leaseOwner === null || (run.leaseExpiresAt ?? 0) <= now);
   }
 
   #lease(entry: RunEntry, owner: string, expiresAt: number): ClaimedRun {

@@ -9,7 +9,7 @@
  */
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { isTerminalStatus, type RunRecord } from '../../core/run.js';
-import type { Transition } from '../../core/store.js';
+import type { RecordedRun, Transition } from '../../core/store.js';
 import { isUniqueViolation } from './pg-errors.js';
 import { RUN_COLUMNS, RUN_COLUMNS_WITHOUT_STATE, dedupeItems, jsonParam, newRunCasts, newRunValues, runFromRow, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, type Sql } from './run-writes.js';
@@ -111,13 +111,15 @@ export function transitionStatement(t: Transition): TransitionStatement {
          lease_expires_at = CASE WHEN ${free} THEN ${param(lease.expiresAt, 'float8')} ELSE lease_expires_at END`
       : '';
     ctes.push(`w AS (UPDATE runs SET ready_at = ${at}${leaseSets}
-      WHERE run_id = ANY(${ids}) AND status = 'ACTIVE' AND EXISTS (SELECT 1 FROM u) RETURNING run_id, last_seq)`);
+      WHERE run_id = ANY(${ids}) AND status = 'ACTIVE' AND EXISTS (SELECT 1 FROM u) RETURNING runs.*)`);
     announced.push(`SELECT w.run_id || ':' || w.last_seq FROM w`);
   }
   // A SELECT CTE runs only when referenced, hence the count below. PostgreSQL holds the
   // NOTIFYs until the statement's transaction commits and drops them if it does not.
   ctes.push(`n AS (SELECT pg_notify('${NOTIFY_CHANNEL}', a.payload) FROM (${announced.join(' UNION ALL ')}) AS a)`);
-  return { text: `WITH ${ctes.join(',\n')}\nSELECT u.*, (SELECT count(*) FROM n) AS notified FROM u`, values };
+  // The woken runs come back whole: the engine resumes a parent it woke without reading it.
+  const woken = others.length > 0 ? ', (SELECT json_agg(w) FROM w) AS woken' : '';
+  return { text: `WITH ${ctes.join(',\n')}\nSELECT u.*, (SELECT count(*) FROM n) AS notified${woken} FROM u`, values };
 }
 
 /**
@@ -130,12 +132,20 @@ export function transitionStatement(t: Transition): TransitionStatement {
  * exists already — see {@link transitionErrorOf} — or a value PostgreSQL refuses) is the
  * driver's, and it aborts a surrounding transaction.
  */
-export async function applyTransition(sql: Sql, t: Transition): Promise<RunRecord> {
+export async function applyTransition(sql: Sql, t: Transition): Promise<RecordedRun> {
   const statement = transitionStatement(t);
-  const updated = await preparedQuery<RunRow>(sql, statement.text, statement.values);
+  const updated = await preparedQuery<RunRow & { woken?: RunRow[] | null }>(sql, statement.text, statement.values);
   const row = updated.rows[0];
   if (!row) return explainRejection(sql, t);
-  return runFromRow(row, t.patch.state);
+  return withWoken(runFromRow(row, t.patch.state), row.woken, t);
+}
+
+/** The recorded run with the rows of the runs it woke (a run waking itself is only itself, ready now). */
+export function withWoken(run: RunRecord, woken: RunRow[] | null | undefined, t: Transition): RecordedRun {
+  const rows = woken ?? [];
+  if (rows.some((row) => row.run_id === t.runId)) run.readyAt = t.at;
+  const others = rows.filter((row) => row.run_id !== t.runId).map((row) => runFromRow(row));
+  return others.length > 0 ? Object.assign(run, { wokenRuns: others }) : run;
 }
 
 /** The flowrun error for a driver error raised by a transition's statement, if it has one. */

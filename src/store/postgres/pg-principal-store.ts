@@ -4,11 +4,15 @@
  * rarely, so the foreign keys cost nothing on the run path, and a member added while its group
  * is being deleted in another process either commits first and is deleted with it, or fails.
  * Kind checks lock the principals they read (FOR SHARE) in the transaction that inserts.
+ * API tokens (`api_tokens`, migration 3) keep only the token's hash, unique, and cascade too.
  */
 import type { PoolClient } from 'pg';
 import { ConflictError } from '../../core/errors.js';
 import {
   principalNotFound,
+  tokenConflict,
+  type ApiTokenRecord,
+  type NewApiToken,
   principalPageSize,
   wrongPrincipalKind,
   type PrincipalFilter,
@@ -142,6 +146,54 @@ export class PgPrincipalStore implements PrincipalStore {
     });
   }
 
+  async createToken(input: NewApiToken): Promise<ApiTokenRecord> {
+    const record: ApiTokenRecord = {
+      tokenId: input.tokenId,
+      principalId: input.principalId,
+      tokenHash: input.tokenHash,
+      createdAt: input.at,
+      expiresAt: input.expiresAt ?? null,
+      revokedAt: null,
+      description: input.description ?? null,
+    };
+    await this.#db.transaction(async (client) => {
+      // The lock keeps the principal from being deleted (or its id reused) before the insert commits.
+      await expectKind(client, input.principalId, 'principalId', (kind) => kind !== 'group', 'a user or a service account');
+      try {
+        await client.query(
+          `INSERT INTO api_tokens (${TOKEN_COLUMNS}) VALUES ($1::text, $2::text, $3::text, $4::float8, $5::float8, NULL, $6::text)`,
+          [record.tokenId, record.principalId, record.tokenHash, record.createdAt, record.expiresAt, record.description],
+        );
+      } catch (error) {
+        if (isUniqueViolation(error, 'api_tokens_pkey') || isUniqueViolation(error, 'api_tokens_hash_key')) throw tokenConflict(input.tokenId);
+        throw error;
+      }
+    });
+    return record;
+  }
+
+  async findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
+    const found = await this.#db.read((sql) => sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1::text`, [tokenHash]));
+    const row = found.rows[0];
+    return row ? tokenFromRow(row) : null;
+  }
+
+  async listTokens(filter: { principalId?: string } = {}): Promise<ApiTokenRecord[]> {
+    const found = await this.#db.read((sql) =>
+      sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE ($1::text IS NULL OR principal_id = $1::text) ORDER BY created_at, token_id`, [
+        filter.principalId ?? null,
+      ]),
+    );
+    return found.rows.map(tokenFromRow);
+  }
+
+  async revokeToken(input: { tokenId: string; at: number }): Promise<boolean> {
+    const updated = await this.#db.statement((sql) =>
+      sql.query('UPDATE api_tokens SET revoked_at = $2::float8 WHERE token_id = $1::text AND revoked_at IS NULL', [input.tokenId, input.at]),
+    );
+    return (updated.rowCount ?? 0) > 0;
+  }
+
   /**
    * Resolves principals in batches: while one lookup is in flight, the ids asked for meanwhile
    * are collected and read with the next statement (one per batch, so each principal with its
@@ -181,6 +233,28 @@ export class PgPrincipalStore implements PrincipalStore {
     }
   }
 }
+
+interface TokenRow {
+  token_id: string;
+  principal_id: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  description: string | null;
+}
+
+const TOKEN_COLUMNS = 'token_id, principal_id, token_hash, created_at, expires_at, revoked_at, description';
+
+const tokenFromRow = (row: TokenRow): ApiTokenRecord => ({
+  tokenId: row.token_id,
+  principalId: row.principal_id,
+  tokenHash: row.token_hash,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  revokedAt: row.revoked_at,
+  description: row.description,
+});
 
 const RESOLVE_PRINCIPALS = `SELECT p.id, p.kind,
        ARRAY(SELECT m.group_id FROM group_members m WHERE m.member_id = p.id ORDER BY m.group_id) AS groups,

@@ -170,15 +170,17 @@ export class PostgresStore implements Store {
    * each other; each claim increments the run's fencing token. A claim whose reply is lost
    * leaves the run leased until the lease expires, then it is claimable again.
    */
-  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): Promise<ClaimedRun[]> {
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun[]> {
     this.#open();
     const limit = Number.isFinite(input.limit) ? Math.ceil(input.limit) : null;
     if (limit !== null && limit <= 0) return [];
+    // INACTIVE: due suspensions (WAIT timers), a separate, rarer claim; the ACTIVE one keeps its partial index.
+    const status = input.status === 'INACTIVE' ? 'INACTIVE' : 'ACTIVE';
     const claimed = await this.#db.statement((sql) =>
       sql.query<RunRow>(
         `WITH picked AS (
            SELECT run_id FROM runs
-            WHERE status = 'ACTIVE' AND ready_at <= $1::float8 AND (lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= $1::float8)
+            WHERE status = '${status}' AND ready_at <= $1::float8 AND (lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= $1::float8)
             ORDER BY ready_at, run_id
             LIMIT $2::bigint
               FOR NO KEY UPDATE SKIP LOCKED)
@@ -196,12 +198,14 @@ export class PostgresStore implements Store {
    * transaction holds the row it waits for it and re-checks, so of concurrent claimers exactly
    * one wins, and a run that is only briefly locked (a label update) is still claimed.
    */
-  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): Promise<ClaimedRun | null> {
+  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun | null> {
     this.#open();
+    // An INACTIVE run is claimed by whoever resumes it (an approval, an event), whatever its ready_at.
+    const ready = input.status === 'INACTIVE' ? `status = 'INACTIVE'` : `status = 'ACTIVE' AND ready_at <= $3::float8`;
     const claimed = await this.#db.statement((sql) =>
       sql.query<RunRow>(
         `UPDATE runs SET lease_owner = $2::text, lease_expires_at = $4::float8, fencing_token = fencing_token + 1
-          WHERE run_id = $1::text AND status = 'ACTIVE' AND ready_at <= $3::float8 AND (lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= $3::float8)
+          WHERE run_id = $1::text AND ${ready} AND (lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= $3::float8)
           RETURNING ${RUN_COLUMNS}`,
         [input.runId, input.owner, input.now, input.leaseExpiresAt],
       ),

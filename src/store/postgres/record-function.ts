@@ -12,7 +12,7 @@
 import { FlowError } from '../../core/errors.js';
 import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
-import { explainRejection, transitionKey } from './apply-transition.js';
+import { explainRejection, transitionKey, withWoken } from './apply-transition.js';
 import { RUN_COLUMNS, dedupeItems, runFromRow, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-writes.js';
 
@@ -21,7 +21,7 @@ const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
 
 /** The migration statement that creates the function (in the store's schema). */
 export const RECORD_FUNCTION_SQL = `CREATE FUNCTION flowrun_record_transitions(batch json)
-RETURNS TABLE (batch_index integer, run json)
+RETURNS TABLE (batch_index integer, run json, woken json)
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -36,6 +36,7 @@ DECLARE
   n_events integer;
   at_ms double precision;
   payloads text[] := '{}';
+  woken_rows json[];
 BEGIN
   FOR t IN SELECT value FROM json_array_elements(batch) LOOP
     i := i + 1;
@@ -89,6 +90,7 @@ BEGIN
       FROM ROWS FROM (json_array_elements(c->'ev'), json_array_elements_text(c->'ek')) WITH ORDINALITY AS e(body, kind, ord);
       payloads := payloads || ((c->'row'->>'run_id') || ':' || json_array_length(c->'ev'));
     END LOOP;
+    woken_rows := '{}';
     IF tb->'wk' IS NOT NULL THEN
       -- After the patch, as the memory store does: a run waking itself is ready if still ACTIVE.
       FOR w IN
@@ -97,16 +99,18 @@ BEGIN
           fencing_token = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN runs.fencing_token + 1 ELSE runs.fencing_token END,
           lease_expires_at = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN (tb->'wl'->>'x')::double precision ELSE runs.lease_expires_at END
         WHERE runs.run_id IN (SELECT jsonb_array_elements_text(tb->'wk')) AND runs.status = 'ACTIVE'
-        RETURNING runs.run_id, runs.last_seq
+        RETURNING runs.*
       LOOP
         payloads := payloads || (w.run_id || ':' || w.last_seq);
-        IF w.run_id = r.run_id THEN r.ready_at := at_ms; END IF;
+        IF w.run_id = r.run_id THEN r.ready_at := at_ms; ELSE woken_rows := woken_rows || row_to_json(w); END IF;
       END LOOP;
     END IF;
     -- The caller holds the state it recorded: it need not travel back.
     IF tb ? 'state' THEN r.state := '{}'::json; END IF;
     batch_index := i;
     run := row_to_json(r);
+    -- The woken runs come back whole: the engine resumes a parent it woke without reading it.
+    woken := CASE WHEN cardinality(woken_rows) > 0 THEN array_to_json(woken_rows) END;
     RETURN NEXT;
   END LOOP;
   PERFORM pg_notify('${NOTIFY_CHANNEL}', p) FROM unnest(payloads) AS p;
@@ -169,15 +173,17 @@ export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: 
   const argument = items.map((item) =>
     'transition' in item ? transitionArgument(item.transition) : { new: newRunArgument(item.creation.run, item.creation.events, item.creation.lease, item.creation.run.startTime) },
   );
-  const result = await preparedQuery<{ batch_index: number; run: RunRow }>(sql, 'SELECT batch_index, run FROM flowrun_record_transitions($1::json)', [JSON.stringify(argument)]);
-  const rows = new Map(result.rows.map((row) => [row.batch_index, row.run]));
+  const result = await preparedQuery<{ batch_index: number; run: RunRow; woken: RunRow[] | null }>(sql, 'SELECT batch_index, run, woken FROM flowrun_record_transitions($1::json)', [
+    JSON.stringify(argument),
+  ]);
+  const rows = new Map(result.rows.map((row) => [row.batch_index, row]));
   return Promise.all(
     items.map(async (item, i) => {
       if (!('transition' in item)) return { ok: true as const, run: null };
       const t = item.transition;
       const row = rows.get(i);
       try {
-        return { ok: true as const, run: row ? runFromRow(row, t.patch.state) : await explainRejection(sql, t) };
+        return { ok: true as const, run: row ? withWoken(runFromRow(row.run, t.patch.state), row.woken, t) : await explainRejection(sql, t) };
       } catch (error) {
         if (error instanceof FlowError) return { ok: false as const, error };
         throw error;

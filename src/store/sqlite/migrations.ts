@@ -27,6 +27,8 @@
  * Version 2 adds principals (sqlite-principal-store.ts): `flowrun_principals`,
  * `flowrun_group_members` and `flowrun_act_as_grants`, indexed both ways.
  *
+ * Version 3 adds `flowrun_api_tokens` (hashes of API tokens, sqlite-principal-store.ts).
+ *
  * A migration never alters or drops a table it did not create.
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -134,6 +136,24 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         PRIMARY KEY (service_account_id, principal_id)
       ) WITHOUT ROWID`,
       `CREATE INDEX flowrun_act_as_grants_principal ON flowrun_act_as_grants (principal_id, service_account_id)`,
+    ],
+  },
+  {
+    // API tokens (issue 6): only the SHA-256 of a token is kept, unique, so authenticating a
+    // request is one index lookup; listing a principal's tokens reads its index range.
+    version: 3,
+    description: 'API tokens',
+    statements: [
+      `CREATE TABLE flowrun_api_tokens (
+        token_id TEXT NOT NULL PRIMARY KEY,
+        principal_id TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER,
+        description TEXT
+      )`,
+      `CREATE INDEX flowrun_api_tokens_principal ON flowrun_api_tokens (principal_id, created_at, token_id)`,
     ],
   },
 ];

@@ -149,7 +149,7 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
   const row = conn.get<RunRow>(`UPDATE flowrun_runs SET ${sets.join(', ')} WHERE run_id = ? RETURNING *`, [...params, t.runId])!;
   for (const item of t.items ?? []) upsertItem(conn, t.runId, item);
   appendEvents(conn, t.runId, head.last_seq, events, t.at);
-  return runFromRow(row);
+  return runFromRow(row, p.state);
 }
 
 function upsertItem(conn: SqliteConnection, runId: string, item: Item): void {
@@ -206,6 +206,10 @@ export function updateRun(conn: SqliteConnection, input: { runId: string; at: nu
 }
 
 const CLAIMABLE_SQL = `status = 'ACTIVE' AND ready_at <= @now AND (lease_owner IS NULL OR coalesce(lease_expires_at, 0) <= @now)`;
+/** An INACTIVE run nobody holds: claimed by the engine that resumes it (an approval, an event). */
+const SUSPENDED_SQL = `status = 'INACTIVE' AND (lease_owner IS NULL OR coalesce(lease_expires_at, 0) <= @now)`;
+/** An INACTIVE run whose timer is due (`Store.claimRuns` with status INACTIVE). */
+const DUE_SUSPENDED_SQL = `status = 'INACTIVE' AND ready_at <= @now AND (lease_owner IS NULL OR coalesce(lease_expires_at, 0) <= @now)`;
 
 function takeLease(conn: SqliteConnection, runId: string, owner: string, expiresAt: number): ClaimedRun {
   const row = conn.get<RunRow>('UPDATE flowrun_runs SET lease_owner = ?, lease_expires_at = ?, fencing_token = fencing_token + 1 WHERE run_id = ? RETURNING *', [
@@ -218,9 +222,14 @@ function takeLease(conn: SqliteConnection, runId: string, owner: string, expires
 }
 
 /** Leases up to `limit` claimable runs (`Store.claimRuns`), ready longest first, ties in creation order; each claim bumps the fencing token. */
-export function claimRuns(conn: SqliteConnection, input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): ClaimedRun[] {
+export function claimRuns(conn: SqliteConnection, input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): ClaimedRun[] {
   const limit = Math.ceil(input.limit);
   if (!(limit > 0)) return [];
+  if (input.status === 'INACTIVE') {
+    // Due suspensions (WAIT timers): few runs are INACTIVE with a ready_at, read through the status index.
+    const due = conn.all<{ run_id: string }>(`SELECT run_id FROM flowrun_runs WHERE ${DUE_SUSPENDED_SQL} ORDER BY ready_at, rowid LIMIT @limit`, { now: input.now, limit });
+    return due.map(({ run_id }) => takeLease(conn, run_id, input.owner, input.leaseExpiresAt));
+  }
   // The partial index over ACTIVE runs is ordered by ready_at then rowid (creation order).
   // Named because without ANALYZE statistics the planner prefers the status index, which would
   // read every ACTIVE run (waiting ones included) and sort them.
@@ -229,8 +238,9 @@ export function claimRuns(conn: SqliteConnection, input: { owner: string; limit:
 }
 
 /** Leases one run if it is claimable (`Store.claimRun`); null when it is missing, leased, waiting or ended. */
-export function claimRun(conn: SqliteConnection, input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): ClaimedRun | null {
-  const found = conn.get(`SELECT 1 FROM flowrun_runs WHERE run_id = @run_id AND ${CLAIMABLE_SQL}`, { run_id: input.runId, now: input.now });
+export function claimRun(conn: SqliteConnection, input: { runId: string; owner: string; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): ClaimedRun | null {
+  const condition = input.status === 'INACTIVE' ? SUSPENDED_SQL : CLAIMABLE_SQL;
+  const found = conn.get(`SELECT 1 FROM flowrun_runs WHERE run_id = @run_id AND ${condition}`, { run_id: input.runId, now: input.now });
   return found === undefined ? null : takeLease(conn, input.runId, input.owner, input.leaseExpiresAt);
 }
 

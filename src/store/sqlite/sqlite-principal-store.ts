@@ -13,6 +13,9 @@
 import { ConflictError } from '../../core/errors.js';
 import {
   principalNotFound,
+  tokenConflict,
+  type ApiTokenRecord,
+  type NewApiToken,
   principalPageSize,
   wrongPrincipalKind,
   type PrincipalFilter,
@@ -102,6 +105,7 @@ export class SqlitePrincipalStore implements PrincipalStore {
       if (c.run('DELETE FROM flowrun_principals WHERE id = ?', [id]) === 0) return false;
       c.run('DELETE FROM flowrun_group_members WHERE group_id = ? OR member_id = ?', [id, id]);
       c.run('DELETE FROM flowrun_act_as_grants WHERE service_account_id = ? OR principal_id = ?', [id, id]);
+      c.run('DELETE FROM flowrun_api_tokens WHERE principal_id = ?', [id]);
       return true;
     });
   }
@@ -150,6 +154,56 @@ export class SqlitePrincipalStore implements PrincipalStore {
     );
   }
 
+  createToken(input: NewApiToken): Promise<ApiTokenRecord> {
+    return this.#db.write((c) => {
+      expectKind(c, input.principalId, 'principalId', (kind) => kind !== 'group', 'a user or a service account');
+      if (c.get('SELECT 1 FROM flowrun_api_tokens WHERE token_id = ? OR token_hash = ?', [input.tokenId, input.tokenHash]) !== undefined) {
+        throw tokenConflict(input.tokenId);
+      }
+      const record: ApiTokenRecord = {
+        tokenId: input.tokenId,
+        principalId: input.principalId,
+        tokenHash: input.tokenHash,
+        createdAt: input.at,
+        expiresAt: input.expiresAt ?? null,
+        revokedAt: null,
+        description: input.description ?? null,
+      };
+      c.run(`INSERT INTO flowrun_api_tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, ?)`, [
+        record.tokenId,
+        record.principalId,
+        record.tokenHash,
+        record.createdAt,
+        record.expiresAt,
+        record.description,
+      ]);
+      return record;
+    });
+  }
+
+  /** Reads what is committed now, like {@link resolvePrincipal}: authenticating a request must not wait for run writes. */
+  findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
+    return this.#db.readCommitted((c) => {
+      const row = c.get<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE token_hash = ?`, [tokenHash]);
+      return row ? tokenFromRow(row) : null;
+    });
+  }
+
+  listTokens(filter: { principalId?: string } = {}): Promise<ApiTokenRecord[]> {
+    return this.#db.read((c) =>
+      c
+        .all<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE (? IS NULL OR principal_id = ?) ORDER BY created_at, token_id`, [
+          filter.principalId ?? null,
+          filter.principalId ?? null,
+        ])
+        .map(tokenFromRow),
+    );
+  }
+
+  revokeToken(input: { tokenId: string; at: number }): Promise<boolean> {
+    return this.#db.write((c) => c.run('UPDATE flowrun_api_tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL', [input.at, input.tokenId]) > 0);
+  }
+
   /**
    * Reads what is committed now, without waiting behind queued run writes: every principal change
    * whose call resolved is committed, and a permission check on the start path must not wait for
@@ -181,6 +235,28 @@ export class SqlitePrincipalStore implements PrincipalStore {
     });
   }
 }
+
+interface TokenRow {
+  token_id: string;
+  principal_id: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  description: string | null;
+}
+
+const TOKEN_COLUMNS = 'token_id, principal_id, token_hash, created_at, expires_at, revoked_at, description';
+
+const tokenFromRow = (row: TokenRow): ApiTokenRecord => ({
+  tokenId: row.token_id,
+  principalId: row.principal_id,
+  tokenHash: row.token_hash,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  revokedAt: row.revoked_at,
+  description: row.description,
+});
 
 function expectKind(c: SqliteConnection, id: string, field: string, isKind: (kind: PrincipalKind) => boolean, expected: string): void {
   const found = c.get<{ kind: PrincipalKind }>('SELECT kind FROM flowrun_principals WHERE id = ?', [id]);

@@ -108,11 +108,11 @@ export class SqliteStore implements Store {
     return this.#read((c) => reads.listRuns(c, filter));
   }
 
-  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number }): Promise<ClaimedRun[]> {
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun[]> {
     return this.#write((c) => writes.claimRuns(c, input));
   }
 
-  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number }): Promise<ClaimedRun | null> {
+  async claimRun(input: { runId: string; owner: string; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun | null> {
     return this.#write((c) => writes.claimRun(c, input));
   }
 

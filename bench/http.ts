@@ -1,0 +1,241 @@
+/**
+ * HTTP figures (issue 6):
+ *
+ * - **Request rate**: `POST /runs` (a durable start on the SQLite store, API-token auth, the
+ *   one-step run then executes in the same server) and `GET /runs/{id}` (auth + permission check
+ *   + store read), driven by autocannon over loopback with 64 connections, against the floor: a
+ *   bare Hono/Node handler answering the same JSON with no engine, measured in the same run.
+ *   Each server runs in its own process (bench/http-server.ts); the load generator in this one.
+ *   Goals: POST ≥ 50 % of the floor, GET ≥ 80 %.
+ * - **SSE latency**: from a module's `ctx.emitItem` to the event's arrival at an SSE client
+ *   reading `GET /runs/{id}/stream` over loopback, server and engine in one process, SQLite store;
+ *   transient items (live only) and persisted items (go out after their commit). Goal p99 < 25 ms.
+ *
+ *   node --import tsx bench/http.ts [--quick]      (or: npm run bench -- --only http)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { createEngine, createFilesystemStores, type FlowDefinition, type Module } from '../src/index.js';
+import { serve } from '../src/server/index.js';
+import { fmt, latencySummary, markdownTable, readOptions } from './measure.js';
+
+const CONNECTIONS = 64;
+
+/** Starts bench/http-server.ts in its own process; resolves with the JSON line it prints. */
+async function startTarget<T>(args: string[]): Promise<{ info: T; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-server.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench/http-server.ts ${args[0]} exited with ${code}`)));
+  });
+  return { info: JSON.parse(line) as T, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(url: string, options: { method: 'GET' | 'POST'; token?: string; body?: unknown; seconds: number }): Promise<Load> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  // Loaded here, not at the top: run-all.ts imports this file before bench/node_modules may exist.
+  const { default: autocannon } = await import('autocannon');
+  const base = { url, connections: CONNECTIONS, method: options.method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) };
+  await autocannon({ ...base, duration: 1 }); // warm-up: JIT, connections, SQLite page cache
+  const r = await autocannon({ ...base, duration: options.seconds });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+/** Request rates of flowrun and of the floor, and flowrun's share of the floor. */
+export async function benchHttpRequests(options: { quick: boolean }): Promise<string> {
+  const seconds = options.quick ? 3 : 10;
+  const flowrun = await startTarget<{ url: string; token: string; flowId: string; runId: string; run: unknown }>(['flowrun']);
+  const { url, token, flowId, runId } = flowrun.info;
+  let post: Load;
+  let get: Load;
+  try {
+    post = await load(`${url}/runs`, { method: 'POST', token, body: { flowId, input: { n: 1 } }, seconds });
+    get = await load(`${url}/runs/${runId}`, { method: 'GET', token, seconds });
+  } finally {
+    await stop(flowrun.child);
+  }
+  const floor = await startTarget<{ url: string }>(['floor', JSON.stringify(flowrun.info.run)]);
+  let floorPost: Load;
+  let floorGet: Load;
+  try {
+    floorPost = await load(`${floor.info.url}/runs`, { method: 'POST', body: { flowId, input: { n: 1 } }, seconds });
+    floorGet = await load(`${floor.info.url}/runs/${runId}`, { method: 'GET', seconds });
+  } finally {
+    await stop(floor.child);
+  }
+  const inproc = await startTarget<{ rps: number }>(['inproc', String(seconds)]);
+  await new Promise((r) => inproc.child.once('exit', r));
+  const row = (name: string, l: Load, f: Load, goal: string) => [name, fmt(l.rps), fmt(f.rps), `${((100 * l.rps) / f.rps).toFixed(0)} %`, goal, `${l.p50} / ${l.p99}`, `${f.p50} / ${f.p99}`, String(l.non2xx + l.errors)];
+  return markdownTable(
+    ['request', 'flowrun req/s', 'floor req/s', 'flowrun / floor', 'goal', 'flowrun p50 / p99 ms', 'floor p50 / p99 ms', 'flowrun non-2xx + errors'],
+    [row('POST /runs (durable start, SQLite)', post, floorPost, '≥ 50 %'), row('GET /runs/{id}', get, floorGet, '≥ 80 %')],
+  ) +
+    `\n\n${CONNECTIONS} connections, ${seconds} s each after a 1 s warm-up; autocannon in the bench process, each server in its own process on the same machine.` +
+    ` Reference without HTTP: the same durable start called in-process by 64 callers (\`engine.startRun\`, same flow and store, own process): **${fmt(inproc.info.rps)} starts/s**, so POST /runs reaches ${((100 * post.rps) / inproc.info.rps).toFixed(0)} % of what the engine itself sustains.`;
+}
+
+const emitterFlow: FlowDefinition = {
+  id: 'bench/emitter',
+  actions: { main: { params: { count: { type: 'number' }, gapMs: { type: 'number' }, transient: { type: 'boolean' } }, startAt: 'emit', steps: { emit: { stepType: 'MODULE', moduleIdentifier: 'bench/emit', inputMappings: { count: '$.input.count', gapMs: '$.input.gapMs', transient: '$.input.transient' } } } } },
+};
+
+const emit: Module = async (input, ctx) => {
+  const count = Number(input.count);
+  for (let i = 0; i < count; i++) {
+    ctx.emitItem({ type: 'tick', content: { i, at: performance.now() }, transient: input.transient === true });
+    await new Promise((r) => setTimeout(r, Number(input.gapMs)));
+  }
+  return { count };
+};
+
+/** Latency from emitItem to an SSE client in the same process, SQLite store. */
+export async function benchSseLatency(options: { quick: boolean }): Promise<string> {
+  const count = options.quick ? 500 : 2_000;
+  const stores = createFilesystemStores({ rootDir: mkdtempSync(join(tmpdir(), 'flowrun-bench-sse-')), developmentOnly: true });
+  const engine = createEngine({ stores, modules: { 'bench/emit': emit } });
+  await engine.deployFlow(emitterFlow, { publish: true });
+  const server = await serve({ engine, authenticate: () => ({ userId: 'bench' }) });
+  const rows: string[][] = [];
+  try {
+    for (const transient of [true, false]) {
+      const started = await fetch(`${server.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ flowId: 'bench/emitter', input: { count, gapMs: 2, transient } }) });
+      const { run } = (await started.json()) as { run: { runId: string } };
+      const response = await fetch(`${server.url}/runs/${run.runId}/stream`);
+      const latencies = new Float64Array(count);
+      let seen = 0;
+      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const now = performance.now();
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (!data || !block.includes('event: item')) continue;
+          const event = JSON.parse(data.slice(6)) as { change: string; item: { content: { i: number; at: number } } };
+          if (event.change !== 'added') continue;
+          latencies[event.item.content.i] = now - event.item.content.at;
+          seen++;
+        }
+      }
+      const s = latencySummary(latencies.subarray(0, seen));
+      rows.push([transient ? 'transient items (live only)' : 'persisted items (after their commit)', String(seen), String(s.p50), String(s.p99), String(s.max)]);
+    }
+  } finally {
+    await server.close();
+    await engine.close();
+    await stores.close();
+  }
+  return markdownTable(['items', 'received', 'p50 ms', 'p99 ms', 'max ms'], rows) + `\n\n${count} items per run, one every 2 ms; emitItem → SSE client over loopback, same process, SQLite store (WAL). Goal: p99 < 25 ms.`;
+}
+
+/**
+ * Latency from emitItem in another process (runAction over the same store) to an SSE client of
+ * this process's server: persisted items over SQLite and PostgreSQL, transient items over
+ * PostgreSQL (SQLite has no channel for them). Goal p99 < 100 ms.
+ */
+export async function benchSseLatencyAcrossProcesses(options: { quick: boolean; pgUrl: string | null }): Promise<string> {
+  const count = options.quick ? 300 : 1_000;
+  const rows: string[][] = [];
+  const targets: { name: string; spec: string; drop?: () => Promise<void> }[] = [{ name: 'SQLite file', spec: `sqlite:${join(mkdtempSync(join(tmpdir(), 'flowrun-bench-sse-x-')), 'flowrun.db')}` }];
+  if (options.pgUrl) {
+    const schema = `flowrun_bench_sse_${process.pid}`;
+    const url = new URL(options.pgUrl);
+    url.searchParams.set('schema', schema);
+    const pg = (await import('pg')).default;
+    targets.push({
+      name: 'PostgreSQL',
+      spec: url.toString(),
+      drop: async () => {
+        const client = new pg.Client({ connectionString: options.pgUrl! });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.end();
+      },
+    });
+  }
+  const { openStoreSpec } = await import('../src/cli/store-spec.js');
+  for (const target of targets) {
+    const stores = openStoreSpec(target.spec);
+    const engine = createEngine({ stores, poll: false });
+    const server = await serve({ engine, authenticate: () => ({ userId: 'bench' }) });
+    const requestId = crypto.randomUUID();
+    const writer = spawn(process.execPath, ['--import', 'tsx', 'bench/http-writer.ts', target.spec, requestId, String(count), '2', '1500'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const exited = new Promise((r) => writer.once('exit', r));
+    try {
+      let response: Response | null = null;
+      for (let i = 0; i < 200; i++) {
+        response = await fetch(`${server.url}/runs/${requestId}/stream`);
+        if (response.status === 200) break;
+        await response.body?.cancel();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const persisted: number[] = [];
+      const transient: number[] = [];
+      const reader = response!.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const now = performance.timeOrigin + performance.now();
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (!data || !block.includes('event: item')) continue;
+          const event = JSON.parse(data.slice(6)) as { change: string; transient?: boolean; item: { content: { at: number } } };
+          if (event.change === 'added') (event.transient ? transient : persisted).push(now - event.item.content.at);
+        }
+      }
+      for (const [kind, values] of [['persisted items', persisted], ['transient items', transient]] as const) {
+        if (values.length === 0) {
+          rows.push([target.name, kind, '0', '–', '–', '–']);
+          continue;
+        }
+        const s = latencySummary(Float64Array.from(values));
+        rows.push([target.name, kind, String(values.length), String(s.p50), String(s.p99), String(s.max)]);
+      }
+    } finally {
+      await exited;
+      await server.close();
+      await engine.close();
+      await stores.close();
+      await target.drop?.();
+    }
+  }
+  return markdownTable(['store', 'items', 'received', 'p50 ms', 'p99 ms', 'max ms'], rows) + `\n\n${count} items (+ as many transient ones) per run, one every 2 ms, emitted by runAction in another process; the server here streams them (store notifications: SQLite data_version polling, PostgreSQL LISTEN/NOTIFY). Goal: p99 < 100 ms.`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = readOptions(process.argv.slice(2)).has('quick');
+  console.log(await benchHttpRequests({ quick }));
+  console.log();
+  console.log(await benchSseLatency({ quick }));
+  console.log();
+  console.log(await benchSseLatencyAcrossProcesses({ quick, pgUrl: process.env.FLOWRUN_BENCH_PG_URL ?? process.env.FLOWRUN_TEST_PG_URL ?? null }));
+}

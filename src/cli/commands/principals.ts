@@ -1,0 +1,111 @@
+/**
+ * `flowrun principals …`: users, groups, service accounts, group members and act-as grants in
+ * a store (`--store`), through the engine's principal API (the same checks and errors as
+ * `engine.principals`).
+ *
+ *   principals list [--kind user|group|service-account]
+ *   principals show ID                      the principal, its groups and act-as accounts
+ *   principals create ID [--kind …] [--display-name TEXT]
+ *   principals delete ID
+ *   principals add-member GROUP MEMBER      principals remove-member GROUP MEMBER
+ *   principals members GROUP
+ *   principals grant-act-as ACCOUNT PRINCIPAL   principals revoke-act-as ACCOUNT PRINCIPAL
+ *   principals act-as-grants ACCOUNT
+ */
+import type { Command } from 'commander';
+import type { EnginePrincipals } from '../../core/engine/engine-principals.js';
+import type { PrincipalKind } from '../../core/principal-store.js';
+import type { CliIo } from '../cli-io.js';
+import { withPrincipals } from '../admin-store.js';
+import { humanTime, runCliAction, table, UsageError } from '../remote-client.js';
+import { DEFAULT_STORE_SPEC } from '../store-spec.js';
+
+const KINDS: Record<string, PrincipalKind> = { user: 'user', group: 'group', 'service-account': 'serviceAccount', serviceAccount: 'serviceAccount' };
+
+interface StoreOptions {
+  store: string;
+  json?: boolean;
+}
+
+/** Adds `principals` and its subcommands to the program. */
+export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  const group = program.command('principals').description('manage users, groups, service accounts, members and act-as grants');
+  const print = (options: StoreOptions, json: unknown, text: string): void => io.out(options.json ? `${JSON.stringify(json, null, 2)}\n` : text);
+
+  /** One subcommand over the store; `run` gets the principal API and the positional arguments. */
+  const sub = (name: string, args: string[], description: string, run: (p: EnginePrincipals, options: StoreOptions & Record<string, unknown>, ...args: string[]) => Promise<number | void>): Command => {
+    const command = group.command(name).description(description);
+    for (const arg of args) command.argument(`<${arg}>`);
+    return command
+      .option('-s, --store <spec>', 'where principals are kept: sqlite:PATH, postgres://…', process.env.FLOWRUN_STORE ?? DEFAULT_STORE_SPEC)
+      .option('--json', 'print JSON')
+      .action((...received: unknown[]) => {
+        const positional = received.slice(0, args.length) as string[];
+        const options = received[args.length] as StoreOptions & Record<string, unknown>;
+        return runCliAction(`principals ${name}`, io, setExit, () => withPrincipals(options.store, (p) => run(p, options, ...positional)));
+      });
+  };
+
+  sub('list', [], 'list principals, ordered by id', async (p, options) => {
+    const kind = options.kind === undefined ? undefined : kindOf(String(options.kind));
+    const all = [];
+    for (let page = await p.list({ ...(kind ? { kind } : {}), limit: 1000 }); page.length > 0; page = await p.list({ ...(kind ? { kind } : {}), limit: 1000, afterId: page.at(-1)!.id })) all.push(...page);
+    print(options, { principals: all }, all.length === 0 ? '(no principals)\n' : table(['ID', 'KIND', 'CREATED (UTC)', 'NAME'], all.map((r) => [r.id, r.kind, humanTime(r.createdAt), r.displayName ?? ''])));
+  }).option('-k, --kind <kind>', 'only this kind: user, group or service-account');
+
+  sub('show', ['id'], 'show a principal with its groups and the service accounts it may act as', async (p, options, id) => {
+    const record = await p.get(id!);
+    const resolved = await p.resolve(id!);
+    print(options, { ...record, groups: resolved.groups, actAs: resolved.actAs }, `${record.id} (${record.kind}${record.displayName ? `, ${record.displayName}` : ''})\ngroups: ${resolved.groups.join(', ') || '-'}\nact as: ${resolved.actAs.join(', ') || '-'}\n`);
+  });
+
+  sub('create', ['id'], 'create a user (default), group or service account', async (p, options, id) => {
+    const kind = kindOf(String(options.kind ?? 'user'));
+    const input = { id: id!, ...(typeof options.displayName === 'string' ? { displayName: options.displayName } : {}) };
+    const record = kind === 'group' ? await p.createGroup(input) : kind === 'serviceAccount' ? await p.createServiceAccount(input) : await p.createUser(input);
+    print(options, record, `created ${record.kind} ${record.id}\n`);
+  })
+    .option('-k, --kind <kind>', 'user, group or service-account', 'user')
+    .option('--display-name <text>', 'a name for people');
+
+  sub('delete', ['id'], 'delete a principal with its memberships, grants and tokens', async (p, options, id) => {
+    await p.delete(id!);
+    print(options, { deleted: id }, `deleted ${id}\n`);
+  });
+
+  sub('add-member', ['group', 'member'], 'add a user or service account to a group', async (p, options, groupId, memberId) => {
+    await p.addMember(groupId!, memberId!);
+    print(options, { groupId, memberId }, `${memberId} is a member of ${groupId}\n`);
+  });
+
+  sub('remove-member', ['group', 'member'], 'remove a member from a group', async (p, options, groupId, memberId) => {
+    const removed = await p.removeMember(groupId!, memberId!);
+    print(options, { removed }, removed ? `removed ${memberId} from ${groupId}\n` : `${memberId} was not a member of ${groupId}\n`);
+  });
+
+  sub('members', ['group'], 'list the members of a group', async (p, options, groupId) => {
+    const members = await p.listMembers(groupId!);
+    print(options, { members }, members.length ? `${members.join('\n')}\n` : '(no members)\n');
+  });
+
+  sub('grant-act-as', ['serviceAccount', 'principal'], 'let a user, group or service account run things as a service account', async (p, options, serviceAccountId, principalId) => {
+    await p.grantActAs({ serviceAccountId: serviceAccountId!, principalId: principalId! });
+    print(options, { serviceAccountId, principalId }, `${principalId} may act as ${serviceAccountId}\n`);
+  });
+
+  sub('revoke-act-as', ['serviceAccount', 'principal'], 'withdraw an act-as grant', async (p, options, serviceAccountId, principalId) => {
+    const revoked = await p.revokeActAs({ serviceAccountId: serviceAccountId!, principalId: principalId! });
+    print(options, { revoked }, revoked ? `${principalId} may no longer act as ${serviceAccountId}\n` : `${principalId} had no grant on ${serviceAccountId}\n`);
+  });
+
+  sub('act-as-grants', ['serviceAccount'], 'list who may act as a service account', async (p, options, serviceAccountId) => {
+    const grants = await p.listActAsGrants(serviceAccountId!);
+    print(options, { grants }, grants.length ? `${grants.join('\n')}\n` : '(no grants)\n');
+  });
+}
+
+function kindOf(text: string): PrincipalKind {
+  const kind = KINDS[text];
+  if (!kind) throw new UsageError(`--kind must be user, group or service-account, got "${text}"`);
+  return kind;
+}

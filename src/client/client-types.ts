@@ -1,0 +1,159 @@
+/**
+ * The options and results of the client's operations (seed 003, in camelCase). Records are the
+ * engine's own types as the server sends them in JSON (a run is a {@link Run}).
+ */
+import type { FlowError } from '../core/errors.js';
+import type { LiveRunEvent } from '../core/engine/types.js';
+import type { FlowDefinition, FlowVersionRecord } from '../core/model.js';
+import type { LogEntry, RunRecord, RunStatus } from '../core/run.js';
+import type { FlowSummary } from '../core/store.js';
+
+export type { FlowDefinition, FlowSummary, FlowVersionRecord, LiveRunEvent, LogEntry, RunStatus };
+
+/**
+ * A run as the server sends it: the engine's run record without its execution state and lease
+ * bookkeeping (`state`, `version`, `readyAt`, `leaseOwner`, `leaseExpiresAt`, `fencingToken`).
+ */
+export type Run = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version'>;
+
+/** Options of `createClient`. */
+export interface ClientOptions {
+  /** The server's base URL, e.g. `http://127.0.0.1:8080` or `https://example.com/api/flowrun`. */
+  baseUrl: string;
+  /** An API token (`frt_…`), sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** The fetch to use: default the global one. A router's `fetch` works too (no port, for tests). */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Headers added to every request (a JWT of your identity provider, tracing headers). */
+  headers?: Record<string, string>;
+  /**
+   * Longest wait for one answer, in ms; past it the call rejects with TIMEOUT. Default: no limit.
+   * Not applied to `watchRun`'s stream, nor to `runFlow` with `wait: true`.
+   */
+  timeoutMs?: number;
+}
+
+/** A time bound: epoch milliseconds, a Date, or an ISO 8601 string. */
+export type TimeValue = number | Date | string;
+
+/** A range of times: `from` inclusive, `to` exclusive; either may be left open. */
+export interface TimeRange {
+  from?: TimeValue;
+  to?: TimeValue;
+}
+
+/** Options of `runFlow` (seed 003's RunRequest). */
+export interface RunFlowOptions {
+  flowId: string;
+  /** The action to run; default `main`. */
+  action?: string;
+  /** A version number, `LATEST_PUBLISHED` or `LATEST`; default the published version, else the latest. */
+  version?: number | 'LATEST_PUBLISHED' | 'LATEST';
+  input?: unknown;
+  label?: string;
+  tags?: string[];
+  /** Users who may read the run (status, logs, stream). */
+  runMonitoringBy?: string[];
+  runMonitoringGroups?: string[];
+  /** Users who may also update and cancel it. */
+  runManagingBy?: string[];
+  runManagingGroups?: string[];
+  /** A service account to run as (the caller needs act-as on it). */
+  runAs?: string;
+  /** The run id to use (a UUID); a second start with the same id is a CONFLICT. */
+  requestId?: string;
+  /** Starting twice with one key returns the first run instead of starting another. */
+  idempotencyKey?: string;
+  /** Answer only when the run has ended (the server holds the request open). */
+  wait?: boolean;
+}
+
+/** Seed 003 also names the order fields in snake case. */
+export type RunOrderBy = 'startTime' | 'endTime' | 'start_time' | 'end_time';
+
+/** Filters, order and page of `listRuns` (seed 003's ListRunsOptions). */
+export interface ListRunsOptions {
+  /** Page size (the server caps it). */
+  limit?: number;
+  /** The `marker` of the previous page. */
+  marker?: string | null;
+  flowId?: string;
+  status?: RunStatus | RunStatus[];
+  startTime?: TimeRange;
+  endTime?: TimeRange;
+  /** Runs whose label contains this text. */
+  label?: string;
+  /** Runs carrying every one of these tags. */
+  tags?: string[];
+  parentRunId?: string;
+  orderBy?: RunOrderBy;
+  orderDir?: 'asc' | 'desc';
+}
+
+/** A page of runs; pass `marker` back for the next one while `hasNextPage`. */
+export interface RunList {
+  runs: Run[];
+  hasNextPage: boolean;
+  marker: string | null;
+}
+
+/** A page of a run's log entries; `total` counts all of them. */
+export interface RunLogPage {
+  entries: LogEntry[];
+  total: number;
+}
+
+/** Options of `waitForRun`. */
+export interface WaitForRunOptions {
+  /** Time between two polls; default 1,000 ms. */
+  pollIntervalMs?: number;
+  /** Aborting stops waiting with CANCELED (the run goes on). */
+  signal?: AbortSignal;
+  /** Stop waiting with TIMEOUT after this long (the run goes on). */
+  timeoutMs?: number;
+}
+
+/** Options of `watchRun`. */
+export interface WatchRunOptions {
+  /** Start after this event sequence number (the last one seen); default from the first event. */
+  afterSeq?: number;
+  /** Aborting ends the iteration quietly. */
+  signal?: AbortSignal;
+  /** Pause before reconnecting a dropped stream; default 250 ms, doubled per failed attempt up to 5 s. */
+  reconnectDelayMs?: number;
+  /** Failed reconnections in a row before giving up with NETWORK_ERROR; default 10. */
+  maxReconnects?: number;
+}
+
+/** One item's outcome in a batch: the run, or the error of that item alone. */
+export type BatchResult = { run: Run; error?: undefined } | { run?: undefined; error: FlowError };
+
+/** One item's outcome in a batch over run ids, with the id it was about. */
+export type BatchRunResult = BatchResult & { runId: string };
+
+/** Options of `batchRunFlows`. */
+export interface BatchRunFlowsOptions {
+  runs: Omit<RunFlowOptions, 'wait'>[];
+  /** Items the server works on at once. */
+  concurrency?: number;
+}
+
+/** Options of `batchGetRuns` and `batchCancelRuns`. */
+export interface BatchRunsOptions {
+  runIds: string[];
+  concurrency?: number;
+}
+
+/** Options of `publishEvent`. */
+export interface PublishEventOptions {
+  name: string;
+  payload?: unknown;
+  /** Publishing one event id twice starts its subscribers once. */
+  eventId?: string;
+}
+
+/** Options of `approve` and `reject`. */
+export interface DecisionOptions {
+  stepId: string;
+  comment?: string;
+}

@@ -1,0 +1,337 @@
+/**
+ * The typed client of a flowrun server (seed 003's run operations, in camelCase): start, list,
+ * get, update, cancel, logs, wait, watch and batch operations on runs, plus flows, events and
+ * approvals. Every failure is a FlowError: the server's own error rebuilt from its code (test
+ * `err.code`, or {@link isRunNotFoundError}), NETWORK_ERROR when no answer came, CANCELED when
+ * the caller's signal aborted, INVALID_INPUT naming the field for options refused before sending.
+ *
+ * @example
+ * const client = createClient({ baseUrl: 'http://127.0.0.1:8080', token: process.env.FLOWRUN_TOKEN });
+ * const run = await client.runFlow({ flowId: 'orders/process', input: { order }, label: 'nightly' });
+ * const ended = await client.waitForRun(run.runId, { pollIntervalMs: 500, timeoutMs: 60_000 });
+ * for await (const r of client.runs({ status: 'FAILED' })) console.log(r.runId, r.runError?.code);
+ */
+import { CanceledError, TimeoutError } from '../core/errors.js';
+import type {
+  BatchResult,
+  BatchRunFlowsOptions,
+  BatchRunResult,
+  BatchRunsOptions,
+  ClientOptions,
+  DecisionOptions,
+  FlowDefinition,
+  FlowSummary,
+  FlowVersionRecord,
+  ListRunsOptions,
+  LiveRunEvent,
+  LogEntry,
+  PublishEventOptions,
+  RunFlowOptions,
+  RunList,
+  RunLogPage,
+  Run,
+  WaitForRunOptions,
+  WatchRunOptions,
+} from './client-types.js';
+import { errorFromBody } from './client-errors.js';
+import { HttpTransport, invalid, segment } from './http-transport.js';
+import { listRunsQuery } from './list-runs-query.js';
+import { watchRunStream } from './watch-run-stream.js';
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
+
+/** Creates a client of the flowrun server at `baseUrl`. Nothing is sent until an operation is called. */
+export function createClient(options: ClientOptions): FlowClient {
+  return new FlowClient(options);
+}
+
+/** A client of one flowrun server; see {@link createClient}. Safe to share: it keeps no per-call state. */
+export class FlowClient {
+  readonly #http: HttpTransport;
+
+  constructor(options: ClientOptions) {
+    this.#http = new HttpTransport(options);
+  }
+
+  /** The server's base URL, without a trailing slash. */
+  get baseUrl(): string {
+    return this.#http.baseUrl;
+  }
+
+  /** Whether the server answers: `{ok: true}`. */
+  async health(): Promise<{ ok: boolean }> {
+    return this.#http.json({ method: 'GET', path: '/health' });
+  }
+
+  // ---- runs ----
+
+  /**
+   * Starts a run and returns its record (status ACTIVE, or its final state with `wait`). A retry
+   * with the same `requestId` or `idempotencyKey` cannot start a second run: the first is a
+   * CONFLICT, the second returns the run already started.
+   */
+  async runFlow(options: RunFlowOptions): Promise<Run> {
+    // With an idempotency key a second send answers the run the first one started.
+    const idempotent = typeof options?.idempotencyKey === 'string';
+    return (await this.#http.json<{ run: Run }>({ method: 'POST', path: '/runs', body: runBody(options, 'runFlow'), idempotent, untimed: options.wait === true })).run;
+  }
+
+  /** One page of the runs the caller may see. */
+  async listRuns(options: ListRunsOptions = {}): Promise<RunList> {
+    return this.#http.json<RunList>({ method: 'GET', path: '/runs', query: listRunsQuery(options) });
+  }
+
+  /**
+   * Every run matching `options`, page after page (`limit` is the page size), fetched lazily as
+   * the loop goes: stopping early sends no more requests.
+   */
+  async *runs(options: ListRunsOptions = {}): AsyncGenerator<Run> {
+    let marker = options.marker ?? undefined;
+    for (;;) {
+      const page = await this.listRuns({ ...options, ...(marker ? { marker } : {}) });
+      yield* page.runs;
+      if (!page.hasNextPage || !page.marker || page.marker === marker) return;
+      marker = page.marker;
+    }
+  }
+
+  /** Every run matching `options`, all pages read into one array. */
+  async listAllRuns(options: ListRunsOptions = {}): Promise<Run[]> {
+    const all: Run[] = [];
+    for await (const run of this.runs(options)) all.push(run);
+    return all;
+  }
+
+  /** A run by id. Throws RUN_NOT_FOUND for an unknown run and for one the caller may not see. */
+  async getRun(runId: string): Promise<Run> {
+    return (await this.#http.json<{ run: Run }>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}`, context: { runId } })).run;
+  }
+
+  /** Changes a run's label and/or tags (managers and owners); returns the updated run. */
+  async updateRun(runId: string, changes: { label?: string | null; tags?: string[] }): Promise<Run> {
+    if (typeof changes !== 'object' || changes === null) invalid('changes', 'must be {label?, tags?}');
+    const body = { ...(changes.label !== undefined ? { label: changes.label } : {}), ...(changes.tags !== undefined ? { tags: changes.tags } : {}) };
+    return (await this.#http.json<{ run: Run }>({ method: 'PATCH', path: `/runs/${segment(runId, 'runId')}`, body, context: { runId }, idempotent: true })).run;
+  }
+
+  /** Cancels a run and its synchronous children (managers and owners); returns the run. Canceling an ended run changes nothing. */
+  async cancelRun(runId: string): Promise<Run> {
+    return (await this.#http.json<{ run: Run }>({ method: 'POST', path: `/runs/${segment(runId, 'runId')}/cancel`, body: {}, context: { runId }, idempotent: true })).run;
+  }
+
+  /** One page of a run's log entries, oldest first. */
+  async getRunLogs(runId: string, options: { limit?: number; offset?: number } = {}): Promise<RunLogPage> {
+    return this.#http.json<RunLogPage>({
+      method: 'GET',
+      path: `/runs/${segment(runId, 'runId')}/logs`,
+      query: { limit: count(options.limit, 'limit', 1), offset: count(options.offset, 'offset', 0) },
+      context: { runId },
+    });
+  }
+
+  /** Every log entry of a run, `pageSize` per request (default 100), fetched as the loop goes. */
+  async *runLogs(runId: string, options: { pageSize?: number } = {}): AsyncGenerator<LogEntry> {
+    const limit = count(options.pageSize, 'pageSize', 1) ?? 100;
+    let offset = 0;
+    for (;;) {
+      const page = await this.getRunLogs(runId, { limit, offset });
+      yield* page.entries;
+      offset += page.entries.length;
+      if (page.entries.length === 0 || offset >= page.total) return;
+    }
+  }
+
+  /** Every log entry of a run in one array. */
+  async listAllRunLogs(runId: string, options: { pageSize?: number } = {}): Promise<LogEntry[]> {
+    const all: LogEntry[] = [];
+    for await (const entry of this.runLogs(runId, options)) all.push(entry);
+    return all;
+  }
+
+  /** The child runs a run started (calls and launches). */
+  async getRunChildren(runId: string): Promise<Run[]> {
+    return (await this.#http.json<{ runs: Run[] }>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}/children`, context: { runId } })).runs;
+  }
+
+  /** A run's persisted events after `afterSeq` (status, log, item, ledger, output), oldest first. */
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number } = {}): Promise<LiveRunEvent[]> {
+    const query = { afterSeq: count(options.afterSeq, 'afterSeq', 0), limit: count(options.limit, 'limit', 1) };
+    return (await this.#http.json<{ events: LiveRunEvent[] }>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}/events`, query, context: { runId } })).events;
+  }
+
+  /**
+   * Polls the run every `pollIntervalMs` (default 1,000) until it ends, and returns its final
+   * record — SUCCEEDED, FAILED or CANCELED alike; the run's own error is in `runError`. Rejects
+   * with TIMEOUT after `timeoutMs` and CANCELED when `signal` aborts (the run goes on either
+   * way), and with the error of a poll that failed (RUN_NOT_FOUND, NETWORK_ERROR, …).
+   */
+  async waitForRun(runId: string, options: WaitForRunOptions = {}): Promise<Run> {
+    const pollIntervalMs = count(options.pollIntervalMs, 'pollIntervalMs', 1) ?? 1_000;
+    const timeoutMs = count(options.timeoutMs, 'timeoutMs', 0);
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    const { signal } = options;
+    for (;;) {
+      if (signal?.aborted) throw new CanceledError(`waiting for run ${runId} was aborted`, { runId, cause: signal.reason });
+      const run = await this.#http.json<{ run: Run }>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}`, context: { runId }, ...(signal ? { signal } : {}) });
+      if (TERMINAL.has(run.run.status)) return run.run;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError(`run ${runId} did not end within ${timeoutMs} ms`, { runId });
+      if (!(await pause(Math.min(pollIntervalMs, left), signal))) throw new CanceledError(`waiting for run ${runId} was aborted`, { runId, cause: signal?.reason });
+    }
+  }
+
+  /**
+   * The run's live events over Server-Sent Events — status changes, log entries, items (transient
+   * ones included), ledger entries, output snapshots — ending after the terminal status. A dropped
+   * connection is resumed from the last event seen, with no loss and no duplicate.
+   *
+   * @example
+   * for await (const event of client.watchRun(run.runId)) if (event.kind === 'log') console.log(event.entry.description);
+   */
+  watchRun(runId: string, options: WatchRunOptions = {}): AsyncGenerator<LiveRunEvent> {
+    return watchRunStream(this.#http, runId, options);
+  }
+
+  /** Starts many runs, at most `concurrency` at once on the server; one result per item, in input order. */
+  async batchRunFlows(options: BatchRunFlowsOptions): Promise<BatchResult[]> {
+    if (!Array.isArray(options?.runs)) invalid('runs', 'must be an array of runFlow options');
+    const runs = options.runs.map((run, i) => runBody(run, `runs[${i}]`));
+    return this.#batch('/runs/batch/start', { runs, ...concurrency(options.concurrency) });
+  }
+
+  /** Reads many runs; one result per id, in input order (`{error}` RUN_NOT_FOUND for unknown or invisible ones). */
+  async batchGetRuns(options: BatchRunsOptions): Promise<BatchRunResult[]> {
+    const runIds = runIdList(options);
+    return withRunIds(await this.#batch('/runs/batch/get', { runIds, ...concurrency(options.concurrency) }), runIds);
+  }
+
+  /** Cancels many runs; one result per id, in input order. */
+  async batchCancelRuns(options: BatchRunsOptions): Promise<BatchRunResult[]> {
+    const runIds = runIdList(options);
+    return withRunIds(await this.#batch('/runs/batch/cancel', { runIds, ...concurrency(options.concurrency) }), runIds);
+  }
+
+  async #batch(path: string, body: Record<string, unknown>): Promise<BatchResult[]> {
+    const { results } = await this.#http.json<{ results: { run?: Run; error?: { code: string; message?: string; details?: Record<string, unknown> } }[] }>({
+      method: 'POST',
+      path,
+      body,
+      // Reading and canceling again change nothing more; starting again would start more runs.
+      idempotent: path !== '/runs/batch/start',
+    });
+    return results.map((result): BatchResult => (result.error ? { error: errorFromBody(result.error) } : { run: result.run! }));
+  }
+
+  // ---- approvals ----
+
+  /** Approves the approval step `stepId` of a waiting run; returns the run. */
+  async approve(runId: string, options: DecisionOptions): Promise<Run> {
+    return this.#decide(runId, 'approve', options);
+  }
+
+  /** Rejects the approval step `stepId` of a waiting run; returns the run. */
+  async reject(runId: string, options: DecisionOptions): Promise<Run> {
+    return this.#decide(runId, 'reject', options);
+  }
+
+  async #decide(runId: string, decision: 'approve' | 'reject', options: DecisionOptions): Promise<Run> {
+    if (typeof options?.stepId !== 'string' || options.stepId === '') invalid('stepId', 'must be the id of the approval step');
+    const body = { stepId: options.stepId, ...(options.comment !== undefined ? { comment: options.comment } : {}) };
+    return (await this.#http.json<{ run: Run }>({ method: 'POST', path: `/runs/${segment(runId, 'runId')}/${decision}`, body, context: { runId } })).run;
+  }
+
+  // ---- flows and events ----
+
+  /** Deploys a flow definition as its next version (published with `publish: true`). */
+  async deployFlow(definition: FlowDefinition, options: { publish?: boolean } = {}): Promise<{ id: string; version: number }> {
+    if (typeof definition !== 'object' || definition === null) invalid('definition', 'must be a flow definition object');
+    return this.#http.json({ method: 'POST', path: '/flows', body: { definition, ...(options.publish !== undefined ? { publish: options.publish } : {}) } });
+  }
+
+  /** Makes `version` the published version of a flow. */
+  async publishFlow(flowId: string, version: number): Promise<{ id: string; version: number }> {
+    if (!Number.isInteger(version) || version < 1) invalid('version', `must be a version number (1, 2, …), got ${JSON.stringify(version)}`);
+    return this.#http.json({ method: 'POST', path: `/flows/${segment(flowId, 'flowId')}/publish`, body: { version } });
+  }
+
+  /** The flows the caller may see, with their latest and published versions. */
+  async listFlows(): Promise<FlowSummary[]> {
+    return (await this.#http.json<{ flows: FlowSummary[] }>({ method: 'GET', path: '/flows' })).flows;
+  }
+
+  /** One version of a flow: a number, `LATEST_PUBLISHED` or `LATEST`; default the published one, else the latest. */
+  async getFlow(flowId: string, options: { version?: number | 'LATEST_PUBLISHED' | 'LATEST' } = {}): Promise<FlowVersionRecord> {
+    return (await this.#http.json<{ flow: FlowVersionRecord }>({ method: 'GET', path: `/flows/${segment(flowId, 'flowId')}`, query: { version: options.version } })).flow;
+  }
+
+  /** Publishes an event: every flow subscribed to `name` starts once per event id. Returns the event's id and the runs started. */
+  async publishEvent(options: PublishEventOptions): Promise<{ eventId: string; runIds: string[] }> {
+    if (typeof options?.name !== 'string' || options.name === '') invalid('name', 'must be the event name');
+    const body = { name: options.name, ...(options.payload !== undefined ? { payload: options.payload } : {}), ...(options.eventId !== undefined ? { eventId: options.eventId } : {}) };
+    return this.#http.json({ method: 'POST', path: '/events', body });
+  }
+}
+
+/** The body of a start request, checked: the fields the server takes, nothing else. */
+function runBody(options: RunFlowOptions, path: string): Record<string, unknown> {
+  if (typeof options !== 'object' || options === null) invalid(path, 'must be {flowId, input?, …}');
+  if (typeof options.flowId !== 'string' || options.flowId === '') invalid(`${path === 'runFlow' ? '' : `${path}.`}flowId`, `must be a flow id, got ${JSON.stringify(options.flowId)}`);
+  const body: Record<string, unknown> = {};
+  for (const key of START_FIELDS) if (options[key] !== undefined) body[key] = options[key];
+  return body;
+}
+
+const START_FIELDS = [
+  'flowId',
+  'action',
+  'version',
+  'input',
+  'label',
+  'tags',
+  'runMonitoringBy',
+  'runMonitoringGroups',
+  'runManagingBy',
+  'runManagingGroups',
+  'runAs',
+  'requestId',
+  'idempotencyKey',
+  'wait',
+] as const satisfies readonly (keyof RunFlowOptions)[];
+
+function runIdList(options: BatchRunsOptions): string[] {
+  if (!Array.isArray(options?.runIds)) invalid('runIds', 'must be an array of run ids');
+  options.runIds.forEach((id, i) => segment(id, `runIds[${i}]`));
+  return options.runIds;
+}
+
+function withRunIds(results: BatchResult[], runIds: string[]): BatchRunResult[] {
+  return results.map((result, i) => ({ ...result, runId: runIds[i]! }));
+}
+
+function concurrency(value: number | undefined): { concurrency?: number } {
+  const checked = count(value, 'concurrency', 1);
+  return checked === undefined ? {} : { concurrency: checked };
+}
+
+/** A whole number ≥ `min`, or undefined when not given. */
+function count(value: number | undefined, field: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min) invalid(field, `must be a whole number ≥ ${min}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Waits `ms`; false when `signal` aborted first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

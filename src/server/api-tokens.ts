@@ -1,0 +1,85 @@
+/**
+ * API tokens: random bearer secrets of which the stores keep only a SHA-256 digest, and the
+ * default `authenticate` of the router, which looks a presented token up by that digest.
+ * Web Crypto only, so this file runs wherever the router runs (Node, Bun, Deno, edge runtimes).
+ */
+import type { Store } from '../core/store.js';
+
+/** The prefix of every API token, so a leaked one is recognisable (secret scanners, logs). */
+export const API_TOKEN_PREFIX = 'frt_';
+
+/** Who a request acts for: a principal id, trusted by the engine as given, and optional groups. */
+export interface AuthenticatedPrincipal {
+  userId: string;
+  /** Groups asserted by the identity provider (informational: permission checks use the stores' groups). */
+  groups?: string[];
+}
+
+/** Decides who a request comes from; null means "no valid credentials" (401). */
+export type Authenticate = (request: Request) => AuthenticatedPrincipal | null | Promise<AuthenticatedPrincipal | null>;
+
+/** A stored API token, as `store.principals.findTokenByHash` returns it. */
+export interface StoredApiToken {
+  tokenId: string;
+  principalId: string;
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+/** The token lookup the default authenticator needs from `store.principals`. */
+export interface ApiTokenLookup {
+  findTokenByHash(hash: string): Promise<StoredApiToken | null>;
+}
+
+/** A new API token: `frt_` and 32 random bytes in base64url (43 characters). Show it once; store {@link hashApiToken} of it. */
+export function newApiToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return API_TOKEN_PREFIX + base64Url(bytes);
+}
+
+/**
+ * Node's synchronous SHA-256 when the runtime has it (Node ≥ 20.16 exposes builtins without an
+ * import, so this file still loads on any runtime): a token check on every request then costs
+ * a few µs instead of a round-trip through Web Crypto's thread pool.
+ */
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
+  | { createHash(algorithm: 'sha256'): { update(data: string, encoding: 'utf8'): { digest(encoding: 'hex'): string } } }
+  | undefined;
+
+/** The lowercase hex SHA-256 of a token: what the stores keep and look tokens up by. */
+export async function hashApiToken(token: string): Promise<string> {
+  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(token, 'utf8').digest('hex');
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
+  let hex = '';
+  for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or null. */
+export function bearerToken(request: Request): string | null {
+  const header = request.headers.get('authorization');
+  const match = header ? /^Bearer[ \t]+([^\s]+)[ \t]*$/i.exec(header) : null;
+  return match ? match[1]! : null;
+}
+
+/**
+ * The default authenticator: a bearer token is valid when the stores hold its digest, it is not
+ * revoked and not expired (`now` in ms). A store without token support authenticates nobody.
+ * Only the digest is compared (by the store's index), so the secret itself is never stored or logged.
+ */
+export function apiTokenAuthenticator(store: Store, now: () => number): Authenticate {
+  const lookup = (store.principals as Partial<ApiTokenLookup>).findTokenByHash?.bind(store.principals);
+  return async (request) => {
+    const token = bearerToken(request);
+    if (!token || !lookup || !token.startsWith(API_TOKEN_PREFIX) || token.length > 200) return null;
+    const found = await lookup(await hashApiToken(token));
+    if (!found || found.revokedAt !== null || (found.expiresAt !== null && found.expiresAt <= now())) return null;
+    return { userId: found.principalId };
+  };
+}
+
+function base64Url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}

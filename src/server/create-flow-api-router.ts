@@ -1,0 +1,164 @@
+/**
+ * The HTTP API of flowrun as one web-standard handler: `router.fetch(request) → Response`. It
+ * mounts anywhere `fetch` handlers do — `serve()` in Node, a Next.js route handler
+ * (`export const GET = router.fetch`), Bun, Deno — and tests call it without a port.
+ * Routes and their contract: `routes.md` beside this file, and `GET /openapi.json`.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { FlowError, ValidationError } from '../core/errors.js';
+import type { Logger } from '../core/engine/types.js';
+import { apiTokenAuthenticator, type Authenticate } from './api-tokens.js';
+import { errorResponse, jsonResponse, statusOf } from './error-response.js';
+import { ServerMetrics } from './metrics.js';
+import type { FlowApiEngine, RouterEnv, RouterState } from './router-context.js';
+import { addBatchRoutes } from './routes/batch-routes.js';
+import { addFlowRoutes } from './routes/flow-routes.js';
+import { addGovernanceRoutes } from './routes/governance-routes.js';
+import { addRunRoutes } from './routes/run-routes.js';
+import { addStreamRoute } from './routes/stream-route.js';
+
+/** Options of {@link createFlowApiRouter}. */
+export interface FlowApiRouterOptions {
+  /** The engine whose flows and runs the API serves; every call acts for the request's principal. */
+  engine: FlowApiEngine;
+  /**
+   * Who a request comes from (a JWT verifier, a session lookup…); null answers 401. Default:
+   * `Authorization: Bearer <token>` checked against the API tokens in the engine's stores.
+   */
+  authenticate?: Authenticate;
+  /** Largest request body in bytes (default 1 MiB); a larger one answers 413 PAYLOAD_TOO_LARGE. */
+  maxBodyBytes?: number;
+  /** Interval of the SSE heartbeat comment (default 15,000 ms). */
+  heartbeatMs?: number;
+  /** Serve `GET /metrics` (default true; it needs authentication like every route but `/health`). */
+  metrics?: boolean;
+  /**
+   * The path the API is mounted under, when the host does not strip it (a Next.js catch-all route
+   * `app/api/flowrun/[...path]/route.ts` → `basePath: '/api/flowrun'`). Default: the root.
+   */
+  basePath?: string;
+  /** Where unexpected errors (answered as INTERNAL) are reported. */
+  logger?: Logger;
+}
+
+/** A web-standard handler of the flowrun API. */
+export interface FlowApiRouter {
+  /** Answers one request. Bound: `export const GET = router.fetch` works. Never rejects. */
+  readonly fetch: (request: Request) => Promise<Response>;
+  /** Ends every open event stream and refuses new ones (503 UNAVAILABLE); clients may reconnect elsewhere with Last-Event-ID. */
+  close(): void;
+  /** Open event streams (tests, graceful shutdown). */
+  readonly openStreams: number;
+}
+
+/**
+ * Creates the API router over an engine. Every response is JSON (except the event stream and
+ * `/metrics`); every error is `{error: {code, message, details}}` with the status of its code
+ * (`error-response.ts`). Requests need credentials except `GET /health`.
+ */
+export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRouter {
+  const { engine } = options;
+  const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
+  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, logger: options.logger };
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+
+  const app = new OpenAPIHono<RouterEnv>({
+    // Request validation names each bad field: `body.flowId`, `query.limit`, `path.id`.
+    defaultHook: (result) => {
+      if (result.success) return;
+      const where = result.target === 'json' ? 'body' : result.target === 'param' ? 'path' : result.target;
+      throw new ValidationError(
+        'INVALID_INPUT',
+        result.error.issues.map((issue) => ({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message })),
+      );
+    },
+  });
+
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) return errorResponse(httpError(error.status, error.message));
+    if (!(error instanceof FlowError) || statusOf(error.code) >= 500) options.logger?.error({ err: error, path: c.req.path }, 'request failed');
+    return errorResponse(error);
+  });
+  app.notFound((c) => {
+    const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path;
+    return errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${path}`, { details: { method: c.req.method, path } }));
+  });
+
+  app.get('/health', (c) => c.json({ ok: true }));
+
+  app.use('*', async (c, next) => {
+    const principal = await authenticate(c.req.raw);
+    if (!principal || typeof principal.userId !== 'string' || principal.userId === '') {
+      return errorResponse(new FlowError('UNAUTHENTICATED', 'missing or invalid credentials: send Authorization: Bearer <token>'), { 'www-authenticate': 'Bearer' });
+    }
+    c.set('principal', principal);
+    await next();
+  });
+  const tooLarge = () => errorResponse(new FlowError('PAYLOAD_TOO_LARGE', `request bodies are limited to ${maxBodyBytes} bytes`, { details: { maxBytes: maxBodyBytes } }));
+  const countBody = bodyLimit({ maxSize: maxBodyBytes, onError: tooLarge });
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    // A declared length is enough (the HTTP parser holds the body to it), and checking it leaves the
+    // body untouched: Node adapters then read it directly instead of through a web stream.
+    // Without one (chunked), the body is counted as it is read.
+    const declared = c.req.header('content-length');
+    if (declared === undefined) return countBody(c, next);
+    if (!/^\d+$/.test(declared) || Number(declared) > maxBodyBytes) return tooLarge();
+    return next();
+  });
+
+  app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'flowrun', version: '1' }, security: [{ bearer: [] }] });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  if (options.metrics !== false) app.get('/metrics', () => new Response(state.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4' } }));
+
+  addFlowRoutes(app, state);
+  addBatchRoutes(app, state); // before the run routes: `/runs/batch/cancel` also matches `/runs/{id}/cancel`
+  addStreamRoute(app, state);
+  addGovernanceRoutes(app, state);
+  addRunRoutes(app, state);
+
+  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
+  const fetch = async (request: Request): Promise<Response> => {
+    let response: Response;
+    try {
+      const inner = basePath ? underBasePath(request, basePath) : request;
+      response = inner ? await app.fetch(inner) : errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
+    } catch (error) {
+      // Hono answers errors through onError; this is the last line for anything that escapes it.
+      options.logger?.error({ err: error }, 'request failed outside the router');
+      response = jsonResponse({ error: { code: 'INTERNAL', message: 'internal error', details: {} } }, 500);
+    }
+    state.metrics.countResponse(response.status);
+    return response;
+  };
+
+  return {
+    fetch,
+    close: () => {
+      state.closing = true;
+      for (const controller of [...state.streams]) controller.abort();
+    },
+    get openStreams() {
+      return state.streams.size;
+    },
+  };
+}
+
+/** The FlowError of an HTTP error Hono raised itself (malformed JSON, a body over the limit). */
+function httpError(status: number, message: string): FlowError {
+  if (status === 413) return new FlowError('PAYLOAD_TOO_LARGE', 'the request body is too large');
+  if (status === 400) return new ValidationError('INVALID_INPUT', [{ path: 'body', message: /json/i.test(message) ? 'is not valid JSON' : message }]);
+  if (status === 415) return new FlowError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON (Content-Type: application/json)');
+  if (status === 401) return new FlowError('UNAUTHENTICATED', 'missing or invalid credentials');
+  return new FlowError(status === 404 ? 'ROUTE_NOT_FOUND' : 'INTERNAL', status === 404 ? 'no such route' : 'internal error');
+}
+
+/** The request with `basePath` cut from its path; null for a path outside it. */
+function underBasePath(request: Request, basePath: string): Request | null {
+  const url = new URL(request.url);
+  if (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`)) return null;
+  url.pathname = url.pathname.slice(basePath.length) || '/';
+  return new Request(url, { method: request.method, headers: request.headers, body: request.body, signal: request.signal, duplex: 'half' } as RequestInit);
+}

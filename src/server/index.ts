@@ -1,0 +1,11 @@
+/**
+ * `flowrun/server`: the HTTP API as a web-standard `fetch` handler, `serve()` for Node, and
+ * API tokens. See `routes.md` for the routes.
+ */
+export { createFlowApiRouter, type FlowApiRouter, type FlowApiRouterOptions } from './create-flow-api-router.js';
+export { serve, type ServeOptions, type RunningServer } from './listen.js';
+export { newApiToken, hashApiToken, bearerToken, apiTokenAuthenticator, API_TOKEN_PREFIX, type Authenticate, type AuthenticatedPrincipal, type ApiTokenLookup, type StoredApiToken } from './api-tokens.js';
+export { ERROR_STATUS, statusOf, errorBody, type ErrorBody } from './error-response.js';
+export { idempotentRunId } from './start-run.js';
+export type { FlowApiEngine, RunView } from './router-context.js';
+export type { BatchResult } from './routes/batch-routes.js';

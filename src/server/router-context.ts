@@ -1,0 +1,52 @@
+/**
+ * What every route handler shares: the engine subset the router serves, the principal of the
+ * request, and the router's own state (open streams, counters, limits).
+ */
+import type { Engine } from '../core/engine/engine.js';
+import type { Logger } from '../core/engine/types.js';
+import type { RunRecord } from '../core/run.js';
+import type { AuthenticatedPrincipal } from './api-tokens.js';
+import type { ServerMetrics } from './metrics.js';
+
+/**
+ * The engine methods the router calls. An `Engine` has them all; `publishEvent`, `approve` and
+ * `reject` are routed when the engine has them and answer 501 NOT_IMPLEMENTED otherwise.
+ */
+export type FlowApiEngine = Pick<
+  Engine,
+  'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access'
+> &
+  Partial<GovernanceEngine>;
+
+/** Events and approvals: routed when the engine has them (an older engine answers 501 NOT_IMPLEMENTED). */
+export interface GovernanceEngine {
+  publishEvent(name: string, payload?: unknown, options?: { eventId?: string; userId?: string }): Promise<{ eventId: string; runIds: string[] }>;
+  approve(runId: string, options: { stepId: string; comment?: string; as?: string }): Promise<RunRecord>;
+  reject(runId: string, options: { stepId: string; comment?: string; as?: string }): Promise<RunRecord>;
+}
+
+/** The router's shared state, one per router. */
+export interface RouterState {
+  engine: FlowApiEngine;
+  metrics: ServerMetrics;
+  /** Aborts every open SSE stream (graceful close). */
+  streams: Set<AbortController>;
+  heartbeatMs: number;
+  /** Set by the router's close(): no new event stream starts. */
+  closing: boolean;
+  logger: Logger | undefined;
+}
+
+/** Hono's per-request variables. */
+export interface RouterEnv {
+  Variables: { principal: AuthenticatedPrincipal };
+}
+
+/** A run as the API returns it: the record without its execution state and lease bookkeeping. */
+export type RunView = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version'>;
+
+/** The API form of a run record. */
+export function toRunView(run: RunRecord): RunView {
+  const { state: _state, leaseOwner: _owner, leaseExpiresAt: _expires, fencingToken: _token, readyAt: _ready, version: _version, ...view } = run;
+  return view;
+}

@@ -1,0 +1,78 @@
+/**
+ * Flow routes: deploy, publish, list and read flow versions. Deploying a new version of a flow
+ * that exists, and publishing one, need its administrator role (DESIGN §6); the first deployer
+ * of a flow administers it. Flows the caller may not see are left out of lists and answer
+ * FLOW_NOT_FOUND like missing ones.
+ */
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
+import { PermissionError } from '../../core/errors.js';
+import type { FlowDefinition } from '../../core/model.js';
+import { canAdministerFlow, canViewFlow } from '../../core/permissions.js';
+import type { RouterEnv, RouterState } from '../router-context.js';
+import { DeployBody, FlowIdParam, FlowQuery, FlowRefSchema, FlowSchema, FlowSummarySchema, PublishBody } from '../schemas.js';
+import { errorResponses, jsonBody, ok } from './route-helpers.js';
+
+/** Registers the flow routes. */
+export function addFlowRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): void {
+  const { engine } = state;
+
+  /** Refuses a change to an existing flow by a principal that does not administer its latest version. */
+  async function assertAdministers(flowId: string, userId: string): Promise<void> {
+    const latest = await engine.store.getFlowVersion(flowId, 'LATEST');
+    if (!latest) return;
+    const principal = await engine.access.principal(userId);
+    const access = { deployedBy: latest.deployedBy, roles: latest.definition.roles };
+    if (canAdministerFlow(principal, access)) return;
+    // One who may not even see the flow learns nothing about it.
+    if (!canViewFlow(principal, access)) throw new PermissionError(`principal "${userId}" may not deploy flow "${flowId}"`, { details: { flowId } });
+    throw new PermissionError(`principal "${userId}" does not administer flow "${flowId}"`, { details: { flowId } });
+  }
+
+  app.openapi(
+    createRoute({ method: 'post', path: '/flows', tags: ['flows'], summary: 'Deploy a flow version', request: { body: jsonBody(DeployBody) }, responses: { 201: ok(FlowRefSchema, 'deployed'), ...errorResponses } }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const { userId } = c.get('principal');
+      const definition = body.definition as unknown as FlowDefinition;
+      if (typeof definition.id === 'string') await assertAdministers(definition.id, userId);
+      const ref = await engine.deployFlow(definition, { deployedBy: userId, ...(body.publish !== undefined ? { publish: body.publish } : {}) });
+      return c.json(ref, 201);
+    },
+  );
+
+  app.openapi(createRoute({ method: 'get', path: '/flows', tags: ['flows'], summary: 'List the flows the caller may see', responses: { 200: ok(z.object({ flows: z.array(FlowSummarySchema) }), 'flows'), ...errorResponses } }), async (c) => {
+    const { userId } = c.get('principal');
+    const [summaries, principal] = await Promise.all([engine.listFlows(), engine.access.principal(userId)]);
+    const visible = await Promise.all(
+      summaries.map(async (summary) => {
+        const flow = await engine.loadFlow(summary.flowId, 'LATEST');
+        return canViewFlow(principal, { deployedBy: flow.deployedBy, roles: flow.definition.roles });
+      }),
+    );
+    return c.json({ flows: summaries.filter((_, i) => visible[i]) }, 200);
+  });
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/flows/{flowId}', tags: ['flows'], summary: 'A flow version (default: published, else latest)', request: { params: FlowIdParam, query: FlowQuery }, responses: { 200: ok(z.object({ flow: FlowSchema }), 'the flow'), ...errorResponses } }),
+    async (c) => {
+      const { flowId } = c.req.valid('param');
+      const { version } = c.req.valid('query');
+      const selector = version === undefined ? undefined : /^\d+$/.test(version) ? Number(version) : (version as 'LATEST' | 'LATEST_PUBLISHED');
+      const flow = await engine.getFlow(flowId, selector, { as: c.get('principal').userId });
+      return c.json({ flow: flow as unknown as z.infer<typeof FlowSchema> }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'post', path: '/flows/{flowId}/publish', tags: ['flows'], summary: 'Publish a deployed version', request: { params: FlowIdParam, body: jsonBody(PublishBody) }, responses: { 200: ok(FlowRefSchema, 'published'), ...errorResponses } }),
+    async (c) => {
+      const { flowId } = c.req.valid('param');
+      const { userId } = c.get('principal');
+      // Hide flows the caller may not see before telling it anything else about them.
+      await engine.getFlow(flowId, 'LATEST', { as: userId });
+      await assertAdministers(flowId, userId);
+      return c.json(await engine.publishFlow(flowId, c.req.valid('json').version), 200);
+    },
+  );
+}

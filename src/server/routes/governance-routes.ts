@@ -1,0 +1,42 @@
+/**
+ * Events and approvals: `POST /events`, `POST /runs/{id}/approve`, `POST /runs/{id}/reject`,
+ * acting for the request's principal (`userId` / `as`): events start only the subscribed flows
+ * it may start; a decision needs the manager role on the run, like cancel. An engine without
+ * these methods answers 501 NOT_IMPLEMENTED.
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { FlowError } from '../../core/errors.js';
+import { toRunView, type GovernanceEngine, type RouterEnv, type RouterState } from '../router-context.js';
+import { DecisionBody, ErrorSchema, PublishEventBody, RunIdParam, RunSchema } from '../schemas.js';
+import { errorResponses, jsonBody, ok } from './route-helpers.js';
+
+/** Registers the event and approval routes. */
+export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): void {
+  const { engine } = state;
+  function method<K extends keyof GovernanceEngine>(name: K): GovernanceEngine[K] {
+    const fn = engine[name];
+    if (typeof fn !== 'function') throw new FlowError('NOT_IMPLEMENTED', `this engine cannot ${name === 'publishEvent' ? 'publish events' : name} yet`);
+    return fn.bind(engine) as GovernanceEngine[K];
+  }
+  const responses = { ...errorResponses, 501: ok(ErrorSchema, 'NOT_IMPLEMENTED: the engine has no events or approvals') };
+
+  app.openapi(
+    createRoute({ method: 'post', path: '/events', tags: ['events'], summary: 'Publish an event: starts every subscribed flow the caller may start, once per event id', request: { body: jsonBody(PublishEventBody) }, responses: { 200: ok(z.object({ eventId: z.string(), runIds: z.array(z.string()) }), 'the runs it started (the same ones for a repeated eventId)'), ...responses } }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const published = await method('publishEvent')(body.name, body.payload, { userId: c.get('principal').userId, ...(body.eventId !== undefined ? { eventId: body.eventId } : {}) });
+      return c.json({ eventId: published.eventId, runIds: published.runIds }, 200);
+    },
+  );
+
+  for (const decision of ['approve', 'reject'] as const) {
+    app.openapi(
+      createRoute({ method: 'post', path: `/runs/{id}/${decision}`, tags: ['runs'], summary: `${decision === 'approve' ? 'Approve' : 'Reject'} the step a run waits at for approval`, request: { params: RunIdParam, body: jsonBody(DecisionBody) }, responses: { 200: ok(z.object({ run: RunSchema }), 'the run'), ...responses } }),
+      async (c) => {
+        const body = c.req.valid('json');
+        const run = await method(decision)(c.req.valid('param').id, { stepId: body.stepId, as: c.get('principal').userId, ...(body.comment !== undefined ? { comment: body.comment } : {}) });
+        return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
+      },
+    );
+  }
+}

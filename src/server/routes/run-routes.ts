@@ -1,0 +1,130 @@
+/**
+ * Run routes: start, list, read, update, cancel, logs, children and persisted events. Every call
+ * acts for the request's principal (`as`), so a run it may not read answers RUN_NOT_FOUND exactly
+ * like a missing one, and a run it may read but not manage answers PERMISSION_DENIED.
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { FlowError, ValidationError, type ValidationIssue } from '../../core/errors.js';
+import { RUN_STATUSES, type RunStatus } from '../../core/run.js';
+import type { RunFilter } from '../../core/store.js';
+import { toRunView, type RouterEnv, type RouterState } from '../router-context.js';
+import { EventsQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
+import { startRunFor } from '../start-run.js';
+import { errorResponses, jsonBody, ok } from './route-helpers.js';
+
+/** The largest page any listing returns, whatever `limit` asks. */
+export const MAX_PAGE = 1000;
+
+const runBody = z.object({ run: RunSchema });
+
+/** Registers the run routes (batch routes must be registered before these: `/runs/batch/…` also matches `/runs/{id}/…`). */
+export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): void {
+  const { engine, metrics } = state;
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs',
+      tags: ['runs'],
+      summary: 'Start a run',
+      request: { body: jsonBody(StartRunBody) },
+      responses: { 201: ok(runBody, 'started'), 200: ok(runBody, 'ended (with `wait`), or the run an earlier request with the same idempotencyKey started'), ...errorResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const started = await startRunFor(engine, body, c.get('principal').userId, body.wait ? c.req.raw.signal : undefined);
+      if (started.created) metrics.runsStarted++;
+      return c.json({ run: toRunView(started.run) as z.infer<typeof RunSchema> }, started.created && !body.wait ? 201 : 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/runs', tags: ['runs'], summary: 'List the runs the caller may read', request: { query: ListRunsQuery }, responses: { 200: ok(RunPageSchema, 'a page of runs'), ...errorResponses } }),
+    async (c) => {
+      const page = await engine.listRuns(runFilterOf(c.req.valid('query')), { as: c.get('principal').userId }).catch((error: unknown) => {
+        // The store refuses a forged or foreign marker; say which field it was, like every validation error.
+        if (error instanceof FlowError && error.code === 'INVALID_INPUT' && error.details?.field === 'marker') throw new ValidationError('INVALID_INPUT', [{ path: 'query.marker', message: error.message }]);
+        throw error;
+      });
+      return c.json({ runs: page.runs.map(toRunView) as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker }, 200);
+    },
+  );
+
+  app.openapi(createRoute({ method: 'get', path: '/runs/{id}', tags: ['runs'], summary: 'A run', request: { params: RunIdParam }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }), async (c) => {
+    const run = await engine.getRun(c.req.valid('param').id, { as: c.get('principal').userId });
+    return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
+  });
+
+  app.openapi(
+    createRoute({ method: 'patch', path: '/runs/{id}', tags: ['runs'], summary: "Change a run's label and tags", request: { params: RunIdParam, body: jsonBody(UpdateRunBody) }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const changes = { ...(body.label !== undefined ? { label: body.label } : {}), ...(body.tags !== undefined ? { tags: body.tags } : {}) };
+      const run = await engine.updateRun(c.req.valid('param').id, changes, { as: c.get('principal').userId });
+      return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
+    },
+  );
+
+  app.openapi(createRoute({ method: 'post', path: '/runs/{id}/cancel', tags: ['runs'], summary: 'Cancel a run and its synchronous children', request: { params: RunIdParam }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }), async (c) => {
+    const run = await engine.cancelRun(c.req.valid('param').id, { as: c.get('principal').userId });
+    return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
+  });
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/runs/{id}/logs', tags: ['runs'], summary: 'Log entries, oldest first', request: { params: RunIdParam, query: LogsQuery }, responses: { 200: ok(z.object({ entries: z.array(LogEntrySchema), total: z.number().int() }), 'a page of entries'), ...errorResponses } }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const page = await engine.getRunLogs(c.req.valid('param').id, { limit: Math.min(q.limit ?? 100, MAX_PAGE), offset: q.offset ?? 0, as: c.get('principal').userId });
+      return c.json(page, 200);
+    },
+  );
+
+  app.openapi(createRoute({ method: 'get', path: '/runs/{id}/children', tags: ['runs'], summary: 'Child runs the caller may read (first 1,000)', request: { params: RunIdParam }, responses: { 200: ok(z.object({ runs: z.array(RunSchema) }), 'child runs'), ...errorResponses } }), async (c) => {
+    const { id } = c.req.valid('param');
+    const as = c.get('principal').userId;
+    await engine.getRun(id, { as });
+    const page = await engine.listRuns({ parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: MAX_PAGE }, { as });
+    return c.json({ runs: page.runs.map(toRunView) as z.infer<typeof RunSchema>[] }, 200);
+  });
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/runs/{id}/events', tags: ['runs'], summary: 'Persisted events after `afterSeq`', request: { params: RunIdParam, query: EventsQuery }, responses: { 200: ok(z.object({ events: z.array(RunEventSchema) }), 'events in seq order'), ...errorResponses } }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const events = await engine.getRunEvents(c.req.valid('param').id, { afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 500, MAX_PAGE), as: c.get('principal').userId });
+      return c.json({ events: events as z.infer<typeof RunEventSchema>[] }, 200);
+    },
+  );
+}
+
+/** The store filter of a validated query; names the field of a bad status or time. */
+export function runFilterOf(q: z.infer<typeof ListRunsQuery>): RunFilter {
+  const issues: ValidationIssue[] = [];
+  const filter: RunFilter = { limit: Math.min(q.limit ?? 50, MAX_PAGE) };
+  if (q.marker) filter.marker = q.marker;
+  if (q.flowId) filter.flowId = q.flowId;
+  if (q.label) filter.label = q.label;
+  if (q.parentRunId) filter.parentRunId = q.parentRunId;
+  if (q.orderBy) filter.orderBy = q.orderBy;
+  if (q.orderDir) filter.orderDir = q.orderDir;
+  if (q.tags) filter.tags = splitList(q.tags);
+  if (q.status) {
+    const statuses = splitList(q.status);
+    const bad = statuses.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s));
+    if (bad.length > 0) issues.push({ path: 'query.status', message: `unknown status ${bad.map((s) => JSON.stringify(s)).join(', ')}; expected ${RUN_STATUSES.join(', ')}` });
+    else filter.status = statuses as RunStatus[];
+  }
+  for (const field of ['startTimeFrom', 'startTimeTo', 'endTimeFrom', 'endTimeTo'] as const) {
+    const text = q[field];
+    if (text === undefined) continue;
+    const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    if (Number.isFinite(ms)) filter[field] = ms;
+    else issues.push({ path: `query.${field}`, message: `"${text.slice(0, 40)}" is not a time` });
+  }
+  if (issues.length > 0) throw new ValidationError('INVALID_INPUT', issues);
+  return filter;
+}
+
+function splitList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}

@@ -1,0 +1,74 @@
+/**
+ * `GET /runs/{id}/stream`: a run's live events as Server-Sent Events. Each event is
+ * `id: <seq>` / `event: <kind>` / `data: <LiveRunEvent JSON>`; a transient item change carries
+ * the seq of the last persisted event before it, so resuming from any id (`Last-Event-ID`, or
+ * `?afterSeq=`) replays every persisted event after it once and in order. The stream ends after
+ * the terminal status. A client that goes away aborts the engine's watch, which drops its
+ * listeners at once; the router's `close()` ends every open stream.
+ */
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import { FlowError, ValidationError } from '../../core/errors.js';
+import { errorBody } from '../error-response.js';
+import type { RouterEnv, RouterState } from '../router-context.js';
+import { RunIdParam, StreamQuery } from '../schemas.js';
+import { errorResponses } from './route-helpers.js';
+
+/** Registers the stream route. */
+export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState): void {
+  const { engine, metrics } = state;
+  const route = createRoute({
+    method: 'get',
+    path: '/runs/{id}/stream',
+    tags: ['runs'],
+    summary: 'Live events (Server-Sent Events)',
+    description: 'Events `status`, `log`, `item`, `ledger`, `output`; `id` is the seq to resume after (`Last-Event-ID`). A comment line every 15 s keeps idle connections open. Ends after the terminal status.',
+    request: { params: RunIdParam, query: StreamQuery },
+    responses: { 200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'the event stream' }, ...errorResponses },
+  });
+
+  app.openapi(route, async (c) => {
+    const { id } = c.req.valid('param');
+    const as = c.get('principal').userId;
+    const afterSeq = resumePoint(c.req.header('last-event-id'), c.req.valid('query').afterSeq);
+    // Refuse (404 / 401) with a JSON error before the stream starts: an invisible run looks missing.
+    await engine.getRun(id, { as });
+    if (state.closing) throw new FlowError('UNAVAILABLE', 'the server is shutting down: reconnect with Last-Event-ID to another one');
+    const controller = new AbortController();
+    state.streams.add(controller);
+    const stop = (): void => controller.abort();
+    c.req.raw.signal.addEventListener('abort', stop);
+    metrics.sseOpen++;
+    metrics.sseOpened++;
+    c.header('x-accel-buffering', 'no'); // proxies such as nginx pass events on at once
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(stop);
+      const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), state.heartbeatMs);
+      try {
+        for await (const event of engine.watchRun(id, { afterSeq, signal: controller.signal, as })) {
+          if (controller.signal.aborted) break;
+          await stream.writeSSE({ id: String(event.seq), event: event.kind, data: JSON.stringify(event) });
+          metrics.sseEventsSent++;
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) {
+          state.logger?.warn({ err: error, runId: id }, 'run stream failed');
+          await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(error)) });
+        }
+      } finally {
+        clearInterval(heartbeat);
+        controller.abort();
+        state.streams.delete(controller);
+        c.req.raw.signal.removeEventListener('abort', stop);
+        metrics.sseOpen--;
+      }
+    });
+  });
+}
+
+/** Where a stream resumes: the `Last-Event-ID` header (a browser's reconnect) wins over `?afterSeq`. */
+function resumePoint(lastEventId: string | undefined, afterSeq: number | undefined): number {
+  if (lastEventId === undefined || lastEventId.trim() === '') return afterSeq ?? 0;
+  if (!/^\d{1,15}$/.test(lastEventId.trim())) throw new ValidationError('INVALID_INPUT', [{ path: 'header.Last-Event-ID', message: 'must be the seq of an event (a non-negative integer)' }]);
+  return Number(lastEventId.trim());
+}

@@ -1,0 +1,139 @@
+/**
+ * The request and response schemas of the HTTP API. The router validates requests with them and
+ * the OpenAPI 3.1 document at `/openapi.json` is generated from them, so the two never disagree.
+ * Bodies are strict objects: a misspelt field is refused with its name rather than ignored.
+ */
+import { z } from '@hono/zod-openapi';
+import { RUN_STATUSES } from '../core/run.js';
+
+const id = (what: string) => z.string().min(1).max(256).openapi({ description: what });
+const names = z.array(z.string().min(1).max(256)).max(1000);
+const count = z.coerce.number().int().min(0);
+/** A version number or one of the selectors. */
+const versionSelector = z.union([z.number().int().min(1), z.literal('LATEST'), z.literal('LATEST_PUBLISHED')]);
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'RUN_NOT_FOUND' }),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).openapi({ description: 'For validation errors: `issues: [{path, message}]`' }),
+    }),
+  })
+  .openapi('Error');
+
+export const RunSchema = z
+  .object({
+    runId: z.string(),
+    flowId: z.string(),
+    flowVersion: z.number().int(),
+    actionName: z.string(),
+    status: z.enum(RUN_STATUSES),
+    label: z.string().nullable(),
+    tags: z.array(z.string()),
+    input: z.unknown(),
+    output: z.unknown(),
+    runError: z.object({ code: z.string(), description: z.string(), details: z.record(z.string(), z.unknown()).optional(), stepId: z.string().optional() }).nullable(),
+    createdBy: z.string(),
+    runOwner: z.string(),
+    runAs: z.string().nullable(),
+    source: z.string(),
+    sessionId: z.string().nullable(),
+    parentRunId: z.string().nullable(),
+    rootRunId: z.string(),
+    detached: z.boolean(),
+    depth: z.number().int(),
+    monitors: z.object({ users: z.array(z.string()), groups: z.array(z.string()) }),
+    managers: z.object({ users: z.array(z.string()), groups: z.array(z.string()) }),
+    startTime: z.number().openapi({ description: 'ms since the epoch' }),
+    endTime: z.number().nullable(),
+    updatedAt: z.number(),
+    timeoutMs: z.number().nullable(),
+    deadline: z.number().nullable(),
+    lastSeq: z.number().int().openapi({ description: 'seq of the last persisted event: resume a stream after it' }),
+  })
+  .openapi('Run');
+
+export const RunEventSchema = z
+  .object({ kind: z.enum(['status', 'log', 'item', 'ledger', 'output']), runId: z.string(), seq: z.number().int(), time: z.number(), transient: z.boolean().optional() })
+  .catchall(z.unknown())
+  .openapi('RunEvent');
+
+export const FlowSchema = z
+  .object({ flowId: z.string(), version: z.number().int(), definition: z.record(z.string(), z.unknown()), deployedBy: z.string(), deployedAt: z.number(), published: z.boolean() })
+  .openapi('Flow');
+
+export const FlowSummarySchema = z
+  .object({ flowId: z.string(), latestVersion: z.number().int(), publishedVersion: z.number().int().nullable(), title: z.string().optional(), updatedAt: z.number() })
+  .openapi('FlowSummary');
+
+export const FlowRefSchema = z.object({ id: z.string(), version: z.number().int() }).openapi('FlowRef');
+
+export const FlowIdParam = z.object({ flowId: id('flow id, URL-encoded (`orders%2Fprocess`)').openapi({ param: { name: 'flowId', in: 'path' } }) });
+export const RunIdParam = z.object({ id: id('run id').openapi({ param: { name: 'id', in: 'path' } }) });
+
+export const DeployBody = z.strictObject({ definition: z.record(z.string(), z.unknown()).openapi({ description: 'a FlowDefinition' }), publish: z.boolean().optional() }).openapi('DeployFlow');
+export const PublishBody = z.strictObject({ version: z.number().int().min(1) }).openapi('PublishFlow');
+export const FlowQuery = z.object({ version: z.string().regex(/^([1-9]\d{0,9}|LATEST|LATEST_PUBLISHED)$/, 'must be a version number, LATEST or LATEST_PUBLISHED').optional() });
+
+export const StartRunBody = z
+  .strictObject({
+    flowId: id('the flow to start'),
+    action: z.string().min(1).max(256).optional().openapi({ description: 'default `main`' }),
+    version: versionSelector.optional(),
+    input: z.unknown().optional(),
+    label: z.string().max(1000).optional(),
+    tags: z.array(z.string().min(1).max(256)).max(100).optional(),
+    runMonitoringBy: names.optional(),
+    runMonitoringGroups: names.optional(),
+    runManagingBy: names.optional(),
+    runManagingGroups: names.optional(),
+    runAs: z.string().min(1).max(256).optional(),
+    requestId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 letters, digits, _ . : - (a UUID is best)').optional(),
+    idempotencyKey: z.string().min(1).max(256).optional().openapi({ description: 'a repeated start with the same key by the same principal returns the first run (200)' }),
+    wait: z.boolean().optional().openapi({ description: 'answer 200 once the run ended (the request stays open)' }),
+  })
+  .openapi('StartRun');
+export type StartRunBody = z.infer<typeof StartRunBody>;
+
+const csv = (what: string) => z.string().max(10_000).optional().openapi({ description: `${what}, comma-separated` });
+const time = (what: string) =>
+  z
+    .string()
+    .regex(/^(\d{1,15}|\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)$/, 'must be ms since the epoch or an ISO 8601 date')
+    .optional()
+    .openapi({ description: what });
+
+export const ListRunsQuery = z.object({
+  limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
+  marker: z.string().max(2000).optional(),
+  flowId: z.string().max(256).optional(),
+  status: csv(`statuses (${RUN_STATUSES.join(', ')})`),
+  startTimeFrom: time('runs started at or after'),
+  startTimeTo: time('runs started before'),
+  endTimeFrom: time('runs ended at or after'),
+  endTimeTo: time('runs ended before'),
+  label: z.string().max(1000).optional().openapi({ description: 'substring of the label' }),
+  tags: csv('tags the runs carry, all of them'),
+  parentRunId: z.string().max(256).optional(),
+  orderBy: z.enum(['startTime', 'endTime']).optional(),
+  orderDir: z.enum(['asc', 'desc']).optional(),
+});
+
+export const RunPageSchema = z.object({ runs: z.array(RunSchema), hasNextPage: z.boolean(), marker: z.string().nullable() }).openapi('RunPage');
+
+export const UpdateRunBody = z.strictObject({ label: z.string().max(1000).nullable().optional(), tags: z.array(z.string().min(1).max(256)).max(100).optional() }).openapi('UpdateRun');
+export const LogsQuery = z.object({ limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 100, capped at 1,000' }), offset: count.optional() });
+export const EventsQuery = z.object({ afterSeq: count.optional(), limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 500, capped at 1,000' }) });
+export const StreamQuery = z.object({ afterSeq: count.optional().openapi({ description: 'resume after this seq (the `Last-Event-ID` header wins)' }) });
+
+export const LogEntrySchema = z.object({ time: z.number(), code: z.string(), description: z.string(), details: z.record(z.string(), z.unknown()).optional() }).openapi('LogEntry');
+
+const concurrency = z.number().int().min(1).max(32).optional().openapi({ description: 'items handled at once, 1-32, default 8' });
+const runIds = z.array(z.string().min(1).max(256)).min(1).max(1000);
+export const BatchStartBody = z.strictObject({ runs: z.array(StartRunBody).min(1).max(1000), concurrency }).openapi('BatchStart');
+export const BatchRunIdsBody = z.strictObject({ runIds, concurrency }).openapi('BatchRunIds');
+export const BatchResultsSchema = z.object({ results: z.array(z.union([z.object({ run: RunSchema }), ErrorSchema])) }).openapi('BatchResults');
+
+export const PublishEventBody = z.strictObject({ name: z.string().min(1).max(256), payload: z.unknown().optional(), eventId: z.string().min(1).max(256).optional() }).openapi('PublishEvent');
+export const DecisionBody = z.strictObject({ stepId: z.string().min(1).max(256), comment: z.string().max(10_000).optional() }).openapi('Decision');
