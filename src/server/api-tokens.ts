@@ -11,7 +11,7 @@ export const API_TOKEN_PREFIX = 'frt_';
 /** Who a request acts for: a principal id, trusted by the engine as given, and optional groups. */
 export interface AuthenticatedPrincipal {
   userId: string;
-  /** Groups asserted by the identity provider (informational: permission checks use the stores' groups). */
+  /** Groups asserted by the identity provider: permission checks count them with the groups the stores know. */
   groups?: string[];
 }
 

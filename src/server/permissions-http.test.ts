@@ -110,3 +110,30 @@ function headerList(response: Response): string[] {
   response.headers.forEach((value, name) => list.push(`${name}: ${value}`));
   return list.sort();
 }
+
+describe('groups asserted by an identity provider', () => {
+  it('counts the groups `authenticate` returns beside the stored ones, for starting and reading', async () => {
+    // `Bearer idp:<user>:<group>,<group>`: the groups come from the identity provider, not the stores.
+    const idp = async (request: Request): Promise<{ userId: string; groups?: string[] } | null> => {
+      const match = /^Bearer idp:([^:]+):(.*)$/.exec(request.headers.get('authorization') ?? '');
+      if (!match) return null;
+      const groups = match[2]!.split(',').filter(Boolean);
+      return { userId: match[1]!, ...(groups.length ? { groups } : {}) };
+    };
+    const g = await createServerFixture({ router: { authenticate: idp } });
+    try {
+      const call = (method: string, path: string, token: string, body?: unknown) =>
+        g.call(method, path, { as: null, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { body } : {}) });
+      // ida is in no stored group: only what her identity provider says makes her a starter (ops) or monitor (auditors).
+      expect((await call('POST', '/runs', 'idp:ida:', { flowId: 'secure/report' })).status).toBe(403);
+      expect((await call('POST', '/runs', 'idp:ida:ops', { flowId: 'secure/report' })).status).toBe(201);
+      const started = await call('POST', '/runs', 'idp:olivia:', { flowId: 'secure/report', runMonitoringGroups: ['auditors'] });
+      const runId = ((await started.json()) as { run: { runId: string } }).run.runId;
+      expect((await call('GET', `/runs/${runId}`, 'idp:ida:')).status).toBe(404);
+      expect((await call('GET', `/runs/${runId}`, 'idp:ida:auditors')).status).toBe(200);
+      expect((await call('POST', `/runs/${runId}/cancel`, 'idp:ida:auditors')).status).toBe(403);
+    } finally {
+      await g.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import type { Engine } from '../core/engine/engine.js';
 import type { Logger } from '../core/engine/types.js';
 import type { RunRecord } from '../core/run.js';
 import type { AuthenticatedPrincipal } from './api-tokens.js';
+import type { PrincipalRef } from '../core/engine/authorize.js';
 import type { ServerMetrics } from './metrics.js';
 
 /**
@@ -21,8 +22,8 @@ export type FlowApiEngine = Pick<
 /** Events and approvals: routed when the engine has them (an older engine answers 501 NOT_IMPLEMENTED). */
 export interface GovernanceEngine {
   publishEvent(name: string, payload?: unknown, options?: { eventId?: string; userId?: string }): Promise<{ eventId: string; runIds: string[] }>;
-  approve(runId: string, options: { stepId: string; comment?: string; as?: string }): Promise<RunRecord>;
-  reject(runId: string, options: { stepId: string; comment?: string; as?: string }): Promise<RunRecord>;
+  approve(runId: string, options: { stepId: string; comment?: string; as?: PrincipalRef }): Promise<RunRecord>;
+  reject(runId: string, options: { stepId: string; comment?: string; as?: PrincipalRef }): Promise<RunRecord>;
 }
 
 /** The router's shared state, one per router. */
@@ -40,6 +41,14 @@ export interface RouterState {
 /** Hono's per-request variables. */
 export interface RouterEnv {
   Variables: { principal: AuthenticatedPrincipal };
+}
+
+/**
+ * Who the request acts for, as the engine takes it: the authenticated id, with the groups the
+ * identity provider asserted (an `authenticate` hook's `groups`) counted beside the stored ones.
+ */
+export function actingFor(principal: AuthenticatedPrincipal): PrincipalRef {
+  return principal.groups && principal.groups.length > 0 ? { id: principal.userId, groups: principal.groups } : principal.userId;
 }
 
 /** A run as the API returns it: the record without its execution state and lease bookkeeping. */

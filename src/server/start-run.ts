@@ -5,7 +5,8 @@
  */
 import { ConflictError, ValidationError } from '../core/errors.js';
 import type { RunRecord } from '../core/run.js';
-import type { FlowApiEngine } from './router-context.js';
+import { actingFor, type FlowApiEngine } from './router-context.js';
+import type { AuthenticatedPrincipal } from './api-tokens.js';
 import type { StartRunBody } from './schemas.js';
 
 /** A started (or, for a repeated idempotency key, found) run. */
@@ -16,12 +17,13 @@ export interface StartedRun {
 }
 
 /**
- * Starts the run `body` describes for `userId`. An idempotency key becomes the run id itself —
+ * Starts the run `body` describes for the request's principal. An idempotency key becomes the run id itself —
  * a UUID derived from the principal and the key — so the store's unique run id makes a repeat
  * (even a concurrent one, in any process) a CONFLICT, which answers with the existing run.
  * A key reused for another flow is a CONFLICT.
  */
-export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, userId: string, signal?: AbortSignal): Promise<StartedRun> {
+export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, principal: AuthenticatedPrincipal, signal?: AbortSignal): Promise<StartedRun> {
+  const { userId } = principal;
   if (body.requestId !== undefined && body.idempotencyKey !== undefined) {
     throw new ValidationError('INVALID_INPUT', [{ path: 'idempotencyKey', message: 'give requestId or idempotencyKey, not both' }]);
   }
@@ -36,6 +38,7 @@ export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, use
       ...(body.action !== undefined ? { actionName: body.action } : {}),
       input: body.input ?? {},
       userId,
+      ...(principal.groups?.length ? { userGroups: principal.groups } : {}),
       source: 'http',
       ...(requestId !== undefined ? { requestId } : {}),
       ...(body.label !== undefined ? { label: body.label } : {}),
@@ -48,7 +51,7 @@ export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, use
     }));
   } catch (error) {
     if (key === undefined || requestId === undefined || (error as { code?: unknown }).code !== 'CONFLICT') throw error;
-    const existing = await engine.getRun(requestId, { as: userId });
+    const existing = await engine.getRun(requestId, { as: actingFor(principal) });
     if (existing.flowId !== body.flowId) throw new ConflictError(`idempotency key "${key}" was used for a run of flow "${existing.flowId}"`, { details: { field: 'idempotencyKey' } });
     started = requestId;
     created = false;

@@ -8,7 +8,7 @@
  */
 import { ConflictError, ValidationError } from '../errors.js';
 import type { RunRecord, Suspension } from '../run.js';
-import type { AccessControl } from './authorize.js';
+import { principalIdOf, type AccessControl, type PrincipalRef } from './authorize.js';
 import { resumeSuspended, type ResumeDeps } from './suspensions.js';
 
 /** Options of `engine.approve` / `engine.reject`. */
@@ -19,7 +19,7 @@ export interface ApprovalOptions {
   by?: string;
   comment?: string;
   /** Checked like cancel: the run's managers, owner and the flow's administrators may decide. Without it the caller is trusted. */
-  as?: string;
+  as?: PrincipalRef;
 }
 
 /** What deciding needs of the engine. */
@@ -46,7 +46,7 @@ export async function decideApproval(deps: ApprovalDeps, runId: string, decision
     throw new ConflictError(`run ${runId} is being resumed by another process`, { runId, stepId: options.stepId });
   }
   const pending = assertAwaiting(claimed.run, options.stepId);
-  const by = options.by ?? options.as ?? 'anonymous';
+  const by = options.by ?? (options.as !== undefined ? principalIdOf(options.as) : 'anonymous');
   const comment = options.comment !== undefined ? { comment: options.comment } : {};
   return resumeSuspended(deps, claimed, {
     decided: { ...pending, decision, by, ...comment },

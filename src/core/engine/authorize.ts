@@ -25,14 +25,26 @@ import type { RunRecord } from '../run.js';
 import type { ResolvedPrincipal } from '../principal-store.js';
 import type { RunFilter, RunPage, Store } from '../store.js';
 
+/**
+ * Who a call acts for: a user or service account id, trusted as given — or the id with the groups
+ * an identity provider asserted for it (an HTTP `authenticate` hook), which count as well as the
+ * groups the stores know.
+ */
+export type PrincipalRef = string | { id: string; groups?: readonly string[] };
+
+/** The id of a principal reference. */
+export function principalIdOf(ref: PrincipalRef): string {
+  return typeof ref === 'string' ? ref : ref.id;
+}
+
 /** Options of the run entry points that act for a principal. */
 export interface AccessOptions {
   /**
-   * The principal this call acts for (a user or service account id, trusted as given). With it,
-   * a run it may not read answers exactly like a missing one (RUN_NOT_FOUND), and a run it may
-   * read but not manage is refused with PERMISSION_DENIED. Without it, the call is trusted.
+   * The principal this call acts for. With it, a run it may not read answers exactly like a
+   * missing one (RUN_NOT_FOUND), and a run it may read but not manage is refused with
+   * PERMISSION_DENIED. Without it, the call is trusted.
    */
-  as?: string;
+  as?: PrincipalRef;
 }
 
 /** Stores a list scan may read before it returns a short page (invisible runs are skipped). */
@@ -50,8 +62,11 @@ export class AccessControl {
   }
 
   /** The principal with its groups and grants; an id no store knows is a user in no group (seed 002 trusts it). */
-  async principal(id: string): Promise<Principal> {
-    return (await this.#resolve(id)) ?? unknownPrincipal(id);
+  async principal(ref: PrincipalRef): Promise<Principal> {
+    const id = principalIdOf(ref);
+    const stored = (await this.#resolve(id)) ?? unknownPrincipal(id);
+    const asserted = typeof ref === 'string' ? [] : (ref.groups ?? []);
+    return asserted.length === 0 ? stored : { ...stored, groups: [...new Set([...stored.groups, ...asserted])] };
   }
 
   #resolve(id: string): Promise<ResolvedPrincipal | null> {
@@ -68,11 +83,13 @@ export class AccessControl {
    * `runAs`: the caller must hold act-as on the service account (a trusted caller may act as any),
    * and the service account, or without one the caller, must be allowed to start the flow.
    */
-  async assertCanStart(input: { by: string | null; flow: FlowVersionRecord; runAs: string | null }): Promise<void> {
-    const { by, runAs } = input;
+  async assertCanStart(input: { by: PrincipalRef | null; flow: FlowVersionRecord; runAs: string | null }): Promise<void> {
+    const { runAs } = input;
+    const ref = input.by;
+    const by = ref === null ? null : principalIdOf(ref);
     const flow = flowAccess(input.flow);
     if (runAs !== null) {
-      if (by !== null && !canActAs(await this.principal(by), runAs)) {
+      if (ref !== null && !canActAs(await this.principal(ref), runAs)) {
         throw denied(`principal "${by}" may not act as service account "${runAs}"`, { principal: by, runAs, flowId: flow.flowId });
       }
       const account = await this.#resolve(runAs);
@@ -81,8 +98,8 @@ export class AccessControl {
       return;
     }
     // Any principal starts an open flow, and the id is trusted as given: no lookup needed.
-    if (by === null || isOpenToStart(flow)) return;
-    if (!canStartFlow(await this.principal(by), flow)) throw denied(`principal "${by}" may not start flow "${flow.flowId}"`, { principal: by, flowId: flow.flowId });
+    if (ref === null || isOpenToStart(flow)) return;
+    if (!canStartFlow(await this.principal(ref), flow)) throw denied(`principal "${by}" may not start flow "${flow.flowId}"`, { principal: by, flowId: flow.flowId });
   }
 
   /**
@@ -96,7 +113,7 @@ export class AccessControl {
   }
 
   /** The flow version, if `as` (when given) may see it (a viewer, starter or administrator); otherwise FLOW_NOT_FOUND, like a missing flow. */
-  async viewableFlow(flow: FlowVersionRecord, as: string | undefined, version?: number | string): Promise<FlowVersionRecord> {
+  async viewableFlow(flow: FlowVersionRecord, as: PrincipalRef | undefined, version?: number | string): Promise<FlowVersionRecord> {
     if (as === undefined || canViewFlow(await this.principal(as), flowAccess(flow))) return flow;
     // The flow cache's words for a missing flow, for the same selector.
     const missing = typeof version === 'number' ? `has no version ${version}` : version === 'LATEST_PUBLISHED' ? 'has no published version' : 'is not deployed';
@@ -104,7 +121,7 @@ export class AccessControl {
   }
 
   /** The run, if it exists and `as` (when given) may read it; otherwise RUN_NOT_FOUND, the same either way. */
-  async readableRun(runId: string, as: string | undefined): Promise<RunRecord> {
+  async readableRun(runId: string, as: PrincipalRef | undefined): Promise<RunRecord> {
     const run = await this.#store.getRun(runId);
     if (!run) throw runNotFound(runId);
     if (as === undefined) return run;
@@ -114,23 +131,23 @@ export class AccessControl {
   }
 
   /** The run, if `as` (when given) may manage it: RUN_NOT_FOUND when it may not even read it, PERMISSION_DENIED when it only reads. */
-  async manageableRun(runId: string, as: string | undefined): Promise<RunRecord> {
+  async manageableRun(runId: string, as: PrincipalRef | undefined): Promise<RunRecord> {
     const run = await this.#store.getRun(runId);
     if (!run) throw runNotFound(runId);
     if (as === undefined) return run;
     const [principal, flow] = await Promise.all([this.principal(as), this.#flowAccess(run)]);
     if (!canReadRun(principal, run, flow)) throw runNotFound(runId);
-    if (!canManageRun(principal, run, flow)) throw denied(`principal "${as}" may not manage run "${runId}"`, { principal: as, runId });
+    if (!canManageRun(principal, run, flow)) throw denied(`principal "${principal.id}" may not manage run "${runId}"`, { principal: principal.id, runId });
     return run;
   }
 
   /** As {@link manageableRun}, but only when `as` is given: a trusted call costs nothing. */
-  async assertCanManage(runId: string, as: string | undefined): Promise<void> {
+  async assertCanManage(runId: string, as: PrincipalRef | undefined): Promise<void> {
     if (as !== undefined) await this.manageableRun(runId, as);
   }
 
   /** Guards a watch: the first event is read only after `as` was found allowed to read the run. */
-  async *guardWatch<T>(runId: string, as: string | undefined, events: AsyncGenerator<T>): AsyncGenerator<T> {
+  async *guardWatch<T>(runId: string, as: PrincipalRef | undefined, events: AsyncGenerator<T>): AsyncGenerator<T> {
     if (as !== undefined) await this.readableRun(runId, as);
     yield* events;
   }
@@ -140,7 +157,7 @@ export class AccessControl {
    * the listing ends, or {@link MAX_LIST_SCANS} pages were read; so a page may be short while
    * `hasNextPage` is true. Markers are the store's, so a page continues where the last one ended.
    */
-  async listRuns(filter: RunFilter, as: string): Promise<RunPage> {
+  async listRuns(filter: RunFilter, as: PrincipalRef): Promise<RunPage> {
     // The stores' page rule (store/run-marker.ts): default 50, at most 1,000.
     const limit = Math.min(1000, Math.max(1, typeof filter.limit === 'number' && Number.isFinite(filter.limit) ? Math.floor(filter.limit) : 50));
     const principal = await this.principal(as);

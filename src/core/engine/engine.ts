@@ -170,7 +170,8 @@ export class Engine implements EngineCore {
     // stored: a rejected call leaves the store as it was.
     const inline = typeof options.flow === 'string' ? null : assertValidFlow(options.flow);
     const flow = inline ? { flowId: inline.id, version: 0, definition: inline, deployedBy: '', deployedAt: 0, published: false } : await this.loadFlow(options.flow as string, options.version);
-    await this.access.assertCanStart({ by: options.userId ?? null, flow, runAs: options.runAs ?? null });
+    const by = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
+    await this.access.assertCanStart({ by, flow, runAs: options.runAs ?? null });
     let run = this.buildRun({
       flow,
       actionName: options.actionName ?? 'main',

@@ -171,6 +171,20 @@ describe('permissions: who may read, cancel, update, start and run as', () => {
     await expect(engine.getFlow('secure/report')).resolves.toMatchObject({ version: 1 });
   });
 
+  it('counts the groups an identity provider asserts beside the stored ones, for starting and for reading', async () => {
+    // ida is in no stored group; her identity provider says she is in ops (starters) and auditors (run monitors).
+    await expect(engine.startRun({ flow: 'secure/report', input: {}, userId: 'ida' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    const { requestId } = await engine.startRun({ flow: 'secure/report', input: {}, userId: 'ida', userGroups: ['ops'] });
+    expect(await engine.getRun(requestId)).toMatchObject({ createdBy: 'ida', runOwner: 'ida' });
+    const run = await oliviasRun();
+    await expect(engine.getRun(run, { as: 'ida' })).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+    expect(await engine.getRun(run, { as: { id: 'ida', groups: ['auditors'] } })).toMatchObject({ runId: run });
+    // A monitor through an asserted group may read, not manage.
+    await expect(engine.cancelRun(run, { as: { id: 'ida', groups: ['auditors'] } })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    // Asserted groups add to the stored ones; they never take any away.
+    expect(await engine.getRun(run, { as: { id: 'gina', groups: [] } })).toMatchObject({ runId: run });
+  });
+
   it('trusts calls that name no principal: in-process administration', async () => {
     const runId = await oliviasRun();
     await expect(engine.getRun(runId)).resolves.toMatchObject({ runId, monitors: { users: ['mona'], groups: ['auditors'] }, managers: { users: ['manny'], groups: [] } });

@@ -99,6 +99,12 @@ export interface StartRunOptions {
    * the caller is trusted in-process code and the run is recorded as created by `anonymous`.
    */
   userId?: string;
+  /**
+   * Groups an identity provider asserts for `userId` (an HTTP `authenticate` hook): they count
+   * with the groups the stores know when the start is checked. Not recorded on the run: checks
+   * inside it use the stored principal.
+   */
+  userGroups?: readonly string[];
   sessionId?: string;
   /** Recorded on the run. Default `http`. */
   source?: string;

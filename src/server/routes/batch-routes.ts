@@ -6,7 +6,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { RunRecord } from '../../core/run.js';
 import { errorBody, type ErrorBody } from '../error-response.js';
-import { toRunView, type RouterEnv, type RouterState, type RunView } from '../router-context.js';
+import { toRunView, type RouterEnv, type RouterState, type RunView, actingFor } from '../router-context.js';
 import { BatchResultsSchema, BatchRunIdsBody, BatchStartBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
@@ -21,9 +21,9 @@ export function addBatchRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState):
 
   app.openapi(createRoute({ method: 'post', path: '/runs/batch/start', tags: ['batch'], summary: 'Start many runs', request: { body: jsonBody(BatchStartBody) }, responses: { 200: ok(BatchResultsSchema, 'one result per item, in order'), ...errorResponses } }), async (c) => {
     const { runs, concurrency } = c.req.valid('json');
-    const userId = c.get('principal').userId;
+    const principal = c.get('principal');
     const results = await settleEach(runs, concurrency ?? 8, async (body) => {
-      const started = await startRunFor(engine, body, userId, body.wait ? c.req.raw.signal : undefined);
+      const started = await startRunFor(engine, body, principal, body.wait ? c.req.raw.signal : undefined);
       if (started.created) metrics.runsStarted++;
       return started.run;
     });
@@ -32,13 +32,13 @@ export function addBatchRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState):
 
   app.openapi(createRoute({ method: 'post', path: '/runs/batch/get', tags: ['batch'], summary: 'Read many runs', request: { body: jsonBody(BatchRunIdsBody) }, responses: { 200: ok(BatchResultsSchema, 'one result per item, in order'), ...errorResponses } }), async (c) => {
     const { runIds, concurrency } = c.req.valid('json');
-    const as = c.get('principal').userId;
+    const as = actingFor(c.get('principal'));
     return c.json(respond(await settleEach(runIds, concurrency ?? 8, (id) => engine.getRun(id, { as }))), 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runs/batch/cancel', tags: ['batch'], summary: 'Cancel many runs', request: { body: jsonBody(BatchRunIdsBody) }, responses: { 200: ok(BatchResultsSchema, 'one result per item, in order'), ...errorResponses } }), async (c) => {
     const { runIds, concurrency } = c.req.valid('json');
-    const as = c.get('principal').userId;
+    const as = actingFor(c.get('principal'));
     return c.json(respond(await settleEach(runIds, concurrency ?? 8, (id) => engine.cancelRun(id, { as }))), 200);
   });
 }

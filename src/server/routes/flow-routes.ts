@@ -10,6 +10,8 @@ import { PermissionError } from '../../core/errors.js';
 import type { FlowDefinition } from '../../core/model.js';
 import { canAdministerFlow, canViewFlow } from '../../core/permissions.js';
 import type { RouterEnv, RouterState } from '../router-context.js';
+import { actingFor } from '../router-context.js';
+import type { AuthenticatedPrincipal } from '../api-tokens.js';
 import { DeployBody, FlowIdParam, FlowQuery, FlowRefSchema, FlowSchema, FlowSummarySchema, PublishBody } from '../schemas.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
 
@@ -18,10 +20,11 @@ export function addFlowRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): 
   const { engine } = state;
 
   /** Refuses a change to an existing flow by a principal that does not administer its latest version. */
-  async function assertAdministers(flowId: string, userId: string): Promise<void> {
+  async function assertAdministers(flowId: string, who: AuthenticatedPrincipal): Promise<void> {
+    const userId = who.userId;
     const latest = await engine.store.getFlowVersion(flowId, 'LATEST');
     if (!latest) return;
-    const principal = await engine.access.principal(userId);
+    const principal = await engine.access.principal(actingFor(who));
     const access = { deployedBy: latest.deployedBy, roles: latest.definition.roles };
     if (canAdministerFlow(principal, access)) return;
     // One who may not even see the flow learns nothing about it.
@@ -33,17 +36,17 @@ export function addFlowRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): 
     createRoute({ method: 'post', path: '/flows', tags: ['flows'], summary: 'Deploy a flow version', request: { body: jsonBody(DeployBody) }, responses: { 201: ok(FlowRefSchema, 'deployed'), ...errorResponses } }),
     async (c) => {
       const body = c.req.valid('json');
-      const { userId } = c.get('principal');
+      const who = c.get('principal');
+      const userId = who.userId;
       const definition = body.definition as unknown as FlowDefinition;
-      if (typeof definition.id === 'string') await assertAdministers(definition.id, userId);
+      if (typeof definition.id === 'string') await assertAdministers(definition.id, who);
       const ref = await engine.deployFlow(definition, { deployedBy: userId, ...(body.publish !== undefined ? { publish: body.publish } : {}) });
       return c.json(ref, 201);
     },
   );
 
   app.openapi(createRoute({ method: 'get', path: '/flows', tags: ['flows'], summary: 'List the flows the caller may see', responses: { 200: ok(z.object({ flows: z.array(FlowSummarySchema) }), 'flows'), ...errorResponses } }), async (c) => {
-    const { userId } = c.get('principal');
-    const [summaries, principal] = await Promise.all([engine.listFlows(), engine.access.principal(userId)]);
+    const [summaries, principal] = await Promise.all([engine.listFlows(), engine.access.principal(actingFor(c.get('principal')))]);
     const visible = await Promise.all(
       summaries.map(async (summary) => {
         const flow = await engine.loadFlow(summary.flowId, 'LATEST');
@@ -59,7 +62,7 @@ export function addFlowRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): 
       const { flowId } = c.req.valid('param');
       const { version } = c.req.valid('query');
       const selector = version === undefined ? undefined : /^\d+$/.test(version) ? Number(version) : (version as 'LATEST' | 'LATEST_PUBLISHED');
-      const flow = await engine.getFlow(flowId, selector, { as: c.get('principal').userId });
+      const flow = await engine.getFlow(flowId, selector, { as: actingFor(c.get('principal')) });
       return c.json({ flow: flow as unknown as z.infer<typeof FlowSchema> }, 200);
     },
   );
@@ -68,10 +71,10 @@ export function addFlowRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): 
     createRoute({ method: 'post', path: '/flows/{flowId}/publish', tags: ['flows'], summary: 'Publish a deployed version', request: { params: FlowIdParam, body: jsonBody(PublishBody) }, responses: { 200: ok(FlowRefSchema, 'published'), ...errorResponses } }),
     async (c) => {
       const { flowId } = c.req.valid('param');
-      const { userId } = c.get('principal');
+      const who = c.get('principal');
       // Hide flows the caller may not see before telling it anything else about them.
-      await engine.getFlow(flowId, 'LATEST', { as: userId });
-      await assertAdministers(flowId, userId);
+      await engine.getFlow(flowId, 'LATEST', { as: actingFor(who) });
+      await assertAdministers(flowId, who);
       return c.json(await engine.publishFlow(flowId, c.req.valid('json').version), 200);
     },
   );

@@ -6,7 +6,7 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { FlowError } from '../../core/errors.js';
-import { toRunView, type GovernanceEngine, type RouterEnv, type RouterState } from '../router-context.js';
+import { toRunView, type GovernanceEngine, type RouterEnv, type RouterState, actingFor } from '../router-context.js';
 import { DecisionBody, ErrorSchema, PublishEventBody, RunIdParam, RunSchema } from '../schemas.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
 
@@ -34,7 +34,7 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
       createRoute({ method: 'post', path: `/runs/{id}/${decision}`, tags: ['runs'], summary: `${decision === 'approve' ? 'Approve' : 'Reject'} the step a run waits at for approval`, request: { params: RunIdParam, body: jsonBody(DecisionBody) }, responses: { 200: ok(z.object({ run: RunSchema }), 'the run'), ...responses } }),
       async (c) => {
         const body = c.req.valid('json');
-        const run = await method(decision)(c.req.valid('param').id, { stepId: body.stepId, as: c.get('principal').userId, ...(body.comment !== undefined ? { comment: body.comment } : {}) });
+        const run = await method(decision)(c.req.valid('param').id, { stepId: body.stepId, as: actingFor(c.get('principal')), ...(body.comment !== undefined ? { comment: body.comment } : {}) });
         return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
       },
     );

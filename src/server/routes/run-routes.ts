@@ -7,7 +7,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { FlowError, ValidationError, type ValidationIssue } from '../../core/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../core/run.js';
 import type { RunFilter } from '../../core/store.js';
-import { toRunView, type RouterEnv, type RouterState } from '../router-context.js';
+import { toRunView, type RouterEnv, type RouterState, actingFor } from '../router-context.js';
 import { EventsQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
@@ -32,7 +32,7 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const started = await startRunFor(engine, body, c.get('principal').userId, body.wait ? c.req.raw.signal : undefined);
+      const started = await startRunFor(engine, body, c.get('principal'), body.wait ? c.req.raw.signal : undefined);
       if (started.created) metrics.runsStarted++;
       return c.json({ run: toRunView(started.run) as z.infer<typeof RunSchema> }, started.created && !body.wait ? 201 : 200);
     },
@@ -41,7 +41,7 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
   app.openapi(
     createRoute({ method: 'get', path: '/runs', tags: ['runs'], summary: 'List the runs the caller may read', request: { query: ListRunsQuery }, responses: { 200: ok(RunPageSchema, 'a page of runs'), ...errorResponses } }),
     async (c) => {
-      const page = await engine.listRuns(runFilterOf(c.req.valid('query')), { as: c.get('principal').userId }).catch((error: unknown) => {
+      const page = await engine.listRuns(runFilterOf(c.req.valid('query')), { as: actingFor(c.get('principal')) }).catch((error: unknown) => {
         // The store refuses a forged or foreign marker; say which field it was, like every validation error.
         if (error instanceof FlowError && error.code === 'INVALID_INPUT' && error.details?.field === 'marker') throw new ValidationError('INVALID_INPUT', [{ path: 'query.marker', message: error.message }]);
         throw error;
@@ -51,7 +51,7 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
   );
 
   app.openapi(createRoute({ method: 'get', path: '/runs/{id}', tags: ['runs'], summary: 'A run', request: { params: RunIdParam }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }), async (c) => {
-    const run = await engine.getRun(c.req.valid('param').id, { as: c.get('principal').userId });
+    const run = await engine.getRun(c.req.valid('param').id, { as: actingFor(c.get('principal')) });
     return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
   });
 
@@ -60,13 +60,13 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     async (c) => {
       const body = c.req.valid('json');
       const changes = { ...(body.label !== undefined ? { label: body.label } : {}), ...(body.tags !== undefined ? { tags: body.tags } : {}) };
-      const run = await engine.updateRun(c.req.valid('param').id, changes, { as: c.get('principal').userId });
+      const run = await engine.updateRun(c.req.valid('param').id, changes, { as: actingFor(c.get('principal')) });
       return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
     },
   );
 
   app.openapi(createRoute({ method: 'post', path: '/runs/{id}/cancel', tags: ['runs'], summary: 'Cancel a run and its synchronous children', request: { params: RunIdParam }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }), async (c) => {
-    const run = await engine.cancelRun(c.req.valid('param').id, { as: c.get('principal').userId });
+    const run = await engine.cancelRun(c.req.valid('param').id, { as: actingFor(c.get('principal')) });
     return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
   });
 
@@ -74,14 +74,14 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     createRoute({ method: 'get', path: '/runs/{id}/logs', tags: ['runs'], summary: 'Log entries, oldest first', request: { params: RunIdParam, query: LogsQuery }, responses: { 200: ok(z.object({ entries: z.array(LogEntrySchema), total: z.number().int() }), 'a page of entries'), ...errorResponses } }),
     async (c) => {
       const q = c.req.valid('query');
-      const page = await engine.getRunLogs(c.req.valid('param').id, { limit: Math.min(q.limit ?? 100, MAX_PAGE), offset: q.offset ?? 0, as: c.get('principal').userId });
+      const page = await engine.getRunLogs(c.req.valid('param').id, { limit: Math.min(q.limit ?? 100, MAX_PAGE), offset: q.offset ?? 0, as: actingFor(c.get('principal')) });
       return c.json(page, 200);
     },
   );
 
   app.openapi(createRoute({ method: 'get', path: '/runs/{id}/children', tags: ['runs'], summary: 'Child runs the caller may read (first 1,000)', request: { params: RunIdParam }, responses: { 200: ok(z.object({ runs: z.array(RunSchema) }), 'child runs'), ...errorResponses } }), async (c) => {
     const { id } = c.req.valid('param');
-    const as = c.get('principal').userId;
+    const as = actingFor(c.get('principal'));
     await engine.getRun(id, { as });
     const page = await engine.listRuns({ parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: MAX_PAGE }, { as });
     return c.json({ runs: page.runs.map(toRunView) as z.infer<typeof RunSchema>[] }, 200);
@@ -91,7 +91,7 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     createRoute({ method: 'get', path: '/runs/{id}/events', tags: ['runs'], summary: 'Persisted events after `afterSeq`', request: { params: RunIdParam, query: EventsQuery }, responses: { 200: ok(z.object({ events: z.array(RunEventSchema) }), 'events in seq order'), ...errorResponses } }),
     async (c) => {
       const q = c.req.valid('query');
-      const events = await engine.getRunEvents(c.req.valid('param').id, { afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 500, MAX_PAGE), as: c.get('principal').userId });
+      const events = await engine.getRunEvents(c.req.valid('param').id, { afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 500, MAX_PAGE), as: actingFor(c.get('principal')) });
       return c.json({ events: events as z.infer<typeof RunEventSchema>[] }, 200);
     },
   );

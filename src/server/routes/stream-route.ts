@@ -11,6 +11,7 @@ import { streamSSE } from 'hono/streaming';
 import { FlowError, ValidationError } from '../../core/errors.js';
 import { errorBody } from '../error-response.js';
 import type { RouterEnv, RouterState } from '../router-context.js';
+import { actingFor } from '../router-context.js';
 import { RunIdParam, StreamQuery } from '../schemas.js';
 import { errorResponses } from './route-helpers.js';
 
@@ -29,7 +30,7 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
 
   app.openapi(route, async (c) => {
     const { id } = c.req.valid('param');
-    const as = c.get('principal').userId;
+    const as = actingFor(c.get('principal'));
     const afterSeq = resumePoint(c.req.header('last-event-id'), c.req.valid('query').afterSeq);
     // Refuse (404 / 401) with a JSON error before the stream starts: an invisible run looks missing.
     await engine.getRun(id, { as });
