@@ -20,6 +20,7 @@ import { cancelRunTree, type CancelDeps } from './cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './retention.js';
 import { FlowCache } from './flow-cache.js';
 import { StoreChanges, watchRunEvents } from './run-watcher.js';
+import { WatchReads } from './watch-reads.js';
 import { OutputStreams } from './output-streams.js';
 import { AccessControl, type AccessOptions } from './authorize.js';
 import { EnginePrincipals } from './engine-principals.js';
@@ -75,6 +76,7 @@ export class Engine implements EngineCore {
   readonly #retention: RetentionSweeper | null;
   readonly #scheduler: RunScheduler;
   readonly #pollIntervalMs: number;
+  readonly #watchReads: WatchReads;
   readonly #leaseMs: number;
   #closed = false;
 
@@ -110,6 +112,7 @@ export class Engine implements EngineCore {
       createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
       resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
     });
+    this.#watchReads = new WatchReads({ store: this.store, clock: this.clock, pollIntervalMs });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
     this.#retention?.start();
@@ -287,6 +290,7 @@ export class Engine implements EngineCore {
         onRun: (id, listener) => this.#live.onRun(id, listener),
         onStoreChange: (listener) => this.#onStoreChange(listener),
         origin: this.workerId,
+        reads: this.#watchReads,
       },
       runId,
       options,

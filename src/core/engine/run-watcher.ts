@@ -5,12 +5,13 @@
  * a store notification, or the poll timer — triggers the next read. Transient item changes made
  * in this process are delivered in their place between persisted events.
  */
-import type { Clock, TimerHandle } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { NotFoundError } from '../errors.js';
 import { isTerminalStatus } from '../run.js';
 import type { Store, StoreChange } from '../store.js';
 import type { LiveListener } from './live-events.js';
 import type { LiveRunEvent, Logger } from './types.js';
+import type { WatchReads } from './watch-reads.js';
 
 /** What a watcher needs from the engine. */
 export interface RunWatchDeps {
@@ -23,6 +24,8 @@ export interface RunWatchDeps {
   onStoreChange(listener: (change: StoreChange) => void): () => void;
   /** This engine's name: transient changes it sent itself arrive through `onRun` already. */
   origin: string;
+  /** Reads and poll ticks shared with the engine's other watchers of the same run. */
+  reads: WatchReads;
 }
 
 const PAGE = 500;
@@ -33,7 +36,7 @@ const PAGE = 500;
  * error, when `signal` aborts.
  */
 export async function* watchRunEvents(deps: RunWatchDeps, runId: string, options: { afterSeq?: number; signal?: AbortSignal } = {}): AsyncGenerator<LiveRunEvent> {
-  if (!(await deps.store.getRun(runId))) throw new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
+  if (!(await deps.reads.run(runId))) throw new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
   let seq = options.afterSeq ?? 0;
   let poked = false;
   let wake: (() => void) | null = null;
@@ -58,7 +61,7 @@ export async function* watchRunEvents(deps: RunWatchDeps, runId: string, options
     for (;;) {
       if (options.signal?.aborted) return;
       poked = false;
-      const events = await deps.store.getRunEvents(runId, { afterSeq: seq, limit: PAGE });
+      const events = await deps.reads.events(runId, seq, PAGE);
       for (const event of events) {
         yield* takeTransients(transients, event.seq - 1);
         yield event;
@@ -68,19 +71,19 @@ export async function* watchRunEvents(deps: RunWatchDeps, runId: string, options
       yield* takeTransients(transients, seq);
       if (events.length === PAGE || poked) continue;
       if (events.length === 0) {
-        const run = await deps.store.getRun(runId);
+        const run = await deps.reads.run(runId);
         // Deleted by retention, or ended without a terminal event past our position: nothing more will come.
         if (!run || (isTerminalStatus(run.status) && run.lastSeq <= seq)) return;
       }
       await new Promise<void>((resolve) => {
-        let timer: TimerHandle | null = null;
+        let stopTick: (() => void) | null = null;
         wake = () => {
-          timer?.cancel();
+          stopTick?.();
           wake = null;
           resolve();
         };
         if (poked || options.signal?.aborted) wake();
-        else timer = deps.clock.setTimeout(() => wake?.(), deps.pollIntervalMs);
+        else stopTick = deps.reads.onTick(runId, () => wake?.());
       });
     }
   } finally {

@@ -73,6 +73,38 @@ describe('watchRun', () => {
     expect(rest).toEqual(persisted.filter((s) => s > middle));
   });
 
+  it('lets many watchers of one run share the store reads: an idle run is polled once per interval, not once per watcher', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const stores = createMemoryStores();
+    let reads = 0;
+    const getRunEvents = stores.getRunEvents.bind(stores);
+    stores.getRunEvents = (...args) => {
+      reads += 1;
+      return getRunEvents(...args);
+    };
+    const engine = createEngine({ stores, poll: false, pollIntervalMs: 20, modules: { talk: async () => (await gate, 'ok') } });
+    const { requestId } = await engine.startRun({ flow: talker, requestId: 'watched-many' });
+    const WATCHERS = 50;
+    const seen: string[][] = Array.from({ length: WATCHERS }, () => []);
+    const watching = seen.map(async (events) => {
+      for await (const event of engine.watchRun(requestId)) events.push(describeEvent(event));
+    });
+    await new Promise((r) => setTimeout(r, 50)); // every watcher has caught up and waits
+    const before = reads;
+    await new Promise((r) => setTimeout(r, 200)); // ≈ 10 poll intervals of an idle run
+    const idleReads = reads - before;
+    release();
+    await Promise.all(watching);
+    // One read per interval for all of them (timers are coarse: allow slack), against 50 per interval unshared.
+    expect(idleReads).toBeLessThan(40);
+    expect(idleReads).toBeGreaterThan(0);
+    // Everyone saw the same, complete stream.
+    for (const events of seen) expect(events).toEqual(seen[0]);
+    expect(seen[0]!.at(-1)).toBe('status:SUCCEEDED');
+    await engine.close();
+  });
+
   it('rejects an unknown run with RUN_NOT_FOUND', async () => {
     const engine = createEngine({ stores: createMemoryStores(), poll: false });
     await expect(engine.watchRun('nope').next()).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
