@@ -21,6 +21,7 @@ import {
   type PrincipalStore,
   type ResolvedPrincipal,
 } from '../../core/principal-store.js';
+import { API_TOKEN_COLUMNS, apiTokenFromRow, type ApiTokenRow } from '../api-token-rows.js';
 import { isUniqueViolation } from './pg-errors.js';
 import type { Sql } from './run-writes.js';
 
@@ -161,7 +162,7 @@ export class PgPrincipalStore implements PrincipalStore {
       await expectKind(client, input.principalId, 'principalId', (kind) => kind !== 'group', 'a user or a service account');
       try {
         await client.query(
-          `INSERT INTO api_tokens (${TOKEN_COLUMNS}) VALUES ($1::text, $2::text, $3::text, $4::float8, $5::float8, NULL, $6::text)`,
+          `INSERT INTO api_tokens (${API_TOKEN_COLUMNS}) VALUES ($1::text, $2::text, $3::text, $4::float8, $5::float8, NULL, $6::text)`,
           [record.tokenId, record.principalId, record.tokenHash, record.createdAt, record.expiresAt, record.description],
         );
       } catch (error) {
@@ -173,18 +174,18 @@ export class PgPrincipalStore implements PrincipalStore {
   }
 
   async findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
-    const found = await this.#db.read((sql) => sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1::text`, [tokenHash]));
+    const found = await this.#db.read((sql) => sql.query<ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1::text`, [tokenHash]));
     const row = found.rows[0];
-    return row ? tokenFromRow(row) : null;
+    return row ? apiTokenFromRow(row) : null;
   }
 
   async listTokens(filter: { principalId?: string } = {}): Promise<ApiTokenRecord[]> {
     const found = await this.#db.read((sql) =>
-      sql.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM api_tokens WHERE ($1::text IS NULL OR principal_id = $1::text) ORDER BY created_at, token_id`, [
+      sql.query<ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM api_tokens WHERE ($1::text IS NULL OR principal_id = $1::text) ORDER BY created_at, token_id`, [
         filter.principalId ?? null,
       ]),
     );
-    return found.rows.map(tokenFromRow);
+    return found.rows.map(apiTokenFromRow);
   }
 
   async revokeToken(input: { tokenId: string; at: number }): Promise<boolean> {
@@ -234,27 +235,6 @@ export class PgPrincipalStore implements PrincipalStore {
   }
 }
 
-interface TokenRow {
-  token_id: string;
-  principal_id: string;
-  token_hash: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  description: string | null;
-}
-
-const TOKEN_COLUMNS = 'token_id, principal_id, token_hash, created_at, expires_at, revoked_at, description';
-
-const tokenFromRow = (row: TokenRow): ApiTokenRecord => ({
-  tokenId: row.token_id,
-  principalId: row.principal_id,
-  tokenHash: row.token_hash,
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-  revokedAt: row.revoked_at,
-  description: row.description,
-});
 
 const RESOLVE_PRINCIPALS = `SELECT p.id, p.kind,
        ARRAY(SELECT m.group_id FROM group_members m WHERE m.member_id = p.id ORDER BY m.group_id) AS groups,

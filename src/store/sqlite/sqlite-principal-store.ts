@@ -24,6 +24,7 @@ import {
   type PrincipalStore,
   type ResolvedPrincipal,
 } from '../../core/principal-store.js';
+import { API_TOKEN_COLUMNS, apiTokenFromRow, type ApiTokenRow } from '../api-token-rows.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 /** Principals kept resolved at most; past it the cache starts over. */
@@ -169,7 +170,7 @@ export class SqlitePrincipalStore implements PrincipalStore {
         revokedAt: null,
         description: input.description ?? null,
       };
-      c.run(`INSERT INTO flowrun_api_tokens (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, ?)`, [
+      c.run(`INSERT INTO flowrun_api_tokens (${API_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, ?)`, [
         record.tokenId,
         record.principalId,
         record.tokenHash,
@@ -184,19 +185,19 @@ export class SqlitePrincipalStore implements PrincipalStore {
   /** Reads what is committed now, like {@link resolvePrincipal}: authenticating a request must not wait for run writes. */
   findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
     return this.#db.readCommitted((c) => {
-      const row = c.get<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE token_hash = ?`, [tokenHash]);
-      return row ? tokenFromRow(row) : null;
+      const row = c.get<ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE token_hash = ?`, [tokenHash]);
+      return row ? apiTokenFromRow(row) : null;
     });
   }
 
   listTokens(filter: { principalId?: string } = {}): Promise<ApiTokenRecord[]> {
     return this.#db.read((c) =>
       c
-        .all<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE (? IS NULL OR principal_id = ?) ORDER BY created_at, token_id`, [
+        .all<ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE (? IS NULL OR principal_id = ?) ORDER BY created_at, token_id`, [
           filter.principalId ?? null,
           filter.principalId ?? null,
         ])
-        .map(tokenFromRow),
+        .map(apiTokenFromRow),
     );
   }
 
@@ -236,27 +237,6 @@ export class SqlitePrincipalStore implements PrincipalStore {
   }
 }
 
-interface TokenRow {
-  token_id: string;
-  principal_id: string;
-  token_hash: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  description: string | null;
-}
-
-const TOKEN_COLUMNS = 'token_id, principal_id, token_hash, created_at, expires_at, revoked_at, description';
-
-const tokenFromRow = (row: TokenRow): ApiTokenRecord => ({
-  tokenId: row.token_id,
-  principalId: row.principal_id,
-  tokenHash: row.token_hash,
-  createdAt: row.created_at,
-  expiresAt: row.expires_at,
-  revokedAt: row.revoked_at,
-  description: row.description,
-});
 
 function expectKind(c: SqliteConnection, id: string, field: string, isKind: (kind: PrincipalKind) => boolean, expected: string): void {
   const found = c.get<{ kind: PrincipalKind }>('SELECT kind FROM flowrun_principals WHERE id = ?', [id]);
