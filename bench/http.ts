@@ -22,6 +22,7 @@ import { createInterface } from 'node:readline';
 import { createEngine, createFilesystemStores, type FlowDefinition, type Module } from '../src/index.js';
 import { serve } from '../src/server/index.js';
 import { fmt, latencySummary, markdownTable, readOptions } from './measure.js';
+import { createParser } from 'eventsource-parser';
 
 const CONNECTIONS = 64;
 
@@ -122,25 +123,10 @@ export async function benchSseLatency(options: { quick: boolean }): Promise<stri
       const response = await fetch(`${server.url}/runs/${run.runId}/stream`);
       const latencies = new Float64Array(count);
       let seen = 0;
-      const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        const now = performance.now();
-        buffer += value;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (!data || !block.includes('event: item')) continue;
-          const event = JSON.parse(data.slice(6)) as { change: string; item: { content: { i: number; at: number } } };
-          if (event.change !== 'added') continue;
-          latencies[event.item.content.i] = now - event.item.content.at;
-          seen++;
-        }
-      }
+      await forEachAddedItem<{ i: number; at: number }>(response.body!, () => performance.now(), (event, now) => {
+        latencies[event.item.content.i] = now - event.item.content.at;
+        seen++;
+      });
       const s = latencySummary(latencies.subarray(0, seen));
       rows.push([transient ? 'transient items (live only)' : 'persisted items (after their commit)', String(seen), String(s.p50), String(s.p99), String(s.max)]);
     }
@@ -195,23 +181,9 @@ export async function benchSseLatencyAcrossProcesses(options: { quick: boolean; 
       }
       const persisted: number[] = [];
       const transient: number[] = [];
-      const reader = response!.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        const now = performance.timeOrigin + performance.now();
-        buffer += value;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = block.split('\n').find((l) => l.startsWith('data: '));
-          if (!data || !block.includes('event: item')) continue;
-          const event = JSON.parse(data.slice(6)) as { change: string; transient?: boolean; item: { content: { at: number } } };
-          if (event.change === 'added') (event.transient ? transient : persisted).push(now - event.item.content.at);
-        }
-      }
+      await forEachAddedItem<{ at: number }>(response!.body!, () => performance.timeOrigin + performance.now(), (event, now) => {
+        (event.transient ? transient : persisted).push(now - event.item.content.at);
+      });
       for (const [kind, values] of [['persisted items', persisted], ['transient items', transient]] as const) {
         if (values.length === 0) {
           rows.push([target.name, kind, '0', '–', '–', '–']);
@@ -239,3 +211,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log();
   console.log(await benchSseLatencyAcrossProcesses({ quick, pgUrl: process.env.FLOWRUN_BENCH_PG_URL ?? process.env.FLOWRUN_TEST_PG_URL ?? null }));
 }
+
+/** Calls `onAdded` for every `item` event with change `added` of an SSE body, with the time it was read (`now()`). */
+async function forEachAddedItem<C>(body: NonNullable<Response['body']>, now: () => number, onAdded: (event: { transient?: boolean; item: { content: C } }, at: number) => void): Promise<void> {
+  let readAt = 0;
+  const parser = createParser({
+    onEvent: (message) => {
+      if (message.event !== 'item') return;
+      const event = JSON.parse(message.data) as { change: string; transient?: boolean; item: { content: C } };
+      if (event.change === 'added') onAdded(event, readAt);
+    },
+  });
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    readAt = now();
+    parser.feed(value);
+  }
+}
+
