@@ -120,6 +120,7 @@ describe('flowrun/client over the router', () => {
     expect((await client.listAllRunLogs(run.runId, { pageSize: 3 })).length).toBe(page.total);
     expect((await client.getRunEvents(run.runId, { afterSeq: 0 })).at(-1)).toMatchObject({ kind: 'status', status: 'SUCCEEDED' });
     expect(await client.getRunChildren(run.runId)).toEqual([]);
+    expect(await client.listRunChildren(run.runId, { limit: 1 })).toEqual({ runs: [], hasNextPage: false, marker: null });
   });
 
   it('runs batches with partial failures, one result per item in input order', async () => {

@@ -148,9 +148,22 @@ export class FlowClient {
     return all;
   }
 
-  /** The child runs a run started (calls and launches). */
+  /** A page of the child runs a run started (calls and launches), oldest first; `marker` from the previous page. */
+  async listRunChildren(runId: string, options: { limit?: number; marker?: string } = {}): Promise<RunList> {
+    const query = { limit: count(options.limit, 'limit', 1), marker: options.marker };
+    return this.#http.json<RunList>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}/children`, query, context: { runId } });
+  }
+
+  /** Every child run a run started (calls and launches), oldest first, all pages. */
   async getRunChildren(runId: string): Promise<Run[]> {
-    return (await this.#http.json<{ runs: Run[] }>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}/children`, context: { runId } })).runs;
+    const all: Run[] = [];
+    let marker: string | undefined;
+    for (;;) {
+      const page = await this.listRunChildren(runId, { limit: 1000, ...(marker !== undefined ? { marker } : {}) });
+      all.push(...page.runs);
+      if (!page.hasNextPage || page.marker === null) return all;
+      marker = page.marker;
+    }
   }
 
   /** A run's persisted events after `afterSeq` (status, log, item, ledger, output), oldest first. */

@@ -189,7 +189,7 @@ describe('runs', () => {
     expect(logs.body.total).toBeGreaterThan(1);
     const rest = await f.json('GET', `/runs/${id}/logs?offset=1&limit=1000000`);
     expect(rest.body.entries).toHaveLength(logs.body.total - 1);
-    expect(await f.json('GET', `/runs/${id}/children`)).toEqual({ status: 200, body: { runs: [] } });
+    expect(await f.json('GET', `/runs/${id}/children`)).toEqual({ status: 200, body: { runs: [], hasNextPage: false, marker: null } });
     const events = await f.json('GET', `/runs/${id}/events?afterSeq=1&limit=2`);
     expect(events.body.events.map((e: { seq: number }) => e.seq)).toEqual([2, 3]);
     const all = (await f.json('GET', `/runs/${id}/events`)).body.events;
@@ -204,6 +204,26 @@ describe('runs', () => {
     const children = (await f.json('GET', `/runs/${body.run.runId}/children`)).body.runs;
     expect(children).toHaveLength(1);
     expect(children[0]).toMatchObject({ flowId: 'demo/echo', parentRunId: body.run.runId });
+  });
+
+  it('pages the child runs of a run with markers, oldest first', async () => {
+    const steps = Object.fromEntries(
+      [0, 1, 2, 3, 4].map((i) => [`c${i}`, { stepType: 'RUN_FLOW', flowDefinitionId: 'demo/echo', literals: { n: i }, ...(i < 4 ? { defaultNextStepInstanceId: `c${i + 1}` } : {}) }]),
+    );
+    await f.json('POST', '/flows', { body: { definition: { id: 'demo/fan', actions: { main: { startAt: 'c0', steps } } }, publish: true } });
+    const { body } = await f.json('POST', '/runs', { body: { flowId: 'demo/fan', wait: true } });
+    const pages: { runs: { runId: string; startTime: number }[]; hasNextPage: boolean; marker: string | null }[] = [];
+    let marker: string | null = null;
+    do {
+      const page: (typeof pages)[number] = (await f.json('GET', `/runs/${body.run.runId}/children?limit=2${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`)).body;
+      pages.push(page);
+      marker = page.hasNextPage ? page.marker : null;
+    } while (marker);
+    expect(pages.map((p) => p.runs.length)).toEqual([2, 2, 1]);
+    const all = pages.flatMap((p) => p.runs);
+    expect(new Set(all.map((r) => r.runId)).size).toBe(5);
+    expect(all.map((r) => r.startTime)).toEqual([...all.map((r) => r.startTime)].sort((a, b) => a - b));
+    expect((await f.json('GET', `/runs/${body.run.runId}/children?marker=forged`)).status).toBe(400);
   });
 });
 

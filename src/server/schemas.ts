@@ -123,6 +123,10 @@ export const ListRunsQuery = z.object({
 export const RunPageSchema = z.object({ runs: z.array(RunSchema), hasNextPage: z.boolean(), marker: z.string().nullable() }).openapi('RunPage');
 
 export const UpdateRunBody = z.strictObject({ label: z.string().max(1000).nullable().optional(), tags: z.array(z.string().min(1).max(256)).max(100).optional() }).openapi('UpdateRun');
+export const ChildrenQuery = z.object({
+  limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
+  marker: z.string().max(2000).optional(),
+});
 export const LogsQuery = z.object({ limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 100, capped at 1,000' }), offset: count.optional() });
 export const EventsQuery = z.object({ afterSeq: count.optional(), limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 500, capped at 1,000' }) });
 export const StreamQuery = z.object({ afterSeq: count.optional().openapi({ description: 'resume after this seq (the `Last-Event-ID` header wins)' }) });

@@ -8,7 +8,7 @@ import { FlowError, ValidationError, type ValidationIssue } from '../../core/err
 import { RUN_STATUSES, type RunStatus } from '../../core/run.js';
 import type { RunFilter } from '../../core/store.js';
 import { toRunView, type RouterEnv, type RouterState, actingFor } from '../router-context.js';
-import { EventsQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
+import { ChildrenQuery, EventsQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
 
@@ -41,11 +41,7 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
   app.openapi(
     createRoute({ method: 'get', path: '/runs', tags: ['runs'], summary: 'List the runs the caller may read', request: { query: ListRunsQuery }, responses: { 200: ok(RunPageSchema, 'a page of runs'), ...errorResponses } }),
     async (c) => {
-      const page = await engine.listRuns(runFilterOf(c.req.valid('query')), { as: actingFor(c.get('principal')) }).catch((error: unknown) => {
-        // The store refuses a forged or foreign marker; say which field it was, like every validation error.
-        if (error instanceof FlowError && error.code === 'INVALID_INPUT' && error.details?.field === 'marker') throw new ValidationError('INVALID_INPUT', [{ path: 'query.marker', message: error.message }]);
-        throw error;
-      });
+      const page = await engine.listRuns(runFilterOf(c.req.valid('query')), { as: actingFor(c.get('principal')) }).catch(markerError);
       return c.json({ runs: page.runs.map(toRunView) as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker }, 200);
     },
   );
@@ -79,13 +75,18 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     },
   );
 
-  app.openapi(createRoute({ method: 'get', path: '/runs/{id}/children', tags: ['runs'], summary: 'Child runs the caller may read (first 1,000)', request: { params: RunIdParam }, responses: { 200: ok(z.object({ runs: z.array(RunSchema) }), 'child runs'), ...errorResponses } }), async (c) => {
-    const { id } = c.req.valid('param');
-    const as = actingFor(c.get('principal'));
-    await engine.getRun(id, { as });
-    const page = await engine.listRuns({ parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: MAX_PAGE }, { as });
-    return c.json({ runs: page.runs.map(toRunView) as z.infer<typeof RunSchema>[] }, 200);
-  });
+  app.openapi(
+    createRoute({ method: 'get', path: '/runs/{id}/children', tags: ['runs'], summary: 'Child runs the caller may read, oldest first, a page at a time', request: { params: RunIdParam, query: ChildrenQuery }, responses: { 200: ok(RunPageSchema, 'a page of child runs'), ...errorResponses } }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const as = actingFor(c.get('principal'));
+      await engine.getRun(id, { as });
+      const filter: RunFilter = { parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: Math.min(q.limit ?? 50, MAX_PAGE), ...(q.marker ? { marker: q.marker } : {}) };
+      const page = await engine.listRuns(filter, { as }).catch(markerError);
+      return c.json({ runs: page.runs.map(toRunView) as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker }, 200);
+    },
+  );
 
   app.openapi(
     createRoute({ method: 'get', path: '/runs/{id}/events', tags: ['runs'], summary: 'Persisted events after `afterSeq`', request: { params: RunIdParam, query: EventsQuery }, responses: { 200: ok(z.object({ events: z.array(RunEventSchema) }), 'events in seq order'), ...errorResponses } }),
@@ -95,6 +96,12 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       return c.json({ events: events as z.infer<typeof RunEventSchema>[] }, 200);
     },
   );
+}
+
+/** The store refuses a forged or foreign marker: say which field it was, like every validation error. */
+function markerError(error: unknown): never {
+  if (error instanceof FlowError && error.code === 'INVALID_INPUT' && error.details?.field === 'marker') throw new ValidationError('INVALID_INPUT', [{ path: 'query.marker', message: error.message }]);
+  throw error;
 }
 
 /** The store filter of a validated query; names the field of a bad status or time. */
