@@ -17,6 +17,7 @@ export interface TimerOptions {
 /** The source of time: milliseconds since the epoch, and timers on the same time line. */
 export interface Clock {
   now(): number;
+  /** Calls `callback` once `delayMs` have passed: never before `now()` reaches the due time. */
   setTimeout(callback: () => void, delayMs: number, options?: TimerOptions): TimerHandle;
 }
 

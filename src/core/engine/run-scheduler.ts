@@ -110,9 +110,7 @@ export class RunScheduler {
     if (at - clock.now() > LOCAL_WAKE_MAX_MS && this.#options.poll) return;
     const timer = clock.setTimeout(() => {
       this.#timers.delete(timer);
-      // Timers may fire a millisecond before the wall clock reaches `at`; a claim then would fail.
-      if (clock.now() < at) this.scheduleWake(runId, at, options);
-      else if (options.suspended) this.#claimDue().catch((error: unknown) => this.#options.logger?.warn({ err: error, runId }, 'due waits not claimed; the poller retries'));
+      if (options.suspended) this.#claimDue().catch((error: unknown) => this.#options.logger?.warn({ err: error, runId }, 'due waits not claimed; the poller retries'));
       else this.dispatch(runId);
     }, Math.max(0, at - clock.now()));
     this.#timers.add(timer);
