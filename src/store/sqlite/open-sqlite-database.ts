@@ -45,6 +45,11 @@ export async function openSqliteDatabase(options: OpenSqliteOptions): Promise<Be
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     // The store deletes a run's rows itself in one transaction; see migrations.ts.
     db.pragma('foreign_keys = OFF');
+    // Every write runs in a savepoint (group-commit-queue.ts), and SQLite copies each page a
+    // savepoint changes into a statement journal first — by default a temporary file, two system
+    // calls per page. In memory, a run's INSERT took 14 µs instead of 35 (WAL, 2 vCPU); temporary
+    // sort tables of large listings live there too, which bounded page sizes keep small.
+    db.pragma('temp_store = MEMORY');
     // Only a schema that needs work takes the write lock: opening a current file never waits
     // for (or blocks) another process's writes.
     if (found < SQLITE_SCHEMA_VERSION) migrate(db, options.path);
