@@ -27,10 +27,9 @@ function rowAfterWrite(conn: SqliteConnection, runId: string): RunRow {
   return readHead(conn, runId)!;
 }
 
-/** Reads a whole run; null when it does not exist. */
-export function readRun(conn: SqliteConnection, runId: string): RunRecord | null {
-  const row = conn.get<RunRow>('SELECT * FROM flowrun_runs WHERE run_id = ?', [runId]);
-  return row ? runFromRow(row) : null;
+/** Reads a run's row; undefined when it does not exist. */
+export function readRunRow(conn: SqliteConnection, runId: string): RunRow | undefined {
+  return readHead(conn, runId);
 }
 
 function runExists(conn: SqliteConnection, runId: string): boolean {

@@ -4,11 +4,12 @@
  * check and the insert it guards (a group exists and is a group, then the member is added) are
  * one atomic savepoint; reads see every write queued before them.
  *
- * Resolved principals are cached for the permission checks on the start path, and the cache is
- * exact, not timed: it is dropped whenever this store writes principals, and whenever
- * `PRAGMA data_version` shows that another connection (another process, or another store on the
- * same file) committed anything since it was filled. A change is thus seen by the next check in
- * every process; a process sharing the file with busy writers simply misses the cache more.
+ * Resolved principals and API tokens are cached for the checks every request and start makes,
+ * and the caches are exact, not timed (committed-reads.ts): they are dropped whenever this store
+ * writes principals or tokens, and whenever `PRAGMA data_version` shows that another connection
+ * (another process, or another store on the same file) committed anything since they were
+ * filled. A revoked token or a changed group is thus seen by the next check in every process; a
+ * process sharing the file with busy writers simply misses the caches more.
  */
 import { ConflictError } from '../../core/errors.js';
 import {
@@ -25,6 +26,7 @@ import {
   type ResolvedPrincipal,
 } from '../../core/principal-store.js';
 import { API_TOKEN_COLUMNS, apiTokenFromRow, type ApiTokenRow } from '../api-token-rows.js';
+import { CommittedReadCache, CommittedState } from './committed-reads.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 /** Principals kept resolved at most; past it the cache starts over. */
@@ -50,26 +52,20 @@ export interface SqliteAccess {
 /** A {@link PrincipalStore} in the SQLite file of a SqliteStore. */
 export class SqlitePrincipalStore implements PrincipalStore {
   readonly #db: SqliteAccess;
-  readonly #resolved = new Map<string, ResolvedPrincipal | null>();
-  /** The `data_version` the cache was filled under; -1: empty. */
-  #resolvedVersion = -1;
+  /** Moves on principal and token writes only: run transitions leave these caches alone. */
+  readonly #committed = new CommittedState();
+  readonly #resolved = new CommittedReadCache<ResolvedPrincipal | null>({ maxEntries: MAX_CACHED });
+  readonly #tokens = new CommittedReadCache<ApiTokenRecord | null>({ maxEntries: MAX_CACHED });
 
   constructor(db: SqliteAccess) {
-    // Every principal write drops the cache inside its savepoint: reads run between transactions
-    // (they are synchronous), so no read can fill the cache from before the write after it.
     this.#db = {
       ...db,
       write: (operation) =>
         db.write((c) => {
-          this.#dropResolved();
+          this.#committed.noteWrite();
           return operation(c);
         }),
     };
-  }
-
-  #dropResolved(): void {
-    this.#resolved.clear();
-    this.#resolvedVersion = -1;
   }
 
   createPrincipal(input: { id: string; kind: PrincipalKind; displayName?: string | null; at: number }): Promise<PrincipalRecord> {
@@ -185,8 +181,14 @@ export class SqlitePrincipalStore implements PrincipalStore {
   /** Reads what is committed now, like {@link resolvePrincipal}: authenticating a request must not wait for run writes. */
   findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
     return this.#db.readCommitted((c) => {
-      const row = c.get<ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE token_hash = ?`, [tokenHash]);
-      return row ? apiTokenFromRow(row) : null;
+      const generation = this.#committed.generation(c);
+      let token = this.#tokens.get(generation, tokenHash);
+      if (token === undefined) {
+        const row = c.get<ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE token_hash = ?`, [tokenHash]);
+        token = row ? apiTokenFromRow(row) : null;
+        this.#tokens.set(generation, tokenHash, token);
+      }
+      return token && { ...token };
     });
   }
 
@@ -213,12 +215,8 @@ export class SqlitePrincipalStore implements PrincipalStore {
   resolvePrincipal(id: string): Promise<ResolvedPrincipal | null> {
     // One statement: one snapshot, no transaction round trip.
     return this.#db.readCommitted((c) => {
-      const version = c.get<{ data_version: number }>('PRAGMA data_version')!.data_version;
-      if (version !== this.#resolvedVersion || this.#resolved.size >= MAX_CACHED) {
-        this.#resolved.clear();
-        this.#resolvedVersion = version;
-      }
-      const cached = this.#resolved.get(id);
+      const generation = this.#committed.generation(c);
+      const cached = this.#resolved.get(generation, id);
       if (cached !== undefined) return cached && { ...cached, groups: [...cached.groups], actAs: [...cached.actAs] };
       const row = c.get<{ kind: PrincipalKind; groups: string; act_as: string }>(
         `SELECT p.kind,
@@ -231,7 +229,7 @@ export class SqlitePrincipalStore implements PrincipalStore {
         [id, id, id, id],
       );
       const resolved = row ? { id, kind: row.kind, groups: JSON.parse(row.groups) as string[], actAs: JSON.parse(row.act_as) as string[] } : null;
-      this.#resolved.set(id, resolved && { ...resolved, groups: [...resolved.groups], actAs: [...resolved.actAs] });
+      this.#resolved.set(generation, id, resolved && { ...resolved, groups: [...resolved.groups], actAs: [...resolved.actAs] });
       return resolved;
     });
   }

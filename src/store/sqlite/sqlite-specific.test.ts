@@ -252,3 +252,32 @@ describe('SqliteStore principals across connections', () => {
     expect(await mine.principals.resolvePrincipal('bob')).toMatchObject({ groups: ['ops'] });
   });
 });
+
+describe('SqliteStore cached reads across connections', () => {
+  it('never serves a token or a run from before a change another connection committed', async () => {
+    const path = freshPath();
+    const mine = track(createSqliteStore({ path }));
+    const theirs = track(createSqliteStore({ path }));
+    await mine.principals.createPrincipal({ id: 'alice', kind: 'user', at: T0 });
+    await mine.principals.createToken({ tokenId: 't1', principalId: 'alice', tokenHash: 'h1', at: T0 });
+    // Read twice so the second read is served from memory, then change the file elsewhere.
+    expect(await mine.principals.findTokenByHash('h1')).toMatchObject({ revokedAt: null });
+    expect(await mine.principals.findTokenByHash('h1')).toMatchObject({ revokedAt: null });
+    expect(await theirs.principals.revokeToken({ tokenId: 't1', at: T0 + 1 })).toBe(true);
+    expect(await mine.principals.findTokenByHash('h1')).toMatchObject({ revokedAt: T0 + 1 });
+
+    await mine.createRun({ run: sampleRun({ runId: 'cached', label: 'before' }) });
+    expect(await mine.getRun('cached')).toMatchObject({ label: 'before' });
+    expect(await mine.getRun('cached')).toMatchObject({ label: 'before' });
+    await theirs.updateRun({ runId: 'cached', at: T0 + 2, label: 'after' });
+    expect(await mine.getRun('cached')).toMatchObject({ label: 'after' });
+    // Its own writes are seen by its next read too, and every read hands out a fresh object.
+    await mine.updateRun({ runId: 'cached', at: T0 + 3, tags: ['mine'] });
+    const read = await mine.getRun('cached');
+    expect(read).toMatchObject({ label: 'after', tags: ['mine'] });
+    read!.tags.push('mutated');
+    expect((await mine.getRun('cached'))!.tags).toEqual(['mine']);
+    await theirs.deleteEndedRuns({ endedBefore: T0 + 10, limit: 10 }); // not ended: stays
+    expect(await mine.getRun('cached')).not.toBeNull();
+  });
+});

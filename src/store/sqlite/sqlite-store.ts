@@ -9,7 +9,9 @@ import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '
 import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
 import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
+import { CommittedReadCache, CommittedState } from './committed-reads.js';
 import { openSqliteDatabase } from './open-sqlite-database.js';
+import { runFromRow, type RunRow } from './run-rows.js';
 import * as reads from './run-reads.js';
 import * as writes from './run-writes.js';
 import { SqliteConnection } from './sqlite-connection.js';
@@ -52,6 +54,10 @@ export class SqliteStore implements Store {
   readonly #queue: GroupCommitQueue;
   readonly #changePollMs: number;
   #connection: Promise<SqliteConnection> | null = null;
+  /** Moves on every write of this store: a run row read before a write is not served after it. */
+  readonly #committed = new CommittedState();
+  /** Run rows by id (a fresh record is parsed from the row on every read). */
+  readonly #runRows = new CommittedReadCache<RunRow>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, sizeOf: rowSize });
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -101,7 +107,16 @@ export class SqliteStore implements Store {
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    return this.#read((c) => writes.readRun(c, runId));
+    return this.#read((c) => {
+      const generation = this.#committed.generation(c);
+      let row = this.#runRows.get(generation, runId);
+      if (row === undefined) {
+        row = writes.readRunRow(c, runId);
+        if (row === undefined) return null;
+        this.#runRows.set(generation, runId, row);
+      }
+      return runFromRow(row);
+    });
   }
 
   async listRuns(filter: RunFilter): Promise<RunPage> {
@@ -206,7 +221,10 @@ export class SqliteStore implements Store {
 
   async #write<T>(operation: WriteOperation<T>): Promise<T> {
     this.#ensureOpen();
-    return this.#queue.enqueue(operation);
+    return this.#queue.enqueue((connection) => {
+      this.#committed.noteWrite();
+      return operation(connection);
+    });
   }
 
   /**
@@ -225,4 +243,9 @@ export class SqliteStore implements Store {
       throw new FlowError('STORE_ERROR', `SQLite database "${this.path}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
   }
+}
+
+/** About the bytes a cached run row holds: its JSON columns. */
+function rowSize(row: RunRow): number {
+  return 200 + row.state.length + row.fixed.length + row.tags.length + (row.output?.length ?? 0) + (row.run_error?.length ?? 0);
 }

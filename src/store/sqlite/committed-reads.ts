@@ -1,0 +1,77 @@
+/**
+ * Reads served from memory while the file cannot have changed. `PRAGMA data_version` moves when
+ * another connection (another process, another store on the same file) commits; this
+ * connection's own writes are counted as they run. A cached value is only ever returned under the
+ * same (data_version, own writes) pair it was read under, so a cache hit is exactly what a read
+ * of the file would return — a token revoked or a run changed anywhere is seen by the next read.
+ * The check is one statement (~3 µs) where the read it replaces parses a row (6–13 µs).
+ */
+import type { SqliteConnection } from './sqlite-connection.js';
+
+/** Tracks whether what a connection sees committed may have changed. One per connection. */
+export class CommittedState {
+  #dataVersion = -1;
+  #writes = 0;
+  #checkedWrites = -1;
+  #generation = 0;
+
+  /**
+   * Counts a write of this connection (its own commits do not move `data_version`). Called inside
+   * the write, before its commit: transactions run synchronously, so no read falls in between.
+   */
+  noteWrite(): void {
+    this.#writes++;
+  }
+
+  /** A number that changes whenever the committed contents may have changed since the last call. */
+  generation(connection: SqliteConnection): number {
+    const version = connection.get<{ data_version: number }>('PRAGMA data_version')!.data_version;
+    if (version !== this.#dataVersion || this.#writes !== this.#checkedWrites) {
+      this.#dataVersion = version;
+      this.#checkedWrites = this.#writes;
+      this.#generation++;
+    }
+    return this.#generation;
+  }
+}
+
+/**
+ * Values read under one generation of a {@link CommittedState}; a new generation empties it.
+ * Bounded by entry count and by an estimate of the bytes held (a full cache starts over).
+ */
+export class CommittedReadCache<V> {
+  readonly #entries = new Map<string, V>();
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  readonly #sizeOf: (value: V) => number;
+  #generation = -1;
+  #bytes = 0;
+
+  constructor(options: { maxEntries: number; maxBytes?: number; sizeOf?: (value: V) => number }) {
+    this.#maxEntries = options.maxEntries;
+    this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.#sizeOf = options.sizeOf ?? (() => 0);
+  }
+
+  /** The value read under `generation`, or undefined (never read, or read under an older one). */
+  get(generation: number, key: string): V | undefined {
+    if (generation !== this.#generation) this.#reset(generation);
+    return this.#entries.get(key);
+  }
+
+  /** Keeps a value read under `generation`. */
+  set(generation: number, key: string, value: V): void {
+    if (generation !== this.#generation) this.#reset(generation);
+    const size = this.#sizeOf(value);
+    if (this.#entries.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#reset(generation);
+    if (size > this.#maxBytes) return;
+    this.#entries.set(key, value);
+    this.#bytes += size;
+  }
+
+  #reset(generation: number): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+    this.#generation = generation;
+  }
+}
