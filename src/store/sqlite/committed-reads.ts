@@ -4,7 +4,8 @@
  * connection's own writes are counted as they run. A cached value is only ever returned under the
  * same (data_version, own writes) pair it was read under, so a cache hit is exactly what a read
  * of the file would return — a token revoked or a run changed anywhere is seen by the next read.
- * The check is one statement (~3 µs) where the read it replaces parses a row (6–13 µs).
+ * The check is one statement (~3 µs), shared by the reads of one turn (SqliteConnection.dataVersion),
+ * where the read it replaces parses a row (6–13 µs).
  */
 import type { SqliteConnection } from './sqlite-connection.js';
 
@@ -25,7 +26,7 @@ export class CommittedState {
 
   /** A number that changes whenever the committed contents may have changed since the last call. */
   generation(connection: SqliteConnection): number {
-    const version = connection.get<{ data_version: number }>('PRAGMA data_version')!.data_version;
+    const version = connection.dataVersion();
     if (version !== this.#dataVersion || this.#writes !== this.#checkedWrites) {
       this.#dataVersion = version;
       this.#checkedWrites = this.#writes;

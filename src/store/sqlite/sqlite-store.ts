@@ -172,11 +172,11 @@ export class SqliteStore implements Store {
   async subscribe(listener: (change: StoreChange) => void): Promise<() => Promise<void>> {
     this.#ensureOpen();
     const connection = await this.#connect();
-    let last = connection.get<{ data_version: number }>('PRAGMA data_version')?.data_version ?? 0;
+    let last = connection.dataVersion();
     const timer = setInterval(() => {
       if (this.#closed) return;
       try {
-        const now = connection.get<{ data_version: number }>('PRAGMA data_version')?.data_version ?? 0;
+        const now = connection.dataVersion();
         if (now !== last) {
           last = now;
           listener({ runId: '*', lastSeq: 0 });
