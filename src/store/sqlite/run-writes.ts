@@ -22,6 +22,11 @@ function readHead(conn: SqliteConnection, runId: string): RunRow | undefined {
   return conn.get<RunRow>('SELECT * FROM flowrun_runs WHERE run_id = ?', [runId]);
 }
 
+/** Every column but `state`: a transition that replaces the state need not copy the old one out. */
+const HEAD_WITHOUT_STATE_SQL = `SELECT run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner,
+  lease_expires_at, fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, '' AS state, fixed
+  FROM flowrun_runs WHERE run_id = ?`;
+
 /** The row of a run after a write that changed it (the write names the run by id, so it exists). */
 function rowAfterWrite(conn: SqliteConnection, runId: string): RunRow {
   return readHead(conn, runId)!;
@@ -32,29 +37,30 @@ export function readRunRow(conn: SqliteConnection, runId: string): RunRow | unde
   return readHead(conn, runId);
 }
 
-function runExists(conn: SqliteConnection, runId: string): boolean {
-  return conn.get('SELECT 1 FROM flowrun_runs WHERE run_id = ?', [runId]) !== undefined;
-}
-
 function notFound(runId: string): NotFoundError {
   return new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
 }
 
-/** Appends events with consecutive sequence numbers after `lastSeq`; returns the new last one. */
+/** Most event rows one INSERT carries; the statements for 1…this many rows are prepared once each. */
+const EVENTS_PER_INSERT = 8;
+const insertEventsSql = Array.from({ length: EVENTS_PER_INSERT + 1 }, (_, n) => `INSERT INTO flowrun_run_events (run_id, seq, kind, time, body) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}`);
+
+/** Appends events with consecutive sequence numbers after `lastSeq`, several rows per statement; returns the new last one. */
 function appendEvents(conn: SqliteConnection, runId: string, lastSeq: number, bodies: readonly RunEventBody[], time: number): number {
-  let seq = lastSeq;
-  for (const body of bodies) {
-    seq += 1;
-    conn.run('INSERT INTO flowrun_run_events (run_id, seq, kind, time, body) VALUES (?, ?, ?, ?, ?)', [runId, seq, body.kind, time, JSON.stringify(body)]);
+  for (let from = 0; from < bodies.length; from += EVENTS_PER_INSERT) {
+    const chunk = bodies.slice(from, from + EVENTS_PER_INSERT);
+    const params: unknown[] = [];
+    chunk.forEach((body, i) => params.push(runId, lastSeq + from + i + 1, body.kind, time, JSON.stringify(body)));
+    conn.run(insertEventsSql[chunk.length]!, params);
   }
-  return seq;
+  return lastSeq + bodies.length;
 }
 
 function writeTags(conn: SqliteConnection, runId: string, tags: readonly string[]): void {
   for (const tag of tags) conn.run('INSERT OR IGNORE INTO flowrun_run_tags (run_id, tag) VALUES (?, ?)', [runId, tag]);
 }
 
-/** Inserts a new run with its tags and first events, all stamped `at`; the caller checked the id is free. */
+/** Inserts a new run with its tags and first events, all stamped `at`; a taken id is a ConflictError. */
 function insertRun(
   conn: SqliteConnection,
   run: NewRun,
@@ -62,7 +68,13 @@ function insertRun(
 ): RunRow {
   // last_seq is written up front, so the row is already final when the events follow.
   const params = newRunParams(run, { updatedAt: options.at, lastSeq: options.events.length, lease: options.lease });
-  conn.run(INSERT_RUN_SQL, params);
+  try {
+    conn.run(INSERT_RUN_SQL, params);
+  } catch (error) {
+    // The primary key says the id is taken: no read before every insert to find out first.
+    if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`run "${run.runId}" already exists`, { runId: run.runId });
+    throw error;
+  }
   const row: RunRow = { ...params, end_time: null, version: 0, last_transition_key: null, output: 'null', run_error: null };
   writeTags(conn, run.runId, run.tags);
   appendEvents(conn, run.runId, 0, options.events, options.at);
@@ -89,7 +101,6 @@ export function createRun(
   input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } },
 ): ClaimedRun | { run: RunRecord; lease: null } {
   const runId = input.run.runId;
-  if (runExists(conn, runId)) throw new ConflictError(`run "${runId}" already exists`, { runId });
   const lease = input.lease ?? null;
   const run = runFromRow(insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease }));
   return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
@@ -101,11 +112,11 @@ export function createRun(
  * transition returns the run unchanged; any failure leaves the run as it was (the savepoint).
  */
 export function recordTransition(conn: SqliteConnection, t: Transition): RunRecord {
-  const head = readHead(conn, t.runId);
+  const head = t.patch.state === undefined ? readHead(conn, t.runId) : conn.get<RunRow>(HEAD_WITHOUT_STATE_SQL, [t.runId]);
   if (!head) throw notFound(t.runId);
   const key = `${t.lease.fencingToken}:${t.expectedVersion}`;
   // A duplicate of the transition just recorded (a retried write whose reply was lost) is a no-op.
-  if (head.last_transition_key === key && head.version === t.expectedVersion + 1) return runFromRow(head);
+  if (head.last_transition_key === key && head.version === t.expectedVersion + 1) return runFromRow(t.patch.state === undefined ? head : readHead(conn, t.runId)!);
   if (head.lease_owner !== t.lease.owner || head.fencing_token !== t.lease.fencingToken) {
     throw new ConflictError(`run "${t.runId}" is no longer leased to ${t.lease.owner} (token ${t.lease.fencingToken})`, { code: 'LEASE_LOST', runId: t.runId });
   }
@@ -117,10 +128,10 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
   const childIds = new Set<string>();
   for (const { run: child } of t.createRuns ?? []) {
     // Two children with one id would otherwise fail on the primary key as a STORE_ERROR.
-    if (childIds.has(child.runId) || runExists(conn, child.runId)) throw new ConflictError(`run "${child.runId}" already exists`, { runId: child.runId });
+    if (childIds.has(child.runId)) throw new ConflictError(`run "${child.runId}" already exists`, { runId: child.runId });
     childIds.add(child.runId);
   }
-  // Validation is over; a later throw still undoes everything through the savepoint.
+  // A child whose id is taken throws from its INSERT; the savepoint then undoes everything.
   for (const created of t.createRuns ?? []) insertRun(conn, created.run, { events: created.events, at: t.at, lease: created.lease ?? null });
 
   const p = t.patch;
