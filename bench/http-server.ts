@@ -6,6 +6,14 @@
  *
  *   node --import tsx bench/http-server.ts flowrun          → prints {url, token, flowId, runId, run}
  *   node --import tsx bench/http-server.ts floor RUN_JSON   → prints {url}
+ *   node --import tsx bench/http-server.ts least RUN_JSON   → prints {url}
+ *
+ * `least` is the least a durable, exact server must do, with no engine: a start writes the
+ * request's run twice (created, then ended — two group commits on a SQLite file, fsync on
+ * commit like the store's default), a read checks once that the file did not change
+ * (`PRAGMA data_version`, what any exact read of a shared SQLite file costs at the least) and
+ * answers the prepared JSON. No authentication, validation, events or flow at all: what it
+ * reaches is an upper bound for any real implementation on this machine.
  *   node --import tsx bench/http-server.ts inproc SECONDS   → prints {rps}: engine.startRun from 64 callers, no HTTP
  */
 import { serve as listen } from '@hono/node-server';
@@ -66,6 +74,44 @@ if (mode === 'flowrun' || mode === 'inproc') {
   app.get('/runs/:id', (c) => c.body(body, 200, { 'content-type': 'application/json; charset=utf-8' }));
   const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
+} else if (mode === 'least') {
+  const run = JSON.parse(runJson!) as Record<string, unknown>;
+  const body = JSON.stringify({ run });
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(join(mkdtempSync(join(tmpdir(), 'flowrun-bench-least-')), 'least.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE runs (run_id TEXT PRIMARY KEY, body TEXT NOT NULL)');
+  const upsert = db.prepare('INSERT INTO runs (run_id, body) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET body = excluded.body');
+  const dataVersion = db.prepare('PRAGMA data_version');
+  // Group commit: every write of one event-loop turn shares a transaction, as the store does.
+  let queued: { runId: string; body: string; done: () => void }[] = [];
+  const commit = (): void => {
+    const batch = queued;
+    queued = [];
+    db.transaction(() => batch.forEach((w) => upsert.run(w.runId, w.body)))();
+    for (const w of batch) w.done();
+  };
+  const write = (runId: string, record: unknown): Promise<void> =>
+    new Promise((done) => {
+      if (queued.length === 0) setImmediate(commit);
+      queued.push({ runId, body: JSON.stringify(record), done });
+    });
+  let started = 0;
+  const app = new Hono();
+  app.post('/runs', async (c) => {
+    const request = (await c.req.json()) as { input?: unknown };
+    const created = { ...run, runId: `least-${++started}`, status: 'ACTIVE', input: request.input, output: null };
+    await write(created.runId, created);
+    void write(created.runId, { ...created, status: 'SUCCEEDED', output: request.input });
+    return c.json({ run: created }, 201);
+  });
+  app.get('/runs/:id', (c) => {
+    dataVersion.get();
+    return c.body(body, 200, { 'content-type': 'application/json; charset=utf-8' });
+  });
+  const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
 } else {
-  throw new Error('usage: http-server.ts flowrun | floor RUN_JSON');
+  throw new Error('usage: http-server.ts flowrun | floor RUN_JSON | least RUN_JSON | inproc SECONDS');
 }
