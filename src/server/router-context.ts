@@ -55,7 +55,7 @@ export function actingFor(principal: AuthenticatedPrincipal): PrincipalRef {
 export type RunView = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version'>;
 
 /** The API form of a run record. */
-export function toRunView(run: RunRecord): RunView {
+export function toRunView(run: Omit<RunRecord, 'state'> & { state?: unknown }): RunView {
   const { state: _state, leaseOwner: _owner, leaseExpiresAt: _expires, fencingToken: _token, readyAt: _ready, version: _version, ...view } = run;
   return view;
 }

@@ -11,7 +11,8 @@ import type { StartRunBody } from './schemas.js';
 
 /** A started (or, for a repeated idempotency key, found) run. */
 export interface StartedRun {
-  run: RunRecord;
+  /** The run as created (a new start), as found (a repeated idempotency key) or as ended (`wait`). */
+  run: Omit<RunRecord, 'state'>;
   /** False when an earlier request with the same idempotency key had started it. */
   created: boolean;
 }
@@ -31,8 +32,9 @@ export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, pri
   const requestId = body.requestId ?? (key !== undefined ? await idempotentRunId(userId, key) : undefined);
   let started: string;
   let created = true;
+  let createdRun: Omit<RunRecord, 'state'> | null = null;
   try {
-    ({ requestId: started } = await engine.startRun({
+    ({ requestId: started, run: createdRun } = await engine.startRun({
       flow: body.flowId,
       ...(body.version !== undefined ? { version: body.version } : {}),
       ...(body.action !== undefined ? { actionName: body.action } : {}),
@@ -55,10 +57,10 @@ export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, pri
     if (existing.flowId !== body.flowId) throw new ConflictError(`idempotency key "${key}" was used for a run of flow "${existing.flowId}"`, { details: { field: 'idempotencyKey' } });
     started = requestId;
     created = false;
+    createdRun = existing;
   }
   if (body.wait) return { run: await engine.waitForRun(started, signal ? { signal } : {}), created };
-  // The caller owns the run it just started: reading it back needs no permission check.
-  return { run: await engine.getRun(started), created };
+  return { run: createdRun, created };
 }
 
 /** The run id of an idempotency key: a version-8 UUID from SHA-256 of the principal and the key. */

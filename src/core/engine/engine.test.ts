@@ -196,6 +196,20 @@ describe('calls between flows', () => {
   });
 });
 
+describe('startRun', () => {
+  it('answers with the run as it was recorded at the start, not as the execution goes on changing it', async () => {
+    const engine = createEngine({ stores: createMemoryStores(), ids: createSequentialIds() });
+    await engine.deployFlow(triple, { publish: true });
+    const { requestId, run } = await engine.startRun({ flow: 'child/triple', input: { x: 2 }, userId: 'ada', label: 'first' });
+    expect(run).toMatchObject({ runId: requestId, flowId: 'child/triple', status: 'ACTIVE', createdBy: 'ada', label: 'first', version: 0, endTime: null });
+    expect(run).not.toHaveProperty('state');
+    const ended = await engine.waitForRun(requestId);
+    expect(ended).toMatchObject({ status: 'SUCCEEDED', output: { value: 6 } });
+    expect(run.status).toBe('ACTIVE');
+    await engine.close();
+  });
+});
+
 describe('fire-and-forget starts', () => {
   const processOrder: FlowDefinition = {
     id: 'process-order-flow',

@@ -160,13 +160,14 @@ export class Engine implements EngineCore {
   }
 
   /**
-   * Starts a run and returns its id at once; the run goes on in this engine. The run is recorded
-   * before this resolves, so it survives a crash from then on. Rejects (and records nothing) on an
+   * Starts a run and returns its id and its record as created (status ACTIVE, no execution state)
+   * at once; the run goes on in this engine. The run is recorded before this resolves, so it
+   * survives a crash from then on. Rejects (and records nothing) on an
    * unknown flow or action (FLOW_NOT_FOUND / ACTION_NOT_FOUND), input that breaks the param schemas
    * (INVALID_INPUT), a requestId already used (CONFLICT), or when `userId` may not start the flow
    * or act as `runAs` (PERMISSION_DENIED; see authorize.ts — without `userId` the caller is trusted).
    */
-  async startRun(options: StartRunOptions): Promise<{ requestId: string }> {
+  async startRun(options: StartRunOptions): Promise<{ requestId: string; run: Omit<RunRecord, 'state'> }> {
     this.#assertOpen();
     checkStartOptions(options);
     // An inline definition is validated, and the input bound against it, before anything is
@@ -191,8 +192,8 @@ export class Engine implements EngineCore {
       ...runRolesOf(options),
     });
     if (inline) run = { ...run, flowVersion: (await this.#flows.save(inline, options.userId ?? 'anonymous')).version };
-    await this.#createAndExecute(run);
-    return { requestId: run.runId };
+    const created = await this.#createAndExecute(run);
+    return { requestId: run.runId, run: created };
   }
 
   /**
@@ -224,13 +225,16 @@ export class Engine implements EngineCore {
     );
   }
 
-  async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<void> {
+  /** Records a new run and sets it going; resolves with its record as created, without the state the execution goes on changing. */
+  async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<Omit<RunRecord, 'state'>> {
     const events = [...startEvents(run), ...firstEvents];
     const lease = this.leaseForNewRun();
     const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) });
+    const { state: _state, ...record } = created.run;
     this.publishCommitted(created.run, events);
     if (created.lease) this.#scheduler.execute(created.run, created.lease);
     else this.dispatch(run.runId);
+    return record;
   }
 
   dispatch(runId: string): void {

@@ -41,7 +41,7 @@ export interface EventPublisherDeps extends ResumeDeps {
   loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord>;
   buildRun: (input: BuildRunInput) => NewRun;
   /** Creates the run with these first events (after the usual start events) and executes it. */
-  createAndExecute: (run: NewRun, events: RunEventBody[]) => Promise<void>;
+  createAndExecute: (run: NewRun, events: RunEventBody[]) => Promise<unknown>;
 }
 
 const EVENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;

@@ -44,7 +44,7 @@ export function addBatchRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState):
 }
 
 /** Runs `task` over every item, at most `concurrency` at once; each result in the item's place. */
-export async function settleEach<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<RunRecord>): Promise<BatchResult[]> {
+export async function settleEach<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<Omit<RunRecord, 'state'>>): Promise<BatchResult[]> {
   const results = new Array<BatchResult>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
