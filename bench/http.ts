@@ -50,7 +50,7 @@ interface Load {
   errors: number;
 }
 
-async function load(url: string, options: { method: 'GET' | 'POST'; token?: string; body?: unknown; seconds: number }): Promise<Load> {
+async function load(url: string, options: { method: 'GET' | 'POST'; token?: string | undefined; body?: unknown; seconds: number }): Promise<Load> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   // Loaded here, not at the top: run-all.ts imports this file before bench/node_modules may exist.
@@ -65,33 +65,20 @@ async function load(url: string, options: { method: 'GET' | 'POST'; token?: stri
 export async function benchHttpRequests(options: { quick: boolean }): Promise<string> {
   const seconds = options.quick ? 3 : 10;
   const flowrun = await startTarget<{ url: string; token: string; flowId: string; runId: string; run: unknown }>(['flowrun']);
-  const { url, token, flowId, runId } = flowrun.info;
-  let post: Load;
-  let get: Load;
-  try {
-    post = await load(`${url}/runs`, { method: 'POST', token, body: { flowId, input: { n: 1 } }, seconds });
-    get = await load(`${url}/runs/${runId}`, { method: 'GET', token, seconds });
-  } finally {
-    await stop(flowrun.child);
-  }
-  const floor = await startTarget<{ url: string }>(['floor', JSON.stringify(flowrun.info.run)]);
-  let floorPost: Load;
-  let floorGet: Load;
-  try {
-    floorPost = await load(`${floor.info.url}/runs`, { method: 'POST', body: { flowId, input: { n: 1 } }, seconds });
-    floorGet = await load(`${floor.info.url}/runs/${runId}`, { method: 'GET', seconds });
-  } finally {
-    await stop(floor.child);
-  }
-  const least = await startTarget<{ url: string }>(['least', JSON.stringify(flowrun.info.run)]);
-  let leastPost: Load;
-  let leastGet: Load;
-  try {
-    leastPost = await load(`${least.info.url}/runs`, { method: 'POST', body: { flowId, input: { n: 1 } }, seconds });
-    leastGet = await load(`${least.info.url}/runs/${runId}`, { method: 'GET', seconds });
-  } finally {
-    await stop(least.child);
-  }
+  const { token, flowId, runId } = flowrun.info;
+  /** POST /runs then GET /runs/{id} against a started server, which is stopped afterwards. */
+  const measure = async (target: { info: { url: string }; child: ChildProcess }, auth?: string): Promise<{ post: Load; get: Load }> => {
+    try {
+      const post = await load(`${target.info.url}/runs`, { method: 'POST', token: auth, body: { flowId, input: { n: 1 } }, seconds });
+      const get = await load(`${target.info.url}/runs/${runId}`, { method: 'GET', token: auth, seconds });
+      return { post, get };
+    } finally {
+      await stop(target.child);
+    }
+  };
+  const { post, get } = await measure(flowrun, token);
+  const { post: floorPost, get: floorGet } = await measure(await startTarget<{ url: string }>(['floor', JSON.stringify(flowrun.info.run)]));
+  const { post: leastPost, get: leastGet } = await measure(await startTarget<{ url: string }>(['least', JSON.stringify(flowrun.info.run)]));
   const inproc = await startTarget<{ rps: number }>(['inproc', String(seconds)]);
   await new Promise((r) => inproc.child.once('exit', r));
   const pct = (a: Load, b: Load): string => `${((100 * a.rps) / b.rps).toFixed(0)} %`;
