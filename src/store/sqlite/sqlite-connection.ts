@@ -15,6 +15,7 @@ export class SqliteConnection {
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
   #dataVersion = -1;
   #dataVersionFresh = false;
+  #dataVersionAt = 0;
 
   constructor(db: BetterSqlite3.Database) {
     this.db = db;
@@ -42,15 +43,20 @@ export class SqliteConnection {
    * start of the I/O callback that handles it), so a commit that finished before any of them
    * began is seen by all of them. Another process commits outside this turn by definition; another
    * store of this process commits from its own group-commit callback (setImmediate), never inside
-   * this turn. A later turn reads the counter again.
+   * this turn. A later turn reads the counter again, and so does a turn that has gone on for over
+   * a millisecond (code polling in a loop that never yields still sees other processes' commits).
    */
   dataVersion(): number {
-    if (!this.#dataVersionFresh) {
+    const now = performance.now();
+    if (!this.#dataVersionFresh || now - this.#dataVersionAt > 1) {
       this.#dataVersion = this.get<{ data_version: number }>('PRAGMA data_version')!.data_version;
-      this.#dataVersionFresh = true;
-      process.nextTick(() => {
-        this.#dataVersionFresh = false;
-      });
+      this.#dataVersionAt = now;
+      if (!this.#dataVersionFresh) {
+        this.#dataVersionFresh = true;
+        process.nextTick(() => {
+          this.#dataVersionFresh = false;
+        });
+      }
     }
     return this.#dataVersion;
   }

@@ -281,3 +281,26 @@ describe('SqliteStore cached reads across connections', () => {
     expect(await mine.getRun('cached')).not.toBeNull();
   });
 });
+
+describe('SqliteStore cached reads in a loop that never yields', () => {
+  it('sees a commit another connection made during the loop within a millisecond or so', async () => {
+    const path = freshPath();
+    const mine = track(createSqliteStore({ path }));
+    await mine.createRun({ run: sampleRun({ runId: 'polled', label: 'before' }) });
+    expect(await mine.getRun('polled')).toMatchObject({ label: 'before' });
+    const other = new Database(path);
+    try {
+      // Written synchronously in this very turn: only the check's age can make the loop see it.
+      other.prepare(`UPDATE flowrun_runs SET label = 'after' WHERE run_id = 'polled'`).run();
+      const until = performance.now() + 100;
+      let label: string | null | undefined;
+      while (performance.now() < until) {
+        label = (await mine.getRun('polled'))?.label;
+        if (label === 'after') break;
+      }
+      expect(label).toBe('after');
+    } finally {
+      other.close();
+    }
+  });
+});
