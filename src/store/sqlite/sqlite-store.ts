@@ -43,7 +43,9 @@ export interface SqliteStoreOptions {
  * one savepoint inside a shared transaction; its promise resolves only after that transaction
  * committed (with synchronous=FULL, after the WAL was fsynced), so a crash never loses a write
  * whose promise resolved and never shows part of one. A retried duplicate of the last transition
- * is a no-op; a write from a process whose lease was taken over fails with LEASE_LOST.
+ * is a no-op; a write from a process whose lease was taken over fails with LEASE_LOST. A run read
+ * again while nothing was committed since (by this store or any other connection) comes from
+ * memory, parsed afresh (committed-reads.ts).
  */
 export class SqliteStore implements Store {
   readonly name = 'sqlite';
