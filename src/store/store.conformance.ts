@@ -338,6 +338,14 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         ).rejects.toMatchObject({ code: 'CONFLICT' });
         expect(await store.getRun(run.runId)).toMatchObject({ version: 0, lastSeq: 1, state: { stepSeq: 0 } });
       });
+
+      it('rejects a whole transition that creates two children with one id, changing nothing', async () => {
+        const { run, token } = await leased();
+        const twin = (): { run: NewRun; events: RunEventBody[] } => ({ run: sampleRun({ runId: 'twin' }), events: [log('FlowStarted')] });
+        await expect(store.recordTransition(transition(run, token, { patch: { state: state({ stepSeq: 9 }) }, createRuns: [twin(), twin()] }))).rejects.toMatchObject({ code: 'CONFLICT' });
+        expect(await store.getRun('twin')).toBeNull();
+        expect(await store.getRun(run.runId)).toMatchObject({ version: 0, lastSeq: 1, state: { stepSeq: 0 } });
+      });
     });
 
     describe('cancel and update', () => {

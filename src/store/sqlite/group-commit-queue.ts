@@ -196,7 +196,8 @@ export class GroupCommitQueue {
   }
 }
 
-function sqliteCode(error: unknown): string {
+/** The SQLite error code of a better-sqlite3 error (`SQLITE_BUSY`, `SQLITE_CONSTRAINT_PRIMARYKEY`, …), or ''. */
+export function sqliteCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : '';
 }

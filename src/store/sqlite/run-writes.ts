@@ -7,15 +7,16 @@ import { ConflictError, NotFoundError, type RunErrorInfo } from '../../core/erro
 import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
 import type { ClaimedRun, Transition } from '../../core/store.js';
 import { INSERT_RUN_SQL, jsonOrNull, newRunParams, runFromRow, type RunRow } from './run-rows.js';
+import { sqliteCode } from './group-commit-queue.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 const TERMINAL_SQL = `('SUCCEEDED', 'FAILED', 'CANCELED')`;
 
 /*
  * No write here says RETURNING: in SQLite a statement with RETURNING runs to completion into a
- * temporary table before the first row comes back: a run's INSERT took 45 µs with `RETURNING *`
- * and 11 µs without (better-sqlite3 12, WAL, 2 vCPU) — the clause cost more than the insert. A write reads the row it checks anyway,
- * so the new row is that one with the write's changes applied, or one plain SELECT after it.
+ * temporary table before the first row comes back; a run's INSERT took 45 µs with `RETURNING *`
+ * and 11 µs without (better-sqlite3 12, WAL, 2 vCPU). A write reads the row it checks anyway, so
+ * the new row is that one with the write's changes applied, or one plain SELECT after it.
  */
 
 function readHead(conn: SqliteConnection, runId: string): RunRow | undefined {
@@ -72,7 +73,7 @@ function insertRun(
     conn.run(INSERT_RUN_SQL, params);
   } catch (error) {
     // The primary key says the id is taken: no read before every insert to find out first.
-    if ((error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`run "${run.runId}" already exists`, { runId: run.runId });
+    if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`run "${run.runId}" already exists`, { runId: run.runId });
     throw error;
   }
   const row: RunRow = { ...params, end_time: null, version: 0, last_transition_key: null, output: 'null', run_error: null };
@@ -125,13 +126,7 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
   if (head.version !== t.expectedVersion) {
     throw new ConflictError(`run "${t.runId}" is at version ${head.version}, not ${t.expectedVersion}`, { code: 'LEASE_LOST', runId: t.runId });
   }
-  const childIds = new Set<string>();
-  for (const { run: child } of t.createRuns ?? []) {
-    // Two children with one id would otherwise fail on the primary key as a STORE_ERROR.
-    if (childIds.has(child.runId)) throw new ConflictError(`run "${child.runId}" already exists`, { runId: child.runId });
-    childIds.add(child.runId);
-  }
-  // A child whose id is taken throws from its INSERT; the savepoint then undoes everything.
+  // A child whose id is taken (or given twice) throws from its INSERT; the savepoint undoes everything.
   for (const created of t.createRuns ?? []) insertRun(conn, created.run, { events: created.events, at: t.at, lease: created.lease ?? null });
 
   const p = t.patch;
