@@ -122,23 +122,26 @@ export class AccessControl {
 
   /** The run, if it exists and `as` (when given) may read it; otherwise RUN_NOT_FOUND, the same either way. */
   async readableRun(runId: string, as: PrincipalRef | undefined): Promise<RunRecord> {
-    const run = await this.#store.getRun(runId);
-    if (!run) throw runNotFound(runId);
-    if (as === undefined) return run;
-    const [principal, flow] = await Promise.all([this.principal(as), this.#flowAccess(run)]);
-    if (!canReadRun(principal, run, flow)) throw runNotFound(runId);
-    return run;
+    return (await this.#read(runId, as)).run;
   }
 
   /** The run, if `as` (when given) may manage it: RUN_NOT_FOUND when it may not even read it, PERMISSION_DENIED when it only reads. */
   async manageableRun(runId: string, as: PrincipalRef | undefined): Promise<RunRecord> {
+    const { run, access } = await this.#read(runId, as);
+    if (access && !canManageRun(access.principal, run, access.flow)) {
+      throw denied(`principal "${access.principal.id}" may not manage run "${runId}"`, { principal: access.principal.id, runId });
+    }
+    return run;
+  }
+
+  /** The run `as` may read, with what the check found (null for a trusted call); RUN_NOT_FOUND for a missing or invisible one. */
+  async #read(runId: string, as: PrincipalRef | undefined): Promise<{ run: RunRecord; access: { principal: Principal; flow: FlowAccess } | null }> {
     const run = await this.#store.getRun(runId);
     if (!run) throw runNotFound(runId);
-    if (as === undefined) return run;
+    if (as === undefined) return { run, access: null };
     const [principal, flow] = await Promise.all([this.principal(as), this.#flowAccess(run)]);
     if (!canReadRun(principal, run, flow)) throw runNotFound(runId);
-    if (!canManageRun(principal, run, flow)) throw denied(`principal "${principal.id}" may not manage run "${runId}"`, { principal: principal.id, runId });
-    return run;
+    return { run, access: { principal, flow } };
   }
 
   /** As {@link manageableRun}, but only when `as` is given: a trusted call costs nothing. */

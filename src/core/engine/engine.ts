@@ -192,7 +192,7 @@ export class Engine implements EngineCore {
       ...runRolesOf(options),
     });
     if (inline) run = { ...run, flowVersion: (await this.#flows.save(inline, options.userId ?? 'anonymous')).version };
-    const created = await this.#createAndExecute(run);
+    const { state: _state, ...created } = await this.#createAndExecute(run);
     return { requestId: run.runId, run: created };
   }
 
@@ -225,16 +225,15 @@ export class Engine implements EngineCore {
     );
   }
 
-  /** Records a new run and sets it going; resolves with its record as created, without the state the execution goes on changing. */
-  async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<Omit<RunRecord, 'state'>> {
+  /** Records a new run and sets it going; resolves with its record as created (its `state` is the one the execution goes on changing). */
+  async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<RunRecord> {
     const events = [...startEvents(run), ...firstEvents];
     const lease = this.leaseForNewRun();
     const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) });
-    const { state: _state, ...record } = created.run;
     this.publishCommitted(created.run, events);
     if (created.lease) this.#scheduler.execute(created.run, created.lease);
     else this.dispatch(run.runId);
-    return record;
+    return created.run;
   }
 
   dispatch(runId: string): void {

@@ -4,8 +4,8 @@
  * connection's own writes are counted as they run. A cached value is only ever returned under the
  * same (data_version, own writes) pair it was read under, so a cache hit is exactly what a read
  * of the file would return — a token revoked or a run changed anywhere is seen by the next read.
- * The check is one statement (~3 µs), shared by the reads of one turn (SqliteConnection.dataVersion),
- * where the read it replaces parses a row (6–13 µs).
+ * The check is one statement, shared by the reads of one turn (SqliteConnection.dataVersion): ~3 µs
+ * against 10–13 µs for reading a run row (bench/sqlite-statements.ts).
  */
 import type { SqliteConnection } from './sqlite-connection.js';
 
@@ -54,20 +54,19 @@ export class CommittedReadCache<V> {
     this.#sizeOf = options.sizeOf ?? (() => 0);
   }
 
-  /** The value read under `generation`, or undefined (never read, or read under an older one). */
-  get(generation: number, key: string): V | undefined {
+  /** The value of `key` read under `generation`: from memory when it was read under it already, else `read()` and kept. */
+  read(generation: number, key: string, read: () => V): V {
     if (generation !== this.#generation) this.#reset(generation);
-    return this.#entries.get(key);
-  }
-
-  /** Keeps a value read under `generation`. */
-  set(generation: number, key: string, value: V): void {
-    if (generation !== this.#generation) this.#reset(generation);
+    const cached = this.#entries.get(key);
+    if (cached !== undefined) return cached;
+    const value = read();
     const size = this.#sizeOf(value);
     if (this.#entries.size >= this.#maxEntries || this.#bytes + size > this.#maxBytes) this.#reset(generation);
-    if (size > this.#maxBytes) return;
-    this.#entries.set(key, value);
-    this.#bytes += size;
+    if (size <= this.#maxBytes) {
+      this.#entries.set(key, value);
+      this.#bytes += size;
+    }
+    return value;
   }
 
   #reset(generation: number): void {

@@ -14,12 +14,13 @@ const TERMINAL_SQL = `('SUCCEEDED', 'FAILED', 'CANCELED')`;
 
 /*
  * No write here says RETURNING: in SQLite a statement with RETURNING runs to completion into a
- * temporary table before the first row comes back; a run's INSERT took 45 µs with `RETURNING *`
- * and 11 µs without (better-sqlite3 12, WAL, 2 vCPU). A write reads the row it checks anyway, so
+ * temporary table before the first row comes back; a run's INSERT costs ~2.3× more with
+ * `RETURNING *` (bench/sqlite-statements.ts). A write reads the row it checks anyway, so
  * the new row is that one with the write's changes applied, or one plain SELECT after it.
  */
 
-function readHead(conn: SqliteConnection, runId: string): RunRow | undefined {
+/** Reads a run's row; undefined when it does not exist. */
+export function readRunRow(conn: SqliteConnection, runId: string): RunRow | undefined {
   return conn.get<RunRow>('SELECT * FROM flowrun_runs WHERE run_id = ?', [runId]);
 }
 
@@ -27,16 +28,6 @@ function readHead(conn: SqliteConnection, runId: string): RunRow | undefined {
 const HEAD_WITHOUT_STATE_SQL = `SELECT run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner,
   lease_expires_at, fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, '' AS state, fixed
   FROM flowrun_runs WHERE run_id = ?`;
-
-/** The row of a run after a write that changed it (the write names the run by id, so it exists). */
-function rowAfterWrite(conn: SqliteConnection, runId: string): RunRow {
-  return readHead(conn, runId)!;
-}
-
-/** Reads a run's row; undefined when it does not exist. */
-export function readRunRow(conn: SqliteConnection, runId: string): RunRow | undefined {
-  return readHead(conn, runId);
-}
 
 function notFound(runId: string): NotFoundError {
   return new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
@@ -113,11 +104,11 @@ export function createRun(
  * transition returns the run unchanged; any failure leaves the run as it was (the savepoint).
  */
 export function recordTransition(conn: SqliteConnection, t: Transition): RunRecord {
-  const head = t.patch.state === undefined ? readHead(conn, t.runId) : conn.get<RunRow>(HEAD_WITHOUT_STATE_SQL, [t.runId]);
+  const head = t.patch.state === undefined ? readRunRow(conn, t.runId) : conn.get<RunRow>(HEAD_WITHOUT_STATE_SQL, [t.runId]);
   if (!head) throw notFound(t.runId);
   const key = `${t.lease.fencingToken}:${t.expectedVersion}`;
   // A duplicate of the transition just recorded (a retried write whose reply was lost) is a no-op.
-  if (head.last_transition_key === key && head.version === t.expectedVersion + 1) return runFromRow(t.patch.state === undefined ? head : readHead(conn, t.runId)!);
+  if (head.last_transition_key === key && head.version === t.expectedVersion + 1) return runFromRow(t.patch.state === undefined ? head : readRunRow(conn, t.runId)!);
   if (head.lease_owner !== t.lease.owner || head.fencing_token !== t.lease.fencingToken) {
     throw new ConflictError(`run "${t.runId}" is no longer leased to ${t.lease.owner} (token ${t.lease.fencingToken})`, { code: 'LEASE_LOST', runId: t.runId });
   }
@@ -144,10 +135,16 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
   const events = t.events ?? [];
   // Only the columns this transition changes are named: SQLite rewrites an index entry for
   // every indexed column in SET, and most transitions change neither status nor times.
+  const lastSeq = head.last_seq;
   const sets = ['version = version + 1', 'updated_at = ?', 'last_seq = ?', 'last_transition_key = ?'];
-  const params: unknown[] = [t.at, head.last_seq + events.length, key];
-  // The row after the UPDATE is the head with the same changes: kept in step column by column.
-  const row: RunRow = { ...head, version: head.version + 1, updated_at: t.at, last_seq: head.last_seq + events.length, last_transition_key: key };
+  const params: unknown[] = [t.at, lastSeq + events.length, key];
+  // The row after the UPDATE is the head (read here, owned by nobody else) with the same changes,
+  // made column by column as they are named in SET.
+  const row = head;
+  row.version += 1;
+  row.updated_at = t.at;
+  row.last_seq = lastSeq + events.length;
+  row.last_transition_key = key;
   const set = <C extends keyof RunRow>(column: C, value: RunRow[C]): void => {
     sets.push(`${column} = ?`);
     params.push(value);
@@ -167,7 +164,7 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
   } else if (t.leaseExpiresAt !== undefined) set('lease_expires_at', t.leaseExpiresAt);
   conn.run(`UPDATE flowrun_runs SET ${sets.join(', ')} WHERE run_id = ?`, [...params, t.runId]);
   for (const item of t.items ?? []) upsertItem(conn, t.runId, item);
-  appendEvents(conn, t.runId, head.last_seq, events, t.at);
+  appendEvents(conn, t.runId, lastSeq, events, t.at);
   return runFromRow(row, p.state);
 }
 
@@ -185,7 +182,7 @@ export function cancelRun(
   conn: SqliteConnection,
   input: { runId: string; at: number; events: RunEventBody[]; runError: RunErrorInfo; wakeRuns?: string[] },
 ): RunRecord | null {
-  const head = readHead(conn, input.runId);
+  const head = readRunRow(conn, input.runId);
   if (!head) throw notFound(input.runId);
   if (isTerminalStatus(head.status as RunStatus)) return null;
   conn.run(
@@ -196,7 +193,7 @@ export function cancelRun(
   );
   appendEvents(conn, input.runId, head.last_seq, input.events, input.at);
   wakeRuns(conn, input.wakeRuns ?? [], input.at);
-  return runFromRow(rowAfterWrite(conn, input.runId));
+  return runFromRow(readRunRow(conn, input.runId)!);
 }
 
 /** Changes a run's label and tags (`Store.updateRun`); the version does not move, so an executor's next transition is unaffected. */
@@ -221,7 +218,7 @@ export function updateRun(conn: SqliteConnection, input: { runId: string; at: nu
     conn.run('DELETE FROM flowrun_run_tags WHERE run_id = ?', [input.runId]);
     writeTags(conn, input.runId, input.tags);
   }
-  return runFromRow(rowAfterWrite(conn, input.runId));
+  return runFromRow(readRunRow(conn, input.runId)!);
 }
 
 const CLAIMABLE_SQL = `status = 'ACTIVE' AND ready_at <= @now AND (lease_owner IS NULL OR coalesce(lease_expires_at, 0) <= @now)`;
@@ -232,7 +229,7 @@ const DUE_SUSPENDED_SQL = `status = 'INACTIVE' AND ready_at <= @now AND (lease_o
 
 function takeLease(conn: SqliteConnection, runId: string, owner: string, expiresAt: number): ClaimedRun {
   conn.run('UPDATE flowrun_runs SET lease_owner = ?, lease_expires_at = ?, fencing_token = fencing_token + 1 WHERE run_id = ?', [owner, expiresAt, runId]);
-  const run = runFromRow(rowAfterWrite(conn, runId));
+  const run = runFromRow(readRunRow(conn, runId)!);
   return { run, lease: { runId, owner, fencingToken: run.fencingToken, expiresAt } };
 }
 

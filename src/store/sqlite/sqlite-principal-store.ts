@@ -181,13 +181,10 @@ export class SqlitePrincipalStore implements PrincipalStore {
   /** Reads what is committed now, like {@link resolvePrincipal}: authenticating a request must not wait for run writes. */
   findTokenByHash(tokenHash: string): Promise<ApiTokenRecord | null> {
     return this.#db.readCommitted((c) => {
-      const generation = this.#committed.generation(c);
-      let token = this.#tokens.get(generation, tokenHash);
-      if (token === undefined) {
+      const token = this.#tokens.read(this.#committed.generation(c), tokenHash, () => {
         const row = c.get<ApiTokenRow>(`SELECT ${API_TOKEN_COLUMNS} FROM flowrun_api_tokens WHERE token_hash = ?`, [tokenHash]);
-        token = row ? apiTokenFromRow(row) : null;
-        this.#tokens.set(generation, tokenHash, token);
-      }
+        return row ? apiTokenFromRow(row) : null;
+      });
       return token && { ...token };
     });
   }
@@ -215,26 +212,24 @@ export class SqlitePrincipalStore implements PrincipalStore {
   resolvePrincipal(id: string): Promise<ResolvedPrincipal | null> {
     // One statement: one snapshot, no transaction round trip.
     return this.#db.readCommitted((c) => {
-      const generation = this.#committed.generation(c);
-      const cached = this.#resolved.get(generation, id);
-      if (cached !== undefined) return cached && { ...cached, groups: [...cached.groups], actAs: [...cached.actAs] };
-      const row = c.get<{ kind: PrincipalKind; groups: string; act_as: string }>(
-        `SELECT p.kind,
-                (SELECT json_group_array(group_id) FROM (SELECT group_id FROM flowrun_group_members WHERE member_id = ? ORDER BY group_id)) AS groups,
-                (SELECT json_group_array(service_account_id) FROM (
-                   SELECT service_account_id FROM flowrun_act_as_grants WHERE principal_id = ?
-                   UNION SELECT g.service_account_id FROM flowrun_group_members m JOIN flowrun_act_as_grants g ON g.principal_id = m.group_id WHERE m.member_id = ?
-                   ORDER BY 1)) AS act_as
-           FROM flowrun_principals p WHERE p.id = ?`,
-        [id, id, id, id],
-      );
-      const resolved = row ? { id, kind: row.kind, groups: JSON.parse(row.groups) as string[], actAs: JSON.parse(row.act_as) as string[] } : null;
-      this.#resolved.set(generation, id, resolved && { ...resolved, groups: [...resolved.groups], actAs: [...resolved.actAs] });
-      return resolved;
+      const resolved = this.#resolved.read(this.#committed.generation(c), id, () => {
+        const row = c.get<{ kind: PrincipalKind; groups: string; act_as: string }>(
+          `SELECT p.kind,
+                  (SELECT json_group_array(group_id) FROM (SELECT group_id FROM flowrun_group_members WHERE member_id = ? ORDER BY group_id)) AS groups,
+                  (SELECT json_group_array(service_account_id) FROM (
+                     SELECT service_account_id FROM flowrun_act_as_grants WHERE principal_id = ?
+                     UNION SELECT g.service_account_id FROM flowrun_group_members m JOIN flowrun_act_as_grants g ON g.principal_id = m.group_id WHERE m.member_id = ?
+                     ORDER BY 1)) AS act_as
+             FROM flowrun_principals p WHERE p.id = ?`,
+          [id, id, id, id],
+        );
+        return row ? { id, kind: row.kind, groups: JSON.parse(row.groups) as string[], actAs: JSON.parse(row.act_as) as string[] } : null;
+      });
+      // Callers get their own arrays: the cached ones stay as read.
+      return resolved && { ...resolved, groups: [...resolved.groups], actAs: [...resolved.actAs] };
     });
   }
 }
-
 
 function expectKind(c: SqliteConnection, id: string, field: string, isKind: (kind: PrincipalKind) => boolean, expected: string): void {
   const found = c.get<{ kind: PrincipalKind }>('SELECT kind FROM flowrun_principals WHERE id = ?', [id]);

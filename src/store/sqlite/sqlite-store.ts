@@ -59,7 +59,7 @@ export class SqliteStore implements Store {
   /** Moves on every write of this store: a run row read before a write is not served after it. */
   readonly #committed = new CommittedState();
   /** Run rows by id (a fresh record is parsed from the row on every read). */
-  readonly #runRows = new CommittedReadCache<RunRow>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, sizeOf: rowSize });
+  readonly #runRows = new CommittedReadCache<RunRow | null>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, sizeOf: rowSize });
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -110,14 +110,8 @@ export class SqliteStore implements Store {
 
   async getRun(runId: string): Promise<RunRecord | null> {
     return this.#read((c) => {
-      const generation = this.#committed.generation(c);
-      let row = this.#runRows.get(generation, runId);
-      if (row === undefined) {
-        row = writes.readRunRow(c, runId);
-        if (row === undefined) return null;
-        this.#runRows.set(generation, runId, row);
-      }
-      return runFromRow(row);
+      const row = this.#runRows.read(this.#committed.generation(c), runId, () => writes.readRunRow(c, runId) ?? null);
+      return row && runFromRow(row);
     });
   }
 
@@ -248,6 +242,7 @@ export class SqliteStore implements Store {
 }
 
 /** About the bytes a cached run row holds: its JSON columns. */
-function rowSize(row: RunRow): number {
+function rowSize(row: RunRow | null): number {
+  if (row === null) return 50;
   return 200 + row.state.length + row.fixed.length + row.tags.length + (row.output?.length ?? 0) + (row.run_error?.length ?? 0);
 }
