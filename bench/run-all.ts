@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 12 min on 2 cores)
  *   npm run bench -- --quick              # smaller N, one repetition (< 3 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | recovery | list | waiting | permissions | streaming | dsl | http (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | permissions | streaming | dsl | http (comma-separated)
  *   npm run bench -- --reps 3             # repetitions of the pg and sqlite measurements (default 2, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
  *
@@ -29,9 +29,10 @@ import { benchPermissions } from './permissions.js';
 import { benchPgCompare } from './pg-compare.js';
 import { benchRecovery } from './recovery.js';
 import { benchSqlite } from './sqlite-bench.js';
+import { benchSqliteStatements } from './sqlite-statements.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -134,6 +135,8 @@ function autocannonAvailable(): boolean {
   console.log('> autocannon could not be installed (`npm ci --prefix bench` failed): the HTTP request rates are skipped.\n');
   return false;
 }
+
+if (only.includes('statements')) section('SQLite: single statements behind the store\'s choices (µs each)', await benchSqliteStatements({ quick }));
 
 if (only.includes('http')) {
   if (autocannonAvailable()) section('HTTP: start-run and get-run requests/s vs a bare Hono/Node handler (SQLite store, 64 connections)', await benchHttpRequests({ quick }));
