@@ -4,7 +4,7 @@
  * command must not resume other processes' runs), and API tokens issued into the store.
  */
 import { randomUUID } from 'node:crypto';
-import { EnginePrincipals } from '../core/engine/engine-principals.js';
+import { EnginePrincipals } from '../core/engine/access/engine-principals.js';
 import type { ApiTokenRecord, PrincipalRecord } from '../core/principal-store.js';
 import type { Store } from '../core/store.js';
 import { systemClock } from '../runtime/system-clock.js';

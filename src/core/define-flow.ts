@@ -2,7 +2,7 @@
  * `defineFlow({...})`: the TypeScript way to write a flow (DESIGN.md §2). It produces exactly the
  * JSON definition a deployed `.json` or compiled `.flow` file would, checked up front.
  */
-import { assertValidFlow } from './validate-flow.js';
+import { assertValidFlow } from './validation/validate-flow.js';
 import type { FlowDefinition, ParamDefinition, VarType } from './model.js';
 
 /**

@@ -5,14 +5,14 @@
  * `@cfworker/json-schema`, which interprets schemas without `eval` or generated code.
  */
 import { Validator, type OutputUnit, type Schema, type SchemaDraft } from '@cfworker/json-schema';
-import { pointerSegments } from './check-json-schema.js';
+import { pointerSegments } from './validation/check-json-schema.js';
 import { describeValue, joinPath } from './describe-value.js';
 import type { ValidationIssue } from './errors.js';
 import { cloneJson } from './json.js';
 import type { ActionDefinition, JsonSchema, TypeRef } from './model.js';
 
 // Part of this module's API before they moved to their own files; imports from here keep working.
-export { checkJsonSchema } from './check-json-schema.js';
+export { checkJsonSchema } from './validation/check-json-schema.js';
 export { describeValue, joinPath } from './describe-value.js';
 
 const SIMPLE_TYPE_SCHEMAS: Readonly<Record<string, JsonSchema>> = {

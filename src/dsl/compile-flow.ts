@@ -5,7 +5,7 @@
  * machine's output is the last step's output (the action declares no returned outputs).
  */
 import type { FlowDefinition, ParamDefinition, SubflowDefinition } from '../core/model.js';
-import { validateFlow } from '../core/validate-flow.js';
+import { validateFlow } from '../core/validation/validate-flow.js';
 import type { MachineNode, Statement } from './ast.js';
 import { StepGraphBuilder } from './build-steps.js';
 import { DiagnosticSink, type Diagnostic } from './diagnostics.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../core/engine/engine.js';
-import { assumingModelResolver } from '../core/engine/model-resolver.js';
+import { assumingModelResolver } from '../core/engine/steps/model-resolver.js';
 import type { FlowDefinition } from '../core/model.js';
 import { createEngine } from '../create-engine.js';
 import { createMemoryStores } from '../store/memory/memory-store.js';

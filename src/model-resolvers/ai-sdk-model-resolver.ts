@@ -5,7 +5,7 @@
  * which flowrun then checks against `returns` again.
  */
 import { Output, jsonSchema, streamText, type LanguageModel } from 'ai';
-import type { AskRequest, ModelResolver } from '../core/engine/model-resolver.js';
+import type { AskRequest, ModelResolver } from '../core/engine/steps/model-resolver.js';
 
 /** Options of {@link aiSdkModelResolver}. */
 export interface AiSdkModelResolverOptions {

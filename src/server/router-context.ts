@@ -6,7 +6,7 @@ import type { Engine } from '../core/engine/engine.js';
 import type { Logger } from '../core/engine/types.js';
 import type { RunRecord } from '../core/run.js';
 import type { AuthenticatedPrincipal } from './api-tokens.js';
-import type { PrincipalRef } from '../core/engine/authorize.js';
+import type { PrincipalRef } from '../core/engine/access/authorize.js';
 import type { ServerMetrics } from './metrics.js';
 
 /**

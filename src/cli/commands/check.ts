@@ -3,7 +3,7 @@
  * every problem: its path in a definition, or `file:line:column` in a program.
  */
 import type { Command } from 'commander';
-import { validateFlow } from '../../core/validate-flow.js';
+import { validateFlow } from '../../core/validation/validate-flow.js';
 import type { CliIo } from '../cli-io.js';
 import { formatDiagnostic, readFlowSource } from '../flow-files.js';
 

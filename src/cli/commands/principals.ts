@@ -13,7 +13,7 @@
  *   principals act-as-grants ACCOUNT
  */
 import type { Command } from 'commander';
-import type { EnginePrincipals } from '../../core/engine/engine-principals.js';
+import type { EnginePrincipals } from '../../core/engine/access/engine-principals.js';
 import type { PrincipalKind } from '../../core/principal-store.js';
 import type { CliIo } from '../cli-io.js';
 import { withPrincipals } from '../admin-store.js';

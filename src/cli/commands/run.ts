@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { FlowError, ValidationError } from '../../core/errors.js';
 import type { LiveRunEvent } from '../../core/engine/types.js';
 import { createEngine } from '../../create-engine.js';
-import { assumingModelResolver } from '../../core/engine/model-resolver.js';
+import { assumingModelResolver } from '../../core/engine/steps/model-resolver.js';
 import { uuidIds } from '../../runtime/uuid-ids.js';
 import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
 import type { CliIo } from '../cli-io.js';

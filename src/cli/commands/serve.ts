@@ -12,7 +12,7 @@ import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { FlowDefinition } from '../../core/model.js';
 import { createEngine } from '../../create-engine.js';
-import { assumingModelResolver } from '../../core/engine/model-resolver.js';
+import { assumingModelResolver } from '../../core/engine/steps/model-resolver.js';
 import { serve } from '../../server/listen.js';
 import type { CliIo } from '../cli-io.js';
 import { issueApiToken, withPrincipalsOf } from '../admin-store.js';

@@ -6,11 +6,11 @@ import type { Clock, IdSource } from '../clock.js';
 import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { RecordedRun, Store } from '../store.js';
-import type { RunExecutor } from './run-executor.js';
-import type { AccessControl } from './authorize.js';
+import type { RunExecutor } from './execution/run-executor.js';
+import type { AccessControl } from './access/authorize.js';
 import type { Logger, Module } from './types.js';
-import type { ModelResolver } from './model-resolver.js';
-import type { GovernancePolicy } from './governance.js';
+import type { ModelResolver } from './steps/model-resolver.js';
+import type { GovernancePolicy } from './governance/governance.js';
 
 /** What live publication needs of a run. */
 export type LiveRunRef = Pick<RunRecord, 'runId' | 'rootRunId' | 'lastSeq'>;

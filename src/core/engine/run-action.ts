@@ -4,8 +4,8 @@
  */
 import { fromRunError } from '../errors.js';
 import type { Engine } from './engine.js';
-import type { LiveListener } from './live-events.js';
-import { OutputFollower } from './output-follower.js';
+import type { LiveListener } from './live/live-events.js';
+import { OutputFollower } from './live/output-follower.js';
 import type { ExecutionResult, ItemEvent, RunActionOptions } from './types.js';
 
 /**

@@ -4,8 +4,8 @@
  */
 import type { FlowError } from '../errors.js';
 import type { FlowDefinition } from '../model.js';
-import type { ModelResolver } from './model-resolver.js';
-import type { GovernancePolicy } from './governance.js';
+import type { ModelResolver } from './steps/model-resolver.js';
+import type { GovernancePolicy } from './governance/governance.js';
 import type { Item, LogEntry, RunEvent, RunRecord, RunStatus } from '../run.js';
 
 /** A pino-compatible logger (only the methods flowrun calls). */

@@ -1,0 +1,195 @@
+/**
+ * The engine's permission checks: {@link ../permissions.ts} applied to stored principals, flows
+ * and runs. Starting (from `startRun`/`runAction`, or from a step calling another flow) is checked
+ * before anything is created; reading and managing a run are checked when the caller names the
+ * principal it acts for (`as`). Calls that name none are trusted in-process administration.
+ *
+ * Nothing is cached: a revoked grant or a removed member takes effect on the next check. Checks
+ * of one principal that overlap in time share one store lookup (a lookup already under way when
+ * a check begins is as fresh as a new one: a change racing with both has no order relative to them).
+ */
+import { NotFoundError, PermissionError } from '../../errors.js';
+import type { FlowVersionRecord } from '../../model.js';
+import {
+  canActAs,
+  canManageRun,
+  canReadRun,
+  canStartFlow,
+  canViewFlow,
+  isOpenToStart,
+  unknownPrincipal,
+  type FlowAccess,
+  type Principal,
+} from '../../permissions.js';
+import type { RunRecord } from '../../run.js';
+import type { ResolvedPrincipal } from '../../principal-store.js';
+import type { RunFilter, RunPage, Store } from '../../store.js';
+
+/**
+ * Who a call acts for: a user or service account id, trusted as given — or the id with the groups
+ * an identity provider asserted for it (an HTTP `authenticate` hook), which count as well as the
+ * groups the stores know.
+ */
+export type PrincipalRef = string | { id: string; groups?: readonly string[] };
+
+/** The id of a principal reference. */
+export function principalIdOf(ref: PrincipalRef): string {
+  return typeof ref === 'string' ? ref : ref.id;
+}
+
+/** Options of the run entry points that act for a principal. */
+export interface AccessOptions {
+  /**
+   * The principal this call acts for. With it, a run it may not read answers exactly like a
+   * missing one (RUN_NOT_FOUND), and a run it may read but not manage is refused with
+   * PERMISSION_DENIED. Without it, the call is trusted.
+   */
+  as?: PrincipalRef;
+}
+
+/** Stores a list scan may read before it returns a short page (invisible runs are skipped). */
+const MAX_LIST_SCANS = 20;
+
+/** Permission checks over one store. */
+export class AccessControl {
+  readonly #store: Store;
+  readonly #loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord>;
+  readonly #lookups = new Map<string, Promise<ResolvedPrincipal | null>>();
+
+  constructor(deps: { store: Store; loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord> }) {
+    this.#store = deps.store;
+    this.#loadFlow = deps.loadFlow;
+  }
+
+  /** The principal with its groups and grants; an id no store knows is a user in no group (seed 002 trusts it). */
+  async principal(ref: PrincipalRef): Promise<Principal> {
+    const id = principalIdOf(ref);
+    const stored = (await this.#resolve(id)) ?? unknownPrincipal(id);
+    const asserted = typeof ref === 'string' ? [] : (ref.groups ?? []);
+    return asserted.length === 0 ? stored : { ...stored, groups: [...new Set([...stored.groups, ...asserted])] };
+  }
+
+  #resolve(id: string): Promise<ResolvedPrincipal | null> {
+    let lookup = this.#lookups.get(id);
+    if (!lookup) {
+      lookup = this.#store.principals.resolvePrincipal(id).finally(() => this.#lookups.delete(id));
+      this.#lookups.set(id, lookup);
+    }
+    return lookup;
+  }
+
+  /**
+   * Refuses (PERMISSION_DENIED) a start of `flow` by `by` — null for a trusted caller — as
+   * `runAs`: the caller must hold act-as on the service account (a trusted caller may act as any),
+   * and the service account, or without one the caller, must be allowed to start the flow.
+   */
+  async assertCanStart(input: { by: PrincipalRef | null; flow: FlowVersionRecord; runAs: string | null }): Promise<void> {
+    const { runAs } = input;
+    const ref = input.by;
+    const by = ref === null ? null : principalIdOf(ref);
+    const flow = flowAccess(input.flow);
+    if (runAs !== null) {
+      if (ref !== null && !canActAs(await this.principal(ref), runAs)) {
+        throw denied(`principal "${by}" may not act as service account "${runAs}"`, { principal: by, runAs, flowId: flow.flowId });
+      }
+      const account = await this.#resolve(runAs);
+      if (!account || account.kind !== 'serviceAccount') throw denied(`"${runAs}" is not a service account`, { runAs, flowId: flow.flowId });
+      if (!canStartFlow(account, flow)) throw denied(`service account "${runAs}" may not start flow "${flow.flowId}"`, { runAs, flowId: flow.flowId });
+      return;
+    }
+    // Any principal starts an open flow, and the id is trusted as given: no lookup needed.
+    if (ref === null || isOpenToStart(flow)) return;
+    if (!canStartFlow(await this.principal(ref), flow)) throw denied(`principal "${by}" may not start flow "${flow.flowId}"`, { principal: by, flowId: flow.flowId });
+  }
+
+  /**
+   * Refuses a call from inside `caller` (RUN_FLOW, START_FLOW_EXECUTION) to `flow`, optionally
+   * as `runAs`: checks use the caller's effective principal — its service account if it runs as
+   * one, else whoever created it.
+   */
+  assertCanCall(caller: RunRecord, flow: FlowVersionRecord, runAs: string | undefined): Promise<void> {
+    const by = caller.runAs ?? caller.createdBy;
+    return this.assertCanStart({ by, flow, runAs: runAs ?? caller.runAs });
+  }
+
+  /** The flow version, if `as` (when given) may see it (a viewer, starter or administrator); otherwise FLOW_NOT_FOUND, like a missing flow. */
+  async viewableFlow(flow: FlowVersionRecord, as: PrincipalRef | undefined, version?: number | string): Promise<FlowVersionRecord> {
+    if (as === undefined || canViewFlow(await this.principal(as), flowAccess(flow))) return flow;
+    // The flow cache's words for a missing flow, for the same selector.
+    const missing = typeof version === 'number' ? `has no version ${version}` : version === 'LATEST_PUBLISHED' ? 'has no published version' : 'is not deployed';
+    throw new NotFoundError('FLOW_NOT_FOUND', `flow "${flow.flowId}" ${missing}`);
+  }
+
+  /** The run, if it exists and `as` (when given) may read it; otherwise RUN_NOT_FOUND, the same either way. */
+  async readableRun(runId: string, as: PrincipalRef | undefined): Promise<RunRecord> {
+    return (await this.#read(runId, as)).run;
+  }
+
+  /** The run, if `as` (when given) may manage it: RUN_NOT_FOUND when it may not even read it, PERMISSION_DENIED when it only reads. */
+  async manageableRun(runId: string, as: PrincipalRef | undefined): Promise<RunRecord> {
+    const { run, access } = await this.#read(runId, as);
+    if (access && !canManageRun(access.principal, run, access.flow)) {
+      throw denied(`principal "${access.principal.id}" may not manage run "${runId}"`, { principal: access.principal.id, runId });
+    }
+    return run;
+  }
+
+  /** The run `as` may read, with what the check found (null for a trusted call); RUN_NOT_FOUND for a missing or invisible one. */
+  async #read(runId: string, as: PrincipalRef | undefined): Promise<{ run: RunRecord; access: { principal: Principal; flow: FlowAccess } | null }> {
+    const run = await this.#store.getRun(runId);
+    if (!run) throw runNotFound(runId);
+    if (as === undefined) return { run, access: null };
+    const [principal, flow] = await Promise.all([this.principal(as), this.#flowAccess(run)]);
+    if (!canReadRun(principal, run, flow)) throw runNotFound(runId);
+    return { run, access: { principal, flow } };
+  }
+
+  /** As {@link manageableRun}, but only when `as` is given: a trusted call costs nothing. */
+  async assertCanManage(runId: string, as: PrincipalRef | undefined): Promise<void> {
+    if (as !== undefined) await this.manageableRun(runId, as);
+  }
+
+  /** Guards a watch: the first event is read only after `as` was found allowed to read the run. */
+  async *guardWatch<T>(runId: string, as: PrincipalRef | undefined, events: AsyncGenerator<T>): AsyncGenerator<T> {
+    if (as !== undefined) await this.readableRun(runId, as);
+    yield* events;
+  }
+
+  /**
+   * A page of the runs `as` may read. Store pages are read until `limit` visible runs are found,
+   * the listing ends, or {@link MAX_LIST_SCANS} pages were read; so a page may be short while
+   * `hasNextPage` is true. Markers are the store's, so a page continues where the last one ended.
+   */
+  async listRuns(filter: RunFilter, as: PrincipalRef): Promise<RunPage> {
+    // The stores' page rule (store/run-marker.ts): default 50, at most 1,000.
+    const limit = Math.min(1000, Math.max(1, typeof filter.limit === 'number' && Number.isFinite(filter.limit) ? Math.floor(filter.limit) : 50));
+    const principal = await this.principal(as);
+    const runs: RunRecord[] = [];
+    let marker = filter.marker;
+    let hasNextPage = true;
+    for (let scans = 0; scans < MAX_LIST_SCANS && hasNextPage && runs.length < limit; scans++) {
+      // Asking for exactly the runs still needed keeps the store's marker exact: every run of a page is consumed.
+      const page = await this.#store.listRuns({ ...filter, limit: limit - runs.length, ...(marker !== undefined ? { marker } : {}) });
+      for (const run of page.runs) if (canReadRun(principal, run, await this.#flowAccess(run))) runs.push(run);
+      hasNextPage = page.hasNextPage;
+      marker = page.marker ?? undefined;
+    }
+    return { runs, hasNextPage, marker: hasNextPage ? (marker ?? null) : null };
+  }
+
+  async #flowAccess(run: RunRecord): Promise<FlowAccess & { flowId: string }> {
+    return flowAccess(await this.#loadFlow(run.flowId, run.flowVersion));
+  }
+}
+
+function flowAccess(flow: FlowVersionRecord): FlowAccess & { flowId: string } {
+  return { flowId: flow.flowId, deployedBy: flow.deployedBy, roles: flow.definition.roles };
+}
+
+function runNotFound(runId: string): NotFoundError {
+  return new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
+}
+
+function denied(message: string, details: Record<string, unknown>): PermissionError {
+  return new PermissionError(message, { details });
+}

@@ -1,0 +1,43 @@
+/**
+ * The outcome of a call step whose child run ended: its output (with the return mappings
+ * applied to the caller's context) when it succeeded, else a failure naming the child.
+ */
+import { CanceledError, FlowError, fromRunError } from '../../errors.js';
+import type { FlowVersionRecord, StepDefinition } from '../../model.js';
+import type { RunRecord, RunState } from '../../run.js';
+import { applyReturnMappings } from './return-mapping.js';
+import { actionOf } from '../start/flow-graph.js';
+import type { StepOutcome } from '../steps/step-runner.js';
+
+/** What {@link childOutcome} needs of the calling run. */
+export interface CallerOfChild {
+  runId: string;
+  flow: FlowVersionRecord;
+  actionName: string;
+  state: RunState;
+  /** An action output of the caller was written by a return mapping. */
+  outputChanged(name: string): void;
+}
+
+/** The call step's outcome for an ended child run. Applies return mappings to `caller.state` on success. */
+export function childOutcome(caller: CallerOfChild, step: StepDefinition, child: RunRecord): StepOutcome {
+  if (child.status === 'SUCCEEDED') {
+    if (step.stepType === 'RUN_FLOW' && step.returnMappings?.length) {
+      const context = { vars: caller.state.vars, outputs: caller.state.outputs };
+      const { vars, classes } = caller.flow.definition;
+      const written = applyReturnMappings(step.returnMappings, child.output, context, { vars, outputs: actionOf(caller.flow, caller.actionName).outputs, classes });
+      for (const name of written.outputs) caller.outputChanged(name);
+    }
+    return { type: 'complete', output: child.output };
+  }
+  const error = child.runError
+    ? fromRunError(child.runError, child.runId)
+    : new CanceledError(`child run ${child.runId} was canceled`, { runId: child.runId });
+  return {
+    type: 'fail',
+    error: new FlowError(error.code, `child run ${child.runId} (${child.flowId}) ${child.status === 'CANCELED' ? 'was canceled' : 'failed'}: ${error.message}`, {
+      runId: caller.runId,
+      details: { childRunId: child.runId, ...(error.details ?? {}) },
+    }),
+  };
+}

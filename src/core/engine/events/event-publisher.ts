@@ -1,0 +1,145 @@
+/**
+ * Publishing events (DESIGN.md §4): an event starts the subscribed action or subflow of every
+ * deployed flow — its published version, else its latest — whose `subscriptions` name it, once
+ * per event id. Each run's id is derived from the event id, the flow and the subscription (a
+ * UUID, see {@link eventRunId}), so publishing the same event again, from this or any other
+ * process, meets the runs already created (the store refuses a second run with that id) and
+ * starts nothing new. The runs' `source` is `event`; `event` in their expressions is the payload.
+ */
+import { ConflictError, ValidationError, toFlowError } from '../../errors.js';
+import type { FlowVersionRecord, SubscriptionDefinition } from '../../model.js';
+import type { NewRun, RunEventBody, RunRecord } from '../../run.js';
+import type { IdSource } from '../../clock.js';
+import type { AccessControl } from '../access/authorize.js';
+import type { BuildRunInput } from '../engine-core.js';
+import { SUBFLOW_ENTRY_PREFIX } from '../start/flow-graph.js';
+import type { Logger } from '../types.js';
+import { wakeEventWaiters, type ResumeDeps } from './suspensions.js';
+
+/** Options of `engine.publishEvent`. */
+export interface PublishEventOptions {
+  /** The event's id: publishing an id again starts nothing new. Default: a new id. */
+  eventId?: string;
+  /** Who publishes: the runs are created by this principal, and flows it may not start are skipped. Without it the caller is trusted. */
+  userId?: string;
+}
+
+/** What publishing an event did. */
+export interface PublishedEvent {
+  eventId: string;
+  /** The runs this event started, now or when it was first published, one per subscription. */
+  runIds: string[];
+  /** The runs waiting for this event (WAIT) that it woke now. */
+  resumedRunIds: string[];
+}
+
+/** What publishing needs of the engine. */
+export interface EventPublisherDeps extends ResumeDeps {
+  ids: IdSource;
+  access: AccessControl;
+  logger: Logger | undefined;
+  loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord>;
+  buildRun: (input: BuildRunInput) => NewRun;
+  /** Creates the run with these first events (after the usual start events) and executes it. */
+  createAndExecute: (run: NewRun, events: RunEventBody[]) => Promise<unknown>;
+}
+
+const EVENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
+const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/**
+ * Starts every subscriber of event `name` once per event id. Throws INVALID_INPUT for a bad
+ * name or id. A subscriber that cannot start (its input does not fit, `userId` may not start the
+ * flow) is skipped and logged; publishing again retries it, and only it.
+ */
+export async function publishEvent(deps: EventPublisherDeps, name: string, payload: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
+  const issues: { path: string; message: string }[] = [];
+  if (typeof name !== 'string' || !EVENT_NAME.test(name)) issues.push({ path: 'name', message: `must be 1-200 letters, digits, "_", ".", ":", "/" or "-", got ${JSON.stringify(name)}` });
+  if (options.eventId !== undefined && (typeof options.eventId !== 'string' || !EVENT_ID.test(options.eventId))) {
+    issues.push({ path: 'eventId', message: `must be 1-128 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(options.eventId)}` });
+  }
+  if (issues.length) throw new ValidationError('INVALID_INPUT', issues);
+  const eventId = options.eventId ?? deps.ids.newId();
+  const runIds: string[] = [];
+  for (const { flow, subscription } of await subscribersOf(deps, name)) {
+    const runId = await eventRunId(eventId, flow.flowId, subscription);
+    const started = await startSubscriber(deps, { flow, subscription, runId, eventId, name, payload, userId: options.userId });
+    if (started) runIds.push(runId);
+  }
+  const resumedRunIds = await wakeEventWaiters(deps, name, eventId, payload);
+  return { eventId, runIds, resumedRunIds };
+}
+
+/** The subscriptions to `name` of every deployed flow, in its published version, else its latest. */
+async function subscribersOf(deps: EventPublisherDeps, name: string): Promise<{ flow: FlowVersionRecord; subscription: SubscriptionDefinition }[]> {
+  const found: { flow: FlowVersionRecord; subscription: SubscriptionDefinition }[] = [];
+  // One listing per publish; the versions themselves are immutable and cached by the flow cache.
+  for (const summary of await deps.store.listFlows()) {
+    const flow = await deps.loadFlow(summary.flowId, summary.publishedVersion ?? summary.latestVersion);
+    for (const subscription of flow.definition.subscriptions ?? []) if (subscription.on === name) found.push({ flow, subscription });
+  }
+  return found;
+}
+
+async function startSubscriber(
+  deps: EventPublisherDeps,
+  s: { flow: FlowVersionRecord; subscription: SubscriptionDefinition; runId: string; eventId: string; name: string; payload: unknown; userId: string | undefined },
+): Promise<boolean> {
+  const { flow, subscription } = s;
+  const isAction = Object.hasOwn(flow.definition.actions, subscription.run);
+  const where = { flowId: flow.flowId, flowVersion: flow.version, subscription: subscription.run, eventId: s.eventId, event: s.name };
+  try {
+    const existing = await deps.store.getRun(s.runId);
+    if (existing) return isRunOf(existing, flow.flowId);
+    await deps.access.assertCanStart({ by: s.userId ?? null, flow, runAs: null });
+    const run = deps.buildRun({
+      flow,
+      actionName: isAction ? subscription.run : `${SUBFLOW_ENTRY_PREFIX}${subscription.run}`,
+      input: isPlainObject(s.payload) ? s.payload : {},
+      event: s.payload ?? null,
+      source: 'event',
+      requestId: s.runId,
+      createdBy: s.userId ?? 'anonymous',
+    });
+    const received: RunEventBody = {
+      kind: 'log',
+      entry: { time: run.startTime, code: 'EventReceived', description: `event ${s.name} (${s.eventId}) started ${subscription.run}`, details: { eventId: s.eventId, event: s.name, run: subscription.run } },
+    };
+    await deps.createAndExecute(run, [received]);
+    return true;
+  } catch (error) {
+    // Published twice at once (here or in another process): the other publisher created it.
+    if (error instanceof ConflictError && error.code === 'CONFLICT') {
+      const existing = await deps.store.getRun(s.runId);
+      if (existing) return isRunOf(existing, flow.flowId);
+    }
+    const failure = toFlowError(error);
+    if (failure.code === 'STORE_ERROR' || failure.code === 'ENGINE_CLOSED') throw failure;
+    deps.logger?.warn({ err: failure, ...where }, `event subscriber not started: ${failure.code}`);
+    return false;
+  }
+}
+
+/** A run with a derived id that is not this flow's event run (a caller chose that id): never count it as ours. */
+function isRunOf(run: RunRecord, flowId: string): boolean {
+  return run.flowId === flowId && run.source === 'event';
+}
+
+/**
+ * The id of the run an event starts for one subscription: a UUID (version 8, RFC 9562) made of
+ * the SHA-256 of the event id, the flow id and the subscription. The same event always maps to
+ * the same run, in every process, and different events (or subscriptions) to different runs.
+ */
+export async function eventRunId(eventId: string, flowId: string, subscription: SubscriptionDefinition): Promise<string> {
+  const text = JSON.stringify(['flowrun-event-run', eventId, flowId, subscription.on, subscription.run]);
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  const bytes = digest.slice(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8: custom
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

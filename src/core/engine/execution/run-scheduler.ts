@@ -1,0 +1,260 @@
+/**
+ * Which runs this engine executes, and when: the local queue of runs to claim, the poller that
+ * claims ready runs from the store, timers for short waits (retry backoff), the lease heartbeat,
+ * and the count of runs in flight against `maxConcurrentRuns`. Everything it decides is also in
+ * the store (a run's `readyAt` and lease), so losing this process loses no scheduled work: another
+ * engine's poller claims it once the lease runs out.
+ */
+import type { Clock, TimerHandle } from '../../clock.js';
+import type { RunRecord } from '../../run.js';
+import type { ClaimedRun, RunLease, Store } from '../../store.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import type { RunExecutor } from './run-executor.js';
+import type { Logger } from '../types.js';
+
+/** Options of a {@link RunScheduler}. */
+export interface RunSchedulerOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger | undefined;
+  workerId: string;
+  leaseMs: number;
+  pollIntervalMs: number;
+  maxConcurrentRuns: number;
+  /** Claim ready runs from the store periodically (off: only runs started or woken here execute). */
+  poll: boolean;
+  /** Builds the executor of a claimed run (loading its flow); rejects when the run cannot be executed here. */
+  createExecutor: (run: RunRecord, lease: RunLease) => Promise<RunExecutor>;
+  /** Resumes an INACTIVE run claimed because its timer is due; the record to execute under the claim, or null. */
+  resumeDue?: (claimed: ClaimedRun) => Promise<RunRecord | null>;
+}
+
+/** Waits longer than this live only in the store, where the poller finds them when due. */
+const LOCAL_WAKE_MAX_MS = 60_000;
+
+/** The engine's scheduler of run executions. */
+export class RunScheduler {
+  /** Runs executing in this engine, by id. */
+  readonly executing = new Map<string, RunExecutor>();
+  readonly #options: RunSchedulerOptions;
+  /** Runs between {@link execute} and their executor's registration (loading their flow). */
+  readonly #launching = new Set<string>();
+  readonly #queue: string[] = [];
+  readonly #queued = new Set<string>();
+  readonly #timers = new Set<TimerHandle>();
+  readonly #flushing = new Set<RunExecutor>();
+  readonly #leases: LeaseKeeper;
+  /** Runs created with a lease for this engine that are not executing yet. */
+  #starting = 0;
+  #pollSoon = false;
+  /** The last poll claimed as many runs as it had room for: more are probably ready. */
+  #backlog = false;
+  #pollTimer: TimerHandle | null = null;
+  #closed = false;
+  #idle: Promise<void> = Promise.resolve();
+  #idleResolve: (() => void) | null = null;
+
+  constructor(options: RunSchedulerOptions) {
+    this.#options = options;
+    const { store, clock, workerId, leaseMs, logger } = options;
+    this.#leases = new LeaseKeeper({ store, clock, owner: workerId, leaseMs, executing: this.executing, ...(logger ? { logger } : {}) });
+    if (options.poll) this.#schedulePoll(0);
+  }
+
+  /** True while the run executes here, or is about to (queued, or its flow loading). */
+  isRunningHere(runId: string): boolean {
+    return this.executing.has(runId) || this.#queued.has(runId) || this.#launching.has(runId);
+  }
+
+  /** Claims the run and executes it in this process if it can be claimed now. */
+  dispatch(runId: string): void {
+    if (this.#closed || this.#queued.has(runId)) return;
+    this.#queued.add(runId);
+    this.#queue.push(runId);
+    this.#drain();
+  }
+
+  /** A lease for a run about to be created by a transition, when this engine has room for it. */
+  leaseForNewRun(): { owner: string; expiresAt: number } | null {
+    if (this.#closed || this.executing.size + this.#starting >= this.#options.maxConcurrentRuns) return null;
+    return { owner: this.#options.workerId, expiresAt: this.#options.clock.now() + this.#options.leaseMs };
+  }
+
+  /** Executes a run that a committed transition leased to this engine (created — its record given — or woken). */
+  executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord, woken?: RunRecord): void {
+    // A run the transition created is known exactly (it is the record the store was given); a
+    // woken one is as the store returned it with the transition, or must be read: its state is
+    // whatever its last executor recorded.
+    if (created) return this.execute(created, { runId, owner: lease.owner, fencingToken: created.fencingToken, expiresAt: lease.expiresAt });
+    const start = (run: RunRecord | null): void => {
+      // Held with exactly this lease: ours to execute. Otherwise (someone else held it) a claim decides.
+      if (run && run.status === 'ACTIVE' && run.leaseOwner === lease.owner && run.leaseExpiresAt === lease.expiresAt) {
+        this.execute(run, { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt });
+      } else if (run && run.status === 'ACTIVE') this.dispatch(runId);
+    };
+    if (woken) return start(woken);
+    this.#starting += 1;
+    this.#options.store
+      .getRun(runId)
+      .then(start)
+      .catch((error: unknown) => this.#options.logger?.warn({ err: error, runId }, 'a new run could not be started here; it is claimed when its lease runs out'))
+      .finally(() => (this.#starting -= 1));
+  }
+
+  /** Dispatches the run at time `at` (retry backoff); a `suspended` run (WAIT timer) is resumed by a claim of due suspensions. */
+  scheduleWake(runId: string, at: number, options: { suspended?: boolean } = {}): void {
+    const { clock } = this.#options;
+    // Long waits live only in the store (readyAt), where the poller finds them when due: a
+    // hundred thousand runs waiting for tomorrow hold no memory here. Short ones get a timer too,
+    // so a retry 200 ms away does not wait for the next poll.
+    if (at - clock.now() > LOCAL_WAKE_MAX_MS && this.#options.poll) return;
+    const timer = clock.setTimeout(() => {
+      this.#timers.delete(timer);
+      if (options.suspended) this.#claimDue().catch((error: unknown) => this.#options.logger?.warn({ err: error, runId }, 'due waits not claimed; the poller retries'));
+      else this.dispatch(runId);
+    }, Math.max(0, at - clock.now()));
+    this.#timers.add(timer);
+  }
+
+  /** Persists an executor's pending events soon (a running module emitted items or logs). */
+  scheduleFlush(executor: RunExecutor): void {
+    if (this.#flushing.has(executor)) return;
+    this.#flushing.add(executor);
+    const timer = this.#options.clock.setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#flushing.delete(executor);
+      executor.flush().catch((error: unknown) => this.#options.logger?.debug({ err: error, runId: executor.runId }, 'flush skipped'));
+    }, 10);
+    this.#timers.add(timer);
+  }
+
+  /** Executes a run this engine holds the lease of. */
+  execute(run: RunRecord, lease: RunLease): void {
+    this.#markBusy();
+    this.#launching.add(run.runId);
+    const start = async (): Promise<void> => {
+      const executor = await this.#options.createExecutor(run, lease).catch((error: unknown) => {
+        this.#launching.delete(run.runId);
+        throw error;
+      });
+      this.executing.set(run.runId, executor);
+      this.#launching.delete(run.runId);
+      this.#leases.start();
+      try {
+        await executor.execute();
+      } finally {
+        if (this.executing.get(run.runId) === executor) this.executing.delete(run.runId);
+      }
+    };
+    start()
+      .catch((error: unknown) => this.#options.logger?.error({ err: error, runId: run.runId }, 'run could not be executed; it stays claimable'))
+      .finally(() => {
+        this.#markIdleIfDone();
+        this.#drain();
+        // A freed slot is refilled soon rather than at the next poll interval (recovery, backlogs).
+        if (this.#backlog && this.#options.poll) this.pollNow();
+      });
+  }
+
+  /** Polls soon after a notification: at most once per 50 ms, however many arrive. */
+  pollNow(): void {
+    if (this.#pollSoon || this.#closed) return;
+    this.#pollSoon = true;
+    this.#options.clock.setTimeout(
+      () => {
+        this.#pollOnce()
+          .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
+          .finally(() => (this.#pollSoon = false));
+      },
+      50,
+      { keepAlive: false },
+    );
+  }
+
+  /** Resolves when this engine has nothing running or queued (tests, graceful shutdown). */
+  whenIdle(): Promise<void> {
+    return this.#idle;
+  }
+
+  /** Stops claiming, polling and heartbeats; runs in flight are left to their leases. */
+  close(): void {
+    this.#closed = true;
+    this.#pollTimer?.cancel();
+    this.#leases.stop();
+    for (const timer of this.#timers) timer.cancel();
+    this.#timers.clear();
+    this.#queue.length = 0;
+    this.#queued.clear();
+  }
+
+  #drain(): void {
+    const { store, clock, workerId, leaseMs, maxConcurrentRuns, logger } = this.#options;
+    while (this.#queue.length > 0 && this.executing.size < maxConcurrentRuns && !this.#closed) {
+      const runId = this.#queue.shift()!;
+      this.#queued.delete(runId);
+      const now = clock.now();
+      store
+        .claimRun({ runId, owner: workerId, now, leaseExpiresAt: now + leaseMs })
+        .then((claimed) => {
+          if (claimed) this.execute(claimed.run, claimed.lease);
+        })
+        .catch((error: unknown) => logger?.error({ err: error, runId }, 'claim failed; the poller will retry'));
+    }
+  }
+
+  #schedulePoll(delayMs: number): void {
+    if (this.#closed) return;
+    this.#pollTimer = this.#options.clock.setTimeout(
+      () => {
+        // Due WAIT timers are looked for at the poll interval only, not on every early refill poll.
+        this.#pollOnce()
+          .then(() => this.#claimDue())
+          .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
+          .finally(() => this.#schedulePoll(this.#options.pollIntervalMs));
+      },
+      delayMs,
+      { keepAlive: false },
+    );
+  }
+
+  async #pollOnce(): Promise<void> {
+    const { store, clock, workerId, leaseMs, maxConcurrentRuns } = this.#options;
+    const free = maxConcurrentRuns - this.executing.size;
+    if (free <= 0 || this.#closed) return;
+    const now = clock.now();
+    const claimed = await store.claimRuns({ owner: workerId, limit: free, now, leaseExpiresAt: now + leaseMs });
+    this.#backlog = claimed.length === free;
+    for (const c of claimed) this.execute(c.run, c.lease);
+  }
+
+  /** Claims INACTIVE runs whose timer is due, resumes each, and executes it under the same lease. */
+  async #claimDue(): Promise<void> {
+    const { store, clock, workerId, leaseMs, maxConcurrentRuns, resumeDue, logger } = this.#options;
+    const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
+    if (!resumeDue || free <= 0 || this.#closed) return;
+    const now = clock.now();
+    const due = await store.claimRuns({ owner: workerId, limit: free, now, leaseExpiresAt: now + leaseMs, status: 'INACTIVE' });
+    for (const c of due) {
+      this.#markBusy();
+      resumeDue(c)
+        .then((run) => {
+          if (run) this.execute(run, c.lease);
+          else this.#markIdleIfDone();
+        })
+        .catch((error: unknown) => {
+          logger?.warn({ err: error, runId: c.run.runId }, 'a due wait was not resumed; it is claimed again when its lease runs out');
+          this.#markIdleIfDone();
+        });
+    }
+  }
+
+  #markBusy(): void {
+    if (this.#idleResolve === null) this.#idle = new Promise((resolve) => (this.#idleResolve = resolve));
+  }
+
+  #markIdleIfDone(): void {
+    if (this.executing.size > 0 || this.#queue.length > 0) return;
+    this.#idleResolve?.();
+    this.#idleResolve = null;
+  }
+}

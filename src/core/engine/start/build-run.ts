@@ -1,0 +1,141 @@
+/**
+ * Building a new run record: the action's input bound and validated against its params, ids,
+ * owner and lineage, deadline, and the first frame of its state.
+ */
+import { NotFoundError, ValidationError } from '../../errors.js';
+import { cloneJson } from '../../json.js';
+import { bindActionInput } from '../../params.js';
+import type { NewRun, RunRecord, RunState } from '../../run.js';
+import type { BuildRunInput } from '../engine-core.js';
+import type { StartRunOptions } from '../types.js';
+import { entryGraph, findEntry } from './flow-graph.js';
+
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/**
+ * Builds a run ready to be created. Throws ACTION_NOT_FOUND for an unknown action and
+ * INVALID_INPUT (a ValidationError naming each param) for input that breaks the params.
+ */
+export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId: () => string }): NewRun {
+  const definition = input.flow.definition;
+  const action = findEntry(input.flow, input.actionName);
+  if (!action) {
+    throw new NotFoundError('ACTION_NOT_FOUND', `flow "${input.flow.flowId}" v${input.flow.version} has no action "${input.actionName}"; it has ${Object.keys(definition.actions).join(', ')}`);
+  }
+  const bound = bindActionInput(action, input.input, definition.classes);
+  if (!bound.ok) throw new ValidationError('INVALID_INPUT', bound.issues);
+  const now = deps.now;
+  const runId = input.requestId ?? deps.newRunId();
+  const timeoutMs = input.timeoutMs ?? action.timeoutMs ?? null;
+  const parent = input.parent;
+  const createdBy = input.createdBy ?? (parent ? (parent.runAs ?? parent.createdBy) : 'anonymous');
+  const state: RunState = {
+    frames: [{ graph: entryGraph(input.actionName), at: action.startAt, steps: {}, last: null, depth: input.depth ?? 0, attempt: 1, item: bound.value }],
+    vars: declaredDefaults(definition.vars),
+    outputs: declaredDefaults(action.outputs),
+    ...(input.event !== undefined ? { event: cloneJson(input.event) } : {}),
+    stepSeq: 0,
+    stepLogs: input.stepLogs ?? true,
+    historyCount: 0,
+    hasItems: false,
+  };
+  return {
+    runId,
+    flowId: input.flow.flowId,
+    flowVersion: input.flow.version,
+    actionName: input.actionName,
+    status: 'ACTIVE',
+    label: input.label ?? null,
+    tags: input.tags ?? [],
+    input: bound.value,
+    createdBy,
+    runOwner: parent ? parent.runOwner : createdBy,
+    runAs: input.runAs ?? null,
+    source: input.source,
+    sessionId: input.sessionId ?? parent?.sessionId ?? null,
+    parentRunId: parent?.runId ?? null,
+    rootRunId: parent && !input.detached ? parent.rootRunId : runId,
+    detached: input.detached ?? false,
+    depth: input.depth ?? 0,
+    // A child run (call or launch) has its starter's audience unless it is given its own.
+    monitors: roleSet(input.monitors ?? parent?.monitors),
+    managers: roleSet(input.managers ?? parent?.managers),
+    startTime: now,
+    timeoutMs,
+    deadline: timeoutMs === null ? null : now + timeoutMs,
+    readyAt: now,
+    state,
+  };
+}
+
+/** The values vars or outputs start with: a copy of each default, an empty list for a collection without one. */
+export function declaredDefaults(declared: Record<string, { default?: unknown; collection?: string }> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(declared ?? {})) {
+    if (def.default !== undefined) out[name] = cloneJson(def.default);
+    else if (def.collection !== undefined) out[name] = [];
+  }
+  return out;
+}
+
+function roleSet(role: { users?: string[]; groups?: string[] } | undefined): { users: string[]; groups: string[] } {
+  return { users: [...(role?.users ?? [])], groups: [...(role?.groups ?? [])] };
+}
+
+/** The run roles of a start: `monitors` / `managers` merged with seed 003's `runMonitoringBy` … `runManagingGroups`. */
+export function runRolesOf(options: StartRunOptions): Pick<BuildRunInput, 'monitors' | 'managers'> {
+  const merge = (role: { users?: string[]; groups?: string[] } | undefined, users: string[] | undefined, groups: string[] | undefined) =>
+    role || users || groups ? { users: unique([...(role?.users ?? []), ...(users ?? [])]), groups: unique([...(role?.groups ?? []), ...(groups ?? [])]) } : undefined;
+  const monitors = merge(options.monitors, options.runMonitoringBy, options.runMonitoringGroups);
+  const managers = merge(options.managers, options.runManagingBy, options.runManagingGroups);
+  return { ...(monitors ? { monitors } : {}), ...(managers ? { managers } : {}) };
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)];
+}
+
+/** Checks the options of a start at the edge; every problem is an INVALID_INPUT issue naming the option. */
+export function checkStartOptions(options: StartRunOptions): void {
+  const issues: { path: string; message: string }[] = [];
+  const { requestId, timeoutMs, label, tags, flow } = options;
+  if (typeof flow !== 'string' && (typeof flow !== 'object' || flow === null)) issues.push({ path: 'flow', message: `must be a flow definition or a flow id, got ${JSON.stringify(flow)}` });
+  if (requestId !== undefined && (typeof requestId !== 'string' || !REQUEST_ID.test(requestId))) {
+    issues.push({ path: 'requestId', message: `must be 1-128 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(requestId)}` });
+  }
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+    issues.push({ path: 'timeoutMs', message: `must be a positive number of milliseconds, got ${JSON.stringify(timeoutMs)}` });
+  }
+  if (label !== undefined && (typeof label !== 'string' || label.length > 1000)) issues.push({ path: 'label', message: 'must be a string of at most 1000 characters' });
+  if (tags !== undefined && !(Array.isArray(tags) && tags.length <= 100 && tags.every((t) => typeof t === 'string' && t.length <= 200))) {
+    issues.push({ path: 'tags', message: 'must be at most 100 strings of at most 200 characters' });
+  }
+  for (const [path, ids] of roleLists(options)) {
+    if (ids !== undefined && !(Array.isArray(ids) && ids.length <= 1000 && ids.every((id) => typeof id === 'string' && id !== '' && id.length <= 200))) {
+      issues.push({ path, message: `must be at most 1000 principal ids (non-empty strings of at most 200 characters), got ${JSON.stringify(ids)}` });
+    }
+  }
+  for (const path of ['userId', 'runAs'] as const) {
+    const id = options[path];
+    if (id !== undefined && (typeof id !== 'string' || id === '' || id.length > 200)) issues.push({ path, message: `must be a principal id (a non-empty string of at most 200 characters), got ${JSON.stringify(id)}` });
+  }
+  if (issues.length) throw new ValidationError('INVALID_INPUT', issues);
+}
+
+function roleLists(options: StartRunOptions): [string, unknown][] {
+  return [
+    ['monitors.users', options.monitors?.users],
+    ['monitors.groups', options.monitors?.groups],
+    ['managers.users', options.managers?.users],
+    ['managers.groups', options.managers?.groups],
+    ['runMonitoringBy', options.runMonitoringBy],
+    ['runMonitoringGroups', options.runMonitoringGroups],
+    ['runManagingBy', options.runManagingBy],
+    ['runManagingGroups', options.runManagingGroups],
+  ];
+}
+
+/** The record of a run a transition created with a lease, exactly as every store creates it. */
+export function createdRecord(run: NewRun, events: number, lease: { owner: string; expiresAt: number }, at: number): RunRecord {
+  return { ...run, version: 0, lastSeq: events, leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt, fencingToken: 1, updatedAt: at, endTime: null, output: null, runError: null };
+}

@@ -1,0 +1,151 @@
+/**
+ * Validation of a flow definition (DESIGN.md §2, §3): the one gate every definition passes —
+ * JSON deployed over HTTP, `defineFlow({...})`, a compiled `.flow` file — before it is stored or run.
+ * It reports every problem at once, each with a dotted path and a message naming the bad value.
+ */
+import { checkJsonSchema } from './check-json-schema.js';
+import { checkTypeRef } from './check-type-ref.js';
+import { describeValue, joinPath } from '../describe-value.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import { isObj, list, type Obj } from './field-checker.js';
+import type { FlowDefinition } from '../model.js';
+import { StepChecker } from './step-checker.js';
+
+// Defined beside the checks that use them; part of this module's API.
+export { FLOW_ID_PATTERN } from './field-checker.js';
+export { START_FLOW_EXECUTION_MODULE } from './step-checker.js';
+
+/** The result of {@link validateFlow}: the definition typed as a flow, or every problem found. */
+export type FlowValidationResult = { ok: true; flow: FlowDefinition } | { ok: false; issues: ValidationIssue[] };
+
+/** Top-level fields; `source` (where a compiled definition came from) is accepted as it is. */
+const FLOW_KEYS = ['id', 'title', 'description', 'classes', 'vars', 'actions', 'subflows', 'subscriptions', 'roles', 'source'];
+const ACTION_KEYS = ['description', 'params', 'outputs', 'timeoutMs', 'startAt', 'steps'];
+const SUBFLOW_KEYS = ['description', 'startAt', 'steps'];
+const ROLE_KEYS = ['administrators', 'starters', 'viewers'];
+
+/**
+ * Validates a flow definition and returns it typed as a {@link FlowDefinition}, or every problem at
+ * once: shape and field types, references between steps, subflows, classes, vars and outputs,
+ * expressions and mapping sources that parse, and the rules of calls (an asynchronous call has no
+ * return mapping, `merge` only into a collection; a call of this same flow binds every required
+ * param and maps returned outputs onto targets of a fitting type — calls of other flows are
+ * checked when they run, see `check-call.ts`). Never throws, whatever `definition` is.
+ *
+ * Each issue has a dotted path (`actions.main.steps.x.defaultNextStepInstanceId`; array items as
+ * `catch[0]`, odd keys as `outputMappings["$.vars.x"]`) and a message naming the bad value
+ * (`unknown step "y"; known steps: a, b`).
+ */
+export function validateFlow(definition: unknown): FlowValidationResult {
+  const issues: ValidationIssue[] = [];
+  const add = (path: string, message: string): void => {
+    issues.push({ path, message });
+  };
+  if (!isObj(definition)) {
+    add('', `expected a flow definition object, got ${describeValue(definition)}`);
+    return { ok: false, issues };
+  }
+  const v = new StepChecker(add);
+  v.keys(definition, FLOW_KEYS, '', 'a flow');
+
+  if (!Object.hasOwn(definition, 'id')) add('id', 'a flow needs an "id" such as "orders/process"');
+  else v.flowId(definition.id, 'id');
+  v.optString(definition, 'title', '');
+  v.optString(definition, 'description', '');
+
+  const classes = v.namedObjects(definition, 'classes', '');
+  for (const [name, schema] of Object.entries(classes ?? {})) {
+    issues.push(...checkJsonSchema(schema, joinPath('classes', name)));
+  }
+  const scopeBase = {
+    flowId: typeof definition.id === 'string' ? definition.id : undefined,
+    classNames: namesOf(definition.classes),
+    classes,
+    vars: v.namedObjects(definition, 'vars', ''),
+    subflowNames: namesOf(definition.subflows),
+    actions: isObj(definition.actions) ? definition.actions : undefined,
+  };
+  const types = { classNames: scopeBase.classNames, classes };
+  for (const [name, def] of Object.entries(scopeBase.vars ?? {})) {
+    checkTypeRef(v, { def, path: joinPath('vars', name), kind: 'var', name, ...types });
+  }
+
+  const actions = v.namedObjects(definition, 'actions', '', true);
+  if (actions && Object.keys(actions).length === 0) add('actions', 'a flow needs at least one action, such as "main"');
+  // Subflow steps may write any action's outputs, as the subflow can be called from any of them.
+  let allOutputs: Obj | undefined;
+  for (const action of Object.values(actions ?? {})) {
+    if (isObj(action) && isObj(action.outputs)) allOutputs = { ...action.outputs, ...allOutputs };
+  }
+  for (const [name, action] of Object.entries(actions ?? {})) {
+    const path = joinPath('actions', name);
+    // `subflow:<name>` is how a run names a subflow it starts at (an event subscription's entry point).
+    if (name.startsWith('subflow:')) add(path, `an action name must not start with "subflow:", got "${name}"`);
+    if (!v.object(action, path)) continue;
+    v.keys(action, ACTION_KEYS, path, 'an action');
+    v.optString(action, 'description', path);
+    v.positive(action, 'timeoutMs', path);
+    const params = v.namedObjects(action, 'params', path);
+    for (const [param, def] of Object.entries(params ?? {})) {
+      checkTypeRef(v, { def, path: joinPath(joinPath(path, 'params'), param), kind: 'param', name: param, ...types });
+    }
+    const outputs = v.namedObjects(action, 'outputs', path);
+    for (const [output, def] of Object.entries(outputs ?? {})) {
+      checkTypeRef(v, { def, path: joinPath(joinPath(path, 'outputs'), output), kind: 'output', name: output, ...types });
+    }
+    v.graph(action, path, { ...scopeBase, outputs, stepNames: undefined });
+  }
+
+  const subflows = v.namedObjects(definition, 'subflows', '');
+  for (const [name, subflow] of Object.entries(subflows ?? {})) {
+    const path = joinPath('subflows', name);
+    if (!v.object(subflow, path)) continue;
+    v.keys(subflow, SUBFLOW_KEYS, path, 'a subflow');
+    v.optString(subflow, 'description', path);
+    v.graph(subflow, path, { ...scopeBase, outputs: allOutputs, stepNames: undefined });
+  }
+
+  if (v.present(definition, 'subscriptions') && v.array(definition.subscriptions, 'subscriptions')) {
+    definition.subscriptions.forEach((subscription, i) => {
+      const path = `subscriptions[${i}]`;
+      if (!v.object(subscription, path)) return;
+      v.keys(subscription, ['on', 'run'], path, 'a subscription');
+      v.nonEmptyString(subscription, 'on', path, 'the event name');
+      if (!v.nonEmptyString(subscription, 'run', path, 'a subflow or action name')) return;
+      const run = subscription.run as string;
+      const { subflowNames, actions: actionDefs } = scopeBase;
+      if (subflowNames && actionDefs && !subflowNames.includes(run) && !Object.hasOwn(actionDefs, run)) {
+        add(joinPath(path, 'run'), `unknown subflow or action "${run}"; subflows: ${list(subflowNames)}; actions: ${list(Object.keys(actionDefs))}`);
+      }
+    });
+  }
+
+  if (v.present(definition, 'roles') && v.object(definition.roles, 'roles')) {
+    v.keys(definition.roles, ROLE_KEYS, 'roles', 'roles');
+    for (const role of ROLE_KEYS) {
+      const members = definition.roles[role];
+      if (members === undefined) continue;
+      const path = joinPath('roles', role);
+      if (!Array.isArray(members)) add(path, `expected a list of principal names, got ${describeValue(members)}`);
+      else members.forEach((m, i) => typeof m !== 'string' && add(`${path}[${i}]`, `expected a principal name (a string), got ${describeValue(m)}`));
+    }
+  }
+
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, flow: definition as unknown as FlowDefinition };
+}
+
+/**
+ * Returns the definition typed as a {@link FlowDefinition}, or throws
+ * `ValidationError('INVALID_DEFINITION', issues)` listing every problem {@link validateFlow} found.
+ */
+export function assertValidFlow(definition: unknown): FlowDefinition {
+  const result = validateFlow(definition);
+  if (!result.ok) throw new ValidationError('INVALID_DEFINITION', result.issues);
+  return result.flow;
+}
+
+/** The names of an optional map: none when absent, undefined when it is not an object. */
+function namesOf(value: unknown): string[] | undefined {
+  if (value === undefined) return [];
+  return isObj(value) ? Object.keys(value) : undefined;
+}
