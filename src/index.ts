@@ -40,7 +40,7 @@ export { systemClock } from './runtime/system-clock.js';
 export { uuidIds } from './runtime/uuid-ids.js';
 export { assumingModelResolver, type AskModel, type AskRequest, type ModelResolver } from './core/engine/steps/model-resolver.js';
 export { ASK_TEXT_ITEM } from './core/engine/steps/ask-step.js';
-export type { GovernancePolicy, GovernanceRequest, GovernanceDecision } from './core/engine/governance/governance.js';
+export type { GovernancePolicy, GovernanceRequest, GovernanceDecision } from './core/engine/governance/governance-policy.js';
 export type { ApprovalOptions } from './core/engine/governance/approvals.js';
 export type { PublishEventOptions, PublishedEvent } from './core/engine/events/event-publisher.js';
 export { compileFlow, type CompileFlowOptions, type CompileFlowResult, type Diagnostic, type DiagnosticCode } from './dsl/compile-flow.js';

@@ -6,11 +6,17 @@ import type { Clock, IdSource } from '../clock.js';
 import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { RecordedRun, Store } from '../store.js';
-import type { RunExecutor } from './execution/run-executor.js';
 import type { AccessControl } from './access/authorize.js';
 import type { Logger, Module } from './types.js';
 import type { ModelResolver } from './steps/model-resolver.js';
-import type { GovernancePolicy } from './governance/governance.js';
+import type { GovernancePolicy } from './governance/governance-policy.js';
+
+/** A run being executed whose pending log entries and items can be written ahead of its step's end. */
+export interface FlushableRun {
+  readonly runId: string;
+  /** Persists the pending events now (a no-op when there are none). */
+  flush(): Promise<void>;
+}
 
 /** What live publication needs of a run. */
 export type LiveRunRef = Pick<RunRecord, 'runId' | 'rootRunId' | 'lastSeq'>;
@@ -88,7 +94,7 @@ export interface EngineCore {
   /** Publishes an event (EMIT steps): starts its subscribers once per id, wakes runs waiting for it. */
   publishEvent(name: string, payload: unknown, options: { eventId?: string; userId?: string }): Promise<unknown>;
   /** Persists an executor's pending events soon (a running module emitted items or logs). */
-  scheduleFlush(executor: RunExecutor): void;
+  scheduleFlush(run: FlushableRun): void;
   /**
    * A transition committed: fan its events out to live listeners, in order, with their sequence
    * numbers. `transients` are transient item changes that happened after the first `afterIndex`

@@ -2,6 +2,15 @@
  * The engine: deploys flows, starts runs, executes them (in this process, under leases taken in
  * the store), and answers questions about them. Several engines may share one store; each run is
  * executed by one of them at a time.
+ *
+ * The engine's rooms, each a folder whose main file says what lives there and what it may import:
+ * start/ (check, resolve, authorize, build a run), execution/ (executor, scheduler, leases, cancel,
+ * retention), steps/ (what each step type does), calls/ (subflows, child runs, launches, return
+ * mappings), governance/ (policy and approvals), events/ (publish, outbox, suspended runs resumed),
+ * live/ (live events, watchers, waiters, streamed outputs) and access/ (permissions, principals).
+ * Beside this file: engine-core.ts (the engine as executors and steps see it), types.ts (public
+ * options and results) and run-action.ts (seed 002's runAction on top of the public API). This
+ * file composes them and is the only one that imports every room.
  */
 import type { Clock, IdSource } from '../clock.js';
 import { FlowError, NotFoundError } from '../errors.js';
@@ -9,10 +18,11 @@ import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } f
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validation/validate-flow.js';
-import { startEvents, type BuildRunInput, type EngineCore, type LiveRunRef } from './engine-core.js';
+import { startEvents, type BuildRunInput, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
-import { buildNewRun, checkStartOptions, runRolesOf } from './start/build-run.js';
+import { buildNewRun } from './start/build-run.js';
+import { prepareStart } from './start/start-run.js';
 import { RunWaiters } from './live/run-waiters.js';
 import { runActionOn } from './run-action.js';
 import { RunScheduler } from './execution/run-scheduler.js';
@@ -25,7 +35,7 @@ import { OutputStreams } from './live/output-streams.js';
 import { AccessControl, type AccessOptions } from './access/authorize.js';
 import { EnginePrincipals } from './access/engine-principals.js';
 import type { ModelResolver } from './steps/model-resolver.js';
-import type { GovernancePolicy } from './governance/governance.js';
+import type { GovernancePolicy } from './governance/governance-policy.js';
 import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './governance/approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
@@ -169,29 +179,7 @@ export class Engine implements EngineCore {
    */
   async startRun(options: StartRunOptions): Promise<{ requestId: string; run: Omit<RunRecord, 'state'> }> {
     this.#assertOpen();
-    checkStartOptions(options);
-    // An inline definition is validated, and the input bound against it, before anything is
-    // stored: a rejected call leaves the store as it was.
-    const inline = typeof options.flow === 'string' ? null : assertValidFlow(options.flow);
-    const flow = inline ? { flowId: inline.id, version: 0, definition: inline, deployedBy: '', deployedAt: 0, published: false } : await this.loadFlow(options.flow as string, options.version);
-    const by = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
-    await this.access.assertCanStart({ by, flow, runAs: options.runAs ?? null });
-    let run = this.buildRun({
-      flow,
-      actionName: options.actionName ?? 'main',
-      input: options.input,
-      source: options.source ?? 'http',
-      ...(options.requestId !== undefined ? { requestId: options.requestId } : {}),
-      createdBy: options.userId ?? 'anonymous',
-      sessionId: options.sessionId ?? null,
-      label: options.label ?? null,
-      tags: options.tags ?? [],
-      timeoutMs: options.timeoutMs ?? null,
-      runAs: options.runAs ?? null,
-      event: options.event,
-      ...runRolesOf(options),
-    });
-    if (inline) run = { ...run, flowVersion: (await this.#flows.save(inline, options.userId ?? 'anonymous')).version };
+    const run = await prepareStart({ flows: this.#flows, access: this.access, buildRun: (input) => this.buildRun(input) }, options);
     const { state: _state, ...created } = await this.#createAndExecute(run);
     return { requestId: run.runId, run: created };
   }
@@ -252,7 +240,7 @@ export class Engine implements EngineCore {
     this.#scheduler.scheduleWake(runId, at, options);
   }
 
-  scheduleFlush(executor: RunExecutor): void {
+  scheduleFlush(executor: FlushableRun): void {
     this.#scheduler.scheduleFlush(executor);
   }
 

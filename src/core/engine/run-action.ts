@@ -3,17 +3,29 @@
  * cancel on abort, wait, and shape the ExecutionResult. Uses only the engine's public API.
  */
 import { fromRunError } from '../errors.js';
-import type { Engine } from './engine.js';
+import type { IdSource } from '../clock.js';
+import type { RunRecord } from '../run.js';
+import type { Store } from '../store.js';
 import type { LiveListener } from './live/live-events.js';
-import { OutputFollower } from './live/output-follower.js';
-import type { ExecutionResult, ItemEvent, RunActionOptions } from './types.js';
+import { OutputFollower, type OutputSource } from './live/output-follower.js';
+import type { ExecutionResult, ItemEvent, RunActionOptions, StartRunOptions } from './types.js';
+
+/** The engine's public API that runAction is built on. */
+export interface RunActionEngine extends OutputSource {
+  readonly ids: IdSource;
+  readonly store: Store;
+  startRun(options: StartRunOptions): Promise<{ requestId: string }>;
+  cancelRun(runId: string): Promise<RunRecord>;
+  waitForRun(runId: string): Promise<RunRecord>;
+  onRunTreeEvent(rootRunId: string, listener: LiveListener): () => void;
+}
 
 /**
  * Starts a run and waits for it to end. Resolves with the result — `error` set when the run
  * failed or was canceled — and rejects only when the run cannot be started or recorded.
  * Aborting `signal` cancels the run.
  */
-export async function runActionOn(engine: Engine, options: RunActionOptions): Promise<ExecutionResult> {
+export async function runActionOn(engine: RunActionEngine, options: RunActionOptions): Promise<ExecutionResult> {
   const requestId = options.requestId ?? engine.ids.newRunId();
   const started = engine.clock.now();
   // Listen before starting, so not even the first item is missed.

@@ -5,7 +5,7 @@
 import type { FlowError } from '../errors.js';
 import type { FlowDefinition } from '../model.js';
 import type { ModelResolver } from './steps/model-resolver.js';
-import type { GovernancePolicy } from './governance/governance.js';
+import type { GovernancePolicy } from './governance/governance-policy.js';
 import type { Item, LogEntry, RunEvent, RunRecord, RunStatus } from '../run.js';
 
 /** A pino-compatible logger (only the methods flowrun calls). */

@@ -2,6 +2,13 @@
  * Validation of a flow definition (DESIGN.md §2, §3): the one gate every definition passes —
  * JSON deployed over HTTP, `defineFlow({...})`, a compiled `.flow` file — before it is stored or run.
  * It reports every problem at once, each with a dotted path and a message naming the bad value.
+ *
+ * The `core/validation/` room: the checks of a definition, apart from the model they check —
+ * this entry point, the per-step checks (step-checker.ts, check-call.ts, check-ask-step.ts,
+ * check-wait-emit.ts), type references and JSON Schemas (check-type-ref.ts, check-json-schema.ts)
+ * and the field helpers they share (field-checker.ts). It may import the core model, errors,
+ * params and expressions; nothing of the engine. The engine checks a callee against its caller
+ * with calls/check-callee.ts, built on check-call.ts.
  */
 import { checkJsonSchema } from './check-json-schema.js';
 import { checkTypeRef } from './check-type-ref.js';

@@ -7,6 +7,10 @@
  * Nothing is cached: a revoked grant or a removed member takes effect on the next check. Checks
  * of one principal that overlap in time share one store lookup (a lookup already under way when
  * a check begins is as fresh as a new one: a change racing with both has no order relative to them).
+ *
+ * The `engine/access/` room: who may do what — these checks, and principals, groups, service
+ * accounts and grants managed through the engine (engine-principals.ts). It imports only core
+ * (permissions.ts, principal-store.ts, the store); every other room asks it.
  */
 import { NotFoundError, PermissionError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';

@@ -7,7 +7,7 @@ import type { FlowVersionRecord, StepDefinition } from '../../model.js';
 import type { RunRecord, RunState } from '../../run.js';
 import { applyReturnMappings } from './return-mapping.js';
 import { actionOf } from '../start/flow-graph.js';
-import type { StepOutcome } from '../steps/step-runner.js';
+import type { StepOutcome } from '../steps/step-outcome.js';
 
 /** What {@link childOutcome} needs of the calling run. */
 export interface CallerOfChild {

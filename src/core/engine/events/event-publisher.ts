@@ -5,6 +5,11 @@
  * UUID, see {@link eventRunId}), so publishing the same event again, from this or any other
  * process, meets the runs already created (the store refuses a second run with that id) and
  * starts nothing new. The runs' `source` is `event`; `event` in their expressions is the payload.
+ *
+ * The `engine/events/` room: publishing events and starting their subscribers (this file), the
+ * EMIT outbox drained after a run's transition commits (event-outbox.ts), and suspended runs —
+ * WAIT timers, awaited events, approvals — resumed when due (suspensions.ts: where a WAIT resumes).
+ * It may import core, the engine's contracts, access/, start/ and steps/wait-step.ts (event matching).
  */
 import { ConflictError, ValidationError, toFlowError } from '../../errors.js';
 import type { FlowVersionRecord, SubscriptionDefinition } from '../../model.js';

@@ -5,14 +5,21 @@
  * is dispatched, a module called, a caller woken). If the process dies between two transitions,
  * the next claimer resumes from the last one: completed steps are never executed again; a module
  * step that was in flight runs again with the same idempotency key.
+ *
+ * The `engine/execution/` room: running claimed runs — the executor (this file), the scheduler that
+ * claims, leases and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a
+ * run tree (cancel-run.ts) and deleting old ended runs (retention.ts). It may import core, the
+ * engine's contracts, start/ (building created runs), steps/ and calls/ (what a step does and how a
+ * child's end resumes its caller) and events/ (the EMIT outbox).
  */
 import { CanceledError, ConflictError, FlowError, TimeoutError, toFlowError } from '../../errors.js';
 import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../../model.js';
 import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunEventBody, type RunRecord, type RunState } from '../../run.js';
 import type { RunLease } from '../../store.js';
 import { cloneJson } from '../../json.js';
-import { startEvents, type EngineCore } from '../engine-core.js';
-import { executeStep, stepContext, type StepOutcome } from '../steps/step-runner.js';
+import { startEvents, type EngineCore, type FlushableRun } from '../engine-core.js';
+import { executeStep, stepContext } from '../steps/step-runner.js';
+import type { StepHost, StepOutcome } from '../steps/step-outcome.js';
 import { applyOutputMappings, parseContextTarget } from '../../mapping.js';
 import { childOutcome } from '../calls/child-outcome.js';
 import { drainOutbox } from '../events/event-outbox.js';
@@ -32,7 +39,7 @@ const MAX_DEFERRED_TRANSITIONS = 32;
 const STEP_LOG_CODES = new Set(['StepSucceeded', 'StepFailed', 'StepRetrying', 'StepCaught']);
 
 /** Runs one claimed run until it ends or waits. Create one per claim. */
-export class RunExecutor {
+export class RunExecutor implements StepHost, FlushableRun {
   readonly runId: string;
   readonly #core: EngineCore;
   readonly #flow: FlowVersionRecord;

@@ -10,6 +10,7 @@ import type { RunRecord } from '../../run.js';
 import type { ClaimedRun, RunLease, Store } from '../../store.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { RunExecutor } from './run-executor.js';
+import type { FlushableRun } from '../engine-core.js';
 import type { Logger } from '../types.js';
 
 /** Options of a {@link RunScheduler}. */
@@ -42,7 +43,7 @@ export class RunScheduler {
   readonly #queue: string[] = [];
   readonly #queued = new Set<string>();
   readonly #timers = new Set<TimerHandle>();
-  readonly #flushing = new Set<RunExecutor>();
+  readonly #flushing = new Set<FlushableRun>();
   readonly #leases: LeaseKeeper;
   /** Runs created with a lease for this engine that are not executing yet. */
   #starting = 0;
@@ -117,7 +118,7 @@ export class RunScheduler {
   }
 
   /** Persists an executor's pending events soon (a running module emitted items or logs). */
-  scheduleFlush(executor: RunExecutor): void {
+  scheduleFlush(executor: FlushableRun): void {
     if (this.#flushing.has(executor)) return;
     this.#flushing.add(executor);
     const timer = this.#options.clock.setTimeout(() => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, createMemoryStores, type FlowDefinition } from '../../../index.js';
-import type { GovernanceDecision, GovernanceRequest } from './governance.js';
+import type { GovernanceDecision, GovernanceRequest } from './governance-policy.js';
 import { createManualClock } from '../../../testing/index.js';
 
 const charge: FlowDefinition = {

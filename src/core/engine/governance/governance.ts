@@ -6,48 +6,16 @@
  * back, nothing of it held in memory — until `engine.approve` or `engine.reject` records the
  * decision (see approvals.ts). Control flow (`run` of a subflow, `goto`, `decide`) never asks.
  * Every decision is a ledger entry of kind `governance`.
+ *
+ * The `engine/governance/` room: the policy's contract (governance-policy.ts), asking it before a
+ * governed step (this file), and approving or rejecting a step that waits (approvals.ts). It may
+ * import core, steps/step-outcome.ts, access/ (who may decide) and events/suspensions.ts (resuming).
  */
 import { FlowError, StepFailedError, toFlowError } from '../../errors.js';
-import type { SourceLocation, StepDefinition } from '../../model.js';
+import type { StepDefinition } from '../../model.js';
+import type { GovernanceRequest } from './governance-policy.js';
 import type { LedgerEntry, Suspension } from '../../run.js';
-import type { StepArgs, StepOutcome } from '../steps/step-runner.js';
-
-/** What a governance policy is asked about one step. */
-export interface GovernanceRequest {
-  runId: string;
-  flowId: string;
-  flowVersion: number;
-  actionName: string;
-  /** `action:<name>` or `subflow:<name>`: where the step is. */
-  graph: string;
-  stepId: string;
-  stepType: 'ASK' | 'MODULE' | 'RUN_FLOW' | 'START_FLOW_EXECUTION';
-  /** The principal the step acts for: the run's service account, else who started it. */
-  principal: string;
-  createdBy: string;
-  runAs: string | null;
-  /** MODULE: the module called. */
-  moduleIdentifier?: string;
-  /** ASK: the model asked. */
-  model?: string;
-  /** RUN_FLOW, START_FLOW_EXECUTION: the flow called or started (`flowVersion` as the step names it). */
-  target?: { flowId: string; flowVersion?: number | string; action: string; async: boolean };
-  /** The step's input, as its mappings built it. */
-  input: Record<string, unknown>;
-  attempt: number;
-  source?: SourceLocation;
-}
-
-/** A policy's answer; the object form carries a reason, recorded in the ledger (and the error of a denial). */
-export type GovernanceDecision = 'allow' | 'deny' | 'approve' | { decision: 'allow' | 'deny' | 'approve'; reason?: string };
-
-/**
- * `runtimeConfig.governance`: decides whether a governed step may run. It may be async; it is
- * asked again on every attempt of a step (a retry, a re-execution after a crash) except one
- * already approved. A policy that throws or answers something else fails the step with
- * GOVERNANCE_FAILED (retried like any step failure).
- */
-export type GovernancePolicy = (request: GovernanceRequest) => GovernanceDecision | Promise<GovernanceDecision>;
+import { stepLedgerEntry, type StepArgs, type StepOutcome } from '../steps/step-outcome.js';
 
 /** True for the steps governance sees: ASK, MODULE, RUN_FLOW into another flow, and START_FLOW_EXECUTION. */
 export function isGoverned(step: StepDefinition): boolean {
@@ -113,12 +81,7 @@ export function currentSuspension(args: Pick<StepArgs, 'state' | 'frame' | 'step
 
 /** A `governance` ledger entry for this step. */
 export function governanceEntry(args: Pick<StepArgs, 'core' | 'run' | 'frame' | 'stepId' | 'step'>, to: Record<string, unknown>): LedgerEntry {
-  return {
-    time: args.core.clock.now(),
-    kind: 'governance',
-    from: { flowId: args.run.flowId, graph: args.frame.graph, stepId: args.stepId, ...(args.step.source ? { source: args.step.source } : {}) },
-    to: { stepType: args.step.stepType, ...to },
-  };
+  return stepLedgerEntry(args, 'governance', { stepType: args.step.stepType, ...to });
 }
 
 function requestOf(args: StepArgs, input: Record<string, unknown>): GovernanceRequest {

@@ -2,6 +2,12 @@
  * In-process fan-out of a run's live events (persisted ones after they committed, and transient
  * item changes) to listeners such as `onItem`, `watchRun` and SSE streams. A listener that throws
  * is logged and skipped; it never breaks the run or the other listeners.
+ *
+ * The `engine/live/` room: watching runs as they happen — in-process fan-out (this file), `watchRun`
+ * across processes (run-watcher.ts, watch-reads.ts), `waitForRun` (run-waiters.ts), callee outputs
+ * streamed to callers (output-streams.ts) and to `runAction`'s `onOutput` (output-follower.ts), and
+ * the snapshot throttle they share. It may import core, the engine's contracts, start/ and calls/
+ * (return mappings of streamed outputs); it never changes a run.
  */
 import type { RunEventBody } from '../../run.js';
 import type { LiveRunRef } from '../engine-core.js';

@@ -11,14 +11,26 @@ import { cloneJson } from '../../json.js';
 import type { OutputDefinition } from '../../model.js';
 import { isTerminalStatus, type RunRecord } from '../../run.js';
 import { declaredDefaults } from '../start/build-run.js';
-import type { Engine } from '../engine.js';
+import type { Clock } from '../../clock.js';
+import type { FlowVersionRecord } from '../../model.js';
+import type { Logger } from '../types.js';
+import type { LiveListener } from './live-events.js';
 import { SnapshotThrottle, STREAM_INTERVAL_MS } from './snapshot-throttle.js';
 
 export { STREAM_INTERVAL_MS };
 
+/** What following a run's outputs needs of the engine (its public API). */
+export interface OutputSource {
+  readonly clock: Clock;
+  readonly logger: Logger | undefined;
+  onRunEvent(runId: string, listener: LiveListener): () => void;
+  getRun(runId: string): Promise<RunRecord>;
+  getFlow(flowId: string, version?: number): Promise<FlowVersionRecord>;
+}
+
 /** Follows one run's outputs for `onOutput`; create it before the run starts so nothing is missed. */
 export class OutputFollower {
-  readonly #engine: Engine;
+  readonly #engine: OutputSource;
   readonly #onOutput: (name: string, snapshot: unknown) => void;
   readonly #latest = new Map<string, unknown>();
   readonly #reported = new Set<string>();
@@ -29,7 +41,7 @@ export class OutputFollower {
   #returned: string[] = [];
   #ended = false;
 
-  constructor(engine: Engine, runId: string, onOutput: (name: string, snapshot: unknown) => void) {
+  constructor(engine: OutputSource, runId: string, onOutput: (name: string, snapshot: unknown) => void) {
     this.#engine = engine;
     this.#onOutput = onOutput;
     this.#throttle = new SnapshotThrottle({ clock: engine.clock, emit: () => this.#reportSnapshot() });

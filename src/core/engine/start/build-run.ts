@@ -7,10 +7,7 @@ import { cloneJson } from '../../json.js';
 import { bindActionInput } from '../../params.js';
 import type { NewRun, RunRecord, RunState } from '../../run.js';
 import type { BuildRunInput } from '../engine-core.js';
-import type { StartRunOptions } from '../types.js';
 import { entryGraph, findEntry } from './flow-graph.js';
-
-const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /**
  * Builds a run ready to be created. Throws ACTION_NOT_FOUND for an unknown action and
@@ -80,59 +77,6 @@ export function declaredDefaults(declared: Record<string, { default?: unknown; c
 
 function roleSet(role: { users?: string[]; groups?: string[] } | undefined): { users: string[]; groups: string[] } {
   return { users: [...(role?.users ?? [])], groups: [...(role?.groups ?? [])] };
-}
-
-/** The run roles of a start: `monitors` / `managers` merged with seed 003's `runMonitoringBy` … `runManagingGroups`. */
-export function runRolesOf(options: StartRunOptions): Pick<BuildRunInput, 'monitors' | 'managers'> {
-  const merge = (role: { users?: string[]; groups?: string[] } | undefined, users: string[] | undefined, groups: string[] | undefined) =>
-    role || users || groups ? { users: unique([...(role?.users ?? []), ...(users ?? [])]), groups: unique([...(role?.groups ?? []), ...(groups ?? [])]) } : undefined;
-  const monitors = merge(options.monitors, options.runMonitoringBy, options.runMonitoringGroups);
-  const managers = merge(options.managers, options.runManagingBy, options.runManagingGroups);
-  return { ...(monitors ? { monitors } : {}), ...(managers ? { managers } : {}) };
-}
-
-function unique(ids: string[]): string[] {
-  return [...new Set(ids)];
-}
-
-/** Checks the options of a start at the edge; every problem is an INVALID_INPUT issue naming the option. */
-export function checkStartOptions(options: StartRunOptions): void {
-  const issues: { path: string; message: string }[] = [];
-  const { requestId, timeoutMs, label, tags, flow } = options;
-  if (typeof flow !== 'string' && (typeof flow !== 'object' || flow === null)) issues.push({ path: 'flow', message: `must be a flow definition or a flow id, got ${JSON.stringify(flow)}` });
-  if (requestId !== undefined && (typeof requestId !== 'string' || !REQUEST_ID.test(requestId))) {
-    issues.push({ path: 'requestId', message: `must be 1-128 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(requestId)}` });
-  }
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-    issues.push({ path: 'timeoutMs', message: `must be a positive number of milliseconds, got ${JSON.stringify(timeoutMs)}` });
-  }
-  if (label !== undefined && (typeof label !== 'string' || label.length > 1000)) issues.push({ path: 'label', message: 'must be a string of at most 1000 characters' });
-  if (tags !== undefined && !(Array.isArray(tags) && tags.length <= 100 && tags.every((t) => typeof t === 'string' && t.length <= 200))) {
-    issues.push({ path: 'tags', message: 'must be at most 100 strings of at most 200 characters' });
-  }
-  for (const [path, ids] of roleLists(options)) {
-    if (ids !== undefined && !(Array.isArray(ids) && ids.length <= 1000 && ids.every((id) => typeof id === 'string' && id !== '' && id.length <= 200))) {
-      issues.push({ path, message: `must be at most 1000 principal ids (non-empty strings of at most 200 characters), got ${JSON.stringify(ids)}` });
-    }
-  }
-  for (const path of ['userId', 'runAs'] as const) {
-    const id = options[path];
-    if (id !== undefined && (typeof id !== 'string' || id === '' || id.length > 200)) issues.push({ path, message: `must be a principal id (a non-empty string of at most 200 characters), got ${JSON.stringify(id)}` });
-  }
-  if (issues.length) throw new ValidationError('INVALID_INPUT', issues);
-}
-
-function roleLists(options: StartRunOptions): [string, unknown][] {
-  return [
-    ['monitors.users', options.monitors?.users],
-    ['monitors.groups', options.monitors?.groups],
-    ['managers.users', options.managers?.users],
-    ['managers.groups', options.managers?.groups],
-    ['runMonitoringBy', options.runMonitoringBy],
-    ['runMonitoringGroups', options.runMonitoringGroups],
-    ['runManagingBy', options.runManagingBy],
-    ['runManagingGroups', options.runManagingGroups],
-  ];
 }
 
 /** The record of a run a transition created with a lease, exactly as every store creates it. */

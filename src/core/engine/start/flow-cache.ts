@@ -5,10 +5,9 @@
  * those of other processes over the same store within {@link SELECTOR_CACHE_MS}.
  */
 import type { Clock } from '../../clock.js';
-import { NotFoundError } from '../../errors.js';
+import { NotFoundError, ValidationError } from '../../errors.js';
 import { LATEST_PUBLISHED, type FlowDefinition, type FlowVersionRecord } from '../../model.js';
 import type { Store } from '../../store.js';
-import { parseVersion } from '../steps/step-runner.js';
 
 /** How long a resolved selector is reused before the store is asked again. */
 export const SELECTOR_CACHE_MS = 1000;
@@ -67,4 +66,12 @@ export class FlowCache {
     this.forget(record.flowId);
     return record;
   }
+}
+/** Parses a `flowVersion` value: a number, a numeric string, `LATEST_PUBLISHED` or `LATEST`. */
+export function parseVersion(value: unknown): number | 'LATEST_PUBLISHED' | 'LATEST' | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === 'LATEST_PUBLISHED' || value === 'LATEST') return value;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (Number.isInteger(n) && n >= 1) return n;
+  throw new ValidationError('INVALID_INPUT', [{ path: 'flowVersion', message: `must be a version number, LATEST_PUBLISHED or LATEST, got ${JSON.stringify(value)}` }]);
 }

@@ -10,7 +10,7 @@ import type { AskStep, JsonSchema } from '../../model.js';
 import { typeRefToSchema, validateValue } from '../../params.js';
 import type { ItemHandle } from '../types.js';
 import type { ModelResolver } from './model-resolver.js';
-import { untilAborted } from '../execution/until-aborted.js';
+import { untilAborted } from './until-aborted.js';
 
 /** What the ASK step needs from the step runner. */
 export interface AskStepArgs {

@@ -11,7 +11,7 @@ import { evaluateExpression } from '../../expression/index.js';
 import { cloneJson } from '../../json.js';
 import type { EmitStep, WaitStep } from '../../model.js';
 import type { Suspension } from '../../run.js';
-import type { StepArgs, StepOutcome } from './step-runner.js';
+import type { StepArgs, StepOutcome } from './step-outcome.js';
 import { currentSuspension } from '../governance/governance.js';
 
 /** Runs a WAIT step: suspends on its first visit, completes once resumed. */

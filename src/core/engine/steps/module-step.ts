@@ -1,0 +1,97 @@
+/**
+ * MODULE steps: call a registered TypeScript function with the step's input, an AbortSignal (the
+ * run's cancel or deadline, the step's `timeoutMs`), a stable idempotency key, and writers for the
+ * action's outputs and the run's items. A module interrupted by a crash runs again with the same key.
+ */
+import { StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
+import type { Item } from '../../run.js';
+import { cloneJson } from '../../json.js';
+import type { ItemHandle, ModuleContext } from '../types.js';
+import { untilAborted } from './until-aborted.js';
+import { OutputWriter } from './output-writer.js';
+import type { StepArgs, StepOutcome } from './step-outcome.js';
+
+/** Runs the module registered as `moduleId`; MODULE_NOT_FOUND (not retried) when there is none. */
+export async function runModule(args: StepArgs, moduleId: string, input: Record<string, unknown>): Promise<StepOutcome> {
+  const { core, executor, run, state, frame, step, stepId } = args;
+  const fn = core.modules[moduleId];
+  if (!fn) {
+    return {
+      type: 'fail',
+      error: new StepFailedError('MODULE_NOT_FOUND', `no module is registered as "${moduleId}" (step ${stepId})`, { runId: run.runId, stepId, retryable: false }),
+    };
+  }
+  const controller = new AbortController();
+  const onRunAbort = (): void => controller.abort(args.signal.reason);
+  if (args.signal.aborted) onRunAbort();
+  else args.signal.addEventListener('abort', onRunAbort, { once: true });
+  const timer = step.timeoutMs
+    ? core.clock.setTimeout(() => controller.abort(new TimeoutError(`step ${stepId} timed out after ${step.timeoutMs} ms`, { runId: run.runId, stepId })), step.timeoutMs)
+    : null;
+  const writer = new OutputWriter({
+    outputs: state.outputs,
+    declared: args.flow.definition.actions[run.actionName]?.outputs,
+    clock: core.clock,
+    stream: (name, value) => executor.outputStreamed(name, value),
+  });
+  const ctx: ModuleContext = {
+    runId: run.runId,
+    stepId,
+    flowId: run.flowId,
+    signal: controller.signal,
+    idempotencyKey: `${run.runId}:${state.stepSeq}:${stepId}`,
+    attempt: frame.attempt,
+    settings: core.settings,
+    log: (code, description, details) => executor.log(String(code), String(description), details ?? {}),
+    emitItem: (item) => emitItem(args, item),
+    write: (name, value) => writer.write(String(name), value),
+    append: (name, element) => writer.append(String(name), element),
+  };
+  try {
+    const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), controller.signal);
+    for (const name of writer.commit()) executor.outputChanged(name);
+    return { type: 'complete', output: output === undefined ? null : output };
+  } catch (error) {
+    const reason = controller.signal.aborted ? controller.signal.reason : error;
+    // Live watchers saw the failed attempt's writes: show them the committed values again.
+    for (const name of writer.discard()) executor.outputStreamed(name, cloneJson(state.outputs[name] ?? null));
+    return { type: 'fail', error: toFlowError(reason, 'MODULE_FAILED') };
+  } finally {
+    timer?.cancel();
+    args.signal.removeEventListener('abort', onRunAbort);
+  }
+}
+
+/** Emits an item from a step (modules, ASK): announced as added, then updated and done through the handle. */
+export function emitItem(args: StepArgs, spec: { type: string; content?: unknown; transient?: boolean }): ItemHandle {
+  const { core, executor, run, stepId } = args;
+  const now = core.clock.now();
+  const item: Item = {
+    id: core.ids.newId(),
+    type: String(spec.type),
+    status: 'in_progress',
+    content: spec.content ?? null,
+    transient: spec.transient === true,
+    runId: run.runId,
+    stepId,
+    createdAt: now,
+    updatedAt: now,
+  };
+  executor.itemChanged('added', { ...item });
+  return {
+    id: item.id,
+    update(content: unknown): void {
+      if (item.status === 'done') return;
+      item.content = content;
+      item.updatedAt = core.clock.now();
+      executor.itemChanged('updated', { ...item });
+    },
+    done(content?: unknown): void {
+      if (item.status === 'done') return;
+      if (content !== undefined) item.content = content;
+      item.status = 'done';
+      item.updatedAt = core.clock.now();
+      executor.itemChanged('done', { ...item });
+    },
+  };
+}
