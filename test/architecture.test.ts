@@ -155,6 +155,47 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('has no import cycles inside src (type-only imports included)', () => {
+    const graph = new Map<string, string[]>();
+    const known = new Set(files.map((f) => f.path));
+    for (const file of files.filter(production)) {
+      const deps = file.imports.map((spec) => target(file, spec)).filter((to): to is string => to !== null).map((to) => to.replace(/\.js$/, '.ts'));
+      graph.set(file.path, [...new Set(deps.filter((to) => known.has(to)))]);
+    }
+    expect(importCycles(graph).map((cycle) => cycle.join(' -> '))).toEqual([]);
+  });
+
+  it('keeps the engine rooms to the imports their opening comments allow', () => {
+    // Each room of src/core/engine says in its main file which other rooms it may import; all may
+    // import core and the engine's contracts beside engine.ts (engine-core.ts, types.ts).
+    const rooms: Record<string, string[]> = {
+      access: [],
+      start: ['access'],
+      calls: ['start', 'steps'],
+      steps: ['calls', 'governance', 'live'],
+      governance: ['steps', 'access', 'events'],
+      events: ['access', 'start', 'steps'],
+      live: ['start', 'calls'],
+      execution: ['start', 'steps', 'calls', 'events'],
+    };
+    const contracts = ['core/engine/engine-core.ts', 'core/engine/types.ts'];
+    const offenders: string[] = [];
+    const roomOf = (path: string): string | null => /^core\/engine\/([^/]+)\//.exec(path)?.[1] ?? null;
+    for (const file of files.filter((f) => production(f) && f.path.startsWith('core/engine/'))) {
+      const room = roomOf(file.path);
+      if (room === null) continue;
+      if (!(room in rooms)) offenders.push(`${file.path}: core/engine/${room}/ is not a known room (add it here and to engine.ts)`);
+      for (const spec of file.imports) {
+        const to = target(file, spec)?.replace(/\.js$/, '.ts');
+        if (!to?.startsWith('core/engine/') || contracts.includes(to)) continue;
+        const toRoom = roomOf(to);
+        if (toRoom === room) continue;
+        if (toRoom === null || !rooms[room]?.includes(toRoom)) offenders.push(`${file.path} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+
   it('has no grab-bag modules', () => {
     expect(files.filter((f) => /(^|\/)(utils|helpers|misc)\.ts$/.test(f.path)).map((f) => f.path)).toEqual([]);
   });
@@ -164,3 +205,59 @@ describe('architecture', () => {
     expect(long).toEqual([]);
   });
 });
+
+
+/** Every import cycle of the graph, each as the files along it with its first file repeated last (Tarjan's strongly connected components). */
+function importCycles(graph: Map<string, string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (node: string): void => {
+    index.set(node, next);
+    low.set(node, next++);
+    stack.push(node);
+    onStack.add(node);
+    for (const to of graph.get(node) ?? []) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(node, Math.min(low.get(node)!, low.get(to)!));
+      } else if (onStack.has(to)) low.set(node, Math.min(low.get(node)!, index.get(to)!));
+    }
+    if (low.get(node) !== index.get(node)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== node);
+    if (component.length > 1 || graph.get(node)?.includes(node)) cycles.push(cyclePath(graph, new Set(component), node));
+  };
+  for (const node of [...graph.keys()].sort()) if (!index.has(node)) visit(node);
+  return cycles;
+}
+
+/** One cycle through `start` inside a strongly connected component, found by breadth-first search. */
+function cyclePath(graph: Map<string, string[]>, component: Set<string>, start: string): string[] {
+  const previous = new Map<string, string>();
+  const queue = [start];
+  while (queue.length) {
+    const node = queue.shift()!;
+    for (const to of graph.get(node) ?? []) {
+      if (!component.has(to)) continue;
+      if (to === start) {
+        const path = [node];
+        while (path[0] !== start) path.unshift(previous.get(path[0]!)!);
+        return [...path, start];
+      }
+      if (!previous.has(to)) {
+        previous.set(to, node);
+        queue.push(to);
+      }
+    }
+  }
+  return [start, start];
+}
