@@ -2,6 +2,7 @@
  * flowrun: a durable flow runtime for TypeScript.
  */
 export * from './core/errors.js';
+export { DEFAULT_BUDGETS, type Budgets } from './core/budgets.js';
 export * from './core/model.js';
 export type { Clock, IdSource, TimerHandle, TimerOptions } from './core/clock.js';
 export {

@@ -28,6 +28,7 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = Object.freeze({
   METHOD_NOT_ALLOWED: 405,
   TIMEOUT: 408,
   CONFLICT: 409,
+  LIMIT_EXCEEDED: 429,
   LEASE_LOST: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,

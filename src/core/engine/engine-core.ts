@@ -2,6 +2,7 @@
  * The part of the engine that executors and steps call back into: the store, time, ids, the
  * configuration, flow loading, building new runs, and the scheduler.
  */
+import type { Budgets } from '../budgets.js';
 import type { Clock, IdSource } from '../clock.js';
 import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
@@ -70,6 +71,8 @@ export interface EngineCore {
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
   readonly maxHistoryPerRun: number;
+  /** The budgets in force (runtimeConfig.budgets over the defaults). */
+  readonly budgets: Budgets;
   /** Permission checks (authorize.ts): a step calling another flow asks them before it creates the run. */
   readonly access: AccessControl;
   /** `runtimeConfig.governance`: asked before ASK, MODULE, cross-flow RUN_FLOW and START_FLOW_EXECUTION steps. */

@@ -12,6 +12,7 @@
  * options and results) and run-action.ts (seed 002's runAction on top of the public API). This
  * file composes them and is the only one that imports every room.
  */
+import { resolveBudgets, type Budgets } from '../budgets.js';
 import type { Clock, IdSource } from '../clock.js';
 import { FlowError, NotFoundError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
@@ -73,6 +74,7 @@ export class Engine implements EngineCore {
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
   readonly maxHistoryPerRun: number;
+  readonly budgets: Budgets;
   readonly modelResolver: ModelResolver | undefined;
   readonly governance: GovernancePolicy | undefined;
   readonly workerId: string;
@@ -100,6 +102,7 @@ export class Engine implements EngineCore {
     this.settings = Object.freeze({ ...config.settings });
     this.maxDepth = config.maxDepth ?? 100;
     this.maxHistoryPerRun = config.maxHistoryPerRun ?? 10_000;
+    this.budgets = resolveBudgets(config.budgets);
     this.modelResolver = config.modelResolver;
     this.governance = config.governance;
     this.workerId = options.workerId ?? `engine-${this.ids.newId()}`;

@@ -2,6 +2,7 @@
  * The public types of the engine: runtime configuration, modules and their context, and the
  * options and results of starting and running actions.
  */
+import type { Budgets } from '../budgets.js';
 import type { FlowError } from '../errors.js';
 import type { FlowDefinition } from '../model.js';
 import type { ModelResolver } from './steps/model-resolver.js';
@@ -65,6 +66,8 @@ export interface RuntimeConfig {
   maxDepth?: number;
   /** Step-level log and ledger entries kept per run before they are dropped (default 10,000). */
   maxHistoryPerRun?: number;
+  /** Budgets of runs, run trees and principals over their defaults (see budgets.ts); exceeding one is LIMIT_EXCEEDED. */
+  budgets?: Partial<Budgets>;
   /** Finds the model of an ASK step by its id; without one, ASK steps fail with MODEL_NOT_CONFIGURED. */
   modelResolver?: ModelResolver;
   /** Asked before every ASK, MODULE, cross-flow RUN_FLOW and START_FLOW_EXECUTION step: allow, deny, or approve (the run waits INACTIVE). See governance.ts. */
