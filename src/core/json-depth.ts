@@ -9,6 +9,12 @@ import { FlowError, ValidationError, type ValidationIssue } from './errors.js';
 /** The default nesting limit: a value may hold objects and arrays 100 levels deep (`runtimeConfig.maxNestingDepth`). */
 export const DEFAULT_MAX_NESTING_DEPTH = 100;
 
+/**
+ * The deepest nesting flowrun's recursive code (copies in json.ts, definition validation) is ever
+ * given; also the largest `maxNestingDepth` accepted. Past it, a walk could exhaust the stack.
+ */
+export const MAX_WALKED_DEPTH = 1000;
+
 /** How many leading path segments a too-deep path shows before it is abbreviated. */
 const SHOWN_SEGMENTS = 6;
 
@@ -92,6 +98,18 @@ export function assertNestingWithin(value: unknown, options: { path: string; max
   if (issue) throw new ValidationError('INVALID_INPUT', [issue], { details: { limit: options.maxDepth } });
 }
 
+/** Levels a flow definition's own structure adds above the values it holds (`actions.main.steps.x.literals` and the like). */
+export const DEFINITION_STRUCTURE_LEVELS = 8;
+
+/**
+ * Throws INVALID_INPUT when a flow definition nests deeper than `maxDepth` plus
+ * {@link DEFINITION_STRUCTURE_LEVELS}: the values a definition holds (literals, defaults,
+ * schemas) may nest as deep as any other value, below the definition's own structure.
+ */
+export function assertDefinitionNesting(definition: unknown, options: { path: string; maxDepth: number }): void {
+  assertNestingWithin(definition, { path: options.path, maxDepth: options.maxDepth + DEFINITION_STRUCTURE_LEVELS });
+}
+
 /**
  * A FlowError NESTING_TOO_DEEP for a value a step produced (a module's result or write, an EMIT
  * payload) that is nested deeper than `maxDepth`, or null when it fits. The step fails with it
@@ -108,11 +126,12 @@ export function nestingTooDeepError(value: unknown, options: { what: string; pat
   });
 }
 
-/** Checks a `maxNestingDepth` option: a whole number from 1 up. */
+/** Checks a `maxNestingDepth` option: a whole number of levels from 1 to {@link MAX_WALKED_DEPTH} minus the room a run's state needs around its values. */
 export function checkMaxNestingDepth(value: unknown): number {
   if (value === undefined) return DEFAULT_MAX_NESTING_DEPTH;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError('INVALID_INPUT', [{ path: 'runtimeConfig.maxNestingDepth', message: `must be a whole number of levels from 1 up, got ${JSON.stringify(value)}` }]);
+  const most = MAX_WALKED_DEPTH - 2 * DEFINITION_STRUCTURE_LEVELS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > most) {
+    throw new ValidationError('INVALID_INPUT', [{ path: 'runtimeConfig.maxNestingDepth', message: `must be a whole number of levels from 1 to ${most}, got ${JSON.stringify(value)}` }]);
   }
   return value;
 }
