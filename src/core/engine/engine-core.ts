@@ -63,6 +63,8 @@ export interface EngineCore {
   readonly modules: Readonly<Record<string, Module>>;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
+  /** `runtimeConfig.maxNestingDepth`: how deep values entering a run may nest. */
+  readonly maxNestingDepth: number;
   readonly maxHistoryPerRun: number;
   /** Permission checks (authorize.ts): a step calling another flow asks them before it creates the run. */
   readonly access: AccessControl;

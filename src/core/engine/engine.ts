@@ -4,11 +4,12 @@
  * executed by one of them at a time.
  */
 import type { Clock, IdSource } from '../clock.js';
-import { FlowError, NotFoundError } from '../errors.js';
+import { FlowError, NotFoundError, ValidationError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validate-flow.js';
+import { assertDefinitionNesting, assertNestingWithin, checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
 import { startEvents, type BuildRunInput, type EngineCore, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live-events.js';
 import { RunExecutor } from './run-executor.js';
@@ -62,6 +63,7 @@ export class Engine implements EngineCore {
   readonly modules: Readonly<Record<string, Module>>;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
+  readonly maxNestingDepth: number;
   readonly maxHistoryPerRun: number;
   readonly modelResolver: ModelResolver | undefined;
   readonly governance: GovernancePolicy | undefined;
@@ -89,6 +91,7 @@ export class Engine implements EngineCore {
     this.modules = { ...config.modules, ...options.modules };
     this.settings = Object.freeze({ ...config.settings });
     this.maxDepth = config.maxDepth ?? 100;
+    this.maxNestingDepth = checkMaxNestingDepth(config.maxNestingDepth);
     this.maxHistoryPerRun = config.maxHistoryPerRun ?? 10_000;
     this.modelResolver = config.modelResolver;
     this.governance = config.governance;
@@ -129,6 +132,7 @@ export class Engine implements EngineCore {
    * `LATEST_PUBLISHED`. Throws ValidationError (INVALID_DEFINITION) listing every problem.
    */
   async deployFlow(definition: FlowDefinition, options: { deployedBy?: string; publish?: boolean } = {}): Promise<{ id: string; version: number }> {
+    assertDefinitionNesting(definition, { path: 'definition', maxDepth: this.maxNestingDepth });
     const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? 'anonymous');
     if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version }).finally(() => this.#flows.forget(record.flowId));
     return { id: record.flowId, version: record.version };
@@ -172,6 +176,7 @@ export class Engine implements EngineCore {
     checkStartOptions(options);
     // An inline definition is validated, and the input bound against it, before anything is
     // stored: a rejected call leaves the store as it was.
+    if (typeof options.flow !== 'string') assertDefinitionNesting(options.flow, { path: 'flow', maxDepth: this.maxNestingDepth });
     const inline = typeof options.flow === 'string' ? null : assertValidFlow(options.flow);
     const flow = inline ? { flowId: inline.id, version: 0, definition: inline, deployedBy: '', deployedAt: 0, published: false } : await this.loadFlow(options.flow as string, options.version);
     const by = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
@@ -206,6 +211,9 @@ export class Engine implements EngineCore {
   }
 
   buildRun(input: BuildRunInput): NewRun {
+    // Before binding: deeper values break what walks them recursively (copies, stores, answers).
+    assertNestingWithin(input.input, { path: 'input', maxDepth: this.maxNestingDepth });
+    assertNestingWithin(input.event, { path: 'event', maxDepth: this.maxNestingDepth });
     return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId() });
   }
 
@@ -217,6 +225,8 @@ export class Engine implements EngineCore {
    */
   publishEvent(name: string, payload?: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
     this.#assertOpen();
+    const tooDeep = nestingIssue(payload, { path: 'payload', maxDepth: this.maxNestingDepth });
+    if (tooDeep) return Promise.reject(new ValidationError('INVALID_INPUT', [tooDeep], { details: { limit: this.maxNestingDepth } }));
     return publishEvent(
       { ...this.#resumeDeps, ids: this.ids, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#createAndExecute(run, events) },
       name,

@@ -17,6 +17,7 @@ import { executeAskStep } from './ask-step.js';
 import { governStep, isGoverned } from './governance.js';
 import { executeEmitStep, executeWaitStep } from './wait-step.js';
 import { cloneJson } from '../json.js';
+import { nestingTooDeepError } from '../json-depth.js';
 import { untilAborted } from './until-aborted.js';
 
 /** What a step asks the executor to record. */
@@ -235,11 +236,12 @@ async function runModule(args: StepArgs, moduleId: string, input: Record<string,
     settings: core.settings,
     log: (code, description, details) => executor.log(String(code), String(description), details ?? {}),
     emitItem: (item) => emitItem(args, item),
-    write: (name, value) => writer.write(String(name), value),
-    append: (name, element) => writer.append(String(name), element),
+    write: (name, value) => writer.write(String(name), checkedNesting(args, value, `ctx.write("${String(name)}")`, `outputs.${String(name)}`)),
+    append: (name, element) => writer.append(String(name), checkedNesting(args, element, `ctx.append("${String(name)}")`, `outputs.${String(name)}[]`)),
   };
   try {
     const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), controller.signal);
+    checkedNesting(args, output, `the result of module "${moduleId}"`, `steps.${stepId}`);
     for (const name of writer.commit()) executor.outputChanged(name);
     return { type: 'complete', output: output === undefined ? null : output };
   } catch (error) {
@@ -323,4 +325,11 @@ export function parseVersion(value: unknown): number | 'LATEST_PUBLISHED' | 'LAT
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
   if (Number.isInteger(n) && n >= 1) return n;
   throw new ValidationError('INVALID_INPUT', [{ path: 'flowVersion', message: `must be a version number, LATEST_PUBLISHED or LATEST, got ${JSON.stringify(value)}` }]);
+}
+
+/** `value` when it nests within `maxNestingDepth`; else throws NESTING_TOO_DEEP, failing the step (a module may catch it from ctx.write). */
+function checkedNesting<T>(args: StepArgs, value: T, what: string, path: string): T {
+  const error = nestingTooDeepError(value, { what, path, maxDepth: args.core.maxNestingDepth, runId: args.run.runId, stepId: args.stepId });
+  if (error) throw error;
+  return value;
 }
