@@ -45,3 +45,13 @@ describe('nestingIssue', () => {
     expect(nestingIssue({ a: 1 }, { path: 'input', maxDepth: 100 })).toBeNull();
   });
 });
+
+describe('validateFlow on a hostile definition', () => {
+  it('reports a 100,000-level schema as an issue instead of exhausting the stack', async () => {
+    const { validateFlow } = await import('./validate-flow.js');
+    let schema: unknown = { type: 'string' };
+    for (let i = 0; i < 100_000; i++) schema = { type: 'object', properties: { a: schema } };
+    const result = validateFlow({ id: 't/x', classes: { C: schema }, actions: { main: { startAt: 'e', steps: { e: { stepType: 'COMPUTE', expression: '1' } } } } });
+    expect(result).toMatchObject({ ok: false, issues: [{ path: 'classes.C.properties.a.properties.a…(1000 levels)', message: expect.stringContaining('1000 levels') }] });
+  });
+});
