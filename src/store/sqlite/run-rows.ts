@@ -122,6 +122,7 @@ export function readableRunFromRow(row: RunRow): RunRecord {
 
 function columnsOf(row: RunRow): RunColumns {
   return {
+    ...ownerFields(row.fixed),
     runId: row.run_id,
     flowId: row.flow_id,
     status: row.status as RunStatus,
@@ -137,6 +138,24 @@ function columnsOf(row: RunRow): RunColumns {
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires_at,
     fencingToken: row.fencing_token,
+  };
+}
+
+/** Who owns the run and what it runs, when its `fixed` JSON still parses (the damage may be elsewhere): its owner can then still read that it is damaged. */
+function ownerFields(fixed: string): Pick<RunColumns, 'flowVersion' | 'actionName' | 'createdBy' | 'runOwner'> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fixed);
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const { flowVersion, actionName, createdBy, runOwner } = parsed as Record<string, unknown>;
+  return {
+    ...(typeof flowVersion === 'number' ? { flowVersion } : {}),
+    ...(typeof actionName === 'string' ? { actionName } : {}),
+    ...(typeof createdBy === 'string' ? { createdBy } : {}),
+    ...(typeof runOwner === 'string' ? { runOwner } : {}),
   };
 }
 
