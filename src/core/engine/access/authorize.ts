@@ -12,7 +12,7 @@
  * accounts and grants managed through the engine (engine-principals.ts). It imports only core
  * (permissions.ts, principal-store.ts, the store); every other room asks it.
  */
-import { NotFoundError, PermissionError } from '../../errors.js';
+import { FlowError, NotFoundError, PermissionError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';
 import {
   canActAs,
@@ -57,10 +57,10 @@ const MAX_LIST_SCANS = 20;
 /** Permission checks over one store. */
 export class AccessControl {
   readonly #store: Store;
-  readonly #loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord>;
+  readonly #loadFlow: (flowId: string, version: number | 'LATEST') => Promise<FlowVersionRecord>;
   readonly #lookups = new Map<string, Promise<ResolvedPrincipal | null>>();
 
-  constructor(deps: { store: Store; loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord> }) {
+  constructor(deps: { store: Store; loadFlow: (flowId: string, version: number | 'LATEST') => Promise<FlowVersionRecord> }) {
     this.#store = deps.store;
     this.#loadFlow = deps.loadFlow;
   }
@@ -142,10 +142,10 @@ export class AccessControl {
   async #read(runId: string, as: PrincipalRef | undefined): Promise<{ run: RunRecord; access: { principal: Principal; flow: FlowAccess } | null }> {
     const run = await this.#store.getRun(runId);
     if (!run) throw runNotFound(runId);
-    if (as === undefined) return { run, access: null };
+    if (as === undefined) return { run: readable(run), access: null };
     const [principal, flow] = await Promise.all([this.principal(as), this.#flowAccess(run)]);
     if (!canReadRun(principal, run, flow)) throw runNotFound(runId);
-    return { run, access: { principal, flow } };
+    return { run: readable(run), access: { principal, flow } };
   }
 
   /** As {@link manageableRun}, but only when `as` is given: a trusted call costs nothing. */
@@ -182,7 +182,8 @@ export class AccessControl {
   }
 
   async #flowAccess(run: RunRecord): Promise<FlowAccess & { flowId: string }> {
-    return flowAccess(await this.#loadFlow(run.flowId, run.flowVersion));
+    // A run whose stored data cannot be read may not know its version (store/unreadable-run.ts): its flow's latest decides.
+    return flowAccess(await this.#loadFlow(run.flowId, run.dataError && run.flowVersion === 0 ? 'LATEST' : run.flowVersion));
   }
 }
 
@@ -196,4 +197,10 @@ function runNotFound(runId: string): NotFoundError {
 
 function denied(message: string, details: Record<string, unknown>): PermissionError {
   return new PermissionError(message, { details });
+}
+
+/** The run itself, or RUN_DATA_UNREADABLE when its stored data could not be read (store/unreadable-run.ts). */
+function readable(run: RunRecord): RunRecord {
+  if (run.dataError) throw new FlowError('RUN_DATA_UNREADABLE', run.dataError.message, { runId: run.runId });
+  return run;
 }
