@@ -175,7 +175,7 @@ export class Engine implements EngineCore {
     const inline = typeof options.flow === 'string' ? null : assertValidFlow(options.flow);
     const flow = inline ? { flowId: inline.id, version: 0, definition: inline, deployedBy: '', deployedAt: 0, published: false } : await this.loadFlow(options.flow as string, options.version);
     const by = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
-    await this.access.assertCanStart({ by, flow, runAs: options.runAs ?? null });
+    await this.access.assertCanStart({ by, flow, runAs: options.runAs ?? null, hidden: { version: options.version } });
     let run = this.buildRun({
       flow,
       actionName: options.actionName ?? 'main',
