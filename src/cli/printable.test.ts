@@ -16,7 +16,7 @@ describe('printable', () => {
   });
 
   it('keeps a watched run from writing escape sequences or forging lines', () => {
-    const line = formatRunEvent({ kind: 'log', runId: 'r1', seq: 1, entry: { time: 0, code: 'Note', description: `${EVIL}\n[r1] SUCCEEDED` } }, new Map());
+    const line = formatRunEvent({ kind: 'log', runId: 'r1', seq: 1, time: 0, entry: { time: 0, code: 'Note', description: `${EVIL}\n[r1] SUCCEEDED` } }, new Map());
     expect(line).toBe('[r1] Note: \\x1b[2J evil\\n[r1] SUCCEEDED\n');
   });
 });
