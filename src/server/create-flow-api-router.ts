@@ -34,6 +34,12 @@ export interface FlowApiRouterOptions {
   /** Interval of the SSE heartbeat comment (default 15,000 ms). */
   heartbeatMs?: number;
   /**
+   * How often an open event stream re-checks that its reader may still read the run (default
+   * 5,000 ms). A reader that lost access (removed from the run's monitors or from a group, a
+   * revoked role) gets an `error` event with RUN_NOT_FOUND and the stream ends.
+   */
+  accessRecheckMs?: number;
+  /**
    * Who may read `GET /metrics`: `'admin'` (default) system administrators only (see
    * `administrators`), `'open'` every authenticated principal, `'off'` nobody (the route is not served).
    */
@@ -76,7 +82,7 @@ export interface FlowApiRouter {
 export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRouter {
   const { engine } = options;
   const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
-  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, logger: options.logger };
+  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, logger: options.logger };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 
   const app = new OpenAPIHono<RouterEnv>({
