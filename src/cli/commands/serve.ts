@@ -15,6 +15,7 @@ import { isIP } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { FlowDefinition } from '../../core/model.js';
+import type { Store } from '../../core/store.js';
 import { createEngine } from '../../create-engine.js';
 import { assumingModelResolver } from '../../core/engine/model-resolver.js';
 import { serve } from '../../server/listen.js';
@@ -145,7 +146,7 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
 }
 
 /** True when `principalId` holds a token that is neither revoked nor expired at `now`. */
-async function hasActiveToken(stores: ReturnType<typeof openStoreSpec>, principalId: string, now: number): Promise<boolean> {
+async function hasActiveToken(stores: Store, principalId: string, now: number): Promise<boolean> {
   const tokens = await stores.principals.listTokens({ principalId });
   return tokens.some((t) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now));
 }
