@@ -447,6 +447,14 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
     });
 
+    describe('ping', () => {
+      it('answers while the store is open and fails with STORE_ERROR once it is closed', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+        await store.close();
+        await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_ERROR' });
+      });
+    });
+
     describe('retention', () => {
       it('deletes ended runs older than the cutoff, in bounded batches, with their events and items', async () => {
         for (const [runId, end] of [

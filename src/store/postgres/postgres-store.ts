@@ -376,6 +376,12 @@ export class PostgresStore implements Store {
     await this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', $1)`, [payload]));
   }
 
+  /** Runs `SELECT 1` on a pooled connection (connecting and migrating first if needed), never retried; STORE_ERROR while the database is away. */
+  async ping(): Promise<void> {
+    this.#open();
+    await this.#db.statement((sql) => sql.query('SELECT 1'));
+  }
+
   /** Waits for queued transitions to commit, then closes the LISTEN connection and the pool. Later calls reject with STORE_ERROR. */
   async close(): Promise<void> {
     if (this.#closed) return;

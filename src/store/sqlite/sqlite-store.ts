@@ -185,6 +185,11 @@ export class SqliteStore implements Store {
     return async () => clearInterval(timer);
   }
 
+  /** Reads the schema version from the file (opening it if needed), without waiting for queued writes; STORE_ERROR when it cannot. */
+  async ping(): Promise<void> {
+    await this.#read((c) => c.db.prepare('SELECT version FROM flowrun_schema').get(), false);
+  }
+
   /** Lets queued writes commit, then closes the file; later calls fail with STORE_ERROR. Closing twice is harmless. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -44,7 +44,8 @@ export async function prepareStart(deps: StartDeps, options: StartRunOptions): P
     ? { flowId: inline.id, version: 0, definition: inline, deployedBy: '', deployedAt: 0, published: false }
     : await deps.flows.load(options.flow as string, options.version);
   const by = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
-  await deps.access.assertCanStart({ by, flow, runAs: options.runAs ?? null });
+  // One who may not see the flow learns nothing of it: refused like a missing flow (FLOW_NOT_FOUND).
+  await deps.access.assertCanStart({ by, flow, runAs: options.runAs ?? null, hidden: { version: options.version } });
   const run = deps.buildRun({
     flow,
     actionName: options.actionName ?? 'main',
