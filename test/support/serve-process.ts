@@ -45,8 +45,11 @@ export function freshSqliteSpec(): string {
  * Starts `flowrun serve --store STORE --port 0 ARGS` and resolves once it prints that it is
  * serving (rejects with its output when it exits first or takes longer than `timeoutMs`).
  */
-export async function startServeProcess(options: { store: string; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/flowrun-cli.ts', 'serve', '--store', options.store, '--port', '0', ...(options.args ?? [])], {
+export async function startServeProcess(options: { store: string; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number; umask?: string }): Promise<ServeProcess> {
+  const argv = [process.execPath, '--import', 'tsx', 'test/support/flowrun-cli.ts', 'serve', '--store', options.store, '--port', '0', ...(options.args ?? [])];
+  // With `umask`, through a shell that sets it and then becomes the server (exec keeps the pid).
+  const [command, ...args] = options.umask === undefined ? argv : ['/bin/sh', '-c', `umask ${options.umask} && exec "$@"`, 'sh', ...argv];
+  const child = spawn(command!, args, {
     cwd: root,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
