@@ -30,6 +30,7 @@ import { RunScheduler } from './execution/run-scheduler.js';
 import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js';
 import { FlowCache } from './start/flow-cache.js';
+import { DerivedRunIds } from './start/derived-run-ids.js';
 import { StoreChanges, watchRunEvents } from './live/run-watcher.js';
 import { WatchReads } from './live/watch-reads.js';
 import { OutputStreams } from './live/output-streams.js';
@@ -80,6 +81,8 @@ export class Engine implements EngineCore {
   readonly workerId: string;
   readonly principals: EnginePrincipals;
   readonly access: AccessControl;
+  /** Run ids of idempotency keys and events, keyed with the store's secret (read once, cached). */
+  readonly derivedRunIds: DerivedRunIds;
   readonly #live: LiveEvents;
   readonly #streams: OutputStreams;
   readonly #flows: FlowCache;
@@ -111,6 +114,7 @@ export class Engine implements EngineCore {
     this.#streams = new OutputStreams({ store: this.store, clock: this.clock, loadFlow: (id, v) => this.loadFlow(id, v), publishTransient: (run, body) => this.publishTransient(run, body), logger: this.logger });
     this.#flows = new FlowCache({ store: this.store, clock: this.clock });
     this.principals = new EnginePrincipals({ store: this.store.principals, clock: this.clock });
+    this.derivedRunIds = new DerivedRunIds(() => this.store.getStoreSecret());
     this.access = new AccessControl({ store: this.store, loadFlow: (id, version) => this.loadFlow(id, version) });
     this.#storeChanges = new StoreChanges(this.store, this.logger);
     this.#scheduler = new RunScheduler({
@@ -209,7 +213,7 @@ export class Engine implements EngineCore {
   publishEvent(name: string, payload?: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
     this.#assertOpen();
     return publishEvent(
-      { ...this.#resumeDeps, ids: this.ids, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#createAndExecute(run, events) },
+      { ...this.#resumeDeps, ids: this.ids, runIds: this.derivedRunIds, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#createAndExecute(run, events) },
       name,
       payload,
       options,
