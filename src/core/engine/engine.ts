@@ -17,7 +17,7 @@ import type { Clock, IdSource } from '../clock.js';
 import { FlowError, NotFoundError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
-import type { FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
+import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validation/validate-flow.js';
 import { startEvents, type BuildRunInput, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
@@ -31,6 +31,7 @@ import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js';
 import { FlowCache } from './start/flow-cache.js';
 import { DerivedRunIds } from './start/derived-run-ids.js';
+import { EmitOutbox } from './events/event-outbox.js';
 import { StoreChanges, watchRunEvents } from './live/run-watcher.js';
 import { WatchReads } from './live/watch-reads.js';
 import { OutputStreams } from './live/output-streams.js';
@@ -84,6 +85,7 @@ export class Engine implements EngineCore {
   /** Run ids of idempotency keys and events, keyed with the store's secret (read once, cached). */
   readonly derivedRunIds: DerivedRunIds;
   readonly #live: LiveEvents;
+  readonly #outbox: EmitOutbox;
   readonly #streams: OutputStreams;
   readonly #flows: FlowCache;
   readonly #waiters: RunWaiters;
@@ -117,6 +119,13 @@ export class Engine implements EngineCore {
     this.derivedRunIds = new DerivedRunIds(() => this.store.getStoreSecret());
     this.access = new AccessControl({ store: this.store, loadFlow: (id, version) => this.loadFlow(id, version) });
     this.#storeChanges = new StoreChanges(this.store, this.logger);
+    this.#outbox = new EmitOutbox({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      publishEmit: (emit) => this.publishEvent(emit.event, emit.payload, { eventId: emit.eventId }),
+      graceMs: options.leaseMs ?? 30_000,
+    });
     this.#scheduler = new RunScheduler({
       store: this.store,
       clock: this.clock,
@@ -128,6 +137,7 @@ export class Engine implements EngineCore {
       poll: options.poll !== false,
       createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
       resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
+      sweepOutbox: () => this.#outbox.sweep(),
     });
     this.#watchReads = new WatchReads({ store: this.store, clock: this.clock, pollIntervalMs });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
@@ -245,6 +255,10 @@ export class Engine implements EngineCore {
 
   scheduleWake(runId: string, at: number, options?: { suspended?: boolean }): void {
     this.#scheduler.scheduleWake(runId, at, options);
+  }
+
+  emitted(runId: string, emits: readonly EmittedEvent[]): void {
+    this.#outbox.publish(emits.map((emit) => ({ ...emit, runId })));
   }
 
   scheduleFlush(executor: FlushableRun): void {
