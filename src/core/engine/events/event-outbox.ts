@@ -13,6 +13,7 @@
  * run remembers the ids that woke it.
  */
 import type { Clock } from '../../clock.js';
+import type { RunState } from '../../run.js';
 import type { EmittedEvent, Store } from '../../store.js';
 import type { Logger } from '../types.js';
 
@@ -28,6 +29,16 @@ export interface EmitOutboxDeps {
   publishEmit: (emit: RunEmit) => Promise<unknown>;
   /** How old an outbox entry must be before a sweep publishes it (the live path had its chance). */
   graceMs: number;
+}
+
+/**
+ * Takes the events EMIT steps put in the run's state since the last commit, for the transition
+ * about to be committed (`Transition.emits`): the state written with it no longer holds them.
+ */
+export function takeEmits(state: RunState): EmittedEvent[] {
+  const emits = state.outbox ?? [];
+  delete state.outbox;
+  return emits;
 }
 
 /** Most outbox entries one sweep publishes; the next poll takes the rest. */

@@ -6,11 +6,10 @@
  * the next claimer resumes from the last one: completed steps are never executed again; a module
  * step that was in flight runs again with the same idempotency key.
  *
- * The `engine/execution/` room: running claimed runs — the executor (this file), the scheduler that
- * claims, leases and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a
- * run tree (cancel-run.ts) and deleting old ended runs (retention.ts). It may import core, the
- * engine's contracts, start/ (building created runs), steps/ and calls/ (what a step does and how a
- * child's end resumes its caller) and events/.
+ * The `engine/execution/` room: running claimed runs — the executor (this file), the scheduler that claims, leases
+ * and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a run tree (cancel-run.ts) and
+ * deleting old ended runs (retention.ts). It may import core, the engine's contracts, start/ (building created runs),
+ * steps/ and calls/ (what a step does and how a child's end resumes its caller) and events/.
  */
 import { CanceledError, ConflictError, FlowError, TimeoutError, toFlowError } from '../../errors.js';
 import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../../model.js';
@@ -22,6 +21,7 @@ import { executeStep, stepContext } from '../steps/step-runner.js';
 import type { StepHost, StepOutcome } from '../steps/step-outcome.js';
 import { applyOutputMappings, parseContextTarget } from '../../mapping.js';
 import { childOutcome } from '../calls/child-outcome.js';
+import { takeEmits } from '../events/event-outbox.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
 import { createdRecord } from '../start/build-run.js';
 
@@ -457,9 +457,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       this.#events = [];
       this.#transients = [];
       this.#items = new Map();
-      // EMIT steps' events leave the state for the store's outbox, written with this transition.
-      const emits = this.#state.outbox ?? [];
-      delete this.#state.outbox;
+      const emits = takeEmits(this.#state);
       const at = this.#core.clock.now();
       const recorded = await this.#core.store.recordTransition({
         runId: this.runId,
