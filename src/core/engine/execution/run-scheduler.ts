@@ -54,6 +54,8 @@ export class RunScheduler {
   /** The last poll claimed as many runs as it had room for: more are probably ready. */
   #backlog = false;
   #pollTimer: TimerHandle | null = null;
+  /** An outbox sweep is under way. */
+  #sweeping = false;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | null = null;
@@ -214,8 +216,10 @@ export class RunScheduler {
         this.#pollOnce()
           .then(() => this.#claimDue())
           .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
-          .then(() => this.#sweepOutbox())
-          .finally(() => this.#schedulePoll(this.#options.pollIntervalMs));
+          .finally(() => {
+            this.#sweepOutbox();
+            this.#schedulePoll(this.#options.pollIntervalMs);
+          });
       },
       delayMs,
       { keepAlive: false },
@@ -232,10 +236,17 @@ export class RunScheduler {
     for (const c of claimed) this.execute(c.run, c.lease);
   }
 
-  /** Emitted events whose process died before publishing them are published by whichever engine polls first. */
-  async #sweepOutbox(): Promise<void> {
-    if (this.#closed || !this.#options.sweepOutbox) return;
-    await this.#options.sweepOutbox().catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'outbox sweep failed; the next poll retries'));
+  /**
+   * Emitted events whose process died before publishing them are published by whichever engine
+   * polls first. One sweep at a time, beside the polls: a slow publish never delays claiming runs.
+   */
+  #sweepOutbox(): void {
+    const sweep = this.#options.sweepOutbox;
+    if (this.#closed || !sweep || this.#sweeping) return;
+    this.#sweeping = true;
+    sweep()
+      .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'outbox sweep failed; the next poll retries'))
+      .finally(() => (this.#sweeping = false));
   }
 
   /** Claims INACTIVE runs whose timer is due, resumes each, and executes it under the same lease. */
