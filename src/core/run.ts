@@ -61,7 +61,11 @@ export interface RunState {
   hasItems?: boolean;
   /** Why the run is (or last was) INACTIVE, and what resumed it; see {@link Suspension}. */
   suspension?: Suspension;
-  /** Events EMIT steps committed but not yet published (published again after a crash; ids make that harmless). */
+  /**
+   * Events EMIT steps emitted since the last commit: the next transition moves them to the store's
+   * outbox (`Transition.emits`, see events/event-outbox.ts), so a committed state no longer holds them
+   * (a run recorded by an older flowrun may: its next transition moves them too).
+   */
   outbox?: { eventId: string; event: string; payload: unknown }[];
   /** Ids of the last events that woke this run from an event WAIT: a duplicate publish wakes nothing. */
   receivedEventIds?: string[];

@@ -76,6 +76,27 @@ export interface Transition {
   releaseLease?: boolean;
   /** Extend the lease to this time. */
   leaseExpiresAt?: number;
+  /**
+   * Events EMIT steps of this transition emitted: kept in the store's outbox, with the
+   * transition and only if it is recorded, until {@link Store.deletePendingEmits} removes them
+   * once published. An event id already in the outbox keeps its first entry.
+   */
+  emits?: EmittedEvent[];
+}
+
+/** An event an EMIT step emitted, as a transition records it; its id is fixed per step visit. */
+export interface EmittedEvent {
+  eventId: string;
+  event: string;
+  payload: unknown;
+}
+
+/** An emitted event in the store's outbox: recorded by a run's transition, not yet published. */
+export interface PendingEmit extends EmittedEvent {
+  /** The run whose transition recorded it. */
+  runId: string;
+  /** The `at` of that transition. */
+  recordedAt: number;
 }
 
 /**
@@ -199,6 +220,20 @@ export interface Store {
   getRunLogs(runId: string, options?: { limit?: number; offset?: number }): Promise<{ entries: LogEntry[]; total: number }>;
   /** Persisted items of a run (never transient ones), in creation order. */
   getRunItems(runId: string): Promise<Item[]>;
+
+  /**
+   * Up to `limit` emitted events still in the outbox that were recorded at or before
+   * `recordedBefore`, oldest first (ties by event id). Reading removes nothing.
+   */
+  listPendingEmits(input: { recordedBefore: number; limit: number }): Promise<PendingEmit[]>;
+  /** Removes these events from the outbox (they were published); unknown ids are ignored. */
+  deletePendingEmits(eventIds: string[]): Promise<void>;
+  /**
+   * The store's secret: 32 random bytes created by the first call (on a store of any age) and
+   * never changed, the same for every process over the store — concurrent first calls agree on
+   * one. The engine derives run ids from it that no user can compute; it never leaves the server.
+   */
+  getStoreSecret(): Promise<Uint8Array>;
 
   /** Deletes up to `limit` ended runs that ended before `endedBefore`, with everything of theirs; returns how many. */
   deleteEndedRuns(input: { endedBefore: number; limit: number }): Promise<number>;

@@ -15,7 +15,7 @@ import type { ServerMetrics } from './metrics.js';
  */
 export type FlowApiEngine = Pick<
   Engine,
-  'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access'
+  'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access' | 'derivedRunIds'
 > &
   Partial<GovernanceEngine>;
 

@@ -93,8 +93,17 @@ export const StartRunBody = z
     runManagingBy: names.optional(),
     runManagingGroups: names.optional(),
     runAs: z.string().min(1).max(256).optional(),
-    requestId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 letters, digits, _ . : - (a UUID is best)').optional(),
-    idempotencyKey: z.string().min(1).max(256).optional().openapi({ description: 'a repeated start with the same key by the same principal returns the first run (200)' }),
+    requestId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, 'must be 1-128 letters, digits, _ . : - (a UUID is best)')
+      .optional()
+      .openapi({ description: 'the run id to use, shared by all callers: one already taken is 409 CONFLICT ({field: "requestId"}), the same answer whoever holds it' }),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .openapi({ description: 'a repeated start with the same key by the same principal returns the first run (200); its run id derives from the key with a server secret' }),
     wait: z.boolean().optional().openapi({ description: 'answer 200 once the run ended (the request stays open)' }),
   })
   .openapi('StartRun');

@@ -19,9 +19,11 @@ export interface StartedRun {
 
 /**
  * Starts the run `body` describes for the request's principal. An idempotency key becomes the run id itself —
- * a UUID derived from the principal and the key — so the store's unique run id makes a repeat
- * (even a concurrent one, in any process) a CONFLICT, which answers with the existing run.
- * A key reused for another flow is a CONFLICT.
+ * derived from the principal and the key with the store's secret (no user can compute it, so nobody
+ * can create that run first) — and the store's unique run id makes a repeat (even a concurrent one, in
+ * any process) a CONFLICT, which answers with the existing run. A key reused for another flow is a CONFLICT.
+ * A `requestId` already taken is a CONFLICT that says only that: the same answer whoever's run holds
+ * the id and whether or not the caller may see it.
  */
 export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, principal: AuthenticatedPrincipal, signal?: AbortSignal): Promise<StartedRun> {
   const { userId } = principal;
@@ -29,7 +31,7 @@ export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, pri
     throw new ValidationError('INVALID_INPUT', [{ path: 'idempotencyKey', message: 'give requestId or idempotencyKey, not both' }]);
   }
   const key = body.idempotencyKey;
-  const requestId = body.requestId ?? (key !== undefined ? await idempotentRunId(userId, key) : undefined);
+  const requestId = body.requestId ?? (key !== undefined ? await engine.derivedRunIds.forIdempotencyKey(userId, key) : undefined);
   let started: string;
   let created = true;
   let createdRun: Omit<RunRecord, 'state'> | null = null;
@@ -52,7 +54,13 @@ export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, pri
       ...(body.runManagingGroups ? { runManagingGroups: body.runManagingGroups } : {}),
     }));
   } catch (error) {
-    if (key === undefined || requestId === undefined || (error as { code?: unknown }).code !== 'CONFLICT') throw error;
+    if (requestId === undefined || (error as { code?: unknown }).code !== 'CONFLICT') throw error;
+    if (key === undefined) throw takenRequestId(requestId);
+    // Only this principal's start with this key makes this id (the secret sees to that); anything
+    // else holding it — a run whose id someone learned and reused after the first was deleted —
+    // is answered like a taken requestId, telling nothing about it.
+    const holder = await engine.store.getRun(requestId);
+    if (!holder || holder.createdBy !== userId || holder.source !== 'http' || holder.parentRunId !== null) throw takenIdempotencyKey(key);
     const existing = await engine.getRun(requestId, { as: actingFor(principal) });
     if (existing.flowId !== body.flowId) throw new ConflictError(`idempotency key "${key}" was used for a run of flow "${existing.flowId}"`, { details: { field: 'idempotencyKey' } });
     started = requestId;
@@ -63,12 +71,11 @@ export async function startRunFor(engine: FlowApiEngine, body: StartRunBody, pri
   return { run: createdRun, created };
 }
 
-/** The run id of an idempotency key: a version-8 UUID from SHA-256 of the principal and the key. */
-export async function idempotentRunId(userId: string, key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`flowrun-idempotency\n${userId}\n${key}`)));
-  const bytes = digest.slice(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+/** The one answer to a taken requestId: no run id, owner, flow or status in it, whoever's run it is. */
+function takenRequestId(requestId: string): ConflictError {
+  return new ConflictError(`requestId "${requestId}" is already taken; choose another (a new UUID) or use an idempotencyKey`, { details: { field: 'requestId' } });
+}
+
+function takenIdempotencyKey(key: string): ConflictError {
+  return new ConflictError(`idempotency key "${key}" cannot start a run: its run id is taken`, { details: { field: 'idempotencyKey' } });
 }

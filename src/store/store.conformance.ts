@@ -7,6 +7,7 @@ import type { FlowDefinition } from '../core/model.js';
 import type { NewRun, RunEventBody, RunRecord, RunState } from '../core/run.js';
 import type { Store, Transition } from '../core/store.js';
 import { describePrincipalConformance } from './principal-store.conformance.js';
+import { describeOutboxConformance } from './outbox.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -80,6 +81,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       await store.close();
     });
     describePrincipalConformance(() => store);
+    describeOutboxConformance(() => store, sampleRun);
 
     async function leased(overrides: Partial<NewRun> = {}, events: RunEventBody[] = [log('FlowStarted')]): Promise<{ run: RunRecord; token: number; owner: string }> {
       const created = await store.createRun({ run: sampleRun(overrides), events, lease: { owner: 'w1', expiresAt: T0 + 30_000 } });

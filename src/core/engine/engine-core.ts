@@ -6,7 +6,7 @@ import type { Budgets } from '../budgets.js';
 import type { Clock, IdSource } from '../clock.js';
 import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
-import type { RecordedRun, Store } from '../store.js';
+import type { EmittedEvent, RecordedRun, Store } from '../store.js';
 import type { AccessControl } from './access/authorize.js';
 import type { Logger, Module } from './types.js';
 import type { ModelResolver } from './steps/model-resolver.js';
@@ -98,6 +98,11 @@ export interface EngineCore {
   scheduleWake(runId: string, at: number, options?: { suspended?: boolean }): void;
   /** Publishes an event (EMIT steps): starts its subscribers once per id, wakes runs waiting for it. */
   publishEvent(name: string, payload: unknown, options: { eventId?: string; userId?: string }): Promise<unknown>;
+  /**
+   * A committed transition of run `runId` recorded these emitted events in the store's outbox:
+   * publish them now (each leaves the outbox once published; what is not is swept later).
+   */
+  emitted(runId: string, emits: readonly EmittedEvent[]): void;
   /** Persists an executor's pending events soon (a running module emitted items or logs). */
   scheduleFlush(run: FlushableRun): void;
   /**

@@ -17,7 +17,7 @@ import type { Clock, IdSource } from '../clock.js';
 import { FlowError, NotFoundError, ValidationError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
-import type { FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
+import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validation/validate-flow.js';
 import { assertDefinitionNesting, assertNestingWithin, checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
 import { startEvents, type BuildRunInput, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
@@ -31,6 +31,8 @@ import { RunScheduler } from './execution/run-scheduler.js';
 import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js';
 import { FlowCache } from './start/flow-cache.js';
+import { DerivedRunIds } from './start/derived-run-ids.js';
+import { EmitOutbox } from './events/event-outbox.js';
 import { StoreChanges, watchRunEvents } from './live/run-watcher.js';
 import { WatchReads } from './live/watch-reads.js';
 import { OutputStreams } from './live/output-streams.js';
@@ -82,7 +84,10 @@ export class Engine implements EngineCore {
   readonly workerId: string;
   readonly principals: EnginePrincipals;
   readonly access: AccessControl;
+  /** Run ids of idempotency keys and events, keyed with the store's secret (read once, cached). */
+  readonly derivedRunIds: DerivedRunIds;
   readonly #live: LiveEvents;
+  readonly #outbox: EmitOutbox;
   readonly #streams: OutputStreams;
   readonly #flows: FlowCache;
   readonly #waiters: RunWaiters;
@@ -114,8 +119,16 @@ export class Engine implements EngineCore {
     this.#streams = new OutputStreams({ store: this.store, clock: this.clock, loadFlow: (id, v) => this.loadFlow(id, v), publishTransient: (run, body) => this.publishTransient(run, body), logger: this.logger });
     this.#flows = new FlowCache({ store: this.store, clock: this.clock });
     this.principals = new EnginePrincipals({ store: this.store.principals, clock: this.clock });
+    this.derivedRunIds = new DerivedRunIds(() => this.store.getStoreSecret());
     this.access = new AccessControl({ store: this.store, loadFlow: (id, version) => this.loadFlow(id, version) });
     this.#storeChanges = new StoreChanges(this.store, this.logger);
+    this.#outbox = new EmitOutbox({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      publishEmit: (emit) => this.publishEvent(emit.event, emit.payload, { eventId: emit.eventId }),
+      graceMs: options.leaseMs ?? 30_000,
+    });
     this.#scheduler = new RunScheduler({
       store: this.store,
       clock: this.clock,
@@ -127,6 +140,7 @@ export class Engine implements EngineCore {
       poll: options.poll !== false,
       createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
       resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
+      sweepOutbox: () => this.#outbox.sweep(),
     });
     this.#watchReads = new WatchReads({ store: this.store, clock: this.clock, pollIntervalMs });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
@@ -218,7 +232,7 @@ export class Engine implements EngineCore {
     const tooDeep = nestingIssue(payload, { path: 'payload', maxDepth: this.maxNestingDepth });
     if (tooDeep) return Promise.reject(new ValidationError('INVALID_INPUT', [tooDeep], { details: { limit: this.maxNestingDepth } }));
     return publishEvent(
-      { ...this.#resumeDeps, ids: this.ids, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#createAndExecute(run, events) },
+      { ...this.#resumeDeps, ids: this.ids, runIds: this.derivedRunIds, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#createAndExecute(run, events) },
       name,
       payload,
       options,
@@ -250,6 +264,10 @@ export class Engine implements EngineCore {
 
   scheduleWake(runId: string, at: number, options?: { suspended?: boolean }): void {
     this.#scheduler.scheduleWake(runId, at, options);
+  }
+
+  emitted(runId: string, emits: readonly EmittedEvent[]): void {
+    this.#outbox.publish(emits.map((emit) => ({ ...emit, runId })));
   }
 
   scheduleFlush(executor: FlushableRun): void {

@@ -7,7 +7,7 @@ import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import { cloneJson, stableStringify } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
-import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import type { ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { encodeRunMarker, runListing } from '../run-marker.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
 
@@ -27,6 +27,9 @@ export class MemoryStore implements Store {
   readonly principals = new MemoryPrincipalStore(() => this.#open());
   readonly #flows = new Map<string, FlowVersionRecord[]>();
   readonly #runs = new Map<string, RunEntry>();
+  /** The outbox: emitted events not yet published, by event id. */
+  readonly #pendingEmits = new Map<string, PendingEmit>();
+  #secret: Uint8Array | null = null;
   #closed = false;
 
   async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
@@ -212,11 +215,34 @@ export class MemoryStore implements Store {
     }
     for (const item of t.items ?? []) entry.items.set(item.id, cloneJson(item));
     this.#append(entry, t.events ?? [], t.at);
+    for (const emit of t.emits ?? []) {
+      if (!this.#pendingEmits.has(emit.eventId)) this.#pendingEmits.set(emit.eventId, cloneJson({ ...emit, runId: t.runId, recordedAt: t.at }));
+    }
     entry.lastTransitionKey = key;
     this.#wake(t.wakeRuns ?? [], t.at, t.wakeLease);
     // The caller already holds the state it passed in: give that back rather than a second copy.
     const { state, ...rest } = run;
     return { ...cloneJson(rest), state: p.state ?? cloneJson(state) };
+  }
+
+  async listPendingEmits(input: { recordedBefore: number; limit: number }): Promise<PendingEmit[]> {
+    this.#open();
+    return [...this.#pendingEmits.values()]
+      .filter((emit) => emit.recordedAt <= input.recordedBefore)
+      .sort((a, b) => a.recordedAt - b.recordedAt || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0))
+      .slice(0, Math.max(0, input.limit))
+      .map((emit) => cloneJson(emit));
+  }
+
+  async deletePendingEmits(eventIds: string[]): Promise<void> {
+    this.#open();
+    for (const id of eventIds) this.#pendingEmits.delete(id);
+  }
+
+  async getStoreSecret(): Promise<Uint8Array> {
+    this.#open();
+    this.#secret ??= globalThis.crypto.getRandomValues(new Uint8Array(32));
+    return this.#secret.slice();
   }
 
   async cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: { code: string; description: string }; wakeRuns?: string[] }): Promise<RunRecord | null> {

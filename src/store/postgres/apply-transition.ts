@@ -1,6 +1,6 @@
 /**
  * Applies one run transition as ONE SQL statement: the guarded UPDATE of the run, its events
- * and items, the runs it creates with their first events, the runs it wakes and the NOTIFY of
+ * and items, its emitted events (the outbox), the runs it creates with their first events, the runs it wakes and the NOTIFY of
  * every run it touched are data-modifying CTEs of a single statement. A statement is atomic on
  * its own, so a transition outside a transaction needs no BEGIN/COMMIT (one round trip), and one
  * that fails leaves nothing behind. Every write after the UPDATE hangs off its row, so a
@@ -17,6 +17,11 @@ import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, ty
 /** The key stored with the last transition; a repeat with the same key is the same transition. */
 export function transitionKey(t: Transition): string {
   return `${t.lease.fencingToken}:${t.expectedVersion}`;
+}
+
+/** A transition's emitted events as the outbox INSERT reads them (a payload always present, null at least). */
+export function emitRows(t: Transition): { eventId: string; event: string; payload: unknown }[] {
+  return (t.emits ?? []).map((e) => ({ eventId: e.eventId, event: e.event, payload: e.payload ?? null }));
 }
 
 /** The statement of a transition and its parameters. */
@@ -86,6 +91,13 @@ export function transitionStatement(t: Transition): TransitionStatement {
       SELECT u.run_id, i.id, u.version, i.ord, i.body
       FROM u, ROWS FROM (json_array_elements(${param(JSON.stringify(items), 'json')}), unnest(${param(items.map((item) => String(item.id)), 'text[]')})) WITH ORDINALITY AS i(body, id, ord)
       ON CONFLICT (run_id, item_id) DO UPDATE SET body = EXCLUDED.body)`);
+  }
+  if (t.emits?.length) {
+    // The outbox rows hang off u too: emitted only if the transition is recorded.
+    ctes.push(`em AS (INSERT INTO pending_emits (event_id, run_id, event, payload, recorded_at)
+      SELECT e->>'eventId', u.run_id, e->>'event', e->'payload', ${at}
+      FROM u, json_array_elements(${param(JSON.stringify(emitRows(t)), 'json')}) AS e
+      ON CONFLICT (event_id) DO NOTHING)`);
   }
   (t.createRuns ?? []).forEach((created, n) => {
     const row = newRunValues(created.run, { updatedAt: t.at, lastSeq: created.events.length, lease: created.lease ?? null });

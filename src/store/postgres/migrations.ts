@@ -41,7 +41,7 @@ import { RECORD_FUNCTION_SQL } from './record-function.js';
 import type { PoolClient } from 'pg';
 
 /** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 6;
 
 /** pg_advisory_xact_lock(classid, objid) namespace of flowrun: the bytes of "flow". */
 const LOCK_CLASS = 0x666c6f77;
@@ -197,6 +197,29 @@ const MIGRATIONS: Migration[] = [
     version: 4,
     description: 'flowrun_record_transitions',
     statements: [RECORD_FUNCTION_SQL],
+  },
+  {
+    // Issue 12: the store's secret (run ids no user can compute; the row is written by the first
+    // getStoreSecret, so an upgraded store gets one too) and the outbox of emitted events, written
+    // by the same statement as the transition that emitted them (so the record function is
+    // replaced) and swept by recorded time until published.
+    version: 6,
+    description: 'secrets, pending_emits',
+    statements: [
+      `CREATE TABLE secrets (
+        name  text COLLATE "C" PRIMARY KEY,
+        value bytea NOT NULL
+      )`,
+      `CREATE TABLE pending_emits (
+        event_id    text COLLATE "C" PRIMARY KEY,
+        run_id      text COLLATE "C" NOT NULL,
+        event       text NOT NULL,
+        payload     json NOT NULL,
+        recorded_at epoch_ms NOT NULL
+      )`,
+      `CREATE INDEX pending_emits_recorded_idx ON pending_emits (recorded_at, event_id)`,
+      RECORD_FUNCTION_SQL,
+    ],
   },
 ];
 

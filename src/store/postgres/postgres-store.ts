@@ -9,7 +9,7 @@ import { FlowError, NotFoundError } from '../../core/errors.js';
 import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
+import type { ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
 import { encodeRunMarker, runListing } from '../run-marker.js';
 import * as flows from './flow-versions.js';
 import { buildListRunsQuery } from './list-runs-query.js';
@@ -319,6 +319,33 @@ export class PostgresStore implements Store {
   async getRunItems(runId: string): Promise<Item[]> {
     this.#open();
     return this.#db.read((sql) => readRunItems(sql, runId));
+  }
+
+  async listPendingEmits(input: { recordedBefore: number; limit: number }): Promise<PendingEmit[]> {
+    this.#open();
+    const limit = Math.max(0, Math.floor(input.limit));
+    const found = await this.#db.read((sql) =>
+      sql.query<{ event_id: string; run_id: string; event: string; payload: unknown; recorded_at: number }>(
+        `SELECT event_id, run_id, event, payload, recorded_at FROM pending_emits WHERE recorded_at <= $1::float8 ORDER BY recorded_at, event_id LIMIT $2::bigint`,
+        [input.recordedBefore, limit],
+      ),
+    );
+    return found.rows.map((row) => ({ eventId: row.event_id, runId: row.run_id, event: row.event, payload: row.payload, recordedAt: row.recorded_at }));
+  }
+
+  async deletePendingEmits(eventIds: string[]): Promise<void> {
+    this.#open();
+    if (eventIds.length === 0) return;
+    await this.#db.statement((sql) => sql.query('DELETE FROM pending_emits WHERE event_id = ANY($1::text[])', [eventIds]));
+  }
+
+  /** The secret row, inserted if missing, then read in a second statement, which sees whichever insert won. */
+  async getStoreSecret(): Promise<Uint8Array> {
+    this.#open();
+    const fresh = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+    await this.#db.statement((sql) => sql.query(`INSERT INTO secrets (name, value) VALUES ('run-ids', $1::bytea) ON CONFLICT (name) DO NOTHING`, [fresh]));
+    const found = await this.#db.read((sql) => sql.query<{ value: Buffer }>(`SELECT value FROM secrets WHERE name = 'run-ids'`));
+    return new Uint8Array(found.rows[0]!.value);
   }
 
   /**

@@ -6,13 +6,13 @@
  *
  * Each transition is applied exactly as {@link applyTransition} applies it alone: the guarded
  * UPDATE (lease, fencing token, version, liveness), then — only if it matched — its events, items,
- * created runs with their first events, and wakes; every touched run is announced with NOTIFY at
+ * created runs with their first events, emitted events, and wakes; every touched run is announced with NOTIFY at
  * commit. A transition whose UPDATE matched nothing wrote nothing and returns no row.
  */
 import { FlowError } from '../../core/errors.js';
 import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
-import { explainRejection, transitionKey, withWoken } from './apply-transition.js';
+import { emitRows, explainRejection, transitionKey, withWoken } from './apply-transition.js';
 import { RUN_COLUMNS, dedupeItems, runFromRow, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-writes.js';
 
@@ -20,7 +20,7 @@ import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-write
 const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
 
 /** The migration statement that creates the function (in the store's schema). */
-export const RECORD_FUNCTION_SQL = `CREATE FUNCTION flowrun_record_transitions(batch json)
+export const RECORD_FUNCTION_SQL = `CREATE OR REPLACE FUNCTION flowrun_record_transitions(batch json)
 RETURNS TABLE (batch_index integer, run json, woken json)
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
@@ -81,6 +81,11 @@ BEGIN
       SELECT r.run_id, it.id, r.version, it.ord, it.body
       FROM ROWS FROM (json_array_elements(t->'it'), json_array_elements_text(t->'ii')) WITH ORDINALITY AS it(body, id, ord)
       ON CONFLICT (run_id, item_id) DO UPDATE SET body = EXCLUDED.body;
+    END IF;
+    IF t->'em' IS NOT NULL THEN
+      INSERT INTO pending_emits (event_id, run_id, event, payload, recorded_at)
+      SELECT em->>'eventId', r.run_id, em->>'event', em->'payload', at_ms FROM json_array_elements(t->'em') AS em
+      ON CONFLICT (event_id) DO NOTHING;
     END IF;
     FOR c IN SELECT value FROM json_array_elements(COALESCE(t->'cr', '[]'::json)) LOOP
       INSERT INTO runs (${INSERT_COLUMNS})
@@ -158,6 +163,7 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   if (events.length > 0) Object.assign(arg, { ev: events, ek: eventKinds(events) });
   if (items.length > 0) Object.assign(arg, { it: items, ii: items.map((item) => String(item.id)) });
   if (t.createRuns?.length) arg.cr = t.createRuns.map((created) => newRunArgument(created.run, created.events, created.lease ?? null, t.at));
+  if (t.emits?.length) arg.em = emitRows(t);
   if (t.wakeRuns?.length) arg.wk = t.wakeRuns;
   if (t.wakeLease) arg.wl = { o: t.wakeLease.owner, x: t.wakeLease.expiresAt };
   return arg;

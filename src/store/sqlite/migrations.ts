@@ -156,6 +156,27 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       `CREATE INDEX flowrun_api_tokens_principal ON flowrun_api_tokens (principal_id, created_at, token_id)`,
     ],
   },
+  {
+    // Issue 12: the store's secret (run ids no user can compute; the row is written by the first
+    // getStoreSecret, so an upgraded store gets one too) and the outbox of emitted events, written
+    // with the transition that emitted them and swept by recorded time until published.
+    version: 5,
+    description: 'store secret, emitted-event outbox',
+    statements: [
+      `CREATE TABLE flowrun_secrets (
+        name TEXT NOT NULL PRIMARY KEY,
+        value BLOB NOT NULL
+      ) WITHOUT ROWID`,
+      `CREATE TABLE flowrun_pending_emits (
+        event_id TEXT NOT NULL PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        recorded_at INTEGER NOT NULL
+      ) WITHOUT ROWID`,
+      `CREATE INDEX flowrun_pending_emits_recorded ON flowrun_pending_emits (recorded_at, event_id)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes: the last migration's. */

@@ -9,6 +9,7 @@ import type { ClaimedRun, Transition } from '../../core/store.js';
 import { INSERT_RUN_SQL, jsonOrNull, newRunParams, runFromRow, type RunRow } from './run-rows.js';
 import { sqliteCode } from './group-commit-queue.js';
 import type { SqliteConnection } from './sqlite-connection.js';
+import { insertPendingEmits } from './pending-emits.js';
 
 const TERMINAL_SQL = `('SUCCEEDED', 'FAILED', 'CANCELED')`;
 
@@ -165,6 +166,7 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
   conn.run(`UPDATE flowrun_runs SET ${sets.join(', ')} WHERE run_id = ?`, [...params, t.runId]);
   for (const item of t.items ?? []) upsertItem(conn, t.runId, item);
   appendEvents(conn, t.runId, lastSeq, events, t.at);
+  if (t.emits?.length) insertPendingEmits(conn, t.runId, t.emits, t.at);
   return runFromRow(row, p.state);
 }
 

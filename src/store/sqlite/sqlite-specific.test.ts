@@ -103,6 +103,25 @@ describe('SqliteStore on disk', () => {
     }
   });
 
+  it('gives a store created before the secret existed one on upgrade, the same for every process on the file', async () => {
+    const path = freshPath();
+    const old = createSqliteStore({ path });
+    await old.createRun({ run: sampleRun({ runId: 'older' }) });
+    await old.close();
+    // Back to the schema before migration 5: no secret table, no outbox.
+    const raw = new Database(path);
+    raw.exec('DROP TABLE flowrun_secrets; DROP TABLE flowrun_pending_emits; UPDATE flowrun_schema SET version = 3');
+    raw.close();
+
+    const [one, two] = [track(createSqliteStore({ path })), track(createSqliteStore({ path }))];
+    const [a, b] = await Promise.all([one.getStoreSecret(), two.getStoreSecret()]);
+    expect(a.length).toBe(32);
+    expect([...b]).toEqual([...a]);
+    expect(await one.getRun('older')).toMatchObject({ runId: 'older' });
+    await one.close();
+    expect([...(await track(createSqliteStore({ path })).getStoreSecret())]).toEqual([...a]);
+  });
+
   it('refuses a database written by a newer flowrun and leaves the file as it was', async () => {
     const path = freshPath();
     const store = createSqliteStore({ path });

@@ -6,7 +6,7 @@
 import { FlowError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimedRun, FlowSummary, RunFilter, RunPage, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
+import type { ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
 import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
 import { CommittedReadCache, CommittedState } from './committed-reads.js';
@@ -14,6 +14,7 @@ import { openSqliteDatabase } from './open-sqlite-database.js';
 import { readableRunFromRow, type RunRow } from './run-rows.js';
 import * as reads from './run-reads.js';
 import * as writes from './run-writes.js';
+import * as outbox from './pending-emits.js';
 import { SqliteConnection } from './sqlite-connection.js';
 import { SqlitePrincipalStore } from './sqlite-principal-store.js';
 
@@ -153,6 +154,20 @@ export class SqliteStore implements Store {
 
   async getRunItems(runId: string): Promise<Item[]> {
     return this.#read((c) => reads.getRunItems(c, runId));
+  }
+
+  async listPendingEmits(input: { recordedBefore: number; limit: number }): Promise<PendingEmit[]> {
+    return this.#read((c) => outbox.listPendingEmits(c, input));
+  }
+
+  async deletePendingEmits(eventIds: string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await this.#write((c) => outbox.deletePendingEmits(c, eventIds));
+  }
+
+  async getStoreSecret(): Promise<Uint8Array> {
+    const fresh = globalThis.crypto.getRandomValues(new Uint8Array(32));
+    return this.#write((c) => outbox.storeSecret(c, fresh));
   }
 
   async deleteEndedRuns(input: { endedBefore: number; limit: number }): Promise<number> {

@@ -1,31 +1,91 @@
 /**
- * Publishing what EMIT steps put in a run's outbox (`state.outbox`). The executor calls
- * {@link drainOutbox} after every commit, so an event is published only once the transition that
- * emitted it is durable, and again when a run is resumed with entries left (the process died
- * between the commit and the publish). Event ids are fixed per step visit, so publishing twice
- * starts nothing twice. An entry leaves the outbox once published; the next transition records that.
+ * Publishing what EMIT steps emitted, with nothing lost at the edges. An EMIT puts its event in
+ * the run's state (`state.outbox`); the executor moves it into the transition it commits
+ * (`Transition.emits`), so the store keeps it in its outbox atomically with the step that emitted
+ * it — also when that transition ends the run. Once the commit returns, {@link EmitOutbox.publish}
+ * publishes it and removes it from the store's outbox. If the process dies in between (or
+ * publishing fails), the event stays there, and {@link EmitOutbox.sweep} — run by the poller of
+ * every engine over the store — publishes it once it is older than the grace period.
+ *
+ * Delivery is at least once with a stable event id (fixed per step visit): two engines sweeping
+ * at once, or a sweep racing a slow publish, publish the same id twice, and publishing is
+ * idempotent per event id — subscribers start once (their run ids derive from it) and a waiting
+ * run remembers the ids that woke it.
  */
+import type { Clock } from '../../clock.js';
 import type { RunState } from '../../run.js';
-import type { EngineCore } from '../engine-core.js';
+import type { EmittedEvent, Store } from '../../store.js';
+import type { Logger } from '../types.js';
 
-/** Entries being published now (by identity), so a commit in the meantime does not publish them again. */
-const publishing = new WeakSet<object>();
+/** An emitted event and the run whose transition recorded it. */
+export type RunEmit = EmittedEvent & { runId: string };
 
-/** Publishes every outbox entry not already being published; never throws (a failure is retried at the next commit). */
-export function drainOutbox(core: EngineCore, runId: string, state: RunState): void {
-  for (const entry of state.outbox ?? []) {
-    if (publishing.has(entry)) continue;
-    publishing.add(entry);
-    core.publishEvent(entry.event, entry.payload, { eventId: entry.eventId }).then(
-      () => {
-        const left = (state.outbox ?? []).filter((e) => e !== entry);
-        if (left.length > 0) state.outbox = left;
-        else delete state.outbox;
-      },
-      (error: unknown) => {
-        publishing.delete(entry);
-        core.logger?.warn({ err: error, runId, eventId: entry.eventId }, 'emitted event not published yet; retried at the next transition');
-      },
-    );
+/** What the outbox needs of the engine. */
+export interface EmitOutboxDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger | undefined;
+  /** Publishes one emitted event (engine.publishEvent with its event id). */
+  publishEmit: (emit: RunEmit) => Promise<unknown>;
+  /** How old an outbox entry must be before a sweep publishes it (the live path had its chance). */
+  graceMs: number;
+}
+
+/**
+ * Takes the events EMIT steps put in the run's state since the last commit, for the transition
+ * about to be committed (`Transition.emits`): the state written with it no longer holds them.
+ */
+export function takeEmits(state: RunState): EmittedEvent[] {
+  const emits = state.outbox ?? [];
+  delete state.outbox;
+  return emits;
+}
+
+/** Most outbox entries one sweep publishes; the next poll takes the rest. */
+const SWEEP_LIMIT = 100;
+
+/** One engine's publisher of emitted events: right after their commit, and by sweeping the store's outbox. */
+export class EmitOutbox {
+  readonly #deps: EmitOutboxDeps;
+  /** Event ids this engine is publishing now, so a sweep does not start them again meanwhile. */
+  readonly #publishing = new Set<string>();
+
+  constructor(deps: EmitOutboxDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Publishes the events a committed transition emitted, each then removed from the store's
+   * outbox. Never throws or rejects: an event not published stays in the outbox for a sweep.
+   */
+  publish(emits: readonly RunEmit[]): void {
+    for (const emit of emits) void this.#publishOne(emit);
+  }
+
+  /**
+   * Publishes the outbox entries recorded more than the grace period ago (their process died
+   * between commit and publish, or publishing failed), oldest first, up to a batch; resolves to
+   * how many were published. Rejects only when the outbox cannot be read.
+   */
+  async sweep(): Promise<number> {
+    const { store, clock, graceMs } = this.#deps;
+    const pending = await store.listPendingEmits({ recordedBefore: clock.now() - graceMs, limit: SWEEP_LIMIT });
+    const results = await Promise.all(pending.filter((emit) => !this.#publishing.has(emit.eventId)).map((emit) => this.#publishOne(emit)));
+    return results.filter(Boolean).length;
+  }
+
+  async #publishOne(emit: RunEmit): Promise<boolean> {
+    if (this.#publishing.has(emit.eventId)) return false;
+    this.#publishing.add(emit.eventId);
+    try {
+      await this.#deps.publishEmit(emit);
+      await this.#deps.store.deletePendingEmits([emit.eventId]);
+      return true;
+    } catch (error) {
+      this.#deps.logger?.warn({ err: error, runId: emit.runId, eventId: emit.eventId }, 'emitted event not published yet; the outbox sweep retries it');
+      return false;
+    } finally {
+      this.#publishing.delete(emit.eventId);
+    }
   }
 }

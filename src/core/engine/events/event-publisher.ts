@@ -1,8 +1,8 @@
 /**
  * Publishing events (DESIGN.md §4): an event starts the subscribed action or subflow of every
  * deployed flow — its published version, else its latest — whose `subscriptions` name it, once
- * per event id. Each run's id is derived from the event id, the flow and the subscription (a
- * UUID, see {@link eventRunId}), so publishing the same event again, from this or any other
+ * per event id. Each run's id is derived from the event id, the flow and the subscription with
+ * the store's secret (start/derived-run-ids.ts), so nobody can create it first, and publishing the same event again, from this or any other
  * process, meets the runs already created (the store refuses a second run with that id) and
  * starts nothing new. The runs' `source` is `event`; `event` in their expressions is the payload.
  *
@@ -18,6 +18,7 @@ import type { IdSource } from '../../clock.js';
 import type { AccessControl } from '../access/authorize.js';
 import type { BuildRunInput } from '../engine-core.js';
 import { SUBFLOW_ENTRY_PREFIX } from '../start/flow-graph.js';
+import type { DerivedRunIds } from '../start/derived-run-ids.js';
 import type { Logger } from '../types.js';
 import { wakeEventWaiters, type ResumeDeps } from './suspensions.js';
 
@@ -41,6 +42,8 @@ export interface PublishedEvent {
 /** What publishing needs of the engine. */
 export interface EventPublisherDeps extends ResumeDeps {
   ids: IdSource;
+  /** Event run ids, keyed with the store's secret. */
+  runIds: DerivedRunIds;
   access: AccessControl;
   logger: Logger | undefined;
   loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord>;
@@ -67,7 +70,7 @@ export async function publishEvent(deps: EventPublisherDeps, name: string, paylo
   const eventId = options.eventId ?? deps.ids.newId();
   const runIds: string[] = [];
   for (const { flow, subscription } of await subscribersOf(deps, name)) {
-    const runId = await eventRunId(eventId, flow.flowId, subscription);
+    const runId = await deps.runIds.forEvent(eventId, flow.flowId, subscription);
     const started = await startSubscriber(deps, { flow, subscription, runId, eventId, name, payload, userId: options.userId });
     if (started) runIds.push(runId);
   }
@@ -128,21 +131,6 @@ async function startSubscriber(
 /** A run with a derived id that is not this flow's event run (a caller chose that id): never count it as ours. */
 function isRunOf(run: RunRecord, flowId: string): boolean {
   return run.flowId === flowId && run.source === 'event';
-}
-
-/**
- * The id of the run an event starts for one subscription: a UUID (version 8, RFC 9562) made of
- * the SHA-256 of the event id, the flow id and the subscription. The same event always maps to
- * the same run, in every process, and different events (or subscriptions) to different runs.
- */
-export async function eventRunId(eventId: string, flowId: string, subscription: SubscriptionDefinition): Promise<string> {
-  const text = JSON.stringify(['flowrun-event-run', eventId, flowId, subscription.on, subscription.run]);
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  const bytes = digest.slice(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8: custom
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { compileFlow, createEngine, createMemoryStores, type FlowDefinition } from '../../../index.js';
-import { eventRunId } from './event-publisher.js';
+import { DerivedRunIds } from '../start/derived-run-ids.js';
 
 const orderHandler = `machine order_handler
   implements
@@ -90,10 +91,50 @@ describe('events', () => {
     expect((await engine.getRun(published.runIds[0]!)).createdBy).toBe('ada');
   });
 
-  it('derives the same run id for the same event, flow and subscription in every process', async () => {
+  it('starts each subscriber once when two engines over one store publish the same event id', async () => {
+    const stores = createMemoryStores();
+    const [a, b] = [createEngine({ stores, poll: false }), createEngine({ stores, poll: false })];
+    await a.deployFlow(audit);
+    const [fromA, fromB] = await Promise.all([a.publishEvent('order.created', { order_id: 'o-x' }, { eventId: 'evt-x' }), b.publishEvent('order.created', { order_id: 'o-x' }, { eventId: 'evt-x' })]);
+    expect(fromA.runIds).toHaveLength(1);
+    expect(fromB.runIds).toEqual(fromA.runIds);
+    expect((await stores.listRuns({ flowId: 'audit' })).runs).toHaveLength(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('cannot be blocked by a run someone created first at an event run id computed from public data', async () => {
+    const engine = await engineWithSubscribers();
+    // The derivation before issue 12: SHA-256 of the event id, the flow and the subscription.
+    const squat = (eventId: string, flowId: string, on: string, run: string): string => {
+      const bytes = createHash('sha256').update(JSON.stringify(['flowrun-event-run', eventId, flowId, on, run])).digest().subarray(0, 16);
+      bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+      bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+      const hex = bytes.toString('hex');
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    };
+    await engine.deployFlow({ id: 'squatter', actions: { main: { startAt: 'w', steps: { w: { stepType: 'WAIT', durationMs: 60_000 } } } } });
+    for (const [flowId, run] of [['audit', 'main'], ['order_handler', 'validate_and_process']] as const) {
+      await engine.startRun({ flow: 'squatter', userId: 'mallory', requestId: squat('evt-s', flowId, 'order.created', run) });
+    }
+    const published = await engine.publishEvent('order.created', { order_id: 'o-s' }, { eventId: 'evt-s' });
+    expect(published.runIds).toHaveLength(2);
+    const runs = await Promise.all(published.runIds.map((id) => engine.waitForRun(id, { timeoutMs: 5_000 })));
+    expect(runs.map((r) => [r.flowId, r.status]).sort()).toEqual([
+      ['audit', 'SUCCEEDED'],
+      ['order_handler', 'SUCCEEDED'],
+    ]);
+    await engine.close();
+  });
+
+  it('derives the same run id for the same event, flow and subscription in every process over one store, and another with another secret', async () => {
     const sub = { on: 'x', run: 'main' };
-    expect(await eventRunId('e', 'f', sub)).toBe(await eventRunId('e', 'f', sub));
-    expect(await eventRunId('e', 'f', sub)).not.toBe(await eventRunId('e', 'g', sub));
-    expect(await eventRunId('e', 'f', sub)).not.toBe(await eventRunId('e', 'f', { on: 'x', run: 'other' }));
+    const secret = new Uint8Array(32).fill(7);
+    const one = new DerivedRunIds(async () => secret);
+    const other = new DerivedRunIds(async () => secret.slice());
+    expect(await one.forEvent('e', 'f', sub)).toBe(await other.forEvent('e', 'f', sub));
+    expect(await one.forEvent('e', 'f', sub)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(await one.forEvent('e', 'f', sub)).not.toBe(await one.forEvent('e', 'g', sub));
+    expect(await one.forEvent('e', 'f', sub)).not.toBe(await one.forEvent('e', 'f', { on: 'x', run: 'other' }));
+    expect(await one.forEvent('e', 'f', sub)).not.toBe(await new DerivedRunIds(async () => new Uint8Array(32).fill(8)).forEvent('e', 'f', sub));
   });
 });

@@ -6,11 +6,10 @@
  * the next claimer resumes from the last one: completed steps are never executed again; a module
  * step that was in flight runs again with the same idempotency key.
  *
- * The `engine/execution/` room: running claimed runs — the executor (this file), the scheduler that
- * claims, leases and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a
- * run tree (cancel-run.ts) and deleting old ended runs (retention.ts). It may import core, the
- * engine's contracts, start/ (building created runs), steps/ and calls/ (what a step does and how a
- * child's end resumes its caller) and events/ (the EMIT outbox).
+ * The `engine/execution/` room: running claimed runs — the executor (this file), the scheduler that claims, leases
+ * and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a run tree (cancel-run.ts) and
+ * deleting old ended runs (retention.ts). It may import core, the engine's contracts, start/ (building created runs),
+ * steps/ and calls/ (what a step does and how a child's end resumes its caller) and events/.
  */
 import { CanceledError, ConflictError, FlowError, TimeoutError, toFlowError } from '../../errors.js';
 import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../../model.js';
@@ -22,7 +21,7 @@ import { executeStep, stepContext } from '../steps/step-runner.js';
 import type { StepHost, StepOutcome } from '../steps/step-outcome.js';
 import { applyOutputMappings, parseContextTarget } from '../../mapping.js';
 import { childOutcome } from '../calls/child-outcome.js';
-import { drainOutbox } from '../events/event-outbox.js';
+import { takeEmits } from '../events/event-outbox.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
 import { createdRecord } from '../start/build-run.js';
 
@@ -90,7 +89,6 @@ export class RunExecutor implements StepHost, FlushableRun {
         Math.max(0, deadline - this.#core.clock.now()),
       );
     }
-    if (this.#state.outbox) drainOutbox(this.#core, this.runId, this.#state); // left by a process that died after committing them
     try {
       await this.#loop();
     } catch (error) {
@@ -459,6 +457,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       this.#events = [];
       this.#transients = [];
       this.#items = new Map();
+      const emits = takeEmits(this.#state);
       const at = this.#core.clock.now();
       const recorded = await this.#core.store.recordTransition({
         runId: this.runId,
@@ -477,10 +476,11 @@ export class RunExecutor implements StepHost, FlushableRun {
         ...(input.wakeRuns?.length ? { wakeRuns: input.wakeRuns } : {}),
         ...(input.wakeLease ? { wakeLease: input.wakeLease } : {}),
         ...(input.releaseLease ? { releaseLease: true } : {}),
+        ...(emits.length ? { emits } : {}),
       });
       this.#run = { ...recorded, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
-      if (this.#state.outbox) drainOutbox(this.#core, this.runId, this.#state);
+      if (emits.length) this.#core.emitted(this.runId, emits);
       for (const c of created) {
         this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
         if (c.lease) this.#core.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));

@@ -1,6 +1,7 @@
 /**
  * Which runs this engine executes, and when: the local queue of runs to claim, the poller that
- * claims ready runs from the store, timers for short waits (retry backoff), the lease heartbeat,
+ * claims ready runs from the store (and sweeps the outbox of emitted events), timers for short
+ * waits (retry backoff), the lease heartbeat,
  * and the count of runs in flight against `maxConcurrentRuns`. Everything it decides is also in
  * the store (a run's `readyAt` and lease), so losing this process loses no scheduled work: another
  * engine's poller claims it once the lease runs out.
@@ -28,6 +29,8 @@ export interface RunSchedulerOptions {
   createExecutor: (run: RunRecord, lease: RunLease) => Promise<RunExecutor>;
   /** Resumes an INACTIVE run claimed because its timer is due; the record to execute under the claim, or null. */
   resumeDue?: (claimed: ClaimedRun) => Promise<RunRecord | null>;
+  /** Publishes emitted events left in the store's outbox (events/event-outbox.ts); called at every poll interval. */
+  sweepOutbox?: () => Promise<unknown>;
 }
 
 /** Waits longer than this live only in the store, where the poller finds them when due. */
@@ -51,6 +54,8 @@ export class RunScheduler {
   /** The last poll claimed as many runs as it had room for: more are probably ready. */
   #backlog = false;
   #pollTimer: TimerHandle | null = null;
+  /** An outbox sweep is under way. */
+  #sweeping = false;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | null = null;
@@ -211,7 +216,10 @@ export class RunScheduler {
         this.#pollOnce()
           .then(() => this.#claimDue())
           .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
-          .finally(() => this.#schedulePoll(this.#options.pollIntervalMs));
+          .finally(() => {
+            this.#sweepOutbox();
+            this.#schedulePoll(this.#options.pollIntervalMs);
+          });
       },
       delayMs,
       { keepAlive: false },
@@ -226,6 +234,19 @@ export class RunScheduler {
     const claimed = await store.claimRuns({ owner: workerId, limit: free, now, leaseExpiresAt: now + leaseMs });
     this.#backlog = claimed.length === free;
     for (const c of claimed) this.execute(c.run, c.lease);
+  }
+
+  /**
+   * Emitted events whose process died before publishing them are published by whichever engine
+   * polls first. One sweep at a time, beside the polls: a slow publish never delays claiming runs.
+   */
+  #sweepOutbox(): void {
+    const sweep = this.#options.sweepOutbox;
+    if (this.#closed || !sweep || this.#sweeping) return;
+    this.#sweeping = true;
+    sweep()
+      .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'outbox sweep failed; the next poll retries'))
+      .finally(() => (this.#sweeping = false));
   }
 
   /** Claims INACTIVE runs whose timer is due, resumes each, and executes it under the same lease. */

@@ -140,8 +140,48 @@ describe('EMIT', () => {
     await until(async () => (await engine.listRuns({ flowId: 'receipts', status: 'SUCCEEDED' })).runs.length > 0);
     const receipts = (await engine.listRuns({ flowId: 'receipts' })).runs;
     expect(receipts.map((r) => [r.source, r.output])).toEqual([['event', { receipt: 'o-7' }]]);
+    // Published, it left the store's outbox.
+    await until(async () => (await engine.store.listPendingEmits({ recordedBefore: Number.MAX_SAFE_INTEGER, limit: 10 })).length === 0);
     // Published again (as after a crash between commit and publish): nothing new starts.
     expect(await engine.publishEvent('payment.received', { order_id: 'o-7', amount: 9 }, { eventId })).toMatchObject({ runIds: [receipts[0]!.runId], resumedRunIds: [] });
+  });
+
+  it('publishes an emit that a dead process committed with the run\'s end but never published, once, at the next poll after the grace period', async () => {
+    const clock = createManualClock();
+    const stores = createMemoryStores();
+    const receipts: FlowDefinition = {
+      id: 'receipts',
+      actions: { main: { startAt: 'r', steps: { r: { stepType: 'COMPUTE', expression: '{receipt: event.order_id}' } } } },
+      subscriptions: [{ on: 'payment.received', run: 'main' }],
+    };
+    // What the dead process left: the run's last transition, committed with its emitted event.
+    const deployer = createEngine({ stores, clock, poll: false });
+    await deployer.deployFlow(receipts, { publish: true });
+    const payer: FlowDefinition = { id: 'payer', actions: { main: { startAt: 'emit', steps: { emit: { stepType: 'EMIT', event: 'payment.received', payload: '{order_id: "o-1"}' } } } } };
+    await deployer.deployFlow(payer, { publish: true });
+    const run = deployer.buildRun({ flow: await deployer.loadFlow('payer'), actionName: 'main', input: {}, source: 'http' });
+    await deployer.close();
+    const created = await stores.createRun({ run, lease: { owner: 'dead', expiresAt: clock.now() + 1_000 } });
+    await stores.recordTransition({
+      runId: run.runId,
+      lease: { owner: 'dead', fencingToken: created.lease!.fencingToken },
+      expectedVersion: 0,
+      at: clock.now(),
+      patch: { status: 'SUCCEEDED', output: null, endTime: clock.now() },
+      emits: [{ eventId: `${run.runId}:0:emit`, event: 'payment.received', payload: { order_id: 'o-1' } }],
+    });
+
+    const engine = createEngine({ stores, clock, leaseMs: 1_000, pollIntervalMs: 200 });
+    await clock.advance(0);
+    await engine.whenIdle();
+    expect((await stores.listRuns({ flowId: 'receipts' })).runs).toEqual([]); // within the grace period: the live path's turn
+    await clock.advance(1_000);
+    await until(async () => (await stores.listRuns({ flowId: 'receipts', status: 'SUCCEEDED' })).runs.length === 1);
+    await until(async () => (await stores.listPendingEmits({ recordedBefore: Number.MAX_SAFE_INTEGER, limit: 10 })).length === 0);
+    await clock.advance(1_000);
+    await engine.whenIdle();
+    expect((await stores.listRuns({ flowId: 'receipts' })).runs.map((r) => r.output)).toEqual([{ receipt: 'o-1' }]);
+    await engine.close();
   });
 
   it('runs wait and emit written in the flow language', async () => {

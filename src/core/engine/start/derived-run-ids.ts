@@ -1,0 +1,56 @@
+/**
+ * Run ids derived from names a caller chooses — an idempotency key, an event id — that no user
+ * can compute: HMAC-SHA-256 keyed with the store's secret (`Store.getStoreSecret`), shaped as a
+ * UUID (version 8, RFC 9562). Every process over the same store derives the same id from the same
+ * name, so the store's unique run id still makes a repeat meet the first run; nobody without the
+ * secret can create that run first (squat it) or tell which run a name maps to.
+ */
+import type { SubscriptionDefinition } from '../../model.js';
+
+/** Derives run ids from caller-chosen names with the store's secret, read once per instance and cached. */
+export class DerivedRunIds {
+  readonly #secret: () => Promise<Uint8Array>;
+  #key: Promise<CryptoKey> | null = null;
+
+  constructor(secret: () => Promise<Uint8Array>) {
+    this.#secret = secret;
+  }
+
+  /**
+   * The run id of an idempotency key of one principal: the same principal and key always give the
+   * same id; another principal's same key, another id. Rejects with the store's error when the
+   * secret cannot be read (nothing is cached then, so the next call tries again).
+   */
+  forIdempotencyKey(principalId: string, key: string): Promise<string> {
+    return this.#derive(['flowrun-idempotency', principalId, key]);
+  }
+
+  /**
+   * The id of the run an event starts for one subscription of a flow: once per event, flow and
+   * subscription, in every process over the store; different events or subscriptions, different runs.
+   */
+  forEvent(eventId: string, flowId: string, subscription: SubscriptionDefinition): Promise<string> {
+    return this.#derive(['flowrun-event-run', eventId, flowId, subscription.on, subscription.run]);
+  }
+
+  async #derive(parts: string[]): Promise<string> {
+    // JSON keeps the parts apart whatever characters they hold.
+    const mac = new Uint8Array(await globalThis.crypto.subtle.sign('HMAC', await this.#hmacKey(), new TextEncoder().encode(JSON.stringify(parts))));
+    const bytes = mac.slice(0, 16);
+    bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8: custom
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  #hmacKey(): Promise<CryptoKey> {
+    if (!this.#key) {
+      const key = this.#secret().then((secret) => globalThis.crypto.subtle.importKey('raw', new Uint8Array(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']));
+      this.#key = key;
+      key.catch(() => {
+        if (this.#key === key) this.#key = null;
+      });
+    }
+    return this.#key;
+  }
+}
