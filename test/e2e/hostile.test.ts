@@ -52,6 +52,36 @@ describe('flowrun serve under hostile users (SQLite)', () => {
     expect((await serve.json('POST', '/runs', { token: alice, body: { flowId: 'alice/private', wait: true } })).body.run.status).toBe('SUCCEEDED');
   });
 
+  it('lets nobody squat an idempotency key: the old public derivation of its run id takes nothing from its owner', async () => {
+    // The run id an idempotency key mapped to before: sha256 of the user and the key, computable by anyone.
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('flowrun-idempotency\nalice\norder-42')));
+    const bytes = digest.slice(0, 16);
+    bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const predicted = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+    expect((await serve.json('POST', '/runs', { token: mallory, body: { flowId: 'alice/echo', requestId: predicted, input: { v: 'mallory' } } })).status).toBe(201);
+
+    const first = await serve.json('POST', '/runs', { token: alice, body: { flowId: 'alice/echo', idempotencyKey: 'order-42', input: { v: 'alice' }, wait: true } });
+    expect(first.body.run).toMatchObject({ createdBy: 'alice', status: 'SUCCEEDED', output: { v: 'alice' } });
+    expect(first.body.run.runId).not.toBe(predicted);
+    const again = await serve.json('POST', '/runs', { token: alice, body: { flowId: 'alice/echo', idempotencyKey: 'order-42', input: { v: 'alice' } } });
+    expect(again.body.run.runId).toBe(first.body.run.runId);
+    // The same key of another principal is another run: keys are scoped to whoever gives them.
+    const mallorys = await serve.json('POST', '/runs', { token: mallory, body: { flowId: 'alice/echo', idempotencyKey: 'order-42', input: { v: 'm' } } });
+    expect(mallorys.body.run.runId).not.toBe(first.body.run.runId);
+  });
+
+  it('answers a taken requestId with the same 409 whoever owns the run, revealing nothing of it', async () => {
+    const own = await serve.json('POST', '/runs', { token: alice, body: { flowId: 'alice/private', requestId: 'alice-secret-run' } });
+    expect(own.status).toBe(201);
+    const probe = await serve.json('POST', '/runs', { token: mallory, body: { flowId: 'alice/echo', requestId: 'alice-secret-run' } });
+    const mine = await serve.json('POST', '/runs', { token: alice, body: { flowId: 'alice/echo', requestId: 'alice-secret-run' } });
+    expect(probe.status).toBe(409);
+    expect(probe.body).toEqual(mine.body);
+    expect(JSON.stringify(probe.body)).not.toContain('alice/private');
+  });
+
   it('keeps /metrics for administrators and answers /ready without a token', async () => {
     expect((await serve.request('GET', '/metrics', { token: mallory })).status).toBe(403);
     expect((await serve.request('GET', '/metrics')).status).toBe(200);
