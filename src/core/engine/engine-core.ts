@@ -53,6 +53,8 @@ export interface BuildRunInput {
   stepLogs?: boolean;
   requestId?: string;
   createdBy?: string;
+  /** Who published the event that starts this run (recorded, never acted as). */
+  triggeredBy?: string | null;
   sessionId?: string | null;
   label?: string | null;
   tags?: string[];
