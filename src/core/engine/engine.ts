@@ -140,9 +140,13 @@ export class Engine implements EngineCore {
    * Validates and stores a flow definition as a new immutable version (deploying the same
    * definition as the latest version returns that version). With `publish`, it becomes
    * `LATEST_PUBLISHED`. Throws ValidationError (INVALID_DEFINITION) listing every problem.
+   * `deployedBy` names the principal who deploys it: it administers the flow when the flow names
+   * no administrators, its event subscriptions need its subscribe grants, and the runs they start
+   * act as it. Without it the version is deployed by trusted in-process code (recorded as '',
+   * administered by its named administrators only, subscribed to whatever it names).
    */
   async deployFlow(definition: FlowDefinition, options: { deployedBy?: string; publish?: boolean } = {}): Promise<{ id: string; version: number }> {
-    const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? 'anonymous');
+    const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? '');
     if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version }).finally(() => this.#flows.forget(record.flowId));
     return { id: record.flowId, version: record.version };
   }
@@ -204,7 +208,10 @@ export class Engine implements EngineCore {
    * Publishes an event: starts the subscribed action or subflow of every deployed flow whose
    * `subscriptions` name it, once per `eventId` (see event-publisher.ts); the runs' `source` is
    * `event` and `event` in their expressions is the payload. Publishing the same id again starts
-   * nothing new and answers the same run ids.
+   * nothing new and answers the same run ids. With `userId`, the permission model applies at
+   * delivery (DESIGN.md §6): subscribers it may not start, or whose deployers may not subscribe to
+   * the name, are skipped; waiting runs it may neither manage nor publish the name to stay waiting
+   * (both logged, neither reported); started runs act as their flow's deployer or `runAs`.
    */
   publishEvent(name: string, payload?: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
     this.#assertOpen();

@@ -90,7 +90,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         Math.max(0, deadline - this.#core.clock.now()),
       );
     }
-    if (this.#state.outbox) drainOutbox(this.#core, this.runId, this.#state); // left by a process that died after committing them
+    if (this.#state.outbox) drainOutbox(this.#core, this.#run, this.#state); // left by a process that died after committing them
     try {
       await this.#loop();
     } catch (error) {
@@ -480,7 +480,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       });
       this.#run = { ...recorded, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
-      if (this.#state.outbox) drainOutbox(this.#core, this.runId, this.#state);
+      if (this.#state.outbox) drainOutbox(this.#core, this.#run, this.#state);
       for (const c of created) {
         this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
         if (c.lease) this.#core.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
