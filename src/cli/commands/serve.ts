@@ -1,8 +1,9 @@
 /**
  * `flowrun serve`: the HTTP API and a worker over one store (the SQLite file under `.flowrun/`
  * by default, or `--store postgres://…`). At start it deploys and publishes every `.json` /
- * `.flow` flow of `--flows DIR` as the `admin` user (created if missing), so `admin`
- * administers them, and prints a new API token of `admin` once. Binds to 127.0.0.1 unless
+ * `.flow` flow of `--flows DIR` as the `admin` user (created if missing, and granted publishing
+ * and subscribing to every event name, `*`), so `admin` administers them and their event
+ * subscriptions receive what is published, and prints a new API token of `admin` once. Binds to 127.0.0.1 unless
  * `--host` says otherwise. SIGINT or SIGTERM stops it gracefully: no new requests, open event
  * streams ended, requests in flight finished, the engine closed (runs in flight finish their
  * current transition or are resumed by the next engine over the store).
@@ -78,6 +79,8 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   try {
     const token = await withPrincipalsOf(stores, async (principals) => {
       if (!(await stores.principals.getPrincipal(ADMIN_USER))) await principals.createUser({ id: ADMIN_USER, displayName: 'flowrun serve administrator' });
+      // The administrator may do everything with events (DESIGN.md §6); granting again is harmless.
+      for (const right of ['publish', 'subscribe'] as const) await principals.grantEvents({ principalId: ADMIN_USER, right, pattern: '*' });
       return options.adminToken ? (await issueApiToken(stores, principals, { principalId: ADMIN_USER, description: 'flowrun serve' })).token : null;
     });
     for (const line of await deployAll(engine, flows)) io.out(`${line}\n`);
