@@ -88,8 +88,15 @@ export async function publishEvent(deps: EventPublisherDeps, name: string, paylo
     if (started) runIds.push(runId);
   }
   const admit = async (run: RunRecord): Promise<boolean> => {
-    if (await deps.access.mayResumeWithEvent({ publisher, run, name })) return true;
-    deps.logger?.warn({ runId: run.runId, event: name, eventId, publishedBy: options.userId }, 'event did not resume a waiting run: its publisher may neither manage the run nor publish this event name');
+    try {
+      if (await deps.access.mayResumeWithEvent({ publisher, run, name })) return true;
+      deps.logger?.warn({ runId: run.runId, event: name, eventId, publishedBy: options.userId }, 'event did not resume a waiting run: its publisher may neither manage the run nor publish this event name');
+    } catch (error) {
+      // The check could not be made (its flow version unreadable): the run stays waiting, and nothing about it reaches the publisher.
+      const failure = toFlowError(error);
+      if (failure.code === 'STORE_ERROR' || failure.code === 'ENGINE_CLOSED') throw failure;
+      deps.logger?.warn({ err: failure, runId: run.runId, event: name, eventId, publishedBy: options.userId }, `event did not resume a waiting run: ${failure.code}`);
+    }
     return false;
   };
   const resumedRunIds = await wakeEventWaiters(deps, { name, eventId, payload, publishedBy: options.userId ?? null, admit });
