@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 12 min on 2 cores)
  *   npm run bench -- --quick              # smaller N, one repetition (< 3 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | permissions | streaming | dsl | http (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | permissions | streaming | dsl | http | hostile (comma-separated)
  *   npm run bench -- --reps 3             # repetitions of the pg and sqlite measurements (default 2, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
  *
@@ -20,6 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import pg from 'pg';
 import { benchCallReturn } from './call-return.js';
 import { benchDslCompile } from './dsl-compile.js';
+import { benchHostile } from './hostile.js';
 import { benchHttpRequests, benchSseLatency, benchSseLatencyAcrossProcesses } from './http.js';
 import type { GotoLoopResult } from './goto-loop.js';
 import { benchListRuns } from './list-runs.js';
@@ -32,7 +33,7 @@ import { benchSqlite } from './sqlite-bench.js';
 import { benchSqliteStatements } from './sqlite-statements.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http', 'hostile'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -144,6 +145,8 @@ if (only.includes('http')) {
   const pgUrl = (await postgresReachable()) ? adminUrl() : null;
   section('HTTP: event latency from emitItem in another process to an SSE client (SQLite, PostgreSQL)', await benchSseLatencyAcrossProcesses({ quick, pgUrl }));
 }
+
+if (only.includes('hostile')) section('Hostile flows against `flowrun serve`: a user\'s runs and /health under attack, memory and store growth per attack (SQLite)', await benchHostile({ quick }));
 
 console.log(`Total ${((Date.now() - started) / 1000).toFixed(0)} s; load average at end: ${loadavg().map((x) => x.toFixed(2)).join(', ')}`);
 mkdirSync('bench/out', { recursive: true });

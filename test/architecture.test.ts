@@ -134,7 +134,7 @@ describe('architecture', () => {
         const to = target(file, spec);
         if (to === null) {
           const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
-          const allowed = packages.includes(pkg) || (isListen && (pkg === '@hono/node-server' || spec === 'node:net' || spec === 'node:http'));
+          const allowed = packages.includes(pkg) || (isListen && (pkg === '@hono/node-server' || spec === 'node:net' || spec === 'node:http' || spec === 'node:https'));
           if (!allowed) offenders.push(`${file.path} imports package ${spec}`);
         } else if (!to.startsWith('server/') && !to.startsWith('core/')) offenders.push(`${file.path} imports ${spec}`);
       }

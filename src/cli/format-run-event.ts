@@ -1,33 +1,36 @@
 /**
- * One line per live run event, for people watching a run in a terminal.
+ * One line per live run event, for people watching a run in a terminal. Every field that came
+ * from a flow or a user (ids, codes, descriptions, item content, output values) goes through
+ * {@link printable}, so a run cannot write escape sequences or forge lines on the watcher's terminal.
  */
 import type { LiveRunEvent } from '../core/engine/types.js';
+import { printable } from './printable.js';
 
 /** Formats a live event; `names` learns run ids → flow ids from ledger entries. */
 export function formatRunEvent(event: LiveRunEvent, names: Map<string, string>): string {
-  const who = `[${names.get(event.runId) ?? shortId(event.runId)}]`;
+  const who = `[${printable(names.get(event.runId) ?? shortId(event.runId))}]`;
   switch (event.kind) {
     case 'status':
-      return event.status === 'ACTIVE' ? '' : `${who} ${event.status}${event.error ? ` ${event.error.code}: ${event.error.description}` : ''}\n`;
+      return event.status === 'ACTIVE' ? '' : `${who} ${event.status}${event.error ? ` ${printable(event.error.code)}: ${printable(event.error.description)}` : ''}\n`;
     case 'log': {
       const e = event.entry;
-      if (e.code === 'StepSucceeded') return `${who}   ok ${String(e.details?.stepId)}${typeof e.details?.durationMs === 'number' ? ` (${e.details.durationMs} ms)` : ''}\n`;
-      return `${who} ${e.code}: ${e.description}\n`;
+      if (e.code === 'StepSucceeded') return `${who}   ok ${printable(String(e.details?.stepId))}${typeof e.details?.durationMs === 'number' ? ` (${e.details.durationMs} ms)` : ''}\n`;
+      return `${who} ${printable(e.code)}: ${printable(e.description)}\n`;
     }
     case 'item': {
       const text = typeof event.item.content === 'string' ? event.item.content : JSON.stringify(event.item.content);
-      return `${who}   item ${event.item.type} ${event.change}${event.transient ? ' (transient)' : ''}: ${truncate(text, 120)}\n`;
+      return `${who}   item ${printable(event.item.type)} ${event.change}${event.transient ? ' (transient)' : ''}: ${printable(truncate(text, 120))}\n`;
     }
     case 'ledger': {
       const e = event.entry;
       if (typeof e.to.runId === 'string' && typeof e.to.flowId === 'string') names.set(e.to.runId, e.to.flowId);
-      if (e.kind === 'decide') return `${who}   decide ${e.from.stepId} -> ${String(e.to.next ?? '(end)')}${e.to.branch === 'default' ? ' (default)' : ''}\n`;
+      if (e.kind === 'decide') return `${who}   decide ${printable(e.from.stepId)} -> ${printable(String(e.to.next ?? '(end)'))}${e.to.branch === 'default' ? ' (default)' : ''}\n`;
       const target = e.to.subflow ?? (e.to.flowId ? `${String(e.to.flowId)} (run ${shortId(String(e.to.runId))})` : JSON.stringify(e.to));
       const at = e.from.source ? ` (${e.from.source.file ? `${e.from.source.file}:` : 'line '}${e.from.source.line})` : '';
-      return `${who}   ${e.kind} ${String(target)} from ${e.from.stepId}${at}\n`;
+      return `${who}   ${e.kind} ${printable(String(target))} from ${printable(e.from.stepId)}${printable(at)}\n`;
     }
     case 'output':
-      return `${who}   output ${event.name} = ${truncate(JSON.stringify(event.value) ?? 'undefined', 120)}\n`;
+      return `${who}   output ${printable(event.name)} = ${truncate(JSON.stringify(event.value) ?? 'undefined', 120)}\n`;
   }
 }
 

@@ -14,9 +14,13 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerTokensCommand } from './commands/tokens.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
+import { printableLines } from './printable.js';
 
 /** Runs the CLI with these arguments (without `node` and the script); resolves to the exit code. */
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: string[], given: CliIo = processIo): Promise<number> {
+  // The last line of defence: whatever a command prints, no control character but newline and tab
+  // reaches the terminal (fields are escaped where they are formatted; see printable.ts).
+  const io: CliIo = { out: (text) => given.out(printableLines(text)), err: (text) => given.err(printableLines(text)), isTty: given.isTty };
   const program = new Command()
     .name('flowrun')
     .description('A durable flow runtime for TypeScript: run, check and watch flows.')

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { createClient, type FlowClient } from '../client/index.js';
 import { FlowError, ValidationError } from '../core/errors.js';
 import type { CliIo } from './cli-io.js';
+import { printable } from './printable.js';
 
 /** The server remote commands talk to when neither `--server` nor `FLOWRUN_SERVER` names one (`flowrun serve`'s default). */
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
@@ -47,11 +48,11 @@ export async function runCliAction(name: string, io: CliIo, setExit: (code: numb
 /** A mistake on the command line (exit 2). */
 export class UsageError extends Error {}
 
-/** `CODE: message`, then one line per validation issue. */
+/** `CODE: message`, then one line per validation issue; what a server or a flow wrote is made {@link printable}. */
 export function describeError(error: unknown): string {
-  if (error instanceof ValidationError) return `${error.code}\n${error.issues.map((i) => `  ${i.path || '(input)'}: ${i.message}`).join('\n')}`;
-  if (error instanceof FlowError) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof ValidationError) return `${printable(error.code)}\n${error.issues.map((i) => `  ${printable(i.path || '(input)')}: ${printable(i.message)}`).join('\n')}`;
+  if (error instanceof FlowError) return `${printable(error.code)}: ${printable(error.message)}`;
+  return printable(error instanceof Error ? error.message : String(error));
 }
 
 /** Parses a JSON option, naming it when it is not JSON. */

@@ -139,6 +139,12 @@ export interface RunRecord {
   /** Increases with every claim; a writer whose token is stale has lost the run. */
   fencingToken: number;
   state: RunState;
+  /**
+   * Set only on a run a listing returns although its stored data could not be read (corrupt or
+   * unparsable JSON): the row's own columns are shown, its data (input, output, state, roles) is
+   * left empty, and reading the run itself fails with this code.
+   */
+  dataError?: { code: 'RUN_DATA_UNREADABLE'; message: string };
 }
 
 /** The fields of a run chosen when it is created. */

@@ -210,5 +210,11 @@ export interface Store {
   subscribe?(listener: (change: StoreChange) => void): Promise<() => Promise<void>>;
   /** Optional: sends a transient change to other processes' subscribers, best effort (PostgreSQL NOTIFY). */
   publishTransient?(change: TransientChange): Promise<void>;
+  /**
+   * Checks that the store answers: one cheap read on the database (no retry, no cache). Resolves
+   * when it does; rejects with STORE_ERROR while it is unreachable or after `close()`. Readiness
+   * probes (`GET /ready`) call it.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -58,7 +58,7 @@ describe('router basics', () => {
   it('counts responses at /metrics', async () => {
     await f.call('GET', '/runs');
     await f.call('GET', '/nope');
-    const text = await (await f.call('GET', '/metrics')).text();
+    const text = await (await f.call('GET', '/metrics', { as: 'admin' })).text();
     expect(text).toMatch(/flowrun_http_responses_total\{status="2xx"\} \d+/);
     expect(text).toMatch(/flowrun_http_responses_total\{status="4xx"\} 1/);
   });

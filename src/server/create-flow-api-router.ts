@@ -7,12 +7,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { FlowError, ValidationError } from '../core/errors.js';
+import { FlowError, PermissionError, ValidationError } from '../core/errors.js';
+import { isNamedIn } from '../core/permissions.js';
 import type { Logger } from '../core/engine/types.js';
 import { apiTokenAuthenticator, type Authenticate } from './api-tokens.js';
 import { errorResponse, jsonResponse, statusOf } from './error-response.js';
 import { ServerMetrics } from './metrics.js';
-import type { FlowApiEngine, RouterEnv, RouterState } from './router-context.js';
+import { actingFor, type FlowApiEngine, type RouterEnv, type RouterState } from './router-context.js';
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
 import { addGovernanceRoutes } from './routes/governance-routes.js';
@@ -32,8 +33,22 @@ export interface FlowApiRouterOptions {
   maxBodyBytes?: number;
   /** Interval of the SSE heartbeat comment (default 15,000 ms). */
   heartbeatMs?: number;
-  /** Serve `GET /metrics` (default true; it needs authentication like every route but `/health`). */
-  metrics?: boolean;
+  /**
+   * How often an open event stream re-checks that its reader may still read the run (default
+   * 5,000 ms). A reader that lost access (removed from the run's monitors or from a group, a
+   * revoked role) gets an `error` event with RUN_NOT_FOUND and the stream ends.
+   */
+  accessRecheckMs?: number;
+  /**
+   * Who may read `GET /metrics`: `'admin'` (default) system administrators only (see
+   * `administrators`), `'open'` every authenticated principal, `'off'` nobody (the route is not served).
+   */
+  metrics?: MetricsAccess;
+  /**
+   * The system administrators: principal ids, or groups whose members are (default `['admin']`,
+   * the user `flowrun serve` creates). They may read `/metrics` when it is `'admin'`.
+   */
+  administrators?: readonly string[];
   /**
    * The path the API is mounted under, when the host does not strip it (a Next.js catch-all route
    * `app/api/flowrun/[...path]/route.ts` → `basePath: '/api/flowrun'`). Default: the root.
@@ -42,6 +57,9 @@ export interface FlowApiRouterOptions {
   /** Where unexpected errors (answered as INTERNAL) are reported. */
   logger?: Logger;
 }
+
+/** Who may read `/metrics`; see {@link FlowApiRouterOptions.metrics}. */
+export type MetricsAccess = 'admin' | 'open' | 'off';
 
 /** A web-standard handler of the flowrun API. */
 export interface FlowApiRouter {
@@ -56,12 +74,15 @@ export interface FlowApiRouter {
 /**
  * Creates the API router over an engine. Every response is JSON (except the event stream and
  * `/metrics`); every error is `{error: {code, message, details}}` with the status of its code
- * (`error-response.ts`). Requests need credentials except `GET /health`.
+ * (`error-response.ts`). Requests need credentials except `GET /health` (liveness: the process
+ * answers) and `GET /ready` (readiness: the store answers too; 503 STORE_ERROR while it does not).
+ * Every 5xx answer is logged (`logger.error`) with the request's method and path and the error —
+ * never its body, query or headers.
  */
 export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRouter {
   const { engine } = options;
   const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
-  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, logger: options.logger };
+  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, logger: options.logger };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 
   const app = new OpenAPIHono<RouterEnv>({
@@ -78,7 +99,10 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
 
   app.onError((error, c) => {
     if (error instanceof HTTPException) return errorResponse(httpError(error.status, error.message));
-    if (!(error instanceof FlowError) || statusOf(error.code) >= 500) options.logger?.error({ err: error, path: c.req.path }, 'request failed');
+    if (!(error instanceof FlowError) || statusOf(error.code) >= 500) {
+      const status = error instanceof FlowError ? statusOf(error.code) : 500;
+      options.logger?.error({ err: error, method: c.req.method, path: loggablePath(c.req.path), status }, 'request failed');
+    }
     return errorResponse(error);
   });
   app.notFound((c) => {
@@ -87,6 +111,16 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   });
 
   app.get('/health', (c) => c.json({ ok: true }));
+  app.get('/ready', async (c) => {
+    try {
+      await engine.store.ping();
+    } catch (error) {
+      options.logger?.warn({ err: error, method: 'GET', path: '/ready' }, 'not ready: the store does not answer');
+      // 503 STORE_ERROR; the answer says the store is down, not why (errorBody hides a store error's message).
+      return errorResponse(new FlowError('STORE_ERROR', 'not ready: the store does not answer', { cause: error }));
+    }
+    return c.json({ ok: true });
+  });
 
   app.use('*', async (c, next) => {
     const principal = await authenticate(c.req.raw);
@@ -111,7 +145,16 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
 
   app.doc31('/openapi.json', { openapi: '3.1.0', info: { title: 'flowrun', version: '1' }, security: [{ bearer: [] }] });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  if (options.metrics !== false) app.get('/metrics', () => new Response(state.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4' } }));
+  const metricsAccess = options.metrics ?? 'admin';
+  const administrators = options.administrators ?? ['admin'];
+  if (metricsAccess !== 'off') {
+    app.get('/metrics', async (c) => {
+      if (metricsAccess === 'admin' && !isNamedIn(await engine.access.principal(actingFor(c.get('principal'))), administrators)) {
+        throw new PermissionError('/metrics is for system administrators (the router\'s `metrics` option may open it)', { details: { path: '/metrics' } });
+      }
+      return new Response(state.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4' } });
+    });
+  }
 
   addFlowRoutes(app, state);
   addBatchRoutes(app, state); // before the run routes: `/runs/batch/cancel` also matches `/runs/{id}/cancel`
@@ -127,7 +170,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
       response = inner ? await app.fetch(inner) : errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
     } catch (error) {
       // Hono answers errors through onError; this is the last line for anything that escapes it.
-      options.logger?.error({ err: error }, 'request failed outside the router');
+      options.logger?.error({ err: error, method: request.method, path: loggablePath(new URL(request.url).pathname), status: 500 }, 'request failed outside the router');
       response = jsonResponse({ error: { code: 'INTERNAL', message: 'internal error', details: {} } }, 500);
     }
     state.metrics.countResponse(response.status);
@@ -144,6 +187,11 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
       return state.streams.size;
     },
   };
+}
+
+/** A path fit for a log line: bounded, without the query (which may carry user data). */
+function loggablePath(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
 }
 
 /** The FlowError of an HTTP error Hono raised itself (malformed JSON, a body over the limit). */

@@ -37,6 +37,8 @@ export const ERROR_STATUS: Readonly<Record<string, number>> = Object.freeze({
   ENGINE_CLOSED: 503,
   UNAVAILABLE: 503,
   STORE_ERROR: 503,
+  // The run's stored data is damaged: a server-side fault that retrying will not fix (logged).
+  RUN_DATA_UNREADABLE: 500,
   INTERNAL: 500,
 });
 

@@ -12,13 +12,19 @@ export type ServeOptions = ({ router: FlowApiRouter } | ({ engine: FlowApiEngine
   port?: number;
   /** Interface to bind; default 127.0.0.1 (not reachable from other machines). */
   hostname?: string;
+  /**
+   * Serve HTTPS with this PEM certificate (chain) and private key instead of plain HTTP. Needed
+   * whenever the server is reachable beyond loopback without a TLS-terminating proxy in front:
+   * bearer tokens travel in every request.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** How long `close()` lets requests in flight finish before it drops their connections (default 5,000 ms). */
   closeGraceMs?: number;
 };
 
 /** A listening server. */
 export interface RunningServer {
-  /** `http://host:port` it listens on. */
+  /** `http://host:port` (or `https://…` with `tls`) it listens on. */
   url: string;
   port: number;
   router: FlowApiRouter;
@@ -35,13 +41,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const hostname = options.hostname ?? '127.0.0.1';
   // Loaded on use: importing `flowrun/server` for its fetch handler (Next.js, Bun, Deno, edge) loads no node:http.
   const { serve: listen } = await import('@hono/node-server');
+  const secure = options.tls ? { createServer: (await import('node:https')).createServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } } : {};
   return new Promise((resolve, reject) => {
-    const server = listen({ fetch: router.fetch, port: options.port ?? 0, hostname }, (info: AddressInfo) => {
+    const server = listen({ fetch: router.fetch, port: options.port ?? 0, hostname, ...secure }, (info: AddressInfo) => {
       server.off('error', reject);
       const host = info.family === 'IPv6' || info.address.includes(':') ? `[${info.address}]` : info.address;
       let closing: Promise<void> | null = null;
       resolve({
-        url: `http://${host}:${info.port}`,
+        url: `${options.tls ? 'https' : 'http'}://${host}:${info.port}`,
         port: info.port,
         router,
         close: () =>

@@ -4,18 +4,18 @@
  * `runManagingBy: [manny]`, `runMonitoringGroups: [auditors]` (gina is in auditors and ops).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createServerFixture, type ServerFixture } from '../../test/support/server-fixture.js';
+import { createServerFixture, holdFlow as holdFlowDefinition, type ServerFixture } from '../../test/support/server-fixture.js';
 
 type Operation = 'read' | 'logs' | 'events' | 'stream' | 'children' | 'update' | 'cancel' | 'start';
-type Cell = 200 | 201 | 'RUN_NOT_FOUND' | 'PERMISSION_DENIED';
+type Cell = 200 | 201 | 'RUN_NOT_FOUND' | 'PERMISSION_DENIED' | 'FLOW_NOT_FOUND';
 
 const READ_OK = { read: 200, logs: 200, events: 200, stream: 200, children: 200 } as const;
 const HIDDEN = { read: 'RUN_NOT_FOUND', logs: 'RUN_NOT_FOUND', events: 'RUN_NOT_FOUND', stream: 'RUN_NOT_FOUND', children: 'RUN_NOT_FOUND', update: 'RUN_NOT_FOUND', cancel: 'RUN_NOT_FOUND' } as const;
 const MATRIX: Record<string, { who: string; expected: Record<Operation, Cell> }> = {
   owner: { who: 'olivia', expected: { ...READ_OK, update: 200, cancel: 200, start: 201 } },
-  monitor: { who: 'mona', expected: { ...READ_OK, update: 'PERMISSION_DENIED', cancel: 'PERMISSION_DENIED', start: 'PERMISSION_DENIED' } },
-  manager: { who: 'manny', expected: { ...READ_OK, update: 200, cancel: 200, start: 'PERMISSION_DENIED' } },
-  'other user': { who: 'otto', expected: { ...HIDDEN, start: 'PERMISSION_DENIED' } },
+  monitor: { who: 'mona', expected: { ...READ_OK, update: 'PERMISSION_DENIED', cancel: 'PERMISSION_DENIED', start: 'FLOW_NOT_FOUND' } },
+  manager: { who: 'manny', expected: { ...READ_OK, update: 200, cancel: 200, start: 'FLOW_NOT_FOUND' } },
+  'other user': { who: 'otto', expected: { ...HIDDEN, start: 'FLOW_NOT_FOUND' } },
   'group member (monitoring group, starters group)': { who: 'gina', expected: { ...READ_OK, update: 'PERMISSION_DENIED', cancel: 'PERMISSION_DENIED', start: 201 } },
   'flow administrator': { who: 'adam', expected: { ...READ_OK, update: 200, cancel: 200, start: 201 } },
 };
@@ -83,6 +83,15 @@ describe('permissions over HTTP', () => {
     expect(JSON.stringify(batch.body.results[0]).replaceAll(runId, 'ID')).toBe(JSON.stringify(batch.body.results[1]).replaceAll(missing, 'ID'));
   });
 
+  it('answers a start of a flow the caller may not see exactly like one of a missing flow; one it sees but may not start is 403', async () => {
+    const hidden = await f.call('POST', '/runs', { as: 'otto', body: { flowId: 'secure/report' } });
+    const absent = await f.call('POST', '/runs', { as: 'otto', body: { flowId: 'secure/nothing' } });
+    expect([hidden.status, absent.status]).toEqual([404, 404]);
+    expect((await hidden.text()).replaceAll('secure/report', 'ID')).toBe((await absent.text()).replaceAll('secure/nothing', 'ID'));
+    await f.engine.deployFlow({ ...holdFlowDefinition, id: 'secure/viewed', roles: { starters: ['olivia'], viewers: ['otto'] } }, { deployedBy: 'adam', publish: true });
+    expectError403(await f.json('POST', '/runs', { as: 'otto', body: { flowId: 'secure/viewed' } }));
+  });
+
   it("lists only the runs a principal may read", async () => {
     const runId = await oliviasRun();
     await f.json('POST', '/runs', { as: 'otto', body: { flowId: 'demo/hold' } });
@@ -125,7 +134,7 @@ describe('groups asserted by an identity provider', () => {
       const call = (method: string, path: string, token: string, body?: unknown) =>
         g.call(method, path, { as: null, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { body } : {}) });
       // ida is in no stored group: only what her identity provider says makes her a starter (ops) or monitor (auditors).
-      expect((await call('POST', '/runs', 'idp:ida:', { flowId: 'secure/report' })).status).toBe(403);
+      expect((await call('POST', '/runs', 'idp:ida:', { flowId: 'secure/report' })).status).toBe(404);
       expect((await call('POST', '/runs', 'idp:ida:ops', { flowId: 'secure/report' })).status).toBe(201);
       const started = await call('POST', '/runs', 'idp:olivia:', { flowId: 'secure/report', runMonitoringGroups: ['auditors'] });
       const runId = ((await started.json()) as { run: { runId: string } }).run.runId;

@@ -33,6 +33,8 @@ export interface RouterState {
   /** Aborts every open SSE stream (graceful close). */
   streams: Set<AbortController>;
   heartbeatMs: number;
+  /** How often an open event stream checks that its reader may still read the run. */
+  accessRecheckMs: number;
   /** Set by the router's close(): no new event stream starts. */
   closing: boolean;
   logger: Logger | undefined;

@@ -52,6 +52,10 @@ export const RunSchema = z
     timeoutMs: z.number().nullable(),
     deadline: z.number().nullable(),
     lastSeq: z.number().int().openapi({ description: 'seq of the last persisted event: resume a stream after it' }),
+    dataError: z
+      .object({ code: z.literal('RUN_DATA_UNREADABLE'), message: z.string() })
+      .optional()
+      .openapi({ description: "only in listings, on a run whose stored data cannot be read: its data fields are empty and reading it answers RUN_DATA_UNREADABLE" }),
   })
   .openapi('Run');
 

@@ -159,6 +159,26 @@ describe('GET /runs/{id}/stream', () => {
     expect(activeWatches).toBe(0);
   });
 
+  it('ends an open stream with an error event once its reader lost access to the run', async () => {
+    const g = await createServerFixture({ router: { accessRecheckMs: 20 } });
+    try {
+      const { body } = await g.json('POST', '/runs', { as: 'olivia', body: { flowId: 'demo/hold', runMonitoringGroups: ['auditors'] } });
+      const response = await g.call('GET', `/runs/${body.run.runId}/stream`, { as: 'gina' }); // a monitor through auditors
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toContain('event: ');
+      reader.releaseLock();
+      await g.engine.principals.removeMember('auditors', 'gina');
+      const rest = await readSse(response.body!);
+      expect(rest.at(-1)).toMatchObject({ event: 'error' });
+      expect(JSON.parse(rest.at(-1)!.data)).toMatchObject({ error: { code: 'RUN_NOT_FOUND' } });
+      await eventually(() => g.router.openStreams === 0);
+    } finally {
+      await g.close();
+    }
+  });
+
   it("ends every open stream on the router's close()", async () => {
     const { body } = await f.json('POST', '/runs', { body: { flowId: 'demo/hold' } });
     const streams = await Promise.all([1, 2, 3].map(() => f.call('GET', `/runs/${body.run.runId}/stream`)));

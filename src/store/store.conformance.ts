@@ -15,6 +15,8 @@ export interface StoreConformanceOptions {
   createStore: () => Promise<Store>;
   /** Skip the whole suite, with the reason (e.g. no database configured). */
   skip?: string | false;
+  /** Damages a run's stored data behind the store's back (unparsable or ill-shaped JSON); absent: why that cannot happen. */
+  corruptRun?: ((store: Store, runId: string) => Promise<void>) | { skip: string };
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -446,6 +448,14 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
     });
 
+    describe('ping', () => {
+      it('answers while the store is open and fails with STORE_ERROR once it is closed', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+        await store.close();
+        await expect(store.ping()).rejects.toMatchObject({ code: 'STORE_ERROR' });
+      });
+    });
+
     describe('retention', () => {
       it('deletes ended runs older than the cutoff, in bounded batches, with their events and items', async () => {
         for (const [runId, end] of [
@@ -465,6 +475,18 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.getRunEvents('old-3')).toEqual([]);
         expect(await store.getRun('new')).not.toBeNull();
         expect(await store.getRun('active')).not.toBeNull();
+      });
+    });
+
+    const corrupt = options.corruptRun;
+    describe.skipIf(typeof corrupt !== 'function')(`unreadable runs${typeof corrupt === 'object' ? ` (skipped: ${corrupt.skip})` : ''}`, () => {
+      it('returns a run whose stored data cannot be read marked with dataError, and the rest of its page intact', async () => {
+        for (const [runId, at] of [['fine-1', T0], ['broken', T0 + 1], ['fine-2', T0 + 2]] as const) await store.createRun({ run: sampleRun({ runId, startTime: at, label: runId }) });
+        await (corrupt as (store: Store, runId: string) => Promise<void>)(store, 'broken');
+        const page = await store.listRuns({ orderBy: 'startTime', orderDir: 'asc' });
+        expect(page.runs.map((r) => [r.runId, r.label, r.dataError?.code ?? null])).toEqual([['fine-1', 'fine-1', null], ['broken', 'broken', 'RUN_DATA_UNREADABLE'], ['fine-2', 'fine-2', null]]);
+        expect(await store.getRun('broken')).toMatchObject({ runId: 'broken', status: 'ACTIVE', input: null, dataError: { code: 'RUN_DATA_UNREADABLE', message: expect.stringContaining('broken') } });
+        expect((await store.getRun('fine-2'))?.dataError).toBeUndefined();
       });
     });
   });

@@ -6,6 +6,7 @@
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEngine, createPostgresStores, type FlowDefinition } from '../../src/index.js';
+import { createFlowApiRouter } from '../../src/server/index.js';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../support/pg-schema.js';
 
 class CuttableProxy {
@@ -43,7 +44,7 @@ class CuttableProxy {
 }
 
 describe('store outage', () => {
-  it.skipIf(!pgUrl)(`pauses runs while PostgreSQL is unreachable and finishes them when it is back${pgSkipNote}`, async () => {
+  it.skipIf(!pgUrl)(`pauses runs while PostgreSQL is unreachable and finishes them when it is back; /ready says so, /health stays up${pgSkipNote}`, async () => {
     const { spec, drop } = freshPgSchema('flowrun_outage');
     const target = new URL(pgUrl!);
     const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
@@ -72,12 +73,21 @@ describe('store outage', () => {
       Array.from({ length: 10 }, (_, i) => [`t${i}`, { stepType: 'MODULE' as const, moduleIdentifier: 'tick', ...(i < 9 ? { defaultNextStepInstanceId: `t${i + 1}` } : {}) }]),
     );
     const flow: FlowDefinition = { id: 'outage/ticks', actions: { main: { startAt: 't0', steps } } };
+    const router = createFlowApiRouter({ engine });
+    const probe = async (path: string): Promise<{ status: number; code?: string }> => {
+      const response = await router.fetch(new Request(`http://flowrun.test${path}`));
+      const body = (await response.json()) as { error?: { code: string } };
+      return { status: response.status, ...(body.error ? { code: body.error.code } : {}) };
+    };
     try {
       const result = engine.runAction({ flow });
       await new Promise<void>((resolve) => (ticked = () => ticks.length >= 3 && resolve()));
       await proxy.cut();
+      expect(await probe('/ready')).toEqual({ status: 503, code: 'STORE_ERROR' });
+      expect(await probe('/health')).toEqual({ status: 200 });
       await new Promise((r) => setTimeout(r, 1_500));
       await proxy.start();
+      expect(await probe('/ready')).toEqual({ status: 200 });
       const ended = await result;
       expect(ended.status).toBe('SUCCEEDED');
       // Every step ran; a step cut off mid-flight ran again with the same key, none more than twice.
@@ -88,6 +98,7 @@ describe('store outage', () => {
       const logs = (await engine.getRunLogs(ended.requestId, { limit: 1000 })).entries;
       expect(logs.filter((e) => e.code === 'StepSucceeded')).toHaveLength(10);
     } finally {
+      router.close();
       await engine.close();
       await store.close();
       await proxy.stop();

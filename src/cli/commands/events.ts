@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { CliIo } from '../cli-io.js';
+import { printable } from '../printable.js';
 import { parseJsonOption, remoteClient, runCliAction, withRemoteOptions, type RemoteOptions } from '../remote-client.js';
 
 /** Adds `events publish` to the program. */
@@ -21,7 +22,7 @@ export function registerEventsCommand(program: Command, io: CliIo, setExit: (cod
       const payload = parseJsonOption(options.payload, '--payload');
       const result = await remoteClient(options).publishEvent({ name, ...(payload !== undefined ? { payload } : {}), ...(options.eventId ? { eventId: options.eventId } : {}) });
       if (options.json) return io.out(`${JSON.stringify(result, null, 2)}\n`);
-      io.out(result.runIds.length === 0 ? `published ${name}: no flow subscribes to it\n` : `published ${name}: started ${result.runIds.join(', ')}\n`);
+      io.out(result.runIds.length === 0 ? `published ${printable(name)}: no flow subscribes to it\n` : `published ${printable(name)}: started ${result.runIds.map(printable).join(', ')}\n`);
     }),
   );
 }

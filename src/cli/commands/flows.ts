@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { FlowError } from '../../core/errors.js';
 import type { CliIo } from '../cli-io.js';
+import { printable } from '../printable.js';
 import { looksLikeFlow, readFlowFile } from '../flow-files.js';
 import { humanTime, parseCount, remoteClient, runCliAction, table, withRemoteOptions, type RemoteOptions } from '../remote-client.js';
 
@@ -50,7 +51,7 @@ export function registerFlowsCommand(program: Command, io: CliIo, setExit: (code
       io.out(
         table(
           ['FLOW', 'LATEST', 'PUBLISHED', 'UPDATED (UTC)', 'TITLE'],
-          list.map((f) => [f.flowId, String(f.latestVersion), f.publishedVersion === null ? '-' : String(f.publishedVersion), humanTime(f.updatedAt), f.title ?? '']),
+          list.map((f) => [printable(f.flowId), String(f.latestVersion), f.publishedVersion === null ? '-' : String(f.publishedVersion), humanTime(f.updatedAt), printable(f.title ?? '')]),
         ),
       );
     }),

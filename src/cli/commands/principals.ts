@@ -19,6 +19,7 @@ import type { Command } from 'commander';
 import type { EnginePrincipals } from '../../core/engine/access/engine-principals.js';
 import { EVENT_RIGHTS, type EventRight, type PrincipalKind } from '../../core/principal-store.js';
 import type { CliIo } from '../cli-io.js';
+import { printable } from '../printable.js';
 import { withPrincipals } from '../admin-store.js';
 import { humanTime, runCliAction, table, UsageError } from '../remote-client.js';
 import { DEFAULT_STORE_SPEC } from '../store-spec.js';
@@ -53,7 +54,7 @@ export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: 
     const kind = options.kind === undefined ? undefined : kindOf(String(options.kind));
     const all = [];
     for (let page = await p.list({ ...(kind ? { kind } : {}), limit: 1000 }); page.length > 0; page = await p.list({ ...(kind ? { kind } : {}), limit: 1000, afterId: page.at(-1)!.id })) all.push(...page);
-    print(options, { principals: all }, all.length === 0 ? '(no principals)\n' : table(['ID', 'KIND', 'CREATED (UTC)', 'NAME'], all.map((r) => [r.id, r.kind, humanTime(r.createdAt), r.displayName ?? ''])));
+    print(options, { principals: all }, all.length === 0 ? '(no principals)\n' : table(['ID', 'KIND', 'CREATED (UTC)', 'NAME'], all.map((r) => [printable(r.id), r.kind, humanTime(r.createdAt), printable(r.displayName ?? '')])));
   }).option('-k, --kind <kind>', 'only this kind: user, group or service-account');
 
   sub('show', ['id'], 'show a principal with its groups, the service accounts it may act as and its event grants', async (p, options, id) => {
@@ -64,7 +65,7 @@ export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: 
     print(
       options,
       { ...record, groups: resolved.groups, actAs: resolved.actAs, publishes: patterns('publish'), subscribes: patterns('subscribe') },
-      `${record.id} (${record.kind}${record.displayName ? `, ${record.displayName}` : ''})\ngroups: ${resolved.groups.join(', ') || '-'}\nact as: ${resolved.actAs.join(', ') || '-'}\n` +
+      `${printable(record.id)} (${record.kind}${record.displayName ? `, ${printable(record.displayName)}` : ''})\ngroups: ${resolved.groups.join(', ') || '-'}\nact as: ${resolved.actAs.join(', ') || '-'}\n` +
         `publishes: ${patterns('publish').join(', ') || '-'}\nsubscribes to: ${patterns('subscribe').join(', ') || '-'}\n`,
     );
   });

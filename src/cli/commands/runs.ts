@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { ListRunsOptions, Run, RunStatus } from '../../client/index.js';
 import type { CliIo } from '../cli-io.js';
 import { formatRunEvent } from '../format-run-event.js';
+import { printable } from '../printable.js';
 import { collect, humanTime, parseCount, parseJsonOption, remoteClient, runCliAction, table, UsageError, withRemoteOptions, type RemoteOptions } from '../remote-client.js';
 
 interface ListOptions extends RemoteOptions {
@@ -107,7 +108,7 @@ export function registerRunsCommand(program: Command, io: CliIo, setExit: (code:
       const offset = parseCount(options.offset, '--offset', 0) ?? 0;
       const entries = limit === undefined && offset === 0 ? await client.listAllRunLogs(runId) : (await client.getRunLogs(runId, { offset, ...(limit ? { limit } : {}) })).entries;
       if (options.json) return io.out(`${JSON.stringify({ entries }, null, 2)}\n`);
-      for (const e of entries) io.out(`${humanTime(e.time)}  ${e.code}  ${e.description}\n`);
+      for (const e of entries) io.out(`${humanTime(e.time)}  ${printable(e.code)}  ${printable(e.description)}\n`);
     }),
   );
 
@@ -154,24 +155,25 @@ function runTable(runs: Run[]): string {
   if (runs.length === 0) return '(no runs)\n';
   return table(
     ['RUN', 'FLOW', 'STATUS', 'STARTED (UTC)', 'LABEL'],
-    runs.map((r) => [r.runId, `${r.flowId}@${r.flowVersion}`, r.status, humanTime(r.startTime), r.label ?? '']),
+    runs.map((r) => [printable(r.runId), `${printable(r.flowId)}@${r.flowVersion}`, r.status, humanTime(r.startTime), printable(r.label ?? '')]),
   );
 }
 
 function describeRun(run: Run): string {
   const lines: [string, string][] = [
-    ['run', run.runId],
-    ['flow', `${run.flowId} version ${run.flowVersion}, action ${run.actionName}`],
+    ['run', printable(run.runId)],
+    ['flow', `${printable(run.flowId)} version ${run.flowVersion}, action ${printable(run.actionName)}`],
     ['status', run.status],
-    ['label', run.label ?? '-'],
-    ['tags', run.tags.length ? run.tags.join(', ') : '-'],
+    ['label', printable(run.label ?? '-')],
+    ['tags', run.tags.length ? run.tags.map(printable).join(', ') : '-'],
     ['started', humanTime(run.startTime)],
     ['ended', humanTime(run.endTime)],
-    ['created by', run.createdBy + (run.runAs ? ` (as ${run.runAs})` : '')],
-    ['source', run.source],
+    ['created by', printable(run.createdBy + (run.runAs ? ` (as ${run.runAs})` : ''))],
+    ['source', printable(run.source)],
   ];
-  if (run.parentRunId) lines.push(['parent', run.parentRunId]);
-  if (run.runError) lines.push(['error', `${run.runError.code}: ${run.runError.description}`]);
+  if (run.parentRunId) lines.push(['parent', printable(run.parentRunId)]);
+  if (run.runError) lines.push(['error', `${printable(run.runError.code)}: ${printable(run.runError.description)}`]);
+  // JSON.stringify writes control characters as \u escapes already.
   if (run.output !== null && run.output !== undefined) lines.push(['output', JSON.stringify(run.output, null, 2)]);
   return lines.map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`).join('\n') + '\n';
 }

@@ -3,20 +3,26 @@
  * by default, or `--store postgres://…`). At start it deploys and publishes every `.json` /
  * `.flow` flow of `--flows DIR` as the `admin` user (created if missing, and granted publishing
  * and subscribing to every event name, `*`), so `admin` administers them and their event
- * subscriptions receive what is published, and prints a new API token of `admin` once. Binds to 127.0.0.1 unless
- * `--host` says otherwise. SIGINT or SIGTERM stops it gracefully: no new requests, open event
+ * subscriptions receive what is published. It prints a new API token of `admin` only when `admin` has no active token
+ * (a fresh store) or `--new-admin-token` asks for one; later starts say how to make one. Binds to
+ * 127.0.0.1 unless `--host` says otherwise, and warns when bound beyond loopback without
+ * `--tls-cert`/`--tls-key`. Logs (server errors, refused subscribers, lost leases…) go to stderr
+ * as JSON lines. SIGINT or SIGTERM stops it gracefully: no new requests, open event
  * streams ended, requests in flight finished, the engine closed (runs in flight finish their
  * current transition or are resumed by the next engine over the store).
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { FlowDefinition } from '../../core/model.js';
+import type { Store } from '../../core/store.js';
 import { createEngine } from '../../create-engine.js';
 import { assumingModelResolver } from '../../core/engine/steps/model-resolver.js';
 import { serve } from '../../server/listen.js';
 import type { CliIo } from '../cli-io.js';
 import { issueApiToken, withPrincipalsOf } from '../admin-store.js';
+import { createLineLogger, LOG_LEVELS, type LogLevel } from '../line-logger.js';
 import { describeError, parseCount, runCliAction, UsageError } from '../remote-client.js';
 import { looksLikeFlow, readFlowFile } from '../flow-files.js';
 import { loadModules } from '../load-modules.js';
@@ -24,6 +30,13 @@ import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
 
 /** The principal `serve` deploys as and issues its token to. */
 export const ADMIN_USER = 'admin';
+
+/**
+ * How long a token `serve` mints stays valid (30 days). It is printed to a terminal or a log at
+ * start, so it should not outlive a forgotten log file; when it has expired, the next start
+ * mints another (and `flowrun tokens create --user admin` makes one at any time).
+ */
+export const ADMIN_TOKEN_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
 interface ServeCommandOptions {
   store: string;
@@ -33,7 +46,14 @@ interface ServeCommandOptions {
   modules?: string;
   assume?: boolean;
   adminToken: boolean;
+  newAdminToken?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  metrics: string;
+  logLevel: string;
 }
+
+const METRICS_ACCESS = ['admin', 'open', 'off'] as const;
 
 /** Adds `serve` to the program. */
 export function registerServeCommand(program: Command, io: CliIo, setExit: (code: number) => void, signals: ShutdownSignals = processSignals): void {
@@ -46,7 +66,12 @@ export function registerServeCommand(program: Command, io: CliIo, setExit: (code
     .option('-f, --flows <dir>', 'deploy and publish the .json / .flow flows of this folder at start')
     .option('-m, --modules <file>', 'a JavaScript module whose exports map module identifiers to functions')
     .option('--assume', 'answer ask steps offline with their "assuming" values')
-    .option('--no-admin-token', 'do not issue an admin token at start')
+    .option('--no-admin-token', 'never issue an admin token at start')
+    .option('--new-admin-token', 'issue a new admin token even if admin already has one')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--metrics <access>', 'who may read /metrics: admin, open (any authenticated principal) or off', 'admin')
+    .option('--log-level <level>', 'least severe log entry written to stderr: debug, info, warn or error', 'info')
     .action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
 }
 
@@ -71,22 +96,43 @@ const processSignals: ShutdownSignals = {
 async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: ShutdownSignals): Promise<number> {
   const port = parseCount(options.port, '--port', 0)!;
   if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  if (options.newAdminToken && !options.adminToken) throw new UsageError('--new-admin-token and --no-admin-token contradict each other');
+  const metrics = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
+  const logLevel: LogLevel = oneOf(options.logLevel, LOG_LEVELS, '--log-level');
+  const tls = await readTls(options);
   const flows = options.flows ? await readFlowFolder(options.flows, io) : [];
   const modules = options.modules ? await loadModules(options.modules) : {};
+  const logger = createLineLogger({ write: (line) => io.err(line), level: logLevel });
   const stores = openStoreSpec(options.store);
-  const engine = createEngine({ stores, modules, runtimeConfig: options.assume ? { modelResolver: assumingModelResolver } : {} });
+  const engine = createEngine({ stores, modules, runtimeConfig: { logger, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   try {
     const token = await withPrincipalsOf(stores, async (principals) => {
       if (!(await stores.principals.getPrincipal(ADMIN_USER))) await principals.createUser({ id: ADMIN_USER, displayName: 'flowrun serve administrator' });
       // The administrator may do everything with events (DESIGN.md §6); granting again is harmless.
       for (const right of ['publish', 'subscribe'] as const) await principals.grantEvents({ principalId: ADMIN_USER, right, pattern: '*' });
-      return options.adminToken ? (await issueApiToken(stores, principals, { principalId: ADMIN_USER, description: 'flowrun serve' })).token : null;
+      if (!options.adminToken) return null;
+      const now = Date.now();
+      if (!options.newAdminToken && (await hasActiveToken(stores, ADMIN_USER, now))) return null;
+      return (await issueApiToken(stores, principals, { principalId: ADMIN_USER, description: 'flowrun serve', expiresAt: now + ADMIN_TOKEN_TTL_MS })).token;
     });
     for (const line of await deployAll(engine, flows)) io.out(`${line}\n`);
-    server = await serve({ engine, port, hostname: options.host });
+    server = await serve({ engine, port, hostname: options.host, logger, metrics, administrators: [ADMIN_USER], ...(tls ? { tls } : {}) });
     io.out(`flowrun is serving ${server.url} (store ${withoutPassword(options.store)})\n`);
-    if (token) io.out(`admin token (shown once): ${token}\n  export FLOWRUN_SERVER=${server.url} FLOWRUN_TOKEN=${token}\n`);
+    if (!tls && !isLoopbackHost(options.host)) {
+      io.err(
+        `flowrun serve: WARNING: listening on ${options.host} without TLS: API tokens cross the network in clear text. ` +
+          'Use --tls-cert/--tls-key, a TLS-terminating proxy, or --host 127.0.0.1.\n',
+      );
+    }
+    if (token) {
+      io.out(`admin token (shown once): ${token}\n  export FLOWRUN_SERVER=${server.url} FLOWRUN_TOKEN=${token}\n  (valid ${ADMIN_TOKEN_TTL_MS / 86_400_000} days)\n`);
+    } else if (options.adminToken) {
+      io.out(
+        `admin already has an API token (tokens are shown only once). For another one: flowrun tokens create --user ${ADMIN_USER} --store '${withoutPassword(options.store)}'` +
+          ' (or restart with --new-admin-token)\n',
+      );
+    }
     await new Promise<void>((resolve) => {
       const stopListening = signals.onShutdown(() => {
         stopListening();
@@ -100,6 +146,46 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
     await engine.close();
     await stores.close();
   }
+}
+
+/** True when `principalId` holds a token that is neither revoked nor expired at `now`. */
+async function hasActiveToken(stores: Store, principalId: string, now: number): Promise<boolean> {
+  const tokens = await stores.principals.listTokens({ principalId });
+  return tokens.some((t) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now));
+}
+
+/** The PEM files of `--tls-cert` and `--tls-key`, both or neither. */
+async function readTls(options: ServeCommandOptions): Promise<{ cert: Buffer; key: Buffer } | null> {
+  if (!options.tlsCert && !options.tlsKey) return null;
+  if (!options.tlsCert || !options.tlsKey) throw new UsageError('--tls-cert and --tls-key go together: give both PEM files');
+  const read = async (file: string, option: string): Promise<Buffer> => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new UsageError(`${option} ${file}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: await read(options.tlsCert, '--tls-cert'), key: await read(options.tlsKey, '--tls-key') };
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], option: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${option} must be one of ${allowed.join(', ')}, got "${value}"`);
+}
+
+/**
+ * True when `host` is reachable from this machine only: `localhost`, 127.0.0.0/8, `::1` (also
+ * written as IPv4-mapped `::ffff:127.x.y.z`). Every other address, `0.0.0.0` and `::` included, is not.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
+  const v4 = bare.startsWith('::ffff:') ? bare.slice('::ffff:'.length) : bare;
+  if (isIP(v4) === 4) return v4.split('.')[0] === '127';
+  if (isIP(bare) !== 6) return false;
+  // The URL parser writes an IPv6 address in its shortest form: `0:0:0:0:0:0:0:1` → `[::1]`.
+  const canonical = new URL(`http://[${bare}]`).hostname;
+  return canonical === '[::1]' || canonical.startsWith('[::ffff:7f');
 }
 
 /** Deploys and publishes the flows as `admin`, retrying those that failed while others deployed (a flow may call one read after it). */

@@ -8,6 +8,7 @@ import type { ApiTokenRecord } from '../../core/principal-store.js';
 import { systemClock } from '../../runtime/system-clock.js';
 import type { CliIo } from '../cli-io.js';
 import { issueApiToken, withPrincipals } from '../admin-store.js';
+import { printable } from '../printable.js';
 import { humanTime, parseCount, runCliAction, table } from '../remote-client.js';
 import { DEFAULT_STORE_SPEC } from '../store-spec.js';
 
@@ -63,7 +64,7 @@ export function registerTokensCommand(program: Command, io: CliIo, setExit: (cod
         io.out(
           table(
             ['TOKEN', 'PRINCIPAL', 'STATE', 'CREATED (UTC)', 'EXPIRES (UTC)', 'DESCRIPTION'],
-            shown.map((t) => [t.tokenId, t.principalId, t.state, humanTime(t.createdAt), humanTime(t.expiresAt), t.description ?? '']),
+            shown.map((t) => [t.tokenId, printable(t.principalId), t.state, humanTime(t.createdAt), humanTime(t.expiresAt), printable(t.description ?? '')]),
           ),
         );
       }),

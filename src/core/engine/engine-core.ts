@@ -72,6 +72,8 @@ export interface EngineCore {
   readonly modules: Readonly<Record<string, Module>>;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
+  /** `runtimeConfig.maxNestingDepth`: how deep values entering a run may nest. */
+  readonly maxNestingDepth: number;
   readonly maxHistoryPerRun: number;
   /** The budgets in force (runtimeConfig.budgets over the defaults). */
   readonly budgets: Budgets;

@@ -14,11 +14,12 @@
  */
 import { resolveBudgets, type Budgets } from '../budgets.js';
 import type { Clock, IdSource } from '../clock.js';
-import { FlowError, NotFoundError } from '../errors.js';
+import { FlowError, NotFoundError, ValidationError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validation/validate-flow.js';
+import { assertDefinitionNesting, assertNestingWithin, checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
 import { startEvents, type BuildRunInput, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
@@ -73,6 +74,7 @@ export class Engine implements EngineCore {
   readonly modules: Readonly<Record<string, Module>>;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
+  readonly maxNestingDepth: number;
   readonly maxHistoryPerRun: number;
   readonly budgets: Budgets;
   readonly modelResolver: ModelResolver | undefined;
@@ -101,6 +103,7 @@ export class Engine implements EngineCore {
     this.modules = { ...config.modules, ...options.modules };
     this.settings = Object.freeze({ ...config.settings });
     this.maxDepth = config.maxDepth ?? 100;
+    this.maxNestingDepth = checkMaxNestingDepth(config.maxNestingDepth);
     this.maxHistoryPerRun = config.maxHistoryPerRun ?? 10_000;
     this.budgets = resolveBudgets(config.budgets);
     this.modelResolver = config.modelResolver;
@@ -146,6 +149,7 @@ export class Engine implements EngineCore {
    * administered by its named administrators only, subscribed to whatever it names).
    */
   async deployFlow(definition: FlowDefinition, options: { deployedBy?: string; publish?: boolean } = {}): Promise<{ id: string; version: number }> {
+    assertDefinitionNesting(definition, { path: 'definition', maxDepth: this.maxNestingDepth });
     const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? '');
     if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version }).finally(() => this.#flows.forget(record.flowId));
     return { id: record.flowId, version: record.version };
@@ -186,7 +190,7 @@ export class Engine implements EngineCore {
    */
   async startRun(options: StartRunOptions): Promise<{ requestId: string; run: Omit<RunRecord, 'state'> }> {
     this.#assertOpen();
-    const run = await prepareStart({ flows: this.#flows, access: this.access, buildRun: (input) => this.buildRun(input) }, options);
+    const run = await prepareStart({ flows: this.#flows, access: this.access, maxNestingDepth: this.maxNestingDepth, buildRun: (input) => this.buildRun(input) }, options);
     const { state: _state, ...created } = await this.#createAndExecute(run);
     return { requestId: run.runId, run: created };
   }
@@ -201,6 +205,9 @@ export class Engine implements EngineCore {
   }
 
   buildRun(input: BuildRunInput): NewRun {
+    // Before binding: deeper values break what walks them recursively (copies, stores, answers).
+    assertNestingWithin(input.input, { path: 'input', maxDepth: this.maxNestingDepth });
+    assertNestingWithin(input.event, { path: 'event', maxDepth: this.maxNestingDepth });
     return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId() });
   }
 
@@ -215,6 +222,8 @@ export class Engine implements EngineCore {
    */
   publishEvent(name: string, payload?: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
     this.#assertOpen();
+    const tooDeep = nestingIssue(payload, { path: 'payload', maxDepth: this.maxNestingDepth });
+    if (tooDeep) return Promise.reject(new ValidationError('INVALID_INPUT', [tooDeep], { details: { limit: this.maxNestingDepth } }));
     return publishEvent(
       { ...this.#resumeDeps, ids: this.ids, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#createAndExecute(run, events) },
       name,

@@ -64,6 +64,12 @@ export interface RuntimeConfig {
   logger?: Logger;
   /** Maximum `run` depth across subflows and child runs (default 100). */
   maxDepth?: number;
+  /**
+   * How deep objects and arrays may nest in a run's input, an event payload, a flow definition or
+   * a module's result (default 100, `DEFAULT_MAX_NESTING_DEPTH`). Deeper input is refused with
+   * INVALID_INPUT naming the path; a deeper module result or EMIT payload fails its step with NESTING_TOO_DEEP.
+   */
+  maxNestingDepth?: number;
   /** Step-level log and ledger entries kept per run before they are dropped (default 10,000). */
   maxHistoryPerRun?: number;
   /** Budgets of runs, run trees and principals over their defaults (see budgets.ts); exceeding one is LIMIT_EXCEEDED. */

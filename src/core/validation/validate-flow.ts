@@ -14,6 +14,7 @@ import { checkJsonSchema } from './check-json-schema.js';
 import { checkTypeRef } from './check-type-ref.js';
 import { describeValue, joinPath } from '../describe-value.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
+import { MAX_WALKED_DEPTH, nestingIssue } from '../json-depth.js';
 import { isObj, list, type Obj } from './field-checker.js';
 import type { FlowDefinition } from '../model.js';
 import { StepChecker } from './step-checker.js';
@@ -52,6 +53,9 @@ export function validateFlow(definition: unknown): FlowValidationResult {
     add('', `expected a flow definition object, got ${describeValue(definition)}`);
     return { ok: false, issues };
   }
+  // First: the checks below recurse into schemas and values, and a deeper one would exhaust the stack.
+  const tooDeep = nestingIssue(definition, { path: '', maxDepth: MAX_WALKED_DEPTH });
+  if (tooDeep) return { ok: false, issues: [tooDeep] };
   const v = new StepChecker(add);
   v.keys(definition, FLOW_KEYS, '', 'a flow');
 

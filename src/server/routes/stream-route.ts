@@ -3,7 +3,9 @@
  * `id: <seq>` / `event: <kind>` / `data: <LiveRunEvent JSON>`; a transient item change carries
  * the seq of the last persisted event before it, so resuming from any id (`Last-Event-ID`, or
  * `?afterSeq=`) replays every persisted event after it once and in order. The stream ends after
- * the terminal status. A client that goes away aborts the engine's watch, which drops its
+ * the terminal status. Every `accessRecheckMs` the reader's access is checked again: a reader
+ * who may no longer read the run gets an `error` event (RUN_NOT_FOUND, as for a run it never
+ * saw) and the stream ends, so a revoked role stops the flow of events within that interval. A client that goes away aborts the engine's watch, which drops its
  * listeners at once; the router's `close()` ends every open stream.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
@@ -45,6 +47,16 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
     return streamSSE(c, async (stream) => {
       stream.onAbort(stop);
       const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), state.heartbeatMs);
+      let revoked: FlowError | null = null;
+      const recheck = setInterval(() => {
+        engine.getRun(id, { as }).catch((error: unknown) => {
+          // Only a refusal ends the stream; a store that does not answer now is asked again next time.
+          if (error instanceof FlowError && error.code === 'RUN_NOT_FOUND' && !controller.signal.aborted) {
+            revoked = error;
+            controller.abort();
+          }
+        });
+      }, state.accessRecheckMs);
       try {
         for await (const event of engine.watchRun(id, { afterSeq, signal: controller.signal, as })) {
           if (controller.signal.aborted) break;
@@ -58,6 +70,8 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
         }
       } finally {
         clearInterval(heartbeat);
+        clearInterval(recheck);
+        if (revoked) await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(revoked)) }).catch(() => undefined);
         controller.abort();
         state.streams.delete(controller);
         c.req.raw.signal.removeEventListener('abort', stop);

@@ -303,6 +303,11 @@ export class MemoryStore implements Store {
     return deleted;
   }
 
+  /** Resolves while the store is open; STORE_ERROR once it is closed. */
+  async ping(): Promise<void> {
+    this.#open();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }

@@ -10,6 +10,7 @@ import { PostgresStore } from './postgres-store.js';
 
 const url = process.env.FLOWRUN_TEST_PG_URL;
 const schemas: string[] = [];
+const schemaOf = new WeakMap<object, string>();
 
 runStoreConformance({
   name: 'postgres',
@@ -17,7 +18,19 @@ runStoreConformance({
   createStore: async () => {
     const schema = `flowrun_test_${randomBytes(6).toString('hex')}`;
     schemas.push(schema);
-    return new PostgresStore({ connectionString: url!, schema, poolSize: 4 });
+    const store = new PostgresStore({ connectionString: url!, schema, poolSize: 4 });
+    schemaOf.set(store, schema);
+    return store;
+  },
+  // PostgreSQL refuses JSON that does not parse, so the damage is JSON of the wrong shape, written behind the store's back.
+  corruptRun: async (store, runId) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`UPDATE "${schemaOf.get(store)!}".runs SET state = '"damaged"'::json, monitors = '7'::json WHERE run_id = $1`, [runId]);
+    } finally {
+      await client.end();
+    }
   },
 });
 

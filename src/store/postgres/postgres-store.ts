@@ -17,7 +17,7 @@ import { NotificationListener, type RunNotificationListener } from './notificati
 import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
-import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, runFromRow, type RunRow } from './run-rows.js';
+import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, type RunRow } from './run-rows.js';
 import { MAX_NOTIFY_BYTES, NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, wakeRuns } from './run-writes.js';
 import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
 
@@ -148,7 +148,7 @@ export class PostgresStore implements Store {
     this.#open();
     const found = await this.#db.read((sql) => sql.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1::text`, [runId]));
     const row = found.rows[0];
-    return row ? runFromRow(row) : null;
+    return row ? readableRunFromRow(row) : null;
   }
 
   async listRuns(filter: RunFilter): Promise<RunPage> {
@@ -157,7 +157,8 @@ export class PostgresStore implements Store {
     // One row past the page tells whether there is a next page.
     const query = buildListRunsQuery({ filter, orderBy, dir, after, fetch: Math.floor(limit) + 1 });
     const found = await this.#db.read((sql) => sql.query<RunRow>(query.text, query.values));
-    const page = found.rows.slice(0, limit).map((row) => runFromRow(row));
+    // A row whose data cannot be read is listed marked (`dataError`), never failing the page.
+    const page = found.rows.slice(0, limit).map(readableRunFromRow);
     const hasNextPage = found.rows.length > limit;
     const last = page.at(-1);
     const keyOf = (run: RunRecord): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
@@ -373,6 +374,12 @@ export class PostgresStore implements Store {
     const payload = JSON.stringify(change);
     if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) return;
     await this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', $1)`, [payload]));
+  }
+
+  /** Runs `SELECT 1` on a pooled connection (connecting and migrating first if needed), never retried; STORE_ERROR while the database is away. */
+  async ping(): Promise<void> {
+    this.#open();
+    await this.#db.statement((sql) => sql.query('SELECT 1'));
   }
 
   /** Waits for queued transitions to commit, then closes the LISTEN connection and the pool. Later calls reject with STORE_ERROR. */

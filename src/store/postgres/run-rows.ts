@@ -5,6 +5,7 @@
  */
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, PrincipalSet, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
+import { readRunOrMark } from '../unreadable-run.js';
 
 /** A `runs` row as the pool returns it; `state` is absent when the query left it out. */
 export interface RunRow {
@@ -103,6 +104,36 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
     fencingToken: row.fencing_token,
     state: runState,
   };
+}
+
+/**
+ * The run of a row as a read answers it: {@link runFromRow}, or — when its json columns hold no
+ * usable run (PostgreSQL checks JSON syntax, not shape) — the run with its plain columns and
+ * `dataError` (unreadable-run.ts).
+ */
+export function readableRunFromRow(row: RunRow): RunRecord {
+  const columns = {
+    runId: row.run_id,
+    flowId: row.flow_id,
+    status: row.status,
+    label: row.label,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    parentRunId: row.parent_run_id,
+    rootRunId: row.root_run_id,
+    updatedAt: row.updated_at,
+    version: row.version,
+    lastSeq: row.last_seq,
+    readyAt: row.ready_at,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
+    fencingToken: row.fencing_token,
+    flowVersion: row.flow_version,
+    actionName: row.action_name,
+    createdBy: row.created_by,
+    runOwner: row.run_owner,
+  };
+  return readRunOrMark(columns, () => runFromRow(row));
 }
 
 /**

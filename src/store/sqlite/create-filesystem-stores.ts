@@ -2,14 +2,17 @@
  * Factories of the SQLite store: `createFilesystemStores({rootDir})` for the embedded default
  * (one file under a directory) and `createSqliteStore({path})` for an explicit file.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { FlowError } from '../../core/errors.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 
 /** Options of {@link createFilesystemStores}. */
 export interface FilesystemStoresOptions {
-  /** The directory holding the database; created (with parents) when missing. */
+  /**
+   * The directory holding the database; created (with parents) when missing. Directories it
+   * creates are its owner's only (0700, whatever the umask); an existing one keeps its mode.
+   */
   rootDir: string;
   /** Refuse to open when NODE_ENV is `production`: for stores meant for local development only. */
   developmentOnly?: boolean;
@@ -24,6 +27,8 @@ export interface FilesystemStoresOptions {
  * migrates on first use. Runs written through it survive process crashes (and, with the default
  * `synchronous: 'FULL'`, power loss); several processes may call this on the same `rootDir`.
  * Calling it twice gives two stores over the same file, which see each other's writes.
+ * The directories it creates are 0700 and the database files 0600, whatever the umask: run
+ * inputs and outputs are readable by the store's owner only.
  *
  * @throws FlowError STORE_ERROR when `developmentOnly` is set and NODE_ENV is `production`, or
  *   when the directory cannot be created.
@@ -46,11 +51,24 @@ export function createFilesystemStores(options: FilesystemStoresOptions): Sqlite
     );
   }
   try {
-    mkdirSync(options.rootDir, { recursive: true });
+    // `recursive` returns the first directory it created: that one and those under it down to
+    // rootDir are ours to tighten (mkdir's mode is filtered by the umask). A folder that was
+    // already there (a home, a project root) keeps the mode its owner gave it.
+    const firstCreated = mkdirSync(options.rootDir, { recursive: true, mode: 0o700 });
+    if (firstCreated !== undefined) for (const dir of createdDirs(firstCreated, options.rootDir)) chmodSync(dir, 0o700);
   } catch (error) {
     throw new FlowError('STORE_ERROR', `cannot create the store directory "${options.rootDir}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   return new SqliteStore({ path: join(options.rootDir, options.fileName ?? 'flowrun.db'), ...(options.synchronous ? { synchronous: options.synchronous } : {}) });
+}
+
+/** The directories from `first` down to `last` (`first` is an ancestor of `last`, or itself). */
+function createdDirs(first: string, last: string): string[] {
+  const target = resolve(last);
+  const dirs = [resolve(first)];
+  const rest = relative(dirs[0]!, target);
+  if (rest !== '') for (const part of rest.split(sep)) dirs.push(join(dirs[dirs.length - 1]!, part));
+  return dirs;
 }
 
 /**

@@ -2,6 +2,7 @@
  * Opens a flowrun SQLite file: loads the native driver on demand, checks the schema version
  * before writing anything, sets the connection's PRAGMAs and migrates.
  */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import type BetterSqlite3 from 'better-sqlite3';
 import { FlowError } from '../../core/errors.js';
 import { migrate, readSchemaVersion, schemaTooNewError, SQLITE_SCHEMA_VERSION } from './migrations.js';
@@ -17,6 +18,8 @@ export interface OpenSqliteOptions {
 
 /**
  * Opens and migrates the database at `options.path`, creating the file when it is missing.
+ * The file and its `-wal` / `-shm` companions are made 0600 (owner only) whatever the umask,
+ * existing ones included: they hold every run's input and output.
  *
  * Guarantees: a file that is not SQLite, or whose schema is newer than this code, is refused
  * with STORE_ERROR naming the file and is not written (the version is read before the
@@ -34,6 +37,7 @@ export async function openSqliteDatabase(options: OpenSqliteOptions): Promise<Be
   }
   let db: BetterSqlite3.Database | undefined;
   try {
+    restrictToOwner(options.path);
     db = new Database(options.path);
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs))}`);
     const found = readSchemaVersion(db);
@@ -58,6 +62,23 @@ export async function openSqliteDatabase(options: OpenSqliteOptions): Promise<Be
     db?.close();
     if (error instanceof FlowError) throw error;
     throw new FlowError('STORE_ERROR', `cannot open SQLite database "${options.path}": ${messageOf(error)}`, { cause: error, details: { path: options.path } });
+  }
+}
+
+/**
+ * Creates the database file 0600 if it is missing and tightens it and its companions to 0600.
+ * SQLite creates `-wal` and `-shm` with the database file's mode (os_unix.c, findCreateFileMode),
+ * so a 0600 database gets 0600 companions; leftovers of an older, looser file are tightened here.
+ */
+function restrictToOwner(path: string): void {
+  if (path === ':memory:' || path.startsWith('file:')) return;
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
 }
 

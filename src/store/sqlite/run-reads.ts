@@ -6,7 +6,7 @@
 import type { Item, LogEntry, RunEvent, RunStatus } from '../../core/run.js';
 import type { RunFilter, RunPage } from '../../core/store.js';
 import { encodeRunMarker, runListing } from '../run-marker.js';
-import { eventFromRow, itemFromBody, runFromRow, type EventRow, type RunRow } from './run-rows.js';
+import { eventFromRow, itemFromBody, readableRunFromRow, type EventRow, type RunRow } from './run-rows.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 
@@ -61,7 +61,8 @@ export function listRuns(conn: SqliteConnection, filter: RunFilter): RunPage {
     rows = conn.all<RunRow>(`${arms.join(' UNION ALL ')} ${orderLimit}`, [...distinct.flatMap((status) => [status, ...params, limit + 1]), limit + 1]);
   }
   const hasNextPage = rows.length > limit;
-  const page = rows.slice(0, limit).map((row) => runFromRow(row));
+  // A row whose data cannot be read is listed marked (`dataError`), never failing the page.
+  const page = rows.slice(0, limit).map(readableRunFromRow);
   const last = page.at(-1);
   const keyOf = (run: { startTime: number; endTime: number | null }): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
   return {

@@ -4,6 +4,7 @@
  */
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
+import { readRunOrMark, type RunColumns } from '../unreadable-run.js';
 
 /** A `flowrun_runs` row as better-sqlite3 returns it. */
 export interface RunRow {
@@ -110,6 +111,53 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
   run.state = state ?? (JSON.parse(row.state) as RunState);
   run.triggeredBy ??= null; // rows written before the field existed
   return run;
+}
+
+/**
+ * The run of a row as a read answers it: {@link runFromRow}, or — when the row's JSON does not
+ * parse or holds no usable run — the run with its plain columns and `dataError` (unreadable-run.ts).
+ */
+export function readableRunFromRow(row: RunRow): RunRecord {
+  return readRunOrMark(columnsOf(row), () => runFromRow(row));
+}
+
+function columnsOf(row: RunRow): RunColumns {
+  return {
+    ...ownerFields(row.fixed),
+    runId: row.run_id,
+    flowId: row.flow_id,
+    status: row.status as RunStatus,
+    label: row.label,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    parentRunId: row.parent_run_id,
+    rootRunId: row.root_run_id,
+    updatedAt: row.updated_at,
+    version: row.version,
+    lastSeq: row.last_seq,
+    readyAt: row.ready_at,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
+    fencingToken: row.fencing_token,
+  };
+}
+
+/** Who owns the run and what it runs, when its `fixed` JSON still parses (the damage may be elsewhere): its owner can then still read that it is damaged. */
+function ownerFields(fixed: string): Pick<RunColumns, 'flowVersion' | 'actionName' | 'createdBy' | 'runOwner'> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fixed);
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const { flowVersion, actionName, createdBy, runOwner } = parsed as Record<string, unknown>;
+  return {
+    ...(typeof flowVersion === 'number' ? { flowVersion } : {}),
+    ...(typeof actionName === 'string' ? { actionName } : {}),
+    ...(typeof createdBy === 'string' ? { createdBy } : {}),
+    ...(typeof runOwner === 'string' ? { runOwner } : {}),
+  };
 }
 
 /** JSON text for a value that may be `undefined` (stored as SQL NULL). */

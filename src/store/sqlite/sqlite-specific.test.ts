@@ -3,7 +3,7 @@
  * processes on the same file, and group commit. The shared behaviour is in store.conformance.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -72,6 +72,34 @@ describe('SqliteStore on disk', () => {
       expect(raw.prepare('SELECT version FROM flowrun_schema').get()).toEqual({ version: SQLITE_SCHEMA_VERSION });
     } finally {
       raw.close();
+    }
+  });
+
+  it('keeps the folder it creates and the database files to their owner (0700 / 0600), whatever the umask', async () => {
+    const previous = process.umask(0);
+    const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+    try {
+      const rootDir = join(root, 'private', 'store');
+      const store = track(createFilesystemStores({ rootDir }));
+      await store.saveFlowVersion({ definition: { id: 'a', actions: {} }, deployedBy: 'u', at: T0 });
+      expect([mode(join(root, 'private')), mode(rootDir)]).toEqual(['700', '700']);
+      const file = join(rootDir, 'flowrun.db');
+      expect([file, `${file}-wal`, `${file}-shm`].map(mode)).toEqual(['600', '600', '600']);
+
+      // A file an older version left world-readable is tightened when it is opened again.
+      await store.close();
+      const loose = join(root, 'loose');
+      mkdirSync(loose, { mode: 0o755 });
+      const old = createFilesystemStores({ rootDir: loose });
+      await old.getRun('nothing');
+      await old.close();
+      chmodSync(join(loose, 'flowrun.db'), 0o644);
+      const reopened = track(createFilesystemStores({ rootDir: loose }));
+      await reopened.getRun('nothing');
+      expect(mode(join(loose, 'flowrun.db'))).toBe('600');
+      expect(mode(loose)).toBe('755'); // a folder it did not create keeps its owner's mode
+    } finally {
+      process.umask(previous);
     }
   });
 

@@ -11,7 +11,7 @@ import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
 import { CommittedReadCache, CommittedState } from './committed-reads.js';
 import { openSqliteDatabase } from './open-sqlite-database.js';
-import { runFromRow, type RunRow } from './run-rows.js';
+import { readableRunFromRow, type RunRow } from './run-rows.js';
 import * as reads from './run-reads.js';
 import * as writes from './run-writes.js';
 import { SqliteConnection } from './sqlite-connection.js';
@@ -111,7 +111,7 @@ export class SqliteStore implements Store {
   async getRun(runId: string): Promise<RunRecord | null> {
     return this.#read((c) => {
       const row = this.#runRows.read(this.#committed.generation(c), runId, () => writes.readRunRow(c, runId) ?? null);
-      return row && runFromRow(row);
+      return row && readableRunFromRow(row);
     });
   }
 
@@ -183,6 +183,11 @@ export class SqliteStore implements Store {
     }, this.#changePollMs);
     timer.unref();
     return async () => clearInterval(timer);
+  }
+
+  /** Reads the schema version from the file (opening it if needed), without waiting for queued writes; STORE_ERROR when it cannot. */
+  async ping(): Promise<void> {
+    await this.#read((c) => c.db.prepare('SELECT version FROM flowrun_schema').get(), false);
   }
 
   /** Lets queued writes commit, then closes the file; later calls fail with STORE_ERROR. Closing twice is harmless. */

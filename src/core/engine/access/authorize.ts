@@ -12,7 +12,7 @@
  * accounts and grants managed through the engine (engine-principals.ts). It imports only core
  * (permissions.ts, principal-store.ts, the store); every other room asks it.
  */
-import { NotFoundError, PermissionError } from '../../errors.js';
+import { FlowError, NotFoundError, PermissionError } from '../../errors.js';
 import type { FlowVersionRecord, SubscriptionDefinition } from '../../model.js';
 import {
   canActAs,
@@ -58,10 +58,10 @@ const MAX_LIST_SCANS = 20;
 /** Permission checks over one store. */
 export class AccessControl {
   readonly #store: Store;
-  readonly #loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord>;
+  readonly #loadFlow: (flowId: string, version: number | 'LATEST') => Promise<FlowVersionRecord>;
   readonly #lookups = new Map<string, Promise<ResolvedPrincipal | null>>();
 
-  constructor(deps: { store: Store; loadFlow: (flowId: string, version: number) => Promise<FlowVersionRecord> }) {
+  constructor(deps: { store: Store; loadFlow: (flowId: string, version: number | 'LATEST') => Promise<FlowVersionRecord> }) {
     this.#store = deps.store;
     this.#loadFlow = deps.loadFlow;
   }
@@ -84,27 +84,36 @@ export class AccessControl {
   }
 
   /**
-   * Refuses (PERMISSION_DENIED) a start of `flow` by `by` — null for a trusted caller — as
-   * `runAs`: the caller must hold act-as on the service account (a trusted caller may act as any),
-   * and the service account, or without one the caller, must be allowed to start the flow.
+   * Refuses a start of `flow` by `by` — null for a trusted caller — as `runAs`: the caller must
+   * hold act-as on the service account (a trusted caller may act as any), and the service
+   * account, or without one the caller, must be allowed to start the flow. A refusal is
+   * PERMISSION_DENIED; with `hidden` set (a start from an entry point: `startRun`, HTTP), a
+   * caller that may not even see the stored flow gets FLOW_NOT_FOUND instead, worded like a
+   * missing flow of the same `version` selector (DESIGN.md §6). Calls from steps keep
+   * PERMISSION_DENIED (DESIGN.md §3).
    */
-  async assertCanStart(input: { by: PrincipalRef | null; flow: FlowVersionRecord; runAs: string | null }): Promise<void> {
+  async assertCanStart(input: { by: PrincipalRef | null; flow: FlowVersionRecord; runAs: string | null; hidden?: { version: number | string | undefined } }): Promise<void> {
     const { runAs } = input;
     const ref = input.by;
     const by = ref === null ? null : principalIdOf(ref);
     const flow = flowAccess(input.flow);
+    const refuse = async (message: string, details: Record<string, unknown>): Promise<never> => {
+      // Version 0 is a definition passed inline: the caller holds it, there is nothing to hide.
+      if (input.hidden && ref !== null && input.flow.version > 0 && !canViewFlow(await this.principal(ref), flow)) throw flowNotFound(flow.flowId, input.hidden.version);
+      throw denied(message, details);
+    };
     if (runAs !== null) {
       if (ref !== null && !canActAs(await this.principal(ref), runAs)) {
-        throw denied(`principal "${by}" may not act as service account "${runAs}"`, { principal: by, runAs, flowId: flow.flowId });
+        return refuse(`principal "${by}" may not act as service account "${runAs}"`, { principal: by, runAs, flowId: flow.flowId });
       }
       const account = await this.#resolve(runAs);
-      if (!account || account.kind !== 'serviceAccount') throw denied(`"${runAs}" is not a service account`, { runAs, flowId: flow.flowId });
-      if (!canStartFlow(account, flow)) throw denied(`service account "${runAs}" may not start flow "${flow.flowId}"`, { runAs, flowId: flow.flowId });
+      if (!account || account.kind !== 'serviceAccount') return refuse(`"${runAs}" is not a service account`, { runAs, flowId: flow.flowId });
+      if (!canStartFlow(account, flow)) return refuse(`service account "${runAs}" may not start flow "${flow.flowId}"`, { runAs, flowId: flow.flowId });
       return;
     }
     // Any principal starts an open flow, and the id is trusted as given: no lookup needed.
     if (ref === null || isOpenToStart(flow)) return;
-    if (!canStartFlow(await this.principal(ref), flow)) throw denied(`principal "${by}" may not start flow "${flow.flowId}"`, { principal: by, flowId: flow.flowId });
+    if (!canStartFlow(await this.principal(ref), flow)) return refuse(`principal "${by}" may not start flow "${flow.flowId}"`, { principal: by, flowId: flow.flowId });
   }
 
   /**
@@ -156,9 +165,7 @@ export class AccessControl {
   /** The flow version, if `as` (when given) may see it (a viewer, starter or administrator); otherwise FLOW_NOT_FOUND, like a missing flow. */
   async viewableFlow(flow: FlowVersionRecord, as: PrincipalRef | undefined, version?: number | string): Promise<FlowVersionRecord> {
     if (as === undefined || canViewFlow(await this.principal(as), flowAccess(flow))) return flow;
-    // The flow cache's words for a missing flow, for the same selector.
-    const missing = typeof version === 'number' ? `has no version ${version}` : version === 'LATEST_PUBLISHED' ? 'has no published version' : 'is not deployed';
-    throw new NotFoundError('FLOW_NOT_FOUND', `flow "${flow.flowId}" ${missing}`);
+    throw flowNotFound(flow.flowId, version);
   }
 
   /** The run, if it exists and `as` (when given) may read it; otherwise RUN_NOT_FOUND, the same either way. */
@@ -179,10 +186,10 @@ export class AccessControl {
   async #read(runId: string, as: PrincipalRef | undefined): Promise<{ run: RunRecord; access: { principal: Principal; flow: FlowAccess } | null }> {
     const run = await this.#store.getRun(runId);
     if (!run) throw runNotFound(runId);
-    if (as === undefined) return { run, access: null };
+    if (as === undefined) return { run: readable(run), access: null };
     const [principal, flow] = await Promise.all([this.principal(as), this.#flowAccess(run)]);
     if (!canReadRun(principal, run, flow)) throw runNotFound(runId);
-    return { run, access: { principal, flow } };
+    return { run: readable(run), access: { principal, flow } };
   }
 
   /** As {@link manageableRun}, but only when `as` is given: a trusted call costs nothing. */
@@ -219,12 +226,19 @@ export class AccessControl {
   }
 
   async #flowAccess(run: RunRecord): Promise<FlowAccess & { flowId: string }> {
-    return flowAccess(await this.#loadFlow(run.flowId, run.flowVersion));
+    // A run whose stored data cannot be read may not know its version (store/unreadable-run.ts): its flow's latest decides.
+    return flowAccess(await this.#loadFlow(run.flowId, run.dataError && run.flowVersion === 0 ? 'LATEST' : run.flowVersion));
   }
 }
 
 function flowAccess(flow: FlowVersionRecord): FlowAccess & { flowId: string } {
   return { flowId: flow.flowId, deployedBy: flow.deployedBy, roles: flow.definition.roles };
+}
+
+/** The flow cache's words for a missing flow, for the same selector. */
+function flowNotFound(flowId: string, version: number | string | undefined): NotFoundError {
+  const missing = typeof version === 'number' ? `has no version ${version}` : version === 'LATEST_PUBLISHED' ? 'has no published version' : 'is not deployed';
+  return new NotFoundError('FLOW_NOT_FOUND', `flow "${flowId}" ${missing}`);
 }
 
 function runNotFound(runId: string): NotFoundError {
@@ -233,4 +247,10 @@ function runNotFound(runId: string): NotFoundError {
 
 function denied(message: string, details: Record<string, unknown>): PermissionError {
   return new PermissionError(message, { details });
+}
+
+/** The run itself, or RUN_DATA_UNREADABLE when its stored data could not be read (store/unreadable-run.ts). */
+function readable(run: RunRecord): RunRecord {
+  if (run.dataError) throw new FlowError('RUN_DATA_UNREADABLE', run.dataError.message, { runId: run.runId });
+  return run;
 }

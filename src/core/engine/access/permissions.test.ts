@@ -10,27 +10,28 @@ const report: FlowDefinition = {
   actions: { main: { startAt: 'wait', steps: { wait: { stepType: 'MODULE', moduleIdentifier: 'hold' } } } },
 };
 
-type Cell = 'ok' | 'PERMISSION_DENIED' | 'RUN_NOT_FOUND' | string;
+type Cell = 'ok' | 'PERMISSION_DENIED' | 'RUN_NOT_FOUND' | 'FLOW_NOT_FOUND' | string;
 type Operation = 'read' | 'cancel' | 'update' | 'start' | 'run-as';
 const OPERATIONS: Operation[] = ['read', 'cancel', 'update', 'start', 'run-as'];
 
 /**
  * Every principal against every operation on a run olivia started of `secure/report`, with
  * `runMonitoringBy: [mona]`, `runManagingBy: [manny]`, `runMonitoringGroups: [auditors]`.
- * "run-as" is a start with `runAs: 'svc-reports'` (a starter of the flow).
+ * "run-as" is a start with `runAs: 'svc-reports'` (a starter of the flow). A start refused to a
+ * principal that may not even see the flow answers FLOW_NOT_FOUND, like a missing flow.
  */
 const MATRIX: Record<string, { who: string; expected: Record<Operation, Cell> }> = {
   owner: { who: 'olivia', expected: { read: 'ok', cancel: 'ok', update: 'ok', start: 'ok', 'run-as': 'ok' } },
-  monitor: { who: 'mona', expected: { read: 'ok', cancel: 'PERMISSION_DENIED', update: 'PERMISSION_DENIED', start: 'PERMISSION_DENIED', 'run-as': 'PERMISSION_DENIED' } },
-  manager: { who: 'manny', expected: { read: 'ok', cancel: 'ok', update: 'ok', start: 'PERMISSION_DENIED', 'run-as': 'PERMISSION_DENIED' } },
-  'other user': { who: 'otto', expected: { read: 'RUN_NOT_FOUND', cancel: 'RUN_NOT_FOUND', update: 'RUN_NOT_FOUND', start: 'PERMISSION_DENIED', 'run-as': 'PERMISSION_DENIED' } },
+  monitor: { who: 'mona', expected: { read: 'ok', cancel: 'PERMISSION_DENIED', update: 'PERMISSION_DENIED', start: 'FLOW_NOT_FOUND', 'run-as': 'FLOW_NOT_FOUND' } },
+  manager: { who: 'manny', expected: { read: 'ok', cancel: 'ok', update: 'ok', start: 'FLOW_NOT_FOUND', 'run-as': 'FLOW_NOT_FOUND' } },
+  'other user': { who: 'otto', expected: { read: 'RUN_NOT_FOUND', cancel: 'RUN_NOT_FOUND', update: 'RUN_NOT_FOUND', start: 'FLOW_NOT_FOUND', 'run-as': 'FLOW_NOT_FOUND' } },
   // gina holds every role through groups only: auditors (run monitors), ops (starters, act-as on svc-reports).
   'group member': { who: 'gina', expected: { read: 'ok', cancel: 'PERMISSION_DENIED', update: 'PERMISSION_DENIED', start: 'ok', 'run-as': 'ok' } },
   'flow administrator': { who: 'adam', expected: { read: 'ok', cancel: 'ok', update: 'ok', start: 'ok', 'run-as': 'PERMISSION_DENIED' } },
   // A service account that is a starter acts as itself; it holds no run role.
   'service account (starter)': { who: 'svc-reports', expected: { read: 'RUN_NOT_FOUND', cancel: 'RUN_NOT_FOUND', update: 'RUN_NOT_FOUND', start: 'ok', 'run-as': 'ok' } },
-  'service account with act-as': { who: 'svc-batch', expected: { read: 'RUN_NOT_FOUND', cancel: 'RUN_NOT_FOUND', update: 'RUN_NOT_FOUND', start: 'PERMISSION_DENIED', 'run-as': 'ok' } },
-  'service account without act-as': { who: 'svc-idle', expected: { read: 'RUN_NOT_FOUND', cancel: 'RUN_NOT_FOUND', update: 'RUN_NOT_FOUND', start: 'PERMISSION_DENIED', 'run-as': 'PERMISSION_DENIED' } },
+  'service account with act-as': { who: 'svc-batch', expected: { read: 'RUN_NOT_FOUND', cancel: 'RUN_NOT_FOUND', update: 'RUN_NOT_FOUND', start: 'FLOW_NOT_FOUND', 'run-as': 'ok' } },
+  'service account without act-as': { who: 'svc-idle', expected: { read: 'RUN_NOT_FOUND', cancel: 'RUN_NOT_FOUND', update: 'RUN_NOT_FOUND', start: 'FLOW_NOT_FOUND', 'run-as': 'FLOW_NOT_FOUND' } },
 };
 
 describe('permissions: who may read, cancel, update, start and run as', () => {
@@ -153,8 +154,8 @@ describe('permissions: who may read, cancel, update, start and run as', () => {
   it('applies a revoked grant or a removed member on the very next check', async () => {
     await expect(engine.startRun({ flow: 'secure/report', userId: 'gina', runAs: 'svc-reports' })).resolves.toMatchObject({});
     await engine.principals.removeMember('ops', 'gina');
-    await expect(engine.startRun({ flow: 'secure/report', userId: 'gina' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
-    await expect(engine.startRun({ flow: 'secure/report', userId: 'gina', runAs: 'svc-reports' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await expect(engine.startRun({ flow: 'secure/report', userId: 'gina' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND' });
+    await expect(engine.startRun({ flow: 'secure/report', userId: 'gina', runAs: 'svc-reports' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND' });
     await engine.principals.revokeActAs({ serviceAccountId: 'svc-reports', principalId: 'olivia' });
     await expect(engine.startRun({ flow: 'secure/report', userId: 'olivia', runAs: 'svc-reports' })).rejects.toMatchObject({
       code: 'PERMISSION_DENIED',
@@ -173,7 +174,7 @@ describe('permissions: who may read, cancel, update, start and run as', () => {
 
   it('counts the groups an identity provider asserts beside the stored ones, for starting and for reading', async () => {
     // ida is in no stored group; her identity provider says she is in ops (starters) and auditors (run monitors).
-    await expect(engine.startRun({ flow: 'secure/report', input: {}, userId: 'ida' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await expect(engine.startRun({ flow: 'secure/report', input: {}, userId: 'ida' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND' });
     const { requestId } = await engine.startRun({ flow: 'secure/report', input: {}, userId: 'ida', userGroups: ['ops'] });
     expect(await engine.getRun(requestId)).toMatchObject({ createdBy: 'ida', runOwner: 'ida' });
     const run = await oliviasRun();
@@ -211,7 +212,12 @@ describe('permissions: flows that name no roles', () => {
     const engine = createEngine({ stores: createMemoryStores(), modules: { hold }, poll: false });
     await engine.deployFlow(open, { deployedBy: 'dora', publish: true });
     await engine.deployFlow({ ...open, roles: { starters: ['sam'] } }, { deployedBy: 'dora', publish: true });
-    await expect(engine.runAction({ flow: 'open/echo', userId: 'stranger' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED', message: 'principal "stranger" may not start flow "open/echo"' });
+    // A flow the caller may not see answers like a missing one, whatever the version selector.
+    await expect(engine.runAction({ flow: 'open/echo', userId: 'stranger' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND', message: 'flow "open/echo" is not deployed' });
+    await expect(engine.startRun({ flow: 'open/echo', version: 2, userId: 'stranger' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND', message: 'flow "open/echo" has no version 2' });
+    // One the caller may see but not start is refused as such.
+    await engine.deployFlow({ ...open, roles: { starters: ['sam'], viewers: ['vic'] } }, { deployedBy: 'dora', publish: true });
+    await expect(engine.runAction({ flow: 'open/echo', userId: 'vic' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED', message: 'principal "vic" may not start flow "open/echo"' });
     expect((await engine.listRuns()).runs).toEqual([]);
     await expect(engine.startRun({ flow: 'open/echo', userId: 'sam' })).resolves.toMatchObject({});
     await expect(engine.startRun({ flow: 'open/echo', userId: 'dora' })).resolves.toMatchObject({}); // the deployer administers it

@@ -102,10 +102,11 @@ describe('run as a service account', () => {
   it('takes runAs on runAction: checked before anything is created', async () => {
     const ok = await engine.runAction({ flow: 'billing/refund', userId: 'alice', runAs: 'svc-billing', input: {} });
     expect(await engine.getRun(ok.requestId)).toMatchObject({ status: 'SUCCEEDED', createdBy: 'alice', runAs: 'svc-billing' });
-    await expect(engine.runAction({ flow: 'billing/refund', userId: 'bob', runAs: 'svc-billing', requestId: 'bobs-refund' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    // bob may neither act as svc-billing nor see billing/refund: it answers like a missing flow.
+    await expect(engine.runAction({ flow: 'billing/refund', userId: 'bob', runAs: 'svc-billing', requestId: 'bobs-refund' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND' });
     await expect(engine.getRun('bobs-refund')).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
-    // alice may not start billing/refund as herself.
-    await expect(engine.runAction({ flow: 'billing/refund', userId: 'alice' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    // alice may not start billing/refund as herself (nor see it: it names starters, and she is none).
+    await expect(engine.runAction({ flow: 'billing/refund', userId: 'alice' })).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND' });
   });
 
   it('lets trusted code (no userId) act as any service account, which must still be allowed to start the flow', async () => {

@@ -14,6 +14,7 @@
 import { ValidationError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';
 import type { NewRun } from '../../run.js';
+import { assertDefinitionNesting } from '../../json-depth.js';
 import { assertValidFlow } from '../../validation/validate-flow.js';
 import type { AccessControl } from '../access/authorize.js';
 import type { BuildRunInput } from '../engine-core.js';
@@ -26,6 +27,8 @@ const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export interface StartDeps {
   flows: FlowCache;
   access: AccessControl;
+  /** Deepest nesting a definition (and, in buildRun, an input) may have: runtimeConfig.maxNestingDepth. */
+  maxNestingDepth: number;
   buildRun(input: BuildRunInput): NewRun;
 }
 
@@ -35,12 +38,14 @@ export interface StartDeps {
  */
 export async function prepareStart(deps: StartDeps, options: StartRunOptions): Promise<NewRun> {
   checkStartOptions(options);
+  if (typeof options.flow !== 'string') assertDefinitionNesting(options.flow, { path: 'flow', maxDepth: deps.maxNestingDepth });
   const inline = typeof options.flow === 'string' ? null : assertValidFlow(options.flow);
   const flow: FlowVersionRecord = inline
     ? { flowId: inline.id, version: 0, definition: inline, deployedBy: '', deployedAt: 0, published: false }
     : await deps.flows.load(options.flow as string, options.version);
   const by = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
-  await deps.access.assertCanStart({ by, flow, runAs: options.runAs ?? null });
+  // One who may not see the flow learns nothing of it: refused like a missing flow (FLOW_NOT_FOUND).
+  await deps.access.assertCanStart({ by, flow, runAs: options.runAs ?? null, hidden: { version: options.version } });
   const run = deps.buildRun({
     flow,
     actionName: options.actionName ?? 'main',

@@ -6,6 +6,7 @@
 import { StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { Item } from '../../run.js';
 import { cloneJson } from '../../json.js';
+import { nestingTooDeepError } from '../../json-depth.js';
 import type { ItemHandle, ModuleContext } from '../types.js';
 import { untilAborted } from './until-aborted.js';
 import { OutputWriter } from './output-writer.js';
@@ -44,11 +45,12 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     settings: core.settings,
     log: (code, description, details) => executor.log(String(code), String(description), details ?? {}),
     emitItem: (item) => emitItem(args, item),
-    write: (name, value) => writer.write(String(name), value),
-    append: (name, element) => writer.append(String(name), element),
+    write: (name, value) => writer.write(String(name), checkedNesting(args, value, `ctx.write("${String(name)}")`, `outputs.${String(name)}`)),
+    append: (name, element) => writer.append(String(name), checkedNesting(args, element, `ctx.append("${String(name)}")`, `outputs.${String(name)}[]`)),
   };
   try {
     const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), controller.signal);
+    checkedNesting(args, output, `the result of module "${moduleId}"`, `steps.${stepId}`);
     for (const name of writer.commit()) executor.outputChanged(name);
     return { type: 'complete', output: output === undefined ? null : output };
   } catch (error) {
@@ -94,4 +96,11 @@ export function emitItem(args: StepArgs, spec: { type: string; content?: unknown
       executor.itemChanged('done', { ...item });
     },
   };
+}
+
+/** `value` when it nests within `maxNestingDepth`; else throws NESTING_TOO_DEEP, failing the step (a module may catch it from ctx.write). */
+function checkedNesting<T>(args: StepArgs, value: T, what: string, path: string): T {
+  const error = nestingTooDeepError(value, { what, path, maxDepth: args.core.maxNestingDepth, runId: args.run.runId, stepId: args.stepId });
+  if (error) throw error;
+  return value;
 }

@@ -9,6 +9,7 @@
 import { StepFailedError, ValidationError } from '../../errors.js';
 import { evaluateExpression } from '../../expression/index.js';
 import { cloneJson } from '../../json.js';
+import { nestingTooDeepError } from '../../json-depth.js';
 import type { EmitStep, WaitStep } from '../../model.js';
 import type { Suspension } from '../../run.js';
 import type { StepArgs, StepOutcome } from './step-outcome.js';
@@ -39,7 +40,10 @@ export function executeWaitStep(args: StepArgs, step: WaitStep, scope: Record<st
 /** Runs an EMIT step: the event goes to the outbox, published after this step's transition commits. */
 export function executeEmitStep(args: StepArgs, step: EmitStep, scope: Record<string, unknown>): StepOutcome {
   const { run, state, stepId } = args;
-  const payload = step.payload === undefined ? null : cloneJson(evaluateExpression(step.payload, scope));
+  const value = step.payload === undefined ? null : evaluateExpression(step.payload, scope);
+  const tooDeep = nestingTooDeepError(value, { what: `the payload of event "${step.event}"`, path: `steps.${stepId}.payload`, maxDepth: args.core.maxNestingDepth, runId: run.runId, stepId });
+  if (tooDeep) return { type: 'fail', error: tooDeep };
+  const payload = cloneJson(value);
   // One id per visit of this step: a re-execution after a crash emits the same event again.
   const eventId = `${run.runId}:${state.stepSeq}:${stepId}`.slice(0, 128);
   state.outbox = [...(state.outbox ?? []), { eventId, event: step.event, payload }];

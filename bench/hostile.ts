@@ -1,0 +1,239 @@
+/**
+ * Hostile flows against a real `flowrun serve` (SQLite, default budgets), over HTTP only (issue 12):
+ * - a user's 3-step run, p50/p99 latency from POST /runs (wait) to its answer, on an idle server
+ *   and while another user runs the three attacks below at once; `/health` p99 meanwhile;
+ * - each attack alone on a fresh server: peak RSS of the server (VmHWM) and store growth (SQLite
+ *   file + WAL), and what became of the attacking run.
+ * The attacks: a value that doubles itself (issue item 1), a self-launching flow (item 2), and a
+ * goto loop writing an output (item 7). `npm run bench -- --only hostile`.
+ */
+import { statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { closedLoop, fmt, latencySummary, markdownTable, sleep } from './measure.js';
+import { freshSqliteSpec, issueToken, startServeProcess, type ServeProcess } from '../test/support/serve-process.js';
+
+const VICTIM_FLOW = {
+  id: 'v/three',
+  actions: {
+    main: {
+      params: { n: { type: 'number' } },
+      startAt: 'a',
+      steps: {
+        a: { stepType: 'COMPUTE', expression: 'input.n + 1', defaultNextStepInstanceId: 'b' },
+        b: { stepType: 'COMPUTE', expression: 'steps.a * 2', defaultNextStepInstanceId: 'c' },
+        c: { stepType: 'COMPUTE', expression: '{n: steps.b}' },
+      },
+    },
+  },
+};
+
+/** Item 1: `[vars.d, vars.d]` doubles a value cheaply; storing it is exponential. */
+export const DOUBLING_FLOW = {
+  id: 'm/dag',
+  vars: { d: { type: 'any', default: [] }, n: { type: 'number', default: 0 } },
+  actions: { main: { params: { k: { type: 'number' } }, startAt: 'l', steps: { l: { stepType: 'GOTO', subflow: 'it' } } } },
+  subflows: {
+    it: {
+      startAt: 'c',
+      steps: {
+        c: { stepType: 'DECIDE', transitions: [{ condition: 'vars.n >= input.k', nextStepInstanceId: 'done' }], defaultNextStepInstanceId: 's' },
+        s: { stepType: 'SET', target: '$.vars.d', expression: '[vars.d, vars.d]', defaultNextStepInstanceId: 'i' },
+        i: { stepType: 'SET', target: '$.vars.n', expression: 'vars.n + 1', defaultNextStepInstanceId: 'g' },
+        g: { stepType: 'GOTO', subflow: 'it' },
+        done: { stepType: 'SUCCEED' },
+      },
+    },
+  },
+};
+
+/** Item 2: every run launches itself twice. */
+export const FORK_FLOW = {
+  id: 'm/fork',
+  actions: {
+    main: {
+      startAt: 'a',
+      steps: {
+        a: { stepType: 'RUN_FLOW', flowDefinitionId: 'm/fork', async: true, defaultNextStepInstanceId: 'b' },
+        b: { stepType: 'RUN_FLOW', flowDefinitionId: 'm/fork', async: true },
+      },
+    },
+  },
+};
+
+/** Item 7: a goto loop that writes an output on every turn. */
+export const OUTPUT_LOOP_FLOW = {
+  id: 'm/outloop',
+  actions: { main: { outputs: { n: { type: 'number', default: 0, returned: true } }, startAt: 'l', steps: { l: { stepType: 'GOTO', subflow: 'it' } } } },
+  subflows: { it: { startAt: 's', steps: { s: { stepType: 'SET', target: '$.outputs.n', expression: 'outputs.n + 1', defaultNextStepInstanceId: 'g' }, g: { stepType: 'GOTO', subflow: 'it' } } } },
+};
+
+const ATTACKS = [
+  { name: 'doubling value (item 1)', flow: DOUBLING_FLOW, input: { k: 28 } },
+  { name: 'self-launching flow (item 2)', flow: FORK_FLOW, input: {} },
+  { name: 'goto loop writing an output (item 7)', flow: OUTPUT_LOOP_FLOW, input: {} },
+] as const;
+
+interface Server {
+  serve: ServeProcess;
+  dbPath: string;
+  alice: string;
+  mallory: string;
+}
+
+async function startServer(): Promise<Server> {
+  const store = freshSqliteSpec();
+  const serve = await startServeProcess({ store, timeoutMs: 60_000 });
+  const [alice, mallory] = [await issueToken(store, 'alice'), await issueToken(store, 'mallory')];
+  const deployed = await serve.json('POST', '/flows', { body: { definition: VICTIM_FLOW, publish: true } });
+  if (deployed.status >= 300) throw new Error(`deploy v/three: ${deployed.status} ${JSON.stringify(deployed.body)}`);
+  for (const attack of ATTACKS) {
+    const r = await serve.json('POST', '/flows', { token: mallory, body: { definition: attack.flow, publish: true } });
+    if (r.status >= 300) throw new Error(`deploy ${attack.flow.id}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  return { serve, dbPath: store.slice('sqlite:'.length), alice, mallory };
+}
+
+function storeBytes(dbPath: string): number {
+  let total = 0;
+  for (const suffix of ['', '-wal']) {
+    try {
+      total += statSync(dbPath + suffix).size;
+    } catch {
+      // no WAL yet
+    }
+  }
+  return total;
+}
+
+/** Pings /health every `everyMs` until stopped; returns the latencies (ms) and the failures. */
+function healthSampler(serve: ServeProcess, everyMs = 25): { stop(): Promise<{ latencies: Float64Array; failures: number }> } {
+  const latencies: number[] = [];
+  let failures = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      try {
+        const response = await fetch(`${serve.url}/health`, { signal: AbortSignal.timeout(10_000) });
+        await response.arrayBuffer();
+        if (!response.ok) failures++;
+      } catch {
+        failures++;
+      }
+      latencies.push(performance.now() - t0);
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { latencies: Float64Array.from(latencies), failures };
+    },
+  };
+}
+
+/** `count` of alice's 3-step runs one after the other, each started with `wait: true`; latencies in ms. */
+async function victimRuns(s: Server, count: number): Promise<{ latencies: Float64Array; failed: number }> {
+  let failed = 0;
+  const latencies = await closedLoop(count, 1, async (i) => {
+    const r = await s.serve.json('POST', '/runs', { token: s.alice, body: { flowId: 'v/three', input: { n: i }, wait: true } });
+    if (r.status !== 201 && r.status !== 200) failed++;
+    else if (r.body?.run?.status !== 'SUCCEEDED') failed++;
+  });
+  return { latencies, failed };
+}
+
+async function startAttack(s: Server, attack: (typeof ATTACKS)[number]): Promise<string> {
+  const r = await s.serve.json('POST', '/runs', { token: s.mallory, body: { flowId: attack.flow.id, input: attack.input } });
+  if (r.status !== 201) throw new Error(`start ${attack.flow.id}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.run.runId as string;
+}
+
+function countRuns(dbPath: string, flowId: string): { runs: number; events: number } {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const runs = (db.prepare('SELECT count(*) AS n FROM runs WHERE flow_id = ?').get(flowId) as { n: number }).n;
+    const events = (db.prepare('SELECT count(*) AS n FROM run_events WHERE run_id IN (SELECT run_id FROM runs WHERE flow_id = ?)').get(flowId) as { n: number }).n;
+    return { runs, events };
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs the scenarios; returns the markdown tables. */
+export async function benchHostile(options: { quick: boolean }): Promise<string> {
+  const victimCount = options.quick ? 50 : 200;
+  const attackMs = options.quick ? 8_000 : 20_000;
+
+  // Each attack alone, on a fresh server: memory and store growth.
+  const alone: string[][] = [];
+  for (const attack of ATTACKS) {
+    const s = await startServer();
+    try {
+      const before = storeBytes(s.dbPath);
+      const runId = await startAttack(s, attack);
+      let peakRss = 0;
+      const deadline = performance.now() + attackMs;
+      while (performance.now() < deadline) {
+        peakRss = Math.max(peakRss, s.serve.memoryMb()?.rss ?? 0);
+        await sleep(100);
+      }
+      const run = await s.serve.json('GET', `/runs/${runId}`, { token: s.mallory });
+      const health = await s.serve.request('GET', '/health', { token: null }).then((r) => r.status, () => 'down');
+      const counts = countRuns(s.dbPath, attack.flow.id);
+      const growth = (storeBytes(s.dbPath) - before) / 2 ** 20;
+      alone.push([
+        attack.name,
+        `${run.body?.run?.status ?? run.status}${run.body?.run?.runError ? ` ${run.body.run.runError.code}` : ''}`,
+        fmt(peakRss),
+        fmt(s.serve.memoryMb()?.peak ?? NaN),
+        fmt(growth),
+        String(counts.runs),
+        String(counts.events),
+        String(health),
+      ]);
+    } finally {
+      await s.serve.kill();
+    }
+  }
+
+  // The victim's runs, idle and under all three attacks at once, on one server.
+  const s = await startServer();
+  let latencyRows: string[][];
+  try {
+    const idleHealth = healthSampler(s.serve);
+    const idle = await victimRuns(s, victimCount);
+    const idleH = await idleHealth.stop();
+    for (const attack of ATTACKS) await startAttack(s, attack);
+    await sleep(500);
+    const loadHealth = healthSampler(s.serve);
+    const loaded = await victimRuns(s, victimCount);
+    const loadH = await loadHealth.stop();
+    const row = (name: string, runs: { latencies: Float64Array; failed: number }, h: { latencies: Float64Array; failures: number }): string[] => {
+      const l = latencySummary(runs.latencies);
+      const hl = latencySummary(h.latencies);
+      return [name, String(runs.latencies.length), String(runs.failed), fmt(l.p50), fmt(l.p99), String(h.latencies.length), String(h.failures), fmt(hl.p50), fmt(hl.p99)];
+    };
+    const idleRow = row('idle', idle, idleH);
+    const loadRow = row('under items 1, 2 and 7 at once', loaded, loadH);
+    const ratio = latencySummary(loaded.latencies).p99 / latencySummary(idle.latencies).p99;
+    latencyRows = [idleRow, loadRow, ['p99 under load ÷ idle', '', '', '', `${fmt(ratio)}×`, '', '', '', '']];
+  } finally {
+    await s.serve.kill();
+  }
+
+  return [
+    `A fresh \`flowrun serve\` (SQLite file, default budgets, from source with tsx) per table; alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time; \`/health\` is pinged every 25 ms meanwhile. Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
+    '',
+    markdownTable(['server', 'runs', 'failed', 'p50 ms', 'p99 ms', 'health pings', 'health failures', 'health p50 ms', 'health p99 ms'], latencyRows),
+    '',
+    `Each attack alone for ${attackMs / 1000} s on a fresh server, started by mallory over HTTP. Goal: RSS < 512 MB; store growth bounded by the budgets.`,
+    '',
+    markdownTable(['attack', 'attacking run', 'peak RSS MB (sampled)', 'peak RSS MB (VmHWM)', 'store growth MB', 'runs of the flow', 'stored events', '/health after'], alone),
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(await benchHostile({ quick: process.argv.includes('--quick') }));
+}
