@@ -67,6 +67,7 @@ function newRun(i: number): NewRun {
     createdBy: 'bench',
     runOwner: 'bench',
     runAs: null,
+    triggeredBy: null,
     source: 'bench',
     sessionId: null,
     parentRunId: null,

@@ -239,10 +239,14 @@ export interface ActionDefinition extends StepGraph {
 /** A subflow: a local step list reachable by `run`/`goto` from the flow. */
 export type SubflowDefinition = StepGraph & { description?: string };
 
-/** An event subscription: on event `on`, run subflow or action `run`. */
+/**
+ * An event subscription: on event `on`, run subflow or action `run`. The run acts as the flow's
+ * deployer, or as the service account `runAs` (which the deployer must be allowed to act as).
+ */
 export interface SubscriptionDefinition {
   on: string;
   run: string;
+  runAs?: string;
 }
 
 /** Flow roles (DESIGN.md §6). */

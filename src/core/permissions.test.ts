@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, unknownPrincipal, type Principal } from './permissions.js';
+import { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, eventPatternMatches, holdsEventRight, isEventPattern, unknownPrincipal, type Principal } from './permissions.js';
 
 const user = (id: string, groups: string[] = [], actAs: string[] = []): Principal => ({ id, kind: 'user', groups, actAs });
 const run = { runOwner: 'olivia', monitors: { users: ['mona'], groups: ['auditors'] }, managers: { users: ['manny'], groups: ['ops'] } };
@@ -35,5 +35,25 @@ describe('permissions', () => {
     expect(canActAs(user('alice', [], ['svc']), 'svc')).toBe(true);
     expect(canActAs(unknownPrincipal('alice'), 'svc')).toBe(false);
     expect(canActAs({ id: 'svc', kind: 'serviceAccount', groups: [], actAs: [] }, 'svc')).toBe(true);
+  });
+
+  it('matches event names: exact, "prefix.*" for one or more further segments, "*" for all; groups hold grants for their members but never act', () => {
+    const cases: [string, string, boolean][] = [
+      ['payment.confirmed', 'payment.confirmed', true],
+      ['payment.confirmed', 'payment.confirmed.eu', false],
+      ['orders.*', 'orders.created', true],
+      ['orders.*', 'orders.eu.created', true],
+      ['orders.*', 'orders', false],
+      ['orders.*', 'ordersx.created', false],
+      ['*', 'anything:at/all', true],
+    ];
+    expect(cases.map(([pattern, name]) => eventPatternMatches(pattern, name))).toEqual(cases.map((c) => c[2]));
+    expect(['a.b', 'a.*', '*', 'a:b/c-d'].every(isEventPattern)).toBe(true);
+    expect(['', '*.a', 'a.*.b', 'a*', '.*', 'a.**', 'a b', 42].some(isEventPattern)).toBe(false);
+    const grants = [{ principalId: 'payments', right: 'publish' as const, pattern: 'payment.*' }];
+    expect(holdsEventRight(user('paula', ['payments']), grants, 'publish', 'payment.confirmed')).toBe(true);
+    expect(holdsEventRight(user('paula', ['payments']), grants, 'subscribe', 'payment.confirmed')).toBe(false);
+    expect(holdsEventRight(user('otto'), grants, 'publish', 'payment.confirmed')).toBe(false);
+    expect(holdsEventRight({ id: 'payments', kind: 'group', groups: [], actAs: [] }, grants, 'publish', 'payment.confirmed')).toBe(false);
   });
 });

@@ -16,9 +16,12 @@
  * - Groups do not act: a group is never the principal that starts, reads or manages.
  * - Act-as: a principal may act as a service account it was granted (itself or through a group)
  *   and, trivially, as itself.
+ * - Events: a principal may publish, or (as the deployer of a flow) subscribe to, the event names
+ *   its event grants match (its own or its groups'). An event resumes a waiting run when its
+ *   publisher may manage the run or may publish that name.
  */
 import type { FlowRoles } from './model.js';
-import type { ResolvedPrincipal } from './principal-store.js';
+import type { EventGrant, EventRight, ResolvedPrincipal } from './principal-store.js';
 import type { PrincipalSet } from './run.js';
 
 /** The principal a check is about: its id, kind, groups and act-as grants. */
@@ -106,4 +109,36 @@ export function canManageRun(principal: Principal, run: RunAccess, flow: FlowAcc
 export function canActAs(principal: Principal, serviceAccountId: string): boolean {
   if (!isActor(principal)) return false;
   return principal.id === serviceAccountId || principal.actAs.includes(serviceAccountId);
+}
+
+/** An event name: 1–200 letters, digits and `_ . : / -`, not starting with a punctuation mark. */
+export const EVENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
+
+/**
+ * True when `pattern` is an event-name pattern: an exact event name (`payment.confirmed`), a name
+ * followed by `.*` (`orders.*`: every name of one or more further dot-separated segments under
+ * `orders.`, not `orders` itself), or `*` alone (every name).
+ */
+export function isEventPattern(pattern: unknown): pattern is string {
+  if (typeof pattern !== 'string') return false;
+  if (pattern === '*') return true;
+  const exact = pattern.endsWith('.*') ? pattern.slice(0, -2) : pattern;
+  return EVENT_NAME.test(exact);
+}
+
+/** True when the pattern (see {@link isEventPattern}) matches the event name. */
+export function eventPatternMatches(pattern: string, name: string): boolean {
+  if (pattern === '*') return true;
+  if (pattern.endsWith('.*')) return name.length > pattern.length - 1 && name.startsWith(pattern.slice(0, -1));
+  return pattern === name;
+}
+
+/**
+ * True when the principal holds a grant of `right` matching the event name: granted to itself
+ * or to one of its groups (`grants` are those of the principal and its groups). Groups never act.
+ */
+export function holdsEventRight(principal: Principal, grants: readonly EventGrant[], right: EventRight, name: string): boolean {
+  if (!isActor(principal)) return false;
+  const holders = new Set([principal.id, ...principal.groups]);
+  return grants.some((g) => g.right === right && holders.has(g.principalId) && eventPatternMatches(g.pattern, name));
 }

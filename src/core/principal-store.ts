@@ -4,6 +4,9 @@
  * {@link Store}, because the engine's permission checks read it; every store implements it as
  * `store.principals` and passes the principal part of `runStoreConformance`.
  *
+ * Event grants (who may publish, and who may subscribe to, which event names) are kept here too,
+ * by name pattern (see {@link eventPatternMatches} in permissions.ts for the syntax).
+ *
  * Ids are one namespace across the three kinds: a flow role or a run role names a principal by
  * id alone (`starters: ["alice", "ops", "svc-billing"]`), so `ops` cannot be a user and a group.
  */
@@ -32,6 +35,20 @@ export interface ResolvedPrincipal {
   actAs: string[];
 }
 
+/** The rights an event grant gives: publishing events of a name, or receiving them in a deployed flow's subscriptions. */
+export const EVENT_RIGHTS = ['publish', 'subscribe'] as const;
+export type EventRight = (typeof EVENT_RIGHTS)[number];
+
+/**
+ * An event grant: `principalId` (a user, a service account, or a group — then all its members)
+ * may `right` every event name `pattern` matches.
+ */
+export interface EventGrant {
+  principalId: string;
+  right: EventRight;
+  pattern: string;
+}
+
 /** Filters and page of {@link PrincipalStore.listPrincipals}: ordered by id, keyset-paginated. */
 export interface PrincipalFilter {
   kind?: PrincipalKind;
@@ -52,7 +69,7 @@ export interface PrincipalStore {
   createPrincipal(input: { id: string; kind: PrincipalKind; displayName?: string | null; at: number }): Promise<PrincipalRecord>;
   getPrincipal(id: string): Promise<PrincipalRecord | null>;
   listPrincipals(filter?: PrincipalFilter): Promise<PrincipalRecord[]>;
-  /** Deletes a principal with its memberships and act-as grants (on either side); false when it did not exist. */
+  /** Deletes a principal with its memberships, act-as grants (on either side) and event grants; false when it did not exist. */
   deletePrincipal(id: string): Promise<boolean>;
   /** Makes a user or service account a member of a group (groups do not nest). */
   addGroupMember(input: { groupId: string; memberId: string }): Promise<void>;
@@ -66,6 +83,19 @@ export interface PrincipalStore {
   revokeActAs(input: { serviceAccountId: string; principalId: string }): Promise<boolean>;
   /** Ids of the principals granted act-as on a service account, sorted. Throws PRINCIPAL_NOT_FOUND for an unknown one. */
   listActAsGrants(serviceAccountId: string): Promise<string[]>;
+  /**
+   * Lets a principal (a group: all its members) publish or subscribe to the event names a pattern
+   * matches. Throws PRINCIPAL_NOT_FOUND for an unknown principal; granting twice changes nothing.
+   * The pattern is stored as given (the engine checks its syntax).
+   */
+  grantEvents(input: EventGrant): Promise<void>;
+  /** Withdraws exactly this grant; false when there was none. */
+  revokeEvents(input: EventGrant): Promise<boolean>;
+  /**
+   * Event grants ordered by principal id, right, then pattern: all of them, or those held by
+   * any of `principalIds` (a principal and its groups, for a check; unknown ids hold none).
+   */
+  listEventGrants(filter?: { principalIds?: readonly string[] }): Promise<EventGrant[]>;
   /** The principal with its groups and act-as service accounts, read on one snapshot; null when unknown. */
   resolvePrincipal(id: string): Promise<ResolvedPrincipal | null>;
   /**
@@ -121,6 +151,12 @@ export function tokenConflict(tokenId: string): ConflictError {
 /** The error for a token given to a group (every store raises exactly this): tokens belong to users and service accounts. */
 export function groupCannotHoldToken(principalId: string): ValidationError {
   return wrongPrincipalKind('principalId', principalId, 'group', 'a user or a service account');
+}
+
+/** Orders event grants as every store lists them: by principal id, right, then pattern (code-unit order). */
+export function compareEventGrants(a: EventGrant, b: EventGrant): number {
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return cmp(a.principalId, b.principalId) || cmp(a.right, b.right) || cmp(a.pattern, b.pattern);
 }
 
 /** The default and the largest page of {@link PrincipalStore.listPrincipals}. */

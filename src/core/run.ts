@@ -113,6 +113,11 @@ export interface RunRecord {
   createdBy: string;
   runOwner: string;
   runAs: string | null;
+  /**
+   * Who published the event that started this run (`source` is `event`); null for a run not
+   * started by an event, or by one that trusted code published. The run never acts as them.
+   */
+  triggeredBy: string | null;
   source: string;
   sessionId: string | null;
   parentRunId: string | null;

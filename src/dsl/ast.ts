@@ -47,5 +47,5 @@ export interface MachineNode {
   main: Statement[];
   mainAt: Position;
   flows: { at: Position; name: string; body: Statement[] }[];
-  subscriptions: { at: Position; on: string; run: string; runAt: Position }[];
+  subscriptions: { at: Position; on: string; run: string; runAt: Position; runAs?: string }[];
 }

@@ -92,6 +92,8 @@ describe('compileFlow', () => {
   it('compiles set, fail, subscriptions, and a machine with nothing to do', () => {
     const flow = compile(['machine m', '  implements', '    subscribes on "a.b" run h', '  flows', '    flow h', '      set vars.count = (vars.count ?? 0) + 1', '      set outputs.seen = vars.count == 1', '      fail TOO_MANY, "too many: \\"x\\""'].join('\n'));
     expect(flow.subscriptions).toEqual([{ on: 'a.b', run: 'h' }]);
+    const acting = compile(['machine m', '  implements', '    subscribes on "a.daily" run h as "svc-reports"', '  flows', '    flow h', '      set vars.n = 1'].join('\n'));
+    expect(acting.subscriptions).toEqual([{ on: 'a.daily', run: 'h', runAs: 'svc-reports' }]);
     expect(flow.actions.main).toEqual({ startAt: 'end', steps: { end: { stepType: 'SUCCEED', source: { line: 2 } } } });
     expect(flow.subflows!.h!.steps).toEqual({
       set_count: { stepType: 'SET', target: 'vars.count', expression: '(vars.count ?? 0) + 1', defaultNextStepInstanceId: 'set_seen', source: { line: 6 } },

@@ -148,7 +148,7 @@ function toDefinition(machine: MachineNode, sink: DiagnosticSink, file: string |
     id: machine.name,
     actions: { main: { ...(Object.keys(params).length > 0 ? { params } : {}), startAt: main.startAt, steps: main.steps } },
     ...(machine.flows.length > 0 ? { subflows } : {}),
-    ...(machine.subscriptions.length > 0 ? { subscriptions: machine.subscriptions.map((s) => ({ on: s.on, run: s.run })) } : {}),
+    ...(machine.subscriptions.length > 0 ? { subscriptions: machine.subscriptions.map((s) => ({ on: s.on, run: s.run, ...(s.runAs !== undefined ? { runAs: s.runAs } : {}) })) } : {}),
   };
   const validation = validateFlow(definition);
   if (validation.ok) return { ok: true, flow: validation.flow };

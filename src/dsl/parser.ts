@@ -108,8 +108,15 @@ export class Parser {
     const event = r.string();
     if (event === undefined || !r.expectKeyword('run')) return;
     const name = r.name();
-    if (!name || !this.end(r)) return;
-    machine.subscriptions.push({ at, on: event, run: name.name, runAt: name.at });
+    if (!name) return;
+    // `on "a.daily" run h as "svc-reports"`: the subscriber's runs act as that service account.
+    let runAs: string | undefined;
+    if (r.keyword('as')) {
+      runAs = r.string();
+      if (runAs === undefined) return;
+    }
+    if (!this.end(r)) return;
+    machine.subscriptions.push({ at, on: event, run: name.name, runAt: name.at, ...(runAs !== undefined ? { runAs } : {}) });
   }
 
   /** `NAME as TYPE [, is required] [, default VALUE]` (params) or `NAME as TYPE` (returns). */

@@ -35,6 +35,7 @@ beforeEach(async () => {
     runtimeConfig: { modules: { 'card/charge': () => ({ ok: true }) }, governance: (request) => (request.stepId === 'charge' ? { decision: 'approve', reason: 'card' } : 'allow') },
   });
   f = await createServerFixture({ stores, engine });
+  await engine.principals.grantEvents({ principalId: 'adam', right: 'subscribe', pattern: 'order.*' });
   await engine.deployFlow(audit, { deployedBy: 'adam', publish: true });
   await engine.deployFlow(charge, { deployedBy: 'adam', publish: true });
 });
@@ -43,14 +44,16 @@ afterEach(async () => {
 });
 
 describe('events and approvals over HTTP', () => {
-  it('publishes an event: the subscribed flow starts once per event id, owned by the publisher', async () => {
+  it('publishes an event: the subscribed flow starts once per event id, owned by its deployer, triggered by the publisher', async () => {
     const first = await f.json('POST', '/events', { as: 'gina', body: { name: 'order.created', payload: { order_id: 'o-1' }, eventId: 'evt-1' } });
     expect(first.status).toBe(200);
     expect(first.body.runIds).toHaveLength(1);
     const again = await f.json('POST', '/events', { as: 'gina', body: { name: 'order.created', payload: { order_id: 'o-1' }, eventId: 'evt-1' } });
     expect(again.body.runIds).toEqual(first.body.runIds);
     const run = await f.engine.waitForRun(first.body.runIds[0], { timeoutMs: 5_000 });
-    expect(run).toMatchObject({ source: 'event', createdBy: 'gina', output: { audited: 'o-1' } });
+    expect(run).toMatchObject({ source: 'event', createdBy: 'adam', runOwner: 'adam', triggeredBy: 'gina', output: { audited: 'o-1' } });
+    const seen = await f.json('GET', `/runs/${run.runId}`, { as: 'adam' });
+    expect(seen.body.run).toMatchObject({ triggeredBy: 'gina', createdBy: 'adam' });
   });
 
   it('approves and rejects a held step as the owner; a monitor may not decide; an outsider sees no run', async () => {

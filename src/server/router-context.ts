@@ -21,7 +21,7 @@ export type FlowApiEngine = Pick<
 
 /** Events and approvals: routed when the engine has them (an older engine answers 501 NOT_IMPLEMENTED). */
 export interface GovernanceEngine {
-  publishEvent(name: string, payload?: unknown, options?: { eventId?: string; userId?: string }): Promise<{ eventId: string; runIds: string[] }>;
+  publishEvent(name: string, payload?: unknown, options?: { eventId?: string; userId?: string; userGroups?: readonly string[] }): Promise<{ eventId: string; runIds: string[] }>;
   approve(runId: string, options: { stepId: string; comment?: string; as?: PrincipalRef }): Promise<RunRecord>;
   reject(runId: string, options: { stepId: string; comment?: string; as?: PrincipalRef }): Promise<RunRecord>;
 }

@@ -37,6 +37,7 @@ export const RunSchema = z
     createdBy: z.string(),
     runOwner: z.string(),
     runAs: z.string().nullable(),
+    triggeredBy: z.string().nullable().openapi({ description: 'who published the event that started the run (source "event"); the run never acts as them' }),
     source: z.string(),
     sessionId: z.string().nullable(),
     parentRunId: z.string().nullable(),

@@ -91,6 +91,34 @@ export function describePrincipalConformance(store: () => Store): void {
       await expect(p.listActAsGrants('nope')).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
     });
 
+    it('grants and revokes event rights by pattern, lists them in order, by holder, and deletes them with their principal', async () => {
+      await seed();
+      const p = store().principals;
+      await p.grantEvents({ principalId: 'alice', right: 'subscribe', pattern: 'orders.*' });
+      await p.grantEvents({ principalId: 'alice', right: 'publish', pattern: 'payment.confirmed' });
+      await p.grantEvents({ principalId: 'alice', right: 'publish', pattern: 'payment.confirmed' });
+      await p.grantEvents({ principalId: 'ops', right: 'publish', pattern: '*' });
+      await p.grantEvents({ principalId: 'svc-billing', right: 'subscribe', pattern: 'a.daily' });
+      expect(await p.listEventGrants()).toEqual([
+        { principalId: 'alice', right: 'publish', pattern: 'payment.confirmed' },
+        { principalId: 'alice', right: 'subscribe', pattern: 'orders.*' },
+        { principalId: 'ops', right: 'publish', pattern: '*' },
+        { principalId: 'svc-billing', right: 'subscribe', pattern: 'a.daily' },
+      ]);
+      expect(await p.listEventGrants({ principalIds: ['ops', 'svc-billing', 'nobody'] })).toEqual([
+        { principalId: 'ops', right: 'publish', pattern: '*' },
+        { principalId: 'svc-billing', right: 'subscribe', pattern: 'a.daily' },
+      ]);
+      expect(await p.listEventGrants({ principalIds: [] })).toEqual([]);
+      expect(await p.revokeEvents({ principalId: 'alice', right: 'subscribe', pattern: 'orders.*' })).toBe(true);
+      expect(await p.revokeEvents({ principalId: 'alice', right: 'subscribe', pattern: 'orders.*' })).toBe(false);
+      expect(await p.revokeEvents({ principalId: 'alice', right: 'subscribe', pattern: 'payment.confirmed' })).toBe(false);
+      await expect(p.grantEvents({ principalId: 'nobody', right: 'publish', pattern: '*' })).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
+      expect(await p.deletePrincipal('ops')).toBe(true);
+      await p.createPrincipal({ id: 'ops', kind: 'group', at: T0 + 10 });
+      expect(await p.listEventGrants({ principalIds: ['alice', 'ops'] })).toEqual([{ principalId: 'alice', right: 'publish', pattern: 'payment.confirmed' }]);
+    });
+
     it('resolves a principal with its groups and the service accounts it may act as, directly or through a group', async () => {
       await seed();
       const p = store().principals;

@@ -49,6 +49,7 @@ export function sampleRun(overrides: Partial<NewRun> = {}): NewRun {
     createdBy: 'user_42',
     runOwner: 'user_42',
     runAs: null,
+    triggeredBy: null,
     source: 'http',
     sessionId: null,
     parentRunId: null,
@@ -122,7 +123,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
 
     describe('creating and reading runs', () => {
       it('stores every field of a run and its first events', async () => {
-        const input = sampleRun({ label: 'nightly', tags: ['x', 'y'], sessionId: 's-1', runAs: 'svc', timeoutMs: 5_000, deadline: T0 + 5_000, monitors: { users: ['m'], groups: ['g'] } });
+        const input = sampleRun({ label: 'nightly', tags: ['x', 'y'], sessionId: 's-1', runAs: 'svc', triggeredBy: 'ada', timeoutMs: 5_000, deadline: T0 + 5_000, monitors: { users: ['m'], groups: ['g'] } });
         const created = await store.createRun({ run: input, events: [{ kind: 'status', status: 'ACTIVE' }, log('FlowStarted')] });
         expect(created.lease).toBeNull();
         const run = await store.getRun(input.runId);
@@ -284,12 +285,12 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
 
       it('creates child runs with their events and wakes a waiting parent in the same transition', async () => {
         const parent = await leased({ runId: 'parent' });
-        const child = sampleRun({ runId: 'child', parentRunId: 'parent', rootRunId: 'parent', depth: 1 });
+        const child = sampleRun({ runId: 'child', parentRunId: 'parent', rootRunId: 'parent', depth: 1, triggeredBy: 'ada' });
         const waiting = await store.recordTransition(
           transition(parent.run, parent.token, { createRuns: [{ run: child, events: [log('FlowStarted')] }], releaseLease: true, patch: { readyAt: null } }),
         );
         expect(waiting).toMatchObject({ leaseOwner: null, readyAt: null });
-        expect(await store.getRun('child')).toMatchObject({ parentRunId: 'parent', lastSeq: 1, status: 'ACTIVE' });
+        expect(await store.getRun('child')).toMatchObject({ parentRunId: 'parent', lastSeq: 1, status: 'ACTIVE', triggeredBy: 'ada' });
         expect(await store.claimRun({ runId: 'parent', owner: 'w1', now: T0 + 20, leaseExpiresAt: T0 + 100 })).toBeNull();
         const claimedChild = await store.claimRun({ runId: 'child', owner: 'w1', now: T0 + 20, leaseExpiresAt: T0 + 100 });
         await store.recordTransition({

@@ -69,6 +69,7 @@ export function unreadableRun(columns: RunColumns, reason: string): RunRecord {
     createdBy: columns.createdBy ?? '',
     runOwner: columns.runOwner ?? '',
     runAs: null,
+    triggeredBy: null,
     source: '',
     sessionId: null,
     detached: false,

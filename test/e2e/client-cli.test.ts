@@ -37,6 +37,10 @@ beforeAll(async () => {
     join(flowsDir, 'echo.json'),
     JSON.stringify({ id: 'cli/echo', title: 'Echo', actions: { main: { params: { n: { type: 'number' } }, startAt: 'echo', steps: { echo: { stepType: 'COMPUTE', expression: '{n: input.n}' } } } } }),
   );
+  writeFileSync(
+    join(flowsDir, 'listener.json'),
+    JSON.stringify({ id: 'cli/listener', actions: { main: { startAt: 'note', steps: { note: { stepType: 'COMPUTE', expression: '{heard: event.a}' } } } }, subscriptions: [{ on: 'cli.ping', run: 'main' }] }),
+  );
   writeFileSync(join(flowsDir, 'notes.json'), JSON.stringify({ not: 'a flow' }));
   server = spawn(process.execPath, ['--import', 'tsx', 'test/support/flowrun-cli.ts', 'serve', '--store', store, '--port', '0', '--flows', flowsDir], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.setEncoding('utf8').on('data', (chunk: string) => (serverOut += chunk));
@@ -116,10 +120,19 @@ describe('flowrun CLI against flowrun serve', () => {
     expect(flows.flows.map((f) => [f.flowId, f.publishedVersion]).sort()).toEqual([
       ['cli/echo', 1],
       ['cli/hello', 1],
+      ['cli/listener', 1],
     ]);
     const event = await cli(['events', 'publish', 'nobody.listens', '--payload', '{"a":1}', '--json'], { token: adminToken });
     expect(event.code, event.stderr).toBe(0);
     expect(JSON.parse(event.stdout)).toMatchObject({ runIds: [] });
+    // The flows folder is deployed by admin, whom serve lets subscribe to every event name.
+    const ping = await cli(['events', 'publish', 'cli.ping', '--payload', '{"a":2}', '--json'], { token: adminToken });
+    expect(ping.code, ping.stderr).toBe(0);
+    const [runId] = (JSON.parse(ping.stdout) as { runIds: string[] }).runIds;
+    expect(runId).toBeDefined();
+    expect((await cli(['runs', 'watch', runId!], { token: adminToken })).code).toBe(0);
+    const heard = await cli(['runs', 'get', runId!, '--json'], { token: adminToken });
+    expect(JSON.parse(heard.stdout), heard.stderr).toMatchObject({ run: { status: 'SUCCEEDED', output: { heard: 2 }, createdBy: 'admin', triggeredBy: 'admin' } });
   }, 60_000);
 
   it('revokes a token: the server refuses it at once', async () => {
@@ -146,8 +159,22 @@ describe('flowrun CLI against flowrun serve', () => {
       const r = await cli([...args, '--store', store]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     }
+    for (const args of [
+      ['principals', 'grant-events', 'publish', 'dave', 'payment.confirmed'],
+      ['principals', 'grant-events', 'subscribe', 'ops', 'reports.*'],
+    ]) {
+      const r = await cli([...args, '--store', store]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
     const shown = JSON.parse((await cli(['principals', 'show', 'dave', '--json', '--store', store])).stdout);
-    expect(shown).toMatchObject({ id: 'dave', kind: 'user', groups: ['ops'], actAs: ['svc-reports'] });
+    expect(shown).toMatchObject({ id: 'dave', kind: 'user', groups: ['ops'], actAs: ['svc-reports'], publishes: ['payment.confirmed'], subscribes: [] });
+    expect(JSON.parse((await cli(['principals', 'event-grants', '--principal', 'ops', '--json', '--store', store])).stdout)).toEqual({ grants: [{ principalId: 'ops', right: 'subscribe', pattern: 'reports.*' }] });
+    expect(JSON.parse((await cli(['principals', 'revoke-events', 'subscribe', 'ops', 'reports.*', '--json', '--store', store])).stdout)).toEqual({ revoked: true });
+    const badRight = await cli(['principals', 'grant-events', 'read', 'dave', 'x', '--store', store]);
+    expect(badRight.code).toBe(2);
+    const badPattern = await cli(['principals', 'grant-events', 'publish', 'dave', 'a.*.b', '--store', store]);
+    expect(badPattern.code).toBe(1);
+    expect(badPattern.stderr).toContain('INVALID_INPUT');
     expect(JSON.parse((await cli(['principals', 'members', 'ops', '--json', '--store', store])).stdout)).toEqual({ members: ['dave'] });
     const services = JSON.parse((await cli(['principals', 'list', '--kind', 'service-account', '--json', '--store', store])).stdout) as { principals: { id: string }[] };
     expect(services.principals.map((p) => p.id)).toEqual(['svc-reports']);

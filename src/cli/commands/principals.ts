@@ -11,10 +11,13 @@
  *   principals members GROUP
  *   principals grant-act-as ACCOUNT PRINCIPAL   principals revoke-act-as ACCOUNT PRINCIPAL
  *   principals act-as-grants ACCOUNT
+ *   principals grant-events publish|subscribe PRINCIPAL PATTERN
+ *   principals revoke-events publish|subscribe PRINCIPAL PATTERN
+ *   principals event-grants [--principal ID]
  */
 import type { Command } from 'commander';
 import type { EnginePrincipals } from '../../core/engine/access/engine-principals.js';
-import type { PrincipalKind } from '../../core/principal-store.js';
+import { EVENT_RIGHTS, type EventRight, type PrincipalKind } from '../../core/principal-store.js';
 import type { CliIo } from '../cli-io.js';
 import { printable } from '../printable.js';
 import { withPrincipals } from '../admin-store.js';
@@ -54,10 +57,17 @@ export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: 
     print(options, { principals: all }, all.length === 0 ? '(no principals)\n' : table(['ID', 'KIND', 'CREATED (UTC)', 'NAME'], all.map((r) => [printable(r.id), r.kind, humanTime(r.createdAt), printable(r.displayName ?? '')])));
   }).option('-k, --kind <kind>', 'only this kind: user, group or service-account');
 
-  sub('show', ['id'], 'show a principal with its groups and the service accounts it may act as', async (p, options, id) => {
+  sub('show', ['id'], 'show a principal with its groups, the service accounts it may act as and its event grants', async (p, options, id) => {
     const record = await p.get(id!);
     const resolved = await p.resolve(id!);
-    print(options, { ...record, groups: resolved.groups, actAs: resolved.actAs }, `${printable(record.id)} (${record.kind}${record.displayName ? `, ${printable(record.displayName)}` : ''})\ngroups: ${resolved.groups.join(', ') || '-'}\nact as: ${resolved.actAs.join(', ') || '-'}\n`);
+    const grants = await p.listEventGrants({ principalId: id! });
+    const patterns = (right: EventRight) => grants.filter((g) => g.right === right).map((g) => g.pattern);
+    print(
+      options,
+      { ...record, groups: resolved.groups, actAs: resolved.actAs, publishes: patterns('publish'), subscribes: patterns('subscribe') },
+      `${printable(record.id)} (${record.kind}${record.displayName ? `, ${printable(record.displayName)}` : ''})\ngroups: ${resolved.groups.join(', ') || '-'}\nact as: ${resolved.actAs.join(', ') || '-'}\n` +
+        `publishes: ${patterns('publish').join(', ') || '-'}\nsubscribes to: ${patterns('subscribe').join(', ') || '-'}\n`,
+    );
   });
 
   sub('create', ['id'], 'create a user (default), group or service account', async (p, options, id) => {
@@ -99,10 +109,37 @@ export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: 
     print(options, { revoked }, revoked ? `${principalId} may no longer act as ${serviceAccountId}\n` : `${principalId} had no grant on ${serviceAccountId}\n`);
   });
 
+  registerEventGrantCommands(sub, print);
+
   sub('act-as-grants', ['serviceAccount'], 'list who may act as a service account', async (p, options, serviceAccountId) => {
     const grants = await p.listActAsGrants(serviceAccountId!);
     print(options, { grants }, grants.length ? `${grants.join('\n')}\n` : '(no grants)\n');
   });
+}
+
+/** `grant-events` / `revoke-events` / `event-grants`: who may publish or subscribe to which event names. */
+function registerEventGrantCommands(sub: (name: string, args: string[], description: string, run: (p: EnginePrincipals, options: StoreOptions & Record<string, unknown>, ...args: string[]) => Promise<number | void>) => Command, print: (options: StoreOptions, json: unknown, text: string) => void): void {
+  sub('grant-events', ['right', 'principal', 'pattern'], 'let a user, group or service account publish or subscribe to event names ("orders.created", "orders.*", "*")', async (p, options, right, principalId, pattern) => {
+    const grant = { principalId: principalId!, right: rightOf(right!), pattern: pattern! };
+    await p.grantEvents(grant);
+    print(options, grant, `${principalId} may ${grant.right === 'publish' ? 'publish' : 'subscribe to'} ${pattern}\n`);
+  });
+
+  sub('revoke-events', ['right', 'principal', 'pattern'], 'withdraw an event grant', async (p, options, right, principalId, pattern) => {
+    const revoked = await p.revokeEvents({ principalId: principalId!, right: rightOf(right!), pattern: pattern! });
+    print(options, { revoked }, revoked ? `${principalId} may no longer ${right} ${pattern}\n` : `${principalId} had no ${right} grant on ${pattern}\n`);
+  });
+
+  sub('event-grants', [], 'list event grants (of everyone, or of one principal)', async (p, options) => {
+    const grants = await p.listEventGrants(typeof options.principal === 'string' ? { principalId: options.principal } : {});
+    print(options, { grants }, grants.length === 0 ? '(no event grants)\n' : table(['PRINCIPAL', 'RIGHT', 'PATTERN'], grants.map((g) => [g.principalId, g.right, g.pattern])));
+  }).option('-p, --principal <id>', 'only the grants held by this principal');
+}
+
+function rightOf(text: string): EventRight {
+  const right = EVENT_RIGHTS.find((r) => r === text);
+  if (!right) throw new UsageError(`the right must be publish or subscribe, got "${text}"`);
+  return right;
 }
 
 function kindOf(text: string): PrincipalKind {

@@ -53,6 +53,8 @@ export interface BuildRunInput {
   stepLogs?: boolean;
   requestId?: string;
   createdBy?: string;
+  /** Who published the event that starts this run (recorded, never acted as). */
+  triggeredBy?: string | null;
   sessionId?: string | null;
   label?: string | null;
   tags?: string[];
@@ -102,7 +104,7 @@ export interface EngineCore {
    * A committed transition of run `runId` recorded these emitted events in the store's outbox:
    * publish them now (each leaves the outbox once published; what is not is swept later).
    */
-  emitted(runId: string, emits: readonly EmittedEvent[]): void;
+  emitted(run: Pick<RunRecord, 'runId' | 'runAs' | 'createdBy'>, emits: readonly EmittedEvent[]): void;
   /** Persists an executor's pending events soon (a running module emitted items or logs). */
   scheduleFlush(run: FlushableRun): void;
   /**

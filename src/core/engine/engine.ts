@@ -32,7 +32,7 @@ import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js';
 import { FlowCache } from './start/flow-cache.js';
 import { DerivedRunIds } from './start/derived-run-ids.js';
-import { EmitOutbox } from './events/event-outbox.js';
+import { EmitOutbox, type RunEmit } from './events/event-outbox.js';
 import { StoreChanges, watchRunEvents } from './live/run-watcher.js';
 import { WatchReads } from './live/watch-reads.js';
 import { OutputStreams } from './live/output-streams.js';
@@ -126,7 +126,7 @@ export class Engine implements EngineCore {
       store: this.store,
       clock: this.clock,
       logger: this.logger,
-      publishEmit: (emit) => this.publishEvent(emit.event, emit.payload, { eventId: emit.eventId }),
+      publishEmit: (emit) => this.#publishEmit(emit),
       graceMs: options.leaseMs ?? 30_000,
     });
     this.#scheduler = new RunScheduler({
@@ -157,10 +157,14 @@ export class Engine implements EngineCore {
    * Validates and stores a flow definition as a new immutable version (deploying the same
    * definition as the latest version returns that version). With `publish`, it becomes
    * `LATEST_PUBLISHED`. Throws ValidationError (INVALID_DEFINITION) listing every problem.
+   * `deployedBy` names the principal who deploys it: it administers the flow when the flow names
+   * no administrators, its event subscriptions need its subscribe grants, and the runs they start
+   * act as it. Without it the version is deployed by trusted in-process code (recorded as '',
+   * administered by its named administrators only, subscribed to whatever it names).
    */
   async deployFlow(definition: FlowDefinition, options: { deployedBy?: string; publish?: boolean } = {}): Promise<{ id: string; version: number }> {
     assertDefinitionNesting(definition, { path: 'definition', maxDepth: this.maxNestingDepth });
-    const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? 'anonymous');
+    const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? '');
     if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version }).finally(() => this.#flows.forget(record.flowId));
     return { id: record.flowId, version: record.version };
   }
@@ -225,7 +229,10 @@ export class Engine implements EngineCore {
    * Publishes an event: starts the subscribed action or subflow of every deployed flow whose
    * `subscriptions` name it, once per `eventId` (see event-publisher.ts); the runs' `source` is
    * `event` and `event` in their expressions is the payload. Publishing the same id again starts
-   * nothing new and answers the same run ids.
+   * nothing new and answers the same run ids. With `userId`, the permission model applies at
+   * delivery (DESIGN.md §6): subscribers it may not start, or whose deployers may not subscribe to
+   * the name, are skipped; waiting runs it may neither manage nor publish the name to stay waiting
+   * (both logged, neither reported); started runs act as their flow's deployer or `runAs`.
    */
   publishEvent(name: string, payload?: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
     this.#assertOpen();
@@ -266,8 +273,25 @@ export class Engine implements EngineCore {
     this.#scheduler.scheduleWake(runId, at, options);
   }
 
-  emitted(runId: string, emits: readonly EmittedEvent[]): void {
-    this.#outbox.publish(emits.map((emit) => ({ ...emit, runId })));
+  emitted(run: Pick<RunRecord, 'runId' | 'runAs' | 'createdBy'>, emits: readonly EmittedEvent[]): void {
+    this.#outbox.publish(emits.map((emit) => ({ ...emit, runId: run.runId, publishedBy: run.runAs ?? run.createdBy })));
+  }
+
+  /**
+   * Publishes an EMIT as its run's principal. A swept entry names only its run: the principal is
+   * read from it; an entry whose run no longer exists (deleted by retention) is dropped, logged.
+   */
+  async #publishEmit(emit: RunEmit): Promise<void> {
+    let userId = emit.publishedBy;
+    if (userId === undefined) {
+      const run = await this.store.getRun(emit.runId);
+      if (!run) {
+        this.logger?.warn({ runId: emit.runId, eventId: emit.eventId, event: emit.event }, 'emitted event dropped: its run no longer exists');
+        return;
+      }
+      userId = run.runAs ?? run.createdBy;
+    }
+    await this.publishEvent(emit.event, emit.payload, { eventId: emit.eventId, userId });
   }
 
   scheduleFlush(executor: FlushableRun): void {

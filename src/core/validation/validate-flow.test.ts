@@ -309,6 +309,7 @@ describe('validateFlow reports', () => {
     // subscriptions and roles
     ['a subscription to an unknown subflow or action', (f) => (f.subscriptions[0].run = 'validate_and_process'), 'subscriptions[0].run', '"validate_and_process"', 'generate_summary', 'main'],
     ['a subscription without an event', (f) => delete f.subscriptions[1].on, 'subscriptions[1].on', '"on" is required'],
+    ['a subscription acting as no service account', (f) => (f.subscriptions[0].runAs = 7), 'subscriptions[0].runAs', 'a service account id'],
     ['subscriptions that are not a list', (f) => (f.subscriptions = { on: 'x', run: 'main' }), 'subscriptions', 'expected a list'],
     ['a role member that is not a string', (f) => (f.roles.starters = ['group:ops', 42]), 'roles.starters[1]', 'got 42'],
     ['roles that are not a list', (f) => (f.roles.viewers = 'everyone'), 'roles.viewers', 'got "everyone"'],

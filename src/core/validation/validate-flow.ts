@@ -120,8 +120,9 @@ export function validateFlow(definition: unknown): FlowValidationResult {
     definition.subscriptions.forEach((subscription, i) => {
       const path = `subscriptions[${i}]`;
       if (!v.object(subscription, path)) return;
-      v.keys(subscription, ['on', 'run'], path, 'a subscription');
+      v.keys(subscription, ['on', 'run', 'runAs'], path, 'a subscription');
       v.nonEmptyString(subscription, 'on', path, 'the event name');
+      if (v.present(subscription, 'runAs')) v.nonEmptyString(subscription, 'runAs', path, 'a service account id');
       if (!v.nonEmptyString(subscription, 'run', path, 'a subflow or action name')) return;
       const run = subscription.run as string;
       const { subflowNames, actions: actionDefs } = scopeBase;

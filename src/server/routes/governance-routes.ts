@@ -1,7 +1,9 @@
 /**
  * Events and approvals: `POST /events`, `POST /runs/{id}/approve`, `POST /runs/{id}/reject`,
  * acting for the request's principal (`userId` / `as`): events start only the subscribed flows
- * it may start; a decision needs the manager role on the run, like cancel. An engine without
+ * it may start (and whose deployers may subscribe to the name), and resume only the waiting runs
+ * it may manage or was granted publishing the name for — refusals are logged, never answered, so
+ * the answer reveals no run the caller may not see; a decision needs the manager role on the run, like cancel. An engine without
  * these methods answers 501 NOT_IMPLEMENTED.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
@@ -24,7 +26,12 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
     createRoute({ method: 'post', path: '/events', tags: ['events'], summary: 'Publish an event: starts every subscribed flow the caller may start, once per event id', request: { body: jsonBody(PublishEventBody) }, responses: { 200: ok(z.object({ eventId: z.string(), runIds: z.array(z.string()) }), 'the runs it started (the same ones for a repeated eventId)'), ...responses } }),
     async (c) => {
       const body = c.req.valid('json');
-      const published = await method('publishEvent')(body.name, body.payload, { userId: c.get('principal').userId, ...(body.eventId !== undefined ? { eventId: body.eventId } : {}) });
+      const principal = c.get('principal');
+      const published = await method('publishEvent')(body.name, body.payload, {
+        userId: principal.userId,
+        ...(principal.groups?.length ? { userGroups: principal.groups } : {}),
+        ...(body.eventId !== undefined ? { eventId: body.eventId } : {}),
+      });
       return c.json({ eventId: published.eventId, runIds: published.runIds }, 200);
     },
   );

@@ -4,6 +4,8 @@
  */
 import { ConflictError } from '../../core/errors.js';
 import {
+  compareEventGrants,
+  type EventGrant,
   groupCannotHoldToken,
   principalNotFound,
   tokenConflict,
@@ -27,6 +29,8 @@ export class MemoryPrincipalStore implements PrincipalStore {
   /** service account → grantees, and grantee → service accounts. */
   readonly #grantees = new Map<string, Set<string>>();
   readonly #grantsTo = new Map<string, Set<string>>();
+  /** Event grants by their key (principal, right, pattern). */
+  readonly #eventGrants = new Map<string, EventGrant>();
   /** token id → token, and hash → token id. */
   readonly #tokens = new Map<string, ApiTokenRecord>();
   readonly #tokenByHash = new Map<string, string>();
@@ -68,6 +72,7 @@ export class MemoryPrincipalStore implements PrincipalStore {
     unlinkAll(this.#memberOf, this.#members, id);
     unlinkAll(this.#grantees, this.#grantsTo, id);
     unlinkAll(this.#grantsTo, this.#grantees, id);
+    for (const [key, grant] of this.#eventGrants) if (grant.principalId === id) this.#eventGrants.delete(key);
     for (const token of [...this.#tokens.values()]) {
       if (token.principalId !== id) continue;
       this.#tokens.delete(token.tokenId);
@@ -110,6 +115,27 @@ export class MemoryPrincipalStore implements PrincipalStore {
     this.#assertOpen();
     this.#expect(serviceAccountId, 'serviceAccountId', (kind) => kind === 'serviceAccount', 'a service account');
     return sorted(this.#grantees.get(serviceAccountId));
+  }
+
+  async grantEvents(input: EventGrant): Promise<void> {
+    this.#assertOpen();
+    this.#expect(input.principalId, 'principalId', () => true, 'a principal');
+    const grant = { principalId: input.principalId, right: input.right, pattern: input.pattern };
+    this.#eventGrants.set(eventGrantKey(grant), grant);
+  }
+
+  async revokeEvents(input: EventGrant): Promise<boolean> {
+    this.#assertOpen();
+    return this.#eventGrants.delete(eventGrantKey(input));
+  }
+
+  async listEventGrants(filter: { principalIds?: readonly string[] } = {}): Promise<EventGrant[]> {
+    this.#assertOpen();
+    const ids = filter.principalIds === undefined ? null : new Set(filter.principalIds);
+    return [...this.#eventGrants.values()]
+      .filter((g) => ids === null || ids.has(g.principalId))
+      .sort(compareEventGrants)
+      .map((g) => ({ ...g }));
   }
 
   async resolvePrincipal(id: string): Promise<ResolvedPrincipal | null> {
@@ -170,6 +196,10 @@ export class MemoryPrincipalStore implements PrincipalStore {
     if (!found) throw principalNotFound(id);
     if (!isKind(found.kind)) throw wrongPrincipalKind(field, id, found.kind, expected);
   }
+}
+
+function eventGrantKey(grant: EventGrant): string {
+  return JSON.stringify([grant.principalId, grant.right, grant.pattern]);
 }
 
 function link(forward: Map<string, Set<string>>, backward: Map<string, Set<string>>, from: string, to: string): void {

@@ -31,6 +31,10 @@
  * Version 3 adds `api_tokens(token_id, principal_id, token_hash UNIQUE, created_at, expires_at,
  * revoked_at, description)`: hashes of API tokens, deleted with their principal (ON DELETE CASCADE).
  *
+ * Version 5 adds `event_grants(principal_id, event_right, pattern)` (who may publish or subscribe
+ * to which event names; ON DELETE CASCADE) and `runs.triggered_by` (the publisher of the event
+ * that started a run), and recreates `flowrun_record_transitions` so runs it creates carry it.
+ *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
  * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
  * does not already guarantee (only ended runs are deleted, and they receive no more events).
@@ -197,6 +201,23 @@ const MIGRATIONS: Migration[] = [
     version: 4,
     description: 'flowrun_record_transitions',
     statements: [RECORD_FUNCTION_SQL],
+  },
+  {
+    // Events follow the permission model (issue 12). The function's column list names every
+    // run column, so it is created again with the new one.
+    version: 5,
+    description: 'event_grants, runs.triggered_by',
+    statements: [
+      `CREATE TABLE event_grants (
+        principal_id text COLLATE "C" NOT NULL REFERENCES principals (id) ON DELETE CASCADE,
+        event_right  text COLLATE "C" NOT NULL CHECK (event_right IN ('publish', 'subscribe')),
+        pattern      text COLLATE "C" NOT NULL,
+        PRIMARY KEY (principal_id, event_right, pattern)
+      )`,
+      `ALTER TABLE runs ADD COLUMN triggered_by text`,
+      `DROP FUNCTION flowrun_record_transitions(json)`,
+      RECORD_FUNCTION_SQL,
+    ],
   },
   {
     // Issue 12: the store's secret (run ids no user can compute; the row is written by the first

@@ -4,11 +4,14 @@
  * rarely, so the foreign keys cost nothing on the run path, and a member added while its group
  * is being deleted in another process either commits first and is deleted with it, or fails.
  * Kind checks lock the principals they read (FOR SHARE) in the transaction that inserts.
- * API tokens (`api_tokens`, migration 3) keep only the token's hash, unique, and cascade too.
+ * API tokens (`api_tokens`, migration 3) keep only the token's hash, unique, and cascade too;
+ * so do event grants (`event_grants`, migration 5).
  */
 import type { PoolClient } from 'pg';
 import { ConflictError } from '../../core/errors.js';
 import {
+  type EventGrant,
+  type EventRight,
   principalNotFound,
   tokenConflict,
   type ApiTokenRecord,
@@ -145,6 +148,35 @@ export class PgPrincipalStore implements PrincipalStore {
       checkKind(found.rows[0]?.kind ?? null, serviceAccountId, 'serviceAccountId', (kind) => kind === 'serviceAccount', 'a service account');
       return found.rows.flatMap((row) => (row.principal_id === null ? [] : [row.principal_id]));
     });
+  }
+
+  async grantEvents(input: EventGrant): Promise<void> {
+    await this.#db.transaction(async (client) => {
+      await expectKind(client, input.principalId, 'principalId', () => true, 'a principal');
+      await client.query('INSERT INTO event_grants (principal_id, event_right, pattern) VALUES ($1::text, $2::text, $3::text) ON CONFLICT DO NOTHING', [
+        input.principalId,
+        input.right,
+        input.pattern,
+      ]);
+    });
+  }
+
+  async revokeEvents(input: EventGrant): Promise<boolean> {
+    const deleted = await this.#db.statement((sql) =>
+      sql.query('DELETE FROM event_grants WHERE principal_id = $1::text AND event_right = $2::text AND pattern = $3::text', [input.principalId, input.right, input.pattern]),
+    );
+    return (deleted.rowCount ?? 0) > 0;
+  }
+
+  async listEventGrants(filter: { principalIds?: readonly string[] } = {}): Promise<EventGrant[]> {
+    const ids = filter.principalIds === undefined ? null : [...filter.principalIds];
+    const found = await this.#db.read((sql) =>
+      sql.query<{ principal_id: string; event_right: EventRight; pattern: string }>(
+        'SELECT principal_id, event_right, pattern FROM event_grants WHERE ($1::text[] IS NULL OR principal_id = ANY($1::text[])) ORDER BY principal_id, event_right, pattern',
+        [ids],
+      ),
+    );
+    return found.rows.map((r) => ({ principalId: r.principal_id, right: r.event_right, pattern: r.pattern }));
   }
 
   async createToken(input: NewApiToken): Promise<ApiTokenRecord> {

@@ -29,6 +29,9 @@
  *
  * Version 3 adds `flowrun_api_tokens` (hashes of API tokens, sqlite-principal-store.ts).
  *
+ * Version 4 adds `flowrun_event_grants` (who may publish or subscribe to which event names). A
+ * run's `triggeredBy` needs no column: it is one of the fields fixed at creation (`fixed`).
+ *
  * A migration never alters or drops a table it did not create.
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -154,6 +157,20 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         description TEXT
       )`,
       `CREATE INDEX flowrun_api_tokens_principal ON flowrun_api_tokens (principal_id, created_at, token_id)`,
+    ],
+  },
+  {
+    // Event grants (issue 12): a check reads the grants of a principal and its groups, one
+    // primary-key range each.
+    version: 4,
+    description: 'event grants',
+    statements: [
+      `CREATE TABLE flowrun_event_grants (
+        principal_id TEXT NOT NULL,
+        event_right TEXT NOT NULL CHECK (event_right IN ('publish', 'subscribe')),
+        pattern TEXT NOT NULL,
+        PRIMARY KEY (principal_id, event_right, pattern)
+      ) WITHOUT ROWID`,
     ],
   },
   {

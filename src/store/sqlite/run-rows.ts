@@ -109,6 +109,7 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
   run.updatedAt = row.updated_at;
   // A transition's own state object is used as it is (as the memory store hands it back): no parse.
   run.state = state ?? (JSON.parse(row.state) as RunState);
+  run.triggeredBy ??= null; // rows written before the field existed
   return run;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Principals in SQLite: `flowrun_principals`, `flowrun_group_members` and
- * `flowrun_act_as_grants` (migration 2). Writes go through the store's group-commit queue, so a
+ * `flowrun_act_as_grants` (migration 2), `flowrun_event_grants` (migration 4). Writes go through the store's group-commit queue, so a
  * check and the insert it guards (a group exists and is a group, then the member is added) are
  * one atomic savepoint; reads see every write queued before them.
  *
@@ -13,6 +13,8 @@
  */
 import { ConflictError } from '../../core/errors.js';
 import {
+  type EventGrant,
+  type EventRight,
   principalNotFound,
   tokenConflict,
   type ApiTokenRecord,
@@ -102,6 +104,7 @@ export class SqlitePrincipalStore implements PrincipalStore {
       if (c.run('DELETE FROM flowrun_principals WHERE id = ?', [id]) === 0) return false;
       c.run('DELETE FROM flowrun_group_members WHERE group_id = ? OR member_id = ?', [id, id]);
       c.run('DELETE FROM flowrun_act_as_grants WHERE service_account_id = ? OR principal_id = ?', [id, id]);
+      c.run('DELETE FROM flowrun_event_grants WHERE principal_id = ?', [id]);
       c.run('DELETE FROM flowrun_api_tokens WHERE principal_id = ?', [id]);
       return true;
     });
@@ -148,6 +151,32 @@ export class SqlitePrincipalStore implements PrincipalStore {
           .all<{ principal_id: string }>('SELECT principal_id FROM flowrun_act_as_grants WHERE service_account_id = ? ORDER BY principal_id', [serviceAccountId])
           .map((r) => r.principal_id);
       }),
+    );
+  }
+
+  grantEvents(input: EventGrant): Promise<void> {
+    return this.#db.write((c) => {
+      expectKind(c, input.principalId, 'principalId', () => true, 'a principal');
+      c.run('INSERT INTO flowrun_event_grants (principal_id, event_right, pattern) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [input.principalId, input.right, input.pattern]);
+    });
+  }
+
+  revokeEvents(input: EventGrant): Promise<boolean> {
+    return this.#db.write((c) => c.run('DELETE FROM flowrun_event_grants WHERE principal_id = ? AND event_right = ? AND pattern = ?', [input.principalId, input.right, input.pattern]) > 0);
+  }
+
+  /** Reads what is committed now, like {@link resolvePrincipal}: delivering an event must not wait for run writes. */
+  listEventGrants(filter: { principalIds?: readonly string[] } = {}): Promise<EventGrant[]> {
+    const ids = filter.principalIds;
+    if (ids !== undefined && ids.length === 0) return Promise.resolve([]);
+    return this.#db.readCommitted((c) =>
+      c
+        .all<{ principal_id: string; event_right: EventRight; pattern: string }>(
+          `SELECT principal_id, event_right, pattern FROM flowrun_event_grants
+            ${ids === undefined ? '' : `WHERE principal_id IN (${ids.map(() => '?').join(', ')})`} ORDER BY principal_id, event_right, pattern`,
+          ids === undefined ? [] : [...ids],
+        )
+        .map((r) => ({ principalId: r.principal_id, right: r.event_right, pattern: r.pattern })),
     );
   }
 

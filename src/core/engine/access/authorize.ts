@@ -13,9 +13,10 @@
  * (permissions.ts, principal-store.ts, the store); every other room asks it.
  */
 import { FlowError, NotFoundError, PermissionError } from '../../errors.js';
-import type { FlowVersionRecord } from '../../model.js';
+import type { FlowVersionRecord, SubscriptionDefinition } from '../../model.js';
 import {
   canActAs,
+  holdsEventRight,
   canManageRun,
   canReadRun,
   canStartFlow,
@@ -26,7 +27,7 @@ import {
   type Principal,
 } from '../../permissions.js';
 import type { RunRecord } from '../../run.js';
-import type { ResolvedPrincipal } from '../../principal-store.js';
+import type { EventGrant, EventRight, ResolvedPrincipal } from '../../principal-store.js';
 import type { RunFilter, RunPage, Store } from '../../store.js';
 
 /**
@@ -123,6 +124,42 @@ export class AccessControl {
   assertCanCall(caller: RunRecord, flow: FlowVersionRecord, runAs: string | undefined): Promise<void> {
     const by = caller.runAs ?? caller.createdBy;
     return this.assertCanStart({ by, flow, runAs: runAs ?? caller.runAs });
+  }
+
+  /**
+   * True when `publisher` may resume `run` with event `name` (DESIGN.md §6): it may manage the
+   * run (owner, manager, flow administrator) or holds a publish grant matching the name. A trusted
+   * publisher (null) may. Read at each call: a revoked grant counts at once.
+   */
+  async mayResumeWithEvent(input: { publisher: PrincipalRef | null; run: RunRecord; name: string }): Promise<boolean> {
+    if (input.publisher === null) return true;
+    const principal = await this.principal(input.publisher);
+    if (canManageRun(principal, input.run, await this.#flowAccess(input.run))) return true;
+    return this.#holdsEventRight(principal, 'publish', input.name);
+  }
+
+  /**
+   * Refuses (PERMISSION_DENIED) delivering event `name` to a subscription of `flow`: the flow's
+   * deployer must hold a subscribe grant matching the name, and the run it would start acts as
+   * the deployer or the subscription's `runAs` — which the deployer must be allowed to act as,
+   * and which must be allowed to start the flow. A flow deployed by trusted in-process code
+   * (`deployedBy` '') subscribes to anything. Read at each delivery: a revoked grant counts at once.
+   */
+  async assertCanSubscribe(input: { flow: FlowVersionRecord; subscription: SubscriptionDefinition; name: string }): Promise<void> {
+    const deployer = input.flow.deployedBy;
+    const runAs = input.subscription.runAs ?? null;
+    if (deployer !== '') {
+      const principal = await this.principal(deployer);
+      if (!(await this.#holdsEventRight(principal, 'subscribe', input.name))) {
+        throw denied(`"${deployer}", who deployed flow "${input.flow.flowId}", may not subscribe to event "${input.name}"`, { principal: deployer, flowId: input.flow.flowId, event: input.name });
+      }
+    }
+    await this.assertCanStart({ by: deployer === '' ? null : deployer, flow: input.flow, runAs });
+  }
+
+  async #holdsEventRight(principal: Principal, right: EventRight, name: string): Promise<boolean> {
+    const grants: EventGrant[] = await this.#store.principals.listEventGrants({ principalIds: [principal.id, ...principal.groups] });
+    return holdsEventRight(principal, grants, right, name);
   }
 
   /** The flow version, if `as` (when given) may see it (a viewer, starter or administrator); otherwise FLOW_NOT_FOUND, like a missing flow. */

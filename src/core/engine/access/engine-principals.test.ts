@@ -42,6 +42,22 @@ describe('engine.principals', () => {
     await engine.close();
   });
 
+  it('grants, lists and revokes event rights, refusing a bad right, pattern or principal by name and storing nothing', async () => {
+    const engine = createEngine({ stores: createMemoryStores(), poll: false });
+    const p = engine.principals;
+    await p.createUser({ id: 'alice' });
+    await p.grantEvents({ principalId: 'alice', right: 'publish', pattern: 'orders.*' });
+    await expect(p.grantEvents({ principalId: 'alice', right: 'read' as 'publish', pattern: 'x' })).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [{ path: 'right' }] });
+    await expect(p.grantEvents({ principalId: 'alice', right: 'subscribe', pattern: 'orders.*.eu' })).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [{ path: 'pattern' }] });
+    await expect(p.grantEvents({ principalId: 'a b', right: 'subscribe', pattern: '*' })).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [{ path: 'principalId' }] });
+    await expect(p.grantEvents({ principalId: 'nobody', right: 'subscribe', pattern: '*' })).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
+    expect(await p.listEventGrants()).toEqual([{ principalId: 'alice', right: 'publish', pattern: 'orders.*' }]);
+    expect(await p.listEventGrants({ principalId: 'alice' })).toHaveLength(1);
+    expect(await p.revokeEvents({ principalId: 'alice', right: 'publish', pattern: 'orders.*' })).toBe(true);
+    expect(await p.listEventGrants()).toEqual([]);
+    await engine.close();
+  });
+
   it('checks run roles and principals of a start at the edge', async () => {
     const engine = createEngine({ stores: createMemoryStores(), poll: false });
     const flow = { id: 'f', actions: { main: { startAt: 's', steps: { s: { stepType: 'SUCCEED' as const } } } } };

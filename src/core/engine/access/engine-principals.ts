@@ -1,14 +1,14 @@
 /**
- * `engine.principals`: managing users, groups, service accounts, group members and act-as grants
- * in the engine's stores. Options are checked here, at the edge (INVALID_INPUT naming the field);
+ * `engine.principals`: managing users, groups, service accounts, group members, act-as grants
+ * and event grants in the engine's stores. Options are checked here, at the edge (INVALID_INPUT naming the field);
  * the store checks kinds and existence atomically. These calls are in-process administration:
  * whoever holds the engine may make them (the HTTP router and the CLI guard them themselves).
  */
 import type { Clock } from '../../clock.js';
 import { ValidationError } from '../../errors.js';
-import type { PrincipalFilter, PrincipalKind, PrincipalRecord, PrincipalStore, ResolvedPrincipal } from '../../principal-store.js';
-import { PRINCIPAL_KINDS, principalNotFound } from '../../principal-store.js';
-import { unknownPrincipal } from '../../permissions.js';
+import type { EventGrant, PrincipalFilter, PrincipalKind, PrincipalRecord, PrincipalStore, ResolvedPrincipal } from '../../principal-store.js';
+import { EVENT_RIGHTS, PRINCIPAL_KINDS, principalNotFound } from '../../principal-store.js';
+import { isEventPattern, unknownPrincipal } from '../../permissions.js';
 
 /** Letters, digits and `_ . : @ + -`, 1–200 characters: user names, e-mail addresses, `group:ops`. */
 const PRINCIPAL_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,199}$/;
@@ -92,6 +92,25 @@ export class EnginePrincipals {
     return this.#store.listActAsGrants(checkId(serviceAccountId, 'serviceAccountId'));
   }
 
+  /**
+   * Lets a user, a service account or a group (all its members) `publish` or `subscribe` to the
+   * event names `pattern` matches: an exact name, `prefix.*` (one or more further segments), or
+   * `*` (every name). Granting twice is harmless. Takes effect at the next delivery.
+   */
+  async grantEvents(input: EventGrant): Promise<void> {
+    return this.#store.grantEvents(checkEventGrant(input));
+  }
+
+  /** Withdraws exactly that event grant; false when there was none. Takes effect at the next delivery. */
+  async revokeEvents(input: EventGrant): Promise<boolean> {
+    return this.#store.revokeEvents(checkEventGrant(input));
+  }
+
+  /** Event grants ordered by principal, right and pattern: all, or those held directly by `principalId`. */
+  async listEventGrants(filter: { principalId?: string } = {}): Promise<EventGrant[]> {
+    return this.#store.listEventGrants(filter.principalId === undefined ? {} : { principalIds: [checkId(filter.principalId, 'principalId')] });
+  }
+
   /** The principal as permission checks see it; an unknown id is a user in no group with no grants (seed 002 trusts ids). */
   async resolve(id: string): Promise<ResolvedPrincipal> {
     return (await this.#store.resolvePrincipal(checkId(id, 'id'))) ?? unknownPrincipal(id);
@@ -104,6 +123,16 @@ export class EnginePrincipals {
     if (displayName !== undefined && (typeof displayName !== 'string' || displayName.length > 200)) invalid('displayName', 'must be a string of at most 200 characters');
     return this.#store.createPrincipal({ id, kind, displayName: displayName ?? null, at: this.#clock.now() });
   }
+}
+
+function checkEventGrant(input: EventGrant): EventGrant {
+  if (typeof input !== 'object' || input === null) invalid('', `must be {principalId, right, pattern}, got ${JSON.stringify(input)}`);
+  const principalId = checkId(input.principalId, 'principalId');
+  if (!EVENT_RIGHTS.includes(input.right)) invalid('right', `must be one of ${EVENT_RIGHTS.join(', ')}, got ${JSON.stringify(input.right)}`);
+  if (!isEventPattern(input.pattern)) {
+    invalid('pattern', `must be an event name, a name followed by ".*", or "*", got ${JSON.stringify(input.pattern)}`);
+  }
+  return { principalId, right: input.right, pattern: input.pattern };
 }
 
 function checkId(id: unknown, path: string): string {

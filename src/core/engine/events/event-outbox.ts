@@ -17,8 +17,12 @@ import type { RunState } from '../../run.js';
 import type { EmittedEvent, Store } from '../../store.js';
 import type { Logger } from '../types.js';
 
-/** An emitted event and the run whose transition recorded it. */
-export type RunEmit = EmittedEvent & { runId: string };
+/**
+ * An emitted event and the run whose transition recorded it. `publishedBy`: the principal it is
+ * published as — the run's (`runAs ?? createdBy`), so an EMIT starts and wakes only what that
+ * principal's own publish would (DESIGN.md §6); a sweep, which has only the run id, looks it up.
+ */
+export type RunEmit = EmittedEvent & { runId: string; publishedBy?: string };
 
 /** What the outbox needs of the engine. */
 export interface EmitOutboxDeps {

@@ -6,6 +6,13 @@
  * process, meets the runs already created (the store refuses a second run with that id) and
  * starts nothing new. The runs' `source` is `event`; `event` in their expressions is the payload.
  *
+ * Events follow the permission model (DESIGN.md §6), checked at each delivery so a revoked grant
+ * counts at once: a subscriber starts only if the publisher may start its flow and the flow's
+ * deployer may subscribe to the name (access/authorize.ts); its run acts as the deployer or the
+ * subscription's `runAs`, never as the publisher, who is recorded as the run's `triggeredBy`. A
+ * waiting run is resumed only if the publisher may manage it or may publish the name. Refusals are
+ * logged, never reported to the publisher: the answer does not reveal runs it may not see.
+ *
  * The `engine/events/` room: publishing events and starting their subscribers (this file), the
  * EMIT outbox drained after a run's transition commits (event-outbox.ts), and suspended runs —
  * WAIT timers, awaited events, approvals — resumed when due (suspensions.ts: where a WAIT resumes).
@@ -15,7 +22,8 @@ import { ConflictError, ValidationError, toFlowError } from '../../errors.js';
 import type { FlowVersionRecord, SubscriptionDefinition } from '../../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../../run.js';
 import type { IdSource } from '../../clock.js';
-import type { AccessControl } from '../access/authorize.js';
+import { EVENT_NAME } from '../../permissions.js';
+import type { AccessControl, PrincipalRef } from '../access/authorize.js';
 import type { BuildRunInput } from '../engine-core.js';
 import { SUBFLOW_ENTRY_PREFIX } from '../start/flow-graph.js';
 import type { DerivedRunIds } from '../start/derived-run-ids.js';
@@ -26,8 +34,14 @@ import { wakeEventWaiters, type ResumeDeps } from './suspensions.js';
 export interface PublishEventOptions {
   /** The event's id: publishing an id again starts nothing new. Default: a new id. */
   eventId?: string;
-  /** Who publishes: the runs are created by this principal, and flows it may not start are skipped. Without it the caller is trusted. */
+  /**
+   * Who publishes: flows it may not start are skipped, and it resumes only the waiting runs it may
+   * manage unless granted publishing the name; it is recorded as `triggeredBy` on the runs it
+   * starts, which never act as it. Without it the caller is trusted.
+   */
   userId?: string;
+  /** Groups an identity provider asserted for `userId`: they count like stored ones. */
+  userGroups?: readonly string[];
 }
 
 /** What publishing an event did. */
@@ -52,13 +66,14 @@ export interface EventPublisherDeps extends ResumeDeps {
   createAndExecute: (run: NewRun, events: RunEventBody[]) => Promise<unknown>;
 }
 
-const EVENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
 const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /**
- * Starts every subscriber of event `name` once per event id. Throws INVALID_INPUT for a bad
- * name or id. A subscriber that cannot start (its input does not fit, `userId` may not start the
- * flow) is skipped and logged; publishing again retries it, and only it.
+ * Starts every subscriber of event `name` once per event id, and wakes the runs waiting for it.
+ * Throws INVALID_INPUT for a bad name or id. A subscriber that cannot start (its input does not
+ * fit, `userId` may not start the flow, its deployer may not subscribe to the name or act as its
+ * `runAs`) is skipped and logged; publishing again retries it, and only it. A waiting run the
+ * publisher may not resume stays waiting (logged); it is not in `resumedRunIds`.
  */
 export async function publishEvent(deps: EventPublisherDeps, name: string, payload: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
   const issues: { path: string; message: string }[] = [];
@@ -68,13 +83,26 @@ export async function publishEvent(deps: EventPublisherDeps, name: string, paylo
   }
   if (issues.length) throw new ValidationError('INVALID_INPUT', issues);
   const eventId = options.eventId ?? deps.ids.newId();
+  const publisher: PrincipalRef | null = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
   const runIds: string[] = [];
   for (const { flow, subscription } of await subscribersOf(deps, name)) {
     const runId = await deps.runIds.forEvent(eventId, flow.flowId, subscription);
-    const started = await startSubscriber(deps, { flow, subscription, runId, eventId, name, payload, userId: options.userId });
+    const started = await startSubscriber(deps, { flow, subscription, runId, eventId, name, payload, publisher });
     if (started) runIds.push(runId);
   }
-  const resumedRunIds = await wakeEventWaiters(deps, name, eventId, payload);
+  const admit = async (run: RunRecord): Promise<boolean> => {
+    try {
+      if (await deps.access.mayResumeWithEvent({ publisher, run, name })) return true;
+      deps.logger?.warn({ runId: run.runId, event: name, eventId, publishedBy: options.userId }, 'event did not resume a waiting run: its publisher may neither manage the run nor publish this event name');
+    } catch (error) {
+      // The check could not be made (its flow version unreadable): the run stays waiting, and nothing about it reaches the publisher.
+      const failure = toFlowError(error);
+      if (failure.code === 'STORE_ERROR' || failure.code === 'ENGINE_CLOSED') throw failure;
+      deps.logger?.warn({ err: failure, runId: run.runId, event: name, eventId, publishedBy: options.userId }, `event did not resume a waiting run: ${failure.code}`);
+    }
+    return false;
+  };
+  const resumedRunIds = await wakeEventWaiters(deps, { name, eventId, payload, publishedBy: options.userId ?? null, admit });
   return { eventId, runIds, resumedRunIds };
 }
 
@@ -91,15 +119,17 @@ async function subscribersOf(deps: EventPublisherDeps, name: string): Promise<{ 
 
 async function startSubscriber(
   deps: EventPublisherDeps,
-  s: { flow: FlowVersionRecord; subscription: SubscriptionDefinition; runId: string; eventId: string; name: string; payload: unknown; userId: string | undefined },
+  s: { flow: FlowVersionRecord; subscription: SubscriptionDefinition; runId: string; eventId: string; name: string; payload: unknown; publisher: PrincipalRef | null },
 ): Promise<boolean> {
   const { flow, subscription } = s;
   const isAction = Object.hasOwn(flow.definition.actions, subscription.run);
-  const where = { flowId: flow.flowId, flowVersion: flow.version, subscription: subscription.run, eventId: s.eventId, event: s.name };
+  const publishedBy = s.publisher === null ? null : typeof s.publisher === 'string' ? s.publisher : s.publisher.id;
+  const where = { flowId: flow.flowId, flowVersion: flow.version, subscription: subscription.run, eventId: s.eventId, event: s.name, publishedBy, deployedBy: flow.deployedBy };
   try {
     const existing = await deps.store.getRun(s.runId);
     if (existing) return isRunOf(existing, flow.flowId);
-    await deps.access.assertCanStart({ by: s.userId ?? null, flow, runAs: null });
+    await deps.access.assertCanStart({ by: s.publisher, flow, runAs: null });
+    await deps.access.assertCanSubscribe({ flow, subscription, name: s.name });
     const run = deps.buildRun({
       flow,
       actionName: isAction ? subscription.run : `${SUBFLOW_ENTRY_PREFIX}${subscription.run}`,
@@ -107,11 +137,14 @@ async function startSubscriber(
       event: s.payload ?? null,
       source: 'event',
       requestId: s.runId,
-      createdBy: s.userId ?? 'anonymous',
+      // The subscriber's owner (who deployed it; in-process code: anonymous) or its service account, never the publisher.
+      createdBy: flow.deployedBy === '' ? 'anonymous' : flow.deployedBy,
+      runAs: subscription.runAs ?? null,
+      triggeredBy: publishedBy,
     });
     const received: RunEventBody = {
       kind: 'log',
-      entry: { time: run.startTime, code: 'EventReceived', description: `event ${s.name} (${s.eventId}) started ${subscription.run}`, details: { eventId: s.eventId, event: s.name, run: subscription.run } },
+      entry: { time: run.startTime, code: 'EventReceived', description: `event ${s.name} (${s.eventId}) started ${subscription.run}`, details: { eventId: s.eventId, event: s.name, run: subscription.run, publishedBy } },
     };
     await deps.createAndExecute(run, [received]);
     return true;
@@ -123,7 +156,7 @@ async function startSubscriber(
     }
     const failure = toFlowError(error);
     if (failure.code === 'STORE_ERROR' || failure.code === 'ENGINE_CLOSED') throw failure;
-    deps.logger?.warn({ err: failure, ...where }, `event subscriber not started: ${failure.code}`);
+    deps.logger?.warn({ err: failure, ...where }, failure.code === 'PERMISSION_DENIED' ? `event subscriber refused: ${failure.message}` : `event subscriber not started: ${failure.code}`);
     return false;
   }
 }

@@ -104,10 +104,15 @@ export function waitsForEvent(run: RunRecord, name: string, eventId: string, pay
 }
 
 /**
- * Wakes every run waiting for this event (one claim each; a run another process is resuming is
- * left to it). Resolves to the ids of the runs woken here.
+ * Wakes every run waiting for this event that `admit` lets it resume (one claim each; a run
+ * another process is resuming is left to it). A run `admit` refuses is left waiting, unclaimed.
+ * Resolves to the ids of the runs woken here.
  */
-export async function wakeEventWaiters(deps: ResumeDeps, name: string, eventId: string, payload: unknown): Promise<string[]> {
+export async function wakeEventWaiters(
+  deps: ResumeDeps,
+  event: { name: string; eventId: string; payload: unknown; publishedBy: string | null; admit: (run: RunRecord) => Promise<boolean> },
+): Promise<string[]> {
+  const { name, eventId, payload } = event;
   const woken: string[] = [];
   let marker: string | undefined;
   // INACTIVE runs are few next to the rest; their state says what each waits for.
@@ -115,6 +120,7 @@ export async function wakeEventWaiters(deps: ResumeDeps, name: string, eventId: 
     const page = await deps.store.listRuns({ status: 'INACTIVE', limit: 500, ...(marker ? { marker } : {}) });
     for (const candidate of page.runs) {
       if (!waitsForEvent(candidate, name, eventId, payload)) continue;
+      if (!(await event.admit(candidate))) continue;
       const now = deps.clock.now();
       const claimed = await deps.store.claimRun({ runId: candidate.runId, owner: deps.workerId, now, leaseExpiresAt: now + deps.leaseMs, status: 'INACTIVE' });
       if (!claimed) continue;
@@ -126,7 +132,7 @@ export async function wakeEventWaiters(deps: ResumeDeps, name: string, eventId: 
       const received = [...(claimed.run.state.receivedEventIds ?? []), eventId].slice(-RECEIVED_EVENT_IDS_KEPT);
       await resumeSuspended(deps, claimed, {
         decided: { ...s, decision: 'received', eventId, payload: payload ?? null },
-        log: { code: 'EventReceived', description: `step ${s.stepId} received event ${name} (${eventId})`, details: { stepId: s.stepId, event: name, eventId } },
+        log: { code: 'EventReceived', description: `step ${s.stepId} received event ${name} (${eventId})`, details: { stepId: s.stepId, event: name, eventId, publishedBy: event.publishedBy } },
         state: { receivedEventIds: received },
       });
       woken.push(candidate.runId);

@@ -480,7 +480,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       });
       this.#run = { ...recorded, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
-      if (emits.length) this.#core.emitted(this.runId, emits);
+      if (emits.length) this.#core.emitted(this.#run, emits);
       for (const c of created) {
         this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
         if (c.lease) this.#core.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));

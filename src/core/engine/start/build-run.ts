@@ -48,6 +48,7 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     createdBy,
     runOwner: parent ? parent.runOwner : createdBy,
     runAs: input.runAs ?? null,
+    triggeredBy: input.triggeredBy ?? null,
     source: input.source,
     sessionId: input.sessionId ?? parent?.sessionId ?? null,
     parentRunId: parent?.runId ?? null,

@@ -1,0 +1,115 @@
+/**
+ * Issue 12, items 3 and 4, over HTTP through `router.fetch`: a stranger (otto) cannot resume
+ * olivia's waiting run with an event, cannot read her payloads through a flow he deploys, and a
+ * subscriber he deploys never acts with the grants of the user whose event started it.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEngine, createMemoryStores, type FlowDefinition } from '../index.js';
+import { createServerFixture, type ServerFixture } from '../../test/support/server-fixture.js';
+
+const shipping: FlowDefinition = {
+  id: 'shop/ship',
+  actions: {
+    main: {
+      params: { orderId: { type: 'text', required: true } },
+      startAt: 'paid',
+      steps: {
+        paid: { stepType: 'WAIT', event: 'payment.confirmed', match: { orderId: 'input.orderId' }, defaultNextStepInstanceId: 'ship' },
+        ship: { stepType: 'COMPUTE', expression: '{shipped: input.orderId}' },
+      },
+    },
+  },
+};
+
+const deployProd: FlowDefinition = {
+  id: 'ops/deploy-prod',
+  roles: { starters: ['svc-deploy'] },
+  actions: { main: { startAt: 'go', steps: { go: { stepType: 'COMPUTE', expression: '{deployed: true}' } } } },
+};
+
+/** otto's subscriber: copies the payload into its output and tries ops/deploy-prod as svc-deploy. */
+const ottosSubscriber = {
+  id: 'otto/listen',
+  actions: {
+    main: {
+      startAt: 'deploy',
+      steps: {
+        deploy: { stepType: 'RUN_FLOW', flowDefinitionId: 'ops/deploy-prod', runAs: 'svc-deploy', defaultNextStepInstanceId: 'copy', catch: [{ errorEquals: ['*'], next: 'copy' }] },
+        copy: { stepType: 'COMPUTE', expression: '{copied: event, deploy: steps.deploy.error.code}' },
+      },
+    },
+  },
+  subscriptions: [
+    { on: 'a.daily', run: 'main' },
+    { on: 'order.created', run: 'main' },
+  ],
+};
+
+let f: ServerFixture;
+beforeEach(async () => {
+  const stores = createMemoryStores();
+  const engine = createEngine({ stores, pollIntervalMs: 50 });
+  f = await createServerFixture({ stores, engine });
+  await engine.principals.createServiceAccount({ id: 'svc-deploy' });
+  await engine.principals.grantActAs({ serviceAccountId: 'svc-deploy', principalId: 'olivia' });
+  await engine.deployFlow(shipping, { deployedBy: 'adam', publish: true });
+  await engine.deployFlow(deployProd, { deployedBy: 'adam', publish: true });
+});
+afterEach(async () => {
+  await f.close();
+});
+
+async function oliviasWaitingOrder(orderId: string): Promise<string> {
+  const started = await f.json('POST', '/runs', { as: 'olivia', body: { flowId: 'shop/ship', input: { orderId } } });
+  expect(started.status).toBe(201);
+  const runId = started.body.run.runId as string;
+  await f.engine.whenIdle();
+  expect((await f.json('GET', `/runs/${runId}`, { as: 'olivia' })).body.run.status).toBe('INACTIVE');
+  return runId;
+}
+
+describe('events over HTTP follow the permission model', () => {
+  it("does not let a stranger's POST /events resume another user's waiting run, and answers as if there were none", async () => {
+    const runId = await oliviasWaitingOrder('o-1');
+    const response = await f.call('POST', '/events', { as: 'otto', body: { name: 'payment.confirmed', payload: { orderId: 'o-1' } } });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ runIds: [] });
+    expect(text).not.toContain(runId);
+    await f.engine.whenIdle();
+    expect((await f.json('GET', `/runs/${runId}`, { as: 'olivia' })).body.run).toMatchObject({ status: 'INACTIVE', output: null });
+
+    // Her own event ships it.
+    expect((await f.json('POST', '/events', { as: 'olivia', body: { name: 'payment.confirmed', payload: { orderId: 'o-1' } } })).status).toBe(200);
+    expect(await f.engine.waitForRun(runId, { timeoutMs: 5_000 })).toMatchObject({ status: 'SUCCEEDED', output: { shipped: 'o-1' } });
+  });
+
+  it('lets a principal granted publishing the name resume it (the grant is the explicit way for a payment service)', async () => {
+    const runId = await oliviasWaitingOrder('o-2');
+    await f.engine.principals.grantEvents({ principalId: 'otto', right: 'publish', pattern: 'payment.confirmed' });
+    expect((await f.json('POST', '/events', { as: 'otto', body: { name: 'payment.confirmed', payload: { orderId: 'o-2' } } })).status).toBe(200);
+    expect(await f.engine.waitForRun(runId, { timeoutMs: 5_000 })).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  it("gives a stranger's deployed subscriber none of another user's payloads without a subscribe grant", async () => {
+    expect((await f.json('POST', '/flows', { as: 'otto', body: { definition: ottosSubscriber, publish: true } })).status).toBe(201);
+    const published = await f.json('POST', '/events', { as: 'olivia', body: { name: 'order.created', payload: { card: '4242' } } });
+    expect(published.body.runIds).toEqual([]);
+    await f.engine.whenIdle();
+    expect((await f.json('GET', '/runs', { as: 'otto' })).body.runs).toEqual([]);
+    expect((await f.engine.listRuns({ flowId: 'otto/listen' })).runs).toEqual([]);
+  });
+
+  it("runs a subscriber as its deployer, never with the publisher's act-as grant, and shows the publisher as triggeredBy", async () => {
+    await f.engine.principals.grantEvents({ principalId: 'otto', right: 'subscribe', pattern: 'a.*' });
+    expect((await f.json('POST', '/flows', { as: 'otto', body: { definition: ottosSubscriber, publish: true } })).status).toBe(201);
+    const published = await f.json('POST', '/events', { as: 'olivia', body: { name: 'a.daily', payload: { day: 1 } } });
+    expect(published.body.runIds).toHaveLength(1);
+    const runId = published.body.runIds[0] as string;
+    await f.engine.waitForRun(runId, { timeoutMs: 5_000 });
+    await f.engine.whenIdle();
+    const run = (await f.json('GET', `/runs/${runId}`, { as: 'otto' })).body.run;
+    expect(run).toMatchObject({ status: 'SUCCEEDED', createdBy: 'otto', runOwner: 'otto', runAs: null, triggeredBy: 'olivia', output: { deploy: 'PERMISSION_DENIED' } });
+    expect((await f.engine.listRuns({ flowId: 'ops/deploy-prod' })).runs).toEqual([]);
+  });
+});
