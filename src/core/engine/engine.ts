@@ -197,7 +197,7 @@ export class Engine implements EngineCore {
   }
 
   buildRun(input: BuildRunInput): NewRun {
-    return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId() });
+    return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs });
   }
 
   /**

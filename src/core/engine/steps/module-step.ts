@@ -6,6 +6,7 @@
 import { StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { Item } from '../../run.js';
 import { cloneJson } from '../../json.js';
+import { checkValueBytes } from '../../json-size.js';
 import type { ItemHandle, ModuleContext } from '../types.js';
 import { untilAborted } from './until-aborted.js';
 import { OutputWriter } from './output-writer.js';
@@ -32,6 +33,7 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     outputs: state.outputs,
     declared: args.flow.definition.actions[run.actionName]?.outputs,
     clock: core.clock,
+    maxValueBytes: core.budgets.maxValueBytes,
     stream: (name, value) => executor.outputStreamed(name, value),
   });
   const ctx: ModuleContext = {
@@ -49,6 +51,10 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
   };
   try {
     const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), controller.signal);
+    // Checked before anything is written: a result or an output over the budget fails the step and
+    // leaves the state as it was (a module that caught the LIMIT_EXCEEDED of ctx.write fails too).
+    checkValueBytes(output ?? null, core.budgets.maxValueBytes, `the result of module "${moduleId}" (step ${stepId})`);
+    writer.checkFailure();
     for (const name of writer.commit()) executor.outputChanged(name);
     return { type: 'complete', output: output === undefined ? null : output };
   } catch (error) {
