@@ -3,7 +3,8 @@
  * by default, or `--store postgres://…`). At start it deploys and publishes every `.json` /
  * `.flow` flow of `--flows DIR` as the `admin` user (created if missing), so `admin`
  * administers them, and prints a new API token of `admin` once. Binds to 127.0.0.1 unless
- * `--host` says otherwise. SIGINT or SIGTERM stops it gracefully: no new requests, open event
+ * `--host` says otherwise; `--budget NAME=VALUE` (repeatable) sets the budgets of every run it
+ * executes (INVALID_INPUT naming a bad one, before anything opens). SIGINT or SIGTERM stops it gracefully: no new requests, open event
  * streams ended, requests in flight finished, the engine closed (runs in flight finish their
  * current transition or are resumed by the next engine over the store).
  */
@@ -19,6 +20,8 @@ import { issueApiToken, withPrincipalsOf } from '../admin-store.js';
 import { describeError, parseCount, runCliAction, UsageError } from '../remote-client.js';
 import { looksLikeFlow, readFlowFile } from '../flow-files.js';
 import { loadModules } from '../load-modules.js';
+import { collectBudgetFlag, parseBudgetFlags } from '../parse-budget-flags.js';
+import { BUDGET_NAMES } from '../../core/budgets.js';
 import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
 
 /** The principal `serve` deploys as and issues its token to. */
@@ -32,6 +35,7 @@ interface ServeCommandOptions {
   modules?: string;
   assume?: boolean;
   adminToken: boolean;
+  budget?: string[];
 }
 
 /** Adds `serve` to the program. */
@@ -46,6 +50,7 @@ export function registerServeCommand(program: Command, io: CliIo, setExit: (code
     .option('-m, --modules <file>', 'a JavaScript module whose exports map module identifiers to functions')
     .option('--assume', 'answer ask steps offline with their "assuming" values')
     .option('--no-admin-token', 'do not issue an admin token at start')
+    .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag)
     .action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
 }
 
@@ -70,10 +75,11 @@ const processSignals: ShutdownSignals = {
 async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: ShutdownSignals): Promise<number> {
   const port = parseCount(options.port, '--port', 0)!;
   if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  const budgets = parseBudgetFlags(options.budget ?? []);
   const flows = options.flows ? await readFlowFolder(options.flows, io) : [];
   const modules = options.modules ? await loadModules(options.modules) : {};
   const stores = openStoreSpec(options.store);
-  const engine = createEngine({ stores, modules, runtimeConfig: options.assume ? { modelResolver: assumingModelResolver } : {} });
+  const engine = createEngine({ stores, modules, runtimeConfig: { budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   try {
     const token = await withPrincipalsOf(stores, async (principals) => {

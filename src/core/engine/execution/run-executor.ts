@@ -14,7 +14,7 @@
  * engine's contracts, start/ (building created runs), steps/ and calls/ (what a step does and how a
  * child's end resumes its caller) and events/ (the EMIT outbox).
  */
-import { CanceledError, ConflictError, FlowError, TimeoutError, toFlowError } from '../../errors.js';
+import { CanceledError, ConflictError, FlowError, StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../../model.js';
 import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunRecord, type RunState } from '../../run.js';
 import type { RunLease } from '../../store.js';
@@ -243,7 +243,9 @@ export class RunExecutor implements StepHost, FlushableRun {
       written = checkValueBytes(output, this.#core.budgets.maxValueBytes, `the output of step ${stepId}`) * (step.stepType === 'SET' || step.stepType === 'RUN_FLOW' ? 3 : 2);
       if (step.outputMappings) written += applyOutputMappings(step, output, stepContext(this.#core, this.#run, this.#state, frame));
     } catch (error) {
-      return toFlowError(error);
+      // The step itself is done (a module ran): retrying would repeat it, not fix the value.
+      const failure = toFlowError(error);
+      return new StepFailedError(failure.code, failure.message, { cause: failure, retryable: false, ...(failure.details ? { details: failure.details } : {}) });
     }
     for (const entry of ledger) this.ledger(entry);
     if (step.outputMappings) {
