@@ -176,7 +176,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     const stepId = frame.at!;
     switch (outcome.type) {
       case 'complete': {
-        const refused = this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome.ledger);
+        const refused = this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome);
         if (refused) return this.#handleFailure(frame, step, stepId, refused, true);
         if (outcome.createRuns?.length) await this.#commit({ createRuns: outcome.createRuns });
         // The end of a frame is written next, before anything else can run: a step with effects
@@ -236,18 +236,19 @@ export class RunExecutor implements StepHost, FlushableRun {
    * Records a step's output and applies its output mappings; a value over `maxValueBytes` (the
    * output, or a mapped value) is returned as the step's failure instead, and nothing is written.
    */
-  #completeStep(frame: Frame, step: StepDefinition, stepId: string, output: unknown, next: string | null, ledger: LedgerEntry[] = []): FlowError | null {
+  #completeStep(frame: Frame, step: StepDefinition, stepId: string, output: unknown, next: string | null, done: { ledger?: LedgerEntry[]; outputBytes?: number } = {}): FlowError | null {
     let written: number;
     try {
-      // Expression results (and modules' results) were held to the budget where they were made.
-      written = checkValueBytes(output, this.#core.budgets.maxValueBytes, `the output of step ${stepId}`) * (step.stepType === 'SET' || step.stepType === 'RUN_FLOW' ? 3 : 2);
+      const bytes = done.outputBytes ?? checkValueBytes(output, this.#core.budgets.maxValueBytes, `the output of step ${stepId}`);
+      // Stored as the step's output and as `last`; a SET's value also in its target, a call's in its return mappings.
+      written = bytes * (step.stepType === 'SET' || step.stepType === 'RUN_FLOW' ? 3 : 2);
       if (step.outputMappings) written += applyOutputMappings(step, output, stepContext(this.#core, this.#run, this.#state, frame));
     } catch (error) {
       // The step itself is done (a module ran): retrying would repeat it, not fix the value.
       const failure = toFlowError(error);
       return new StepFailedError(failure.code, failure.message, { cause: failure, retryable: false, ...(failure.details ? { details: failure.details } : {}) });
     }
-    for (const entry of ledger) this.ledger(entry);
+    for (const entry of done.ledger ?? []) this.ledger(entry);
     if (step.outputMappings) {
       for (const target of Object.keys(step.outputMappings)) {
         const parsed = parseContextTarget(target);

@@ -53,10 +53,10 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), controller.signal);
     // Checked before anything is written: a result or an output over the budget fails the step and
     // leaves the state as it was (a module that caught the LIMIT_EXCEEDED of ctx.write fails too).
-    checkValueBytes(output ?? null, core.budgets.maxValueBytes, `the result of module "${moduleId}" (step ${stepId})`);
+    const outputBytes = checkValueBytes(output ?? null, core.budgets.maxValueBytes, `the result of module "${moduleId}" (step ${stepId})`);
     writer.checkFailure();
     for (const name of writer.commit()) executor.outputChanged(name);
-    return { type: 'complete', output: output === undefined ? null : output };
+    return { type: 'complete', output: output === undefined ? null : output, outputBytes };
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : error;
     // Live watchers saw the failed attempt's writes: show them the committed values again.
