@@ -4,7 +4,7 @@ import { createManualClock } from '../../../testing/index.js';
 import { jsonSize } from '../../json-size.js';
 
 /** Issue 12, item 1: a var that doubles itself every iteration (shared references: cheap in memory, huge as JSON). */
-export const doublingFlow: FlowDefinition = {
+const doublingFlow: FlowDefinition = {
   id: 'm/dag',
   vars: { d: { type: 'any', default: [] }, n: { type: 'number', default: 0 } },
   actions: { main: { params: { k: { type: 'number' } }, startAt: 'l', steps: { l: { stepType: 'GOTO', subflow: 'it' } } } },
@@ -23,7 +23,7 @@ export const doublingFlow: FlowDefinition = {
 };
 
 /** Issue 12, item 7: a goto loop that writes an action output at every iteration. */
-export function outputLoop(iterations: number): FlowDefinition {
+function outputLoop(iterations: number): FlowDefinition {
   return {
     id: 'm/outputs',
     actions: { main: { outputs: { n: { type: 'number', default: 0 } }, startAt: 'go', steps: { go: { stepType: 'GOTO', subflow: 'tick' } } } },
