@@ -28,7 +28,7 @@ export interface Budgets {
 export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
   maxValueBytes: 1024 * 1024,
   maxStateBytes: 16 * 1024 * 1024,
-  maxStepsPerRun: 1_000_000,
+  maxStepsPerRun: 10_000_000,
   maxRunDurationMs: 30 * 24 * 60 * 60 * 1000,
   maxRunsPerTree: 10_000,
   maxStartsPerSecond: 100,

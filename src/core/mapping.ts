@@ -13,8 +13,10 @@
  */
 import { JSONPath } from 'jsonpath-plus';
 import { FlowError } from './errors.js';
-import { checkExpression, evaluateExpression, type ExpressionScope } from './expression/index.js';
+import { checkExpression, evaluateExpression, withLimits, type ExpressionLimits, type ExpressionScope } from './expression/index.js';
 import { isBlockedKey, readOwn } from './expression/values.js';
+import { DEFAULT_BUDGETS } from './budgets.js';
+import { checkValueBytes } from './json-size.js';
 
 /** What a step sees: the context roots of its frame (DESIGN.md §2). */
 export interface StepContext {
@@ -26,6 +28,8 @@ export interface StepContext {
   event?: unknown;
   run?: unknown;
   settings?: unknown;
+  /** The bounds of every expression evaluated in this context (the engine's budgets); defaults when absent. */
+  limits?: ExpressionLimits;
 }
 
 const ALIASES: readonly (readonly [alias: string, root: keyof StepContext])[] = [
@@ -40,7 +44,7 @@ function buildScope(ctx: StepContext, extra: Record<string, unknown> = {}): Expr
   // Aliases and `$` are not enumerable: `$.*` and `$..x` then see each value once and never loop through `$`.
   for (const [alias, root] of ALIASES) Object.defineProperty(scope, alias, { value: ctx[root], enumerable: false });
   Object.defineProperty(scope, '$', { value: scope, enumerable: false });
-  return scope;
+  return ctx.limits ? withLimits(scope, ctx.limits) : scope;
 }
 
 /**
@@ -327,18 +331,23 @@ export function buildStepInput(
  * Copies parts of a step's output into the context. For each `target → source`: a `$` source is
  * JSONPath over the OUTPUT (`"$.flow_variables.child_flow_id": "$.startedFlowExecutionId"`); any
  * other source is an expression over the context scope plus `output`. All sources are resolved
- * and all targets checked before anything is written, so a failing mapping writes nothing.
+ * and all targets checked before anything is written, so a failing mapping writes nothing. Each
+ * value is held to `ctx.limits.maxResultBytes` of JSON (LIMIT_EXCEEDED). Returns the bytes written.
  */
-export function applyOutputMappings(step: { outputMappings?: Record<string, string> }, output: unknown, ctx: StepContext): void {
+export function applyOutputMappings(step: { outputMappings?: Record<string, string> }, output: unknown, ctx: StepContext): number {
   const entries = Object.entries(step.outputMappings ?? {});
-  if (entries.length === 0) return;
+  if (entries.length === 0) return 0;
+  const maxBytes = ctx.limits?.maxResultBytes ?? DEFAULT_BUDGETS.maxValueBytes;
+  let bytes = 0;
   const scope = buildScope(ctx, { output });
   const writes = entries.map(([target, source]) =>
     inMapping(`outputMappings["${target}"]`, () => {
       const { root, path } = checkedTarget(target);
       const value = isJsonPath(source) ? resolvePath(source.trim(), output) : evaluateExpression(source, scope);
+      bytes += checkValueBytes(value, maxBytes, `the value mapped to "${target}"`);
       return { root, path, value: copyData(value, `target "${target}"`) };
     }),
   );
   for (const { root, path, value } of writes) setPath(ctx[root], path, value);
+  return bytes;
 }

@@ -52,6 +52,8 @@ export interface RunState {
   event?: unknown;
   /** Count of completed steps; makes idempotency keys stable across retries and crashes. */
   stepSeq: number;
+  /** Steps executed, retries included (the `maxStepsPerRun` budget); absent on runs recorded before it existed. */
+  stepCount?: number;
   /** Whether step-level log entries are written (`enableExecutionLogs`). */
   stepLogs: boolean;
   /** Step-level log and ledger entries written so far; capped to keep store size per run bounded. */

@@ -7,7 +7,8 @@
  * (a fresh store) or `--new-admin-token` asks for one; later starts say how to make one. Binds to
  * 127.0.0.1 unless `--host` says otherwise, and warns when bound beyond loopback without
  * `--tls-cert`/`--tls-key`. Logs (server errors, refused subscribers, lost leases…) go to stderr
- * as JSON lines. SIGINT or SIGTERM stops it gracefully: no new requests, open event
+ * as JSON lines. `--budget NAME=VALUE` (repeatable) sets the budgets of every run it executes
+ * (INVALID_INPUT naming a bad one, before anything opens). SIGINT or SIGTERM stops it gracefully: no new requests, open event
  * streams ended, requests in flight finished, the engine closed (runs in flight finish their
  * current transition or are resumed by the next engine over the store).
  */
@@ -26,6 +27,8 @@ import { createLineLogger, LOG_LEVELS, type LogLevel } from '../line-logger.js';
 import { describeError, parseCount, runCliAction, UsageError } from '../remote-client.js';
 import { looksLikeFlow, readFlowFile } from '../flow-files.js';
 import { loadModules } from '../load-modules.js';
+import { collectBudgetFlag, parseBudgetFlags } from '../parse-budget-flags.js';
+import { BUDGET_NAMES } from '../../core/budgets.js';
 import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
 
 /** The principal `serve` deploys as and issues its token to. */
@@ -51,6 +54,7 @@ interface ServeCommandOptions {
   tlsKey?: string;
   metrics: string;
   logLevel: string;
+  budget?: string[];
 }
 
 const METRICS_ACCESS = ['admin', 'open', 'off'] as const;
@@ -72,6 +76,7 @@ export function registerServeCommand(program: Command, io: CliIo, setExit: (code
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--metrics <access>', 'who may read /metrics: admin, open (any authenticated principal) or off', 'admin')
     .option('--log-level <level>', 'least severe log entry written to stderr: debug, info, warn or error', 'info')
+    .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag)
     .action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
 }
 
@@ -100,11 +105,12 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   const metrics = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
   const logLevel: LogLevel = oneOf(options.logLevel, LOG_LEVELS, '--log-level');
   const tls = await readTls(options);
+  const budgets = parseBudgetFlags(options.budget ?? []);
   const flows = options.flows ? await readFlowFolder(options.flows, io) : [];
   const modules = options.modules ? await loadModules(options.modules) : {};
   const logger = createLineLogger({ write: (line) => io.err(line), level: logLevel });
   const stores = openStoreSpec(options.store);
-  const engine = createEngine({ stores, modules, runtimeConfig: { logger, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
+  const engine = createEngine({ stores, modules, runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   try {
     const token = await withPrincipalsOf(stores, async (principals) => {

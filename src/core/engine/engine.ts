@@ -222,7 +222,7 @@ export class Engine implements EngineCore {
     // Before binding: deeper values break what walks them recursively (copies, stores, answers).
     assertNestingWithin(input.input, { path: 'input', maxDepth: this.maxNestingDepth });
     assertNestingWithin(input.event, { path: 'event', maxDepth: this.maxNestingDepth });
-    return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId() });
+    return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs });
   }
 
   /**

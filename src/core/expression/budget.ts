@@ -3,6 +3,7 @@
  * deploy may write, so every evaluation runs against a budget: AST visits, the size of strings
  * and arrays it produces, and how deeply it nests. Exceeding one is an `EXPRESSION_LIMIT` error.
  */
+import { DEFAULT_BUDGETS } from '../budgets.js';
 import { FlowError } from '../errors.js';
 
 /**
@@ -21,6 +22,12 @@ export interface ExpressionLimits {
    * `compileExpression` itself refuses source nested deeper than 64, so a larger value has no effect.
    */
   maxDepth?: number;
+  /**
+   * Size of the result as JSON, in bytes (default: the `maxValueBytes` budget, 1 MiB), measured
+   * without building it: `[vars.d, vars.d]` is cheap to evaluate but writes `vars.d` twice.
+   * Exceeding it throws `LIMIT_EXCEEDED` (`details.limit: 'maxValueBytes'`), like any write over the budget.
+   */
+  maxResultBytes?: number;
 }
 
 /** The limits applied when a caller gives none. */
@@ -29,6 +36,7 @@ export const DEFAULT_LIMITS: Readonly<Required<ExpressionLimits>> = Object.freez
   maxStringLength: 1_000_000,
   maxArrayLength: 100_000,
   maxDepth: 64,
+  maxResultBytes: DEFAULT_BUDGETS.maxValueBytes,
 });
 
 /** Shortens a source text for an error message. */
@@ -42,6 +50,7 @@ export class Budget {
   readonly maxStringLength: number;
   readonly maxArrayLength: number;
   readonly maxDepth: number;
+  readonly maxResultBytes: number;
   /** The expression being evaluated; `interpolate` switches it per `${}` so errors point at the right one. */
   source: string;
   private steps = 0;
@@ -52,6 +61,7 @@ export class Budget {
     this.maxStringLength = limits.maxStringLength ?? DEFAULT_LIMITS.maxStringLength;
     this.maxArrayLength = limits.maxArrayLength ?? DEFAULT_LIMITS.maxArrayLength;
     this.maxDepth = limits.maxDepth ?? DEFAULT_LIMITS.maxDepth;
+    this.maxResultBytes = limits.maxResultBytes ?? DEFAULT_LIMITS.maxResultBytes;
   }
 
   /** Counts one AST visit. */
@@ -77,7 +87,7 @@ export class Budget {
     else if (Array.isArray(value)) this.checkArray(value.length);
   }
 
-  limit(name: keyof ExpressionLimits, bound: number, unit: string): FlowError {
+  limit(name: Exclude<keyof ExpressionLimits, 'maxResultBytes'>, bound: number, unit: string): FlowError {
     return new FlowError('EXPRESSION_LIMIT', `expression exceeded ${name}: more than ${bound} ${unit} in "${excerpt(this.source)}"`, {
       details: { limit: name, bound, expression: this.source },
     });

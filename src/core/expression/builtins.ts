@@ -6,6 +6,7 @@
  */
 import { FlowError } from '../errors.js';
 import type { Budget } from './budget.js';
+import { jsonSize } from '../json-size.js';
 import { describeType, joinText, toText } from './values.js';
 
 interface Callable<R> {
@@ -76,6 +77,10 @@ export const FUNCTIONS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>(
       if (space !== undefined && typeof space !== 'number' && typeof space !== 'string') {
         throw budget.fail('JSON.stringify() takes a number or a string as its third argument');
       }
+      // Measured before building: a value holding one array many times over is small in memory
+      // and enormous as text.
+      const size = jsonSize(value, budget.maxStringLength);
+      if (size > budget.maxStringLength) budget.checkString(size);
       return JSON.stringify(value, replacer as (string | number)[] | null | undefined, space);
     }),
   ],

@@ -22,6 +22,7 @@
  *   Every evaluation is bounded by {@link ExpressionLimits}.
  */
 import { FlowError, ValidationError } from '../errors.js';
+import { checkValueBytes } from '../json-size.js';
 import { Budget, excerpt, type ExpressionLimits } from './budget.js';
 import { evaluateNode, type ExpressionScope } from './evaluate-node.js';
 import { parseExpression, scanNesting, type ParsedExpression } from './parse-expression.js';
@@ -36,8 +37,10 @@ export interface Expression {
   readonly source: string;
   /**
    * Evaluates against `scope` within `limits`. Throws `FlowError('INVALID_EXPRESSION')` for a
-   * runtime error (unknown name, wrong type, a failing built-in) and `FlowError('EXPRESSION_LIMIT')`
-   * when a limit is exceeded; never runs code outside the whitelist.
+   * runtime error (unknown name, wrong type, a failing built-in), `FlowError('EXPRESSION_LIMIT')`
+   * when a limit is exceeded and `LIMIT_EXCEEDED` when the result is larger than `maxResultBytes`
+   * of JSON; never runs code outside the whitelist. Without `limits`, those the scope carries
+   * ({@link withLimits}) apply, else the defaults.
    */
   evaluate(scope: ExpressionScope, limits?: ExpressionLimits): unknown;
 }
@@ -63,8 +66,12 @@ class CompiledExpression implements Expression {
     private readonly parsed: ParsedExpression,
   ) {}
 
-  evaluate(scope: ExpressionScope, limits?: ExpressionLimits): unknown {
-    return this.evaluateWithin(scope, new Budget(this.source, limits));
+  evaluate(scope: ExpressionScope, limits: ExpressionLimits | undefined = scopeLimits(scope)): unknown {
+    const budget = new Budget(this.source, limits);
+    const result = this.evaluateWithin(scope, budget);
+    // A string is measured only when it could be over the bound (6 bytes per character at most).
+    if ((typeof result === 'object' && result !== null) || (typeof result === 'string' && result.length * 6 + 2 > budget.maxResultBytes)) checkValueBytes(result, budget.maxResultBytes, `the result of expression "${excerpt(this.source)}"`);
+    return result;
   }
 
   /** Evaluates sharing a budget with others (the `${}` parts of one interpolated text). */
@@ -80,6 +87,23 @@ class CompiledExpression implements Expression {
       throw budget.fail(error instanceof Error ? error.message : String(error));
     }
   }
+}
+
+/** Where {@link withLimits} keeps a scope's limits: a symbol, so no expression can name or list it. */
+const SCOPE_LIMITS = Symbol('flowrun.expressionLimits');
+
+/**
+ * Attaches `limits` to `scope` (hidden: not enumerable, not a name expressions can read), so every
+ * evaluation against this scope that is given no limits of its own uses them. The engine puts its
+ * budgets on each step's scope this way; returns `scope`.
+ */
+export function withLimits<S extends ExpressionScope>(scope: S, limits: ExpressionLimits): S {
+  Object.defineProperty(scope, SCOPE_LIMITS, { value: limits, enumerable: false });
+  return scope;
+}
+
+function scopeLimits(scope: ExpressionScope): ExpressionLimits | undefined {
+  return (scope as { [SCOPE_LIMITS]?: ExpressionLimits })[SCOPE_LIMITS];
 }
 
 const expressions = new BoundedCache<CompiledExpression>(10_000);
@@ -165,7 +189,7 @@ function compileInterpolation(text: string): (string | CompiledExpression)[] {
  *
  * @example interpolate('Order ${event.order_id} for ${input.customer.name}', scope)
  */
-export function interpolate(text: string, scope: ExpressionScope, limits?: ExpressionLimits): string {
+export function interpolate(text: string, scope: ExpressionScope, limits: ExpressionLimits | undefined = scopeLimits(scope)): string {
   const parts = compileInterpolation(text);
   const budget = new Budget(text, limits);
   let result = '';

@@ -2,7 +2,9 @@
  * The outcome of a call step whose child run ended: its output (with the return mappings
  * applied to the caller's context) when it succeeded, else a failure naming the child.
  */
-import { CanceledError, FlowError, fromRunError } from '../../errors.js';
+import { CanceledError, FlowError, StepFailedError, fromRunError } from '../../errors.js';
+import { jsonSize } from '../../json-size.js';
+import { limitExceeded } from '../../budgets.js';
 import type { FlowVersionRecord, StepDefinition } from '../../model.js';
 import type { RunRecord, RunState } from '../../run.js';
 import { applyReturnMappings } from './return-mapping.js';
@@ -15,13 +17,24 @@ export interface CallerOfChild {
   flow: FlowVersionRecord;
   actionName: string;
   state: RunState;
+  /** The `maxValueBytes` budget: a child's output larger than this fails the call step and writes nothing. */
+  maxValueBytes: number;
   /** An action output of the caller was written by a return mapping. */
   outputChanged(name: string): void;
 }
 
-/** The call step's outcome for an ended child run. Applies return mappings to `caller.state` on success. */
+/**
+ * The call step's outcome for an ended child run. Applies return mappings to `caller.state` on
+ * success; a child output over `maxValueBytes` fails the step with LIMIT_EXCEEDED (not retried:
+ * the child ended) and maps nothing.
+ */
 export function childOutcome(caller: CallerOfChild, step: StepDefinition, child: RunRecord): StepOutcome {
   if (child.status === 'SUCCEEDED') {
+    const size = jsonSize(child.output, caller.maxValueBytes);
+    if (size > caller.maxValueBytes) {
+      const error = limitExceeded('maxValueBytes', caller.maxValueBytes, size, `the output of child run ${child.runId} is larger than ${caller.maxValueBytes} bytes of JSON`, { runId: caller.runId });
+      return { type: 'fail', error: new StepFailedError(error.code, error.message, { runId: caller.runId, retryable: false, ...(error.details ? { details: error.details } : {}) }) };
+    }
     if (step.stepType === 'RUN_FLOW' && step.returnMappings?.length) {
       const context = { vars: caller.state.vars, outputs: caller.state.outputs };
       const { vars, classes } = caller.flow.definition;

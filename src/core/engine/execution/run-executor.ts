@@ -6,16 +6,22 @@
  * the next claimer resumes from the last one: completed steps are never executed again; a module
  * step that was in flight runs again with the same idempotency key.
  *
- * The `engine/execution/` room: running claimed runs — the executor (this file), the scheduler that claims, leases
- * and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a run tree (cancel-run.ts) and
- * deleting old ended runs (retention.ts). It may import core, the engine's contracts, start/ (building created runs),
- * steps/ and calls/ (what a step does and how a child's end resumes its caller) and events/.
+ * The `engine/execution/` room: running claimed runs — the executor (this file) with what its next
+ * transition records (run-journal.ts), its budgets (run-budget.ts) and its retry and catch decisions
+ * (retry-policy.ts), the scheduler that
+ * claims, leases and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a
+ * run tree (cancel-run.ts) and deleting old ended runs (retention.ts). It may import core, the
+ * engine's contracts, start/ (building created runs), steps/ and calls/ (what a step does and how a
+ * child's end resumes its caller) and events/ (the EMIT outbox).
  */
-import { CanceledError, ConflictError, FlowError, TimeoutError, toFlowError } from '../../errors.js';
-import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../../model.js';
-import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunEventBody, type RunRecord, type RunState } from '../../run.js';
+import { CanceledError, ConflictError, FlowError, StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
+import type { FlowVersionRecord, StepDefinition } from '../../model.js';
+import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunRecord, type RunState } from '../../run.js';
 import type { RunLease } from '../../store.js';
-import { cloneJson } from '../../json.js';
+import { checkValueBytes, jsonSize } from '../../json-size.js';
+import { RunBudget } from './run-budget.js';
+import { RunJournal } from './run-journal.js';
+import { catchClause, retryDelayMs } from './retry-policy.js';
 import { startEvents, type EngineCore, type FlushableRun } from '../engine-core.js';
 import { executeStep, stepContext } from '../steps/step-runner.js';
 import type { StepHost, StepOutcome } from '../steps/step-outcome.js';
@@ -34,9 +40,6 @@ const PURE_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET']);
 /** Most consecutive transitions held back before one is written anyway (bounds memory and lost work). */
 const MAX_DEFERRED_TRANSITIONS = 32;
 
-/** Step-level log codes, written only when the run has step logs on and its history cap is not reached. */
-const STEP_LOG_CODES = new Set(['StepSucceeded', 'StepFailed', 'StepRetrying', 'StepCaught']);
-
 /** Runs one claimed run until it ends or waits. Create one per claim. */
 export class RunExecutor implements StepHost, FlushableRun {
   readonly runId: string;
@@ -46,18 +49,18 @@ export class RunExecutor implements StepHost, FlushableRun {
   #run: RunRecord;
   #lease: RunLease;
   #state: RunState;
-  #events: RunEventBody[] = [];
-  /** Transient item changes waiting behind uncommitted events, to keep live order. */
-  #transients: { afterIndex: number; body: RunEventBody }[] = [];
-  #items = new Map<string, Item>();
+  /** Entries of the next transition: logs, ledger, output and item events (run-journal.ts). */
+  readonly #journal: RunJournal;
   #commitChain: Promise<unknown> = Promise.resolve();
   /** Transitions held back since the last commit (see #settle). */
   #deferred = 0;
   /** A held-back transition completed a step with effects: the next #settle must write. */
   #mustWrite = false;
-  /** The step executing now: its outcome's log entry says when it started. */
-  #stepStart: { stepId: string; at: number; attempt: number } | null = null;
   #deadlineTimer: { cancel(): void } | null = null;
+  /** Steps, duration and state size of this run (run-budget.ts). */
+  readonly #budget: RunBudget;
+  /** Set when a step's writes took the state over `maxStateBytes`: the run fails before the next step. */
+  #stateFailure: FlowError | null = null;
   /** When this engine's lease on the run runs out unless renewed (the heartbeat moves it). */
   leaseExpiresAt: number;
 
@@ -68,6 +71,8 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#lease = lease;
     this.#flow = flow;
     this.#state = run.state;
+    this.#budget = new RunBudget(core.budgets, run);
+    this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => core.publishTransient(this.#run, body) });
     this.leaseExpiresAt = lease.expiresAt;
   }
 
@@ -82,14 +87,16 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   /** Runs until the run ends or waits. Never rejects: failures are recorded on the run. */
   async execute(): Promise<void> {
-    const deadline = this.#run.deadline;
-    if (deadline !== null) {
-      this.#deadlineTimer = this.#core.clock.setTimeout(
-        () => this.abort(new TimeoutError(`run ${this.runId} passed its deadline (${this.#run.timeoutMs} ms)`, { runId: this.runId })),
-        Math.max(0, deadline - this.#core.clock.now()),
-      );
-    }
+    const deadline = this.#budget.deadline;
+    this.#deadlineTimer = this.#core.clock.setTimeout(
+      () => this.abort(new TimeoutError(`run ${this.runId} passed its deadline`, { runId: this.runId })),
+      Math.max(0, deadline - this.#core.clock.now()),
+    );
     try {
+      // A run stored over its budgets (steps, state) fails here, before a step runs: recovery never
+      // runs it into the same wall again.
+      const overBudget = this.#budget.checkClaim(this.#state);
+      if (overBudget) return await this.#failOverBudget(overBudget);
       await this.#loop();
     } catch (error) {
       if (error instanceof ConflictError && error.code === 'LEASE_LOST') return; // canceled, or another process owns the run now
@@ -115,9 +122,10 @@ export class RunExecutor implements StepHost, FlushableRun {
     for (;;) {
       const reason = this.#controller.signal.reason as FlowError | undefined;
       if (reason instanceof CanceledError || reason instanceof ConflictError) return; // canceled (the store holds CANCELED), or the lease is gone
-      if (reason instanceof TimeoutError || (this.#run.deadline !== null && this.#core.clock.now() >= this.#run.deadline)) {
+      if (this.#stateFailure) return this.#failOverBudget(this.#stateFailure);
+      if (reason instanceof TimeoutError || this.#core.clock.now() >= this.#budget.deadline) {
         await this.#cancelWaitedChild();
-        await this.#endRun('FAILED', null, { code: 'TIMEOUT', description: `the run timed out after ${this.#run.timeoutMs} ms` });
+        await this.#endRun('FAILED', null, this.#budget.deadlineError(this.#core.clock.now()));
         return;
       }
       const frame = this.#state.frames.at(-1);
@@ -129,14 +137,14 @@ export class RunExecutor implements StepHost, FlushableRun {
         const child = this.#core.endedRun(frame.waitingForRunId) ?? (await this.#core.store.getRun(frame.waitingForRunId));
         if (child && !isTerminalStatus(child.status)) {
           // Woken early (a deadline check, a duplicate wake): keep waiting without holding a worker.
-          await this.#commit({ releaseLease: true, readyAt: this.#run.deadline });
+          await this.#commit({ releaseLease: true, readyAt: this.#budget.deadline });
           return;
         }
         const step = this.#currentStep(frame);
         const childId = frame.waitingForRunId;
         delete frame.waitingForRunId;
         // A child deleted under its waiting parent (retention misconfigured, manual cleanup) fails the call step.
-        const outcome = child ? childOutcome({ runId: this.runId, flow: this.#flow, actionName: this.#run.actionName, state: this.#state, outputChanged: (n) => this.outputChanged(n) }, step, child) : ({ type: 'fail', error: new FlowError('RUN_NOT_FOUND', `child run ${childId} no longer exists`) } as const);
+        const outcome = child ? childOutcome({ runId: this.runId, flow: this.#flow, actionName: this.#run.actionName, state: this.#state, maxValueBytes: this.#core.budgets.maxValueBytes, outputChanged: (n) => this.outputChanged(n) }, step, child) : ({ type: 'fail', error: new FlowError('RUN_NOT_FOUND', `child run ${childId} no longer exists`) } as const);
         if (!(await this.#apply(frame, step, outcome))) return;
         continue;
       }
@@ -145,6 +153,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         continue;
       }
       const step = this.#currentStep(frame);
+      const outOfSteps = this.#budget.countStep(this.#state);
+      if (outOfSteps) return this.#failOverBudget(outOfSteps);
       const outcome = await executeStep({
         core: this.#core,
         executor: this,
@@ -164,9 +174,9 @@ export class RunExecutor implements StepHost, FlushableRun {
   async #apply(frame: Frame, step: StepDefinition, outcome: StepOutcome): Promise<boolean> {
     const stepId = frame.at!;
     switch (outcome.type) {
-      case 'complete':
-        for (const entry of outcome.ledger ?? []) this.ledger(entry);
-        this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next);
+      case 'complete': {
+        const refused = this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome);
+        if (refused) return this.#handleFailure(frame, step, stepId, refused, true);
         if (outcome.createRuns?.length) await this.#commit({ createRuns: outcome.createRuns });
         // The end of a frame is written next, before anything else can run: a step with effects
         // that ends its frame rides on that write.
@@ -174,29 +184,33 @@ export class RunExecutor implements StepHost, FlushableRun {
         // A call's completion applies its child's final record, which never changes: pure too.
         else await this.#settle(PURE_STEP_TYPES.has(step.stepType) || step.stepType === 'RUN_FLOW');
         return true;
+      }
       case 'push': {
         this.ledger(outcome.ledger);
         this.#state.frames.push(outcome.frame);
+        this.#charge(jsonSize(outcome.frame.item));
         await this.#settle(true);
         return true;
       }
       case 'goto': {
         this.ledger(outcome.ledger);
-        this.#stepLog('StepSucceeded', `step ${stepId} went to subflow ${outcome.frame.graph.slice('subflow:'.length)}`, { stepId, stepType: step.stepType });
+        this.#journal.stepLog('StepSucceeded', `step ${stepId} went to subflow ${outcome.frame.graph.slice('subflow:'.length)}`, { stepId, stepType: step.stepType });
         this.#state.stepSeq += 1;
         this.#state.frames[this.#state.frames.length - 1] = outcome.frame;
+        this.#charge(jsonSize(outcome.frame.item));
         await this.#settle(true);
         return true;
       }
       case 'wait-child': {
         this.ledger(outcome.ledger);
         frame.waitingForRunId = outcome.child.runId;
-        await this.#commit({ createRuns: [outcome.child], releaseLease: true, readyAt: this.#run.deadline });
+        await this.#commit({ createRuns: [outcome.child], releaseLease: true, readyAt: this.#budget.deadline });
         return false;
       }
-      case 'end-frame':
-        this.#completeStep(frame, step, stepId, outcome.output, null);
-        return true;
+      case 'end-frame': {
+        const refused = this.#completeStep(frame, step, stepId, outcome.output, null);
+        return refused ? this.#handleFailure(frame, step, stepId, refused, true) : true;
+      }
       case 'fail':
         return this.#handleFailure(frame, step, stepId, outcome.error, outcome.catchable ?? true);
       case 'suspend':
@@ -209,18 +223,32 @@ export class RunExecutor implements StepHost, FlushableRun {
     if (outcome.ledger) this.ledger(outcome.ledger);
     this.log(outcome.log.code, outcome.log.description, outcome.log.details);
     this.#state.suspension = outcome.suspension;
-    this.#events.push({ kind: 'status', status: 'INACTIVE' });
+    this.#journal.push({ kind: 'status', status: 'INACTIVE' });
     // The run's deadline wakes it too (resumeDue), so a run waiting past its timeout ends TIMEOUT.
-    const due = [outcome.readyAt, this.#run.deadline].filter((t): t is number => t !== null);
-    const readyAt = due.length ? Math.min(...due) : null;
+    const readyAt = outcome.readyAt === null ? this.#budget.deadline : Math.min(outcome.readyAt, this.#budget.deadline);
     await this.#commit({ status: 'INACTIVE', readyAt, releaseLease: true });
     if (readyAt !== null) this.#core.scheduleWake(this.runId, readyAt, { suspended: true });
     return false;
   }
 
-  #completeStep(frame: Frame, step: StepDefinition, stepId: string, output: unknown, next: string | null): void {
+  /**
+   * Records a step's output and applies its output mappings; a value over `maxValueBytes` (the
+   * output, or a mapped value) is returned as the step's failure instead, and nothing is written.
+   */
+  #completeStep(frame: Frame, step: StepDefinition, stepId: string, output: unknown, next: string | null, done: { ledger?: LedgerEntry[]; outputBytes?: number } = {}): FlowError | null {
+    let written: number;
+    try {
+      const bytes = done.outputBytes ?? checkValueBytes(output, this.#core.budgets.maxValueBytes, `the output of step ${stepId}`);
+      // Stored as the step's output and as `last`; a SET's value also in its target, a call's in its return mappings.
+      written = bytes * (step.stepType === 'SET' || step.stepType === 'RUN_FLOW' ? 3 : 2);
+      if (step.outputMappings) written += applyOutputMappings(step, output, stepContext(this.#core, this.#run, this.#state, frame));
+    } catch (error) {
+      // The step itself is done (a module ran): retrying would repeat it, not fix the value.
+      const failure = toFlowError(error);
+      return new StepFailedError(failure.code, failure.message, { cause: failure, retryable: false, ...(failure.details ? { details: failure.details } : {}) });
+    }
+    for (const entry of done.ledger ?? []) this.ledger(entry);
     if (step.outputMappings) {
-      applyOutputMappings(step, output, stepContext(this.#core, this.#run, this.#state, frame));
       for (const target of Object.keys(step.outputMappings)) {
         const parsed = parseContextTarget(target);
         if (typeof parsed !== 'string' && parsed.root === 'outputs' && parsed.path[0]) this.outputChanged(parsed.path[0]);
@@ -231,24 +259,29 @@ export class RunExecutor implements StepHost, FlushableRun {
     frame.at = next;
     frame.attempt = 1;
     this.#state.stepSeq += 1;
-    this.#stepLog('StepSucceeded', `step ${stepId} succeeded`, { stepId, stepType: step.stepType, graph: frame.graph });
+    this.#journal.stepLog('StepSucceeded', `step ${stepId} succeeded`, { stepId, stepType: step.stepType, graph: frame.graph });
+    this.#charge(written);
+    return null;
+  }
+
+  /** Adds what a step just wrote to the state's bound; a state over `maxStateBytes` fails the run before the next step. */
+  #charge(bytes: number): void {
+    this.#stateFailure ??= this.#budget.charge(this.#state, bytes);
+  }
+
+  /** Ends the run FAILED with LIMIT_EXCEEDED, first canceling the child it waits for. */
+  async #failOverBudget(error: FlowError): Promise<void> {
+    this.#core.logger?.warn({ runId: this.runId, details: error.details }, `run failed: ${error.message}`);
+    await this.#cancelWaitedChild();
+    await this.#endRun('FAILED', null, error.toRunError());
   }
 
   async #handleFailure(frame: Frame, step: StepDefinition, stepId: string, error: FlowError, catchable: boolean): Promise<boolean> {
     const info = { ...error.toRunError(), stepId };
-    const retryable = (error as { retryable?: boolean }).retryable !== false;
-    const retry = step.retry;
-    if (catchable && retry && retryable && frame.attempt < retry.maxAttempts && matches(retry.errorEquals, error.code)) {
-      const delayMs = Math.min(
-        (retry.backoffMs ?? 0) * Math.pow(retry.backoffRate ?? 2, frame.attempt - 1),
-        retry.maxBackoffMs ?? Number.POSITIVE_INFINITY,
-      );
+    const delayMs = catchable ? retryDelayMs(step, frame.attempt, error) : null;
+    if (delayMs !== null) {
       frame.attempt += 1;
-      this.#stepLog('StepRetrying', `step ${stepId} failed with ${error.code}; attempt ${frame.attempt} of ${retry.maxAttempts} in ${delayMs} ms`, {
-        stepId,
-        error: info,
-        delayMs,
-      });
+      this.#journal.stepLog('StepRetrying', `step ${stepId} failed with ${error.code}; attempt ${frame.attempt} of ${step.retry?.maxAttempts} in ${delayMs} ms`, { stepId, error: info, delayMs });
       if (delayMs <= 0) {
         await this.#commit({});
         return true;
@@ -258,11 +291,12 @@ export class RunExecutor implements StepHost, FlushableRun {
       this.#core.scheduleWake(this.runId, at);
       return false;
     }
-    const clause = catchable ? step.catch?.find((c) => matches(c.errorEquals, error.code)) : undefined;
+    const clause = catchable ? catchClause(step, error) : undefined;
     if (clause) {
-      this.#stepLog('StepCaught', `step ${stepId} failed with ${error.code}; continuing at ${clause.next}`, { stepId, error: info, next: clause.next });
+      this.#journal.stepLog('StepCaught', `step ${stepId} failed with ${error.code}; continuing at ${clause.next}`, { stepId, error: info, next: clause.next });
       const output = { error: { code: error.code, description: error.message, ...(error.details ? { details: error.details } : {}) } };
       frame.steps[stepId] = output;
+      this.#charge(2 * jsonSize(output));
       frame.last = output;
       frame.at = clause.next;
       frame.attempt = 1;
@@ -270,7 +304,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       await this.#commit({});
       return true;
     }
-    this.#stepLog('StepFailed', `step ${stepId} failed: ${error.message}`, { stepId, stepType: step.stepType, error: info });
+    this.#journal.stepLog('StepFailed', `step ${stepId} failed: ${error.message}`, { stepId, stepType: step.stepType, error: info });
     // Unwind: the frame fails, and its caller's RUN_FLOW step fails with the same error.
     this.#state.frames.pop();
     const caller = this.#state.frames.at(-1);
@@ -292,7 +326,8 @@ export class RunExecutor implements StepHost, FlushableRun {
       return false;
     }
     const step = this.#currentStep(caller);
-    this.#completeStep(caller, step, caller.at!, done.last, step.defaultNextStepInstanceId ?? null);
+    const refused = this.#completeStep(caller, step, caller.at!, done.last, step.defaultNextStepInstanceId ?? null);
+    if (refused) return this.#handleFailure(caller, step, caller.at!, refused, true);
     await this.#settle(true);
     return true;
   }
@@ -321,7 +356,7 @@ export class RunExecutor implements StepHost, FlushableRun {
   }
 
   async #succeedRun(result: unknown): Promise<void> {
-    const action = this.#action();
+    const action = actionOf(this.#flow, this.#run.actionName);
     const returned = Object.entries(action.outputs ?? {}).filter(([, o]) => o.returned);
     const output = returned.length ? Object.fromEntries(returned.map(([name]) => [name, this.#state.outputs[name] ?? null])) : (result ?? null);
     await this.#endRun('SUCCEEDED', output, null);
@@ -331,16 +366,12 @@ export class RunExecutor implements StepHost, FlushableRun {
     const elapsed = this.#core.clock.now() - this.#run.startTime;
     if (status === 'SUCCEEDED') this.log('FlowSucceeded', `flow ${this.#run.flowId} action ${this.#run.actionName} succeeded in ${elapsed} ms`, {});
     else this.log('FlowFailed', `flow ${this.#run.flowId} action ${this.#run.actionName} failed: ${runError?.code} ${runError?.description}`, { error: runError });
-    this.#events.push({ kind: 'status', status, ...(runError ? { error: runError } : { output }) });
+    this.#journal.push({ kind: 'status', status, ...(runError ? { error: runError } : { output }) });
     const parent = this.#run.parentRunId && !this.#run.detached ? [this.#run.parentRunId] : [];
     // The parent this run wakes is leased to this engine in the same write, when it has room.
     const wakeLease = parent.length ? this.#core.leaseForNewRun() : null;
     const ended = await this.#commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent, ...(wakeLease ? { wakeLease } : {}) });
     this.#core.runEnded(ended, wakeLease ?? undefined);
-  }
-
-  #action(): ActionDefinition {
-    return actionOf(this.#flow, this.#run.actionName);
   }
 
   #currentStep(frame: Frame): StepDefinition {
@@ -349,40 +380,23 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   /** Adds a log entry to the next transition. */
   log(code: string, description: string, details: Record<string, unknown> = {}): void {
-    this.#events.push({ kind: 'log', entry: { time: this.#core.clock.now(), code, description, details } });
-  }
-
-  #stepLog(code: string, description: string, details: Record<string, unknown>): void {
-    if (!this.#state.stepLogs || !STEP_LOG_CODES.has(code) || !this.#takeHistory()) return;
-    const start = this.#stepStart;
-    const timing = start && start.stepId === details.stepId ? { startedAt: start.at, durationMs: this.#core.clock.now() - start.at, attempt: start.attempt } : {};
-    this.log(code, description, { ...details, ...timing });
+    this.#journal.log(code, description, details);
   }
 
   /** Adds a ledger entry (control-flow record) to the next transition. */
   ledger(entry: LedgerEntry): void {
-    const bounded = entry.kind === 'run' || entry.kind === 'goto' || entry.kind === 'decide';
-    if (bounded && !this.#takeHistory()) return;
-    this.#events.push({ kind: 'ledger', entry });
+    this.#journal.ledger(entry);
   }
 
-  /** Counts one step-level history entry; false once the per-run cap is reached (store size stays bounded). */
-  #takeHistory(): boolean {
-    const max = this.#core.maxHistoryPerRun;
-    if (this.#state.historyCount < max) {
-      this.#state.historyCount += 1;
-      return true;
-    }
-    if (!this.#state.historyTruncated) {
-      this.#state.historyTruncated = true;
-      this.log('HistoryTruncated', `step-level log and ledger entries past ${max} are not kept for this run`, { max });
-    }
-    return false;
-  }
-
-  /** Records that an action output changed (an `output` event with its new value). */
+  /**
+   * Records that an action output changed: an `output` event with its new value, stored while the
+   * run's history cap allows, else announced live only (watchers and callers still see it; the
+   * run's state holds the latest value either way).
+   */
   outputChanged(name: string): void {
-    this.#events.push({ kind: 'output', name, value: cloneJson(this.#state.outputs[name]) });
+    const value = this.#state.outputs[name];
+    this.#charge(jsonSize(value, this.#core.budgets.maxStateBytes));
+    this.#journal.output(name, value);
   }
 
   /**
@@ -396,20 +410,13 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   /** Records an item change: transient ones go live only; the others persist with the next transition. */
   itemChanged(change: 'added' | 'updated' | 'done', item: Item): void {
-    if (item.transient) {
-      const body: RunEventBody = { kind: 'item', change, item: cloneJson(item) };
-      if (this.#events.length === 0) this.#core.publishTransient(this.#run, body);
-      else this.#transients.push({ afterIndex: this.#events.length, body });
-      return;
-    }
-    this.#items.set(item.id, item);
-    this.#events.push({ kind: 'item', change, item: cloneJson(item) });
-    this.#core.scheduleFlush(this);
+    this.#journal.item(change, item);
+    if (!item.transient) this.#core.scheduleFlush(this);
   }
 
   /** Persists pending log entries and items while a module is still running. */
   async flush(): Promise<void> {
-    if (this.#events.length === 0) return;
+    if (this.#journal.isEmpty) return;
     await this.#commit({});
   }
 
@@ -420,7 +427,7 @@ export class RunExecutor implements StepHost, FlushableRun {
    * and runs again (modules with the same idempotency key), which is what recovery needs.
    */
   stepStarted(stepId: string, _stepType: string, attempt: number): void {
-    this.#stepStart = { stepId, at: this.#core.clock.now(), attempt };
+    this.#journal.stepStarted(stepId, this.#core.clock.now(), attempt);
   }
 
   /**
@@ -442,7 +449,6 @@ export class RunExecutor implements StepHost, FlushableRun {
       const reason = this.#controller.signal.reason as unknown;
       // After the lease is lost nothing may be written, even if the store would still accept it.
       if (reason instanceof ConflictError) throw reason;
-      const events = this.#events;
       this.#deferred = 0;
       this.#mustWrite = false;
       // Runs this transition starts are leased to this engine when it has room, so it executes
@@ -451,12 +457,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         const lease = this.#core.leaseForNewRun();
         return { run, events: startEvents(run), ...(lease ? { lease } : {}) };
       });
-      const transients = this.#transients;
-      const items = [...this.#items.values()];
+      const { events, transients, items } = this.#journal.take();
       if (items.length > 0) this.#state.hasItems = true;
-      this.#events = [];
-      this.#transients = [];
-      this.#items = new Map();
       const emits = takeEmits(this.#state);
       const at = this.#core.clock.now();
       const recorded = await this.#core.store.recordTransition({
@@ -492,8 +494,3 @@ export class RunExecutor implements StepHost, FlushableRun {
     return next;
   }
 }
-
-function matches(codes: string[] | undefined, code: string): boolean {
-  return !codes || codes.length === 0 || codes.includes('*') || codes.includes(code);
-}
-

@@ -66,7 +66,8 @@ describe('governance', () => {
     const { engine, requests, calls } = setup(() => ({ decision: 'approve', reason: 'large amount' }));
     const { requestId } = await engine.startRun({ flow: charge, input: { amount: 50 } });
     const waiting = await settled(engine, requestId);
-    expect(waiting).toMatchObject({ status: 'INACTIVE', leaseOwner: null, readyAt: null });
+    // Nothing wakes it before an approval but its deadline (the maxRunDurationMs budget).
+    expect(waiting).toMatchObject({ status: 'INACTIVE', leaseOwner: null, readyAt: waiting.deadline });
     expect(waiting.state.suspension).toMatchObject({ kind: 'approval', stepId: 'charge', reason: 'large amount' });
     expect(calls).toHaveLength(0);
 

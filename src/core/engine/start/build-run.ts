@@ -10,10 +10,11 @@ import type { BuildRunInput } from '../engine-core.js';
 import { entryGraph, findEntry } from './flow-graph.js';
 
 /**
- * Builds a run ready to be created. Throws ACTION_NOT_FOUND for an unknown action and
+ * Builds a run ready to be created; its deadline is its `timeoutMs` or the `maxRunDurationMs`
+ * budget, whichever ends first. Throws ACTION_NOT_FOUND for an unknown action and
  * INVALID_INPUT (a ValidationError naming each param) for input that breaks the params.
  */
-export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId: () => string }): NewRun {
+export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId: () => string; maxRunDurationMs: number }): NewRun {
   const definition = input.flow.definition;
   const action = findEntry(input.flow, input.actionName);
   if (!action) {
@@ -60,7 +61,8 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     managers: roleSet(input.managers ?? parent?.managers),
     startTime: now,
     timeoutMs,
-    deadline: timeoutMs === null ? null : now + timeoutMs,
+    // The run's own timeout, never later than the maxRunDurationMs budget allows.
+    deadline: now + Math.min(timeoutMs ?? Number.POSITIVE_INFINITY, deps.maxRunDurationMs),
     readyAt: now,
     state,
   };

@@ -7,6 +7,7 @@ import { StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { Item } from '../../run.js';
 import { cloneJson } from '../../json.js';
 import { nestingTooDeepError } from '../../json-depth.js';
+import { checkValueBytes } from '../../json-size.js';
 import type { ItemHandle, ModuleContext } from '../types.js';
 import { untilAborted } from './until-aborted.js';
 import { OutputWriter } from './output-writer.js';
@@ -33,6 +34,7 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     outputs: state.outputs,
     declared: args.flow.definition.actions[run.actionName]?.outputs,
     clock: core.clock,
+    maxValueBytes: core.budgets.maxValueBytes,
     stream: (name, value) => executor.outputStreamed(name, value),
   });
   const ctx: ModuleContext = {
@@ -51,8 +53,12 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
   try {
     const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), controller.signal);
     checkedNesting(args, output, `the result of module "${moduleId}"`, `steps.${stepId}`);
+    // Checked before anything is written: a result or an output over the budget fails the step and
+    // leaves the state as it was (a module that caught the LIMIT_EXCEEDED of ctx.write fails too).
+    const outputBytes = checkValueBytes(output ?? null, core.budgets.maxValueBytes, `the result of module "${moduleId}" (step ${stepId})`);
+    writer.checkFailure();
     for (const name of writer.commit()) executor.outputChanged(name);
-    return { type: 'complete', output: output === undefined ? null : output };
+    return { type: 'complete', output: output === undefined ? null : output, outputBytes };
   } catch (error) {
     const reason = controller.signal.aborted ? controller.signal.reason : error;
     // Live watchers saw the failed attempt's writes: show them the committed values again.

@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { createManualClock, testModule } from '../../../testing/index.js';
 import { OutputWriter, STREAM_INTERVAL_MS } from './output-writer.js';
 
-function writer(outputs: Record<string, unknown> = { lines: [{ id: 0 }] }) {
+function writer(outputs: Record<string, unknown> = { lines: [{ id: 0 }] }, maxValueBytes = 1024 * 1024) {
   const clock = createManualClock();
   const streamed: [string, unknown][] = [];
   const w = new OutputWriter({
     outputs,
     declared: { lines: { type: 'list', returned: true, streamable: true }, note: { type: 'text', returned: true } },
     clock,
+    maxValueBytes,
     stream: (name, value) => streamed.push([name, value]),
   });
   return { w, clock, outputs, streamed };
@@ -57,6 +58,19 @@ describe('OutputWriter (ctx.write / ctx.append)', () => {
     await clock.advance(100);
     expect(outputs).toEqual({ lines: [{ id: 0 }], note: 'text' });
     expect(streamed).toEqual([]);
+  });
+});
+
+describe('OutputWriter budgets', () => {
+  it('refuses a write or an append over maxValueBytes, writes nothing, and fails the step even if the module caught it', () => {
+    const { w, outputs } = writer({ lines: [] }, 100);
+    let shared: unknown = [];
+    for (let i = 0; i < 28; i++) shared = [shared, shared];
+    expect(() => w.write('note', shared)).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED', details: expect.objectContaining({ limit: 'maxValueBytes', max: 100 }) }));
+    for (let i = 0; i < 9; i++) w.append('lines', 'x'.repeat(8));
+    expect(() => w.append('lines', 'x'.repeat(8))).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED' }));
+    expect(() => w.checkFailure()).toThrow(expect.objectContaining({ code: 'LIMIT_EXCEEDED' }));
+    expect(outputs).toEqual({ lines: [] });
   });
 });
 

@@ -11,6 +11,8 @@
 import type { Clock } from '../../clock.js';
 import { FlowError } from '../../errors.js';
 import { cloneJson } from '../../json.js';
+import { checkValueBytes, jsonSize } from '../../json-size.js';
+import { limitExceeded } from '../../budgets.js';
 import type { OutputDefinition } from '../../model.js';
 import { SnapshotThrottle, STREAM_INTERVAL_MS } from '../live/snapshot-throttle.js';
 
@@ -23,6 +25,8 @@ export interface OutputWriterOptions {
   /** The action's declared outputs; undefined when it declares none (any name may be written). */
   declared: Record<string, OutputDefinition> | undefined;
   clock: Clock;
+  /** The `maxValueBytes` budget: the largest value (as JSON) one output may hold. */
+  maxValueBytes: number;
   /** Announces a live snapshot of one output (the value is the writer's own copy). */
   stream: (name: string, value: unknown) => void;
 }
@@ -34,6 +38,10 @@ export class OutputWriter {
   readonly #dirty = new Set<string>();
   readonly #streamed = new Set<string>();
   readonly #throttle: SnapshotThrottle;
+  /** Bytes of JSON of each list being appended to, counted as it grows (never measured whole again). */
+  readonly #listBytes = new Map<string, number>();
+  /** The first write over the budget: the step fails even if the module caught the error. */
+  #failure: FlowError | null = null;
   #open = true;
 
   constructor(options: OutputWriterOptions) {
@@ -41,17 +49,23 @@ export class OutputWriter {
     this.#throttle = new SnapshotThrottle({ clock: options.clock, emit: () => this.#emitSnapshot() });
   }
 
-  /** Replaces output `name` with a copy of `value`. Throws UNKNOWN_OUTPUT for an undeclared output. */
+  /**
+   * Replaces output `name` with a copy of `value`. Throws UNKNOWN_OUTPUT for an undeclared output,
+   * LIMIT_EXCEEDED for a value over `maxValueBytes` (measured before it is copied; nothing is written).
+   */
   write(name: string, value: unknown): void {
     if (!this.#open) return;
     this.#check(name);
+    this.#guard(() => checkValueBytes(value ?? null, this.#options.maxValueBytes, `ctx.write("${name}")`));
+    this.#listBytes.delete(name);
     this.#pending.set(name, value === undefined ? null : cloneJson(value));
     this.#changed(name);
   }
 
   /**
    * Appends a copy of `element` to output `name` (a list or collection; absent counts as empty).
-   * Throws UNKNOWN_OUTPUT for an undeclared output, INVALID_OUTPUT when the output is not a list.
+   * Throws UNKNOWN_OUTPUT for an undeclared output, INVALID_OUTPUT when the output is not a list,
+   * LIMIT_EXCEEDED when the list would grow past `maxValueBytes` (the element is not appended).
    */
   append(name: string, element: unknown): void {
     if (!this.#open) return;
@@ -62,9 +76,19 @@ export class OutputWriter {
       list = committed === undefined || committed === null ? [] : cloneJson(committed);
     }
     if (!Array.isArray(list)) throw new FlowError('INVALID_OUTPUT', `ctx.append("${name}"): output "${name}" is not a list`);
+    const max = this.#options.maxValueBytes;
+    const before = this.#listBytes.get(name) ?? jsonSize(list, max);
+    const after = before + jsonSize(element ?? null, max) + (list.length > 0 ? 1 : 0);
+    if (after > max) this.#guard(() => { throw limitExceeded('maxValueBytes', max, after, `ctx.append("${name}") makes output "${name}" larger than ${max} bytes of JSON`); });
+    this.#listBytes.set(name, after);
     list.push(element === undefined ? null : cloneJson(element));
     this.#pending.set(name, list);
     this.#changed(name);
+  }
+
+  /** Throws the first budget failure of this step's writes, if any (the module may have swallowed it). */
+  checkFailure(): void {
+    if (this.#failure) throw this.#failure;
   }
 
   /** The step completed: writes its outputs into the run's state; returns the names written. */
@@ -79,6 +103,15 @@ export class OutputWriter {
     this.#close();
     this.#pending.clear();
     return [...this.#streamed];
+  }
+
+  #guard(check: () => unknown): void {
+    try {
+      check();
+    } catch (error) {
+      this.#failure ??= error as FlowError;
+      throw error;
+    }
   }
 
   #check(name: string): void {

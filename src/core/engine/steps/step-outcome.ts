@@ -11,7 +11,8 @@ import type { EngineCore } from '../engine-core.js';
 
 /** What a step asks the executor to record. */
 export type StepOutcome =
-  | { type: 'complete'; output: unknown; next?: string | null; ledger?: LedgerEntry[]; createRuns?: NewRun[] }
+  /** `outputBytes`: the output's size as JSON when the step already measured it (within maxValueBytes). */
+  | { type: 'complete'; output: unknown; outputBytes?: number; next?: string | null; ledger?: LedgerEntry[]; createRuns?: NewRun[] }
   | { type: 'push'; frame: Frame; ledger: LedgerEntry }
   | { type: 'goto'; frame: Frame; ledger: LedgerEntry }
   | { type: 'wait-child'; child: NewRun; ledger: LedgerEntry }

@@ -29,7 +29,7 @@ export async function executeStep(args: StepArgs): Promise<StepOutcome> {
   } catch (error) {
     const flowError = toFlowError(error, 'STEP_FAILED');
     // Bad data or a bad definition fails the same way on every attempt: don't retry it.
-    const retryable = !(error instanceof ValidationError) && !['INVALID_EXPRESSION', 'EXPRESSION_LIMIT', 'PERMISSION_DENIED'].includes(flowError.code);
+    const retryable = !(error instanceof ValidationError) && !['INVALID_EXPRESSION', 'EXPRESSION_LIMIT', 'PERMISSION_DENIED', 'LIMIT_EXCEEDED'].includes(flowError.code);
     return { type: 'fail', error: retryable ? flowError : asNonRetryable(flowError) };
   }
 }
@@ -45,6 +45,8 @@ export function stepContext(core: EngineCore, run: RunRecord, state: RunState, f
     event: state.event,
     run: { id: run.runId, flowId: run.flowId, flowVersion: run.flowVersion, actionName: run.actionName, startTime: run.startTime, label: run.label },
     settings: core.settings,
+    // Every expression's result is held to the value budget: it may be written as it is.
+    limits: { maxResultBytes: core.budgets.maxValueBytes },
   };
 }
 

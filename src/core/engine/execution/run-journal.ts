@@ -1,0 +1,124 @@
+/**
+ * What one run's next transition will record besides its state: log and ledger entries, output
+ * and item events, the persisted items — and what goes live without being stored (transient
+ * items, output events past the history cap), kept in order behind the events before them.
+ *
+ * The history cap (`maxHistoryPerRun`) bounds the stored step-level entries of a run — step logs,
+ * `run`/`goto`/`decide` ledger entries and output events — whatever the run loops on; past it
+ * they are dropped (outputs are still announced live, and the state keeps their latest value).
+ */
+import type { Clock } from '../../clock.js';
+import { cloneJson } from '../../json.js';
+import type { Item, LedgerEntry, RunEventBody, RunState } from '../../run.js';
+
+/** Step-level log codes, written only when the run has step logs on and its history cap is not reached. */
+const STEP_LOG_CODES = new Set(['StepSucceeded', 'StepFailed', 'StepRetrying', 'StepCaught']);
+
+/** What a {@link RunJournal} needs: the run's state (its history count lives there), the cap, and the live channel. */
+export interface RunJournalOptions {
+  state: RunState;
+  clock: Clock;
+  maxHistoryPerRun: number;
+  /** Announces an event live at once (transient). */
+  publishLive: (body: RunEventBody) => void;
+}
+
+/** The pending entries of one run's next transition. */
+export interface JournalEntries {
+  events: RunEventBody[];
+  transients: { afterIndex: number; body: RunEventBody }[];
+  items: Item[];
+}
+
+/** Collects a run's entries between two transitions. */
+export class RunJournal {
+  readonly #options: RunJournalOptions;
+  #events: RunEventBody[] = [];
+  /** Live-only events waiting behind uncommitted events, to keep live order. */
+  #transients: { afterIndex: number; body: RunEventBody }[] = [];
+  #items = new Map<string, Item>();
+  /** The step executing now: its outcome's log entry says when it started. */
+  #stepStart: { stepId: string; at: number; attempt: number } | null = null;
+
+  constructor(options: RunJournalOptions) {
+    this.#options = options;
+  }
+
+  /** Whether the next transition has something to record. */
+  get isEmpty(): boolean {
+    return this.#events.length === 0;
+  }
+
+  /** Adds an event (a status change) as it is. */
+  push(body: RunEventBody): void {
+    this.#events.push(body);
+  }
+
+  /** Adds a log entry. */
+  log(code: string, description: string, details: Record<string, unknown> = {}): void {
+    this.#events.push({ kind: 'log', entry: { time: this.#options.clock.now(), code, description, details } });
+  }
+
+  /** Adds a step-level log entry (with the step's timing) when step logs are on and the cap allows. */
+  stepLog(code: string, description: string, details: Record<string, unknown>): void {
+    if (!this.#options.state.stepLogs || !STEP_LOG_CODES.has(code) || !this.#takeHistory()) return;
+    const start = this.#stepStart;
+    const timing = start && start.stepId === details.stepId ? { startedAt: start.at, durationMs: this.#options.clock.now() - start.at, attempt: start.attempt } : {};
+    this.log(code, description, { ...details, ...timing });
+  }
+
+  /** Adds a ledger entry; `run`, `goto` and `decide` entries count against the cap. */
+  ledger(entry: LedgerEntry): void {
+    const bounded = entry.kind === 'run' || entry.kind === 'goto' || entry.kind === 'decide';
+    if (bounded && !this.#takeHistory()) return;
+    this.#events.push({ kind: 'ledger', entry });
+  }
+
+  /** Adds an `output` event with a copy of `value`: stored while the cap allows, else live only. */
+  output(name: string, value: unknown): void {
+    const body: RunEventBody = { kind: 'output', name, value: cloneJson(value) };
+    if (this.#takeHistory()) this.#events.push(body);
+    else this.live(body);
+  }
+
+  /** Announces an event live only, after the events held so far. */
+  live(body: RunEventBody): void {
+    if (this.#events.length === 0) this.#options.publishLive(body);
+    else this.#transients.push({ afterIndex: this.#events.length, body });
+  }
+
+  /** Adds an item change: a transient item goes live only, the others are stored (event and item). */
+  item(change: 'added' | 'updated' | 'done', item: Item): void {
+    if (item.transient) return this.live({ kind: 'item', change, item: cloneJson(item) });
+    this.#items.set(item.id, item);
+    this.#events.push({ kind: 'item', change, item: cloneJson(item) });
+  }
+
+  /** A step started (see RunExecutor.stepStarted). */
+  stepStarted(stepId: string, at: number, attempt: number): void {
+    this.#stepStart = { stepId, at, attempt };
+  }
+
+  /** Hands over everything pending and starts empty. */
+  take(): JournalEntries {
+    const taken = { events: this.#events, transients: this.#transients, items: [...this.#items.values()] };
+    this.#events = [];
+    this.#transients = [];
+    this.#items = new Map();
+    return taken;
+  }
+
+  /** Counts one step-level history entry; false once the per-run cap is reached (store size stays bounded). */
+  #takeHistory(): boolean {
+    const { state, maxHistoryPerRun: max } = this.#options;
+    if (state.historyCount < max) {
+      state.historyCount += 1;
+      return true;
+    }
+    if (!state.historyTruncated) {
+      state.historyTruncated = true;
+      this.log('HistoryTruncated', `step-level log, ledger and output entries past ${max} are not kept for this run (outputs keep their latest value)`, { max });
+    }
+    return false;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The size of a value as it would be stored: the UTF-8 bytes of its JSON, counted without building
+ * that JSON. Budgets (budgets.ts) compare it with their bound before anything is written.
+ */
+import { limitExceeded } from './budgets.js';
+
+/**
+ * Counts the UTF-8 bytes of `JSON.stringify(value)` — `null` for a value JSON drops at the top —
+ * stopping as soon as the count passes `max`: the result is then some number above `max`, not the
+ * full size. Shared references count every time they occur, as a store writes them every time;
+ * a cycle counts until `max`. The walk is iterative (no stack to blow, whatever the nesting) and
+ * visits at most about `max` values, because each adds at least one byte, so a value that holds
+ * one array 2^28 times over costs no more than `max` steps.
+ */
+export function jsonSize(value: unknown, max = Number.POSITIVE_INFINITY): number {
+  let size = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const current = pending.pop();
+    size += scalarSize(current);
+    if (typeof current === 'object' && current !== null && !(current instanceof Date)) {
+      size += containerSize(current, pending);
+    }
+    if (size > max) return size;
+  }
+  return size;
+}
+
+/** Bytes of a value that is not a container; 0 for arrays and objects (their parts are counted apart). */
+function scalarSize(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return stringSize(value);
+    case 'number':
+      return Number.isFinite(value) ? numberSize(value) : 4;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'bigint':
+      return String(value).length;
+    case 'object':
+      if (value === null) return 4;
+      // A Date writes its ISO string (or null when invalid).
+      if (value instanceof Date) return Number.isNaN(value.getTime()) ? 4 : 26;
+      return 0;
+    default:
+      // undefined, functions and symbols: dropped from objects, null in arrays and at the top.
+      return 4;
+  }
+}
+
+/** Brackets, separators and keys of an array or object; pushes its members to be counted. */
+function containerSize(value: object, pending: unknown[]): number {
+  if (Array.isArray(value)) {
+    const length = value.length;
+    for (let i = 0; i < length; i++) pending.push(value[i]);
+    return 2 + (length > 0 ? length - 1 : 0);
+  }
+  let size = 2;
+  let members = 0;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+    size += stringSize(key) + 1;
+    members += 1;
+    pending.push(member);
+  }
+  return size + (members > 0 ? members - 1 : 0);
+}
+
+function numberSize(value: number): number {
+  if (Number.isInteger(value) && value >= 0 && value < 10) return 1;
+  return String(value).length;
+}
+
+/** Bytes of a JSON string literal: quotes, escapes, and UTF-8 for the rest (a lone surrogate is escaped). */
+function stringSize(text: string): number {
+  let size = 2;
+  const length = text.length;
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) {
+      if (code >= 0x20 && code !== 0x22 && code !== 0x5c) size += 1;
+      else if (code === 0x22 || code === 0x5c || code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d) size += 2;
+      else size += 6;
+    } else if (code < 0x800) size += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) {
+      const next = i + 1 < length ? text.charCodeAt(i + 1) : 0;
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        size += 4;
+        i += 1;
+      } else size += 6;
+    } else if (code >= 0xdc00 && code <= 0xdfff) size += 6;
+    else size += 3;
+  }
+  return size;
+}
+
+/**
+ * Checks that a value a step is about to write fits `maxValueBytes`; returns its size. Throws
+ * LIMIT_EXCEEDED (`details: {limit: 'maxValueBytes', max, value}`, where `value` is the count at
+ * which measuring stopped, just past `max`) naming `what` was written; nothing is built or written.
+ */
+export function checkValueBytes(value: unknown, max: number, what: string): number {
+  const size = jsonSize(value, max);
+  if (size > max) throw limitExceeded('maxValueBytes', max, size, `${what} is larger than ${max} bytes of JSON`);
+  return size;
+}
