@@ -31,6 +31,9 @@
  * Version 3 adds `api_tokens(token_id, principal_id, token_hash UNIQUE, created_at, expires_at,
  * revoked_at, description)`: hashes of API tokens, deleted with their principal (ON DELETE CASCADE).
  *
+ * Version 7 adds run trees (run-trees.ts): `runs.tree_id` (null on older rows, read as
+ * `root_run_id`), `run_trees(tree_id, run_count, canceled)` and `flowrun_count_tree_runs`.
+ *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
  * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
  * does not already guarantee (only ended runs are deleted, and they receive no more events).
@@ -38,10 +41,9 @@
  */
 import { FlowError } from '../../core/errors.js';
 import { RECORD_FUNCTION_SQL } from './record-function.js';
+import { RUN_TREES_SQL } from './run-trees.js';
 import type { PoolClient } from 'pg';
 
-/** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 4;
 
 /** pg_advisory_xact_lock(classid, objid) namespace of flowrun: the bytes of "flow". */
 const LOCK_CLASS = 0x666c6f77;
@@ -198,7 +200,21 @@ const MIGRATIONS: Migration[] = [
     description: 'flowrun_record_transitions',
     statements: [RECORD_FUNCTION_SQL],
   },
+  {
+    // Run trees (issue 12): see run-trees.ts. The batch function is replaced whole by its
+    // current text, which counts created runs; migration 4 installs that same text on a new
+    // database (plpgsql resolves tables when it runs, not when it is created).
+    version: 7,
+    description: 'run_trees, runs.tree_id, flowrun_count_tree_runs',
+    statements: [`ALTER TABLE runs ADD COLUMN tree_id text COLLATE "C"`, ...RUN_TREES_SQL, RECORD_FUNCTION_SQL],
+  },
 ];
+
+/** The schema version this code writes and reads: the last migration's. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+/** The versions of the migrations, in order (numbers may skip: branches reserve theirs). */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((migration) => migration.version);
 
 /** Options of {@link migrate}. */
 export interface MigrateOptions {

@@ -20,7 +20,7 @@ import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-write
 const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
 
 /** The migration statement that creates the function (in the store's schema). */
-export const RECORD_FUNCTION_SQL = `CREATE FUNCTION flowrun_record_transitions(batch json)
+export const RECORD_FUNCTION_SQL = `CREATE OR REPLACE FUNCTION flowrun_record_transitions(batch json)
 RETURNS TABLE (batch_index integer, run json, woken json)
 LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
@@ -82,6 +82,10 @@ BEGIN
       FROM ROWS FROM (json_array_elements(t->'it'), json_array_elements_text(t->'ii')) WITH ORDINALITY AS it(body, id, ord)
       ON CONFLICT (run_id, item_id) DO UPDATE SET body = EXCLUDED.body;
     END IF;
+    IF COALESCE(json_array_length(t->'cr'), 0) > 0 THEN
+      -- Raises for a full or canceled tree, which undoes the whole call (run-trees.ts).
+      PERFORM flowrun_count_tree_runs(t->'cr'->0->'row'->>'tree_id', json_array_length(t->'cr'), (tb->>'mt')::double precision);
+    END IF;
     FOR c IN SELECT value FROM json_array_elements(COALESCE(t->'cr', '[]'::json)) LOOP
       INSERT INTO runs (${INSERT_COLUMNS})
       SELECT ${INSERT_COLUMNS} FROM json_populate_record(NULL::runs, c->'row');
@@ -136,7 +140,7 @@ function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: str
     depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: at,
     timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: events.length, ready_at: run.readyAt,
     lease_owner: lease?.owner ?? null, lease_expires_at: lease?.expiresAt ?? null, fencing_token: lease ? 1 : 0,
-    last_transition_key: null, state: run.state,
+    last_transition_key: null, tree_id: run.treeId, state: run.state,
   };
   return { row, ev: events, ek: eventKinds(events) };
 }
@@ -158,6 +162,7 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   if (events.length > 0) Object.assign(arg, { ev: events, ek: eventKinds(events) });
   if (items.length > 0) Object.assign(arg, { it: items, ii: items.map((item) => String(item.id)) });
   if (t.createRuns?.length) arg.cr = t.createRuns.map((created) => newRunArgument(created.run, created.events, created.lease ?? null, t.at));
+  if (t.createRuns?.length && t.maxRunsPerTree !== undefined) arg.mt = t.maxRunsPerTree;
   if (t.wakeRuns?.length) arg.wk = t.wakeRuns;
   if (t.wakeLease) arg.wl = { o: t.wakeLease.owner, x: t.wakeLease.expiresAt };
   return arg;

@@ -29,6 +29,11 @@
  *
  * Version 3 adds `flowrun_api_tokens` (hashes of API tokens, sqlite-principal-store.ts).
  *
+ * Version 6 adds `flowrun_run_trees(tree_id, run_count, canceled)`: the count of runs in each run
+ * tree that started any, checked by the transaction that creates one (`maxRunsPerTree`), and the
+ * mark of a canceled tree (run-trees.ts). A run's `treeId` lives in `fixed`; rows written before
+ * have none and read as their `root_run_id`.
+ *
  * A migration never alters or drops a table it did not create.
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -154,6 +159,18 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         description TEXT
       )`,
       `CREATE INDEX flowrun_api_tokens_principal ON flowrun_api_tokens (principal_id, created_at, token_id)`,
+    ],
+  },
+  {
+    // Run trees (issue 12): one row per tree that created a run or was canceled.
+    version: 6,
+    description: 'run trees',
+    statements: [
+      `CREATE TABLE flowrun_run_trees (
+        tree_id TEXT NOT NULL PRIMARY KEY,
+        run_count INTEGER NOT NULL,
+        canceled INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID`,
     ],
   },
 ];
