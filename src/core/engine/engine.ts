@@ -19,10 +19,10 @@ import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } f
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validation/validate-flow.js';
-import { startEvents, type BuildRunInput, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
+import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
-import { buildNewRun } from './start/build-run.js';
+import { buildNewRun, createdRecord } from './start/build-run.js';
 import { prepareStart } from './start/start-run.js';
 import { RunWaiters } from './live/run-waiters.js';
 import { runActionOn } from './run-action.js';
@@ -219,11 +219,14 @@ export class Engine implements EngineCore {
   /** Records a new run and sets it going; resolves with its record as created (its `state` is the one the execution goes on changing). */
   async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<RunRecord> {
     const events = [...startEvents(run), ...firstEvents];
-    const lease = this.leaseForNewRun();
-    const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) });
+    const lease = this.leaseForNewRun(run);
+    const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) }).catch((error: unknown) => {
+      this.#scheduler.forgetLease(run.runId);
+      throw error;
+    });
     this.publishCommitted(created.run, events);
     if (created.lease) this.#scheduler.execute(created.run, created.lease);
-    else this.dispatch(run.runId);
+    else this.#scheduler.dispatch(run.runId, run);
     return created.run;
   }
 
@@ -231,8 +234,29 @@ export class Engine implements EngineCore {
     this.#scheduler.dispatch(runId);
   }
 
-  leaseForNewRun(): { owner: string; expiresAt: number } | null {
-    return this.#scheduler.leaseForNewRun();
+  leaseForNewRun(run: Pick<NewRun, 'runId' | 'treeId' | 'runOwner'>): { owner: string; expiresAt: number } | null {
+    return this.#scheduler.leaseForNewRun(run);
+  }
+
+  runsToCreate(runs: NewRun[]): CreatedRun[] {
+    return runs.map((run) => {
+      const lease = this.leaseForNewRun(run);
+      return { run, events: startEvents(run), ...(lease ? { lease } : {}) };
+    });
+  }
+
+  runsCreated(created: CreatedRun[], at: number): void {
+    for (const c of created) {
+      this.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
+      if (c.lease) this.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
+      else this.#scheduler.dispatch(c.run.runId, c.run);
+    }
+  }
+
+  yieldToEventLoop(): Promise<void> {
+    // setImmediate where there is one (Node, Bun): after pending I/O, without a timer's clamp.
+    const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+    return new Promise((resolve) => (immediate ? immediate(resolve) : globalThis.setTimeout(resolve, 0)));
   }
 
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {
@@ -315,7 +339,7 @@ export class Engine implements EngineCore {
     if (!run.parentRunId || run.detached) return;
     const parent = wokenRuns?.find((woken) => woken.runId === run.parentRunId);
     if (parentLease) this.#scheduler.executeLeased(run.parentRunId, parentLease, undefined, parent);
-    else this.dispatch(run.parentRunId);
+    else this.#scheduler.dispatch(run.parentRunId, run); // a synchronous child's parent is of its tree and owner
   }
 
   /**
@@ -365,11 +389,15 @@ export class Engine implements EngineCore {
    * Cancels a run: it ends CANCELED, its synchronous children are canceled too (depth-first),
    * its running modules see their `signal` abort, and a parent waiting on it is woken (its call
    * step fails with CANCELED). Launched runs go on. Canceling an ended run changes nothing.
-   * With `as`, refused like {@link updateRun}.
+   * With `tree: true`, every run it started is canceled too, launches (and theirs) included,
+   * whoever owns them, and — when it is the root of its run tree — the tree is marked first so
+   * that no run can be started in it any more, even by a launch racing the cancel
+   * (execution/cancel-run.ts); its launched runs are walked even when the run itself has ended.
+   * With `as`, refused like {@link updateRun}: managing the run is enough to cancel its tree.
    */
-  async cancelRun(runId: string, options: AccessOptions = {}): Promise<RunRecord> {
+  async cancelRun(runId: string, options: AccessOptions & { tree?: boolean } = {}): Promise<RunRecord> {
     await this.access.assertCanManage(runId, options.as);
-    await this.cancelRunTree(runId, 'canceled by request');
+    await this.cancelRunTree(runId, 'canceled by request', { tree: options.tree === true });
     return this.getRun(runId);
   }
 
@@ -397,8 +425,8 @@ export class Engine implements EngineCore {
     return { ...deps, published: (run, events) => this.publishCommitted(run, events), dispatch: (runId) => this.dispatch(runId) };
   }
 
-  cancelRunTree(runId: string, reason: string): Promise<void> {
-    return cancelRunTree(this.#cancelDeps, runId, reason);
+  cancelRunTree(runId: string, reason: string, options: { tree?: boolean } = {}): Promise<void> {
+    return cancelRunTree(this.#cancelDeps, runId, reason, options);
   }
 
   get #cancelDeps(): CancelDeps {

@@ -17,14 +17,14 @@ import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../../
 import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunEventBody, type RunRecord, type RunState } from '../../run.js';
 import type { RunLease } from '../../store.js';
 import { cloneJson } from '../../json.js';
-import { startEvents, type EngineCore, type FlushableRun } from '../engine-core.js';
+import type { EngineCore, FlushableRun } from '../engine-core.js';
 import { executeStep, stepContext } from '../steps/step-runner.js';
 import type { StepHost, StepOutcome } from '../steps/step-outcome.js';
 import { applyOutputMappings, parseContextTarget } from '../../mapping.js';
 import { childOutcome } from '../calls/child-outcome.js';
 import { drainOutbox } from '../events/event-outbox.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
-import { createdRecord } from '../start/build-run.js';
+import { decideFailure, refusedStepError, treeRefusal } from './step-failure.js';
 
 /**
  * Steps that only compute from the run's own state: re-running them after a crash gives the same
@@ -122,6 +122,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         await this.#endRun('FAILED', null, { code: 'TIMEOUT', description: `the run timed out after ${this.#run.timeoutMs} ms` });
         return;
       }
+      // Every 256 steps other work (HTTP, timers) gets a turn, even over a store answering in microtasks (memory).
+      if (this.#state.stepSeq % 256 === 255) await this.#core.yieldToEventLoop();
       const frame = this.#state.frames.at(-1);
       if (!frame) {
         await this.#succeedRun(null);
@@ -167,12 +169,12 @@ export class RunExecutor implements StepHost, FlushableRun {
     const stepId = frame.at!;
     switch (outcome.type) {
       case 'complete':
+        if (outcome.createRuns?.length) return this.#startRuns(step, outcome);
         for (const entry of outcome.ledger ?? []) this.ledger(entry);
         this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next);
-        if (outcome.createRuns?.length) await this.#commit({ createRuns: outcome.createRuns });
         // The end of a frame is written next, before anything else can run: a step with effects
         // that ends its frame rides on that write.
-        else if (frame.at === null && !PURE_STEP_TYPES.has(step.stepType)) this.#holdBack(true);
+        if (frame.at === null && !PURE_STEP_TYPES.has(step.stepType)) this.#holdBack(true);
         // A call's completion applies its child's final record, which never changes: pure too.
         else await this.#settle(PURE_STEP_TYPES.has(step.stepType) || step.stepType === 'RUN_FLOW');
         return true;
@@ -190,12 +192,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         await this.#settle(true);
         return true;
       }
-      case 'wait-child': {
-        this.ledger(outcome.ledger);
-        frame.waitingForRunId = outcome.child.runId;
-        await this.#commit({ createRuns: [outcome.child], releaseLease: true, readyAt: this.#run.deadline });
-        return false;
-      }
+      case 'wait-child':
+        return this.#startRuns(step, outcome);
       case 'end-frame':
         this.#completeStep(frame, step, stepId, outcome.output, null);
         return true;
@@ -203,6 +201,32 @@ export class RunExecutor implements StepHost, FlushableRun {
         return this.#handleFailure(frame, step, stepId, outcome.error, outcome.catchable ?? true);
       case 'suspend':
         return this.#suspend(outcome);
+    }
+  }
+
+  /**
+   * Completes a step that starts runs (a launch, or a call it then waits for) in the transition
+   * that creates them. The store may refuse them (the tree's `maxRunsPerTree`, or a canceled
+   * tree); then nothing of the step stays: a full tree fails the step with LIMIT_EXCEEDED
+   * (catchable), a canceled one cancels this run. False when the run waits or ended.
+   */
+  async #startRuns(step: StepDefinition, outcome: Extract<StepOutcome, { type: 'complete' | 'wait-child' }>): Promise<boolean> {
+    const before = { state: cloneJson(this.#state), events: [...this.#events], items: new Map(this.#items), transients: [...this.#transients] };
+    const frame = this.#state.frames.at(-1)!;
+    try {
+      const waits = outcome.type === 'wait-child';
+      for (const entry of waits ? [outcome.ledger] : (outcome.ledger ?? [])) this.ledger(entry);
+      if (waits) frame.waitingForRunId = outcome.child.runId;
+      else this.#completeStep(frame, step, frame.at!, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next);
+      await this.#commit(waits ? { createRuns: [outcome.child], releaseLease: true, readyAt: this.#run.deadline } : { createRuns: outcome.createRuns });
+      return !waits;
+    } catch (error) {
+      const refusal = treeRefusal(error);
+      if (!refusal) throw error;
+      ({ state: this.#state, events: this.#events, items: this.#items, transients: this.#transients } = before);
+      if (refusal.code === 'CANCELED') return this.#core.cancelRunTree(this.runId, refusal.message).then(() => false);
+      const top = this.#state.frames.at(-1)!;
+      return this.#handleFailure(top, step, top.at!, refusedStepError(refusal, this.runId, top.at!), true);
     }
   }
 
@@ -238,19 +262,11 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   async #handleFailure(frame: Frame, step: StepDefinition, stepId: string, error: FlowError, catchable: boolean): Promise<boolean> {
     const info = { ...error.toRunError(), stepId };
-    const retryable = (error as { retryable?: boolean }).retryable !== false;
-    const retry = step.retry;
-    if (catchable && retry && retryable && frame.attempt < retry.maxAttempts && matches(retry.errorEquals, error.code)) {
-      const delayMs = Math.min(
-        (retry.backoffMs ?? 0) * Math.pow(retry.backoffRate ?? 2, frame.attempt - 1),
-        retry.maxBackoffMs ?? Number.POSITIVE_INFINITY,
-      );
+    const decision = decideFailure(step, frame.attempt, error, catchable);
+    if (decision.kind === 'retry') {
+      const { delayMs } = decision;
       frame.attempt += 1;
-      this.#stepLog('StepRetrying', `step ${stepId} failed with ${error.code}; attempt ${frame.attempt} of ${retry.maxAttempts} in ${delayMs} ms`, {
-        stepId,
-        error: info,
-        delayMs,
-      });
+      this.#stepLog('StepRetrying', `step ${stepId} failed with ${error.code}; attempt ${frame.attempt} of ${decision.maxAttempts} in ${delayMs} ms`, { stepId, error: info, delayMs });
       if (delayMs <= 0) {
         await this.#commit({});
         return true;
@@ -260,13 +276,11 @@ export class RunExecutor implements StepHost, FlushableRun {
       this.#core.scheduleWake(this.runId, at);
       return false;
     }
-    const clause = catchable ? step.catch?.find((c) => matches(c.errorEquals, error.code)) : undefined;
-    if (clause) {
-      this.#stepLog('StepCaught', `step ${stepId} failed with ${error.code}; continuing at ${clause.next}`, { stepId, error: info, next: clause.next });
-      const output = { error: { code: error.code, description: error.message, ...(error.details ? { details: error.details } : {}) } };
-      frame.steps[stepId] = output;
-      frame.last = output;
-      frame.at = clause.next;
+    if (decision.kind === 'catch') {
+      this.#stepLog('StepCaught', `step ${stepId} failed with ${error.code}; continuing at ${decision.next}`, { stepId, error: info, next: decision.next });
+      frame.steps[stepId] = decision.output;
+      frame.last = decision.output;
+      frame.at = decision.next;
       frame.attempt = 1;
       this.#state.stepSeq += 1;
       await this.#commit({});
@@ -336,7 +350,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#events.push({ kind: 'status', status, ...(runError ? { error: runError } : { output }) });
     const parent = this.#run.parentRunId && !this.#run.detached ? [this.#run.parentRunId] : [];
     // The parent this run wakes is leased to this engine in the same write, when it has room.
-    const wakeLease = parent.length ? this.#core.leaseForNewRun() : null;
+    const wakeLease = parent.length ? this.#core.leaseForNewRun({ ...this.#run, runId: parent[0]! }) : null;
     const ended = await this.#commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent, ...(wakeLease ? { wakeLease } : {}) });
     this.#core.runEnded(ended, wakeLease ?? undefined);
   }
@@ -447,12 +461,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       const events = this.#events;
       this.#deferred = 0;
       this.#mustWrite = false;
-      // Runs this transition starts are leased to this engine when it has room, so it executes
-      // them without a claim round trip; otherwise they are left for a claim.
-      const created = (input.createRuns ?? []).map((run) => {
-        const lease = this.#core.leaseForNewRun();
-        return { run, events: startEvents(run), ...(lease ? { lease } : {}) };
-      });
+      const created = this.#core.runsToCreate(input.createRuns ?? []);
       const transients = this.#transients;
       const items = [...this.#items.values()];
       if (items.length > 0) this.#state.hasItems = true;
@@ -473,7 +482,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         },
         events,
         items,
-        ...(created.length ? { createRuns: created } : {}),
+        ...(created.length ? { createRuns: created, maxRunsPerTree: this.#core.budgets.maxRunsPerTree } : {}),
         ...(input.wakeRuns?.length ? { wakeRuns: input.wakeRuns } : {}),
         ...(input.wakeLease ? { wakeLease: input.wakeLease } : {}),
         ...(input.releaseLease ? { releaseLease: true } : {}),
@@ -481,19 +490,10 @@ export class RunExecutor implements StepHost, FlushableRun {
       this.#run = { ...recorded, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
       if (this.#state.outbox) drainOutbox(this.#core, this.runId, this.#state);
-      for (const c of created) {
-        this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
-        if (c.lease) this.#core.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
-        else this.#core.dispatch(c.run.runId);
-      }
+      this.#core.runsCreated(created, at);
       return recorded;
     });
     this.#commitChain = next.catch(() => undefined);
     return next;
   }
 }
-
-function matches(codes: string[] | undefined, code: string): boolean {
-  return !codes || codes.length === 0 || codes.includes('*') || codes.includes(code);
-}
-
