@@ -24,6 +24,7 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
     createRoute({ method: 'post', path: '/events', tags: ['events'], summary: 'Publish an event: starts every subscribed flow the caller may start, once per event id', request: { body: jsonBody(PublishEventBody) }, responses: { 200: ok(z.object({ eventId: z.string(), runIds: z.array(z.string()) }), 'the runs it started (the same ones for a repeated eventId)'), ...responses } }),
     async (c) => {
       const body = c.req.valid('json');
+      state.starts.take(c.get('principal').userId, 1); // a publish may start runs: one start of the budget
       const published = await method('publishEvent')(body.name, body.payload, { userId: c.get('principal').userId, ...(body.eventId !== undefined ? { eventId: body.eventId } : {}) });
       return c.json({ eventId: published.eventId, runIds: published.runIds }, 200);
     },
