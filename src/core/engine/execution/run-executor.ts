@@ -7,8 +7,8 @@
  * step that was in flight runs again with the same idempotency key.
  *
  * The `engine/execution/` room: running claimed runs — the executor (this file), the scheduler that
- * claims, leases and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a
- * run tree (cancel-run.ts) and deleting old ended runs (retention.ts). It may import core, the
+ * claims, leases and dispatches them within fair shares (run-scheduler.ts, fair-shares.ts), lease renewal
+ * (lease-keeper.ts), failed steps (step-failure.ts), cancelling (cancel-run.ts) and retention (retention.ts). It may import core, the
  * engine's contracts, start/ (building created runs), steps/ and calls/ (what a step does and how a
  * child's end resumes its caller) and events/ (the EMIT outbox).
  */
