@@ -125,8 +125,12 @@ export interface EngineCore {
   publishTransient(run: LiveRunRef, event: RunEventBody): void;
   /** A run reached a terminal status; with `parentLease`, its woken parent was leased to this engine. */
   runEnded(run: RecordedRun, parentLease?: { owner: string; expiresAt: number }): void;
-  /** Resolves in a later turn of the event loop: a long loop of steps lets timers and I/O in. */
-  yieldToEventLoop(): Promise<void>;
+  /**
+   * Resolves in a later turn of the event loop (a long loop of steps lets timers and I/O in), with
+   * true when the run should give its slot back: its tree or owner holds more than its share here
+   * (slots it got while nobody else was waiting). The run then goes back to the store, ready.
+   */
+  yieldTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>): Promise<boolean>;
   /** Cancels a run and its synchronous children (`tree`: and everything in its run tree it started, launches included). */
   cancelRunTree(runId: string, reason: string, options?: { tree?: boolean }): Promise<void>;
 }

@@ -253,10 +253,11 @@ export class Engine implements EngineCore {
     }
   }
 
-  yieldToEventLoop(): Promise<void> {
+  async yieldTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>): Promise<boolean> {
     // setImmediate where there is one (Node, Bun): after pending I/O, without a timer's clamp.
     const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
-    return new Promise((resolve) => (immediate ? immediate(resolve) : globalThis.setTimeout(resolve, 0)));
+    await new Promise<void>((resolve) => (immediate ? immediate(() => resolve()) : globalThis.setTimeout(resolve, 0)));
+    return this.#scheduler.givesBack(run);
   }
 
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {

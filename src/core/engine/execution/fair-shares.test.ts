@@ -28,6 +28,14 @@ const threeSteps: FlowDefinition = {
   actions: { main: { startAt: 'a', steps: { a: { stepType: 'COMPUTE', expression: '1', defaultNextStepInstanceId: 'b' }, b: { stepType: 'COMPUTE', expression: '2', defaultNextStepInstanceId: 'c' }, c: { stepType: 'SUCCEED' } } } },
 } as FlowDefinition;
 
+/** A loop that never ends on its own. */
+const endlessLoop: FlowDefinition = {
+  id: 'fair/endless',
+  vars: { n: { type: 'number', default: 0 } },
+  actions: { main: { startAt: 'go', steps: { go: { stepType: 'GOTO', subflow: 'it' } } } },
+  subflows: { it: { startAt: 'i', steps: { i: { stepType: 'SET', target: '$.vars.n', expression: 'vars.n + 1', defaultNextStepInstanceId: 'g' }, g: { stepType: 'GOTO', subflow: 'it' } } } },
+} as FlowDefinition;
+
 function gate() {
   const entered: string[] = [];
   const never = new Promise<never>(() => undefined);
@@ -89,6 +97,31 @@ describe('fair shares of an engine', () => {
     // Alice's fourth run, earlier in the claim order than Bob's, was passed over.
     expect(await worker.getRun(bomb.requestId)).toMatchObject({ status: 'ACTIVE', leaseOwner: null });
     await worker.close();
+  });
+
+  it("lets one user fill idle slots, and takes a slot back for another user's run that arrives later", async () => {
+    const store = createMemoryStores();
+    const recorder = createEngine({ stores: store, poll: false, maxConcurrentRuns: 0 });
+    await recorder.deployFlow(endlessLoop, { publish: true });
+    await recorder.deployFlow(threeSteps, { publish: true });
+    const loops = [];
+    for (let i = 0; i < 4; i++) loops.push((await recorder.startRun({ flow: 'fair/endless', userId: 'alice' })).requestId);
+    const worker = createEngine({ stores: store, maxConcurrentRuns: 4, pollIntervalMs: 60_000 });
+    // All four of Alice's loops run: nobody else was waiting.
+    await new Promise<void>((resolve) => {
+      const seen = new Set<string>();
+      const stop = worker.onAnyRunEvent((event) => {
+        seen.add(event.runId);
+        if (seen.size === 4) resolve(stop());
+      });
+    });
+    const { requestId } = await recorder.startRun({ flow: 'fair/quick', userId: 'bob' });
+    expect(await worker.waitForRun(requestId)).toMatchObject({ status: 'SUCCEEDED' });
+    // Bob's run got a slot that one of Alice's loops gave back, not one a loop freed by ending.
+    expect((await Promise.all(loops.map((id) => worker.getRun(id)))).map((run) => run.status)).toEqual(['ACTIVE', 'ACTIVE', 'ACTIVE', 'ACTIVE']);
+    for (const id of loops) await worker.cancelRun(id);
+    await worker.close();
+    await recorder.close();
   });
 
   it('gives the event loop a turn during a long loop of steps over a store that answers in microtasks', async () => {

@@ -5,6 +5,11 @@
  * executing in this engine, and runs leased to it that are about to (a reservation, which lapses
  * with its lease if the run never starts here). The scheduler asks before it leases, claims or
  * dispatches a run; claims pass over the trees and owners that are full ({@link FairShares.skip}).
+ *
+ * The shares do not waste slots: when the runs passed over are the only ones ready, a last claim
+ * lets them fill the free slots, and such a run past its share gives its slot back every 256 steps
+ * (it goes back to the store, ready), where the next claim takes other users' runs first. A run
+ * blocked in a module keeps its slot until the module returns.
  */
 import type { Clock } from '../../clock.js';
 import type { ClaimSkip } from '../../store.js';
@@ -43,6 +48,12 @@ export class FairShares {
   isFull(party: RunParty): boolean {
     this.#lapse();
     return (this.#trees.get(party.treeId) ?? 0) >= this.treeShare || (this.#owners.get(party.runOwner) ?? 0) >= this.ownerShare;
+  }
+
+  /** True when `party`'s tree or owner holds more than its share (slots given while nobody else waited). */
+  isOver(party: RunParty): boolean {
+    this.#lapse();
+    return (this.#trees.get(party.treeId) ?? 0) > this.treeShare || (this.#owners.get(party.runOwner) ?? 0) > this.ownerShare;
   }
 
   /** Counts run `runId` of `party`: executing (no `expiresAt`) or reserved until `expiresAt`. Counting it again only updates it. */

@@ -7,10 +7,10 @@
  * step that was in flight runs again with the same idempotency key.
  *
  * The `engine/execution/` room: running claimed runs — the executor (this file), the scheduler that
- * claims, leases and dispatches them within fair shares (run-scheduler.ts, fair-shares.ts), lease renewal
- * (lease-keeper.ts), failed steps (step-failure.ts), cancelling (cancel-run.ts) and retention (retention.ts). It may import core, the
- * engine's contracts, start/ (building created runs), steps/ and calls/ (what a step does and how a
- * child's end resumes its caller) and events/ (the EMIT outbox).
+ * claims, leases and dispatches them within fair shares (run-scheduler.ts, fair-shares.ts), lease
+ * renewal (lease-keeper.ts), failed steps (step-failure.ts), cancelling (cancel-run.ts) and retention
+ * (retention.ts). It may import core, the engine's contracts, start/ (building created runs), steps/
+ * and calls/ (what a step does and how a child's end resumes its caller) and events/ (the EMIT outbox).
  */
 import { CanceledError, ConflictError, FlowError, TimeoutError, toFlowError } from '../../errors.js';
 import type { ActionDefinition, FlowVersionRecord, StepDefinition } from '../../model.js';
@@ -122,8 +122,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         await this.#endRun('FAILED', null, { code: 'TIMEOUT', description: `the run timed out after ${this.#run.timeoutMs} ms` });
         return;
       }
-      // Every 256 steps other work (HTTP, timers) gets a turn, even over a store answering in microtasks (memory).
-      if (this.#state.stepSeq % 256 === 255) await this.#core.yieldToEventLoop();
+      // Every 256 steps other work gets a turn, and a run past its tree's or owner's share gives its slot back (fair-shares.ts).
+      if (this.#state.stepSeq % 256 === 255 && (await this.#core.yieldTurn(this.#run))) return void (await this.#commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
       const frame = this.#state.frames.at(-1);
       if (!frame) {
         await this.#succeedRun(null);

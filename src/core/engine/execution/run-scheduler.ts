@@ -54,6 +54,8 @@ export class RunScheduler {
   #pollSoon = false;
   /** The last poll claimed as many runs as it had room for: more are probably ready. */
   #backlog = false;
+  /** The last fair claim found no run ready but those of trees and owners at their share. */
+  #othersIdle = false;
   #pollTimer: TimerHandle | null = null;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
@@ -183,7 +185,7 @@ export class RunScheduler {
     this.#pollSoon = true;
     this.#options.clock.setTimeout(
       () => {
-        this.#pollOnce()
+        this.#pollOnce({ refill: true })
           .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
           .finally(() => (this.#pollSoon = false));
       },
@@ -249,22 +251,41 @@ export class RunScheduler {
   /**
    * Claims ready runs into the free slots, in rounds: each passes over the trees and owners at
    * their share and takes no more than keeps every other within it (FairShares.claimLimit), so
-   * another user's run is claimed past a tree that fills the store with ready runs.
+   * another user's run is claimed past a tree that fills the store with ready runs. When runs were
+   * passed over and slots are still free, a last claim takes any ready run (such runs give their
+   * slot back every 256 steps, see {@link givesBack}). A `refill` between two polls, after a fair
+   * round found nobody else's run ready, is that last claim alone: one query per freed slot while a
+   * single user keeps the engine busy; the next poll looks for others again.
    */
-  async #pollOnce(): Promise<void> {
+  async #pollOnce(options: { refill?: boolean } = {}): Promise<void> {
     const { store, clock, workerId, leaseMs, maxConcurrentRuns } = this.#options;
-    for (;;) {
+    if (!options.refill) this.#othersIdle = false;
+    for (let fair = !(options.refill && this.#othersIdle); ; ) {
       const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
       if (free <= 0 || this.#closed) return;
-      const limit = this.#shares.claimLimit(free);
       const skip = this.#shares.skip();
+      const limit = fair ? this.#shares.claimLimit(free) : free;
       const now = clock.now();
-      const claimed = await store.claimRuns({ owner: workerId, limit, now, leaseExpiresAt: now + leaseMs, skip });
-      // Runs passed over may be ready too: look again as soon as a slot frees.
-      this.#backlog = claimed.length === limit || Boolean(skip.treeIds?.length || skip.runOwners?.length);
+      const claimed = await store.claimRuns({ owner: workerId, limit, now, leaseExpiresAt: now + leaseMs, ...(fair ? { skip } : {}) });
+      this.#backlog = claimed.length === limit;
       for (const c of claimed) this.execute(c.run, c.lease);
-      if (claimed.length < limit) return;
+      if (claimed.length === limit) continue;
+      if (!fair || !(skip.treeIds?.length || skip.runOwners?.length)) return;
+      this.#othersIdle = true;
+      fair = false;
     }
+  }
+
+  /**
+   * True when a run of `party` executing here should give its slot back: its tree or owner holds
+   * more than its share. Never without polling: only a claim would take the run up again.
+   */
+  givesBack(party: RunParty): boolean {
+    if (!this.#options.poll || this.#closed || !this.#shares.isOver(party)) return false;
+    // The slot it frees is refilled by a claim soon, fair rounds first: someone else's run, if any is ready.
+    this.#backlog = true;
+    this.#othersIdle = false;
+    return true;
   }
 
   /** Claims INACTIVE runs whose timer is due, resumes each, and executes it under the same lease. */
