@@ -83,8 +83,10 @@ function gated(id: string, launches: number): FlowDefinition {
 
 function gate() {
   let open!: () => void;
+  let enter!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
-  return { open, module: async () => (await opened, { passed: true }) };
+  const entered = new Promise<void>((resolve) => (enter = resolve));
+  return { open, entered, module: async () => (enter(), await opened, { passed: true }) };
 }
 
 describe('canceling a run tree', () => {
@@ -113,31 +115,43 @@ describe('canceling a run tree', () => {
   it('refuses a launch racing the cancel: the launching run is canceled and its launch never exists', async () => {
     const g = gate();
     const store = createMemoryStores();
-    const engine = createEngine({ stores: store, poll: false, modules: { gate: g.module } });
-    await engine.deployFlow(gated('t/spawner', 1), { publish: true });
-    const { requestId } = await engine.startRun({ flow: 't/spawner', userId: 'olivia' });
-    // The root waits at its gate; it launches as soon as the gate opens.
+    const hold = (_input: unknown, ctx: { signal: AbortSignal }) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve(null), { once: true }));
+    const engine = createEngine({ stores: store, poll: false, modules: { gate: g.module, hold } });
+    // The root launches a spawner and holds; the spawner waits at its gate, then launches a leaf.
+    const root: FlowDefinition = {
+      id: 't/root',
+      actions: { main: { startAt: 'go', steps: { go: { stepType: 'RUN_FLOW', flowDefinitionId: 't/spawner', async: true, defaultNextStepInstanceId: 'hold' }, hold: { stepType: 'MODULE', moduleIdentifier: 'hold' } } } },
+    } as FlowDefinition;
+    const spawner = { ...gated('t/spawner', 0), actions: { main: { startAt: 'gate', steps: { gate: { stepType: 'MODULE', moduleIdentifier: 'gate', defaultNextStepInstanceId: 'l' }, l: { stepType: 'RUN_FLOW', flowDefinitionId: 't/leaf', async: true } } } } } as FlowDefinition;
+    await engine.deployFlow(root, { publish: true });
+    await engine.deployFlow(spawner, { publish: true });
+    await engine.deployFlow(gated('t/leaf', 0), { publish: true });
+    const { requestId } = await engine.startRun({ flow: 't/root', userId: 'olivia' });
+    await g.entered;
+    expect((await engine.listRuns({ flowId: 't/spawner' })).runs).toMatchObject([{ status: 'ACTIVE', treeId: requestId }]);
+
     let launchSettled!: () => void;
     const launchAttempt = new Promise<void>((resolve) => (launchSettled = resolve));
     const record = store.recordTransition.bind(store);
     store.recordTransition = (t) => {
       const recorded = record(t);
-      if (t.createRuns?.length) void recorded.then(launchSettled, launchSettled);
+      if (t.createRuns?.some((c) => c.run.flowId === 't/leaf')) void recorded.then(launchSettled, launchSettled);
       return recorded;
     };
-    // Exactly between the tree's mark and the walk that cancels the root, the root launches.
-    const mark = store.markTreeCanceled.bind(store);
-    store.markTreeCanceled = async (input) => {
-      const marked = await mark(input);
-      g.open();
-      await launchAttempt;
-      return marked;
+    // The cancel is under way (the root not yet canceled, the spawner not yet reached) when the spawner launches.
+    const cancel = store.cancelRun.bind(store);
+    store.cancelRun = async (input) => {
+      if (input.runId === requestId) {
+        g.open();
+        await launchAttempt;
+      }
+      return cancel(input);
     };
     await engine.cancelRun(requestId, { as: 'olivia', tree: true });
     await engine.whenIdle();
-    const runs = (await engine.listRuns({ flowId: 't/spawner' })).runs;
-    expect(runs.map((run) => run.runId)).toEqual([requestId]);
-    expect(runs[0]).toMatchObject({ status: 'CANCELED' });
+    expect((await engine.listRuns({ flowId: 't/leaf' })).runs).toEqual([]);
+    expect((await engine.listRuns({ flowId: 't/spawner' })).runs).toMatchObject([{ status: 'CANCELED' }]);
+    expect(await engine.getRun(requestId)).toMatchObject({ status: 'CANCELED' });
     await engine.close();
   });
 
