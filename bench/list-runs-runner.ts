@@ -72,6 +72,7 @@ function newRun(i: number): NewRun {
     sessionId: null,
     parentRunId: null,
     rootRunId: runId,
+    treeId: runId,
     detached: false,
     depth: 0,
     monitors: { users: [], groups: [] },

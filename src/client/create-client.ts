@@ -114,9 +114,15 @@ export class FlowClient {
     return (await this.#http.json<{ run: Run }>({ method: 'PATCH', path: `/runs/${segment(runId, 'runId')}`, body, context: { runId }, idempotent: true })).run;
   }
 
-  /** Cancels a run and its synchronous children (managers and owners); returns the run. Canceling an ended run changes nothing. */
-  async cancelRun(runId: string): Promise<Run> {
-    return (await this.#http.json<{ run: Run }>({ method: 'POST', path: `/runs/${segment(runId, 'runId')}/cancel`, body: {}, context: { runId }, idempotent: true })).run;
+  /**
+   * Cancels a run and its synchronous children (managers and owners); returns the run. Canceling an
+   * ended run changes nothing. With `tree: true`, every run it started is canceled too, launches
+   * included, and a root's tree starts no run any more — even an ended root's launched runs stop.
+   */
+  async cancelRun(runId: string, options: { tree?: boolean } = {}): Promise<Run> {
+    if (typeof options !== 'object' || options === null || (options.tree !== undefined && typeof options.tree !== 'boolean')) invalid('options.tree', 'must be a boolean');
+    const body = options.tree ? { tree: true } : {};
+    return (await this.#http.json<{ run: Run }>({ method: 'POST', path: `/runs/${segment(runId, 'runId')}/cancel`, body, context: { runId }, idempotent: true })).run;
   }
 
   /** One page of a run's log entries, oldest first. */

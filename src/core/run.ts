@@ -124,6 +124,11 @@ export interface RunRecord {
   sessionId: string | null;
   parentRunId: string | null;
   rootRunId: string;
+  /**
+   * The run tree it belongs to: the id of its top ancestor across calls and launches alike (its
+   * own id for a run nobody started from a flow). Budgets (`maxRunsPerTree`) and tree cancels go by it.
+   */
+  treeId: string;
   /** True for a run started fire-and-forget (launch / START_FLOW_EXECUTION / async call). */
   detached: boolean;
   depth: number;

@@ -72,6 +72,14 @@ export interface Transition {
    * owner, fencing token + 1 — the writer resumes the parent it woke without a claim.
    */
   wakeLease?: { owner: string; expiresAt: number };
+  /**
+   * With `createRuns`: the most runs their tree (`treeId`, shared by every run one transition
+   * creates) may hold, root included. The count lives in the store and is checked in the same
+   * transaction: a creation past it refuses the whole transition with LIMIT_EXCEEDED (`details:
+   * {limit: 'maxRunsPerTree', max, value}`), and one into a canceled tree with CANCELED; either
+   * way nothing of the transition is written. Without it only the canceled check applies.
+   */
+  maxRunsPerTree?: number;
   /** Give the lease back (the run waits, or ended). */
   releaseLease?: boolean;
   /** Extend the lease to this time. */
@@ -126,6 +134,22 @@ export interface RunFilter {
   limit?: number;
   /** Opaque marker from a previous page. */
   marker?: string;
+}
+
+/**
+ * The accounting of one run tree: the runs created in it (root included) and whether it was
+ * canceled. A store keeps a row only for trees that created runs or were canceled.
+ */
+export interface RunTree {
+  treeId: string;
+  runCount: number;
+  canceled: boolean;
+}
+
+/** Runs a claim passes over: those of trees or owners that already have their share of an engine's slots. */
+export interface ClaimSkip {
+  treeIds?: string[];
+  runOwners?: string[];
 }
 
 /** A page of runs. */
@@ -191,7 +215,7 @@ export interface Store {
    * lease expired). With `status: 'INACTIVE'`, INACTIVE runs whose `readyAt` is due instead (a WAIT
    * timer, an event wait's timeout): the claimer records the transition that resumes them.
    */
-  claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun[]>;
+  claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): Promise<ClaimedRun[]>;
   /**
    * Claims one given run if it is claimable; null otherwise. With `status: 'INACTIVE'` it claims
    * an INACTIVE run nobody holds (or whose lease expired), whatever its `readyAt`: the engine
@@ -211,6 +235,14 @@ export interface Store {
    * no longer write, and wakes `wakeRuns`. Returns null when the run had already ended.
    */
   cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: RunErrorInfo; wakeRuns?: string[] }): Promise<RunRecord | null>;
+  /**
+   * Marks a run tree canceled: from the moment this commits, every transition that would create a
+   * run in it is refused (CANCELED) in its own transaction, so a cancel racing a launch either sees
+   * the launched run or the launch never happens. Idempotent. Resolves with the tree's row.
+   */
+  markTreeCanceled(input: { treeId: string; at: number }): Promise<RunTree>;
+  /** The accounting of a run tree; null when it never created a run and was never canceled. */
+  getRunTree(treeId: string): Promise<RunTree | null>;
   /** Changes label and tags. */
   updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord>;
 

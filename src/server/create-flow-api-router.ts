@@ -13,6 +13,7 @@ import type { Logger } from '../core/engine/types.js';
 import { apiTokenAuthenticator, type Authenticate } from './api-tokens.js';
 import { errorResponse, jsonResponse, statusOf } from './error-response.js';
 import { ServerMetrics } from './metrics.js';
+import { StartRateLimiter } from './start-rate-limiter.js';
 import { actingFor, type FlowApiEngine, type RouterEnv, type RouterState } from './router-context.js';
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
@@ -82,7 +83,8 @@ export interface FlowApiRouter {
 export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRouter {
   const { engine } = options;
   const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
-  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, logger: options.logger };
+  const starts = new StartRateLimiter({ startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
+  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, logger: options.logger, starts };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 
   const app = new OpenAPIHono<RouterEnv>({
@@ -103,7 +105,9 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
       const status = error instanceof FlowError ? statusOf(error.code) : 500;
       options.logger?.error({ err: error, method: c.req.method, path: loggablePath(c.req.path), status }, 'request failed');
     }
-    return errorResponse(error);
+    // A budget that refills (maxStartsPerSecond) says when to come back.
+    const retryAfter = error instanceof FlowError ? error.details?.retryAfterSeconds : undefined;
+    return errorResponse(error, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : undefined);
   });
   app.notFound((c) => {
     const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path;

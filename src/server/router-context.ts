@@ -8,6 +8,7 @@ import type { RunRecord } from '../core/run.js';
 import type { AuthenticatedPrincipal } from './api-tokens.js';
 import type { PrincipalRef } from '../core/engine/access/authorize.js';
 import type { ServerMetrics } from './metrics.js';
+import type { StartRateLimiter } from './start-rate-limiter.js';
 
 /**
  * The engine methods the router calls. An `Engine` has them all; `publishEvent`, `approve` and
@@ -15,7 +16,7 @@ import type { ServerMetrics } from './metrics.js';
  */
 export type FlowApiEngine = Pick<
   Engine,
-  'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access' | 'derivedRunIds'
+  'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access' | 'derivedRunIds' | 'budgets'
 > &
   Partial<GovernanceEngine>;
 
@@ -38,6 +39,8 @@ export interface RouterState {
   /** Set by the router's close(): no new event stream starts. */
   closing: boolean;
   logger: Logger | undefined;
+  /** Starts per principal per second (`maxStartsPerSecond`): start routes take from it before starting anything. */
+  starts: StartRateLimiter;
 }
 
 /** Hono's per-request variables. */

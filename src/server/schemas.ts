@@ -42,6 +42,7 @@ export const RunSchema = z
     sessionId: z.string().nullable(),
     parentRunId: z.string().nullable(),
     rootRunId: z.string(),
+    treeId: z.string().openapi({ description: 'the run tree: its top ancestor across calls and launches (maxRunsPerTree, cancel with tree)' }),
     detached: z.boolean(),
     depth: z.number().int(),
     monitors: z.object({ users: z.array(z.string()), groups: z.array(z.string()) }),
@@ -149,6 +150,7 @@ export const LogEntrySchema = z.object({ time: z.number(), code: z.string(), des
 
 const concurrency = z.number().int().min(1).max(32).optional().openapi({ description: 'items handled at once, 1-32, default 8' });
 const runIds = z.array(z.string().min(1).max(256)).min(1).max(1000);
+export const CancelRunBody = z.strictObject({ tree: z.boolean().optional().openapi({ description: 'also cancel every run it started, launches included (and, for a root, refuse new runs in its tree)' }) }).openapi('CancelRun');
 export const BatchStartBody = z.strictObject({ runs: z.array(StartRunBody).min(1).max(1000), concurrency }).openapi('BatchStart');
 export const BatchRunIdsBody = z.strictObject({ runIds, concurrency }).openapi('BatchRunIds');
 export const BatchResultsSchema = z.object({ results: z.array(z.union([z.object({ run: RunSchema }), ErrorSchema])) }).openapi('BatchResults');

@@ -8,6 +8,7 @@ import type { NewRun, RunEventBody, RunRecord, RunState } from '../core/run.js';
 import type { Store, Transition } from '../core/store.js';
 import { describePrincipalConformance } from './principal-store.conformance.js';
 import { describeOutboxConformance } from './outbox.conformance.js';
+import { describeRunTreeConformance } from './run-tree.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -54,6 +55,7 @@ export function sampleRun(overrides: Partial<NewRun> = {}): NewRun {
     sessionId: null,
     parentRunId: null,
     rootRunId: overrides.rootRunId ?? runId,
+    treeId: overrides.treeId ?? overrides.rootRunId ?? runId,
     detached: false,
     depth: 0,
     monitors: { users: [], groups: [] },
@@ -93,6 +95,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     function transition(run: RunRecord, token: number, extra: Partial<Transition> = {}): Transition {
       return { runId: run.runId, lease: { owner: 'w1', fencingToken: token }, expectedVersion: run.version, at: T0 + 10, patch: {}, ...extra };
     }
+    describeRunTreeConformance({ store: () => store, sampleRun, leased, transition, t0: T0 });
 
     describe('flows', () => {
       it('numbers versions per flow and returns the latest version for an identical redeploy', async () => {

@@ -70,6 +70,7 @@ export function unreadableRun(columns: RunColumns, reason: string): RunRecord {
     runOwner: columns.runOwner ?? '',
     runAs: null,
     triggeredBy: null,
+    treeId: columns.rootRunId,
     source: '',
     sessionId: null,
     detached: false,

@@ -135,6 +135,21 @@ describe('flowrun CLI against flowrun serve', () => {
     expect(JSON.parse(heard.stdout), heard.stderr).toMatchObject({ run: { status: 'SUCCEEDED', output: { heard: 2 }, createdBy: 'admin', triggeredBy: 'admin' } });
   }, 60_000);
 
+  it('cancels a run tree with `runs cancel --tree`: the launched run stops too', async () => {
+    const waiter = join(dir, 'waiter.json');
+    const spawner = join(dir, 'spawner.json');
+    writeFileSync(waiter, JSON.stringify({ id: 'cli/waiter', actions: { main: { startAt: 'w', steps: { w: { stepType: 'WAIT', event: 'cli.never' } } } } }));
+    writeFileSync(spawner, JSON.stringify({ id: 'cli/spawner', actions: { main: { startAt: 'go', steps: { go: { stepType: 'RUN_FLOW', flowDefinitionId: 'cli/waiter', async: true } } } } }));
+    expect((await cli(['flows', 'deploy', waiter, spawner, '--publish'], { token: adminToken })).code).toBe(0);
+    const started = await cli(['runs', 'start', 'cli/spawner', '--wait', '--json'], { token: adminToken });
+    expect(started.code, started.stderr).toBe(0);
+    const root = (JSON.parse(started.stdout) as { run: { runId: string; output: { runId: string } } }).run;
+    const launched = root.output.runId;
+    const canceled = await cli(['runs', 'cancel', root.runId, '--tree', '--json'], { token: adminToken });
+    expect(canceled.code, canceled.stderr).toBe(0);
+    expect(JSON.parse((await cli(['runs', 'get', launched, '--json'], { token: adminToken })).stdout)).toMatchObject({ run: { status: 'CANCELED', treeId: root.runId } });
+  }, 60_000);
+
   it('revokes a token: the server refuses it at once', async () => {
     const carol = JSON.parse((await cli(['tokens', 'create', '--user', 'carol', '--json', '--store', store])).stdout) as { token: string; tokenId: string };
     expect((await cli(['runs', 'list', '--json'], { token: carol.token })).code).toBe(0);

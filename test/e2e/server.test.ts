@@ -24,7 +24,8 @@ afterEach(async () => {
 });
 
 async function startServer(stores: Store, options: { engine?: Engine } = {}): Promise<{ server: RunningServer; engine: Engine; get: (path: string, init?: RequestInit & { as?: string }) => Promise<Response>; post: (path: string, body: unknown, as?: string) => Promise<any> }> {
-  const engine = options.engine ?? createEngine({ stores, modules: { hold }, pollIntervalMs: 100 });
+  // One principal starts hundreds of runs at once here (a load, not a rate-limit test): its start budget is lifted.
+  const engine = options.engine ?? createEngine({ stores, modules: { hold }, pollIntervalMs: 100, runtimeConfig: { budgets: { maxStartsPerSecond: 10_000 } } });
   const server = await serve({ engine, authenticate: testAuthenticate, heartbeatMs: 1_000 });
   cleanups.push(async () => {
     await server.close();

@@ -87,9 +87,15 @@ export function registerRunsCommand(program: Command, io: CliIo, setExit: (code:
     }),
   );
 
-  withRemoteOptions(runs.command('cancel').description('cancel a run and its synchronous children').argument('<runId>')).action((runId: string, options: RemoteOptions) =>
+  withRemoteOptions(
+    runs
+      .command('cancel')
+      .description('cancel a run and its synchronous children (--tree: and every run it started, launches included)')
+      .argument('<runId>')
+      .option('--tree', 'also cancel every run it launched, and theirs; a root run\'s tree starts no run any more'),
+  ).action((runId: string, options: RemoteOptions & { tree?: boolean }) =>
     runCliAction('runs cancel', io, setExit, async () => {
-      const run = await remoteClient(options).cancelRun(runId);
+      const run = await remoteClient(options).cancelRun(runId, { tree: options.tree === true });
       io.out(options.json ? `${JSON.stringify({ run }, null, 2)}\n` : `run ${run.runId} is ${run.status}\n`);
     }),
   );

@@ -63,6 +63,13 @@ export interface BuildRunInput {
   managers?: { users?: string[]; groups?: string[] };
 }
 
+/** A run a transition creates: the record, its first events and, maybe, this engine's lease on it. */
+export interface CreatedRun {
+  run: NewRun;
+  events: RunEventBody[];
+  lease?: { owner: string; expiresAt: number };
+}
+
 /** The engine as its executors see it. */
 export interface EngineCore {
   readonly store: Store;
@@ -90,8 +97,18 @@ export interface EngineCore {
   buildRun(input: BuildRunInput): NewRun;
   /** Claims the run and executes it in this process if it can be claimed now. */
   dispatch(runId: string): void;
-  /** A lease for a run about to be created by a transition, when this engine has room for it. */
-  leaseForNewRun(): { owner: string; expiresAt: number } | null;
+  /**
+   * A lease for run `runId` about to be created (or woken) by a transition, when this engine has room for
+   * it: a free slot within the fair shares of the run's tree and owner (run-scheduler.ts).
+   */
+  leaseForNewRun(run: Pick<NewRun, 'runId' | 'treeId' | 'runOwner'>): { owner: string; expiresAt: number } | null;
+  /**
+   * The runs a transition is about to create, with their first events, each leased to this engine
+   * when it has room (it then executes them without a claim round trip), else left for a claim.
+   */
+  runsToCreate(runs: NewRun[]): CreatedRun[];
+  /** A transition recorded at `at` created these runs: announce them and set them going. */
+  runsCreated(created: CreatedRun[], at: number): void;
   /** Executes a run that a committed transition leased to this engine (created — its record given — or woken). */
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void;
   /** A copy of a run that recently ended in this engine, as it ended; undefined when not known here. */
@@ -117,6 +134,12 @@ export interface EngineCore {
   publishTransient(run: LiveRunRef, event: RunEventBody): void;
   /** A run reached a terminal status; with `parentLease`, its woken parent was leased to this engine. */
   runEnded(run: RecordedRun, parentLease?: { owner: string; expiresAt: number }): void;
-  /** Cancels a run and its synchronous children. */
-  cancelRunTree(runId: string, reason: string): Promise<void>;
+  /**
+   * Resolves in a later turn of the event loop (a long loop of steps lets timers and I/O in), with
+   * true when the run should give its slot back: its tree or owner holds more than its share here
+   * (slots it got while nobody else was waiting). The run then goes back to the store, ready.
+   */
+  yieldTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>): Promise<boolean>;
+  /** Cancels a run and its synchronous children (`tree`: and everything in its run tree it started, launches included). */
+  cancelRunTree(runId: string, reason: string, options?: { tree?: boolean }): Promise<void>;
 }

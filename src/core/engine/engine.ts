@@ -20,10 +20,10 @@ import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
 import { assertValidFlow } from '../validation/validate-flow.js';
 import { assertDefinitionNesting, assertNestingWithin, checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
-import { startEvents, type BuildRunInput, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
+import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
-import { buildNewRun } from './start/build-run.js';
+import { buildNewRun, createdRecord } from './start/build-run.js';
 import { prepareStart } from './start/start-run.js';
 import { RunWaiters } from './live/run-waiters.js';
 import { runActionOn } from './run-action.js';
@@ -32,7 +32,7 @@ import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js';
 import { FlowCache } from './start/flow-cache.js';
 import { DerivedRunIds } from './start/derived-run-ids.js';
-import { EmitOutbox, type RunEmit } from './events/event-outbox.js';
+import { EmitOutbox } from './events/event-outbox.js';
 import { StoreChanges, watchRunEvents } from './live/run-watcher.js';
 import { WatchReads } from './live/watch-reads.js';
 import { OutputStreams } from './live/output-streams.js';
@@ -126,7 +126,7 @@ export class Engine implements EngineCore {
       store: this.store,
       clock: this.clock,
       logger: this.logger,
-      publishEmit: (emit) => this.#publishEmit(emit),
+      publishEvent: (name, payload, options) => this.publishEvent(name, payload, options),
       graceMs: options.leaseMs ?? 30_000,
     });
     this.#scheduler = new RunScheduler({
@@ -249,11 +249,14 @@ export class Engine implements EngineCore {
   /** Records a new run and sets it going; resolves with its record as created (its `state` is the one the execution goes on changing). */
   async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<RunRecord> {
     const events = [...startEvents(run), ...firstEvents];
-    const lease = this.leaseForNewRun();
-    const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) });
+    const lease = this.leaseForNewRun(run);
+    const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) }).catch((error: unknown) => {
+      this.#scheduler.forgetLease(run.runId);
+      throw error;
+    });
     this.publishCommitted(created.run, events);
     if (created.lease) this.#scheduler.execute(created.run, created.lease);
-    else this.dispatch(run.runId);
+    else this.#scheduler.dispatch(run.runId, run);
     return created.run;
   }
 
@@ -261,8 +264,30 @@ export class Engine implements EngineCore {
     this.#scheduler.dispatch(runId);
   }
 
-  leaseForNewRun(): { owner: string; expiresAt: number } | null {
-    return this.#scheduler.leaseForNewRun();
+  leaseForNewRun(run: Pick<NewRun, 'runId' | 'treeId' | 'runOwner'>): { owner: string; expiresAt: number } | null {
+    return this.#scheduler.leaseForNewRun(run);
+  }
+
+  runsToCreate(runs: NewRun[]): CreatedRun[] {
+    return runs.map((run) => {
+      const lease = this.leaseForNewRun(run);
+      return { run, events: startEvents(run), ...(lease ? { lease } : {}) };
+    });
+  }
+
+  runsCreated(created: CreatedRun[], at: number): void {
+    for (const c of created) {
+      this.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
+      if (c.lease) this.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
+      else this.#scheduler.dispatch(c.run.runId, c.run);
+    }
+  }
+
+  async yieldTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>): Promise<boolean> {
+    // setImmediate where there is one (Node, Bun): after pending I/O, without a timer's clamp.
+    const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+    await new Promise<void>((resolve) => (immediate ? immediate(() => resolve()) : globalThis.setTimeout(resolve, 0)));
+    return this.#scheduler.givesBack(run);
   }
 
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {
@@ -275,23 +300,6 @@ export class Engine implements EngineCore {
 
   emitted(run: Pick<RunRecord, 'runId' | 'runAs' | 'createdBy'>, emits: readonly EmittedEvent[]): void {
     this.#outbox.publish(emits.map((emit) => ({ ...emit, runId: run.runId, publishedBy: run.runAs ?? run.createdBy })));
-  }
-
-  /**
-   * Publishes an EMIT as its run's principal. A swept entry names only its run: the principal is
-   * read from it; an entry whose run no longer exists (deleted by retention) is dropped, logged.
-   */
-  async #publishEmit(emit: RunEmit): Promise<void> {
-    let userId = emit.publishedBy;
-    if (userId === undefined) {
-      const run = await this.store.getRun(emit.runId);
-      if (!run) {
-        this.logger?.warn({ runId: emit.runId, eventId: emit.eventId, event: emit.event }, 'emitted event dropped: its run no longer exists');
-        return;
-      }
-      userId = run.runAs ?? run.createdBy;
-    }
-    await this.publishEvent(emit.event, emit.payload, { eventId: emit.eventId, userId });
   }
 
   scheduleFlush(executor: FlushableRun): void {
@@ -366,7 +374,7 @@ export class Engine implements EngineCore {
     if (!run.parentRunId || run.detached) return;
     const parent = wokenRuns?.find((woken) => woken.runId === run.parentRunId);
     if (parentLease) this.#scheduler.executeLeased(run.parentRunId, parentLease, undefined, parent);
-    else this.dispatch(run.parentRunId);
+    else this.#scheduler.dispatch(run.parentRunId, run); // a synchronous child's parent is of its tree and owner
   }
 
   /**
@@ -416,11 +424,15 @@ export class Engine implements EngineCore {
    * Cancels a run: it ends CANCELED, its synchronous children are canceled too (depth-first),
    * its running modules see their `signal` abort, and a parent waiting on it is woken (its call
    * step fails with CANCELED). Launched runs go on. Canceling an ended run changes nothing.
-   * With `as`, refused like {@link updateRun}.
+   * With `tree: true`, every run it started is canceled too, launches (and theirs) included,
+   * whoever owns them, and — when it is the root of its run tree — the tree is marked first so
+   * that no run can be started in it any more, even by a launch racing the cancel
+   * (execution/cancel-run.ts); its launched runs are walked even when the run itself has ended.
+   * With `as`, refused like {@link updateRun}: managing the run is enough to cancel its tree.
    */
-  async cancelRun(runId: string, options: AccessOptions = {}): Promise<RunRecord> {
+  async cancelRun(runId: string, options: AccessOptions & { tree?: boolean } = {}): Promise<RunRecord> {
     await this.access.assertCanManage(runId, options.as);
-    await this.cancelRunTree(runId, 'canceled by request');
+    await this.cancelRunTree(runId, 'canceled by request', { tree: options.tree === true });
     return this.getRun(runId);
   }
 
@@ -448,8 +460,8 @@ export class Engine implements EngineCore {
     return { ...deps, published: (run, events) => this.publishCommitted(run, events), dispatch: (runId) => this.dispatch(runId) };
   }
 
-  cancelRunTree(runId: string, reason: string): Promise<void> {
-    return cancelRunTree(this.#cancelDeps, runId, reason);
+  cancelRunTree(runId: string, reason: string, options: { tree?: boolean } = {}): Promise<void> {
+    return cancelRunTree(this.#cancelDeps, runId, reason, options);
   }
 
   get #cancelDeps(): CancelDeps {

@@ -22,6 +22,7 @@ export function addBatchRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState):
   app.openapi(createRoute({ method: 'post', path: '/runs/batch/start', tags: ['batch'], summary: 'Start many runs', request: { body: jsonBody(BatchStartBody) }, responses: { 200: ok(BatchResultsSchema, 'one result per item, in order'), ...errorResponses } }), async (c) => {
     const { runs, concurrency } = c.req.valid('json');
     const principal = c.get('principal');
+    state.starts.take(principal.userId, runs.length); // every item counts; a refused batch starts none
     const results = await settleEach(runs, concurrency ?? 8, async (body) => {
       const started = await startRunFor(engine, body, principal, body.wait ? c.req.raw.signal : undefined);
       if (started.created) metrics.runsStarted++;

@@ -27,6 +27,7 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
     async (c) => {
       const body = c.req.valid('json');
       const principal = c.get('principal');
+      state.starts.take(principal.userId, 1); // a publish may start runs: one start of the budget
       const published = await method('publishEvent')(body.name, body.payload, {
         userId: principal.userId,
         ...(principal.groups?.length ? { userGroups: principal.groups } : {}),

@@ -8,7 +8,7 @@ import { FlowError, ValidationError, type ValidationIssue } from '../../core/err
 import { RUN_STATUSES, type RunStatus } from '../../core/run.js';
 import type { RunFilter } from '../../core/store.js';
 import { toRunView, type RouterEnv, type RouterState, actingFor } from '../router-context.js';
-import { ChildrenQuery, EventsQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
+import { CancelRunBody, ChildrenQuery, EventsQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
 
@@ -32,6 +32,7 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     }),
     async (c) => {
       const body = c.req.valid('json');
+      state.starts.take(c.get('principal').userId, 1);
       const started = await startRunFor(engine, body, c.get('principal'), body.wait ? c.req.raw.signal : undefined);
       if (started.created) metrics.runsStarted++;
       return c.json({ run: toRunView(started.run) as z.infer<typeof RunSchema> }, started.created && !body.wait ? 201 : 200);
@@ -61,10 +62,23 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     },
   );
 
-  app.openapi(createRoute({ method: 'post', path: '/runs/{id}/cancel', tags: ['runs'], summary: 'Cancel a run and its synchronous children', request: { params: RunIdParam }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }), async (c) => {
-    const run = await engine.cancelRun(c.req.valid('param').id, { as: actingFor(c.get('principal')) });
-    return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/runs/{id}/cancel',
+      tags: ['runs'],
+      summary: 'Cancel a run and its synchronous children; with `{"tree": true}`, everything it started, launches included',
+      request: { params: RunIdParam, body: { content: { 'application/json': { schema: CancelRunBody } }, required: false } },
+      responses: { 200: ok(runBody, 'the run'), ...errorResponses },
+    }),
+    async (c) => {
+      // The body is optional: a bare POST cancels the run and its synchronous children.
+      const text = await c.req.text();
+      const body = text.trim() === '' ? {} : parseCancelBody(text);
+      const run = await engine.cancelRun(c.req.valid('param').id, { as: actingFor(c.get('principal')), tree: body.tree === true });
+      return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
+    },
+  );
 
   app.openapi(
     createRoute({ method: 'get', path: '/runs/{id}/logs', tags: ['runs'], summary: 'Log entries, oldest first', request: { params: RunIdParam, query: LogsQuery }, responses: { 200: ok(z.object({ entries: z.array(LogEntrySchema), total: z.number().int() }), 'a page of entries'), ...errorResponses } }),
@@ -134,4 +148,17 @@ export function runFilterOf(q: z.infer<typeof ListRunsQuery>): RunFilter {
 
 function splitList(text: string): string[] {
   return text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** The body of a cancel: `{}` or `{"tree": true|false}`; anything else is INVALID_INPUT naming the field. */
+function parseCancelBody(text: string): z.infer<typeof CancelRunBody> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ValidationError('INVALID_INPUT', [{ path: 'body', message: 'must be a JSON object' }]);
+  }
+  const parsed = CancelRunBody.safeParse(json);
+  if (!parsed.success) throw new ValidationError('INVALID_INPUT', parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path.map(String)].join('.'), message: issue.message })));
+  return parsed.data;
 }

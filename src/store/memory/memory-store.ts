@@ -7,7 +7,8 @@ import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import { cloneJson, stableStringify } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
-import type { ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import { countTreeRuns } from '../run-trees.js';
 import { encodeRunMarker, runListing } from '../run-marker.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
 
@@ -30,6 +31,7 @@ export class MemoryStore implements Store {
   /** The outbox: emitted events not yet published, by event id. */
   readonly #pendingEmits = new Map<string, PendingEmit>();
   #secret: Uint8Array | null = null;
+  readonly #trees = new Map<string, RunTree>();
   #closed = false;
 
   async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
@@ -144,11 +146,14 @@ export class MemoryStore implements Store {
     };
   }
 
-  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun[]> {
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): Promise<ClaimedRun[]> {
     this.#open();
     const claimed: ClaimedRun[] = [];
+    const skipTrees = new Set(input.skip?.treeIds ?? []);
+    const skipOwners = new Set(input.skip?.runOwners ?? []);
     for (const entry of this.#runs.values()) {
       if (claimed.length >= input.limit) break;
+      if (skipTrees.has(entry.run.treeId) || skipOwners.has(entry.run.runOwner)) continue;
       if (this.#isClaimable(entry.run, input.now, input.status)) claimed.push(this.#lease(entry, input.owner, input.leaseExpiresAt));
     }
     return claimed;
@@ -187,7 +192,9 @@ export class MemoryStore implements Store {
       newIds.add(child.runId);
       if (this.#runs.has(child.runId)) throw new ConflictError(`run "${child.runId}" already exists`, { runId: child.runId });
     }
+    const tree = t.createRuns?.length ? countTreeRuns(this.#trees.get(t.createRuns[0]!.run.treeId), t.createRuns[0]!.run.treeId, t.createRuns.length, t.maxRunsPerTree) : null;
     // Validation is over: from here on every change is applied, so the transition is all-or-nothing.
+    if (tree) this.#trees.set(tree.treeId, tree);
     for (const created of t.createRuns ?? []) {
       const childEntry = this.#newEntry(created.run, t.at);
       if (created.lease) {
@@ -264,6 +271,19 @@ export class MemoryStore implements Store {
     return cloneJson(run);
   }
 
+  async markTreeCanceled(input: { treeId: string; at: number }): Promise<RunTree> {
+    this.#open();
+    const tree = { ...(this.#trees.get(input.treeId) ?? { treeId: input.treeId, runCount: 1 }), canceled: true };
+    this.#trees.set(input.treeId, tree);
+    return { ...tree };
+  }
+
+  async getRunTree(treeId: string): Promise<RunTree | null> {
+    this.#open();
+    const tree = this.#trees.get(treeId);
+    return tree ? { ...tree } : null;
+  }
+
   async updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord> {
     this.#open();
     const entry = this.#runs.get(input.runId);
@@ -323,6 +343,8 @@ export class MemoryStore implements Store {
       if (deleted >= input.limit) break;
       if (isTerminalStatus(entry.run.status) && entry.run.endTime !== null && entry.run.endTime < input.endedBefore) {
         this.#runs.delete(runId);
+        // A tree's row goes with its root (a tree of ended runs creates nothing more).
+        this.#trees.delete(runId);
         deleted++;
       }
     }

@@ -7,12 +7,13 @@
  * transition whose lease, fencing token, liveness or version check fails writes nothing and
  * creates, wakes and announces nothing.
  */
-import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { ConflictError, NotFoundError, type FlowError } from '../../core/errors.js';
 import { isTerminalStatus, type RunRecord } from '../../core/run.js';
 import type { RecordedRun, Transition } from '../../core/store.js';
 import { isUniqueViolation } from './pg-errors.js';
 import { RUN_COLUMNS, RUN_COLUMNS_WITHOUT_STATE, dedupeItems, jsonParam, newRunCasts, newRunValues, runFromRow, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, type Sql } from './run-writes.js';
+import { treeErrorOf } from './run-trees.js';
 
 /** The key stored with the last transition; a repeat with the same key is the same transition. */
 export function transitionKey(t: Transition): string {
@@ -99,12 +100,18 @@ export function transitionStatement(t: Transition): TransitionStatement {
       FROM u, json_array_elements(${param(JSON.stringify(emitRows(t)), 'json')}) AS e
       ON CONFLICT (event_id) DO NOTHING)`);
   }
+  if (t.createRuns?.length) {
+    // Counted once the run's guarded UPDATE matched (FROM u); a full or canceled tree raises,
+    // which undoes the whole statement. Every created run hangs off this row (FROM u, tr).
+    const max = t.maxRunsPerTree === undefined ? 'NULL' : param(t.maxRunsPerTree, 'float8');
+    ctes.push(`tr AS (SELECT flowrun_count_tree_runs(${param(t.createRuns[0]!.run.treeId, 'text')}, ${param(t.createRuns.length, 'integer')}, ${max}) AS n FROM u)`);
+  }
   (t.createRuns ?? []).forEach((created, n) => {
     const row = newRunValues(created.run, { updatedAt: t.at, lastSeq: created.events.length, lease: created.lease ?? null });
     const casts = newRunCasts();
     const selected = row.map((value, i) => param(value, casts[i]!)).join(', ');
     // FROM u: the child exists only if the parent's guarded UPDATE matched.
-    ctes.push(`c${n} AS (INSERT INTO runs (${RUN_COLUMNS}) SELECT ${selected} FROM u RETURNING run_id, last_seq)`);
+    ctes.push(`c${n} AS (INSERT INTO runs (${RUN_COLUMNS}) SELECT ${selected} FROM u, tr RETURNING run_id, last_seq)`);
     if (created.events.length > 0) {
       ctes.push(`c${n}ev AS (INSERT INTO run_events (run_id, seq, kind, time, body)
         SELECT c${n}.run_id, e.ord, e.kind, ${at}, e.body
@@ -160,8 +167,10 @@ export function withWoken(run: RunRecord, woken: RunRow[] | null | undefined, t:
   return others.length > 0 ? Object.assign(run, { wokenRuns: others }) : run;
 }
 
-/** The flowrun error for a driver error raised by a transition's statement, if it has one. */
-export function transitionErrorOf(error: unknown): ConflictError | null {
+/** The flowrun error for a driver error raised by a transition's statement, if it has one (a taken run id, a full or canceled run tree). */
+export function transitionErrorOf(error: unknown): FlowError | null {
+  const treeError = treeErrorOf(error);
+  if (treeError) return treeError;
   if (!isUniqueViolation(error, RUNS_PKEY)) return null;
   // The detail names the key: `Key (run_id)=(<id>) already exists.`
   const detail = (error as { detail?: unknown }).detail;

@@ -34,6 +34,8 @@
  * Version 5 adds `event_grants(principal_id, event_right, pattern)` (who may publish or subscribe
  * to which event names; ON DELETE CASCADE) and `runs.triggered_by` (the publisher of the event
  * that started a run), and recreates `flowrun_record_transitions` so runs it creates carry it.
+ * Version 7 adds run trees (run-trees.ts): `runs.tree_id` (null on older rows, read as
+ * `root_run_id`), `run_trees(tree_id, run_count, canceled)` and `flowrun_count_tree_runs`.
  *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
  * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
@@ -42,10 +44,9 @@
  */
 import { FlowError } from '../../core/errors.js';
 import { RECORD_FUNCTION_SQL } from './record-function.js';
+import { RUN_TREES_SQL } from './run-trees.js';
 import type { PoolClient } from 'pg';
 
-/** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 6;
 
 /** pg_advisory_xact_lock(classid, objid) namespace of flowrun: the bytes of "flow". */
 const LOCK_CLASS = 0x666c6f77;
@@ -242,7 +243,21 @@ const MIGRATIONS: Migration[] = [
       RECORD_FUNCTION_SQL,
     ],
   },
+  {
+    // Run trees (issue 12): see run-trees.ts. The batch function is replaced whole by its
+    // current text, which counts created runs; migration 4 installs that same text on a new
+    // database (plpgsql resolves tables when it runs, not when it is created).
+    version: 7,
+    description: 'run_trees, runs.tree_id, flowrun_count_tree_runs',
+    statements: [`ALTER TABLE runs ADD COLUMN tree_id text COLLATE "C"`, ...RUN_TREES_SQL, `DROP FUNCTION flowrun_record_transitions(json)`, RECORD_FUNCTION_SQL],
+  },
 ];
+
+/** The schema version this code writes and reads: the last migration's. */
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+/** The versions of the migrations, in order (numbers may skip: branches reserve theirs). */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((migration) => migration.version);
 
 /** Options of {@link migrate}. */
 export interface MigrateOptions {

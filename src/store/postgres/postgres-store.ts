@@ -9,7 +9,8 @@ import { FlowError, NotFoundError } from '../../core/errors.js';
 import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
+import * as trees from './run-trees.js';
 import { encodeRunMarker, runListing } from '../run-marker.js';
 import * as flows from './flow-versions.js';
 import { buildListRunsQuery } from './list-runs-query.js';
@@ -171,7 +172,7 @@ export class PostgresStore implements Store {
    * each other; each claim increments the run's fencing token. A claim whose reply is lost
    * leaves the run leased until the lease expires, then it is claimable again.
    */
-  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun[]> {
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): Promise<ClaimedRun[]> {
     this.#open();
     const limit = Number.isFinite(input.limit) ? Math.ceil(input.limit) : null;
     if (limit !== null && limit <= 0) return [];
@@ -182,13 +183,14 @@ export class PostgresStore implements Store {
         `WITH picked AS (
            SELECT run_id FROM runs
             WHERE status = '${status}' AND ready_at <= $1::float8 AND (lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= $1::float8)
+              AND COALESCE(tree_id, root_run_id) <> ALL($5::text[]) AND run_owner <> ALL($6::text[])
             ORDER BY ready_at, run_id
             LIMIT $2::bigint
               FOR NO KEY UPDATE SKIP LOCKED)
          UPDATE runs r SET lease_owner = $3::text, lease_expires_at = $4::float8, fencing_token = r.fencing_token + 1
            FROM picked WHERE r.run_id = picked.run_id
          RETURNING ${qualifiedRunColumns('r')}`,
-        [input.now, limit, input.owner, input.leaseExpiresAt],
+        [input.now, limit, input.owner, input.leaseExpiresAt, input.skip?.treeIds ?? [], input.skip?.runOwners ?? []],
       ),
     );
     return claimed.rows.map((row) => this.#claimed(row));
@@ -288,6 +290,17 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** Marks a run tree canceled (see run-trees.ts); from its commit on, creations into the tree raise in their own statement. */
+  async markTreeCanceled(input: { treeId: string; at: number }): Promise<RunTree> {
+    this.#open();
+    return this.#db.statement((sql) => trees.markTreeCanceled(sql, input.treeId));
+  }
+
+  async getRunTree(treeId: string): Promise<RunTree | null> {
+    this.#open();
+    return this.#db.read((sql) => trees.getRunTree(sql, treeId));
+  }
+
   /** Changes label and tags (no version change, like the memory store) and announces it; NotFoundError RUN_NOT_FOUND when unknown. */
   async updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord> {
     this.#open();
@@ -371,6 +384,8 @@ export class PostgresStore implements Store {
            DELETE FROM run_events e USING gone g WHERE e.run_id = g.run_id
          ), gone_items AS (
            DELETE FROM run_items i USING gone g WHERE i.run_id = g.run_id
+         ), gone_trees AS (
+           DELETE FROM run_trees t USING gone g WHERE t.tree_id = g.run_id
          )
          SELECT count(*)::integer AS deleted FROM gone`,
         [input.endedBefore, limit],

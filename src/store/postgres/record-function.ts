@@ -87,6 +87,10 @@ BEGIN
       SELECT em->>'eventId', r.run_id, em->>'event', em->'payload', at_ms FROM json_array_elements(t->'em') AS em
       ON CONFLICT (event_id) DO NOTHING;
     END IF;
+    IF COALESCE(json_array_length(t->'cr'), 0) > 0 THEN
+      -- Raises for a full or canceled tree, which undoes the whole call (run-trees.ts).
+      PERFORM flowrun_count_tree_runs(t->'cr'->0->'row'->>'tree_id', json_array_length(t->'cr'), (tb->>'mt')::double precision);
+    END IF;
     FOR c IN SELECT value FROM json_array_elements(COALESCE(t->'cr', '[]'::json)) LOOP
       INSERT INTO runs (${INSERT_COLUMNS})
       SELECT ${INSERT_COLUMNS} FROM json_populate_record(NULL::runs, c->'row');
@@ -141,7 +145,7 @@ function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: str
     depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: at,
     timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: events.length, ready_at: run.readyAt,
     lease_owner: lease?.owner ?? null, lease_expires_at: lease?.expiresAt ?? null, fencing_token: lease ? 1 : 0,
-    last_transition_key: null, triggered_by: run.triggeredBy, state: run.state,
+    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state: run.state,
   };
   return { row, ev: events, ek: eventKinds(events) };
 }
@@ -164,6 +168,7 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   if (items.length > 0) Object.assign(arg, { it: items, ii: items.map((item) => String(item.id)) });
   if (t.createRuns?.length) arg.cr = t.createRuns.map((created) => newRunArgument(created.run, created.events, created.lease ?? null, t.at));
   if (t.emits?.length) arg.em = emitRows(t);
+  if (t.createRuns?.length && t.maxRunsPerTree !== undefined) arg.mt = t.maxRunsPerTree;
   if (t.wakeRuns?.length) arg.wk = t.wakeRuns;
   if (t.wakeLease) arg.wl = { o: t.wakeLease.owner, x: t.wakeLease.expiresAt };
   return arg;

@@ -27,6 +27,8 @@ export interface RunRow {
   session_id: string | null;
   parent_run_id: string | null;
   root_run_id: string;
+  /** Null on rows written before run trees (schema 7): each was the root of its own. */
+  tree_id: string | null;
   detached: boolean;
   depth: number;
   monitors: PrincipalSet;
@@ -49,7 +51,7 @@ export interface RunRow {
 export const RUN_COLUMNS_WITHOUT_STATE =
   'run_id, flow_id, flow_version, action_name, status, label, tags, input, output, run_error, created_by, run_owner, run_as, ' +
   'source, session_id, parent_run_id, root_run_id, detached, depth, monitors, managers, start_time, end_time, updated_at, ' +
-  'timeout_ms, deadline, version, last_seq, ready_at, lease_owner, lease_expires_at, fencing_token, triggered_by';
+  'timeout_ms, deadline, version, last_seq, ready_at, lease_owner, lease_expires_at, fencing_token, triggered_by, tree_id';
 
 /** Every column of a run record; also the column order of {@link newRunValues}. */
 export const RUN_COLUMNS = `${RUN_COLUMNS_WITHOUT_STATE}, state`;
@@ -87,6 +89,7 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
     sessionId: row.session_id,
     parentRunId: row.parent_run_id,
     rootRunId: row.root_run_id,
+    treeId: row.tree_id ?? row.root_run_id,
     detached: row.detached,
     depth: row.depth,
     monitors: row.monitors,
@@ -149,7 +152,7 @@ export function jsonParam(value: unknown): string | null {
 const NEW_RUN_CASTS = [
   'text', 'text', 'integer', 'text', 'text', 'text', 'text[]', 'json', 'json', 'json', 'text', 'text', 'text',
   'text', 'text', 'text', 'text', 'boolean', 'integer', 'json', 'json', 'float8', 'float8', 'float8',
-  'float8', 'float8', 'integer', 'integer', 'float8', 'text', 'float8', 'bigint', 'text', 'json',
+  'float8', 'float8', 'integer', 'integer', 'float8', 'text', 'float8', 'bigint', 'text', 'text', 'json',
 ];
 
 /** The SQL casts of a new run's parameters, in {@link RUN_COLUMNS} order. */
@@ -201,6 +204,7 @@ export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq:
     options.lease?.expiresAt ?? null,
     options.lease ? 1 : 0,
     run.triggeredBy,
+    run.treeId,
     jsonParam(run.state),
   ];
 }

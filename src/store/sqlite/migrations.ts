@@ -31,6 +31,10 @@
  *
  * Version 4 adds `flowrun_event_grants` (who may publish or subscribe to which event names). A
  * run's `triggeredBy` needs no column: it is one of the fields fixed at creation (`fixed`).
+ * Version 6 adds `flowrun_run_trees(tree_id, run_count, canceled)`: the count of runs in each run
+ * tree that started any, checked by the transaction that creates one (`maxRunsPerTree`), and the
+ * mark of a canceled tree (run-trees.ts). A run's `treeId` lives in `fixed`; rows written before
+ * have none and read as their `root_run_id`.
  *
  * A migration never alters or drops a table it did not create.
  */
@@ -192,6 +196,18 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         recorded_at INTEGER NOT NULL
       ) WITHOUT ROWID`,
       `CREATE INDEX flowrun_pending_emits_recorded ON flowrun_pending_emits (recorded_at, event_id)`,
+    ],
+  },
+  {
+    // Run trees (issue 12): one row per tree that created a run or was canceled.
+    version: 6,
+    description: 'run trees',
+    statements: [
+      `CREATE TABLE flowrun_run_trees (
+        tree_id TEXT NOT NULL PRIMARY KEY,
+        run_count INTEGER NOT NULL,
+        canceled INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID`,
     ],
   },
 ];

@@ -100,6 +100,8 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
   run.endTime = row.end_time;
   run.parentRunId = row.parent_run_id;
   run.rootRunId = row.root_run_id;
+  // Rows written before run trees (schema 6) have no treeId: each was the root of its own.
+  run.treeId ??= row.root_run_id;
   run.readyAt = row.ready_at;
   run.leaseOwner = row.lease_owner;
   run.leaseExpiresAt = row.lease_expires_at;

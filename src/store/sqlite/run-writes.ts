@@ -5,7 +5,8 @@
  */
 import { ConflictError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
 import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
-import type { ClaimedRun, Transition } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, Transition } from '../../core/store.js';
+import { countTreeRuns } from './run-trees.js';
 import { INSERT_RUN_SQL, jsonOrNull, newRunParams, runFromRow, type RunRow } from './run-rows.js';
 import { sqliteCode } from './group-commit-queue.js';
 import type { SqliteConnection } from './sqlite-connection.js';
@@ -118,7 +119,10 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
   if (head.version !== t.expectedVersion) {
     throw new ConflictError(`run "${t.runId}" is at version ${head.version}, not ${t.expectedVersion}`, { code: 'LEASE_LOST', runId: t.runId });
   }
-  // A child whose id is taken (or given twice) throws from its INSERT; the savepoint undoes everything.
+  // A full or canceled tree throws, and so does a child whose id is taken (or given twice) from
+  // its INSERT; the savepoint undoes everything.
+  const created = t.createRuns ?? [];
+  if (created.length > 0) countTreeRuns(conn, created[0]!.run.treeId, created.length, t.maxRunsPerTree);
   for (const created of t.createRuns ?? []) insertRun(conn, created.run, { events: created.events, at: t.at, lease: created.lease ?? null });
 
   const p = t.patch;
@@ -235,19 +239,38 @@ function takeLease(conn: SqliteConnection, runId: string, owner: string, expires
   return { run, lease: { runId, owner, fencingToken: run.fencingToken, expiresAt } };
 }
 
-/** Leases up to `limit` claimable runs (`Store.claimRuns`), ready longest first, ties in creation order; each claim bumps the fencing token. */
-export function claimRuns(conn: SqliteConnection, input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): ClaimedRun[] {
+/** The claim's condition on runs it passes over (`ClaimSkip`); empty without any. */
+function skipSql(skip: ClaimSkip | undefined): string {
+  // treeId and runOwner live in `fixed`; read only when a claim skips something (a busy engine).
+  const trees = skip?.treeIds?.length ? ` AND coalesce(json_extract(fixed, '$.treeId'), root_run_id) NOT IN (SELECT value FROM json_each(@skip_trees))` : '';
+  const owners = skip?.runOwners?.length ? ` AND json_extract(fixed, '$.runOwner') NOT IN (SELECT value FROM json_each(@skip_owners))` : '';
+  return trees + owners;
+}
+
+function skipParams(skip: ClaimSkip | undefined): Record<string, string> {
+  return {
+    ...(skip?.treeIds?.length ? { skip_trees: JSON.stringify(skip.treeIds) } : {}),
+    ...(skip?.runOwners?.length ? { skip_owners: JSON.stringify(skip.runOwners) } : {}),
+  };
+}
+
+/** Leases up to `limit` claimable runs (`Store.claimRuns`), ready longest first, ties in creation order, passing over `skip`; each claim bumps the fencing token. */
+export function claimRuns(conn: SqliteConnection, input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): ClaimedRun[] {
   const limit = Math.ceil(input.limit);
   if (!(limit > 0)) return [];
   if (input.status === 'INACTIVE') {
     // Due suspensions (WAIT timers): few runs are INACTIVE with a ready_at, read through the status index.
-    const due = conn.all<{ run_id: string }>(`SELECT run_id FROM flowrun_runs WHERE ${DUE_SUSPENDED_SQL} ORDER BY ready_at, rowid LIMIT @limit`, { now: input.now, limit });
+    const due = conn.all<{ run_id: string }>(`SELECT run_id FROM flowrun_runs WHERE ${DUE_SUSPENDED_SQL}${skipSql(input.skip)} ORDER BY ready_at, rowid LIMIT @limit`, { now: input.now, limit, ...skipParams(input.skip) });
     return due.map(({ run_id }) => takeLease(conn, run_id, input.owner, input.leaseExpiresAt));
   }
   // The partial index over ACTIVE runs is ordered by ready_at then rowid (creation order).
   // Named because without ANALYZE statistics the planner prefers the status index, which would
   // read every ACTIVE run (waiting ones included) and sort them.
-  const ids = conn.all<{ run_id: string }>(`SELECT run_id FROM flowrun_runs INDEXED BY flowrun_runs_claimable WHERE ${CLAIMABLE_SQL} ORDER BY ready_at, rowid LIMIT @limit`, { now: input.now, limit });
+  const ids = conn.all<{ run_id: string }>(`SELECT run_id FROM flowrun_runs INDEXED BY flowrun_runs_claimable WHERE ${CLAIMABLE_SQL}${skipSql(input.skip)} ORDER BY ready_at, rowid LIMIT @limit`, {
+    now: input.now,
+    limit,
+    ...skipParams(input.skip),
+  });
   return ids.map(({ run_id }) => takeLease(conn, run_id, input.owner, input.leaseExpiresAt));
 }
 
@@ -280,6 +303,8 @@ export function deleteEndedRuns(conn: SqliteConnection, input: { endedBefore: nu
     conn.run('DELETE FROM flowrun_run_items WHERE run_id = ?', [run_id]);
     conn.run('DELETE FROM flowrun_run_tags WHERE run_id = ?', [run_id]);
     conn.run('DELETE FROM flowrun_runs WHERE run_id = ?', [run_id]);
+    // A tree's row goes with its root.
+    conn.run('DELETE FROM flowrun_run_trees WHERE tree_id = ?', [run_id]);
   }
   return ids.length;
 }

@@ -6,7 +6,8 @@
 import { FlowError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
+import * as trees from './run-trees.js';
 import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
 import { CommittedReadCache, CommittedState } from './committed-reads.js';
@@ -120,7 +121,7 @@ export class SqliteStore implements Store {
     return this.#read((c) => reads.listRuns(c, filter));
   }
 
-  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE' }): Promise<ClaimedRun[]> {
+  async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): Promise<ClaimedRun[]> {
     return this.#write((c) => writes.claimRuns(c, input));
   }
 
@@ -138,6 +139,14 @@ export class SqliteStore implements Store {
 
   async cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: { code: string; description: string }; wakeRuns?: string[] }): Promise<RunRecord | null> {
     return this.#write((c) => writes.cancelRun(c, input));
+  }
+
+  async markTreeCanceled(input: { treeId: string; at: number }): Promise<RunTree> {
+    return this.#write((c) => trees.markTreeCanceled(c, input));
+  }
+
+  async getRunTree(treeId: string): Promise<RunTree | null> {
+    return this.#read((c) => trees.getRunTree(c, treeId));
   }
 
   async updateRun(input: { runId: string; at: number; label?: string | null; tags?: string[] }): Promise<RunRecord> {

@@ -29,8 +29,8 @@ export interface EmitOutboxDeps {
   store: Store;
   clock: Clock;
   logger: Logger | undefined;
-  /** Publishes one emitted event (engine.publishEvent with its event id). */
-  publishEmit: (emit: RunEmit) => Promise<unknown>;
+  /** Publishes an event (engine.publishEvent). */
+  publishEvent: (name: string, payload: unknown, options: { eventId: string; userId: string }) => Promise<unknown>;
   /** How old an outbox entry must be before a sweep publishes it (the live path had its chance). */
   graceMs: number;
 }
@@ -78,11 +78,28 @@ export class EmitOutbox {
     return results.filter(Boolean).length;
   }
 
+  /**
+   * Publishes an EMIT as its run's principal. A swept entry names only its run: the principal is
+   * read from it; an entry whose run no longer exists (deleted by retention) is dropped, logged.
+   */
+  async #publishAsItsRun(emit: RunEmit): Promise<void> {
+    let userId = emit.publishedBy;
+    if (userId === undefined) {
+      const run = await this.#deps.store.getRun(emit.runId);
+      if (!run) {
+        this.#deps.logger?.warn({ runId: emit.runId, eventId: emit.eventId, event: emit.event }, 'emitted event dropped: its run no longer exists');
+        return;
+      }
+      userId = run.runAs ?? run.createdBy;
+    }
+    await this.#deps.publishEvent(emit.event, emit.payload, { eventId: emit.eventId, userId });
+  }
+
   async #publishOne(emit: RunEmit): Promise<boolean> {
     if (this.#publishing.has(emit.eventId)) return false;
     this.#publishing.add(emit.eventId);
     try {
-      await this.#deps.publishEmit(emit);
+      await this.#publishAsItsRun(emit);
       await this.#deps.store.deletePendingEmits([emit.eventId]);
       return true;
     } catch (error) {

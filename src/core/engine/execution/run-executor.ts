@@ -7,29 +7,28 @@
  * step that was in flight runs again with the same idempotency key.
  *
  * The `engine/execution/` room: running claimed runs — the executor (this file) with what its next
- * transition records (run-journal.ts), its budgets (run-budget.ts) and its retry and catch decisions
- * (retry-policy.ts), the scheduler that
- * claims, leases and dispatches them (run-scheduler.ts), lease renewal (lease-keeper.ts), cancelling a
- * run tree (cancel-run.ts) and deleting old ended runs (retention.ts). It may import core, the
- * engine's contracts, start/ (building created runs), steps/ and calls/ (what a step does and how a
- * child's end resumes its caller) and events/ (the EMIT outbox).
+ * transition records (run-journal.ts), its budgets (run-budget.ts) and failed steps (step-failure.ts),
+ * the scheduler that claims, leases and dispatches them within fair shares (run-scheduler.ts,
+ * fair-shares.ts), lease renewal (lease-keeper.ts), cancelling (cancel-run.ts) and retention
+ * (retention.ts). It may import core, the engine's contracts, start/ (building created runs), steps/
+ * and calls/ (what a step does and how a child's end resumes its caller) and events/ (the EMIT outbox).
  */
 import { CanceledError, ConflictError, FlowError, StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { FlowVersionRecord, StepDefinition } from '../../model.js';
 import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunRecord, type RunState } from '../../run.js';
 import type { RunLease } from '../../store.js';
 import { checkValueBytes, jsonSize } from '../../json-size.js';
+import { cloneJson } from '../../json.js';
 import { RunBudget } from './run-budget.js';
 import { RunJournal } from './run-journal.js';
-import { catchClause, retryDelayMs } from './retry-policy.js';
-import { startEvents, type EngineCore, type FlushableRun } from '../engine-core.js';
+import type { EngineCore, FlushableRun } from '../engine-core.js';
 import { executeStep, stepContext } from '../steps/step-runner.js';
 import type { StepHost, StepOutcome } from '../steps/step-outcome.js';
 import { applyOutputMappings, parseContextTarget } from '../../mapping.js';
 import { childOutcome } from '../calls/child-outcome.js';
 import { takeEmits } from '../events/event-outbox.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
-import { createdRecord } from '../start/build-run.js';
+import { decideFailure, refusedStepError, treeRefusal } from './step-failure.js';
 
 /**
  * Steps that only compute from the run's own state: re-running them after a crash gives the same
@@ -48,7 +47,7 @@ export class RunExecutor implements StepHost, FlushableRun {
   readonly #controller = new AbortController();
   #run: RunRecord;
   #lease: RunLease;
-  #state: RunState;
+  readonly #state: RunState;
   /** Entries of the next transition: logs, ledger, output and item events (run-journal.ts). */
   readonly #journal: RunJournal;
   #commitChain: Promise<unknown> = Promise.resolve();
@@ -128,6 +127,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         await this.#endRun('FAILED', null, this.#budget.deadlineError(this.#core.clock.now()));
         return;
       }
+      // Every 256 steps other work gets a turn, and a run past its tree's or owner's share gives its slot back (fair-shares.ts).
+      if (this.#state.stepSeq % 256 === 255 && (await this.#core.yieldTurn(this.#run))) return void (await this.#commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
       const frame = this.#state.frames.at(-1);
       if (!frame) {
         await this.#succeedRun(null);
@@ -140,7 +141,7 @@ export class RunExecutor implements StepHost, FlushableRun {
           await this.#commit({ releaseLease: true, readyAt: this.#budget.deadline });
           return;
         }
-        const step = this.#currentStep(frame);
+        const step = stepAt(this.#flow, frame);
         const childId = frame.waitingForRunId;
         delete frame.waitingForRunId;
         // A child deleted under its waiting parent (retention misconfigured, manual cleanup) fails the call step.
@@ -152,7 +153,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         if (!(await this.#finishFrame())) return;
         continue;
       }
-      const step = this.#currentStep(frame);
+      const step = stepAt(this.#flow, frame);
       const outOfSteps = this.#budget.countStep(this.#state);
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
       const outcome = await executeStep({
@@ -175,12 +176,12 @@ export class RunExecutor implements StepHost, FlushableRun {
     const stepId = frame.at!;
     switch (outcome.type) {
       case 'complete': {
+        if (outcome.createRuns?.length) return this.#startRuns(step, outcome);
         const refused = this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome);
         if (refused) return this.#handleFailure(frame, step, stepId, refused, true);
-        if (outcome.createRuns?.length) await this.#commit({ createRuns: outcome.createRuns });
         // The end of a frame is written next, before anything else can run: a step with effects
         // that ends its frame rides on that write.
-        else if (frame.at === null && !PURE_STEP_TYPES.has(step.stepType)) this.#holdBack(true);
+        if (frame.at === null && !PURE_STEP_TYPES.has(step.stepType)) this.#holdBack(true);
         // A call's completion applies its child's final record, which never changes: pure too.
         else await this.#settle(PURE_STEP_TYPES.has(step.stepType) || step.stepType === 'RUN_FLOW');
         return true;
@@ -201,12 +202,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         await this.#settle(true);
         return true;
       }
-      case 'wait-child': {
-        this.ledger(outcome.ledger);
-        frame.waitingForRunId = outcome.child.runId;
-        await this.#commit({ createRuns: [outcome.child], releaseLease: true, readyAt: this.#budget.deadline });
-        return false;
-      }
+      case 'wait-child':
+        return this.#startRuns(step, outcome);
       case 'end-frame': {
         const refused = this.#completeStep(frame, step, stepId, outcome.output, null);
         return refused ? this.#handleFailure(frame, step, stepId, refused, true) : true;
@@ -217,6 +214,41 @@ export class RunExecutor implements StepHost, FlushableRun {
         return this.#suspend(outcome);
     }
   }
+
+  /**
+   * Completes a step that starts runs (a launch, or a call it then waits for) in the transition
+   * that creates them. The store may refuse them (the tree's `maxRunsPerTree`, or a canceled
+   * tree); then nothing of the step stays: a full tree fails the step with LIMIT_EXCEEDED
+   * (catchable), a canceled one cancels this run. False when the run waits or ended.
+   */
+  async #startRuns(step: StepDefinition, outcome: Extract<StepOutcome, { type: 'complete' | 'wait-child' }>): Promise<boolean> {
+    // The store may refuse the runs (their tree is full or canceled): the step then never happened.
+    const before = { state: cloneJson(this.#state), journal: this.#journal.snapshot() };
+    const frame = this.#state.frames.at(-1)!;
+    try {
+      const waits = outcome.type === 'wait-child';
+      if (waits) {
+        this.ledger(outcome.ledger);
+        frame.waitingForRunId = outcome.child.runId;
+      } else {
+        const refused = this.#completeStep(frame, step, frame.at!, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome);
+        if (refused) return this.#handleFailure(frame, step, frame.at!, refused, true);
+      }
+      await this.#commit(waits ? { createRuns: [outcome.child], releaseLease: true, readyAt: this.#budget.deadline } : { createRuns: outcome.createRuns });
+      return !waits;
+    } catch (error) {
+      const refusal = treeRefusal(error);
+      if (!refusal) throw error;
+      // In place: the journal counts history on this same object.
+      for (const key of Object.keys(this.#state)) delete (this.#state as unknown as Record<string, unknown>)[key];
+      Object.assign(this.#state, before.state);
+      this.#journal.restore(before.journal);
+      if (refusal.code === 'CANCELED') return this.#core.cancelRunTree(this.runId, refusal.message).then(() => false);
+      const top = this.#state.frames.at(-1)!;
+      return this.#handleFailure(top, step, top.at!, refusedStepError(refusal, this.runId, top.at!), true);
+    }
+  }
+
 
   /** The run goes INACTIVE at the current step: the lease is given back and nothing stays here. */
   async #suspend(outcome: Extract<StepOutcome, { type: 'suspend' }>): Promise<false> {
@@ -278,10 +310,11 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   async #handleFailure(frame: Frame, step: StepDefinition, stepId: string, error: FlowError, catchable: boolean): Promise<boolean> {
     const info = { ...error.toRunError(), stepId };
-    const delayMs = catchable ? retryDelayMs(step, frame.attempt, error) : null;
-    if (delayMs !== null) {
+    const decision = decideFailure(step, frame.attempt, error, catchable);
+    if (decision.kind === 'retry') {
+      const { delayMs } = decision;
       frame.attempt += 1;
-      this.#journal.stepLog('StepRetrying', `step ${stepId} failed with ${error.code}; attempt ${frame.attempt} of ${step.retry?.maxAttempts} in ${delayMs} ms`, { stepId, error: info, delayMs });
+      this.#journal.stepLog('StepRetrying', `step ${stepId} failed with ${error.code}; attempt ${frame.attempt} of ${decision.maxAttempts} in ${delayMs} ms`, { stepId, error: info, delayMs });
       if (delayMs <= 0) {
         await this.#commit({});
         return true;
@@ -291,14 +324,12 @@ export class RunExecutor implements StepHost, FlushableRun {
       this.#core.scheduleWake(this.runId, at);
       return false;
     }
-    const clause = catchable ? catchClause(step, error) : undefined;
-    if (clause) {
-      this.#journal.stepLog('StepCaught', `step ${stepId} failed with ${error.code}; continuing at ${clause.next}`, { stepId, error: info, next: clause.next });
-      const output = { error: { code: error.code, description: error.message, ...(error.details ? { details: error.details } : {}) } };
-      frame.steps[stepId] = output;
-      this.#charge(2 * jsonSize(output));
-      frame.last = output;
-      frame.at = clause.next;
+    if (decision.kind === 'catch') {
+      this.#journal.stepLog('StepCaught', `step ${stepId} failed with ${error.code}; continuing at ${decision.next}`, { stepId, error: info, next: decision.next });
+      frame.steps[stepId] = decision.output;
+      this.#charge(2 * jsonSize(decision.output));
+      frame.last = decision.output;
+      frame.at = decision.next;
       frame.attempt = 1;
       this.#state.stepSeq += 1;
       await this.#commit({});
@@ -312,7 +343,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       await this.#endRun('FAILED', null, { ...info, stepId: error.stepId ?? stepId });
       return false;
     }
-    const callerStep = this.#currentStep(caller);
+    const callerStep = stepAt(this.#flow, caller);
     const wrapped = error.stepId ? error : new FlowError(error.code, error.message, { runId: this.runId, stepId, ...(error.details ? { details: error.details } : {}) });
     return this.#handleFailure(caller, callerStep, caller.at, wrapped, true);
   }
@@ -325,7 +356,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       await this.#succeedRun(done.last);
       return false;
     }
-    const step = this.#currentStep(caller);
+    const step = stepAt(this.#flow, caller);
     const refused = this.#completeStep(caller, step, caller.at!, done.last, step.defaultNextStepInstanceId ?? null);
     if (refused) return this.#handleFailure(caller, step, caller.at!, refused, true);
     await this.#settle(true);
@@ -369,46 +400,31 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal.push({ kind: 'status', status, ...(runError ? { error: runError } : { output }) });
     const parent = this.#run.parentRunId && !this.#run.detached ? [this.#run.parentRunId] : [];
     // The parent this run wakes is leased to this engine in the same write, when it has room.
-    const wakeLease = parent.length ? this.#core.leaseForNewRun() : null;
+    const wakeLease = parent.length ? this.#core.leaseForNewRun({ ...this.#run, runId: parent[0]! }) : null;
     const ended = await this.#commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent, ...(wakeLease ? { wakeLease } : {}) });
     this.#core.runEnded(ended, wakeLease ?? undefined);
   }
 
-  #currentStep(frame: Frame): StepDefinition {
-    return stepAt(this.#flow, frame);
-  }
-
-  /** Adds a log entry to the next transition. */
   log(code: string, description: string, details: Record<string, unknown> = {}): void {
     this.#journal.log(code, description, details);
   }
 
-  /** Adds a ledger entry (control-flow record) to the next transition. */
   ledger(entry: LedgerEntry): void {
     this.#journal.ledger(entry);
   }
 
-  /**
-   * Records that an action output changed: an `output` event with its new value, stored while the
-   * run's history cap allows, else announced live only (watchers and callers still see it; the
-   * run's state holds the latest value either way).
-   */
+  /** Stored while the run's history cap allows, else live only (the state holds the latest value either way). */
   outputChanged(name: string): void {
     const value = this.#state.outputs[name];
     this.#charge(jsonSize(value, this.#core.budgets.maxStateBytes));
     this.#journal.output(name, value);
   }
 
-  /**
-   * Announces a live snapshot of an output a running module writes (a transient `output` event,
-   * see output-writer.ts), at once: a snapshot is a value, not history, so it need not wait for
-   * the step's pending log entries. The store sees the value when the step completes.
-   */
+  /** At once: a snapshot is a value, not history, so it need not wait for the step's pending log entries. */
   outputStreamed(name: string, value: unknown): void {
     this.#core.publishTransient(this.#run, { kind: 'output', name, value });
   }
 
-  /** Records an item change: transient ones go live only; the others persist with the next transition. */
   itemChanged(change: 'added' | 'updated' | 'done', item: Item): void {
     this.#journal.item(change, item);
     if (!item.transient) this.#core.scheduleFlush(this);
@@ -420,12 +436,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     await this.#commit({});
   }
 
-  /**
-   * A step started. Nothing is written: the entry of the step's outcome (StepSucceeded,
-   * StepFailed, StepRetrying, StepCaught) carries its start time, duration and attempt, in the
-   * same transition as its end — one write per step. A step cut off by a crash leaves no trace
-   * and runs again (modules with the same idempotency key), which is what recovery needs.
-   */
+  /** Nothing is written: the step's outcome entry carries its start, duration and attempt (a crash leaves no trace). */
   stepStarted(stepId: string, _stepType: string, attempt: number): void {
     this.#journal.stepStarted(stepId, this.#core.clock.now(), attempt);
   }
@@ -451,12 +462,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (reason instanceof ConflictError) throw reason;
       this.#deferred = 0;
       this.#mustWrite = false;
-      // Runs this transition starts are leased to this engine when it has room, so it executes
-      // them without a claim round trip; otherwise they are left for a claim.
-      const created = (input.createRuns ?? []).map((run) => {
-        const lease = this.#core.leaseForNewRun();
-        return { run, events: startEvents(run), ...(lease ? { lease } : {}) };
-      });
+      const created = this.#core.runsToCreate(input.createRuns ?? []);
       const { events, transients, items } = this.#journal.take();
       if (items.length > 0) this.#state.hasItems = true;
       const emits = takeEmits(this.#state);
@@ -474,7 +480,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         },
         events,
         items,
-        ...(created.length ? { createRuns: created } : {}),
+        ...(created.length ? { createRuns: created, maxRunsPerTree: this.#core.budgets.maxRunsPerTree } : {}),
         ...(input.wakeRuns?.length ? { wakeRuns: input.wakeRuns } : {}),
         ...(input.wakeLease ? { wakeLease: input.wakeLease } : {}),
         ...(input.releaseLease ? { releaseLease: true } : {}),
@@ -483,11 +489,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       this.#run = { ...recorded, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
       if (emits.length) this.#core.emitted(this.#run, emits);
-      for (const c of created) {
-        this.#core.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
-        if (c.lease) this.#core.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
-        else this.#core.dispatch(c.run.runId);
-      }
+      this.#core.runsCreated(created, at);
       return recorded;
     });
     this.#commitChain = next.catch(() => undefined);

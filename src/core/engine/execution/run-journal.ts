@@ -31,6 +31,13 @@ export interface JournalEntries {
 }
 
 /** Collects a run's entries between two transitions. */
+/** What a journal holds pending (see {@link RunJournal.snapshot}). */
+export interface JournalSnapshot {
+  readonly events: readonly RunEventBody[];
+  readonly transients: readonly { afterIndex: number; body: RunEventBody }[];
+  readonly items: ReadonlyMap<string, Item>;
+}
+
 export class RunJournal {
   readonly #options: RunJournalOptions;
   #events: RunEventBody[] = [];
@@ -97,6 +104,18 @@ export class RunJournal {
   /** A step started (see RunExecutor.stepStarted). */
   stepStarted(stepId: string, at: number, attempt: number): void {
     this.#stepStart = { stepId, at, attempt };
+  }
+
+  /** A copy of what is pending, to {@link restore} when the transition it was meant for is refused. */
+  snapshot(): JournalSnapshot {
+    return { events: [...this.#events], transients: [...this.#transients], items: new Map(this.#items) };
+  }
+
+  /** Puts back what {@link snapshot} copied. */
+  restore(snapshot: JournalSnapshot): void {
+    this.#events = [...snapshot.events];
+    this.#transients = [...snapshot.transients];
+    this.#items = new Map(snapshot.items);
   }
 
   /** Hands over everything pending and starts empty. */

@@ -4,12 +4,14 @@
  * waits (retry backoff), the lease heartbeat,
  * and the count of runs in flight against `maxConcurrentRuns`. Everything it decides is also in
  * the store (a run's `readyAt` and lease), so losing this process loses no scheduled work: another
- * engine's poller claims it once the lease runs out.
+ * engine's poller claims it once the lease runs out. Slots are shared fairly (fair-shares.ts): a
+ * run whose tree or owner has its share waits in the queue or the store while others go first.
  */
 import type { Clock, TimerHandle } from '../../clock.js';
 import type { RunRecord } from '../../run.js';
 import type { ClaimedRun, RunLease, Store } from '../../store.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { FairShares, type RunParty } from './fair-shares.js';
 import type { RunExecutor } from './run-executor.js';
 import type { FlushableRun } from '../engine-core.js';
 import type { Logger } from '../types.js';
@@ -43,7 +45,9 @@ export class RunScheduler {
   readonly #options: RunSchedulerOptions;
   /** Runs between {@link execute} and their executor's registration (loading their flow). */
   readonly #launching = new Set<string>();
-  readonly #queue: string[] = [];
+  /** Runs to claim, with whose they are when known (a run whose tree or owner is full waits here). */
+  readonly #queue: { runId: string; party?: RunParty }[] = [];
+  readonly #shares: FairShares;
   readonly #queued = new Set<string>();
   readonly #timers = new Set<TimerHandle>();
   readonly #flushing = new Set<FlushableRun>();
@@ -53,6 +57,8 @@ export class RunScheduler {
   #pollSoon = false;
   /** The last poll claimed as many runs as it had room for: more are probably ready. */
   #backlog = false;
+  /** The last fair claim found no run ready but those of trees and owners at their share. */
+  #othersIdle = false;
   #pollTimer: TimerHandle | null = null;
   /** An outbox sweep is under way. */
   #sweeping = false;
@@ -63,6 +69,7 @@ export class RunScheduler {
   constructor(options: RunSchedulerOptions) {
     this.#options = options;
     const { store, clock, workerId, leaseMs, logger } = options;
+    this.#shares = new FairShares({ maxConcurrentRuns: options.maxConcurrentRuns, clock });
     this.#leases = new LeaseKeeper({ store, clock, owner: workerId, leaseMs, executing: this.executing, ...(logger ? { logger } : {}) });
     if (options.poll) this.#schedulePoll(0);
   }
@@ -72,18 +79,28 @@ export class RunScheduler {
     return this.executing.has(runId) || this.#queued.has(runId) || this.#launching.has(runId);
   }
 
-  /** Claims the run and executes it in this process if it can be claimed now. */
-  dispatch(runId: string): void {
+  /** Claims the run and executes it in this process if it can be claimed now; with `party`, once its tree and owner have room. */
+  dispatch(runId: string, party?: RunParty): void {
     if (this.#closed || this.#queued.has(runId)) return;
     this.#queued.add(runId);
-    this.#queue.push(runId);
+    this.#queue.push(party ? { runId, party } : { runId });
     this.#drain();
   }
 
-  /** A lease for a run about to be created by a transition, when this engine has room for it. */
-  leaseForNewRun(): { owner: string; expiresAt: number } | null {
-    if (this.#closed || this.executing.size + this.#starting >= this.#options.maxConcurrentRuns) return null;
-    return { owner: this.#options.workerId, expiresAt: this.#options.clock.now() + this.#options.leaseMs };
+  /**
+   * A lease for run `runId` of `party`, about to be created or woken by a transition, when this
+   * engine has a free slot within the party's shares; the slot is reserved until the lease runs out.
+   */
+  leaseForNewRun(run: RunParty & { runId: string }): { owner: string; expiresAt: number } | null {
+    if (this.#closed || this.executing.size + this.#starting >= this.#options.maxConcurrentRuns || this.#shares.isFull(run)) return null;
+    const expiresAt = this.#options.clock.now() + this.#options.leaseMs;
+    this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner }, expiresAt);
+    return { owner: this.#options.workerId, expiresAt };
+  }
+
+  /** A run leased by {@link leaseForNewRun} will not execute here after all (its creation failed). */
+  forgetLease(runId: string): void {
+    this.#shares.release(runId, { onlyReserved: true });
   }
 
   /** Executes a run that a committed transition leased to this engine (created — its record given — or woken). */
@@ -138,6 +155,7 @@ export class RunScheduler {
   execute(run: RunRecord, lease: RunLease): void {
     this.#markBusy();
     this.#launching.add(run.runId);
+    this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner });
     const start = async (): Promise<void> => {
       const executor = await this.#options.createExecutor(run, lease).catch((error: unknown) => {
         this.#launching.delete(run.runId);
@@ -152,9 +170,13 @@ export class RunScheduler {
         if (this.executing.get(run.runId) === executor) this.executing.delete(run.runId);
       }
     };
+    const release = (): void => {
+      if (!this.executing.has(run.runId) && !this.#launching.has(run.runId)) this.#shares.release(run.runId);
+    };
     start()
       .catch((error: unknown) => this.#options.logger?.error({ err: error, runId: run.runId }, 'run could not be executed; it stays claimable'))
       .finally(() => {
+        release();
         this.#markIdleIfDone();
         this.#drain();
         // A freed slot is refilled soon rather than at the next poll interval (recovery, backlogs).
@@ -168,7 +190,7 @@ export class RunScheduler {
     this.#pollSoon = true;
     this.#options.clock.setTimeout(
       () => {
-        this.#pollOnce()
+        this.#pollOnce({ refill: true })
           .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
           .finally(() => (this.#pollSoon = false));
       },
@@ -196,15 +218,23 @@ export class RunScheduler {
   #drain(): void {
     const { store, clock, workerId, leaseMs, maxConcurrentRuns, logger } = this.#options;
     while (this.#queue.length > 0 && this.executing.size < maxConcurrentRuns && !this.#closed) {
-      const runId = this.#queue.shift()!;
+      // The first queued run whose tree and owner have room; the others keep their place.
+      const index = this.#queue.findIndex((entry) => !entry.party || !this.#shares.isFull(entry.party));
+      if (index < 0) return;
+      const { runId, party } = this.#queue.splice(index, 1)[0]!;
       this.#queued.delete(runId);
       const now = clock.now();
+      if (party) this.#shares.hold(runId, party, now + leaseMs);
       store
         .claimRun({ runId, owner: workerId, now, leaseExpiresAt: now + leaseMs })
         .then((claimed) => {
           if (claimed) this.execute(claimed.run, claimed.lease);
+          else this.#shares.release(runId, { onlyReserved: true });
         })
-        .catch((error: unknown) => logger?.error({ err: error, runId }, 'claim failed; the poller will retry'));
+        .catch((error: unknown) => {
+          this.#shares.release(runId, { onlyReserved: true });
+          logger?.error({ err: error, runId }, 'claim failed; the poller will retry');
+        });
     }
   }
 
@@ -226,14 +256,44 @@ export class RunScheduler {
     );
   }
 
-  async #pollOnce(): Promise<void> {
+  /**
+   * Claims ready runs into the free slots, in rounds: each passes over the trees and owners at
+   * their share and takes no more than keeps every other within it (FairShares.claimLimit), so
+   * another user's run is claimed past a tree that fills the store with ready runs. When runs were
+   * passed over and slots are still free, a last claim takes any ready run (such runs give their
+   * slot back every 256 steps, see {@link givesBack}). A `refill` between two polls, after a fair
+   * round found nobody else's run ready, is that last claim alone: one query per freed slot while a
+   * single user keeps the engine busy; the next poll looks for others again.
+   */
+  async #pollOnce(options: { refill?: boolean } = {}): Promise<void> {
     const { store, clock, workerId, leaseMs, maxConcurrentRuns } = this.#options;
-    const free = maxConcurrentRuns - this.executing.size;
-    if (free <= 0 || this.#closed) return;
-    const now = clock.now();
-    const claimed = await store.claimRuns({ owner: workerId, limit: free, now, leaseExpiresAt: now + leaseMs });
-    this.#backlog = claimed.length === free;
-    for (const c of claimed) this.execute(c.run, c.lease);
+    if (!options.refill) this.#othersIdle = false;
+    for (let fair = !(options.refill && this.#othersIdle); ; ) {
+      const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
+      if (free <= 0 || this.#closed) return;
+      const skip = this.#shares.skip();
+      const limit = fair ? this.#shares.claimLimit(free) : free;
+      const now = clock.now();
+      const claimed = await store.claimRuns({ owner: workerId, limit, now, leaseExpiresAt: now + leaseMs, ...(fair ? { skip } : {}) });
+      this.#backlog = claimed.length === limit;
+      for (const c of claimed) this.execute(c.run, c.lease);
+      if (claimed.length === limit) continue;
+      if (!fair || !(skip.treeIds?.length || skip.runOwners?.length)) return;
+      this.#othersIdle = true;
+      fair = false;
+    }
+  }
+
+  /**
+   * True when a run of `party` executing here should give its slot back: its tree or owner holds
+   * more than its share. Never without polling: only a claim would take the run up again.
+   */
+  givesBack(party: RunParty): boolean {
+    if (!this.#options.poll || this.#closed || !this.#shares.isOver(party)) return false;
+    // The slot it frees is refilled by a claim soon, fair rounds first: someone else's run, if any is ready.
+    this.#backlog = true;
+    this.#othersIdle = false;
+    return true;
   }
 
   /**
@@ -255,7 +315,7 @@ export class RunScheduler {
     const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
     if (!resumeDue || free <= 0 || this.#closed) return;
     const now = clock.now();
-    const due = await store.claimRuns({ owner: workerId, limit: free, now, leaseExpiresAt: now + leaseMs, status: 'INACTIVE' });
+    const due = await store.claimRuns({ owner: workerId, limit: this.#shares.claimLimit(free), now, leaseExpiresAt: now + leaseMs, status: 'INACTIVE', skip: this.#shares.skip() });
     for (const c of due) {
       this.#markBusy();
       resumeDue(c)

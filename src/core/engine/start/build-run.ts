@@ -54,6 +54,8 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     sessionId: input.sessionId ?? parent?.sessionId ?? null,
     parentRunId: parent?.runId ?? null,
     rootRunId: parent && !input.detached ? parent.rootRunId : runId,
+    // Launches stay in their starter's tree: a flow that launches itself is bounded by maxRunsPerTree.
+    treeId: parent ? parent.treeId : runId,
     detached: input.detached ?? false,
     depth: input.depth ?? 0,
     // A child run (call or launch) has its starter's audience unless it is given its own.
