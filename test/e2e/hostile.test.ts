@@ -7,6 +7,8 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DOUBLING_FLOW, FORK_FLOW, OUTPUT_LOOP_FLOW } from '../../bench/hostile.js';
+import { freshPgSchema, pgUrl } from '../support/pg-schema.js';
 import { freshSqliteSpec, issueToken, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 
 const ECHO = { id: 'alice/echo', actions: { main: { params: { v: { type: 'any' } }, startAt: 'a', steps: { a: { stepType: 'COMPUTE', expression: '{v: input.v}' } } } } };
@@ -113,4 +115,108 @@ describe('flowrun serve restarts (SQLite)', () => {
       await stillValid.stop();
     }
   }, 120_000);
+});
+
+const THREE_STEPS = {
+  id: 'alice/three',
+  actions: { main: { startAt: 'a', steps: { a: { stepType: 'COMPUTE', expression: '1', defaultNextStepInstanceId: 'b' }, b: { stepType: 'COMPUTE', expression: 'steps.a + 1', defaultNextStepInstanceId: 'c' }, c: { stepType: 'COMPUTE', expression: '{n: steps.b + 1}' } } } },
+};
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Every run of a flow the token may see, all pages. */
+async function runsOf(serve: ServeProcess, token: string, flowId: string): Promise<{ runId: string; status: string; runError: { code: string; details?: Record<string, unknown> } | null }[]> {
+  const runs = [];
+  let marker: string | undefined;
+  do {
+    const page = await serve.json('GET', `/runs?flowId=${encodeURIComponent(flowId)}&limit=1000${marker ? `&marker=${encodeURIComponent(marker)}` : ''}`, { token });
+    runs.push(...page.body.runs);
+    marker = page.body.marker ?? undefined;
+  } while (marker);
+  return runs;
+}
+
+/** How many events the run has stored. */
+async function storedEvents(serve: ServeProcess, token: string, runId: string): Promise<number> {
+  let count = 0;
+  let afterSeq = 0;
+  for (;;) {
+    const page = await serve.json('GET', `/runs/${runId}/events?afterSeq=${afterSeq}&limit=1000`, { token });
+    const events = page.body.events as { seq: number }[];
+    if (events.length === 0) return count;
+    count += events.length;
+    afterSeq = events.at(-1)!.seq;
+  }
+}
+
+const stores = [
+  { name: 'SQLite', store: () => ({ spec: freshSqliteSpec(), drop: async () => undefined }) },
+  ...(pgUrl ? [{ name: 'PostgreSQL', store: () => freshPgSchema('hostile') }] : []),
+];
+
+describe.each(stores)('hostile flows against flowrun serve ($name)', ({ store }) => {
+  it('a doubling value, a fork bomb and an output loop fail their own runs inside the budgets, while another user is served and a restart opens the port', async () => {
+    const { spec, drop } = store();
+    const args = ['--budget', 'maxRunsPerTree=200'];
+    let serve = await startServeProcess({ store: spec, args, timeoutMs: 60_000 });
+    try {
+      const [alice, mallory] = [await issueToken(spec, 'alice'), await issueToken(spec, 'mallory')];
+      expect((await serve.json('POST', '/flows', { token: alice, body: { definition: THREE_STEPS, publish: true } })).status).toBe(201);
+      const attacks: Record<string, string> = {};
+      for (const [flow, input] of [[DOUBLING_FLOW, { k: 28 }], [FORK_FLOW, {}], [OUTPUT_LOOP_FLOW, {}]] as const) {
+        expect((await serve.json('POST', '/flows', { token: mallory, body: { definition: flow, publish: true } })).status).toBe(201);
+        const started = await serve.json('POST', '/runs', { token: mallory, body: { flowId: flow.id, input } });
+        expect(started.status).toBe(201);
+        attacks[flow.id] = started.body.run.runId;
+      }
+
+      // Meanwhile, another user's runs finish and the server answers.
+      for (let i = 0; i < 5; i++) {
+        const run = await serve.json('POST', '/runs', { token: alice, body: { flowId: 'alice/three', wait: true } });
+        expect(run.body.run).toMatchObject({ status: 'SUCCEEDED', output: { n: 3 } });
+        expect((await serve.request('GET', '/health', { token: null })).status).toBe(200);
+      }
+
+      // Item 1: the doubling value fails its run with the value budget.
+      const dag = await until(() => serve.json('GET', `/runs/${attacks['m/dag']}`, { token: mallory }), (r) => r.body.run.status === 'FAILED', 'the doubling run to fail');
+      expect(dag.body.run.runError).toMatchObject({ code: 'LIMIT_EXCEEDED', details: { limit: 'maxValueBytes' } });
+
+      // Item 2: the fork bomb stops at the tree budget; the launches past it fail with LIMIT_EXCEEDED.
+      const forks = await until(() => runsOf(serve, mallory, 'm/fork'), (runs) => runs.length === 200 && runs.every((r) => r.status !== 'ACTIVE'), '200 settled fork runs');
+      expect(forks.some((r) => r.runError?.code === 'LIMIT_EXCEEDED' && r.runError.details?.limit === 'maxRunsPerTree')).toBe(true);
+
+      // Item 7: the output loop's stored events stay within the history cap (10,000) however long it loops.
+      const loop = attacks['m/outloop']!;
+      await until(() => serve.json('GET', `/runs/${loop}/events?afterSeq=10000&limit=1`, { token: mallory }), (r) => r.body.events.length > 0, 'the output loop to reach the history cap');
+      const atCap = await storedEvents(serve, mallory, loop);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const later = await storedEvents(serve, mallory, loop);
+      expect(later).toBeLessThanOrEqual(10_100);
+      expect(later - atCap).toBeLessThan(50);
+      expect((await serve.json('GET', `/runs/${loop}`, { token: mallory })).body.run.status).toBe('ACTIVE');
+
+      // Cancelling its tree stops it; the server stayed small throughout.
+      expect((await serve.json('POST', `/runs/${loop}/cancel`, { token: mallory, body: { tree: true } })).body.run.status).toBe('CANCELED');
+      expect(serve.memoryMb()!.peak).toBeLessThan(512);
+
+      // A restart (after SIGKILL) opens its port and starts no fork past the budget.
+      await serve.kill();
+      serve = await startServeProcess({ store: spec, args, timeoutMs: 60_000 });
+      const run = await serve.json('POST', '/runs', { token: alice, body: { flowId: 'alice/three', wait: true } });
+      expect(run.body.run.status).toBe('SUCCEEDED');
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect((await runsOf(serve, mallory, 'm/fork')).length).toBe(200);
+    } finally {
+      await serve.kill();
+      await drop();
+    }
+  }, 180_000);
 });
