@@ -195,7 +195,8 @@ export class RunScheduler {
           .finally(() => (this.#pollSoon = false));
       },
       50,
-      { keepAlive: false },
+      // Runs queued here are work this engine accepted: a process waiting on them stays alive.
+      { keepAlive: this.#queue.length > 0 },
     );
   }
 
@@ -220,7 +221,12 @@ export class RunScheduler {
     while (this.#queue.length > 0 && this.executing.size < maxConcurrentRuns && !this.#closed) {
       // The first queued run whose tree and owner have room; the others keep their place.
       const index = this.#queue.findIndex((entry) => !entry.party || !this.#shares.isFull(entry.party));
-      if (index < 0) return;
+      if (index < 0) {
+        // Every queued run's tree or owner is at its share: the next poll's last claim gives them
+        // the slots nobody else wants (and keeps the process alive meanwhile: this is accepted work).
+        if (this.#options.poll) this.pollNow();
+        return;
+      }
       const { runId, party } = this.#queue.splice(index, 1)[0]!;
       this.#queued.delete(runId);
       const now = clock.now();
@@ -335,7 +341,8 @@ export class RunScheduler {
   }
 
   #markIdleIfDone(): void {
-    if (this.executing.size > 0 || this.#queue.length > 0) return;
+    // A run between its claim and its executor (#launching) is not idle either.
+    if (this.executing.size > 0 || this.#launching.size > 0 || this.#queue.length > 0) return;
     this.#idleResolve?.();
     this.#idleResolve = null;
   }
