@@ -9,7 +9,7 @@
  */
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { closedLoop, fmt, latencySummary, markdownTable, sleep } from './measure.js';
+import { fmt, latencySummary, markdownTable, sleep } from './measure.js';
 import { freshSqliteSpec, issueToken, startServeProcess, type ServeProcess } from '../test/support/serve-process.js';
 
 const VICTIM_FLOW = {
@@ -133,15 +133,19 @@ function healthSampler(serve: ServeProcess, everyMs = 25): { stop(): Promise<{ l
   };
 }
 
-/** `count` of alice's 3-step runs one after the other, each started with `wait: true`; latencies in ms. */
-async function victimRuns(s: Server, count: number): Promise<{ latencies: Float64Array; failed: number }> {
+/** Alice's 3-step runs one after the other for `ms`, each started with `wait: true`, 20 ms apart; latencies in ms. */
+async function victimRuns(s: Server, ms: number): Promise<{ latencies: Float64Array; failed: number }> {
   let failed = 0;
-  const latencies = await closedLoop(count, 1, async (i) => {
+  const latencies: number[] = [];
+  const end = performance.now() + ms;
+  for (let i = 0; performance.now() < end; i++) {
+    const t0 = performance.now();
     const r = await s.serve.json('POST', '/runs', { token: s.alice, body: { flowId: 'v/three', input: { n: i }, wait: true } });
-    if (r.status !== 201 && r.status !== 200) failed++;
-    else if (r.body?.run?.status !== 'SUCCEEDED') failed++;
-  });
-  return { latencies, failed };
+    latencies.push(performance.now() - t0);
+    if ((r.status !== 201 && r.status !== 200) || r.body?.run?.status !== 'SUCCEEDED') failed++;
+    await sleep(20); // about 40 starts a second: within alice's start rate (maxStartsPerSecond, 100)
+  }
+  return { latencies: Float64Array.from(latencies).sort(), failed };
 }
 
 async function startAttack(s: Server, attack: (typeof ATTACKS)[number]): Promise<string> {
@@ -153,8 +157,8 @@ async function startAttack(s: Server, attack: (typeof ATTACKS)[number]): Promise
 function countRuns(dbPath: string, flowId: string): { runs: number; events: number } {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
-    const runs = (db.prepare('SELECT count(*) AS n FROM runs WHERE flow_id = ?').get(flowId) as { n: number }).n;
-    const events = (db.prepare('SELECT count(*) AS n FROM run_events WHERE run_id IN (SELECT run_id FROM runs WHERE flow_id = ?)').get(flowId) as { n: number }).n;
+    const runs = (db.prepare('SELECT count(*) AS n FROM flowrun_runs WHERE flow_id = ?').get(flowId) as { n: number }).n;
+    const events = (db.prepare('SELECT count(*) AS n FROM flowrun_run_events WHERE run_id IN (SELECT run_id FROM flowrun_runs WHERE flow_id = ?)').get(flowId) as { n: number }).n;
     return { runs, events };
   } finally {
     db.close();
@@ -163,7 +167,7 @@ function countRuns(dbPath: string, flowId: string): { runs: number; events: numb
 
 /** Runs the scenarios; returns the markdown tables. */
 export async function benchHostile(options: { quick: boolean }): Promise<string> {
-  const victimCount = options.quick ? 50 : 200;
+  const victimMs = options.quick ? 5_000 : 15_000;
   const attackMs = options.quick ? 8_000 : 20_000;
 
   // Each attack alone, on a fresh server: memory and store growth.
@@ -203,12 +207,12 @@ export async function benchHostile(options: { quick: boolean }): Promise<string>
   let latencyRows: string[][];
   try {
     const idleHealth = healthSampler(s.serve);
-    const idle = await victimRuns(s, victimCount);
+    const idle = await victimRuns(s, victimMs);
     const idleH = await idleHealth.stop();
-    for (const attack of ATTACKS) await startAttack(s, attack);
-    await sleep(500);
+    // The victim's runs begin as the attacks do: the fork bomb's growth, the doubling and the loop all fall in the window.
     const loadHealth = healthSampler(s.serve);
-    const loaded = await victimRuns(s, victimCount);
+    for (const attack of ATTACKS) await startAttack(s, attack);
+    const loaded = await victimRuns(s, victimMs);
     const loadH = await loadHealth.stop();
     const row = (name: string, runs: { latencies: Float64Array; failed: number }, h: { latencies: Float64Array; failures: number }): string[] => {
       const l = latencySummary(runs.latencies);
@@ -224,7 +228,7 @@ export async function benchHostile(options: { quick: boolean }): Promise<string>
   }
 
   return [
-    `A fresh \`flowrun serve\` (SQLite file, default budgets, from source with tsx) per table; alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time; \`/health\` is pinged every 25 ms meanwhile. Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
+    `A fresh \`flowrun serve\` (SQLite file, default budgets, from source with tsx) per table; for ${victimMs / 1000} s idle, then for ${victimMs / 1000} s from the moment mallory starts the three attacks, alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time, 20 ms apart; \`/health\` is pinged every 25 ms meanwhile. Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
     '',
     markdownTable(['server', 'runs', 'failed', 'p50 ms', 'p99 ms', 'health pings', 'health failures', 'health p50 ms', 'health p99 ms'], latencyRows),
     '',

@@ -30,7 +30,9 @@ export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
   maxStateBytes: 16 * 1024 * 1024,
   maxStepsPerRun: 10_000_000,
   maxRunDurationMs: 30 * 24 * 60 * 60 * 1000,
-  maxRunsPerTree: 10_000,
+  // In line with Temporal's 2,000 pending children of a workflow; a larger tree is a knob away. Each run
+  // of a tree at its fair share that waits in the store makes claims pass over it (see fair-shares.ts).
+  maxRunsPerTree: 1_000,
   maxStartsPerSecond: 100,
 });
 
