@@ -5,7 +5,10 @@
  * gate that never opens, and another user's run that must still finish.
  */
 import { describe, expect, it } from 'vitest';
-import { createEngine, createMemoryStores, type FlowDefinition } from '../../../index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine, createMemoryStores, createSqliteStore, type FlowDefinition } from '../../../index.js';
 import { createManualClock } from '../../../testing/index.js';
 import { FairShares } from './fair-shares.js';
 
@@ -148,5 +151,21 @@ describe('fair shares of an engine', () => {
     expect(statusAtNextTurn).toBe('ACTIVE');
     expect(await engine.waitForRun(requestId)).toMatchObject({ status: 'SUCCEEDED' });
     await engine.close();
+  });
+});
+
+describe('whenIdle with a backlog held back by fair shares', () => {
+  it.each([
+    ['memory', () => createMemoryStores()],
+    ['a SQLite file', () => createSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'flowrun-idle-')), 'flowrun.db') })],
+  ])('resolves only once every run of one owner past its share has ended (%s)', async (_name, stores) => {
+    const store = stores();
+    const engine = createEngine({ stores: store, maxConcurrentRuns: 8 });
+    await engine.deployFlow(threeSteps, { publish: true });
+    await Promise.all(Array.from({ length: 40 }, () => engine.startRun({ flow: threeSteps.id, userId: 'alice' })));
+    await engine.whenIdle();
+    expect((await store.listRuns({ status: 'SUCCEEDED', limit: 100 })).runs).toHaveLength(40);
+    await engine.close();
+    await store.close();
   });
 });

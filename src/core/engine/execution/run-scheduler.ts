@@ -45,6 +45,8 @@ export class RunScheduler {
   readonly #options: RunSchedulerOptions;
   /** Runs between {@link execute} and their executor's registration (loading their flow). */
   readonly #launching = new Set<string>();
+  /** Claims of queued runs in flight (between the queue and execute): not idle either. */
+  #claiming = 0;
   /** Runs to claim, with whose they are when known (a run whose tree or owner is full waits here). */
   readonly #queue: { runId: string; party?: RunParty }[] = [];
   readonly #shares: FairShares;
@@ -231,6 +233,7 @@ export class RunScheduler {
       this.#queued.delete(runId);
       const now = clock.now();
       if (party) this.#shares.hold(runId, party, now + leaseMs);
+      this.#claiming += 1;
       store
         .claimRun({ runId, owner: workerId, now, leaseExpiresAt: now + leaseMs })
         .then((claimed) => {
@@ -240,6 +243,10 @@ export class RunScheduler {
         .catch((error: unknown) => {
           this.#shares.release(runId, { onlyReserved: true });
           logger?.error({ err: error, runId }, 'claim failed; the poller will retry');
+        })
+        .finally(() => {
+          this.#claiming -= 1;
+          this.#markIdleIfDone();
         });
     }
   }
@@ -342,7 +349,7 @@ export class RunScheduler {
 
   #markIdleIfDone(): void {
     // A run between its claim and its executor (#launching) is not idle either.
-    if (this.executing.size > 0 || this.#launching.size > 0 || this.#queue.length > 0) return;
+    if (this.executing.size > 0 || this.#launching.size > 0 || this.#claiming > 0 || this.#queue.length > 0) return;
     this.#idleResolve?.();
     this.#idleResolve = null;
   }
