@@ -30,9 +30,12 @@ const stores: [string, () => Store, boolean][] = [
   [
     `PostgreSQL${pgSkipNote}`,
     () => {
-      const fresh = freshPgSchema('flowrun_emit_chains');
-      drops.push(fresh.drop);
-      return createPostgresStores({ connectionString: fresh.spec });
+      const { spec, drop } = freshPgSchema('flowrun_emit_chains');
+      drops.push(drop);
+      const url = new URL(spec);
+      const schema = url.searchParams.get('schema')!;
+      url.searchParams.delete('schema');
+      return createPostgresStores({ connectionString: url.toString(), schema });
     },
     !pgUrl,
   ],
