@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type FlowDefinition, type Logger, type RunRecord, type Store } from '../../../index.js';
+import { createManualClock } from '../../../testing/index.js';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../../../../test/support/pg-schema.js';
 
 const tempRoot = mkdtempSync(join(tmpdir(), 'flowrun-emit-chains-'));
@@ -96,6 +97,37 @@ describe.each(stores)('a flow subscribed to the event it emits, over %s', (_name
     } finally {
       await engine.close();
       await engine.store.close();
+    }
+  });
+});
+
+describe('an EMIT published by the outbox sweep', () => {
+  it("starts its subscribers in the emitting run's tree, read from the run (a dead process committed it unpublished)", async () => {
+    const clock = createManualClock();
+    const stores = createMemoryStores();
+    const listener: FlowDefinition = { id: 'm/listen', actions: { main: { startAt: 'r', steps: { r: { stepType: 'COMPUTE', expression: '{}' } } } }, subscriptions: [{ on: 'swept', run: 'main' }] };
+    const deployer = createEngine({ stores, clock, poll: false });
+    await deployer.deployFlow(listener, { publish: true });
+    const run = deployer.buildRun({ flow: await deployer.loadFlow('m/listen'), actionName: 'main', input: {}, source: 'http' });
+    await deployer.close();
+    const created = await stores.createRun({ run, lease: { owner: 'dead', expiresAt: clock.now() + 1_000 } });
+    await stores.recordTransition({
+      runId: run.runId,
+      lease: { owner: 'dead', fencingToken: created.lease!.fencingToken },
+      expectedVersion: 0,
+      at: clock.now(),
+      patch: { status: 'SUCCEEDED', output: null, endTime: clock.now() },
+      emits: [{ eventId: `${run.runId}:0:emit`, event: 'swept', payload: {} }],
+    });
+    const engine = createEngine({ stores, clock, leaseMs: 1_000, pollIntervalMs: 200 });
+    try {
+      await clock.advance(1_000);
+      await vi.waitFor(async () => expect((await stores.listRuns({ flowId: 'm/listen', status: 'SUCCEEDED' })).runs).toHaveLength(2), { timeout: 5_000, interval: 5 });
+      const started = (await stores.listRuns({ flowId: 'm/listen' })).runs.find((r) => r.source === 'event');
+      expect(started).toMatchObject({ treeId: run.runId, rootRunId: started?.runId });
+      expect(await stores.getRunTree(run.runId)).toMatchObject({ runCount: 2 });
+    } finally {
+      await engine.close();
     }
   });
 });
