@@ -205,9 +205,13 @@ export interface Store {
 
   /**
    * Creates a run with its first events. With `lease`, the creator holds it at once (no claim
-   * round-trip). Throws ConflictError when `runId` exists.
+   * round-trip). Throws ConflictError when `runId` exists. A run created into an existing tree
+   * (`treeId !== runId`: an event an EMIT of that tree published starts it) is counted into that
+   * tree in the same transaction, like a transition's `createRuns`: past `maxRunsPerTree` it is
+   * refused with LIMIT_EXCEEDED (`details: {limit: 'maxRunsPerTree', max, value}`), into a
+   * canceled tree with CANCELED, and nothing is written. A run starting its own tree is not counted.
    */
-  createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }>;
+  createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(filter: RunFilter): Promise<RunPage>;
   /**

@@ -112,4 +112,18 @@ describe('events over HTTP follow the permission model', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', createdBy: 'otto', runOwner: 'otto', runAs: null, triggeredBy: 'olivia', output: { deploy: 'PERMISSION_DENIED' } });
     expect((await f.engine.listRuns({ flowId: 'ops/deploy-prod' })).runs).toEqual([]);
   });
+
+  it("does not let POST /events put the runs it starts into another user's run tree (only an EMIT's runs join a tree)", async () => {
+    const oliviasRun = await oliviasWaitingOrder('o-3');
+    await f.engine.principals.grantEvents({ principalId: 'otto', right: 'subscribe', pattern: 'a.*' });
+    expect((await f.json('POST', '/flows', { as: 'otto', body: { definition: ottosSubscriber, publish: true } })).status).toBe(201);
+    const smuggled = await f.json('POST', '/events', { as: 'otto', body: { name: 'a.daily', payload: {}, treeId: oliviasRun } });
+    expect(smuggled.status).toBe(400);
+    expect((await f.engine.listRuns({ flowId: 'otto/listen' })).runs).toEqual([]);
+    const published = await f.json('POST', '/events', { as: 'otto', body: { name: 'a.daily', payload: {} } });
+    const runId = published.body.runIds[0] as string;
+    expect(await f.engine.getRun(runId)).toMatchObject({ treeId: runId, rootRunId: runId });
+    expect(await f.engine.store.getRunTree(oliviasRun)).toBeNull();
+    await f.engine.whenIdle();
+  });
 });

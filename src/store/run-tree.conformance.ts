@@ -75,6 +75,37 @@ export function describeRunTreeConformance(h: RunTreeConformanceHelpers): void {
       await expect(h.store().recordTransition(h.transition(root.run, root.token))).resolves.toMatchObject({ version: root.run.version + 1 });
     });
 
+    it('counts a run createRun adds to an existing tree (an EMIT\'s event started it) and refuses one past maxRunsPerTree writing nothing', async () => {
+      // An event-started run: no parent, its own root, the emitting run's tree.
+      const joiner = (runId: string): NewRun => h.sampleRun({ runId, rootRunId: runId, treeId: 'chain-root' });
+      await h.leased({ runId: 'chain-root' });
+      await h.store().createRun({ run: joiner('chain-1'), maxRunsPerTree: 3 });
+      await h.store().createRun({ run: joiner('chain-2'), events: [{ kind: 'log', entry: { time: h.t0, code: 'X', description: 'x' } }], maxRunsPerTree: 3 });
+      expect(await h.store().getRunTree('chain-root')).toEqual({ treeId: 'chain-root', runCount: 3, canceled: false });
+      await expect(h.store().createRun({ run: joiner('chain-3'), maxRunsPerTree: 3 })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED', details: { limit: 'maxRunsPerTree', max: 3, value: 4 } });
+      expect(await h.store().getRun('chain-3')).toBeNull();
+      expect(await h.store().getRunTree('chain-root')).toMatchObject({ runCount: 3 });
+      // Several at once (the PostgreSQL store records them in one batch): only those within the budget.
+      const more = await Promise.allSettled(['chain-4', 'chain-5', 'chain-6'].map((id) => h.store().createRun({ run: joiner(id), maxRunsPerTree: 5 })));
+      expect(more.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      expect(more.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['LIMIT_EXCEEDED']);
+      expect(await h.store().getRunTree('chain-root')).toMatchObject({ runCount: 5 });
+      // A taken id is still a conflict, and counts nothing.
+      await expect(h.store().createRun({ run: joiner('chain-1'), maxRunsPerTree: 100 })).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(await h.store().getRunTree('chain-root')).toMatchObject({ runCount: 5 });
+      // A run starting its own tree is not counted.
+      await h.store().createRun({ run: h.sampleRun({ runId: 'chain-other' }), maxRunsPerTree: 1 });
+      expect(await h.store().getRunTree('chain-other')).toBeNull();
+    });
+
+    it('refuses a run createRun adds to a canceled tree, even without a budget', async () => {
+      await h.leased({ runId: 'halted-root' });
+      await h.store().markTreeCanceled({ treeId: 'halted-root', at: h.t0 });
+      await expect(h.store().createRun({ run: h.sampleRun({ runId: 'halted-1', rootRunId: 'halted-1', treeId: 'halted-root' }) })).rejects.toMatchObject({ code: 'CANCELED' });
+      expect(await h.store().getRun('halted-1')).toBeNull();
+      expect(await h.store().getRunTree('halted-root')).toMatchObject({ runCount: 1, canceled: true });
+    });
+
     it('claims pass over the trees and owners they skip', async () => {
       await h.store().createRun({ run: h.sampleRun({ runId: 'skip-1', treeId: 'hog-tree', readyAt: h.t0 }) });
       await h.store().createRun({ run: h.sampleRun({ runId: 'skip-2', runOwner: 'hog', readyAt: h.t0 + 1 }) });

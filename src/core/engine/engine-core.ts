@@ -55,6 +55,11 @@ export interface BuildRunInput {
   createdBy?: string;
   /** Who published the event that starts this run (recorded, never acted as). */
   triggeredBy?: string | null;
+  /**
+   * The run tree a run without parent joins (an EMIT's event starts it, in the emitting run's
+   * tree); default: its own id, a new tree. Its `rootRunId` stays its own id.
+   */
+  treeId?: string;
   sessionId?: string | null;
   label?: string | null;
   tags?: string[];
@@ -121,7 +126,7 @@ export interface EngineCore {
    * A committed transition of run `runId` recorded these emitted events in the store's outbox:
    * publish them now (each leaves the outbox once published; what is not is swept later).
    */
-  emitted(run: Pick<RunRecord, 'runId' | 'runAs' | 'createdBy'>, emits: readonly EmittedEvent[]): void;
+  emitted(run: Pick<RunRecord, 'runId' | 'treeId' | 'runAs' | 'createdBy'>, emits: readonly EmittedEvent[]): void;
   /** Persists an executor's pending events soon (a running module emitted items or logs). */
   scheduleFlush(run: FlushableRun): void;
   /**

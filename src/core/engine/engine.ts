@@ -246,11 +246,11 @@ export class Engine implements EngineCore {
     );
   }
 
-  /** Records a new run and sets it going; resolves with its record as created (its `state` is the one the execution goes on changing). */
+  /** Records a new run (one joining a tree — an EMIT's event started it — counts within maxRunsPerTree) and sets it going; resolves with its record as created (its `state` is the one the execution goes on changing). */
   async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<RunRecord> {
     const events = [...startEvents(run), ...firstEvents];
     const lease = this.leaseForNewRun(run);
-    const created = await this.store.createRun({ run, events, ...(lease ? { lease } : {}) }).catch((error: unknown) => {
+    const created = await this.store.createRun({ run, events, maxRunsPerTree: this.budgets.maxRunsPerTree, ...(lease ? { lease } : {}) }).catch((error: unknown) => {
       this.#scheduler.forgetLease(run.runId);
       throw error;
     });
@@ -298,8 +298,8 @@ export class Engine implements EngineCore {
     this.#scheduler.scheduleWake(runId, at, options);
   }
 
-  emitted(run: Pick<RunRecord, 'runId' | 'runAs' | 'createdBy'>, emits: readonly EmittedEvent[]): void {
-    this.#outbox.publish(emits.map((emit) => ({ ...emit, runId: run.runId, publishedBy: run.runAs ?? run.createdBy })));
+  emitted(run: Pick<RunRecord, 'runId' | 'treeId' | 'runAs' | 'createdBy'>, emits: readonly EmittedEvent[]): void {
+    this.#outbox.publish(emits.map((emit) => ({ ...emit, runId: run.runId, treeId: run.treeId, publishedBy: run.runAs ?? run.createdBy })));
   }
 
   scheduleFlush(executor: FlushableRun): void {

@@ -85,9 +85,12 @@ export class MemoryStore implements Store {
     });
   }
 
-  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
+  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
     this.#open();
     if (this.#runs.has(input.run.runId)) throw new ConflictError(`run "${input.run.runId}" already exists`, { runId: input.run.runId });
+    // A run joining an existing tree (started by an EMIT of it) counts into it, or is refused here.
+    const { treeId } = input.run;
+    if (treeId !== input.run.runId) this.#trees.set(treeId, countTreeRuns(this.#trees.get(treeId), treeId, 1, input.maxRunsPerTree));
     const entry = this.#newEntry(input.run, input.run.startTime);
     if (input.lease) {
       entry.run.leaseOwner = input.lease.owner;

@@ -251,6 +251,13 @@ const MIGRATIONS: Migration[] = [
     description: 'run_trees, runs.tree_id, flowrun_count_tree_runs',
     statements: [`ALTER TABLE runs ADD COLUMN tree_id text COLLATE "C"`, ...RUN_TREES_SQL, `DROP FUNCTION flowrun_record_transitions(json)`, RECORD_FUNCTION_SQL],
   },
+  {
+    // A new run joining an existing tree (an EMIT's event started it) is counted into that tree:
+    // the batch function is replaced by its current text (same signature).
+    version: 8,
+    description: 'flowrun_record_transitions counts event-started runs into their tree',
+    statements: [RECORD_FUNCTION_SQL],
+  },
 ];
 
 /** The schema version this code writes and reads: the last migration's. */

@@ -120,15 +120,16 @@ export class PostgresStore implements Store {
   /**
    * Creates a run and its first events (seq 1…n) in one statement, and announces it with NOTIFY
    * on commit. With `lease` the creator holds it at once (fencing token 1). Throws ConflictError
-   * when the id exists — also when a retry finds its own earlier attempt committed.
+   * when the id exists — also when a retry finds its own earlier attempt committed. A run joining
+   * an existing tree is counted into it by that statement (CANCELED / LIMIT_EXCEEDED refuse it).
    */
-  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
+  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
     this.#open();
     const events = input.events ?? [];
     const lease = input.lease ?? null;
     const runId = input.run.runId;
     // Group-committed with the transitions of the moment (CONFLICT when the id is taken).
-    await this.#batcher.submitCreation({ run: input.run, events, lease });
+    await this.#batcher.submitCreation({ run: input.run, events, lease, ...(input.maxRunsPerTree === undefined ? {} : { maxRunsPerTree: input.maxRunsPerTree }) });
     // The row holds exactly these values; building the record here saves reading it back.
     const run: RunRecord = {
       ...cloneJson(input.run),

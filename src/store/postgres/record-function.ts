@@ -4,6 +4,7 @@
  * them in order with statements whose plans the server caches. One call is one statement, so it is
  * atomic without BEGIN/COMMIT; one write to the socket and one commit serve the whole batch.
  *
+ * A new run is inserted as `insertRun` inserts it alone, counted into the tree it joins (if any).
  * Each transition is applied exactly as {@link applyTransition} applies it alone: the guarded
  * UPDATE (lease, fencing token, version, liveness), then — only if it matched — its events, items,
  * created runs with their first events, emitted events, and wakes; every touched run is announced with NOTIFY at
@@ -48,6 +49,11 @@ BEGIN
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT tb->'new'->'row'->>'run_id', e.ord, e.kind, (tb->'new'->'row'->>'start_time')::double precision, e.body
       FROM ROWS FROM (json_array_elements(t->'new'->'ev'), json_array_elements_text(t->'new'->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+      IF tb->'new'->'row'->>'tree_id' <> tb->'new'->'row'->>'run_id' THEN
+        -- A run joining an existing tree (an EMIT's event started it) counts into it, after its
+        -- INSERT (a taken id is reported first); a refusal raises like a created child's.
+        PERFORM flowrun_count_tree_runs(tb->'new'->'row'->>'tree_id', 1, (tb->'new'->>'mt')::double precision);
+      END IF;
       payloads := payloads || ((tb->'new'->'row'->>'run_id') || ':' || jsonb_array_length(tb->'new'->'ev'));
       CONTINUE;
     END IF;
@@ -131,6 +137,8 @@ export interface NewRunWrite {
   run: NewRun;
   events: RunEventBody[];
   lease: { owner: string; expiresAt: number } | null;
+  /** For a run joining an existing tree (`treeId !== runId`): the most runs the tree may hold. */
+  maxRunsPerTree?: number;
 }
 
 /** What a group commit records: a transition of a run, or a new run. */
@@ -148,6 +156,13 @@ function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: str
     last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state: run.state,
   };
   return { row, ev: events, ek: eventKinds(events) };
+}
+
+/** A new run as the function reads it: its row, its first events and, when it joins a tree, that tree's budget (`mt`). */
+function creationArgument(creation: NewRunWrite): Record<string, unknown> {
+  const arg = newRunArgument(creation.run, creation.events, creation.lease, creation.run.startTime);
+  if (creation.maxRunsPerTree !== undefined) arg.mt = creation.maxRunsPerTree;
+  return arg;
 }
 
 /** A transition as the function reads it (short keys: it is sent for every transition). */
@@ -182,7 +197,7 @@ function transitionArgument(t: Transition): Record<string, unknown> {
  */
 export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: true; run: RunRecord | null } | { ok: false; error: FlowError })[]> {
   const argument = items.map((item) =>
-    'transition' in item ? transitionArgument(item.transition) : { new: newRunArgument(item.creation.run, item.creation.events, item.creation.lease, item.creation.run.startTime) },
+    'transition' in item ? transitionArgument(item.transition) : { new: creationArgument(item.creation) },
   );
   const result = await preparedQuery<{ batch_index: number; run: RunRow; woken: RunRow[] | null }>(sql, 'SELECT batch_index, run, woken FROM flowrun_record_transitions($1::json)', [
     JSON.stringify(argument),

@@ -64,15 +64,20 @@ export type TouchedRuns = Map<string, number>;
  * Inserts a run and its first events (seq 1…n, at time `at`) in one statement, so neither is
  * visible without the other. With `notify`, the same statement queues the NOTIFY, which
  * PostgreSQL delivers only if and when the statement's transaction commits.
- * Throws the driver's unique violation on {@link RUNS_PKEY} when the id is taken.
+ * Throws the driver's unique violation on {@link RUNS_PKEY} when the id is taken. A run joining
+ * an existing tree (`treeId !== runId`) is counted into it by the same statement, after the
+ * insert (a taken id is reported first): `flowrun_count_tree_runs` raises for a canceled or full
+ * tree (`maxRunsPerTree`), which undoes the statement.
  */
 export async function insertRun(
   sql: Sql,
-  input: { run: NewRun; events: RunEventBody[]; at: number; updatedAt: number; lease: { owner: string; expiresAt: number } | null; notify: boolean },
+  input: { run: NewRun; events: RunEventBody[]; at: number; updatedAt: number; lease: { owner: string; expiresAt: number } | null; notify: boolean; maxRunsPerTree?: number },
 ): Promise<void> {
-  const values = newRunValues(input.run, { updatedAt: input.updatedAt, lastSeq: input.events.length, lease: input.lease });
+  const values: unknown[] = newRunValues(input.run, { updatedAt: input.updatedAt, lastSeq: input.events.length, lease: input.lease });
   const n = values.length;
   values.push(input.at, JSON.stringify(input.events), eventKinds(input.events), `${input.run.runId}:${input.events.length}`);
+  const joinsTree = input.run.treeId !== input.run.runId;
+  if (joinsTree) values.push(input.run.treeId, input.maxRunsPerTree ?? null);
   await sql.query(
     `WITH r AS (
        INSERT INTO runs (${RUN_COLUMNS}) VALUES ${newRunPlaceholders(1)} RETURNING run_id
@@ -80,8 +85,8 @@ export async function insertRun(
        INSERT INTO run_events (run_id, seq, kind, time, body)
        SELECT r.run_id, e.ord, e.kind, $${n + 1}::float8, e.body
        FROM r, ${eventRowsFrom(`$${n + 2}`, `$${n + 3}`)}
-     )
-     SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 4}::text)` : `$${n + 4}::text`} FROM r`,
+     )${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${n + 5}::text, 1, $${n + 6}::float8) AS n FROM r)` : ''}
+     SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 4}::text)` : `$${n + 4}::text`} FROM r${joinsTree ? ', tr' : ''}`,
     values,
   );
 }

@@ -103,7 +103,10 @@ export class TransitionBatcher {
     return this.#enqueue({ transition }).then((run) => run!);
   }
 
-  /** Queues a new run (with its first events) for the next group commit; rejects with CONFLICT when the id is taken. */
+  /**
+   * Queues a new run (with its first events) for the next group commit; rejects with CONFLICT when
+   * the id is taken, and CANCELED / LIMIT_EXCEEDED when the tree it joins refuses it (only it).
+   */
   async submitCreation(creation: NewRunWrite): Promise<void> {
     await this.#enqueue({ creation });
   }
@@ -264,7 +267,7 @@ export class TransitionBatcher {
 /** Records one item on its own statement (in the caller's transaction, if any). */
 async function applyItem(client: PoolClient, item: BatchItem): Promise<RunRecord | null> {
   if ('transition' in item) return applyTransition(client, item.transition);
-  const { run, events, lease } = item.creation;
-  await insertRun(client, { run, events, at: run.startTime, updatedAt: run.startTime, lease, notify: true });
+  const { run, events, lease, maxRunsPerTree } = item.creation;
+  await insertRun(client, { run, events, at: run.startTime, updatedAt: run.startTime, lease, notify: true, ...(maxRunsPerTree === undefined ? {} : { maxRunsPerTree }) });
   return null;
 }

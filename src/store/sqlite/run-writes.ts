@@ -89,14 +89,19 @@ function wakeRuns(conn: SqliteConnection, runIds: readonly string[], at: number,
   }
 }
 
-/** Inserts a run with its tags and first events (`Store.createRun`); a taken id is a ConflictError and writes nothing. */
+/**
+ * Inserts a run with its tags and first events (`Store.createRun`); a taken id is a ConflictError
+ * and writes nothing. A run joining an existing tree is counted into it, or refused (CANCELED /
+ * LIMIT_EXCEEDED) with the savepoint undoing the insert.
+ */
 export function createRun(
   conn: SqliteConnection,
-  input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } },
+  input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number },
 ): ClaimedRun | { run: RunRecord; lease: null } {
   const runId = input.run.runId;
   const lease = input.lease ?? null;
   const run = runFromRow(insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease }));
+  if (input.run.treeId !== runId) countTreeRuns(conn, input.run.treeId, 1, input.maxRunsPerTree);
   return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
 }
 

@@ -106,7 +106,7 @@ export class SqliteStore implements Store {
     return this.#read((c) => flows.listFlows(c));
   }
 
-  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number } }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
+  async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
     return this.#write((c) => writes.createRun(c, input));
   }
 

@@ -20,9 +20,11 @@ import type { Logger } from '../types.js';
 /**
  * An emitted event and the run whose transition recorded it. `publishedBy`: the principal it is
  * published as — the run's (`runAs ?? createdBy`), so an EMIT starts and wakes only what that
- * principal's own publish would (DESIGN.md §6); a sweep, which has only the run id, looks it up.
+ * principal's own publish would (DESIGN.md §6). `treeId`: the run's tree, which the runs the event
+ * starts join, so a flow subscribed to what it emits is bounded by `maxRunsPerTree`. A sweep,
+ * which has only the run id, looks both up.
  */
-export type RunEmit = EmittedEvent & { runId: string; publishedBy?: string };
+export type RunEmit = EmittedEvent & { runId: string; treeId?: string; publishedBy?: string };
 
 /** What the outbox needs of the engine. */
 export interface EmitOutboxDeps {
@@ -30,7 +32,7 @@ export interface EmitOutboxDeps {
   clock: Clock;
   logger: Logger | undefined;
   /** Publishes an event (engine.publishEvent). */
-  publishEvent: (name: string, payload: unknown, options: { eventId: string; userId: string }) => Promise<unknown>;
+  publishEvent: (name: string, payload: unknown, options: { eventId: string; userId: string; treeId: string }) => Promise<unknown>;
   /** How old an outbox entry must be before a sweep publishes it (the live path had its chance). */
   graceMs: number;
 }
@@ -79,20 +81,22 @@ export class EmitOutbox {
   }
 
   /**
-   * Publishes an EMIT as its run's principal. A swept entry names only its run: the principal is
-   * read from it; an entry whose run no longer exists (deleted by retention) is dropped, logged.
+   * Publishes an EMIT as its run's principal, into its run's tree. A swept entry names only its
+   * run: principal and tree are read from it; an entry whose run no longer exists (deleted by
+   * retention) is dropped, logged.
    */
   async #publishAsItsRun(emit: RunEmit): Promise<void> {
-    let userId = emit.publishedBy;
-    if (userId === undefined) {
+    let { publishedBy: userId, treeId } = emit;
+    if (userId === undefined || treeId === undefined) {
       const run = await this.#deps.store.getRun(emit.runId);
       if (!run) {
         this.#deps.logger?.warn({ runId: emit.runId, eventId: emit.eventId, event: emit.event }, 'emitted event dropped: its run no longer exists');
         return;
       }
       userId = run.runAs ?? run.createdBy;
+      treeId = run.treeId;
     }
-    await this.#deps.publishEvent(emit.event, emit.payload, { eventId: emit.eventId, userId });
+    await this.#deps.publishEvent(emit.event, emit.payload, { eventId: emit.eventId, userId, treeId });
   }
 
   async #publishOne(emit: RunEmit): Promise<boolean> {

@@ -42,6 +42,13 @@ export interface PublishEventOptions {
   userId?: string;
   /** Groups an identity provider asserted for `userId`: they count like stored ones. */
   userGroups?: readonly string[];
+  /**
+   * Set by the engine when an EMIT step publishes: the emitting run's tree, which the runs this
+   * event starts join, so they count against its `maxRunsPerTree` (a subscriber past it is not
+   * started, logged) and stop when it is canceled. Never taken from a request: the HTTP API
+   * publishes without it, and its runs start trees of their own.
+   */
+  treeId?: string;
 }
 
 /** What publishing an event did. */
@@ -72,7 +79,7 @@ const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
  * Starts every subscriber of event `name` once per event id, and wakes the runs waiting for it.
  * Throws INVALID_INPUT for a bad name or id. A subscriber that cannot start (its input does not
  * fit, `userId` may not start the flow, its deployer may not subscribe to the name or act as its
- * `runAs`) is skipped and logged; publishing again retries it, and only it. A waiting run the
+ * `runAs`, the EMIT's tree is full or canceled) is skipped and logged; publishing again retries it, and only it. A waiting run the
  * publisher may not resume stays waiting (logged); it is not in `resumedRunIds`.
  */
 export async function publishEvent(deps: EventPublisherDeps, name: string, payload: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
@@ -87,7 +94,7 @@ export async function publishEvent(deps: EventPublisherDeps, name: string, paylo
   const runIds: string[] = [];
   for (const { flow, subscription } of await subscribersOf(deps, name)) {
     const runId = await deps.runIds.forEvent(eventId, flow.flowId, subscription);
-    const started = await startSubscriber(deps, { flow, subscription, runId, eventId, name, payload, publisher });
+    const started = await startSubscriber(deps, { flow, subscription, runId, eventId, name, payload, publisher, treeId: options.treeId });
     if (started) runIds.push(runId);
   }
   const admit = async (run: RunRecord): Promise<boolean> => {
@@ -119,7 +126,7 @@ async function subscribersOf(deps: EventPublisherDeps, name: string): Promise<{ 
 
 async function startSubscriber(
   deps: EventPublisherDeps,
-  s: { flow: FlowVersionRecord; subscription: SubscriptionDefinition; runId: string; eventId: string; name: string; payload: unknown; publisher: PrincipalRef | null },
+  s: { flow: FlowVersionRecord; subscription: SubscriptionDefinition; runId: string; eventId: string; name: string; payload: unknown; publisher: PrincipalRef | null; treeId: string | undefined },
 ): Promise<boolean> {
   const { flow, subscription } = s;
   const isAction = Object.hasOwn(flow.definition.actions, subscription.run);
@@ -141,6 +148,8 @@ async function startSubscriber(
       createdBy: flow.deployedBy === '' ? 'anonymous' : flow.deployedBy,
       runAs: subscription.runAs ?? null,
       triggeredBy: publishedBy,
+      // An EMIT's event: the run joins the emitting run's tree (the store counts it there, or refuses it).
+      ...(s.treeId === undefined ? {} : { treeId: s.treeId }),
     });
     const received: RunEventBody = {
       kind: 'log',

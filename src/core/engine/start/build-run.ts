@@ -54,8 +54,9 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     sessionId: input.sessionId ?? parent?.sessionId ?? null,
     parentRunId: parent?.runId ?? null,
     rootRunId: parent && !input.detached ? parent.rootRunId : runId,
-    // Launches stay in their starter's tree: a flow that launches itself is bounded by maxRunsPerTree.
-    treeId: parent ? parent.treeId : runId,
+    // Launches stay in their starter's tree, and so do runs its EMITs' events start: a flow that
+    // launches itself, or is subscribed to an event it emits, is bounded by maxRunsPerTree.
+    treeId: parent ? parent.treeId : (input.treeId ?? runId),
     detached: input.detached ?? false,
     depth: input.depth ?? 0,
     // A child run (call or launch) has its starter's audience unless it is given its own.
