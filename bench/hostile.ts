@@ -10,6 +10,7 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { fmt, latencySummary, markdownTable, sleep } from './measure.js';
+import { DOUBLING_FLOW, FORK_FLOW, OUTPUT_LOOP_FLOW } from '../test/support/hostile-flows.js';
 import { freshSqliteSpec, issueToken, startServeProcess, type ServeProcess } from '../test/support/serve-process.js';
 
 const VICTIM_FLOW = {
@@ -25,46 +26,6 @@ const VICTIM_FLOW = {
       },
     },
   },
-};
-
-/** Item 1: `[vars.d, vars.d]` doubles a value cheaply; storing it is exponential. */
-export const DOUBLING_FLOW = {
-  id: 'm/dag',
-  vars: { d: { type: 'any', default: [] }, n: { type: 'number', default: 0 } },
-  actions: { main: { params: { k: { type: 'number' } }, startAt: 'l', steps: { l: { stepType: 'GOTO', subflow: 'it' } } } },
-  subflows: {
-    it: {
-      startAt: 'c',
-      steps: {
-        c: { stepType: 'DECIDE', transitions: [{ condition: 'vars.n >= input.k', nextStepInstanceId: 'done' }], defaultNextStepInstanceId: 's' },
-        s: { stepType: 'SET', target: '$.vars.d', expression: '[vars.d, vars.d]', defaultNextStepInstanceId: 'i' },
-        i: { stepType: 'SET', target: '$.vars.n', expression: 'vars.n + 1', defaultNextStepInstanceId: 'g' },
-        g: { stepType: 'GOTO', subflow: 'it' },
-        done: { stepType: 'SUCCEED' },
-      },
-    },
-  },
-};
-
-/** Item 2: every run launches itself twice. */
-export const FORK_FLOW = {
-  id: 'm/fork',
-  actions: {
-    main: {
-      startAt: 'a',
-      steps: {
-        a: { stepType: 'RUN_FLOW', flowDefinitionId: 'm/fork', async: true, defaultNextStepInstanceId: 'b' },
-        b: { stepType: 'RUN_FLOW', flowDefinitionId: 'm/fork', async: true },
-      },
-    },
-  },
-};
-
-/** Item 7: a goto loop that writes an output on every turn. */
-export const OUTPUT_LOOP_FLOW = {
-  id: 'm/outloop',
-  actions: { main: { outputs: { n: { type: 'number', default: 0, returned: true } }, startAt: 'l', steps: { l: { stepType: 'GOTO', subflow: 'it' } } } },
-  subflows: { it: { startAt: 's', steps: { s: { stepType: 'SET', target: '$.outputs.n', expression: 'outputs.n + 1', defaultNextStepInstanceId: 'g' }, g: { stepType: 'GOTO', subflow: 'it' } } } },
 };
 
 const ATTACKS = [

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runFlowrunCli } from '../support/run-cli.js';
+import { DOUBLING_FLOW } from '../support/hostile-flows.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'flowrun-budgets-e2e-'));
@@ -17,10 +18,6 @@ const flowsDir = join(dir, 'flows');
 const store = `sqlite:${join(dir, 'store')}`;
 const servers: ChildProcess[] = [];
 
-/** Issue 12, item 1, exactly as reported: `[vars.d, vars.d]` doubles `d` at every iteration. */
-const doublingFlow = JSON.parse(
-  '{"id":"m/dag","vars":{"d":{"type":"any","default":[]},"n":{"type":"number","default":0}},"actions":{"main":{"params":{"k":{"type":"number"}},"startAt":"l","steps":{"l":{"stepType":"GOTO","subflow":"it"}}}},"subflows":{"it":{"startAt":"c","steps":{"c":{"stepType":"DECIDE","transitions":[{"condition":"vars.n >= input.k","nextStepInstanceId":"done"}],"defaultNextStepInstanceId":"s"},"s":{"stepType":"SET","target":"$.vars.d","expression":"[vars.d, vars.d]","defaultNextStepInstanceId":"i"},"i":{"stepType":"SET","target":"$.vars.n","expression":"vars.n + 1","defaultNextStepInstanceId":"g"},"g":{"stepType":"GOTO","subflow":"it"},"done":{"stepType":"SUCCEED"}}}}}',
-) as unknown;
 
 /** A 300 KB var, then a wait of one second, forever. */
 const fatWaiter = {
@@ -78,7 +75,7 @@ describe('budgets in flowrun serve (real processes, SQLite)', () => {
 
   it('fails the doubling value with LIMIT_EXCEEDED while the server answers; after a SIGKILL, a restart with a smaller state budget opens its port and fails the waiting run at its claim', async () => {
     mkdirSync(flowsDir, { recursive: true });
-    writeFileSync(join(flowsDir, 'dag.json'), JSON.stringify(doublingFlow));
+    writeFileSync(join(flowsDir, 'dag.json'), JSON.stringify(DOUBLING_FLOW));
     writeFileSync(join(flowsDir, 'fat.json'), JSON.stringify(fatWaiter));
     const first = await startServer([]);
 

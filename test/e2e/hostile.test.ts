@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOUBLING_FLOW, FORK_FLOW, OUTPUT_LOOP_FLOW } from '../../bench/hostile.js';
+import { DOUBLING_FLOW, FORK_FLOW, OUTPUT_LOOP_FLOW } from '../support/hostile-flows.js';
 import { freshPgSchema, pgUrl } from '../support/pg-schema.js';
 import { freshSqliteSpec, issueToken, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 

@@ -2,25 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createEngine, createMemoryStores, type FlowDefinition, type Module } from '../../../index.js';
 import { createManualClock } from '../../../testing/index.js';
 import { jsonSize } from '../../json-size.js';
-
-/** Issue 12, item 1: a var that doubles itself every iteration (shared references: cheap in memory, huge as JSON). */
-const doublingFlow: FlowDefinition = {
-  id: 'm/dag',
-  vars: { d: { type: 'any', default: [] }, n: { type: 'number', default: 0 } },
-  actions: { main: { params: { k: { type: 'number' } }, startAt: 'l', steps: { l: { stepType: 'GOTO', subflow: 'it' } } } },
-  subflows: {
-    it: {
-      startAt: 'c',
-      steps: {
-        c: { stepType: 'DECIDE', transitions: [{ condition: 'vars.n >= input.k', nextStepInstanceId: 'done' }], defaultNextStepInstanceId: 's' },
-        s: { stepType: 'SET', target: '$.vars.d', expression: '[vars.d, vars.d]', defaultNextStepInstanceId: 'i' },
-        i: { stepType: 'SET', target: '$.vars.n', expression: 'vars.n + 1', defaultNextStepInstanceId: 'g' },
-        g: { stepType: 'GOTO', subflow: 'it' },
-        done: { stepType: 'SUCCEED' },
-      },
-    },
-  },
-};
+import { DOUBLING_FLOW as doublingFlow } from '../../../../test/support/hostile-flows.js';
 
 /** Issue 12, item 7: a goto loop that writes an action output at every iteration. */
 function outputLoop(iterations: number): FlowDefinition {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type FlowDefinition, type Store } from '../../../index.js';
+import { FORK_FLOW as forkBomb } from '../../../../test/support/hostile-flows.js';
 
 const tempRoot = mkdtempSync(join(tmpdir(), 'flowrun-trees-'));
 const pgUrl = process.env.FLOWRUN_TEST_PG_URL;
@@ -23,19 +24,6 @@ afterAll(async () => {
   await admin.end();
 });
 
-/** The fork bomb of issue 12, item 2, verbatim. */
-const forkBomb: FlowDefinition = {
-  id: 'm/fork',
-  actions: {
-    main: {
-      startAt: 'a',
-      steps: {
-        a: { stepType: 'RUN_FLOW', flowDefinitionId: 'm/fork', async: true, defaultNextStepInstanceId: 'b' },
-        b: { stepType: 'RUN_FLOW', flowDefinitionId: 'm/fork', async: true },
-      },
-    },
-  },
-} as FlowDefinition;
 
 const stores: [string, () => Store, string | false][] = [
   ['SQLite file', () => createFilesystemStores({ rootDir: mkdtempSync(join(tempRoot, 'db-')) }), false],
