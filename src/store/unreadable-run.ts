@@ -40,6 +40,46 @@ export interface RunColumns {
   runOwner?: string;
 }
 
+/** The plain columns every SQL store's run row has, under the same names. */
+export interface PlainRunRow {
+  run_id: string;
+  flow_id: string;
+  status: string;
+  label: string | null;
+  start_time: number;
+  end_time: number | null;
+  parent_run_id: string | null;
+  root_run_id: string;
+  updated_at: number;
+  version: number;
+  last_seq: number;
+  ready_at: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  fencing_token: number;
+}
+
+/** The {@link RunColumns} of a row's plain columns. */
+export function plainColumns(row: PlainRunRow): RunColumns {
+  return {
+    runId: row.run_id,
+    flowId: row.flow_id,
+    status: row.status as RunStatus,
+    label: row.label,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    parentRunId: row.parent_run_id,
+    rootRunId: row.root_run_id,
+    updatedAt: row.updated_at,
+    version: row.version,
+    lastSeq: row.last_seq,
+    readyAt: row.ready_at,
+    leaseOwner: row.lease_owner,
+    leaseExpiresAt: row.lease_expires_at,
+    fencingToken: row.fencing_token,
+  };
+}
+
 /**
  * The run `build` makes from its row, or — when that throws (unparsable JSON) or the result is
  * not a run flowrun can use — the run with only its columns and `dataError` set.

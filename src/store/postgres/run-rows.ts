@@ -5,7 +5,7 @@
  */
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, PrincipalSet, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
-import { readRunOrMark } from '../unreadable-run.js';
+import { plainColumns, readRunOrMark } from '../unreadable-run.js';
 
 /** A `runs` row as the pool returns it; `state` is absent when the query left it out. */
 export interface RunRow {
@@ -115,27 +115,7 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
  * `dataError` (unreadable-run.ts).
  */
 export function readableRunFromRow(row: RunRow): RunRecord {
-  const columns = {
-    runId: row.run_id,
-    flowId: row.flow_id,
-    status: row.status,
-    label: row.label,
-    startTime: row.start_time,
-    endTime: row.end_time,
-    parentRunId: row.parent_run_id,
-    rootRunId: row.root_run_id,
-    updatedAt: row.updated_at,
-    version: row.version,
-    lastSeq: row.last_seq,
-    readyAt: row.ready_at,
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: row.lease_expires_at,
-    fencingToken: row.fencing_token,
-    flowVersion: row.flow_version,
-    actionName: row.action_name,
-    createdBy: row.created_by,
-    runOwner: row.run_owner,
-  };
+  const columns = { ...plainColumns(row), flowVersion: row.flow_version, actionName: row.action_name, createdBy: row.created_by, runOwner: row.run_owner };
   return readRunOrMark(columns, () => runFromRow(row));
 }
 

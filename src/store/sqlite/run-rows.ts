@@ -4,7 +4,7 @@
  */
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
-import { readRunOrMark, type RunColumns } from '../unreadable-run.js';
+import { plainColumns, readRunOrMark, type RunColumns } from '../unreadable-run.js';
 
 /** A `flowrun_runs` row as better-sqlite3 returns it. */
 export interface RunRow {
@@ -124,24 +124,7 @@ export function readableRunFromRow(row: RunRow): RunRecord {
 }
 
 function columnsOf(row: RunRow): RunColumns {
-  return {
-    ...ownerFields(row.fixed),
-    runId: row.run_id,
-    flowId: row.flow_id,
-    status: row.status as RunStatus,
-    label: row.label,
-    startTime: row.start_time,
-    endTime: row.end_time,
-    parentRunId: row.parent_run_id,
-    rootRunId: row.root_run_id,
-    updatedAt: row.updated_at,
-    version: row.version,
-    lastSeq: row.last_seq,
-    readyAt: row.ready_at,
-    leaseOwner: row.lease_owner,
-    leaseExpiresAt: row.lease_expires_at,
-    fencingToken: row.fencing_token,
-  };
+  return { ...ownerFields(row.fixed), ...plainColumns(row) };
 }
 
 /** Who owns the run and what it runs, when its `fixed` JSON still parses (the damage may be elsewhere): its owner can then still read that it is damaged. */
