@@ -114,7 +114,9 @@ for (const backend of backends) {
     const memoryNote = backend.name === 'memory' ? ' (skipped: the memory store keeps objects and never parses stored data)' : '';
     it.skipIf(backend.name === 'memory')(`answers a damaged run with RUN_DATA_UNREADABLE, still lists it marked, and hides it like any run from strangers${memoryNote}`, async () => {
       await open();
-      const started = await Promise.all([1, 2, 3].map((n) => f.json('POST', '/runs', { body: { flowId: 'demo/echo', input: { n }, label: `r${n}`, wait: true } })));
+      // One after the other, so the listing's order (start time, then id) is r1, r2, r3.
+      const started = [];
+      for (const n of [1, 2, 3]) started.push(await f.json('POST', '/runs', { body: { flowId: 'demo/echo', input: { n }, label: `r${n}`, wait: true } }));
       const [first, damaged, last] = started.map((s) => s.body.run.runId as string);
       await opened.corrupt!(damaged!);
       const read = await f.json('GET', `/runs/${damaged}`);
