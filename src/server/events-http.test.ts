@@ -127,3 +127,20 @@ describe('events over HTTP follow the permission model', () => {
     await f.engine.whenIdle();
   });
 });
+
+describe('event ids over HTTP', () => {
+  it('lets nobody take an event id first: the same id from another publisher starts the subscriber again, for that publisher', async () => {
+    const subscriber = { id: 'adam/audit', actions: { main: { startAt: 'note', steps: { note: { stepType: 'COMPUTE', expression: '{seen: event}' } } } }, subscriptions: [{ on: 'audit.entry', run: 'main' }] };
+    await f.engine.principals.grantEvents({ principalId: 'adam', right: 'subscribe', pattern: 'audit.*' });
+    await f.engine.deployFlow(subscriber as FlowDefinition, { deployedBy: 'adam', publish: true });
+    const ottos = await f.json('POST', '/events', { as: 'otto', body: { name: 'audit.entry', eventId: 'entry-42', payload: { by: 'otto' } } });
+    const olivias = await f.json('POST', '/events', { as: 'olivia', body: { name: 'audit.entry', eventId: 'entry-42', payload: { by: 'olivia' } } });
+    expect(ottos.body.runIds).toHaveLength(1);
+    expect(olivias.body.runIds).toHaveLength(1);
+    expect(olivias.body.runIds[0]).not.toBe(ottos.body.runIds[0]);
+    const run = await f.engine.waitForRun(olivias.body.runIds[0]);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', triggeredBy: 'olivia', output: { seen: { by: 'olivia' } } });
+    // Publishing it again is idempotent for its publisher.
+    expect((await f.json('POST', '/events', { as: 'olivia', body: { name: 'audit.entry', eventId: 'entry-42', payload: {} } })).body.runIds).toEqual(olivias.body.runIds);
+  });
+});

@@ -1,10 +1,10 @@
 /**
  * Publishing events (DESIGN.md §4): an event starts the subscribed action or subflow of every
  * deployed flow — its published version, else its latest — whose `subscriptions` name it, once
- * per event id. Each run's id is derived from the event id, the flow and the subscription with
- * the store's secret (start/derived-run-ids.ts), so nobody can create it first, and publishing the same event again, from this or any other
- * process, meets the runs already created (the store refuses a second run with that id) and
- * starts nothing new. The runs' `source` is `event`; `event` in their expressions is the payload.
+ * per publisher and event id. Each run's id is derived from the publisher, the event id, the flow
+ * and the subscription with the store's secret (start/derived-run-ids.ts), so nobody can create it
+ * first, and the same publisher publishing the same event again, from this or any other process,
+ * meets the runs already created (the store refuses a second run with that id) and starts nothing new. The runs' `source` is `event`; `event` in their expressions is the payload.
  *
  * Events follow the permission model (DESIGN.md §6), checked at each delivery so a revoked grant
  * counts at once: a subscriber starts only if the publisher may start its flow and the flow's
@@ -93,7 +93,7 @@ export async function publishEvent(deps: EventPublisherDeps, name: string, paylo
   const publisher: PrincipalRef | null = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
   const runIds: string[] = [];
   for (const { flow, subscription } of await subscribersOf(deps, name)) {
-    const runId = await deps.runIds.forEvent(eventId, flow.flowId, subscription);
+    const runId = await deps.runIds.forEvent(eventId, flow.flowId, subscription, options.userId ?? null);
     const started = await startSubscriber(deps, { flow, subscription, runId, eventId, name, payload, publisher, treeId: options.treeId });
     if (started) runIds.push(runId);
   }
@@ -133,10 +133,11 @@ async function startSubscriber(
   const publishedBy = s.publisher === null ? null : typeof s.publisher === 'string' ? s.publisher : s.publisher.id;
   const where = { flowId: flow.flowId, flowVersion: flow.version, subscription: subscription.run, eventId: s.eventId, event: s.name, publishedBy, deployedBy: flow.deployedBy };
   try {
-    const existing = await deps.store.getRun(s.runId);
-    if (existing) return isRunOf(existing, flow.flowId);
+    // Checked before the run of an earlier publish is looked for: one who may not start the flow learns nothing of it.
     await deps.access.assertCanStart({ by: s.publisher, flow, runAs: null });
     await deps.access.assertCanSubscribe({ flow, subscription, name: s.name });
+    const existing = await deps.store.getRun(s.runId);
+    if (existing) return isRunOf(existing, flow.flowId);
     const run = deps.buildRun({
       flow,
       actionName: isAction ? subscription.run : `${SUBFLOW_ENTRY_PREFIX}${subscription.run}`,

@@ -132,10 +132,12 @@ describe('events', () => {
     const secret = new Uint8Array(32).fill(7);
     const one = new DerivedRunIds(async () => secret);
     const other = new DerivedRunIds(async () => secret.slice());
-    expect(await one.forEvent('e', 'f', sub)).toBe(await other.forEvent('e', 'f', sub));
-    expect(await one.forEvent('e', 'f', sub)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(await one.forEvent('e', 'f', sub)).not.toBe(await one.forEvent('e', 'g', sub));
-    expect(await one.forEvent('e', 'f', sub)).not.toBe(await one.forEvent('e', 'f', { on: 'x', run: 'other' }));
-    expect(await one.forEvent('e', 'f', sub)).not.toBe(await new DerivedRunIds(async () => new Uint8Array(32).fill(8)).forEvent('e', 'f', sub));
+    expect(await one.forEvent('e', 'f', sub, null)).toBe(await other.forEvent('e', 'f', sub, null));
+    expect(await one.forEvent('e', 'f', sub, null)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(await one.forEvent('e', 'f', sub, null)).not.toBe(await one.forEvent('e', 'g', sub, null));
+    expect(await one.forEvent('e', 'f', sub, null)).not.toBe(await one.forEvent('e', 'f', { on: 'x', run: 'other' }, null));
+    expect(await one.forEvent('e', 'f', sub, null)).not.toBe(await new DerivedRunIds(async () => new Uint8Array(32).fill(8)).forEvent('e', 'f', sub, null));
+    // Another publisher's same event id is another run: nobody takes an event id first for someone else.
+    expect(await one.forEvent('e', 'f', sub, 'mallory')).not.toBe(await one.forEvent('e', 'f', sub, 'alice'));
   });
 });

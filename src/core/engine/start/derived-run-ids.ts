@@ -26,11 +26,13 @@ export class DerivedRunIds {
   }
 
   /**
-   * The id of the run an event starts for one subscription of a flow: once per event, flow and
-   * subscription, in every process over the store; different events or subscriptions, different runs.
+   * The id of the run an event starts for one subscription of a flow: once per publisher, event,
+   * flow and subscription, in every process over the store; different events or subscriptions,
+   * different runs. The publisher (null: trusted in-process code) is part of it, so an event id
+   * another principal used first takes nothing from this one (DESIGN §6).
    */
-  forEvent(eventId: string, flowId: string, subscription: SubscriptionDefinition): Promise<string> {
-    return this.#derive(['flowrun-event-run', eventId, flowId, subscription.on, subscription.run]);
+  forEvent(eventId: string, flowId: string, subscription: SubscriptionDefinition, publisher: string | null): Promise<string> {
+    return this.#derive(['flowrun-event-run', publisher ?? '', eventId, flowId, subscription.on, subscription.run]);
   }
 
   async #derive(parts: string[]): Promise<string> {
