@@ -44,6 +44,18 @@ describe('starts per principal per second over HTTP', () => {
     expect((await fx.call('POST', '/runs', { as: 'otto', body: { flowId: 'demo/echo' } })).status).toBe(429);
   });
 
+  it('counts a publish as every run it starts: one event reaching three subscribers spends three starts', async () => {
+    const { f: fx } = await limited(4);
+    for (const id of ['on/pong', 'on/pang']) {
+      await fx.engine.deployFlow({ id, actions: { main: { startAt: 's', steps: { s: { stepType: 'SUCCEED' } } } }, subscriptions: [{ on: 'ping', run: 'main' }] } as FlowDefinition, { publish: true });
+    }
+    const published = await fx.json('POST', '/events', { as: 'otto', body: { name: 'ping' } });
+    expect(published.body.runIds).toHaveLength(3);
+    // One token left of four: one start goes through, the next is refused.
+    expect((await fx.call('POST', '/runs', { as: 'otto', body: { flowId: 'demo/echo' } })).status).toBe(201);
+    expect((await fx.call('POST', '/runs', { as: 'otto', body: { flowId: 'demo/echo' } })).status).toBe(429);
+  });
+
   it('counts every item of a batch start and refuses the whole batch, and counts event publishes', async () => {
     const { f: fx, clock } = await limited(3);
     expect((await fx.call('POST', '/runs', { as: 'otto', body: { flowId: 'demo/echo' } })).status).toBe(201);

@@ -63,6 +63,17 @@ export class StartRateLimiter {
     this.#keep(principalId, bucket);
   }
 
+  /**
+   * Takes `starts` tokens of `principalId`'s bucket after the fact, into debt if need be: the runs
+   * a request started beyond what it could know before (the subscribers an event reached).
+   */
+  charge(principalId: string, starts: number): void {
+    if (!(starts > 0)) return;
+    const bucket = this.#refilled(this.#buckets.get(principalId), this.#now());
+    bucket.tokens -= starts;
+    this.#keep(principalId, bucket);
+  }
+
   #refilled(bucket: Bucket | undefined, now: number): Bucket {
     if (!bucket) return { tokens: this.#rate, at: now };
     return { tokens: Math.min(this.#rate, bucket.tokens + (Math.max(0, now - bucket.at) * this.#rate) / 1000), at: now };

@@ -33,6 +33,8 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
         ...(principal.groups?.length ? { userGroups: principal.groups } : {}),
         ...(body.eventId !== undefined ? { eventId: body.eventId } : {}),
       });
+      // Every run it answers counts as a start: one publish reaching many subscribers spends as many.
+      state.starts.charge(principal.userId, published.runIds.length - 1);
       return c.json({ eventId: published.eventId, runIds: published.runIds }, 200);
     },
   );
