@@ -84,7 +84,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const { engine } = options;
   const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
   const starts = new StartRateLimiter({ startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
-  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, logger: options.logger, starts };
+  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 
   const app = new OpenAPIHono<RouterEnv>({

@@ -5,7 +5,7 @@
 import type { Engine } from '../core/engine/engine.js';
 import type { Logger } from '../core/engine/types.js';
 import type { RunRecord } from '../core/run.js';
-import type { AuthenticatedPrincipal } from './api-tokens.js';
+import type { Authenticate, AuthenticatedPrincipal } from './api-tokens.js';
 import type { PrincipalRef } from '../core/engine/access/authorize.js';
 import type { ServerMetrics } from './metrics.js';
 import type { StartRateLimiter } from './start-rate-limiter.js';
@@ -36,6 +36,8 @@ export interface RouterState {
   heartbeatMs: number;
   /** How often an open event stream checks that its reader may still read the run. */
   accessRecheckMs: number;
+  /** The router's authentication: an open stream asks it again at every recheck (a revoked token ends it). */
+  authenticate: Authenticate;
   /** Set by the router's close(): no new event stream starts. */
   closing: boolean;
   logger: Logger | undefined;

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine, FlowDefinition, LiveRunEvent, Module } from '../index.js';
-import { createServerFixture, readSse, type ServerFixture, type SseEvent } from '../../test/support/server-fixture.js';
+import { createServerFixture, readSse, testAuthenticate, type ServerFixture, type SseEvent } from '../../test/support/server-fixture.js';
 
 /** Lets the test release a module one step at a time. */
 class Gate {
@@ -173,6 +173,29 @@ describe('GET /runs/{id}/stream', () => {
       const rest = await readSse(response.body!);
       expect(rest.at(-1)).toMatchObject({ event: 'error' });
       expect(JSON.parse(rest.at(-1)!.data)).toMatchObject({ error: { code: 'RUN_NOT_FOUND' } });
+      await eventually(() => g.router.openStreams === 0);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('ends an open stream with an error event once the token it was opened with is revoked', async () => {
+    const revoked = new Set<string>();
+    const authenticate = async (request: Request) => {
+      const who = await testAuthenticate(request);
+      return who && !revoked.has(who.userId) ? who : null;
+    };
+    const g = await createServerFixture({ router: { accessRecheckMs: 20, authenticate } });
+    try {
+      const { body } = await g.json('POST', '/runs', { as: 'olivia', body: { flowId: 'demo/hold' } });
+      const response = await g.call('GET', `/runs/${body.run.runId}/stream`, { as: 'olivia' });
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toContain('event: ');
+      reader.releaseLock();
+      revoked.add('olivia');
+      const rest = await readSse(response.body!);
+      expect(JSON.parse(rest.at(-1)!.data)).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
       await eventually(() => g.router.openStreams === 0);
     } finally {
       await g.close();

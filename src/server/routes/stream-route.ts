@@ -48,14 +48,27 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
       stream.onAbort(stop);
       const heartbeat = setInterval(() => void stream.write(': heartbeat\n\n'), state.heartbeatMs);
       let revoked: FlowError | null = null;
+      let checking = false;
+      const end = (error: FlowError): void => {
+        if (controller.signal.aborted) return;
+        revoked = error;
+        controller.abort();
+      };
       const recheck = setInterval(() => {
-        engine.getRun(id, { as }).catch((error: unknown) => {
-          // Only a refusal ends the stream; a store that does not answer now is asked again next time.
-          if (error instanceof FlowError && error.code === 'RUN_NOT_FOUND' && !controller.signal.aborted) {
-            revoked = error;
-            controller.abort();
-          }
-        });
+        if (checking) return; // a slow store gets one check at a time per stream, not a pile of them
+        checking = true;
+        Promise.resolve(state.authenticate(c.req.raw))
+          .then((still) => {
+            // The credentials the stream was opened with (a revoked or expired token ends it) …
+            if (!still || still.userId !== c.get('principal').userId) return end(new FlowError('UNAUTHENTICATED', 'the credentials of this stream are no longer valid'));
+            // … and the run still readable by them.
+            return engine.getRun(id, { as }).then(() => undefined);
+          })
+          .catch((error: unknown) => {
+            // Only a refusal ends the stream; a store that does not answer now is asked again next time.
+            if (error instanceof FlowError && error.code === 'RUN_NOT_FOUND') end(error);
+          })
+          .finally(() => (checking = false));
       }, state.accessRecheckMs);
       try {
         for await (const event of engine.watchRun(id, { afterSeq, signal: controller.signal, as })) {
