@@ -41,7 +41,7 @@ export function childOutcome(caller: CallerOfChild, step: StepDefinition, child:
       const written = applyReturnMappings(step.returnMappings, child.output, context, { vars, outputs: actionOf(caller.flow, caller.actionName).outputs, classes });
       for (const name of written.outputs) caller.outputChanged(name);
     }
-    return { type: 'complete', output: child.output };
+    return { type: 'complete', output: child.output, outputBytes: size };
   }
   const error = child.runError
     ? fromRunError(child.runError, child.runId)
