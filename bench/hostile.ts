@@ -41,9 +41,9 @@ interface Server {
   mallory: string;
 }
 
-async function startServer(): Promise<Server> {
+async function startServer(serveArgs: string[]): Promise<Server> {
   const store = freshSqliteSpec();
-  const serve = await startServeProcess({ store, timeoutMs: 60_000 });
+  const serve = await startServeProcess({ store, args: serveArgs, timeoutMs: 60_000 });
   const [alice, mallory] = [await issueToken(store, 'alice'), await issueToken(store, 'mallory')];
   const deployed = await serve.json('POST', '/flows', { body: { definition: VICTIM_FLOW, publish: true } });
   if (deployed.status >= 300) throw new Error(`deploy v/three: ${deployed.status} ${JSON.stringify(deployed.body)}`);
@@ -126,17 +126,22 @@ function countRuns(dbPath: string, flowId: string): { runs: number; events: numb
   }
 }
 
-/** Runs the scenarios; returns the markdown tables. */
-export async function benchHostile(options: { quick: boolean }): Promise<string> {
+/**
+ * Runs the scenarios; returns the markdown tables. `serveArgs` go to every `flowrun serve` (e.g.
+ * `['--budget', 'maxRunsPerTree=10000']` to see what a budget's default buys).
+ */
+export async function benchHostile(options: { quick: boolean; serveArgs?: string[] }): Promise<string> {
+  const serveArgs = options.serveArgs ?? [];
   const victimMs = options.quick ? 5_000 : 15_000;
   const attackMs = options.quick ? 8_000 : 20_000;
 
   // Each attack alone, on a fresh server: memory and store growth.
   const alone: string[][] = [];
   for (const attack of ATTACKS) {
-    const s = await startServer();
+    const s = await startServer(serveArgs);
     try {
       const before = storeBytes(s.dbPath);
+      const health = healthSampler(s.serve);
       const runId = await startAttack(s, attack);
       let peakRss = 0;
       const deadline = performance.now() + attackMs;
@@ -144,8 +149,9 @@ export async function benchHostile(options: { quick: boolean }): Promise<string>
         peakRss = Math.max(peakRss, s.serve.memoryMb()?.rss ?? 0);
         await sleep(100);
       }
+      const during = latencySummary((await health.stop()).latencies);
       const run = await s.serve.json('GET', `/runs/${runId}`, { token: s.mallory });
-      const health = await s.serve.request('GET', '/health', { token: null }).then((r) => r.status, () => 'down');
+      const after = await s.serve.request('GET', '/health', { token: null }).then((r) => r.status, () => 'down');
       const counts = countRuns(s.dbPath, attack.flow.id);
       const growth = (storeBytes(s.dbPath) - before) / 2 ** 20;
       alone.push([
@@ -156,7 +162,8 @@ export async function benchHostile(options: { quick: boolean }): Promise<string>
         fmt(growth),
         String(counts.runs),
         String(counts.events),
-        String(health),
+        fmt(during.p99),
+        String(after),
       ]);
     } finally {
       await s.serve.kill();
@@ -164,7 +171,7 @@ export async function benchHostile(options: { quick: boolean }): Promise<string>
   }
 
   // The victim's runs, idle and under all three attacks at once, on one server.
-  const s = await startServer();
+  const s = await startServer(serveArgs);
   let latencyRows: string[][];
   try {
     const idleHealth = healthSampler(s.serve);
@@ -189,16 +196,18 @@ export async function benchHostile(options: { quick: boolean }): Promise<string>
   }
 
   return [
-    `A fresh \`flowrun serve\` (SQLite file, default budgets, from source with tsx) per table; for ${victimMs / 1000} s idle, then for ${victimMs / 1000} s from the moment mallory starts the three attacks, alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time, 20 ms apart; \`/health\` is pinged every 25 ms meanwhile. Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
+    `A fresh \`flowrun serve\` (SQLite file, ${serveArgs.length ? `\`${serveArgs.join(' ')}\`` : 'default budgets'}, from source with tsx) per table; for ${victimMs / 1000} s idle, then for ${victimMs / 1000} s from the moment mallory starts the three attacks, alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time, 20 ms apart; \`/health\` is pinged every 25 ms meanwhile. Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
     '',
     markdownTable(['server', 'runs', 'failed', 'p50 ms', 'p99 ms', 'health pings', 'health failures', 'health p50 ms', 'health p99 ms'], latencyRows),
     '',
     `Each attack alone for ${attackMs / 1000} s on a fresh server, started by mallory over HTTP. Goal: RSS < 512 MB; store growth bounded by the budgets.`,
     '',
-    markdownTable(['attack', 'attacking run', 'peak RSS MB (sampled)', 'peak RSS MB (VmHWM)', 'store growth MB', 'runs of the flow', 'stored events', '/health after'], alone),
+    markdownTable(['attack', 'attacking run', 'peak RSS MB (sampled)', 'peak RSS MB (VmHWM)', 'store growth MB', 'runs of the flow', 'stored events', '/health p99 ms during', '/health after'], alone),
   ].join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(await benchHostile({ quick: process.argv.includes('--quick') }));
+  // node --import tsx bench/hostile.ts [--quick] [--budget NAME=VALUE …]: the flags after --quick go to flowrun serve.
+  const serveArgs = process.argv.slice(2).filter((a) => a !== '--quick');
+  console.log(await benchHostile({ quick: process.argv.includes('--quick'), serveArgs }));
 }
