@@ -5,16 +5,13 @@
  */
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, PrincipalSet, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
-import { plainColumns, readRunOrMark } from '../unreadable-run.js';
+import { plainColumns, readRunOrMark, type PlainRunRow } from '../unreadable-run.js';
 
 /** A `runs` row as the pool returns it; `state` is absent when the query left it out. */
-export interface RunRow {
-  run_id: string;
-  flow_id: string;
+export interface RunRow extends PlainRunRow {
   flow_version: number;
   action_name: string;
   status: RunStatus;
-  label: string | null;
   tags: string[];
   input: unknown;
   output: unknown;
@@ -25,25 +22,14 @@ export interface RunRow {
   triggered_by: string | null;
   source: string;
   session_id: string | null;
-  parent_run_id: string | null;
-  root_run_id: string;
   /** Null on rows written before run trees (schema 7): each was the root of its own. */
   tree_id: string | null;
   detached: boolean;
   depth: number;
   monitors: PrincipalSet;
   managers: PrincipalSet;
-  start_time: number;
-  end_time: number | null;
-  updated_at: number;
   timeout_ms: number | null;
   deadline: number | null;
-  version: number;
-  last_seq: number;
-  ready_at: number | null;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  fencing_token: number;
   state?: RunState;
 }
 

@@ -4,25 +4,10 @@
  */
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
-import { plainColumns, readRunOrMark, type RunColumns } from '../unreadable-run.js';
+import { plainColumns, readRunOrMark, type PlainRunRow, type RunColumns } from '../unreadable-run.js';
 
 /** A `flowrun_runs` row as better-sqlite3 returns it. */
-export interface RunRow {
-  run_id: string;
-  flow_id: string;
-  status: string;
-  label: string | null;
-  start_time: number;
-  end_time: number | null;
-  parent_run_id: string | null;
-  root_run_id: string;
-  ready_at: number | null;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  fencing_token: number;
-  version: number;
-  last_seq: number;
-  updated_at: number;
+export interface RunRow extends PlainRunRow {
   last_transition_key: string | null;
   tags: string;
   output: string | null;
