@@ -227,7 +227,7 @@ export class Engine implements EngineCore {
 
   /**
    * Publishes an event: starts the subscribed action or subflow of every deployed flow whose
-   * `subscriptions` name it, once per `eventId` (see event-publisher.ts); the runs' `source` is
+   * `subscriptions` name it, once per publisher and `eventId` (event-publisher.ts); the runs' `source` is
    * `event` and `event` in their expressions is the payload. Publishing the same id again starts
    * nothing new and answers the same run ids. With `userId`, the permission model applies at
    * delivery (DESIGN.md §6): subscribers it may not start, or whose deployers may not subscribe to

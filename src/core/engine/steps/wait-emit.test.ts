@@ -142,8 +142,8 @@ describe('EMIT', () => {
     expect(receipts.map((r) => [r.source, r.output])).toEqual([['event', { receipt: 'o-7' }]]);
     // Published, it left the store's outbox.
     await until(async () => (await engine.store.listPendingEmits({ recordedBefore: Number.MAX_SAFE_INTEGER, limit: 10 })).length === 0);
-    // Published again (as after a crash between commit and publish): nothing new starts.
-    expect(await engine.publishEvent('payment.received', { order_id: 'o-7', amount: 9 }, { eventId })).toMatchObject({ runIds: [receipts[0]!.runId], resumedRunIds: [] });
+    // Published again by its publisher — the run's principal, as the outbox does after a crash between commit and publish: nothing new starts.
+    expect(await engine.publishEvent('payment.received', { order_id: 'o-7', amount: 9 }, { eventId, userId: 'anonymous' })).toMatchObject({ runIds: [receipts[0]!.runId], resumedRunIds: [] });
   });
 
   it('publishes an emit that a dead process committed with the run\'s end but never published, once, at the next poll after the grace period', async () => {
