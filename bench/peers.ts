@@ -8,6 +8,7 @@
  * durability (peer-engines.ts). An engine that cannot run here is listed as skipped, with why.
  */
 import { loadavg } from 'node:os';
+import { diskLimitsTable, measureDiskLimits } from './disk-limits.js';
 import { fmt, fmtRatio, markdownTable, median, spread } from './measure.js';
 import { checkEngineNames, PEER_ENGINES, matchedFlowrun } from './peer-engines.js';
 import { runMeasurements, type MeasurementConfig, type MeasurementResult } from './run-measurements.js';
@@ -70,6 +71,8 @@ export function benchPeers(options: PeersOptions): string {
     lines.push('', `**${workload}**: ${title}`, '');
     lines.push(markdownTable(['engine', 'kind', 'durability', 'runs/s', 'µs / step', 'p50 ms', 'p99 ms', 'Node CPU µs / run', 'peak RSS MB', 'compared with', 'flowrun ÷ this'], tableRows(rows, engines, workload)));
   }
+  lines.push('', 'The disk\'s limits in the same run (the benchmark\'s temp folder; bench/disk-limits.ts):', '');
+  lines.push(diskLimitsTable(measureDiskLimits({ syncs: options.quick ? 500 : 3000, commitMs: options.quick ? 1000 : 2000 })));
   const loads = rows.flatMap((r) => (r.load_before.length ? [r.load_before[0]!] : []));
   lines.push('', `Load average (1 min) before each measurement: median ${fmt(median(loads))}, min ${fmt(Math.min(...loads, loadStart))}, max ${fmt(Math.max(...loads, loadStart))}.`);
   return lines.join('\n');
