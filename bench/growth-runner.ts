@@ -27,7 +27,7 @@ const entry = PEER_ENGINES[name];
 if (!entry) throw new Error(`unknown --engine ${name}; choose from ${Object.keys(PEER_ENGINES).join(', ')}`);
 
 const workDir = mkdtempSync(join(tmpdir(), 'flowrun-growth-'));
-process.once('exit', () => rmSync(workDir, { recursive: true, force: true }));
+process.once('exit', () => rmSync(workDir, { recursive: true, force: true, maxRetries: 3 }));
 let engine: Awaited<ReturnType<typeof entry.make>>;
 try {
   engine = await entry.make({ stepsPerRun: steps, workDir });

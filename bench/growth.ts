@@ -7,7 +7,7 @@
  * interleaved, repetitions reversed on even rounds; each cell the median.
  */
 import { fmt, fmtRatio, markdownTable, median } from './measure.js';
-import { checkEngineNames, PEER_ENGINES } from './peer-engines.js';
+import { checkEngineNames, PEER_ENGINES, peerVersions } from './peer-engines.js';
 import { runMeasurements, type MeasurementConfig, type MeasurementResult } from './run-measurements.js';
 
 type Row = MeasurementResult & {
@@ -77,7 +77,8 @@ export function benchGrowth(options: GrowthOptions): string {
   const lines: string[] = [];
   lines.push(
     `${options.reps} repetition(s) of ≥ ${secs} s (≥ ${minRuns} run${minRuns > 1 ? 's' : ''}) each after a warm-up, runs one after the other, every measurement a fresh process, engines interleaved; each cell the median. ` +
-      'The input carries a payload of order lines that no step reads; each step is user code returning `{s: s + 1, i}`.' +
+      'The input carries a payload of order lines that no step reads; each step is user code returning `{s: s + 1, i}`. ' +
+      `flowrun from this checkout's src/; ${peerVersions()}.` +
       (options.quick && !options.engines ? ' Quick mode leaves Mastra + LibSQL out (383 ms a step at 1 MiB: two minutes for that cell alone).' : ''),
   );
   lines.push('', '**µs per step** (1,000 ÷ 10 and 1 MiB ÷ 1 KiB: the goals of issue 13 — ≤ 1.2× and ≤ 2× on every flowrun store)', '');

@@ -3,6 +3,7 @@
  * each one, whether it needs PostgreSQL, and which flowrun configuration it is compared with —
  * the one whose durability matches (same kind of storage, same fsync policy).
  */
+import { readFileSync } from 'node:fs';
 import { dbosPeer, restatePeer } from './peer-engine-services.js';
 import { flowrunPeer } from './peer-engine-flowrun.js';
 import { langGraphPeer, mastraPeer, plainPeer } from './peer-engine-js.js';
@@ -61,4 +62,18 @@ export function matchedFlowrun(name: string, durability: string | undefined): st
 /** Throws unless every name is an engine of {@link PEER_ENGINES} (the message lists them). */
 export function checkEngineNames(names: string[]): void {
   for (const name of names) if (!PEER_ENGINES[name]) throw new Error(`unknown engine "${name}"; choose from ${Object.keys(PEER_ENGINES).join(', ')}`);
+}
+
+/** "Mastra @mastra/core 1.71.0, …": the installed versions of the peers (bench/node_modules), for the tables' notes. */
+export function peerVersions(): string {
+  const packages = ['@mastra/core', '@mastra/libsql', '@langchain/langgraph', '@langchain/langgraph-checkpoint-sqlite', '@dbos-inc/dbos-sdk', '@restatedev/restate-sdk', '@restatedev/restate-server'];
+  return packages
+    .map((name) => {
+      try {
+        return `${name} ${(JSON.parse(readFileSync(new URL(`./node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version}`;
+      } catch {
+        return `${name} not installed`;
+      }
+    })
+    .join(', ');
 }

@@ -25,7 +25,7 @@ if (!entry) throw new Error(`unknown --engine ${name}; choose from ${Object.keys
 if (!['parent1', 'steps100', 'parent64'].includes(workload)) throw new Error(`unknown --workload ${workload}`);
 
 const workDir = mkdtempSync(join(tmpdir(), 'flowrun-peers-'));
-process.once('exit', () => rmSync(workDir, { recursive: true, force: true }));
+process.once('exit', () => rmSync(workDir, { recursive: true, force: true, maxRetries: 3 }));
 let engine: Awaited<ReturnType<typeof entry.make>>;
 try {
   engine = await entry.make({ stepsPerRun: 100, workDir });

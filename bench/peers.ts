@@ -10,7 +10,7 @@
 import { loadavg } from 'node:os';
 import { diskLimitsTable, measureDiskLimits } from './disk-limits.js';
 import { fmt, fmtRatio, markdownTable, median, spread } from './measure.js';
-import { checkEngineNames, PEER_ENGINES, matchedFlowrun } from './peer-engines.js';
+import { checkEngineNames, PEER_ENGINES, matchedFlowrun, peerVersions } from './peer-engines.js';
 import { runMeasurements, type MeasurementConfig, type MeasurementResult } from './run-measurements.js';
 
 type Row = MeasurementResult & {
@@ -65,7 +65,8 @@ export function benchPeers(options: PeersOptions): string {
   lines.push(
     `${options.reps} repetition(s) of ≥ ${secs} s each after a warm-up, every measurement a fresh process, engines interleaved (order reversed on even repetitions); each cell the median (min–max). ` +
       `Each step is user code returning \`{s: s + 1, i}\`; a durable engine records its result before the next step. ` +
-      `"compared with" is the flowrun configuration of the same durability; the ratio is its runs/s ÷ this engine's (> 1: flowrun faster).`,
+      `"compared with" is the flowrun configuration of the same durability; the ratio is its runs/s ÷ this engine's (> 1: flowrun faster). ` +
+      `flowrun from this checkout's src/; ${peerVersions()}; Node ${process.version}.`,
   );
   for (const [workload, title] of Object.entries(WORKLOADS)) {
     lines.push('', `**${workload}**: ${title}`, '');
