@@ -24,7 +24,9 @@ function restateBinary(): { path: string; version: string } {
   const pkg = `@restatedev/restate-server-${process.platform}-${process.arch}`;
   const dir = fileURLToPath(new URL(`./node_modules/${pkg}/`, import.meta.url));
   const path = process.env.RESTATE_BIN ?? join(dir, 'bin', 'restate-server');
-  if (!existsSync(path)) throw new PeerSkipped(`no Restate server binary at ${path} (npm package ${pkg} not installed: npm ci --prefix bench)`);
+  if (!existsSync(path)) {
+    throw new PeerSkipped(process.env.RESTATE_BIN ? `RESTATE_BIN=${path} does not exist` : `no Restate server binary at ${path} (npm package ${pkg} not installed: npm ci --prefix bench)`);
+  }
   const version = existsSync(join(dir, 'package.json')) ? (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version : 'unknown';
   return { path, version };
 }

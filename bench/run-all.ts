@@ -6,7 +6,7 @@
  *   npm run bench                         # everything (≈ 40 min on 2 cores, peers and growth ≈ 25 of them)
  *   npm run bench -- --quick              # smaller N, one repetition (≈ 12 min)
  *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | permissions | streaming | dsl | http | hostile | peers | growth (comma-separated)
- *   npm run bench -- --only peers --quick # flowrun beside Mastra, LangGraph, DBOS, Restate (≈ 4 min)
+ *   npm run bench -- --only peers --quick # flowrun beside Mastra, LangGraph, DBOS, Restate (≈ 4 min quiet; 9 at load 14)
  *   npm run bench -- --only peers --engines dbos,flowrun-pg   # some engines of peers/growth (names in bench/peer-engines.ts)
  *   npm run bench -- --reps 3             # repetitions (default 2 — peers and growth 3 —, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
