@@ -99,6 +99,12 @@ export function fmt(x: number | null | undefined): string {
   return x.toFixed(2);
 }
 
+/** A ratio for a table: "3.21×", "0.0042×" (two significant digits below 0.1). */
+export function fmtRatio(x: number): string {
+  if (!Number.isFinite(x)) return '–';
+  return `${x >= 0.1 ? x.toFixed(2) : x.toPrecision(2)}×`;
+}
+
 /** "median (min–max)" of repeated measurements. */
 export function spread(values: (number | null | undefined)[]): string {
   const xs = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));

@@ -3,16 +3,20 @@
  * bench/out/results.md (and every measurement's JSON line to bench/out/<scenario>.jsonl).
  * Figures go into bench/RESULTS.md by hand, with the command and the machine.
  *
- *   npm run bench                         # everything (≈ 12 min on 2 cores)
- *   npm run bench -- --quick              # smaller N, one repetition (< 3 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | permissions | streaming | dsl | http | hostile (comma-separated)
- *   npm run bench -- --reps 3             # repetitions of the pg and sqlite measurements (default 2, quick 1)
+ *   npm run bench                         # everything (≈ 40 min on 2 cores, peers and growth ≈ 25 of them)
+ *   npm run bench -- --quick              # smaller N, one repetition (≈ 12 min)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | permissions | streaming | dsl | http | hostile | peers | growth (comma-separated)
+ *   npm run bench -- --only peers --quick # flowrun beside Mastra, LangGraph, DBOS, Restate (≈ 4 min quiet; 9 at load 14)
+ *   npm run bench -- --only peers --engines dbos,flowrun-pg   # some engines of peers/growth (names in bench/peer-engines.ts)
+ *   npm run bench -- --reps 3             # repetitions (default 2 — peers and growth 3 —, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
  *
  * The PostgreSQL scenarios need a server (FLOWRUN_BENCH_PG_URL, else FLOWRUN_TEST_PG_URL, else
  * postgres://flowrun:flowrun@127.0.0.1:5432/flowrun_test; the role needs CREATEDB) and re-create
- * the databases flowrun_bench_flowrun, flowrun_bench_dbos and flowrun_bench_list. DBOS Transact is
- * a dependency of bench/package.json only: installed here with `npm ci --prefix bench` when missing.
+ * the databases flowrun_bench_flowrun, flowrun_bench_dbos and flowrun_bench_list (peers and growth:
+ * flowrun_bench_peers_flowrun and flowrun_bench_peers_dbos). The peers (DBOS Transact, Mastra,
+ * LangGraph, Restate and its server binary) are dependencies of bench/package.json only:
+ * installed here with `npm ci --prefix bench` when missing.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -20,12 +24,14 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import pg from 'pg';
 import { benchCallReturn } from './call-return.js';
 import { benchDslCompile } from './dsl-compile.js';
+import { benchGrowth } from './growth.js';
 import { benchHostile } from './hostile.js';
 import { benchHttpRequests, benchSseLatency, benchSseLatencyAcrossProcesses } from './http.js';
 import type { GotoLoopResult } from './goto-loop.js';
 import { benchListRuns } from './list-runs.js';
 import { markdownTable, readOptions } from './measure.js';
 import { adminUrl } from './pg-admin.js';
+import { benchPeers } from './peers.js';
 import { benchPermissions } from './permissions.js';
 import { benchPgCompare } from './pg-compare.js';
 import { benchRecovery } from './recovery.js';
@@ -33,7 +39,7 @@ import { benchSqlite } from './sqlite-bench.js';
 import { benchSqliteStatements } from './sqlite-statements.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http', 'hostile'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http', 'hostile', 'peers', 'growth'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -78,7 +84,7 @@ function dbosAvailable(): boolean {
   return false;
 }
 
-const pgUp = only.includes('pg') || only.includes('list') ? await postgresReachable() : false;
+const pgUp = only.some((s) => ['pg', 'list', 'peers', 'growth'].includes(s)) ? await postgresReachable() : false;
 const started = Date.now();
 
 if (only.includes('memory')) {
@@ -144,6 +150,31 @@ if (only.includes('http')) {
   section('HTTP: event latency from emitItem to an SSE client (same process, SQLite store)', await benchSseLatency({ quick }));
   const pgUrl = (await postgresReachable()) ? adminUrl() : null;
   section('HTTP: event latency from emitItem in another process to an SSE client (SQLite, PostgreSQL)', await benchSseLatencyAcrossProcesses({ quick, pgUrl }));
+}
+
+/**
+ * Installs bench/package.json's dependencies (npm ci --prefix bench) when one of `packages` is
+ * missing; better-sqlite3 compiles against the local Node headers (npm_config_nodedir=/usr) when
+ * they are there. A peer still missing afterwards is reported as skipped by its measurement.
+ */
+function ensureBenchDependencies(packages: string[]): void {
+  if (packages.every((p) => existsSync(`bench/node_modules/${p}/package.json`))) return;
+  console.error('bench/node_modules lacks peers: npm ci --prefix bench …');
+  const nodedir = existsSync('/usr/include/node/node.h') ? { npm_config_nodedir: process.env.npm_config_nodedir ?? '/usr' } : {};
+  spawnSync('npm', ['ci', '--prefix', 'bench', '--no-audit', '--no-fund'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...nodedir } });
+}
+
+const peerPackages = ['@dbos-inc/dbos-sdk', '@mastra/core', '@mastra/libsql', '@langchain/langgraph', '@langchain/langgraph-checkpoint-sqlite', '@restatedev/restate-sdk', '@restatedev/restate-server'];
+const peerReps = opt.has('reps') ? reps : quick ? 1 : 3;
+const peerEngines = opt.has('engines') ? opt.get('engines', '').split(',').map((e) => e.trim()) : undefined;
+if (only.includes('peers')) {
+  ensureBenchDependencies(peerPackages);
+  section('Peers: flowrun beside plain functions, Mastra, LangGraph, DBOS and Restate on three workload shapes', benchPeers({ quick, reps: peerReps, postgres: pgUp, ...(peerEngines ? { engines: peerEngines } : {}) }));
+}
+
+if (only.includes('growth')) {
+  ensureBenchDependencies(peerPackages);
+  section('Cost growth: µs and bytes per step as a run gets longer or carries more (flowrun stores, DBOS, Mastra)', benchGrowth({ quick, reps: peerReps, postgres: pgUp, ...(peerEngines ? { engines: peerEngines } : {}) }));
 }
 
 if (only.includes('hostile')) section('Hostile flows against `flowrun serve`: a user\'s runs and /health under attack, memory and store growth per attack (SQLite)', await benchHostile({ quick }));
