@@ -231,8 +231,8 @@ export class Engine implements EngineCore {
    * `event` and `event` in their expressions is the payload. Publishing the same id again starts
    * nothing new and answers the same run ids. With `userId`, the permission model applies at
    * delivery (DESIGN.md §6): subscribers it may not start, or whose deployers may not subscribe to
-   * the name, are skipped; waiting runs it may neither manage nor publish the name to stay waiting
-   * (both logged, neither reported); started runs act as their flow's deployer or `runAs`.
+   * the name, are skipped (logged, and listed in `skipped`); waiting runs it may neither manage nor
+   * publish the name to stay waiting (logged); started runs act as their flow's deployer or `runAs`.
    */
   publishEvent(name: string, payload?: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
     this.#assertOpen();
