@@ -29,6 +29,7 @@ export type { EnginePrincipals, NewPrincipal } from './core/engine/access/engine
 export { Engine, type EngineOptions } from './core/engine/engine.js';
 export { defineFlow } from './core/define-flow.js';
 export { validateFlow, assertValidFlow } from './core/validation/validate-flow.js';
+export type { DeployedFlow, DeployOptions } from './core/engine/start/deploy-flow.js';
 export { compileExpression, evaluateExpression } from './core/expression/index.js';
 export { createEngine, type CreateEngineOptions } from './create-engine.js';
 export { runAction, type RunActionInput } from './run-action.js';

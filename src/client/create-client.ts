@@ -262,8 +262,12 @@ export class FlowClient {
 
   // ---- flows and events ----
 
-  /** Deploys a flow definition as its next version (published with `publish: true`). */
-  async deployFlow(definition: FlowDefinition, options: { publish?: boolean } = {}): Promise<{ id: string; version: number }> {
+  /**
+   * Deploys a flow definition as its next version (published with `publish: true`). `warnings`
+   * (when there are any) lists what is probably wrong but was deployed, such as calls of flows not
+   * deployed yet; a call that does not fit the flow it calls is refused (INVALID_DEFINITION).
+   */
+  async deployFlow(definition: FlowDefinition, options: { publish?: boolean } = {}): Promise<{ id: string; version: number; warnings?: { path: string; message: string }[] }> {
     if (typeof definition !== 'object' || definition === null) invalid('definition', 'must be a flow definition object');
     return this.#http.json({ method: 'POST', path: '/flows', body: { definition, ...(options.publish !== undefined ? { publish: options.publish } : {}) } });
   }

@@ -173,6 +173,7 @@ export class StepChecker extends FieldChecker {
           this.add(joinPath(path, 'moduleIdentifier'), `moduleIdentifier of a START_FLOW_EXECUTION step must be "${START_FLOW_EXECUTION_MODULE}", got ${describeValue(step.moduleIdentifier)}`);
         }
         this.optString(step, 'runAs', path);
+        this.launchTarget(step, path);
         return;
       case 'FAIL':
         this.optString(step, 'code', path);
@@ -339,6 +340,18 @@ export class StepChecker extends FieldChecker {
     if (callee) {
       const caller = { vars: scope.vars, outputs: scope.outputs, classes: scope.classes };
       for (const issue of checkCall({ step, path, callee: { ...callee, classes: scope.classes }, caller, checkParams: true })) this.add(issue.path, issue.message);
+    }
+  }
+
+  /** The flow a START_FLOW_EXECUTION starts: a flow id in `literals` or mapped in `inputMappings` (seed 004). */
+  private launchTarget(step: Obj, path: string): void {
+    const literals = isObj(step.literals) ? step.literals : {};
+    const mapped = isObj(step.inputMappings) && Object.hasOwn(step.inputMappings, 'flowDefinitionId');
+    const at = joinPath(joinPath(path, 'literals'), 'flowDefinitionId');
+    if (Object.hasOwn(literals, 'flowDefinitionId')) {
+      if (!mapped) this.flowId(literals.flowDefinitionId, at);
+    } else if (!mapped) {
+      this.add(at, 'a START_FLOW_EXECUTION step needs "flowDefinitionId", the flow it starts: in literals ("flowDefinitionId": "process-order-flow") or inputMappings ("flowDefinitionId": "$.flow_variables.process_order_flow_id")');
     }
   }
 
