@@ -134,6 +134,13 @@ describe('a launch (seed 004) is checked against the flow it starts', () => {
     expect(await deploy(launcher())).toMatchObject({ status: 201, body: { id: 'orders/intake', version: 1 } });
   });
 
+  it('checks a flow that launches itself against the version being deployed', async () => {
+    const self = processOrder('order') as unknown as { actions: { main: { steps: Record<string, unknown> } } };
+    self.actions.main.steps.ok = { stepType: 'START_FLOW_EXECUTION', literals: { flowDefinitionId: 'process-order-flow', initialContextData: { orders: {} } } };
+    const response = await deploy(self as unknown as FlowDefinition);
+    expect(response.body.error.details.issues).toEqual([{ path: 'actions.main.steps.ok.inputMappings', message: expect.stringContaining('required param "order"') }]);
+  });
+
   it('refuses a START_FLOW_EXECUTION without flowDefinitionId as a definition error', async () => {
     const response = await deploy(launcher({ flowVersion: 'LATEST_PUBLISHED' }));
     expect(response.status).toBe(400);

@@ -55,7 +55,8 @@ export function checkFlowCalls(
   const issues: ValidationIssue[] = [];
   const warnings: ValidationIssue[] = [];
   for (const call of findCalls(definition, (path) => warnings.push({ path, message: 'the flow this step launches is named at run time (inputMappings.flowDefinitionId): its input is checked when it runs' }))) {
-    const callee = callees(call.target);
+    // A flow that launches itself launches the version being checked.
+    const callee = call.target.flowId === definition.id ? definition : callees(call.target);
     const idPath = call.launch ? joinPath(joinPath(call.path, 'literals'), 'flowDefinitionId') : joinPath(call.path, 'flowDefinitionId');
     if (!callee) {
       const which = call.target.version === undefined ? 'is not deployed yet' : call.target.version === 'LATEST_PUBLISHED' ? 'has no published version yet' : `has no version ${call.target.version} yet`;
