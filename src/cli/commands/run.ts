@@ -82,10 +82,14 @@ async function runCommand(file: string, options: RunCommandOptions, io: CliIo): 
   const live = !options.json && !options.quiet;
   try {
     const replaces = options.store === 'memory' || options.deploySiblings === true;
-    for (const sibling of await readSiblingFlowFiles(file)) {
+    const siblings = (await readSiblingFlowFiles(file)).filter((sibling) => looksLikeFlow(sibling.definition));
+    // What the store had before this command: two files of one flow here still replace each other, as they always did.
+    const inStore = new Set<string>();
+    if (!replaces) for (const s of siblings) if (await isDeployed(engine, (s.definition as { id: string }).id)) inStore.add((s.definition as { id: string }).id);
+    for (const sibling of siblings) {
       if (!looksLikeFlow(sibling.definition)) continue;
       try {
-        if (!replaces && (await isDeployed(engine, sibling.definition.id))) {
+        if (inStore.has(sibling.definition.id)) {
           if (live) io.err(`(${sibling.path}: ${sibling.definition.id} is used as --store has it; --deploy-siblings deploys this file instead)\n`);
           continue;
         }

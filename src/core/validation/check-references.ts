@@ -70,13 +70,27 @@ function checkSource(source: string, at: string, scope: SourceScope, report: Ref
     checkPath(['$', ...prefix], { source, at, jsonPath: true }, scope, report);
     return;
   }
-  let root: ExprNode;
+  for (const names of namesRead(source)) checkPath(names, { source, at, jsonPath: false }, scope, report);
+}
+
+/** The name chains each expression reads, by source: inline flows are validated at every start. */
+const readsBySource = new Map<string, string[][]>();
+
+function namesRead(source: string): string[][] {
+  const cached = readsBySource.get(source);
+  if (cached) return cached;
+  const reads: string[][] = [];
   try {
-    root = parseExpression(source).root;
+    walk(parseExpression(source).root, (names) => reads.push(names));
   } catch {
-    return; // Reported by the expression check.
+    return reads; // Reported by the expression check.
   }
-  walk(root, (names) => checkPath(names, { source, at, jsonPath: false }, scope, report));
+  // Bounded like the expression cache; very long sources are not kept.
+  if (source.length <= 10_000) {
+    if (readsBySource.size >= 10_000) readsBySource.delete(readsBySource.keys().next().value as string);
+    readsBySource.set(source, reads);
+  }
+  return reads;
 }
 
 /** Calls `visit` with the names of every `name.key.key` chain in the tree (static keys only, up to the first computed one). */
