@@ -29,6 +29,7 @@ export type { EnginePrincipals, NewPrincipal } from './core/engine/access/engine
 export { Engine, type EngineOptions } from './core/engine/engine.js';
 export { defineFlow } from './core/define-flow.js';
 export { validateFlow, assertValidFlow } from './core/validation/validate-flow.js';
+export type { DeployedFlow, DeployOptions } from './core/engine/start/deploy-flow.js';
 export { compileExpression, evaluateExpression } from './core/expression/index.js';
 export { createEngine, type CreateEngineOptions } from './create-engine.js';
 export { runAction, type RunActionInput } from './run-action.js';
@@ -43,7 +44,7 @@ export { assumingModelResolver, type AskModel, type AskRequest, type ModelResolv
 export { ASK_TEXT_ITEM } from './core/engine/steps/ask-step.js';
 export type { GovernancePolicy, GovernanceRequest, GovernanceDecision } from './core/engine/governance/governance-policy.js';
 export type { ApprovalOptions } from './core/engine/governance/approvals.js';
-export type { PublishEventOptions, PublishedEvent } from './core/engine/events/event-publisher.js';
+export type { PublishEventOptions, PublishedEvent, SkippedSubscriber } from './core/engine/events/event-publisher.js';
 export { compileFlow, type CompileFlowOptions, type CompileFlowResult, type Diagnostic, type DiagnosticCode } from './dsl/compile-flow.js';
 export { translateFlow, type TranslateFlowOptions, type TranslateFlowResult } from './dsl/translate-flow.js';
 export { LANGUAGES as FLOW_LANGUAGES } from './dsl/keywords/languages.js';

@@ -152,6 +152,17 @@ export interface PublishEventOptions {
   eventId?: string;
 }
 
+/** What `publishEvent` did: the runs it started, the waiting runs it resumed, the subscribers it skipped. */
+export interface PublishedEventResult {
+  eventId: string;
+  /** The runs this event started, one per subscription (the same ones for a repeated eventId). */
+  runIds: string[];
+  /** The waiting runs (WAIT on this event) it resumed, among those the caller may read. */
+  resumedRunIds: string[];
+  /** Subscribers of flows the caller may see that did not start, with the refusal's code and message; publishing again retries them. */
+  skipped: { flowId: string; flowVersion: number; subscription: string; code: string; message: string }[];
+}
+
 /** Options of `approve` and `reject`. */
 export interface DecisionOptions {
   stepId: string;

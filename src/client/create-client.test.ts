@@ -247,7 +247,7 @@ describe('flowrun/client on the wire', () => {
     await c.getRunLogs('r/1', { limit: 10, offset: 20 });
     await c.getFlow('@org/orders/validate', { version: 2 });
     await c.publishFlow('a/b', 3);
-    expect(await c.publishEvent({ name: 'order.created', payload: { id: 1 }, eventId: 'ev-1' })).toEqual({ eventId: 'e1', runIds: ['r9'] });
+    expect(await c.publishEvent({ name: 'order.created', payload: { id: 1 }, eventId: 'ev-1' })).toEqual({ eventId: 'e1', runIds: ['r9'], resumedRunIds: [], skipped: [] });
     await c.approve('r1', { stepId: 'review', comment: 'ok' });
     await c.reject('r1', { stepId: 'review' });
     await c.runFlow({ flowId: 'a/b', input: { n: 1 }, runAs: 'svc', idempotencyKey: 'k1', extra: 'dropped' } as never);

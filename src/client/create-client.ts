@@ -26,6 +26,7 @@ import type {
   LiveRunEvent,
   LogEntry,
   PublishEventOptions,
+  PublishedEventResult,
   RunFlowOptions,
   RunList,
   RunLogPage,
@@ -261,8 +262,12 @@ export class FlowClient {
 
   // ---- flows and events ----
 
-  /** Deploys a flow definition as its next version (published with `publish: true`). */
-  async deployFlow(definition: FlowDefinition, options: { publish?: boolean } = {}): Promise<{ id: string; version: number }> {
+  /**
+   * Deploys a flow definition as its next version (published with `publish: true`). `warnings`
+   * (when there are any) lists what is probably wrong but was deployed, such as calls of flows not
+   * deployed yet; a call that does not fit the flow it calls is refused (INVALID_DEFINITION).
+   */
+  async deployFlow(definition: FlowDefinition, options: { publish?: boolean } = {}): Promise<{ id: string; version: number; warnings?: { path: string; message: string }[] }> {
     if (typeof definition !== 'object' || definition === null) invalid('definition', 'must be a flow definition object');
     return this.#http.json({ method: 'POST', path: '/flows', body: { definition, ...(options.publish !== undefined ? { publish: options.publish } : {}) } });
   }
@@ -283,11 +288,16 @@ export class FlowClient {
     return (await this.#http.json<{ flow: FlowVersionRecord }>({ method: 'GET', path: `/flows/${segment(flowId, 'flowId')}`, query: { version: options.version } })).flow;
   }
 
-  /** Publishes an event: every flow subscribed to `name` starts once per event id. Returns the event's id and the runs started. */
-  async publishEvent(options: PublishEventOptions): Promise<{ eventId: string; runIds: string[] }> {
+  /**
+   * Publishes an event: every flow subscribed to `name` starts once per event id, and runs waiting
+   * for it resume. Returns the event's id, the runs started, the runs resumed and the subscribers
+   * skipped with why (an older server that does not report the last two answers empty lists).
+   */
+  async publishEvent(options: PublishEventOptions): Promise<PublishedEventResult> {
     if (typeof options?.name !== 'string' || options.name === '') invalid('name', 'must be the event name');
     const body = { name: options.name, ...(options.payload !== undefined ? { payload: options.payload } : {}), ...(options.eventId !== undefined ? { eventId: options.eventId } : {}) };
-    return this.#http.json({ method: 'POST', path: '/events', body });
+    const answer = await this.#http.json<Partial<PublishedEventResult> & { eventId: string; runIds: string[] }>({ method: 'POST', path: '/events', body });
+    return { ...answer, resumedRunIds: answer.resumedRunIds ?? [], skipped: answer.skipped ?? [] };
   }
 }
 

@@ -193,6 +193,23 @@ function isJsonPath(source: string): boolean {
 }
 
 /**
+ * The property names a JSONPath source starts with, up to its first wildcard, filter, slice, union
+ * or `..` (`$.steps.check.q` → `steps`, `check`, `q`); undefined for an expression or a path that
+ * does not parse. Definition validation checks the names a source reads through it.
+ */
+export function jsonPathPrefix(source: string): string[] | undefined {
+  if (!isJsonPath(source)) return undefined;
+  const segments = tokenizePath(source.trim());
+  if (typeof segments === 'string') return undefined;
+  const names: string[] = [];
+  for (const segment of segments) {
+    if (segment.kind !== 'name') break;
+    names.push(segment.name);
+  }
+  return names;
+}
+
+/**
  * Resolves a mapping source against a scope: a source starting with `$` is JSONPath (a definite
  * path gives its value or `undefined`, any other path the array of matches, e.g.
  * `$.input.items[?(@.qty > 1)]`); anything else is an expression. Throws `INVALID_EXPRESSION`

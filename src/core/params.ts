@@ -9,6 +9,7 @@ import { pointerSegments } from './validation/check-json-schema.js';
 import { describeValue, joinPath } from './describe-value.js';
 import type { ValidationIssue } from './errors.js';
 import { cloneJson } from './json.js';
+import { MAX_WALKED_DEPTH } from './json-depth.js';
 import type { ActionDefinition, JsonSchema, TypeRef } from './model.js';
 
 // Part of this module's API before they moved to their own files; imports from here keep working.
@@ -99,6 +100,7 @@ export function bindActionInput(
       continue;
     }
     issues.push(...checkValue(given, param, classes, path, `param "${name}": `));
+    setOwn(value, name, withoutUndefined(given, [], []));
   }
   return issues.length > 0 ? { ok: false, issues } : { ok: true, value };
 }
@@ -115,6 +117,10 @@ function checkValue(
   }
   const schema = typeRefToSchema(ref, classes);
   if (schema === undefined) return [];
+  // A property bound from a source that had no value is `undefined`: absent, as in JSON, and named
+  // when that makes the value invalid (the validator itself cannot apply a schema to `undefined`).
+  const missing: string[][] = [];
+  value = withoutUndefined(value, [], missing);
   let result: { valid: boolean; errors: OutputUnit[] };
   try {
     result = validatorFor(schema).validate(value);
@@ -124,12 +130,41 @@ function checkValue(
     return [{ path, message: `${prefix}the schema cannot be applied: ${reason}` }];
   }
   if (result.valid) return [];
-  return leafErrors(result.errors).map((unit) => {
+  const unbound = missing.map((keys) => ({
+    path: keys.reduce((at, key) => joinPath(at, key), path),
+    message: `${prefix}property "${keys.join('.')}" has no value: what was bound to it is missing (undefined)`,
+  }));
+  // The validator's "required property" for a property named above would say it twice.
+  const saidAbove = (unit: OutputUnit): boolean => unit.keyword === 'required' && missing.some((keys) => unit.error.includes(`"${keys[keys.length - 1]}"`));
+  return [...unbound, ...leafErrors(result.errors).filter((unit) => !saidAbove(unit)).map((unit) => {
     const explained = explain(unit, valueAt(value, unit.instanceLocation), schema);
     // A `false` subschema's location names the instance, not the schema; it would mislead.
     const where = unit.keyword === 'false' ? '' : ` (schema: ${decodePointer(unit.keywordLocation)})`;
     return { path: appendPointer(path, value, unit.instanceLocation), message: `${prefix}${explained}${where}` };
-  });
+  })];
+}
+
+/** `value` without its `undefined` properties (and array items as `null`, as JSON has them); `missing` gets the key path of each. */
+function withoutUndefined(value: unknown, at: string[], missing: string[][]): unknown {
+  if (typeof value !== 'object' || value === null || at.length > MAX_WALKED_DEPTH) return value;
+  if (Array.isArray(value)) {
+    if (!value.some((item) => item === undefined || (typeof item === 'object' && item !== null))) return value;
+    return value.map((item, i) => (item === undefined ? (missing.push([...at, String(i)]), null) : withoutUndefined(item, [...at, String(i)], missing)));
+  }
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  let changed = false;
+  for (const [key, item] of Object.entries(value)) {
+    if (item === undefined) {
+      missing.push([...at, key]);
+      changed = true;
+      continue;
+    }
+    const cleaned = withoutUndefined(item, [...at, key], missing);
+    changed ||= cleaned !== item;
+    setOwn(out, key, cleaned);
+  }
+  return changed ? out : value;
 }
 
 function validatorFor(schema: JsonSchema): Validator {

@@ -71,7 +71,8 @@ export function compileFlow(text: string, options: CompileFlowOptions = {}): Com
 
 /** Lexes and parses a program in its language; the machine is undefined when there is none. */
 export function parseProgram(text: string, options: CompileFlowOptions & { recordSpans?: boolean } = {}): ParsedProgram {
-  const source = typeof text === 'string' ? text : '';
+  // A byte-order mark some editors write first is not part of the program.
+  const source = typeof text === 'string' ? (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) : '';
   const file = typeof options.file === 'string' ? options.file : undefined;
   const lexed = readLines(source);
   const requested = lexed.header?.language ?? (typeof options.language === 'string' ? options.language.toLowerCase() : 'en');

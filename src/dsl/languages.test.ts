@@ -83,3 +83,34 @@ describe('the same program in seven languages', () => {
     expect(compileFlow(text, { language: 'en' }).ok).toBe(true);
   });
 });
+
+describe('English keywords in a program of another language (seed 001: the seed is written in English)', () => {
+  const spanish = '// language: es\nmáquina pipeline\n  implementa\n    calcula setup {ready: true}\n    ejecuta flujo(process)\n    calcula finalize {done: true, processed: steps.setup.ready}\n  flujos\n    flujo process\n      calcula work {result: "processed"}\n';
+
+  it('accepts "machine" and "ejecuta flow(x)" in a Spanish program, compiled to the same definition', () => {
+    const mixed = '// language: es\nmachine pipeline\n  implementa\n    calcula setup {ready: true}\n    ejecuta flow(process)\n    calcula finalize {done: true, processed: steps.setup.ready}\n  flows\n    flow process\n      compute work {result: "processed"}\n';
+    const result = compileFlow(mixed);
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    expect(result).toEqual(compileFlow(spanish));
+  });
+
+  it.each(LANGUAGE_CODES.filter((c) => c !== 'en'))('%s: every example written in English compiles under that language to the English definition', (code) => {
+    for (const name of flowFiles) {
+      const english = compileFlow(read(name), { file: name });
+      expect(compileFlow(read(name), { file: name, language: code }), `${name} as ${code}`).toEqual(english);
+    }
+  });
+
+  it('no English word spells another keyword of any language', () => {
+    for (const code of LANGUAGE_CODES) {
+      const own = new Map<string, string>();
+      for (const key of KEYWORD_KEYS) for (const s of LANGUAGES[code]!.words[key]) own.set(s.toLowerCase(), key);
+      for (const key of KEYWORD_KEYS) for (const s of LANGUAGES.en!.words[key]) expect(own.get(s) ?? key, `${code}: "${s}"`).toBe(key);
+    }
+  });
+
+  it('accepts a leading byte-order mark', () => {
+    expect(compileFlow(`\uFEFF${spanish}`)).toEqual(compileFlow(spanish));
+    expect(compileFlow('\uFEFFmachine m\n  implements\n    compute x 1\n').ok).toBe(true);
+  });
+});

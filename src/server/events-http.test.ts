@@ -144,3 +144,42 @@ describe('event ids over HTTP', () => {
     expect((await f.json('POST', '/events', { as: 'olivia', body: { name: 'audit.entry', eventId: 'entry-42', payload: {} } })).body.runIds).toEqual(olivias.body.runIds);
   });
 });
+
+describe('what POST /events answers (issue 14: the publisher learns what its event did)', () => {
+  it('answers the waiting run it resumed', async () => {
+    const runId = await oliviasWaitingOrder('o-7');
+    const published = await f.json('POST', '/events', { as: 'olivia', body: { name: 'payment.confirmed', payload: { orderId: 'o-7' } } });
+    expect(published.body).toMatchObject({ runIds: [], resumedRunIds: [runId], skipped: [] });
+    expect(await f.engine.waitForRun(runId, { timeoutMs: 5_000 })).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  it('does not name a resumed run the publisher may not read (a grant to publish the name is not a grant to read)', async () => {
+    const runId = await oliviasWaitingOrder('o-8');
+    await f.engine.principals.grantEvents({ principalId: 'otto', right: 'publish', pattern: 'payment.confirmed' });
+    const published = await f.call('POST', '/events', { as: 'otto', body: { name: 'payment.confirmed', payload: { orderId: 'o-8' } } });
+    const text = await published.text();
+    expect(JSON.parse(text)).toMatchObject({ resumedRunIds: [] });
+    expect(text).not.toContain(runId);
+    expect(await f.engine.waitForRun(runId, { timeoutMs: 5_000 })).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  it('says which subscriber was skipped and why, for flows the publisher may see', async () => {
+    const needy = { id: 'adam/needy', actions: { main: { params: { orderId: { type: 'text', required: true } }, startAt: 'x', steps: { x: { stepType: 'COMPUTE', expression: '{id: input.orderId}' } } } }, subscriptions: [{ on: 'audit.entry', run: 'main' }] };
+    await f.engine.principals.grantEvents({ principalId: 'adam', right: 'subscribe', pattern: 'audit.*' });
+    await f.engine.deployFlow(needy as FlowDefinition, { deployedBy: 'adam', publish: true });
+    const published = await f.json('POST', '/events', { as: 'olivia', body: { name: 'audit.entry', payload: { by: 'olivia' } } });
+    expect(published.body.runIds).toEqual([]);
+    expect(published.body.skipped).toEqual([{ flowId: 'adam/needy', flowVersion: 1, subscription: 'main', code: 'INVALID_INPUT', message: expect.stringContaining('orderId') }]);
+  });
+
+  it('does not name a skipped subscriber of a flow the publisher may not see', async () => {
+    const hidden = { id: 'adam/hidden', roles: { viewers: ['adam'], starters: ['adam'] }, actions: { main: { startAt: 'x', steps: { x: { stepType: 'COMPUTE', expression: '1' } } } }, subscriptions: [{ on: 'audit.entry', run: 'main' }] };
+    await f.engine.principals.grantEvents({ principalId: 'adam', right: 'subscribe', pattern: 'audit.*' });
+    await f.engine.deployFlow(hidden as FlowDefinition, { deployedBy: 'adam', publish: true });
+    const published = await f.call('POST', '/events', { as: 'otto', body: { name: 'audit.entry', payload: {} } });
+    const text = await published.text();
+    expect(JSON.parse(text)).toMatchObject({ runIds: [], skipped: [] });
+    expect(text).not.toContain('adam/hidden');
+    expect(await f.engine.publishEvent('audit.entry', {}, { userId: 'otto' })).toMatchObject({ skipped: [{ flowId: 'adam/hidden', code: 'PERMISSION_DENIED' }] });
+  });
+});

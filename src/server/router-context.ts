@@ -20,9 +20,18 @@ export type FlowApiEngine = Pick<
 > &
   Partial<GovernanceEngine>;
 
+/** A subscriber an event did not start, and why (see `SkippedSubscriber` of the engine). */
+export interface SkippedSubscriberView {
+  flowId: string;
+  flowVersion: number;
+  subscription: string;
+  code: string;
+  message: string;
+}
+
 /** Events and approvals: routed when the engine has them (an older engine answers 501 NOT_IMPLEMENTED). */
 export interface GovernanceEngine {
-  publishEvent(name: string, payload?: unknown, options?: { eventId?: string; userId?: string; userGroups?: readonly string[] }): Promise<{ eventId: string; runIds: string[] }>;
+  publishEvent(name: string, payload?: unknown, options?: { eventId?: string; userId?: string; userGroups?: readonly string[] }): Promise<{ eventId: string; runIds: string[]; resumedRunIds?: string[]; skipped?: SkippedSubscriberView[] }>;
   approve(runId: string, options: { stepId: string; comment?: string; as?: PrincipalRef }): Promise<RunRecord>;
   reject(runId: string, options: { stepId: string; comment?: string; as?: PrincipalRef }): Promise<RunRecord>;
 }

@@ -73,7 +73,9 @@ export const FlowSummarySchema = z
   .object({ flowId: z.string(), latestVersion: z.number().int(), publishedVersion: z.number().int().nullable(), title: z.string().optional(), updatedAt: z.number() })
   .openapi('FlowSummary');
 
-export const FlowRefSchema = z.object({ id: z.string(), version: z.number().int() }).openapi('FlowRef');
+export const FlowRefSchema = z
+  .object({ id: z.string(), version: z.number().int(), warnings: z.array(z.object({ path: z.string(), message: z.string() })).optional().openapi({ description: 'deploy only: what is probably wrong but was deployed, such as calls of flows not deployed yet (checked when they run)' }) })
+  .openapi('FlowRef');
 
 export const FlowIdParam = z.object({ flowId: id('flow id, URL-encoded (`orders%2Fprocess`)').openapi({ param: { name: 'flowId', in: 'path' } }) });
 export const RunIdParam = z.object({ id: id('run id').openapi({ param: { name: 'id', in: 'path' } }) });

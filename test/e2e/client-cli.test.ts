@@ -135,6 +135,23 @@ describe('flowrun CLI against flowrun serve', () => {
     expect(JSON.parse(heard.stdout), heard.stderr).toMatchObject({ run: { status: 'SUCCEEDED', output: { heard: 2 }, createdBy: 'admin', triggeredBy: 'admin' } });
   }, 60_000);
 
+  it('`events publish` reports the waiting runs it resumed and the subscribers it skipped, with why', async () => {
+    const waiter = join(dir, 'paid-waiter.json');
+    const needy = join(dir, 'needy.json');
+    writeFileSync(waiter, JSON.stringify({ id: 'cli/paid-waiter', actions: { main: { startAt: 'w', steps: { w: { stepType: 'WAIT', event: 'cli.paid', defaultNextStepInstanceId: 'done' }, done: { stepType: 'COMPUTE', expression: '{paid: event.amount}' } } } } }));
+    writeFileSync(needy, JSON.stringify({ id: 'cli/needy', actions: { main: { params: { orderId: { type: 'text', required: true } }, startAt: 'x', steps: { x: { stepType: 'COMPUTE', expression: '{id: input.orderId}' } } } }, subscriptions: [{ on: 'cli.paid', run: 'main' }] }));
+    expect((await cli(['flows', 'deploy', waiter, needy, '--publish'], { token: adminToken })).code).toBe(0);
+    const started = await cli(['runs', 'start', 'cli/paid-waiter', '--json'], { token: adminToken });
+    const runId = (JSON.parse(started.stdout) as { run: { runId: string } }).run.runId;
+    for (let i = 0; i < 200 && JSON.parse((await cli(['runs', 'get', runId, '--json'], { token: adminToken })).stdout).run.status !== 'INACTIVE'; i++);
+    const published = await cli(['events', 'publish', 'cli.paid', '--payload', '{"amount":5}'], { token: adminToken });
+    expect(published.code, published.stderr).toBe(0);
+    expect(published.stdout).toContain(`resumed ${runId}`);
+    expect(published.stdout).toMatch(/skipped cli\/needy v1 \(main\): INVALID_INPUT: .*orderId/);
+    expect(published.stdout).not.toContain('no flow subscribes');
+    expect((await cli(['runs', 'watch', runId], { token: adminToken })).code).toBe(0);
+  }, 60_000);
+
   it('cancels a run tree with `runs cancel --tree`: the launched run stops too', async () => {
     const waiter = join(dir, 'waiter.json');
     const spawner = join(dir, 'spawner.json');

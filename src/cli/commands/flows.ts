@@ -23,13 +23,14 @@ export function registerFlowsCommand(program: Command, io: CliIo, setExit: (code
   ).action((files: string[], options: RemoteOptions & { publish?: boolean }) =>
     runCliAction('flows deploy', io, setExit, async () => {
       const client = remoteClient(options);
-      const deployed: { file: string; id: string; version: number; published: boolean }[] = [];
+      const deployed: { file: string; id: string; version: number; published: boolean; warnings?: { path: string; message: string }[] }[] = [];
       for (const file of files) {
         const { definition } = await readFlowFile(file);
         if (!looksLikeFlow(definition)) throw new FlowError('INVALID_DEFINITION', `${file} is not a flow definition (it needs "id" and "actions")`);
         const ref = await client.deployFlow(definition, { publish: options.publish === true });
         deployed.push({ file, ...ref, published: options.publish === true });
         if (!options.json) io.out(`deployed ${ref.id} version ${ref.version}${options.publish ? ' (published)' : ''} from ${file}\n`);
+        if (!options.json) for (const w of ref.warnings ?? []) io.out(`  warning: ${w.path || '(flow)'}: ${w.message}\n`);
       }
       if (options.json) io.out(`${JSON.stringify({ deployed }, null, 2)}\n`);
     }),

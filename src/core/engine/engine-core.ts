@@ -46,6 +46,11 @@ export interface BuildRunInput {
   /** The run that starts this one (child run or launch). */
   parent?: RunRecord;
   detached?: boolean;
+  /**
+   * A launch: input that does not fit the params builds a run that fails at once with INVALID_INPUT
+   * (start/flow-graph.ts, REJECTED_INPUT_GRAPH) instead of throwing, so the launched run fails, not its starter.
+   */
+  failsOnUnfitInput?: boolean;
   depth?: number;
   timeoutMs?: number | null;
   runAs?: string | null;

@@ -117,7 +117,7 @@ describe('frames, outputs and endings', () => {
         tail: {
           startAt: 't1',
           steps: {
-            t1: { stepType: 'COMPUTE', expression: '{sawOld: steps.s1 is undefined}', defaultNextStepInstanceId: 'stop' },
+            t1: { stepType: 'COMPUTE', expression: '{sawOld: steps["s" + 1] is undefined}', defaultNextStepInstanceId: 'stop' },
             stop: { stepType: 'SUCCEED', defaultNextStepInstanceId: 'never' },
             never: { stepType: 'FAIL', code: 'SHOULD_NOT_RUN' },
           },

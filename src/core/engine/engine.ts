@@ -18,13 +18,13 @@ import { FlowError, NotFoundError, ValidationError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
-import { assertValidFlow } from '../validation/validate-flow.js';
-import { assertDefinitionNesting, assertNestingWithin, checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
+import { assertNestingWithin, checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
 import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
 import { buildNewRun, createdRecord } from './start/build-run.js';
 import { prepareStart } from './start/start-run.js';
+import { deployFlowVersion, type DeployedFlow, type DeployOptions } from './start/deploy-flow.js';
 import { RunWaiters } from './live/run-waiters.js';
 import { runActionOn } from './run-action.js';
 import { RunScheduler } from './execution/run-scheduler.js';
@@ -156,17 +156,16 @@ export class Engine implements EngineCore {
   /**
    * Validates and stores a flow definition as a new immutable version (deploying the same
    * definition as the latest version returns that version). With `publish`, it becomes
-   * `LATEST_PUBLISHED`. Throws ValidationError (INVALID_DEFINITION) listing every problem.
+   * `LATEST_PUBLISHED`. Throws ValidationError (INVALID_DEFINITION) listing every problem, calls
+   * that do not fit the flows they call included (start/deploy-flow.ts); `warnings` lists calls
+   * of flows not deployed yet, checked when they run.
    * `deployedBy` names the principal who deploys it: it administers the flow when the flow names
    * no administrators, its event subscriptions need its subscribe grants, and the runs they start
    * act as it. Without it the version is deployed by trusted in-process code (recorded as '',
    * administered by its named administrators only, subscribed to whatever it names).
    */
-  async deployFlow(definition: FlowDefinition, options: { deployedBy?: string; publish?: boolean } = {}): Promise<{ id: string; version: number }> {
-    assertDefinitionNesting(definition, { path: 'definition', maxDepth: this.maxNestingDepth });
-    const record = await this.#flows.save(assertValidFlow(definition), options.deployedBy ?? '');
-    if (options.publish) await this.store.publishFlowVersion({ flowId: record.flowId, version: record.version }).finally(() => this.#flows.forget(record.flowId));
-    return { id: record.flowId, version: record.version };
+  deployFlow(definition: FlowDefinition, options: DeployOptions = {}): Promise<DeployedFlow> {
+    return deployFlowVersion({ flows: this.#flows, store: this.store, access: this.access, maxNestingDepth: this.maxNestingDepth }, definition, options);
   }
 
   /** Makes a deployed version the published one (`LATEST_PUBLISHED`). */
@@ -231,8 +230,8 @@ export class Engine implements EngineCore {
    * `event` and `event` in their expressions is the payload. Publishing the same id again starts
    * nothing new and answers the same run ids. With `userId`, the permission model applies at
    * delivery (DESIGN.md §6): subscribers it may not start, or whose deployers may not subscribe to
-   * the name, are skipped; waiting runs it may neither manage nor publish the name to stay waiting
-   * (both logged, neither reported); started runs act as their flow's deployer or `runAs`.
+   * the name, are skipped (logged, and listed in `skipped`); waiting runs it may neither manage nor
+   * publish the name to stay waiting (logged); started runs act as their flow's deployer or `runAs`.
    */
   publishEvent(name: string, payload?: unknown, options: PublishEventOptions = {}): Promise<PublishedEvent> {
     this.#assertOpen();

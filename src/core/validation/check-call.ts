@@ -28,6 +28,8 @@ export interface CallToCheck {
   caller: { vars: Obj | undefined; outputs: Obj | undefined; classes: Obj | undefined };
   /** Check that required params are bound (definition time); at call time their values are checked instead. */
   checkParams: boolean;
+  /** Where the params sit in the step's input: '' for a call, `initialContextData.` for a launch (START_FLOW_EXECUTION). */
+  paramsPrefix?: string;
 }
 
 /** Every problem of the call, each with the path of the mapping at fault. */
@@ -44,13 +46,14 @@ function checkParamsBound(call: CallToCheck, issues: ValidationIssue[]): void {
   const mapped = isObj(step.inputMappings) ? Object.keys(step.inputMappings) : [];
   const params = isObj(callee.action.params) ? callee.action.params : {};
   const at = joinPath(path, 'inputMappings');
+  const p = call.paramsPrefix ?? '';
   for (const [name, def] of Object.entries(params)) {
     if (!isObj(def)) continue;
     const whole = Object.hasOwn(literals, name) || mapped.includes(name);
     const properties = mapped.filter((key) => key.startsWith(`${name}.`)).map((key) => key.slice(name.length + 1).split('.')[0]!);
     if (!whole && properties.length === 0) {
       if (def.required === true && def.default === undefined) {
-        issues.push({ path: at, message: `required param "${name}" of action "${callee.actionName}" of flow "${callee.flowId}" is not bound; bind it in inputMappings ("${name}": "$.vars.x", or one mapping per property such as "${name}.id") or literals` });
+        issues.push({ path: at, message: `required param "${name}" of action "${callee.actionName}" of flow "${callee.flowId}" is not bound; bind it in inputMappings ("${p}${name}": "$.vars.x", or one mapping per property such as "${p}${name}.id") or literals${p === '' ? '' : ` (${p.slice(0, -1)})`}` });
       }
       continue;
     }
@@ -60,13 +63,13 @@ function checkParamsBound(call: CallToCheck, issues: ValidationIssue[]): void {
     const declared = schema.properties;
     if (schema.additionalProperties === false) {
       for (const property of new Set(properties)) {
-        if (!Object.hasOwn(declared, property)) issues.push({ path: joinPath(at, `${name}.${property}`), message: `param "${name}" declares no property "${property}"; its properties: ${list(Object.keys(declared))}` });
+        if (!Object.hasOwn(declared, property)) issues.push({ path: joinPath(at, `${p}${name}.${property}`), message: `param "${name}" declares no property "${property}"; its properties: ${list(Object.keys(declared))}` });
       }
     }
     const required = Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === 'string') : [];
     for (const property of required) {
       if (!properties.includes(property) && def.default === undefined) {
-        issues.push({ path: at, message: `required property "${property}" of param "${name}" is not bound; add "${name}.${property}" to inputMappings` });
+        issues.push({ path: at, message: `required property "${property}" of param "${name}" is not bound; add "${p}${name}.${property}" to inputMappings` });
       }
     }
   }

@@ -6,6 +6,7 @@
 import { ASK_STEP_KEYS, checkAskStep } from './check-ask-step.js';
 import { EMIT_STEP_KEYS, WAIT_STEP_KEYS, checkEmitStep, checkWaitStep } from './check-wait-emit.js';
 import { checkCall } from './check-call.js';
+import { checkStepReferences } from './check-references.js';
 import { describeValue, joinPath } from '../describe-value.js';
 import { checkExpression } from '../expression/index.js';
 import { FieldChecker, RESERVED_NAMES, guarded, isObj, list, naming, type Obj } from './field-checker.js';
@@ -48,6 +49,8 @@ export interface StepScope {
   /** Outputs a target may name: the action's, or (in a subflow) every action's; undefined = undeclared, anything goes. */
   outputs: Obj | undefined;
   stepNames: string[] | undefined;
+  /** The action's declared params; undefined in a subflow or when undeclared (what `input.x` may name, see check-references.ts). */
+  params?: Obj | undefined;
 }
 
 /**
@@ -56,6 +59,17 @@ export interface StepScope {
  * becomes an issue.
  */
 export class StepChecker extends FieldChecker {
+  /**
+   * @param add Records one issue (the definition is invalid).
+   * @param warn Records one warning: something probably wrong that the definition may still mean.
+   */
+  constructor(
+    add: (path: string, message: string) => void,
+    readonly warn: (path: string, message: string) => void = () => undefined,
+  ) {
+    super(add);
+  }
+
   /**
    * Checks a step list with its entry point: an action's body or a subflow. Sets
    * `scope.stepNames` to the graph's steps (undefined when `steps` is malformed).
@@ -121,6 +135,8 @@ export class StepChecker extends FieldChecker {
     this.positive(step, 'timeoutMs', path);
     this.source(step, path);
     if (known) this.stepOfType(step, type, path, scope);
+    const { stepNames, vars, outputs, params } = scope;
+    checkStepReferences(step, path, { stepNames, vars, outputs, params }, { error: this.add, warn: this.warn });
   }
 
   private stepOfType(step: Obj, type: string, path: string, scope: StepScope): void {
@@ -157,6 +173,7 @@ export class StepChecker extends FieldChecker {
           this.add(joinPath(path, 'moduleIdentifier'), `moduleIdentifier of a START_FLOW_EXECUTION step must be "${START_FLOW_EXECUTION_MODULE}", got ${describeValue(step.moduleIdentifier)}`);
         }
         this.optString(step, 'runAs', path);
+        this.launchTarget(step, path);
         return;
       case 'FAIL':
         this.optString(step, 'code', path);
@@ -323,6 +340,18 @@ export class StepChecker extends FieldChecker {
     if (callee) {
       const caller = { vars: scope.vars, outputs: scope.outputs, classes: scope.classes };
       for (const issue of checkCall({ step, path, callee: { ...callee, classes: scope.classes }, caller, checkParams: true })) this.add(issue.path, issue.message);
+    }
+  }
+
+  /** The flow a START_FLOW_EXECUTION starts: a flow id in `literals` or mapped in `inputMappings` (seed 004). */
+  private launchTarget(step: Obj, path: string): void {
+    const literals = isObj(step.literals) ? step.literals : {};
+    const mapped = isObj(step.inputMappings) && Object.hasOwn(step.inputMappings, 'flowDefinitionId');
+    const at = joinPath(joinPath(path, 'literals'), 'flowDefinitionId');
+    if (Object.hasOwn(literals, 'flowDefinitionId')) {
+      if (!mapped) this.flowId(literals.flowDefinitionId, at);
+    } else if (!mapped) {
+      this.add(at, 'a START_FLOW_EXECUTION step needs "flowDefinitionId", the flow it starts: in literals ("flowDefinitionId": "process-order-flow") or inputMappings ("flowDefinitionId": "$.flow_variables.process_order_flow_id")');
     }
   }
 

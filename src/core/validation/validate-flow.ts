@@ -5,7 +5,7 @@
  *
  * The `core/validation/` room: the checks of a definition, apart from the model they check —
  * this entry point, the per-step checks (step-checker.ts, check-call.ts, check-ask-step.ts,
- * check-wait-emit.ts), type references and JSON Schemas (check-type-ref.ts, check-json-schema.ts)
+ * check-wait-emit.ts, check-references.ts), type references and JSON Schemas (check-type-ref.ts, check-json-schema.ts)
  * and the field helpers they share (field-checker.ts). It may import the core model, errors,
  * params and expressions; nothing of the engine. The engine checks a callee against its caller
  * with calls/check-callee.ts, built on check-call.ts.
@@ -24,7 +24,7 @@ export { FLOW_ID_PATTERN } from './field-checker.js';
 export { START_FLOW_EXECUTION_MODULE } from './step-checker.js';
 
 /** The result of {@link validateFlow}: the definition typed as a flow, or every problem found. */
-export type FlowValidationResult = { ok: true; flow: FlowDefinition } | { ok: false; issues: ValidationIssue[] };
+export type FlowValidationResult = { ok: true; flow: FlowDefinition; warnings?: ValidationIssue[] } | { ok: false; issues: ValidationIssue[]; warnings?: ValidationIssue[] };
 
 /** Top-level fields; `source` (where a compiled definition came from) is accepted as it is. */
 const FLOW_KEYS = ['id', 'title', 'description', 'classes', 'vars', 'actions', 'subflows', 'subscriptions', 'roles', 'source'];
@@ -35,7 +35,9 @@ const ROLE_KEYS = ['administrators', 'starters', 'viewers'];
 /**
  * Validates a flow definition and returns it typed as a {@link FlowDefinition}, or every problem at
  * once: shape and field types, references between steps, subflows, classes, vars and outputs,
- * expressions and mapping sources that parse, and the rules of calls (an asynchronous call has no
+ * expressions and mapping sources that parse and read only steps, vars and outputs that exist
+ * (check-references.ts; `warnings` lists what is probably wrong but may be meant, such as
+ * `input.x` naming no declared param), and the rules of calls (an asynchronous call has no
  * return mapping, `merge` only into a collection; a call of this same flow binds every required
  * param and maps returned outputs onto targets of a fitting type — calls of other flows are
  * checked when they run, see `check-call.ts`). Never throws, whatever `definition` is.
@@ -56,7 +58,8 @@ export function validateFlow(definition: unknown): FlowValidationResult {
   // First: the checks below recurse into schemas and values, and a deeper one would exhaust the stack.
   const tooDeep = nestingIssue(definition, { path: '', maxDepth: MAX_WALKED_DEPTH });
   if (tooDeep) return { ok: false, issues: [tooDeep] };
-  const v = new StepChecker(add);
+  const warnings: ValidationIssue[] = [];
+  const v = new StepChecker(add, (path, message) => warnings.push({ path, message }));
   v.keys(definition, FLOW_KEYS, '', 'a flow');
 
   if (!Object.hasOwn(definition, 'id')) add('id', 'a flow needs an "id" such as "orders/process"');
@@ -104,7 +107,7 @@ export function validateFlow(definition: unknown): FlowValidationResult {
     for (const [output, def] of Object.entries(outputs ?? {})) {
       checkTypeRef(v, { def, path: joinPath(joinPath(path, 'outputs'), output), kind: 'output', name: output, ...types });
     }
-    v.graph(action, path, { ...scopeBase, outputs, stepNames: undefined });
+    v.graph(action, path, { ...scopeBase, outputs, stepNames: undefined, params: Object.hasOwn(action, 'params') ? params : undefined });
   }
 
   const subflows = v.namedObjects(definition, 'subflows', '');
@@ -143,7 +146,8 @@ export function validateFlow(definition: unknown): FlowValidationResult {
     }
   }
 
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, flow: definition as unknown as FlowDefinition };
+  const warned = warnings.length > 0 ? { warnings } : {};
+  return issues.length > 0 ? { ok: false, issues, ...warned } : { ok: true, flow: definition as unknown as FlowDefinition, ...warned };
 }
 
 /**

@@ -19,7 +19,12 @@ export function languageOf(code: string): KeywordTable | undefined {
   return Object.hasOwn(LANGUAGES, code) ? LANGUAGES[code] : undefined;
 }
 
-/** A word → keys index of one table (words compared lower-cased); multi-word spellings are keyed by their first word. */
+/**
+ * A word → keys index of one table (words compared lower-cased); multi-word spellings are keyed by
+ * their first word. Every table also accepts the English spellings, after its own: a program in
+ * any language may use the seed's English words (`ejecuta flow(x)`), and a mixed program compiles
+ * to the same definition. No English word spells another key in any table (languages.test.ts).
+ */
 export interface KeywordIndex {
   table: KeywordTable;
   /** First word of a spelling → the keys it may start, with the words that must follow. */
@@ -33,10 +38,12 @@ export function keywordIndex(table: KeywordTable): KeywordIndex {
   let index = indexes.get(table.language);
   if (index) return index;
   index = { table, byFirstWord: new Map() };
-  for (const [key, spellings] of Object.entries(table.words) as [KeywordKey, readonly string[]][]) {
+  const tables = table === en ? [table] : [table, en];
+  for (const [key, spellings] of tables.flatMap((t) => Object.entries(t.words) as [KeywordKey, readonly string[]][])) {
     for (const spelling of spellings) {
       const [first, ...rest] = spelling.toLowerCase().split(' ');
       const entries = index.byFirstWord.get(first!) ?? [];
+      if (entries.some((e) => e.key === key && e.rest.join(' ') === rest.join(' '))) continue;
       entries.push({ key, rest });
       index.byFirstWord.set(first!, entries);
     }

@@ -2,8 +2,9 @@
  * Events and approvals: `POST /events`, `POST /runs/{id}/approve`, `POST /runs/{id}/reject`,
  * acting for the request's principal (`userId` / `as`): events start only the subscribed flows
  * it may start (and whose deployers may subscribe to the name), and resume only the waiting runs
- * it may manage or was granted publishing the name for — refusals are logged, never answered, so
- * the answer reveals no run the caller may not see; a decision needs the manager role on the run, like cancel. An engine without
+ * it may manage or was granted publishing the name for. The answer lists the runs started, the
+ * waiting runs resumed that the caller may read, and the subscribers skipped (with the refusal)
+ * of flows the caller may see — so it reveals no run or flow the caller may not see; a decision needs the manager role on the run, like cancel. An engine without
  * these methods answers 501 NOT_IMPLEMENTED.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
@@ -11,6 +12,22 @@ import { FlowError } from '../../core/errors.js';
 import { toRunView, type GovernanceEngine, type RouterEnv, type RouterState, actingFor } from '../router-context.js';
 import { DecisionBody, ErrorSchema, PublishEventBody, RunIdParam, RunSchema } from '../schemas.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
+
+const PublishedEventSchema = z.object({
+  eventId: z.string(),
+  runIds: z.array(z.string()),
+  resumedRunIds: z.array(z.string()),
+  skipped: z.array(z.object({ flowId: z.string(), flowVersion: z.number(), subscription: z.string(), code: z.string(), message: z.string() })),
+});
+
+/** The items whose `read` succeeds for the caller (a NOT_FOUND-like refusal drops the item), in order. */
+async function keepVisible<T>(items: readonly T[], read: (item: T) => Promise<unknown>): Promise<T[]> {
+  const seen = await Promise.all(items.map((item) => read(item).then(() => true, (error: unknown) => {
+    if (error instanceof FlowError && (error.code.endsWith('NOT_FOUND') || error.code === 'PERMISSION_DENIED')) return false;
+    throw error;
+  })));
+  return items.filter((_, i) => seen[i]);
+}
 
 /** Registers the event and approval routes. */
 export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): void {
@@ -23,7 +40,7 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
   const responses = { ...errorResponses, 501: ok(ErrorSchema, 'NOT_IMPLEMENTED: the engine has no events or approvals') };
 
   app.openapi(
-    createRoute({ method: 'post', path: '/events', tags: ['events'], summary: 'Publish an event: starts every subscribed flow the caller may start, once per event id', request: { body: jsonBody(PublishEventBody) }, responses: { 200: ok(z.object({ eventId: z.string(), runIds: z.array(z.string()) }), 'the runs it started (the same ones for a repeated eventId)'), ...responses } }),
+    createRoute({ method: 'post', path: '/events', tags: ['events'], summary: 'Publish an event: starts every subscribed flow the caller may start, once per event id', request: { body: jsonBody(PublishEventBody) }, responses: { 200: ok(PublishedEventSchema, 'the runs it started (the same ones for a repeated eventId), the waiting runs it resumed, and the subscribers it skipped with why'), ...responses } }),
     async (c) => {
       const body = c.req.valid('json');
       const principal = c.get('principal');
@@ -35,7 +52,11 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
       });
       // Every run it answers counts as a start: one publish reaching many subscribers spends as many.
       state.starts.charge(principal.userId, published.runIds.length - 1);
-      return c.json({ eventId: published.eventId, runIds: published.runIds }, 200);
+      // What the caller may not see stays unsaid: resumed runs it cannot read, skipped subscribers of flows it cannot see.
+      const as = actingFor(principal);
+      const resumedRunIds = await keepVisible(published.resumedRunIds ?? [], (runId) => engine.getRun(runId, { as }));
+      const skipped = await keepVisible(published.skipped ?? [], (s) => engine.getFlow(s.flowId, s.flowVersion, { as }));
+      return c.json({ eventId: published.eventId, runIds: published.runIds, resumedRunIds, skipped }, 200);
     },
   );
 

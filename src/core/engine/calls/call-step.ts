@@ -41,7 +41,7 @@ export async function callFlow(args: StepArgs, step: RunFlowStep, input: Record<
     flowId: step.flowDefinitionId!,
     version: step.flowVersion,
     checkCallee: (callee) => assertCalleeFits({ caller: args.flow, callerAction: args.run.actionName, graph: args.frame.graph, step, stepId: args.stepId, callee, calleeAction: actionName }),
-    child: { actionName, input, detached, timeoutMs: step.timeoutMs ?? null, runAs: step.runAs ?? args.run.runAs },
+    child: { actionName, input, detached, timeoutMs: step.timeoutMs ?? null, runAs: step.runAs ?? args.run.runAs, failsOnUnfitInput: detached },
     runAs: step.runAs,
   });
   if ('type' in started) return started;
@@ -75,6 +75,8 @@ export async function startFlowExecution(args: StepArgs, step: StartFlowExecutio
       timeoutMs: typeof input.timeoutMs === 'number' ? input.timeoutMs : null,
       runAs: step.runAs ?? args.run.runAs,
       stepLogs: input.enableExecutionLogs !== false,
+      // Detached: input that does not fit fails the launched run, not this one.
+      failsOnUnfitInput: true,
     },
     runAs: step.runAs,
   });
@@ -100,7 +102,7 @@ async function startChild(
     flowId: string;
     version: number | string | undefined;
     checkCallee?: (callee: FlowVersionRecord) => void;
-    child: Pick<BuildRunInput, 'actionName' | 'input' | 'detached' | 'timeoutMs' | 'runAs' | 'stepLogs'>;
+    child: Pick<BuildRunInput, 'actionName' | 'input' | 'detached' | 'timeoutMs' | 'runAs' | 'stepLogs' | 'failsOnUnfitInput'>;
     runAs: string | undefined;
   },
 ): Promise<StepOutcome | { target: FlowVersionRecord; child: NewRun }> {

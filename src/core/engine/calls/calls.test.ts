@@ -85,6 +85,42 @@ describe('params of a called action', () => {
     expect(result.error?.message).toContain('input.order.qty');
     expect(result.error?.message).toContain('expected number, got "three"');
   });
+
+  it('names the property whose bound source is missing, when a schema param is bound property by property', async () => {
+    const engine = await setup();
+    const result = await engine.runAction({ flow: caller({ inputMappings: { 'order.id': '$.input.id', 'order.qty': '$.input.quantity' } }), input: { id: 'o-1' } });
+    expect(result.error?.code).toBe('INVALID_INPUT');
+    expect(result.error?.message).toContain('input.order.qty: param "order": property "qty" has no value');
+    expect(result.error?.message).not.toContain('undefined" type');
+  });
+});
+
+describe('launched runs (seed 004) whose input does not fit', () => {
+  it('fail themselves with INVALID_INPUT, detached; the launcher goes on', async () => {
+    const engine = await setup();
+    const launcher: FlowDefinition = {
+      id: 'orders/intake',
+      actions: {
+        main: {
+          startAt: 'trigger_order_processing',
+          steps: {
+            trigger_order_processing: {
+              stepType: 'START_FLOW_EXECUTION',
+              moduleIdentifier: 'system/start-flow-execution',
+              literals: { flowDefinitionId: 'billing/lines', flowVersion: 'LATEST_PUBLISHED' },
+              inputMappings: { 'initialContextData.order.id': '$.currentItem.orderId' },
+            },
+          },
+        },
+      },
+    };
+    const result = await engine.runAction({ flow: launcher, input: { orderId: 'o-9' } });
+    expect(result.status).toBe('SUCCEEDED');
+    const launchedId = (result.output as { startedFlowExecutionId: string }).startedFlowExecutionId;
+    const launched = await engine.waitForRun(launchedId);
+    expect(launched).toMatchObject({ status: 'FAILED', flowId: 'billing/lines', runError: { code: 'INVALID_INPUT' } });
+    expect(launched.runError?.description).toContain('input.order: param "order": missing required property "qty"');
+  });
 });
 
 describe('return mapping', () => {

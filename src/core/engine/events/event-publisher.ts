@@ -58,6 +58,21 @@ export interface PublishedEvent {
   runIds: string[];
   /** The runs waiting for this event (WAIT) that it woke now. */
   resumedRunIds: string[];
+  /**
+   * Subscribers that did not start, and why (the refusal's code and message, as logged). Publishing
+   * again retries them. For trusted callers: the HTTP route passes on only those of flows its caller may see.
+   */
+  skipped: SkippedSubscriber[];
+}
+
+/** A subscriber an event did not start. */
+export interface SkippedSubscriber {
+  flowId: string;
+  flowVersion: number;
+  /** The subscription's `run`: the action or subflow it would have started. */
+  subscription: string;
+  code: string;
+  message: string;
 }
 
 /** What publishing needs of the engine. */
@@ -92,10 +107,12 @@ export async function publishEvent(deps: EventPublisherDeps, name: string, paylo
   const eventId = options.eventId ?? deps.ids.newId();
   const publisher: PrincipalRef | null = options.userId === undefined ? null : options.userGroups?.length ? { id: options.userId, groups: options.userGroups } : options.userId;
   const runIds: string[] = [];
+  const skipped: SkippedSubscriber[] = [];
   for (const { flow, subscription } of await subscribersOf(deps, name)) {
     const runId = await deps.runIds.forEvent(eventId, flow.flowId, subscription, options.userId ?? null);
     const started = await startSubscriber(deps, { flow, subscription, runId, eventId, name, payload, publisher, treeId: options.treeId });
-    if (started) runIds.push(runId);
+    if (started === true) runIds.push(runId);
+    else if (started !== false) skipped.push(started);
   }
   const admit = async (run: RunRecord): Promise<boolean> => {
     try {
@@ -110,7 +127,7 @@ export async function publishEvent(deps: EventPublisherDeps, name: string, paylo
     return false;
   };
   const resumedRunIds = await wakeEventWaiters(deps, { name, eventId, payload, publishedBy: options.userId ?? null, admit });
-  return { eventId, runIds, resumedRunIds };
+  return { eventId, runIds, resumedRunIds, skipped };
 }
 
 /** The subscriptions to `name` of every deployed flow, in its published version, else its latest. */
@@ -127,7 +144,7 @@ async function subscribersOf(deps: EventPublisherDeps, name: string): Promise<{ 
 async function startSubscriber(
   deps: EventPublisherDeps,
   s: { flow: FlowVersionRecord; subscription: SubscriptionDefinition; runId: string; eventId: string; name: string; payload: unknown; publisher: PrincipalRef | null; treeId: string | undefined },
-): Promise<boolean> {
+): Promise<boolean | SkippedSubscriber> {
   const { flow, subscription } = s;
   const isAction = Object.hasOwn(flow.definition.actions, subscription.run);
   const publishedBy = s.publisher === null ? null : typeof s.publisher === 'string' ? s.publisher : s.publisher.id;
@@ -167,7 +184,7 @@ async function startSubscriber(
     const failure = toFlowError(error);
     if (failure.code === 'STORE_ERROR' || failure.code === 'ENGINE_CLOSED') throw failure;
     deps.logger?.warn({ err: failure, ...where }, failure.code === 'PERMISSION_DENIED' ? `event subscriber refused: ${failure.message}` : `event subscriber not started: ${failure.code}`);
-    return false;
+    return { flowId: flow.flowId, flowVersion: flow.version, subscription: subscription.run, code: failure.code, message: failure.message };
   }
 }
 

@@ -7,12 +7,14 @@ import { cloneJson } from '../../json.js';
 import { bindActionInput } from '../../params.js';
 import type { NewRun, RunRecord, RunState } from '../../run.js';
 import type { BuildRunInput } from '../engine-core.js';
-import { entryGraph, findEntry } from './flow-graph.js';
+import { REJECTED_INPUT_GRAPH, entryGraph, findEntry } from './flow-graph.js';
+import type { ValidationIssue } from '../../errors.js';
 
 /**
  * Builds a run ready to be created; its deadline is its `timeoutMs` or the `maxRunDurationMs`
  * budget, whichever ends first. Throws ACTION_NOT_FOUND for an unknown action and
- * INVALID_INPUT (a ValidationError naming each param) for input that breaks the params.
+ * INVALID_INPUT (a ValidationError naming each param) for input that breaks the params — unless
+ * `failsOnUnfitInput`: then the run is built to fail with INVALID_INPUT as it starts.
  */
 export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId: () => string; maxRunDurationMs: number }): NewRun {
   const definition = input.flow.definition;
@@ -21,14 +23,18 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     throw new NotFoundError('ACTION_NOT_FOUND', `flow "${input.flow.flowId}" v${input.flow.version} has no action "${input.actionName}"; it has ${Object.keys(definition.actions).join(', ')}`);
   }
   const bound = bindActionInput(action, input.input, definition.classes);
-  if (!bound.ok) throw new ValidationError('INVALID_INPUT', bound.issues);
+  if (!bound.ok && !input.failsOnUnfitInput) throw new ValidationError('INVALID_INPUT', bound.issues);
+  const first = bound.ok
+    ? { graph: entryGraph(input.actionName), at: action.startAt, item: bound.value }
+    : rejectedInputFrame(bound.issues, input.actionName);
+  const runInput = bound.ok ? bound.value : isPlainObject(input.input) ? cloneJson(input.input) : {};
   const now = deps.now;
   const runId = input.requestId ?? deps.newRunId();
   const timeoutMs = input.timeoutMs ?? action.timeoutMs ?? null;
   const parent = input.parent;
   const createdBy = input.createdBy ?? (parent ? (parent.runAs ?? parent.createdBy) : 'anonymous');
   const state: RunState = {
-    frames: [{ graph: entryGraph(input.actionName), at: action.startAt, steps: {}, last: null, depth: input.depth ?? 0, attempt: 1, item: bound.value }],
+    frames: [{ graph: first.graph, at: first.at, steps: {}, last: null, depth: input.depth ?? 0, attempt: 1, item: first.item }],
     vars: declaredDefaults(definition.vars),
     outputs: declaredDefaults(action.outputs),
     ...(input.event !== undefined ? { event: cloneJson(input.event) } : {}),
@@ -45,7 +51,7 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     status: 'ACTIVE',
     label: input.label ?? null,
     tags: input.tags ?? [],
-    input: bound.value,
+    input: runInput,
     createdBy,
     runOwner: parent ? parent.runOwner : createdBy,
     runAs: input.runAs ?? null,
@@ -69,6 +75,16 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     readyAt: now,
     state,
   };
+}
+
+/** The first frame of a launched run whose input does not fit: one FAIL step that says why. */
+function rejectedInputFrame(issues: ValidationIssue[], actionName: string): { graph: string; at: string; item: unknown } {
+  const why = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+  return { graph: REJECTED_INPUT_GRAPH, at: 'input', item: { description: `the input does not fit the params of action "${actionName}": ${why}` } };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The values vars or outputs start with: a copy of each default, an empty list for a collection without one. */

@@ -44,8 +44,19 @@ export function graphOf(flow: FlowVersionRecord, frame: Frame): StepGraph {
   return graph;
 }
 
+/**
+ * The graph of a launched run whose input did not fit its params (build-run.ts): its one step
+ * fails the run with INVALID_INPUT, the reason kept in the frame's `item`. Not `action:` nor
+ * `subflow:`, so no definition can name it.
+ */
+export const REJECTED_INPUT_GRAPH = 'rejected-input:';
+
 /** The step a frame is at; throws INVALID_DEFINITION when the frame points nowhere. */
 export function stepAt(flow: FlowVersionRecord, frame: Frame): StepDefinition {
+  if (frame.graph === REJECTED_INPUT_GRAPH) {
+    const item = frame.item as { description?: unknown } | undefined;
+    return { stepType: 'FAIL', code: 'INVALID_INPUT', description: typeof item?.description === 'string' ? item.description : 'the input does not fit the params' };
+  }
   const step = frame.at === null ? undefined : graphOf(flow, frame).steps[frame.at];
   if (!step) throw new FlowError('INVALID_DEFINITION', `frame ${frame.graph} points at unknown step "${frame.at}"`);
   return step;
