@@ -26,6 +26,14 @@ export interface GroupCommitQueueOptions {
   path: string;
   /** Most operations in one transaction; more wait for the next one. */
   maxBatch: number;
+  /**
+   * Once the operations applied in one transaction took this long, it commits with them and the
+   * rest wait for the next one, after the event loop had a turn (default 4): a burst of writes
+   * (a fork bomb's runs) never holds the loop, and the requests waiting on it, for longer.
+   */
+  maxBatchMs?: number;
+  /** Milliseconds for {@link maxBatchMs} (default `performance.now`); tests pass their own. */
+  now?: () => number;
   /** Times a batch is retried after SQLITE_BUSY (on top of SQLite's own busy_timeout wait). */
   busyRetries: number;
   /** First backoff before a retry; doubles each time. */
@@ -42,6 +50,9 @@ interface Pending {
 }
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** See {@link GroupCommitQueueOptions.maxBatchMs}. */
+const DEFAULT_MAX_BATCH_MS = 4;
 
 /**
  * SQLite result codes after which the transaction as a whole is gone or must not be trusted;
@@ -109,7 +120,13 @@ export class GroupCommitQueue {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#pending.length > 0) await this.#commit(this.#pending.splice(0, this.#options.maxBatch));
+      for (;;) {
+        await this.#commit(this.#pending.splice(0, this.#options.maxBatch));
+        if (this.#pending.length === 0) break;
+        // The next batch after a turn of the event loop: I/O (requests) and timers go first, and
+        // whatever the settled operations' callers write meanwhile joins it.
+        await new Promise<void>((wake) => setImmediate(wake));
+      }
     } finally {
       // Cleared in the same synchronous step that saw the queue empty, so an operation queued
       // from now on schedules a new drain instead of waiting on this finished one.
@@ -127,6 +144,11 @@ export class GroupCommitQueue {
         return;
       }
       const outcome = this.#tryCommit(connection, batch);
+      if (Array.isArray(outcome) && outcome.length < batch.length) {
+        // Cut short by maxBatchMs: the rest go first in the next transaction, keeping queue order.
+        this.#pending.unshift(...batch.slice(outcome.length));
+        batch = batch.slice(0, outcome.length);
+      }
       if (outcome === 'busy') {
         if (attempt >= this.#options.busyRetries) {
           const error = new FlowError('STORE_ERROR', `SQLite database "${this.#options.path}" stayed locked by another writer after ${attempt + 1} attempts`);
@@ -152,9 +174,15 @@ export class GroupCommitQueue {
     }
   }
 
-  /** Runs one transaction synchronously: nothing else can touch this connection meanwhile. */
+  /**
+   * Runs one transaction synchronously: nothing else can touch this connection meanwhile. It takes
+   * the batch's operations in order until they took `maxBatchMs`; its results are for that prefix.
+   */
   #tryCommit(connection: SqliteConnection, batch: Pending[]): Settled[] | 'busy' | FlowError {
     const db = connection.db;
+    const now = this.#options.now ?? performance.now.bind(performance);
+    const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
+    const startedAt = now();
     try {
       db.exec('BEGIN IMMEDIATE');
     } catch (error) {
@@ -174,6 +202,7 @@ export class GroupCommitQueue {
           db.exec('RELEASE flowrun_op');
           results.push({ ok: false, error: error instanceof FlowError ? error : this.#storeError(error) });
         }
+        if (now() - startedAt >= maxBatchMs) break;
       }
       db.exec('COMMIT');
       return results;
