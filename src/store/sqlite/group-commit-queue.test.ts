@@ -1,7 +1,8 @@
 /**
  * Group commit under a burst of writes (issue 12): one transaction takes operations only until
- * they took `maxBatchMs`, the rest commit next in queue order, and the event loop gets a turn
- * between two transactions, so requests are served while a fork bomb writes. Time is a counter
+ * they took `maxBatchMs`, the rest commit next in queue order, the writes of several lanes (run
+ * trees) are taken in turns, and the event loop gets a turn between two transactions, so requests
+ * are served while a fork bomb writes. Time is a counter
  * the operations advance, never the wall clock.
  */
 import { mkdtempSync } from 'node:fs';
@@ -52,6 +53,31 @@ describe('GroupCommitQueue', () => {
     // Each write was visible to another connection when it settled: batches of 3, 3 and 1.
     expect(seenAtSettle.map((rows) => rows.length)).toEqual([3, 3, 3, 6, 6, 6, 7]);
     expect(committed()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('takes the writes of several lanes in turns, each lane in its order, so one write is not queued behind a whole burst', async () => {
+    const { queue, committed } = setup({ maxBatch: 4 });
+    const applied: string[] = [];
+    const settled: string[] = [];
+    const write = (lane: string, n: number) =>
+      queue
+        .enqueue(
+          (c) => {
+            applied.push(`${lane} ${n}`);
+            c.run('INSERT INTO t (n) VALUES (?)', [lane === 'alice' ? 100 + n : n]);
+          },
+          { lane },
+        )
+        .then(() => void settled.push(`${lane} ${n}`));
+    const writes = [0, 1, 2, 3, 4, 5].map((n) => write('bomb', n));
+    writes.push(write('alice', 0));
+    // A read waits for every write queued before it, whichever transaction took it.
+    await queue.afterQueuedWrites();
+    expect(settled).toHaveLength(7);
+    await Promise.all(writes);
+    expect(applied).toEqual(['bomb 0', 'alice 0', 'bomb 1', 'bomb 2', 'bomb 3', 'bomb 4', 'bomb 5']);
+    expect(queue.stats).toMatchObject({ commits: 2, operations: 7 });
+    expect(committed()).toEqual([0, 1, 2, 3, 4, 5, 100]);
   });
 
   it('lets the event loop run other callbacks between two transactions of one burst', async () => {

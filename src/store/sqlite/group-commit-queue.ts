@@ -47,6 +47,7 @@ interface Pending {
   apply: WriteOperation<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  lane: string;
 }
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -63,7 +64,8 @@ const FATAL_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|NOMEM|CORRUPT|NOTADB|READON
 /**
  * Queues write operations and commits them in shared transactions.
  *
- * Guarantees: an operation's promise settles only after the COMMIT that contains it returned
+ * Guarantees: operations of one lane are applied in queue order (lanes take turns, see
+ * {@link enqueue}); an operation's promise settles only after the COMMIT that contains it returned
  * (so with synchronous=FULL a resolved write survives power loss); an operation that throws
  * rolls back to its own savepoint and rejects alone; if the transaction itself fails (I/O error,
  * disk full) every operation of the batch rejects and nothing of it is visible. SQLITE_BUSY
@@ -75,7 +77,7 @@ export class GroupCommitQueue {
   readonly #options: GroupCommitQueueOptions;
   #pending: Pending[] = [];
   #draining: Promise<void> | null = null;
-  /** Settles once the operation queued last has; batches commit in queue order, so every earlier one has too. */
+  /** Settles once the operation queued last and every earlier one have. */
   #tail: Promise<void> = Promise.resolve();
   readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0 };
 
@@ -88,18 +90,25 @@ export class GroupCommitQueue {
     return { ...this.#stats };
   }
 
-  /** Queues one write; resolves with its result once its transaction committed. */
-  enqueue<T>(apply: WriteOperation<T>): Promise<T> {
+  /**
+   * Queues one write; resolves with its result once its transaction committed. Writes of one
+   * `lane` (a run tree) commit in the order they were queued; when several lanes wait, a
+   * transaction takes their writes in turns, so a tree writing in bursts (a fork bomb) delays
+   * another's next write by a few of its own, not by its whole backlog.
+   */
+  enqueue<T>(apply: WriteOperation<T>, options: { lane?: string } = {}): Promise<T> {
     const result = new Promise<T>((resolve, reject) => {
-      this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject, lane: options.lane ?? '' });
       // setImmediate runs after this turn's I/O callbacks and microtasks, so every run that
       // writes in this turn joins the same transaction. node:timers' own setImmediate is used
       // so a test that fakes the global timers cannot stall the store.
       this.#draining ??= new Promise<void>((wake) => setImmediate(wake)).then(() => this.#drain());
     });
+    // Lanes may commit out of queue order, so the tail waits for this write and every earlier one.
+    const earlier = this.#tail;
     this.#tail = result.then(
-      () => undefined,
-      () => undefined,
+      () => earlier,
+      () => earlier,
     );
     return result;
   }
@@ -121,7 +130,7 @@ export class GroupCommitQueue {
   async #drain(): Promise<void> {
     try {
       for (;;) {
-        await this.#commit(this.#pending.splice(0, this.#options.maxBatch));
+        await this.#commit(this.#takeBatch());
         if (this.#pending.length === 0) break;
         // The next batch after a turn of the event loop: I/O (requests) and timers go first, and
         // whatever the settled operations' callers write meanwhile joins it.
@@ -132,6 +141,28 @@ export class GroupCommitQueue {
       // from now on schedules a new drain instead of waiting on this finished one.
       this.#draining = null;
     }
+  }
+
+  /** The next transaction's writes: the first `maxBatch` in queue order, or, when several lanes wait, in turns. */
+  #takeBatch(): Pending[] {
+    const max = this.#options.maxBatch;
+    const firstLane = this.#pending[0]?.lane;
+    if (this.#pending.every((op) => op.lane === firstLane)) return this.#pending.splice(0, max);
+    const lanes = new Map<string, Pending[]>();
+    for (const op of this.#pending) {
+      const lane = lanes.get(op.lane);
+      if (lane) lane.push(op);
+      else lanes.set(op.lane, [op]);
+    }
+    const batch: Pending[] = [];
+    for (let turn = 0; batch.length < max; turn++) {
+      const before = batch.length;
+      for (const lane of lanes.values()) if (turn < lane.length && batch.length < max) batch.push(lane[turn]!);
+      if (batch.length === before) break;
+    }
+    const taken = new Set(batch);
+    this.#pending = this.#pending.filter((op) => !taken.has(op));
+    return batch;
   }
 
   async #commit(batch: Pending[]): Promise<void> {
@@ -145,7 +176,7 @@ export class GroupCommitQueue {
       }
       const outcome = this.#tryCommit(connection, batch);
       if (Array.isArray(outcome) && outcome.length < batch.length) {
-        // Cut short by maxBatchMs: the rest go first in the next transaction, keeping queue order.
+        // Cut short by maxBatchMs: the rest go first in the next transaction, each lane in its order.
         this.#pending.unshift(...batch.slice(outcome.length));
         batch = batch.slice(0, outcome.length);
       }
