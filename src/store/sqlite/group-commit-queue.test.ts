@@ -18,7 +18,7 @@ afterEach(() => {
   for (const db of opened.splice(0)) db.close();
 });
 
-function setup(options: { maxBatch: number; maxBatchMs?: number; now?: () => number }) {
+function setup(options: { maxBatch: number; maxBatchMs?: number; minBatch?: number; now?: () => number }) {
   const path = join(mkdtempSync(join(tmpdir(), 'flowrun-gcq-')), 'q.db');
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -34,7 +34,7 @@ function setup(options: { maxBatch: number; maxBatchMs?: number; now?: () => num
 describe('GroupCommitQueue', () => {
   it('ends a transaction once its operations took maxBatchMs; the rest commit next, in queue order, each settling after its own commit', async () => {
     let clock = 0;
-    const { queue, committed } = setup({ maxBatch: 100, maxBatchMs: 3, now: () => clock });
+    const { queue, committed } = setup({ maxBatch: 100, maxBatchMs: 3, minBatch: 1, now: () => clock });
     const seenAtSettle: number[][] = [];
     const writes = Array.from({ length: 7 }, (_, n) =>
       queue
@@ -53,6 +53,19 @@ describe('GroupCommitQueue', () => {
     // Each write was visible to another connection when it settled: batches of 3, 3 and 1.
     expect(seenAtSettle.map((rows) => rows.length)).toEqual([3, 3, 3, 6, 6, 6, 7]);
     expect(committed()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('takes at least minBatch operations into a transaction, however long they take', async () => {
+    let clock = 0;
+    const { queue } = setup({ maxBatch: 100, maxBatchMs: 1, minBatch: 4, now: () => clock });
+    const writes = Array.from({ length: 6 }, (_, n) =>
+      queue.enqueue((c) => {
+        clock += 10;
+        c.run('INSERT INTO t (n) VALUES (?)', [n]);
+      }),
+    );
+    await Promise.all(writes);
+    expect(queue.stats).toMatchObject({ commits: 2, operations: 6 });
   });
 
   it('takes the writes of several lanes in turns, each lane in its order, so one write is not queued behind a whole burst', async () => {

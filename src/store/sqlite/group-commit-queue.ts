@@ -27,11 +27,18 @@ export interface GroupCommitQueueOptions {
   /** Most operations in one transaction; more wait for the next one. */
   maxBatch: number;
   /**
-   * Once the operations applied in one transaction took this long, it commits with them and the
-   * rest wait for the next one, after the event loop had a turn (default 4): a burst of writes
-   * (a fork bomb's runs) never holds the loop, and the requests waiting on it, for longer.
+   * Once the operations applied in one transaction took this long (and were at least
+   * {@link minBatch}), it commits with them and the rest wait for the next one, after the event
+   * loop had a turn (default 4): a burst of writes (a fork bomb's runs) holds the loop, and the
+   * requests waiting on it, for little longer than that.
    */
   maxBatchMs?: number;
+  /**
+   * Operations a transaction takes whatever they cost (default 64, what 64 runs executing at once
+   * write per step): the commit's fsync stays shared by that many, so {@link maxBatchMs} does not
+   * cut the throughput of many concurrent runs on a slow or busy machine.
+   */
+  minBatch?: number;
   /** Milliseconds for {@link maxBatchMs} (default `performance.now`); tests pass their own. */
   now?: () => number;
   /** Times a batch is retried after SQLITE_BUSY (on top of SQLite's own busy_timeout wait). */
@@ -54,6 +61,8 @@ type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** See {@link GroupCommitQueueOptions.maxBatchMs}. */
 const DEFAULT_MAX_BATCH_MS = 4;
+/** See {@link GroupCommitQueueOptions.minBatch}. */
+const DEFAULT_MIN_BATCH = 64;
 
 /**
  * SQLite result codes after which the transaction as a whole is gone or must not be trusted;
@@ -207,12 +216,14 @@ export class GroupCommitQueue {
 
   /**
    * Runs one transaction synchronously: nothing else can touch this connection meanwhile. It takes
-   * the batch's operations in order until they took `maxBatchMs`; its results are for that prefix.
+   * the batch's operations in order until `minBatch` of them took `maxBatchMs`; its results are
+   * for that prefix.
    */
   #tryCommit(connection: SqliteConnection, batch: Pending[]): Settled[] | 'busy' | FlowError {
     const db = connection.db;
     const now = this.#options.now ?? performance.now.bind(performance);
     const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
+    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
     const startedAt = now();
     try {
       db.exec('BEGIN IMMEDIATE');
@@ -233,7 +244,7 @@ export class GroupCommitQueue {
           db.exec('RELEASE flowrun_op');
           results.push({ ok: false, error: error instanceof FlowError ? error : this.#storeError(error) });
         }
-        if (now() - startedAt >= maxBatchMs) break;
+        if (results.length >= minBatch && now() - startedAt >= maxBatchMs) break;
       }
       db.exec('COMMIT');
       return results;
