@@ -152,11 +152,16 @@ export class GroupCommitQueue {
     }
   }
 
-  /** The next transaction's writes: the first `maxBatch` in queue order, or, when several lanes wait, in turns. */
+  /**
+   * The next transaction's writes: the first `maxBatch` in queue order, or, when several lanes wait
+   * and the transaction may not take them all (past `minBatch`), in turns.
+   */
   #takeBatch(): Pending[] {
     const max = this.#options.maxBatch;
     const firstLane = this.#pending[0]?.lane;
-    if (this.#pending.every((op) => op.lane === firstLane)) return this.#pending.splice(0, max);
+    if (this.#pending.length <= Math.min(max, this.#options.minBatch ?? DEFAULT_MIN_BATCH) || this.#pending.every((op) => op.lane === firstLane)) {
+      return this.#pending.splice(0, max);
+    }
     const lanes = new Map<string, Pending[]>();
     for (const op of this.#pending) {
       const lane = lanes.get(op.lane);
