@@ -55,6 +55,11 @@ export interface Transition {
   lease: { owner: string; fencingToken: number };
   /** The run's `version` this transition was computed from; a mismatch is a conflict. */
   expectedVersion: number;
+  /**
+   * The run's tree (`RunRecord.treeId`), when known: a store may share its write capacity between
+   * trees by it (SQLite's group commit takes trees' writes in turns). It changes nothing written.
+   */
+  treeId?: string;
   at: number;
   patch: RunPatch;
   events?: RunEventBody[];

@@ -36,6 +36,7 @@
  * that started a run), and recreates `flowrun_record_transitions` so runs it creates carry it.
  * Version 7 adds run trees (run-trees.ts): `runs.tree_id` (null on older rows, read as
  * `root_run_id`), `run_trees(tree_id, run_count, canceled)` and `flowrun_count_tree_runs`.
+ * Version 12 replaces `flowrun_record_transitions` by a cheaper text with the same effects.
  *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
  * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
@@ -256,6 +257,14 @@ const MIGRATIONS: Migration[] = [
     // the batch function is replaced by its current text (same signature).
     version: 8,
     description: 'flowrun_record_transitions counts event-started runs into their tree',
+    statements: [RECORD_FUNCTION_SQL],
+  },
+  {
+    // The batch function reads what it tests (presence, lengths, kinds, the tree) from the jsonb it
+    // parsed once, not with json operators that parse a transition's whole text (its state) again
+    // for every test: same effects, less CPU per transition. Replaced by its current text.
+    version: 12,
+    description: 'flowrun_record_transitions tests the parsed jsonb',
     statements: [RECORD_FUNCTION_SQL],
   },
 ];

@@ -27,8 +27,10 @@ LANGUAGE plpgsql AS $fn$
 #variable_conflict use_column
 DECLARE
   t json;
-  -- The same transition parsed once into jsonb for its scalars; payloads (state, events, items,
-  -- outputs) are read from the json text so they are stored exactly as sent (jsonb reorders keys).
+  -- The same transition parsed once into jsonb for its scalars and every test (presence, lengths,
+  -- kinds): a json operator parses the whole transition text, state included, each time. Payloads
+  -- (state, events, items, outputs) are read from the json text, once each and only when present,
+  -- so they are stored exactly as sent (jsonb reorders keys).
   tb jsonb;
   c json;
   r runs%ROWTYPE;
@@ -48,7 +50,7 @@ BEGIN
       SELECT ${INSERT_COLUMNS} FROM json_populate_record(NULL::runs, t->'new'->'row');
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT tb->'new'->'row'->>'run_id', e.ord, e.kind, (tb->'new'->'row'->>'start_time')::double precision, e.body
-      FROM ROWS FROM (json_array_elements(t->'new'->'ev'), json_array_elements_text(t->'new'->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+      FROM ROWS FROM (json_array_elements(t->'new'->'ev'), jsonb_array_elements_text(tb->'new'->'ek')) WITH ORDINALITY AS e(body, kind, ord);
       IF tb->'new'->'row'->>'tree_id' <> tb->'new'->'row'->>'run_id' THEN
         -- A run joining an existing tree (an EMIT's event started it) counts into it, after its
         -- INSERT (a taken id is reported first); a refusal raises like a created child's.
@@ -57,11 +59,11 @@ BEGIN
       payloads := payloads || ((tb->'new'->'row'->>'run_id') || ':' || jsonb_array_length(tb->'new'->'ev'));
       CONTINUE;
     END IF;
-    n_events := COALESCE(json_array_length(t->'ev'), 0);
+    n_events := COALESCE(jsonb_array_length(tb->'ev'), 0);
     at_ms := (tb->>'at')::double precision;
     UPDATE runs SET
       status = COALESCE(tb->>'st', runs.status),
-      state = COALESCE(t->'state', runs.state),
+      state = CASE WHEN tb ? 'state' THEN t->'state' ELSE runs.state END,
       output = CASE WHEN (tb->>'ho')::boolean THEN t->'output' ELSE runs.output END,
       run_error = CASE WHEN (tb->>'hre')::boolean THEN NULLIF((t->'re')::text, 'null')::json ELSE runs.run_error END,
       end_time = CASE WHEN (tb->>'het')::boolean THEN (tb->>'et')::double precision ELSE runs.end_time END,
@@ -80,31 +82,31 @@ BEGIN
     IF n_events > 0 THEN
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT r.run_id, r.last_seq - n_events + e.ord, e.kind, at_ms, e.body
-      FROM ROWS FROM (json_array_elements(t->'ev'), json_array_elements_text(t->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+      FROM ROWS FROM (json_array_elements(t->'ev'), jsonb_array_elements_text(tb->'ek')) WITH ORDINALITY AS e(body, kind, ord);
     END IF;
-    IF COALESCE(json_array_length(t->'it'), 0) > 0 THEN
+    IF tb ? 'it' THEN
       INSERT INTO run_items (run_id, item_id, first_version, first_ord, body)
       SELECT r.run_id, it.id, r.version, it.ord, it.body
-      FROM ROWS FROM (json_array_elements(t->'it'), json_array_elements_text(t->'ii')) WITH ORDINALITY AS it(body, id, ord)
+      FROM ROWS FROM (json_array_elements(t->'it'), jsonb_array_elements_text(tb->'ii')) WITH ORDINALITY AS it(body, id, ord)
       ON CONFLICT (run_id, item_id) DO UPDATE SET body = EXCLUDED.body;
     END IF;
-    IF t->'em' IS NOT NULL THEN
+    IF tb ? 'em' THEN
       INSERT INTO pending_emits (event_id, run_id, event, payload, recorded_at)
       SELECT em->>'eventId', r.run_id, em->>'event', em->'payload', at_ms FROM json_array_elements(t->'em') AS em
       ON CONFLICT (event_id) DO NOTHING;
     END IF;
-    IF COALESCE(json_array_length(t->'cr'), 0) > 0 THEN
+    IF tb ? 'cr' THEN
       -- Raises for a full or canceled tree, which undoes the whole call (run-trees.ts).
-      PERFORM flowrun_count_tree_runs(t->'cr'->0->'row'->>'tree_id', json_array_length(t->'cr'), (tb->>'mt')::double precision);
+      PERFORM flowrun_count_tree_runs(tb->'cr'->0->'row'->>'tree_id', jsonb_array_length(tb->'cr'), (tb->>'mt')::double precision);
+      FOR c IN SELECT value FROM json_array_elements(t->'cr') LOOP
+        INSERT INTO runs (${INSERT_COLUMNS})
+        SELECT ${INSERT_COLUMNS} FROM json_populate_record(NULL::runs, c->'row');
+        INSERT INTO run_events (run_id, seq, kind, time, body)
+        SELECT c->'row'->>'run_id', e.ord, e.kind, at_ms, e.body
+        FROM ROWS FROM (json_array_elements(c->'ev'), json_array_elements_text(c->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+        payloads := payloads || ((c->'row'->>'run_id') || ':' || json_array_length(c->'ev'));
+      END LOOP;
     END IF;
-    FOR c IN SELECT value FROM json_array_elements(COALESCE(t->'cr', '[]'::json)) LOOP
-      INSERT INTO runs (${INSERT_COLUMNS})
-      SELECT ${INSERT_COLUMNS} FROM json_populate_record(NULL::runs, c->'row');
-      INSERT INTO run_events (run_id, seq, kind, time, body)
-      SELECT c->'row'->>'run_id', e.ord, e.kind, at_ms, e.body
-      FROM ROWS FROM (json_array_elements(c->'ev'), json_array_elements_text(c->'ek')) WITH ORDINALITY AS e(body, kind, ord);
-      payloads := payloads || ((c->'row'->>'run_id') || ':' || json_array_length(c->'ev'));
-    END LOOP;
     woken_rows := '{}';
     IF tb->'wk' IS NOT NULL THEN
       -- After the patch, as the memory store does: a run waking itself is ready if still ACTIVE.

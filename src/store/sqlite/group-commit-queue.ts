@@ -26,6 +26,21 @@ export interface GroupCommitQueueOptions {
   path: string;
   /** Most operations in one transaction; more wait for the next one. */
   maxBatch: number;
+  /**
+   * Once the operations applied in one transaction took this long (and were at least
+   * {@link minBatch}), it commits with them and the rest wait for the next one, after the event
+   * loop had a turn (default 4): a burst of writes (a fork bomb's runs) holds the loop, and the
+   * requests waiting on it, for little longer than that.
+   */
+  maxBatchMs?: number;
+  /**
+   * Operations a transaction takes whatever they cost (default 64, what 64 runs executing at once
+   * write per step): the commit's fsync stays shared by that many, so {@link maxBatchMs} does not
+   * cut the throughput of many concurrent runs on a slow or busy machine.
+   */
+  minBatch?: number;
+  /** Milliseconds for {@link maxBatchMs} (default `performance.now`); tests pass their own. */
+  now?: () => number;
   /** Times a batch is retried after SQLITE_BUSY (on top of SQLite's own busy_timeout wait). */
   busyRetries: number;
   /** First backoff before a retry; doubles each time. */
@@ -39,9 +54,15 @@ interface Pending {
   apply: WriteOperation<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  lane: string;
 }
 
 type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** See {@link GroupCommitQueueOptions.maxBatchMs}. */
+const DEFAULT_MAX_BATCH_MS = 4;
+/** See {@link GroupCommitQueueOptions.minBatch}. */
+const DEFAULT_MIN_BATCH = 64;
 
 /**
  * SQLite result codes after which the transaction as a whole is gone or must not be trusted;
@@ -52,7 +73,8 @@ const FATAL_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|NOMEM|CORRUPT|NOTADB|READON
 /**
  * Queues write operations and commits them in shared transactions.
  *
- * Guarantees: an operation's promise settles only after the COMMIT that contains it returned
+ * Guarantees: operations of one lane are applied in queue order (lanes take turns, see
+ * {@link enqueue}); an operation's promise settles only after the COMMIT that contains it returned
  * (so with synchronous=FULL a resolved write survives power loss); an operation that throws
  * rolls back to its own savepoint and rejects alone; if the transaction itself fails (I/O error,
  * disk full) every operation of the batch rejects and nothing of it is visible. SQLITE_BUSY
@@ -64,7 +86,7 @@ export class GroupCommitQueue {
   readonly #options: GroupCommitQueueOptions;
   #pending: Pending[] = [];
   #draining: Promise<void> | null = null;
-  /** Settles once the operation queued last has; batches commit in queue order, so every earlier one has too. */
+  /** Settles once the operation queued last and every earlier one have. */
   #tail: Promise<void> = Promise.resolve();
   readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0 };
 
@@ -77,18 +99,25 @@ export class GroupCommitQueue {
     return { ...this.#stats };
   }
 
-  /** Queues one write; resolves with its result once its transaction committed. */
-  enqueue<T>(apply: WriteOperation<T>): Promise<T> {
+  /**
+   * Queues one write; resolves with its result once its transaction committed. Writes of one
+   * `lane` (a run tree) commit in the order they were queued; when several lanes wait, a
+   * transaction takes their writes in turns, so a tree writing in bursts (a fork bomb) delays
+   * another's next write by a few of its own, not by its whole backlog.
+   */
+  enqueue<T>(apply: WriteOperation<T>, options: { lane?: string } = {}): Promise<T> {
     const result = new Promise<T>((resolve, reject) => {
-      this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject, lane: options.lane ?? '' });
       // setImmediate runs after this turn's I/O callbacks and microtasks, so every run that
       // writes in this turn joins the same transaction. node:timers' own setImmediate is used
       // so a test that fakes the global timers cannot stall the store.
       this.#draining ??= new Promise<void>((wake) => setImmediate(wake)).then(() => this.#drain());
     });
+    // Lanes may commit out of queue order, so the tail waits for this write and every earlier one.
+    const earlier = this.#tail;
     this.#tail = result.then(
-      () => undefined,
-      () => undefined,
+      () => earlier,
+      () => earlier,
     );
     return result;
   }
@@ -109,12 +138,45 @@ export class GroupCommitQueue {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#pending.length > 0) await this.#commit(this.#pending.splice(0, this.#options.maxBatch));
+      for (;;) {
+        await this.#commit(this.#takeBatch());
+        if (this.#pending.length === 0) break;
+        // The next batch after a turn of the event loop: I/O (requests) and timers go first, and
+        // whatever the settled operations' callers write meanwhile joins it.
+        await new Promise<void>((wake) => setImmediate(wake));
+      }
     } finally {
       // Cleared in the same synchronous step that saw the queue empty, so an operation queued
       // from now on schedules a new drain instead of waiting on this finished one.
       this.#draining = null;
     }
+  }
+
+  /**
+   * The next transaction's writes: the first `maxBatch` in queue order, or, when several lanes wait
+   * and the transaction may not take them all (past `minBatch`), in turns.
+   */
+  #takeBatch(): Pending[] {
+    const max = this.#options.maxBatch;
+    const firstLane = this.#pending[0]?.lane;
+    if (this.#pending.length <= Math.min(max, this.#options.minBatch ?? DEFAULT_MIN_BATCH) || this.#pending.every((op) => op.lane === firstLane)) {
+      return this.#pending.splice(0, max);
+    }
+    const lanes = new Map<string, Pending[]>();
+    for (const op of this.#pending) {
+      const lane = lanes.get(op.lane);
+      if (lane) lane.push(op);
+      else lanes.set(op.lane, [op]);
+    }
+    const batch: Pending[] = [];
+    for (let turn = 0; batch.length < max; turn++) {
+      const before = batch.length;
+      for (const lane of lanes.values()) if (turn < lane.length && batch.length < max) batch.push(lane[turn]!);
+      if (batch.length === before) break;
+    }
+    const taken = new Set(batch);
+    this.#pending = this.#pending.filter((op) => !taken.has(op));
+    return batch;
   }
 
   async #commit(batch: Pending[]): Promise<void> {
@@ -127,6 +189,11 @@ export class GroupCommitQueue {
         return;
       }
       const outcome = this.#tryCommit(connection, batch);
+      if (Array.isArray(outcome) && outcome.length < batch.length) {
+        // Cut short by maxBatchMs: the rest go first in the next transaction, each lane in its order.
+        this.#pending.unshift(...batch.slice(outcome.length));
+        batch = batch.slice(0, outcome.length);
+      }
       if (outcome === 'busy') {
         if (attempt >= this.#options.busyRetries) {
           const error = new FlowError('STORE_ERROR', `SQLite database "${this.#options.path}" stayed locked by another writer after ${attempt + 1} attempts`);
@@ -152,9 +219,17 @@ export class GroupCommitQueue {
     }
   }
 
-  /** Runs one transaction synchronously: nothing else can touch this connection meanwhile. */
+  /**
+   * Runs one transaction synchronously: nothing else can touch this connection meanwhile. It takes
+   * the batch's operations in order until `minBatch` of them took `maxBatchMs`; its results are
+   * for that prefix.
+   */
   #tryCommit(connection: SqliteConnection, batch: Pending[]): Settled[] | 'busy' | FlowError {
     const db = connection.db;
+    const now = this.#options.now ?? performance.now.bind(performance);
+    const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
+    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
+    const startedAt = now();
     try {
       db.exec('BEGIN IMMEDIATE');
     } catch (error) {
@@ -174,6 +249,7 @@ export class GroupCommitQueue {
           db.exec('RELEASE flowrun_op');
           results.push({ ok: false, error: error instanceof FlowError ? error : this.#storeError(error) });
         }
+        if (results.length >= minBatch && now() - startedAt >= maxBatchMs) break;
       }
       db.exec('COMMIT');
       return results;

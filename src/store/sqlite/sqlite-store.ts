@@ -107,7 +107,7 @@ export class SqliteStore implements Store {
   }
 
   async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
-    return this.#write((c) => writes.createRun(c, input));
+    return this.#write((c) => writes.createRun(c, input), input.run.treeId);
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
@@ -134,7 +134,7 @@ export class SqliteStore implements Store {
   }
 
   async recordTransition(transition: Transition): Promise<RunRecord> {
-    return this.#write((c) => writes.recordTransition(c, transition));
+    return this.#write((c) => writes.recordTransition(c, transition), transition.treeId);
   }
 
   async cancelRun(input: { runId: string; at: number; events: RunEventBody[]; runError: { code: string; description: string }; wakeRuns?: string[] }): Promise<RunRecord | null> {
@@ -244,12 +244,15 @@ export class SqliteStore implements Store {
     return this.#connection;
   }
 
-  async #write<T>(operation: WriteOperation<T>): Promise<T> {
+  async #write<T>(operation: WriteOperation<T>, lane?: string): Promise<T> {
     this.#ensureOpen();
-    return this.#queue.enqueue((connection) => {
-      this.#committed.noteWrite();
-      return operation(connection);
-    });
+    return this.#queue.enqueue(
+      (connection) => {
+        this.#committed.noteWrite();
+        return operation(connection);
+      },
+      lane === undefined ? {} : { lane },
+    );
   }
 
   /**

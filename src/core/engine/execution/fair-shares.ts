@@ -35,6 +35,8 @@ export class FairShares {
   readonly #clock: Clock;
   readonly #held = new Map<string, Held>();
   readonly #reservations = new Set<string>();
+  /** No reservation lapses before this time: checks in between skip the scan (they run for every queued run). */
+  #nextLapseAt = Number.POSITIVE_INFINITY;
   readonly #trees = new Map<string, number>();
   readonly #owners = new Map<string, number>();
 
@@ -68,7 +70,10 @@ export class FairShares {
       return;
     }
     this.#held.set(runId, { party, expiresAt });
-    if (expiresAt !== null) this.#reservations.add(runId);
+    if (expiresAt !== null) {
+      this.#reservations.add(runId);
+      this.#nextLapseAt = Math.min(this.#nextLapseAt, expiresAt);
+    }
     this.#trees.set(party.treeId, (this.#trees.get(party.treeId) ?? 0) + 1);
     this.#owners.set(party.runOwner, (this.#owners.get(party.runOwner) ?? 0) + 1);
   }
@@ -107,9 +112,14 @@ export class FairShares {
   #lapse(): void {
     if (this.#reservations.size === 0) return;
     const now = this.#clock.now();
+    if (now < this.#nextLapseAt) return;
+    let next = Number.POSITIVE_INFINITY;
     for (const runId of this.#reservations) {
-      if ((this.#held.get(runId)?.expiresAt ?? 0) <= now) this.release(runId);
+      const expiresAt = this.#held.get(runId)?.expiresAt ?? 0;
+      if (expiresAt <= now) this.release(runId);
+      else next = Math.min(next, expiresAt);
     }
+    this.#nextLapseAt = next;
   }
 }
 

@@ -471,6 +471,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         runId: this.runId,
         lease: { owner: this.#lease.owner, fencingToken: this.#lease.fencingToken },
         expectedVersion: this.#run.version,
+        treeId: this.#run.treeId,
         at,
         patch: {
           state: this.#state,

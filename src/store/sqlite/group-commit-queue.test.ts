@@ -1,0 +1,110 @@
+/**
+ * Group commit under a burst of writes (issue 12): one transaction takes operations only until
+ * they took `maxBatchMs`, the rest commit next in queue order, the writes of several lanes (run
+ * trees) are taken in turns, and the event loop gets a turn between two transactions, so requests
+ * are served while a fork bomb writes. Time is a counter
+ * the operations advance, never the wall clock.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GroupCommitQueue } from './group-commit-queue.js';
+import { SqliteConnection } from './sqlite-connection.js';
+
+const opened: Database.Database[] = [];
+afterEach(() => {
+  for (const db of opened.splice(0)) db.close();
+});
+
+function setup(options: { maxBatch: number; maxBatchMs?: number; minBatch?: number; now?: () => number }) {
+  const path = join(mkdtempSync(join(tmpdir(), 'flowrun-gcq-')), 'q.db');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec('CREATE TABLE t (n INTEGER PRIMARY KEY)');
+  const reader = new Database(path, { readonly: true });
+  opened.push(db, reader);
+  const connection = new SqliteConnection(db);
+  const queue = new GroupCommitQueue({ connection: async () => connection, path, busyRetries: 0, busyBackoffMs: 1, ...options });
+  const committed = (): number[] => (reader.prepare('SELECT n FROM t ORDER BY n').all() as { n: number }[]).map((row) => row.n);
+  return { queue, committed };
+}
+
+describe('GroupCommitQueue', () => {
+  it('ends a transaction once its operations took maxBatchMs; the rest commit next, in queue order, each settling after its own commit', async () => {
+    let clock = 0;
+    const { queue, committed } = setup({ maxBatch: 100, maxBatchMs: 3, minBatch: 1, now: () => clock });
+    const seenAtSettle: number[][] = [];
+    const writes = Array.from({ length: 7 }, (_, n) =>
+      queue
+        .enqueue((c) => {
+          clock += 1;
+          c.run('INSERT INTO t (n) VALUES (?)', [n]);
+          return n;
+        })
+        .then((value) => {
+          seenAtSettle[value] = committed();
+          return value;
+        }),
+    );
+    expect(await Promise.all(writes)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(queue.stats).toMatchObject({ commits: 3, operations: 7 });
+    // Each write was visible to another connection when it settled: batches of 3, 3 and 1.
+    expect(seenAtSettle.map((rows) => rows.length)).toEqual([3, 3, 3, 6, 6, 6, 7]);
+    expect(committed()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('takes at least minBatch operations into a transaction, however long they take', async () => {
+    let clock = 0;
+    const { queue } = setup({ maxBatch: 100, maxBatchMs: 1, minBatch: 4, now: () => clock });
+    const writes = Array.from({ length: 6 }, (_, n) =>
+      queue.enqueue((c) => {
+        clock += 10;
+        c.run('INSERT INTO t (n) VALUES (?)', [n]);
+      }),
+    );
+    await Promise.all(writes);
+    expect(queue.stats).toMatchObject({ commits: 2, operations: 6 });
+  });
+
+  it('takes the writes of several lanes in turns, each lane in its order, so one write is not queued behind a whole burst', async () => {
+    const { queue, committed } = setup({ maxBatch: 4 });
+    const applied: string[] = [];
+    const settled: string[] = [];
+    const write = (lane: string, n: number) =>
+      queue
+        .enqueue(
+          (c) => {
+            applied.push(`${lane} ${n}`);
+            c.run('INSERT INTO t (n) VALUES (?)', [lane === 'alice' ? 100 + n : n]);
+          },
+          { lane },
+        )
+        .then(() => void settled.push(`${lane} ${n}`));
+    const writes = [0, 1, 2, 3, 4, 5].map((n) => write('bomb', n));
+    writes.push(write('alice', 0));
+    // A read waits for every write queued before it, whichever transaction took it.
+    await queue.afterQueuedWrites();
+    expect(settled).toHaveLength(7);
+    await Promise.all(writes);
+    expect(applied).toEqual(['bomb 0', 'alice 0', 'bomb 1', 'bomb 2', 'bomb 3', 'bomb 4', 'bomb 5']);
+    expect(queue.stats).toMatchObject({ commits: 2, operations: 7 });
+    expect(committed()).toEqual([0, 1, 2, 3, 4, 5, 100]);
+  });
+
+  it('lets the event loop run other callbacks between two transactions of one burst', async () => {
+    const { queue } = setup({ maxBatch: 2 });
+    const order: string[] = [];
+    const writes = [0, 1, 2, 3].map((n) =>
+      queue.enqueue((c) => {
+        order.push(`write ${n}`);
+        // Something else becomes due while the first transaction runs (a request, a timer).
+        if (n === 0) setImmediate(() => order.push('other callback'));
+        c.run('INSERT INTO t (n) VALUES (?)', [n]);
+      }),
+    );
+    await Promise.all(writes);
+    expect(order).toEqual(['write 0', 'write 1', 'other callback', 'write 2', 'write 3']);
+  });
+});
