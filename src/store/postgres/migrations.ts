@@ -34,6 +34,7 @@
  * Version 5 adds `event_grants(principal_id, event_right, pattern)` (who may publish or subscribe
  * to which event names; ON DELETE CASCADE) and `runs.triggered_by` (the publisher of the event
  * that started a run), and recreates `flowrun_record_transitions` so runs it creates carry it.
+ * Version 13 adds `principals.is_administrator`: system administrators (issue 14).
  * Version 7 adds run trees (run-trees.ts): `runs.tree_id` (null on older rows, read as
  * `root_run_id`), `run_trees(tree_id, run_count, canceled)` and `flowrun_count_tree_runs`.
  *
@@ -257,6 +258,13 @@ const MIGRATIONS: Migration[] = [
     version: 8,
     description: 'flowrun_record_transitions counts event-started runs into their tree',
     statements: [RECORD_FUNCTION_SQL],
+  },
+  {
+    // System administrators (issue 14): a mark on principals. Versions 9-12 belong to other
+    // branches; numbers may skip (MIGRATION_VERSIONS).
+    version: 13,
+    description: 'principals.is_administrator',
+    statements: [`ALTER TABLE principals ADD COLUMN is_administrator boolean NOT NULL DEFAULT false`],
   },
 ];
 

@@ -210,6 +210,13 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) WITHOUT ROWID`,
     ],
   },
+  {
+    // System administrators (issue 14): a mark on principals. Versions 7-10 are taken by other
+    // branches; a store that skipped them here gets them when they are merged in before this one.
+    version: 11,
+    description: 'principals.is_administrator',
+    statements: [`ALTER TABLE flowrun_principals ADD COLUMN is_administrator INTEGER NOT NULL DEFAULT 0`],
+  },
 ];
 
 /** The schema version this code writes: the last migration's. */
