@@ -117,7 +117,7 @@ export interface RunList {
   marker: string | null;
   /** Runs matching the filter that you may read (absent with `markerOnly`). */
   total?: number;
-  /** True when more than 10,000 runs matched and `total` is an estimate. */
+  /** True when `total` is an estimate (many runs matched; see the README's listing notes). */
   totalIsEstimate?: boolean;
 }
 
