@@ -68,7 +68,8 @@ export const COUNTED_TOTAL_UP_TO = 100_000;
 
 /**
  * For any other principal, this many matching runs are checked one by one (each against its
- * flow's and run's roles); `total` is exact when no more match, else estimated from their share.
+ * flow's and run's roles); `total` is exact when no more match, else the readable ones among them
+ * (a lower bound, flagged).
  */
 export const CHECKED_TOTAL_UP_TO = 1_000;
 
@@ -287,8 +288,9 @@ export class AccessControl {
 
   /**
    * The `total` of a listing. A caller that reads every run gets the store's count, bounded by
-   * {@link COUNTED_TOTAL_UP_TO} (reaching it is flagged). Another principal's readable runs are counted among the first
-   * {@link CHECKED_TOTAL_UP_TO} matching runs, and past them estimated from that share of the store's count.
+   * {@link COUNTED_TOTAL_UP_TO} (reaching it is flagged). Another principal's readable runs are
+   * counted among the first {@link CHECKED_TOTAL_UP_TO} matching runs; when more match, that count
+   * is a lower bound, flagged.
    */
   async #total(filter: RunFilter, readsAll: boolean, isReadable: (run: RunRecord) => Promise<boolean>): Promise<{ total: number; totalIsEstimate: boolean }> {
     const { marker: _marker, limit: _limit, ...matching } = filter;
@@ -304,11 +306,11 @@ export class AccessControl {
       for (const run of page.runs) if (await isReadable(run)) readable++;
       scanned += page.runs.length;
       if (!page.hasNextPage) return { total: readable, totalIsEstimate: false };
-      if (scanned >= CHECKED_TOTAL_UP_TO) break;
+      // A lower bound made of readable runs only: scaling by the store's count would tell the
+      // caller how many runs it may not see there are (DESIGN.md §6, side channels).
+      if (scanned >= CHECKED_TOTAL_UP_TO) return { total: readable, totalIsEstimate: true };
       marker = page.marker ?? undefined;
     }
-    const matched = await this.#store.countRuns(matching, { max: COUNTED_TOTAL_UP_TO });
-    return { total: Math.round((readable / scanned) * matched), totalIsEstimate: true };
   }
 
   async #flowAccess(run: RunRecord): Promise<FlowAccess & { flowId: string }> {

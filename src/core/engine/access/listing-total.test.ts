@@ -31,9 +31,10 @@ describe('a listing total', () => {
     await engine.close();
   });
 
-  it('is estimated, and says so, past them — while an administrator gets the exact count', async () => {
+  it('is a lower bound, and says so, past them — while an administrator gets the exact count', async () => {
     const engine = await engineWithRuns(CHECKED_TOTAL_UP_TO + 200);
-    expect(await engine.listRuns({ flowId: 'orders/process' }, { as: 'olivia', withTotal: true })).toMatchObject({ total: (CHECKED_TOTAL_UP_TO + 200) / 2, totalIsEstimate: true });
+    // A lower bound of runs olivia may read: never scaled by runs she may not see.
+    expect(await engine.listRuns({ flowId: 'orders/process' }, { as: 'olivia', withTotal: true })).toMatchObject({ total: CHECKED_TOTAL_UP_TO / 2, totalIsEstimate: true });
     expect(await engine.listRuns({ flowId: 'orders/process' }, { as: 'root', withTotal: true })).toMatchObject({ total: CHECKED_TOTAL_UP_TO + 200, totalIsEstimate: false });
     expect(await engine.listRuns({ flowId: 'orders/process' }, { as: 'nobody', withTotal: true })).toMatchObject({ runs: [], total: 0, totalIsEstimate: true });
     await engine.close();
