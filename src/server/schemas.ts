@@ -160,8 +160,8 @@ export const RunPageSchema = z
     runs: z.array(RunSchema),
     hasNextPage: z.boolean(),
     marker: z.string().nullable(),
-    total: z.number().int().optional().openapi({ description: 'runs matching the filter that the caller may read (`GET /runs` unless `markerOnly`): exact below 100,000 matching runs for a system administrator, up to 1,000 for anyone else' }),
-    totalIsEstimate: z.boolean().optional().openapi({ description: "true when `total` is an estimate: an administrator's reached 100,000 (a lower bound), another principal's is the readable runs among the first 1,000 matching (more matched)" }),
+    total: z.number().int().optional().openapi({ description: 'runs matching the filter that the caller may read (`GET /runs` unless `markerOnly`): exact below 10,000 matching runs for a system administrator, up to 1,000 for anyone else' }),
+    totalIsEstimate: z.boolean().optional().openapi({ description: "true when `total` is an estimate: an administrator's reached 10,000 (a lower bound), another principal's is the readable runs among the first 1,000 matching (more matched)" }),
   })
   .openapi('RunPage');
 export const GetRunQuery = z.strictObject({ include: z.literal('flowDefinition').optional().openapi({ description: '`flowDefinition`: add the definition of the version the run executes' }) });
