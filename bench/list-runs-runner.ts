@@ -17,10 +17,16 @@
  * marker for 200 pages, for 3 flowId + status filters and with no filter; each page timed.
  * On PostgreSQL it runs once as loaded and once after ANALYZE (what autovacuum does on its own
  * shortly after a bulk load).
+ *
+ * Totals (issue 14, `--totals` on by default): `engine.listRuns(filter, {withTotal: true})` — the
+ * page of 50 and its `total` — timed 30 times per filter (flowId; status; flowId + status) for a
+ * system administrator (the store's bounded count), and 10 times with a flowId filter for a
+ * principal that is not one (it owns every run here: the first 10,000 matching runs are checked,
+ * the rest estimated).
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPostgresStores, createSqliteStore, uuidIds, type Store } from '../src/index.js';
+import { createEngine, createPostgresStores, createSqliteStore, uuidIds, type Store } from '../src/index.js';
 import type { NewRun, RunStatus } from '../src/core/run.js';
 import { latencySummary, r3, readOptions } from './measure.js';
 import { PgAdmin } from './pg-admin.js';
@@ -179,12 +185,41 @@ async function measure(): Promise<Record<string, unknown>> {
   };
 }
 
+async function measureTotals(): Promise<Record<string, unknown>> {
+  const engine = createEngine({ stores: store, poll: false });
+  await engine.principals.createUser({ id: 'root' });
+  await engine.principals.setAdministrator('root', true);
+  for (let f = 0; f < 10; f++) await engine.deployFlow({ id: `list/flow-${f}`, actions: { main: { startAt: 's1', steps: { s1: { stepType: 'SUCCEED' } } } } }, { deployedBy: 'bench' });
+  const result: Record<string, unknown> = {};
+  const time = async (name: string, filter: { flowId?: string; status?: RunStatus }, as: string, times: number): Promise<void> => {
+    const latencies: number[] = [];
+    let total: number | undefined;
+    let estimate: boolean | undefined;
+    for (let k = 0; k < times + 1; k++) {
+      const t0 = performance.now();
+      const page = await engine.listRuns({ ...filter, limit: 50 }, { as, withTotal: true });
+      // The first call warms the caches (flows, principals); it is not counted.
+      if (k > 0) latencies.push(performance.now() - t0);
+      total = page.total;
+      estimate = page.totalIsEstimate;
+    }
+    result[name] = { total, estimate, ms: latencySummary(Float64Array.from(latencies)) };
+  };
+  await time('admin_flowId', { flowId: 'list/flow-7' }, 'root', 30);
+  await time('admin_status_succeeded', { status: 'SUCCEEDED' }, 'root', 30);
+  await time('admin_flowId_status', { flowId: 'list/flow-3', status: 'FAILED' }, 'root', 30);
+  await time('owner_flowId', { flowId: 'list/flow-7' }, 'bench', 10);
+  await engine.close();
+  return result;
+}
+
 const out: Record<string, unknown> = { store: storeKind, runs: RUNS, load: LOAD, load_s: r3(loadS), load_runs_per_s: r3(RUNS / loadS), in_flight: IN_FLIGHT };
 out.as_loaded = await measure();
 if (admin) {
   await admin.query('ANALYZE flowrun.runs');
   out.after_analyze = await measure();
 }
+if (opt.get('totals', 'yes') === 'yes') out.totals = await measureTotals();
 out.peak_rss_mb = r3(process.resourceUsage().maxRSS / 1024);
 await store.close();
 await admin?.close();

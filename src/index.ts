@@ -23,8 +23,8 @@ export {
 export type { Store, StoreCapabilities, RunFilter, RunPage, FlowSummary, Transition, ClaimedRun, RunLease, RunPatch } from './core/store.js';
 export type * from './core/engine/types.js';
 export { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord, type PrincipalStore, type PrincipalFilter, type ResolvedPrincipal } from './core/principal-store.js';
-export { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, type Principal, type FlowAccess, type RunAccess } from './core/permissions.js';
-export type { AccessOptions } from './core/engine/access/authorize.js';
+export { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, isSystemAdministrator, type Principal, type FlowAccess, type RunAccess } from './core/permissions.js';
+export type { AccessOptions, ListingOptions, RunList } from './core/engine/access/authorize.js';
 export type { EnginePrincipals, NewPrincipal } from './core/engine/access/engine-principals.js';
 export { Engine, type EngineOptions } from './core/engine/engine.js';
 export { defineFlow } from './core/define-flow.js';

@@ -14,7 +14,18 @@ export type { FlowDefinition, FlowSummary, FlowVersionRecord, LiveRunEvent, LogE
  * A run as the server sends it: the engine's run record without its execution state and lease
  * bookkeeping (`state`, `version`, `readyAt`, `leaseOwner`, `leaseExpiresAt`, `fencingToken`).
  */
-export type Run = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version'>;
+export type Run = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version'> & {
+  /** The flow definition's `title` (when it has one and you may see the flow). */
+  flowTitle?: string;
+  /** The flow definition's `description` (when it has one and you may see the flow). */
+  flowDescription?: string;
+  /** `createdBy` for people: its display name, else its id. */
+  createdByString?: string;
+  /** `runOwner` for people: its display name, else its id. */
+  runOwnerString?: string;
+  /** The definition the run executes: only from `getRun(id, {includeFlowDefinition: true})`, when you may see the flow. */
+  flowDefinition?: FlowDefinition;
+};
 
 /** Options of `createClient`. */
 export interface ClientOptions {
@@ -77,10 +88,19 @@ export interface ListRunsOptions {
   limit?: number;
   /** The `marker` of the previous page. */
   marker?: string | null;
+  /** Skip this many runs first (after `marker`, if given); at most 10,000 — deeper pages take markers. */
+  offset?: number;
+  /** `true`: page by marker alone — the server counts no `total` and refuses `offset`. */
+  markerOnly?: boolean;
   flowId?: string;
   status?: RunStatus | RunStatus[];
-  startTime?: TimeRange;
-  endTime?: TimeRange;
+  /**
+   * Runs started within the range, or — seed 003's form — on or after this day or time
+   * (`"2023-01-01"`: from that day's first instant, UTC unless an offset follows, `"2023-01-01+02:00"`).
+   */
+  startTime?: TimeRange | TimeValue;
+  /** Runs ended within the range, or on or before this day (up to its last instant) or time. */
+  endTime?: TimeRange | TimeValue;
   /** Runs whose label contains this text. */
   label?: string;
   /** Runs carrying every one of these tags. */
@@ -95,6 +115,10 @@ export interface RunList {
   runs: Run[];
   hasNextPage: boolean;
   marker: string | null;
+  /** Runs matching the filter that you may read (absent with `markerOnly`). */
+  total?: number;
+  /** True when `total` is an estimate (many runs matched; see the README's listing notes). */
+  totalIsEstimate?: boolean;
 }
 
 /** A page of a run's log entries; `total` counts all of them. */

@@ -88,8 +88,10 @@ export class FlowClient {
    */
   async *runs(options: ListRunsOptions = {}): AsyncGenerator<Run> {
     let marker = options.marker ?? undefined;
-    for (;;) {
-      const page = await this.listRuns({ ...options, ...(marker ? { marker } : {}) });
+    const { offset: _offset, ...rest } = options;
+    for (let first = true; ; first = false) {
+      // `offset` applies once; later pages continue from the marker and need no `total`.
+      const page = await this.listRuns(first ? options : { ...rest, markerOnly: true, ...(marker ? { marker } : {}) });
       yield* page.runs;
       if (!page.hasNextPage || !page.marker || page.marker === marker) return;
       marker = page.marker;
@@ -103,9 +105,10 @@ export class FlowClient {
     return all;
   }
 
-  /** A run by id. Throws RUN_NOT_FOUND for an unknown run and for one the caller may not see. */
-  async getRun(runId: string): Promise<Run> {
-    return (await this.#http.json<{ run: Run }>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}`, context: { runId } })).run;
+  /** A run by id (with `includeFlowDefinition`, the definition it executes). Throws RUN_NOT_FOUND for an unknown run and for one the caller may not see. */
+  async getRun(runId: string, options: { includeFlowDefinition?: boolean } = {}): Promise<Run> {
+    const query = options.includeFlowDefinition ? { include: 'flowDefinition' } : undefined;
+    return (await this.#http.json<{ run: Run }>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}`, context: { runId }, ...(query ? { query } : {}) })).run;
   }
 
   /** Changes a run's label and/or tags (managers and owners); returns the updated run. */

@@ -1,7 +1,9 @@
 /**
  * `listRuns` options as the query string of `GET /runs`: time ranges become
- * `startTimeFrom`/`startTimeTo`/`endTimeFrom`/`endTimeTo` in epoch milliseconds, statuses and
- * tags comma-separated lists, seed 003's snake-case order names their camelCase form.
+ * `startTimeFrom`/`startTimeTo`/`endTimeFrom`/`endTimeTo` in epoch milliseconds, seed 003's
+ * single times (`startTime: "2023-01-01"`) travel as `startTime`/`endTime` for the server to
+ * read as days, statuses and tags comma-separated lists, seed 003's snake-case order names
+ * their camelCase form.
  */
 import type { ListRunsOptions, TimeRange, TimeValue } from './client-types.js';
 import { invalid, type Query } from './http-transport.js';
@@ -18,6 +20,14 @@ export function listRunsQuery(options: ListRunsOptions): Query {
     query.limit = options.limit;
   }
   if (options.marker) query.marker = options.marker;
+  if (options.offset !== undefined) {
+    if (!Number.isInteger(options.offset) || options.offset < 0) invalid('offset', `must be a whole number ≥ 0, got ${JSON.stringify(options.offset)}`);
+    if (options.offset > 0) query.offset = options.offset;
+  }
+  if (options.markerOnly !== undefined) {
+    if (typeof options.markerOnly !== 'boolean') invalid('markerOnly', `must be true or false, got ${JSON.stringify(options.markerOnly)}`);
+    if (options.markerOnly) query.markerOnly = 'true';
+  }
   if (options.flowId !== undefined) query.flowId = options.flowId;
   if (options.status !== undefined) {
     const statuses = Array.isArray(options.status) ? options.status : [options.status];
@@ -45,9 +55,14 @@ export function listRunsQuery(options: ListRunsOptions): Query {
   return query;
 }
 
-function range(value: TimeRange | undefined, field: 'startTime' | 'endTime'): Query {
+function range(value: TimeRange | TimeValue | undefined, field: 'startTime' | 'endTime'): Query {
   if (value === undefined) return {};
-  if (typeof value !== 'object' || value === null || value instanceof Date) invalid(field, 'must be a range {from?, to?}');
+  if (typeof value === 'string') {
+    if (value.trim() === '') invalid(field, 'must be a day (2023-01-01), an ISO 8601 time, epoch milliseconds, a Date or a range {from?, to?}');
+    return { [field]: value };
+  }
+  if (typeof value === 'number' || value instanceof Date) return { [field]: String(epochMs(value, field)) };
+  if (typeof value !== 'object' || value === null) invalid(field, 'must be a day (2023-01-01), an ISO 8601 time, epoch milliseconds, a Date or a range {from?, to?}');
   return {
     ...(value.from !== undefined ? { [`${field}From`]: epochMs(value.from, `${field}.from`) } : {}),
     ...(value.to !== undefined ? { [`${field}To`]: epochMs(value.to, `${field}.to`) } : {}),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, eventPatternMatches, holdsEventRight, isEventPattern, unknownPrincipal, type Principal } from './permissions.js';
+import { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, eventPatternMatches, holdsEventRight, isEventPattern, isSystemAdministrator, unknownPrincipal, type Principal } from './permissions.js';
 
 const user = (id: string, groups: string[] = [], actAs: string[] = []): Principal => ({ id, kind: 'user', groups, actAs });
 const run = { runOwner: 'olivia', monitors: { users: ['mona'], groups: ['auditors'] }, managers: { users: ['manny'], groups: ['ops'] } };
@@ -24,6 +24,18 @@ describe('permissions', () => {
     const who = [user('olivia'), user('mona'), user('g', ['auditors']), user('manny'), user('h', ['ops']), user('adam'), user('otto')];
     expect(who.map((p) => canReadRun(p, run, restricted))).toEqual([true, true, true, true, true, true, false]);
     expect(who.map((p) => canManageRun(p, run, restricted))).toEqual([true, false, false, true, true, true, false]);
+  });
+
+  it('gives a system administrator every flow and run role and every event right, but no act-as it was not granted', () => {
+    const root: Principal = { ...user('root'), isAdministrator: true };
+    expect([canStartFlow, canViewFlow, canAdministerFlow].map((can) => can(root, restricted))).toEqual([true, true, true]);
+    expect([canReadRun(root, run, restricted), canManageRun(root, run, restricted)]).toEqual([true, true]);
+    expect(['publish', 'subscribe'].map((right) => holdsEventRight(root, [], right as 'publish', 'payments.refund'))).toEqual([true, true]);
+    expect(canActAs(root, 'svc-billing')).toBe(false);
+    // The mark is what counts, never the name; and a marked group does not act itself.
+    expect(isSystemAdministrator(user('admin'))).toBe(false);
+    expect(canReadRun(user('admin'), run, restricted)).toBe(false);
+    expect(canReadRun({ id: 'admins', kind: 'group', groups: [], actAs: [], isAdministrator: true }, run, restricted)).toBe(false);
   });
 
   it('never lets a group act', () => {

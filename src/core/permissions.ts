@@ -19,6 +19,10 @@
  * - Events: a principal may publish, or (as the deployer of a flow) subscribe to, the event names
  *   its event grants match (its own or its groups'). An event resumes a waiting run when its
  *   publisher may manage the run or may publish that name.
+ * - System administrators (DESIGN.md §6: the `admin` of `flowrun serve`, and principals a store
+ *   marks as administrators, directly or through a group) hold every flow role and every run role,
+ *   and may publish and subscribe to every event name. The mark comes from the stores alone: no
+ *   id is an administrator by its name, and act-as on service accounts is still granted one by one.
  */
 import type { FlowRoles } from './model.js';
 import type { EventGrant, EventRight, ResolvedPrincipal } from './principal-store.js';
@@ -57,6 +61,11 @@ function isActor(principal: Principal): boolean {
   return principal.kind !== 'group';
 }
 
+/** True when the principal is a system administrator (marked in the stores, itself or through a group); groups never act. */
+export function isSystemAdministrator(principal: Principal): boolean {
+  return isActor(principal) && principal.isAdministrator === true;
+}
+
 function named(list: readonly string[] | undefined): boolean {
   return list !== undefined && list.length > 0;
 }
@@ -64,6 +73,7 @@ function named(list: readonly string[] | undefined): boolean {
 /** May administer the flow: a named administrator, or — when none is named — its deployer. */
 export function canAdministerFlow(principal: Principal, flow: FlowAccess): boolean {
   if (!isActor(principal)) return false;
+  if (isSystemAdministrator(principal)) return true;
   const administrators = flow.roles?.administrators;
   if (named(administrators)) return isNamedIn(principal, administrators);
   return flow.deployedBy !== '' && principal.id === flow.deployedBy;
@@ -102,6 +112,7 @@ export function canReadRun(principal: Principal, run: RunAccess, flow: FlowAcces
 /** May update and cancel the run: owner, manager, or administrator of its flow. */
 export function canManageRun(principal: Principal, run: RunAccess, flow: FlowAccess): boolean {
   if (!isActor(principal)) return false;
+  if (isSystemAdministrator(principal)) return true;
   return principal.id === run.runOwner || holdsRunRole(principal, run.managers) || canAdministerFlow(principal, flow);
 }
 
@@ -135,10 +146,12 @@ export function eventPatternMatches(pattern: string, name: string): boolean {
 
 /**
  * True when the principal holds a grant of `right` matching the event name: granted to itself
- * or to one of its groups (`grants` are those of the principal and its groups). Groups never act.
+ * or to one of its groups (`grants` are those of the principal and its groups) — or is a system
+ * administrator, who holds every right on every name. Groups never act.
  */
 export function holdsEventRight(principal: Principal, grants: readonly EventGrant[], right: EventRight, name: string): boolean {
   if (!isActor(principal)) return false;
+  if (isSystemAdministrator(principal)) return true;
   const holders = new Set([principal.id, ...principal.groups]);
   return grants.some((g) => g.right === right && holders.has(g.principalId) && eventPatternMatches(g.pattern, name));
 }

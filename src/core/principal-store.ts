@@ -21,6 +21,11 @@ export interface PrincipalRecord {
   id: string;
   kind: PrincipalKind;
   displayName: string | null;
+  /**
+   * A system administrator (DESIGN.md §6): sees and manages every run and flow. On a group, every
+   * member is one. Only the stores' principal API sets it (the CLI, `engine.principals`), never HTTP.
+   */
+  isAdministrator: boolean;
   createdAt: number;
 }
 
@@ -33,6 +38,8 @@ export interface ResolvedPrincipal {
   kind: PrincipalKind;
   groups: string[];
   actAs: string[];
+  /** Marked a system administrator in the stores, itself or through one of its groups (absent: not one). */
+  isAdministrator?: boolean;
 }
 
 /** The rights an event grant gives: publishing events of a name, or receiving them in a deployed flow's subscriptions. */
@@ -68,6 +75,12 @@ export interface PrincipalStore {
   /** Creates a principal. Throws ConflictError when the id is taken, by a principal of any kind. */
   createPrincipal(input: { id: string; kind: PrincipalKind; displayName?: string | null; at: number }): Promise<PrincipalRecord>;
   getPrincipal(id: string): Promise<PrincipalRecord | null>;
+  /**
+   * Changes a principal's display name and/or its system-administrator mark (fields left out
+   * stay). Throws PRINCIPAL_NOT_FOUND for an unknown id. Resolving the principal, or a member of
+   * it when it is a group, sees the change at once.
+   */
+  updatePrincipal(input: { id: string; displayName?: string | null; isAdministrator?: boolean }): Promise<PrincipalRecord>;
   listPrincipals(filter?: PrincipalFilter): Promise<PrincipalRecord[]>;
   /** Deletes a principal with its memberships, act-as grants (on either side) and event grants; false when it did not exist. */
   deletePrincipal(id: string): Promise<boolean>;
@@ -96,7 +109,7 @@ export interface PrincipalStore {
    * any of `principalIds` (a principal and its groups, for a check; unknown ids hold none).
    */
   listEventGrants(filter?: { principalIds?: readonly string[] }): Promise<EventGrant[]>;
-  /** The principal with its groups and act-as service accounts, read on one snapshot; null when unknown. */
+  /** The principal with its groups, act-as service accounts and administrator mark (its own or a group's), read on one snapshot; null when unknown. */
   resolvePrincipal(id: string): Promise<ResolvedPrincipal | null>;
   /**
    * Records an API token of a user or service account. Only the token's hash is given and kept:

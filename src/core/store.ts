@@ -220,6 +220,11 @@ export interface Store {
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(filter: RunFilter): Promise<RunPage>;
   /**
+   * How many runs match the filter (its page fields — marker, limit, order — ignored), counting
+   * at most `max` (default: all): a bounded `max` bounds the cost at any table size. One snapshot.
+   */
+  countRuns(filter: RunFilter, options?: { max?: number }): Promise<number>;
+  /**
    * Claims up to `limit` ACTIVE runs that are ready (`readyAt <= now`) and not leased (or whose
    * lease expired). With `status: 'INACTIVE'`, INACTIVE runs whose `readyAt` is due instead (a WAIT
    * timer, an event wait's timeout): the claimer records the transition that resumes them.

@@ -8,7 +8,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { FlowError, PermissionError, ValidationError } from '../core/errors.js';
-import { isNamedIn } from '../core/permissions.js';
+import { isNamedIn, isSystemAdministrator } from '../core/permissions.js';
 import type { Logger } from '../core/engine/types.js';
 import { apiTokenAuthenticator, type Authenticate } from './api-tokens.js';
 import { errorResponse, jsonResponse, statusOf } from './error-response.js';
@@ -46,8 +46,9 @@ export interface FlowApiRouterOptions {
    */
   metrics?: MetricsAccess;
   /**
-   * The system administrators: principal ids, or groups whose members are (default `['admin']`,
-   * the user `flowrun serve` creates). They may read `/metrics` when it is `'admin'`.
+   * Who may read `/metrics` when it is `'admin'`, besides the system administrators the stores
+   * mark (`engine.principals.setAdministrator`): principal ids, or groups whose members may
+   * (default `['admin']`, the user `flowrun serve` creates). Only `/metrics` reads this list.
    */
   administrators?: readonly string[];
   /**
@@ -153,7 +154,8 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const administrators = options.administrators ?? ['admin'];
   if (metricsAccess !== 'off') {
     app.get('/metrics', async (c) => {
-      if (metricsAccess === 'admin' && !isNamedIn(await engine.access.principal(actingFor(c.get('principal'))), administrators)) {
+      const principal = metricsAccess === 'admin' ? await engine.access.principal(actingFor(c.get('principal'))) : null;
+      if (principal && !isSystemAdministrator(principal) && !isNamedIn(principal, administrators)) {
         throw new PermissionError('/metrics is for system administrators (the router\'s `metrics` option may open it)', { details: { path: '/metrics' } });
       }
       return new Response(state.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4' } });

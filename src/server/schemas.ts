@@ -53,6 +53,14 @@ export const RunSchema = z
     timeoutMs: z.number().nullable(),
     deadline: z.number().nullable(),
     lastSeq: z.number().int().openapi({ description: 'seq of the last persisted event: resume a stream after it' }),
+    flowTitle: z.string().optional().openapi({ description: "the definition's `title`, when it has one and the caller may see the flow" }),
+    flowDescription: z.string().optional().openapi({ description: "the definition's `description`, when it has one and the caller may see the flow" }),
+    createdByString: z.string().optional().openapi({ description: '`createdBy` for people: its display name, else its id' }),
+    runOwnerString: z.string().optional().openapi({ description: '`runOwner` for people: its display name, else its id' }),
+    flowDefinition: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: 'the definition of the version the run executes: only `GET /runs/{id}?include=flowDefinition`, and only when the caller may see the flow' }),
     dataError: z
       .object({ code: z.literal('RUN_DATA_UNREADABLE'), message: z.string() })
       .optional()
@@ -121,11 +129,23 @@ const time = (what: string) =>
     .optional()
     .openapi({ description: what });
 
-export const ListRunsQuery = z.object({
+/** A day (`2023-01-01`, UTC unless an offset follows: `2023-01-01+02:00`), an ISO 8601 time, or ms since the epoch. */
+const dayOrTime = (what: string) =>
+  z
+    .string()
+    .regex(/^(\d{1,15}|\d{4}-\d{2}-\d{2}(Z|[+-]\d{2}:?\d{2})?|\d{4}-\d{2}-\d{2}[T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)$/, 'must be a day (2023-01-01), an ISO 8601 time or ms since the epoch')
+    .optional()
+    .openapi({ description: what });
+
+export const ListRunsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
   marker: z.string().max(2000).optional(),
+  offset: count.max(10_000).optional().openapi({ description: 'skip this many runs (of those the caller may read) first, after `marker` if given; at most 10,000 (deeper pages take the marker)' }),
+  markerOnly: z.enum(['true', 'false']).optional().openapi({ description: '`true`: marker pagination only — no `total` is counted and `offset` is refused' }),
   flowId: z.string().max(256).optional(),
   status: csv(`statuses (${RUN_STATUSES.join(', ')})`),
+  startTime: dayOrTime('runs started on or after this day (from its first instant, UTC unless an offset is given) or this time'),
+  endTime: dayOrTime('runs ended on or before this day (up to its last instant, UTC unless an offset is given) or this time'),
   startTimeFrom: time('runs started at or after'),
   startTimeTo: time('runs started before'),
   endTimeFrom: time('runs ended at or after'),
@@ -133,19 +153,28 @@ export const ListRunsQuery = z.object({
   label: z.string().max(1000).optional().openapi({ description: 'substring of the label' }),
   tags: csv('tags the runs carry, all of them'),
   parentRunId: z.string().max(256).optional(),
-  orderBy: z.enum(['startTime', 'endTime']).optional(),
+  orderBy: z.enum(['startTime', 'endTime', 'start_time', 'end_time']).optional(),
   orderDir: z.enum(['asc', 'desc']).optional(),
 });
 
-export const RunPageSchema = z.object({ runs: z.array(RunSchema), hasNextPage: z.boolean(), marker: z.string().nullable() }).openapi('RunPage');
+export const RunPageSchema = z
+  .object({
+    runs: z.array(RunSchema),
+    hasNextPage: z.boolean(),
+    marker: z.string().nullable(),
+    total: z.number().int().optional().openapi({ description: 'runs matching the filter that the caller may read (`GET /runs` unless `markerOnly`): exact below 10,000 matching runs for a system administrator, up to 1,000 for anyone else' }),
+    totalIsEstimate: z.boolean().optional().openapi({ description: "true when `total` is an estimate: an administrator's reached 10,000 (a lower bound), another principal's is the readable runs among the first 1,000 matching (more matched)" }),
+  })
+  .openapi('RunPage');
+export const GetRunQuery = z.strictObject({ include: z.literal('flowDefinition').optional().openapi({ description: '`flowDefinition`: add the definition of the version the run executes' }) });
 
 export const UpdateRunBody = z.strictObject({ label: z.string().max(1000).nullable().optional(), tags: z.array(z.string().min(1).max(256)).max(100).optional() }).openapi('UpdateRun');
-export const ChildrenQuery = z.object({
+export const ChildrenQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
   marker: z.string().max(2000).optional(),
 });
-export const LogsQuery = z.object({ limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 100, capped at 1,000' }), offset: count.optional() });
-export const EventsQuery = z.object({ afterSeq: count.optional(), limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 500, capped at 1,000' }) });
+export const LogsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 100, capped at 1,000' }), offset: count.optional() });
+export const EventsQuery = z.strictObject({ afterSeq: count.optional(), limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 500, capped at 1,000' }) });
 export const StreamQuery = z.object({ afterSeq: count.optional().openapi({ description: 'resume after this seq (the `Last-Event-ID` header wins)' }) });
 
 export const LogEntrySchema = z.object({ time: z.number(), code: z.string(), description: z.string(), details: z.record(z.string(), z.unknown()).optional() }).openapi('LogEntry');

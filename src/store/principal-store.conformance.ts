@@ -22,8 +22,8 @@ export function describePrincipalConformance(store: () => Store): void {
     it('creates users, groups and service accounts and reads them back', async () => {
       await seed();
       const p = store().principals;
-      expect(await p.getPrincipal('alice')).toEqual({ id: 'alice', kind: 'user', displayName: 'Alice', createdAt: T0 });
-      expect(await p.getPrincipal('bob')).toEqual({ id: 'bob', kind: 'user', displayName: null, createdAt: T0 + 1 });
+      expect(await p.getPrincipal('alice')).toEqual({ id: 'alice', kind: 'user', displayName: 'Alice', isAdministrator: false, createdAt: T0 });
+      expect(await p.getPrincipal('bob')).toEqual({ id: 'bob', kind: 'user', displayName: null, isAdministrator: false, createdAt: T0 + 1 });
       expect(await p.getPrincipal('ops')).toMatchObject({ kind: 'group' });
       expect(await p.getPrincipal('svc-billing')).toMatchObject({ kind: 'serviceAccount' });
       expect(await p.getPrincipal('nobody')).toBeNull();
@@ -128,9 +128,9 @@ export function describePrincipalConformance(store: () => Store): void {
       await p.grantActAs({ serviceAccountId: 'svc-reports', principalId: 'ops' });
       await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'admins' });
       await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'alice' });
-      expect(await p.resolvePrincipal('alice')).toEqual({ id: 'alice', kind: 'user', groups: ['admins', 'ops'], actAs: ['svc-billing', 'svc-reports'] });
-      expect(await p.resolvePrincipal('bob')).toEqual({ id: 'bob', kind: 'user', groups: [], actAs: [] });
-      expect(await p.resolvePrincipal('ops')).toEqual({ id: 'ops', kind: 'group', groups: [], actAs: ['svc-reports'] });
+      expect(await p.resolvePrincipal('alice')).toEqual({ id: 'alice', kind: 'user', groups: ['admins', 'ops'], actAs: ['svc-billing', 'svc-reports'], isAdministrator: false });
+      expect(await p.resolvePrincipal('bob')).toEqual({ id: 'bob', kind: 'user', groups: [], actAs: [], isAdministrator: false });
+      expect(await p.resolvePrincipal('ops')).toEqual({ id: 'ops', kind: 'group', groups: [], actAs: ['svc-reports'], isAdministrator: false });
       expect(await p.resolvePrincipal('nobody')).toBeNull();
     });
 
@@ -143,13 +143,33 @@ export function describePrincipalConformance(store: () => Store): void {
       const ids = Array.from({ length: 30 }, (_, i) => ['alice', 'bob', 'ops', 'nobody', 'svc-billing'][i % 5]!);
       const resolved = await Promise.all(ids.map((id) => p.resolvePrincipal(id)));
       const expected = {
-        alice: { id: 'alice', kind: 'user', groups: [], actAs: ['svc-billing'] },
-        bob: { id: 'bob', kind: 'user', groups: ['ops'], actAs: ['svc-reports'] },
-        ops: { id: 'ops', kind: 'group', groups: [], actAs: ['svc-reports'] },
+        alice: { id: 'alice', kind: 'user', groups: [], actAs: ['svc-billing'], isAdministrator: false },
+        bob: { id: 'bob', kind: 'user', groups: ['ops'], actAs: ['svc-reports'], isAdministrator: false },
+        ops: { id: 'ops', kind: 'group', groups: [], actAs: ['svc-reports'], isAdministrator: false },
         nobody: null,
-        'svc-billing': { id: 'svc-billing', kind: 'serviceAccount', groups: [], actAs: [] },
+        'svc-billing': { id: 'svc-billing', kind: 'serviceAccount', groups: [], actAs: [], isAdministrator: false },
       } as Record<string, unknown>;
       expect(resolved).toEqual(ids.map((id) => expected[id]));
+    });
+
+    it('marks system administrators, directly or through a group, and unmarks them; display names change in place', async () => {
+      await seed();
+      const p = store().principals;
+      await p.addGroupMember({ groupId: 'ops', memberId: 'bob' });
+      expect(await p.updatePrincipal({ id: 'alice', isAdministrator: true })).toEqual({ id: 'alice', kind: 'user', displayName: 'Alice', isAdministrator: true, createdAt: T0 });
+      expect(await p.resolvePrincipal('alice')).toMatchObject({ id: 'alice', isAdministrator: true });
+      expect(await p.resolvePrincipal('bob')).toMatchObject({ id: 'bob', isAdministrator: false });
+      await p.updatePrincipal({ id: 'ops', isAdministrator: true });
+      expect(await p.resolvePrincipal('bob')).toMatchObject({ id: 'bob', groups: ['ops'], isAdministrator: true });
+      await p.removeGroupMember({ groupId: 'ops', memberId: 'bob' });
+      expect(await p.resolvePrincipal('bob')).toMatchObject({ isAdministrator: false });
+      expect(await p.updatePrincipal({ id: 'alice', displayName: 'Alice Liddell' })).toMatchObject({ displayName: 'Alice Liddell', isAdministrator: true });
+      expect(await p.updatePrincipal({ id: 'alice', isAdministrator: false })).toMatchObject({ displayName: 'Alice Liddell', isAdministrator: false });
+      expect(await p.updatePrincipal({ id: 'alice', displayName: null })).toMatchObject({ displayName: null });
+      expect(await p.resolvePrincipal('alice')).toMatchObject({ isAdministrator: false });
+      expect((await p.listPrincipals()).filter((r) => r.isAdministrator).map((r) => r.id)).toEqual(['ops']);
+      await expect(p.updatePrincipal({ id: 'nobody', isAdministrator: true })).rejects.toMatchObject({ code: 'PRINCIPAL_NOT_FOUND' });
+      expect(await p.getPrincipal('nobody')).toBeNull();
     });
 
     it('deletes a principal with its memberships and grants on either side; the id may be used again', async () => {
@@ -162,12 +182,12 @@ export function describePrincipalConformance(store: () => Store): void {
       await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'bob' });
       expect(await p.deletePrincipal('ops')).toBe(true);
       expect(await p.deletePrincipal('ops')).toBe(false);
-      expect(await p.resolvePrincipal('alice')).toEqual({ id: 'alice', kind: 'user', groups: [], actAs: ['svc-reports'] });
+      expect(await p.resolvePrincipal('alice')).toEqual({ id: 'alice', kind: 'user', groups: [], actAs: ['svc-reports'], isAdministrator: false });
       expect(await p.listActAsGrants('svc-billing')).toEqual(['bob']);
       expect(await p.deletePrincipal('alice')).toBe(true);
       expect(await p.listActAsGrants('svc-reports')).toEqual([]);
       expect(await p.deletePrincipal('svc-billing')).toBe(true);
-      expect(await p.resolvePrincipal('bob')).toEqual({ id: 'bob', kind: 'user', groups: [], actAs: [] });
+      expect(await p.resolvePrincipal('bob')).toEqual({ id: 'bob', kind: 'user', groups: [], actAs: [], isAdministrator: false });
       await p.createPrincipal({ id: 'ops', kind: 'group', at: T0 + 10 });
       expect(await p.listGroupMembers('ops')).toEqual([]);
       expect((await p.listPrincipals()).map((r) => r.id)).toEqual(['bob', 'ops', 'svc-reports']);

@@ -55,3 +55,9 @@ export function runListing(filter: RunFilter): RunListing {
   const requested = typeof filter.limit === 'number' && Number.isFinite(filter.limit) ? Math.floor(filter.limit) : 50;
   return { orderBy, dir, order, limit: Math.max(1, Math.min(requested, MAX_RUN_PAGE)), after: filter.marker ? decodeRunMarker(filter.marker, order) : null };
 }
+
+/** The bound of a `countRuns` call: `max` as a whole number ≥ 0, or no bound (MAX_SAFE_INTEGER). */
+export function countLimit(max: number | undefined): number {
+  if (max === undefined || Number.isNaN(max)) return Number.MAX_SAFE_INTEGER;
+  return Math.max(0, Math.min(Number.MAX_SAFE_INTEGER, Math.floor(max)));
+}

@@ -9,6 +9,7 @@ import type { Store, Transition } from '../core/store.js';
 import { describePrincipalConformance } from './principal-store.conformance.js';
 import { describeOutboxConformance } from './outbox.conformance.js';
 import { describeRunTreeConformance } from './run-tree.conformance.js';
+import { describeRunCountConformance } from './run-count.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -85,6 +86,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     });
     describePrincipalConformance(() => store);
     describeOutboxConformance(() => store, sampleRun);
+    describeRunCountConformance(() => store, sampleRun);
 
     async function leased(overrides: Partial<NewRun> = {}, events: RunEventBody[] = [log('FlowStarted')]): Promise<{ run: RunRecord; token: number; owner: string }> {
       const created = await store.createRun({ run: sampleRun(overrides), events, lease: { owner: 'w1', expiresAt: T0 + 30_000 } });

@@ -54,6 +54,17 @@ beforeAll(async () => {
   adminToken = /admin token \(shown once\): (frt_\S+)/.exec(serverOut)![1]!;
 }, 40_000);
 
+/** Runs a support script in a child process and resolves with what it printed. */
+function runProcess(args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    child.on('error', fail);
+    child.on('exit', () => done(out));
+  });
+}
+
 afterAll(async () => {
   if (server && server.exitCode === null) {
     server.kill('SIGKILL');
@@ -218,6 +229,49 @@ describe('flowrun CLI against flowrun serve', () => {
     const wrong = await cli(['principals', 'add-member', 'dave', 'ops', '--store', store]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('INVALID_INPUT');
+  }, 60_000);
+
+  it("lets serve's admin see and manage runs a job started for someone else; grant-admin makes another administrator", async () => {
+    // Seed 002: a job in another process starts a run with runAction over the same folder.
+    const requestId = crypto.randomUUID();
+    const job = await runProcess(['test/support/start-run-process.ts', requestId, '1'], { FLOWRUN_STORE: store });
+    expect(job.trim()).toBe('SUCCEEDED');
+    const listed = JSON.parse((await cli(['runs', 'list', '--flow', 'watch/producer', '--json'], { token: adminToken })).stdout) as { runs: { runId: string; createdBy: string }[]; total: number };
+    expect(listed).toMatchObject({ runs: [{ runId: requestId, createdBy: 'job' }], total: 1 });
+    const erin = JSON.parse((await cli(['tokens', 'create', '--user', 'erin', '--json', '--store', store])).stdout).token as string;
+    expect((await cli(['runs', 'get', requestId], { token: erin })).stderr).toContain('RUN_NOT_FOUND');
+    const granted = await cli(['principals', 'grant-admin', 'erin', '--store', store]);
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(JSON.parse((await cli(['principals', 'show', 'erin', '--json', '--store', store])).stdout)).toMatchObject({ id: 'erin', isAdministrator: true });
+    const updated = await cli(['runs', 'update', requestId, '--label', 'seen by erin', '--tags', 'audit,ops', '--json'], { token: erin });
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(JSON.parse(updated.stdout)).toMatchObject({ run: { runId: requestId, label: 'seen by erin', tags: ['audit', 'ops'] } });
+    expect((await cli(['principals', 'revoke-admin', 'erin', '--store', store])).code).toBe(0);
+    expect((await cli(['runs', 'get', requestId], { token: erin })).stderr).toContain('RUN_NOT_FOUND');
+  }, 60_000);
+
+  it('lists by day and offset, and starts, reads and cancels runs in batches from files (seed 003)', async () => {
+    const starts = join(dir, 'starts.jsonl');
+    writeFileSync(starts, [1, 2, 3].map((n) => JSON.stringify({ flowId: 'cli/echo', input: { n }, label: `Batch Job ${n}` })).join('\n') + '\n');
+    const started = await cli(['runs', 'batch-start', '--file', starts, '--concurrency', '3', '--json'], { token: adminToken });
+    expect(started.code, started.stderr).toBe(0);
+    const ids = (JSON.parse(started.stdout) as { results: { run: { runId: string } }[] }).results.map((r) => r.run.runId);
+    expect(ids).toHaveLength(3);
+    const idFile = join(dir, 'ids.txt');
+    writeFileSync(idFile, `# the batch\n${ids.join('\n')}\nno-such-run\n`);
+    const got = await cli(['runs', 'batch-get', '--file', idFile], { token: adminToken });
+    expect(got.code).toBe(1);
+    expect(got.stdout).toContain('no-such-run  error: RUN_NOT_FOUND');
+    for (const id of ids) expect(got.stdout).toContain(id);
+    const canceled = await cli(['runs', 'batch-cancel', '--file', idFile, '--json'], { token: adminToken });
+    expect(JSON.parse(canceled.stdout).results).toHaveLength(4);
+
+    const page = await cli(['runs', 'list', '--flow', 'cli/echo', '--label', 'Batch Job', '--start-time', '2020-01-01', '--end-time', '2999-12-31', '--order-by', 'start_time', '--order-dir', 'asc', '--offset', '1', '--json'], { token: adminToken });
+    expect(page.code, page.stderr).toBe(0);
+    expect(JSON.parse(page.stdout)).toMatchObject({ total: 3 });
+    expect(JSON.parse(page.stdout).runs).toHaveLength(2);
+    const before = await cli(['runs', 'list', '--flow', 'cli/echo', '--end-time', '2000-01-01', '--json'], { token: adminToken });
+    expect(JSON.parse(before.stdout)).toMatchObject({ runs: [], total: 0 });
   }, 60_000);
 
   it('stops gracefully on SIGTERM', async () => {

@@ -14,6 +14,8 @@
  *   principals grant-events publish|subscribe PRINCIPAL PATTERN
  *   principals revoke-events publish|subscribe PRINCIPAL PATTERN
  *   principals event-grants [--principal ID]
+ *   principals grant-admin ID               principals revoke-admin ID   (system administrators)
+ *   principals set-display-name ID NAME     ("" removes it)
  */
 import type { Command } from 'commander';
 import type { EnginePrincipals } from '../../core/engine/access/engine-principals.js';
@@ -54,7 +56,7 @@ export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: 
     const kind = options.kind === undefined ? undefined : kindOf(String(options.kind));
     const all = [];
     for (let page = await p.list({ ...(kind ? { kind } : {}), limit: 1000 }); page.length > 0; page = await p.list({ ...(kind ? { kind } : {}), limit: 1000, afterId: page.at(-1)!.id })) all.push(...page);
-    print(options, { principals: all }, all.length === 0 ? '(no principals)\n' : table(['ID', 'KIND', 'CREATED (UTC)', 'NAME'], all.map((r) => [printable(r.id), r.kind, humanTime(r.createdAt), printable(r.displayName ?? '')])));
+    print(options, { principals: all }, all.length === 0 ? '(no principals)\n' : table(['ID', 'KIND', 'ADMIN', 'CREATED (UTC)', 'NAME'], all.map((r) => [printable(r.id), r.kind, r.isAdministrator ? 'yes' : '', humanTime(r.createdAt), printable(r.displayName ?? '')])));
   }).option('-k, --kind <kind>', 'only this kind: user, group or service-account');
 
   sub('show', ['id'], 'show a principal with its groups, the service accounts it may act as and its event grants', async (p, options, id) => {
@@ -64,8 +66,9 @@ export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: 
     const patterns = (right: EventRight) => grants.filter((g) => g.right === right).map((g) => g.pattern);
     print(
       options,
-      { ...record, groups: resolved.groups, actAs: resolved.actAs, publishes: patterns('publish'), subscribes: patterns('subscribe') },
-      `${printable(record.id)} (${record.kind}${record.displayName ? `, ${printable(record.displayName)}` : ''})\ngroups: ${resolved.groups.join(', ') || '-'}\nact as: ${resolved.actAs.join(', ') || '-'}\n` +
+      { ...record, isAdministrator: resolved.isAdministrator === true, groups: resolved.groups, actAs: resolved.actAs, publishes: patterns('publish'), subscribes: patterns('subscribe') },
+      `${printable(record.id)} (${record.kind}${record.displayName ? `, ${printable(record.displayName)}` : ''})\n` +
+        `system administrator: ${resolved.isAdministrator ? (record.isAdministrator ? 'yes' : 'yes, through a group') : 'no'}\ngroups: ${resolved.groups.join(', ') || '-'}\nact as: ${resolved.actAs.join(', ') || '-'}\n` +
         `publishes: ${patterns('publish').join(', ') || '-'}\nsubscribes to: ${patterns('subscribe').join(', ') || '-'}\n`,
     );
   });
@@ -110,6 +113,21 @@ export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: 
   });
 
   registerEventGrantCommands(sub, print);
+
+  sub('grant-admin', ['id'], 'make a user, service account or group (all its members) a system administrator: every run, flow, approval and event', async (p, options, id) => {
+    const record = await p.setAdministrator(id!, true);
+    print(options, record, `${id} is a system administrator\n`);
+  });
+
+  sub('revoke-admin', ['id'], 'make a principal no longer a system administrator (membership of a marked group still counts)', async (p, options, id) => {
+    const record = await p.setAdministrator(id!, false);
+    print(options, record, `${id} is no longer a system administrator itself\n`);
+  });
+
+  sub('set-display-name', ['id', 'name'], 'set the name people see for a principal ("" removes it)', async (p, options, id, name) => {
+    const record = await p.setDisplayName(id!, name === '' ? null : name!);
+    print(options, record, `${id} is shown as ${record.displayName ?? id}\n`);
+  });
 
   sub('act-as-grants', ['serviceAccount'], 'list who may act as a service account', async (p, options, serviceAccountId) => {
     const grants = await p.listActAsGrants(serviceAccountId!);

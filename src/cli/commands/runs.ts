@@ -1,5 +1,6 @@
 /**
- * `flowrun runs list|start|get|cancel|logs|watch`: runs on a flowrun server, through the client.
+ * `flowrun runs list|start|get|update|cancel|logs|watch|batch-start|batch-get|batch-cancel`: runs
+ * on a flowrun server, through the client.
  * Text for people by default, `--json` for scripts. `watch` follows the run live (resuming a
  * dropped connection) and exits 0 when it succeeded, 1 when it failed or was canceled.
  */
@@ -7,6 +8,7 @@ import type { Command } from 'commander';
 import type { ListRunsOptions, Run, RunStatus } from '../../client/index.js';
 import type { CliIo } from '../cli-io.js';
 import { formatRunEvent } from '../format-run-event.js';
+import { registerRunsBatchCommands } from './runs-batch.js';
 import { printable } from '../printable.js';
 import { collect, humanTime, parseCount, parseJsonOption, remoteClient, runCliAction, table, UsageError, withRemoteOptions, type RemoteOptions } from '../remote-client.js';
 
@@ -20,6 +22,9 @@ interface ListOptions extends RemoteOptions {
   all?: boolean;
   orderBy?: string;
   orderDir?: string;
+  startTime?: string;
+  endTime?: string;
+  offset?: string;
 }
 
 /** Adds `runs` and its subcommands to the program. */
@@ -38,6 +43,9 @@ export function registerRunsCommand(program: Command, io: CliIo, setExit: (code:
       .option('--tag <tag>', 'only runs with this tag (repeatable)', collect)
       .option('--order-by <field>', 'startTime or endTime')
       .option('--order-dir <dir>', 'asc or desc')
+      .option('--start-time <day>', 'only runs started on or after this day (2023-01-01, UTC unless an offset follows) or time')
+      .option('--end-time <day>', 'only runs ended on or before this day (2023-12-31) or time')
+      .option('--offset <n>', 'skip this many runs first (at most 10,000; then use --marker)')
       .option('--all', 'every page, not just the first'),
   ).action((options: ListOptions) =>
     runCliAction('runs list', io, setExit, async () => {
@@ -51,6 +59,7 @@ export function registerRunsCommand(program: Command, io: CliIo, setExit: (code:
       const page = await client.listRuns(query);
       if (options.json) return io.out(`${JSON.stringify(page, null, 2)}\n`);
       io.out(runTable(page.runs));
+      if (page.total !== undefined) io.out(`${page.totalIsEstimate ? 'about ' : ''}${page.total} run${page.total === 1 ? '' : 's'} in all\n`);
       if (page.hasNextPage && page.marker) io.out(`(more: --marker ${page.marker})\n`);
     }),
   );
@@ -83,6 +92,25 @@ export function registerRunsCommand(program: Command, io: CliIo, setExit: (code:
   withRemoteOptions(runs.command('get').description('show a run').argument('<runId>')).action((runId: string, options: RemoteOptions) =>
     runCliAction('runs get', io, setExit, async () => {
       const run = await remoteClient(options).getRun(runId);
+      io.out(options.json ? `${JSON.stringify({ run }, null, 2)}\n` : describeRun(run));
+    }),
+  );
+
+  withRemoteOptions(
+    runs
+      .command('update')
+      .description("change a run's label and/or tags (owners and managers)")
+      .argument('<runId>')
+      .option('-l, --label <label>', 'the new label ("" removes it)')
+      .option('--tags <tags>', 'the new tags, comma-separated ("" removes them all)'),
+  ).action((runId: string, options: RemoteOptions & { label?: string; tags?: string }) =>
+    runCliAction('runs update', io, setExit, async () => {
+      if (options.label === undefined && options.tags === undefined) throw new UsageError('say what to change: --label and/or --tags');
+      const changes = {
+        ...(options.label !== undefined ? { label: options.label === '' ? null : options.label } : {}),
+        ...(options.tags !== undefined ? { tags: options.tags.split(',').map((t) => t.trim()).filter((t) => t !== '') } : {}),
+      };
+      const run = await remoteClient(options).updateRun(runId, changes);
       io.out(options.json ? `${JSON.stringify({ run }, null, 2)}\n` : describeRun(run));
     }),
   );
@@ -138,11 +166,13 @@ export function registerRunsCommand(program: Command, io: CliIo, setExit: (code:
       return status === 'SUCCEEDED' ? 0 : 1;
     }),
   );
+
+  registerRunsBatchCommands(runs, io, setExit);
 }
 
 function listQuery(options: ListOptions): ListRunsOptions {
   const orderBy = options.orderBy;
-  if (orderBy !== undefined && orderBy !== 'startTime' && orderBy !== 'endTime') throw new UsageError(`--order-by must be startTime or endTime, got "${orderBy}"`);
+  if (orderBy !== undefined && !['startTime', 'endTime', 'start_time', 'end_time'].includes(orderBy)) throw new UsageError(`--order-by must be startTime or endTime, got "${orderBy}"`);
   const orderDir = options.orderDir;
   if (orderDir !== undefined && orderDir !== 'asc' && orderDir !== 'desc') throw new UsageError(`--order-dir must be asc or desc, got "${orderDir}"`);
   return {
@@ -152,7 +182,10 @@ function listQuery(options: ListOptions): ListRunsOptions {
     ...(options.status ? { status: options.status.split(',').map((s) => s.trim().toUpperCase()) as RunStatus[] } : {}),
     ...(options.label ? { label: options.label } : {}),
     ...(options.tag?.length ? { tags: options.tag } : {}),
-    ...(orderBy ? { orderBy } : {}),
+    ...(orderBy ? { orderBy: orderBy as NonNullable<ListRunsOptions['orderBy']> } : {}),
+    ...(options.startTime ? { startTime: options.startTime } : {}),
+    ...(options.endTime ? { endTime: options.endTime } : {}),
+    ...(options.offset !== undefined ? { offset: parseCount(options.offset, '--offset', 0)! } : {}),
     ...(orderDir ? { orderDir } : {}),
   };
 }
@@ -168,13 +201,13 @@ function runTable(runs: Run[]): string {
 function describeRun(run: Run): string {
   const lines: [string, string][] = [
     ['run', printable(run.runId)],
-    ['flow', `${printable(run.flowId)} version ${run.flowVersion}, action ${printable(run.actionName)}`],
+    ['flow', `${printable(run.flowId)} version ${run.flowVersion}, action ${printable(run.actionName)}${run.flowTitle ? ` (${printable(run.flowTitle)})` : ''}`],
     ['status', run.status],
     ['label', printable(run.label ?? '-')],
     ['tags', run.tags.length ? run.tags.map(printable).join(', ') : '-'],
     ['started', humanTime(run.startTime)],
     ['ended', humanTime(run.endTime)],
-    ['created by', printable(run.createdBy + (run.runAs ? ` (as ${run.runAs})` : ''))],
+    ['created by', printable((run.createdByString && run.createdByString !== run.createdBy ? `${run.createdByString} (${run.createdBy})` : run.createdBy) + (run.runAs ? ` (as ${run.runAs})` : ''))],
     ['source', printable(run.source)],
   ];
   if (run.parentRunId) lines.push(['parent', printable(run.parentRunId)]);

@@ -1,9 +1,9 @@
 /**
  * `flowrun serve`: the HTTP API and a worker over one store (the SQLite file under `.flowrun/`
  * by default, or `--store postgres://…`). At start it deploys and publishes every `.json` /
- * `.flow` flow of `--flows DIR` as the `admin` user (created if missing, and granted publishing
- * and subscribing to every event name, `*`), so `admin` administers them and their event
- * subscriptions receive what is published. It prints a new API token of `admin` only when `admin` has no active token
+ * `.flow` flow of `--flows DIR` as the `admin` user (created if missing, and made a system
+ * administrator: it sees and manages every run and flow, decides every approval and publishes
+ * and subscribes to every event name). It prints a new API token of `admin` only when `admin` has no active token
  * (a fresh store) or `--new-admin-token` asks for one; later starts say how to make one. Binds to
  * 127.0.0.1 unless `--host` says otherwise, and warns when bound beyond loopback without
  * `--tls-cert`/`--tls-key`. Logs (server errors, refused subscribers, lost leases…) go to stderr
@@ -115,8 +115,8 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   try {
     const token = await withPrincipalsOf(stores, async (principals) => {
       if (!(await stores.principals.getPrincipal(ADMIN_USER))) await principals.createUser({ id: ADMIN_USER, displayName: 'flowrun serve administrator' });
-      // The administrator may do everything with events (DESIGN.md §6); granting again is harmless.
-      for (const right of ['publish', 'subscribe'] as const) await principals.grantEvents({ principalId: ADMIN_USER, right, pattern: '*' });
+      // A system administrator (DESIGN.md §6): every run, flow, approval and event name; marking again is harmless.
+      await principals.setAdministrator(ADMIN_USER, true);
       if (!options.adminToken) return null;
       const now = Date.now();
       if (!options.newAdminToken && (await hasActiveToken(stores, ADMIN_USER, now))) return null;

@@ -17,7 +17,7 @@ import type { Clock, IdSource } from '../clock.js';
 import { FlowError, NotFoundError, ValidationError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
-import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, RunPage, Store, StoreChange } from '../store.js';
+import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, Store, StoreChange } from '../store.js';
 import { assertNestingWithin, checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
 import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
@@ -36,7 +36,7 @@ import { EmitOutbox } from './events/event-outbox.js';
 import { StoreChanges, watchRunEvents } from './live/run-watcher.js';
 import { WatchReads } from './live/watch-reads.js';
 import { OutputStreams } from './live/output-streams.js';
-import { AccessControl, type AccessOptions } from './access/authorize.js';
+import { AccessControl, type AccessOptions, type ListingOptions, type RunList } from './access/authorize.js';
 import { EnginePrincipals } from './access/engine-principals.js';
 import type { ModelResolver } from './steps/model-resolver.js';
 import type { GovernancePolicy } from './governance/governance-policy.js';
@@ -389,8 +389,9 @@ export class Engine implements EngineCore {
     return this.access.readableRun(runId, options.as);
   }
 
-  listRuns(filter: RunFilter = {}, options: AccessOptions = {}): Promise<RunPage> {
-    return options.as === undefined ? this.store.listRuns(filter) : this.access.listRuns(filter, options.as);
+  /** A page of the runs `as` may read, optionally after `offset` of them and with their `total` (access/authorize.ts). */
+  listRuns(filter: RunFilter = {}, options: ListingOptions = {}): Promise<RunList> {
+    return this.access.listRuns(filter, options.as, options);
   }
 
   /** Log entries of a run, oldest first, paginated by position. Throws RUN_NOT_FOUND. */

@@ -6,7 +6,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { RunRecord } from '../../core/run.js';
 import { errorBody, type ErrorBody } from '../error-response.js';
-import { toRunView, type RouterEnv, type RouterState, type RunView, actingFor } from '../router-context.js';
+import type { PrincipalRef } from '../../core/engine/access/authorize.js';
+import { RunDetails } from '../run-details.js';
+import { toRunView, type FlowApiEngine, type RouterEnv, type RouterState, type RunView, actingFor } from '../router-context.js';
 import { BatchResultsSchema, BatchRunIdsBody, BatchStartBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
@@ -28,20 +30,26 @@ export function addBatchRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState):
       if (started.created) metrics.runsStarted++;
       return started.run;
     });
-    return c.json(respond(results), 200);
+    return c.json(respond(await describeResults(engine, actingFor(principal), results)), 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runs/batch/get', tags: ['batch'], summary: 'Read many runs', request: { body: jsonBody(BatchRunIdsBody) }, responses: { 200: ok(BatchResultsSchema, 'one result per item, in order'), ...errorResponses } }), async (c) => {
     const { runIds, concurrency } = c.req.valid('json');
     const as = actingFor(c.get('principal'));
-    return c.json(respond(await settleEach(runIds, concurrency ?? 8, (id) => engine.getRun(id, { as }))), 200);
+    return c.json(respond(await describeResults(engine, as, await settleEach(runIds, concurrency ?? 8, (id) => engine.getRun(id, { as })))), 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: '/runs/batch/cancel', tags: ['batch'], summary: 'Cancel many runs', request: { body: jsonBody(BatchRunIdsBody) }, responses: { 200: ok(BatchResultsSchema, 'one result per item, in order'), ...errorResponses } }), async (c) => {
     const { runIds, concurrency } = c.req.valid('json');
     const as = actingFor(c.get('principal'));
-    return c.json(respond(await settleEach(runIds, concurrency ?? 8, (id) => engine.cancelRun(id, { as }))), 200);
+    return c.json(respond(await describeResults(engine, as, await settleEach(runIds, concurrency ?? 8, (id) => engine.cancelRun(id, { as })))), 200);
   });
+}
+
+/** The results with their runs described for people (run-details.ts); errors as they are. */
+async function describeResults(engine: FlowApiEngine, as: PrincipalRef, results: BatchResult[]): Promise<BatchResult[]> {
+  const details = new RunDetails(engine, as);
+  return Promise.all(results.map(async (result) => ('run' in result ? { run: await details.describe(result.run as Omit<RunRecord, 'state'>) } : result)));
 }
 
 /** Runs `task` over every item, at most `concurrency` at once; each result in the item's place. */

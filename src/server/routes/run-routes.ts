@@ -7,8 +7,10 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { FlowError, ValidationError, type ValidationIssue } from '../../core/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../core/run.js';
 import type { RunFilter } from '../../core/store.js';
-import { toRunView, type RouterEnv, type RouterState, actingFor } from '../router-context.js';
-import { CancelRunBody, ChildrenQuery, EventsQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
+import { type RouterEnv, type RouterState, actingFor } from '../router-context.js';
+import { dayOrTimeBound } from '../day-bounds.js';
+import { RunDetails } from '../run-details.js';
+import { CancelRunBody, ChildrenQuery, EventsQuery, GetRunQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
 
@@ -35,21 +37,28 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       state.starts.take(c.get('principal').userId, 1);
       const started = await startRunFor(engine, body, c.get('principal'), body.wait ? c.req.raw.signal : undefined);
       if (started.created) metrics.runsStarted++;
-      return c.json({ run: toRunView(started.run) as z.infer<typeof RunSchema> }, started.created && !body.wait ? 201 : 200);
+      const run = await new RunDetails(engine, actingFor(c.get('principal'))).describe(started.run);
+      return c.json({ run: run as z.infer<typeof RunSchema> }, started.created && !body.wait ? 201 : 200);
     },
   );
 
   app.openapi(
     createRoute({ method: 'get', path: '/runs', tags: ['runs'], summary: 'List the runs the caller may read', request: { query: ListRunsQuery }, responses: { 200: ok(RunPageSchema, 'a page of runs'), ...errorResponses } }),
     async (c) => {
-      const page = await engine.listRuns(runFilterOf(c.req.valid('query')), { as: actingFor(c.get('principal')) }).catch(markerError);
-      return c.json({ runs: page.runs.map(toRunView) as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker }, 200);
+      const query = c.req.valid('query');
+      const as = actingFor(c.get('principal'));
+      const page = await engine.listRuns(runFilterOf(query), { as, ...listingOf(query) }).catch(markerError);
+      const runs = await new RunDetails(engine, as).describeAll(page.runs);
+      const total = page.total === undefined ? {} : { total: page.total, totalIsEstimate: page.totalIsEstimate === true };
+      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker, ...total }, 200);
     },
   );
 
-  app.openapi(createRoute({ method: 'get', path: '/runs/{id}', tags: ['runs'], summary: 'A run', request: { params: RunIdParam }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }), async (c) => {
-    const run = await engine.getRun(c.req.valid('param').id, { as: actingFor(c.get('principal')) });
-    return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
+  app.openapi(createRoute({ method: 'get', path: '/runs/{id}', tags: ['runs'], summary: 'A run', request: { params: RunIdParam, query: GetRunQuery }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }), async (c) => {
+    const as = actingFor(c.get('principal'));
+    const run = await engine.getRun(c.req.valid('param').id, { as });
+    const view = await new RunDetails(engine, as).describe(run, { withDefinition: c.req.valid('query').include === 'flowDefinition' });
+    return c.json({ run: view as z.infer<typeof RunSchema> }, 200);
   });
 
   app.openapi(
@@ -57,8 +66,9 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     async (c) => {
       const body = c.req.valid('json');
       const changes = { ...(body.label !== undefined ? { label: body.label } : {}), ...(body.tags !== undefined ? { tags: body.tags } : {}) };
-      const run = await engine.updateRun(c.req.valid('param').id, changes, { as: actingFor(c.get('principal')) });
-      return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
+      const as = actingFor(c.get('principal'));
+      const run = await engine.updateRun(c.req.valid('param').id, changes, { as });
+      return c.json({ run: (await new RunDetails(engine, as).describe(run)) as z.infer<typeof RunSchema> }, 200);
     },
   );
 
@@ -75,8 +85,9 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       // The body is optional: a bare POST cancels the run and its synchronous children.
       const text = await c.req.text();
       const body = text.trim() === '' ? {} : parseCancelBody(text);
-      const run = await engine.cancelRun(c.req.valid('param').id, { as: actingFor(c.get('principal')), tree: body.tree === true });
-      return c.json({ run: toRunView(run) as z.infer<typeof RunSchema> }, 200);
+      const as = actingFor(c.get('principal'));
+      const run = await engine.cancelRun(c.req.valid('param').id, { as, tree: body.tree === true });
+      return c.json({ run: (await new RunDetails(engine, as).describe(run)) as z.infer<typeof RunSchema> }, 200);
     },
   );
 
@@ -98,7 +109,8 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       await engine.getRun(id, { as });
       const filter: RunFilter = { parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: Math.min(q.limit ?? 50, MAX_PAGE), ...(q.marker ? { marker: q.marker } : {}) };
       const page = await engine.listRuns(filter, { as }).catch(markerError);
-      return c.json({ runs: page.runs.map(toRunView) as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker }, 200);
+      const runs = await new RunDetails(engine, as).describeAll(page.runs);
+      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker }, 200);
     },
   );
 
@@ -126,7 +138,7 @@ export function runFilterOf(q: z.infer<typeof ListRunsQuery>): RunFilter {
   if (q.flowId) filter.flowId = q.flowId;
   if (q.label) filter.label = q.label;
   if (q.parentRunId) filter.parentRunId = q.parentRunId;
-  if (q.orderBy) filter.orderBy = q.orderBy;
+  if (q.orderBy) filter.orderBy = q.orderBy === 'start_time' ? 'startTime' : q.orderBy === 'end_time' ? 'endTime' : q.orderBy;
   if (q.orderDir) filter.orderDir = q.orderDir;
   if (q.tags) filter.tags = splitList(q.tags);
   if (q.status) {
@@ -142,8 +154,23 @@ export function runFilterOf(q: z.infer<typeof ListRunsQuery>): RunFilter {
     if (Number.isFinite(ms)) filter[field] = ms;
     else issues.push({ path: `query.${field}`, message: `"${text.slice(0, 40)}" is not a time` });
   }
+  // Seed 003's days: the tighter bound wins when a range bound is given as well.
+  for (const [field, target, tighter] of [['startTime', 'startTimeFrom', Math.max], ['endTime', 'endTimeTo', Math.min]] as const) {
+    const text = q[field];
+    if (text === undefined) continue;
+    const bound = dayOrTimeBound(text, field);
+    if (bound === null) issues.push({ path: `query.${field}`, message: `"${text.slice(0, 40)}" is not a day or a time` });
+    else filter[target] = filter[target] === undefined ? bound : tighter(filter[target], bound);
+  }
   if (issues.length > 0) throw new ValidationError('INVALID_INPUT', issues);
   return filter;
+}
+
+/** The listing options of a validated query: `offset`, and `total` unless `markerOnly`. */
+export function listingOf(q: z.infer<typeof ListRunsQuery>): { offset?: number; withTotal: boolean } {
+  const markerOnly = q.markerOnly === 'true';
+  if (markerOnly && q.offset !== undefined && q.offset > 0) throw new ValidationError('INVALID_INPUT', [{ path: 'query.offset', message: 'markerOnly pages by marker alone: leave offset out' }]);
+  return { ...(q.offset ? { offset: q.offset } : {}), withTotal: !markerOnly };
 }
 
 function splitList(text: string): string[] {

@@ -44,7 +44,7 @@ export class MemoryPrincipalStore implements PrincipalStore {
   async createPrincipal(input: { id: string; kind: PrincipalKind; displayName?: string | null; at: number }): Promise<PrincipalRecord> {
     this.#assertOpen();
     if (this.#principals.has(input.id)) throw new ConflictError(`principal "${input.id}" already exists`, { details: { principalId: input.id } });
-    const record: PrincipalRecord = { id: input.id, kind: input.kind, displayName: input.displayName ?? null, createdAt: input.at };
+    const record: PrincipalRecord = { id: input.id, kind: input.kind, displayName: input.displayName ?? null, isAdministrator: false, createdAt: input.at };
     this.#principals.set(input.id, record);
     return { ...record };
   }
@@ -53,6 +53,15 @@ export class MemoryPrincipalStore implements PrincipalStore {
     this.#assertOpen();
     const found = this.#principals.get(id);
     return found ? { ...found } : null;
+  }
+
+  async updatePrincipal(input: { id: string; displayName?: string | null; isAdministrator?: boolean }): Promise<PrincipalRecord> {
+    this.#assertOpen();
+    const found = this.#principals.get(input.id);
+    if (!found) throw principalNotFound(input.id);
+    if (input.displayName !== undefined) found.displayName = input.displayName;
+    if (input.isAdministrator !== undefined) found.isAdministrator = input.isAdministrator;
+    return { ...found };
   }
 
   async listPrincipals(filter: PrincipalFilter = {}): Promise<PrincipalRecord[]> {
@@ -145,7 +154,8 @@ export class MemoryPrincipalStore implements PrincipalStore {
     const groups = sorted(this.#memberOf.get(id));
     const actAs = new Set(this.#grantsTo.get(id));
     for (const group of groups) for (const account of this.#grantsTo.get(group) ?? []) actAs.add(account);
-    return { id, kind: found.kind, groups, actAs: sorted(actAs) };
+    const isAdministrator = found.isAdministrator || groups.some((group) => this.#principals.get(group)?.isAdministrator === true);
+    return { id, kind: found.kind, groups, actAs: sorted(actAs), isAdministrator };
   }
 
   async createToken(input: NewApiToken): Promise<ApiTokenRecord> {

@@ -9,7 +9,8 @@ import { cloneJson, stableStringify } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { countTreeRuns } from '../run-trees.js';
-import { encodeRunMarker, runListing } from '../run-marker.js';
+import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
+import { filterStatuses, matchesRunFilter } from './run-filter-match.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
 
 interface RunEntry {
@@ -111,10 +112,19 @@ export class MemoryStore implements Store {
     return entry ? cloneJson(entry.run) : null;
   }
 
+  async countRuns(filter: RunFilter, options: { max?: number } = {}): Promise<number> {
+    this.#open();
+    const max = countLimit(options.max);
+    const statuses = filterStatuses(filter);
+    let count = 0;
+    for (const { run } of this.#runs.values()) if (count < max && matchesRunFilter(run, filter, statuses)) count++;
+    return count;
+  }
+
   async listRuns(filter: RunFilter): Promise<RunPage> {
     this.#open();
     const { orderBy, dir, order, limit, after } = runListing(filter);
-    const statuses = filter.status === undefined ? null : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    const statuses = filterStatuses(filter);
     const keyOf = (run: RunRecord): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
     const compare = (a: RunRecord, b: RunRecord): number => {
       const byKey = keyOf(a) - keyOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
@@ -122,16 +132,7 @@ export class MemoryStore implements Store {
     };
     const matches: RunRecord[] = [];
     for (const { run } of this.#runs.values()) {
-      if (filter.flowId !== undefined && run.flowId !== filter.flowId) continue;
-      if (statuses && !statuses.has(run.status)) continue;
-      if (filter.startTimeFrom !== undefined && run.startTime < filter.startTimeFrom) continue;
-      if (filter.startTimeTo !== undefined && run.startTime >= filter.startTimeTo) continue;
-      if (filter.endTimeFrom !== undefined && (run.endTime === null || run.endTime < filter.endTimeFrom)) continue;
-      if (filter.endTimeTo !== undefined && (run.endTime === null || run.endTime >= filter.endTimeTo)) continue;
-      if (filter.label !== undefined && !(run.label ?? '').includes(filter.label)) continue;
-      if (filter.tags && !filter.tags.every((t) => run.tags.includes(t))) continue;
-      if (filter.parentRunId !== undefined && run.parentRunId !== filter.parentRunId) continue;
-      if (filter.rootRunId !== undefined && run.rootRunId !== filter.rootRunId) continue;
+      if (!matchesRunFilter(run, filter, statuses)) continue;
       if (after) {
         const markerRun = { startTime: after.key, endTime: after.key, runId: after.runId } as RunRecord;
         if (compare(run, markerRun) <= 0) continue;

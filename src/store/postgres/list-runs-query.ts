@@ -24,6 +24,38 @@ export function buildListRunsQuery(input: { filter: RunFilter; orderBy: 'startTi
     values.push(value);
     return `$${values.length}::${cast}`;
   };
+  const where = filterConditions(filter, param);
+  const key = input.orderBy === 'endTime' ? 'end_sort' : 'start_time';
+  if (input.after) {
+    where.push(`(${key}, run_id) ${input.dir === 'asc' ? '>' : '<'} (${param(input.after.key, 'float8')}, ${param(input.after.runId, 'text')})`);
+  }
+  const dir = input.dir === 'asc' ? 'ASC' : 'DESC';
+  return {
+    text:
+      `SELECT ${RUN_COLUMNS} FROM runs` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY ${key} ${dir}, run_id ${dir} LIMIT ${param(input.fetch, 'integer')}`,
+    values,
+  };
+}
+
+/**
+ * Builds the count query of `countRuns`: runs matching `filter` (page fields ignored), counted
+ * up to `max` rows so the cost is bounded whatever the table holds.
+ */
+export function buildCountRunsQuery(filter: RunFilter, max: number): SqlQuery {
+  const values: unknown[] = [];
+  const param = (value: unknown, cast: string): string => {
+    values.push(value);
+    return `$${values.length}::${cast}`;
+  };
+  const where = filterConditions(filter, param);
+  const limit = param(max, 'bigint');
+  return { text: `SELECT count(*) AS n FROM (SELECT 1 FROM runs${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} LIMIT ${limit}) AS matching`, values };
+}
+
+/** The conditions of every RunFilter field but the page ones; `param` adds a parameter and returns its placeholder. */
+function filterConditions(filter: RunFilter, param: (value: unknown, cast: string) => string): string[] {
   const where: string[] = [];
   if (filter.flowId !== undefined) where.push(`flow_id = ${param(filter.flowId, 'text')}`);
   if (filter.status !== undefined) {
@@ -44,18 +76,7 @@ export function buildListRunsQuery(input: { filter: RunFilter; orderBy: 'startTi
   if (filter.tags !== undefined && filter.tags.length > 0) where.push(`tags @> ${param(filter.tags, 'text[]')}`);
   if (filter.parentRunId !== undefined) where.push(`parent_run_id = ${param(filter.parentRunId, 'text')}`);
   if (filter.rootRunId !== undefined) where.push(`root_run_id = ${param(filter.rootRunId, 'text')}`);
-  const key = input.orderBy === 'endTime' ? 'end_sort' : 'start_time';
-  if (input.after) {
-    where.push(`(${key}, run_id) ${input.dir === 'asc' ? '>' : '<'} (${param(input.after.key, 'float8')}, ${param(input.after.runId, 'text')})`);
-  }
-  const dir = input.dir === 'asc' ? 'ASC' : 'DESC';
-  return {
-    text:
-      `SELECT ${RUN_COLUMNS} FROM runs` +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY ${key} ${dir}, run_id ${dir} LIMIT ${param(input.fetch, 'integer')}`,
-    values,
-  };
+  return where;
 }
 
 function isBound(value: number | undefined): value is number {

@@ -34,6 +34,8 @@
  * Version 5 adds `event_grants(principal_id, event_right, pattern)` (who may publish or subscribe
  * to which event names; ON DELETE CASCADE) and `runs.triggered_by` (the publisher of the event
  * that started a run), and recreates `flowrun_record_transitions` so runs it creates carry it.
+ * Version 13 adds `principals.is_administrator` (system administrators, issue 14) and
+ * `runs_flow_status_start_idx` (flowId + status listings and totals).
  * Version 7 adds run trees (run-trees.ts): `runs.tree_id` (null on older rows, read as
  * `root_run_id`), `run_trees(tree_id, run_count, canceled)` and `flowrun_count_tree_runs`.
  * Version 12 replaces `flowrun_record_transitions` by a cheaper text with the same effects.
@@ -266,6 +268,17 @@ const MIGRATIONS: Migration[] = [
     version: 12,
     description: 'flowrun_record_transitions tests the parsed jsonb',
     statements: [RECORD_FUNCTION_SQL],
+  },
+  {
+    // Issue 14: system administrators (a mark on principals), and runs by (flow, status) for a
+    // listing's total and pages with both filters. Versions 9-12 belong to other branches;
+    // numbers may skip (MIGRATION_VERSIONS).
+    version: 13,
+    description: 'principals.is_administrator, runs_flow_status_start_idx',
+    statements: [
+      `ALTER TABLE principals ADD COLUMN is_administrator boolean NOT NULL DEFAULT false`,
+      `CREATE INDEX runs_flow_status_start_idx ON runs (flow_id, status, start_time, run_id)`,
+    ],
   },
 ];
 

@@ -32,10 +32,12 @@ interface PrincipalRow {
   id: string;
   kind: PrincipalKind;
   display_name: string | null;
+  is_administrator: boolean;
   created_at: number;
 }
 
-const fromRow = (row: PrincipalRow): PrincipalRecord => ({ id: row.id, kind: row.kind, displayName: row.display_name, createdAt: row.created_at });
+const PRINCIPAL_COLUMNS = 'id, kind, display_name, is_administrator, created_at';
+const fromRow = (row: PrincipalRow): PrincipalRecord => ({ id: row.id, kind: row.kind, displayName: row.display_name, isAdministrator: row.is_administrator, createdAt: row.created_at });
 
 /** How the principal store reaches the database: the PostgresStore's connection. */
 export interface PgAccess {
@@ -71,19 +73,34 @@ export class PgPrincipalStore implements PrincipalStore {
         throw error;
       }
     });
-    return { id: input.id, kind: input.kind, displayName: input.displayName ?? null, createdAt: input.at };
+    return { id: input.id, kind: input.kind, displayName: input.displayName ?? null, isAdministrator: false, createdAt: input.at };
   }
 
   async getPrincipal(id: string): Promise<PrincipalRecord | null> {
-    const found = await this.#db.read((sql) => sql.query<PrincipalRow>('SELECT id, kind, display_name, created_at FROM principals WHERE id = $1::text', [id]));
+    const found = await this.#db.read((sql) => sql.query<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM principals WHERE id = $1::text`, [id]));
     const row = found.rows[0];
     return row ? fromRow(row) : null;
+  }
+
+  /** One statement: fields left out keep their value (the mark is migration 13's column). */
+  async updatePrincipal(input: { id: string; displayName?: string | null; isAdministrator?: boolean }): Promise<PrincipalRecord> {
+    const found = await this.#db.statement((sql) =>
+      sql.query<PrincipalRow>(
+        `UPDATE principals SET display_name = CASE WHEN $2::boolean THEN $3::text ELSE display_name END,
+                               is_administrator = COALESCE($4::boolean, is_administrator)
+          WHERE id = $1::text RETURNING ${PRINCIPAL_COLUMNS}`,
+        [input.id, input.displayName !== undefined, input.displayName ?? null, input.isAdministrator ?? null],
+      ),
+    );
+    const row = found.rows[0];
+    if (!row) throw principalNotFound(input.id);
+    return fromRow(row);
   }
 
   async listPrincipals(filter: PrincipalFilter = {}): Promise<PrincipalRecord[]> {
     const found = await this.#db.read((sql) =>
       sql.query<PrincipalRow>(
-        `SELECT id, kind, display_name, created_at FROM principals
+        `SELECT ${PRINCIPAL_COLUMNS} FROM principals
           WHERE ($1::text IS NULL OR kind = $1::text) AND ($2::text IS NULL OR id > $2::text) ORDER BY id LIMIT $3::integer`,
         [filter.kind ?? null, filter.afterId ?? null, principalPageSize(filter.limit)],
       ),
@@ -250,12 +267,12 @@ export class PgPrincipalStore implements PrincipalStore {
         this.#lookups.clear();
         try {
           const found = await this.#db.read((sql) =>
-            sql.query<{ id: string; kind: PrincipalKind; groups: string[]; act_as: string[] }>({ name: 'flowrun_resolve_principals', text: RESOLVE_PRINCIPALS, values: [[...batch.keys()]] }),
+            sql.query<{ id: string; kind: PrincipalKind; groups: string[]; act_as: string[]; is_administrator: boolean }>({ name: 'flowrun_resolve_principals', text: RESOLVE_PRINCIPALS, values: [[...batch.keys()]] }),
           );
           const byId = new Map(found.rows.map((row) => [row.id, row]));
           for (const [id, waiters] of batch) {
             const row = byId.get(id);
-            for (const waiter of waiters) waiter.resolve(row ? { id, kind: row.kind, groups: [...row.groups], actAs: [...row.act_as] } : null);
+            for (const waiter of waiters) waiter.resolve(row ? { id, kind: row.kind, groups: [...row.groups], actAs: [...row.act_as], isAdministrator: row.is_administrator } : null);
           }
         } catch (error) {
           for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
@@ -269,6 +286,8 @@ export class PgPrincipalStore implements PrincipalStore {
 
 
 const RESOLVE_PRINCIPALS = `SELECT p.id, p.kind,
+       (p.is_administrator OR EXISTS (SELECT 1 FROM group_members m JOIN principals g ON g.id = m.group_id
+                                      WHERE m.member_id = p.id AND g.is_administrator)) AS is_administrator,
        ARRAY(SELECT m.group_id FROM group_members m WHERE m.member_id = p.id ORDER BY m.group_id) AS groups,
        ARRAY(SELECT g.service_account_id FROM act_as_grants g WHERE g.principal_id = p.id
              UNION SELECT g.service_account_id FROM group_members m JOIN act_as_grants g ON g.principal_id = m.group_id WHERE m.member_id = p.id

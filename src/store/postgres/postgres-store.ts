@@ -11,9 +11,9 @@ import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
 import * as trees from './run-trees.js';
-import { encodeRunMarker, runListing } from '../run-marker.js';
+import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import * as flows from './flow-versions.js';
-import { buildListRunsQuery } from './list-runs-query.js';
+import { buildCountRunsQuery, buildListRunsQuery } from './list-runs-query.js';
 import { NotificationListener, type RunNotificationListener } from './notification-listener.js';
 import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
@@ -151,6 +151,13 @@ export class PostgresStore implements Store {
     const found = await this.#db.read((sql) => sql.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1::text`, [runId]));
     const row = found.rows[0];
     return row ? readableRunFromRow(row) : null;
+  }
+
+  async countRuns(filter: RunFilter, options: { max?: number } = {}): Promise<number> {
+    this.#open();
+    const query = buildCountRunsQuery(filter, countLimit(options.max));
+    const found = await this.#db.read((sql) => sql.query<{ n: string }>(query.text, query.values));
+    return Number(found.rows[0]?.n ?? 0);
   }
 
   async listRuns(filter: RunFilter): Promise<RunPage> {

@@ -24,22 +24,11 @@ export function listRuns(conn: SqliteConnection, filter: RunFilter): RunPage {
 
   // end_sort is end_time, or Number.MAX_SAFE_INTEGER while the run has not ended.
   const key = orderBy === 'endTime' ? 'end_sort' : 'start_time';
-  const where: string[] = [];
-  const params: unknown[] = [];
+  const { where, params } = filterConditions(filter);
   const add = (sql: string, ...values: unknown[]): void => {
     where.push(sql);
     params.push(...values);
   };
-  if (filter.flowId !== undefined) add('flow_id = ?', filter.flowId);
-  if (filter.startTimeFrom !== undefined) add('start_time >= ?', filter.startTimeFrom);
-  if (filter.startTimeTo !== undefined) add('start_time < ?', filter.startTimeTo);
-  // Written on end_sort (equal to end_time once set) so the end-time index serves them.
-  if (filter.endTimeFrom !== undefined) add('end_time IS NOT NULL AND end_sort >= ?', filter.endTimeFrom);
-  if (filter.endTimeTo !== undefined) add('end_time IS NOT NULL AND end_sort < ?', filter.endTimeTo);
-  if (filter.label !== undefined) add(`instr(coalesce(label, ''), ?) > 0`, filter.label);
-  for (const tag of new Set(filter.tags ?? [])) add('run_id IN (SELECT run_id FROM flowrun_run_tags WHERE tag = ?)', tag);
-  if (filter.parentRunId !== undefined) add('parent_run_id = ?', filter.parentRunId);
-  if (filter.rootRunId !== undefined) add('root_run_id = ?', filter.rootRunId);
   if (after) {
     // The first term bounds the index range; the second excludes the marker's own key group up to its run.
     const [cmp, cmpEq] = dir === 'asc' ? ['>', '>='] : ['<', '<='];
@@ -70,6 +59,48 @@ export function listRuns(conn: SqliteConnection, filter: RunFilter): RunPage {
     hasNextPage,
     marker: hasNextPage && last ? encodeRunMarker({ key: keyOf(last), runId: last.runId, order }) : null,
   };
+}
+
+/**
+ * The conditions of every RunFilter field but status and the page (`listRuns` adds those):
+ * parameterized SQL on columns from a fixed list.
+ */
+export function filterConditions(filter: RunFilter): { where: string[]; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, ...values: unknown[]): void => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (filter.flowId !== undefined) add('flow_id = ?', filter.flowId);
+  if (filter.startTimeFrom !== undefined) add('start_time >= ?', filter.startTimeFrom);
+  if (filter.startTimeTo !== undefined) add('start_time < ?', filter.startTimeTo);
+  // Written on end_sort (equal to end_time once set) so the end-time index serves them.
+  if (filter.endTimeFrom !== undefined) add('end_time IS NOT NULL AND end_sort >= ?', filter.endTimeFrom);
+  if (filter.endTimeTo !== undefined) add('end_time IS NOT NULL AND end_sort < ?', filter.endTimeTo);
+  if (filter.label !== undefined) add(`instr(coalesce(label, ''), ?) > 0`, filter.label);
+  for (const tag of new Set(filter.tags ?? [])) add('run_id IN (SELECT run_id FROM flowrun_run_tags WHERE tag = ?)', tag);
+  if (filter.parentRunId !== undefined) add('parent_run_id = ?', filter.parentRunId);
+  if (filter.rootRunId !== undefined) add('root_run_id = ?', filter.rootRunId);
+  return { where, params };
+}
+
+/**
+ * Counts the runs matching the filter (`Store.countRuns`; page fields ignored), at most `max`:
+ * the count stops at `max`, so its cost is bounded whatever the table holds. Counted per status
+ * (one index range each) and summed.
+ */
+export function countRuns(conn: SqliteConnection, filter: RunFilter, max: number): number {
+  const statuses: (RunStatus | null)[] = filter.status === undefined ? [null] : [...new Set(Array.isArray(filter.status) ? filter.status : [filter.status])];
+  const { where, params } = filterConditions(filter);
+  let total = 0;
+  for (const status of statuses) {
+    if (total >= max) break;
+    const conditions = status === null ? where : ['status = ?', ...where];
+    const sql = `SELECT count(*) AS n FROM (SELECT 1 FROM flowrun_runs ${conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : ''} LIMIT ?)`;
+    total += conn.get<{ n: number }>(sql, [...(status === null ? [] : [status]), ...params, max - total])!.n;
+  }
+  return total;
 }
 
 /** Reads a run's events after `afterSeq` in order (`Store.getRunEvents`): a range scan of its primary key. */

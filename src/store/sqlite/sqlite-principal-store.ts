@@ -38,10 +38,12 @@ interface PrincipalRow {
   id: string;
   kind: PrincipalKind;
   display_name: string | null;
+  is_administrator: number;
   created_at: number;
 }
 
-const fromRow = (row: PrincipalRow): PrincipalRecord => ({ id: row.id, kind: row.kind, displayName: row.display_name, createdAt: row.created_at });
+const PRINCIPAL_COLUMNS = 'id, kind, display_name, is_administrator, created_at';
+const fromRow = (row: PrincipalRow): PrincipalRecord => ({ id: row.id, kind: row.kind, displayName: row.display_name, isAdministrator: row.is_administrator === 1, createdAt: row.created_at });
 
 /** How the principal store reaches the database: the SqliteStore's queued writes and reads. */
 export interface SqliteAccess {
@@ -76,14 +78,25 @@ export class SqlitePrincipalStore implements PrincipalStore {
         throw new ConflictError(`principal "${input.id}" already exists`, { details: { principalId: input.id } });
       }
       c.run('INSERT INTO flowrun_principals (id, kind, display_name, created_at) VALUES (?, ?, ?, ?)', [input.id, input.kind, input.displayName ?? null, input.at]);
-      return { id: input.id, kind: input.kind, displayName: input.displayName ?? null, createdAt: input.at };
+      return { id: input.id, kind: input.kind, displayName: input.displayName ?? null, isAdministrator: false, createdAt: input.at };
     });
   }
 
   getPrincipal(id: string): Promise<PrincipalRecord | null> {
     return this.#db.read((c) => {
-      const row = c.get<PrincipalRow>('SELECT id, kind, display_name, created_at FROM flowrun_principals WHERE id = ?', [id]);
+      const row = c.get<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM flowrun_principals WHERE id = ?`, [id]);
       return row ? fromRow(row) : null;
+    });
+  }
+
+  /** The mark is migration 11's column; display names were there from migration 2. */
+  updatePrincipal(input: { id: string; displayName?: string | null; isAdministrator?: boolean }): Promise<PrincipalRecord> {
+    return this.#db.write((c) => {
+      if (input.displayName !== undefined) c.run('UPDATE flowrun_principals SET display_name = ? WHERE id = ?', [input.displayName, input.id]);
+      if (input.isAdministrator !== undefined) c.run('UPDATE flowrun_principals SET is_administrator = ? WHERE id = ?', [input.isAdministrator ? 1 : 0, input.id]);
+      const row = c.get<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM flowrun_principals WHERE id = ?`, [input.id]);
+      if (!row) throw principalNotFound(input.id);
+      return fromRow(row);
     });
   }
 
@@ -91,7 +104,7 @@ export class SqlitePrincipalStore implements PrincipalStore {
     return this.#db.read((c) =>
       c
         .all<PrincipalRow>(
-          `SELECT id, kind, display_name, created_at FROM flowrun_principals
+          `SELECT ${PRINCIPAL_COLUMNS} FROM flowrun_principals
             WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
           [filter.kind ?? null, filter.kind ?? null, filter.afterId ?? null, filter.afterId ?? null, principalPageSize(filter.limit)],
         )
@@ -242,8 +255,10 @@ export class SqlitePrincipalStore implements PrincipalStore {
     // One statement: one snapshot, no transaction round trip.
     return this.#db.readCommitted((c) => {
       const resolved = this.#resolved.read(this.#committed.generation(c), id, () => {
-        const row = c.get<{ kind: PrincipalKind; groups: string; act_as: string }>(
+        const row = c.get<{ kind: PrincipalKind; groups: string; act_as: string; is_administrator: number }>(
           `SELECT p.kind,
+                  (p.is_administrator = 1 OR EXISTS (SELECT 1 FROM flowrun_group_members m JOIN flowrun_principals g ON g.id = m.group_id
+                                                     WHERE m.member_id = p.id AND g.is_administrator = 1)) AS is_administrator,
                   (SELECT json_group_array(group_id) FROM (SELECT group_id FROM flowrun_group_members WHERE member_id = ? ORDER BY group_id)) AS groups,
                   (SELECT json_group_array(service_account_id) FROM (
                      SELECT service_account_id FROM flowrun_act_as_grants WHERE principal_id = ?
@@ -252,7 +267,7 @@ export class SqlitePrincipalStore implements PrincipalStore {
              FROM flowrun_principals p WHERE p.id = ?`,
           [id, id, id, id],
         );
-        return row ? { id, kind: row.kind, groups: JSON.parse(row.groups) as string[], actAs: JSON.parse(row.act_as) as string[] } : null;
+        return row ? { id, kind: row.kind, groups: JSON.parse(row.groups) as string[], actAs: JSON.parse(row.act_as) as string[], isAdministrator: row.is_administrator === 1 } : null;
       });
       // Callers get their own arrays: the cached ones stay as read.
       return resolved && { ...resolved, groups: [...resolved.groups], actAs: [...resolved.actAs] };

@@ -110,7 +110,7 @@ describe('SqliteStore on disk', () => {
     await old.close();
     // Back to the schema before migration 5: no secret table, no outbox.
     const raw = new Database(path);
-    raw.exec('DROP TABLE flowrun_secrets; DROP TABLE flowrun_pending_emits; DROP TABLE flowrun_run_trees; UPDATE flowrun_schema SET version = 4');
+    raw.exec('DROP TABLE flowrun_secrets; DROP TABLE flowrun_pending_emits; DROP TABLE flowrun_run_trees; ALTER TABLE flowrun_principals DROP COLUMN is_administrator; DROP INDEX flowrun_runs_flow_status_start; UPDATE flowrun_schema SET version = 4');
     raw.close();
 
     const [one, two] = [track(createSqliteStore({ path })), track(createSqliteStore({ path }))];

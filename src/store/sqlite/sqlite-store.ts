@@ -14,6 +14,7 @@ import { CommittedReadCache, CommittedState } from './committed-reads.js';
 import { openSqliteDatabase } from './open-sqlite-database.js';
 import { readableRunFromRow, type RunRow } from './run-rows.js';
 import * as reads from './run-reads.js';
+import { countLimit } from '../run-marker.js';
 import * as writes from './run-writes.js';
 import * as outbox from './pending-emits.js';
 import { SqliteConnection } from './sqlite-connection.js';
@@ -119,6 +120,10 @@ export class SqliteStore implements Store {
 
   async listRuns(filter: RunFilter): Promise<RunPage> {
     return this.#read((c) => reads.listRuns(c, filter));
+  }
+
+  async countRuns(filter: RunFilter, options: { max?: number } = {}): Promise<number> {
+    return this.#read((c) => reads.countRuns(c, filter, countLimit(options.max)));
   }
 
   async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): Promise<ClaimedRun[]> {

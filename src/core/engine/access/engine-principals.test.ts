@@ -7,18 +7,18 @@ describe('engine.principals', () => {
     const clock = createManualClock();
     const engine = createEngine({ stores: createMemoryStores(), clock, poll: false });
     const p = engine.principals;
-    expect(await p.createUser({ id: 'alice@example.com', displayName: 'Alice' })).toEqual({ id: 'alice@example.com', kind: 'user', displayName: 'Alice', createdAt: clock.now() });
+    expect(await p.createUser({ id: 'alice@example.com', displayName: 'Alice' })).toEqual({ id: 'alice@example.com', kind: 'user', displayName: 'Alice', isAdministrator: false, createdAt: clock.now() });
     await p.createGroup({ id: 'group:ops' });
     await p.createServiceAccount({ id: 'svc-billing' });
     await p.addMember('group:ops', 'alice@example.com');
     await p.grantActAs({ serviceAccountId: 'svc-billing', principalId: 'group:ops' });
     expect(await p.listMembers('group:ops')).toEqual(['alice@example.com']);
     expect(await p.listActAsGrants('svc-billing')).toEqual(['group:ops']);
-    expect(await p.resolve('alice@example.com')).toEqual({ id: 'alice@example.com', kind: 'user', groups: ['group:ops'], actAs: ['svc-billing'] });
+    expect(await p.resolve('alice@example.com')).toEqual({ id: 'alice@example.com', kind: 'user', groups: ['group:ops'], actAs: ['svc-billing'], isAdministrator: false });
     expect((await p.list({ kind: 'group' })).map((r) => r.id)).toEqual(['group:ops']);
     expect(await p.get('svc-billing')).toMatchObject({ kind: 'serviceAccount' });
     await p.delete('group:ops');
-    expect(await p.resolve('alice@example.com')).toEqual({ id: 'alice@example.com', kind: 'user', groups: [], actAs: [] });
+    expect(await p.resolve('alice@example.com')).toEqual({ id: 'alice@example.com', kind: 'user', groups: [], actAs: [], isAdministrator: false });
     await engine.close();
   });
 

@@ -57,6 +57,22 @@ export class EnginePrincipals {
     return this.#store.listPrincipals(filter);
   }
 
+  /**
+   * Makes a user, service account or group (all its members) a system administrator, or no
+   * longer one (DESIGN.md §6): administrators see and manage every run and flow, decide every
+   * approval and may publish any event. Takes effect at the next check; throws PRINCIPAL_NOT_FOUND.
+   * Deliberately not reachable over HTTP: only whoever holds the stores (the CLI, in-process code) may.
+   */
+  async setAdministrator(id: string, isAdministrator: boolean): Promise<PrincipalRecord> {
+    if (typeof isAdministrator !== 'boolean') invalid('isAdministrator', `must be true or false, got ${JSON.stringify(isAdministrator)}`);
+    return this.#store.updatePrincipal({ id: checkId(id, 'id'), isAdministrator });
+  }
+
+  /** Changes the name people see for a principal (runs show it as `createdByString` / `runOwnerString`); null removes it. */
+  async setDisplayName(id: string, displayName: string | null): Promise<PrincipalRecord> {
+    return this.#store.updatePrincipal({ id: checkId(id, 'id'), displayName: checkDisplayName(displayName) ?? null });
+  }
+
   /** Deletes a principal with its memberships and grants. Throws PRINCIPAL_NOT_FOUND. Runs and flow roles naming it keep the name. */
   async delete(id: string): Promise<void> {
     if (!(await this.#store.deletePrincipal(checkId(id, 'id')))) throw principalNotFound(id);
@@ -119,10 +135,14 @@ export class EnginePrincipals {
   async #create(input: NewPrincipal, kind: PrincipalKind): Promise<PrincipalRecord> {
     if (typeof input !== 'object' || input === null) invalid('', `must be {id, displayName?}, got ${JSON.stringify(input)}`);
     const id = checkId(input.id, 'id');
-    const { displayName } = input;
-    if (displayName !== undefined && (typeof displayName !== 'string' || displayName.length > 200)) invalid('displayName', 'must be a string of at most 200 characters');
+    const displayName = input.displayName === undefined ? undefined : checkDisplayName(input.displayName);
     return this.#store.createPrincipal({ id, kind, displayName: displayName ?? null, at: this.#clock.now() });
   }
+}
+
+function checkDisplayName(displayName: unknown): string | null {
+  if (displayName !== null && (typeof displayName !== 'string' || displayName.length > 200)) invalid('displayName', 'must be a string of at most 200 characters');
+  return displayName as string | null;
 }
 
 function checkEventGrant(input: EventGrant): EventGrant {
