@@ -10,6 +10,7 @@ import type { FlowDefinition, FlowVersionRecord } from './model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from './run.js';
 import type { RunErrorInfo } from './errors.js';
 import type { PrincipalStore } from './principal-store.js';
+import type { StateChanges } from './state-slots.js';
 
 /** What a backend can do; the engine reads these, never the class. */
 export interface StoreCapabilities {
@@ -56,7 +57,20 @@ export interface Transition {
   /** The run's `version` this transition was computed from; a mismatch is a conflict. */
   expectedVersion: number;
   at: number;
+  /**
+   * The run's new fields. `state` is the whole new state, live (a store may hand this object
+   * back, and derive what it needs from it, but never keeps it): without `stateChanges` the store
+   * writes it whole.
+   */
   patch: RunPatch;
+  /**
+   * What the transition changes in the stored state (core/state-slots.ts): the new header and
+   * the slots written and deleted — what the store writes instead of the whole `patch.state`,
+   * which it requires. A store holding the run's state in the form of an older flowrun (one
+   * whole value) writes `patch.state` whole instead, once. Slots of a transition that is refused
+   * or repeated are not written.
+   */
+  stateChanges?: StateChanges;
   events?: RunEventBody[];
   /** Persisted item states (non-transient items), upserted by id. */
   items?: Item[];
@@ -108,11 +122,14 @@ export interface PendingEmit extends EmittedEvent {
 }
 
 /**
- * A run as a transition recorded it. `wokenRuns`, optional: the records of the runs it woke, as
- * they are right after it (leases included) — a store that has them at no extra cost returns them,
- * so the engine need not read back a parent it resumes; others leave it out.
+ * A run as a transition recorded it: its fields without its `input` (fixed at creation; the
+ * caller has it) and with `state` only when the transition carried one (`patch.state`, handed back
+ * as that very object) — a transition reads neither back. A repeat of the last transition
+ * answers the same way. `wokenRuns`, optional: the records of the runs it woke, whole, as they are
+ * right after it (leases included) — a store that has them at no extra cost returns them, so the
+ * engine need not read back a parent it resumes; others leave it out.
  */
-export type RecordedRun = RunRecord & { wokenRuns?: RunRecord[] };
+export type RecordedRun = Omit<RunRecord, 'input' | 'state'> & { state?: RunState; wokenRuns?: RunRecord[] };
 
 /** Filters and order of {@link Store.listRuns}. */
 export interface RunFilter {

@@ -9,6 +9,7 @@ import type { Store, Transition } from '../core/store.js';
 import { describePrincipalConformance } from './principal-store.conformance.js';
 import { describeOutboxConformance } from './outbox.conformance.js';
 import { describeRunTreeConformance } from './run-tree.conformance.js';
+import { describeStateSlotConformance } from './state-slots.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -92,10 +93,11 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       return { run: created.run, token: created.lease.fencingToken, owner: 'w1' };
     }
 
-    function transition(run: RunRecord, token: number, extra: Partial<Transition> = {}): Transition {
+    function transition(run: Pick<RunRecord, 'runId' | 'version'>, token: number, extra: Partial<Transition> = {}): Transition {
       return { runId: run.runId, lease: { owner: 'w1', fencingToken: token }, expectedVersion: run.version, at: T0 + 10, patch: {}, ...extra };
     }
     describeRunTreeConformance({ store: () => store, sampleRun, leased, transition, t0: T0 });
+    describeStateSlotConformance({ store: () => store, leased, transition, t0: T0 });
 
     describe('flows', () => {
       it('numbers versions per flow and returns the latest version for an identical redeploy', async () => {

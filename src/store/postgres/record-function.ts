@@ -11,14 +11,49 @@
  * commit. A transition whose UPDATE matched nothing wrote nothing and returns no row.
  */
 import { FlowError } from '../../core/errors.js';
-import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../../core/run.js';
+import { isTerminalStatus, type NewRun, type RunEventBody } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { emitRows, explainRejection, transitionKey, withWoken } from './apply-transition.js';
-import { RUN_COLUMNS, dedupeItems, runFromRow, type RunRow } from './run-rows.js';
+import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
+import type { RecordedRun } from '../../core/store.js';
+import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, recordedFromRow, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-writes.js';
 
 /** The columns a created run is inserted with (every column but the generated `end_sort`). */
 const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
+
+/**
+ * The migration statement that creates `flowrun_write_slots(run_id, version, changes)`: applies a
+ * transition's state changes (core/state-slots.ts; the argument is `slotsArgument`'s) to the run's
+ * rows in `run_state_slots`. Deletes spare the keys it puts; a key put again keeps its row and its
+ * `ord`, a new one is ordered after every other (its version's range). Each delete is an index
+ * range of the run, and a transition that deletes nothing reads no slot.
+ */
+export const WRITE_SLOTS_FUNCTION_SQL = `CREATE OR REPLACE FUNCTION flowrun_write_slots(p_run text, p_version bigint, w json)
+RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  put_keys text[];
+  range json;
+BEGIN
+  IF w IS NULL THEN RETURN 0; END IF;
+  put_keys := ARRAY(SELECT json_array_elements_text(w->'k'));
+  IF (w->>'r')::boolean THEN
+    DELETE FROM run_state_slots s WHERE s.run_id = p_run AND s.key <> ALL(put_keys);
+  END IF;
+  FOR range IN SELECT value FROM json_array_elements(w->'p') LOOP
+    DELETE FROM run_state_slots s WHERE s.run_id = p_run AND s.key >= range->>0 AND s.key < range->>1 AND s.key <> ALL(put_keys);
+  END LOOP;
+  IF json_array_length(w->'d') > 0 THEN
+    DELETE FROM run_state_slots s WHERE s.run_id = p_run AND s.key IN (SELECT json_array_elements_text(w->'d'));
+  END IF;
+  INSERT INTO run_state_slots (run_id, key, ord, body)
+  SELECT p_run, k.key, p_version * 1048576 + k.ord, k.body
+  FROM ROWS FROM (json_array_elements_text(w->'k'), json_array_elements(w->'b')) WITH ORDINALITY AS k(key, body, ord)
+  ON CONFLICT (run_id, key) DO UPDATE SET body = EXCLUDED.body;
+  RETURN 1;
+END
+$fn$`;
 
 /** The migration statement that creates the function (in the store's schema). */
 export const RECORD_FUNCTION_SQL = `CREATE OR REPLACE FUNCTION flowrun_record_transitions(batch json)
@@ -31,7 +66,7 @@ DECLARE
   -- outputs) are read from the json text so they are stored exactly as sent (jsonb reorders keys).
   tb jsonb;
   c json;
-  r runs%ROWTYPE;
+  r record;
   w record;
   i integer := -1;
   n_events integer;
@@ -49,6 +84,7 @@ BEGIN
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT tb->'new'->'row'->>'run_id', e.ord, e.kind, (tb->'new'->'row'->>'start_time')::double precision, e.body
       FROM ROWS FROM (json_array_elements(t->'new'->'ev'), json_array_elements_text(t->'new'->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+      PERFORM flowrun_write_slots(tb->'new'->'row'->>'run_id', 0, t->'new'->'sl');
       IF tb->'new'->'row'->>'tree_id' <> tb->'new'->'row'->>'run_id' THEN
         -- A run joining an existing tree (an EMIT's event started it) counts into it, after its
         -- INSERT (a taken id is reported first); a refusal raises like a created child's.
@@ -62,6 +98,7 @@ BEGIN
     UPDATE runs SET
       status = COALESCE(tb->>'st', runs.status),
       state = COALESCE(t->'state', runs.state),
+      state_slots = runs.state_slots OR t->'state' IS NOT NULL,
       output = CASE WHEN (tb->>'ho')::boolean THEN t->'output' ELSE runs.output END,
       run_error = CASE WHEN (tb->>'hre')::boolean THEN NULLIF((t->'re')::text, 'null')::json ELSE runs.run_error END,
       end_time = CASE WHEN (tb->>'het')::boolean THEN (tb->>'et')::double precision ELSE runs.end_time END,
@@ -74,8 +111,12 @@ BEGIN
       last_transition_key = tb->>'key'
     WHERE runs.run_id = tb->>'id' AND runs.lease_owner = tb->>'owner' AND runs.fencing_token = (tb->>'token')::bigint
       AND runs.version = (tb->>'ver')::integer AND runs.status IN ('ACTIVE', 'INACTIVE')
-    RETURNING runs.* INTO r;
+      -- Changes apply to slots only: a row holding its state whole (from before schema 9) matches
+      -- none, and the caller applies the transition again writing it whole (explainRejection).
+      AND (runs.state_slots OR tb->'sl' IS NULL OR (tb->'sl'->>'r')::boolean)
+    RETURNING ${RECORDED_COLUMNS} INTO r;
     CONTINUE WHEN NOT FOUND;
+    IF t->'sl' IS NOT NULL THEN PERFORM flowrun_write_slots(r.run_id, r.version, t->'sl'); END IF;
     payloads := payloads || (r.run_id || ':' || r.last_seq);
     IF n_events > 0 THEN
       INSERT INTO run_events (run_id, seq, kind, time, body)
@@ -103,6 +144,7 @@ BEGIN
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT c->'row'->>'run_id', e.ord, e.kind, at_ms, e.body
       FROM ROWS FROM (json_array_elements(c->'ev'), json_array_elements_text(c->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+      PERFORM flowrun_write_slots(c->'row'->>'run_id', 0, c->'sl');
       payloads := payloads || ((c->'row'->>'run_id') || ':' || json_array_length(c->'ev'));
     END LOOP;
     woken_rows := '{}';
@@ -114,14 +156,13 @@ BEGIN
           fencing_token = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN runs.fencing_token + 1 ELSE runs.fencing_token END,
           lease_expires_at = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN (tb->'wl'->>'x')::double precision ELSE runs.lease_expires_at END
         WHERE runs.run_id IN (SELECT jsonb_array_elements_text(tb->'wk')) AND runs.status = 'ACTIVE'
-        RETURNING runs.*
+        RETURNING ${RUN_COLUMNS}, ${slotsColumn('runs')}
       LOOP
         payloads := payloads || (w.run_id || ':' || w.last_seq);
         IF w.run_id = r.run_id THEN r.ready_at := at_ms; ELSE woken_rows := woken_rows || row_to_json(w); END IF;
       END LOOP;
     END IF;
-    -- The caller holds the state it recorded: it need not travel back.
-    IF tb ? 'state' THEN r.state := '{}'::json; END IF;
+    -- The caller holds the state it recorded and the input: neither travels back.
     batch_index := i;
     run := row_to_json(r);
     -- The woken runs come back whole: the engine resumes a parent it woke without reading it.
@@ -146,6 +187,7 @@ export type BatchItem = { transition: Transition } | { creation: NewRunWrite };
 
 /** A new run's row (column → value, as json_populate_record reads it) with its first events. */
 function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: string; expiresAt: number } | null, at: number): Record<string, unknown> {
+  const slots = wholeStateChanges(run.state);
   const row: Record<string, unknown> = {
     run_id: run.runId, flow_id: run.flowId, flow_version: run.flowVersion, action_name: run.actionName, status: run.status, label: run.label,
     tags: run.tags, input: run.input, output: null, run_error: null, created_by: run.createdBy, run_owner: run.runOwner, run_as: run.runAs,
@@ -153,9 +195,9 @@ function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: str
     depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: at,
     timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: events.length, ready_at: run.readyAt,
     lease_owner: lease?.owner ?? null, lease_expires_at: lease?.expiresAt ?? null, fencing_token: lease ? 1 : 0,
-    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state: run.state,
+    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state_slots: true, state: slots.header,
   };
-  return { row, ev: events, ek: eventKinds(events) };
+  return { row, ev: events, ek: eventKinds(events), sl: slotsArgument(slots) };
 }
 
 /** A new run as the function reads it: its row, its first events and, when it joins a tree, that tree's budget (`mt`). */
@@ -172,7 +214,8 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   const items = dedupeItems(t.items ?? []);
   const arg: Record<string, unknown> = { id: t.runId, owner: t.lease.owner, token: t.lease.fencingToken, ver: t.expectedVersion, at: t.at, key: transitionKey(t) };
   if (p.status !== undefined) arg.st = p.status;
-  if (p.state !== undefined) arg.state = p.state;
+  const changes = transitionStateChanges(t);
+  if (changes) Object.assign(arg, { state: changes.header, sl: slotsArgument(changes) });
   if ('output' in p) Object.assign(arg, { ho: true, output: p.output });
   if (p.runError !== undefined) Object.assign(arg, { hre: true, re: p.runError });
   if (p.endTime !== undefined) Object.assign(arg, { het: true, et: p.endTime });
@@ -195,7 +238,7 @@ function transitionArgument(t: Transition): Record<string, unknown> {
  * nothing). Rejects with the driver's error when the call failed — then nothing of it was written
  * and the caller records them one by one to find the culprit.
  */
-export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: true; run: RunRecord | null } | { ok: false; error: FlowError })[]> {
+export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: true; run: RecordedRun | null } | { ok: false; error: FlowError })[]> {
   const argument = items.map((item) =>
     'transition' in item ? transitionArgument(item.transition) : { new: creationArgument(item.creation) },
   );
@@ -209,7 +252,7 @@ export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: 
       const t = item.transition;
       const row = rows.get(i);
       try {
-        return { ok: true as const, run: row ? withWoken(runFromRow(row.run, t.patch.state), row.woken, t) : await explainRejection(sql, t) };
+        return { ok: true as const, run: row ? withWoken(recordedFromRow(row.run, t.patch.state), row.woken, t) : await explainRejection(sql, t) };
       } catch (error) {
         if (error instanceof FlowError) return { ok: false as const, error };
         throw error;
