@@ -227,6 +227,8 @@ export interface Store {
    * tree in the same transaction, like a transition's `createRuns`: past `maxRunsPerTree` it is
    * refused with LIMIT_EXCEEDED (`details: {limit: 'maxRunsPerTree', max, value}`), into a
    * canceled tree with CANCELED, and nothing is written. A run starting its own tree is not counted.
+   * The record handed back holds the caller's own `input` and `state` objects, as given (the store
+   * keeps its own copy): the creator executes the run without a second copy of either.
    */
   createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }>;
   getRun(runId: string): Promise<RunRecord | null>;

@@ -103,7 +103,8 @@ export class MemoryStore implements Store {
     }
     this.#append(entry, input.events ?? [], input.run.startTime);
     this.#runs.set(input.run.runId, entry);
-    const run = this.#record(entry);
+    const { input: _input, ...fields } = entry.run;
+    const run: RunRecord = { ...cloneJson(fields), input: input.run.input, state: input.run.state };
     return input.lease
       ? { run, lease: { runId: run.runId, owner: input.lease.owner, fencingToken: run.fencingToken, expiresAt: input.lease.expiresAt } }
       : { run, lease: null };

@@ -131,8 +131,11 @@ export class PostgresStore implements Store {
     // Group-committed with the transitions of the moment (CONFLICT when the id is taken).
     await this.#batcher.submitCreation({ run: input.run, events, lease, ...(input.maxRunsPerTree === undefined ? {} : { maxRunsPerTree: input.maxRunsPerTree }) });
     // The row holds exactly these values; building the record here saves reading it back.
+    const { input: given, state, ...fields } = input.run;
     const run: RunRecord = {
-      ...cloneJson(input.run),
+      ...cloneJson(fields),
+      input: given,
+      state,
       output: null,
       runError: null,
       endTime: null,

@@ -6,7 +6,6 @@
 import { ConflictError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
 import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, RecordedRun, Transition } from '../../core/store.js';
-import { cloneJson } from '../../core/json.js';
 import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
 import { countTreeRuns } from './run-trees.js';
 import { INSERT_RUN_SQL, jsonOrNull, newRunParams, recordedFromRow, runFromRow, type RunRow, type SlotRow } from './run-rows.js';
@@ -116,7 +115,7 @@ export function createRun(
   const runId = input.run.runId;
   const lease = input.lease ?? null;
   // The row holds exactly these values: the record is built from them, not read back.
-  const run: RunRecord = { ...recordedFromRow(insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease })), input: cloneJson(input.run.input), state: cloneJson(input.run.state) };
+  const run: RunRecord = { ...recordedFromRow(insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease })), input: input.run.input, state: input.run.state };
   if (input.run.treeId !== runId) countTreeRuns(conn, input.run.treeId, 1, input.maxRunsPerTree);
   return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
 }
