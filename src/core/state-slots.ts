@@ -156,7 +156,8 @@ export function frameSlots(frames: readonly Frame[], index: number, lastStep: st
   const frame = frames[index]!;
   const slots: StateSlot[] = [];
   if (frame.item !== undefined && sharedItemFrom(frames, index) === undefined) slots.push({ key: itemKey(index), value: frame.item });
-  for (const [stepId, value] of Object.entries(frame.steps)) slots.push({ key: stepKey(index, stepId), value });
+  // A value JSON cannot hold (undefined) has no slot: read back, it is absent, as a stored JSON object drops it.
+  for (const [stepId, value] of Object.entries(frame.steps)) if (value !== undefined) slots.push({ key: stepKey(index, stepId), value });
   if (lastStep === undefined && frame.last !== undefined) slots.push({ key: lastKey(index), value: frame.last });
   return slots;
 }
@@ -165,8 +166,8 @@ export function frameSlots(frames: readonly Frame[], index: number, lastStep: st
 export function wholeStateChanges(state: RunState): StateChanges {
   const lastSteps = state.frames.map((frame) => findLastStep(frame));
   const put: StateSlot[] = [];
-  for (const [name, value] of Object.entries(state.vars)) put.push({ key: varKey(name), value });
-  for (const [name, value] of Object.entries(state.outputs)) put.push({ key: outputKey(name), value });
+  for (const [name, value] of Object.entries(state.vars)) if (value !== undefined) put.push({ key: varKey(name), value });
+  for (const [name, value] of Object.entries(state.outputs)) if (value !== undefined) put.push({ key: outputKey(name), value });
   for (const name of slottedFields(state)) put.push({ key: fieldKey(name), value: (state as unknown as Record<string, unknown>)[name] });
   state.frames.forEach((_, i) => put.push(...frameSlots(state.frames, i, lastSteps[i])));
   return { header: stateHeader(state, (_, i) => lastSteps[i]), put, delete: [], deletePrefixes: [], replace: true };

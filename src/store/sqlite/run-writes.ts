@@ -3,7 +3,7 @@
  * group-commit queue opened for it, so it either applies completely or (by throwing) not at all;
  * they mirror the memory store's semantics check for check, error for error.
  */
-import { ConflictError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
+import { ConflictError, FlowError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
 import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, RecordedRun, Transition } from '../../core/store.js';
 import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
@@ -180,7 +180,8 @@ export function recordTransition(conn: SqliteConnection, t: Transition): Recorde
   if (changes) {
     // A row written before slots holds its state whole: this transition writes it whole, as slots.
     const slotted = head.state_slots === 1;
-    const written = slotted || p.state === undefined ? changes : wholeStateChanges(p.state);
+    if (!slotted && !changes.replace && p.state === undefined) throw new FlowError('INTERNAL', `run "${t.runId}" holds its state whole: a transition changing it must carry patch.state`, { runId: t.runId });
+    const written = slotted || changes.replace ? changes : wholeStateChanges(p.state!);
     writeSlots(conn, t.runId, row.version, written);
     set('state', JSON.stringify(written.header));
     if (!slotted) set('state_slots', 1);

@@ -119,7 +119,10 @@ export class StateChangeTracker {
         put.push(...frameSlots(frames, i, lastStep));
         continue;
       }
-      for (const stepId of this.#steps.get(frame) ?? []) put.push({ key: stepKey(i, stepId), value: frame.steps[stepId] });
+      for (const stepId of this.#steps.get(frame) ?? []) {
+        if (frame.steps[stepId] === undefined) deleted.push(stepKey(i, stepId));
+        else put.push({ key: stepKey(i, stepId), value: frame.steps[stepId] });
+      }
       if (frame.item !== before.item && sharedItemFrom(frames, i) === undefined) {
         if (frame.item === undefined) deleted.push(itemKey(i));
         else put.push({ key: itemKey(i), value: frame.item });
