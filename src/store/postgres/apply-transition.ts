@@ -12,7 +12,7 @@ import { isTerminalStatus } from '../../core/run.js';
 import type { RecordedRun, Transition } from '../../core/store.js';
 import { isUniqueViolation } from './pg-errors.js';
 import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
-import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, jsonParam, newRunCasts, newRunValues, recordedFromRow, runFromRow, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
+import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, deletesSlots, jsonParam, newRunCasts, newRunValues, recordedFromRow, runFromRow, slotDeleteSql, slotUpsertSql, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, type Sql } from './run-writes.js';
 import { treeErrorOf } from './run-trees.js';
 
@@ -81,11 +81,13 @@ export function transitionStatement(t: Transition): TransitionStatement {
     // none, and applyTransition writes it whole instead.
     (changes && !changes.replace ? ' AND state_slots' : '');
   const ctes = [`u AS (UPDATE runs SET ${sets.join(', ')} WHERE ${where} RETURNING ${RECORDED_COLUMNS})`];
-  // SELECTs run only when referenced: the final SELECT counts every one of these.
-  const counted = ['n'];
   if (changes) {
-    ctes.push(`sl AS (SELECT flowrun_write_slots(u.run_id, u.version, ${param(JSON.stringify(slotsArgument(changes)), 'json')}) AS n FROM u)`);
-    counted.push('sl');
+    // Off u like every other write: a transition that does not match writes no slot.
+    const slots = slotsArgument(changes);
+    // A parameter only when the text uses it: equal texts must take equal parameters.
+    const arg = deletesSlots(slots) || slots.k.length > 0 ? param(JSON.stringify(slots), 'json') : '';
+    if (deletesSlots(slots)) ctes.push(`sd AS (${slotDeleteSql('u.run_id', arg).replace('WHERE s.run_id = u.run_id', 'USING u WHERE s.run_id = u.run_id')})`);
+    if (slots.k.length > 0) ctes.push(`sp AS (${slotUpsertSql('u.run_id', 'u.version', arg).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), u')})`);
   }
   // Payloads of the NOTIFYs, `<runId>:<lastSeq>`, one SELECT per touched set of runs.
   const announced = [`SELECT u.run_id || ':' || u.last_seq AS payload FROM u`];
@@ -123,8 +125,9 @@ export function transitionStatement(t: Transition): TransitionStatement {
     const selected = row.map((value, i) => param(value, casts[i]!)).join(', ');
     // FROM u: the child exists only if the parent's guarded UPDATE matched.
     ctes.push(`c${n} AS (INSERT INTO runs (${RUN_COLUMNS}) SELECT ${selected} FROM u, tr RETURNING run_id, last_seq)`);
-    ctes.push(`c${n}sl AS (SELECT flowrun_write_slots(c${n}.run_id, 0, ${param(JSON.stringify(slotsArgument(slots)), 'json')}) AS n FROM c${n})`);
-    counted.push(`c${n}sl`);
+    if (slots.put.length > 0) {
+      ctes.push(`c${n}sp AS (${slotUpsertSql(`c${n}.run_id`, '0', param(JSON.stringify(slotsArgument(slots)), 'json')).replace('WITH ORDINALITY AS k(key, body, ord)', `WITH ORDINALITY AS k(key, body, ord), c${n}`)})`);
+    }
     if (created.events.length > 0) {
       ctes.push(`c${n}ev AS (INSERT INTO run_events (run_id, seq, kind, time, body)
         SELECT c${n}.run_id, e.ord, e.kind, ${at}, e.body
@@ -151,8 +154,7 @@ export function transitionStatement(t: Transition): TransitionStatement {
   ctes.push(`n AS (SELECT pg_notify('${NOTIFY_CHANNEL}', a.payload) FROM (${announced.join(' UNION ALL ')}) AS a)`);
   // The woken runs come back whole: the engine resumes a parent it woke without reading it.
   const woken = others.length > 0 ? ', (SELECT json_agg(w) FROM w) AS woken' : '';
-  const counts = counted.map((name) => `(SELECT count(*) FROM ${name}) AS ${name}_count`).join(', ');
-  return { text: `WITH ${ctes.join(',\n')}\nSELECT u.*, ${counts}${woken} FROM u`, values };
+  return { text: `WITH ${ctes.join(',\n')}\nSELECT u.*, (SELECT count(*) FROM n) AS notified${woken} FROM u`, values };
 }
 
 /**

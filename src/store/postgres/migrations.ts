@@ -43,7 +43,7 @@
  * `deleteEndedRuns` deletes the three tables in one statement instead.
  */
 import { FlowError } from '../../core/errors.js';
-import { RECORD_FUNCTION_SQL, WRITE_SLOTS_FUNCTION_SQL } from './record-function.js';
+import { RECORD_FUNCTION_SQL } from './record-function.js';
 import { RUN_TREES_SQL } from './run-trees.js';
 import type { PoolClient } from 'pg';
 
@@ -266,7 +266,7 @@ const MIGRATIONS: Migration[] = [
     // byte-wise, so a frame's keys (`f<i>:…`) are one index range. `ord` keeps the order slots
     // were first written in. The batch function is replaced by its current text (same signature).
     version: 9,
-    description: 'run_state_slots, runs.state_slots, flowrun_write_slots',
+    description: 'run_state_slots, runs.state_slots',
     statements: [
       `ALTER TABLE runs ADD COLUMN state_slots boolean NOT NULL DEFAULT false`,
       `CREATE TABLE run_state_slots (
@@ -276,7 +276,6 @@ const MIGRATIONS: Migration[] = [
         body   json NOT NULL,
         PRIMARY KEY (run_id, key)
       )`,
-      WRITE_SLOTS_FUNCTION_SQL,
       RECORD_FUNCTION_SQL,
     ],
   },

@@ -16,44 +16,11 @@ import type { Transition } from '../../core/store.js';
 import { emitRows, explainRejection, transitionKey, withWoken } from './apply-transition.js';
 import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
 import type { RecordedRun } from '../../core/store.js';
-import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, recordedFromRow, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
+import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, recordedFromRow, slotDeleteSql, slotUpsertSql, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-writes.js';
 
 /** The columns a created run is inserted with (every column but the generated `end_sort`). */
 const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
-
-/**
- * The migration statement that creates `flowrun_write_slots(run_id, version, changes)`: applies a
- * transition's state changes (core/state-slots.ts; the argument is `slotsArgument`'s) to the run's
- * rows in `run_state_slots`. Deletes spare the keys it puts; a key put again keeps its row and its
- * `ord`, a new one is ordered after every other (its version's range). Each delete is an index
- * range of the run, and a transition that deletes nothing reads no slot.
- */
-export const WRITE_SLOTS_FUNCTION_SQL = `CREATE OR REPLACE FUNCTION flowrun_write_slots(p_run text, p_version bigint, w json)
-RETURNS integer
-LANGUAGE plpgsql AS $fn$
-DECLARE
-  put_keys text[];
-  range json;
-BEGIN
-  IF w IS NULL THEN RETURN 0; END IF;
-  put_keys := ARRAY(SELECT json_array_elements_text(w->'k'));
-  IF (w->>'r')::boolean THEN
-    DELETE FROM run_state_slots s WHERE s.run_id = p_run AND s.key <> ALL(put_keys);
-  END IF;
-  FOR range IN SELECT value FROM json_array_elements(w->'p') LOOP
-    DELETE FROM run_state_slots s WHERE s.run_id = p_run AND s.key >= range->>0 AND s.key < range->>1 AND s.key <> ALL(put_keys);
-  END LOOP;
-  IF json_array_length(w->'d') > 0 THEN
-    DELETE FROM run_state_slots s WHERE s.run_id = p_run AND s.key IN (SELECT json_array_elements_text(w->'d'));
-  END IF;
-  INSERT INTO run_state_slots (run_id, key, ord, body)
-  SELECT p_run, k.key, p_version * 1048576 + k.ord, k.body
-  FROM ROWS FROM (json_array_elements_text(w->'k'), json_array_elements(w->'b')) WITH ORDINALITY AS k(key, body, ord)
-  ON CONFLICT (run_id, key) DO UPDATE SET body = EXCLUDED.body;
-  RETURN 1;
-END
-$fn$`;
 
 /** The migration statement that creates the function (in the store's schema). */
 export const RECORD_FUNCTION_SQL = `CREATE OR REPLACE FUNCTION flowrun_record_transitions(batch json)
@@ -84,7 +51,7 @@ BEGIN
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT tb->'new'->'row'->>'run_id', e.ord, e.kind, (tb->'new'->'row'->>'start_time')::double precision, e.body
       FROM ROWS FROM (json_array_elements(t->'new'->'ev'), json_array_elements_text(t->'new'->'ek')) WITH ORDINALITY AS e(body, kind, ord);
-      PERFORM flowrun_write_slots(tb->'new'->'row'->>'run_id', 0, t->'new'->'sl');
+      ${slotUpsertSql("tb->'new'->'row'->>'run_id'", '0', "t->'new'->'sl'")};
       IF tb->'new'->'row'->>'tree_id' <> tb->'new'->'row'->>'run_id' THEN
         -- A run joining an existing tree (an EMIT's event started it) counts into it, after its
         -- INSERT (a taken id is reported first); a refusal raises like a created child's.
@@ -116,7 +83,12 @@ BEGIN
       AND (runs.state_slots OR tb->'sl' IS NULL OR (tb->'sl'->>'r')::boolean)
     RETURNING ${RECORDED_COLUMNS} INTO r;
     CONTINUE WHEN NOT FOUND;
-    IF t->'sl' IS NOT NULL THEN PERFORM flowrun_write_slots(r.run_id, r.version, t->'sl'); END IF;
+    IF t->'sl' IS NOT NULL THEN
+      IF (tb->'sl'->>'r')::boolean OR jsonb_array_length(tb->'sl'->'d') > 0 OR jsonb_array_length(tb->'sl'->'p') > 0 THEN
+        ${slotDeleteSql('r.run_id', "t->'sl'")};
+      END IF;
+      ${slotUpsertSql('r.run_id', 'r.version', "t->'sl'")};
+    END IF;
     payloads := payloads || (r.run_id || ':' || r.last_seq);
     IF n_events > 0 THEN
       INSERT INTO run_events (run_id, seq, kind, time, body)
@@ -144,7 +116,7 @@ BEGIN
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT c->'row'->>'run_id', e.ord, e.kind, at_ms, e.body
       FROM ROWS FROM (json_array_elements(c->'ev'), json_array_elements_text(c->'ek')) WITH ORDINALITY AS e(body, kind, ord);
-      PERFORM flowrun_write_slots(c->'row'->>'run_id', 0, c->'sl');
+      ${slotUpsertSql("c->'row'->>'run_id'", '0', "c->'sl'")};
       payloads := payloads || ((c->'row'->>'run_id') || ':' || json_array_length(c->'ev'));
     END LOOP;
     woken_rows := '{}';

@@ -55,16 +55,54 @@ export const RECORDED_COLUMNS =
 /** Every column of a run record; also the column order of {@link newRunValues}. */
 export const RUN_COLUMNS = `${RECORDED_COLUMNS}, input, state`;
 
+/** Whether `changes` delete any slot (most transitions only put). */
+export function deletesSlots(slots: SlotsArgument): boolean {
+  return slots.r || slots.d.length > 0 || slots.p.length > 0;
+}
+
+/**
+ * The statement (plpgsql or a CTE body) that upserts the slots of a changes argument `arg` (a
+ * json expression) for run `runId` at version `version`: a slot put again keeps its row and its
+ * `ord`, a new one is ordered after every other (its version's range).
+ */
+export function slotUpsertSql(runId: string, version: string, arg: string): string {
+  return `INSERT INTO run_state_slots (run_id, key, ord, body)
+    SELECT ${runId}, k.key, ${version}::bigint * 1048576 + k.ord, k.body
+    FROM ROWS FROM (json_array_elements_text(${arg}->'k'), json_array_elements(${arg}->'b')) WITH ORDINALITY AS k(key, body, ord)
+    ON CONFLICT (run_id, key) DO UPDATE SET body = EXCLUDED.body`;
+}
+
+/**
+ * The statement that deletes the slots a changes argument `arg` deletes (every one for a whole
+ * write, keys, key ranges) of run `runId`, sparing the keys it puts: those are upserted, and one
+ * statement may not delete and upsert the same row.
+ */
+export function slotDeleteSql(runId: string, arg: string): string {
+  return `DELETE FROM run_state_slots s WHERE s.run_id = ${runId}
+    AND s.key <> ALL(ARRAY(SELECT json_array_elements_text(${arg}->'k')))
+    AND ((${arg}->>'r')::boolean OR s.key IN (SELECT json_array_elements_text(${arg}->'d'))
+      OR EXISTS (SELECT 1 FROM json_array_elements(${arg}->'p') AS kr(r) WHERE s.key >= kr.r->>0 AND s.key < kr.r->>1))`;
+}
+
 /** A read's column of the run's slots (`run_state_slots`), `[key, value]` pairs in the order first written, for the row `alias`. */
 export function slotsColumn(alias: string): string {
   return `(SELECT json_agg(json_build_array(s.key, s.body) ORDER BY s.ord) FROM run_state_slots s WHERE s.run_id = ${alias}.run_id) AS slots`;
 }
 
+/** A transition's state changes as SQL reads them (see {@link slotsArgument}). */
+export interface SlotsArgument {
+  r: boolean;
+  d: string[];
+  p: [string, string][];
+  k: string[];
+  b: unknown[];
+}
+
 /**
- * The argument of `flowrun_write_slots` (migrations.ts) for `changes`: `r` replace, `d` keys
- * deleted, `p` key ranges deleted (`[from, to)`), `k` and `b` the keys and values put.
+ * `changes` as the statements read them: `r` replace, `d` keys deleted, `p` key ranges deleted
+ * (`[from, to)`), `k` and `b` the keys and values put.
  */
-export function slotsArgument(changes: StateChanges): { r: boolean; d: string[]; p: [string, string][]; k: string[]; b: unknown[] } {
+export function slotsArgument(changes: StateChanges): SlotsArgument {
   return {
     r: changes.replace,
     d: changes.delete,

@@ -5,7 +5,7 @@
  */
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { NewRun, RunEventBody } from '../../core/run.js';
-import { RUN_COLUMNS, newRunPlaceholders, newRunValues, slotsArgument } from './run-rows.js';
+import { RUN_COLUMNS, newRunPlaceholders, newRunValues, slotUpsertSql, slotsArgument } from './run-rows.js';
 
 /** Anything that runs a query: a pooled client (in or out of a transaction) or the pool. */
 export type Sql = Pick<PoolClient, 'query'>;
@@ -86,8 +86,8 @@ export async function insertRun(
        INSERT INTO run_events (run_id, seq, kind, time, body)
        SELECT r.run_id, e.ord, e.kind, $${n + 1}::float8, e.body
        FROM r, ${eventRowsFrom(`$${n + 2}`, `$${n + 3}`)}
-     ), sl AS (SELECT flowrun_write_slots(r.run_id, 0, $${n + 5}::json) AS n FROM r)${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${n + 6}::text, 1, $${n + 7}::float8) AS n FROM r)` : ''}
-     SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 4}::text)` : `$${n + 4}::text`} FROM r, sl${joinsTree ? ', tr' : ''}`,
+     ), sp AS (${slotUpsertSql('r.run_id', '0', `$${n + 5}::json`).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), r')})${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${n + 6}::text, 1, $${n + 7}::float8) AS n FROM r)` : ''}
+     SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 4}::text)` : `$${n + 4}::text`} FROM r${joinsTree ? ', tr' : ''}`,
     values,
   );
 }
