@@ -17,12 +17,15 @@ const flow: FlowDefinition = {
         m1: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.steps.m0.n' }, defaultNextStepInstanceId: 'set' },
         set: { stepType: 'SET', target: '$.vars.seen', expression: 'steps.m1.n', defaultNextStepInstanceId: 'call' },
         call: { stepType: 'RUN_FLOW', subflow: 'sub', defaultNextStepInstanceId: 'm2' },
-        m2: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.vars.seen' } },
+        m2: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.vars.seen' }, defaultNextStepInstanceId: 'loop' },
+        // A tail call: the frame is replaced, its item (the input) stays where it is stored.
+        loop: { stepType: 'GOTO', subflow: 'tail' },
       },
     },
   },
   subflows: {
     sub: { startAt: 'inner', steps: { inner: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.item.n' } } } },
+    tail: { startAt: 't', steps: { t: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.item.n' }, defaultNextStepInstanceId: 'u' }, u: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.steps.t.n' } } } },
   },
 };
 
@@ -38,7 +41,7 @@ describe('state changes', () => {
     const engine = createEngine({ stores: store, modules: { inc: (input) => ({ n: (input.n as number) + 1 }) } });
     await engine.deployFlow(flow, { publish: true });
     const result = await engine.runAction({ flow: flow.id, input: { blob, n: 1 } });
-    expect(result.output).toEqual({ n: 4 });
+    expect(result.output).toEqual({ n: 3 });
     expect(recorded.length).toBeGreaterThan(2);
     for (const t of recorded) {
       expect(t.stateChanges?.replace).toBe(false);

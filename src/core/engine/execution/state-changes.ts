@@ -115,8 +115,14 @@ export class StateChangeTracker {
       const lastStep = this.#lastStepOf(frame);
       lastSteps.push(lastStep);
       if (before?.frame !== frame) {
-        if (before) deletePrefixes.push(framePrefix(i));
-        put.push(...frameSlots(frames, i, lastStep));
+        // A frame that replaced the one here (`goto`) with the same item object keeps that slot.
+        const keepsItem = before !== undefined && frame.item !== undefined && frame.item === before.item;
+        const slots = frameSlots(frames, i, lastStep).filter((slot) => !keepsItem || slot.key !== itemKey(i));
+        if (keepsItem) {
+          deletePrefixes.push(stepKey(i, ''));
+          if (!slots.some((slot) => slot.key === lastKey(i))) deleted.push(lastKey(i));
+        } else if (before) deletePrefixes.push(framePrefix(i));
+        put.push(...slots);
         continue;
       }
       for (const stepId of this.#steps.get(frame) ?? []) {
