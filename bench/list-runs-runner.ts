@@ -104,7 +104,7 @@ if (LOAD === 'store') {
   if (!admin) throw new Error('--load sql is for PostgreSQL');
   await store.getRun('none'); // the store connects and creates its schema
   const ROWS = 1000;
-  const width = newRunValues(newRun(0), { updatedAt: 0, lastSeq: 0, lease: null }).length;
+  const width = newRunValues(newRun(0), { updatedAt: 0, lastSeq: 0, lease: null }).values.length;
   await Promise.all(
     Array.from({ length: 4 }, async () => {
       const client = new pg.Client({ connectionString: admin!.url });
@@ -115,13 +115,21 @@ if (LOAD === 'store') {
         next = Math.min(RUNS, next + ROWS);
         const values: unknown[] = [];
         const tuples: string[] = [];
+        // Each run's state slots (its frame's item and `last`), as the store writes them with the row.
+        const slots: { run_id: string; key: string; body: unknown }[] = [];
         for (let i = from; i < next; i++) {
           const run = newRun(i);
           tuples.push(newRunPlaceholders(values.length + 1));
-          values.push(...newRunValues(run, { updatedAt: run.startTime, lastSeq: 0, lease: null }));
+          const row = newRunValues(run, { updatedAt: run.startTime, lastSeq: 0, lease: null });
+          values.push(...row.values);
+          for (const slot of row.slots.put) slots.push({ run_id: run.runId, key: slot.key, body: slot.value });
         }
         if (values.length !== tuples.length * width) throw new Error('row width changed');
         await client.query(`INSERT INTO runs (${RUN_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
+        await client.query(
+          `INSERT INTO run_state_slots (run_id, key, ord, body) SELECT s->>'run_id', s->>'key', o, s->'body' FROM json_array_elements($1::json) WITH ORDINALITY AS x(s, o)`,
+          [JSON.stringify(slots)],
+        );
       }
       await client.end();
     }),

@@ -43,7 +43,11 @@ export interface Frame {
   waitingForRunId?: string;
 }
 
-/** The execution state of a run, persisted with every transition. */
+/**
+ * The execution state of a run, persisted with every transition that changes it. Stores keep it
+ * as a small header plus one slot per value (state-slots.ts), and a transition writes only the
+ * slots it changed; every read of a run rebuilds it whole.
+ */
 export interface RunState {
   frames: Frame[];
   vars: Record<string, unknown>;

@@ -10,6 +10,7 @@ import type { FlowDefinition, FlowVersionRecord } from './model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from './run.js';
 import type { RunErrorInfo } from './errors.js';
 import type { PrincipalStore } from './principal-store.js';
+import type { StateChanges } from './state-slots.js';
 
 /** What a backend can do; the engine reads these, never the class. */
 export interface StoreCapabilities {
@@ -61,7 +62,20 @@ export interface Transition {
    */
   treeId?: string;
   at: number;
+  /**
+   * The run's new fields. `state` is the whole new state, live (a store may hand this object
+   * back, and derive what it needs from it, but never keeps it): without `stateChanges` the store
+   * writes it whole.
+   */
   patch: RunPatch;
+  /**
+   * What the transition changes in the stored state (core/state-slots.ts): the new header and
+   * the slots written and deleted — what the store writes instead of the whole `patch.state`,
+   * which it requires. A store holding the run's state in the form of an older flowrun (one
+   * whole value) writes `patch.state` whole instead, once. Slots of a transition that is refused
+   * or repeated are not written.
+   */
+  stateChanges?: StateChanges;
   events?: RunEventBody[];
   /** Persisted item states (non-transient items), upserted by id. */
   items?: Item[];
@@ -113,11 +127,14 @@ export interface PendingEmit extends EmittedEvent {
 }
 
 /**
- * A run as a transition recorded it. `wokenRuns`, optional: the records of the runs it woke, as
- * they are right after it (leases included) — a store that has them at no extra cost returns them,
- * so the engine need not read back a parent it resumes; others leave it out.
+ * A run as a transition recorded it: its fields without its `input` (fixed at creation; the
+ * caller has it) and with `state` only when the transition carried one (`patch.state`, handed back
+ * as that very object) — a transition reads neither back. A repeat of the last transition
+ * answers the same way. `wokenRuns`, optional: the records of the runs it woke, whole, as they are
+ * right after it (leases included) — a store that has them at no extra cost returns them, so the
+ * engine need not read back a parent it resumes; others leave it out.
  */
-export type RecordedRun = RunRecord & { wokenRuns?: RunRecord[] };
+export type RecordedRun = Omit<RunRecord, 'input' | 'state'> & { state?: RunState; wokenRuns?: RunRecord[] };
 
 /** Filters and order of {@link Store.listRuns}. */
 export interface RunFilter {
@@ -215,6 +232,8 @@ export interface Store {
    * tree in the same transaction, like a transition's `createRuns`: past `maxRunsPerTree` it is
    * refused with LIMIT_EXCEEDED (`details: {limit: 'maxRunsPerTree', max, value}`), into a
    * canceled tree with CANCELED, and nothing is written. A run starting its own tree is not counted.
+   * The record handed back holds the caller's own `input` and `state` objects, as given (the store
+   * keeps its own copy): the creator executes the run without a second copy of either.
    */
   createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }>;
   getRun(runId: string): Promise<RunRecord | null>;

@@ -15,7 +15,7 @@ export function describeOutboxConformance(store: () => Store, newRun: (overrides
     const created = await store().createRun({ run: newRun({ runId }), events: [], lease: { owner: 'w1', expiresAt: T0 + 30_000 } });
     return { run: created.run, token: created.lease!.fencingToken };
   }
-  const transition = (run: RunRecord, token: number, extra: Partial<Transition>): Transition => ({
+  const transition = (run: Pick<RunRecord, 'runId' | 'version'>, token: number, extra: Partial<Transition>): Transition => ({
     runId: run.runId,
     lease: { owner: 'w1', fencingToken: token },
     expectedVersion: run.version,

@@ -12,14 +12,14 @@ export interface RunTreeConformanceHelpers {
   store: () => Store;
   sampleRun: (overrides?: Partial<NewRun>) => NewRun;
   leased: (overrides?: Partial<NewRun>) => Promise<{ run: RunRecord; token: number }>;
-  transition: (run: RunRecord, token: number, extra?: Partial<Transition>) => Transition;
+  transition: (run: Pick<RunRecord, 'runId' | 'version'>, token: number, extra?: Partial<Transition>) => Transition;
   t0: number;
 }
 
 /** Registers the run-tree tests against the store the main suite made for each test. */
 export function describeRunTreeConformance(h: RunTreeConformanceHelpers): void {
   describe('run trees', () => {
-    const child = (parent: RunRecord, runId: string): { run: NewRun; events: [] } => ({
+    const child = (parent: Pick<RunRecord, 'runId' | 'treeId' | 'depth'>, runId: string): { run: NewRun; events: [] } => ({
       run: h.sampleRun({ runId, parentRunId: parent.runId, rootRunId: runId, treeId: parent.treeId, detached: true }),
       events: [],
     });

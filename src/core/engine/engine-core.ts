@@ -142,8 +142,8 @@ export interface EngineCore {
   publishCommitted(run: LiveRunRef, events: RunEventBody[], transients?: { afterIndex: number; body: RunEventBody }[]): void;
   /** A transient item changed: live listeners only. */
   publishTransient(run: LiveRunRef, event: RunEventBody): void;
-  /** A run reached a terminal status; with `parentLease`, its woken parent was leased to this engine. */
-  runEnded(run: RecordedRun, parentLease?: { owner: string; expiresAt: number }): void;
+  /** A run reached a terminal status (its whole record, as it ended); with `parentLease`, its woken parent was leased to this engine. */
+  runEnded(run: RunRecord & Pick<RecordedRun, 'wokenRuns'>, parentLease?: { owner: string; expiresAt: number }): void;
   /**
    * Resolves in a later turn of the event loop (a long loop of steps lets timers and I/O in), with
    * true when the run should give its slot back: its tree or owner holds more than its share here

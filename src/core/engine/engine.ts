@@ -367,7 +367,7 @@ export class Engine implements EngineCore {
     return this.#waiters.endedRun(runId);
   }
 
-  runEnded(ended: RecordedRun, parentLease?: { owner: string; expiresAt: number }): void {
+  runEnded(ended: RunRecord & Pick<RecordedRun, 'wokenRuns'>, parentLease?: { owner: string; expiresAt: number }): void {
     const { wokenRuns, ...run } = ended;
     this.#waiters.notify(run);
     if (!run.parentRunId || run.detached) return;

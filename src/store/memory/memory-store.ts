@@ -7,14 +7,18 @@ import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import { cloneJson, stableStringify } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { countTreeRuns } from '../run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import { filterStatuses, matchesRunFilter } from './run-filter-match.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
+import { MemoryRunState } from './memory-run-state.js';
+import { transitionStateChanges } from '../../core/state-slots.js';
 
 interface RunEntry {
-  run: RunRecord;
+  /** The run's fields; its state is `state`. */
+  run: Omit<RunRecord, 'state'>;
+  state: MemoryRunState;
   events: RunEvent[];
   logs: LogEntry[];
   items: Map<string, Item>;
@@ -100,7 +104,8 @@ export class MemoryStore implements Store {
     }
     this.#append(entry, input.events ?? [], input.run.startTime);
     this.#runs.set(input.run.runId, entry);
-    const run = cloneJson(entry.run);
+    const { input: _input, ...fields } = entry.run;
+    const run: RunRecord = { ...cloneJson(fields), input: input.run.input, state: input.run.state };
     return input.lease
       ? { run, lease: { runId: run.runId, owner: input.lease.owner, fencingToken: run.fencingToken, expiresAt: input.lease.expiresAt } }
       : { run, lease: null };
@@ -109,7 +114,7 @@ export class MemoryStore implements Store {
   async getRun(runId: string): Promise<RunRecord | null> {
     this.#open();
     const entry = this.#runs.get(runId);
-    return entry ? cloneJson(entry.run) : null;
+    return entry ? this.#record(entry) : null;
   }
 
   async countRuns(filter: RunFilter, options: { max?: number } = {}): Promise<number> {
@@ -125,26 +130,27 @@ export class MemoryStore implements Store {
     this.#open();
     const { orderBy, dir, order, limit, after } = runListing(filter);
     const statuses = filterStatuses(filter);
-    const keyOf = (run: RunRecord): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
-    const compare = (a: RunRecord, b: RunRecord): number => {
+    const keyOf = (run: Pick<RunRecord, 'startTime' | 'endTime'>): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
+    const compare = (a: Pick<RunRecord, 'startTime' | 'endTime' | 'runId'>, b: Pick<RunRecord, 'startTime' | 'endTime' | 'runId'>): number => {
       const byKey = keyOf(a) - keyOf(b) || (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0);
       return dir === 'asc' ? byKey : -byKey;
     };
-    const matches: RunRecord[] = [];
-    for (const { run } of this.#runs.values()) {
+    const matches: RunEntry[] = [];
+    for (const entry of this.#runs.values()) {
+      const run = entry.run;
       if (!matchesRunFilter(run, filter, statuses)) continue;
       if (after) {
         const markerRun = { startTime: after.key, endTime: after.key, runId: after.runId } as RunRecord;
         if (compare(run, markerRun) <= 0) continue;
       }
-      matches.push(run);
+      matches.push(entry);
     }
-    matches.sort(compare);
+    matches.sort((a, b) => compare(a.run, b.run));
     const page = matches.slice(0, limit);
     const hasNextPage = matches.length > limit;
-    const last = page.at(-1);
+    const last = page.at(-1)?.run;
     return {
-      runs: page.map((r) => cloneJson(r)),
+      runs: page.map((entry) => this.#record(entry)),
       hasNextPage,
       marker: hasNextPage && last ? encodeRunMarker({ key: keyOf(last), runId: last.runId, order }) : null,
     };
@@ -175,14 +181,14 @@ export class MemoryStore implements Store {
     return this.#lease(entry, input.owner, input.leaseExpiresAt);
   }
 
-  async recordTransition(t: Transition): Promise<RunRecord> {
+  async recordTransition(t: Transition): Promise<RecordedRun> {
     this.#open();
     const entry = this.#runs.get(t.runId);
     if (!entry) throw new NotFoundError('RUN_NOT_FOUND', `run "${t.runId}" does not exist`, { runId: t.runId });
     const run = entry.run;
     const key = `${t.lease.fencingToken}:${t.expectedVersion}`;
     // A duplicate of the transition just recorded (a retried write whose reply was lost) is a no-op.
-    if (entry.lastTransitionKey === key && run.version === t.expectedVersion + 1) return cloneJson(run);
+    if (entry.lastTransitionKey === key && run.version === t.expectedVersion + 1) return this.#recorded(run, t);
     if (run.leaseOwner !== t.lease.owner || run.fencingToken !== t.lease.fencingToken) {
       throw new ConflictError(`run "${t.runId}" is no longer leased to ${t.lease.owner} (token ${t.lease.fencingToken})`, { code: 'LEASE_LOST', runId: t.runId });
     }
@@ -211,7 +217,8 @@ export class MemoryStore implements Store {
     }
     const p = t.patch;
     if (p.status !== undefined) run.status = p.status;
-    if (p.state !== undefined) run.state = cloneJson(p.state);
+    const changes = transitionStateChanges(t);
+    if (changes) entry.state.apply(changes);
     if ('output' in p) run.output = cloneJson(p.output);
     if (p.runError !== undefined) run.runError = cloneJson(p.runError);
     if (p.endTime !== undefined) run.endTime = p.endTime;
@@ -231,9 +238,20 @@ export class MemoryStore implements Store {
     }
     entry.lastTransitionKey = key;
     this.#wake(t.wakeRuns ?? [], t.at, t.wakeLease);
-    // The caller already holds the state it passed in: give that back rather than a second copy.
-    const { state, ...rest } = run;
-    return { ...cloneJson(rest), state: p.state ?? cloneJson(state) };
+    return this.#recorded(run, t);
+  }
+
+  /** What recordTransition answers: a copy of the run's fields but its input, and the caller's own state object (if it gave one). */
+  #recorded(run: Omit<RunRecord, 'state'>, t: Transition): RecordedRun {
+    const { input: _input, ...rest } = run;
+    const recorded: RecordedRun = cloneJson(rest);
+    if (t.patch.state !== undefined) recorded.state = t.patch.state;
+    return recorded;
+  }
+
+  /** A copy of the whole run, its state rebuilt from its slots. */
+  #record(entry: RunEntry): RunRecord {
+    return { ...cloneJson(entry.run), state: entry.state.read() };
   }
 
   async listPendingEmits(input: { recordedBefore: number; limit: number }): Promise<PendingEmit[]> {
@@ -272,7 +290,7 @@ export class MemoryStore implements Store {
     run.version += 1;
     this.#append(entry, input.events, input.at);
     this.#wake(input.wakeRuns ?? [], input.at);
-    return cloneJson(run);
+    return this.#record(entry);
   }
 
   async markTreeCanceled(input: { treeId: string; at: number }): Promise<RunTree> {
@@ -295,7 +313,7 @@ export class MemoryStore implements Store {
     if (input.label !== undefined) entry.run.label = input.label;
     if (input.tags !== undefined) entry.run.tags = [...input.tags];
     entry.run.updatedAt = input.at;
-    return cloneJson(entry.run);
+    return this.#record(entry);
   }
 
   async renewLeases(input: { owner: string; runIds: string[]; expiresAt: number }): Promise<string[]> {
@@ -368,8 +386,9 @@ export class MemoryStore implements Store {
     if (this.#closed) throw new FlowError('STORE_ERROR', `the ${this.name} store is closed`);
   }
 
-  #newEntry(run: NewRun, at: number): RunEntry {
-    const record: RunRecord = {
+  #newEntry(newRun: NewRun, at: number): RunEntry {
+    const { state, ...run } = newRun;
+    const record: Omit<RunRecord, 'state'> = {
       ...cloneJson(run),
       output: null,
       runError: null,
@@ -381,7 +400,7 @@ export class MemoryStore implements Store {
       leaseExpiresAt: null,
       fencingToken: 0,
     };
-    return { run: record, events: [], logs: [], items: new Map(), lastTransitionKey: null };
+    return { run: record, state: new MemoryRunState(state), events: [], logs: [], items: new Map(), lastTransitionKey: null };
   }
 
   #append(entry: RunEntry, bodies: RunEventBody[], at: number): void {
@@ -410,7 +429,7 @@ export class MemoryStore implements Store {
     }
   }
 
-  #isClaimable(run: RunRecord, now: number, status: 'ACTIVE' | 'INACTIVE' = 'ACTIVE'): boolean {
+  #isClaimable(run: Omit<RunRecord, 'state'>, now: number, status: 'ACTIVE' | 'INACTIVE' = 'ACTIVE'): boolean {
     return run.status === status && run.readyAt !== null && run.readyAt <= now && (run.leaseOwner === null || (run.leaseExpiresAt ?? 0) <= now);
   }
 
@@ -418,7 +437,7 @@ export class MemoryStore implements Store {
     entry.run.leaseOwner = owner;
     entry.run.leaseExpiresAt = expiresAt;
     entry.run.fencingToken += 1;
-    const run = cloneJson(entry.run);
+    const run = this.#record(entry);
     return { run, lease: { runId: run.runId, owner, fencingToken: run.fencingToken, expiresAt } };
   }
 }

@@ -8,10 +8,11 @@
  * creates, wakes and announces nothing.
  */
 import { ConflictError, NotFoundError, type FlowError } from '../../core/errors.js';
-import { isTerminalStatus, type RunRecord } from '../../core/run.js';
+import { isTerminalStatus } from '../../core/run.js';
 import type { RecordedRun, Transition } from '../../core/store.js';
 import { isUniqueViolation } from './pg-errors.js';
-import { RUN_COLUMNS, RUN_COLUMNS_WITHOUT_STATE, dedupeItems, jsonParam, newRunCasts, newRunValues, runFromRow, type RunRow } from './run-rows.js';
+import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
+import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, deletesSlots, jsonParam, newRunCasts, newRunValues, recordedFromRow, runFromRow, slotDeleteSql, slotUpsertSql, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, type Sql } from './run-writes.js';
 import { treeErrorOf } from './run-trees.js';
 
@@ -54,7 +55,8 @@ export function transitionStatement(t: Transition): TransitionStatement {
 
   const sets: string[] = [];
   if (p.status !== undefined) sets.push(`status = ${param(p.status, 'text')}`);
-  if (p.state !== undefined) sets.push(`state = ${param(jsonParam(p.state), 'json')}`);
+  const changes = transitionStateChanges(t);
+  if (changes) sets.push(`state = ${param(jsonParam(changes.header), 'json')}`, 'state_slots = true');
   if ('output' in p) sets.push(`output = ${param(jsonParam(p.output), 'json')}`);
   if (p.runError !== undefined) sets.push(`run_error = ${param(p.runError === null ? null : jsonParam(p.runError), 'json')}`);
   if (p.endTime !== undefined) sets.push(`end_time = ${param(p.endTime, 'float8')}`);
@@ -74,8 +76,19 @@ export function transitionStatement(t: Transition): TransitionStatement {
   sets.push('version = version + 1', `updated_at = ${at}`, `last_seq = last_seq + ${param(events.length, 'integer')}`, `last_transition_key = ${param(transitionKey(t), 'text')}`);
   const where =
     `run_id = ${param(t.runId, 'text')} AND lease_owner = ${param(t.lease.owner, 'text')} AND fencing_token = ${param(t.lease.fencingToken, 'bigint')}` +
-    ` AND version = ${param(t.expectedVersion, 'integer')} AND status IN ('ACTIVE', 'INACTIVE')`;
-  const ctes = [`u AS (UPDATE runs SET ${sets.join(', ')} WHERE ${where} RETURNING ${p.state !== undefined ? RUN_COLUMNS_WITHOUT_STATE : RUN_COLUMNS})`];
+    ` AND version = ${param(t.expectedVersion, 'integer')} AND status IN ('ACTIVE', 'INACTIVE')` +
+    // Changes apply to slots only: a row holding its state whole (written before schema 9) matches
+    // none, and applyTransition writes it whole instead.
+    (changes && !changes.replace ? ' AND state_slots' : '');
+  const ctes = [`u AS (UPDATE runs SET ${sets.join(', ')} WHERE ${where} RETURNING ${RECORDED_COLUMNS})`];
+  if (changes) {
+    // Off u like every other write: a transition that does not match writes no slot.
+    const slots = slotsArgument(changes);
+    // A parameter only when the text uses it: equal texts must take equal parameters.
+    const arg = deletesSlots(slots) || slots.k.length > 0 ? param(JSON.stringify(slots), 'json') : '';
+    if (deletesSlots(slots)) ctes.push(`sd AS (${slotDeleteSql('u.run_id', arg).replace('WHERE s.run_id = u.run_id', 'USING u WHERE s.run_id = u.run_id')})`);
+    if (slots.k.length > 0) ctes.push(`sp AS (${slotUpsertSql('u.run_id', 'u.version', arg).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), u')})`);
+  }
   // Payloads of the NOTIFYs, `<runId>:<lastSeq>`, one SELECT per touched set of runs.
   const announced = [`SELECT u.run_id || ':' || u.last_seq AS payload FROM u`];
 
@@ -107,11 +120,14 @@ export function transitionStatement(t: Transition): TransitionStatement {
     ctes.push(`tr AS (SELECT flowrun_count_tree_runs(${param(t.createRuns[0]!.run.treeId, 'text')}, ${param(t.createRuns.length, 'integer')}, ${max}) AS n FROM u)`);
   }
   (t.createRuns ?? []).forEach((created, n) => {
-    const row = newRunValues(created.run, { updatedAt: t.at, lastSeq: created.events.length, lease: created.lease ?? null });
+    const { values: row, slots } = newRunValues(created.run, { updatedAt: t.at, lastSeq: created.events.length, lease: created.lease ?? null });
     const casts = newRunCasts();
     const selected = row.map((value, i) => param(value, casts[i]!)).join(', ');
     // FROM u: the child exists only if the parent's guarded UPDATE matched.
     ctes.push(`c${n} AS (INSERT INTO runs (${RUN_COLUMNS}) SELECT ${selected} FROM u, tr RETURNING run_id, last_seq)`);
+    if (slots.put.length > 0) {
+      ctes.push(`c${n}sp AS (${slotUpsertSql(`c${n}.run_id`, '0', param(JSON.stringify(slotsArgument(slots)), 'json')).replace('WITH ORDINALITY AS k(key, body, ord)', `WITH ORDINALITY AS k(key, body, ord), c${n}`)})`);
+    }
     if (created.events.length > 0) {
       ctes.push(`c${n}ev AS (INSERT INTO run_events (run_id, seq, kind, time, body)
         SELECT c${n}.run_id, e.ord, e.kind, ${at}, e.body
@@ -130,7 +146,7 @@ export function transitionStatement(t: Transition): TransitionStatement {
          lease_expires_at = CASE WHEN ${free} THEN ${param(lease.expiresAt, 'float8')} ELSE lease_expires_at END`
       : '';
     ctes.push(`w AS (UPDATE runs SET ready_at = ${at}${leaseSets}
-      WHERE run_id = ANY(${ids}) AND status = 'ACTIVE' AND EXISTS (SELECT 1 FROM u) RETURNING runs.*)`);
+      WHERE run_id = ANY(${ids}) AND status = 'ACTIVE' AND EXISTS (SELECT 1 FROM u) RETURNING ${RUN_COLUMNS}, ${slotsColumn('runs')})`);
     announced.push(`SELECT w.run_id || ':' || w.last_seq FROM w`);
   }
   // A SELECT CTE runs only when referenced, hence the count below. PostgreSQL holds the
@@ -156,11 +172,11 @@ export async function applyTransition(sql: Sql, t: Transition): Promise<Recorded
   const updated = await preparedQuery<RunRow & { woken?: RunRow[] | null }>(sql, statement.text, statement.values);
   const row = updated.rows[0];
   if (!row) return explainRejection(sql, t);
-  return withWoken(runFromRow(row, t.patch.state), row.woken, t);
+  return withWoken(recordedFromRow(row, t.patch.state), row.woken, t);
 }
 
-/** The recorded run with the rows of the runs it woke (a run waking itself is only itself, ready now). */
-export function withWoken(run: RunRecord, woken: RunRow[] | null | undefined, t: Transition): RecordedRun {
+/** The recorded run with the rows of the runs it woke, read with their slots (a run waking itself is only itself, ready now). */
+export function withWoken(run: RecordedRun, woken: RunRow[] | null | undefined, t: Transition): RecordedRun {
   const rows = woken ?? [];
   if (rows.some((row) => row.run_id === t.runId)) run.readyAt = t.at;
   const others = rows.filter((row) => row.run_id !== t.runId).map((row) => runFromRow(row));
@@ -180,16 +196,21 @@ export function transitionErrorOf(error: unknown): FlowError | null {
 
 /**
  * The UPDATE matched no row: find out why, in the memory store's order of checks. A repeat of
- * the transition that made the run's current version is a success, not an error.
+ * the transition that made the run's current version is a success, not an error. A row that
+ * holds its state whole (written before schema 9) refuses changes to slots: the transition is
+ * applied again writing its state whole, as slots.
  */
-export async function explainRejection(sql: Sql, t: Transition): Promise<RunRecord> {
-  const found = await preparedQuery<RunRow & { last_transition_key: string | null }>(sql, `SELECT ${RUN_COLUMNS}, last_transition_key FROM runs WHERE run_id = $1::text`, [t.runId]);
+export async function explainRejection(sql: Sql, t: Transition): Promise<RecordedRun> {
+  const found = await preparedQuery<RunRow & { last_transition_key: string | null }>(sql, `SELECT ${RECORDED_COLUMNS}, last_transition_key FROM runs WHERE run_id = $1::text`, [t.runId]);
   const row = found.rows[0];
   if (!row) throw new NotFoundError('RUN_NOT_FOUND', `run "${t.runId}" does not exist`, { runId: t.runId });
-  if (row.last_transition_key === transitionKey(t) && row.version === t.expectedVersion + 1) return runFromRow(row);
+  if (row.last_transition_key === transitionKey(t) && row.version === t.expectedVersion + 1) return recordedFromRow(row, t.patch.state);
   if (row.lease_owner !== t.lease.owner || row.fencing_token !== t.lease.fencingToken) {
     throw new ConflictError(`run "${t.runId}" is no longer leased to ${t.lease.owner} (token ${t.lease.fencingToken})`, { code: 'LEASE_LOST', runId: t.runId });
   }
   if (isTerminalStatus(row.status)) throw new ConflictError(`run "${t.runId}" has already ended (${row.status})`, { code: 'LEASE_LOST', runId: t.runId });
+  if (!row.state_slots && row.version === t.expectedVersion && t.stateChanges && !t.stateChanges.replace && t.patch.state) {
+    return applyTransition(sql, { ...t, stateChanges: wholeStateChanges(t.patch.state) });
+  }
   throw new ConflictError(`run "${t.runId}" is at version ${row.version}, not ${t.expectedVersion}`, { code: 'LEASE_LOST', runId: t.runId });
 }

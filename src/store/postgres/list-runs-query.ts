@@ -5,7 +5,7 @@
  */
 import type { RunFilter } from '../../core/store.js';
 import type { RunMarker } from '../run-marker.js';
-import { RUN_COLUMNS } from './run-rows.js';
+import { RUN_COLUMNS, slotsColumn } from './run-rows.js';
 
 /** A query text and its parameters. */
 export interface SqlQuery {
@@ -32,7 +32,7 @@ export function buildListRunsQuery(input: { filter: RunFilter; orderBy: 'startTi
   const dir = input.dir === 'asc' ? 'ASC' : 'DESC';
   return {
     text:
-      `SELECT ${RUN_COLUMNS} FROM runs` +
+      `SELECT ${RUN_COLUMNS}, ${slotsColumn('runs')} FROM runs` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ` ORDER BY ${key} ${dir}, run_id ${dir} LIMIT ${param(input.fetch, 'integer')}`,
     values,

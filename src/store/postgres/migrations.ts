@@ -262,6 +262,27 @@ const MIGRATIONS: Migration[] = [
     statements: [RECORD_FUNCTION_SQL],
   },
   {
+    // State as slots (issue 13): a run's `state` holds a small header and `run_state_slots` one
+    // JSON value per key (a step's output, a var, a frame's item — core/state-slots.ts), so a
+    // transition writes what it changed. `state_slots` says which form a row holds: rows from
+    // before keep their state whole until their next transition writes it as slots. Keys compare
+    // byte-wise, so a frame's keys (`f<i>:…`) are one index range. `ord` keeps the order slots
+    // were first written in. The batch function is replaced by its current text (same signature).
+    version: 9,
+    description: 'run_state_slots, runs.state_slots',
+    statements: [
+      `ALTER TABLE runs ADD COLUMN state_slots boolean NOT NULL DEFAULT false`,
+      `CREATE TABLE run_state_slots (
+        run_id text COLLATE "C" NOT NULL,
+        key    text COLLATE "C" NOT NULL,
+        ord    bigint NOT NULL,
+        body   json NOT NULL,
+        PRIMARY KEY (run_id, key)
+      )`,
+      RECORD_FUNCTION_SQL,
+    ],
+  },
+  {
     // The batch function reads what it tests (presence, lengths, kinds, the tree) from the jsonb it
     // parsed once, not with json operators that parse a transition's whole text (its state) again
     // for every test: same effects, less CPU per transition. Replaced by its current text.
@@ -293,6 +314,8 @@ export interface MigrateOptions {
   schema: string;
   /** Receives operational warnings (no trigram index). */
   warn: (message: string) => void;
+  /** Stops at this version instead of {@link SCHEMA_VERSION}: tests of upgrades build the older schema with it. */
+  targetVersion?: number;
 }
 
 /**
@@ -327,7 +350,7 @@ export async function migrate(client: PoolClient, options: MigrateOptions): Prom
       });
     }
     for (const migration of MIGRATIONS) {
-      if (migration.version <= current) continue;
+      if (migration.version <= current || migration.version > (options.targetVersion ?? SCHEMA_VERSION)) continue;
       for (const statement of migration.statements) await client.query(statement);
       if (migration.version === 1) await createLabelIndex(client, options);
       await client.query(`INSERT INTO ${quoted}.flowrun_schema (version, description) VALUES ($1, $2)`, [migration.version, migration.description]);

@@ -9,7 +9,7 @@ import { FlowError, NotFoundError } from '../../core/errors.js';
 import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
 import * as trees from './run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import * as flows from './flow-versions.js';
@@ -18,7 +18,7 @@ import { NotificationListener, type RunNotificationListener } from './notificati
 import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
-import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, type RunRow } from './run-rows.js';
+import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
 import { MAX_NOTIFY_BYTES, NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, wakeRuns } from './run-writes.js';
 import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
 
@@ -131,8 +131,11 @@ export class PostgresStore implements Store {
     // Group-committed with the transitions of the moment (CONFLICT when the id is taken).
     await this.#batcher.submitCreation({ run: input.run, events, lease, ...(input.maxRunsPerTree === undefined ? {} : { maxRunsPerTree: input.maxRunsPerTree }) });
     // The row holds exactly these values; building the record here saves reading it back.
+    const { input: given, state, ...fields } = input.run;
     const run: RunRecord = {
-      ...cloneJson(input.run),
+      ...cloneJson(fields),
+      input: given,
+      state,
       output: null,
       runError: null,
       endTime: null,
@@ -148,7 +151,7 @@ export class PostgresStore implements Store {
 
   async getRun(runId: string): Promise<RunRecord | null> {
     this.#open();
-    const found = await this.#db.read((sql) => sql.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = $1::text`, [runId]));
+    const found = await this.#db.read((sql) => sql.query<RunRow>(`SELECT ${RUN_COLUMNS}, ${slotsColumn('runs')} FROM runs WHERE run_id = $1::text`, [runId]));
     const row = found.rows[0];
     return row ? readableRunFromRow(row) : null;
   }
@@ -197,7 +200,7 @@ export class PostgresStore implements Store {
               FOR NO KEY UPDATE SKIP LOCKED)
          UPDATE runs r SET lease_owner = $3::text, lease_expires_at = $4::float8, fencing_token = r.fencing_token + 1
            FROM picked WHERE r.run_id = picked.run_id
-         RETURNING ${qualifiedRunColumns('r')}`,
+         RETURNING ${qualifiedRunColumns('r')}, ${slotsColumn('r')}`,
         [input.now, limit, input.owner, input.leaseExpiresAt, input.skip?.treeIds ?? [], input.skip?.runOwners ?? []],
       ),
     );
@@ -217,7 +220,7 @@ export class PostgresStore implements Store {
       sql.query<RunRow>(
         `UPDATE runs SET lease_owner = $2::text, lease_expires_at = $4::float8, fencing_token = fencing_token + 1
           WHERE run_id = $1::text AND ${ready} AND (lease_owner IS NULL OR COALESCE(lease_expires_at, 0) <= $3::float8)
-          RETURNING ${RUN_COLUMNS}`,
+          RETURNING ${RUN_COLUMNS}, ${slotsColumn('runs')}`,
         [input.runId, input.owner, input.now, input.leaseExpiresAt],
       ),
     );
@@ -258,7 +261,7 @@ export class PostgresStore implements Store {
    * its version moved on; NotFoundError RUN_NOT_FOUND for an unknown run; ConflictError CONFLICT
    * when a run it creates exists. A repeat of the last recorded transition returns the run.
    */
-  async recordTransition(transition: Transition): Promise<RunRecord> {
+  async recordTransition(transition: Transition): Promise<RecordedRun> {
     this.#open();
     return this.#batcher.submit(transition);
   }
@@ -282,7 +285,7 @@ export class PostgresStore implements Store {
            SELECT u.run_id, u.last_seq - $4::integer + e.ord, e.kind, $3::float8, e.body
              FROM u, ${eventRowsFrom('$5', '$6')}
          )
-         SELECT * FROM u`,
+         SELECT u.*, ${slotsColumn('u')} FROM u`,
         [input.runId, jsonParam({ ...input.runError }), input.at, input.events.length, JSON.stringify(input.events), eventKinds(input.events)],
       );
       const row = canceled.rows[0];
@@ -318,7 +321,7 @@ export class PostgresStore implements Store {
                          tags = CASE WHEN $4::boolean THEN $5::text[] ELSE tags END,
                          updated_at = $6::float8
           WHERE run_id = $1::text
-          RETURNING ${RUN_COLUMNS}, pg_notify('${NOTIFY_CHANNEL}', run_id || ':' || last_seq)`,
+          RETURNING ${RUN_COLUMNS}, ${slotsColumn('runs')}, pg_notify('${NOTIFY_CHANNEL}', run_id || ':' || last_seq)`,
         [input.runId, input.label !== undefined, input.label ?? null, input.tags !== undefined, input.tags ?? [], input.at],
       ),
     );
@@ -392,6 +395,8 @@ export class PostgresStore implements Store {
            DELETE FROM run_events e USING gone g WHERE e.run_id = g.run_id
          ), gone_items AS (
            DELETE FROM run_items i USING gone g WHERE i.run_id = g.run_id
+         ), gone_slots AS (
+           DELETE FROM run_state_slots s USING gone g WHERE s.run_id = g.run_id
          ), gone_trees AS (
            DELETE FROM run_trees t USING gone g WHERE t.tree_id = g.run_id
          )

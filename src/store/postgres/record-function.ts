@@ -11,10 +11,12 @@
  * commit. A transition whose UPDATE matched nothing wrote nothing and returns no row.
  */
 import { FlowError } from '../../core/errors.js';
-import { isTerminalStatus, type NewRun, type RunEventBody, type RunRecord } from '../../core/run.js';
+import { isTerminalStatus, type NewRun, type RunEventBody } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { emitRows, explainRejection, transitionKey, withWoken } from './apply-transition.js';
-import { RUN_COLUMNS, dedupeItems, runFromRow, type RunRow } from './run-rows.js';
+import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
+import type { RecordedRun } from '../../core/store.js';
+import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, recordedFromRow, slotDeleteSql, slotUpsertSql, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-writes.js';
 
 /** The columns a created run is inserted with (every column but the generated `end_sort`). */
@@ -33,7 +35,7 @@ DECLARE
   -- so they are stored exactly as sent (jsonb reorders keys).
   tb jsonb;
   c json;
-  r runs%ROWTYPE;
+  r record;
   w record;
   i integer := -1;
   n_events integer;
@@ -51,6 +53,7 @@ BEGIN
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT tb->'new'->'row'->>'run_id', e.ord, e.kind, (tb->'new'->'row'->>'start_time')::double precision, e.body
       FROM ROWS FROM (json_array_elements(t->'new'->'ev'), jsonb_array_elements_text(tb->'new'->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+      ${slotUpsertSql("tb->'new'->'row'->>'run_id'", '0', "t->'new'->'sl'")};
       IF tb->'new'->'row'->>'tree_id' <> tb->'new'->'row'->>'run_id' THEN
         -- A run joining an existing tree (an EMIT's event started it) counts into it, after its
         -- INSERT (a taken id is reported first); a refusal raises like a created child's.
@@ -64,6 +67,7 @@ BEGIN
     UPDATE runs SET
       status = COALESCE(tb->>'st', runs.status),
       state = CASE WHEN tb ? 'state' THEN t->'state' ELSE runs.state END,
+      state_slots = runs.state_slots OR tb ? 'state',
       output = CASE WHEN (tb->>'ho')::boolean THEN t->'output' ELSE runs.output END,
       run_error = CASE WHEN (tb->>'hre')::boolean THEN NULLIF((t->'re')::text, 'null')::json ELSE runs.run_error END,
       end_time = CASE WHEN (tb->>'het')::boolean THEN (tb->>'et')::double precision ELSE runs.end_time END,
@@ -76,8 +80,17 @@ BEGIN
       last_transition_key = tb->>'key'
     WHERE runs.run_id = tb->>'id' AND runs.lease_owner = tb->>'owner' AND runs.fencing_token = (tb->>'token')::bigint
       AND runs.version = (tb->>'ver')::integer AND runs.status IN ('ACTIVE', 'INACTIVE')
-    RETURNING runs.* INTO r;
+      -- Changes apply to slots only: a row holding its state whole (from before schema 9) matches
+      -- none, and the caller applies the transition again writing it whole (explainRejection).
+      AND (runs.state_slots OR tb->'sl' IS NULL OR (tb->'sl'->>'r')::boolean)
+    RETURNING ${RECORDED_COLUMNS} INTO r;
     CONTINUE WHEN NOT FOUND;
+    IF tb ? 'sl' THEN
+      IF (tb->'sl'->>'r')::boolean OR jsonb_array_length(tb->'sl'->'d') > 0 OR jsonb_array_length(tb->'sl'->'p') > 0 THEN
+        ${slotDeleteSql('r.run_id', "t->'sl'")};
+      END IF;
+      ${slotUpsertSql('r.run_id', 'r.version', "t->'sl'")};
+    END IF;
     payloads := payloads || (r.run_id || ':' || r.last_seq);
     IF n_events > 0 THEN
       INSERT INTO run_events (run_id, seq, kind, time, body)
@@ -104,6 +117,7 @@ BEGIN
         INSERT INTO run_events (run_id, seq, kind, time, body)
         SELECT c->'row'->>'run_id', e.ord, e.kind, at_ms, e.body
         FROM ROWS FROM (json_array_elements(c->'ev'), json_array_elements_text(c->'ek')) WITH ORDINALITY AS e(body, kind, ord);
+        ${slotUpsertSql("c->'row'->>'run_id'", '0', "c->'sl'")};
         payloads := payloads || ((c->'row'->>'run_id') || ':' || json_array_length(c->'ev'));
       END LOOP;
     END IF;
@@ -116,14 +130,13 @@ BEGIN
           fencing_token = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN runs.fencing_token + 1 ELSE runs.fencing_token END,
           lease_expires_at = CASE WHEN tb->'wl' IS NOT NULL AND (runs.lease_owner IS NULL OR runs.lease_expires_at <= at_ms) THEN (tb->'wl'->>'x')::double precision ELSE runs.lease_expires_at END
         WHERE runs.run_id IN (SELECT jsonb_array_elements_text(tb->'wk')) AND runs.status = 'ACTIVE'
-        RETURNING runs.*
+        RETURNING ${RUN_COLUMNS}, ${slotsColumn('runs')}
       LOOP
         payloads := payloads || (w.run_id || ':' || w.last_seq);
         IF w.run_id = r.run_id THEN r.ready_at := at_ms; ELSE woken_rows := woken_rows || row_to_json(w); END IF;
       END LOOP;
     END IF;
-    -- The caller holds the state it recorded: it need not travel back.
-    IF tb ? 'state' THEN r.state := '{}'::json; END IF;
+    -- The caller holds the state it recorded and the input: neither travels back.
     batch_index := i;
     run := row_to_json(r);
     -- The woken runs come back whole: the engine resumes a parent it woke without reading it.
@@ -148,6 +161,7 @@ export type BatchItem = { transition: Transition } | { creation: NewRunWrite };
 
 /** A new run's row (column → value, as json_populate_record reads it) with its first events. */
 function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: string; expiresAt: number } | null, at: number): Record<string, unknown> {
+  const slots = wholeStateChanges(run.state);
   const row: Record<string, unknown> = {
     run_id: run.runId, flow_id: run.flowId, flow_version: run.flowVersion, action_name: run.actionName, status: run.status, label: run.label,
     tags: run.tags, input: run.input, output: null, run_error: null, created_by: run.createdBy, run_owner: run.runOwner, run_as: run.runAs,
@@ -155,9 +169,9 @@ function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: str
     depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: at,
     timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: events.length, ready_at: run.readyAt,
     lease_owner: lease?.owner ?? null, lease_expires_at: lease?.expiresAt ?? null, fencing_token: lease ? 1 : 0,
-    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state: run.state,
+    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state_slots: true, state: slots.header,
   };
-  return { row, ev: events, ek: eventKinds(events) };
+  return { row, ev: events, ek: eventKinds(events), sl: slotsArgument(slots) };
 }
 
 /** A new run as the function reads it: its row, its first events and, when it joins a tree, that tree's budget (`mt`). */
@@ -174,7 +188,8 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   const items = dedupeItems(t.items ?? []);
   const arg: Record<string, unknown> = { id: t.runId, owner: t.lease.owner, token: t.lease.fencingToken, ver: t.expectedVersion, at: t.at, key: transitionKey(t) };
   if (p.status !== undefined) arg.st = p.status;
-  if (p.state !== undefined) arg.state = p.state;
+  const changes = transitionStateChanges(t);
+  if (changes) Object.assign(arg, { state: changes.header, sl: slotsArgument(changes) });
   if ('output' in p) Object.assign(arg, { ho: true, output: p.output });
   if (p.runError !== undefined) Object.assign(arg, { hre: true, re: p.runError });
   if (p.endTime !== undefined) Object.assign(arg, { het: true, et: p.endTime });
@@ -197,7 +212,7 @@ function transitionArgument(t: Transition): Record<string, unknown> {
  * nothing). Rejects with the driver's error when the call failed — then nothing of it was written
  * and the caller records them one by one to find the culprit.
  */
-export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: true; run: RunRecord | null } | { ok: false; error: FlowError })[]> {
+export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: true; run: RecordedRun | null } | { ok: false; error: FlowError })[]> {
   const argument = items.map((item) =>
     'transition' in item ? transitionArgument(item.transition) : { new: creationArgument(item.creation) },
   );
@@ -211,7 +226,7 @@ export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: 
       const t = item.transition;
       const row = rows.get(i);
       try {
-        return { ok: true as const, run: row ? withWoken(runFromRow(row.run, t.patch.state), row.woken, t) : await explainRejection(sql, t) };
+        return { ok: true as const, run: row ? withWoken(recordedFromRow(row.run, t.patch.state), row.woken, t) : await explainRejection(sql, t) };
       } catch (error) {
         if (error instanceof FlowError) return { ok: false as const, error };
         throw error;

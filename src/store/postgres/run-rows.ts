@@ -5,9 +5,14 @@
  */
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, PrincipalSet, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
+import type { RecordedRun } from '../../core/store.js';
+import { prefixEnd, storedState, wholeStateChanges, type StateChanges } from '../../core/state-slots.js';
 import { plainColumns, readRunOrMark, type PlainRunRow } from '../unreadable-run.js';
 
-/** A `runs` row as the pool returns it; `state` is absent when the query left it out. */
+/**
+ * A `runs` row as the pool returns it; `state` (and `input`) absent when the query left them out,
+ * `slots` present when it read them ({@link slotsColumn}).
+ */
 export interface RunRow extends PlainRunRow {
   flow_version: number;
   action_name: string;
@@ -30,17 +35,83 @@ export interface RunRow extends PlainRunRow {
   managers: PrincipalSet;
   timeout_ms: number | null;
   deadline: number | null;
-  state?: RunState;
+  /** True when `state` holds a header and `run_state_slots` the rest; false on rows written before schema 9 (the whole state). */
+  state_slots: boolean;
+  /** The state's header, or a whole state written before schema 9. */
+  state?: RunState | unknown;
+  /** The run's slots as `[key, value]` pairs in the order first written; null when it has none. */
+  slots?: [string, unknown][] | null;
 }
 
-/** Every column of a run record except `state` (the largest; a transition already holds it). */
-export const RUN_COLUMNS_WITHOUT_STATE =
-  'run_id, flow_id, flow_version, action_name, status, label, tags, input, output, run_error, created_by, run_owner, run_as, ' +
+/**
+ * The columns of a run a transition hands back: neither the input (written once, at creation)
+ * nor the state — it reads neither.
+ */
+export const RECORDED_COLUMNS =
+  'run_id, flow_id, flow_version, action_name, status, label, tags, output, run_error, created_by, run_owner, run_as, ' +
   'source, session_id, parent_run_id, root_run_id, detached, depth, monitors, managers, start_time, end_time, updated_at, ' +
-  'timeout_ms, deadline, version, last_seq, ready_at, lease_owner, lease_expires_at, fencing_token, triggered_by, tree_id';
+  'timeout_ms, deadline, version, last_seq, ready_at, lease_owner, lease_expires_at, fencing_token, triggered_by, tree_id, state_slots';
 
 /** Every column of a run record; also the column order of {@link newRunValues}. */
-export const RUN_COLUMNS = `${RUN_COLUMNS_WITHOUT_STATE}, state`;
+export const RUN_COLUMNS = `${RECORDED_COLUMNS}, input, state`;
+
+/** Whether `changes` delete any slot (most transitions only put). */
+export function deletesSlots(slots: SlotsArgument): boolean {
+  return slots.r || slots.d.length > 0 || slots.p.length > 0;
+}
+
+/**
+ * The statement (plpgsql or a CTE body) that upserts the slots of a changes argument `arg` (a
+ * json expression) for run `runId` at version `version`: a slot put again keeps its row and its
+ * `ord`, a new one is ordered after every other (its version's range).
+ */
+export function slotUpsertSql(runId: string, version: string, arg: string): string {
+  return `INSERT INTO run_state_slots (run_id, key, ord, body)
+    SELECT ${runId}, k.key, ${version}::bigint * 1048576 + k.ord, k.body
+    FROM ROWS FROM (json_array_elements_text(${arg}->'k'), json_array_elements(${arg}->'b')) WITH ORDINALITY AS k(key, body, ord)
+    ON CONFLICT (run_id, key) DO UPDATE SET body = EXCLUDED.body`;
+}
+
+/**
+ * The statement that deletes the slots a changes argument `arg` deletes (every one for a whole
+ * write, keys, key ranges) of run `runId`, sparing the keys it puts: those are upserted, and one
+ * statement may not delete and upsert the same row.
+ */
+export function slotDeleteSql(runId: string, arg: string): string {
+  return `DELETE FROM run_state_slots s WHERE s.run_id = ${runId}
+    AND s.key <> ALL(ARRAY(SELECT json_array_elements_text(${arg}->'k')))
+    AND ((${arg}->>'r')::boolean OR s.key IN (SELECT json_array_elements_text(${arg}->'d'))
+      OR EXISTS (SELECT 1 FROM json_array_elements(${arg}->'p') AS kr(r) WHERE s.key >= kr.r->>0 AND s.key < kr.r->>1))`;
+}
+
+/** A read's column of the run's slots (`run_state_slots`), `[key, value]` pairs in the order first written, for the row `alias`. */
+export function slotsColumn(alias: string): string {
+  return `(SELECT json_agg(json_build_array(s.key, s.body) ORDER BY s.ord) FROM run_state_slots s WHERE s.run_id = ${alias}.run_id) AS slots`;
+}
+
+/** A transition's state changes as SQL reads them (see {@link slotsArgument}). */
+export interface SlotsArgument {
+  r: boolean;
+  d: string[];
+  p: [string, string][];
+  k: string[];
+  b: unknown[];
+}
+
+/**
+ * `changes` as the statements read them: `r` replace, `d` keys deleted, `p` key ranges deleted
+ * (`[from, to)`), `k` and `b` the keys and values put.
+ */
+export function slotsArgument(changes: StateChanges): SlotsArgument {
+  return {
+    r: changes.replace,
+    d: changes.delete,
+    p: changes.deletePrefixes.map((prefix) => [prefix, prefixEnd(prefix)]),
+    k: changes.put.map((slot) => slot.key),
+    // A value JSON cannot hold (undefined) is stored as null, as JSON.stringify of its state would.
+    b: changes.put.map((slot) => slot.value ?? null),
+  };
+}
 
 /** A column list qualified with a table alias (`r.run_id, r.flow_id, …`). */
 export function qualifiedRunColumns(alias: string): string {
@@ -49,14 +120,21 @@ export function qualifiedRunColumns(alias: string): string {
     .join(', ');
 }
 
+/** Builds the record from a row read with its input, state and slots. */
+export function runFromRow(row: RunRow): RunRecord {
+  if (row.state === undefined) throw new Error(`run "${row.run_id}" was read without its state`);
+  const run = recordedFromRow(row) as RunRecord;
+  run.input = row.input;
+  run.state = storedState(row.state, row.slots ?? []);
+  return run;
+}
+
 /**
- * Builds the record from a row. `state`, when given, is used as it is (the transition's own
- * object, as the memory store hands back); otherwise the row must carry it.
+ * The run as a transition hands it back (`RecordedRun`): no input, and `state` only when given
+ * (the transition's own object, as the memory store hands back).
  */
-export function runFromRow(row: RunRow, state?: RunState): RunRecord {
-  const runState = state ?? row.state;
-  if (runState === undefined) throw new Error(`run "${row.run_id}" was read without its state`);
-  return {
+export function recordedFromRow(row: RunRow, state?: RunState): RecordedRun {
+  const run: RecordedRun = {
     runId: row.run_id,
     flowId: row.flow_id,
     flowVersion: row.flow_version,
@@ -64,7 +142,6 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
     status: row.status,
     label: row.label,
     tags: row.tags,
-    input: row.input,
     output: row.output,
     runError: row.run_error,
     createdBy: row.created_by,
@@ -91,8 +168,9 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
     leaseOwner: row.lease_owner,
     leaseExpiresAt: row.lease_expires_at,
     fencingToken: row.fencing_token,
-    state: runState,
   };
+  if (state !== undefined) run.state = state;
+  return run;
 }
 
 /**
@@ -116,9 +194,9 @@ export function jsonParam(value: unknown): string | null {
 
 /** SQL casts of the parameters of a new run, in {@link RUN_COLUMNS} order, so the INSERT types every value explicitly. */
 const NEW_RUN_CASTS = [
-  'text', 'text', 'integer', 'text', 'text', 'text', 'text[]', 'json', 'json', 'json', 'text', 'text', 'text',
+  'text', 'text', 'integer', 'text', 'text', 'text', 'text[]', 'json', 'json', 'text', 'text', 'text',
   'text', 'text', 'text', 'text', 'boolean', 'integer', 'json', 'json', 'float8', 'float8', 'float8',
-  'float8', 'float8', 'integer', 'integer', 'float8', 'text', 'float8', 'bigint', 'text', 'text', 'json',
+  'float8', 'float8', 'integer', 'integer', 'float8', 'text', 'float8', 'bigint', 'text', 'text', 'boolean', 'json', 'json',
 ];
 
 /** The SQL casts of a new run's parameters, in {@link RUN_COLUMNS} order. */
@@ -133,10 +211,12 @@ export function newRunPlaceholders(first: number): string {
 
 /**
  * The values of a new run's row: version 0, output JSON null, no error, no end — exactly the
- * memory store's fresh record — with `lastSeq` events and, with a lease, fencing token 1.
+ * memory store's fresh record — with `lastSeq` events and, with a lease, fencing token 1; its
+ * state's header, and the slots to write with it (`slots`, whole).
  */
-export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): unknown[] {
-  return [
+export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): { values: unknown[]; slots: StateChanges } {
+  const slots = wholeStateChanges(run.state);
+  const values = [
     run.runId,
     run.flowId,
     run.flowVersion,
@@ -144,7 +224,6 @@ export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq:
     run.status,
     run.label,
     run.tags,
-    jsonParam(run.input),
     'null',
     null,
     run.createdBy,
@@ -171,8 +250,11 @@ export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq:
     options.lease ? 1 : 0,
     run.triggeredBy,
     run.treeId,
-    jsonParam(run.state),
+    true,
+    jsonParam(run.input),
+    jsonParam(slots.header),
   ];
+  return { values, slots };
 }
 
 /** A `run_events` row. */

@@ -5,7 +5,7 @@
  */
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { NewRun, RunEventBody } from '../../core/run.js';
-import { RUN_COLUMNS, newRunPlaceholders, newRunValues } from './run-rows.js';
+import { RUN_COLUMNS, newRunPlaceholders, newRunValues, slotUpsertSql, slotsArgument } from './run-rows.js';
 
 /** Anything that runs a query: a pooled client (in or out of a transaction) or the pool. */
 export type Sql = Pick<PoolClient, 'query'>;
@@ -73,10 +73,11 @@ export async function insertRun(
   sql: Sql,
   input: { run: NewRun; events: RunEventBody[]; at: number; updatedAt: number; lease: { owner: string; expiresAt: number } | null; notify: boolean; maxRunsPerTree?: number },
 ): Promise<void> {
-  const values: unknown[] = newRunValues(input.run, { updatedAt: input.updatedAt, lastSeq: input.events.length, lease: input.lease });
+  const { values, slots } = newRunValues(input.run, { updatedAt: input.updatedAt, lastSeq: input.events.length, lease: input.lease });
   const n = values.length;
-  values.push(input.at, JSON.stringify(input.events), eventKinds(input.events), `${input.run.runId}:${input.events.length}`);
+  values.push(input.at, JSON.stringify(input.events), eventKinds(input.events), `${input.run.runId}:${input.events.length}`, JSON.stringify(slotsArgument(slots)));
   const joinsTree = input.run.treeId !== input.run.runId;
+  // The state's slots are written by the same statement, off the inserted row.
   if (joinsTree) values.push(input.run.treeId, input.maxRunsPerTree ?? null);
   await sql.query(
     `WITH r AS (
@@ -85,7 +86,7 @@ export async function insertRun(
        INSERT INTO run_events (run_id, seq, kind, time, body)
        SELECT r.run_id, e.ord, e.kind, $${n + 1}::float8, e.body
        FROM r, ${eventRowsFrom(`$${n + 2}`, `$${n + 3}`)}
-     )${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${n + 5}::text, 1, $${n + 6}::float8) AS n FROM r)` : ''}
+     ), sp AS (${slotUpsertSql('r.run_id', '0', `$${n + 5}::json`).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), r')})${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${n + 6}::text, 1, $${n + 7}::float8) AS n FROM r)` : ''}
      SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 4}::text)` : `$${n + 4}::text`} FROM r${joinsTree ? ', tr' : ''}`,
     values,
   );

@@ -8,8 +8,7 @@ import { setImmediate } from 'node:timers';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import { FlowError } from '../../core/errors.js';
-import type { RunRecord } from '../../core/run.js';
-import type { Transition } from '../../core/store.js';
+import type { RecordedRun, Transition } from '../../core/store.js';
 import { applyTransition, transitionErrorOf } from './apply-transition.js';
 import { recordBatch, type BatchItem, type NewRunWrite } from './record-function.js';
 import { insertRun } from './run-writes.js';
@@ -46,11 +45,11 @@ export interface TransitionBatcherOptions {
 interface Pending {
   item: BatchItem;
   /** The run as recorded for a transition; null for a creation (its creator builds the record). */
-  resolve: (run: RunRecord | null) => void;
+  resolve: (run: RecordedRun | null) => void;
   reject: (error: FlowError) => void;
 }
 
-type Outcome = { ok: true; run: RunRecord | null } | { ok: false; error: FlowError };
+type Outcome = { ok: true; run: RecordedRun | null } | { ok: false; error: FlowError };
 
 /** A transition's statement failed, which aborted the whole transaction. */
 class AbortedBy extends Error {
@@ -99,7 +98,7 @@ export class TransitionBatcher {
   }
 
   /** Queues `transition` for the next group commit; resolves with the run as recorded. */
-  submit(transition: Transition): Promise<RunRecord> {
+  submit(transition: Transition): Promise<RecordedRun> {
     return this.#enqueue({ transition }).then((run) => run!);
   }
 
@@ -111,8 +110,8 @@ export class TransitionBatcher {
     await this.#enqueue({ creation });
   }
 
-  #enqueue(item: BatchItem): Promise<RunRecord | null> {
-    return new Promise<RunRecord | null>((resolve, reject) => {
+  #enqueue(item: BatchItem): Promise<RecordedRun | null> {
+    return new Promise<RecordedRun | null>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -265,7 +264,7 @@ export class TransitionBatcher {
 }
 
 /** Records one item on its own statement (in the caller's transaction, if any). */
-async function applyItem(client: PoolClient, item: BatchItem): Promise<RunRecord | null> {
+async function applyItem(client: PoolClient, item: BatchItem): Promise<RecordedRun | null> {
   if ('transition' in item) return applyTransition(client, item.transition);
   const { run, events, lease, maxRunsPerTree } = item.creation;
   await insertRun(client, { run, events, at: run.startTime, updatedAt: run.startTime, lease, notify: true, ...(maxRunsPerTree === undefined ? {} : { maxRunsPerTree }) });

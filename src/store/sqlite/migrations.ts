@@ -36,6 +36,13 @@
  * mark of a canceled tree (run-trees.ts). A run's `treeId` lives in `fixed`; rows written before
  * have none and read as their `root_run_id`.
  *
+ * Version 7 stores a run's state as a header in `state` plus slots in `flowrun_run_slots` (one
+ * JSON value per key: a step's output, a var, a frame's item — core/state-slots.ts), so a
+ * transition writes what it changed, not the whole state; `state_slots` says which form a row
+ * holds (rows from before keep theirs whole until their next transition). The input gets its own
+ * column, written once: live runs have theirs moved out of `fixed`, which a transition parses;
+ * ended runs keep it there and are read as before.
+ *
  * A migration never alters or drops a table it did not create.
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -208,6 +215,25 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         run_count INTEGER NOT NULL,
         canceled INTEGER NOT NULL DEFAULT 0
       ) WITHOUT ROWID`,
+    ],
+  },
+  {
+    // State as slots (issue 13): see the header comment. A run's slots are clustered by its id
+    // and read in `ord` order (the order they were first written).
+    version: 7,
+    description: 'run state slots, runs.input',
+    statements: [
+      `ALTER TABLE flowrun_runs ADD COLUMN state_slots INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE flowrun_runs ADD COLUMN input TEXT`,
+      `CREATE TABLE flowrun_run_slots (
+        run_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        ord INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      ) WITHOUT ROWID`,
+      `UPDATE flowrun_runs SET input = fixed -> '$.input', fixed = json_remove(fixed, '$.input')
+        WHERE status IN ('ACTIVE', 'INACTIVE') AND json_type(fixed, '$.input') IS NOT NULL`,
     ],
   },
   {

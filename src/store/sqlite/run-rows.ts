@@ -4,20 +4,37 @@
  */
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
+import type { RecordedRun } from '../../core/store.js';
+import { storedState, wholeStateChanges, type StateChanges } from '../../core/state-slots.js';
 import { plainColumns, readRunOrMark, type PlainRunRow, type RunColumns } from '../unreadable-run.js';
 
-/** A `flowrun_runs` row as better-sqlite3 returns it. */
+/**
+ * A `flowrun_runs` row as better-sqlite3 returns it, with the run's slots when it was read with
+ * them (`flowrun_run_slots`, in the order they were first written).
+ */
 export interface RunRow extends PlainRunRow {
   last_transition_key: string | null;
   tags: string;
   output: string | null;
   run_error: string | null;
+  /** The state's header (`state_slots` 1), or the whole state of a row written before slots (schema 7). */
   state: string;
+  /** 1 when `state` is a header and the slots hold the rest; 0 on rows written before slots. */
+  state_slots: number;
+  /** The input as JSON; NULL on rows written before schema 7, whose input is in `fixed`. */
+  input: string | null;
   fixed: string;
+  slots?: SlotRow[];
 }
 
-/** The run fields fixed at creation that no query reads, kept together as JSON. */
-type FixedFields = Omit<NewRun, 'runId' | 'flowId' | 'status' | 'label' | 'tags' | 'startTime' | 'parentRunId' | 'rootRunId' | 'readyAt' | 'state'>;
+/** A `flowrun_run_slots` row as a read returns it. */
+export interface SlotRow {
+  key: string;
+  body: string;
+}
+
+/** The run fields fixed at creation that no query reads, kept together as JSON (rows written before schema 7 hold the input here too). */
+type FixedFields = Omit<NewRun, 'runId' | 'flowId' | 'status' | 'label' | 'tags' | 'startTime' | 'parentRunId' | 'rootRunId' | 'readyAt' | 'state' | 'input'>;
 
 /** The parameters of the `flowrun_runs` INSERT for a new run (version 0, no events yet). */
 export interface NewRunParams {
@@ -35,21 +52,28 @@ export interface NewRunParams {
   last_seq: number;
   updated_at: number;
   tags: string;
+  /** The state's header; its slots are written with the row (see {@link newRunParams}). */
   state: string;
+  state_slots: number;
+  input: string | null;
   fixed: string;
 }
 
 /** The INSERT matching {@link NewRunParams}. */
 export const INSERT_RUN_SQL = `INSERT INTO flowrun_runs
   (run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner, lease_expires_at,
-   fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, state, fixed)
+   fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, state, state_slots, input, fixed)
   VALUES (@run_id, @flow_id, @status, @label, @start_time, NULL, @parent_run_id, @root_run_id, @ready_at, @lease_owner, @lease_expires_at,
-   @fencing_token, 0, @last_seq, @updated_at, NULL, @tags, 'null', NULL, @state, @fixed)`;
+   @fencing_token, 0, @last_seq, @updated_at, NULL, @tags, 'null', NULL, @state, @state_slots, @input, @fixed)`;
 
-/** Splits a new run into its row; the output starts as JSON `null` and the error as none, like the memory store. */
-export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): NewRunParams {
-  const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, ...fixed } = run;
-  return {
+/**
+ * Splits a new run into its row and its state's slots (written whole); the output starts as JSON
+ * `null` and the error as none, like the memory store.
+ */
+export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): { params: NewRunParams; slots: StateChanges } {
+  const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, input, ...fixed } = run;
+  const slots = wholeStateChanges(state);
+  const params: NewRunParams = {
     run_id: runId,
     flow_id: flowId,
     status,
@@ -64,16 +88,34 @@ export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq:
     last_seq: options.lastSeq,
     updated_at: options.updatedAt,
     tags: JSON.stringify(tags),
-    state: JSON.stringify(state),
+    state: JSON.stringify(slots.header),
+    state_slots: 1,
+    input: jsonOrNull(input),
     fixed: JSON.stringify(fixed satisfies FixedFields),
   };
+  return { params, slots };
 }
 
-/** Rebuilds a run record from its row. An SQL NULL output is `undefined`: a patch may set that. */
-export function runFromRow(row: RunRow, state?: RunState): RunRecord {
+/**
+ * Rebuilds a run record from its row, read with its slots (a row written before slots holds its
+ * whole state). An SQL NULL output is `undefined`: a patch may set that.
+ */
+export function runFromRow(row: RunRow): RunRecord {
+  const run = recordedFromRow(row) as RunRecord;
+  // Rows written before schema 7 keep the input in `fixed`, where the parse above found it.
+  if (row.input !== null) run.input = JSON.parse(row.input) as unknown;
+  run.state = storedState(JSON.parse(row.state), (row.slots ?? []).map((slot) => [slot.key, JSON.parse(slot.body) as unknown] as const));
+  return run;
+}
+
+/**
+ * The run of a row as a transition records it (`RecordedRun`): every field but the input and
+ * the state, which it neither reads nor parses; `state` is the transition's own object if given.
+ */
+export function recordedFromRow(row: RunRow, state?: RunState): RecordedRun {
   // Assigned onto the parsed object rather than spread into a literal: on Node 20 the spread
   // form is ~10x slower, and this runs once per transition.
-  const run = JSON.parse(row.fixed) as RunRecord;
+  const run = JSON.parse(row.fixed) as RecordedRun;
   run.runId = row.run_id;
   run.flowId = row.flow_id;
   run.status = row.status as RunStatus;
@@ -95,7 +137,7 @@ export function runFromRow(row: RunRow, state?: RunState): RunRecord {
   run.lastSeq = row.last_seq;
   run.updatedAt = row.updated_at;
   // A transition's own state object is used as it is (as the memory store hands it back): no parse.
-  run.state = state ?? (JSON.parse(row.state) as RunState);
+  if (state !== undefined) run.state = state;
   run.triggeredBy ??= null; // rows written before the field existed
   return run;
 }

@@ -3,11 +3,13 @@
  * group-commit queue opened for it, so it either applies completely or (by throwing) not at all;
  * they mirror the memory store's semantics check for check, error for error.
  */
-import { ConflictError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
+import { ConflictError, FlowError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
 import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, Transition } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, RecordedRun, Transition } from '../../core/store.js';
+import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
 import { countTreeRuns } from './run-trees.js';
-import { INSERT_RUN_SQL, jsonOrNull, newRunParams, runFromRow, type RunRow } from './run-rows.js';
+import { INSERT_RUN_SQL, jsonOrNull, newRunParams, recordedFromRow, runFromRow, type RunRow, type SlotRow } from './run-rows.js';
+import { writeSlots } from './run-slots.js';
 import { sqliteCode } from './group-commit-queue.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import { insertPendingEmits } from './pending-emits.js';
@@ -21,14 +23,25 @@ const TERMINAL_SQL = `('SUCCEEDED', 'FAILED', 'CANCELED')`;
  * the new row is that one with the write's changes applied, or one plain SELECT after it.
  */
 
-/** Reads a run's row; undefined when it does not exist. */
+/** Reads a run's row with its slots; undefined when it does not exist. */
 export function readRunRow(conn: SqliteConnection, runId: string): RunRow | undefined {
-  return conn.get<RunRow>('SELECT * FROM flowrun_runs WHERE run_id = ?', [runId]);
+  const row = conn.get<RunRow>('SELECT * FROM flowrun_runs WHERE run_id = ?', [runId]);
+  return row && withSlots(conn, row);
 }
 
-/** Every column but `state`: a transition that replaces the state need not copy the old one out. */
-const HEAD_WITHOUT_STATE_SQL = `SELECT run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner,
-  lease_expires_at, fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, '' AS state, fixed
+/** The row with its slots (none on a row written before slots), in the order they were first written. */
+export function withSlots(conn: SqliteConnection, row: RunRow): RunRow {
+  if (row.state_slots === 1) row.slots = conn.all<SlotRow>('SELECT key, body FROM flowrun_run_slots WHERE run_id = ? ORDER BY ord', [row.run_id]);
+  return row;
+}
+
+/**
+ * The columns a transition reads: neither the input nor the state (nor the slots), which it
+ * never parses — `fixed` is small on rows written since schema 7 (rows from before hold the input
+ * there; schema 7 moved it out of every live one).
+ */
+const TRANSITION_HEAD_SQL = `SELECT run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner,
+  lease_expires_at, fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, '' AS state, state_slots, NULL AS input, fixed
   FROM flowrun_runs WHERE run_id = ?`;
 
 function notFound(runId: string): NotFoundError {
@@ -61,7 +74,7 @@ function insertRun(
   options: { events: readonly RunEventBody[]; at: number; lease: { owner: string; expiresAt: number } | null },
 ): RunRow {
   // last_seq is written up front, so the row is already final when the events follow.
-  const params = newRunParams(run, { updatedAt: options.at, lastSeq: options.events.length, lease: options.lease });
+  const { params, slots } = newRunParams(run, { updatedAt: options.at, lastSeq: options.events.length, lease: options.lease });
   try {
     conn.run(INSERT_RUN_SQL, params);
   } catch (error) {
@@ -70,6 +83,7 @@ function insertRun(
     throw error;
   }
   const row: RunRow = { ...params, end_time: null, version: 0, last_transition_key: null, output: 'null', run_error: null };
+  writeSlots(conn, run.runId, 0, slots);
   writeTags(conn, run.runId, run.tags);
   appendEvents(conn, run.runId, 0, options.events, options.at);
   return row;
@@ -100,7 +114,8 @@ export function createRun(
 ): ClaimedRun | { run: RunRecord; lease: null } {
   const runId = input.run.runId;
   const lease = input.lease ?? null;
-  const run = runFromRow(insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease }));
+  // The row holds exactly these values: the record is built from them, not read back.
+  const run: RunRecord = { ...recordedFromRow(insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease })), input: input.run.input, state: input.run.state };
   if (input.run.treeId !== runId) countTreeRuns(conn, input.run.treeId, 1, input.maxRunsPerTree);
   return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
 }
@@ -110,12 +125,12 @@ export function createRun(
  * version, then applies patch, children, wakes, items and events. A repeat of the last recorded
  * transition returns the run unchanged; any failure leaves the run as it was (the savepoint).
  */
-export function recordTransition(conn: SqliteConnection, t: Transition): RunRecord {
-  const head = t.patch.state === undefined ? readRunRow(conn, t.runId) : conn.get<RunRow>(HEAD_WITHOUT_STATE_SQL, [t.runId]);
+export function recordTransition(conn: SqliteConnection, t: Transition): RecordedRun {
+  const head = conn.get<RunRow>(TRANSITION_HEAD_SQL, [t.runId]);
   if (!head) throw notFound(t.runId);
   const key = `${t.lease.fencingToken}:${t.expectedVersion}`;
   // A duplicate of the transition just recorded (a retried write whose reply was lost) is a no-op.
-  if (head.last_transition_key === key && head.version === t.expectedVersion + 1) return runFromRow(t.patch.state === undefined ? head : readRunRow(conn, t.runId)!);
+  if (head.last_transition_key === key && head.version === t.expectedVersion + 1) return recordedFromRow(head, t.patch.state);
   if (head.lease_owner !== t.lease.owner || head.fencing_token !== t.lease.fencingToken) {
     throw new ConflictError(`run "${t.runId}" is no longer leased to ${t.lease.owner} (token ${t.lease.fencingToken})`, { code: 'LEASE_LOST', runId: t.runId });
   }
@@ -161,7 +176,16 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
     row[column] = value;
   };
   if (p.status !== undefined) set('status', p.status);
-  if (p.state !== undefined) set('state', JSON.stringify(p.state));
+  const changes = transitionStateChanges(t);
+  if (changes) {
+    // A row written before slots holds its state whole: this transition writes it whole, as slots.
+    const slotted = head.state_slots === 1;
+    if (!slotted && !changes.replace && p.state === undefined) throw new FlowError('INTERNAL', `run "${t.runId}" holds its state whole: a transition changing it must carry patch.state`, { runId: t.runId });
+    const written = slotted || changes.replace ? changes : wholeStateChanges(p.state!);
+    writeSlots(conn, t.runId, row.version, written);
+    set('state', JSON.stringify(written.header));
+    if (!slotted) set('state_slots', 1);
+  }
   if ('output' in p) set('output', jsonOrNull(p.output));
   if (p.runError !== undefined) set('run_error', p.runError === null ? null : JSON.stringify(p.runError));
   if (p.endTime !== undefined) set('end_time', p.endTime);
@@ -176,7 +200,7 @@ export function recordTransition(conn: SqliteConnection, t: Transition): RunReco
   for (const item of t.items ?? []) upsertItem(conn, t.runId, item);
   appendEvents(conn, t.runId, lastSeq, events, t.at);
   if (t.emits?.length) insertPendingEmits(conn, t.runId, t.emits, t.at);
-  return runFromRow(row, p.state);
+  return recordedFromRow(row, p.state);
 }
 
 function upsertItem(conn: SqliteConnection, runId: string, item: Item): void {
@@ -307,6 +331,7 @@ export function deleteEndedRuns(conn: SqliteConnection, input: { endedBefore: nu
     conn.run('DELETE FROM flowrun_run_events WHERE run_id = ?', [run_id]);
     conn.run('DELETE FROM flowrun_run_items WHERE run_id = ?', [run_id]);
     conn.run('DELETE FROM flowrun_run_tags WHERE run_id = ?', [run_id]);
+    conn.run('DELETE FROM flowrun_run_slots WHERE run_id = ?', [run_id]);
     conn.run('DELETE FROM flowrun_runs WHERE run_id = ?', [run_id]);
     // A tree's row goes with its root.
     conn.run('DELETE FROM flowrun_run_trees WHERE tree_id = ?', [run_id]);

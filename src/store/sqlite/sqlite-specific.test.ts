@@ -14,6 +14,7 @@ import { sampleRun } from '../store.conformance.js';
 import { createFilesystemStores, createSqliteStore } from './create-filesystem-stores.js';
 import { SQLITE_SCHEMA_VERSION } from './migrations.js';
 import type { SqliteStore } from './sqlite-store.js';
+import { createSqliteAtVersion, insertSqliteRunBeforeSlots } from '../../../test/support/runs-before-slots.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const root = mkdtempSync(join(tmpdir(), 'flowrun-sqlite-specific-'));
@@ -105,13 +106,9 @@ describe('SqliteStore on disk', () => {
 
   it('gives a store created before the secret existed one on upgrade, the same for every process on the file', async () => {
     const path = freshPath();
-    const old = createSqliteStore({ path });
-    await old.createRun({ run: sampleRun({ runId: 'older' }) });
-    await old.close();
-    // Back to the schema before migration 5: no secret table, no outbox.
-    const raw = new Database(path);
-    raw.exec('DROP TABLE flowrun_secrets; DROP TABLE flowrun_pending_emits; DROP TABLE flowrun_run_trees; ALTER TABLE flowrun_principals DROP COLUMN is_administrator; DROP INDEX flowrun_runs_flow_status_start; UPDATE flowrun_schema SET version = 4');
-    raw.close();
+    // The schema before migration 5 (no secret table, no outbox), with a run as it was written then.
+    createSqliteAtVersion(path, 4);
+    insertSqliteRunBeforeSlots(path, sampleRun({ runId: 'older' }));
 
     const [one, two] = [track(createSqliteStore({ path })), track(createSqliteStore({ path }))];
     const [a, b] = await Promise.all([one.getStoreSecret(), two.getStoreSecret()]);

@@ -6,7 +6,7 @@
 import { FlowError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
 import * as trees from './run-trees.js';
 import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
@@ -138,7 +138,7 @@ export class SqliteStore implements Store {
     return this.#write((c) => writes.renewLeases(c, input));
   }
 
-  async recordTransition(transition: Transition): Promise<RunRecord> {
+  async recordTransition(transition: Transition): Promise<RecordedRun> {
     return this.#write((c) => writes.recordTransition(c, transition), transition.treeId);
   }
 
@@ -278,8 +278,10 @@ export class SqliteStore implements Store {
   }
 }
 
-/** About the bytes a cached run row holds: its JSON columns. */
+/** About the bytes a cached run row holds: its JSON columns and slots. */
 function rowSize(row: RunRow | null): number {
   if (row === null) return 50;
-  return 200 + row.state.length + row.fixed.length + row.tags.length + (row.output?.length ?? 0) + (row.run_error?.length ?? 0);
+  let slots = 0;
+  for (const slot of row.slots ?? []) slots += 50 + slot.key.length + slot.body.length;
+  return 200 + slots + row.state.length + row.fixed.length + (row.input?.length ?? 0) + row.tags.length + (row.output?.length ?? 0) + (row.run_error?.length ?? 0);
 }

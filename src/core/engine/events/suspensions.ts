@@ -37,6 +37,7 @@ export async function resumeSuspended(
   change: { decided: Suspension; log: { code: string; description: string; details: Record<string, unknown> }; ledger?: LedgerEntry; state?: Partial<RunState>; keepLease?: boolean },
 ): Promise<RunRecord> {
   const at = deps.clock.now();
+  const state: RunState = { ...claimed.run.state, ...change.state, suspension: change.decided };
   const events: RunEventBody[] = [
     ...(change.ledger ? [{ kind: 'ledger' as const, entry: change.ledger }] : []),
     { kind: 'log', entry: { time: at, ...change.log } },
@@ -47,13 +48,14 @@ export async function resumeSuspended(
     lease: { owner: claimed.lease.owner, fencingToken: claimed.lease.fencingToken },
     expectedVersion: claimed.run.version,
     at,
-    patch: { status: 'ACTIVE', state: { ...claimed.run.state, ...change.state, suspension: change.decided }, readyAt: at },
+    patch: { status: 'ACTIVE', state, readyAt: at },
     events,
     ...(change.keepLease ? {} : { releaseLease: true }),
   });
   deps.published(recorded, events);
   if (!change.keepLease) deps.dispatch(recorded.runId);
-  return recorded;
+  // The transition hands back neither the input nor (but for the object given) the state.
+  return { ...recorded, input: claimed.run.input, state };
 }
 
 /** Gives back a claim that turned out not to be needed (the run was resumed and suspended anew meanwhile). */

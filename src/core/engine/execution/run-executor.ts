@@ -16,15 +16,16 @@
 import { CanceledError, ConflictError, FlowError, StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { FlowVersionRecord, StepDefinition } from '../../model.js';
 import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunRecord, type RunState } from '../../run.js';
-import type { RunLease } from '../../store.js';
+import type { RecordedRun, RunLease } from '../../store.js';
 import { checkValueBytes, jsonSize } from '../../json-size.js';
 import { cloneJson } from '../../json.js';
 import { RunBudget } from './run-budget.js';
-import { RunJournal } from './run-journal.js';
+import { RunJournal, type CommitOptions } from './run-journal.js';
+import { StateChangeTracker } from './state-changes.js';
 import type { EngineCore, FlushableRun } from '../engine-core.js';
 import { executeStep, stepContext } from '../steps/step-runner.js';
 import type { StepHost, StepOutcome } from '../steps/step-outcome.js';
-import { applyOutputMappings, parseContextTarget } from '../../mapping.js';
+import { applyOutputMappings } from '../../mapping.js';
 import { childOutcome } from '../calls/child-outcome.js';
 import { takeEmits } from '../events/event-outbox.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
@@ -50,6 +51,8 @@ export class RunExecutor implements StepHost, FlushableRun {
   readonly #state: RunState;
   /** Entries of the next transition: logs, ledger, output and item events (run-journal.ts). */
   readonly #journal: RunJournal;
+  /** What the next transition changes in the stored state (state-changes.ts). */
+  readonly #changes: StateChangeTracker;
   #commitChain: Promise<unknown> = Promise.resolve();
   /** Transitions held back since the last commit (see #settle). */
   #deferred = 0;
@@ -71,6 +74,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#flow = flow;
     this.#state = run.state;
     this.#budget = new RunBudget(core.budgets, run);
+    this.#changes = new StateChangeTracker(run.state);
     this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => core.publishTransient(this.#run, body) });
     this.leaseExpiresAt = lease.expiresAt;
   }
@@ -242,6 +246,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       // In place: the journal counts history on this same object.
       for (const key of Object.keys(this.#state)) delete (this.#state as unknown as Record<string, unknown>)[key];
       Object.assign(this.#state, before.state);
+      this.#changes.writeWhole();
       this.#journal.restore(before.journal);
       if (refusal.code === 'CANCELED') return this.#core.cancelRunTree(this.runId, refusal.message).then(() => false);
       const top = this.#state.frames.at(-1)!;
@@ -280,12 +285,8 @@ export class RunExecutor implements StepHost, FlushableRun {
       return new StepFailedError(failure.code, failure.message, { cause: failure, retryable: false, ...(failure.details ? { details: failure.details } : {}) });
     }
     for (const entry of done.ledger ?? []) this.ledger(entry);
-    if (step.outputMappings) {
-      for (const target of Object.keys(step.outputMappings)) {
-        const parsed = parseContextTarget(target);
-        if (typeof parsed !== 'string' && parsed.root === 'outputs' && parsed.path[0]) this.outputChanged(parsed.path[0]);
-      }
-    }
+    for (const name of this.#changes.stepTargetsWritten(step)) this.outputChanged(name);
+    this.#changes.stepWritten(frame, stepId);
     frame.steps[stepId] = output;
     frame.last = output;
     frame.at = next;
@@ -327,6 +328,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     if (decision.kind === 'catch') {
       this.#journal.stepLog('StepCaught', `step ${stepId} failed with ${error.code}; continuing at ${decision.next}`, { stepId, error: info, next: decision.next });
       frame.steps[stepId] = decision.output;
+      this.#changes.stepWritten(frame, stepId);
       this.#charge(2 * jsonSize(decision.output));
       frame.last = decision.output;
       frame.at = decision.next;
@@ -401,7 +403,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     const parent = this.#run.parentRunId && !this.#run.detached ? [this.#run.parentRunId] : [];
     // The parent this run wakes is leased to this engine in the same write, when it has room.
     const wakeLease = parent.length ? this.#core.leaseForNewRun({ ...this.#run, runId: parent[0]! }) : null;
-    const ended = await this.#commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent, ...(wakeLease ? { wakeLease } : {}) });
+    const ended: RunRecord & Pick<RecordedRun, 'wokenRuns'> = await this.#commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent, ...(wakeLease ? { wakeLease } : {}) });
     this.#core.runEnded(ended, wakeLease ?? undefined);
   }
 
@@ -416,6 +418,7 @@ export class RunExecutor implements StepHost, FlushableRun {
   /** Stored while the run's history cap allows, else live only (the state holds the latest value either way). */
   outputChanged(name: string): void {
     const value = this.#state.outputs[name];
+    this.#changes.written('outputs', name);
     this.#charge(jsonSize(value, this.#core.budgets.maxStateBytes));
     this.#journal.output(name, value);
   }
@@ -445,17 +448,7 @@ export class RunExecutor implements StepHost, FlushableRun {
    * Records the pending events and the current state as one transition. Commits are chained so a
    * flush from a running module and the step's completion never interleave.
    */
-  #commit(input: {
-    status?: 'SUCCEEDED' | 'FAILED' | 'INACTIVE';
-    output?: unknown;
-    runError?: { code: string; description: string } | null;
-    endTime?: number;
-    readyAt?: number | null;
-    releaseLease?: boolean;
-    createRuns?: NewRun[] | undefined;
-    wakeRuns?: string[];
-    wakeLease?: { owner: string; expiresAt: number };
-  }): Promise<RunRecord> {
+  #commit(input: CommitOptions<NewRun>): Promise<RunRecord & Pick<RecordedRun, 'wokenRuns'>> {
     const next = this.#commitChain.then(async () => {
       const reason = this.#controller.signal.reason as unknown;
       // After the lease is lost nothing may be written, even if the store would still accept it.
@@ -479,6 +472,7 @@ export class RunExecutor implements StepHost, FlushableRun {
           ...(input.status && input.status !== 'INACTIVE' ? { status: input.status, output: input.output ?? null, runError: input.runError ?? null, endTime: input.endTime ?? at } : {}),
           ...(input.readyAt !== undefined ? { readyAt: input.readyAt } : {}),
         },
+        stateChanges: this.#changes.take(),
         events,
         items,
         ...(created.length ? { createRuns: created, maxRunsPerTree: this.#core.budgets.maxRunsPerTree } : {}),
@@ -486,12 +480,18 @@ export class RunExecutor implements StepHost, FlushableRun {
         ...(input.wakeLease ? { wakeLease: input.wakeLease } : {}),
         ...(input.releaseLease ? { releaseLease: true } : {}),
         ...(emits.length ? { emits } : {}),
+      }).catch((error: unknown) => {
+        this.#changes.writeWhole(); // refused or lost: the changes may or may not be stored
+        throw error;
       });
-      this.#run = { ...recorded, state: this.#state };
+      this.#changes.recorded();
+      // A transition hands back neither the input nor a copy of the state: the run holds both.
+      const { wokenRuns, ...fields } = recorded;
+      this.#run = { ...fields, input: this.#run.input, state: this.#state };
       this.#core.publishCommitted(recorded, events, transients);
       if (emits.length) this.#core.emitted(this.#run, emits);
       this.#core.runsCreated(created, at);
-      return recorded;
+      return wokenRuns ? { ...this.#run, wokenRuns } : this.#run;
     });
     this.#commitChain = next.catch(() => undefined);
     return next;

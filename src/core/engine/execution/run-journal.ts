@@ -23,6 +23,20 @@ export interface RunJournalOptions {
   publishLive: (body: RunEventBody) => void;
 }
 
+/** What a run's next transition records besides its journal and state (RunExecutor's commit). */
+export interface CommitOptions<R> {
+  status?: 'SUCCEEDED' | 'FAILED' | 'INACTIVE';
+  output?: unknown;
+  runError?: { code: string; description: string } | null;
+  endTime?: number;
+  readyAt?: number | null;
+  releaseLease?: boolean;
+  /** Runs to create (`Transition.createRuns`, as built by the engine). */
+  createRuns?: R[] | undefined;
+  wakeRuns?: string[];
+  wakeLease?: { owner: string; expiresAt: number };
+}
+
 /** The pending entries of one run's next transition. */
 export interface JournalEntries {
   events: RunEventBody[];

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine, createMemoryStores, type FlowDefinition } from '../../../index.js';
+import type { Transition } from '../../store.js';
+
+const blob = { lines: Array.from({ length: 2000 }, (_, i) => ({ sku: `sku-${i}`, qty: i })) };
+const blobBytes = JSON.stringify(blob).length;
+
+const flow: FlowDefinition = {
+  id: 'slots/flow',
+  vars: { seen: { type: 'number' } },
+  actions: {
+    main: {
+      params: { blob: { schema: { type: 'object' }, required: true }, n: { type: 'number', required: true } },
+      startAt: 'm0',
+      steps: {
+        m0: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.input.n' }, defaultNextStepInstanceId: 'm1' },
+        m1: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.steps.m0.n' }, defaultNextStepInstanceId: 'set' },
+        set: { stepType: 'SET', target: '$.vars.seen', expression: 'steps.m1.n', defaultNextStepInstanceId: 'call' },
+        call: { stepType: 'RUN_FLOW', subflow: 'sub', defaultNextStepInstanceId: 'm2' },
+        m2: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.vars.seen' }, defaultNextStepInstanceId: 'loop' },
+        // A tail call: the frame is replaced, its item (the input) stays where it is stored.
+        loop: { stepType: 'GOTO', subflow: 'tail' },
+      },
+    },
+  },
+  subflows: {
+    sub: { startAt: 'inner', steps: { inner: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.item.n' } } } },
+    tail: { startAt: 't', steps: { t: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.item.n' }, defaultNextStepInstanceId: 'u' }, u: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.steps.t.n' } } } },
+  },
+};
+
+describe('state changes', () => {
+  it('records each transition as what it changed: never again the run’s input, and the state read back is whole', async () => {
+    const store = createMemoryStores();
+    const recorded: Transition[] = [];
+    const record = store.recordTransition.bind(store);
+    store.recordTransition = (t) => {
+      recorded.push(t);
+      return record(t);
+    };
+    const engine = createEngine({ stores: store, modules: { inc: (input) => ({ n: (input.n as number) + 1 }) } });
+    await engine.deployFlow(flow, { publish: true });
+    const result = await engine.runAction({ flow: flow.id, input: { blob, n: 1 } });
+    expect(result.output).toEqual({ n: 3 });
+    expect(recorded.length).toBeGreaterThan(2);
+    for (const t of recorded) {
+      expect(t.stateChanges?.replace).toBe(false);
+      // The item (the bound input) was stored with the run; a subflow frame sharing it stores nothing of it.
+      const written = JSON.stringify(t.stateChanges);
+      expect(written.length).toBeLessThan(blobBytes / 4);
+    }
+    // What the slots hold is the state the executor had: vars, step outputs, frames.
+    const stored = await store.getRun(result.requestId);
+    expect(stored?.state.vars).toEqual({ seen: 3 });
+    expect(stored?.state.frames).toEqual([]);
+    await engine.close();
+  });
+});

@@ -1,0 +1,56 @@
+// Databases as flowrun wrote them before run states were stored as slots (SQLite schema 6,
+// PostgreSQL schema 8): the older migrations only, and a run row in the older form — its whole
+// state in `state` and, on SQLite, its input inside `fixed` — exactly as the older stores wrote it.
+import Database from 'better-sqlite3';
+import type pg from 'pg';
+import type { NewRun } from '../../src/core/run.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
+import { migrate as migratePostgres } from '../../src/store/postgres/migrations.js';
+
+/** Creates an SQLite file at schema `version` (the migrations up to it, nothing newer). */
+export function createSqliteAtVersion(path: string, version: number): void {
+  const db = new Database(path);
+  try {
+    db.exec('CREATE TABLE flowrun_schema (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)');
+    for (const migration of SQLITE_MIGRATIONS.filter((m) => m.version <= version)) for (const statement of migration.statements) db.exec(statement);
+    db.prepare('INSERT INTO flowrun_schema (id, version) VALUES (1, ?)').run(version);
+  } finally {
+    db.close();
+  }
+}
+
+/** Inserts an unleased run as the SQLite store wrote it up to schema 6: the state whole, the input in `fixed`. */
+export function insertSqliteRunBeforeSlots(path: string, run: NewRun): void {
+  const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, ...fixed } = run;
+  const db = new Database(path);
+  try {
+    db.prepare(
+      `INSERT INTO flowrun_runs (run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner, lease_expires_at,
+         fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, state, fixed)
+       VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, NULL, NULL, 1, 3, 0, ?, NULL, ?, 'null', NULL, ?, ?)`,
+    ).run(runId, flowId, status, label, startTime, parentRunId, rootRunId, readyAt, startTime, JSON.stringify(tags), JSON.stringify(state), JSON.stringify(fixed));
+  } finally {
+    db.close();
+  }
+}
+
+/** Brings a PostgreSQL schema to `version` (the migrations up to it) on a client whose search_path is that schema. */
+export async function createPostgresAtVersion(client: pg.Client, schema: string, version: number): Promise<void> {
+  await migratePostgres(client as unknown as pg.PoolClient, { schema, warn: () => undefined, targetVersion: version });
+}
+
+/** Inserts an unleased run as the PostgreSQL store wrote it up to schema 8: the state whole in `state`. */
+export async function insertPostgresRunBeforeSlots(client: pg.Client, run: NewRun): Promise<void> {
+  await client.query(
+    `INSERT INTO runs (run_id, flow_id, flow_version, action_name, status, label, tags, input, output, run_error, created_by, run_owner, run_as, source,
+       session_id, parent_run_id, root_run_id, detached, depth, monitors, managers, start_time, end_time, updated_at, timeout_ms, deadline, version,
+       last_seq, ready_at, lease_owner, lease_expires_at, fencing_token, last_transition_key, triggered_by, tree_id, state)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'null', NULL, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, NULL, $20, $21, $22, 3,
+       0, $23, NULL, NULL, 1, NULL, $24, $25, $26)`,
+    [
+      run.runId, run.flowId, run.flowVersion, run.actionName, run.status, run.label, run.tags, JSON.stringify(run.input), run.createdBy, run.runOwner, run.runAs, run.source,
+      run.sessionId, run.parentRunId, run.rootRunId, run.detached, run.depth, JSON.stringify(run.monitors), JSON.stringify(run.managers), run.startTime,
+      run.timeoutMs, run.deadline, run.readyAt, run.triggeredBy, run.treeId, JSON.stringify(run.state),
+    ],
+  );
+}
