@@ -155,32 +155,33 @@ export class GroupCommitQueue {
   /** Runs one transaction synchronously: nothing else can touch this connection meanwhile. */
   #tryCommit(connection: SqliteConnection, batch: Pending[]): Settled[] | 'busy' | FlowError {
     const db = connection.db;
+    const control = connection.control;
     try {
-      db.exec('BEGIN IMMEDIATE');
+      control.begin.run();
     } catch (error) {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
     const results: Settled[] = [];
     try {
       for (const op of batch) {
-        db.exec('SAVEPOINT flowrun_op');
+        control.savepoint.run();
         try {
           const value = op.apply(connection);
-          db.exec('RELEASE flowrun_op');
+          control.release.run();
           results.push({ ok: true, value });
         } catch (error) {
           if (!db.inTransaction || FATAL_CODES.test(sqliteCode(error))) throw error;
-          db.exec('ROLLBACK TO flowrun_op');
-          db.exec('RELEASE flowrun_op');
+          control.rollbackToSavepoint.run();
+          control.release.run();
           results.push({ ok: false, error: error instanceof FlowError ? error : this.#storeError(error) });
         }
       }
-      db.exec('COMMIT');
+      control.commit.run();
       return results;
     } catch (error) {
       if (db.inTransaction) {
         try {
-          db.exec('ROLLBACK');
+          control.rollback.run();
         } catch {
           // The connection already rolled back on its own; the error below is what matters.
         }
