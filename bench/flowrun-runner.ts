@@ -8,7 +8,9 @@
  *
  * Options: --store pg|sqlite; --workload parent-sync|parent-async|steps|steps-concurrent;
  * --n parents (or runs for steps-concurrent); --conc loops; --warmup parents; --reps (steps);
- * --steps-per-run 100; --step-kind module|compute; --count-queries (PostgreSQL statements, not for timing).
+ * --steps-per-run 100; --step-kind module|compute; --count-queries (PostgreSQL statements, not for timing);
+ * --limit-seconds 1.5 (SQLite steps-concurrent: the single-commit limit is measured for this long
+ * right before and right after the workload, on the same disk — bench/commit-limit.ts).
  *
  * PostgreSQL: re-creates database `flowrun_bench_flowrun` (see pg-admin.ts) and uses schema
  * `flowrun` in it. SQLite: a new file under bench/out/, deleted afterwards, default durability
@@ -18,6 +20,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createEngine, createFilesystemStores, createPostgresStores, type Engine, type RunRecord, type Store } from '../src/index.js';
+import { measureCommitLimit } from './commit-limit.js';
 import { benchFlows, benchModules, checkParentAsync, checkParentSync, type StepKind } from './bench-flows.js';
 import { closedLoop, latencySummary, machineBusySeconds, parentRunFigures, r3, stepRunFigures, readOptions, sleep } from './measure.js';
 import { PgAdmin, statsDelta, type ServerStats } from './pg-admin.js';
@@ -31,6 +34,7 @@ const WARMUP = opt.num('warmup', 100);
 const REPS = opt.num('reps', 20);
 const STEPS = opt.num('steps-per-run', 100);
 const stepKind = opt.get('step-kind', 'module') as StepKind;
+const LIMIT_SECONDS = opt.num('limit-seconds', 1.5);
 
 // ---- optional statement counter: wraps the `pg` that src/ loads (the root package's) ----------
 const statements = new Map<string, number>();
@@ -215,6 +219,8 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   const many = `bench/steps-${STEPS}`;
   await closedLoop(Math.min(CONC, 64), CONC, (k) => runParent(many, -1 - k).then(() => undefined));
   await sleep(1500);
+  // The single-commit limit on the same disk, just before and just after: the machine may be shared.
+  const limitBefore = sqliteDir ? measureCommitLimit({ dir: sqliteDir, seconds: LIMIT_SECONDS }) : null;
   const c0 = await counters();
   const cpu0 = process.cpuUsage();
   const m0 = machineBusySeconds();
@@ -227,6 +233,15 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   const cpu = process.cpuUsage(cpu0);
   const m1 = machineBusySeconds();
   const c1 = await counters();
+  const limitAfter = sqliteDir ? measureCommitLimit({ dir: sqliteDir, seconds: LIMIT_SECONDS }) : null;
+  if (limitBefore && limitAfter) {
+    const limit = (limitBefore.commitsPerSecond + limitAfter.commitsPerSecond) / 2;
+    Object.assign(out, {
+      commit_limit_per_s: r3(limit),
+      commit_limit_before_after: [limitBefore.commitsPerSecond, limitAfter.commitsPerSecond],
+      steps_per_s_over_commit_limit: r3(N * STEPS / (totalMs / 1000) / limit),
+    });
+  }
   const totalSteps = N * STEPS;
   const transitions = c1.operations - c0.operations;
   const commits = c1.commits - c0.commits;

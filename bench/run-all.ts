@@ -11,6 +11,10 @@
  *   npm run bench -- --reps 3             # repetitions (default 2 — peers and growth 3 —, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
  *
+ * The `sqlite` scenario measures SQLite's single-commit limit (one-row commits, WAL,
+ * synchronous=FULL; bench/commit-limit.ts) beside each steps-at-64-runs measurement, on the same
+ * disk, and prints steps/s ÷ that limit and Node CPU µs per step (issue 13's goal: ≥ 1.5×).
+ *
  * The PostgreSQL scenarios need a server (FLOWRUN_BENCH_PG_URL, else FLOWRUN_TEST_PG_URL, else
  * postgres://flowrun:flowrun@127.0.0.1:5432/flowrun_test; the role needs CREATEDB) and re-create
  * the databases flowrun_bench_flowrun, flowrun_bench_dbos and flowrun_bench_list (peers and growth:

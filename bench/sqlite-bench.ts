@@ -27,6 +27,8 @@ type Row = MeasurementResult & {
   node_cpu_us_per_step?: number;
   machine_busy_cores?: number;
   peak_rss_mb?: number;
+  commit_limit_per_s?: number;
+  steps_per_s_over_commit_limit?: number;
 };
 
 /** Runs the SQLite measurements; returns the markdown section body. */
@@ -98,10 +100,12 @@ export function benchSqlite(options: { quick: boolean; reps: number; stepKind: s
     fmt(med(rs, (r) => 1e6 / (r.steps_per_s ?? Number.NaN))),
     fmt(med(rs, (r) => r.node_cpu_us_per_step)),
     fmt(med(rs, (r) => r.machine_busy_cores)),
+    fmt(med(rs, (r) => r.commit_limit_per_s)),
+    spread(rs.map((r) => r.steps_per_s_over_commit_limit)),
   ];
   lines.push(
     markdownTable(
-      ['steps workload', 'steps/s', 'store writes/s', 'commits/s', 'writes / commit', 'writes / step', 'µs / step', 'Node CPU µs / step', 'busy cores'],
+      ['steps workload', 'steps/s', 'store writes/s', 'commits/s', 'writes / commit', 'writes / step', 'µs / step', 'Node CPU µs / step', 'busy cores', 'single-commit limit /s', 'steps/s ÷ limit'],
       [
         [
           '1 run × 100 steps, 20 times in a row (conc 1)',
@@ -113,11 +117,18 @@ export function benchSqlite(options: { quick: boolean; reps: number; stepKind: s
           fmt(med(seq, (r) => r.us_per_step_incl_run)),
           fmt(med(seq, (r) => r.node_cpu_us_per_step)),
           '–',
+          '–',
+          '–',
         ],
         concurrentRow(`${concurrentRuns} runs × 100 ${options.stepKind} steps, 64 at a time`, con),
         concurrentRow(`${concurrentRuns} runs × 100 ${other} steps, 64 at a time`, con2),
       ],
     ),
+  );
+  lines.push('');
+  lines.push(
+    `*single-commit limit*: one-row transactions/s in a loop, WAL and synchronous=FULL, in the measurement's own directory right before and right after its workload (bench/commit-limit.ts; the mean of the two). ` +
+      `Goal (issue 13), ${options.stepKind} steps at 64 runs: steps/s ≥ 1.5 × that limit — ${spread(con.map((r) => r.steps_per_s_over_commit_limit))} × here.`,
   );
   lines.push('');
   for (const [kind, rs] of [

@@ -82,17 +82,19 @@ export function plainColumns(row: PlainRunRow): RunColumns {
 
 /**
  * The run `build` makes from its row, or — when that throws (unparsable JSON) or the result is
- * not a run flowrun can use — the run with only its columns and `dataError` set.
+ * not a run flowrun can use — the run with only its columns and `dataError` set. `columns` may be
+ * a function: it is then called only for an unreadable row, so a readable one costs no second parse.
  */
-export function readRunOrMark(columns: RunColumns, build: () => RunRecord): RunRecord {
+export function readRunOrMark(columns: RunColumns | (() => RunColumns), build: () => RunRecord): RunRecord {
+  const columnsNow = (): RunColumns => (typeof columns === 'function' ? columns() : columns);
   let run: RunRecord;
   try {
     run = build();
   } catch (error) {
-    return unreadableRun(columns, `its stored data does not parse (${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'})`);
+    return unreadableRun(columnsNow(), `its stored data does not parse (${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'})`);
   }
   const problem = shapeProblem(run);
-  return problem === null ? run : unreadableRun(columns, problem);
+  return problem === null ? run : unreadableRun(columnsNow(), problem);
 }
 
 /** The run with only its columns, its data left empty, and `dataError` saying why. */

@@ -6,7 +6,7 @@ import type { RunRecord, RunStatus } from '../../core/run.js';
 import type { RunFilter } from '../../core/store.js';
 
 /** True when the run matches every filter field but the page ones (`statuses`: the filter's, as a set, or null for any). */
-export function matchesRunFilter(run: RunRecord, filter: RunFilter, statuses: ReadonlySet<RunStatus> | null): boolean {
+export function matchesRunFilter(run: Omit<RunRecord, 'state'>, filter: RunFilter, statuses: ReadonlySet<RunStatus> | null): boolean {
   if (filter.flowId !== undefined && run.flowId !== filter.flowId) return false;
   if (statuses && !statuses.has(run.status)) return false;
   if (filter.startTimeFrom !== undefined && run.startTime < filter.startTimeFrom) return false;

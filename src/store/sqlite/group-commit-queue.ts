@@ -230,33 +230,34 @@ export class GroupCommitQueue {
     const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
     const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
     const startedAt = now();
+    const control = connection.control;
     try {
-      db.exec('BEGIN IMMEDIATE');
+      control.begin.run();
     } catch (error) {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
     const results: Settled[] = [];
     try {
       for (const op of batch) {
-        db.exec('SAVEPOINT flowrun_op');
+        control.savepoint.run();
         try {
           const value = op.apply(connection);
-          db.exec('RELEASE flowrun_op');
+          control.release.run();
           results.push({ ok: true, value });
         } catch (error) {
           if (!db.inTransaction || FATAL_CODES.test(sqliteCode(error))) throw error;
-          db.exec('ROLLBACK TO flowrun_op');
-          db.exec('RELEASE flowrun_op');
+          control.rollbackToSavepoint.run();
+          control.release.run();
           results.push({ ok: false, error: error instanceof FlowError ? error : this.#storeError(error) });
         }
         if (results.length >= minBatch && now() - startedAt >= maxBatchMs) break;
       }
-      db.exec('COMMIT');
+      control.commit.run();
       return results;
     } catch (error) {
       if (db.inTransaction) {
         try {
-          db.exec('ROLLBACK');
+          control.rollback.run();
         } catch {
           // The connection already rolled back on its own; the error below is what matters.
         }

@@ -147,7 +147,8 @@ export function recordedFromRow(row: RunRow, state?: RunState): RecordedRun {
  * parse or holds no usable run — the run with its plain columns and `dataError` (unreadable-run.ts).
  */
 export function readableRunFromRow(row: RunRow): RunRecord {
-  return readRunOrMark(columnsOf(row), () => runFromRow(row));
+  // The owner fields parse `fixed` again: only worth it for a row that turns out unreadable.
+  return readRunOrMark(() => columnsOf(row), () => runFromRow(row));
 }
 
 function columnsOf(row: RunRow): RunColumns {

@@ -167,6 +167,32 @@ describe('SqliteStore on disk', () => {
     }
   });
 
+  it('upgrades a schema-6 file so root runs stay out of the parent index, and still lists children through it', async () => {
+    const path = freshPath();
+    // A file as schema 6 left it (the parent index over every run), with a root and two children.
+    createSqliteAtVersion(path, 6);
+    insertSqliteRunBeforeSlots(path, sampleRun({ runId: 'root' }));
+    insertSqliteRunBeforeSlots(path, sampleRun({ runId: 'child-1', parentRunId: 'root', rootRunId: 'root', startTime: T0 + 1 }));
+    insertSqliteRunBeforeSlots(path, sampleRun({ runId: 'child-2', parentRunId: 'root', rootRunId: 'root', startTime: T0 + 2 }));
+
+    const after = track(createSqliteStore({ path }));
+    const page = await after.listRuns({ parentRunId: 'root', orderBy: 'startTime', orderDir: 'asc' });
+    expect(page.runs.map((run) => run.runId)).toEqual(['child-1', 'child-2']);
+    const check = new Database(path, { readonly: true });
+    try {
+      expect(check.prepare('SELECT version FROM flowrun_schema').get()).toEqual({ version: SQLITE_SCHEMA_VERSION });
+      const entries = check.prepare('SELECT run_id FROM flowrun_runs INDEXED BY flowrun_runs_parent_start WHERE parent_run_id IS NOT NULL ORDER BY run_id').all();
+      expect(entries).toEqual([{ run_id: 'child-1' }, { run_id: 'child-2' }]);
+      expect(check.prepare(`SELECT sql FROM sqlite_master WHERE name = 'flowrun_runs_parent_start'`).get()).toEqual({
+        sql: 'CREATE INDEX flowrun_runs_parent_start ON flowrun_runs (parent_run_id, start_time, run_id) WHERE parent_run_id IS NOT NULL',
+      });
+      const plan = check.prepare('EXPLAIN QUERY PLAN SELECT * FROM flowrun_runs WHERE parent_run_id = ? ORDER BY start_time DESC, run_id DESC LIMIT ?').all('root', 10) as { detail: string }[];
+      expect(plan.map((row) => row.detail).join(' ')).toContain('USING INDEX flowrun_runs_parent_start');
+    } finally {
+      check.close();
+    }
+  });
+
   it('refuses a developmentOnly store when NODE_ENV is production', () => {
     const saved = process.env.NODE_ENV;
     try {

@@ -12,7 +12,7 @@ import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
 import { CommittedReadCache, CommittedState } from './committed-reads.js';
 import { openSqliteDatabase } from './open-sqlite-database.js';
-import { readableRunFromRow, type RunRow } from './run-rows.js';
+import { readableRunFromRow, runFromRow, type RunRow } from './run-rows.js';
 import * as reads from './run-reads.js';
 import { countLimit } from '../run-marker.js';
 import * as writes from './run-writes.js';
@@ -63,6 +63,10 @@ export class SqliteStore implements Store {
   readonly #committed = new CommittedState();
   /** Run rows by id (a fresh record is parsed from the row on every read). */
   readonly #runRows = new CommittedReadCache<RunRow | null>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, sizeOf: rowSize });
+  /** Cached rows that {@link readableRunFromRow} found readable. */
+  readonly #readableRows = new WeakSet<RunRow>();
+  /** The connection once open: reads then start without waiting on a settled promise. */
+  #open: SqliteConnection | null = null;
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -114,7 +118,13 @@ export class SqliteStore implements Store {
   async getRun(runId: string): Promise<RunRecord | null> {
     return this.#read((c) => {
       const row = this.#runRows.read(this.#committed.generation(c), runId, () => writes.readRunRow(c, runId) ?? null);
-      return row && readableRunFromRow(row);
+      if (row === null) return null;
+      // A cached row found readable once parses the same way again: its shape (and the depth of
+      // its input and output, a walk of the whole value) is not checked on every read.
+      if (this.#readableRows.has(row)) return runFromRow(row);
+      const run = readableRunFromRow(row);
+      if (!run.dataError) this.#readableRows.add(row);
+      return run;
     });
   }
 
@@ -225,6 +235,7 @@ export class SqliteStore implements Store {
     await this.#queue.whenIdle();
     const opening = this.#connection;
     this.#connection = null;
+    this.#open = null;
     if (!opening) return;
     try {
       (await opening).db.close();
@@ -239,7 +250,7 @@ export class SqliteStore implements Store {
 
   #connect(): Promise<SqliteConnection> {
     this.#connection ??= openSqliteDatabase({ path: this.path, synchronous: this.#options.synchronous, busyTimeoutMs: this.#options.busyTimeoutMs }).then(
-      (db) => new SqliteConnection(db),
+      (db) => (this.#open = new SqliteConnection(db)),
       (error: unknown) => {
         // Forget the failure so a later call tries again (the file may have been fixed meanwhile).
         this.#connection = null;
@@ -268,7 +279,7 @@ export class SqliteStore implements Store {
   async #read<T>(query: (connection: SqliteConnection) => T, afterQueuedWrites = true): Promise<T> {
     this.#ensureOpen();
     if (afterQueuedWrites) await this.#queue.afterQueuedWrites();
-    const connection = await this.#connect();
+    const connection = this.#open ?? (await this.#connect());
     try {
       return query(connection);
     } catch (error) {

@@ -1,0 +1,28 @@
+import { validate, version } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import { PooledUuidV7, uuidIds } from './uuid-ids.js';
+
+describe('PooledUuidV7', () => {
+  it('makes valid, distinct UUIDv7 ids that sort in the order they were made, within one millisecond and across pool refills', () => {
+    const ids = new PooledUuidV7();
+    const made = Array.from({ length: 1000 }, () => ids.next(1_800_000_000_000));
+    expect(made.every((id) => validate(id) && version(id) === 7)).toBe(true);
+    expect(new Set(made).size).toBe(made.length);
+    expect([...made].sort()).toEqual(made);
+  });
+
+  it('keeps ids in creation order when the clock steps back', () => {
+    const ids = new PooledUuidV7();
+    const made = [ids.next(1_800_000_000_500), ids.next(1_800_000_000_100), ids.next(1_800_000_000_100), ids.next(1_800_000_000_600)];
+    expect([...made].sort()).toEqual(made);
+  });
+
+  it('puts the millisecond in the id, so ids of later milliseconds sort later', () => {
+    const ids = new PooledUuidV7();
+    const early = ids.next(Date.UTC(2026, 0, 1));
+    const late = ids.next(Date.UTC(2026, 0, 1) + 1);
+    expect(early.slice(0, 13).replace('-', '')).toBe(Date.UTC(2026, 0, 1).toString(16).padStart(12, '0'));
+    expect(late > early).toBe(true);
+    expect(uuidIds.newRunId()).not.toBe(uuidIds.newRunId());
+  });
+});
