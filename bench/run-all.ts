@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 12 min on 2 cores)
  *   npm run bench -- --quick              # smaller N, one repetition (< 3 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | permissions | streaming | dsl | http | hostile (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | waiters | permissions | streaming | dsl | http | hostile (comma-separated)
  *   npm run bench -- --reps 3             # repetitions of the pg and sqlite measurements (default 2, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
  *
@@ -20,6 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import pg from 'pg';
 import { benchCallReturn } from './call-return.js';
 import { benchDslCompile } from './dsl-compile.js';
+import { benchEventWaiters } from './event-waiters.js';
 import { benchHostile } from './hostile.js';
 import { benchHttpRequests, benchSseLatency, benchSseLatencyAcrossProcesses } from './http.js';
 import type { GotoLoopResult } from './goto-loop.js';
@@ -33,7 +34,7 @@ import { benchSqlite } from './sqlite-bench.js';
 import { benchSqliteStatements } from './sqlite-statements.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http', 'hostile'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'waiters', 'permissions', 'streaming', 'dsl', 'http', 'hostile'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -78,7 +79,7 @@ function dbosAvailable(): boolean {
   return false;
 }
 
-const pgUp = only.includes('pg') || only.includes('list') ? await postgresReachable() : false;
+const pgUp = only.includes('pg') || only.includes('list') || only.includes('waiters') ? await postgresReachable() : false;
 const started = Date.now();
 
 if (only.includes('memory')) {
@@ -108,6 +109,12 @@ if (only.includes('waiting')) {
   const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/waiting-runs.ts', String(n)], { encoding: 'utf8' });
   const row = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
   section(`${n.toLocaleString('en')} runs waiting on a timer (SQLite, own process)`, markdownTable(Object.keys(row), [Object.values(row).map(String)]));
+}
+
+if (only.includes('waiters')) {
+  const others = quick ? [10, 20_000] : [10, 100_000];
+  const { table } = await benchEventWaiters({ stores: pgUp ? ['sqlite', 'pg'] : ['sqlite'], others, publishes: quick ? 50 : 200, budgetMs: 60_000 });
+  section(`Publishing an event that resumes one run, with ${others.map((n) => n.toLocaleString('en')).join(' and ')} other runs waiting (half on timers, half on other events)`, table);
 }
 
 if (only.includes('streaming')) {
