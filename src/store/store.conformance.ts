@@ -9,6 +9,7 @@ import type { Store, Transition } from '../core/store.js';
 import { describePrincipalConformance } from './principal-store.conformance.js';
 import { describeOutboxConformance } from './outbox.conformance.js';
 import { describeRunTreeConformance } from './run-tree.conformance.js';
+import { describeEventWaitersConformance } from './event-waiters.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -96,6 +97,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       return { runId: run.runId, lease: { owner: 'w1', fencingToken: token }, expectedVersion: run.version, at: T0 + 10, patch: {}, ...extra };
     }
     describeRunTreeConformance({ store: () => store, sampleRun, leased, transition, t0: T0 });
+    describeEventWaitersConformance({ store: () => store, leased, transition, t0: T0 });
 
     describe('flows', () => {
       it('numbers versions per flow and returns the latest version for an identical redeploy', async () => {

@@ -9,6 +9,7 @@ import { cloneJson, stableStringify } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { countTreeRuns } from '../run-trees.js';
+import { waitingEventAfter } from '../waiting-event.js';
 import { encodeRunMarker, runListing } from '../run-marker.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
 
@@ -18,6 +19,8 @@ interface RunEntry {
   logs: LogEntry[];
   items: Map<string, Item>;
   lastTransitionKey: string | null;
+  /** The event the run waits for, kept by the rule the SQL stores keep in their column (store/waiting-event.ts). */
+  waitingEvent: string | null;
 }
 
 
@@ -149,6 +152,17 @@ export class MemoryStore implements Store {
     };
   }
 
+  async listEventWaiters(input: { event: string; after?: string; limit: number }): Promise<RunRecord[]> {
+    this.#open();
+    // A scan: this store holds what one process holds, and a waiter check is a string comparison.
+    const found: RunRecord[] = [];
+    for (const { run, waitingEvent } of this.#runs.values()) {
+      if (waitingEvent === input.event && run.status === 'INACTIVE' && (input.after === undefined || run.runId > input.after)) found.push(run);
+    }
+    found.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+    return found.slice(0, Math.max(0, Math.floor(input.limit))).map((run) => cloneJson(run));
+  }
+
   async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): Promise<ClaimedRun[]> {
     this.#open();
     const claimed: ClaimedRun[] = [];
@@ -215,6 +229,8 @@ export class MemoryStore implements Store {
     if (p.runError !== undefined) run.runError = cloneJson(p.runError);
     if (p.endTime !== undefined) run.endTime = p.endTime;
     if (p.readyAt !== undefined) run.readyAt = p.readyAt;
+    const waiting = waitingEventAfter(p);
+    if (waiting !== undefined) entry.waitingEvent = waiting;
     run.version += 1;
     run.updatedAt = t.at;
     if (t.releaseLease || isTerminalStatus(run.status)) {
@@ -262,6 +278,7 @@ export class MemoryStore implements Store {
     const run = entry.run;
     if (isTerminalStatus(run.status)) return null;
     run.status = 'CANCELED';
+    entry.waitingEvent = null;
     run.runError = { ...input.runError };
     run.endTime = input.at;
     run.updatedAt = input.at;
@@ -380,7 +397,7 @@ export class MemoryStore implements Store {
       leaseExpiresAt: null,
       fencingToken: 0,
     };
-    return { run: record, events: [], logs: [], items: new Map(), lastTransitionKey: null };
+    return { run: record, events: [], logs: [], items: new Map(), lastTransitionKey: null, waitingEvent: null };
   }
 
   #append(entry: RunEntry, bodies: RunEventBody[], at: number): void {

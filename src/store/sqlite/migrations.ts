@@ -35,6 +35,11 @@
  * tree that started any, checked by the transaction that creates one (`maxRunsPerTree`), and the
  * mark of a canceled tree (run-trees.ts). A run's `treeId` lives in `fixed`; rows written before
  * have none and read as their `root_run_id`.
+ * Version 8 adds `flowrun_runs.waiting_event`: the event an INACTIVE run waits for at an event
+ * WAIT, written by the transition that records its state (store/waiting-event.ts) and filled here
+ * for runs already waiting, under a partial index, so publishing an event reads its waiters only
+ * (`listEventWaiters`); and a partial index over INACTIVE runs with a `ready_at`, so the claim of
+ * due WAIT timers reads the due ones only. Version 7 belongs to another branch (numbers may skip).
  *
  * A migration never alters or drops a table it did not create.
  */
@@ -208,6 +213,24 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         run_count INTEGER NOT NULL,
         canceled INTEGER NOT NULL DEFAULT 0
       ) WITHOUT ROWID`,
+    ],
+  },
+  {
+    // Issue 13: events find their waiters, and the poller its due timers, through an index. The
+    // fill follows awaitedEvent() (store/waiting-event.ts) in SQL; a state that is not valid JSON
+    // (a damaged row, which reads as unreadable) waits for nothing rather than failing the upgrade.
+    version: 8,
+    description: 'runs.waiting_event, waiting-event and due-timer indexes',
+    statements: [
+      `ALTER TABLE flowrun_runs ADD COLUMN waiting_event TEXT`,
+      `UPDATE flowrun_runs SET waiting_event = CASE
+          WHEN NOT json_valid(state) THEN NULL
+          WHEN json_extract(state, '$.suspension.kind') = 'event' AND json_type(state, '$.suspension.decision') IS NULL
+            AND json_type(state, '$.suspension.event') = 'text' THEN json_extract(state, '$.suspension.event')
+        END
+        WHERE status = 'INACTIVE'`,
+      `CREATE INDEX flowrun_runs_waiting_event ON flowrun_runs (waiting_event, run_id) WHERE waiting_event IS NOT NULL`,
+      `CREATE INDEX flowrun_runs_due ON flowrun_runs (ready_at) WHERE status = 'INACTIVE' AND ready_at IS NOT NULL`,
     ],
   },
 ];

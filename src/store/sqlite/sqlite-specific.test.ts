@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { FlowDefinition } from '../../core/model.js';
 import type { RunEventBody } from '../../core/run.js';
+import { createEngine } from '../../create-engine.js';
 import type { Transition } from '../../core/store.js';
 import { sampleRun } from '../store.conformance.js';
 import { createFilesystemStores, createSqliteStore } from './create-filesystem-stores.js';
@@ -26,6 +28,9 @@ const track = (store: SqliteStore): SqliteStore => {
 };
 const log = (code: string): RunEventBody => ({ kind: 'log', entry: { time: T0, code, description: code } });
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Undoes migration 8: the run table as flowrun wrote it before, without `waiting_event` and the indexes. */
+const DROP_WAITING_EVENT_SQL = 'DROP INDEX flowrun_runs_waiting_event; DROP INDEX flowrun_runs_due; ALTER TABLE flowrun_runs DROP COLUMN waiting_event;';
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((store) => store.close()));
@@ -110,7 +115,7 @@ describe('SqliteStore on disk', () => {
     await old.close();
     // Back to the schema before migration 5: no secret table, no outbox.
     const raw = new Database(path);
-    raw.exec('DROP TABLE flowrun_secrets; DROP TABLE flowrun_pending_emits; DROP TABLE flowrun_run_trees; UPDATE flowrun_schema SET version = 4');
+    raw.exec(`DROP TABLE flowrun_secrets; DROP TABLE flowrun_pending_emits; DROP TABLE flowrun_run_trees; ${DROP_WAITING_EVENT_SQL} UPDATE flowrun_schema SET version = 4`);
     raw.close();
 
     const [one, two] = [track(createSqliteStore({ path })), track(createSqliteStore({ path }))];
@@ -120,6 +125,40 @@ describe('SqliteStore on disk', () => {
     expect(await one.getRun('older')).toMatchObject({ runId: 'older' });
     await one.close();
     expect([...(await track(createSqliteStore({ path })).getStoreSecret())]).toEqual([...a]);
+  });
+
+  it('resumes by an event a run that waited for it before the upgrade to schema 8', async () => {
+    const path = freshPath();
+    // The state holds a NUL character (a step's output): the upgrade reads it like any other.
+    const flow: FlowDefinition = {
+      id: 'waits',
+      actions: {
+        main: {
+          startAt: 'note',
+          steps: {
+            note: { stepType: 'COMPUTE', expression: 'input.note', defaultNextStepInstanceId: 'wait' },
+            wait: { stepType: 'WAIT', event: 'order.paid', defaultNextStepInstanceId: 'done' },
+            done: { stepType: 'COMPUTE', expression: 'steps.wait.event' },
+          },
+        },
+      },
+    };
+    const older = createSqliteStore({ path });
+    const olderEngine = createEngine({ stores: older, poll: false });
+    await olderEngine.deployFlow(flow, { publish: true });
+    const { requestId } = await olderEngine.startRun({ flow: 'waits', input: { note: 'a\u0000b' } });
+    await olderEngine.whenIdle();
+    expect(await older.getRun(requestId)).toMatchObject({ status: 'INACTIVE' });
+    await olderEngine.close();
+    await older.close();
+    const raw = new Database(path);
+    raw.exec(`${DROP_WAITING_EVENT_SQL} UPDATE flowrun_schema SET version = 6`);
+    raw.close();
+
+    const engine = createEngine({ stores: track(createSqliteStore({ path })), poll: false });
+    expect(await engine.publishEvent('order.paid', { amount: 3 })).toMatchObject({ resumedRunIds: [requestId] });
+    expect(await engine.waitForRun(requestId, { timeoutMs: 5_000 })).toMatchObject({ status: 'SUCCEEDED', output: { amount: 3 } });
+    await engine.close();
   });
 
   it('refuses a database written by a newer flowrun and leaves the file as it was', async () => {
