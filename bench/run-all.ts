@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 40 min on 2 cores, peers and growth ≈ 25 of them)
  *   npm run bench -- --quick              # smaller N, one repetition (≈ 12 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | permissions | streaming | dsl | http | hostile | peers | growth (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | waiters | permissions | streaming | dsl | http | hostile | peers | growth (comma-separated)
  *   npm run bench -- --only peers --quick # flowrun beside Mastra, LangGraph, DBOS, Restate (≈ 4 min quiet; 9 at load 14)
  *   npm run bench -- --only peers --engines dbos,flowrun-pg   # some engines of peers/growth (names in bench/peer-engines.ts)
  *   npm run bench -- --reps 3             # repetitions (default 2 — peers and growth 3 —, quick 1)
@@ -29,6 +29,7 @@ import pg from 'pg';
 import { benchCallReturn } from './call-return.js';
 import { benchDslCompile } from './dsl-compile.js';
 import { benchGrowth } from './growth.js';
+import { benchEventWaiters } from './event-waiters.js';
 import { benchHostile } from './hostile.js';
 import { benchHttpRequests, benchSseLatency, benchSseLatencyAcrossProcesses } from './http.js';
 import type { GotoLoopResult } from './goto-loop.js';
@@ -43,7 +44,7 @@ import { benchSqlite } from './sqlite-bench.js';
 import { benchSqliteStatements } from './sqlite-statements.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'permissions', 'streaming', 'dsl', 'http', 'hostile', 'peers', 'growth'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'waiters', 'permissions', 'streaming', 'dsl', 'http', 'hostile', 'peers', 'growth'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -88,7 +89,7 @@ function dbosAvailable(): boolean {
   return false;
 }
 
-const pgUp = only.some((s) => ['pg', 'list', 'peers', 'growth'].includes(s)) ? await postgresReachable() : false;
+const pgUp = only.some((s) => ['pg', 'list', 'waiters', 'peers', 'growth'].includes(s)) ? await postgresReachable() : false;
 const started = Date.now();
 
 if (only.includes('memory')) {
@@ -118,6 +119,12 @@ if (only.includes('waiting')) {
   const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/waiting-runs.ts', String(n)], { encoding: 'utf8' });
   const row = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
   section(`${n.toLocaleString('en')} runs waiting on a timer (SQLite, own process)`, markdownTable(Object.keys(row), [Object.values(row).map(String)]));
+}
+
+if (only.includes('waiters')) {
+  const others = quick ? [10, 20_000] : [10, 100_000];
+  const { table } = await benchEventWaiters({ stores: pgUp ? ['sqlite', 'pg'] : ['sqlite'], others, publishes: quick ? 50 : 200, budgetMs: 60_000 });
+  section(`Publishing an event that resumes one run, with ${others.map((n) => n.toLocaleString('en')).join(' and ')} other runs waiting (half on timers, half on other events)`, table);
 }
 
 if (only.includes('streaming')) {

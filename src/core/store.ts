@@ -244,6 +244,17 @@ export interface Store {
    */
   countRuns(filter: RunFilter, options?: { max?: number }): Promise<number>;
   /**
+   * Up to `limit` runs waiting at an event WAIT for `event`, in run-id order after `after` (the
+   * last run id of the previous page): INACTIVE runs whose last recorded state holds an event
+   * suspension for that name that nothing has resumed (no `decision`). The store keeps the name
+   * with the run, set and cleared by the same transaction as the state (see store/waiting-event.ts),
+   * and reads it through an index, so a page costs the same however many other runs wait on
+   * timers or other events. A run is never created waiting: it counts from the transition that
+   * records its suspension. Whether a run's `match` fits a payload, and whether the publisher
+   * may resume it, is the caller's to check.
+   */
+  listEventWaiters(input: { event: string; after?: string; limit: number }): Promise<RunRecord[]>;
+  /**
    * Claims up to `limit` ACTIVE runs that are ready (`readyAt <= now`) and not leased (or whose
    * lease expired). With `status: 'INACTIVE'`, INACTIVE runs whose `readyAt` is due instead (a WAIT
    * timer, an event wait's timeout): the claimer records the transition that resumes them.

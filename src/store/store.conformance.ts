@@ -12,6 +12,7 @@ import { describeRunTreeConformance } from './run-tree.conformance.js';
 import { describeRunCountConformance } from './run-count.conformance.js';
 import { describeStateSlotConformance } from './state-slots.conformance.js';
 import { describeRunListingConformance } from './run-listing.conformance.js';
+import { describeEventWaitersConformance } from './event-waiters.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -102,6 +103,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describeRunTreeConformance({ store: () => store, sampleRun, leased, transition, t0: T0 });
     describeStateSlotConformance({ store: () => store, leased, transition, t0: T0 });
     describeRunListingConformance(() => store, sampleRun, T0);
+    describeEventWaitersConformance({ store: () => store, leased, transition, t0: T0 });
 
     describe('flows', () => {
       it('numbers versions per flow and returns the latest version for an identical redeploy', async () => {

@@ -11,6 +11,7 @@ import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunF
 import { countTreeRuns } from '../run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import { filterStatuses, matchesRunFilter } from './run-filter-match.js';
+import { waitingEventAfter } from '../waiting-event.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
 import { MemoryRunState } from './memory-run-state.js';
 import { transitionStateChanges } from '../../core/state-slots.js';
@@ -23,6 +24,8 @@ interface RunEntry {
   logs: LogEntry[];
   items: Map<string, Item>;
   lastTransitionKey: string | null;
+  /** The event the run waits for, kept by the rule the SQL stores keep in their column (store/waiting-event.ts). */
+  waitingEvent: string | null;
 }
 
 
@@ -156,6 +159,18 @@ export class MemoryStore implements Store {
     };
   }
 
+  async listEventWaiters(input: { event: string; after?: string; limit: number }): Promise<RunRecord[]> {
+    this.#open();
+    // A scan: this store holds what one process holds, and a waiter check is a string comparison.
+    const found: RunEntry[] = [];
+    for (const entry of this.#runs.values()) {
+      const run = entry.run;
+      if (entry.waitingEvent === input.event && run.status === 'INACTIVE' && (input.after === undefined || run.runId > input.after)) found.push(entry);
+    }
+    found.sort((a, b) => (a.run.runId < b.run.runId ? -1 : a.run.runId > b.run.runId ? 1 : 0));
+    return found.slice(0, Math.max(0, Math.floor(input.limit))).map((entry) => this.#record(entry));
+  }
+
   async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): Promise<ClaimedRun[]> {
     this.#open();
     const claimed: ClaimedRun[] = [];
@@ -223,6 +238,8 @@ export class MemoryStore implements Store {
     if (p.runError !== undefined) run.runError = cloneJson(p.runError);
     if (p.endTime !== undefined) run.endTime = p.endTime;
     if (p.readyAt !== undefined) run.readyAt = p.readyAt;
+    const waiting = waitingEventAfter(p);
+    if (waiting !== undefined) entry.waitingEvent = waiting;
     run.version += 1;
     run.updatedAt = t.at;
     if (t.releaseLease || isTerminalStatus(run.status)) {
@@ -281,6 +298,7 @@ export class MemoryStore implements Store {
     const run = entry.run;
     if (isTerminalStatus(run.status)) return null;
     run.status = 'CANCELED';
+    entry.waitingEvent = null;
     run.runError = { ...input.runError };
     run.endTime = input.at;
     run.updatedAt = input.at;
@@ -400,7 +418,7 @@ export class MemoryStore implements Store {
       leaseExpiresAt: null,
       fencingToken: 0,
     };
-    return { run: record, state: new MemoryRunState(state), events: [], logs: [], items: new Map(), lastTransitionKey: null };
+    return { run: record, state: new MemoryRunState(state), events: [], logs: [], items: new Map(), lastTransitionKey: null, waitingEvent: null };
   }
 
   #append(entry: RunEntry, bodies: RunEventBody[], at: number): void {

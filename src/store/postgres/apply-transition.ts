@@ -15,6 +15,7 @@ import { transitionStateChanges, wholeStateChanges } from '../../core/state-slot
 import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, deletesSlots, jsonParam, newRunCasts, newRunValues, recordedFromRow, runFromRow, slotDeleteSql, slotUpsertSql, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, type Sql } from './run-writes.js';
 import { treeErrorOf } from './run-trees.js';
+import { waitingEventAfter } from '../waiting-event.js';
 
 /** The key stored with the last transition; a repeat with the same key is the same transition. */
 export function transitionKey(t: Transition): string {
@@ -67,6 +68,8 @@ export function transitionStatement(t: Transition): TransitionStatement {
   } else if (p.readyAt !== undefined) {
     sets.push(`ready_at = ${param(p.readyAt, 'float8')}`);
   }
+  const waiting = waitingEventAfter(p);
+  if (waiting !== undefined) sets.push(`waiting_event = ${param(waiting, 'text')}`);
   // The WHERE below guarantees the run is live, so only the patch can make it terminal.
   if (t.releaseLease || (p.status !== undefined && isTerminalStatus(p.status))) {
     sets.push('lease_owner = NULL', 'lease_expires_at = NULL');

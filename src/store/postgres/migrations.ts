@@ -38,6 +38,11 @@
  * `runs_flow_status_start_idx` (flowId + status listings and totals).
  * Version 7 adds run trees (run-trees.ts): `runs.tree_id` (null on older rows, read as
  * `root_run_id`), `run_trees(tree_id, run_count, canceled)` and `flowrun_count_tree_runs`.
+ * Version 10 adds `runs.waiting_event`: the event an INACTIVE run waits for at an event WAIT,
+ * written by the statement that records its state (store/waiting-event.ts) and filled for runs
+ * already waiting, under a partial index, so publishing an event reads its waiters only
+ * (`listEventWaiters`); and `runs_due_idx` over INACTIVE runs with a `ready_at`, so the claim of due
+ * WAIT timers reads the due ones only. Version 9 belongs to another branch (numbers may skip).
  * Version 12 replaces `flowrun_record_transitions` by a cheaper text with the same effects.
  *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
@@ -49,6 +54,8 @@ import { FlowError } from '../../core/errors.js';
 import { RECORD_FUNCTION_SQL } from './record-function.js';
 import { RUN_TREES_SQL } from './run-trees.js';
 import type { PoolClient } from 'pg';
+import type { RunState } from '../../core/run.js';
+import { awaitedEvent } from '../waiting-event.js';
 
 
 /** pg_advisory_xact_lock(classid, objid) namespace of flowrun: the bytes of "flow". */
@@ -60,6 +67,8 @@ interface Migration {
   version: number;
   description: string;
   statements: string[];
+  /** Runs after the statements, in the same transaction: a change SQL alone cannot make. */
+  fill?: (client: PoolClient) => Promise<void>;
 }
 
 const MIGRATIONS: Migration[] = [
@@ -283,6 +292,19 @@ const MIGRATIONS: Migration[] = [
     ],
   },
   {
+    // Issue 13: events find their waiters, and the poller its due timers, through an index. The
+    // batch function is replaced by its current text, which writes the column with the state.
+    version: 10,
+    description: 'runs.waiting_event, runs_waiting_event_idx, runs_due_idx',
+    statements: [
+      `ALTER TABLE runs ADD COLUMN waiting_event text COLLATE "C"`,
+      `CREATE INDEX runs_waiting_event_idx ON runs (waiting_event, run_id) WHERE waiting_event IS NOT NULL`,
+      `CREATE INDEX runs_due_idx ON runs (ready_at, run_id) WHERE status = 'INACTIVE' AND ready_at IS NOT NULL`,
+      RECORD_FUNCTION_SQL,
+    ],
+    fill: fillWaitingEvents,
+  },
+  {
     // The batch function reads what it tests (presence, lengths, kinds, the tree) from the jsonb it
     // parsed once, not with json operators that parse a transition's whole text (its state) again
     // for every test: same effects, less CPU per transition. Replaced by its current text.
@@ -302,6 +324,41 @@ const MIGRATIONS: Migration[] = [
     ],
   },
 ];
+
+/**
+ * Fills `waiting_event` for the runs already waiting, by the rule the stores write it with
+ * (awaitedEvent). In JavaScript rather than SQL: PostgreSQL's json operators fail on a state
+ * holding a `\u0000` anywhere, which must not stop an upgrade nor leave such a run unfound. Pages
+ * of INACTIVE runs whose state mentions an event, by run id; a state that does not parse (a
+ * damaged row, read as unreadable) waits for nothing.
+ */
+async function fillWaitingEvents(client: PoolClient): Promise<void> {
+  for (let after = ''; ; ) {
+    const page = await client.query<{ run_id: string; state: string }>(
+      `SELECT run_id, state::text AS state FROM runs
+        WHERE status = 'INACTIVE' AND run_id > $1::text AND position('"event"' IN state::text) > 0 ORDER BY run_id LIMIT 1000`,
+      [after],
+    );
+    const last = page.rows.at(-1);
+    if (!last) return;
+    const waiting = page.rows.flatMap((row) => {
+      let event: string | null = null;
+      try {
+        event = awaitedEvent((JSON.parse(row.state) as RunState).suspension);
+      } catch {
+        // Not JSON, or not an object: the run waits for nothing.
+      }
+      return event === null ? [] : [{ runId: row.run_id, event }];
+    });
+    if (waiting.length > 0) {
+      await client.query(`UPDATE runs SET waiting_event = w.event FROM unnest($1::text[], $2::text[]) AS w(run_id, event) WHERE runs.run_id = w.run_id`, [
+        waiting.map((w) => w.runId),
+        waiting.map((w) => w.event),
+      ]);
+    }
+    after = last.run_id;
+  }
+}
 
 /** The schema version this code writes and reads: the last migration's. */
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
@@ -352,6 +409,7 @@ export async function migrate(client: PoolClient, options: MigrateOptions): Prom
     for (const migration of MIGRATIONS) {
       if (migration.version <= current || migration.version > (options.targetVersion ?? SCHEMA_VERSION)) continue;
       for (const statement of migration.statements) await client.query(statement);
+      await migration.fill?.(client);
       if (migration.version === 1) await createLabelIndex(client, options);
       await client.query(`INSERT INTO ${quoted}.flowrun_schema (version, description) VALUES ($1, $2)`, [migration.version, migration.description]);
     }

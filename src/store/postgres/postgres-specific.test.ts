@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { FlowError } from '../../core/errors.js';
+import type { FlowDefinition } from '../../core/model.js';
+import { createEngine } from '../../create-engine.js';
 import type { RunEventBody, RunStatus } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { sampleRun } from '../store.conformance.js';
@@ -129,6 +131,44 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
         admin.query<{ tables: string[] }>(`SELECT array_agg(table_name::text ORDER BY table_name) AS tables FROM information_schema.tables WHERE table_schema = $1`, [schema]),
       );
       expect(after.rows[0]?.tables).toEqual(['flowrun_schema']);
+    });
+  });
+
+  describe('upgrade to schema 10', () => {
+    it('resumes by an event a run that waited for it before the upgrade, its state holding a NUL character', async () => {
+      const schema = freshSchema();
+      // PostgreSQL's json operators fail on a `\u0000` anywhere in a value: the upgrade must not.
+      const flow: FlowDefinition = {
+        id: 'waits',
+        actions: {
+          main: {
+            startAt: 'note',
+            steps: {
+              note: { stepType: 'COMPUTE', expression: 'input.note', defaultNextStepInstanceId: 'wait' },
+              wait: { stepType: 'WAIT', event: 'order.paid', defaultNextStepInstanceId: 'done' },
+              done: { stepType: 'COMPUTE', expression: 'steps.wait.event' },
+            },
+          },
+        },
+      };
+      const older = storeOn(schema);
+      const olderEngine = createEngine({ stores: older, poll: false });
+      await olderEngine.deployFlow(flow, { publish: true });
+      const { requestId } = await olderEngine.startRun({ flow: 'waits', input: { note: 'a\u0000b' } });
+      await olderEngine.whenIdle();
+      expect(await older.getRun(requestId)).toMatchObject({ status: 'INACTIVE' });
+      await olderEngine.close();
+      await older.close();
+      // Back to schema 8: the row as an older flowrun wrote it, without the column and its indexes.
+      await withAdmin(async (admin) => {
+        await admin.query(`DROP INDEX "${schema}".runs_waiting_event_idx; DROP INDEX "${schema}".runs_due_idx; ALTER TABLE "${schema}".runs DROP COLUMN waiting_event`);
+        await admin.query(`DELETE FROM "${schema}".flowrun_schema WHERE version > 8`);
+      });
+
+      const engine = createEngine({ stores: storeOn(schema), poll: false });
+      expect(await engine.publishEvent('order.paid', { amount: 3 })).toMatchObject({ resumedRunIds: [requestId] });
+      expect(await engine.waitForRun(requestId, { timeoutMs: 10_000 })).toMatchObject({ status: 'SUCCEEDED', output: { amount: 3 } });
+      await engine.close();
     });
   });
 

@@ -19,7 +19,7 @@ import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
-import { MAX_NOTIFY_BYTES, NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, wakeRuns } from './run-writes.js';
+import { MAX_NOTIFY_BYTES, NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, preparedQuery, wakeRuns } from './run-writes.js';
 import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
 
 /** Options of {@link PostgresStore}. */
@@ -178,6 +178,24 @@ export class PostgresStore implements Store {
   }
 
   /**
+   * The runs waiting for `event` after run id `after`: a range of the partial index over
+   * `waiting_event` (migration 10), which holds only runs waiting for an event.
+   */
+  async listEventWaiters(input: { event: string; after?: string; limit: number }): Promise<RunRecord[]> {
+    this.#open();
+    const limit = Math.floor(input.limit);
+    if (!(limit > 0)) return [];
+    const found = await this.#db.read((sql) =>
+      preparedQuery<RunRow>(
+        sql,
+        `SELECT ${RUN_COLUMNS}, ${slotsColumn('runs')} FROM runs WHERE waiting_event = $1::text AND run_id > $2::text AND status = 'INACTIVE' ORDER BY run_id LIMIT $3::bigint`,
+        [input.event, input.after ?? '', limit],
+      ),
+    );
+    return found.rows.map(readableRunFromRow);
+  }
+
+  /**
    * Claims up to `limit` ready ACTIVE runs whose lease is free or expired, oldest ready first.
    * SKIP LOCKED makes concurrent claimers (in any process) take disjoint sets without waiting on
    * each other; each claim increments the run's fencing token. A claim whose reply is lost
@@ -276,7 +294,7 @@ export class PostgresStore implements Store {
     return this.#db.transaction(async (client) => {
       const canceled = await client.query<RunRow>(
         `WITH u AS (
-           UPDATE runs SET status = 'CANCELED', run_error = $2::json, end_time = $3::float8, updated_at = $3::float8, ready_at = NULL,
+           UPDATE runs SET status = 'CANCELED', run_error = $2::json, end_time = $3::float8, updated_at = $3::float8, ready_at = NULL, waiting_event = NULL,
                   lease_owner = NULL, lease_expires_at = NULL, version = version + 1, last_seq = last_seq + $4::integer
             WHERE run_id = $1::text AND status IN ('ACTIVE', 'INACTIVE')
             RETURNING ${RUN_COLUMNS}

@@ -18,6 +18,7 @@ import { transitionStateChanges, wholeStateChanges } from '../../core/state-slot
 import type { RecordedRun } from '../../core/store.js';
 import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, recordedFromRow, slotDeleteSql, slotUpsertSql, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-writes.js';
+import { waitingEventAfter } from '../waiting-event.js';
 
 /** The columns a created run is inserted with (every column but the generated `end_sort`). */
 const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
@@ -72,6 +73,7 @@ BEGIN
       run_error = CASE WHEN (tb->>'hre')::boolean THEN NULLIF((t->'re')::text, 'null')::json ELSE runs.run_error END,
       end_time = CASE WHEN (tb->>'het')::boolean THEN (tb->>'et')::double precision ELSE runs.end_time END,
       ready_at = CASE WHEN (tb->>'hra')::boolean THEN (tb->>'ra')::double precision ELSE runs.ready_at END,
+      waiting_event = CASE WHEN tb ? 'we' THEN tb->>'we' ELSE runs.waiting_event END,
       lease_owner = CASE WHEN (tb->>'ls')::integer = 1 THEN NULL ELSE runs.lease_owner END,
       lease_expires_at = CASE (tb->>'ls')::integer WHEN 1 THEN NULL WHEN 2 THEN (tb->>'lx')::double precision ELSE runs.lease_expires_at END,
       version = runs.version + 1,
@@ -194,6 +196,8 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   if (p.runError !== undefined) Object.assign(arg, { hre: true, re: p.runError });
   if (p.endTime !== undefined) Object.assign(arg, { het: true, et: p.endTime });
   if (p.readyAt !== undefined) Object.assign(arg, { hra: true, ra: p.readyAt });
+  const waiting = waitingEventAfter(p);
+  if (waiting !== undefined) arg.we = waiting;
   if (t.releaseLease || (p.status !== undefined && isTerminalStatus(p.status))) arg.ls = 1;
   else if (t.leaseExpiresAt !== undefined) Object.assign(arg, { ls: 2, lx: t.leaseExpiresAt });
   if (events.length > 0) Object.assign(arg, { ev: events, ek: eventKinds(events) });

@@ -35,6 +35,11 @@
  * tree that started any, checked by the transaction that creates one (`maxRunsPerTree`), and the
  * mark of a canceled tree (run-trees.ts). A run's `treeId` lives in `fixed`; rows written before
  * have none and read as their `root_run_id`.
+ * Version 8 adds `flowrun_runs.waiting_event`: the event an INACTIVE run waits for at an event
+ * WAIT, written by the transition that records its state (store/waiting-event.ts) and filled here
+ * for runs already waiting, under a partial index, so publishing an event reads its waiters only
+ * (`listEventWaiters`); and a partial index over INACTIVE runs with a `ready_at`, so the claim of
+ * due WAIT timers reads the due ones only. Version 7 belongs to another branch (numbers may skip).
  *
  * Version 7 stores a run's state as a header in `state` plus slots in `flowrun_run_slots` (one
  * JSON value per key: a step's output, a var, a frame's item — core/state-slots.ts), so a
@@ -236,6 +241,24 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) WITHOUT ROWID`,
       `UPDATE flowrun_runs SET input = fixed -> '$.input', fixed = json_remove(fixed, '$.input')
         WHERE status IN ('ACTIVE', 'INACTIVE') AND json_type(fixed, '$.input') IS NOT NULL`,
+    ],
+  },
+  {
+    // Issue 13: events find their waiters, and the poller its due timers, through an index. The
+    // fill follows awaitedEvent() (store/waiting-event.ts) in SQL; a state that is not valid JSON
+    // (a damaged row, which reads as unreadable) waits for nothing rather than failing the upgrade.
+    version: 8,
+    description: 'runs.waiting_event, waiting-event and due-timer indexes',
+    statements: [
+      `ALTER TABLE flowrun_runs ADD COLUMN waiting_event TEXT`,
+      `UPDATE flowrun_runs SET waiting_event = CASE
+          WHEN NOT json_valid(state) THEN NULL
+          WHEN json_extract(state, '$.suspension.kind') = 'event' AND json_type(state, '$.suspension.decision') IS NULL
+            AND json_type(state, '$.suspension.event') = 'text' THEN json_extract(state, '$.suspension.event')
+        END
+        WHERE status = 'INACTIVE'`,
+      `CREATE INDEX flowrun_runs_waiting_event ON flowrun_runs (waiting_event, run_id) WHERE waiting_event IS NOT NULL`,
+      `CREATE INDEX flowrun_runs_due ON flowrun_runs (ready_at) WHERE status = 'INACTIVE' AND ready_at IS NOT NULL`,
     ],
   },
   {

@@ -3,7 +3,7 @@
  * and a run's events, log entries and items. Reads see the last committed state (WAL readers
  * never wait for the writer) and return freshly parsed objects.
  */
-import type { Item, LogEntry, RunEvent, RunStatus } from '../../core/run.js';
+import type { Item, LogEntry, RunEvent, RunRecord, RunStatus } from '../../core/run.js';
 import type { RunFilter, RunPage } from '../../core/store.js';
 import { encodeRunMarker, runListing } from '../run-marker.js';
 import { eventFromRow, itemFromBody, readableRunFromRow, type EventRow, type RunRow } from './run-rows.js';
@@ -102,6 +102,23 @@ export function countRuns(conn: SqliteConnection, filter: RunFilter, max: number
     total += conn.get<{ n: number }>(sql, [...(status === null ? [] : [status]), ...params, max - total])!.n;
   }
   return total;
+}
+
+/**
+ * Reads up to `limit` runs waiting for `event` after run id `after` (`Store.listEventWaiters`): a
+ * range of the partial index over `waiting_event` (migration 8), which holds only runs waiting
+ * for an event, so the read does not grow with runs waiting on timers or on other names.
+ */
+export function listEventWaiters(conn: SqliteConnection, input: { event: string; after?: string; limit: number }): RunRecord[] {
+  const limit = Math.floor(input.limit);
+  if (!(limit > 0)) return [];
+  // Named, like the claims' index: without ANALYZE statistics the planner may pick the status index.
+  const rows = conn.all<RunRow>(
+    `SELECT * FROM flowrun_runs INDEXED BY flowrun_runs_waiting_event
+      WHERE waiting_event = ? AND run_id > ? AND status = 'INACTIVE' ORDER BY waiting_event, run_id LIMIT ?`,
+    [input.event, input.after ?? '', limit],
+  );
+  return rows.map((row) => readableRunFromRow(withSlots(conn, row)));
 }
 
 /** Reads a run's events after `afterSeq` in order (`Store.getRunEvents`): a range scan of its primary key. */

@@ -13,6 +13,7 @@ import { writeSlots } from './run-slots.js';
 import { sqliteCode } from './group-commit-queue.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import { insertPendingEmits } from './pending-emits.js';
+import { waitingEventAfter } from '../waiting-event.js';
 
 const TERMINAL_SQL = `('SUCCEEDED', 'FAILED', 'CANCELED')`;
 
@@ -41,8 +42,19 @@ export function withSlots(conn: SqliteConnection, row: RunRow): RunRow {
  * there; schema 7 moved it out of every live one).
  */
 const TRANSITION_HEAD_SQL = `SELECT run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner,
-  lease_expires_at, fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, '' AS state, state_slots, NULL AS input, fixed
+  lease_expires_at, fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, '' AS state, state_slots, NULL AS input, fixed, waiting_event
   FROM flowrun_runs WHERE run_id = ?`;
+
+/**
+ * The `waiting_event` assignment a transition adds to its UPDATE (store/waiting-event.ts), or none
+ * when the column keeps its value: naming an indexed column in SET costs SQLite index work.
+ */
+function waitingEventSet(head: RunRow, t: Transition): { sql: string; value: string | null } | null {
+  const waiting = waitingEventAfter(t.patch);
+  // The head is read with every column (migration 8's included), though no read of a run needs this one.
+  const current = (head as RunRow & { waiting_event: string | null }).waiting_event;
+  return waiting === undefined || waiting === current ? null : { sql: 'waiting_event = ?', value: waiting };
+}
 
 function notFound(runId: string): NotFoundError {
   return new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
@@ -191,6 +203,11 @@ export function recordTransition(conn: SqliteConnection, t: Transition): Recorde
   if (p.endTime !== undefined) set('end_time', p.endTime);
   if (wakesSelf) set('ready_at', t.at);
   else if (p.readyAt !== undefined) set('ready_at', p.readyAt);
+  const waiting = waitingEventSet(head, t);
+  if (waiting) {
+    sets.push(waiting.sql);
+    params.push(waiting.value);
+  }
   if (t.releaseLease === true || ended) {
     sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
     row.lease_owner = null;
@@ -221,7 +238,7 @@ export function cancelRun(
   if (!head) throw notFound(input.runId);
   if (isTerminalStatus(head.status as RunStatus)) return null;
   conn.run(
-    `UPDATE flowrun_runs SET status = 'CANCELED', run_error = ?, end_time = ?, updated_at = ?, ready_at = NULL,
+    `UPDATE flowrun_runs SET status = 'CANCELED', run_error = ?, end_time = ?, updated_at = ?, ready_at = NULL, waiting_event = NULL,
        lease_owner = NULL, lease_expires_at = NULL, version = version + 1, last_seq = ?
      WHERE run_id = ?`,
     [JSON.stringify(input.runError), input.at, input.at, head.last_seq + input.events.length, input.runId],
@@ -288,8 +305,9 @@ export function claimRuns(conn: SqliteConnection, input: { owner: string; limit:
   const limit = Math.ceil(input.limit);
   if (!(limit > 0)) return [];
   if (input.status === 'INACTIVE') {
-    // Due suspensions (WAIT timers): few runs are INACTIVE with a ready_at, read through the status index.
-    const due = conn.all<{ run_id: string }>(`SELECT run_id FROM flowrun_runs WHERE ${DUE_SUSPENDED_SQL}${skipSql(input.skip)} ORDER BY ready_at, rowid LIMIT @limit`, { now: input.now, limit, ...skipParams(input.skip) });
+    // Due suspensions (WAIT timers): the partial index over INACTIVE runs with a ready_at (migration 8),
+    // ordered by it, reads only the due ones however many wait. Named for the same reason as below.
+    const due = conn.all<{ run_id: string }>(`SELECT run_id FROM flowrun_runs INDEXED BY flowrun_runs_due WHERE ${DUE_SUSPENDED_SQL}${skipSql(input.skip)} ORDER BY ready_at, rowid LIMIT @limit`, { now: input.now, limit, ...skipParams(input.skip) });
     return due.map(({ run_id }) => takeLease(conn, run_id, input.owner, input.leaseExpiresAt));
   }
   // The partial index over ACTIVE runs is ordered by ready_at then rowid (creation order).

@@ -136,6 +136,10 @@ export class SqliteStore implements Store {
     return this.#read((c) => reads.countRuns(c, filter, countLimit(options.max)));
   }
 
+  async listEventWaiters(input: { event: string; after?: string; limit: number }): Promise<RunRecord[]> {
+    return this.#read((c) => reads.listEventWaiters(c, input));
+  }
+
   async claimRuns(input: { owner: string; limit: number; now: number; leaseExpiresAt: number; status?: 'ACTIVE' | 'INACTIVE'; skip?: ClaimSkip }): Promise<ClaimedRun[]> {
     return this.#write((c) => writes.claimRuns(c, input));
   }

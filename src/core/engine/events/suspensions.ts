@@ -23,6 +23,9 @@ export interface ResumeDeps {
   dispatch: (runId: string) => void;
 }
 
+/** How many waiting runs one read of the store returns. */
+const WAITERS_PAGE = 500;
+
 /** How many event ids a run remembers having been woken by (a duplicate publish wakes nothing). */
 const RECEIVED_EVENT_IDS_KEPT = 100;
 
@@ -116,11 +119,11 @@ export async function wakeEventWaiters(
 ): Promise<string[]> {
   const { name, eventId, payload } = event;
   const woken: string[] = [];
-  let marker: string | undefined;
-  // INACTIVE runs are few next to the rest; their state says what each waits for.
+  let after: string | undefined;
+  // The store reads only the runs waiting for this name (an index), however many wait on others.
   for (;;) {
-    const page = await deps.store.listRuns({ status: 'INACTIVE', limit: 500, ...(marker ? { marker } : {}) });
-    for (const candidate of page.runs) {
+    const page = await deps.store.listEventWaiters({ event: name, limit: WAITERS_PAGE, ...(after === undefined ? {} : { after }) });
+    for (const candidate of page) {
       if (!waitsForEvent(candidate, name, eventId, payload)) continue;
       if (!(await event.admit(candidate))) continue;
       const now = deps.clock.now();
@@ -139,7 +142,7 @@ export async function wakeEventWaiters(
       });
       woken.push(candidate.runId);
     }
-    if (!page.hasNextPage || !page.marker) return woken;
-    marker = page.marker;
+    if (page.length < WAITERS_PAGE) return woken;
+    after = page.at(-1)!.runId;
   }
 }
