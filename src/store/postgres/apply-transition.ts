@@ -88,9 +88,11 @@ export function transitionStatement(t: Transition): TransitionStatement {
     // Off u like every other write: a transition that does not match writes no slot.
     const slots = slotsArgument(changes);
     // A parameter only when the text uses it: equal texts must take equal parameters.
-    const arg = deletesSlots(slots) || slots.k.length > 0 ? param(JSON.stringify(slots), 'json') : '';
+    // The values travel in a parameter of their own (slotUpsertSql): the json operators read only
+    // keys and flags, so a NUL in a step output cannot fail the statement.
+    const arg = deletesSlots(slots) || slots.k.length > 0 ? param(JSON.stringify({ ...slots, b: [] }), 'json') : '';
     if (deletesSlots(slots)) ctes.push(`sd AS (${slotDeleteSql('u.run_id', arg).replace('WHERE s.run_id = u.run_id', 'USING u WHERE s.run_id = u.run_id')})`);
-    if (slots.k.length > 0) ctes.push(`sp AS (${slotUpsertSql('u.run_id', 'u.version', arg).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), u')})`);
+    if (slots.k.length > 0) ctes.push(`sp AS (${slotUpsertSql('u.run_id', 'u.version', arg, param(JSON.stringify(slots.b), 'json')).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), u')})`);
   }
   // Payloads of the NOTIFYs, `<runId>:<lastSeq>`, one SELECT per touched set of runs.
   const announced = [`SELECT u.run_id || ':' || u.last_seq AS payload FROM u`];

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createPostgresAtVersion, insertPostgresRunBeforeSlots } from '../../../test/support/runs-before-slots.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { FlowError } from '../../core/errors.js';
 import type { FlowDefinition } from '../../core/model.js';
@@ -151,19 +152,24 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
           },
         },
       };
-      const older = storeOn(schema);
-      const olderEngine = createEngine({ stores: older, poll: false });
-      await olderEngine.deployFlow(flow, { publish: true });
-      const { requestId } = await olderEngine.startRun({ flow: 'waits', input: { note: 'a\u0000b' } });
-      await olderEngine.whenIdle();
-      expect(await older.getRun(requestId)).toMatchObject({ status: 'INACTIVE' });
-      await olderEngine.close();
-      await older.close();
-      // Back to schema 8: the row as an older flowrun wrote it, without the column and its indexes.
+      // The run waits as today's engine leaves it; the schema it is copied into is schema 8 with
+      // the row in that schema's form (the state whole), which migration 10 reads.
+      const scratch = storeOn(freshSchema());
+      const scratchEngine = createEngine({ stores: scratch, poll: false });
+      await scratchEngine.deployFlow(flow, { publish: true });
+      const { requestId } = await scratchEngine.startRun({ flow: 'waits', input: { note: 'a\u0000b' } });
+      await scratchEngine.whenIdle();
+      const waited = (await scratch.getRun(requestId))!;
+      expect(waited).toMatchObject({ status: 'INACTIVE' });
+      await scratchEngine.close();
+      const { version, lastSeq, leaseOwner, leaseExpiresAt, fencingToken, updatedAt, endTime, output, runError, dataError, ...asCreated } = waited;
       await withAdmin(async (admin) => {
-        await admin.query(`DROP INDEX "${schema}".runs_waiting_event_idx; DROP INDEX "${schema}".runs_due_idx; ALTER TABLE "${schema}".runs DROP COLUMN waiting_event`);
-        await admin.query(`DELETE FROM "${schema}".flowrun_schema WHERE version > 8`);
+        await createPostgresAtVersion(admin, schema, 8);
+        await admin.query(`SET search_path TO "${schema}"`);
+        await insertPostgresRunBeforeSlots(admin, asCreated);
       });
+      const older = storeOn(schema);
+      await older.saveFlowVersion({ definition: flow, deployedBy: 'user_42', at: Date.now() }).then((v) => older.publishFlowVersion({ flowId: v.flowId, version: v.version }));
 
       const engine = createEngine({ stores: storeOn(schema), poll: false });
       expect(await engine.publishEvent('order.paid', { amount: 3 })).toMatchObject({ resumedRunIds: [requestId] });

@@ -63,12 +63,15 @@ export function deletesSlots(slots: SlotsArgument): boolean {
 /**
  * The statement (plpgsql or a CTE body) that upserts the slots of a changes argument `arg` (a
  * json expression) for run `runId` at version `version`: a slot put again keeps its row and its
- * `ord`, a new one is ordered after every other (its version's range).
+ * `ord`, a new one is ordered after every other (its version's range). `bodies`, a json array
+ * expression, holds the values when they travel apart from `arg`: a json operator that reads a
+ * field of `arg` refuses the whole text if any string in it holds `\u0000` (a step output may),
+ * while the values themselves are stored as json, never de-escaped.
  */
-export function slotUpsertSql(runId: string, version: string, arg: string): string {
+export function slotUpsertSql(runId: string, version: string, arg: string, bodies = `${arg}->'b'`): string {
   return `INSERT INTO run_state_slots (run_id, key, ord, body)
     SELECT ${runId}, k.key, ${version}::bigint * 1048576 + k.ord, k.body
-    FROM ROWS FROM (json_array_elements_text(${arg}->'k'), json_array_elements(${arg}->'b')) WITH ORDINALITY AS k(key, body, ord)
+    FROM ROWS FROM (json_array_elements_text(${arg}->'k'), json_array_elements(${bodies})) WITH ORDINALITY AS k(key, body, ord)
     ON CONFLICT (run_id, key) DO UPDATE SET body = EXCLUDED.body`;
 }
 

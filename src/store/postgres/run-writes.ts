@@ -75,7 +75,10 @@ export async function insertRun(
 ): Promise<void> {
   const { values, slots } = newRunValues(input.run, { updatedAt: input.updatedAt, lastSeq: input.events.length, lease: input.lease });
   const n = values.length;
-  values.push(input.at, JSON.stringify(input.events), eventKinds(input.events), `${input.run.runId}:${input.events.length}`, JSON.stringify(slotsArgument(slots)));
+  values.push(input.at, JSON.stringify(input.events), eventKinds(input.events), `${input.run.runId}:${input.events.length}`);
+  // Keys and values apart (slotUpsertSql): a NUL in the input or a value cannot fail the statement.
+  const slotArgument = slotsArgument(slots);
+  values.push(JSON.stringify({ ...slotArgument, b: [] }), JSON.stringify(slotArgument.b));
   const joinsTree = input.run.treeId !== input.run.runId;
   // The state's slots are written by the same statement, off the inserted row.
   if (joinsTree) values.push(input.run.treeId, input.maxRunsPerTree ?? null);
@@ -86,7 +89,7 @@ export async function insertRun(
        INSERT INTO run_events (run_id, seq, kind, time, body)
        SELECT r.run_id, e.ord, e.kind, $${n + 1}::float8, e.body
        FROM r, ${eventRowsFrom(`$${n + 2}`, `$${n + 3}`)}
-     ), sp AS (${slotUpsertSql('r.run_id', '0', `$${n + 5}::json`).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), r')})${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${n + 6}::text, 1, $${n + 7}::float8) AS n FROM r)` : ''}
+     ), sp AS (${slotUpsertSql('r.run_id', '0', `$${n + 5}::json`, `$${n + 6}::json`).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), r')})${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${n + 7}::text, 1, $${n + 8}::float8) AS n FROM r)` : ''}
      SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 4}::text)` : `$${n + 4}::text`} FROM r${joinsTree ? ', tr' : ''}`,
     values,
   );
