@@ -3,7 +3,10 @@
 // state in `state` and, on SQLite, its input inside `fixed` — exactly as the older stores wrote it.
 import Database from 'better-sqlite3';
 import type pg from 'pg';
+import type { FlowDefinition } from '../../src/core/model.js';
 import type { NewRun } from '../../src/core/run.js';
+import type { Store } from '../../src/core/store.js';
+import { createEngine } from '../../src/create-engine.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { migrate as migratePostgres } from '../../src/store/postgres/migrations.js';
 
@@ -53,4 +56,38 @@ export async function insertPostgresRunBeforeSlots(client: pg.Client, run: NewRu
       run.timeoutMs, run.deadline, run.readyAt, run.triggeredBy, run.treeId, JSON.stringify(run.state),
     ],
   );
+}
+
+/** A flow whose run computes a note (a NUL character in it) and then waits for `order.paid`. */
+export const WAITS_FOR_PAYMENT: FlowDefinition = {
+  id: 'waits',
+  actions: {
+    main: {
+      startAt: 'note',
+      steps: {
+        note: { stepType: 'COMPUTE', expression: 'input.note', defaultNextStepInstanceId: 'wait' },
+        wait: { stepType: 'WAIT', event: 'order.paid', defaultNextStepInstanceId: 'done' },
+        done: { stepType: 'COMPUTE', expression: 'steps.wait.event' },
+      },
+    },
+  },
+};
+
+/**
+ * Runs {@link WAITS_FOR_PAYMENT} on `store` until it waits (today's engine), and returns the run as
+ * a NewRun with that waiting state: what an older store held for it, to insert in the older form.
+ */
+export async function runWaitingForPayment(store: Store): Promise<{ requestId: string; asCreated: NewRun }> {
+  const engine = createEngine({ stores: store, poll: false });
+  try {
+    await engine.deployFlow(WAITS_FOR_PAYMENT, { publish: true });
+    const { requestId } = await engine.startRun({ flow: 'waits', input: { note: 'a\u0000b' } });
+    await engine.whenIdle();
+    const waited = await store.getRun(requestId);
+    if (waited?.status !== 'INACTIVE') throw new Error(`expected run ${requestId} to wait, found ${waited?.status}`);
+    const { version, lastSeq, leaseOwner, leaseExpiresAt, fencingToken, updatedAt, endTime, output, runError, dataError, ...asCreated } = waited;
+    return { requestId, asCreated };
+  } finally {
+    await engine.close();
+  }
 }

@@ -5,10 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createPostgresAtVersion, insertPostgresRunBeforeSlots } from '../../../test/support/runs-before-slots.js';
+import { createPostgresAtVersion, insertPostgresRunBeforeSlots, runWaitingForPayment, WAITS_FOR_PAYMENT } from '../../../test/support/runs-before-slots.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { FlowError } from '../../core/errors.js';
-import type { FlowDefinition } from '../../core/model.js';
 import { createEngine } from '../../create-engine.js';
 import type { RunEventBody, RunStatus } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
@@ -138,38 +137,16 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
   describe('upgrade to schema 10', () => {
     it('resumes by an event a run that waited for it before the upgrade, its state holding a NUL character', async () => {
       const schema = freshSchema();
-      // PostgreSQL's json operators fail on a `\u0000` anywhere in a value: the upgrade must not.
-      const flow: FlowDefinition = {
-        id: 'waits',
-        actions: {
-          main: {
-            startAt: 'note',
-            steps: {
-              note: { stepType: 'COMPUTE', expression: 'input.note', defaultNextStepInstanceId: 'wait' },
-              wait: { stepType: 'WAIT', event: 'order.paid', defaultNextStepInstanceId: 'done' },
-              done: { stepType: 'COMPUTE', expression: 'steps.wait.event' },
-            },
-          },
-        },
-      };
-      // The run waits as today's engine leaves it; the schema it is copied into is schema 8 with
-      // the row in that schema's form (the state whole), which migration 10 reads.
-      const scratch = storeOn(freshSchema());
-      const scratchEngine = createEngine({ stores: scratch, poll: false });
-      await scratchEngine.deployFlow(flow, { publish: true });
-      const { requestId } = await scratchEngine.startRun({ flow: 'waits', input: { note: 'a\u0000b' } });
-      await scratchEngine.whenIdle();
-      const waited = (await scratch.getRun(requestId))!;
-      expect(waited).toMatchObject({ status: 'INACTIVE' });
-      await scratchEngine.close();
-      const { version, lastSeq, leaseOwner, leaseExpiresAt, fencingToken, updatedAt, endTime, output, runError, dataError, ...asCreated } = waited;
+      // The run waits as today's engine leaves it (a NUL character in its state: PostgreSQL's json
+      // operators refuse it); the schema it is copied into is schema 8 with the row in that form.
+      const { requestId, asCreated } = await runWaitingForPayment(storeOn(freshSchema()));
       await withAdmin(async (admin) => {
         await createPostgresAtVersion(admin, schema, 8);
         await admin.query(`SET search_path TO "${schema}"`);
         await insertPostgresRunBeforeSlots(admin, asCreated);
       });
       const older = storeOn(schema);
-      await older.saveFlowVersion({ definition: flow, deployedBy: 'user_42', at: Date.now() }).then((v) => older.publishFlowVersion({ flowId: v.flowId, version: v.version }));
+      await older.saveFlowVersion({ definition: WAITS_FOR_PAYMENT, deployedBy: 'user_42', at: Date.now() }).then((v) => older.publishFlowVersion({ flowId: v.flowId, version: v.version }));
 
       const engine = createEngine({ stores: storeOn(schema), poll: false });
       expect(await engine.publishEvent('order.paid', { amount: 3 })).toMatchObject({ resumedRunIds: [requestId] });

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { FlowDefinition } from '../../core/model.js';
 import type { RunEventBody } from '../../core/run.js';
 import { createEngine } from '../../create-engine.js';
 import type { Transition } from '../../core/store.js';
@@ -16,7 +15,7 @@ import { sampleRun } from '../store.conformance.js';
 import { createFilesystemStores, createSqliteStore } from './create-filesystem-stores.js';
 import { SQLITE_SCHEMA_VERSION } from './migrations.js';
 import type { SqliteStore } from './sqlite-store.js';
-import { createSqliteAtVersion, insertSqliteRunBeforeSlots } from '../../../test/support/runs-before-slots.js';
+import { createSqliteAtVersion, insertSqliteRunBeforeSlots, runWaitingForPayment, WAITS_FOR_PAYMENT } from '../../../test/support/runs-before-slots.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const root = mkdtempSync(join(tmpdir(), 'flowrun-sqlite-specific-'));
@@ -123,36 +122,15 @@ describe('SqliteStore on disk', () => {
 
   it('resumes by an event a run that waited for it before the upgrade to schema 8', async () => {
     const path = freshPath();
-    // The state holds a NUL character (a step's output): the upgrade reads it like any other.
-    const flow: FlowDefinition = {
-      id: 'waits',
-      actions: {
-        main: {
-          startAt: 'note',
-          steps: {
-            note: { stepType: 'COMPUTE', expression: 'input.note', defaultNextStepInstanceId: 'wait' },
-            wait: { stepType: 'WAIT', event: 'order.paid', defaultNextStepInstanceId: 'done' },
-            done: { stepType: 'COMPUTE', expression: 'steps.wait.event' },
-          },
-        },
-      },
-    };
-    // The run waits as today's engine leaves it; the file it is copied into is schema 6 with the
-    // row in that schema's form (the state whole), which migration 8 reads to fill waiting_event.
+    // The run waits as today's engine leaves it (a NUL character in its state); the file it is
+    // copied into is schema 6 with the row in that schema's form, which migration 8 reads.
     const scratch = createSqliteStore({ path: freshPath() });
-    const scratchEngine = createEngine({ stores: scratch, poll: false });
-    await scratchEngine.deployFlow(flow, { publish: true });
-    const { requestId } = await scratchEngine.startRun({ flow: 'waits', input: { note: 'a\u0000b' } });
-    await scratchEngine.whenIdle();
-    const waited = (await scratch.getRun(requestId))!;
-    expect(waited).toMatchObject({ status: 'INACTIVE' });
-    await scratchEngine.close();
+    const { requestId, asCreated } = await runWaitingForPayment(scratch);
     await scratch.close();
-    const { version, lastSeq, leaseOwner, leaseExpiresAt, fencingToken, updatedAt, endTime, output, runError, dataError, ...asCreated } = waited;
     createSqliteAtVersion(path, 6);
     insertSqliteRunBeforeSlots(path, asCreated);
     const older = createSqliteStore({ path });
-    await older.saveFlowVersion({ definition: flow, deployedBy: 'user_42', at: Date.now() }).then((v) => older.publishFlowVersion({ flowId: v.flowId, version: v.version }));
+    await older.saveFlowVersion({ definition: WAITS_FOR_PAYMENT, deployedBy: 'user_42', at: Date.now() }).then((v) => older.publishFlowVersion({ flowId: v.flowId, version: v.version }));
     await older.close();
 
     const engine = createEngine({ stores: track(createSqliteStore({ path })), poll: false });
