@@ -6,26 +6,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createEngine, createMemoryStores, type FlowDefinition } from '../index.js';
 import { createServerFixture, type ServerFixture } from '../../test/support/server-fixture.js';
+import { DEPLOY_PROD, shipsOnPayment } from '../../test/support/hostile-flows.js';
 
-const shipping: FlowDefinition = {
-  id: 'shop/ship',
-  actions: {
-    main: {
-      params: { orderId: { type: 'text', required: true } },
-      startAt: 'paid',
-      steps: {
-        paid: { stepType: 'WAIT', event: 'payment.confirmed', match: { orderId: 'input.orderId' }, defaultNextStepInstanceId: 'ship' },
-        ship: { stepType: 'COMPUTE', expression: '{shipped: input.orderId}' },
-      },
-    },
-  },
-};
-
-const deployProd: FlowDefinition = {
-  id: 'ops/deploy-prod',
-  roles: { starters: ['svc-deploy'] },
-  actions: { main: { startAt: 'go', steps: { go: { stepType: 'COMPUTE', expression: '{deployed: true}' } } } },
-};
+const shipping = shipsOnPayment();
+const deployProd = DEPLOY_PROD;
 
 /** otto's subscriber: copies the payload into its output and tries ops/deploy-prod as svc-deploy. */
 const ottosSubscriber = {

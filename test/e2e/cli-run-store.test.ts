@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runFlowrunCli } from '../support/run-cli.js';
 import { createFilesystemStores } from '../../src/index.js';
+import { shipsOnPayment } from '../support/hostile-flows.js';
 
 /** `flowrun ARGS` with no FLOWRUN_STORE from the machine. */
 function flowrun(args: string[], env: Record<string, string> = {}) {
@@ -18,19 +19,7 @@ function flowrun(args: string[], env: Record<string, string> = {}) {
 
 const callee = (says: string) => ({ id: 'shop/greet', actions: { main: { startAt: 'say', steps: { say: { stepType: 'COMPUTE', expression: `{said: "${says}"}` } } } } });
 const caller = { id: 'shop/front', actions: { main: { startAt: 'call', steps: { call: { stepType: 'RUN_FLOW', flowDefinitionId: 'shop/greet' } } } } };
-const waiter = {
-  id: 'shop/ship',
-  actions: {
-    main: {
-      params: { orderId: { type: 'text', required: true } },
-      startAt: 'paid',
-      steps: {
-        paid: { stepType: 'WAIT', event: 'payment.confirmed', match: { orderId: 'input.orderId' }, defaultNextStepInstanceId: 'ship' },
-        ship: { stepType: 'COMPUTE', expression: '{shipped: input.orderId}' },
-      },
-    },
-  },
-};
+const waiter = shipsOnPayment();
 
 describe('flowrun run and the store a server uses', () => {
   it('does not publish the folder\'s files over the versions a store already has, unless --deploy-siblings', async () => {

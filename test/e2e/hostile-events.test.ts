@@ -8,21 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshSqliteSpec, issueToken, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../support/pg-schema.js';
 import { runFlowrunCli } from '../support/run-cli.js';
+import { DEPLOY_PROD, shipsOnPayment } from '../support/hostile-flows.js';
 
-const SHIP = {
-  id: 'alice/ship',
-  actions: {
-    main: {
-      params: { orderId: { type: 'text', required: true } },
-      startAt: 'paid',
-      steps: {
-        paid: { stepType: 'WAIT', event: 'payment.confirmed', match: { orderId: 'input.orderId' }, defaultNextStepInstanceId: 'ship' },
-        ship: { stepType: 'COMPUTE', expression: '{shipped: input.orderId}' },
-      },
-    },
-  },
-};
-const DEPLOY_PROD = { id: 'ops/deploy-prod', roles: { starters: ['svc-deploy'] }, actions: { main: { startAt: 'go', steps: { go: { stepType: 'COMPUTE', expression: '{deployed: true}' } } } } };
+const SHIP = shipsOnPayment('alice/ship');
 const GRAB = {
   id: 'mallory/grab',
   actions: {

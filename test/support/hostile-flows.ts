@@ -44,3 +44,27 @@ export const OUTPUT_LOOP_FLOW: FlowDefinition = {
   actions: { main: { outputs: { n: { type: 'number', default: 0, returned: true } }, startAt: 'l', steps: { l: { stepType: 'GOTO', subflow: 'it' } } } },
   subflows: { it: { startAt: 's', steps: { s: { stepType: 'SET', target: '$.outputs.n', expression: 'outputs.n + 1', defaultNextStepInstanceId: 'g' }, g: { stepType: 'GOTO', subflow: 'it' } } } },
 };
+
+/** Issue 12 items 3 and 4: a run that waits for `payment.confirmed` of its order, then "ships" it. */
+export function shipsOnPayment(id = 'shop/ship'): FlowDefinition {
+  return {
+    id,
+    actions: {
+      main: {
+        params: { orderId: { type: 'text', required: true } },
+        startAt: 'paid',
+        steps: {
+          paid: { stepType: 'WAIT', event: 'payment.confirmed', match: { orderId: 'input.orderId' }, defaultNextStepInstanceId: 'ship' },
+          ship: { stepType: 'COMPUTE', expression: '{shipped: input.orderId}' },
+        },
+      },
+    },
+  };
+}
+
+/** Issue 12 item 4: a flow only `svc-deploy` may start. */
+export const DEPLOY_PROD: FlowDefinition = {
+  id: 'ops/deploy-prod',
+  roles: { starters: ['svc-deploy'] },
+  actions: { main: { startAt: 'go', steps: { go: { stepType: 'COMPUTE', expression: '{deployed: true}' } } } },
+};

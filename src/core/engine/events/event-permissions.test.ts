@@ -9,31 +9,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type Engine, type FlowDefinition, type Logger, type Store } from '../../../index.js';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../../../../test/support/pg-schema.js';
+import { DEPLOY_PROD, shipsOnPayment } from '../../../../test/support/hostile-flows.js';
 
 const tempRoot = mkdtempSync(join(tmpdir(), 'flowrun-event-permissions-'));
 afterAll(() => rmSync(tempRoot, { recursive: true, force: true }));
 
-/** Waits for payment.confirmed of its order, then "ships" it. */
-const shipping: FlowDefinition = {
-  id: 'shop/ship',
-  actions: {
-    main: {
-      params: { orderId: { type: 'text', required: true } },
-      startAt: 'paid',
-      steps: {
-        paid: { stepType: 'WAIT', event: 'payment.confirmed', match: { orderId: 'input.orderId' }, defaultNextStepInstanceId: 'ship' },
-        ship: { stepType: 'COMPUTE', expression: '{shipped: input.orderId}' },
-      },
-    },
-  },
-};
-
-/** Only svc-deploy may start it. */
-const deployProd: FlowDefinition = {
-  id: 'ops/deploy-prod',
-  roles: { starters: ['svc-deploy'] },
-  actions: { main: { startAt: 'go', steps: { go: { stepType: 'COMPUTE', expression: '{deployed: true}' } } } },
-};
+const shipping = shipsOnPayment();
+const deployProd = DEPLOY_PROD;
 
 /** A stranger's subscriber: reads the payload, and tries to start ops/deploy-prod as svc-deploy. */
 const grabber = (runAs?: string): FlowDefinition => ({
