@@ -259,6 +259,13 @@ export class AccessControl {
     const principal = as === undefined ? null : await this.principal(as);
     const readsAll = principal === null || isSystemAdministrator(principal);
     const isReadable = async (run: RunRecord): Promise<boolean> => readsAll || canReadRun(principal!, run, await this.#flowAccess(run));
+    if (!readsAll && options.withTotal && offset === 0 && filter.marker === undefined) {
+      // The first page of a principal who reads some runs only: when its scan reached the end of
+      // the listing, it read every matching run already and its runs are the total. Otherwise the
+      // total reads from the start again (it counts among the first runs, not this page's).
+      const page = await this.#scan(filter, limit, 0, isReadable);
+      return { ...page, ...(page.hasNextPage ? await this.#total(filter, false, isReadable) : { total: page.runs.length, totalIsEstimate: false }) };
+    }
     const [page, totals] = await Promise.all([
       readsAll && offset === 0 ? this.#store.listRuns({ ...filter, limit }) : this.#scan(filter, limit, offset, isReadable),
       options.withTotal ? this.#total(filter, readsAll, isReadable) : null,

@@ -8,8 +8,7 @@ import { createEngine, createMemoryStores } from '../../../index.js';
 import { sampleRun } from '../../../store/store.conformance.js';
 import { CHECKED_TOTAL_UP_TO, MAX_LIST_OFFSET } from './authorize.js';
 
-async function engineWithRuns(count: number) {
-  const stores = createMemoryStores();
+async function engineWithRuns(count: number, stores = createMemoryStores()) {
   const engine = createEngine({ stores, poll: false });
   await engine.principals.createUser({ id: 'root' });
   await engine.principals.setAdministrator('root', true);
@@ -37,6 +36,17 @@ describe('a listing total', () => {
     expect(await engine.listRuns({ flowId: 'orders/process' }, { as: 'olivia', withTotal: true })).toMatchObject({ total: CHECKED_TOTAL_UP_TO / 2, totalIsEstimate: true });
     expect(await engine.listRuns({ flowId: 'orders/process' }, { as: 'root', withTotal: true })).toMatchObject({ total: CHECKED_TOTAL_UP_TO + 200, totalIsEstimate: false });
     expect(await engine.listRuns({ flowId: 'orders/process' }, { as: 'nobody', withTotal: true })).toMatchObject({ runs: [], total: 0, totalIsEstimate: true });
+    await engine.close();
+  });
+
+  it("reads the store once when the first page's scan already reached the end of the listing", async () => {
+    const stores = createMemoryStores();
+    const engine = await engineWithRuns(40, stores);
+    const listRuns = stores.listRuns.bind(stores);
+    let reads = 0;
+    stores.listRuns = (filter) => ((reads += 1), listRuns(filter));
+    expect(await engine.listRuns({ flowId: 'orders/process' }, { as: 'olivia', withTotal: true })).toMatchObject({ total: 20, totalIsEstimate: false });
+    expect(reads).toBe(1);
     await engine.close();
   });
 
