@@ -36,6 +36,19 @@ export function withSlots(conn: SqliteConnection, row: RunRow): RunRow {
   return row;
 }
 
+/** The rows with their slots, read in one statement for the whole page (a listing), not one per row. */
+export function withSlotsOfRows(conn: SqliteConnection, rows: RunRow[]): RunRow[] {
+  const slotted = rows.filter((row) => row.state_slots === 1);
+  if (slotted.length === 0) return rows;
+  const byRun = new Map<string, SlotRow[]>(slotted.map((row) => [row.run_id, (row.slots = [])]));
+  const found = conn.all<SlotRow & { run_id: string }>(
+    'SELECT run_id, key, body FROM flowrun_run_slots WHERE run_id IN (SELECT value FROM json_each(?)) ORDER BY run_id, ord',
+    [JSON.stringify([...byRun.keys()])],
+  );
+  for (const { run_id, key, body } of found) byRun.get(run_id)!.push({ key, body });
+  return rows;
+}
+
 /**
  * The columns a transition reads: neither the input nor the state (nor the slots), which it
  * never parses — `fixed` is small on rows written since schema 7 (rows from before hold the input
