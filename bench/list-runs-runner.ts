@@ -122,7 +122,7 @@ if (LOAD === 'store') {
           tuples.push(newRunPlaceholders(values.length + 1));
           const row = newRunValues(run, { updatedAt: run.startTime, lastSeq: 0, lease: null });
           values.push(...row.values);
-          for (const slot of row.slots.put) slots.push({ run_id: run.runId, key: slot.key, body: slot.value });
+          for (const slot of row.slots?.put ?? []) slots.push({ run_id: run.runId, key: slot.key, body: slot.value });
         }
         if (values.length !== tuples.length * width) throw new Error('row width changed');
         await client.query(`INSERT INTO runs (${RUN_COLUMNS}) VALUES ${tuples.join(', ')}`, values);

@@ -6,6 +6,7 @@
  * The admin URL comes from FLOWRUN_BENCH_PG_URL, else FLOWRUN_TEST_PG_URL, else the local
  * development role (postgres://flowrun:flowrun@127.0.0.1:5432/flowrun_test); the role needs CREATEDB.
  */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 
 /** The URL of the maintenance database the benchmarks create their databases from. */
@@ -28,6 +29,24 @@ export interface ServerStats {
   wal_records: number;
   wal_bytes: number;
   wal_sync: number;
+  /**
+   * CPU (user + system, µs) of this database's other backends so far, from /proc (the server runs
+   * on this machine; 0 when /proc cannot be read). A backend that ends between two reads takes its
+   * time with it, so deltas hold while the clients keep their connections (a measured phase).
+   */
+  backend_cpu_us: number;
+}
+
+/** CPU µs used by process `pid` so far, or 0 when /proc does not have it. */
+function processCpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the command name, in clock ticks (100 Hz on Linux).
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 /** An admin connection to one benchmark database. */
@@ -86,8 +105,10 @@ export class PgAdmin {
     ).rows[0] as Record<string, string>;
     const w = (await this.#client.query(`SELECT wal_records::bigint AS wal_records, wal_bytes::bigint AS wal_bytes, wal_sync::bigint AS wal_sync FROM pg_stat_wal`))
       .rows[0] as Record<string, string>;
+    const pids = (await this.#client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows;
     const n = (x: string | undefined): number => Number(x ?? 0);
     return {
+      backend_cpu_us: pids.reduce((sum, { pid }) => sum + processCpuUs(pid), 0),
       xact_commit: n(d.xact_commit),
       tup_inserted: n(d.tup_inserted),
       tup_updated: n(d.tup_updated),
@@ -122,5 +143,6 @@ export function statsDelta(a: ServerStats, b: ServerStats): ServerStats {
     wal_records: b.wal_records - a.wal_records,
     wal_bytes: b.wal_bytes - a.wal_bytes,
     wal_sync: b.wal_sync - a.wal_sync,
+    backend_cpu_us: b.backend_cpu_us - a.backend_cpu_us,
   };
 }

@@ -17,6 +17,8 @@ export function jsonSize(value: unknown, max = Number.POSITIVE_INFINITY): number
   const pending: unknown[] = [value];
   while (pending.length > 0) {
     const current = pending.pop();
+    // A string takes at least its length plus the quotes: one too long for what is left stops here, unscanned.
+    if (typeof current === 'string' && current.length + 2 > max - size) return size + current.length + 2;
     size += scalarSize(current);
     if (typeof current === 'object' && current !== null && !(current instanceof Date)) {
       size += containerSize(current, pending);

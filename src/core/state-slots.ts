@@ -18,7 +18,14 @@
  *
  * Slots come back in the order they were first written (a put of an existing key keeps its
  * place), so vars, outputs and step outputs keep the key order of the objects they came from.
+ *
+ * A small state (at most {@link INLINE_STATE_MAX_BYTES} of JSON) is written whole in the run's
+ * row instead ({@link InlineState}): one row per transition and no slot rows, which for a state
+ * that small costs less to build and to store than a header and its slots. A state that outgrows
+ * the bound moves to slots with one whole write ({@link wholeStateChanges}); both forms read back
+ * the same ({@link storedState}).
  */
+import { jsonSize } from './json-size.js';
 import type { Frame, RunState } from './run.js';
 
 /** The header's mark: a `state` column holding it is a header, anything else a whole state stored before slots existed. */
@@ -60,6 +67,53 @@ export interface StateChanges {
   deletePrefixes: string[];
   /** Every slot not in `put` is deleted: the state is written whole. */
   replace: boolean;
+}
+
+/**
+ * The largest state, as bytes of JSON, written whole in the run row ({@link InlineState}); a
+ * larger one is a header and slots. Small enough that rewriting it whole costs about what a header
+ * and one slot do.
+ */
+export const INLINE_STATE_MAX_BYTES = 8192;
+
+/**
+ * A transition's state written whole in the run row (the transition's `patch.state`), with no
+ * header and no slots: for a state of at most {@link INLINE_STATE_MAX_BYTES}. `dropSlots`: the
+ * run may have slots (its state was stored as a header before), which the write deletes; false
+ * when the writer knows the row holds its state whole already.
+ */
+export interface InlineState {
+  inline: true;
+  dropSlots: boolean;
+}
+
+/** How a transition writes the run's state: whole in the row ({@link InlineState}) or as changes to its slots. */
+export type StateWrite = StateChanges | InlineState;
+
+/** True when `write` stores the state whole in the run row. */
+export function isInline(write: StateWrite): write is InlineState {
+  return (write as Partial<InlineState>).inline === true;
+}
+
+/** True when `state` is at most {@link INLINE_STATE_MAX_BYTES} of JSON (measured up to that bound, never further). */
+export function fitsInline(state: RunState): boolean {
+  return jsonSize(state, INLINE_STATE_MAX_BYTES) <= INLINE_STATE_MAX_BYTES;
+}
+
+/** How a new run's state is written: whole in its row when small, else its header and every slot. */
+export function newRunStateWrite(state: RunState): StateWrite {
+  return fitsInline(state) ? { inline: true, dropSlots: false } : wholeStateChanges(state);
+}
+
+/** The state a transition writes inline: its `patch.state`, which an inline write requires. */
+export function inlineState(t: { runId: string; patch: { state?: RunState } }): RunState {
+  if (t.patch.state === undefined) throw new Error(`run "${t.runId}": a state written inline must be the transition's patch.state`);
+  return t.patch.state;
+}
+
+/** What a run's `state` column holds after `write` of `state`: the state itself (inline) or the header. */
+export function stateColumn(write: StateWrite, state: RunState): unknown {
+  return isInline(write) ? state : write.header;
 }
 
 /** The fields of {@link RunState} kept in the header: small counters and flags (and the outbox, empty once committed). */
@@ -173,8 +227,11 @@ export function wholeStateChanges(state: RunState): StateChanges {
   return { header: stateHeader(state, (_, i) => lastSteps[i]), put, delete: [], deletePrefixes: [], replace: true };
 }
 
-/** The changes a transition records: its own, or — without them — its whole new state; null when it does not change the state. */
-export function transitionStateChanges(t: { patch: { state?: RunState }; stateChanges?: StateChanges }): StateChanges | null {
+/**
+ * What a transition writes of the state: its own changes (or inline write), or — without them —
+ * its whole new state as slots; null when it does not change the state.
+ */
+export function transitionStateChanges(t: { patch: { state?: RunState }; stateChanges?: StateWrite }): StateWrite | null {
   if (t.stateChanges) return t.stateChanges;
   return t.patch.state === undefined ? null : wholeStateChanges(t.patch.state);
 }

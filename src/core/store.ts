@@ -10,7 +10,7 @@ import type { FlowDefinition, FlowVersionRecord } from './model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from './run.js';
 import type { RunErrorInfo } from './errors.js';
 import type { PrincipalStore } from './principal-store.js';
-import type { StateChanges } from './state-slots.js';
+import type { StateWrite } from './state-slots.js';
 
 /** What a backend can do; the engine reads these, never the class. */
 export interface StoreCapabilities {
@@ -73,9 +73,10 @@ export interface Transition {
    * the slots written and deleted — what the store writes instead of the whole `patch.state`,
    * which it requires. A store holding the run's state in the form of an older flowrun (one
    * whole value) writes `patch.state` whole instead, once. Slots of a transition that is refused
-   * or repeated are not written.
+   * or repeated are not written. An inline write (`InlineState`) instead writes the small `patch.state`
+   * whole in the run's row, deleting the run's slots when it says they may exist.
    */
-  stateChanges?: StateChanges;
+  stateChanges?: StateWrite;
   events?: RunEventBody[];
   /** Persisted item states (non-transient items), upserted by id. */
   items?: Item[];

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Frame, NewRun, RunRecord, RunState } from '../core/run.js';
 import type { Store, Transition } from '../core/store.js';
-import { framePrefix, frameSlots, stateHeader, stepKey, varKey, type StateChanges } from '../core/state-slots.js';
+import { INLINE_STATE_MAX_BYTES, framePrefix, frameSlots, stateHeader, stepKey, varKey, type StateChanges } from '../core/state-slots.js';
 
 /** What the state-slot cases need of the main suite. */
 export interface StateSlotConformanceHelpers {
@@ -19,11 +19,11 @@ export interface StateSlotConformanceHelpers {
 
 const frame = (extra: Partial<Frame> = {}): Frame => ({ graph: 'action:main', at: 'b', steps: {}, last: null, depth: 0, attempt: 1, ...extra });
 
-/** A state whose frame completed step `a` (its `last` is that very output) and carries a large item. */
+/** A state whose frame completed step `a` (its `last` is that very output) and carries an item too large to be stored inline. */
 function startState(): RunState {
   const a = { n: 1 };
   return {
-    frames: [frame({ steps: { a }, last: a, item: { doc: 'x'.repeat(2000) } })],
+    frames: [frame({ steps: { a }, last: a, item: { doc: 'x'.repeat(INLINE_STATE_MAX_BYTES) } })],
     vars: { keep: 1, drop: 2 },
     outputs: { o: 'x' },
     stepSeq: 1,

@@ -14,7 +14,7 @@ import { filterStatuses, matchesRunFilter } from './run-filter-match.js';
 import { waitingEventAfter } from '../waiting-event.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
 import { MemoryRunState } from './memory-run-state.js';
-import { transitionStateChanges } from '../../core/state-slots.js';
+import { inlineState, isInline, transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
 
 interface RunEntry {
   /** The run's fields; its state is `state`. */
@@ -233,7 +233,8 @@ export class MemoryStore implements Store {
     const p = t.patch;
     if (p.status !== undefined) run.status = p.status;
     const changes = transitionStateChanges(t);
-    if (changes) entry.state.apply(changes);
+    // The memory store keeps every state as slots: a state written inline is written whole.
+    if (changes) entry.state.apply(isInline(changes) ? wholeStateChanges(inlineState(t)) : changes);
     if ('output' in p) run.output = cloneJson(p.output);
     if (p.runError !== undefined) run.runError = cloneJson(p.runError);
     if (p.endTime !== undefined) run.endTime = p.endTime;

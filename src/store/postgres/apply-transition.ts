@@ -11,7 +11,7 @@ import { ConflictError, NotFoundError, type FlowError } from '../../core/errors.
 import { isTerminalStatus } from '../../core/run.js';
 import type { RecordedRun, Transition } from '../../core/store.js';
 import { isUniqueViolation } from './pg-errors.js';
-import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
+import { inlineState, isInline, transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
 import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, deletesSlots, jsonParam, newRunCasts, newRunValues, recordedFromRow, runFromRow, slotDeleteSql, slotUpsertSql, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, RUNS_PKEY, eventKinds, eventRowsFrom, preparedQuery, type Sql } from './run-writes.js';
 import { treeErrorOf } from './run-trees.js';
@@ -56,7 +56,11 @@ export function transitionStatement(t: Transition): TransitionStatement {
 
   const sets: string[] = [];
   if (p.status !== undefined) sets.push(`status = ${param(p.status, 'text')}`);
-  const changes = transitionStateChanges(t);
+  const written = transitionStateChanges(t);
+  // A small state goes whole into the row (its slots deleted below when it may have some).
+  const inline = written && isInline(written) ? written : null;
+  const changes = written && !isInline(written) ? written : null;
+  if (inline) sets.push(`state = ${param(jsonParam(inlineState(t)), 'json')}`, 'state_slots = false');
   if (changes) sets.push(`state = ${param(jsonParam(changes.header), 'json')}`, 'state_slots = true');
   if ('output' in p) sets.push(`output = ${param(jsonParam(p.output), 'json')}`);
   if (p.runError !== undefined) sets.push(`run_error = ${param(p.runError === null ? null : jsonParam(p.runError), 'json')}`);
@@ -84,6 +88,7 @@ export function transitionStatement(t: Transition): TransitionStatement {
     // none, and applyTransition writes it whole instead.
     (changes && !changes.replace ? ' AND state_slots' : '');
   const ctes = [`u AS (UPDATE runs SET ${sets.join(', ')} WHERE ${where} RETURNING ${RECORDED_COLUMNS})`];
+  if (inline?.dropSlots) ctes.push('sd AS (DELETE FROM run_state_slots s USING u WHERE s.run_id = u.run_id)');
   if (changes) {
     // Off u like every other write: a transition that does not match writes no slot.
     const slots = slotsArgument(changes);
@@ -130,7 +135,7 @@ export function transitionStatement(t: Transition): TransitionStatement {
     const selected = row.map((value, i) => param(value, casts[i]!)).join(', ');
     // FROM u: the child exists only if the parent's guarded UPDATE matched.
     ctes.push(`c${n} AS (INSERT INTO runs (${RUN_COLUMNS}) SELECT ${selected} FROM u, tr RETURNING run_id, last_seq)`);
-    if (slots.put.length > 0) {
+    if (slots && slots.put.length > 0) {
       ctes.push(`c${n}sp AS (${slotUpsertSql(`c${n}.run_id`, '0', param(JSON.stringify(slotsArgument(slots)), 'json')).replace('WITH ORDINALITY AS k(key, body, ord)', `WITH ORDINALITY AS k(key, body, ord), c${n}`)})`);
     }
     if (created.events.length > 0) {
@@ -214,7 +219,7 @@ export async function explainRejection(sql: Sql, t: Transition): Promise<Recorde
     throw new ConflictError(`run "${t.runId}" is no longer leased to ${t.lease.owner} (token ${t.lease.fencingToken})`, { code: 'LEASE_LOST', runId: t.runId });
   }
   if (isTerminalStatus(row.status)) throw new ConflictError(`run "${t.runId}" has already ended (${row.status})`, { code: 'LEASE_LOST', runId: t.runId });
-  if (!row.state_slots && row.version === t.expectedVersion && t.stateChanges && !t.stateChanges.replace && t.patch.state) {
+  if (!row.state_slots && row.version === t.expectedVersion && t.stateChanges && !isInline(t.stateChanges) && !t.stateChanges.replace && t.patch.state) {
     return applyTransition(sql, { ...t, stateChanges: wholeStateChanges(t.patch.state) });
   }
   throw new ConflictError(`run "${t.runId}" is at version ${row.version}, not ${t.expectedVersion}`, { code: 'LEASE_LOST', runId: t.runId });

@@ -44,6 +44,8 @@
  * (`listEventWaiters`); and `runs_due_idx` over INACTIVE runs with a `ready_at`, so the claim of due
  * WAIT timers reads the due ones only. Version 9 belongs to another branch (numbers may skip).
  * Version 12 replaces `flowrun_record_transitions` by a cheaper text with the same effects.
+ * Version 16 lets it write a small state whole in `runs.state` (`state_slots` false, no slot
+ * rows), the form rows written before slots (version 9) already had.
  *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
  * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
@@ -322,6 +324,14 @@ const MIGRATIONS: Migration[] = [
       `ALTER TABLE principals ADD COLUMN is_administrator boolean NOT NULL DEFAULT false`,
       `CREATE INDEX runs_flow_status_start_idx ON runs (flow_id, status, start_time, run_id)`,
     ],
+  },
+  {
+    // A small state is written whole in the run row (core/state-slots.ts, InlineState): the batch
+    // function takes such a transition (`in`) and new runs without slots. Rows already stored keep
+    // their form until their next write. Versions 14-15 belong to other branches.
+    version: 16,
+    description: 'flowrun_record_transitions writes small states whole in the run row',
+    statements: [RECORD_FUNCTION_SQL],
   },
 ];
 

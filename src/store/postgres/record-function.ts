@@ -14,7 +14,7 @@ import { FlowError } from '../../core/errors.js';
 import { isTerminalStatus, type NewRun, type RunEventBody } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { emitRows, explainRejection, transitionKey, withWoken } from './apply-transition.js';
-import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
+import { inlineState, isInline, newRunStateWrite, stateColumn, transitionStateChanges } from '../../core/state-slots.js';
 import type { RecordedRun } from '../../core/store.js';
 import { RECORDED_COLUMNS, RUN_COLUMNS, dedupeItems, recordedFromRow, slotDeleteSql, slotUpsertSql, slotsArgument, slotsColumn, type RunRow } from './run-rows.js';
 import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-writes.js';
@@ -54,7 +54,9 @@ BEGIN
       INSERT INTO run_events (run_id, seq, kind, time, body)
       SELECT tb->'new'->'row'->>'run_id', e.ord, e.kind, (tb->'new'->'row'->>'start_time')::double precision, e.body
       FROM ROWS FROM (json_array_elements(t->'new'->'ev'), jsonb_array_elements_text(tb->'new'->'ek')) WITH ORDINALITY AS e(body, kind, ord);
-      ${slotUpsertSql("tb->'new'->'row'->>'run_id'", '0', "t->'new'->'sl'")};
+      IF tb->'new' ? 'sl' THEN
+        ${slotUpsertSql("tb->'new'->'row'->>'run_id'", '0', "t->'new'->'sl'")};
+      END IF;
       IF tb->'new'->'row'->>'tree_id' <> tb->'new'->'row'->>'run_id' THEN
         -- A run joining an existing tree (an EMIT's event started it) counts into it, after its
         -- INSERT (a taken id is reported first); a refusal raises like a created child's.
@@ -68,7 +70,8 @@ BEGIN
     UPDATE runs SET
       status = COALESCE(tb->>'st', runs.status),
       state = CASE WHEN tb ? 'state' THEN t->'state' ELSE runs.state END,
-      state_slots = runs.state_slots OR tb ? 'state',
+      -- A small state comes whole ('in'), anything else as a header with slot changes.
+      state_slots = CASE WHEN tb ? 'in' THEN false ELSE runs.state_slots OR tb ? 'state' END,
       output = CASE WHEN (tb->>'ho')::boolean THEN t->'output' ELSE runs.output END,
       run_error = CASE WHEN (tb->>'hre')::boolean THEN NULLIF((t->'re')::text, 'null')::json ELSE runs.run_error END,
       end_time = CASE WHEN (tb->>'het')::boolean THEN (tb->>'et')::double precision ELSE runs.end_time END,
@@ -87,7 +90,10 @@ BEGIN
       AND (runs.state_slots OR tb->'sl' IS NULL OR (tb->'sl'->>'r')::boolean)
     RETURNING ${RECORDED_COLUMNS} INTO r;
     CONTINUE WHEN NOT FOUND;
-    IF tb ? 'sl' THEN
+    IF (tb->>'in')::integer = 2 THEN
+      -- Whole in the row now: the slots it may have had go.
+      DELETE FROM run_state_slots WHERE run_id = r.run_id;
+    ELSIF tb ? 'sl' THEN
       IF (tb->'sl'->>'r')::boolean OR jsonb_array_length(tb->'sl'->'d') > 0 OR jsonb_array_length(tb->'sl'->'p') > 0 THEN
         ${slotDeleteSql('r.run_id', "t->'sl'")};
       END IF;
@@ -119,7 +125,9 @@ BEGIN
         INSERT INTO run_events (run_id, seq, kind, time, body)
         SELECT c->'row'->>'run_id', e.ord, e.kind, at_ms, e.body
         FROM ROWS FROM (json_array_elements(c->'ev'), json_array_elements_text(c->'ek')) WITH ORDINALITY AS e(body, kind, ord);
-        ${slotUpsertSql("c->'row'->>'run_id'", '0', "c->'sl'")};
+        IF c->'sl' IS NOT NULL THEN
+          ${slotUpsertSql("c->'row'->>'run_id'", '0', "c->'sl'")};
+        END IF;
         payloads := payloads || ((c->'row'->>'run_id') || ':' || json_array_length(c->'ev'));
       END LOOP;
     END IF;
@@ -163,7 +171,7 @@ export type BatchItem = { transition: Transition } | { creation: NewRunWrite };
 
 /** A new run's row (column → value, as json_populate_record reads it) with its first events. */
 function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: string; expiresAt: number } | null, at: number): Record<string, unknown> {
-  const slots = wholeStateChanges(run.state);
+  const write = newRunStateWrite(run.state);
   const row: Record<string, unknown> = {
     run_id: run.runId, flow_id: run.flowId, flow_version: run.flowVersion, action_name: run.actionName, status: run.status, label: run.label,
     tags: run.tags, input: run.input, output: null, run_error: null, created_by: run.createdBy, run_owner: run.runOwner, run_as: run.runAs,
@@ -171,9 +179,10 @@ function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: str
     depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: at,
     timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: events.length, ready_at: run.readyAt,
     lease_owner: lease?.owner ?? null, lease_expires_at: lease?.expiresAt ?? null, fencing_token: lease ? 1 : 0,
-    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state_slots: true, state: slots.header,
+    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state_slots: !isInline(write), state: stateColumn(write, run.state),
   };
-  return { row, ev: events, ek: eventKinds(events), sl: slotsArgument(slots) };
+  // A small state is whole in the row: no slots.
+  return { row, ev: events, ek: eventKinds(events), ...(isInline(write) ? {} : { sl: slotsArgument(write) }) };
 }
 
 /** A new run as the function reads it: its row, its first events and, when it joins a tree, that tree's budget (`mt`). */
@@ -191,7 +200,8 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   const arg: Record<string, unknown> = { id: t.runId, owner: t.lease.owner, token: t.lease.fencingToken, ver: t.expectedVersion, at: t.at, key: transitionKey(t) };
   if (p.status !== undefined) arg.st = p.status;
   const changes = transitionStateChanges(t);
-  if (changes) Object.assign(arg, { state: changes.header, sl: slotsArgument(changes) });
+  if (changes && isInline(changes)) Object.assign(arg, { state: inlineState(t), in: changes.dropSlots ? 2 : 1 });
+  else if (changes) Object.assign(arg, { state: changes.header, sl: slotsArgument(changes) });
   if ('output' in p) Object.assign(arg, { ho: true, output: p.output });
   if (p.runError !== undefined) Object.assign(arg, { hre: true, re: p.runError });
   if (p.endTime !== undefined) Object.assign(arg, { het: true, et: p.endTime });

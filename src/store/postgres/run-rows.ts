@@ -6,7 +6,7 @@
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, PrincipalSet, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
 import type { RecordedRun } from '../../core/store.js';
-import { prefixEnd, storedState, wholeStateChanges, type StateChanges } from '../../core/state-slots.js';
+import { isInline, newRunStateWrite, prefixEnd, stateColumn, storedState, type StateChanges } from '../../core/state-slots.js';
 import { plainColumns, readRunOrMark, type PlainRunRow } from '../unreadable-run.js';
 
 /**
@@ -89,7 +89,8 @@ export function slotDeleteSql(runId: string, arg: string): string {
 
 /** A read's column of the run's slots (`run_state_slots`), `[key, value]` pairs in the order first written, for the row `alias`. */
 export function slotsColumn(alias: string): string {
-  return `(SELECT json_agg(json_build_array(s.key, s.body) ORDER BY s.ord) FROM run_state_slots s WHERE s.run_id = ${alias}.run_id) AS slots`;
+  // A row holding its state whole has no slots to look for.
+  return `(SELECT json_agg(json_build_array(s.key, s.body) ORDER BY s.ord) FROM run_state_slots s WHERE ${alias}.state_slots AND s.run_id = ${alias}.run_id) AS slots`;
 }
 
 /** A transition's state changes as SQL reads them (see {@link slotsArgument}). */
@@ -215,10 +216,11 @@ export function newRunPlaceholders(first: number): string {
 /**
  * The values of a new run's row: version 0, output JSON null, no error, no end — exactly the
  * memory store's fresh record — with `lastSeq` events and, with a lease, fencing token 1; its
- * state's header, and the slots to write with it (`slots`, whole).
+ * state whole when small (`slots` null), else its header and the slots to write with it (`slots`, whole).
  */
-export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): { values: unknown[]; slots: StateChanges } {
-  const slots = wholeStateChanges(run.state);
+export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): { values: unknown[]; slots: StateChanges | null } {
+  const write = newRunStateWrite(run.state);
+  const slots = isInline(write) ? null : write;
   const values = [
     run.runId,
     run.flowId,
@@ -253,9 +255,9 @@ export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq:
     options.lease ? 1 : 0,
     run.triggeredBy,
     run.treeId,
-    true,
+    slots !== null,
     jsonParam(run.input),
-    jsonParam(slots.header),
+    jsonParam(stateColumn(write, run.state)),
   ];
   return { values, slots };
 }

@@ -76,11 +76,15 @@ export async function insertRun(
   const { values, slots } = newRunValues(input.run, { updatedAt: input.updatedAt, lastSeq: input.events.length, lease: input.lease });
   const n = values.length;
   values.push(input.at, JSON.stringify(input.events), eventKinds(input.events), `${input.run.runId}:${input.events.length}`);
-  // Keys and values apart (slotUpsertSql): a NUL in the input or a value cannot fail the statement.
-  const slotArgument = slotsArgument(slots);
-  values.push(JSON.stringify({ ...slotArgument, b: [] }), JSON.stringify(slotArgument.b));
+  let slotsCte = '';
+  if (slots) {
+    // The state's slots are written by the same statement, off the inserted row. Keys and values
+    // apart (slotUpsertSql): a NUL in the input or a value cannot fail the statement.
+    const slotArgument = slotsArgument(slots);
+    values.push(JSON.stringify({ ...slotArgument, b: [] }), JSON.stringify(slotArgument.b));
+    slotsCte = `, sp AS (${slotUpsertSql('r.run_id', '0', `$${values.length - 1}::json`, `$${values.length}::json`).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), r')})`;
+  }
   const joinsTree = input.run.treeId !== input.run.runId;
-  // The state's slots are written by the same statement, off the inserted row.
   if (joinsTree) values.push(input.run.treeId, input.maxRunsPerTree ?? null);
   await sql.query(
     `WITH r AS (
@@ -89,7 +93,7 @@ export async function insertRun(
        INSERT INTO run_events (run_id, seq, kind, time, body)
        SELECT r.run_id, e.ord, e.kind, $${n + 1}::float8, e.body
        FROM r, ${eventRowsFrom(`$${n + 2}`, `$${n + 3}`)}
-     ), sp AS (${slotUpsertSql('r.run_id', '0', `$${n + 5}::json`, `$${n + 6}::json`).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), r')})${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${n + 7}::text, 1, $${n + 8}::float8) AS n FROM r)` : ''}
+     )${slotsCte}${joinsTree ? `, tr AS (SELECT flowrun_count_tree_runs($${values.length - 1}::text, 1, $${values.length}::float8) AS n FROM r)` : ''}
      SELECT ${input.notify ? `pg_notify('${NOTIFY_CHANNEL}', $${n + 4}::text)` : `$${n + 4}::text`} FROM r${joinsTree ? ', tr' : ''}`,
     values,
   );

@@ -5,7 +5,7 @@
 import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
 import type { RecordedRun } from '../../core/store.js';
-import { storedState, wholeStateChanges, type StateChanges } from '../../core/state-slots.js';
+import { isInline, newRunStateWrite, stateColumn, storedState, type StateWrite } from '../../core/state-slots.js';
 import { plainColumns, readRunOrMark, type PlainRunRow, type RunColumns } from '../unreadable-run.js';
 
 /**
@@ -17,7 +17,7 @@ export interface RunRow extends PlainRunRow {
   tags: string;
   output: string | null;
   run_error: string | null;
-  /** The state's header (`state_slots` 1), or the whole state of a row written before slots (schema 7). */
+  /** The state's header (`state_slots` 1), or the whole state: a small one, or a row written before slots (schema 7). */
   state: string;
   /** 1 when `state` is a header and the slots hold the rest; 0 on rows written before slots. */
   state_slots: number;
@@ -67,12 +67,12 @@ export const INSERT_RUN_SQL = `INSERT INTO flowrun_runs
    @fencing_token, 0, @last_seq, @updated_at, NULL, @tags, 'null', NULL, @state, @state_slots, @input, @fixed)`;
 
 /**
- * Splits a new run into its row and its state's slots (written whole); the output starts as JSON
- * `null` and the error as none, like the memory store.
+ * Splits a new run into its row and its state (whole in the row when small, else a header and
+ * every slot); the output starts as JSON `null` and the error as none, like the memory store.
  */
-export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): { params: NewRunParams; slots: StateChanges } {
+export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): { params: NewRunParams; slots: StateWrite } {
   const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, input, ...fixed } = run;
-  const slots = wholeStateChanges(state);
+  const slots = newRunStateWrite(state);
   const params: NewRunParams = {
     run_id: runId,
     flow_id: flowId,
@@ -88,8 +88,8 @@ export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq:
     last_seq: options.lastSeq,
     updated_at: options.updatedAt,
     tags: JSON.stringify(tags),
-    state: JSON.stringify(slots.header),
-    state_slots: 1,
+    state: JSON.stringify(stateColumn(slots, state)),
+    state_slots: isInline(slots) ? 0 : 1,
     input: jsonOrNull(input),
     fixed: JSON.stringify(fixed satisfies FixedFields),
   };

@@ -6,7 +6,7 @@
 import { ConflictError, FlowError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
 import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, RecordedRun, Transition } from '../../core/store.js';
-import { transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
+import { inlineState, isInline, transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
 import { countTreeRuns } from './run-trees.js';
 import { INSERT_RUN_SQL, jsonOrNull, newRunParams, recordedFromRow, runFromRow, type RunRow, type SlotRow } from './run-rows.js';
 import { writeSlots } from './run-slots.js';
@@ -108,7 +108,7 @@ function insertRun(
     throw error;
   }
   const row: RunRow = { ...params, end_time: null, version: 0, last_transition_key: null, output: 'null', run_error: null };
-  writeSlots(conn, run.runId, 0, slots);
+  if (!isInline(slots)) writeSlots(conn, run.runId, 0, slots);
   writeTags(conn, run.runId, run.tags);
   appendEvents(conn, run.runId, 0, options.events, options.at);
   return row;
@@ -202,7 +202,14 @@ export function recordTransition(conn: SqliteConnection, t: Transition): Recorde
   };
   if (p.status !== undefined) set('status', p.status);
   const changes = transitionStateChanges(t);
-  if (changes) {
+  if (changes && isInline(changes)) {
+    // A small state, whole in the row: the slots the row had (it held a header) go.
+    if (head.state_slots === 1) {
+      conn.run('DELETE FROM flowrun_run_slots WHERE run_id = ?', [t.runId]);
+      set('state_slots', 0);
+    }
+    set('state', JSON.stringify(inlineState(t)));
+  } else if (changes) {
     // A row written before slots holds its state whole: this transition writes it whole, as slots.
     const slotted = head.state_slots === 1;
     if (!slotted && !changes.replace && p.state === undefined) throw new FlowError('INTERNAL', `run "${t.runId}" holds its state whole: a transition changing it must carry patch.state`, { runId: t.runId });

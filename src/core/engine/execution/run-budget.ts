@@ -70,6 +70,19 @@ export class RunBudget {
   }
 
   /**
+   * Whether the state is at most `max` bytes of JSON (a bound below `maxStateBytes`): yes while the
+   * bound says so; past it, the state is measured up to `max`, and the bound becomes the exact
+   * size when it fits. A walk of at most `max` bytes, only once the bound passed `max`.
+   */
+  stateWithin(state: RunState, max: number): boolean {
+    if (this.#stateBound <= max) return true;
+    const size = jsonSize(state, max);
+    if (size > max) return false; // a partial count: no bound
+    this.#stateBound = size;
+    return true;
+  }
+
+  /**
    * The error of a run at its deadline: TIMEOUT when its own `timeoutMs` ended it, LIMIT_EXCEEDED
    * (`maxRunDurationMs`) when the budget did.
    */

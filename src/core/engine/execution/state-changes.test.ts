@@ -44,7 +44,7 @@ describe('state changes', () => {
     expect(result.output).toEqual({ n: 3 });
     expect(recorded.length).toBeGreaterThan(2);
     for (const t of recorded) {
-      expect(t.stateChanges?.replace).toBe(false);
+      expect(t.stateChanges).toMatchObject({ replace: false });
       // The item (the bound input) was stored with the run; a subflow frame sharing it stores nothing of it.
       const written = JSON.stringify(t.stateChanges);
       expect(written.length).toBeLessThan(blobBytes / 4);

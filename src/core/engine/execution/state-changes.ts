@@ -10,12 +10,15 @@
  * executor names every step output it records ({@link StateChangeTracker.stepWritten}); vars and
  * outputs are named by whoever writes them, since a write may change them in place (`$.vars.a.b`).
  * Top-level fields in slots (`event`, `suspension`, …) are replaced, never changed in place, and are
- * compared by reference.
+ * compared by reference. *
+ * While the state is small ({@link INLINE_STATE_MAX_BYTES}, by the caller's measure) each transition
+ * writes it whole in the run row instead ({@link InlineState}); the first write past that bound is
+ * a whole write to slots, and the run stays in slots for as long as this tracker lives.
  */
 import { parseContextTarget } from '../../mapping.js';
 import type { StepDefinition } from '../../model.js';
 import type { Frame, RunState } from '../../run.js';
-import { fieldKey, findLastStep, framePrefix, frameSlots, itemKey, lastKey, outputKey, sharedItemFrom, slottedFields, stateHeader, stepKey, varKey, wholeStateChanges, type StateChanges, type StateSlot } from '../../state-slots.js';
+import { INLINE_STATE_MAX_BYTES, fieldKey, findLastStep, framePrefix, frameSlots, itemKey, lastKey, outputKey, sharedItemFrom, slottedFields, stateHeader, stepKey, varKey, wholeStateChanges, type InlineState, type StateChanges, type StateSlot, type StateWrite } from '../../state-slots.js';
 
 /** A frame as last written: the object, and the item and `last` it had. */
 interface WrittenFrame {
@@ -41,6 +44,12 @@ export class StateChangeTracker {
   #whole = false;
   /** What {@link take} handed out, to remember once {@link recorded}. */
   #taken: { frames: WrittenFrame[]; fields: Map<string, unknown> } | null = null;
+  /** The state may still be written inline: no write of this tracker went to slots yet. */
+  #mayInline = true;
+  /** How the row holds the state: whole (true), as slots (false), or not known (a claim, a refused write). */
+  #storedInline: boolean | undefined = undefined;
+  /** The form of the write {@link take} handed out. */
+  #takenInline = false;
 
   /** `state` is the run's state as it is stored now (as a claim read it, or as the transition that created the run wrote it). */
   constructor(state: RunState) {
@@ -64,19 +73,37 @@ export class StateChangeTracker {
   /** The state was replaced in ways not tracked (a refused transition undone): the next write is whole. */
   writeWhole(): void {
     this.#whole = true;
+    this.#storedInline = undefined;
   }
 
   /**
    * The changes since the last write, to record with the next transition; marks made after this
    * belong to the next one. Call {@link recorded} once it is recorded; if it is not, {@link writeWhole}.
+   * `fitsInline(max)` says whether the state is at most `max` bytes of JSON (asked only while the
+   * run has not gone to slots); without it, every write goes to slots.
    */
-  take(): StateChanges {
-    const changes = this.#whole ? wholeStateChanges(this.#state) : this.#changes();
+  take(fitsInline: (max: number) => boolean = () => false): StateWrite {
     // Marks made from here on belong to the next transition.
-    this.#steps = new Map();
-    this.#vars = new Set();
-    this.#outputs = new Set();
+    const reset = (): void => {
+      this.#steps = new Map();
+      this.#vars = new Set();
+      this.#outputs = new Set();
+    };
+    if (this.#mayInline && fitsInline(INLINE_STATE_MAX_BYTES)) {
+      reset();
+      // No snapshot: the next write to slots after an inline one is whole.
+      this.#taken = null;
+      this.#takenInline = true;
+      const inline: InlineState = { inline: true, dropSlots: this.#storedInline !== true };
+      return inline;
+    }
+    this.#mayInline = false;
+    // A row holding the state whole takes a whole write; one not known is taken to be in slots
+    // (a store holding it whole writes the changes whole instead, as for rows of older schemas).
+    const changes = this.#whole || this.#storedInline === true ? wholeStateChanges(this.#state) : this.#changes();
+    reset();
     this.#taken = this.#snapshot();
+    this.#takenInline = false;
     return changes;
   }
 
@@ -150,6 +177,7 @@ export class StateChangeTracker {
   /** The changes {@link take} returned were recorded: they are the stored state now. */
   recorded(): void {
     this.#whole = false;
+    this.#storedInline = this.#takenInline;
     if (this.#taken) this.#apply(this.#taken);
     this.#taken = null;
   }
