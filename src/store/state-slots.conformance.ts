@@ -1,13 +1,14 @@
 /**
  * Conformance of a run's stored state as header and slots (core/state-slots.ts): a transition's
  * `stateChanges` write only what they name, frames go with their key prefix, a refused or repeated
- * transition writes no slot, and retention takes the slots with the run. Run by
+ * transition writes no slot, retention takes the slots with the run, and a small state written
+ * whole in the run row (inline) and the same run in slots read back alike. Run by
  * `runStoreConformance`.
  */
 import { describe, expect, it } from 'vitest';
 import type { Frame, NewRun, RunRecord, RunState } from '../core/run.js';
 import type { Store, Transition } from '../core/store.js';
-import { INLINE_STATE_MAX_BYTES, framePrefix, frameSlots, stateHeader, stepKey, varKey, type StateChanges } from '../core/state-slots.js';
+import { INLINE_STATE_MAX_BYTES, framePrefix, frameSlots, stateHeader, stepKey, varKey, wholeStateChanges, type StateChanges } from '../core/state-slots.js';
 
 /** What the state-slot cases need of the main suite. */
 export interface StateSlotConformanceHelpers {
@@ -94,6 +95,34 @@ export function describeStateSlotConformance(h: StateSlotConformanceHelpers): vo
       await h.store().recordTransition(t);
       await h.store().recordTransition({ ...t, patch: { state: withX(3) }, stateChanges: changes(withX(3), [{ key: varKey('x'), value: 3 }]) });
       expect((await h.store().getRun(run.runId))?.state.vars).toEqual({ keep: 1, drop: 2, x: 2 });
+    });
+
+    it('reads back a state written inline, and the same run moving to slots and back again, leaving no slot behind', async () => {
+      const small = (vars: Record<string, unknown>): RunState => ({ frames: [frame({ steps: { a: { n: 1 } }, item: { small: true } })], vars, outputs: {}, stepSeq: 1, stepLogs: true, historyCount: 0 });
+      const { run, token } = await h.leased({ state: small({ created: 1 }) });
+      expect((await h.store().getRun(run.runId))?.state).toEqual(small({ created: 1 }));
+      const inline1 = small({ v: 1 });
+      let at = await h.store().recordTransition(h.transition(run, token, { patch: { state: inline1 }, stateChanges: { inline: true, dropSlots: false } }));
+      expect((await h.store().getRun(run.runId))?.state).toEqual(inline1);
+      // Past the bound: one whole write to slots, then changes to them.
+      const large = { ...startState(), vars: { v: 2, gone: 'soon' } };
+      at = await h.store().recordTransition(h.transition(at, token, { patch: { state: large }, stateChanges: wholeStateChanges(large) }));
+      const changed = { ...large, vars: { v: 3, gone: 'soon' } };
+      at = await h.store().recordTransition(h.transition(at, token, { patch: { state: changed }, stateChanges: changes(changed, [{ key: varKey('v'), value: 3 }]) }));
+      expect((await h.store().getRun(run.runId))?.state).toEqual(changed);
+      // Small again: whole in the row, its slots dropped; then slots again hold only the new state's.
+      const inline2 = small({ v: 4 });
+      at = await h.store().recordTransition(h.transition(at, token, { patch: { state: inline2 }, stateChanges: { inline: true, dropSlots: true } }));
+      expect((await h.store().getRun(run.runId))?.state).toEqual(inline2);
+      const large2 = { ...startState(), vars: { v: 5 } };
+      at = await h.store().recordTransition(h.transition(at, token, { patch: { state: large2 }, stateChanges: wholeStateChanges(large2) }));
+      expect((await h.store().getRun(run.runId))?.state).toEqual(large2);
+      // Changes that reach a row holding its state whole write the transition's state whole instead.
+      const inline3 = small({ v: 6, kept: true });
+      at = await h.store().recordTransition(h.transition(at, token, { patch: { state: inline3 }, stateChanges: { inline: true, dropSlots: true } }));
+      const afterDelta = small({ v: 7, kept: true });
+      await h.store().recordTransition(h.transition(at, token, { patch: { state: afterDelta }, stateChanges: changes(afterDelta, [{ key: varKey('v'), value: 7 }]) }));
+      expect((await h.store().getRun(run.runId))?.state).toEqual(afterDelta);
     });
 
     it('deletes the slots of a run retention deletes: a run created again under its id starts with only its own', async () => {

@@ -9,7 +9,8 @@ import { createPostgresAtVersion, insertPostgresRunBeforeSlots, runWaitingForPay
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { FlowError } from '../../core/errors.js';
 import { createEngine } from '../../create-engine.js';
-import type { RunEventBody, RunStatus } from '../../core/run.js';
+import type { RunEventBody, RunState, RunStatus } from '../../core/run.js';
+import { INLINE_STATE_MAX_BYTES, stateHeader, varKey, wholeStateChanges } from '../../core/state-slots.js';
 import type { Transition } from '../../core/store.js';
 import { sampleRun } from '../store.conformance.js';
 import { createPostgresStores } from './create-postgres-stores.js';
@@ -73,8 +74,8 @@ function blockedBackend(schema: string, except?: number): Promise<number> {
   );
 }
 
-async function leasedRun(store: PostgresStore, runId: string): Promise<{ runId: string; token: number; version: number }> {
-  const created = await store.createRun({ run: sampleRun({ runId }), events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 60_000 } });
+async function leasedRun(store: PostgresStore, runId: string, state?: RunState): Promise<{ runId: string; token: number; version: number }> {
+  const created = await store.createRun({ run: sampleRun({ runId, ...(state ? { state } : {}) }), events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 60_000 } });
   return { runId, token: created.lease!.fencingToken, version: created.run.version };
 }
 
@@ -152,6 +153,34 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
       expect(await engine.publishEvent('order.paid', { amount: 3 })).toMatchObject({ resumedRunIds: [requestId] });
       expect(await engine.waitForRun(requestId, { timeoutMs: 10_000 })).toMatchObject({ status: 'SUCCEEDED', output: { amount: 3 } });
       await engine.close();
+    });
+  });
+
+  describe('upgrade to schema 16', () => {
+    it('resumes a run whose small state was stored as a header and slots, and stores it whole in its row from then on', async () => {
+      const schema = freshSchema();
+      const { requestId, asCreated } = await runWaitingForPayment(storeOn(freshSchema()));
+      // The waiting run as schema 13 stored every run: its state a header, the rest in slot rows.
+      const slots = wholeStateChanges(asCreated.state);
+      await withAdmin(async (admin) => {
+        await createPostgresAtVersion(admin, schema, 13);
+        await admin.query(`SET search_path TO "${schema}"`);
+        await insertPostgresRunBeforeSlots(admin, asCreated);
+        await admin.query(`UPDATE runs SET state = $2::json, state_slots = true, waiting_event = 'order.paid' WHERE run_id = $1`, [requestId, JSON.stringify(slots.header)]);
+        for (const [i, slot] of slots.put.entries()) {
+          await admin.query('INSERT INTO run_state_slots (run_id, key, ord, body) VALUES ($1, $2, $3, $4::json)', [requestId, slot.key, i, JSON.stringify(slot.value)]);
+        }
+      });
+      const older = storeOn(schema);
+      await older.saveFlowVersion({ definition: WAITS_FOR_PAYMENT, deployedBy: 'user_42', at: Date.now() }).then((v) => older.publishFlowVersion({ flowId: v.flowId, version: v.version }));
+      expect((await older.getRun(requestId))?.state).toEqual(asCreated.state);
+
+      const engine = createEngine({ stores: storeOn(schema), poll: false });
+      expect(await engine.publishEvent('order.paid', { amount: 3 })).toMatchObject({ resumedRunIds: [requestId] });
+      expect(await engine.waitForRun(requestId, { timeoutMs: 10_000 })).toMatchObject({ status: 'SUCCEEDED', output: { amount: 3 } });
+      await engine.close();
+      const left = await withAdmin((admin) => admin.query(`SELECT count(*)::int AS n FROM "${schema}".run_state_slots WHERE run_id = $1`, [requestId]));
+      expect(left.rows[0]).toEqual({ n: 0 });
     });
   });
 
@@ -273,6 +302,11 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
         const waiting = await leasedRun(store, 'waiting');
         const plain = await leasedRun(store, 'plain');
         const self = await leasedRun(store, 'self');
+        // Small states whole in the row (inline), one leaving slots for it, changes reaching a row that holds its state whole.
+        const withVars = (vars: Record<string, unknown>): RunState => ({ ...sampleRun({}).state, vars });
+        const small = await leasedRun(store, 'small');
+        const grown = await leasedRun(store, 'grown', withVars({ doc: 'x'.repeat(INLINE_STATE_MAX_BYTES) }));
+        const delta = await leasedRun(store, 'delta');
         const item = { id: 'i1', type: 'progress', status: 'done' as const, content: { n: 1 }, transient: false, runId: 'plain', createdAt: T0, updatedAt: T0 };
         const transitions: Transition[] = [
           step(parent, { patch: { state: { ...sampleRun({}).state, stepSeq: 1 }, readyAt: null }, releaseLease: true, createRuns: [{ run: sampleRun({ runId: 'child', parentRunId: 'parent' }), events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 60_000 } }] }),
@@ -284,11 +318,14 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
           }),
           step(plain, { items: [item, { ...item, content: { n: 2 } }], events: [log('A'), { kind: 'item', change: 'added', item }] }),
           step(self, { patch: { readyAt: null }, wakeRuns: ['self'], leaseExpiresAt: T0 + 90_000 }),
+          step(small, { patch: { state: withVars({ a: 1 }) }, stateChanges: { inline: true, dropSlots: false } }),
+          step(grown, { patch: { state: withVars({ b: 2 }) }, stateChanges: { inline: true, dropSlots: true } }),
+          step(delta, { patch: { state: withVars({ c: 3 }) }, stateChanges: { header: stateHeader(withVars({ c: 3 })), put: [{ key: varKey('c'), value: 3 }], delete: [], deletePrefixes: [], replace: false } }),
           step({ ...plain, runId: 'nobody' }),
         ];
         const settle = (t: Transition): Promise<unknown> => store.recordTransition(t).then((run) => ({ ...run, updatedAt: 0 }), (error: FlowError) => error.code);
         const results = together ? await Promise.all(transitions.map(settle)) : await transitions.reduce<Promise<unknown[]>>(async (acc, t) => [...(await acc), await settle(t)], Promise.resolve([]));
-        const runs = await Promise.all(['parent', 'waiting', 'plain', 'self', 'child'].map((id) => store.getRun(id)));
+        const runs = await Promise.all(['parent', 'waiting', 'plain', 'self', 'child', 'small', 'grown', 'delta'].map((id) => store.getRun(id)));
         const events = await Promise.all(['parent', 'plain', 'child'].map((id) => store.getRunEvents(id)));
         return { results, runs, events, items: await store.getRunItems('plain'), emits: await store.listPendingEmits({ recordedBefore: T0 + 100, limit: 10 }) };
       };
@@ -298,7 +335,9 @@ describe.skipIf(!url)(`postgres store specifics${url ? '' : ' (skipped: FLOWRUN_
       const b = await scenario(storeOn(freshSchema()), false);
       expect(a).toEqual(b);
       expect((a as { emits: unknown[] }).emits).toHaveLength(1);
-      expect(together.stats.commits - before).toBe(4 + 1); // four creations awaited one by one, then the five transitions in one call
+      expect(together.stats.commits - before).toBe(7 + 1); // seven creations awaited one by one, then the eight transitions in one call
+      const runs = (a as { runs: { state: RunState }[] }).runs;
+      expect(runs.slice(-3).map((run) => run.state.vars)).toEqual([{ a: 1 }, { b: 2 }, { c: 3 }]);
       expect((a as { results: unknown[] }).results.at(-1)).toBe('RUN_NOT_FOUND');
     });
 

@@ -139,6 +139,28 @@ describe('SqliteStore on disk', () => {
     await engine.close();
   });
 
+  it('writes a small run as one row per transition, no slot rows; a run with a large input as a header and slots', async () => {
+    const path = freshPath();
+    const engine = createEngine({ stores: track(createSqliteStore({ path })), modules: { echo: (input) => ({ got: input.v }) } });
+    await engine.deployFlow(
+      { id: 'rows/two', actions: { main: { startAt: 'a', steps: { a: { stepType: 'MODULE', moduleIdentifier: 'echo', inputMappings: { v: '$.input.v' }, defaultNextStepInstanceId: 'b' }, b: { stepType: 'MODULE', moduleIdentifier: 'echo', inputMappings: { v: '$.steps.a.got' } } } } } },
+      { publish: true },
+    );
+    const small = await engine.runAction({ flow: 'rows/two', input: { v: 1 } });
+    const large = await engine.runAction({ flow: 'rows/two', input: { v: 'x'.repeat(10_000) } });
+    expect([small.status, large.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    await engine.close();
+    const raw = new Database(path, { readonly: true });
+    try {
+      // Slots a run had go with its last frame; which form its row holds stays.
+      const form = (runId: string): unknown => raw.prepare('SELECT state_slots, (SELECT count(*) FROM flowrun_run_slots s WHERE s.run_id = r.run_id) AS slots FROM flowrun_runs r WHERE run_id = ?').get(runId);
+      expect(form(small.requestId)).toEqual({ state_slots: 0, slots: 0 });
+      expect(form(large.requestId)).toEqual({ state_slots: 1, slots: 0 });
+    } finally {
+      raw.close();
+    }
+  });
+
   it('refuses a database written by a newer flowrun and leaves the file as it was', async () => {
     const path = freshPath();
     const store = createSqliteStore({ path });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, createMemoryStores, type FlowDefinition } from '../../../index.js';
 import type { Transition } from '../../store.js';
+import { INLINE_STATE_MAX_BYTES, isInline } from '../../state-slots.js';
 
 const blob = { lines: Array.from({ length: 2000 }, (_, i) => ({ sku: `sku-${i}`, qty: i })) };
 const blobBytes = JSON.stringify(blob).length;
@@ -53,6 +54,42 @@ describe('state changes', () => {
     const stored = await store.getRun(result.requestId);
     expect(stored?.state.vars).toEqual({ seen: 3 });
     expect(stored?.state.frames).toEqual([]);
+    await engine.close();
+  });
+
+  it('writes a small run’s state whole with each transition; past 8 KiB it goes to slots once, whole, then writes what changed', async () => {
+    const growing: FlowDefinition = {
+      id: 'slots/growing',
+      actions: {
+        main: {
+          params: { n: { type: 'number', required: true } },
+          startAt: 'a',
+          steps: {
+            a: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.input.n' }, defaultNextStepInstanceId: 'b' },
+            b: { stepType: 'MODULE', moduleIdentifier: 'big', defaultNextStepInstanceId: 'c' },
+            c: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.steps.a.n' }, defaultNextStepInstanceId: 'd' },
+            d: { stepType: 'MODULE', moduleIdentifier: 'inc', inputMappings: { n: '$.steps.c.n' } },
+          },
+        },
+      },
+    };
+    const store = createMemoryStores();
+    const recorded: Transition[] = [];
+    const record = store.recordTransition.bind(store);
+    store.recordTransition = (t) => {
+      recorded.push(t);
+      return record(t);
+    };
+    const big = { text: 'x'.repeat(INLINE_STATE_MAX_BYTES) };
+    const engine = createEngine({ stores: store, modules: { inc: (input) => ({ n: (input.n as number) + 1 }), big: () => big } });
+    await engine.deployFlow(growing, { publish: true });
+    const result = await engine.runAction({ flow: growing.id, input: { n: 1 } });
+    expect(result.output).toEqual({ n: 4 });
+    const forms = recorded.map((t) => (t.stateChanges === undefined ? 'none' : isInline(t.stateChanges) ? 'inline' : t.stateChanges.replace ? 'whole' : 'changes'));
+    // a (small), b (the big output: the state moves to slots whole), c, then d with the run's end (changes only).
+    expect(forms).toEqual(['inline', 'whole', 'changes', 'changes']);
+    const changed = recorded.slice(2).map((t) => JSON.stringify(t.stateChanges).length);
+    for (const length of changed) expect(length).toBeLessThan(INLINE_STATE_MAX_BYTES / 4);
     await engine.close();
   });
 });
