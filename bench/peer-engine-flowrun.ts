@@ -16,7 +16,10 @@ import { checkResult, step, type PeerEngine, type PeerEngineOptions, type StepRe
 /** Where flowrun keeps its runs in a measurement. */
 export type FlowrunStoreKind = 'memory' | 'sqlite-full' | 'sqlite-normal' | 'pg';
 
-/** A flowrun engine for the workloads; with `pg`, on a re-created database `flowrun_bench_peers_flowrun`. */
+/**
+ * A flowrun engine for the workloads; with `pg`, on a re-created database `flowrun_bench_peers_flowrun`
+ * (or FLOWRUN_BENCH_PEERS_DB, so two measurements at once never share one).
+ */
 export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunStoreKind; call?: 'child-run' | 'subflow' }): Promise<PeerEngine & { durability: string; serverWalBytes?: () => Promise<number> }> {
   let admin: PgAdmin | null = null;
   let stores: Store;
@@ -25,7 +28,7 @@ export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunS
     stores = createMemoryStores();
     durability = 'none (memory store)';
   } else if (options.store === 'pg') {
-    admin = await PgAdmin.freshDatabase('flowrun_bench_peers_flowrun');
+    admin = await PgAdmin.freshDatabase(process.env.FLOWRUN_BENCH_PEERS_DB ?? 'flowrun_bench_peers_flowrun');
     stores = createPostgresStores({ connectionString: admin.url, schema: 'flowrun' });
     const { settings } = await admin.describe();
     durability = `PostgreSQL, synchronous_commit=${settings.synchronous_commit}, fsync=${settings.fsync}`;
