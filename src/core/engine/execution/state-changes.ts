@@ -10,7 +10,8 @@
  * executor names every step output it records ({@link StateChangeTracker.stepWritten}); vars and
  * outputs are named by whoever writes them, since a write may change them in place (`$.vars.a.b`).
  * Top-level fields in slots (`event`, `suspension`, …) are replaced, never changed in place, and are
- * compared by reference. *
+ * compared by reference.
+ *
  * While the state is small ({@link INLINE_STATE_MAX_BYTES}, by the caller's measure) each transition
  * writes it whole in the run row instead ({@link InlineState}); the first write past that bound is
  * a whole write to slots, and the run stays in slots for as long as this tracker lives.
