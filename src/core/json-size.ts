@@ -3,6 +3,7 @@
  * that JSON. Budgets (budgets.ts) compare it with their bound before anything is written.
  */
 import { limitExceeded } from './budgets.js';
+import { sealedSize } from './sealed-values.js';
 
 /**
  * Counts the UTF-8 bytes of `JSON.stringify(value)` — `null` for a value JSON drops at the top —
@@ -19,11 +20,17 @@ export function jsonSize(value: unknown, max = Number.POSITIVE_INFINITY): number
     const current = pending.pop();
     size += scalarSize(current);
     if (typeof current === 'object' && current !== null && !(current instanceof Date)) {
-      size += containerSize(current, pending);
+      // A sealed value (seal-json.ts) was measured when it was sealed, and cannot have changed since.
+      size += sealedSize(current) ?? containerSize(current, pending);
     }
     if (size > max) return size;
   }
   return size;
+}
+
+/** The UTF-8 bytes of a value's JSON when it is not an object or array (a string, number, boolean, null; 4 for what JSON writes as `null`). */
+export function jsonScalarSize(value: unknown): number {
+  return scalarSize(value);
 }
 
 /** Bytes of a value that is not a container; 0 for arrays and objects (their parts are counted apart). */
