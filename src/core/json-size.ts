@@ -76,7 +76,12 @@ function containerSize(value: object, pending: unknown[]): number {
 }
 
 function numberSize(value: number): number {
-  if (Number.isInteger(value) && value >= 0 && value < 10) return 1;
+  // Whole numbers below 10^15 print as their digits (and a sign): counted without building the string.
+  if (Number.isInteger(value) && value > -1e15 && value < 1e15) {
+    let digits = value < 0 ? 2 : 1;
+    for (let rest = Math.abs(value); rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+    return digits;
+  }
   return String(value).length;
 }
 

@@ -56,6 +56,11 @@ export function sealJson<T>(value: T, options: { path: string; maxDepth: number;
   }
 }
 
+/** A string, finite or not number, boolean or null: copied as it is. */
+function isPlainScalar(value: unknown): value is string | number | boolean | null {
+  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
 /** Thrown inside the walk when the limit is crossed; the error the caller sees is built from a second, iterative walk. */
 const TOO_DEEP = Symbol('too deep');
 /** Thrown inside the walk past `maxBytes`. */
@@ -92,6 +97,8 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   // Its brackets: every object or array counts, so a value doubling empty arrays stops too.
   if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
   let size = 2;
+  /** Bytes of the scalars counted here rather than by a visit. */
+  let inline = 0;
   let height = 0;
   let ok = true;
   let copy: unknown[] | Record<string, unknown>;
@@ -99,7 +106,16 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     const length = value.length;
     const out = new Array<unknown>(length);
     for (let i = 0; i < length; i++) {
-      out[i] = visit(value[i], depth + 1, walk);
+      const item: unknown = value[i];
+      if (isPlainScalar(item)) {
+        // Strings, numbers, booleans, null: inline, the bulk of a document.
+        out[i] = item;
+        const bytes = jsonScalarSize(item);
+        size += bytes;
+        inline += bytes;
+        continue;
+      }
+      out[i] = visit(item, depth + 1, walk);
       size += walk.size;
       if (walk.height > height) height = walk.height;
       ok &&= walk.ok;
@@ -116,13 +132,17 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
         ok = false;
         continue;
       }
-      const copied = visit(item, depth + 1, walk);
+      const plain = isPlainScalar(item);
+      const copied = plain ? item : visit(item, depth + 1, walk);
       if (key === '__proto__') Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true });
       else out[key] = copied;
       if (item !== undefined) {
-        size += jsonScalarSize(key) + 1 + walk.size;
+        const bytes = plain ? jsonScalarSize(item) : walk.size;
+        size += jsonScalarSize(key) + 1 + bytes;
+        if (plain) inline += bytes;
         members += 1;
       }
+      if (plain) continue;
       if (walk.height > height) height = walk.height;
       ok &&= walk.ok;
     }
@@ -130,6 +150,8 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     copy = out;
   }
   height += 1;
+  // The scalars counted inline above count toward the walk's bound too.
+  if ((walk.seen += inline) > walk.maxBytes) throw TOO_LARGE;
   if (ok) {
     Object.freeze(copy);
     if (size >= REGISTERED_MIN_BYTES) markSealed(copy, size, height);
