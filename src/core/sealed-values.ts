@@ -1,14 +1,13 @@
 /**
  * The registry of sealed values: plain JSON data (objects, arrays and what they hold) that
- * {@link sealJson} copied once where it entered the engine, froze deeply and measured. Nothing can
- * change a sealed value, so copies share it instead of copying it again (cloneJson) and its size
- * is known without walking it (jsonSize): a run's 1 MiB input costs one walk per run, not one per
- * read, copy or budget check.
+ * sealJson (seal-json.ts) copied once where it entered the engine, froze deeply and measured.
+ * Nothing can change a sealed value, so copies share it instead of copying it again (cloneJson)
+ * and its size is known without walking it (jsonSize): a run's 1 MiB input costs one walk per
+ * run, not one per copy, read or budget check. Only values of at least a kilobyte are registered
+ * (the parts below them are frozen too, and reached through them).
  *
- * Kept apart from seal-json.ts so the modules that only read the registry (json.ts, json-size.ts)
- * do not depend on the one that walks values.
- *
- * [sealJson]: ./seal-json.ts
+ * Kept apart from seal-json.ts so the modules that only read the registry (json.ts, json-size.ts,
+ * params.ts) do not depend on the one that walks values.
  */
 
 /** Room in a packed entry for a height: every sealed value is at most MAX_WALKED_DEPTH (1000) levels high. */
