@@ -3,6 +3,7 @@
  * that JSON. Budgets (budgets.ts) compare it with their bound before anything is written.
  */
 import { limitExceeded } from './budgets.js';
+import { sealedSize } from './sealed-values.js';
 
 /**
  * Counts the UTF-8 bytes of `JSON.stringify(value)` — `null` for a value JSON drops at the top —
@@ -21,11 +22,17 @@ export function jsonSize(value: unknown, max = Number.POSITIVE_INFINITY): number
     if (typeof current === 'string' && current.length + 2 > max - size) return size + current.length + 2;
     size += scalarSize(current);
     if (typeof current === 'object' && current !== null && !(current instanceof Date)) {
-      size += containerSize(current, pending);
+      // A sealed value (seal-json.ts) was measured when it was sealed, and cannot have changed since.
+      size += sealedSize(current) ?? containerSize(current, pending);
     }
     if (size > max) return size;
   }
   return size;
+}
+
+/** The UTF-8 bytes of a value's JSON when it is not an object or array (a string, number, boolean, null; 4 for what JSON writes as `null`). */
+export function jsonScalarSize(value: unknown): number {
+  return scalarSize(value);
 }
 
 /** Bytes of a value that is not a container; 0 for arrays and objects (their parts are counted apart). */
@@ -71,7 +78,12 @@ function containerSize(value: object, pending: unknown[]): number {
 }
 
 function numberSize(value: number): number {
-  if (Number.isInteger(value) && value >= 0 && value < 10) return 1;
+  // Whole numbers below 10^15 print as their digits (and a sign): counted without building the string.
+  if (Number.isInteger(value) && value > -1e15 && value < 1e15) {
+    let digits = value < 0 ? 2 : 1;
+    for (let rest = Math.abs(value); rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+    return digits;
+  }
   return String(value).length;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Small JSON helpers shared by the engine and the stores.
  */
+import { isSealed } from './sealed-values.js';
 
 /** JSON.stringify with object keys sorted, so equal values give equal strings. */
 export function stableStringify(value: unknown): string {
@@ -20,14 +21,15 @@ function sortKeys(value: unknown): unknown {
 /**
  * A deep copy of a JSON-like value. Plain objects and arrays are copied by hand (several times
  * faster than structuredClone for the small records of a run); anything else that is an object
- * (a Date, a Map) goes through structuredClone.
+ * (a Date, a Map) goes through structuredClone. A sealed part (seal-json.ts: deeply frozen, so
+ * nobody can change it) is shared, not copied: a run's input is copied once, where it enters.
  */
 export function cloneJson<T>(value: T): T {
   return copy(value, 0) as T;
 }
 
 function copy(value: unknown, depth: number): unknown {
-  if (value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object' || isSealed(value)) return value;
   if (depth > 1000) throw new RangeError('value is nested more than 1000 levels deep');
   if (Array.isArray(value)) {
     const out = new Array<unknown>(value.length);

@@ -10,6 +10,7 @@ import { describeValue, joinPath } from './describe-value.js';
 import type { ValidationIssue } from './errors.js';
 import { cloneJson } from './json.js';
 import { MAX_WALKED_DEPTH } from './json-depth.js';
+import { isSealed } from './sealed-values.js';
 import type { ActionDefinition, JsonSchema, TypeRef } from './model.js';
 
 // Part of this module's API before they moved to their own files; imports from here keep working.
@@ -144,27 +145,56 @@ function checkValue(
   })];
 }
 
-/** `value` without its `undefined` properties (and array items as `null`, as JSON has them); `missing` gets the key path of each. */
+/**
+ * `value` without its `undefined` properties (and array items as `null`, as JSON has them); `missing`
+ * gets the key path of each. `at` is the path walked so far (pushed and popped, not copied). Only
+ * the objects and arrays on the way to an `undefined` are rebuilt: a value that holds none is
+ * returned as it is, after a walk that allocates nothing — and a sealed one (seal-json.ts), which
+ * cannot hold any, without a walk.
+ */
 function withoutUndefined(value: unknown, at: string[], missing: string[][]): unknown {
-  if (typeof value !== 'object' || value === null || at.length > MAX_WALKED_DEPTH) return value;
+  if (typeof value !== 'object' || value === null || at.length > MAX_WALKED_DEPTH || isSealed(value)) return value;
   if (Array.isArray(value)) {
-    if (!value.some((item) => item === undefined || (typeof item === 'object' && item !== null))) return value;
-    return value.map((item, i) => (item === undefined ? (missing.push([...at, String(i)]), null) : withoutUndefined(item, [...at, String(i)], missing)));
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      let cleaned: unknown;
+      if (item === undefined) {
+        missing.push([...at, String(i)]);
+        cleaned = null;
+      } else if (typeof item === 'object' && item !== null) {
+        at.push(String(i));
+        cleaned = withoutUndefined(item, at, missing);
+        at.pop();
+      } else continue;
+      if (cleaned !== item) {
+        out ??= value.slice();
+        out[i] = cleaned;
+      }
+    }
+    return out ?? value;
   }
   if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  let changed = false;
-  for (const [key, item] of Object.entries(value)) {
-    if (item === undefined) {
-      missing.push([...at, key]);
-      changed = true;
-      continue;
+  const keys = Object.keys(value);
+  let out: Record<string, unknown> | null = null;
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    const item = value[key];
+    let cleaned: unknown = item;
+    if (item === undefined) missing.push([...at, key]);
+    else if (typeof item === 'object' && item !== null) {
+      at.push(key);
+      cleaned = withoutUndefined(item, at, missing);
+      at.pop();
     }
-    const cleaned = withoutUndefined(item, [...at, key], missing);
-    changed ||= cleaned !== item;
-    setOwn(out, key, cleaned);
+    if (out === null && (item === undefined || cleaned !== item)) {
+      // The first change: the keys before it are copied as they are, the rest as they are cleaned.
+      out = {};
+      for (let j = 0; j < k; j++) setOwn(out, keys[j]!, value[keys[j]!]);
+    }
+    if (out !== null && cleaned !== undefined) setOwn(out, key, cleaned);
   }
-  return changed ? out : value;
+  return out ?? value;
 }
 
 function validatorFor(schema: JsonSchema): Validator {

@@ -18,7 +18,8 @@ import { FlowError, NotFoundError, ValidationError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, Store, StoreChange } from '../store.js';
-import { assertNestingWithin, checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
+import { checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
+import { sealJson } from '../seal-json.js';
 import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
@@ -218,10 +219,10 @@ export class Engine implements EngineCore {
   }
 
   buildRun(input: BuildRunInput): NewRun {
-    // Before binding: deeper values break what walks them recursively (copies, stores, answers).
-    assertNestingWithin(input.input, { path: 'input', maxDepth: this.maxNestingDepth });
-    assertNestingWithin(input.event, { path: 'event', maxDepth: this.maxNestingDepth });
-    return buildNewRun(input, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs });
+    // One walk each before binding: nesting (deeper values break what walks them), copy, freeze, size.
+    const limits = { maxDepth: this.maxNestingDepth, maxBytes: this.budgets.maxStateBytes };
+    const sealed = { ...input, input: sealJson(input.input, { path: 'input', ...limits }), event: sealJson(input.event, { path: 'event', ...limits }) };
+    return buildNewRun(sealed, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs });
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * The memory store: everything in this process, gone when it exits. For tests, examples and
  * ephemeral runs. It keeps the same contract as the durable stores — copies in and out, leases,
- * fencing, versions — so code that works here works on SQLite and PostgreSQL.
+ * fencing, versions — so code that works here works on SQLite and PostgreSQL. A sealed value
+ * (core/seal-json.ts: a run's input as the engine hands it over, deeply frozen) is shared in and
+ * out instead of copied, since nobody can change it: reads then answer that frozen object.
  */
 import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';

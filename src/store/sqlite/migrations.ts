@@ -47,6 +47,9 @@
  * holds (rows from before keep theirs whole until their next transition). The input gets its own
  * column, written once: live runs have theirs moved out of `fixed`, which a transition parses;
  * ended runs keep it there and are read as before.
+ * Version 12 moves the input into `flowrun_run_inputs` (run-inputs.ts), written once at creation:
+ * SQLite rewrites a whole row on every UPDATE, so `flowrun_runs.input` (NULL from then on) was
+ * written again — a large input's overflow pages with it — by every transition.
  * Version 9 makes the parent index partial (`WHERE parent_run_id IS NOT NULL`): root runs, most
  * starts, write no entry into it; every query that reads it names a parent.
  *
@@ -283,6 +286,22 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     statements: [
       `ALTER TABLE flowrun_principals ADD COLUMN is_administrator INTEGER NOT NULL DEFAULT 0`,
       `CREATE INDEX flowrun_runs_flow_status_start ON flowrun_runs (flow_id, status, start_time, run_id)`,
+    ],
+  },
+  {
+    // Issue 13: the input out of the run row, written once (run-inputs.ts): SQLite rewrites a
+    // whole row on every UPDATE, so an input in the row was written again by every transition.
+    // Live and ended rows alike move theirs; the column stays (a migration drops nothing it did
+    // not create), NULL from here on. Versions 10 and 11 belong to other changes of the release.
+    version: 12,
+    description: 'run inputs in their own table',
+    statements: [
+      `CREATE TABLE flowrun_run_inputs (
+        run_id TEXT NOT NULL PRIMARY KEY,
+        input TEXT NOT NULL
+      )`,
+      `INSERT INTO flowrun_run_inputs (run_id, input) SELECT run_id, input FROM flowrun_runs WHERE input IS NOT NULL`,
+      `UPDATE flowrun_runs SET input = NULL WHERE input IS NOT NULL`,
     ],
   },
 ];

@@ -9,6 +9,7 @@ import { encodeRunMarker, runListing } from '../run-marker.js';
 import { eventFromRow, itemFromBody, readableRunFromRow, type EventRow, type RunRow } from './run-rows.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import { withSlotsOfRows } from './run-writes.js';
+import { withRunInputsOfRows } from './run-inputs.js';
 
 
 /**
@@ -52,7 +53,7 @@ export function listRuns(conn: SqliteConnection, filter: RunFilter): RunPage {
   }
   const hasNextPage = rows.length > limit;
   // A row whose data cannot be read is listed marked (`dataError`), never failing the page.
-  const page = withSlotsOfRows(conn, rows.slice(0, limit)).map(readableRunFromRow);
+  const page = withSlotsOfRows(conn, withRunInputsOfRows(conn, rows.slice(0, limit))).map(readableRunFromRow);
   const last = page.at(-1);
   const keyOf = (run: { startTime: number; endTime: number | null }): number => (orderBy === 'endTime' ? (run.endTime ?? Number.MAX_SAFE_INTEGER) : run.startTime);
   return {
@@ -118,7 +119,7 @@ export function listEventWaiters(conn: SqliteConnection, input: { event: string;
       WHERE waiting_event = ? AND run_id > ? AND status = 'INACTIVE' ORDER BY waiting_event, run_id LIMIT ?`,
     [input.event, input.after ?? '', limit],
   );
-  return withSlotsOfRows(conn, rows).map(readableRunFromRow);
+  return withSlotsOfRows(conn, withRunInputsOfRows(conn, rows)).map(readableRunFromRow);
 }
 
 /** Reads a run's events after `afterSeq` in order (`Store.getRunEvents`): a range scan of its primary key. */

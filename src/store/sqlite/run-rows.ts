@@ -21,11 +21,20 @@ export interface RunRow extends PlainRunRow {
   state: string;
   /** 1 when `state` is a header and the slots hold the rest; 0 on rows written before slots. */
   state_slots: number;
-  /** The input as JSON; NULL on rows written before schema 7, whose input is in `fixed`. */
+  /**
+   * The input as JSON: read from `flowrun_run_inputs` (run-inputs.ts) when the row is read with
+   * it, NULL in the row itself since schema 12 and on rows written before schema 7 (whose input is in `fixed`).
+   */
   input: string | null;
   fixed: string;
   slots?: SlotRow[];
 }
+
+/**
+ * The body of a slot that holds the run's input itself (the first frame's item, run-inputs.ts):
+ * not JSON, so no value a slot stores reads as it.
+ */
+export const INPUT_SLOT_BODY = '';
 
 /** A `flowrun_run_slots` row as a read returns it. */
 export interface SlotRow {
@@ -55,7 +64,8 @@ export interface NewRunParams {
   /** The state's header; its slots are written with the row (see {@link newRunParams}). */
   state: string;
   state_slots: number;
-  input: string | null;
+  /** Always NULL: the input goes to `flowrun_run_inputs` (see {@link newRunParams}). */
+  input: null;
   fixed: string;
 }
 
@@ -67,10 +77,14 @@ export const INSERT_RUN_SQL = `INSERT INTO flowrun_runs
    @fencing_token, 0, @last_seq, @updated_at, NULL, @tags, 'null', NULL, @state, @state_slots, @input, @fixed)`;
 
 /**
- * Splits a new run into its row and its state (whole in the row when small, else a header and
- * every slot); the output starts as JSON `null` and the error as none, like the memory store.
+ * Splits a new run into its row, its state (whole in the row when small, else a header and every
+ * slot) and its input as JSON (its own row, run-inputs.ts; null without one); the output starts as
+ * JSON `null` and the error as none, like the memory store.
  */
-export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null }): { params: NewRunParams; slots: StateWrite } {
+export function newRunParams(
+  run: NewRun,
+  options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null },
+): { params: NewRunParams; slots: StateWrite; input: string | null } {
   const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, input, ...fixed } = run;
   const slots = newRunStateWrite(state);
   const params: NewRunParams = {
@@ -90,10 +104,10 @@ export function newRunParams(run: NewRun, options: { updatedAt: number; lastSeq:
     tags: JSON.stringify(tags),
     state: JSON.stringify(stateColumn(slots, state)),
     state_slots: isInline(slots) ? 0 : 1,
-    input: jsonOrNull(input),
+    input: null,
     fixed: JSON.stringify(fixed satisfies FixedFields),
   };
-  return { params, slots };
+  return { params, slots, input: jsonOrNull(input) };
 }
 
 /**
@@ -104,7 +118,8 @@ export function runFromRow(row: RunRow): RunRecord {
   const run = recordedFromRow(row) as RunRecord;
   // Rows written before schema 7 keep the input in `fixed`, where the parse above found it.
   if (row.input !== null) run.input = JSON.parse(row.input) as unknown;
-  run.state = storedState(JSON.parse(row.state), (row.slots ?? []).map((slot) => [slot.key, JSON.parse(slot.body) as unknown] as const));
+  const slot = (body: string): unknown => (body === INPUT_SLOT_BODY ? run.input : JSON.parse(body));
+  run.state = storedState(JSON.parse(row.state), (row.slots ?? []).map(({ key, body }) => [key, slot(body)] as const));
   return run;
 }
 

@@ -10,6 +10,7 @@ import { inlineState, isInline, transitionStateChanges, wholeStateChanges } from
 import { countTreeRuns } from './run-trees.js';
 import { INSERT_RUN_SQL, jsonOrNull, newRunParams, recordedFromRow, runFromRow, type RunRow, type SlotRow } from './run-rows.js';
 import { writeSlots } from './run-slots.js';
+import { deleteRunInput, withRunInput, writeRunInput } from './run-inputs.js';
 import { sqliteCode } from './group-commit-queue.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import { insertPendingEmits } from './pending-emits.js';
@@ -27,7 +28,7 @@ const TERMINAL_SQL = `('SUCCEEDED', 'FAILED', 'CANCELED')`;
 /** Reads a run's row with its slots; undefined when it does not exist. */
 export function readRunRow(conn: SqliteConnection, runId: string): RunRow | undefined {
   const row = conn.get<RunRow>('SELECT * FROM flowrun_runs WHERE run_id = ?', [runId]);
-  return row && withSlots(conn, row);
+  return row && withSlots(conn, withRunInput(conn, row));
 }
 
 /** The row with its slots (none on a row written before slots), in the order they were first written. */
@@ -50,9 +51,9 @@ export function withSlotsOfRows(conn: SqliteConnection, rows: RunRow[]): RunRow[
 }
 
 /**
- * The columns a transition reads: neither the input nor the state (nor the slots), which it
- * never parses — `fixed` is small on rows written since schema 7 (rows from before hold the input
- * there; schema 7 moved it out of every live one).
+ * The columns a transition reads: neither the input (in its own table since schema 12) nor the
+ * state (nor the slots), which it never parses — `fixed` is small on rows written since schema 7
+ * (rows from before hold the input there; schema 7 moved it out of every live one).
  */
 const TRANSITION_HEAD_SQL = `SELECT run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner,
   lease_expires_at, fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, '' AS state, state_slots, NULL AS input, fixed, waiting_event
@@ -99,7 +100,7 @@ function insertRun(
   options: { events: readonly RunEventBody[]; at: number; lease: { owner: string; expiresAt: number } | null },
 ): RunRow {
   // last_seq is written up front, so the row is already final when the events follow.
-  const { params, slots } = newRunParams(run, { updatedAt: options.at, lastSeq: options.events.length, lease: options.lease });
+  const { params, slots, input } = newRunParams(run, { updatedAt: options.at, lastSeq: options.events.length, lease: options.lease });
   try {
     conn.run(INSERT_RUN_SQL, params);
   } catch (error) {
@@ -108,7 +109,8 @@ function insertRun(
     throw error;
   }
   const row: RunRow = { ...params, end_time: null, version: 0, last_transition_key: null, output: 'null', run_error: null };
-  if (!isInline(slots)) writeSlots(conn, run.runId, 0, slots);
+  const slotsLeft = writeRunInput(conn, run, input, slots);
+  if (!isInline(slotsLeft)) writeSlots(conn, run.runId, 0, slotsLeft);
   writeTags(conn, run.runId, run.tags);
   appendEvents(conn, run.runId, 0, options.events, options.at);
   return row;
@@ -370,6 +372,7 @@ export function deleteEndedRuns(conn: SqliteConnection, input: { endedBefore: nu
     conn.run('DELETE FROM flowrun_run_items WHERE run_id = ?', [run_id]);
     conn.run('DELETE FROM flowrun_run_tags WHERE run_id = ?', [run_id]);
     conn.run('DELETE FROM flowrun_run_slots WHERE run_id = ?', [run_id]);
+    deleteRunInput(conn, run_id);
     conn.run('DELETE FROM flowrun_runs WHERE run_id = ?', [run_id]);
     // A tree's row goes with its root.
     conn.run('DELETE FROM flowrun_run_trees WHERE tree_id = ?', [run_id]);

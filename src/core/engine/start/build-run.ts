@@ -4,6 +4,8 @@
  */
 import { NotFoundError, ValidationError } from '../../errors.js';
 import { cloneJson } from '../../json.js';
+import { MAX_WALKED_DEPTH } from '../../json-depth.js';
+import { sealJson } from '../../seal-json.js';
 import { bindActionInput } from '../../params.js';
 import type { NewRun, RunRecord, RunState } from '../../run.js';
 import type { BuildRunInput } from '../engine-core.js';
@@ -22,7 +24,7 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
   if (!action) {
     throw new NotFoundError('ACTION_NOT_FOUND', `flow "${input.flow.flowId}" v${input.flow.version} has no action "${input.actionName}"; it has ${Object.keys(definition.actions).join(', ')}`);
   }
-  const bound = bindActionInput(action, input.input, definition.classes);
+  const bound = sealedBinding(bindActionInput(action, input.input, definition.classes));
   if (!bound.ok && !input.failsOnUnfitInput) throw new ValidationError('INVALID_INPUT', bound.issues);
   const first = bound.ok
     ? { graph: entryGraph(input.actionName), at: action.startAt, item: bound.value }
@@ -75,6 +77,16 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     readyAt: now,
     state,
   };
+}
+
+/**
+ * The bound input sealed (seal-json.ts): the engine sealed the input before binding, so this
+ * walks only what binding added — the top-level object and the params' defaults. The limit is
+ * the walks' own, not `maxNestingDepth`: the input was held to that already, and defaults are
+ * part of the definition, held to its own.
+ */
+function sealedBinding<T extends { ok: boolean; value?: Record<string, unknown> }>(bound: T): T {
+  return bound.ok ? { ...bound, value: sealJson(bound.value, { path: 'input', maxDepth: MAX_WALKED_DEPTH }) } : bound;
 }
 
 /** The first frame of a launched run whose input does not fit: one FAIL step that says why. */

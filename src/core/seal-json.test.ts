@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { cloneJson } from './json.js';
+import { jsonSize } from './json-size.js';
+import { sealJson } from './seal-json.js';
+import { isSealed, sealedSize } from './sealed-values.js';
+
+const bytes = (value: unknown): number => new TextEncoder().encode(JSON.stringify(value) ?? 'null').length;
+const big = (): Record<string, unknown> => ({ s: 0, lines: Array.from({ length: 200 }, (_, k) => ({ sku: `sku-${k}`, name: `Item é ${k}`, qty: k % 7, price: k + 0.5, tags: ['a', 'b'] })) });
+
+describe('sealJson', () => {
+  it('returns a deeply frozen copy: the caller keeps its own object, mutable, and changing it changes nothing sealed', () => {
+    const input = big();
+    const sealed = sealJson(input, { path: 'input', maxDepth: 100 });
+    expect(sealed).toEqual(input);
+    expect(sealed).not.toBe(input);
+    expect(Object.isFrozen(sealed) && Object.isFrozen((sealed.lines as unknown[])[3]) && Object.isFrozen(((sealed.lines as { tags: unknown[] }[])[3]!).tags)).toBe(true);
+    (input.lines as { qty: number }[])[3]!.qty = 99;
+    expect((sealed.lines as { qty: number }[])[3]!.qty).toBe(3);
+  });
+
+  it('knows the JSON size of what it sealed, exactly, so budgets measure it without walking it again', () => {
+    const sealed = sealJson(big(), { path: 'input', maxDepth: 100 });
+    expect(isSealed(sealed)).toBe(true);
+    expect(sealedSize(sealed)).toBe(bytes(sealed));
+    expect(jsonSize({ frames: [{ item: sealed }] })).toBe(bytes({ frames: [{ item: sealed }] }));
+  });
+
+  it('is shared, not copied, by cloneJson', () => {
+    const sealed = sealJson(big(), { path: 'input', maxDepth: 100 });
+    const copy = cloneJson({ run: { input: sealed }, other: [1] });
+    expect(copy.run.input).toBe(sealed);
+  });
+
+  it('refuses a value nested deeper than the limit with INVALID_INPUT naming the path', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 101; i++) deep = { a: deep };
+    expect(() => sealJson(deep, { path: 'input', maxDepth: 100 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', details: expect.objectContaining({ limit: 100 }) }));
+    const sealed = sealJson({ a: 1 }, { path: 'input', maxDepth: 100 });
+    // A sealed part counts its own levels where it is put again.
+    expect(() => sealJson({ x: { y: sealed } }, { path: 'input', maxDepth: 2 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+  });
+
+  it('leaves what is not plain data mutable and unshared, as before: undefined properties, dates, functions', () => {
+    const withUndefined = sealJson({ a: undefined, b: { c: 1 } }, { path: 'input', maxDepth: 100 });
+    expect(Object.isFrozen(withUndefined)).toBe(false);
+    expect(withUndefined).toHaveProperty('a', undefined);
+    const withDate = sealJson({ at: new Date(0) }, { path: 'input', maxDepth: 100 });
+    expect(withDate.at).toEqual(new Date(0));
+    expect(isSealed(withDate)).toBe(false);
+  });
+
+  it('gives up on a value larger than maxBytes (a doubling value) after checking its nesting, and returns it as it is', () => {
+    let d: unknown = [];
+    for (let i = 0; i < 40; i++) d = [d, d];
+    expect(sealJson(d, { path: 'input', maxDepth: 100, maxBytes: 1024 * 1024 })).toBe(d);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * Sealing a value where it enters the engine (a run's input, an event's payload): one walk that
+ * checks its nesting, copies it, freezes the copy and measures its JSON size, so nothing after
+ * that walks it again — stores share it rather than copy it, budgets read its size
+ * (sealed-values.ts).
+ */
+import { ValidationError } from './errors.js';
+import { assertNestingWithin, describePath, findTooDeep } from './json-depth.js';
+import { jsonScalarSize, jsonSize } from './json-size.js';
+import { markSealed, sealedHeight, sealedSize } from './sealed-values.js';
+
+/**
+ * Sealed objects and arrays smaller than this (JSON bytes) are frozen but not registered: a
+ * registry entry costs more than copying or measuring them again, and the big value above them
+ * — which is what the registry saves walking — is registered.
+ */
+const REGISTERED_MIN_BYTES = 1024;
+
+/** What the walk learnt of the value it visited last (kept in fields, not one object per value). */
+interface Walk {
+  readonly maxDepth: number;
+  readonly maxBytes: number;
+  /** JSON bytes seen so far: the walk gives up past `maxBytes`. */
+  seen: number;
+  size: number;
+  height: number;
+  /** Plain data without `undefined`: the copy is frozen. */
+  ok: boolean;
+}
+
+/**
+ * Returns a deep copy of `value`, frozen (and, when it is large, registered as sealed), after
+ * checking that it nests no deeper than `maxDepth` — in one walk. Throws ValidationError
+ * INVALID_INPUT naming where the limit was crossed, as assertNestingWithin does.
+ *
+ * Parts already sealed are kept as they are. Parts that are not plain JSON data (a Date, a Map,
+ * an `undefined` property, a function) are copied as cloneJson copies them and left unfrozen,
+ * and so is every object above them: they are copied again wherever a copy is taken, as before.
+ * A value larger than `maxBytes` of JSON (a budget it would exceed anyway, or shared references
+ * that would make a copy explode) is only checked for its nesting and returned as it is.
+ */
+export function sealJson<T>(value: T, options: { path: string; maxDepth: number; maxBytes?: number }): T {
+  const walk: Walk = { maxDepth: options.maxDepth, maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, seen: 0, size: 0, height: 0, ok: true };
+  try {
+    return visit(value, 1, walk) as T;
+  } catch (error) {
+    if (error === TOO_LARGE) {
+      assertNestingWithin(value, options);
+      return value;
+    }
+    if (error !== TOO_DEEP) throw error;
+    const path = findTooDeep(value, options.maxDepth) ?? [];
+    throw new ValidationError('INVALID_INPUT', [{ path: describePath(options.path, path), message: `is nested more than ${options.maxDepth} levels deep (the limit of maxNestingDepth)` }], {
+      details: { limit: options.maxDepth },
+    });
+  }
+}
+
+/** A string, finite or not number, boolean or null: copied as it is. */
+function isPlainScalar(value: unknown): value is string | number | boolean | null {
+  return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+/** Thrown inside the walk when the limit is crossed; the error the caller sees is built from a second, iterative walk. */
+const TOO_DEEP = Symbol('too deep');
+/** Thrown inside the walk past `maxBytes`. */
+const TOO_LARGE = Symbol('too large');
+
+function visit(value: unknown, depth: number, walk: Walk): unknown {
+  if (typeof value !== 'object' || value === null) {
+    walk.size = jsonScalarSize(value);
+    walk.height = 0;
+    walk.ok = value !== undefined && typeof value !== 'function' && typeof value !== 'symbol' && typeof value !== 'bigint';
+    if ((walk.seen += walk.size) > walk.maxBytes) throw TOO_LARGE;
+    return value;
+  }
+  const known = sealedSize(value);
+  if (known !== undefined) {
+    walk.size = known;
+    walk.height = sealedHeight(value)!;
+    walk.ok = true;
+    if (depth + walk.height - 1 > walk.maxDepth) throw TOO_DEEP;
+    if ((walk.seen += known) > walk.maxBytes) throw TOO_LARGE;
+    return value;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  const isArray = Array.isArray(value);
+  if (!isArray && proto !== Object.prototype && proto !== null) {
+    // Not plain data: measured and copied as before, never shared.
+    walk.size = jsonSize(value);
+    walk.height = 1;
+    walk.ok = false;
+    if ((walk.seen += walk.size) > walk.maxBytes) throw TOO_LARGE;
+    return structuredClone(value);
+  }
+  if (depth > walk.maxDepth) throw TOO_DEEP;
+  // Its brackets: every object or array counts, so a value doubling empty arrays stops too.
+  if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
+  let size = 2;
+  /** Bytes of the scalars counted here rather than by a visit. */
+  let inline = 0;
+  let height = 0;
+  let ok = true;
+  let copy: unknown[] | Record<string, unknown>;
+  if (isArray) {
+    const length = value.length;
+    const out = new Array<unknown>(length);
+    for (let i = 0; i < length; i++) {
+      const item: unknown = value[i];
+      if (isPlainScalar(item)) {
+        // Strings, numbers, booleans, null: inline, the bulk of a document.
+        out[i] = item;
+        const bytes = jsonScalarSize(item);
+        size += bytes;
+        inline += bytes;
+        continue;
+      }
+      out[i] = visit(item, depth + 1, walk);
+      size += walk.size;
+      if (walk.height > height) height = walk.height;
+      ok &&= walk.ok;
+    }
+    size += length > 0 ? length - 1 : 0;
+    copy = out;
+  } else {
+    const out: Record<string, unknown> = {};
+    let members = 0;
+    for (const key of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[key];
+      // Like JSON and cloneJson: functions are not data; undefined keeps its key (and the object is not sealed).
+      if (typeof item === 'function' || typeof item === 'symbol') {
+        ok = false;
+        continue;
+      }
+      const plain = isPlainScalar(item);
+      const copied = plain ? item : visit(item, depth + 1, walk);
+      if (key === '__proto__') Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true });
+      else out[key] = copied;
+      if (item !== undefined) {
+        const bytes = plain ? jsonScalarSize(item) : walk.size;
+        size += jsonScalarSize(key) + 1 + bytes;
+        if (plain) inline += bytes;
+        members += 1;
+      }
+      if (plain) continue;
+      if (walk.height > height) height = walk.height;
+      ok &&= walk.ok;
+    }
+    size += members > 0 ? members - 1 : 0;
+    copy = out;
+  }
+  height += 1;
+  // The scalars counted inline above count toward the walk's bound too.
+  if ((walk.seen += inline) > walk.maxBytes) throw TOO_LARGE;
+  if (ok) {
+    Object.freeze(copy);
+    if (size >= REGISTERED_MIN_BYTES) markSealed(copy, size, height);
+  }
+  walk.size = size;
+  walk.height = height;
+  walk.ok = ok;
+  return copy;
+}
