@@ -8,8 +8,11 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** Commits a store makes before it starts the worker: a store that writes little keeps SQLite's own checkpoints and no thread. */
-const START_AFTER_COMMITS = 256;
+/**
+ * WAL size from which a store starts the worker (~256 pages): a store that writes little keeps
+ * SQLite's own checkpoints and no thread.
+ */
+const START_AT_WAL_BYTES = 1024 * 1024;
 /**
  * SQLite's automatic checkpoint of the store's own connection while the worker runs: a safety net
  * only (~40 MB of WAL at 4 KiB pages), against SQLite's default of 1,000 pages. Commits that
@@ -63,7 +66,6 @@ export class WalCheckpointer {
   #exited: Promise<void> = Promise.resolve();
   #isBroken = false;
   #isRunning = false;
-  #commits = 0;
   #checkpoints = 0;
 
   /**
@@ -81,10 +83,12 @@ export class WalCheckpointer {
     return this.#checkpoints;
   }
 
-  /** Counts one durable commit of the store's connection (call it between transactions); asks the worker for a checkpoint unless one runs. */
-  noteCommit(): void {
-    this.#commits++;
-    if (this.#isBroken || this.#isRunning || this.#commits < START_AFTER_COMMITS) return;
+  /**
+   * Takes note of a durable commit of the store's connection, the WAL file being `walBytes` long
+   * (call it between transactions); asks the worker for a checkpoint unless one runs.
+   */
+  noteCommit(walBytes: number): void {
+    if (this.#isBroken || this.#isRunning || (this.#worker === null && walBytes < START_AT_WAL_BYTES)) return;
     const worker = this.#start();
     if (!worker) return;
     this.#isRunning = true;

@@ -18,6 +18,7 @@ export class WalSync {
   readonly #walPath: string;
   #fd: number | null = null;
   #inode = -1;
+  #bytes = 0;
 
   private constructor(databasePath: string) {
     this.#walPath = `${databasePath}-wal`;
@@ -47,6 +48,11 @@ export class WalSync {
     return new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(this.#error(error)) : resolve())));
   }
 
+  /** The WAL file's size when the last {@link sync} began: its high-water mark, as SQLite reuses it from the start after a checkpoint. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Closes the descriptor; call it only when no {@link sync} is pending. A later sync opens it again. */
   close(): void {
     if (this.#fd === null) return;
@@ -57,7 +63,9 @@ export class WalSync {
   #descriptor(): number {
     // The WAL keeps its inode while a connection is open on the database (only the last one to
     // close deletes it); the check is one stat per transaction against the day it does not.
-    if (this.#fd !== null && statSync(this.#walPath).ino === this.#inode) return this.#fd;
+    const stat = statSync(this.#walPath);
+    this.#bytes = stat.size;
+    if (this.#fd !== null && stat.ino === this.#inode) return this.#fd;
     this.close();
     const fd = openSync(this.#walPath, 'r+');
     this.#fd = fd;
