@@ -82,7 +82,13 @@ export async function openSqliteDatabase(options: OpenSqliteOptions): Promise<Be
  */
 function restrictToOwner(path: string): void {
   if (path === ':memory:' || path.startsWith('file:')) return;
-  closeSync(openSync(path, 'a', 0o600));
+  // Only a missing file is opened: closing a descriptor of the database drops every POSIX lock this
+  // process holds on it, those of another store already open on the same file included.
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
   for (const file of [path, `${path}-wal`, `${path}-shm`]) {
     try {
       chmodSync(file, 0o600);

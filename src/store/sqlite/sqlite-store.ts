@@ -105,9 +105,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Commit counters: `commits` well below `operations` means group commit is sharing transactions. */
-  get stats(): GroupCommitStats {
-    return this.#queue.stats;
+  /**
+   * Commit counters: `commits` well below `operations` means group commit is sharing transactions;
+   * `workerCheckpoints`, the checkpoints run off the event loop (wal-checkpointer.ts).
+   */
+  get stats(): GroupCommitStats & { workerCheckpoints: number } {
+    return { ...this.#queue.stats, workerCheckpoints: this.#checkpointer?.checkpoints ?? 0 };
   }
 
   async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
