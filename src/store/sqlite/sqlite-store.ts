@@ -96,7 +96,7 @@ export class SqliteStore implements Store {
     const checkpointer = walSync ? new WalCheckpointer({ path: this.path, busyTimeoutMs: this.#options.busyTimeoutMs, setAutoCheckpoint: (pages) => this.#open?.db.pragma(`wal_autocheckpoint = ${pages}`) }) : null;
     this.#checkpointer = checkpointer;
     this.#queue = new GroupCommitQueue({
-      ...(walSync && checkpointer ? { sync: () => walSync.sync().then(() => checkpointer.noteCommit(walSync.bytes)) } : {}),
+      ...(walSync && checkpointer ? { sync: () => walSync.sync().then(() => checkpointer.noteCommit({ walBytes: walSync.bytes, operations: this.#queue.stats.operations })) } : {}),
       connection: () => this.#connect(),
       path: this.path,
       maxBatch: this.#options.maxBatch,

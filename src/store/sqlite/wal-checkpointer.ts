@@ -14,14 +14,12 @@ import { Worker } from 'node:worker_threads';
  */
 const START_AT_WAL_BYTES = 1024 * 1024;
 /**
- * Commits between two checkpoints. Fewer checkpoints copy fewer pages: a page that every commit
- * rewrites (an index's root, a busy run's row) is copied once per checkpoint, not once per commit.
- * 16 group commits of 64 transitions are ~2,500 pages, past SQLite's 1,000 — which is why its own
- * checkpoint is pushed back while the worker runs.
+ * Write operations (transitions, run creations) between two checkpoints: ~3 WAL pages each, so
+ * about SQLite's own cadence of 1,000 pages whether they come one per commit or 64 per group
+ * commit. Checkpointing more often costs more: a page that every commit rewrites (an index's root,
+ * a busy run's row) is copied, and the database fsynced, once per checkpoint.
  */
-const CHECKPOINT_EVERY_COMMITS = 16;
-/** A store that commits rarely still checkpoints this often (if it committed at all meanwhile). */
-const CHECKPOINT_AT_LEAST_EVERY_MS = 1000;
+const CHECKPOINT_EVERY_OPERATIONS = 256;
 /**
  * SQLite's automatic checkpoint of the store's own connection while the worker runs: a safety net
  * (~40 MB of WAL at 4 KiB pages), against SQLite's default of 1,000 pages. The WAL starts over
@@ -66,8 +64,8 @@ parentPort.on('message', (message) => {
 
 /**
  * Runs PASSIVE checkpoints of one database file on a connection of its own in a worker thread,
- * every {@link CHECKPOINT_EVERY_COMMITS} commits of a busy store (one at a time, at least once a
- * second while it commits), so SQLite's automatic checkpoint (kept as a
+ * every {@link CHECKPOINT_EVERY_OPERATIONS} write operations of a busy store (one at a time), so
+ * SQLite's automatic checkpoint (kept as a
  * safety net, at {@link WORKER_AUTO_CHECKPOINT_PAGES}) rarely comes due inside a COMMIT on the event loop.
  *
  * Guarantees: a PASSIVE checkpoint never blocks or fails a writer or a reader, and with
@@ -84,8 +82,7 @@ export class WalCheckpointer {
   #isBroken = false;
   #isRunning = false;
   #checkpoints = 0;
-  #commitsSinceCheckpoint = 0;
-  #lastCheckpointAt = 0;
+  #operationsAtLastCheckpoint = 0;
 
   /**
    * `setAutoCheckpoint` sets `wal_autocheckpoint` on the store's connection; it is called between
@@ -103,15 +100,14 @@ export class WalCheckpointer {
   }
 
   /**
-   * Takes note of a durable commit of the store's connection, the WAL file being `walBytes` long
-   * (call it between transactions); asks the worker for a checkpoint unless one runs.
+   * Takes note of a durable commit of the store's connection (call it between transactions): the
+   * WAL file is `walBytes` long, `operations` have committed since the store opened. Asks the
+   * worker for a checkpoint when enough did since the last one and none runs.
    */
-  noteCommit(walBytes: number): void {
-    this.#commitsSinceCheckpoint++;
-    if (this.#isBroken || this.#isRunning || (this.#worker === null && walBytes < START_AT_WAL_BYTES)) return;
-    if (this.#commitsSinceCheckpoint < CHECKPOINT_EVERY_COMMITS && performance.now() - this.#lastCheckpointAt < CHECKPOINT_AT_LEAST_EVERY_MS) return;
-    this.#commitsSinceCheckpoint = 0;
-    this.#lastCheckpointAt = performance.now();
+  noteCommit(input: { walBytes: number; operations: number }): void {
+    if (this.#isBroken || this.#isRunning || (this.#worker === null && input.walBytes < START_AT_WAL_BYTES)) return;
+    if (input.operations - this.#operationsAtLastCheckpoint < CHECKPOINT_EVERY_OPERATIONS) return;
+    this.#operationsAtLastCheckpoint = input.operations;
     const worker = this.#start();
     if (!worker) return;
     this.#isRunning = true;

@@ -3,6 +3,7 @@
  * in libuv's thread pool while the event loop serves requests and runs steps.
  */
 import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { FlowError } from '../../core/errors.js';
 
 /**
@@ -21,7 +22,8 @@ export class WalSync {
   #bytes = 0;
 
   private constructor(databasePath: string) {
-    this.#walPath = `${databasePath}-wal`;
+    // Absolute, as SQLite makes it when it opens the file: a later chdir must not change which file is synced.
+    this.#walPath = `${resolve(databasePath)}-wal`;
   }
 
   /**
