@@ -130,7 +130,12 @@ export class WalCheckpointer {
     if (this.#worker) return this.#worker;
     try {
       const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path: this.#path, busyTimeoutMs: this.#busyTimeoutMs } });
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { driver, path: this.#path, busyTimeoutMs: this.#busyTimeoutMs },
+        // It allocates next to nothing; small heaps keep a store's thread to a few MB of memory.
+        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+      });
       // Never what keeps a process alive: its connection closes with the process like any other.
       worker.unref();
       this.#exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
