@@ -173,9 +173,11 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
   // Each attack alone, on a fresh server: memory and store growth.
   const alone: string[][] = [];
   for (const attack of options.victimOnly ? [] : ATTACKS) {
-    const s = await startServer(serveArgs);
+    const gapsFile = join(mkdtempSync(join(tmpdir(), 'flowrun-gaps-')), 'gaps.txt');
+    const s = await startServer(serveArgs, { gapsFile });
     try {
       const before = storeBytes(s.dbPath);
+      const from = Date.now();
       const health = healthSampler(s.serve);
       const runId = await startAttack(s, attack);
       let peakRss = 0;
@@ -185,6 +187,8 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
         await sleep(100);
       }
       const during = latencySummary((await health.stop()).latencies);
+      const to = Date.now();
+      await sleep(150); // the probe appends its gaps every 100 ms
       const run = await s.serve.json('GET', `/runs/${runId}`, { token: s.mallory });
       const after = await s.serve.request('GET', '/health', { token: null }).then((r) => r.status, () => 'down');
       const counts = countRuns(s.dbPath, attack.flow.id);
@@ -199,6 +203,7 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
         String(counts.events),
         fmt(during.p99),
         String(after),
+        fmt(largestGap(gapsFile, from, to)),
       ]);
     } finally {
       await s.serve.kill();
@@ -257,7 +262,7 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
     ...(options.victimOnly ? [] : [
     `Each attack alone for ${attackMs / 1000} s on a fresh server, started by mallory over HTTP. Goal: RSS < 512 MB; store growth bounded by the budgets.`,
     '',
-    markdownTable(['attack', 'attacking run', 'peak RSS MB (sampled)', 'peak RSS MB (VmHWM)', 'store growth MB', 'runs of the flow', 'stored events', '/health p99 ms during', '/health after'], alone),
+    markdownTable(['attack', 'attacking run', 'peak RSS MB (sampled)', 'peak RSS MB (VmHWM)', 'store growth MB', 'runs of the flow', 'stored events', '/health p99 ms during', '/health after', 'largest loop gap ms'], alone),
     ]),
   ].join('\n');
 }

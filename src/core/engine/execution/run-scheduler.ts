@@ -175,6 +175,9 @@ export class RunScheduler {
     this.#launching.add(run.runId);
     this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner });
     const start = async (): Promise<void> => {
+      // Building the executor (its flow, its state measured) is a turn of the run's owner too: a
+      // commit that created a fork tree's hundred runs does not build them all in one loop turn.
+      await this.#turns.turn(run);
       const executor = await this.#options.createExecutor(run, lease).catch((error: unknown) => {
         this.#launching.delete(run.runId);
         throw error;
