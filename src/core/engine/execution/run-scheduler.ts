@@ -265,6 +265,8 @@ export class RunScheduler {
         })
         .finally(() => {
           this.#claiming -= 1;
+          // A claim that took nothing (a poll claimed the run first) frees its reserved slot: the next queued run may have it.
+          this.#drain();
           this.#markIdleIfDone();
         });
     }
