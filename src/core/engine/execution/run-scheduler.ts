@@ -39,7 +39,7 @@ export interface RunSchedulerOptions {
   sweepOutbox?: () => Promise<unknown>;
 }
 
-/** Steps executed in one turn of the event loop while other runs' steps wait (turn-gate.ts). */
+/** Turns one owner's executors are given per turn of the event loop; the rest wait for the next (turn-gate.ts). */
 const TURNS_PER_SLICE = 64;
 
 /** Runs `callback` after pending I/O: setImmediate where there is one (Node, Bun), without a timer's clamp. */
