@@ -7,7 +7,9 @@
  * The attacks: a value that doubles itself (issue item 1), a self-launching flow (item 2), and a
  * goto loop writing an output (item 7). `npm run bench -- --only hostile`.
  */
-import { statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { fmt, latencySummary, markdownTable, sleep } from './measure.js';
 import { DOUBLING_FLOW, FORK_FLOW, OUTPUT_LOOP_FLOW } from '../test/support/hostile-flows.js';
@@ -41,9 +43,15 @@ interface Server {
   mallory: string;
 }
 
-async function startServer(serveArgs: string[]): Promise<Server> {
+/** Preloaded into every server: notes event-loop gaps (and CPU profiles on SIGUSR2), see loop-gap-probe.mjs. */
+const PROBE = new URL('./loop-gap-probe.mjs', import.meta.url).href;
+
+async function startServer(serveArgs: string[], probe: { gapsFile?: string; profileFile?: string } = {}): Promise<Server> {
   const store = freshSqliteSpec();
-  const serve = await startServeProcess({ store, args: serveArgs, timeoutMs: 60_000 });
+  const env: NodeJS.ProcessEnv = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${PROBE}`.trim() };
+  if (probe.gapsFile) env.FLOWRUN_BENCH_LOOP_GAPS = probe.gapsFile;
+  if (probe.profileFile) env.FLOWRUN_BENCH_CPU_PROFILE = probe.profileFile;
+  const serve = await startServeProcess({ store, args: serveArgs, env, timeoutMs: 60_000 });
   const [alice, mallory] = [await issueToken(store, 'alice'), await issueToken(store, 'mallory')];
   const deployed = await serve.json('POST', '/flows', { body: { definition: VICTIM_FLOW, publish: true } });
   if (deployed.status >= 300) throw new Error(`deploy v/three: ${deployed.status} ${JSON.stringify(deployed.body)}`);
@@ -126,21 +134,50 @@ function countRuns(dbPath: string, flowId: string): { runs: number; events: numb
   }
 }
 
+/** The largest event-loop gap (ms) the probe noted between `from` and `to` (epoch ms). */
+function largestGap(gapsFile: string, from: number, to: number): number {
+  if (!existsSync(gapsFile)) return 0;
+  let largest = 0;
+  for (const line of readFileSync(gapsFile, 'utf8').split('\n')) {
+    const [at, gap] = line.split(' ').map(Number);
+    if (at !== undefined && gap !== undefined && at >= from && at <= to + gap) largest = Math.max(largest, gap);
+  }
+  return largest;
+}
+
+/** The figures of one run of the victim scenario (for bench/hostile-ab.ts). */
+export interface VictimFigures {
+  idleP50: number;
+  idleP99: number;
+  idleRuns: number;
+  loadP50: number;
+  loadP99: number;
+  loadRuns: number;
+  loadFailed: number;
+  ratio: number;
+  healthIdleP99: number;
+  healthLoadP99: number;
+  idleGapMs: number;
+  loadGapMs: number;
+}
+
 /**
  * Runs the scenarios; returns the markdown tables. `serveArgs` go to every `flowrun serve` (e.g.
  * `['--budget', 'maxRunsPerTree=10000']` to see what a budget's default buys).
  */
-export async function benchHostile(options: { quick: boolean; serveArgs?: string[] }): Promise<string> {
+export async function benchHostile(options: { quick: boolean; serveArgs?: string[]; victimOnly?: boolean; profileFile?: string; figures?: (f: VictimFigures) => void }): Promise<string> {
   const serveArgs = options.serveArgs ?? [];
   const victimMs = options.quick ? 5_000 : 15_000;
   const attackMs = options.quick ? 8_000 : 20_000;
 
   // Each attack alone, on a fresh server: memory and store growth.
   const alone: string[][] = [];
-  for (const attack of ATTACKS) {
-    const s = await startServer(serveArgs);
+  for (const attack of options.victimOnly ? [] : ATTACKS) {
+    const gapsFile = join(mkdtempSync(join(tmpdir(), 'flowrun-gaps-')), 'gaps.txt');
+    const s = await startServer(serveArgs, { gapsFile });
     try {
       const before = storeBytes(s.dbPath);
+      const from = Date.now();
       const health = healthSampler(s.serve);
       const runId = await startAttack(s, attack);
       let peakRss = 0;
@@ -150,6 +187,8 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
         await sleep(100);
       }
       const during = latencySummary((await health.stop()).latencies);
+      const to = Date.now();
+      await sleep(150); // the probe appends its gaps every 100 ms
       const run = await s.serve.json('GET', `/runs/${runId}`, { token: s.mallory });
       const after = await s.serve.request('GET', '/health', { token: null }).then((r) => r.status, () => 'down');
       const counts = countRuns(s.dbPath, attack.flow.id);
@@ -164,6 +203,7 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
         String(counts.events),
         fmt(during.p99),
         String(after),
+        fmt(largestGap(gapsFile, from, to)),
       ]);
     } finally {
       await s.serve.kill();
@@ -171,43 +211,72 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
   }
 
   // The victim's runs, idle and under all three attacks at once, on one server.
-  const s = await startServer(serveArgs);
+  // Beside the profile when there is one: its samples at each gap's time say what held the loop.
+  const gapsFile = options.profileFile ? `${options.profileFile}.gaps` : join(mkdtempSync(join(tmpdir(), 'flowrun-gaps-')), 'gaps.txt');
+  const s = await startServer(serveArgs, { gapsFile, ...(options.profileFile ? { profileFile: options.profileFile } : {}) });
   let latencyRows: string[][];
   try {
+    const idleFrom = Date.now();
     const idleHealth = healthSampler(s.serve);
     const idle = await victimRuns(s, victimMs);
     const idleH = await idleHealth.stop();
+    const idleTo = Date.now();
     // The victim's runs begin as the attacks do: the fork bomb's growth, the doubling and the loop all fall in the window.
+    if (options.profileFile) {
+      process.kill(s.serve.pid, 'SIGUSR2');
+      await sleep(300); // starting the profiler holds the loop itself: outside the window
+    }
+    const loadFrom = Date.now();
     const loadHealth = healthSampler(s.serve);
     for (const attack of ATTACKS) await startAttack(s, attack);
     const loaded = await victimRuns(s, victimMs);
     const loadH = await loadHealth.stop();
-    const row = (name: string, runs: { latencies: Float64Array; failed: number }, h: { latencies: Float64Array; failures: number }): string[] => {
+    const loadTo = Date.now();
+    if (options.profileFile) process.kill(s.serve.pid, 'SIGUSR2');
+    await sleep(300); // the probe appends its gaps every 100 ms (and writes the profile)
+    const gaps = { idle: largestGap(gapsFile, idleFrom, idleTo), load: largestGap(gapsFile, loadFrom, loadTo) };
+    const row = (name: string, runs: { latencies: Float64Array; failed: number }, h: { latencies: Float64Array; failures: number }, gap: number): string[] => {
       const l = latencySummary(runs.latencies);
       const hl = latencySummary(h.latencies);
-      return [name, String(runs.latencies.length), String(runs.failed), fmt(l.p50), fmt(l.p99), String(h.latencies.length), String(h.failures), fmt(hl.p50), fmt(hl.p99)];
+      return [name, String(runs.latencies.length), String(runs.failed), fmt(l.p50), fmt(l.p99), String(h.latencies.length), String(h.failures), fmt(hl.p50), fmt(hl.p99), fmt(gap)];
     };
-    const idleRow = row('idle', idle, idleH);
-    const loadRow = row('under items 1, 2 and 7 at once', loaded, loadH);
+    const idleRow = row('idle', idle, idleH, gaps.idle);
+    const loadRow = row('under items 1, 2 and 7 at once', loaded, loadH, gaps.load);
     const ratio = latencySummary(loaded.latencies).p99 / latencySummary(idle.latencies).p99;
-    latencyRows = [idleRow, loadRow, ['p99 under load ÷ idle', '', '', '', `${fmt(ratio)}×`, '', '', '', '']];
+    latencyRows = [idleRow, loadRow, ['p99 under load ÷ idle', '', '', '', `${fmt(ratio)}×`, '', '', '', '', '']];
+    const [l0, l1, h0, h1] = [latencySummary(idle.latencies), latencySummary(loaded.latencies), latencySummary(idleH.latencies), latencySummary(loadH.latencies)];
+    options.figures?.({
+      idleP50: l0.p50, idleP99: l0.p99, idleRuns: idle.latencies.length,
+      loadP50: l1.p50, loadP99: l1.p99, loadRuns: loaded.latencies.length, loadFailed: loaded.failed,
+      ratio, healthIdleP99: h0.p99, healthLoadP99: h1.p99, idleGapMs: gaps.idle, loadGapMs: gaps.load,
+    });
   } finally {
     await s.serve.kill();
   }
 
   return [
-    `A fresh \`flowrun serve\` (SQLite file, ${serveArgs.length ? `\`${serveArgs.join(' ')}\`` : 'default budgets'}, from source with tsx) per table; for ${victimMs / 1000} s idle, then for ${victimMs / 1000} s from the moment mallory starts the three attacks, alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time, 20 ms apart; \`/health\` is pinged every 25 ms meanwhile. Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
+    `A fresh \`flowrun serve\` (SQLite file, ${serveArgs.length ? `\`${serveArgs.join(' ')}\`` : 'default budgets'}, from source with tsx) per table; for ${victimMs / 1000} s idle, then for ${victimMs / 1000} s from the moment mallory starts the three attacks, alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time, 20 ms apart; \`/health\` is pinged every 25 ms meanwhile; the largest loop gap is how late a 2 ms interval in the server came (bench/loop-gap-probe.mjs). Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
     '',
-    markdownTable(['server', 'runs', 'failed', 'p50 ms', 'p99 ms', 'health pings', 'health failures', 'health p50 ms', 'health p99 ms'], latencyRows),
+    markdownTable(['server', 'runs', 'failed', 'p50 ms', 'p99 ms', 'health pings', 'health failures', 'health p50 ms', 'health p99 ms', 'largest loop gap ms'], latencyRows),
     '',
+    ...(options.victimOnly ? [] : [
     `Each attack alone for ${attackMs / 1000} s on a fresh server, started by mallory over HTTP. Goal: RSS < 512 MB; store growth bounded by the budgets.`,
     '',
-    markdownTable(['attack', 'attacking run', 'peak RSS MB (sampled)', 'peak RSS MB (VmHWM)', 'store growth MB', 'runs of the flow', 'stored events', '/health p99 ms during', '/health after'], alone),
+    markdownTable(['attack', 'attacking run', 'peak RSS MB (sampled)', 'peak RSS MB (VmHWM)', 'store growth MB', 'runs of the flow', 'stored events', '/health p99 ms during', '/health after', 'largest loop gap ms'], alone),
+    ]),
   ].join('\n');
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // node --import tsx bench/hostile.ts [--quick] [--budget NAME=VALUE …]: the flags after --quick go to flowrun serve.
-  const serveArgs = process.argv.slice(2).filter((a) => a !== '--quick');
-  console.log(await benchHostile({ quick: process.argv.includes('--quick'), serveArgs }));
+  // node --import tsx bench/hostile.ts [--quick] [--victim-only] [--json] [--profile FILE] [--budget NAME=VALUE …]:
+  // --victim-only skips the attacks alone; --json prints the victim figures as one JSON line last;
+  // --profile writes a CPU profile of the server during the attacks; the other flags go to flowrun serve.
+  const argv = process.argv.slice(2);
+  const profileAt = argv.indexOf('--profile');
+  const profileFile = profileAt >= 0 ? argv[profileAt + 1] : undefined;
+  const ours = new Set(['--quick', '--victim-only', '--json']);
+  const serveArgs = argv.filter((a, i) => !ours.has(a) && (profileAt < 0 || (i !== profileAt && i !== profileAt + 1)));
+  let figures: VictimFigures | undefined;
+  console.log(await benchHostile({ quick: argv.includes('--quick'), serveArgs, victimOnly: argv.includes('--victim-only'), ...(profileFile ? { profileFile } : {}), figures: (f) => (figures = f) }));
+  if (argv.includes('--json')) console.log(JSON.stringify(figures));
 }

@@ -145,11 +145,14 @@ export interface EngineCore {
   /** A run reached a terminal status (its whole record, as it ended); with `parentLease`, its woken parent was leased to this engine. */
   runEnded(run: RunRecord & Pick<RecordedRun, 'wokenRuns'>, parentLease?: { owner: string; expiresAt: number }): void;
   /**
-   * Resolves in a later turn of the event loop (a long loop of steps lets timers and I/O in), with
-   * true when the run should give its slot back: its tree or owner holds more than its share here
-   * (slots it got while nobody else was waiting). The run then goes back to the store, ready.
+   * The run's turn to go on after a write (`stepSeq`, the steps it took so far): null to go on at
+   * once, else a promise resolving at its turn, in a later turn of the event loop when its owner's
+   * executors had their share of the current one (turn-gate.ts: round-robin by owner and tree). Every 256 steps
+   * always a later turn, resolving true when the run should give its slot back: its tree or owner
+   * holds more than its share here (slots it got while nobody else was waiting); the run then goes
+   * back to the store, ready.
    */
-  yieldTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>): Promise<boolean>;
+  takeTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>, stepSeq: number): Promise<boolean> | null;
   /** Cancels a run and its synchronous children (`tree`: and everything in its run tree it started, launches included). */
   cancelRunTree(runId: string, reason: string, options?: { tree?: boolean }): Promise<void>;
 }

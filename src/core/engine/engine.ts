@@ -283,11 +283,8 @@ export class Engine implements EngineCore {
     }
   }
 
-  async yieldTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>): Promise<boolean> {
-    // setImmediate where there is one (Node, Bun): after pending I/O, without a timer's clamp.
-    const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
-    await new Promise<void>((resolve) => (immediate ? immediate(() => resolve()) : globalThis.setTimeout(resolve, 0)));
-    return this.#scheduler.givesBack(run);
+  takeTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>, stepSeq: number): Promise<boolean> | null {
+    return this.#scheduler.takeTurn(run, stepSeq);
   }
 
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {

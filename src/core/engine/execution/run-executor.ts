@@ -131,8 +131,9 @@ export class RunExecutor implements StepHost, FlushableRun {
         await this.#endRun('FAILED', null, this.#budget.deadlineError(this.#core.clock.now()));
         return;
       }
-      // Every 256 steps other work gets a turn, and a run past its tree's or owner's share gives its slot back (fair-shares.ts).
-      if (this.#state.stepSeq % 256 === 255 && (await this.#core.yieldTurn(this.#run))) return void (await this.#commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
+      // Going on after a write takes a turn of the event loop (turn-gate.ts); every 256 steps a run past its tree's or owner's share gives its slot back (fair-shares.ts).
+      const turn = this.#deferred === 0 || this.#state.stepSeq % 256 === 255 ? this.#core.takeTurn(this.#run, this.#state.stepSeq) : null;
+      if (turn && (await turn)) return void (await this.#commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
       const frame = this.#state.frames.at(-1);
       if (!frame) {
         await this.#succeedRun(null);
@@ -253,7 +254,6 @@ export class RunExecutor implements StepHost, FlushableRun {
       return this.#handleFailure(top, step, top.at!, refusedStepError(refusal, this.runId, top.at!), true);
     }
   }
-
 
   /** The run goes INACTIVE at the current step: the lease is given back and nothing stays here. */
   async #suspend(outcome: Extract<StepOutcome, { type: 'suspend' }>): Promise<false> {

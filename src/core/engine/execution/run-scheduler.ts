@@ -5,13 +5,17 @@
  * and the count of runs in flight against `maxConcurrentRuns`. Everything it decides is also in
  * the store (a run's `readyAt` and lease), so losing this process loses no scheduled work: another
  * engine's poller claims it once the lease runs out. Slots are shared fairly (fair-shares.ts): a
- * run whose tree or owner has its share waits in the queue or the store while others go first.
+ * run whose tree or owner has its share waits in the queue or the store while others go first;
+ * the queue is served round-robin by owner and tree (fair-queue.ts), and so are the turns of the
+ * event loop executing runs take for their steps (turn-gate.ts).
  */
 import type { Clock, TimerHandle } from '../../clock.js';
 import type { RunRecord } from '../../run.js';
 import type { ClaimedRun, RunLease, Store } from '../../store.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { FairShares, type RunParty } from './fair-shares.js';
+import { FairQueue } from './fair-queue.js';
+import { TurnGate } from './turn-gate.js';
 import type { RunExecutor } from './run-executor.js';
 import type { FlushableRun } from '../engine-core.js';
 import type { Logger } from '../types.js';
@@ -35,6 +39,16 @@ export interface RunSchedulerOptions {
   sweepOutbox?: () => Promise<unknown>;
 }
 
+/** Turns one owner's executors are given per turn of the event loop; the rest wait for the next (turn-gate.ts). */
+const TURNS_PER_SLICE = 64;
+
+/** Runs `callback` after pending I/O: setImmediate where there is one (Node, Bun), without a timer's clamp. */
+function afterIo(callback: () => void): void {
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown }).setImmediate;
+  if (immediate) immediate(callback);
+  else globalThis.setTimeout(callback, 0);
+}
+
 /** Waits longer than this live only in the store, where the poller finds them when due. */
 const LOCAL_WAKE_MAX_MS = 60_000;
 
@@ -47,8 +61,9 @@ export class RunScheduler {
   readonly #launching = new Set<string>();
   /** Claims of queued runs in flight (between the queue and execute): not idle either. */
   #claiming = 0;
-  /** Runs to claim, with whose they are when known (a run whose tree or owner is full waits here). */
-  readonly #queue: { runId: string; party?: RunParty }[] = [];
+  /** Runs to claim, with whose they are when known (a run whose tree or owner is full waits here), in turns by owner and tree. */
+  readonly #queue = new FairQueue<{ runId: string; party?: RunParty }>();
+  readonly #turns: TurnGate;
   readonly #shares: FairShares;
   readonly #queued = new Set<string>();
   readonly #timers = new Set<TimerHandle>();
@@ -72,6 +87,7 @@ export class RunScheduler {
     this.#options = options;
     const { store, clock, workerId, leaseMs, logger } = options;
     this.#shares = new FairShares({ maxConcurrentRuns: options.maxConcurrentRuns, clock });
+    this.#turns = new TurnGate({ turnsPerSlice: TURNS_PER_SLICE, defer: afterIo });
     this.#leases = new LeaseKeeper({ store, clock, owner: workerId, leaseMs, executing: this.executing, ...(logger ? { logger } : {}) });
     if (options.poll) this.#schedulePoll(0);
   }
@@ -85,7 +101,7 @@ export class RunScheduler {
   dispatch(runId: string, party?: RunParty): void {
     if (this.#closed || this.#queued.has(runId)) return;
     this.#queued.add(runId);
-    this.#queue.push(party ? { runId, party } : { runId });
+    this.#queue.push(party ? { runId, party } : { runId }, party);
     this.#drain();
   }
 
@@ -159,6 +175,9 @@ export class RunScheduler {
     this.#launching.add(run.runId);
     this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner });
     const start = async (): Promise<void> => {
+      // Building the executor (its flow, its state measured) is a turn of the run's owner too: a
+      // commit that created a fork tree's hundred runs does not build them all in one loop turn.
+      await this.#turns.turn(run);
       const executor = await this.#options.createExecutor(run, lease).catch((error: unknown) => {
         this.#launching.delete(run.runId);
         throw error;
@@ -198,7 +217,7 @@ export class RunScheduler {
       },
       50,
       // Runs queued here are work this engine accepted: a process waiting on them stays alive.
-      { keepAlive: this.#queue.length > 0 },
+      { keepAlive: this.#queue.size > 0 },
     );
   }
 
@@ -214,22 +233,22 @@ export class RunScheduler {
     this.#leases.stop();
     for (const timer of this.#timers) timer.cancel();
     this.#timers.clear();
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#queued.clear();
   }
 
   #drain(): void {
     const { store, clock, workerId, leaseMs, maxConcurrentRuns, logger } = this.#options;
-    while (this.#queue.length > 0 && this.executing.size < maxConcurrentRuns && !this.#closed) {
-      // The first queued run whose tree and owner have room; the others keep their place.
-      const index = this.#queue.findIndex((entry) => !entry.party || !this.#shares.isFull(entry.party));
-      if (index < 0) {
+    while (this.#queue.size > 0 && this.executing.size < maxConcurrentRuns && !this.#closed) {
+      // The next queued run in turn whose tree and owner have room; the others keep their place.
+      const next = this.#queue.take((entry) => !entry.party || !this.#shares.isFull(entry.party));
+      if (!next) {
         // Every queued run's tree or owner is at its share: the next poll's last claim gives them
         // the slots nobody else wants (and keeps the process alive meanwhile: this is accepted work).
         if (this.#options.poll) this.pollNow();
         return;
       }
-      const { runId, party } = this.#queue.splice(index, 1)[0]!;
+      const { runId, party } = next;
       this.#queued.delete(runId);
       const now = clock.now();
       if (party) this.#shares.hold(runId, party, now + leaseMs);
@@ -246,6 +265,8 @@ export class RunScheduler {
         })
         .finally(() => {
           this.#claiming -= 1;
+          // A claim that took nothing (a poll claimed the run first) frees its reserved slot: the next queued run may have it.
+          this.#drain();
           this.#markIdleIfDone();
         });
     }
@@ -295,6 +316,13 @@ export class RunScheduler {
       this.#othersIdle = true;
       fair = false;
     }
+  }
+
+  /** The turn of a run of `party` for its step after `stepSeq` steps (EngineCore.takeTurn). */
+  takeTurn(party: RunParty, stepSeq: number): Promise<boolean> | null {
+    const turn = this.#turns.turn(party);
+    if (stepSeq % 256 !== 255) return turn && turn.then(() => false);
+    return (turn ?? new Promise<void>((resolve) => afterIo(resolve))).then(() => this.givesBack(party));
   }
 
   /**
@@ -349,7 +377,7 @@ export class RunScheduler {
 
   #markIdleIfDone(): void {
     // A run between its claim and its executor (#launching) is not idle either.
-    if (this.executing.size > 0 || this.#launching.size > 0 || this.#claiming > 0 || this.#queue.length > 0) return;
+    if (this.executing.size > 0 || this.#launching.size > 0 || this.#claiming > 0 || this.#queue.size > 0) return;
     this.#idleResolve?.();
     this.#idleResolve = null;
   }
