@@ -128,6 +128,11 @@ export class SqliteStore implements Store {
     });
   }
 
+  /** Moves on every write of this store and every commit another connection makes to the file (committed-reads.ts). */
+  async readGeneration(): Promise<number> {
+    return this.#read((c) => this.#committed.generation(c));
+  }
+
   async listRuns(filter: RunFilter): Promise<RunPage> {
     return this.#read((c) => reads.listRuns(c, filter));
   }
