@@ -81,6 +81,18 @@ describe('GET /runs/{id} answered from memory', () => {
     expect(otto.body.error.code).toBe('RUN_NOT_FOUND');
   });
 
+  it('keeps the answer for groups an identity provider asserted apart from the same principal without them', async () => {
+    const runId = await endedRun();
+    // otto is in no stored group: only the asserted `ops` lets him read the run.
+    const router = createFlowApiRouter({ engine: f.engine, authenticate: (request) => ({ userId: 'otto', groups: request.headers.get('x-groups')?.split(',') ?? [] }) });
+    const get = (groups?: string) => router.fetch(new Request(`http://flowrun.test/runs/${runId}`, { headers: groups ? { 'x-groups': groups } : {} }));
+    expect((await get('ops')).status).toBe(200);
+    expect((await get('ops')).status).toBe(200);
+    expect((await get()).status).toBe(404);
+    expect((await get('auditors')).status).toBe(404);
+    router.close();
+  });
+
   it('refuses a token that another process revoked, at the next request', async () => {
     const runId = await endedRun();
     const token = newApiToken();
