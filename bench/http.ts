@@ -12,10 +12,13 @@
  *   reading `GET /runs/{id}/stream` over loopback, server and engine in one process, SQLite store;
  *   transient items (live only) and persisted items (go out after their commit). Goal p99 < 25 ms.
  *
- *   node --import tsx bench/http.ts [--quick]      (or: npm run bench -- --only http)
+ *   node --import tsx bench/http.ts [--quick] [--requests-only]      (or: npm run bench -- --only http [--requests-only])
+ *
+ * `--requests-only` measures the request rates alone (no SSE latency): for A/B rounds against an older commit.
+ * Each rate comes with the CPU time (user + system, /proc/<pid>/stat) the server process spent per answered request.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -49,17 +52,35 @@ interface Load {
   p99: number;
   non2xx: number;
   errors: number;
+  /** CPU (user + system) the server process spent per answered request during the measured load, µs; null off Linux. */
+  cpuUsPerRequest: number | null;
 }
 
-async function load(url: string, options: { method: 'GET' | 'POST'; token?: string | undefined; body?: unknown; seconds: number }): Promise<Load> {
+/** User + system CPU seconds of a process so far, from /proc/<pid>/stat; null off Linux. */
+function processCpuSeconds(pid: number | undefined): number | null {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+  } catch {
+    return null;
+  }
+}
+
+async function load(url: string, options: { method: 'GET' | 'POST'; token?: string | undefined; body?: unknown; seconds: number; pid: number | undefined }): Promise<Load> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   // Loaded here, not at the top: run-all.ts imports this file before bench/node_modules may exist.
   const { default: autocannon } = await import('autocannon');
   const base = { url, connections: CONNECTIONS, method: options.method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) };
   await autocannon({ ...base, duration: 1 }); // warm-up: JIT, connections, SQLite page cache
+  const cpuBefore = processCpuSeconds(options.pid);
   const r = await autocannon({ ...base, duration: options.seconds });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+  const cpuAfter = processCpuSeconds(options.pid);
+  const answered = r.requests.total;
+  const cpuUsPerRequest = cpuBefore === null || cpuAfter === null || answered === 0 ? null : Math.round(((cpuAfter - cpuBefore) * 1e6) / answered);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuUsPerRequest };
 }
 
 /** Request rates of flowrun and of the floor, and flowrun's share of the floor. */
@@ -70,8 +91,8 @@ export async function benchHttpRequests(options: { quick: boolean }): Promise<st
   /** POST /runs then GET /runs/{id} against a started server, which is stopped afterwards. */
   const measure = async (target: { info: { url: string }; child: ChildProcess }, auth?: string): Promise<{ post: Load; get: Load }> => {
     try {
-      const post = await load(`${target.info.url}/runs`, { method: 'POST', token: auth, body: { flowId, input: { n: 1 } }, seconds });
-      const get = await load(`${target.info.url}/runs/${runId}`, { method: 'GET', token: auth, seconds });
+      const post = await load(`${target.info.url}/runs`, { method: 'POST', token: auth, body: { flowId, input: { n: 1 } }, seconds, pid: target.child.pid });
+      const get = await load(`${target.info.url}/runs/${runId}`, { method: 'GET', token: auth, seconds, pid: target.child.pid });
       return { post, get };
     } finally {
       await stop(target.child);
@@ -83,6 +104,7 @@ export async function benchHttpRequests(options: { quick: boolean }): Promise<st
   const inproc = await startTarget<{ rps: number }>(['inproc', String(seconds)]);
   await new Promise((r) => inproc.child.once('exit', r));
   const pct = (a: Load, b: Load): string => `${((100 * a.rps) / b.rps).toFixed(0)} %`;
+  const cpu = (l: Load): string => (l.cpuUsPerRequest === null ? '–' : String(l.cpuUsPerRequest));
   const row = (name: string, l: Load, f: Load, m: Load, goal: string, leastGoal: string) => [
     name,
     fmt(l.rps),
@@ -95,10 +117,11 @@ export async function benchHttpRequests(options: { quick: boolean }): Promise<st
     leastGoal,
     `${l.p50} / ${l.p99}`,
     `${f.p50} / ${f.p99}`,
+    `${cpu(l)} / ${cpu(m)} / ${cpu(f)}`,
     String(l.non2xx + l.errors),
   ];
   return markdownTable(
-    ['request', 'flowrun req/s', 'floor req/s', 'flowrun / floor', 'goal', 'least req/s', 'least / floor', 'flowrun / least', 'goal (issue 13)', 'flowrun p50 / p99 ms', 'floor p50 / p99 ms', 'flowrun non-2xx + errors'],
+    ['request', 'flowrun req/s', 'floor req/s', 'flowrun / floor', 'goal', 'least req/s', 'least / floor', 'flowrun / least', 'goal (issue 13)', 'flowrun p50 / p99 ms', 'floor p50 / p99 ms', 'server CPU µs / request: flowrun / least / floor', 'flowrun non-2xx + errors'],
     [row('POST /runs (durable start, SQLite)', post, floorPost, leastPost, '≥ 50 %', '≥ 60 %'), row('GET /runs/{id}', get, floorGet, leastGet, '≥ 80 %', '≥ 80 %')],
   ) +
     `\n\n*least*: no engine, no authentication — a start writes its run twice (created, ended) in group commits with fsync, a read makes the one check an exact read of a shared SQLite file needs (\`PRAGMA data_version\`) and answers prepared JSON (bench/http-server.ts): an upper bound for any durable, exact implementation here.` +
@@ -216,8 +239,10 @@ export async function benchSseLatencyAcrossProcesses(options: { quick: boolean; 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const quick = readOptions(process.argv.slice(2)).has('quick');
+  const opt = readOptions(process.argv.slice(2));
+  const quick = opt.has('quick');
   console.log(await benchHttpRequests({ quick }));
+  if (opt.has('requests-only')) process.exit(0);
   console.log();
   console.log(await benchSseLatency({ quick }));
   console.log();

@@ -10,6 +10,7 @@
  *   npm run bench -- --only peers --engines dbos,flowrun-pg   # some engines of peers/growth (names in bench/peer-engines.ts)
  *   npm run bench -- --reps 3             # repetitions (default 2 — peers and growth 3 —, quick 1)
  *   npm run bench -- --step-kind compute  # COMPUTE steps instead of trivial MODULE steps
+ *   npm run bench -- --only http --quick --requests-only   # HTTP request rates without the SSE latencies (A/B rounds)
  *
  * The `sqlite` scenario measures SQLite's single-commit limit (one-row commits, WAL,
  * synchronous=FULL; bench/commit-limit.ts) beside each steps-at-64-runs measurement, on the same
@@ -158,9 +159,12 @@ if (only.includes('statements')) section('SQLite: single statements behind the s
 
 if (only.includes('http')) {
   if (autocannonAvailable()) section('HTTP: start-run and get-run requests/s vs a bare Hono/Node handler (SQLite store, 64 connections)', await benchHttpRequests({ quick }));
-  section('HTTP: event latency from emitItem to an SSE client (same process, SQLite store)', await benchSseLatency({ quick }));
-  const pgUrl = (await postgresReachable()) ? adminUrl() : null;
-  section('HTTP: event latency from emitItem in another process to an SSE client (SQLite, PostgreSQL)', await benchSseLatencyAcrossProcesses({ quick, pgUrl }));
+  // --requests-only: the request rates alone, for A/B rounds against another commit.
+  if (!opt.has('requests-only')) {
+    section('HTTP: event latency from emitItem to an SSE client (same process, SQLite store)', await benchSseLatency({ quick }));
+    const pgUrl = (await postgresReachable()) ? adminUrl() : null;
+    section('HTTP: event latency from emitItem in another process to an SSE client (SQLite, PostgreSQL)', await benchSseLatencyAcrossProcesses({ quick, pgUrl }));
+  }
 }
 
 /**

@@ -320,6 +320,17 @@ export interface Store {
    * nothing. Resolves to the function that unsubscribes.
    */
   subscribe?(listener: (change: StoreChange) => void): Promise<() => Promise<void>>;
+  /**
+   * Optional: a number that moves whenever anything a read of this store returns (runs, flows,
+   * principals, API tokens — everything) may have changed since the last call: this store's own
+   * writes (each moves it before its promise resolves) and commits by any other connection or
+   * process. It does not wait for writes still queued: their callers have not been told they happened.
+   * Equal numbers from two calls mean every read made between them returned what a read at the
+   * second call would, so an answer derived only from reads made after a call may be served again
+   * as long as later calls return the same number (the router's cached `GET /runs/{id}` answers).
+   * A store that cannot tell cheaply leaves it out.
+   */
+  readGeneration?(): Promise<number>;
   /** Optional: sends a transient change to other processes' subscribers, best effort (PostgreSQL NOTIFY). */
   publishTransient?(change: TransientChange): Promise<void>;
   /**

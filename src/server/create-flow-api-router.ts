@@ -10,11 +10,12 @@ import { HTTPException } from 'hono/http-exception';
 import { FlowError, PermissionError, ValidationError } from '../core/errors.js';
 import { isNamedIn, isSystemAdministrator } from '../core/permissions.js';
 import type { Logger } from '../core/engine/types.js';
-import { apiTokenAuthenticator, type Authenticate } from './api-tokens.js';
+import { apiTokenAuthenticator, type Authenticate, type AuthenticatedPrincipal } from './api-tokens.js';
 import { errorResponse, jsonResponse, statusOf } from './error-response.js';
 import { ServerMetrics } from './metrics.js';
 import { StartRateLimiter } from './start-rate-limiter.js';
 import { actingFor, type FlowApiEngine, type RouterEnv, type RouterState } from './router-context.js';
+import { RunResponseCache, requestTarget, runResponseKey } from './run-response-cache.js';
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
 import { addGovernanceRoutes } from './routes/governance-routes.js';
@@ -85,7 +86,10 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const { engine } = options;
   const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
   const starts = new StartRateLimiter({ startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
-  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts };
+  const runResponses = RunResponseCache.over(engine.store);
+  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses };
+  /** Who a request was found to come from before it reached the routes (a cached answer was looked for): not asked twice. */
+  const authenticated = new WeakMap<Request, AuthenticatedPrincipal | null>();
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
 
   const app = new OpenAPIHono<RouterEnv>({
@@ -128,7 +132,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   });
 
   app.use('*', async (c, next) => {
-    const principal = await authenticate(c.req.raw);
+    const principal = authenticated.has(c.req.raw) ? authenticated.get(c.req.raw) : await authenticate(c.req.raw);
     if (!principal || typeof principal.userId !== 'string' || principal.userId === '') {
       return errorResponse(new FlowError('UNAUTHENTICATED', 'missing or invalid credentials: send Authorization: Bearer <token>'), { 'www-authenticate': 'Bearer' });
     }
@@ -168,12 +172,34 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   addGovernanceRoutes(app, state);
   addRunRoutes(app, state);
 
+  /**
+   * The answer cached for a `GET` of a run (run-response-cache.ts), or null: the request then goes
+   * through the routes, which find the same principal here. Only the run route stores answers, so
+   * a target found cached is one the routes would answer with that route.
+   */
+  const cachedRunAnswer = async (request: Request): Promise<Response | null> => {
+    if (request.method !== 'GET' || !runResponses || runResponses.isEmpty) return null;
+    const target = requestTarget(request.url);
+    if (!target.startsWith('/runs/')) return null;
+    try {
+      const principal = await authenticate(request);
+      authenticated.set(request, principal);
+      if (!principal || typeof principal.userId !== 'string' || principal.userId === '') return null;
+      const body = await runResponses.find(runResponseKey(principal, target));
+      return body === undefined ? null : new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+    } catch {
+      // The routes answer it, and report what failed (a store that went away, a throwing hook).
+      authenticated.delete(request);
+      return null;
+    }
+  };
+
   const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   const fetch = async (request: Request): Promise<Response> => {
     let response: Response;
     try {
       const inner = basePath ? underBasePath(request, basePath) : request;
-      response = inner ? await app.fetch(inner) : errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
+      response = inner ? ((await cachedRunAnswer(inner)) ?? (await app.fetch(inner))) : errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
     } catch (error) {
       // Hono answers errors through onError; this is the last line for anything that escapes it.
       options.logger?.error({ err: error, method: request.method, path: loggablePath(new URL(request.url).pathname), status: 500 }, 'request failed outside the router');

@@ -8,6 +8,7 @@ import type { RunRecord } from '../core/run.js';
 import type { Authenticate, AuthenticatedPrincipal } from './api-tokens.js';
 import type { PrincipalRef } from '../core/engine/access/authorize.js';
 import type { ServerMetrics } from './metrics.js';
+import type { RunResponseCache } from './run-response-cache.js';
 import type { StartRateLimiter } from './start-rate-limiter.js';
 
 /**
@@ -52,6 +53,8 @@ export interface RouterState {
   logger: Logger | undefined;
   /** Starts per principal per second (`maxStartsPerSecond`): start routes take from it before starting anything. */
   starts: StartRateLimiter;
+  /** Answers of `GET /runs/{id}` served again while the store is unchanged; null when the store cannot tell. */
+  runResponses: RunResponseCache | null;
 }
 
 /** Hono's per-request variables. */

@@ -13,6 +13,7 @@ import { describeRunCountConformance } from './run-count.conformance.js';
 import { describeStateSlotConformance } from './state-slots.conformance.js';
 import { describeRunListingConformance } from './run-listing.conformance.js';
 import { describeEventWaitersConformance } from './event-waiters.conformance.js';
+import { describeReadGenerationConformance } from './read-generation.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -90,6 +91,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describePrincipalConformance(() => store);
     describeOutboxConformance(() => store, sampleRun);
     describeRunCountConformance(() => store, sampleRun);
+    describeReadGenerationConformance(() => store, sampleRun);
 
     async function leased(overrides: Partial<NewRun> = {}, events: RunEventBody[] = [log('FlowStarted')]): Promise<{ run: RunRecord; token: number; owner: string }> {
       const created = await store.createRun({ run: sampleRun(overrides), events, lease: { owner: 'w1', expiresAt: T0 + 30_000 } });

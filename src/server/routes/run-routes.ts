@@ -10,6 +10,7 @@ import type { RunFilter } from '../../core/store.js';
 import { type RouterEnv, type RouterState, actingFor } from '../router-context.js';
 import { dayOrTimeBound } from '../day-bounds.js';
 import { RunDetails } from '../run-details.js';
+import { requestTarget, runResponseKey } from '../run-response-cache.js';
 import { CancelRunBody, ChildrenQuery, EventsQuery, GetRunQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
@@ -55,10 +56,15 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
   );
 
   app.openapi(createRoute({ method: 'get', path: '/runs/{id}', tags: ['runs'], summary: 'A run', request: { params: RunIdParam, query: GetRunQuery }, responses: { 200: ok(runBody, 'the run'), ...errorResponses } }), async (c) => {
+    // Read before anything the answer is built from: the answer is kept under it (run-response-cache.ts).
+    const generation = await state.runResponses?.generation();
     const as = actingFor(c.get('principal'));
     const run = await engine.getRun(c.req.valid('param').id, { as });
     const view = await new RunDetails(engine, as).describe(run, { withDefinition: c.req.valid('query').include === 'flowDefinition' });
-    return c.json({ run: view as z.infer<typeof RunSchema> }, 200);
+    const body = JSON.stringify({ run: view });
+    if (generation !== undefined) state.runResponses!.keep(generation, runResponseKey(c.get('principal'), requestTarget(c.req.url)), body);
+    // The answer c.json would give, from the string already made; typed as c.json's (it is the same body).
+    return c.body(body, 200, { 'content-type': 'application/json' }) as never;
   });
 
   app.openapi(

@@ -60,6 +60,8 @@ export class SqlitePrincipalStore implements PrincipalStore {
   readonly #committed = new CommittedState();
   readonly #resolved = new CommittedReadCache<ResolvedPrincipal | null>({ maxEntries: MAX_CACHED });
   readonly #tokens = new CommittedReadCache<ApiTokenRecord | null>({ maxEntries: MAX_CACHED });
+  /** Rows, not records: every read hands out a record of its own. */
+  readonly #records = new CommittedReadCache<PrincipalRow | null>({ maxEntries: MAX_CACHED });
 
   constructor(db: SqliteAccess) {
     this.#db = {
@@ -82,9 +84,13 @@ export class SqlitePrincipalStore implements PrincipalStore {
     });
   }
 
+  /**
+   * Reads what is committed now, like {@link resolvePrincipal}: the display names of a run's
+   * answer (`POST /runs`, `GET /runs/{id}`) must not wait for other runs' queued writes.
+   */
   getPrincipal(id: string): Promise<PrincipalRecord | null> {
-    return this.#db.read((c) => {
-      const row = c.get<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM flowrun_principals WHERE id = ?`, [id]);
+    return this.#db.readCommitted((c) => {
+      const row = this.#records.read(this.#committed.generation(c), id, () => c.get<PrincipalRow>(`SELECT ${PRINCIPAL_COLUMNS} FROM flowrun_principals WHERE id = ?`, [id]) ?? null);
       return row ? fromRow(row) : null;
     });
   }

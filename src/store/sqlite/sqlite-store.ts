@@ -146,6 +146,14 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Moves on every write of this store (counted as it runs, before it commits) and every commit
+   * another connection makes to the file (committed-reads.ts). Reads without waiting for queued writes.
+   */
+  async readGeneration(): Promise<number> {
+    return this.#read((c) => this.#committed.generation(c), false);
+  }
+
   async listRuns(filter: RunFilter): Promise<RunPage> {
     return this.#read((c) => reads.listRuns(c, filter));
   }
