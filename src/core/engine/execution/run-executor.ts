@@ -134,10 +134,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       // Every 256 steps other work gets a turn, and a run past its tree's or owner's share gives its slot back (fair-shares.ts).
       if (this.#state.stepSeq % 256 === 255 && (await this.#core.yieldTurn(this.#run))) return void (await this.#commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
       const frame = this.#state.frames.at(-1);
-      if (!frame) {
-        await this.#succeedRun(null);
-        return;
-      }
+      if (!frame) return this.#succeedRun(null);
       if (frame.waitingForRunId) {
         const child = this.#core.endedRun(frame.waitingForRunId) ?? (await this.#core.store.getRun(frame.waitingForRunId));
         if (child && !isTerminalStatus(child.status)) {
@@ -407,8 +404,10 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#core.runEnded(ended, wakeLease ?? undefined);
   }
 
-  log(code: string, description: string, details: Record<string, unknown> = {}): void {
-    this.#journal.log(code, description, details);
+  /** `fromModule`: a module's `ctx.log`, kept within the run's history cap and written while the step still runs (the next flush). */
+  log(code: string, description: string, details: Record<string, unknown> = {}, fromModule = false): void {
+    if (!fromModule) this.#journal.log(code, description, details);
+    else if (this.#journal.moduleLog(code, description, details)) this.#core.scheduleFlush(this);
   }
 
   ledger(entry: LedgerEntry): void {
@@ -433,10 +432,9 @@ export class RunExecutor implements StepHost, FlushableRun {
     if (!item.transient) this.#core.scheduleFlush(this);
   }
 
-  /** Persists pending log entries and items while a module is still running. */
+  /** Persists pending log entries and items while a module is still running (scheduled ~10 ms after the first of them). */
   async flush(): Promise<void> {
-    if (this.#journal.isEmpty) return;
-    await this.#commit({});
+    if (!this.#journal.isEmpty) await this.#commit({});
   }
 
   /** Nothing is written: the step's outcome entry carries its start, duration and attempt (a crash leaves no trace). */
