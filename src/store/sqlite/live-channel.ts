@@ -45,6 +45,8 @@ export class LiveChannel {
   readonly #peers = new Map<string, Peer>();
   #listening: Promise<void> | null = null;
   #server: Server | null = null;
+  /** Connections of publishers to this process's socket: closed with it (a server closes only once they are gone). */
+  readonly #accepted = new Set<Socket>();
   /** This store's own registration (entry name) and what to remove when it stops. */
   #own: { entry: string; cleanup: () => void } | null = null;
   #folderMtimeNs = -1n;
@@ -131,12 +133,17 @@ export class LiveChannel {
     this.#listening = null;
     if (!server) return;
     own?.cleanup();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.#accepted) socket.destroy();
+    this.#accepted.clear();
+    await closed;
   }
 
   /** Reads newline-separated changes from one publisher; a line past the size bound ends that connection. */
   #receive(socket: Socket): void {
     socket.unref();
+    this.#accepted.add(socket);
+    socket.on('close', () => this.#accepted.delete(socket));
     socket.setEncoding('utf8');
     let buffered = '';
     socket.on('data', (chunk: string) => {
