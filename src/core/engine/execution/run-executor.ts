@@ -75,7 +75,8 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#state = run.state;
     this.#budget = new RunBudget(core.budgets, run);
     this.#changes = new StateChangeTracker(run.state);
-    this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => core.publishTransient(this.#run, body) });
+    // Live-only events go out after the commit in flight, if any, with the seq it ends at: never before changes made earlier.
+    this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => void this.#commitChain.then(() => core.publishTransient(this.#run, body)) });
     this.leaseExpiresAt = lease.expiresAt;
   }
 
@@ -422,9 +423,9 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal.output(name, value);
   }
 
-  /** At once: a snapshot is a value, not history, so it need not wait for the step's pending log entries. */
+  /** A snapshot is a value, not history: it need not wait for the step's pending log entries, only for a commit in flight. */
   outputStreamed(name: string, value: unknown): void {
-    this.#core.publishTransient(this.#run, { kind: 'output', name, value });
+    void this.#commitChain.then(() => this.#core.publishTransient(this.#run, { kind: 'output', name, value }));
   }
 
   itemChanged(change: 'added' | 'updated' | 'done', item: Item): void {

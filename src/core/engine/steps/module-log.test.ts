@@ -75,3 +75,51 @@ describe('ctx.log during a step', () => {
     await engine.close();
   });
 });
+
+describe('live order across a write in flight', () => {
+  it('announces transient items in the order the module emitted them, also while its log entries are being written', async () => {
+    const clock = createManualClock();
+    const stores = createMemoryStores();
+    let holdWrites = false;
+    let releaseWrite: () => void = () => undefined;
+    const recordTransition = stores.recordTransition.bind(stores);
+    stores.recordTransition = async (transition) => {
+      if (holdWrites) await new Promise<void>((r) => (releaseWrite = r));
+      return recordTransition(transition);
+    };
+    let next: () => void = () => undefined;
+    const gate = (): Promise<void> => new Promise<void>((r) => (next = r));
+    const engine = createEngine({
+      stores,
+      clock,
+      poll: false,
+      modules: {
+        watch: async (_input, ctx) => {
+          ctx.log('Checked', 'first');
+          ctx.emitItem({ type: 'typing', content: 0, transient: true });
+          ctx.emitItem({ type: 'typing', content: 1, transient: true });
+          await gate(); // the log entry is being written now
+          ctx.emitItem({ type: 'typing', content: 2, transient: true });
+          ctx.emitItem({ type: 'typing', content: 3, transient: true });
+          await gate();
+          return 'ok';
+        },
+      },
+    });
+    const typing: unknown[] = [];
+    const { requestId } = await engine.startRun({ flow: monitor });
+    engine.onRunEvent(requestId, (event) => event.kind === 'item' && event.transient && typing.push(event.item.content));
+    await clock.advance(1);
+    holdWrites = true;
+    await clock.advance(20); // the flush of 'first' starts and waits in the store
+    next();
+    await clock.advance(1);
+    holdWrites = false;
+    releaseWrite();
+    await clock.advance(1);
+    next();
+    await engine.waitForRun(requestId);
+    expect(typing).toEqual([0, 1, 2, 3]);
+    await engine.close();
+  });
+});
