@@ -1,16 +1,15 @@
 /**
- * Transient changes over NOTIFY, in order and whole. Three things lost most of them before:
- * NOTIFY payloads stop at 8000 bytes (an output snapshot or a streamed ASK text soon passes
- * that, and every later update was dropped); each change went out on whichever pooled connection
- * was free, so updates of one item could arrive out of order; and identical payloads of one
- * transaction are delivered once by PostgreSQL.
+ * Transient changes over NOTIFY, in order and whole. Before, NOTIFY payloads stopped at 8000
+ * bytes (an output snapshot or a streamed ASK text soon passes that, and every later update was
+ * dropped), and each change went out on whichever pooled connection was free, so updates of one
+ * item could arrive out of order.
  *
  * Here changes queue in the order they are published and go out in batches, one statement (one
  * transaction) at a time, so listeners get them in that order. A change larger than a payload is
  * cut into parts (`<messageId> <index> <count> <text>`; the parts of one message are sent in one
  * transaction, and PostgreSQL delivers a transaction's notifications together, in order) that
  * {@link TransientReassembler} joins again. Message ids are unique per publisher, so no two
- * payloads are ever identical. Bounds: a change larger than {@link MAX_TRANSIENT_BYTES} is not
+ * payloads are ever identical (PostgreSQL delivers identical payloads of one transaction once). Bounds: a change larger than {@link MAX_TRANSIENT_BYTES} is not
  * sent; at most {@link MAX_QUEUED} changes wait (the oldest give way), so a database that is slow
  * or away costs memory bounded here and never slows the run.
  */

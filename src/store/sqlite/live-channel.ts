@@ -180,9 +180,11 @@ export class LiveChannel {
   #refreshPeers(): boolean {
     let mtimeNs: bigint;
     try {
-      mtimeNs = statSync(this.#folder, { bigint: true }).mtimeNs;
+      const stat = statSync(this.#folder, { bigint: true, throwIfNoEntry: false });
+      if (!stat) return false; // nobody ever listened on this file
+      mtimeNs = stat.mtimeNs;
     } catch {
-      return false; // nobody ever listened on this file
+      return false;
     }
     const recent = Number(BigInt(Date.now()) * 1_000_000n - mtimeNs) < RECENT_CHANGE_MS * 1_000_000;
     if (mtimeNs === this.#folderMtimeNs && !recent) return this.#folderUsable === true;
