@@ -41,6 +41,11 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
     const controller = new AbortController();
     const stop = (): void => controller.abort();
     c.req.raw.signal.addEventListener('abort', stop);
+    state.streams.add(controller); // the router's close() ends a stream waiting for its run too
+    const forget = (): void => {
+      state.streams.delete(controller);
+      c.req.raw.signal.removeEventListener('abort', stop);
+    };
     // The watch starts now: a run not recorded yet is waited for (maxWatchWaitMs), and every
     // transient change from the moment it is found reaches this stream. Refusals (404 after the
     // wait — the same for an invisible run —, 429 past the waiting watches' budget) answer as JSON
@@ -52,15 +57,15 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
     try {
       await Promise.race([found, first]);
     } catch (error) {
-      c.req.raw.signal.removeEventListener('abort', stop);
+      forget();
       throw error;
     }
     if (controller.signal.aborted) {
-      c.req.raw.signal.removeEventListener('abort', stop);
+      forget();
       await events.return(undefined);
+      if (state.closing) throw new FlowError('UNAVAILABLE', 'the server is shutting down: reconnect with Last-Event-ID to another one');
       return c.body(null, 204);
     }
-    state.streams.add(controller);
     metrics.sseOpen++;
     metrics.sseOpened++;
     c.header('x-accel-buffering', 'no'); // proxies such as nginx pass events on at once
