@@ -284,6 +284,10 @@ export class PostgresStore implements Store {
    */
   async recordTransition(transition: Transition): Promise<RecordedRun> {
     this.#open();
+    // A run's end goes out after the transient changes published before it, so a watcher that
+    // stops at the end has heard them (NOTIFYs reach listeners in commit order).
+    const status = transition.patch.status;
+    if (status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELED') await this.#transients.idle();
     return this.#batcher.submit(transition);
   }
 
