@@ -287,7 +287,8 @@ export class PostgresStore implements Store {
     // A run's end goes out after the transient changes published before it, so a watcher that
     // stops at the end has heard them (NOTIFYs reach listeners in commit order).
     const status = transition.patch.status;
-    if (status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELED') await this.#transients.idle();
+    // Without any waiting, it is submitted in this very turn and shares its group commit.
+    if ((status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELED') && !this.#transients.isIdle) await this.#transients.idle();
     return this.#batcher.submit(transition);
   }
 

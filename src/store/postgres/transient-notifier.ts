@@ -50,6 +50,11 @@ export class TransientNotifier {
     return this.#sending;
   }
 
+  /** Whether nothing waits to be sent (no batch out, none queued). */
+  get isIdle(): boolean {
+    return this.#sending === null;
+  }
+
   /** Resolves when nothing waits to be sent. */
   async idle(): Promise<void> {
     while (this.#sending) await this.#sending;
