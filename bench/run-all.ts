@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 40 min on 2 cores, peers and growth ≈ 25 of them)
  *   npm run bench -- --quick              # smaller N, one repetition (≈ 12 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | waiters | permissions | streaming | dsl | http | hostile | peers | growth (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | waiters | permissions | streaming | dsl | http | live | hostile | peers | growth (comma-separated)
  *   npm run bench -- --only peers --quick # flowrun beside Mastra, LangGraph, DBOS, Restate (≈ 4 min quiet; 9 at load 14)
  *   npm run bench -- --only peers --engines dbos,flowrun-pg   # some engines of peers/growth (names in bench/peer-engines.ts)
  *   npm run bench -- --reps 3             # repetitions (default 2 — peers and growth 3 —, quick 1)
@@ -35,6 +35,7 @@ import { benchHostile } from './hostile.js';
 import { benchHttpRequests, benchSseLatency, benchSseLatencyAcrossProcesses } from './http.js';
 import type { GotoLoopResult } from './goto-loop.js';
 import { benchListRuns } from './list-runs.js';
+import { benchLive } from './live.js';
 import { markdownTable, readOptions } from './measure.js';
 import { adminUrl } from './pg-admin.js';
 import { benchPeers } from './peers.js';
@@ -45,7 +46,7 @@ import { benchSqlite } from './sqlite-bench.js';
 import { benchSqliteStatements } from './sqlite-statements.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'waiters', 'permissions', 'streaming', 'dsl', 'http', 'hostile', 'peers', 'growth'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'waiters', 'permissions', 'streaming', 'dsl', 'http', 'live', 'hostile', 'peers', 'growth'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -90,7 +91,7 @@ function dbosAvailable(): boolean {
   return false;
 }
 
-const pgUp = only.some((s) => ['pg', 'list', 'waiters', 'peers', 'growth'].includes(s)) ? await postgresReachable() : false;
+const pgUp = only.some((s) => ['pg', 'list', 'waiters', 'live', 'peers', 'growth'].includes(s)) ? await postgresReachable() : false;
 const started = Date.now();
 
 if (only.includes('memory')) {
@@ -165,6 +166,10 @@ if (only.includes('http')) {
     const pgUrl = (await postgresReachable()) ? adminUrl() : null;
     section('HTTP: event latency from emitItem in another process to an SSE client (SQLite, PostgreSQL)', await benchSseLatencyAcrossProcesses({ quick, pgUrl }));
   }
+}
+
+if (only.includes('live')) {
+  section('Watching a run live from another process: transient items and in-step log entries, writer → SSE client (SQLite, PostgreSQL)', await benchLive({ quick, reps, postgres: pgUp }));
 }
 
 /**

@@ -4,7 +4,7 @@
  * errors it rebuilds.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FlowError, NotFoundError, ValidationError, type FlowDefinition, type Module } from '../index.js';
+import { createEngine, createMemoryStores, FlowError, NotFoundError, ValidationError, type FlowDefinition, type Module } from '../index.js';
 import { createServerFixture, type ServerFixture } from '../../test/support/server-fixture.js';
 import { createClient, isRunNotFoundError, type FlowClient } from './index.js';
 
@@ -219,6 +219,26 @@ describe('flowrun/client over the router', () => {
     await vi.waitFor(() => expect(fx.router.openStreams).toBe(0));
     const watching = clientAs('otto').watchRun(held.runId);
     await expect(watching.next()).rejects.toSatisfy(isRunNotFoundError);
+  });
+
+  it('watches a run a job starts after the watch began (seed 002): the server waits for it', async () => {
+    const stores = createMemoryStores();
+    const g = await createServerFixture({ stores, engine: createEngine({ stores, modules: { ticker }, pollIntervalMs: 50, runtimeConfig: { budgets: { maxWatchWaitMs: 60_000 } } }) });
+    try {
+      const watcher = createClient({ baseUrl: 'http://flowrun.test/', token: 'as:olivia', fetch: g.router.fetch });
+      const seen: string[] = [];
+      const watching = (async () => {
+        for await (const event of watcher.watchRun('nightly-1')) seen.push(event.kind === 'status' ? event.status : event.kind);
+      })();
+      for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); // the request reached the server, which found no run
+      void g.engine.runAction({ flow: tickerFlow, requestId: 'nightly-1', userId: 'olivia', source: 'manual' });
+      await watching;
+      expect(seen[0]).toBe('ACTIVE');
+      expect(seen.filter((k) => k === 'log').length).toBeGreaterThanOrEqual(5);
+      expect(seen.at(-1)).toBe('SUCCEEDED');
+    } finally {
+      await g.close();
+    }
   });
 
   it('reports an unreachable server as NETWORK_ERROR and a foreign answer as UNEXPECTED_RESPONSE', async () => {

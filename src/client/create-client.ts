@@ -206,7 +206,10 @@ export class FlowClient {
   /**
    * The run's live events over Server-Sent Events — status changes, log entries, items (transient
    * ones included), ledger entries, output snapshots — ending after the terminal status. A dropped
-   * connection is resumed from the last event seen, with no loss and no duplicate.
+   * connection is resumed from the last event seen, with no loss and no duplicate. A run that is
+   * not recorded yet (a job is starting it with this requestId) is waited for by the server, up to
+   * its `maxWatchWaitMs` budget (default 5 s); then the watch throws RUN_NOT_FOUND, as it does for
+   * a run the caller may not read.
    *
    * @example
    * for await (const event of client.watchRun(run.runId)) if (event.kind === 'log') console.log(event.entry.description);

@@ -22,6 +22,15 @@ export interface Budgets {
   maxRunsPerTree: number;
   /** Runs one principal may start per second over HTTP (the burst is as large); more answer 429 with `Retry-After`. */
   maxStartsPerSecond: number;
+  /**
+   * Longest a watch (`watchRun`, `GET /runs/{id}/stream`) of a run that is not recorded yet — or
+   * that its watcher may not read — waits for it to appear before it answers RUN_NOT_FOUND, in ms.
+   */
+  maxWatchWaitMs: number;
+  /** Watches one principal may have waiting for runs to appear at once; more are refused with LIMIT_EXCEEDED. */
+  maxPendingWatchesPerPrincipal: number;
+  /** Watches an engine may have waiting for runs to appear at once, every principal together. */
+  maxPendingWatches: number;
 }
 
 /** The budgets an engine has unless configured otherwise. */
@@ -34,6 +43,11 @@ export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
   // of a tree at its fair share that waits in the store makes claims pass over it (see fair-shares.ts).
   maxRunsPerTree: 1_000,
   maxStartsPerSecond: 100,
+  // A job that starts a run fire-and-forget records it within milliseconds; seconds cover a
+  // process that is still starting. Each waiting watch holds a connection: hence the two counts.
+  maxWatchWaitMs: 5_000,
+  maxPendingWatchesPerPrincipal: 32,
+  maxPendingWatches: 1_024,
 });
 
 /** The budget names, in the order they are documented. */

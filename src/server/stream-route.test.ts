@@ -3,7 +3,7 @@
  * after a forced disconnect, the end at the terminal status, heartbeats, and no listener left behind.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Engine, FlowDefinition, LiveRunEvent, Module } from '../index.js';
+import { createEngine, createMemoryStores, type Engine, type FlowDefinition, type LiveRunEvent, type Module } from '../index.js';
 import { createServerFixture, readSse, testAuthenticate, type ServerFixture, type SseEvent } from '../../test/support/server-fixture.js';
 
 /** Lets the test release a module one step at a time. */
@@ -197,6 +197,29 @@ describe('GET /runs/{id}/stream', () => {
       const rest = await readSse(response.body!);
       expect(JSON.parse(rest.at(-1)!.data)).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
       await eventually(() => g.router.openStreams === 0);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("waits for a run a job starts after the stream was opened (seed 002); the router's close() ends a stream still waiting", async () => {
+    const stores = createMemoryStores();
+    const g = await createServerFixture({ stores, engine: createEngine({ stores, modules: { produce: async () => ({ lines: 0 }) }, pollIntervalMs: 50, runtimeConfig: { budgets: { maxWatchWaitMs: 60_000 } } }) });
+    try {
+      await g.engine.deployFlow(producerFlow, { deployedBy: 'adam', publish: true });
+      const streaming = g.call('GET', '/runs/job-run-1/stream', { as: 'adam' });
+      const waiting = g.call('GET', '/runs/never-started/stream', { as: 'adam' });
+      await new Promise((r) => setImmediate(r));
+      void g.engine.runAction({ flow: 'demo/producer', requestId: 'job-run-1', userId: 'olivia', source: 'manual' });
+      const response = await streaming;
+      expect(response.status).toBe(200);
+      const events = parsed(await readSse(response.body!));
+      expect(events[0]).toMatchObject({ kind: 'status', status: 'ACTIVE', seq: 1 });
+      expect(events.at(-1)).toMatchObject({ kind: 'status', status: 'SUCCEEDED' });
+      g.router.close();
+      const refused = await waiting;
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
     } finally {
       await g.close();
     }

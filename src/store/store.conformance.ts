@@ -14,6 +14,7 @@ import { describeStateSlotConformance } from './state-slots.conformance.js';
 import { describeRunListingConformance } from './run-listing.conformance.js';
 import { describeEventWaitersConformance } from './event-waiters.conformance.js';
 import { describeReadGenerationConformance } from './read-generation.conformance.js';
+import { describeTransientConformance } from './transient.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -24,6 +25,8 @@ export interface StoreConformanceOptions {
   skip?: string | false;
   /** Damages a run's stored data behind the store's back (unparsable or ill-shaped JSON); absent: why that cannot happen. */
   corruptRun?: ((store: Store, runId: string) => Promise<void>) | { skip: string };
+  /** Another store object over the same database as `store`, as another process opens it; absent: why no other process can share it. */
+  openAnother?: ((store: Store) => Store) | { skip: string };
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -106,6 +109,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describeStateSlotConformance({ store: () => store, leased, transition, t0: T0 });
     describeRunListingConformance(() => store, sampleRun, T0);
     describeEventWaitersConformance({ store: () => store, leased, transition, t0: T0 });
+    describeTransientConformance({ store: () => store, openAnother: options.openAnother ?? { skip: 'no openAnother given' } });
 
     describe('flows', () => {
       it('numbers versions per flow and returns the latest version for an identical redeploy', async () => {

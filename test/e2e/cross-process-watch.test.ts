@@ -56,7 +56,7 @@ async function watchFromAnotherProcess(storeSpec: string, carriesTransient: bool
 
 describe('watching a run from another process', () => {
   it('streams a run started by runAction in another process over one SQLite file', async () => {
-    await watchFromAnotherProcess(`sqlite:${join(mkdtempSync(join(tmpdir(), 'flowrun-watch-')), 'flowrun.db')}`, false);
+    await watchFromAnotherProcess(`sqlite:${join(mkdtempSync(join(tmpdir(), 'flowrun-watch-')), 'flowrun.db')}`, true);
   }, 60_000);
 
   it.skipIf(!pgUrl)(`streams a run started by runAction in another process over PostgreSQL${pgSkipNote}`, async () => {

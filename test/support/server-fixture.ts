@@ -48,7 +48,8 @@ export interface ServerFixture {
 /** A fresh engine over memory stores with the flows above deployed and the principals of the permission matrix. */
 export async function createServerFixture(options: { modules?: Record<string, Module>; router?: Omit<FlowApiRouterOptions, 'engine'>; stores?: Store; engine?: Engine } = {}): Promise<ServerFixture> {
   const stores = options.stores ?? createMemoryStores();
-  const engine = options.engine ?? createEngine({ stores, modules: { hold, ...options.modules }, pollIntervalMs: 50 });
+  // A stream of a run that is not there answers after 50 ms here, not the default 5 s (maxWatchWaitMs).
+  const engine = options.engine ?? createEngine({ stores, modules: { hold, ...options.modules }, pollIntervalMs: 50, runtimeConfig: { budgets: { maxWatchWaitMs: 50 } } });
   const p = engine.principals;
   for (const id of ['olivia', 'mona', 'manny', 'otto', 'gina', 'adam']) await p.createUser({ id });
   for (const id of ['auditors', 'ops']) await p.createGroup({ id });

@@ -17,7 +17,7 @@ import type { Clock, IdSource } from '../clock.js';
 import { FlowError, NotFoundError, ValidationError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
-import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, Store, StoreChange } from '../store.js';
+import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, Store } from '../store.js';
 import { checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
 import { sealJson } from '../seal-json.js';
 import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
@@ -34,10 +34,9 @@ import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js
 import { FlowCache } from './start/flow-cache.js';
 import { DerivedRunIds } from './start/derived-run-ids.js';
 import { EmitOutbox } from './events/event-outbox.js';
-import { StoreChanges, watchRunEvents } from './live/run-watcher.js';
-import { WatchReads } from './live/watch-reads.js';
+import { RunWatching } from './live/run-watching.js';
 import { OutputStreams } from './live/output-streams.js';
-import { AccessControl, type AccessOptions, type ListingOptions, type RunList } from './access/authorize.js';
+import { AccessControl, principalIdOf, type AccessOptions, type ListingOptions, type PrincipalRef, type RunList } from './access/authorize.js';
 import { EnginePrincipals } from './access/engine-principals.js';
 import type { ModelResolver } from './steps/model-resolver.js';
 import type { GovernancePolicy } from './governance/governance-policy.js';
@@ -92,11 +91,9 @@ export class Engine implements EngineCore {
   readonly #streams: OutputStreams;
   readonly #flows: FlowCache;
   readonly #waiters: RunWaiters;
-  readonly #storeChanges: StoreChanges;
+  readonly #watching: RunWatching<PrincipalRef>;
   readonly #retention: RetentionSweeper | null;
   readonly #scheduler: RunScheduler;
-  readonly #pollIntervalMs: number;
-  readonly #watchReads: WatchReads;
   readonly #leaseMs: number;
   #closed = false;
 
@@ -115,14 +112,13 @@ export class Engine implements EngineCore {
     this.modelResolver = config.modelResolver;
     this.governance = config.governance;
     this.workerId = options.workerId ?? `engine-${this.ids.newId()}`;
-    const pollIntervalMs = (this.#pollIntervalMs = options.pollIntervalMs ?? 1_000);
+    const pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#live = new LiveEvents(this.logger);
     this.#streams = new OutputStreams({ store: this.store, clock: this.clock, loadFlow: (id, v) => this.loadFlow(id, v), publishTransient: (run, body) => this.publishTransient(run, body), logger: this.logger });
     this.#flows = new FlowCache({ store: this.store, clock: this.clock });
     this.principals = new EnginePrincipals({ store: this.store.principals, clock: this.clock });
     this.derivedRunIds = new DerivedRunIds(() => this.store.getStoreSecret());
     this.access = new AccessControl({ store: this.store, loadFlow: (id, version) => this.loadFlow(id, version) });
-    this.#storeChanges = new StoreChanges(this.store, this.logger);
     this.#outbox = new EmitOutbox({
       store: this.store,
       clock: this.clock,
@@ -143,14 +139,15 @@ export class Engine implements EngineCore {
       resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
       sweepOutbox: () => this.#outbox.sweep(),
     });
-    this.#watchReads = new WatchReads({ store: this.store, clock: this.clock, pollIntervalMs });
+    const { store, clock, logger, budgets } = this;
+    this.#watching = new RunWatching<PrincipalRef>({ store, clock, logger, pollIntervalMs, budgets, origin: this.workerId, onRun: (id, l) => this.#live.onRun(id, l), isReadable: (id, as) => this.access.isReadable(id, as), principalId: principalIdOf });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
     this.#retention?.start();
     if (options.poll !== false) {
       // Another process's commits (a woken parent, an expired lease) are claimed sooner than the next poll.
       // Not for transient changes, nor for runs this engine executes (mostly its own commits).
-      this.#onStoreChange((change) => change.transient || this.#scheduler.isRunningHere(change.runId) || this.#waiters.endedHere(change.runId) || this.#scheduler.pollNow());
+      this.#watching.onStoreChange((change) => change.transient || this.#scheduler.isRunningHere(change.runId) || this.#waiters.endedHere(change.runId) || this.#scheduler.pollNow());
     }
   }
 
@@ -327,28 +324,15 @@ export class Engine implements EngineCore {
 
   /**
    * Yields the run's events after `afterSeq` as they happen — status changes, log entries, items
-   * (transient ones made in this process included), ledger entries and output snapshots — and
-   * ends after its terminal status. Works for runs executed by other processes over the same
-   * store; reconnecting with the last `seq` seen loses and repeats nothing.
+   * (transient ones included, from this process or another over a store that carries them),
+   * ledger entries and output snapshots — and ends after its terminal status. Works for runs
+   * executed by other processes over the same store; reconnecting with the last `seq` seen loses
+   * and repeats nothing. A run not recorded yet is waited for up to the `maxWatchWaitMs` budget,
+   * then RUN_NOT_FOUND — after the same wait for a run `as` may not read (live/run-watcher.ts).
+   * `onAttached` is called once the run is found and watched.
    */
-  watchRun(runId: string, options: { afterSeq?: number; signal?: AbortSignal } & AccessOptions = {}): AsyncGenerator<LiveRunEvent> {
-    return this.access.guardWatch(runId, options.as, watchRunEvents(
-      {
-        store: this.store,
-        clock: this.clock,
-        pollIntervalMs: this.#pollIntervalMs,
-        onRun: (id, listener) => this.#live.onRun(id, listener),
-        onStoreChange: (listener) => this.#onStoreChange(listener),
-        origin: this.workerId,
-        reads: this.#watchReads,
-      },
-      runId,
-      options,
-    ));
-  }
-
-  #onStoreChange(listener: (change: StoreChange) => void): () => void {
-    return this.#closed ? () => undefined : this.#storeChanges.listen(listener);
+  watchRun(runId: string, options: { afterSeq?: number; signal?: AbortSignal; onAttached?: () => void } & AccessOptions = {}): AsyncGenerator<LiveRunEvent> {
+    return this.#watching.watch(runId, options);
   }
 
   /** Listens to the live events of a run and its synchronous children. */
@@ -485,7 +469,7 @@ export class Engine implements EngineCore {
     this.#closed = true;
     this.#scheduler.close();
     this.#retention?.stop();
-    await this.#storeChanges.close();
+    await this.#watching.close();
   }
 
   #assertOpen(): void {

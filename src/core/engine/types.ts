@@ -40,7 +40,13 @@ export interface ModuleContext {
   attempt: number;
   /** `runtimeConfig.settings`. */
   settings: Readonly<Record<string, unknown>>;
-  /** Adds a log entry to the run. */
+  /**
+   * Adds a log entry to the run. It is written while the step still runs — entries of the same
+   * ~10 ms go in one transition — and reaches `getRunLogs`, watchers and SSE streams then; a crash
+   * loses at most the entries of the last ~10 ms (and the step runs again). Entries count against
+   * the run's history cap (`maxHistoryPerRun`, default 10,000: later ones are dropped, once
+   * noted by a `HistoryTruncated` entry); one larger than `maxValueBytes` throws LIMIT_EXCEEDED.
+   */
   log(code: string, description: string, details?: Record<string, unknown>): void;
   /** Emits an item; transient items reach live listeners only and are never persisted. */
   emitItem(item: { type: string; content?: unknown; transient?: boolean }): ItemHandle;

@@ -1,6 +1,9 @@
 /**
  * `GET /runs/{id}/stream`: a run's live events as Server-Sent Events. Each event is
- * `id: <seq>` / `event: <kind>` / `data: <LiveRunEvent JSON>`; a transient item change carries
+ * `id: <seq>` / `event: <kind>` / `data: <LiveRunEvent JSON>`. A run not recorded yet is waited
+ * for up to the `maxWatchWaitMs` budget (a job started it fire-and-forget with its own requestId
+ * and is still on its way), then 404 RUN_NOT_FOUND — after the same wait for a run the reader may
+ * not read. A transient item change carries
  * the seq of the last persisted event before it, so resuming from any id (`Last-Event-ID`, or
  * `?afterSeq=`) replays every persisted event after it once and in order. The stream ends after
  * the terminal status. Every `accessRecheckMs` the reader's access is checked again: a reader
@@ -25,7 +28,7 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
     path: '/runs/{id}/stream',
     tags: ['runs'],
     summary: 'Live events (Server-Sent Events)',
-    description: 'Events `status`, `log`, `item`, `ledger`, `output`; `id` is the seq to resume after (`Last-Event-ID`). A comment line every 15 s keeps idle connections open. Ends after the terminal status.',
+    description: 'Events `status`, `log`, `item`, `ledger`, `output`; `id` is the seq to resume after (`Last-Event-ID`). A run not recorded yet is waited for up to `maxWatchWaitMs` (default 5 s), then 404 — the same for a run the caller may not read; 429 past `maxPendingWatchesPerPrincipal` / `maxPendingWatches` such waits. A comment line every 15 s keeps idle connections open. Ends after the terminal status.',
     request: { params: RunIdParam, query: StreamQuery },
     responses: { 200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'the event stream' }, ...errorResponses },
   });
@@ -34,13 +37,35 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
     const { id } = c.req.valid('param');
     const as = actingFor(c.get('principal'));
     const afterSeq = resumePoint(c.req.header('last-event-id'), c.req.valid('query').afterSeq);
-    // Refuse (404 / 401) with a JSON error before the stream starts: an invisible run looks missing.
-    await engine.getRun(id, { as });
     if (state.closing) throw new FlowError('UNAVAILABLE', 'the server is shutting down: reconnect with Last-Event-ID to another one');
     const controller = new AbortController();
-    state.streams.add(controller);
     const stop = (): void => controller.abort();
     c.req.raw.signal.addEventListener('abort', stop);
+    state.streams.add(controller); // the router's close() ends a stream waiting for its run too
+    const forget = (): void => {
+      state.streams.delete(controller);
+      c.req.raw.signal.removeEventListener('abort', stop);
+    };
+    // The watch starts now: a run not recorded yet is waited for (maxWatchWaitMs), and every
+    // transient change from the moment it is found reaches this stream. Refusals (404 after the
+    // wait — the same for an invisible run —, 429 past the waiting watches' budget) answer as JSON
+    // before the stream starts.
+    let attached = (): void => undefined;
+    const found = new Promise<void>((resolve) => (attached = resolve));
+    const events = engine.watchRun(id, { afterSeq, signal: controller.signal, as, onAttached: () => attached() });
+    const first = events.next();
+    try {
+      await Promise.race([found, first]);
+    } catch (error) {
+      forget();
+      throw error;
+    }
+    if (controller.signal.aborted) {
+      forget();
+      await events.return(undefined);
+      if (state.closing) throw new FlowError('UNAVAILABLE', 'the server is shutting down: reconnect with Last-Event-ID to another one');
+      return c.body(null, 204);
+    }
     metrics.sseOpen++;
     metrics.sseOpened++;
     c.header('x-accel-buffering', 'no'); // proxies such as nginx pass events on at once
@@ -71,8 +96,9 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
           .finally(() => (checking = false));
       }, state.accessRecheckMs);
       try {
-        for await (const event of engine.watchRun(id, { afterSeq, signal: controller.signal, as })) {
+        for (let next = await first; !next.done; next = await events.next()) {
           if (controller.signal.aborted) break;
+          const event = next.value;
           await stream.writeSSE({ id: String(event.seq), event: event.kind, data: JSON.stringify(event) });
           metrics.sseEventsSent++;
         }
@@ -86,6 +112,7 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
         clearInterval(recheck);
         if (revoked) await stream.writeSSE({ event: 'error', data: JSON.stringify(errorBody(revoked)) }).catch(() => undefined);
         controller.abort();
+        await events.return(undefined).catch(() => undefined);
         state.streams.delete(controller);
         c.req.raw.signal.removeEventListener('abort', stop);
         metrics.sseOpen--;

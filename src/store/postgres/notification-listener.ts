@@ -6,6 +6,7 @@
 import type { Client, Notification } from 'pg';
 import { FlowError } from '../../core/errors.js';
 import type { TransientChange } from '../../core/store.js';
+import { TransientReassembler } from './transient-notifier.js';
 
 /** A change of a run: it was created, recorded a transition, was woken, canceled or updated — or, with `transient`, a transient item change. */
 export interface RunNotification {
@@ -24,7 +25,7 @@ export interface NotificationListenerOptions {
   connect: () => Promise<Client>;
   /** The channel of `<runId>:<lastSeq>` payloads. */
   channel: string;
-  /** The channel of JSON TransientChange payloads. */
+  /** The channel of TransientChange payloads (transient-notifier.ts). */
   transientChannel: string;
   warn: (message: string) => void;
   /** First reconnect delay; doubles per failed attempt up to `maxReconnectDelayMs`. */
@@ -43,6 +44,8 @@ export interface NotificationListenerOptions {
 export class NotificationListener {
   readonly #options: NotificationListenerOptions;
   readonly #listeners = new Set<RunNotificationListener>();
+  /** Transient changes come in parts when larger than a payload (transient-notifier.ts). */
+  readonly #transients = new TransientReassembler();
   #client: Client | null = null;
   #connecting: Promise<void> | null = null;
   #reconnectTimer: NodeJS.Timeout | null = null;
@@ -128,12 +131,8 @@ export class NotificationListener {
 
   #parse(channel: string, payload: string): RunNotification | null {
     if (channel === this.#options.transientChannel) {
-      try {
-        const transient = JSON.parse(payload) as TransientChange;
-        return typeof transient.runId === 'string' && typeof transient.afterSeq === 'number' ? { runId: transient.runId, lastSeq: transient.afterSeq, transient } : null;
-      } catch {
-        return null; // not ours
-      }
+      const transient = this.#transients.accept(payload);
+      return transient && { runId: transient.runId, lastSeq: transient.afterSeq, transient };
     }
     if (channel !== this.#options.channel) return null;
     // Run ids may contain ':'; the sequence number is after the last one.

@@ -22,6 +22,7 @@ runStoreConformance({
     schemaOf.set(store, schema);
     return store;
   },
+  openAnother: (store) => new PostgresStore({ connectionString: url!, schema: schemaOf.get(store)!, poolSize: 2 }),
   // PostgreSQL refuses JSON that does not parse, so the damage is JSON of the wrong shape, written behind the store's back.
   corruptRun: async (store, runId) => {
     const client = new pg.Client({ connectionString: url });

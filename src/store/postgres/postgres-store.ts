@@ -19,7 +19,8 @@ import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
-import { MAX_NOTIFY_BYTES, NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, preparedQuery, wakeRuns } from './run-writes.js';
+import { TransientNotifier } from './transient-notifier.js';
+import { NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, preparedQuery, wakeRuns } from './run-writes.js';
 import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
 
 /** Options of {@link PostgresStore}. */
@@ -56,6 +57,7 @@ export class PostgresStore implements Store {
   readonly #db: PgConnection;
   readonly #batcher: TransitionBatcher;
   readonly #listener: NotificationListener;
+  readonly #transients: TransientNotifier;
   #closed = false;
 
   /** Validates the options; connects and migrates only on first use. Throws INVALID_INPUT naming the bad option. */
@@ -84,6 +86,7 @@ export class PostgresStore implements Store {
       retries: 4,
     });
     this.principals = new PgPrincipalStore(this.#db, () => this.#open());
+    this.#transients = new TransientNotifier((payloads) => this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads])).then(() => undefined));
     this.#listener = new NotificationListener({ connect: () => this.#db.connectDedicated(), channel: NOTIFY_CHANNEL, transientChannel: TRANSIENT_CHANNEL, warn });
   }
 
@@ -281,6 +284,11 @@ export class PostgresStore implements Store {
    */
   async recordTransition(transition: Transition): Promise<RecordedRun> {
     this.#open();
+    // A run's end goes out after the transient changes published before it, so a watcher that
+    // stops at the end has heard them (NOTIFYs reach listeners in commit order).
+    const status = transition.patch.status;
+    // Without any waiting, it is submitted in this very turn and shares its group commit.
+    if ((status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELED') && !this.#transients.isIdle) await this.#transients.idle();
     return this.#batcher.submit(transition);
   }
 
@@ -438,15 +446,14 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Sends a transient item change to every subscriber of this database with NOTIFY: best
-   * effort, never stored (a change too large for a NOTIFY payload, or sent while the database is
-   * away, is dropped — transient means exactly that).
+   * Sends a transient item change or output snapshot to every subscriber of this database with
+   * NOTIFY, in the order published, cut into parts when larger than a payload
+   * (transient-notifier.ts): best effort, never stored (a change sent while the database is away
+   * is dropped — transient means exactly that).
    */
   async publishTransient(change: TransientChange): Promise<void> {
     this.#open();
-    const payload = JSON.stringify(change);
-    if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES) return;
-    await this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', $1)`, [payload]));
+    await this.#transients.publish(change);
   }
 
   /** Runs `SELECT 1` on a pooled connection (connecting and migrating first if needed), never retried; STORE_ERROR while the database is away. */
@@ -460,6 +467,7 @@ export class PostgresStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     await this.#batcher.idle();
+    await this.#transients.idle();
     await this.#listener.close();
     await this.#db.close();
   }

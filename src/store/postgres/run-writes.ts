@@ -33,11 +33,8 @@ export function preparedQuery<R extends QueryResultRow>(sql: Sql, text: string, 
 /** The LISTEN/NOTIFY channel; payloads are `<runId>:<lastSeq>`. */
 export const NOTIFY_CHANNEL = 'flowrun_events';
 
-/** The channel of transient item changes (JSON), live only: never stored. */
+/** The channel of transient item changes and output snapshots (transient-notifier.ts), live only: never stored. */
 export const TRANSIENT_CHANNEL = 'flowrun_transient';
-
-/** NOTIFY payloads must stay under 8000 bytes; larger transient changes are not sent. */
-export const MAX_NOTIFY_BYTES = 7_900;
 
 /** The PRIMARY KEY constraint of `runs`: a unique violation on it means "run id taken". */
 export const RUNS_PKEY = 'runs_pkey';

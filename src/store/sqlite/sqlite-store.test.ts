@@ -19,6 +19,7 @@ runStoreConformance({
     paths.set(store, path);
     return store;
   },
+  openAnother: (store) => createSqliteStore({ path: paths.get(store)! }),
   // Another connection writes JSON that does not parse, as a damaged file or another program would.
   corruptRun: async (store, runId) => {
     const db = new Database(paths.get(store)!);

@@ -6,7 +6,7 @@
 import { FlowError } from '../../core/errors.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, StoreChange, Transition } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, StoreChange, Transition, TransientChange } from '../../core/store.js';
 import * as trees from './run-trees.js';
 import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
@@ -21,6 +21,8 @@ import { SqliteConnection } from './sqlite-connection.js';
 import { SqlitePrincipalStore } from './sqlite-principal-store.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { WalSync } from './wal-sync.js';
+import { LiveChannel } from './live-channel.js';
+import { resolve } from 'node:path';
 
 /** Options of {@link SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -38,6 +40,8 @@ export interface SqliteStoreOptions {
   maxBatch?: number;
   /** How often `subscribe` looks for other processes' commits. Default 20 ms. */
   changePollMs?: number;
+  /** Receives operational warnings (the side channel of transient changes is unavailable). Default console.warn. */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -61,7 +65,7 @@ export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false };
   readonly path: string;
   readonly principals: SqlitePrincipalStore;
-  readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs'>>;
+  readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs' | 'onWarning'>>;
   readonly #queue: GroupCommitQueue;
   /** With synchronous FULL on a file: fsyncs the WAL after each commit off the event loop. */
   readonly #walSync: WalSync | null;
@@ -77,6 +81,8 @@ export class SqliteStore implements Store {
   readonly #readableRows = new WeakSet<RunRow>();
   /** The connection once open: reads then start without waiting on a settled promise. */
   #open: SqliteConnection | null = null;
+  /** Transient changes to and from other processes over this file (live-channel.ts); none in memory. */
+  readonly #live: LiveChannel | null;
   #closed = false;
 
   constructor(options: SqliteStoreOptions) {
@@ -90,6 +96,8 @@ export class SqliteStore implements Store {
       maxBatch: Math.max(1, options.maxBatch ?? 256),
     };
     this.#changePollMs = Math.max(5, options.changePollMs ?? 20);
+    const inMemory = this.path === ':memory:' || this.path.startsWith('file:');
+    this.#live = inMemory ? null : new LiveChannel({ databasePath: resolve(this.path), warn: options.onWarning ?? ((message) => console.warn(message)) });
     this.principals = new SqlitePrincipalStore({ write: (operation) => this.#write(operation), read: (query) => this.#read(query), readCommitted: (query) => this.#read(query, false) });
     const walSync = this.#options.synchronous === 'FULL' ? WalSync.forDatabase(this.path) : null;
     this.#walSync = walSync;
@@ -232,11 +240,14 @@ export class SqliteStore implements Store {
    * Notifies `listener` when another connection (another process) committed to the file, by
    * polling `PRAGMA data_version` every `changePollMs` — a read of a counter, no I/O. SQLite cannot
    * say which run changed, so the change names run `*`. Commits of this store itself are not
-   * reported: the engine that made them publishes them already.
+   * reported: the engine that made them publishes them already. Transient changes other
+   * processes publish arrive through the side channel beside the file (live-channel.ts), from
+   * the moment this resolves.
    */
   async subscribe(listener: (change: StoreChange) => void): Promise<() => Promise<void>> {
     this.#ensureOpen();
     const connection = await this.#connect();
+    const stopLive = await this.#live?.listen((transient) => listener({ runId: transient.runId, lastSeq: transient.afterSeq, transient }));
     let last = connection.dataVersion();
     const timer = setInterval(() => {
       if (this.#closed) return;
@@ -251,7 +262,19 @@ export class SqliteStore implements Store {
       }
     }, this.#changePollMs);
     timer.unref();
-    return async () => clearInterval(timer);
+    return async () => {
+      clearInterval(timer);
+      await stopLive?.();
+    };
+  }
+
+  /**
+   * Sends a transient item change or output snapshot to the subscribers of other processes over
+   * this file through the side channel beside it (live-channel.ts): at once, best effort, never
+   * stored; nothing reaches a process that was not subscribed when it was sent.
+   */
+  async publishTransient(change: TransientChange): Promise<void> {
+    this.#live?.publish(change);
   }
 
   /** Reads the schema version from the file (opening it if needed), without waiting for queued writes; STORE_ERROR when it cannot. */
@@ -262,6 +285,7 @@ export class SqliteStore implements Store {
   /** Lets queued writes commit, then closes the file; later calls fail with STORE_ERROR. Closing twice is harmless. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#live?.close();
     await this.#queue.whenIdle();
     await this.#checkpointer?.close();
     this.#walSync?.close();

@@ -237,10 +237,18 @@ export class AccessControl {
     if (as !== undefined) await this.manageableRun(runId, as);
   }
 
-  /** Guards a watch: the first event is read only after `as` was found allowed to read the run. */
-  async *guardWatch<T>(runId: string, as: PrincipalRef | undefined, events: AsyncGenerator<T>): AsyncGenerator<T> {
-    if (as !== undefined) await this.readableRun(runId, as);
-    yield* events;
+  /**
+   * Whether `as` may read the run (a trusted call: whether it exists): false for a missing and an
+   * invisible run alike; other errors (STORE_ERROR) are thrown. A watch reads no event before this says true.
+   */
+  async isReadable(runId: string, as: PrincipalRef | undefined): Promise<boolean> {
+    try {
+      await this.readableRun(runId, as);
+      return true;
+    } catch (error) {
+      if (error instanceof FlowError && error.code === 'RUN_NOT_FOUND') return false;
+      throw error;
+    }
   }
 
   /**

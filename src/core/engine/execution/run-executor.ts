@@ -75,7 +75,8 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#state = run.state;
     this.#budget = new RunBudget(core.budgets, run);
     this.#changes = new StateChangeTracker(run.state);
-    this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => core.publishTransient(this.#run, body) });
+    // Live-only events go out after the commit in flight, if any, with the seq it ends at: never before changes made earlier.
+    this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => void this.#commitChain.then(() => core.publishTransient(this.#run, body)) });
     this.leaseExpiresAt = lease.expiresAt;
   }
 
@@ -135,10 +136,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       const turn = this.#deferred === 0 || this.#state.stepSeq % 256 === 255 ? this.#core.takeTurn(this.#run, this.#state.stepSeq) : null;
       if (turn && (await turn)) return void (await this.#commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
       const frame = this.#state.frames.at(-1);
-      if (!frame) {
-        await this.#succeedRun(null);
-        return;
-      }
+      if (!frame) return this.#succeedRun(null);
       if (frame.waitingForRunId) {
         const child = this.#core.endedRun(frame.waitingForRunId) ?? (await this.#core.store.getRun(frame.waitingForRunId));
         if (child && !isTerminalStatus(child.status)) {
@@ -407,8 +405,10 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#core.runEnded(ended, wakeLease ?? undefined);
   }
 
-  log(code: string, description: string, details: Record<string, unknown> = {}): void {
-    this.#journal.log(code, description, details);
+  /** `fromModule`: a module's `ctx.log`, kept within the run's history cap and written while the step still runs (the next flush). */
+  log(code: string, description: string, details: Record<string, unknown> = {}, fromModule = false): void {
+    if (!fromModule) this.#journal.log(code, description, details);
+    else if (this.#journal.moduleLog(code, description, details)) this.#core.scheduleFlush(this);
   }
 
   ledger(entry: LedgerEntry): void {
@@ -423,9 +423,9 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal.output(name, value);
   }
 
-  /** At once: a snapshot is a value, not history, so it need not wait for the step's pending log entries. */
+  /** A snapshot is a value, not history: it need not wait for the step's pending log entries, only for a commit in flight. */
   outputStreamed(name: string, value: unknown): void {
-    this.#core.publishTransient(this.#run, { kind: 'output', name, value });
+    void this.#commitChain.then(() => this.#core.publishTransient(this.#run, { kind: 'output', name, value }));
   }
 
   itemChanged(change: 'added' | 'updated' | 'done', item: Item): void {
@@ -433,10 +433,9 @@ export class RunExecutor implements StepHost, FlushableRun {
     if (!item.transient) this.#core.scheduleFlush(this);
   }
 
-  /** Persists pending log entries and items while a module is still running. */
+  /** Persists pending log entries and items while a module is still running (scheduled ~10 ms after the first of them). */
   async flush(): Promise<void> {
-    if (this.#journal.isEmpty) return;
-    await this.#commit({});
+    if (!this.#journal.isEmpty) await this.#commit({});
   }
 
   /** Nothing is written: the step's outcome entry carries its start, duration and attempt (a crash leaves no trace). */

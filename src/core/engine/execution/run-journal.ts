@@ -4,8 +4,8 @@
  * items, output events past the history cap), kept in order behind the events before them.
  *
  * The history cap (`maxHistoryPerRun`) bounds the stored step-level entries of a run — step logs,
- * `run`/`goto`/`decide` ledger entries and output events — whatever the run loops on; past it
- * they are dropped (outputs are still announced live, and the state keeps their latest value).
+ * modules' `ctx.log` entries, `run`/`goto`/`decide` ledger entries and output events — whatever
+ * the run loops on or a module logs; past it they are dropped (outputs are still announced live, and the state keeps their latest value).
  */
 import type { Clock } from '../../clock.js';
 import { cloneJson } from '../../json.js';
@@ -78,6 +78,13 @@ export class RunJournal {
   /** Adds a log entry. */
   log(code: string, description: string, details: Record<string, unknown> = {}): void {
     this.#events.push({ kind: 'log', entry: { time: this.#options.clock.now(), code, description, details } });
+  }
+
+  /** Adds a module's log entry (`ctx.log`) while the run's history cap allows; false (nothing added) once it is reached. */
+  moduleLog(code: string, description: string, details: Record<string, unknown>): boolean {
+    if (!this.#takeHistory()) return false;
+    this.log(code, description, details);
+    return true;
   }
 
   /** Adds a step-level log entry (with the step's timing) when step logs are on and the cap allows. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, createMemoryStores, type FlowDefinition, type LiveRunEvent } from '../../../index.js';
+import { createManualClock } from '../../../testing/index.js';
 
 const talker: FlowDefinition = {
   id: 'talker',
@@ -105,8 +106,11 @@ describe('watchRun', () => {
     await engine.close();
   });
 
-  it('rejects an unknown run with RUN_NOT_FOUND', async () => {
-    const engine = createEngine({ stores: createMemoryStores(), poll: false });
-    await expect(engine.watchRun('nope').next()).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
+  it('rejects an unknown run with RUN_NOT_FOUND once maxWatchWaitMs passed', async () => {
+    const clock = createManualClock();
+    const engine = createEngine({ stores: createMemoryStores(), clock, poll: false });
+    const answer = engine.watchRun('nope').next().catch((error: unknown) => error);
+    await clock.advance(5_000);
+    expect(await answer).toMatchObject({ code: 'RUN_NOT_FOUND' });
   });
 });

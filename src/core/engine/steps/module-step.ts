@@ -45,7 +45,11 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     idempotencyKey: `${run.runId}:${state.stepSeq}:${stepId}`,
     attempt: frame.attempt,
     settings: core.settings,
-    log: (code, description, details) => executor.log(String(code), String(description), details ?? {}),
+    log: (code, description, details) => {
+      const entry = { code: String(code), description: String(description), details: details ?? {} };
+      checkValueBytes(checkedNesting(args, entry, 'ctx.log', 'log entry'), core.budgets.maxValueBytes, `a log entry of step ${stepId}`);
+      executor.log(entry.code, entry.description, entry.details, true);
+    },
     emitItem: (item) => emitItem(args, item),
     write: (name, value) => writer.write(String(name), checkedNesting(args, value, `ctx.write("${String(name)}")`, `outputs.${String(name)}`)),
     append: (name, element) => writer.append(String(name), checkedNesting(args, element, `ctx.append("${String(name)}")`, `outputs.${String(name)}[]`)),

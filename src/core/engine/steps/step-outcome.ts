@@ -28,8 +28,11 @@ export type StepOutcome =
 export interface StepHost {
   /** A step began (its outcome's log entry carries the start time and attempt). */
   stepStarted(stepId: string, stepType: string, attempt: number): void;
-  /** Adds a log entry to the next transition. */
-  log(code: string, description: string, details?: Record<string, unknown>): void;
+  /**
+   * Adds a log entry to the next transition. `fromModule` (a module's `ctx.log`): counted against
+   * the run's history cap, and written while the step still runs, like items.
+   */
+  log(code: string, description: string, details?: Record<string, unknown>, fromModule?: boolean): void;
   /** Adds a ledger entry (control-flow record) to the next transition. */
   ledger(entry: LedgerEntry): void;
   /** An action output changed in the run's state: an `output` event goes with the next transition. */
