@@ -26,7 +26,30 @@ describe('jsonSize', () => {
     for (let i = 0; i < 28; i++) d = [d, d];
     const size = jsonSize(d, 1024 * 1024);
     expect(size).toBeGreaterThan(1024 * 1024);
-    expect(size).toBeLessThan(1024 * 1024 + 100);
+    // Past the bound by at most one recurring member measured whole: far from the 1.3 GB it would write.
+    expect(size).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('measures a value that holds one array 2^40 times over exactly, each recurring array once', () => {
+    // [] is 2 bytes; [d, d] is 2 × size(d) + 3.
+    let d: unknown = [];
+    let expected = 2;
+    for (let i = 0; i < 40; i++) {
+      d = [d, d];
+      expected = 2 * expected + 3;
+    }
+    expect(jsonSize(d)).toBe(expected);
+    const inObjects = { a: d, b: [d, { c: d }] };
+    expect(jsonSize(inObjects)).toBe(JSON.stringify({ a: [], b: [[], { c: [] }] }).length + 3 * (expected - 2));
+  });
+
+  it('counts shared members of a large value every time, as written', () => {
+    const shared = { name: 'é', list: [1, 2, 3] };
+    const value = Array.from({ length: 3000 }, (_, i) => (i % 2 === 0 ? shared : { i, shared }));
+    expect(jsonSize(value)).toBe(bytes(value));
+    const cyclic: unknown[] = Array.from({ length: 2000 }, () => [1]);
+    cyclic.push(cyclic);
+    expect(jsonSize(cyclic, 50_000)).toBeGreaterThan(50_000);
   });
 
   it('ends on a cycle and on nesting far deeper than the stack', () => {

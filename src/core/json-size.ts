@@ -10,10 +10,33 @@ import { sealedSize } from './sealed-values.js';
  * stopping as soon as the count passes `max`: the result is then some number above `max`, not the
  * full size. Shared references count every time they occur, as a store writes them every time;
  * a cycle counts until `max`. The walk is iterative (no stack to blow, whatever the nesting) and
- * visits at most about `max` values, because each adds at least one byte, so a value that holds
- * one array 2^28 times over costs no more than `max` steps.
+ * visits at most about `max` values, because each adds at least one byte. A container met again
+ * in a large walk is measured once and its size added each time it recurs, so a value that holds
+ * one array 2^40 times over (`[d, d]` nested forty times) costs about forty measures, not 2^40
+ * visits — a hostile flow cannot make the measure itself hold the event loop.
  */
 export function jsonSize(value: unknown, max = Number.POSITIVE_INFINITY): number {
+  return measure(value, max, { seen: null, sizes: new Map(), open: new Set(), visits: 0, depth: 0 });
+}
+
+/** What one {@link jsonSize} walk remembers of the containers it met. */
+interface Walk {
+  /** Containers met, once the walk is large enough for repeats to matter (null before). */
+  seen: Set<object> | null;
+  /** Exact sizes of containers met more than once. */
+  sizes: Map<object, number>;
+  /** Containers being measured by an enclosing {@link measure}: met again, they are a cycle. */
+  open: Set<object>;
+  visits: number;
+  depth: number;
+}
+
+/** Containers visited before a walk starts remembering them: small values pay nothing for it. */
+const REMEMBER_AFTER = 1024;
+/** Nested measures of recurring containers at most; deeper ones are walked like the rest. */
+const MAX_MEASURE_DEPTH = 64;
+
+function measure(value: unknown, max: number, walk: Walk): number {
   let size = 0;
   const pending: unknown[] = [value];
   while (pending.length > 0) {
@@ -23,11 +46,36 @@ export function jsonSize(value: unknown, max = Number.POSITIVE_INFINITY): number
     size += scalarSize(current);
     if (typeof current === 'object' && current !== null && !(current instanceof Date)) {
       // A sealed value (seal-json.ts) was measured when it was sealed, and cannot have changed since.
-      size += sealedSize(current) ?? containerSize(current, pending);
+      const sealed = sealedSize(current);
+      if (sealed !== undefined) size += sealed;
+      else size += containerBytes(current, max - size, walk, pending);
     }
     if (size > max) return size;
   }
   return size;
+}
+
+/** Bytes of a container's own JSON, its members pushed to `pending` — or, when it recurs, its whole size, measured once. */
+function containerBytes(current: object, left: number, walk: Walk, pending: unknown[]): number {
+  walk.visits += 1;
+  if (walk.seen === null) {
+    if (walk.visits > REMEMBER_AFTER) walk.seen = new Set();
+    return containerSize(current, pending);
+  }
+  const known = walk.sizes.get(current);
+  if (known !== undefined) return known;
+  if (!walk.seen.has(current) || walk.open.has(current) || walk.depth >= MAX_MEASURE_DEPTH) {
+    walk.seen.add(current);
+    return containerSize(current, pending);
+  }
+  // Met before and not part of a cycle: measure it whole, once, and remember its size if complete.
+  walk.open.add(current);
+  walk.depth += 1;
+  const whole = measure(current, left, walk);
+  walk.depth -= 1;
+  walk.open.delete(current);
+  if (whole <= left) walk.sizes.set(current, whole);
+  return whole;
 }
 
 /** The UTF-8 bytes of a value's JSON when it is not an object or array (a string, number, boolean, null; 4 for what JSON writes as `null`). */
@@ -113,7 +161,7 @@ function stringSize(text: string): number {
 /**
  * Checks that a value a step is about to write fits `maxValueBytes`; returns its size. Throws
  * LIMIT_EXCEEDED (`details: {limit: 'maxValueBytes', max, value}`, where `value` is the count at
- * which measuring stopped, just past `max`) naming `what` was written; nothing is built or written.
+ * which measuring stopped, past `max`) naming `what` was written; nothing is built or written.
  */
 export function checkValueBytes(value: unknown, max: number, what: string): number {
   const size = jsonSize(value, max);

@@ -18,12 +18,14 @@ export function writeSlots(conn: SqliteConnection, runId: string, version: numbe
   for (const prefix of changes.deletePrefixes) conn.run('DELETE FROM flowrun_run_slots WHERE run_id = ? AND key >= ? AND key < ?', [runId, prefix, prefixEnd(prefix)]);
   for (const key of changes.delete) conn.run('DELETE FROM flowrun_run_slots WHERE run_id = ? AND key = ?', [runId, key]);
   const base = version * SLOTS_PER_VERSION;
+  // A SET writes its value as a var and as the step's output: the same object, turned into JSON once.
+  const bodies = new Map<unknown, string>();
   changes.put.forEach(({ key, value }, i) => {
-    conn.run('INSERT INTO flowrun_run_slots (run_id, key, ord, body) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET body = excluded.body', [
-      runId,
-      key,
-      base + i,
-      JSON.stringify(value) ?? 'null',
-    ]);
+    let body = typeof value === 'object' && value !== null ? bodies.get(value) : undefined;
+    if (body === undefined) {
+      body = JSON.stringify(value) ?? 'null';
+      if (typeof value === 'object' && value !== null) bodies.set(value, body);
+    }
+    conn.run('INSERT INTO flowrun_run_slots (run_id, key, ord, body) VALUES (?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET body = excluded.body', [runId, key, base + i, body]);
   });
 }

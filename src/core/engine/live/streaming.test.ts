@@ -110,6 +110,17 @@ async function drive<T>(clock: ManualClock, done: Promise<T>): Promise<T> {
   return result;
 }
 
+/**
+ * Advances the manual clock 1 ms at a time until `ready()`, letting I/O callbacks run now and then:
+ * a SQLite commit settles after its fsync in the thread pool, which no fake millisecond hastens.
+ */
+async function advanceUntil(clock: ManualClock, ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 20_000 && !ready(); i++) {
+    await clock.advance(1);
+    if (i % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** Checks that every `lines` snapshot is the base (when merged) plus lines 0..k-1, none torn, and that `count` follows with k. */
 function expectCoherent(reports: Report[], withBase: boolean): number[] {
   const sizes: number[] = [];
@@ -235,7 +246,7 @@ describe.each(storeKinds)('streamed outputs on the %s store', (_kind, createStor
     await engine.deployFlow(callee, { publish: true });
     const reports: Report[] = [];
     const running = engine.runAction({ flow: page('shop/canceled', 'catalog/fill', ['CANCELED']), input: { total: 0 }, onOutput: (name, value) => reports.push({ name, value, at: clock.now() }) });
-    for (let i = 0; i < 200 && !reports.some((r) => r.name === 'lines'); i++) await clock.advance(1);
+    await advanceUntil(clock, () => reports.some((r) => r.name === 'lines'));
     expect(reports.some((r) => r.name === 'lines' && (r.value as unknown[]).length > 1)).toBe(true);
     const child = (await engine.listRuns({ status: ['ACTIVE'] })).runs.find((r) => r.flowId === 'catalog/fill')!;
     // Snapshots are live only: the caller's stored state is as before the call while the callee streams.
@@ -255,7 +266,7 @@ describe.each(storeKinds)('streamed outputs on the %s store', (_kind, createStor
     const reports: Report[] = [];
     const abort = new AbortController();
     const running = engine.runAction({ flow: page('shop/aborted', 'catalog/fill'), input: { total: 0 }, signal: abort.signal, onOutput: (name, value) => reports.push({ name, value, at: clock.now() }) });
-    for (let i = 0; i < 200 && !reports.some((r) => r.name === 'lines'); i++) await clock.advance(1);
+    await advanceUntil(clock, () => reports.some((r) => r.name === 'lines'));
     abort.abort();
     const result = await drive(clock, running);
     expect(result.status).toBe('CANCELED');

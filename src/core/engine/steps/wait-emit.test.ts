@@ -10,7 +10,8 @@ function setup() {
 
 /** Lets promise chains run (no timers, no sleeping) until `check` holds; fails after many turns. */
 async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  // Many turns: under a loaded machine a subscriber's start may take more than a few hundred.
+  for (let i = 0; i < 20_000; i++) {
     if (await check()) return;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
