@@ -18,7 +18,7 @@ afterEach(() => {
   for (const db of opened.splice(0)) db.close();
 });
 
-function setup(options: { maxBatch: number; maxBatchMs?: number; minBatch?: number; now?: () => number; sync?: () => Promise<void> }) {
+function setup(options: { maxBatch: number; maxBatchMs?: number; minBatch?: number; now?: () => number }) {
   const path = join(mkdtempSync(join(tmpdir(), 'flowrun-gcq-')), 'q.db');
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -106,62 +106,5 @@ describe('GroupCommitQueue', () => {
     );
     await Promise.all(writes);
     expect(order).toEqual(['write 0', 'write 1', 'other callback', 'write 2', 'write 3']);
-  });
-
-  describe('with a sync that makes commits durable off the event loop', () => {
-    /** A sync the test finishes by hand, like an fdatasync still running in the thread pool. */
-    function manualSync() {
-      const calls: { committedAtCall: number; finish: (error?: Error) => void }[] = [];
-      let committed: () => number[] = () => [];
-      const sync = () =>
-        new Promise<void>((resolve, reject) => {
-          calls.push({ committedAtCall: committed().length, finish: (error) => (error ? reject(error) : resolve()) });
-        });
-      return { calls, sync, watch: (read: () => number[]) => void (committed = read) };
-    }
-
-    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-    it('settles a write only after the sync that began after its COMMIT finished, and begins no other transaction meanwhile', async () => {
-      const manual = manualSync();
-      const { queue, committed } = setup({ maxBatch: 100, sync: manual.sync });
-      manual.watch(committed);
-      const settled: number[] = [];
-      const first = [0, 1].map((n) => queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (?)', [n])).then(() => void settled.push(n)));
-      while (manual.calls.length === 0) await turn();
-      // Committed (another connection sees it) and synced from then on, but not acknowledged yet.
-      expect(manual.calls[0]!.committedAtCall).toBe(2);
-      const later = queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (2)')).then(() => void settled.push(2));
-      let readDone = false;
-      const read = queue.afterQueuedWrites().then(() => (readDone = true));
-      for (let i = 0; i < 5; i++) await turn();
-      expect(settled).toEqual([]);
-      expect(readDone).toBe(false);
-      expect(queue.syncing).not.toBeNull();
-      expect(committed()).toEqual([0, 1]);
-      manual.calls[0]!.finish();
-      await Promise.all(first);
-      expect(settled).toEqual([0, 1]);
-      while (manual.calls.length === 1) await turn();
-      expect(committed()).toEqual([0, 1, 2]);
-      expect(readDone).toBe(false);
-      manual.calls[1]!.finish();
-      await Promise.all([later, read]);
-      expect(settled).toEqual([0, 1, 2]);
-      expect(queue.syncing).toBeNull();
-    });
-
-    it('fails the batch whose sync failed and every write after it, as the disk may have dropped what it held', async () => {
-      const manual = manualSync();
-      const { queue } = setup({ maxBatch: 100, sync: manual.sync });
-      const write = queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (0)'));
-      while (manual.calls.length === 0) await turn();
-      const queuedMeanwhile = queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (1)'));
-      manual.calls[0]!.finish(new Error('EIO: i/o error, fdatasync'));
-      await expect(write).rejects.toMatchObject({ code: 'STORE_ERROR', message: expect.stringContaining('EIO') });
-      await expect(queuedMeanwhile).rejects.toMatchObject({ code: 'STORE_ERROR' });
-      await expect(queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (2)'))).rejects.toMatchObject({ code: 'STORE_ERROR' });
-      expect(manual.calls).toHaveLength(1);
-    });
   });
 });

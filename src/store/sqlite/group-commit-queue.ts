@@ -2,9 +2,7 @@
  * Group commit for SQLite: write operations that arrive in the same turn of the event loop are
  * applied in ONE `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT. A durable commit
  * costs an fsync (~0.1 ms, so ~10k commits/s); sharing it lets many concurrently executing runs
- * checkpoint their transitions at the rate SQLite writes rows instead. With a `sync` the fsync
- * leaves the event loop too: COMMIT hands the WAL frames to the OS and the fsync runs in
- * libuv's thread pool while requests are served; the batch settles after it.
+ * checkpoint their transitions at the rate SQLite writes rows instead.
  */
 import { setImmediate, setTimeout } from 'node:timers';
 import { FlowError } from '../../core/errors.js';
@@ -18,13 +16,6 @@ export interface GroupCommitStats {
   operations: number;
   /** Transactions started again because another process held the write lock. */
   busyRetries: number;
-  /**
-   * The longest one transaction held the event loop, in milliseconds: from BEGIN until COMMIT
-   * returned (its fsync included when SQLite syncs inside COMMIT; a `sync` runs outside it).
-   */
-  longestTransactionMs: number;
-  /** The longest the COMMIT statement alone held the event loop, in milliseconds (its fsync and any checkpoint included). */
-  longestCommitMs: number;
 }
 
 /** Options of a {@link GroupCommitQueue}. */
@@ -54,15 +45,6 @@ export interface GroupCommitQueueOptions {
   busyRetries: number;
   /** First backoff before a retry; doubles each time. */
   busyBackoffMs: number;
-  /**
-   * Makes what the connection committed durable, off the event loop (wal-sync.ts): given when the
-   * connection commits without fsync. A batch settles only once the sync that started after its
-   * COMMIT resolved; the next transaction begins only after that too, so a reader of this
-   * connection never sees a commit that is not yet durable (see {@link GroupCommitQueue.syncing}).
-   * A rejection fails the batch and every later write: after a failed fsync the OS may have
-   * dropped the pages, and a later fsync that succeeds would not bring them back.
-   */
-  sync?: () => Promise<void>;
 }
 
 /** A write applied inside the shared transaction; it must be synchronous and touch only the database. */
@@ -93,8 +75,7 @@ const FATAL_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|NOMEM|CORRUPT|NOTADB|READON
  *
  * Guarantees: operations of one lane are applied in queue order (lanes take turns, see
  * {@link enqueue}); an operation's promise settles only after the COMMIT that contains it returned
- * and, with a `sync`, after that sync (so with synchronous=FULL a resolved write survives power
- * loss either way); an operation that throws
+ * (so with synchronous=FULL a resolved write survives power loss); an operation that throws
  * rolls back to its own savepoint and rejects alone; if the transaction itself fails (I/O error,
  * disk full) every operation of the batch rejects and nothing of it is visible. SQLITE_BUSY
  * (another process holds the write lock past busy_timeout) retries the whole batch with
@@ -107,11 +88,7 @@ export class GroupCommitQueue {
   #draining: Promise<void> | null = null;
   /** Settles once the operation queued last and every earlier one have. */
   #tail: Promise<void> = Promise.resolve();
-  readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0, longestTransactionMs: 0, longestCommitMs: 0 };
-  /** The sync of the last transaction while it runs. */
-  #syncing: Promise<void> | null = null;
-  /** Set once a sync failed: every write from then on fails with it. */
-  #failure: FlowError | null = null;
+  readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0 };
 
   constructor(options: GroupCommitQueueOptions) {
     this.#options = options;
@@ -129,7 +106,6 @@ export class GroupCommitQueue {
    * another's next write by a few of its own, not by its whole backlog.
    */
   enqueue<T>(apply: WriteOperation<T>, options: { lane?: string } = {}): Promise<T> {
-    if (this.#failure) return Promise.reject(this.#failure);
     const result = new Promise<T>((resolve, reject) => {
       this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject, lane: options.lane ?? '' });
       // setImmediate runs after this turn's I/O callbacks and microtasks, so every run that
@@ -153,16 +129,6 @@ export class GroupCommitQueue {
    */
   async afterQueuedWrites(): Promise<void> {
     if (this.#draining) await this.#tail;
-  }
-
-  /**
-   * While the last transaction's sync runs, a promise that settles (never rejects) when it is
-   * over; else null. A read that does not wait for queued writes waits for this, so what it sees
-   * of this connection is durable: transactions never overlap a sync, so once it is over every
-   * commit so far is.
-   */
-  get syncing(): Promise<void> | null {
-    return this.#syncing;
   }
 
   /** Resolves when every queued operation has settled. */
@@ -244,22 +210,6 @@ export class GroupCommitQueue {
       }
       this.#stats.commits++;
       this.#stats.operations += outcome.filter((s) => s.ok).length;
-      if (this.#options.sync) {
-        const synced = this.#options.sync();
-        this.#syncing = synced.then(
-          () => undefined,
-          () => undefined,
-        );
-        try {
-          await synced;
-        } catch (error) {
-          this.#failure = this.#storeError(error);
-          for (const op of [...batch, ...this.#pending.splice(0)]) op.reject(this.#failure);
-          return;
-        } finally {
-          this.#syncing = null;
-        }
-      }
       outcome.forEach((settled, i) => {
         const op = batch[i]!;
         if (settled.ok) op.resolve(settled.value);
@@ -275,27 +225,17 @@ export class GroupCommitQueue {
    * for that prefix.
    */
   #tryCommit(connection: SqliteConnection, batch: Pending[]): Settled[] | 'busy' | FlowError {
+    const db = connection.db;
     const now = this.#options.now ?? performance.now.bind(performance);
+    const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
+    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
     const startedAt = now();
-    const blockedSince = performance.now();
     const control = connection.control;
     try {
       control.begin.run();
     } catch (error) {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
-    try {
-      return this.#applyAndCommit(connection, batch, now, startedAt);
-    } finally {
-      this.#stats.longestTransactionMs = Math.max(this.#stats.longestTransactionMs, performance.now() - blockedSince);
-    }
-  }
-
-  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number): Settled[] | 'busy' | FlowError {
-    const db = connection.db;
-    const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
-    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
-    const control = connection.control;
     const results: Settled[] = [];
     try {
       for (const op of batch) {
@@ -312,9 +252,7 @@ export class GroupCommitQueue {
         }
         if (results.length >= minBatch && now() - startedAt >= maxBatchMs) break;
       }
-      const commitStartedAt = performance.now();
       control.commit.run();
-      this.#stats.longestCommitMs = Math.max(this.#stats.longestCommitMs, performance.now() - commitStartedAt);
       return results;
     } catch (error) {
       if (db.inTransaction) {

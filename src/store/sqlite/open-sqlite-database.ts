@@ -14,15 +14,6 @@ export interface OpenSqliteOptions {
   synchronous: 'FULL' | 'NORMAL';
   /** How long SQLite itself waits for another connection's write lock before SQLITE_BUSY. */
   busyTimeoutMs: number;
-  /**
-   * With synchronous FULL: the caller fsyncs the WAL after each commit itself, off the event loop
-   * (wal-sync.ts), and treats nothing as committed before that. The connection then commits at
-   * synchronous=NORMAL, whose commits only write the WAL but whose checkpoints still fsync the
-   * WAL before copying it into the database and the database before the WAL is written over, so
-   * a checkpoint never makes a frame's place in the WAL reusable before its pages are on disk.
-   * Migrations run at FULL before the switch.
-   */
-  walSyncedByCaller?: boolean;
 }
 
 /**
@@ -66,7 +57,6 @@ export async function openSqliteDatabase(options: OpenSqliteOptions): Promise<Be
     // Only a schema that needs work takes the write lock: opening a current file never waits
     // for (or blocks) another process's writes.
     if (found < SQLITE_SCHEMA_VERSION) migrate(db, options.path);
-    if (options.walSyncedByCaller && options.synchronous === 'FULL') db.pragma('synchronous = NORMAL');
     return db;
   } catch (error) {
     db?.close();

@@ -19,8 +19,6 @@ import * as writes from './run-writes.js';
 import * as outbox from './pending-emits.js';
 import { SqliteConnection } from './sqlite-connection.js';
 import { SqlitePrincipalStore } from './sqlite-principal-store.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
-import { WalSync } from './wal-sync.js';
 import { LiveChannel } from './live-channel.js';
 import { resolve } from 'node:path';
 
@@ -50,12 +48,8 @@ export interface SqliteStoreOptions {
  * The file opens (and migrates) on first use, not on construction, so building the store is
  * synchronous and loading the native driver waits until a store is actually used. Every write is
  * one savepoint inside a shared transaction; its promise resolves only after that transaction
- * committed (with synchronous=FULL, after the WAL was fsynced — in libuv's thread pool, so the
- * event loop goes on meanwhile), so a crash never loses a write whose promise resolved and never
- * shows part of one. Reads through this store never see a write before it is durable; another
- * process reading the file may, for the duration of one fsync (what a process crash never loses;
- * a power cut in that window loses it together with every later commit, the WAL being replayed
- * as a prefix). A retried duplicate of the last transition
+ * committed (with synchronous=FULL, after the WAL was fsynced), so a crash never loses a write
+ * whose promise resolved and never shows part of one. A retried duplicate of the last transition
  * is a no-op; a write from a process whose lease was taken over fails with LEASE_LOST. A run read
  * again while nothing was committed since (by this store or any other connection) comes from
  * memory, parsed afresh (committed-reads.ts).
@@ -67,10 +61,6 @@ export class SqliteStore implements Store {
   readonly principals: SqlitePrincipalStore;
   readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs' | 'onWarning'>>;
   readonly #queue: GroupCommitQueue;
-  /** With synchronous FULL on a file: fsyncs the WAL after each commit off the event loop. */
-  readonly #walSync: WalSync | null;
-  /** With {@link #walSync}: checkpoints in a worker thread, for the same reason. */
-  readonly #checkpointer: WalCheckpointer | null;
   readonly #changePollMs: number;
   #connection: Promise<SqliteConnection> | null = null;
   /** Moves on every write of this store: a run row read before a write is not served after it. */
@@ -99,12 +89,7 @@ export class SqliteStore implements Store {
     const inMemory = this.path === ':memory:' || this.path.startsWith('file:');
     this.#live = inMemory ? null : new LiveChannel({ databasePath: resolve(this.path), warn: options.onWarning ?? ((message) => console.warn(message)) });
     this.principals = new SqlitePrincipalStore({ write: (operation) => this.#write(operation), read: (query) => this.#read(query), readCommitted: (query) => this.#read(query, false) });
-    const walSync = this.#options.synchronous === 'FULL' ? WalSync.forDatabase(this.path) : null;
-    this.#walSync = walSync;
-    const checkpointer = walSync ? new WalCheckpointer({ path: this.path, busyTimeoutMs: this.#options.busyTimeoutMs, setAutoCheckpoint: (pages) => this.#open?.db.pragma(`wal_autocheckpoint = ${pages}`) }) : null;
-    this.#checkpointer = checkpointer;
     this.#queue = new GroupCommitQueue({
-      ...(walSync && checkpointer ? { sync: () => walSync.sync().then(() => checkpointer.noteCommit({ walBytes: walSync.bytes, operations: this.#queue.stats.operations })) } : {}),
       connection: () => this.#connect(),
       path: this.path,
       maxBatch: this.#options.maxBatch,
@@ -113,12 +98,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Commit counters: `commits` well below `operations` means group commit is sharing transactions;
-   * `workerCheckpoints`, the checkpoints run off the event loop (wal-checkpointer.ts).
-   */
-  get stats(): GroupCommitStats & { workerCheckpoints: number } {
-    return { ...this.#queue.stats, workerCheckpoints: this.#checkpointer?.checkpoints ?? 0 };
+  /** Commit counters: `commits` well below `operations` means group commit is sharing transactions. */
+  get stats(): GroupCommitStats {
+    return this.#queue.stats;
   }
 
   async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
@@ -287,8 +269,6 @@ export class SqliteStore implements Store {
     this.#closed = true;
     await this.#live?.close();
     await this.#queue.whenIdle();
-    await this.#checkpointer?.close();
-    this.#walSync?.close();
     const opening = this.#connection;
     this.#connection = null;
     this.#open = null;
@@ -305,7 +285,7 @@ export class SqliteStore implements Store {
   }
 
   #connect(): Promise<SqliteConnection> {
-    this.#connection ??= openSqliteDatabase({ path: this.path, synchronous: this.#options.synchronous, busyTimeoutMs: this.#options.busyTimeoutMs, walSyncedByCaller: this.#walSync !== null }).then(
+    this.#connection ??= openSqliteDatabase({ path: this.path, synchronous: this.#options.synchronous, busyTimeoutMs: this.#options.busyTimeoutMs }).then(
       (db) => (this.#open = new SqliteConnection(db)),
       (error: unknown) => {
         // Forget the failure so a later call tries again (the file may have been fixed meanwhile).
@@ -330,16 +310,11 @@ export class SqliteStore implements Store {
   /**
    * Runs a read on the connection. By default it first waits for the writes queued before it (a
    * store reads its own writes in call order); with `afterQueuedWrites` false it reads what is
-   * committed now and durable: it waits for a running fsync of the WAL (never for queued writes),
-   * so it sees every write whose promise resolved and none that could still be lost.
+   * committed now — transactions run synchronously, so that is every write whose promise resolved.
    */
   async #read<T>(query: (connection: SqliteConnection) => T, afterQueuedWrites = true): Promise<T> {
     this.#ensureOpen();
     if (afterQueuedWrites) await this.#queue.afterQueuedWrites();
-    else {
-      const syncing = this.#queue.syncing;
-      if (syncing) await syncing;
-    }
     const connection = this.#open ?? (await this.#connect());
     try {
       return query(connection);
