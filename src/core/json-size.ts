@@ -16,17 +16,17 @@ import { sealedSize } from './sealed-values.js';
  * visits — a hostile flow cannot make the measure itself hold the event loop.
  */
 export function jsonSize(value: unknown, max = Number.POSITIVE_INFINITY): number {
-  return measure(value, max, { seen: null, sizes: new Map(), open: new Set(), visits: 0, depth: 0 });
+  return measure(value, max, { seen: null, sizes: null, open: null, visits: 0, depth: 0 });
 }
 
 /** What one {@link jsonSize} walk remembers of the containers it met. */
 interface Walk {
   /** Containers met, once the walk is large enough for repeats to matter (null before). */
   seen: Set<object> | null;
-  /** Exact sizes of containers met more than once. */
-  sizes: Map<object, number>;
+  /** Exact sizes of containers met more than once (null until one is). */
+  sizes: Map<object, number> | null;
   /** Containers being measured by an enclosing {@link measure}: met again, they are a cycle. */
-  open: Set<object>;
+  open: Set<object> | null;
   visits: number;
   depth: number;
 }
@@ -62,19 +62,20 @@ function containerBytes(current: object, left: number, walk: Walk, pending: unkn
     if (walk.visits > REMEMBER_AFTER) walk.seen = new Set();
     return containerSize(current, pending);
   }
-  const known = walk.sizes.get(current);
+  const known = walk.sizes?.get(current);
   if (known !== undefined) return known;
-  if (!walk.seen.has(current) || walk.open.has(current) || walk.depth >= MAX_MEASURE_DEPTH) {
+  if (!walk.seen.has(current) || walk.open?.has(current) || walk.depth >= MAX_MEASURE_DEPTH) {
     walk.seen.add(current);
     return containerSize(current, pending);
   }
   // Met before and not part of a cycle: measure it whole, once, and remember its size if complete.
-  walk.open.add(current);
+  const open = (walk.open ??= new Set());
+  open.add(current);
   walk.depth += 1;
   const whole = measure(current, left, walk);
   walk.depth -= 1;
-  walk.open.delete(current);
-  if (whole <= left) walk.sizes.set(current, whole);
+  open.delete(current);
+  if (whole <= left) (walk.sizes ??= new Map()).set(current, whole);
   return whole;
 }
 
