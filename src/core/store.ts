@@ -20,6 +20,11 @@ export interface StoreCapabilities {
   isDurable: boolean;
   /** The store pushes change notifications (LISTEN/NOTIFY); otherwise watchers poll only. */
   hasNotifications: boolean;
+  /**
+   * A small state is cheaper written whole in the run's row than as slot changes (the row stores);
+   * without it the engine always sends slot changes (the memory store, which copies what it keeps).
+   */
+  writesSmallStatesWhole?: boolean;
 }
 
 /** A lease on a run: who holds it and the fencing token that proves it. */

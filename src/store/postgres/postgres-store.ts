@@ -50,7 +50,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  */
 export class PostgresStore implements Store {
   readonly name = 'postgres';
-  readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: true };
+  readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: true, writesSmallStatesWhole: true };
   /** The schema this store lives in. */
   readonly schema: string;
   readonly principals: PgPrincipalStore;

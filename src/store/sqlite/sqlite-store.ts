@@ -56,7 +56,7 @@ export interface SqliteStoreOptions {
  */
 export class SqliteStore implements Store {
   readonly name = 'sqlite';
-  readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false };
+  readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false, writesSmallStatesWhole: true };
   readonly path: string;
   readonly principals: SqlitePrincipalStore;
   readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs' | 'onWarning'>>;

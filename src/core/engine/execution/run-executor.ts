@@ -471,7 +471,7 @@ export class RunExecutor implements StepHost, FlushableRun {
           ...(input.status && input.status !== 'INACTIVE' ? { status: input.status, output: input.output ?? null, runError: input.runError ?? null, endTime: input.endTime ?? at } : {}),
           ...(input.readyAt !== undefined ? { readyAt: input.readyAt } : {}),
         },
-        stateChanges: this.#changes.take((max) => this.#budget.stateWithin(this.#state, max)),
+        stateChanges: this.#changes.take((max) => this.#core.store.capabilities.writesSmallStatesWhole === true && this.#budget.stateWithin(this.#state, max)),
         events,
         items,
         ...(created.length ? { createRuns: created, maxRunsPerTree: this.#core.budgets.maxRunsPerTree } : {}),

@@ -74,6 +74,8 @@ describe('state changes', () => {
       },
     };
     const store = createMemoryStores();
+    // The memory store keeps slots and asks for changes; this one says it is a row store, as SQLite and PostgreSQL do.
+    Object.defineProperty(store, 'capabilities', { value: { ...store.capabilities, writesSmallStatesWhole: true } });
     const recorded: Transition[] = [];
     const record = store.recordTransition.bind(store);
     store.recordTransition = (t) => {
