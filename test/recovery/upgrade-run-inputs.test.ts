@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEngine, type FlowDefinition, type Store } from '../../src/index.js';
+import { type FlowDefinition, type Store } from '../../src/index.js';
 import type { NewRun, RunState } from '../../src/core/run.js';
 import { sampleRun } from '../../src/store/store.conformance.js';
 import { createSqliteStore } from '../../src/store/sqlite/create-filesystem-stores.js';
-import { createSqliteAtVersion } from '../support/runs-before-slots.js';
+import { createSqliteAtVersion, resumeCountingRun } from '../support/runs-before-slots.js';
 
 const flow: FlowDefinition = {
   id: 'upgrade/inputs',
@@ -62,19 +62,9 @@ function insertRunAtSchema11(path: string, run: NewRun, ended: { endTime: number
   }
 }
 
-/** Resumes the live run; returns what the modules were called with and the output. */
-async function resume(store: Store): Promise<{ calls: number[]; output: unknown }> {
-  const calls: number[] = [];
-  const engine = createEngine({ stores: store, poll: false, modules: { count: (given) => { const n = given.n as number; calls.push(n); return { n: n + 1 }; } } });
-  try {
-    await engine.deployFlow(flow, { publish: true });
-    engine.dispatch('live-before-12');
-    const ended = await engine.waitForRun('live-before-12', { timeoutMs: 20_000 });
-    expect(ended.status).toBe('SUCCEEDED');
-    return { calls, output: ended.output };
-  } finally {
-    await engine.close();
-  }
+/** Resumes the run on an upgraded store; returns what the modules were called with and the output. */
+function resume(store: Store): Promise<{ calls: number[]; output: unknown }> {
+  return resumeCountingRun(store, flow, 'live-before-12');
 }
 
 describe('upgrading to run inputs in their own table (SQLite schema 12)', () => {

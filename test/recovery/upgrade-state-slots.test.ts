@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEngine, type FlowDefinition, type Store } from '../../src/index.js';
+import { type FlowDefinition, type Store } from '../../src/index.js';
 import type { RunState } from '../../src/core/run.js';
 import { sampleRun } from '../../src/store/store.conformance.js';
 import { createSqliteStore } from '../../src/store/sqlite/create-filesystem-stores.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { createPostgresAtVersion, createSqliteAtVersion, insertPostgresRunBeforeSlots, insertSqliteRunBeforeSlots } from '../support/runs-before-slots.js';
+import { createPostgresAtVersion, createSqliteAtVersion, insertPostgresRunBeforeSlots, insertSqliteRunBeforeSlots, resumeCountingRun } from '../support/runs-before-slots.js';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../support/pg-schema.js';
 
 const flow: FlowDefinition = {
@@ -46,19 +46,9 @@ function runBeforeUpgrade(): ReturnType<typeof sampleRun> {
   return sampleRun({ runId: 'before-slots', flowId: flow.id, input: { x: 5 }, state, startTime: now, readyAt: now });
 }
 
-/** Resumes the run on an upgraded store; returns what the modules were called with. */
-async function resume(store: Store): Promise<{ calls: number[]; output: unknown }> {
-  const calls: number[] = [];
-  const engine = createEngine({ stores: store, poll: false, modules: { count: (input) => { const n = input.n as number; calls.push(n); return { n: n + 1 }; } } });
-  try {
-    await engine.deployFlow(flow, { publish: true });
-    engine.dispatch('before-slots');
-    const ended = await engine.waitForRun('before-slots', { timeoutMs: 20_000 });
-    expect(ended.status).toBe('SUCCEEDED');
-    return { calls, output: ended.output };
-  } finally {
-    await engine.close();
-  }
+/** Resumes the run on an upgraded store; returns what the modules were called with and the output. */
+function resume(store: Store): Promise<{ calls: number[]; output: unknown }> {
+  return resumeCountingRun(store, flow, 'before-slots');
 }
 
 describe('upgrading to state slots', () => {

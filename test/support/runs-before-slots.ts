@@ -91,3 +91,22 @@ export async function runWaitingForPayment(store: Store): Promise<{ requestId: s
     await engine.close();
   }
 }
+
+/**
+ * Publishes `flow` (its steps call module `count`: `{n}` → `{n: n + 1}`), dispatches the recorded
+ * run `runId` on an upgraded store and waits for it to succeed; returns the `n` each call was given
+ * (a completed step run again shows up here) and the run's output.
+ */
+export async function resumeCountingRun(store: Store, flow: FlowDefinition, runId: string): Promise<{ calls: number[]; output: unknown }> {
+  const calls: number[] = [];
+  const engine = createEngine({ stores: store, poll: false, modules: { count: (given) => { const n = given.n as number; calls.push(n); return { n: n + 1 }; } } });
+  try {
+    await engine.deployFlow(flow, { publish: true });
+    engine.dispatch(runId);
+    const ended = await engine.waitForRun(runId, { timeoutMs: 20_000 });
+    if (ended.status !== 'SUCCEEDED') throw new Error(`run ${runId} ended ${ended.status}, expected SUCCEEDED`);
+    return { calls, output: ended.output };
+  } finally {
+    await engine.close();
+  }
+}
