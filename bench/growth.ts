@@ -36,7 +36,7 @@ export interface GrowthOptions {
   engines?: string[];
 }
 
-const GROWTH_ENGINES = ['flowrun-memory', 'flowrun-sqlite-full', 'flowrun-pg', 'dbos', 'mastra-memory', 'mastra-libsql'];
+const GROWTH_ENGINES = ['flowrun-memory', 'flowrun-memory-frozen', 'flowrun-sqlite-full', 'flowrun-pg', 'dbos', 'mastra-memory', 'mastra-libsql'];
 const CELLS = [
   { steps: 10, kib: 1 },
   { steps: 100, kib: 1 },

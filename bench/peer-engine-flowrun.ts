@@ -20,7 +20,7 @@ export type FlowrunStoreKind = 'memory' | 'sqlite-full' | 'sqlite-normal' | 'pg'
  * A flowrun engine for the workloads; with `pg`, on a re-created database `flowrun_bench_peers_flowrun`
  * (or FLOWRUN_BENCH_PEERS_DB, so two measurements at once never share one).
  */
-export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunStoreKind; call?: 'child-run' | 'subflow' }): Promise<PeerEngine & { durability: string; serverWalBytes?: () => Promise<number> }> {
+export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunStoreKind; call?: 'child-run' | 'subflow'; frozenInput?: boolean }): Promise<PeerEngine & { durability: string; serverWalBytes?: () => Promise<number> }> {
   let admin: PgAdmin | null = null;
   let stores: Store;
   let durability: string;
@@ -49,7 +49,7 @@ export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunS
     durability,
     parentS,
     parent: (i) => run('peers/parent', { s: 0, i }),
-    steps: (i, payload) => run('peers/steps', payload ? { s: 0, i, payload } : { s: 0, i }),
+    steps: (i, payload) => run('peers/steps', payload ? { s: 0, i, payload: options.frozenInput ? deepFrozen(payload) : payload } : { s: 0, i }),
     close: async () => {
       await engine.close();
       await stores.close();
@@ -62,6 +62,25 @@ export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunS
   }
   checkResult('flowrun', await peer.parent(7), parentS, 7);
   return peer;
+}
+
+const frozen = new WeakMap<object, object>();
+
+/**
+ * A deep-frozen copy of `value`, made once per value: the caller that hands the engine data it
+ * froze (`frozenInput`), which the engine shares instead of copying (src/core/seal-json.ts).
+ */
+function deepFrozen<T extends object>(value: T): T {
+  let copy = frozen.get(value);
+  if (!copy) {
+    const freeze = (v: unknown): unknown => {
+      if (typeof v === 'object' && v !== null) for (const part of Object.values(v)) freeze(part);
+      return Object.freeze(v);
+    };
+    copy = freeze(structuredClone(value)) as object;
+    frozen.set(value, copy);
+  }
+  return copy as T;
 }
 
 /** A MODULE step reading `{s, i}` at `from`, then going to `next`. */

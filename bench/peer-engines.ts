@@ -37,6 +37,7 @@ export interface PeerEngineEntry {
 export const PEER_ENGINES: Record<string, PeerEngineEntry> = {
   plain: { label: 'plain async functions', kind: 'in process', matchedWith: 'flowrun-memory', make: (o) => plainPeer(o) },
   'flowrun-memory': { label: 'flowrun memory (child run)', kind: 'in process', make: (o) => flowrunPeer({ ...o, store: 'memory' }) },
+  'flowrun-memory-frozen': { label: 'flowrun memory (child run), input frozen by its caller', kind: 'in process', make: (o) => flowrunPeer({ ...o, store: 'memory', frozenInput: true }) },
   'flowrun-memory-subflow': { label: 'flowrun memory (subflow)', kind: 'in process', make: (o) => flowrunPeer({ ...o, store: 'memory', call: 'subflow' }) },
   mastra: { label: 'Mastra (no storage)', kind: 'in process', matchedWith: 'flowrun-memory-subflow', make: (o) => mastraPeer({ ...o, storage: 'none' }) },
   'mastra-memory': { label: 'Mastra + InMemoryStore', kind: 'in process', matchedWith: 'flowrun-memory-subflow', make: (o) => mastraPeer({ ...o, storage: 'memory' }) },

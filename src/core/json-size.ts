@@ -133,7 +133,31 @@ function numberSize(value: number): number {
     for (let rest = Math.abs(value); rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
     return digits;
   }
-  return String(value).length;
+  return decimalSize(value) ?? String(value).length;
+}
+
+/** Powers of ten for {@link decimalSize}'s fractional digits. */
+const SCALES = [10, 100, 1000];
+
+/**
+ * Bytes of a number with one to three fractional digits (prices, ratios) written in plain
+ * decimal, without building its string (`String` is most of a document's measuring otherwise);
+ * undefined for any other number. `m / 10^k === value` means the k-digit decimal reads back as
+ * `value`, and the first such k is the shortest, which is what JSON writes.
+ */
+function decimalSize(value: number): number | undefined {
+  const magnitude = Math.abs(value);
+  if (!(magnitude >= 0.001 && magnitude < 1e12)) return undefined;
+  for (let k = 0; k < SCALES.length; k++) {
+    const scale = SCALES[k]!;
+    const scaled = Math.round(magnitude * scale);
+    if (scaled / scale !== magnitude) continue;
+    const whole = (scaled - (scaled % scale)) / scale;
+    let digits = (value < 0 ? 2 : 1) + 1 + (k + 1);
+    for (let rest = whole; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+    return digits;
+  }
+  return undefined;
 }
 
 /** Bytes of a JSON string literal: quotes, escapes, and UTF-8 for the rest (a lone surrogate is escaped). */

@@ -54,4 +54,30 @@ describe('sealJson', () => {
     for (let i = 0; i < 40; i++) d = [d, d];
     expect(sealJson(d, { path: 'input', maxDepth: 100, maxBytes: 1024 * 1024 })).toBe(d);
   });
+
+  it('shares a value its caller froze all the way down instead of copying it, measured and registered the same', () => {
+    const deepFreeze = <T>(value: T): T => {
+      if (typeof value === 'object' && value !== null) for (const part of Object.values(value)) deepFreeze(part);
+      return Object.freeze(value);
+    };
+    const input = deepFreeze(big());
+    const sealed = sealJson(input, { path: 'input', maxDepth: 100 });
+    expect(sealed).toBe(input);
+    expect(sealedSize(sealed)).toBe(bytes(input));
+    // Sealed once, it is known: a second run with the same input walks nothing.
+    expect(sealJson({ wrapper: input }, { path: 'input', maxDepth: 100 }).wrapper).toBe(input);
+    // The nesting limit and the size bound hold for it as for anything else.
+    expect(() => sealJson(deepFreeze({ a: { b: { c: {} } } }), { path: 'input', maxDepth: 3 })).toThrow(/input\.a\.b\.c.*nested more than 3/);
+  });
+
+  it('copies a frozen value that holds a part its caller can still change, and freezes the copy', () => {
+    const mutable = { qty: 1 };
+    const input = Object.freeze({ lines: Object.freeze([Object.freeze({ qty: 2 }), mutable]) });
+    const sealed = sealJson(input, { path: 'input', maxDepth: 100 });
+    expect(sealed).not.toBe(input);
+    expect(sealed).toEqual(input);
+    mutable.qty = 5;
+    expect(sealed.lines[1]!.qty).toBe(1);
+    expect(Object.isFrozen(sealed.lines[1])).toBe(true);
+  });
 });

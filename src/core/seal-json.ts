@@ -94,6 +94,12 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     return structuredClone(value);
   }
   if (depth > walk.maxDepth) throw TOO_DEEP;
+  // Frozen by its caller, all the way down: nobody can change it, so it is shared, not copied.
+  if (Object.isFrozen(value)) {
+    const seen = walk.seen;
+    if (measureFrozen(value, depth, walk)) return value;
+    walk.seen = seen;
+  }
   // Its brackets: every object or array counts, so a value doubling empty arrays stops too.
   if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
   let size = 2;
@@ -160,4 +166,56 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   walk.height = height;
   walk.ok = ok;
   return copy;
+}
+
+/**
+ * Measures a frozen array or plain object whose every part is frozen plain JSON data, and
+ * registers it (when large) as sealed, leaving the sizes in `walk` as {@link visit} does; false as
+ * soon as a part is not (mutable, not plain data, `undefined`), and the caller copies it instead
+ * (frozen parts measured before that stay registered: they are sealed). A frozen object's getters are its caller's: they are read here
+ * once, like any property, and the value is taken to be what they returned.
+ */
+function measureFrozen(value: object, depth: number, walk: Walk): boolean {
+  if (depth > walk.maxDepth) throw TOO_DEEP;
+  if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
+  let size = 2;
+  let height = 0;
+  let members = 0;
+  const isArray = Array.isArray(value);
+  const keys = isArray ? null : Object.keys(value);
+  const count = isArray ? (value as unknown[]).length : keys!.length;
+  for (let i = 0; i < count; i++) {
+    const key = isArray ? null : keys![i]!;
+    const item: unknown = isArray ? (value as unknown[])[i] : (value as Record<string, unknown>)[key!];
+    let bytes: number;
+    if (isPlainScalar(item)) {
+      bytes = jsonScalarSize(item);
+      if ((walk.seen += bytes) > walk.maxBytes) throw TOO_LARGE;
+    } else {
+      if (typeof item !== 'object' || item === undefined) return false;
+      const known = sealedSize(item);
+      if (known !== undefined) {
+        bytes = known;
+        const itemHeight = sealedHeight(item)!;
+        if (depth + itemHeight > walk.maxDepth) throw TOO_DEEP;
+        if ((walk.seen += known) > walk.maxBytes) throw TOO_LARGE;
+        if (itemHeight > height) height = itemHeight;
+      } else {
+        const proto = Object.getPrototypeOf(item) as unknown;
+        if (!Object.isFrozen(item) || (!Array.isArray(item) && proto !== Object.prototype && proto !== null)) return false;
+        if (!measureFrozen(item, depth + 1, walk)) return false;
+        bytes = walk.size;
+        if (walk.height > height) height = walk.height;
+      }
+    }
+    size += bytes + (key === null ? 0 : jsonScalarSize(key) + 1);
+    members += 1;
+  }
+  size += members > 0 ? members - 1 : 0;
+  height += 1;
+  if (size >= REGISTERED_MIN_BYTES) markSealed(value, size, height);
+  walk.size = size;
+  walk.height = height;
+  walk.ok = true;
+  return true;
 }
