@@ -1,0 +1,118 @@
+/**
+ * What the dashboard's browser tests stand on: the dashboard built from source by Vite into a
+ * temporary folder (so the tests check the code as it is, not a stale dist/), a real server on a
+ * port (`serve()` with the router's `dashboard` option) over a SQLite file, an administrator and
+ * a plain user with API tokens, and Debian's Chromium driven by playwright-core (browsers cannot
+ * be downloaded here). Every page records its console errors and uncaught exceptions, so a test
+ * can require there were none.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createEngine, createFilesystemStores, type Engine, type FlowDefinition, type Module, type Store } from '../../src/index.js';
+import { serve, type RunningServer } from '../../src/server/index.js';
+import { issueApiToken, withPrincipalsOf } from '../../src/cli/admin-store.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** The flags the tests run Chromium with (no GPU, no network of its own, no first-run UI). */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Builds the dashboard from `dashboard/` into a new temporary folder and returns it. */
+export async function buildDashboard(): Promise<string> {
+  const outDir = mkdtempSync(join(tmpdir(), 'flowrun-dashboard-'));
+  const { build } = await import('vite');
+  await build({ configFile: join(root, 'dashboard/vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  return outDir;
+}
+
+/** Waits until its signal aborts (a cancel): a step that runs until the run is canceled. */
+export const hold: Module = (_input, ctx) => new Promise((done) => ctx.signal.addEventListener('abort', () => done(null), { once: true }));
+
+/** A flow whose `charge` step waits for an approval (the engine's governance asks for one), then ends. */
+export const approvalFlow: FlowDefinition = {
+  id: 'demo/approval',
+  title: 'Approved charge',
+  actions: {
+    main: {
+      params: { amount: { type: 'number', required: true, description: 'in euros' }, note: { type: 'text' } },
+      startAt: 'check',
+      steps: {
+        check: { stepType: 'DECIDE', transitions: [{ condition: 'input.amount > 1000', nextStepInstanceId: 'refuse' }], defaultNextStepInstanceId: 'charge' },
+        refuse: { stepType: 'FAIL', code: 'TOO_LARGE', description: 'over the limit' },
+        charge: { stepType: 'MODULE', moduleIdentifier: 'charge', defaultNextStepInstanceId: 'receipt' },
+        receipt: { stepType: 'COMPUTE', expression: '{charged: input.amount}' },
+      },
+    },
+  },
+};
+
+/** A flow that runs until it is canceled. */
+export const holdFlow: FlowDefinition = {
+  id: 'demo/hold',
+  actions: { main: { startAt: 'wait', steps: { wait: { stepType: 'MODULE', moduleIdentifier: 'hold' } } } },
+};
+
+/** The server, its store and the tokens of the browser tests. */
+export interface DashboardServer {
+  url: string;
+  engine: Engine;
+  adminToken: string;
+  adaToken: string;
+  close(): Promise<void>;
+}
+
+/** Starts the API with the dashboard built in `dashboardDir` over a fresh SQLite file, with `admin` (a system administrator) and `ada`. */
+export async function startDashboardServer(dashboardDir: string): Promise<DashboardServer> {
+  const stores: Store = createFilesystemStores({ rootDir: mkdtempSync(join(tmpdir(), 'flowrun-dashboard-store-')), developmentOnly: true });
+  const engine = createEngine({
+    stores,
+    modules: { hold, charge: () => ({ ok: true }) },
+    pollIntervalMs: 50,
+    runtimeConfig: { governance: (request) => (request.stepId === 'charge' ? { decision: 'approve', reason: 'a person checks every charge' } : 'allow') },
+  });
+  const tokens = await withPrincipalsOf(stores, async (principals) => {
+    await principals.createUser({ id: 'admin', displayName: 'Administrator' });
+    await principals.setAdministrator('admin', true);
+    const admin = await issueApiToken(stores, principals, { principalId: 'admin' });
+    const ada = await issueApiToken(stores, principals, { principalId: 'ada' });
+    return { admin: admin.token, ada: ada.token };
+  });
+  for (const flow of [approvalFlow, holdFlow]) await engine.deployFlow(flow, { deployedBy: 'admin', publish: true });
+  const server: RunningServer = await serve({ engine, dashboard: { dir: dashboardDir }, heartbeatMs: 1_000 });
+  return {
+    url: server.url,
+    engine,
+    adminToken: tokens.admin,
+    adaToken: tokens.ada,
+    close: async () => {
+      await server.close();
+      await engine.close();
+      await stores.close();
+    },
+  };
+}
+
+/** Launches Chromium from /usr/bin/chromium. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: process.env.FLOWRUN_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** A page in a fresh context (its own sessionStorage) that records console errors and uncaught exceptions. */
+export async function openPage(browser: Browser): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  return { context, page, problems };
+}
+
+/** Saves a screenshot of `page` as docs/images/NAME.png when FLOWRUN_SCREENSHOTS=1 asks for them (the README shows them). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.FLOWRUN_SCREENSHOTS !== '1') return;
+  await page.screenshot({ path: join(root, 'docs/images', `${name}.png`), fullPage: false });
+}
