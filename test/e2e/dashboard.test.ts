@@ -9,7 +9,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createClient, type FlowClient } from '../../src/client/index.js';
-import { buildDashboard, launchChromium, openPage, screenshot, startDashboardServer, type DashboardServer } from '../support/dashboard-browser.js';
+import { browserSkipNote, buildDashboard, launchChromium, openPage, screenshot, startDashboardServer, type DashboardServer } from '../support/dashboard-browser.js';
+
+const skipNote = browserSkipNote();
+if (skipNote) console.warn(skipNote);
 
 let server: DashboardServer;
 let browser: Browser;
@@ -18,6 +21,7 @@ let ada: FlowClient;
 const open: { context: BrowserContext; problems: string[]; expected: RegExp[] }[] = [];
 
 beforeAll(async () => {
+  if (skipNote) return;
   const dir = await buildDashboard();
   server = await startDashboardServer(dir);
   browser = await launchChromium();
@@ -48,7 +52,7 @@ async function tab(options: { token?: string; expected?: RegExp[] } = {}): Promi
 const row = (page: Page, runId: string) => page.locator(`tr[data-run-id="${runId}"]`);
 const statusOf = (page: Page, runId: string) => row(page, runId).locator('[data-status]').getAttribute('data-status');
 
-describe('the dashboard', () => {
+describe.skipIf(skipNote !== null)('the dashboard', () => {
   it('signs in by the link serve prints: the token leaves the address bar, stays for the tab, and sign-out forgets it', async () => {
     const page = await tab({ token: server.adminToken });
     await page.getByRole('heading', { name: 'Runs' }).waitFor();

@@ -6,7 +6,7 @@
  * be downloaded here). Every page records its console errors and uncaught exceptions, so a test
  * can require there were none.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -94,9 +94,21 @@ export async function startDashboardServer(dashboardDir: string): Promise<Dashbo
   };
 }
 
-/** Launches Chromium from /usr/bin/chromium. */
+/** The Chromium the tests drive: FLOWRUN_CHROMIUM, else Debian's /usr/bin/chromium. */
+export const chromiumPath = process.env.FLOWRUN_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * Why the browser tests cannot run here, or null when they can. On CI (CI=true) a missing
+ * Chromium is a failure, not a skip: `.ci/run` installs it.
+ */
+export function browserSkipNote(): string | null {
+  if (existsSync(chromiumPath) || process.env.CI === 'true') return null;
+  return `no Chromium at ${chromiumPath} (apt-get install chromium, or set FLOWRUN_CHROMIUM): the dashboard's browser tests are skipped`;
+}
+
+/** Launches Chromium (see {@link chromiumPath}). */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.FLOWRUN_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
 }
 
 /** A page in a fresh context (its own sessionStorage) that records console errors and uncaught exceptions. */
@@ -114,5 +126,5 @@ export async function openPage(browser: Browser): Promise<{ context: BrowserCont
 /** Saves a screenshot of `page` as docs/images/NAME.png when FLOWRUN_SCREENSHOTS=1 asks for them (the README shows them). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   if (process.env.FLOWRUN_SCREENSHOTS !== '1') return;
-  await page.screenshot({ path: join(root, 'docs/images', `${name}.png`), fullPage: false });
+  await page.screenshot({ path: join(root, 'docs/images', `${name}.png`), fullPage: true });
 }

@@ -36,9 +36,7 @@ export function RunActions({ run, approval, onChanged }: { run: Run; approval: {
     <div className="actions">
       {approval && !ended && (
         <div className="approval" data-testid="approval">
-          <p>
-            Step <code>{approval.stepId}</code> waits for a decision: {approval.reason}
-          </p>
+          <p>{approval.reason}</p>
           <textarea aria-label="comment" name="comment" placeholder="comment (optional)" value={comment} onChange={(e) => setComment(e.target.value)} />
           <button type="button" disabled={busy} onClick={() => act(() => client.approve(run.runId, { stepId: approval.stepId, ...(comment ? { comment } : {}) }))}>
             Approve

@@ -17,7 +17,8 @@ const SHOWN = 1_000;
 export function Timeline({ visits, startTime, endTime }: { visits: StepVisit[]; startTime: number; endTime: number | null }): ReactNode {
   if (visits.length === 0) return <p className="empty">No step has finished yet.</p>;
   const shown = visits.slice(-SHOWN);
-  const end = Math.max(endTime ?? 0, ...shown.map((v) => v.startedAt + v.durationMs), startTime + 1);
+  // A run still going is drawn up to now, so bars keep their true share of its time.
+  const end = Math.max(endTime ?? Date.now(), ...shown.map((v) => v.startedAt + v.durationMs), startTime + 1);
   const span = end - startTime;
   return (
     <div className="timeline">

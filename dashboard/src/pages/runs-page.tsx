@@ -1,7 +1,7 @@
 /**
  * The runs page: the runs this token may see, newest first, filtered by status, flow, label,
  * tags and start time, paged by the listing's marker, with search by id. It polls the page shown
- * every 2 s (the API streams one run's events, not a listing's changes), so new runs and status
+ * every second (the API streams one run's events, not a listing's changes), so new runs and status
  * changes appear without reloading. Child runs on the page fold under their parent.
  */
 import { Fragment, useState, type FormEvent, type ReactNode } from 'react';
@@ -16,7 +16,7 @@ import { filtersFromSearch, listOptions, searchFromFilters, STATUSES, type RunFi
 
 const PAGE_SIZE = 50;
 /** Between two reads of the page shown. */
-export const RUNS_POLL_MS = 2_000;
+export const RUNS_POLL_MS = 1_000;
 
 /** The runs page. */
 export function RunsPage(): ReactNode {
