@@ -15,6 +15,7 @@ import { RunsPage } from './pages/runs-page.js';
 
 const RunPage = lazy(() => import('./pages/run-page.js').then((m) => ({ default: m.RunPage })));
 const FlowsPage = lazy(() => import('./pages/flows-page.js').then((m) => ({ default: m.FlowsPage })));
+const EventsPage = lazy(() => import('./pages/events-page.js').then((m) => ({ default: m.EventsPage })));
 const FlowPage = lazy(() => import('./pages/flow-page.js').then((m) => ({ default: m.FlowPage })));
 
 /** The whole dashboard. */
@@ -60,6 +61,9 @@ function Shell({ signOut }: { signOut: () => void }): ReactNode {
           <Link href="/flows" className={(active) => (active ? 'active' : '')}>
             Flows
           </Link>
+          <Link href="/events" className={(active) => (active ? 'active' : '')}>
+            Events
+          </Link>
         </nav>
         <button type="button" className="link" onClick={signOut}>
           Sign out
@@ -78,6 +82,7 @@ function Shell({ signOut }: { signOut: () => void }): ReactNode {
               <Route path="/runs/:id">{(params) => <RunPage runId={decodeURIComponent(params.id)} />}</Route>
               <Route path="/flows" component={FlowsPage} />
               <Route path="/flows/:id">{(params) => <FlowPage flowId={decodeURIComponent(params.id)} />}</Route>
+              <Route path="/events" component={EventsPage} />
               <Route path="/">
                 <Redirect to="/runs" replace />
               </Route>

@@ -137,7 +137,7 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
   });
 
   it('lists flows, shows a flow, and starts a run from its form with mistakes shown on the field', async () => {
-    const page = await tab({ token: server.adminToken });
+    const page = await tab({ token: server.adminToken, expected: [/400/] });
     await page.getByRole('link', { name: 'Flows' }).click();
     await page.locator('tr[data-flow-id="demo/approval"]').waitFor();
     await page.getByRole('link', { name: 'demo/approval' }).click();
@@ -149,13 +149,35 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.locator('[data-field="amount"] .field-error').filter({ hasText: 'must be a number' }).waitFor();
     await page.locator('#param-amount').fill('12.5');
+    // The server checks the param's JSON Schema: its refusal lands on the field too.
+    await page.locator('#param-currency').fill('"GBP"');
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.locator('[data-field="currency"] .field-error').waitFor();
+    await page.locator('#param-currency').fill('"USD"');
     await page.locator('#run-label').fill('from the form');
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/\/ui\/runs\/[0-9a-f-]{36}$/);
     const runId = decodeURIComponent(page.url().split('/').pop()!);
     await expect.poll(() => page.locator('h1 [data-status]').getAttribute('data-status'), { timeout: 15_000 }).toBe('INACTIVE');
-    expect(await admin.getRun(runId)).toMatchObject({ label: 'from the form', input: { amount: 12.5 }, runOwner: 'admin' });
+    expect(await admin.getRun(runId)).toMatchObject({ label: 'from the form', input: { amount: 12.5, currency: 'USD' }, runOwner: 'admin' });
     await admin.cancelRun(runId);
+  });
+
+  it('publishes an event from its form and links the runs it started', async () => {
+    const page = await tab({ token: server.adminToken });
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.getByLabel('name').fill('order.created');
+    await page.getByLabel('payload (JSON)').fill('{"orderId": "o-1"');
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.getByText('is not valid JSON').waitFor();
+    await page.getByLabel('payload (JSON)').fill('{"orderId": "o-1"}');
+    await page.getByRole('button', { name: 'Publish' }).click();
+    const started = page.getByTestId('event-result').locator('a.mono');
+    await started.first().waitFor();
+    expect(await started.count()).toBe(1);
+    await started.first().click();
+    await expect.poll(() => page.locator('h1 [data-status]').getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
+    expect(await page.locator('h1').textContent()).toContain('demo/on-order');
   });
 
   it('shows a token only its own runs, and a run it may not see as not found', async () => {

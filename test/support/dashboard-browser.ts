@@ -36,7 +36,7 @@ export const approvalFlow: FlowDefinition = {
   title: 'Approved charge',
   actions: {
     main: {
-      params: { amount: { type: 'number', required: true, description: 'in euros' }, note: { type: 'text' } },
+      params: { amount: { type: 'number', required: true, description: 'in euros' }, note: { type: 'text' }, currency: { schema: { enum: ['EUR', 'USD'] }, default: 'EUR' } },
       startAt: 'check',
       steps: {
         check: { stepType: 'DECIDE', transitions: [{ condition: 'input.amount > 1000', nextStepInstanceId: 'refuse' }], defaultNextStepInstanceId: 'charge' },
@@ -52,6 +52,13 @@ export const approvalFlow: FlowDefinition = {
 export const holdFlow: FlowDefinition = {
   id: 'demo/hold',
   actions: { main: { startAt: 'wait', steps: { wait: { stepType: 'MODULE', moduleIdentifier: 'hold' } } } },
+};
+
+/** A flow every `order.created` event starts. */
+export const onOrderFlow: FlowDefinition = {
+  id: 'demo/on-order',
+  subscriptions: [{ on: 'order.created', run: 'main' }],
+  actions: { main: { startAt: 'note', steps: { note: { stepType: 'COMPUTE', expression: '{seen: true}' } } } },
 };
 
 /** The server, its store and the tokens of the browser tests. */
@@ -79,7 +86,7 @@ export async function startDashboardServer(dashboardDir: string): Promise<Dashbo
     const ada = await issueApiToken(stores, principals, { principalId: 'ada' });
     return { admin: admin.token, ada: ada.token };
   });
-  for (const flow of [approvalFlow, holdFlow]) await engine.deployFlow(flow, { deployedBy: 'admin', publish: true });
+  for (const flow of [approvalFlow, holdFlow, onOrderFlow]) await engine.deployFlow(flow, { deployedBy: 'admin', publish: true });
   const server: RunningServer = await serve({ engine, dashboard: { dir: dashboardDir }, heartbeatMs: 1_000 });
   return {
     url: server.url,

@@ -25,16 +25,20 @@ export function RunsPage(): ReactNode {
   const [, navigate] = useLocation();
   const filters = filtersFromSearch(search);
   // Markers of the pages before this one: "previous" pops, "next" pushes.
-  const [markers, setMarkers] = useState<(string | null)[]>([null]);
+  // Paging belongs to one filter: another one (or the back button) starts at the newest page.
+  const [paging, setPaging] = useState<{ search: string; markers: (string | null)[] }>({ search, markers: [null] });
+  const markers = paging.search === search ? paging.markers : [null];
+  const setMarkers = (next: (string | null)[]): void => setPaging({ search, markers: next });
   const marker = markers[markers.length - 1] ?? null;
-  const [total, setTotal] = useState<{ count: number; estimate: boolean } | null>(null);
+  // The count of the filter in the address: read once per filter (the first page with a total), not by every poll.
+  const [total, setTotal] = useState<{ search: string; count: number; estimate: boolean } | null>(null);
   const runs = useApi<RunList>(
     async () => {
       const options = { ...listOptions(filters), limit: PAGE_SIZE, ...(marker ? { marker } : {}) };
       // The count only on the first read of a filter: polls page by marker alone, which costs no count.
-      if (total === null && marker === null) {
+      if (total?.search !== search && marker === null) {
         const page = await client.listRuns(options);
-        setTotal({ count: page.total ?? page.runs.length, estimate: page.totalIsEstimate === true });
+        setTotal({ search, count: page.total ?? page.runs.length, estimate: page.totalIsEstimate === true });
         return page;
       }
       return client.listRuns({ ...options, markerOnly: true });
@@ -43,19 +47,17 @@ export function RunsPage(): ReactNode {
     { pollMs: RUNS_POLL_MS },
   );
   const setFilters = (next: RunFilters): void => {
-    setMarkers([null]);
-    setTotal(null);
     navigate(`/runs${searchFromFilters(next)}`);
   };
   return (
     <section>
       <h1>Runs</h1>
-      <FilterBar filters={filters} onChange={setFilters} onOpen={(id) => navigate(runPath(id))} />
+      <FilterBar key={search} filters={filters} onChange={setFilters} onOpen={(id) => navigate(runPath(id))} />
       <ErrorMessage error={runs.error} />
       {runs.data && (
         <>
           <p className="muted" data-testid="runs-count">
-            {total ? `${total.estimate ? 'about ' : ''}${total.count.toLocaleString('en')} run${total.count === 1 ? '' : 's'}` : ''}
+            {total?.search === search ? `${total.estimate ? 'about ' : ''}${total.count.toLocaleString('en')} run${total.count === 1 ? '' : 's'}` : ''}
           </p>
           <RunsTable runs={runs.data.runs} />
           <div className="pager">
