@@ -15,6 +15,11 @@
  *    run page (live through its SSE stream) and the runs page (which polls every second) are open,
  *    the run is canceled over HTTP, and the time from just before the cancel request is sent to
  *    the moment each page shows CANCELED is taken (`Date.now()` on one machine, both sides).
+ * 4. A big run: a flow of `--big-steps` steps in a chain whose first step logs `--big-logs`
+ *    entries (the history cap raised to hold them), run to its end; then, `--rounds` times in a
+ *    fresh tab, its run page: the time to the whole graph coloured (every step `done`), the
+ *    longest main-thread task while it loads (PerformanceObserver `longtask`), and the time from a
+ *    click on the Logs tab to its table drawn.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +27,7 @@ import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { createClient } from '../src/client/index.js';
 import type { NewRun, RunStatus } from '../src/core/run.js';
-import { createEngine, createSqliteStore, uuidIds } from '../src/index.js';
+import { createEngine, createSqliteStore, uuidIds, type FlowDefinition, type Module } from '../src/index.js';
 import { issueApiToken, withPrincipalsOf } from '../src/cli/admin-store.js';
 import { serve } from '../src/server/index.js';
 import { buildDashboard, hold, holdFlow, launchChromium } from '../test/support/dashboard-browser.js';
@@ -32,6 +37,8 @@ const opt = readOptions(process.argv.slice(2));
 const RUNS = opt.num('runs', 100_000);
 const ROUNDS = opt.num('rounds', 7);
 const CHANGES = opt.num('changes', 40);
+const BIG_STEPS = opt.num('big-steps', 200);
+const BIG_LOGS = opt.num('big-logs', 10_000);
 
 // ---- 1. initial download ---------------------------------------------------------------------
 const built = await buildDashboard();
@@ -43,7 +50,7 @@ const sum = (files: string[]): number => files.reduce((n, f) => n + gz(f), 0);
 const initialJsKb = sum(initial.filter((f) => f.endsWith('.js'))) / 1024;
 const initialCssKb = sum(initial.filter((f) => f.endsWith('.css'))) / 1024;
 const lazy = all.filter((f) => !initial.includes(f));
-const graphKb = sum(lazy.filter((f) => f.includes('flow-graph'))) / 1024;
+const graphKb = sum(lazy.filter((f) => f.includes('flow-graph') && f.endsWith('.js'))) / 1024;
 const lazyKb = sum(lazy) / 1024;
 
 // ---- 2. a store with many runs -----------------------------------------------------------------
@@ -73,13 +80,34 @@ await Promise.all(Array.from({ length: 2048 }, async () => {
 }));
 const loadS = (performance.now() - loadStart) / 1000;
 
-const engine = createEngine({ stores: store, modules: { hold }, pollIntervalMs: 50, runtimeConfig: { budgets: { maxStartsPerSecond: 10_000 } } });
+const chatty: Module = (_input, ctx) => {
+  for (let i = 0; i < BIG_LOGS; i++) ctx.log('Progress', `entry ${i} of ${BIG_LOGS}`, { i });
+  return { logged: BIG_LOGS };
+};
+const bigFlow: FlowDefinition = {
+  id: 'bench/big',
+  actions: {
+    main: {
+      startAt: 's0',
+      steps: Object.fromEntries(
+        Array.from({ length: BIG_STEPS }, (_, i) => [
+          `s${i}`,
+          i === 0
+            ? { stepType: 'MODULE' as const, moduleIdentifier: 'chatty', defaultNextStepInstanceId: 's1' }
+            : { stepType: 'COMPUTE' as const, expression: `{n: ${i}}`, ...(i + 1 < BIG_STEPS ? { defaultNextStepInstanceId: `s${i + 1}` } : {}) },
+        ]),
+      ),
+    },
+  },
+};
+const engine = createEngine({ stores: store, modules: { hold, chatty }, pollIntervalMs: 50, runtimeConfig: { maxHistoryPerRun: BIG_LOGS + 2 * BIG_STEPS + 100, budgets: { maxStartsPerSecond: 10_000 } } });
 const token = await withPrincipalsOf(store, async (principals) => {
   await principals.createUser({ id: 'admin' });
   await principals.setAdministrator('admin', true);
   return (await issueApiToken(store, principals, { principalId: 'admin' })).token;
 });
 await engine.deployFlow(holdFlow, { deployedBy: 'admin', publish: true });
+await engine.deployFlow(bigFlow, { deployedBy: 'admin', publish: true });
 const server = await serve({ engine, dashboard: { dir: built } });
 const client = createClient({ baseUrl: server.url, token });
 const browser = await launchChromium();
@@ -145,6 +173,32 @@ for (let i = 0; i < CHANGES; i++) {
 }
 await list.close();
 await detail.close();
+
+// ---- 4. a big run's page ----------------------------------------------------------------------
+const big = await client.runFlow({ flowId: 'bench/big', wait: true });
+if (big.status !== 'SUCCEEDED') throw new Error(`the big run ended ${big.status}: ${JSON.stringify(big.runError)}`);
+const bigGraphMs: number[] = [];
+const bigLongestTaskMs: number[] = [];
+const bigLogsTabMs: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const { page, close } = await signedInTab();
+  await page.addInitScript(`window.longTasks = []; new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });`);
+  await page.goto(`${server.url}/ui/runs/${big.runId}`);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-state="done"]').length === n, BIG_STEPS, { timeout: 120_000, polling: 'raf' });
+  bigGraphMs.push(await page.evaluate('performance.now()'));
+  // Every entry replayed: the Logs tab counts the module's entries and one per step at least.
+  await page.waitForFunction((n) => Number(/Logs \((\d+)\)/.exec(document.querySelector('.tabs')?.textContent ?? '')?.[1] ?? 0) >= n, BIG_LOGS + BIG_STEPS, { timeout: 120_000 });
+  bigLongestTaskMs.push(await page.evaluate('Math.max(0, ...window.longTasks)'));
+  const clicked = page.evaluate(`new Promise((resolve) => {
+    const tab = [...document.querySelectorAll('[role=tab]')].find((t) => t.textContent.startsWith('Logs'));
+    const t0 = performance.now();
+    tab.click();
+    const wait = () => (document.querySelector('table.logs tr') ? resolve(performance.now() - t0) : requestAnimationFrame(wait));
+    wait();
+  })`);
+  bigLogsTabMs.push((await clicked) as number);
+  await close();
+}
 await browser.close();
 await server.close();
 await engine.close();
@@ -158,13 +212,16 @@ const runsPage = latencySummary(Float64Array.from(runsPageMs));
 console.log(markdownTable(['figure', 'value'], [
   ['initial JS, gzipped (kB)', fmt(initialJsKb)],
   ['initial CSS, gzipped (kB)', fmt(initialCssKb)],
-  ['lazy chunks, gzipped (kB; the graph alone)', `${fmt(lazyKb)} (${fmt(graphKb)})`],
+  ['lazy chunks, gzipped (kB; React Flow alone)', `${fmt(lazyKb)} (${fmt(graphKb)})`],
   [`runs loaded (${RUNS.toLocaleString('en')}, s)`, fmt(loadS)],
   [`first rows, ms (${ROUNDS} cold tabs: min / median / max)`, `${fmt(Math.min(...firstRows))} / ${fmt(median(firstRows))} / ${fmt(Math.max(...firstRows))}`],
   [`status → DOM, run page (SSE), ms (${CHANGES}: p50 / p99 / max)`, `${fmt(runPage.p50)} / ${fmt(runPage.p99)} / ${fmt(runPage.max)}`],
+  [`big run page (${BIG_STEPS} steps, ${BIG_LOGS.toLocaleString('en')} log entries): graph all done, ms (min / median / max)`, `${fmt(Math.min(...bigGraphMs))} / ${fmt(median(bigGraphMs))} / ${fmt(Math.max(...bigGraphMs))}`],
+  ['big run page: longest main-thread task while loading, ms (min / median / max)', `${fmt(Math.min(...bigLongestTaskMs))} / ${fmt(median(bigLongestTaskMs))} / ${fmt(Math.max(...bigLongestTaskMs))}`],
+  ['big run page: Logs tab click → table drawn, ms (min / median / max)', `${fmt(Math.min(...bigLogsTabMs))} / ${fmt(median(bigLogsTabMs))} / ${fmt(Math.max(...bigLogsTabMs))}`],
   [`status → DOM, runs page (1 s poll), ms (${CHANGES}: p50 / p99 / max)`, `${fmt(runsPage.p50)} / ${fmt(runsPage.p99)} / ${fmt(runsPage.max)}`],
 ]));
 console.log(JSON.stringify({
   initialJsKb: r3(initialJsKb), initialCssKb: r3(initialCssKb), lazyKb: r3(lazyKb), graphKb: r3(graphKb), runs: RUNS, loadS: r3(loadS),
-  firstRowsMs: sorted(firstRows).map(r3), runPageMs: { p50: r3(runPage.p50), p99: r3(runPage.p99), max: r3(runPage.max) }, runsPageMs: { p50: r3(runsPage.p50), p99: r3(runsPage.p99), max: r3(runsPage.max) },
+  firstRowsMs: sorted(firstRows).map(r3), bigGraphMs: sorted(bigGraphMs).map(r3), bigLongestTaskMs: sorted(bigLongestTaskMs).map(r3), bigLogsTabMs: sorted(bigLogsTabMs).map(r3), runPageMs: { p50: r3(runPage.p50), p99: r3(runPage.p99), max: r3(runPage.max) }, runsPageMs: { p50: r3(runsPage.p50), p99: r3(runsPage.p99), max: r3(runsPage.max) },
 }));

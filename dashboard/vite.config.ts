@@ -25,4 +25,6 @@ export default defineConfig({
     },
   },
   oxc: { jsx: { runtime: 'automatic' } },
+  // The graph's layout worker is a module worker (`new Worker(url, {type: 'module'})`), bundled like the page.
+  worker: { format: 'es' },
 });

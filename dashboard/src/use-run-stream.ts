@@ -3,8 +3,9 @@
  * `watchRun`) replays every persisted event, then sends new ones as they happen. When the
  * connection drops, the hook says so and opens the stream again after the last seq it folded
  * (`Last-Event-ID`), so nothing is lost or folded twice; it backs off up to 5 s between tries.
- * Events are folded at once but rendered at most once per animation frame: a run with ten
- * thousand log entries replays without ten thousand renders.
+ * Events are folded at once but rendered at most once per animation frame, and the fold yields
+ * the main thread every ~8 ms: a run with ten thousand log entries replays without ten thousand
+ * renders or a frozen page.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { FlowClient, FlowDefinition } from '../../src/client/index.js';
@@ -49,8 +50,15 @@ export function useRunStream(client: FlowClient, runId: string, definition: Flow
         try {
           setConnected(true);
           let ended = false;
+          let sliceStart = performance.now();
           for await (const event of client.watchRun(runId, { afterSeq: model.lastSeq, signal: controller.signal, maxReconnects: 0 })) {
             applyRunEvent(model, event, definition);
+            // A replay of thousands of events arrives in a few large chunks, all parsed in one task:
+            // hand the main thread back every few ms so the page keeps answering clicks and paints.
+            if (performance.now() - sliceStart > 8) {
+              await new Promise((resolve) => setTimeout(resolve, 0));
+              sliceStart = performance.now();
+            }
             delayMs = 250;
             if (event.kind === 'status') {
               onStatusRef.current();
