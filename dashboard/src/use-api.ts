@@ -47,7 +47,7 @@ export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkno
       controller.abort();
       clearTimeout(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // The caller names what the call depends on (`deps`); `load` itself is read through a ref.
   }, [...deps, tick, options.pollMs]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { ...state, reload };

@@ -72,7 +72,7 @@ export function FlowGraph({ definition, focus, model, version }: { definition: F
           domAttributes: { 'data-step': n.id, 'data-state': state ?? 'plain' },
         } as Node;
       }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `version` stands for the model, which is folded in place: a new version is a new colouring.
     [laid, model, version],
   );
   const edges = useMemo<Edge[]>(() => (laid?.edges ?? []).map((e) => ({ id: e.id, source: e.source, target: e.target, ...(e.label ? { label: e.label } : {}), ...(e.dashed ? { style: { strokeDasharray: '4 3' } } : {}) })), [laid]);

@@ -104,7 +104,8 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       <RunActions run={r} approval={model.approval} onChanged={reload} />
       {r.runError && (
         <div className="error" role="alert" data-testid="run-error">
-          <strong>{r.runError.code}</strong> {(r.runError as { description?: string; message?: string }).description ?? (r.runError as { message?: string }).message}
+          <strong>{r.runError.code}</strong> {r.runError.description}
+          {r.runError.stepId && <span className="muted"> (step {r.runError.stepId})</span>}
         </div>
       )}
       <div className="columns">
