@@ -104,6 +104,20 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     await admin.cancelRun(third.runId);
   });
 
+  it('folds child runs under their parent in the list, and lists them on the page of the parent', async () => {
+    const parent = await admin.runFlow({ flowId: 'demo/parent', wait: true });
+    const [child] = await admin.getRunChildren(parent.runId);
+    const page = await tab({ token: server.adminToken });
+    await row(page, parent.runId).waitFor();
+    expect(await row(page, child!.runId).count()).toBe(0);
+    await row(page, parent.runId).getByRole('button', { name: '▸ 1' }).click();
+    await row(page, child!.runId).waitFor();
+    await row(page, parent.runId).getByRole('link').first().click();
+    await page.getByRole('tab', { name: 'Child runs' }).click();
+    await page.locator(`[data-child-run="${child!.runId}"]`).getByRole('link', { name: child!.runId }).click();
+    await expect.poll(() => page.locator('h1').textContent()).toContain('demo/on-order');
+  });
+
   it('follows a run on its page from waiting to done, approving it with a comment', async () => {
     const run = await admin.runFlow({ flowId: 'demo/approval', input: { amount: 42, note: 'books' }, label: 'needs approval' });
     const page = await tab({ token: server.adminToken });
@@ -192,6 +206,22 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     await page.getByRole('alert').filter({ hasText: 'RUN_NOT_FOUND' }).waitFor();
     await admin.cancelRun(own.runId);
     await admin.cancelRun(others.runId);
+  });
+
+  it('resumes a run page whose stream dropped after the last event it saw: nothing lost, nothing twice', async () => {
+    const run = await admin.runFlow({ flowId: 'demo/approval', input: { amount: 7 } });
+    const page = await tab({ token: server.adminToken, expected: [/ERR_|Failed to load resource/] });
+    await page.goto(`${server.url}/ui/runs/${run.runId}`);
+    await page.getByTestId('approval').waitFor();
+    // Events recorded while the page is away must come when it is back (Last-Event-ID), once each.
+    await page.route('**/stream', (route) => route.abort('connectionreset'));
+    expect(server.dropStreams()).toBeGreaterThan(0);
+    await page.getByRole('alert').filter({ hasText: 'NETWORK_ERROR' }).waitFor();
+    await admin.approve(run.runId, { stepId: 'charge' });
+    await page.unroute('**/stream');
+    await expect.poll(() => page.locator('h1 [data-status]').getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
+    const logs = (await admin.getRunEvents(run.runId)).filter((e) => e.kind === 'log').length;
+    await expect.poll(() => page.getByRole('tab', { name: /Logs/ }).textContent(), { timeout: 15_000 }).toBe(`Logs (${logs})`);
   });
 
   it('says when the server does not answer, and recovers by itself', async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createEngine, createFilesystemStores, type Engine, type FlowDefinition, type Module, type Store } from '../../src/index.js';
-import { serve, type RunningServer } from '../../src/server/index.js';
+import { createFlowApiRouter, serve, type FlowApiRouter, type RunningServer } from '../../src/server/index.js';
 import { issueApiToken, withPrincipalsOf } from '../../src/cli/admin-store.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -61,13 +61,60 @@ export const onOrderFlow: FlowDefinition = {
   actions: { main: { startAt: 'note', steps: { note: { stepType: 'COMPUTE', expression: '{seen: true}' } } } },
 };
 
+/** A flow that calls `demo/on-order` and returns: a parent with one child run. */
+export const parentFlow: FlowDefinition = {
+  id: 'demo/parent',
+  actions: { main: { startAt: 'call', steps: { call: { stepType: 'RUN_FLOW', flowDefinitionId: 'demo/on-order' } } } },
+};
+
 /** The server, its store and the tokens of the browser tests. */
 export interface DashboardServer {
   url: string;
   engine: Engine;
   adminToken: string;
   adaToken: string;
+  /** Breaks every open event stream mid-way, as a dropped connection would (the server keeps running). */
+  dropStreams(): number;
   close(): Promise<void>;
+}
+
+/** The router, with its event streams' bodies passed through a pipe the test can break. */
+function breakableStreams(router: FlowApiRouter): { router: FlowApiRouter; dropStreams: () => number } {
+  const open = new Set<() => void>();
+  const fetch = async (request: Request): Promise<Response> => {
+    const response = await router.fetch(request);
+    if (!new URL(request.url).pathname.endsWith('/stream') || !response.body) return response;
+    const reader = response.body.getReader();
+    let drop = (): void => undefined;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        drop = () => {
+          controller.error(new Error('stream dropped by the test'));
+          void reader.cancel();
+        };
+        open.add(drop);
+      },
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) {
+          open.delete(drop);
+          controller.close();
+        } else controller.enqueue(value);
+      },
+      cancel() {
+        open.delete(drop);
+        return reader.cancel();
+      },
+    });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+  const dropStreams = (): number => {
+    const count = open.size;
+    for (const drop of [...open]) drop();
+    open.clear();
+    return count;
+  };
+  return { router: { fetch, close: () => router.close(), get openStreams() { return router.openStreams; } }, dropStreams };
 }
 
 /** Starts the API with the dashboard built in `dashboardDir` over a fresh SQLite file, with `admin` (a system administrator) and `ada`. */
@@ -86,13 +133,15 @@ export async function startDashboardServer(dashboardDir: string): Promise<Dashbo
     const ada = await issueApiToken(stores, principals, { principalId: 'ada' });
     return { admin: admin.token, ada: ada.token };
   });
-  for (const flow of [approvalFlow, holdFlow, onOrderFlow]) await engine.deployFlow(flow, { deployedBy: 'admin', publish: true });
-  const server: RunningServer = await serve({ engine, dashboard: { dir: dashboardDir }, heartbeatMs: 1_000 });
+  for (const flow of [approvalFlow, holdFlow, onOrderFlow, parentFlow]) await engine.deployFlow(flow, { deployedBy: 'admin', publish: true });
+  const { router, dropStreams } = breakableStreams(createFlowApiRouter({ engine, dashboard: { dir: dashboardDir }, heartbeatMs: 1_000 }));
+  const server: RunningServer = await serve({ router });
   return {
     url: server.url,
     engine,
     adminToken: tokens.admin,
     adaToken: tokens.ada,
+    dropStreams,
     close: async () => {
       await server.close();
       await engine.close();

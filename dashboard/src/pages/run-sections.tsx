@@ -1,5 +1,5 @@
 /** The lower sections of a run page: timeline (waterfall of step visits), logs, items, ledger and child runs. */
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { Link } from 'wouter';
 import type { LiveRunEvent, LogEntry, Run } from '../../../src/client/index.js';
 import { JsonView } from '../components/json-view.js';
@@ -121,7 +121,7 @@ export function LedgerList({ ledger }: { ledger: LedgerRecord[] }): ReactNode {
   );
 }
 
-/** The runs this run started (calls and launches), re-read when `version` changes. */
+/** The runs this run started (calls and launches), re-read when `version` changes; each one unfolds to the runs it started in turn. */
 export function ChildRuns({ runId, version }: { runId: string; version: number }): ReactNode {
   const { client } = useSession();
   const children = useApi<Run[]>(() => client.getRunChildren(runId), [client, runId, version]);
@@ -131,14 +131,29 @@ export function ChildRuns({ runId, version }: { runId: string; version: number }
   return (
     <ul className="children">
       {children.data.map((child) => (
-        <li key={child.runId}>
-          <StatusBadge status={child.status} />{' '}
-          <Link href={runPath(child.runId)} className="mono">
-            {child.runId}
-          </Link>{' '}
-          {child.flowId} <span className="muted">{child.detached ? 'launched' : 'called'} · {formatTime(child.startTime)}</span>
-        </li>
+        <ChildRun key={child.runId} child={child} version={version} />
       ))}
     </ul>
+  );
+}
+
+function ChildRun({ child, version }: { child: Run; version: number }): ReactNode {
+  const [open, setOpen] = useState(false);
+  return (
+    <li data-child-run={child.runId}>
+      <button type="button" className="fold" aria-expanded={open} onClick={() => setOpen(!open)} title="the runs it started">
+        {open ? '▾' : '▸'}
+      </button>
+      <StatusBadge status={child.status} />{' '}
+      <Link href={runPath(child.runId)} className="mono">
+        {child.runId}
+      </Link>{' '}
+      {child.flowId} <span className="muted">{child.detached ? 'launched' : 'called'} · {formatTime(child.startTime)}</span>
+      {open && (
+        <div className="nested">
+          <ChildRuns runId={child.runId} version={version} />
+        </div>
+      )}
+    </li>
   );
 }
