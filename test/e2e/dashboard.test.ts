@@ -6,6 +6,7 @@
  * connection — and no console error on any page but those a test provokes on purpose.
  * With FLOWRUN_SCREENSHOTS=1 the same tests write the README's screenshots into docs/images/.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createClient, type FlowClient } from '../../src/client/index.js';
@@ -14,6 +15,7 @@ import { browserSkipNote, buildDashboard, launchChromium, openPage, screenshot, 
 const skipNote = browserSkipNote();
 if (skipNote) console.warn(skipNote);
 
+let built: string | undefined;
 let server: DashboardServer;
 let browser: Browser;
 let admin: FlowClient;
@@ -22,8 +24,8 @@ const open: { context: BrowserContext; problems: string[]; expected: RegExp[] }[
 
 beforeAll(async () => {
   if (skipNote) return;
-  const dir = await buildDashboard();
-  server = await startDashboardServer(dir);
+  built = await buildDashboard();
+  server = await startDashboardServer(built);
   browser = await launchChromium();
   admin = createClient({ baseUrl: server.url, token: server.adminToken });
   ada = createClient({ baseUrl: server.url, token: server.adaToken });
@@ -32,6 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  if (built) rmSync(built, { recursive: true, force: true });
 });
 
 afterEach(async () => {

@@ -6,7 +6,7 @@
  * be downloaded here). Every page records its console errors and uncaught exceptions, so a test
  * can require there were none.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -119,7 +119,8 @@ function breakableStreams(router: FlowApiRouter): { router: FlowApiRouter; dropS
 
 /** Starts the API with the dashboard built in `dashboardDir` over a fresh SQLite file, with `admin` (a system administrator) and `ada`. */
 export async function startDashboardServer(dashboardDir: string): Promise<DashboardServer> {
-  const stores: Store = createFilesystemStores({ rootDir: mkdtempSync(join(tmpdir(), 'flowrun-dashboard-store-')), developmentOnly: true });
+  const rootDir = mkdtempSync(join(tmpdir(), 'flowrun-dashboard-store-'));
+  const stores: Store = createFilesystemStores({ rootDir, developmentOnly: true });
   const engine = createEngine({
     stores,
     modules: { hold, charge: () => ({ ok: true }) },
@@ -146,6 +147,7 @@ export async function startDashboardServer(dashboardDir: string): Promise<Dashbo
       await server.close();
       await engine.close();
       await stores.close();
+      rmSync(rootDir, { recursive: true, force: true });
     },
   };
 }
