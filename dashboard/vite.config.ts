@@ -13,7 +13,7 @@ export default defineConfig({
   base: './',
   logLevel: 'warn',
   build: {
-    outDir: process.env.FLOWRUN_DASHBOARD_OUT_DIR ?? fileURLToPath(new URL('../dist/dashboard', import.meta.url)),
+    outDir: fileURLToPath(new URL('../dist/dashboard', import.meta.url)),
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: false,

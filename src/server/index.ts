@@ -1,5 +1,6 @@
 /**
- * `flowrun/server`: the HTTP API as a web-standard `fetch` handler, `serve()` for Node, and
+ * `flowrun/server`: the HTTP API as a web-standard `fetch` handler (with the dashboard when its
+ * `dashboard` option asks), `serve()` for Node, and
  * API tokens. See `routes.md` for the routes.
  */
 export { createFlowApiRouter, type FlowApiRouter, type FlowApiRouterOptions } from './create-flow-api-router.js';
