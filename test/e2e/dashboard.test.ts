@@ -96,7 +96,6 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(/label=filtered/);
     await row(page, first.runId).waitFor();
-    await screenshot(page, 'dashboard-runs');
 
     // Live: a run started elsewhere appears, and one canceled elsewhere changes — no reload.
     const third = await admin.runFlow({ flowId: 'demo/hold', label: 'filtered-two' });
@@ -115,6 +114,7 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     expect(await row(page, child!.runId).count()).toBe(0);
     await row(page, parent.runId).getByRole('button', { name: '▸ 1' }).click();
     await row(page, child!.runId).waitFor();
+    await screenshot(page, 'dashboard-runs');
     await row(page, parent.runId).getByRole('link').first().click();
     await page.getByRole('tab', { name: 'Child runs' }).click();
     await page.locator(`[data-child-run="${child!.runId}"]`).getByRole('link', { name: child!.runId }).click();
