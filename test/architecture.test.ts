@@ -30,6 +30,20 @@ const files: SourceFile[] = walk(src).map((full) => {
   return { path: relative(src, full).split('\\').join('/'), text, code, imports };
 });
 
+/** The dashboard's sources (paths relative to the repository). */
+const dashboardFiles: SourceFile[] = walkAll(join(root, 'dashboard')).map((full) => {
+  const text = readFileSync(full, 'utf8');
+  const imports = [...text.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)].map((m) => (m[1] ?? m[2] ?? m[3])!);
+  return { path: relative(root, full).split('\\').join('/'), text, code: text, imports };
+});
+
+function walkAll(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    return statSync(full).isDirectory() ? walkAll(full) : /\.tsx?$/.test(full) ? [full] : [];
+  });
+}
+
 /** Where a relative import lands, relative to src; null for packages and node builtins. */
 function target(file: SourceFile, specifier: string): string | null {
   if (!specifier.startsWith('.')) return null;
@@ -201,8 +215,27 @@ describe('architecture', () => {
   });
 
   it('keeps source files under 500 lines (STYLE: split past ~400)', () => {
-    const long = files.filter((f) => production(f) && f.text.split("\n").length > 500).map((f) => `${f.path}: ${f.text.split('\n').length}`);
+    const long = [...files, ...dashboardFiles].filter((f) => production(f) && f.text.split("\n").length > 500).map((f) => `${f.path}: ${f.text.split('\n').length}`);
     expect(long).toEqual([]);
+  });
+
+  it('keeps the dashboard a client of the HTTP API: of src/ it imports flowrun/client alone', () => {
+    // The dashboard shows what a token may see only if everything it shows comes through the API.
+    const packages = ['react', 'react-dom', 'wouter', '@xyflow/react', 'dagre', 'vite', 'vitest'];
+    const offenders: string[] = [];
+    expect(dashboardFiles.length).toBeGreaterThan(5);
+    for (const file of dashboardFiles.filter(production)) {
+      for (const spec of file.imports) {
+        if (!spec.startsWith('.')) {
+          const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+          if (!packages.includes(pkg) && !spec.startsWith('node:')) offenders.push(`${file.path} imports package ${spec}`);
+          continue;
+        }
+        const to = relative(root, resolve(join(root, dirname(file.path)), spec)).split('\\').join('/');
+        if (!to.startsWith('dashboard/') && to !== 'src/client/index.js') offenders.push(`${file.path} imports ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
   });
 });
 

@@ -16,6 +16,7 @@ import { ServerMetrics } from './metrics.js';
 import { StartRateLimiter } from './start-rate-limiter.js';
 import { actingFor, type FlowApiEngine, type RouterEnv, type RouterState } from './router-context.js';
 import { RunResponseCache, requestTarget, runResponseKey } from './run-response-cache.js';
+import { addDashboardRoutes, type DashboardOptions } from './dashboard-route.js';
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
 import { addGovernanceRoutes } from './routes/governance-routes.js';
@@ -59,6 +60,17 @@ export interface FlowApiRouterOptions {
   basePath?: string;
   /** Where unexpected errors (answered as INTERNAL) are reported. */
   logger?: Logger;
+  /**
+   * Also serve the dashboard (the browser app of this package) at `{basePath}/ui/` — or at
+   * `path` — and redirect `GET {basePath}/` there. The page needs no credentials; it asks for an
+   * API token and reads everything through this API, so it shows what that token may see.
+   * `true` serves the build shipped in the package; `{dir}` another build. Needs `node:fs`.
+   * @example
+   * // app/api/flowrun/[...path]/route.ts (Next.js): the dashboard at /api/flowrun/ui/
+   * const router = createFlowApiRouter({ engine, basePath: '/api/flowrun', dashboard: true });
+   * export const GET = router.fetch, POST = router.fetch, PATCH = router.fetch;
+   */
+  dashboard?: boolean | DashboardOptions;
 }
 
 /** Who may read `/metrics`; see {@link FlowApiRouterOptions.metrics}. */
@@ -130,6 +142,9 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
     }
     return c.json({ ok: true });
   });
+  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
+  // Before authentication: the page itself is public; what it shows comes through the API.
+  if (options.dashboard) addDashboardRoutes(app, options.dashboard === true ? {} : options.dashboard, basePath);
 
   app.use('*', async (c, next) => {
     const principal = authenticated.has(c.req.raw) ? authenticated.get(c.req.raw) : await authenticate(c.req.raw);
@@ -194,7 +209,6 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
     }
   };
 
-  const basePath = (options.basePath ?? '').replace(/\/+$/, '');
   const fetch = async (request: Request): Promise<Response> => {
     let response: Response;
     try {

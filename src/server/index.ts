@@ -1,8 +1,10 @@
 /**
- * `flowrun/server`: the HTTP API as a web-standard `fetch` handler, `serve()` for Node, and
+ * `flowrun/server`: the HTTP API as a web-standard `fetch` handler (with the dashboard when its
+ * `dashboard` option asks), `serve()` for Node, and
  * API tokens. See `routes.md` for the routes.
  */
 export { createFlowApiRouter, type FlowApiRouter, type FlowApiRouterOptions } from './create-flow-api-router.js';
+export type { DashboardOptions } from './dashboard-route.js';
 export { serve, type ServeOptions, type RunningServer } from './listen.js';
 export { newApiToken, hashApiToken, bearerToken, apiTokenAuthenticator, API_TOKEN_PREFIX, type Authenticate, type AuthenticatedPrincipal, type ApiTokenLookup, type StoredApiToken } from './api-tokens.js';
 export { ERROR_STATUS, statusOf, errorBody, type ErrorBody } from './error-response.js';

@@ -60,6 +60,24 @@ describe('flowrun serve', () => {
     expect(tokenIn(third.out)).not.toBe(tokenIn(first.out));
   });
 
+  it('serves the dashboard at /ui/ and prints a sign-in link carrying the new token in its fragment; --no-dashboard leaves it out', async () => {
+    const store = `sqlite:${join(dir, 'dashboard')}`;
+    const served = await serveOnce(['--store', store], async ({ out }) => {
+      const url = /flowrun is serving (\S+)/.exec(out)![1]!;
+      const root = await fetch(`${url}/`, { redirect: 'manual' });
+      expect([root.status, root.headers.get('location')]).toEqual([302, '/ui/']);
+    });
+    const url = /flowrun is serving (\S+)/.exec(served.out)![1]!;
+    expect(served.out).toContain(`dashboard: ${url}/ui/\n`);
+    expect(served.out).toContain(`sign in to the dashboard: ${url}/ui/#token=${tokenIn(served.out)}\n`);
+
+    const without = await serveOnce(['--store', store, '--new-admin-token', '--no-dashboard'], async ({ out }) => {
+      const url = /flowrun is serving (\S+)/.exec(out)![1]!;
+      expect((await fetch(`${url}/`)).status).toBe(401);
+    });
+    expect(without.out).not.toMatch(/^dashboard:|sign in to the dashboard/m);
+  });
+
   it('refuses contradictory or unknown options with exit 2 and names them', async () => {
     const both = await serveOnce(['--store', 'memory', '--no-admin-token', '--new-admin-token']);
     expect([both.code, both.err]).toEqual([2, expect.stringContaining('--new-admin-token and --no-admin-token')]);

@@ -1,5 +1,6 @@
 /**
- * `flowrun serve`: the HTTP API and a worker over one store (the SQLite file under `.flowrun/`
+ * `flowrun serve`: the HTTP API, the dashboard (`/ui/`; `--no-dashboard` leaves it out; a sign-in
+ * link with the admin token in its fragment is printed with a new token) and a worker over one store (the SQLite file under `.flowrun/`
  * by default, or `--store postgres://…`). At start it deploys and publishes every `.json` /
  * `.flow` flow of `--flows DIR` as the `admin` user (created if missing, and made a system
  * administrator: it sees and manages every run and flow, decides every approval and publishes
@@ -55,6 +56,7 @@ interface ServeCommandOptions {
   metrics: string;
   logLevel: string;
   budget?: string[];
+  dashboard: boolean;
 }
 
 const METRICS_ACCESS = ['admin', 'open', 'off'] as const;
@@ -76,6 +78,7 @@ export function registerServeCommand(program: Command, io: CliIo, setExit: (code
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--metrics <access>', 'who may read /metrics: admin, open (any authenticated principal) or off', 'admin')
     .option('--log-level <level>', 'least severe log entry written to stderr: debug, info, warn or error', 'info')
+    .option('--no-dashboard', 'do not serve the dashboard at /ui/')
     .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag)
     .action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
 }
@@ -123,8 +126,10 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
       return (await issueApiToken(stores, principals, { principalId: ADMIN_USER, description: 'flowrun serve', expiresAt: now + ADMIN_TOKEN_TTL_MS })).token;
     });
     for (const line of await deployAll(engine, flows)) io.out(`${line}\n`);
-    server = await serve({ engine, port, hostname: options.host, logger, metrics, administrators: [ADMIN_USER], ...(tls ? { tls } : {}) });
+    server = await serve({ engine, port, hostname: options.host, logger, metrics, administrators: [ADMIN_USER], dashboard: options.dashboard, ...(tls ? { tls } : {}) });
     io.out(`flowrun is serving ${server.url} (store ${withoutPassword(options.store)})\n`);
+    const dashboard = `${server.url}/ui/`;
+    if (options.dashboard) io.out(`dashboard: ${dashboard}\n`);
     if (!tls && !isLoopbackHost(options.host)) {
       io.err(
         `flowrun serve: WARNING: listening on ${options.host} without TLS: API tokens cross the network in clear text. ` +
@@ -133,6 +138,8 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
     }
     if (token) {
       io.out(`admin token (shown once): ${token}\n  export FLOWRUN_SERVER=${server.url} FLOWRUN_TOKEN=${token}\n  (valid ${ADMIN_TOKEN_TTL_MS / 86_400_000} days)\n`);
+      // The token rides in the fragment, which browsers never send to the server; the page takes it out of the address bar.
+      if (options.dashboard) io.out(`  sign in to the dashboard: ${dashboard}#token=${token}\n`);
     } else if (options.adminToken) {
       io.out(
         `admin already has an API token (tokens are shown only once). For another one: flowrun tokens create --user ${ADMIN_USER} --store '${withoutPassword(options.store)}'` +
