@@ -134,9 +134,9 @@ export function createRun(
   // The row holds exactly these values: the record is built from them, not read back.
   const row = insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease });
   const run: RunRecord = { ...recordedFromRow(row), input: input.run.input, state: input.run.state };
+  if (input.run.treeId !== runId) countTreeRuns(conn, input.run.treeId, 1, input.maxRunsPerTree);
   // The writer executes a run it leased at once: its first transition starts from this row.
   if (lease) keepHead(conn, row, JSON.parse(row.fixed) as Record<string, unknown>);
-  if (input.run.treeId !== runId) countTreeRuns(conn, input.run.treeId, 1, input.maxRunsPerTree);
   return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
 }
 
