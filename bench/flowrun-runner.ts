@@ -6,20 +6,24 @@
  *   node --import tsx bench/flowrun-runner.ts --store sqlite --workload steps --reps 20
  *   node --import tsx bench/flowrun-runner.ts --store sqlite --workload steps-concurrent --n 640 --conc 64
  *
- * Options: --store pg|sqlite; --workload parent-sync|parent-async|steps|steps-concurrent;
+ * Options: --store pg|sqlite|memory (memory: what the engine costs without a durable store); --workload parent-sync|parent-async|steps|steps-concurrent;
  * --n parents (or runs for steps-concurrent); --conc loops; --warmup parents; --reps (steps);
  * --steps-per-run 100; --step-kind module|compute; --count-queries (PostgreSQL statements, not for timing);
  * --limit-seconds 1.5 (SQLite steps-concurrent: the single-commit limit is measured for this long
- * right before and right after the workload, on the same disk — bench/commit-limit.ts).
+ * right before and right after the workload, on the same disk — bench/commit-limit.ts);
+ * --cpu-prof FILE (a V8 CPU profile of the measured phase only, warm-up and commit limit left out:
+ * inspect it with Chrome DevTools or `node bench/profile-summary.mjs FILE`); --pg-db NAME (the
+ * PostgreSQL database to re-create, default flowrun_bench_flowrun: two runners at once need two).
  *
  * PostgreSQL: re-creates database `flowrun_bench_flowrun` (see pg-admin.ts) and uses schema
  * `flowrun` in it. SQLite: a new file under bench/out/, deleted afterwards, default durability
  * (WAL, synchronous=FULL).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createEngine, createFilesystemStores, createPostgresStores, type Engine, type RunRecord, type Store } from '../src/index.js';
+import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type Engine, type RunRecord, type Store } from '../src/index.js';
 import { measureCommitLimit } from './commit-limit.js';
 import { benchFlows, benchModules, checkParentAsync, checkParentSync, type StepKind } from './bench-flows.js';
 import { closedLoop, latencySummary, machineBusySeconds, parentRunFigures, r3, stepRunFigures, readOptions, sleep } from './measure.js';
@@ -35,6 +39,25 @@ const REPS = opt.num('reps', 20);
 const STEPS = opt.num('steps-per-run', 100);
 const stepKind = opt.get('step-kind', 'module') as StepKind;
 const LIMIT_SECONDS = opt.num('limit-seconds', 1.5);
+const PROFILE_FILE = opt.get('cpu-prof', '');
+
+// ---- optional CPU profile of the measured phase ------------------------------------------------
+let profiler: Session | null = null;
+async function startProfile(): Promise<void> {
+  if (!PROFILE_FILE) return;
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+  await profiler.post('Profiler.start');
+}
+async function stopProfile(): Promise<void> {
+  if (!profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(PROFILE_FILE, JSON.stringify(profile));
+  profiler.disconnect();
+  profiler = null;
+}
 
 // ---- optional statement counter: wraps the `pg` that src/ loads (the root package's) ----------
 const statements = new Map<string, number>();
@@ -71,13 +94,15 @@ let admin: PgAdmin | null = null;
 let sqliteDir: string | null = null;
 let stores: Store;
 if (storeKind === 'pg') {
-  admin = await PgAdmin.freshDatabase('flowrun_bench_flowrun');
+  admin = await PgAdmin.freshDatabase(opt.get('pg-db', 'flowrun_bench_flowrun'));
   stores = createPostgresStores({ connectionString: admin.url, schema: 'flowrun' });
 } else if (storeKind === 'sqlite') {
   sqliteDir = join('bench', 'out', `sqlite-${process.pid}`);
   rmSync(sqliteDir, { recursive: true, force: true });
   mkdirSync(sqliteDir, { recursive: true });
   stores = createFilesystemStores({ rootDir: sqliteDir });
+} else if (storeKind === 'memory') {
+  stores = createMemoryStores();
 } else {
   throw new Error(`unknown --store ${storeKind}`);
 }
@@ -141,6 +166,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   await sleep(1500); // let PostgreSQL backends flush their statistics
   const c0 = await counters();
   counting = true;
+  await startProfile();
   const startEpoch = Date.now();
   const cpu0 = process.cpuUsage();
   const m0 = machineBusySeconds();
@@ -155,6 +181,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   }
   const cpu = process.cpuUsage(cpu0);
   const m1 = machineBusySeconds();
+  await stopProfile();
   counting = false;
   await sleep(1500);
   const c1 = await counters();
@@ -187,6 +214,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   await sleep(500);
   const c0 = await counters();
   counting = true;
+  await startProfile();
   const cpu0 = process.cpuUsage();
   const m0 = machineBusySeconds();
   const t0 = performance.now();
@@ -200,6 +228,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   const totalMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const m1 = machineBusySeconds();
+  await stopProfile();
   counting = false;
   await sleep(1500);
   const c1 = await counters();
@@ -222,6 +251,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   // The single-commit limit on the same disk, just before and just after: the machine may be shared.
   const limitBefore = sqliteDir ? measureCommitLimit({ dir: sqliteDir, seconds: LIMIT_SECONDS }) : null;
   const c0 = await counters();
+  await startProfile();
   const cpu0 = process.cpuUsage();
   const m0 = machineBusySeconds();
   const t0 = performance.now();
@@ -232,6 +262,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   const totalMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const m1 = machineBusySeconds();
+  await stopProfile();
   const c1 = await counters();
   const limitAfter = sqliteDir ? measureCommitLimit({ dir: sqliteDir, seconds: LIMIT_SECONDS }) : null;
   if (limitBefore && limitAfter) {

@@ -4,7 +4,9 @@
  * serves the same JSON from a bare Hono app on @hono/node-server with no engine, no store and
  * no authentication: the request rate an HTTP stack of the same kind gives before any work.
  *
- *   node --import tsx bench/http-server.ts flowrun          → prints {url, token, flowId, runId, run}
+ *   node --import tsx bench/http-server.ts flowrun [FILE]   → prints {url, token, flowId, runId, run}
+ *     (FILE: a V8 CPU profile of the server from its first request to SIGTERM, written then;
+ *     `node bench/profile-summary.mjs FILE` sums it)
  *   node --import tsx bench/http-server.ts floor RUN_JSON   → prints {url}
  *   node --import tsx bench/http-server.ts least RUN_JSON   → prints {url}
  *
@@ -23,6 +25,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { createEngine, createFilesystemStores } from '../src/index.js';
 import { hashApiToken, newApiToken, serve } from '../src/server/index.js';
 
@@ -61,11 +65,24 @@ if (mode === 'flowrun' || mode === 'inproc') {
     await stores.close();
     process.exit(0);
   }
+  const profileFile = runJson;
+  const profiler = profileFile ? new Session() : null;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    await profiler.post('Profiler.start');
+  }
   const server = await serve({ engine, port: 0 });
   const started = await fetch(`${server.url}/runs`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ flowId, input: { n: 1 }, wait: true }) });
   const { run } = (await started.json()) as { run: { runId: string } };
   say({ url: server.url, token, flowId, runId: run.runId, run });
-  process.on('SIGTERM', () => void server.close().then(() => engine.close()).then(() => stores.close()).then(() => process.exit(0)));
+  const writeProfile = async (): Promise<void> => {
+    if (!profiler) return;
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(profileFile!, JSON.stringify(profile));
+  };
+  process.on('SIGTERM', () => void writeProfile().then(() => server.close()).then(() => engine.close()).then(() => stores.close()).then(() => process.exit(0)));
 } else if (mode === 'floor') {
   const body = JSON.stringify({ run: JSON.parse(runJson!) });
   const app = new Hono();

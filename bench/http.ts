@@ -15,6 +15,7 @@
  *   node --import tsx bench/http.ts [--quick] [--requests-only]      (or: npm run bench -- --only http [--requests-only])
  *
  * `--requests-only` measures the request rates alone (no SSE latency): for A/B rounds against an older commit.
+ * `--cpu-prof FILE` writes a CPU profile of the flowrun server (its whole life under load: POST, then GET).
  * Each rate comes with the CPU time (user + system, /proc/<pid>/stat) the server process spent per answered request.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -84,9 +85,9 @@ async function load(url: string, options: { method: 'GET' | 'POST'; token?: stri
 }
 
 /** Request rates of flowrun and of the floor, and flowrun's share of the floor. */
-export async function benchHttpRequests(options: { quick: boolean }): Promise<string> {
+export async function benchHttpRequests(options: { quick: boolean; cpuProfile?: string }): Promise<string> {
   const seconds = options.quick ? 3 : 10;
-  const flowrun = await startTarget<{ url: string; token: string; flowId: string; runId: string; run: unknown }>(['flowrun']);
+  const flowrun = await startTarget<{ url: string; token: string; flowId: string; runId: string; run: unknown }>(['flowrun', ...(options.cpuProfile ? [options.cpuProfile] : [])]);
   const { token, flowId, runId } = flowrun.info;
   /** POST /runs then GET /runs/{id} against a started server, which is stopped afterwards. */
   const measure = async (target: { info: { url: string }; child: ChildProcess }, auth?: string): Promise<{ post: Load; get: Load }> => {
@@ -242,7 +243,8 @@ export async function benchSseLatencyAcrossProcesses(options: { quick: boolean; 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const opt = readOptions(process.argv.slice(2));
   const quick = opt.has('quick');
-  console.log(await benchHttpRequests({ quick }));
+  const cpuProfile = opt.get('cpu-prof', '');
+  console.log(await benchHttpRequests({ quick, ...(cpuProfile ? { cpuProfile } : {}) }));
   if (opt.has('requests-only')) process.exit(0);
   console.log();
   console.log(await benchSseLatency({ quick }));

@@ -6,7 +6,7 @@
 import { ConflictError, FlowError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
 import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, RecordedRun, Transition } from '../../core/store.js';
-import { inlineState, isInline, transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
+import { inlineState, isInline, transitionStateChanges, wholeStateChanges, type StateChanges } from '../../core/state-slots.js';
 import { countTreeRuns } from './run-trees.js';
 import { INSERT_RUN_SQL, jsonOrNull, newRunParams, recordedFromRow, runFromRow, type RunRow, type SlotRow } from './run-rows.js';
 import { writeSlots } from './run-slots.js';
@@ -14,6 +14,7 @@ import { deleteRunInput, withRunInput, writeRunInput } from './run-inputs.js';
 import { sqliteCode } from './group-commit-queue.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import { insertPendingEmits } from './pending-emits.js';
+import { forgetHeads, keepHead, transitionHeads } from './transition-heads.js';
 import { waitingEventAfter } from '../waiting-event.js';
 
 const TERMINAL_SQL = `('SUCCEEDED', 'FAILED', 'CANCELED')`;
@@ -58,17 +59,6 @@ export function withSlotsOfRows(conn: SqliteConnection, rows: RunRow[]): RunRow[
 const TRANSITION_HEAD_SQL = `SELECT run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner,
   lease_expires_at, fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, '' AS state, state_slots, NULL AS input, fixed, waiting_event
   FROM flowrun_runs WHERE run_id = ?`;
-
-/**
- * The `waiting_event` assignment a transition adds to its UPDATE (store/waiting-event.ts), or none
- * when the column keeps its value: naming an indexed column in SET costs SQLite index work.
- */
-function waitingEventSet(head: RunRow, t: Transition): { sql: string; value: string | null } | null {
-  const waiting = waitingEventAfter(t.patch);
-  // The head is read with every column (migration 8's included), though no read of a run needs this one.
-  const current = (head as RunRow & { waiting_event: string | null }).waiting_event;
-  return waiting === undefined || waiting === current ? null : { sql: 'waiting_event = ?', value: waiting };
-}
 
 function notFound(runId: string): NotFoundError {
   return new NotFoundError('RUN_NOT_FOUND', `run "${runId}" does not exist`, { runId });
@@ -142,8 +132,11 @@ export function createRun(
   const runId = input.run.runId;
   const lease = input.lease ?? null;
   // The row holds exactly these values: the record is built from them, not read back.
-  const run: RunRecord = { ...recordedFromRow(insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease })), input: input.run.input, state: input.run.state };
+  const row = insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease });
+  const run: RunRecord = { ...recordedFromRow(row), input: input.run.input, state: input.run.state };
   if (input.run.treeId !== runId) countTreeRuns(conn, input.run.treeId, 1, input.maxRunsPerTree);
+  // The writer executes a run it leased at once: its first transition starts from this row.
+  if (lease) keepHead(conn, row, JSON.parse(row.fixed) as Record<string, unknown>);
   return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
 }
 
@@ -151,11 +144,22 @@ export function createRun(
  * Records one transition (`Store.recordTransition`): checks lease, fencing token, status and
  * version, then applies patch, children, wakes, items and events. A repeat of the last recorded
  * transition returns the run unchanged; any failure leaves the run as it was (the savepoint).
+ *
+ * A plain transition of a run whose row this connection wrote last (transition-heads.ts) starts
+ * from that row instead of reading it: its UPDATE's WHERE holds the checks and every column the
+ * kept row has that another write may change, so when it matches nothing the transition reads
+ * the row and checks it in full as below, having written nothing yet.
  */
 export function recordTransition(conn: SqliteConnection, t: Transition): RecordedRun {
+  const kept = transitionHeads(conn).get(t.runId);
+  if (kept && !t.createRuns?.length && !t.wakeRuns?.length && kept.row.version === t.expectedVersion && kept.row.fencing_token === t.lease.fencingToken && kept.row.lease_owner === t.lease.owner) {
+    const recorded = writeTransition(conn, t, Object.assign({}, kept.row), kept.fixed);
+    if (recorded) return recorded;
+    transitionHeads(conn).delete(t.runId);
+  }
   const head = conn.get<RunRow>(TRANSITION_HEAD_SQL, [t.runId]);
   if (!head) throw notFound(t.runId);
-  const key = `${t.lease.fencingToken}:${t.expectedVersion}`;
+  const key = transitionKey(t);
   // A duplicate of the transition just recorded (a retried write whose reply was lost) is a no-op.
   if (head.last_transition_key === key && head.version === t.expectedVersion + 1) return recordedFromRow(head, t.patch.state);
   if (head.lease_owner !== t.lease.owner || head.fencing_token !== t.lease.fencingToken) {
@@ -171,27 +175,40 @@ export function recordTransition(conn: SqliteConnection, t: Transition): Recorde
   const created = t.createRuns ?? [];
   if (created.length > 0) countTreeRuns(conn, created[0]!.run.treeId, created.length, t.maxRunsPerTree);
   for (const created of t.createRuns ?? []) insertRun(conn, created.run, { events: created.events, at: t.at, lease: created.lease ?? null });
-
-  const p = t.patch;
-  const newStatus = p.status ?? status;
-  const ended = isTerminalStatus(newStatus);
   // The memory store wakes after patching; waking this run itself is folded into its own update.
   const wakes = t.wakeRuns ?? [];
-  const wakesSelf = wakes.includes(t.runId) && newStatus === 'ACTIVE';
-  wakeRuns(
-    conn,
-    wakes.filter((id) => id !== t.runId),
-    t.at,
-    t.wakeLease,
-  );
+  const others = wakes.filter((id) => id !== t.runId);
+  wakeRuns(conn, others, t.at, t.wakeLease);
+  forgetHeads(conn, others);
+  return writeTransition(conn, t, head, null)!;
+}
+
+function transitionKey(t: Transition): string {
+  return `${t.lease.fencingToken}:${t.expectedVersion}`;
+}
+
+/**
+ * Writes the run's side of a checked transition, starting from `head` (which it changes into the
+ * row after the write). With `kept` (the parsed `fixed` of a kept head) the UPDATE also checks
+ * that the row is still `head`; null when it is not, before anything was written.
+ */
+function writeTransition(conn: SqliteConnection, t: Transition, head: RunRow, kept: Record<string, unknown> | null): RecordedRun | null {
+  const p = t.patch;
+  const status = head.status as RunStatus;
+  const newStatus = p.status ?? status;
+  const ended = isTerminalStatus(newStatus);
+  const wakesSelf = newStatus === 'ACTIVE' && t.wakeRuns !== undefined && t.wakeRuns.includes(t.runId);
   const events = t.events ?? [];
+  // The guard compares the columns as they are now, before the changes below.
+  const guard = kept ? guardParams(head, t) : null;
   // Only the columns this transition changes are named: SQLite rewrites an index entry for
   // every indexed column in SET, and most transitions change neither status nor times.
   const lastSeq = head.last_seq;
+  const key = transitionKey(t);
   const sets = ['version = version + 1', 'updated_at = ?', 'last_seq = ?', 'last_transition_key = ?'];
   const params: unknown[] = [t.at, lastSeq + events.length, key];
-  // The row after the UPDATE is the head (read here, owned by nobody else) with the same changes,
-  // made column by column as they are named in SET.
+  // The row after the UPDATE is the head (read here, or copied from the kept one) with the same
+  // changes, made column by column as they are named in SET.
   const row = head;
   row.version += 1;
   row.updated_at = t.at;
@@ -204,10 +221,13 @@ export function recordTransition(conn: SqliteConnection, t: Transition): Recorde
   };
   if (p.status !== undefined) set('status', p.status);
   const changes = transitionStateChanges(t);
+  // Slots are written after the UPDATE, which may find the row changed (a kept head) and write nothing.
+  let dropSlots = false;
+  let slotWrite: StateChanges | null = null;
   if (changes && isInline(changes)) {
     // A small state, whole in the row: the slots the row had (it held a header) go.
     if (head.state_slots === 1) {
-      conn.run('DELETE FROM flowrun_run_slots WHERE run_id = ?', [t.runId]);
+      dropSlots = true;
       set('state_slots', 0);
     }
     set('state', JSON.stringify(inlineState(t)));
@@ -215,9 +235,8 @@ export function recordTransition(conn: SqliteConnection, t: Transition): Recorde
     // A row written before slots holds its state whole: this transition writes it whole, as slots.
     const slotted = head.state_slots === 1;
     if (!slotted && !changes.replace && p.state === undefined) throw new FlowError('INTERNAL', `run "${t.runId}" holds its state whole: a transition changing it must carry patch.state`, { runId: t.runId });
-    const written = slotted || changes.replace ? changes : wholeStateChanges(p.state!);
-    writeSlots(conn, t.runId, row.version, written);
-    set('state', JSON.stringify(written.header));
+    slotWrite = slotted || changes.replace ? changes : wholeStateChanges(p.state!);
+    set('state', JSON.stringify(slotWrite.header));
     if (!slotted) set('state_slots', 1);
   }
   if ('output' in p) set('output', jsonOrNull(p.output));
@@ -225,21 +244,42 @@ export function recordTransition(conn: SqliteConnection, t: Transition): Recorde
   if (p.endTime !== undefined) set('end_time', p.endTime);
   if (wakesSelf) set('ready_at', t.at);
   else if (p.readyAt !== undefined) set('ready_at', p.readyAt);
-  const waiting = waitingEventSet(head, t);
-  if (waiting) {
-    sets.push(waiting.sql);
-    params.push(waiting.value);
-  }
+  const waiting = waitingEventAfter(p);
+  // Named only when it changes: naming an indexed column in SET costs SQLite index work.
+  if (waiting !== undefined && waiting !== (head.waiting_event ?? null)) set('waiting_event', waiting);
   if (t.releaseLease === true || ended) {
     sets.push('lease_owner = NULL', 'lease_expires_at = NULL');
     row.lease_owner = null;
     row.lease_expires_at = null;
   } else if (t.leaseExpiresAt !== undefined) set('lease_expires_at', t.leaseExpiresAt);
-  conn.run(`UPDATE flowrun_runs SET ${sets.join(', ')} WHERE run_id = ?`, [...params, t.runId]);
+  if (guard) {
+    if (conn.run(`UPDATE flowrun_runs SET ${sets.join(', ')} WHERE ${GUARD_SQL}`, [...params, ...guard]) === 0) return null;
+  } else {
+    conn.run(`UPDATE flowrun_runs SET ${sets.join(', ')} WHERE run_id = ?`, [...params, t.runId]);
+  }
+  if (dropSlots) conn.run('DELETE FROM flowrun_run_slots WHERE run_id = ?', [t.runId]);
+  if (slotWrite) writeSlots(conn, t.runId, row.version, slotWrite);
   for (const item of t.items ?? []) upsertItem(conn, t.runId, item);
   appendEvents(conn, t.runId, lastSeq, events, t.at);
   if (t.emits?.length) insertPendingEmits(conn, t.runId, t.emits, t.at);
-  return recordedFromRow(row, p.state);
+  const fixed = kept ?? (JSON.parse(row.fixed) as Record<string, unknown>);
+  const recorded = recordedFromRow(row, p.state, fixed);
+  // Only a run this connection goes on executing is written again from here soon.
+  if (row.lease_owner === null) forgetHeads(conn, [t.runId]);
+  else keepHead(conn, row, fixed);
+  return recorded;
+}
+
+/**
+ * The WHERE of a transition's UPDATE from a kept head: the row is that head, column for column,
+ * for every column some write changes — a transition or a cancel (version), a claim or a wake
+ * that leases (fencing token, owner), a renewal, a wake, an update of label or tags.
+ */
+const GUARD_SQL = `run_id = ? AND version = ? AND fencing_token = ? AND lease_owner = ? AND status = ? AND last_seq = ? AND state_slots = ?
+  AND waiting_event IS ? AND label IS ? AND tags = ? AND ready_at IS ? AND lease_expires_at IS ?`;
+
+function guardParams(head: RunRow, t: Transition): unknown[] {
+  return [t.runId, head.version, head.fencing_token, head.lease_owner, head.status, head.last_seq, head.state_slots, head.waiting_event ?? null, head.label, head.tags, head.ready_at, head.lease_expires_at];
 }
 
 function upsertItem(conn: SqliteConnection, runId: string, item: Item): void {
@@ -302,6 +342,7 @@ const SUSPENDED_SQL = `status = 'INACTIVE' AND (lease_owner IS NULL OR coalesce(
 const DUE_SUSPENDED_SQL = `status = 'INACTIVE' AND ready_at <= @now AND (lease_owner IS NULL OR coalesce(lease_expires_at, 0) <= @now)`;
 
 function takeLease(conn: SqliteConnection, runId: string, owner: string, expiresAt: number): ClaimedRun {
+  forgetHeads(conn, [runId]);
   conn.run('UPDATE flowrun_runs SET lease_owner = ?, lease_expires_at = ?, fencing_token = fencing_token + 1 WHERE run_id = ?', [owner, expiresAt, runId]);
   const run = runFromRow(readRunRow(conn, runId)!);
   return { run, lease: { runId, owner, fencingToken: run.fencingToken, expiresAt } };
@@ -352,10 +393,14 @@ export function claimRun(conn: SqliteConnection, input: { runId: string; owner: 
 
 /** Extends this owner's leases (`Store.renewLeases`); returns, in the order given, the ids it still holds. */
 export function renewLeases(conn: SqliteConnection, input: { owner: string; runIds: string[]; expiresAt: number }): string[] {
-  return input.runIds.filter(
-    (runId) =>
-      conn.run(`UPDATE flowrun_runs SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ? AND status NOT IN ${TERMINAL_SQL}`, [input.expiresAt, runId, input.owner]) > 0,
-  );
+  const heads = transitionHeads(conn);
+  return input.runIds.filter((runId) => {
+    const renewed = conn.run(`UPDATE flowrun_runs SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ? AND status NOT IN ${TERMINAL_SQL}`, [input.expiresAt, runId, input.owner]) > 0;
+    // A kept head follows the renewal (its next transition's guard names lease_expires_at).
+    const kept = heads.get(runId)?.row;
+    if (kept && renewed && kept.lease_owner === input.owner) kept.lease_expires_at = input.expiresAt;
+    return renewed;
+  });
 }
 
 /** Deletes up to `limit` runs that ended before the cutoff (`Store.deleteEndedRuns`), oldest first, with their events, items and tags. */

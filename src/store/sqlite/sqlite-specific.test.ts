@@ -394,6 +394,32 @@ describe('SqliteStore cached reads across connections', () => {
   });
 });
 
+describe('SqliteStore transitions of a run it executes', () => {
+  it('records what another process changed in the row between two transitions, and refuses after a takeover', async () => {
+    const path = freshPath();
+    const mine = track(createSqliteStore({ path }));
+    const theirs = track(createSqliteStore({ path }));
+    await mine.createRun({ run: sampleRun({ runId: 'shared', label: 'before', tags: ['a'] }), events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 60_000 } });
+    const step = (version: number, token = 1): Transition => ({ runId: 'shared', lease: { owner: 'w1', fencingToken: token }, expectedVersion: version, at: T0 + 10 + version, patch: {}, events: [log(`Step${version}`)] });
+    await mine.recordTransition(step(0));
+
+    // Label, tags and readyAt move without the version: the next transition reports them as stored.
+    await theirs.updateRun({ runId: 'shared', at: T0 + 20, label: 'after', tags: ['b', 'c'] });
+    expect(await mine.recordTransition(step(1))).toMatchObject({ version: 2, lastSeq: 3, label: 'after', tags: ['b', 'c'] });
+    await theirs.renewLeases({ owner: 'w1', runIds: ['shared'], expiresAt: T0 + 90_000 });
+    expect(await mine.recordTransition(step(2))).toMatchObject({ version: 3, lastSeq: 4, leaseExpiresAt: T0 + 90_000 });
+
+    // Another process takes the run over once the lease ran out and records a step: this one is refused.
+    const taken = await theirs.claimRun({ runId: 'shared', owner: 'w2', now: T0 + 100_000, leaseExpiresAt: T0 + 200_000 });
+    expect(taken?.lease.fencingToken).toBe(2);
+    await theirs.recordTransition({ ...step(3, 2), lease: { owner: 'w2', fencingToken: 2 } });
+    await expect(mine.recordTransition(step(3))).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    await expect(mine.recordTransition(step(4))).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect((await theirs.getRunEvents('shared')).map((e) => (e.kind === 'log' ? e.entry.code : e.kind))).toEqual(['FlowStarted', 'Step0', 'Step1', 'Step2', 'Step3']);
+    expect(await theirs.getRun('shared')).toMatchObject({ version: 4, leaseOwner: 'w2', label: 'after', tags: ['b', 'c'] });
+  });
+});
+
 describe('SqliteStore cached reads in a loop that never yields', () => {
   it('sees a commit another connection made during the loop within a millisecond or so', async () => {
     const path = freshPath();

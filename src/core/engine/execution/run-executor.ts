@@ -20,7 +20,7 @@ import type { RecordedRun, RunLease } from '../../store.js';
 import { checkValueBytes, jsonSize } from '../../json-size.js';
 import { cloneJson } from '../../json.js';
 import { RunBudget } from './run-budget.js';
-import { RunJournal, type CommitOptions } from './run-journal.js';
+import { RunJournal, commitPatch, runAfter, type CommitOptions } from './run-journal.js';
 import { StateChangeTracker } from './state-changes.js';
 import type { EngineCore, FlushableRun } from '../engine-core.js';
 import { executeStep, stepContext } from '../steps/step-runner.js';
@@ -465,12 +465,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         expectedVersion: this.#run.version,
         treeId: this.#run.treeId,
         at,
-        patch: {
-          state: this.#state,
-          ...(input.status === 'INACTIVE' ? { status: input.status } : {}),
-          ...(input.status && input.status !== 'INACTIVE' ? { status: input.status, output: input.output ?? null, runError: input.runError ?? null, endTime: input.endTime ?? at } : {}),
-          ...(input.readyAt !== undefined ? { readyAt: input.readyAt } : {}),
-        },
+        patch: commitPatch(input, this.#state, at),
         stateChanges: this.#changes.take((max) => this.#core.store.capabilities.writesSmallStatesWhole === true && this.#budget.stateWithin(this.#state, max)),
         events,
         items,
@@ -484,9 +479,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         throw error;
       });
       this.#changes.recorded();
-      // A transition hands back neither the input nor a copy of the state: the run holds both.
-      const { wokenRuns, ...fields } = recorded;
-      this.#run = { ...fields, input: this.#run.input, state: this.#state };
+      const { wokenRuns } = recorded;
+      this.#run = runAfter(recorded, this.#run.input, this.#state);
       this.#core.publishCommitted(recorded, events, transients);
       if (emits.length) this.#core.emitted(this.#run, emits);
       this.#core.runsCreated(created, at);

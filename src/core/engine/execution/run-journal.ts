@@ -9,7 +9,8 @@
  */
 import type { Clock } from '../../clock.js';
 import { cloneJson } from '../../json.js';
-import type { Item, LedgerEntry, RunEventBody, RunState } from '../../run.js';
+import type { Item, LedgerEntry, RunEventBody, RunRecord, RunState } from '../../run.js';
+import type { RecordedRun, RunPatch } from '../../store.js';
 
 /** Step-level log codes, written only when the run has step logs on and its history cap is not reached. */
 const STEP_LOG_CODES = new Set(['StepSucceeded', 'StepFailed', 'StepRetrying', 'StepCaught']);
@@ -35,6 +36,31 @@ export interface CommitOptions<R> {
   createRuns?: R[] | undefined;
   wakeRuns?: string[];
   wakeLease?: { owner: string; expiresAt: number };
+}
+
+/** The run's patch of a commit: its live state, and the status fields when the commit changes the status (an end also records its output, error and time). */
+export function commitPatch(input: CommitOptions<unknown>, state: RunState, at: number): RunPatch {
+  // Built field by field: a literal of conditional spreads costs more, once per transition.
+  const patch: RunPatch = { state };
+  if (input.status === 'INACTIVE') patch.status = 'INACTIVE';
+  else if (input.status) {
+    patch.status = input.status;
+    patch.output = input.output ?? null;
+    patch.runError = input.runError ?? null;
+    patch.endTime = input.endTime ?? at;
+  }
+  if (input.readyAt !== undefined) patch.readyAt = input.readyAt;
+  return patch;
+}
+
+/** The run after a recorded transition: its record with the run's input and live state, which a transition hands back neither of. */
+export function runAfter(recorded: RecordedRun, input: unknown, state: RunState): RunRecord {
+  // Object.assign, not a rest and a spread (`{...fields, input, state}`): ~5x cheaper on Node 20.
+  const run = Object.assign({}, recorded) as RunRecord & Partial<Pick<RecordedRun, 'wokenRuns'>>;
+  if (run.wokenRuns !== undefined) delete run.wokenRuns;
+  run.input = input;
+  run.state = state;
+  return run;
 }
 
 /** The pending entries of one run's next transition. */

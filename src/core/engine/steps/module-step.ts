@@ -23,13 +23,23 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
       error: new StepFailedError('MODULE_NOT_FOUND', `no module is registered as "${moduleId}" (step ${stepId})`, { runId: run.runId, stepId, retryable: false }),
     };
   }
-  const controller = new AbortController();
-  const onRunAbort = (): void => controller.abort(args.signal.reason);
-  if (args.signal.aborted) onRunAbort();
-  else args.signal.addEventListener('abort', onRunAbort, { once: true });
+  // The step's own signal (the run's, plus the step's timeout) is made only when the step has a
+  // timeout or the module reads `ctx.signal`: most do neither, and it costs a controller and two
+  // listeners per step. Without a timeout it aborts exactly when the run's does, with its reason.
+  let controller: AbortController | null = null;
+  let onRunAbort: (() => void) | null = null;
+  const stepSignal = (): AbortSignal => {
+    if (controller) return controller.signal;
+    const own = (controller = new AbortController());
+    onRunAbort = () => own.abort(args.signal.reason);
+    if (args.signal.aborted) onRunAbort();
+    else args.signal.addEventListener('abort', onRunAbort, { once: true });
+    return own.signal;
+  };
   const timer = step.timeoutMs
-    ? core.clock.setTimeout(() => controller.abort(new TimeoutError(`step ${stepId} timed out after ${step.timeoutMs} ms`, { runId: run.runId, stepId })), step.timeoutMs)
+    ? core.clock.setTimeout(() => controller!.abort(new TimeoutError(`step ${stepId} timed out after ${step.timeoutMs} ms`, { runId: run.runId, stepId })), step.timeoutMs)
     : null;
+  const waitedSignal = timer ? stepSignal() : args.signal;
   const writer = new OutputWriter({
     outputs: state.outputs,
     declared: args.flow.definition.actions[run.actionName]?.outputs,
@@ -41,7 +51,9 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     runId: run.runId,
     stepId,
     flowId: run.flowId,
-    signal: controller.signal,
+    get signal() {
+      return stepSignal();
+    },
     idempotencyKey: `${run.runId}:${state.stepSeq}:${stepId}`,
     attempt: frame.attempt,
     settings: core.settings,
@@ -55,7 +67,7 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     append: (name, element) => writer.append(String(name), checkedNesting(args, element, `ctx.append("${String(name)}")`, `outputs.${String(name)}[]`)),
   };
   try {
-    const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), controller.signal);
+    const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), waitedSignal);
     checkedNesting(args, output, `the result of module "${moduleId}"`, `steps.${stepId}`);
     // Checked before anything is written: a result or an output over the budget fails the step and
     // leaves the state as it was (a module that caught the LIMIT_EXCEEDED of ctx.write fails too).
@@ -64,13 +76,13 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     for (const name of writer.commit()) executor.outputChanged(name);
     return { type: 'complete', output: output === undefined ? null : output, outputBytes };
   } catch (error) {
-    const reason = controller.signal.aborted ? controller.signal.reason : error;
+    const reason = waitedSignal.aborted ? waitedSignal.reason : error;
     // Live watchers saw the failed attempt's writes: show them the committed values again.
     for (const name of writer.discard()) executor.outputStreamed(name, cloneJson(state.outputs[name] ?? null));
     return { type: 'fail', error: toFlowError(reason, 'MODULE_FAILED') };
   } finally {
     timer?.cancel();
-    args.signal.removeEventListener('abort', onRunAbort);
+    if (onRunAbort) args.signal.removeEventListener('abort', onRunAbort);
   }
 }
 
