@@ -192,3 +192,26 @@ export interface DecisionOptions {
   stepId: string;
   comment?: string;
 }
+
+/** A run waiting for an approval you may decide (`listApprovals`). */
+export interface PendingApproval {
+  run: Run;
+  /** The step to name in `approve` / `reject`. */
+  stepId: string;
+  /** The graph of the step: `action:<name>` or `subflow:<name>`. */
+  graph: string;
+  stepType?: string;
+  /** Where the step is written, for flows compiled from `.flow` files. */
+  source?: { file?: string; line: number; column?: number };
+  /** The governance policy's reason for asking. */
+  reason?: string;
+  /** When the run started waiting (ms since the epoch). */
+  since: number;
+}
+
+/** A page of pending approvals; pass `marker` back for the next one while `hasNextPage`. */
+export interface ApprovalList {
+  approvals: PendingApproval[];
+  hasNextPage: boolean;
+  marker: string | null;
+}

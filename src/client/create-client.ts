@@ -13,6 +13,7 @@
  */
 import { CanceledError, TimeoutError } from '../core/errors.js';
 import type {
+  ApprovalList,
   BatchResult,
   BatchRunFlowsOptions,
   BatchRunResult,
@@ -258,6 +259,16 @@ export class FlowClient {
   /** Rejects the approval step `stepId` of a waiting run; returns the run. */
   async reject(runId: string, options: DecisionOptions): Promise<Run> {
     return this.#decide(runId, 'reject', options);
+  }
+
+  /**
+   * A page of the runs waiting for an approval you may decide (you may manage them), oldest first:
+   * each with the step to name in {@link approve} / {@link reject}, the policy's reason and since
+   * when it waits. Runs you may not decide are left out without a trace.
+   */
+  async listApprovals(options: { limit?: number; marker?: string } = {}): Promise<ApprovalList> {
+    const query = { limit: count(options.limit, 'limit', 1), marker: options.marker };
+    return this.#http.json<ApprovalList>({ method: 'GET', path: '/approvals', query });
   }
 
   async #decide(runId: string, decision: 'approve' | 'reject', options: DecisionOptions): Promise<Run> {

@@ -142,6 +142,13 @@ export interface PendingEmit extends EmittedEvent {
  */
 export type RecordedRun = Omit<RunRecord, 'input' | 'state'> & { state?: RunState; wokenRuns?: RunRecord[] };
 
+/**
+ * The name {@link Store.listEventWaiters} takes for the runs waiting for an approval decision (a
+ * governed step whose policy asked for approval, nothing decided yet). Not an event name (those
+ * start with a letter, a digit or `_`), so no event ever reads or resumes these runs.
+ */
+export const AWAITING_APPROVAL = '#approval';
+
 /** Filters and order of {@link Store.listRuns}. */
 export interface RunFilter {
   flowId?: string;
@@ -257,7 +264,9 @@ export interface Store {
    * and reads it through an index, so a page costs the same however many other runs wait on
    * timers or other events. A run is never created waiting: it counts from the transition that
    * records its suspension. Whether a run's `match` fits a payload, and whether the publisher
-   * may resume it, is the caller's to check.
+   * may resume it, is the caller's to check. With `event` {@link AWAITING_APPROVAL}, the INACTIVE
+   * runs whose suspension is an undecided approval, the same way (SQLite 13 and PostgreSQL 17
+   * fill it for runs already waiting).
    */
   listEventWaiters(input: { event: string; after?: string; limit: number }): Promise<RunRecord[]>;
   /**

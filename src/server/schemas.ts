@@ -169,6 +169,27 @@ export const RunPageSchema = z
 export const GetRunQuery = z.strictObject({ include: z.literal('flowDefinition').optional().openapi({ description: '`flowDefinition`: add the definition of the version the run executes' }) });
 
 export const UpdateRunBody = z.strictObject({ label: z.string().max(1000).nullable().optional(), tags: z.array(z.string().min(1).max(256)).max(100).optional() }).openapi('UpdateRun');
+export const ApprovalsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
+  marker: z.string().max(2000).optional(),
+});
+export const ApprovalPageSchema = z
+  .object({
+    approvals: z.array(
+      z.object({
+        run: RunSchema,
+        stepId: z.string().openapi({ description: 'the step to name in approve / reject' }),
+        graph: z.string().openapi({ description: '`action:<name>` or `subflow:<name>`' }),
+        stepType: z.string().optional(),
+        source: z.object({ file: z.string().optional(), line: z.number().int(), column: z.number().int().optional() }).optional().openapi({ description: 'where the step is written, for flows compiled from `.flow` files' }),
+        reason: z.string().optional().openapi({ description: "the governance policy's reason for asking" }),
+        since: z.number().openapi({ description: 'when the run started waiting (ms since the epoch)' }),
+      }),
+    ),
+    hasNextPage: z.boolean(),
+    marker: z.string().nullable(),
+  })
+  .openapi('ApprovalPage');
 export const ChildrenQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
   marker: z.string().max(2000).optional(),
