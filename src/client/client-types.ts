@@ -4,11 +4,11 @@
  */
 import type { FlowError } from '../core/errors.js';
 import type { LiveRunEvent } from '../core/engine/types.js';
-import type { FlowDefinition, FlowVersionRecord } from '../core/model.js';
+import type { FlowDefinition, FlowSourceText, FlowVersionRecord } from '../core/model.js';
 import type { LogEntry, RunRecord, RunStatus } from '../core/run.js';
 import type { FlowSummary } from '../core/store.js';
 
-export type { FlowDefinition, FlowSummary, FlowVersionRecord, LiveRunEvent, LogEntry, RunStatus };
+export type { FlowDefinition, FlowSourceText, FlowSummary, FlowVersionRecord, LiveRunEvent, LogEntry, RunStatus };
 
 /**
  * A run as the server sends it: the engine's run record without its execution state and lease

@@ -6,7 +6,7 @@
  * Every method is one atomic operation. Nothing here keeps hidden in-memory bookkeeping that a
  * second process over the same store could not see.
  */
-import type { FlowDefinition, FlowVersionRecord } from './model.js';
+import type { FlowDefinition, FlowSourceText, FlowVersionRecord } from './model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from './run.js';
 import type { RunErrorInfo } from './errors.js';
 import type { PrincipalStore } from './principal-store.js';
@@ -231,7 +231,7 @@ export interface Store {
   readonly principals: PrincipalStore;
 
   /** Stores a new immutable version; deploying the same definition as the latest version returns that version. */
-  saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord>;
+  saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): Promise<FlowVersionRecord>;
   /** Marks one version published (and no other). Throws NotFoundError when it does not exist. */
   publishFlowVersion(input: { flowId: string; version: number }): Promise<FlowVersionRecord>;
   /** A version by number, `LATEST_PUBLISHED`, or `LATEST`; null when there is none. */

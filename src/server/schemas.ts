@@ -73,8 +73,12 @@ export const RunEventSchema = z
   .catchall(z.unknown())
   .openapi('RunEvent');
 
+const FlowSourceSchema = z
+  .strictObject({ fileName: z.string().min(1).max(256).optional(), text: z.string() })
+  .openapi('FlowSource', { description: 'the `.flow` program a version was compiled from (at most 256 KiB of UTF-8), kept as given' });
+
 export const FlowSchema = z
-  .object({ flowId: z.string(), version: z.number().int(), definition: z.record(z.string(), z.unknown()), deployedBy: z.string(), deployedAt: z.number(), published: z.boolean() })
+  .object({ flowId: z.string(), version: z.number().int(), definition: z.record(z.string(), z.unknown()), deployedBy: z.string(), deployedAt: z.number(), published: z.boolean(), source: FlowSourceSchema.optional() })
   .openapi('Flow');
 
 export const FlowSummarySchema = z
@@ -88,7 +92,9 @@ export const FlowRefSchema = z
 export const FlowIdParam = z.object({ flowId: id('flow id, URL-encoded (`orders%2Fprocess`)').openapi({ param: { name: 'flowId', in: 'path' } }) });
 export const RunIdParam = z.object({ id: id('run id').openapi({ param: { name: 'id', in: 'path' } }) });
 
-export const DeployBody = z.strictObject({ definition: z.record(z.string(), z.unknown()).openapi({ description: 'a FlowDefinition' }), publish: z.boolean().optional() }).openapi('DeployFlow');
+export const DeployBody = z
+  .strictObject({ definition: z.record(z.string(), z.unknown()).openapi({ description: 'a FlowDefinition' }), publish: z.boolean().optional(), source: FlowSourceSchema.optional() })
+  .openapi('DeployFlow');
 export const PublishBody = z.strictObject({ version: z.number().int().min(1) }).openapi('PublishFlow');
 export const FlowQuery = z.object({ version: z.string().regex(/^([1-9]\d{0,9}|LATEST|LATEST_PUBLISHED)$/, 'must be a version number, LATEST or LATEST_PUBLISHED').optional() });
 
@@ -195,7 +201,15 @@ export const ChildrenQuery = z.strictObject({
   marker: z.string().max(2000).optional(),
 });
 export const LogsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 100, capped at 1,000' }), offset: count.optional() });
-export const EventsQuery = z.strictObject({ afterSeq: count.optional(), limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 500, capped at 1,000' }) });
+export const EventsQuery = z.strictObject({
+  afterSeq: count.optional(),
+  limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 500, capped at 1,000' }),
+  kinds: z
+    .string()
+    .regex(/^(status|log|item|ledger|output)(,(status|log|item|ledger|output))*$/, 'must be a comma-separated list of status, log, item, ledger, output')
+    .optional()
+    .openapi({ description: 'only events of these kinds (`ledger`: the control-flow ledger; `log`: step visits with their timing)' }),
+});
 export const StreamQuery = z.object({ afterSeq: count.optional().openapi({ description: 'resume after this seq (the `Last-Event-ID` header wins)' }) });
 
 export const LogEntrySchema = z.object({ time: z.number(), code: z.string(), description: z.string(), details: z.record(z.string(), z.unknown()).optional() }).openapi('LogEntry');

@@ -384,7 +384,7 @@ export class Engine implements EngineCore {
   }
 
   /** Persisted events of a run (status, log, item, ledger, output) after `afterSeq`. */
-  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number } & AccessOptions = {}): Promise<LiveRunEvent[]> {
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number; kinds?: RunEventBody['kind'][] } & AccessOptions = {}): Promise<LiveRunEvent[]> {
     await this.getRun(runId, options);
     return this.store.getRunEvents(runId, options);
   }

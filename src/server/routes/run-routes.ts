@@ -5,7 +5,7 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { FlowError, ValidationError, type ValidationIssue } from '../../core/errors.js';
-import { RUN_STATUSES, type RunStatus } from '../../core/run.js';
+import { RUN_STATUSES, type RunEvent, type RunStatus } from '../../core/run.js';
 import type { RunFilter } from '../../core/store.js';
 import { type RouterEnv, type RouterState, actingFor } from '../router-context.js';
 import { dayOrTimeBound } from '../day-bounds.js';
@@ -121,10 +121,11 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/runs/{id}/events', tags: ['runs'], summary: 'Persisted events after `afterSeq`', request: { params: RunIdParam, query: EventsQuery }, responses: { 200: ok(z.object({ events: z.array(RunEventSchema) }), 'events in seq order'), ...errorResponses } }),
+    createRoute({ method: 'get', path: '/runs/{id}/events', tags: ['runs'], summary: 'Persisted events after `afterSeq`, optionally of some kinds only', request: { params: RunIdParam, query: EventsQuery }, responses: { 200: ok(z.object({ events: z.array(RunEventSchema) }), 'events in seq order'), ...errorResponses } }),
     async (c) => {
       const q = c.req.valid('query');
-      const events = await engine.getRunEvents(c.req.valid('param').id, { afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 500, MAX_PAGE), as: actingFor(c.get('principal')) });
+      const kinds = q.kinds === undefined ? {} : { kinds: [...new Set(q.kinds.split(','))] as RunEvent['kind'][] };
+      const events = await engine.getRunEvents(c.req.valid('param').id, { afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 500, MAX_PAGE), as: actingFor(c.get('principal')), ...kinds });
       return c.json({ events: events as z.infer<typeof RunEventSchema>[] }, 200);
     },
   );
