@@ -23,6 +23,10 @@ export type Run = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'f
   createdByString?: string;
   /** `runOwner` for people: its display name, else its id. */
   runOwnerString?: string;
+  /** Listings with `childCounts: true`: the child runs you may read, among its first 20 (oldest first). */
+  childCount?: number;
+  /** With `childCount`: true when the run has more than 20 children (`childCount` is then a lower bound). */
+  childCountIsEstimate?: boolean;
   /** The definition the run executes: only from `getRun(id, {includeFlowDefinition: true})`, when you may see the flow. */
   flowDefinition?: FlowDefinition;
 };
@@ -106,6 +110,10 @@ export interface ListRunsOptions {
   /** Runs carrying every one of these tags. */
   tags?: string[];
   parentRunId?: string;
+  /** Only runs without a parent (roots of run trees, launched runs, event runs); excludes `parentRunId`. */
+  rootsOnly?: boolean;
+  /** Each run carries `childCount`: its child runs you may read (see {@link Run.childCount}). */
+  childCounts?: boolean;
   orderBy?: RunOrderBy;
   orderDir?: 'asc' | 'desc';
 }

@@ -161,8 +161,8 @@ export class FlowClient {
   }
 
   /** A page of the child runs a run started (calls and launches), oldest first; `marker` from the previous page. */
-  async listRunChildren(runId: string, options: { limit?: number; marker?: string } = {}): Promise<RunList> {
-    const query = { limit: count(options.limit, 'limit', 1), marker: options.marker };
+  async listRunChildren(runId: string, options: { limit?: number; marker?: string; childCounts?: boolean } = {}): Promise<RunList> {
+    const query = { limit: count(options.limit, 'limit', 1), marker: options.marker, ...(options.childCounts ? { childCounts: 'true' } : {}) };
     return this.#http.json<RunList>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}/children`, query, context: { runId } });
   }
 

@@ -163,6 +163,12 @@ export interface RunFilter {
   /** Runs carrying every one of these tags. */
   tags?: string[];
   parentRunId?: string;
+  /**
+   * Only runs without a parent (`parentRunId` null): the roots of run trees, launched runs and
+   * runs started by events included. Served by the order's own index (a store keeps no index
+   * entry for root runs in its parent index), reading past the child runs between two roots.
+   */
+  rootsOnly?: boolean;
   rootRunId?: string;
   orderBy?: 'startTime' | 'endTime';
   orderDir?: 'asc' | 'desc';

@@ -57,6 +57,8 @@ export const RunSchema = z
     flowDescription: z.string().optional().openapi({ description: "the definition's `description`, when it has one and the caller may see the flow" }),
     createdByString: z.string().optional().openapi({ description: '`createdBy` for people: its display name, else its id' }),
     runOwnerString: z.string().optional().openapi({ description: '`runOwner` for people: its display name, else its id' }),
+    childCount: z.number().int().optional().openapi({ description: 'listings with `childCounts=true`: the child runs the caller may read, among the first 20 (oldest first)' }),
+    childCountIsEstimate: z.boolean().optional().openapi({ description: 'with `childCount`: true when the run has more than 20 children (`childCount` is then a lower bound)' }),
     flowDefinition: z
       .record(z.string(), z.unknown())
       .optional()
@@ -159,6 +161,8 @@ export const ListRunsQuery = z.strictObject({
   label: z.string().max(1000).optional().openapi({ description: 'substring of the label' }),
   tags: csv('tags the runs carry, all of them'),
   parentRunId: z.string().max(256).optional(),
+  rootsOnly: z.enum(['true', 'false']).optional().openapi({ description: '`true`: only runs without a parent (roots of run trees, launched runs, event runs); excludes `parentRunId`' }),
+  childCounts: z.enum(['true', 'false']).optional().openapi({ description: '`true`: each run carries `childCount` (and `childCountIsEstimate`): its child runs the caller may read' }),
   orderBy: z.enum(['startTime', 'endTime', 'start_time', 'end_time']).optional(),
   orderDir: z.enum(['asc', 'desc']).optional(),
 });
@@ -199,6 +203,7 @@ export const ApprovalPageSchema = z
 export const ChildrenQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
   marker: z.string().max(2000).optional(),
+  childCounts: z.enum(['true', 'false']).optional().openapi({ description: '`true`: each run carries `childCount`, as in `GET /runs`' }),
 });
 export const LogsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 100, capped at 1,000' }), offset: count.optional() });
 export const EventsQuery = z.strictObject({

@@ -243,6 +243,13 @@ export class AccessControl {
     return async (run) => canManageRun(principal, run, await this.#flowAccess(run));
   }
 
+  /** As {@link manageTest}, for reading: whether `as` may read a run (every run for a trusted call), and whether it reads every run. */
+  async readTest(as: PrincipalRef | undefined): Promise<{ readsAll: boolean; mayRead: (run: RunRecord) => Promise<boolean> }> {
+    const principal = as === undefined ? null : await this.principal(as);
+    if (principal === null || isSystemAdministrator(principal)) return { readsAll: true, mayRead: async () => true };
+    return { readsAll: false, mayRead: async (run) => canReadRun(principal, run, await this.#flowAccess(run)) };
+  }
+
   /** As {@link manageableRun}, but only when `as` is given: a trusted call costs nothing. */
   async assertCanManage(runId: string, as: PrincipalRef | undefined): Promise<void> {
     if (as !== undefined) await this.manageableRun(runId, as);
