@@ -23,6 +23,10 @@ export type Run = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'f
   createdByString?: string;
   /** `runOwner` for people: its display name, else its id. */
   runOwnerString?: string;
+  /** A live run (not ended): its frame stack, bottom first — each frame's graph and the step it executes or waits at. */
+  frames?: { graph: string; at: string | null; attempt: number; waitingForRunId?: string }[];
+  /** An INACTIVE run: what it waits for (an approval, a timer, an event), at which step, since when. */
+  suspension?: { kind: 'approval' | 'timer' | 'event'; stepId: string; graph: string; since: number; reason?: string; event?: string; until?: number };
   /** Listings with `childCounts: true`: the child runs you may read, among its first 20 (oldest first). */
   childCount?: number;
   /** With `childCount`: true when the run has more than 20 children (`childCount` is then a lower bound). */

@@ -51,10 +51,16 @@ describe('GET /approvals', () => {
       marker: null,
     });
     expect(answer.body.approvals[0].run).not.toHaveProperty('state');
+    // The run itself says where it is and what it waits for (the dashboard colours its graph with it).
+    const held = (await f.json('GET', `/runs/${runId}`, { as: 'olivia' })).body.run;
+    expect(held.frames).toEqual([{ graph: 'action:main', at: 'charge', attempt: 1 }]);
+    expect(held.suspension).toEqual({ kind: 'approval', stepId: 'charge', graph: 'action:main', since: answer.body.approvals[0].since, reason: 'charge for olivia' });
 
     expect((await f.json('POST', `/runs/${runId}/approve`, { as: 'olivia', body: { stepId: 'charge' } })).status).toBe(200);
     expect((await pending('olivia')).body.approvals).toEqual([]);
     expect((await f.engine.waitForRun(runId, { timeoutMs: 5_000 })).output).toBe('charged');
+    const ended = (await f.json('GET', `/runs/${runId}`, { as: 'olivia' })).body.run;
+    expect([ended.status, ended.frames, ended.suspension]).toEqual(['SUCCEEDED', undefined, undefined]);
   });
 
   it("shows each principal only the decisions it may make: not another user's, not a monitor's", async () => {

@@ -57,6 +57,14 @@ export const RunSchema = z
     flowDescription: z.string().optional().openapi({ description: "the definition's `description`, when it has one and the caller may see the flow" }),
     createdByString: z.string().optional().openapi({ description: '`createdBy` for people: its display name, else its id' }),
     runOwnerString: z.string().optional().openapi({ description: '`runOwner` for people: its display name, else its id' }),
+    frames: z
+      .array(z.object({ graph: z.string(), at: z.string().nullable(), attempt: z.number().int(), waitingForRunId: z.string().optional() }))
+      .optional()
+      .openapi({ description: 'a live run (not ended): its frame stack, bottom first — the graph (`action:<name>` / `subflow:<name>`) and the step each frame executes or waits at' }),
+    suspension: z
+      .object({ kind: z.enum(['approval', 'timer', 'event']), stepId: z.string(), graph: z.string(), since: z.number(), reason: z.string().optional(), event: z.string().optional(), until: z.number().optional() })
+      .optional()
+      .openapi({ description: 'an INACTIVE run: what it waits for — an approval (with the policy\'s `reason`), a timer (`until`) or an event (`event`) — at which step, since when' }),
     childCount: z.number().int().optional().openapi({ description: 'listings with `childCounts=true`: the child runs the caller may read, among the first 20 (oldest first)' }),
     childCountIsEstimate: z.boolean().optional().openapi({ description: 'with `childCount`: true when the run has more than 20 children (`childCount` is then a lower bound)' }),
     flowDefinition: z
