@@ -9,6 +9,7 @@ import type { Authenticate, AuthenticatedPrincipal } from './api-tokens.js';
 import type { PrincipalRef } from '../core/engine/access/authorize.js';
 import type { ListApprovalsOptions, PendingApprovalPage } from '../core/engine/governance/pending-approvals.js';
 import type { ServerMetrics } from './metrics.js';
+import type { MarkerSeal } from './marker-seal.js';
 import type { RunResponseCache } from './run-response-cache.js';
 import type { StartRateLimiter } from './start-rate-limiter.js';
 
@@ -55,6 +56,8 @@ export interface RouterState {
   logger: Logger | undefined;
   /** Starts per principal per second (`maxStartsPerSecond`): start routes take from it before starting anything. */
   starts: StartRateLimiter;
+  /** Seals the markers listings hand out and opens those that come back (marker-seal.ts). */
+  markers: MarkerSeal;
   /** Answers of `GET /runs/{id}` served again while the store is unchanged; null when the store cannot tell. */
   runResponses: RunResponseCache | null;
 }

@@ -73,10 +73,11 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
     async (c) => {
       const q = c.req.valid('query');
       const as = actingFor(c.get('principal'));
-      const page = await method('listApprovals')({ as, limit: Math.min(q.limit ?? 50, 1000), ...(q.marker !== undefined ? { marker: q.marker } : {}) }).catch(markerError);
+      const marker = q.marker === undefined ? {} : { marker: await state.markers.open(q.marker) };
+      const page = await method('listApprovals')({ as, limit: Math.min(q.limit ?? 50, 1000), ...marker }).catch(markerError);
       const details = new RunDetails(engine, as);
       const approvals = await Promise.all(page.approvals.map(async ({ run, ...approval }) => ({ run: (await details.describe(run)) as z.infer<typeof RunSchema>, ...approval })));
-      return c.json({ approvals, hasNextPage: page.hasNextPage, marker: page.marker }, 200);
+      return c.json({ approvals, hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker) }, 200);
     },
   );
 

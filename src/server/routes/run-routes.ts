@@ -56,10 +56,12 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     async (c) => {
       const query = c.req.valid('query');
       const as = actingFor(c.get('principal'));
-      const page = await engine.listRuns(runFilterOf(query), { as, ...listingOf(query) }).catch(markerError);
+      const filter = runFilterOf(query);
+      if (filter.marker !== undefined) filter.marker = await state.markers.open(filter.marker);
+      const page = await engine.listRuns(filter, { as, ...listingOf(query) }).catch(markerError);
       const runs = await withChildCounts(query.childCounts === 'true', as, await new RunDetails(engine, as).describeAll(page.runs));
       const total = page.total === undefined ? {} : { total: page.total, totalIsEstimate: page.totalIsEstimate === true };
-      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker, ...total }, 200);
+      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker), ...total }, 200);
     },
   );
 
@@ -121,10 +123,10 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       const q = c.req.valid('query');
       const as = actingFor(c.get('principal'));
       await engine.getRun(id, { as });
-      const filter: RunFilter = { parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: Math.min(q.limit ?? 50, MAX_PAGE), ...(q.marker ? { marker: q.marker } : {}) };
+      const filter: RunFilter = { parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: Math.min(q.limit ?? 50, MAX_PAGE), ...(q.marker ? { marker: await state.markers.open(q.marker) } : {}) };
       const page = await engine.listRuns(filter, { as }).catch(markerError);
       const runs = await withChildCounts(q.childCounts === 'true', as, await new RunDetails(engine, as).describeAll(page.runs));
-      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker }, 200);
+      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker) }, 200);
     },
   );
 
