@@ -3,6 +3,7 @@
  * in TypeScript and a compiled `.flow` file all produce exactly this object, so it can be
  * deployed, stored, versioned and drawn.
  */
+import { stableStringify } from './json.js';
 
 /** A JSON Schema (draft 2020-12 subset), as plain data. */
 export type JsonSchema = { [key: string]: unknown };
@@ -298,8 +299,8 @@ export function flowSourceOf(source: FlowSourceText): FlowSourceText {
  * definition (canonical JSON) and the same source text and file name (or neither has one). A
  * changed comment in a `.flow` file is a new version: a version's source never changes.
  */
-export function isSameFlowVersion(latest: Pick<FlowVersionRecord, 'definition' | 'source'>, definition: FlowDefinition, source: FlowSourceText | undefined, canonical: (value: unknown) => string): boolean {
-  if (canonical(latest.definition) !== canonical(definition)) return false;
+export function isSameFlowVersion(latest: Pick<FlowVersionRecord, 'definition' | 'source'>, definition: FlowDefinition, source: FlowSourceText | undefined): boolean {
+  if (stableStringify(latest.definition) !== stableStringify(definition)) return false;
   return latest.source?.text === source?.text && latest.source?.fileName === source?.fileName;
 }
 

@@ -7,7 +7,7 @@
  */
 import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
-import { cloneJson, stableStringify } from '../../core/json.js';
+import { cloneJson } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { countTreeRuns } from '../run-trees.js';
@@ -49,7 +49,7 @@ export class MemoryStore implements Store {
     const flowId = input.definition.id;
     const versions = this.#flows.get(flowId) ?? [];
     const latest = versions.at(-1);
-    if (latest && isSameFlowVersion(latest, input.definition, input.source, stableStringify)) return cloneJson(latest);
+    if (latest && isSameFlowVersion(latest, input.definition, input.source)) return cloneJson(latest);
     const record: FlowVersionRecord = {
       flowId,
       version: versions.length + 1,

@@ -4,7 +4,7 @@
  */
 import type { PoolClient } from 'pg';
 import { NotFoundError } from '../../core/errors.js';
-import { cloneJson, stableStringify } from '../../core/json.js';
+import { cloneJson } from '../../core/json.js';
 import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
 import type { FlowSummary } from '../../core/store.js';
 import type { Sql } from './run-writes.js';
@@ -47,7 +47,7 @@ export async function saveFlowVersion(client: PoolClient, input: { definition: F
     [flowId],
   );
   const latest = found.rows[0]!;
-  if (latest.definition !== null && isSameFlowVersion({ definition: latest.definition, ...(latest.source ? { source: latest.source } : {}) }, input.definition, input.source, stableStringify)) {
+  if (latest.definition !== null && isSameFlowVersion({ definition: latest.definition, ...(latest.source ? { source: latest.source } : {}) }, input.definition, input.source)) {
     return recordFromRow({
       source: latest.source,
       flow_id: flowId,

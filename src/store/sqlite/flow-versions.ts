@@ -4,7 +4,6 @@
  * several processes deploy the same flow at once (they serialize on the write lock).
  */
 import { NotFoundError } from '../../core/errors.js';
-import { stableStringify } from '../../core/json.js';
 import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
 import type { FlowSummary } from '../../core/store.js';
 import type { SqliteConnection } from './sqlite-connection.js';
@@ -36,7 +35,7 @@ function recordFromRow(row: FlowRow): FlowVersionRecord {
 export function saveFlowVersion(conn: SqliteConnection, input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): FlowVersionRecord {
   const flowId = input.definition.id;
   const latest = conn.get<FlowRow>('SELECT * FROM flowrun_flows WHERE flow_id = ? ORDER BY version DESC LIMIT 1', [flowId]);
-  if (latest && isSameFlowVersion(recordFromRow(latest), input.definition, input.source, stableStringify)) return recordFromRow(latest);
+  if (latest && isSameFlowVersion(recordFromRow(latest), input.definition, input.source)) return recordFromRow(latest);
   const version = (latest?.version ?? 0) + 1;
   conn.run('INSERT INTO flowrun_flows (flow_id, version, definition, deployed_by, deployed_at, published, source) VALUES (?, ?, ?, ?, ?, 0, ?)', [
     flowId,
