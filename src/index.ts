@@ -44,6 +44,7 @@ export { assumingModelResolver, type AskModel, type AskRequest, type ModelResolv
 export { ASK_TEXT_ITEM } from './core/engine/steps/ask-step.js';
 export type { GovernancePolicy, GovernanceRequest, GovernanceDecision } from './core/engine/governance/governance-policy.js';
 export type { ApprovalOptions } from './core/engine/governance/approvals.js';
+export type { ListApprovalsOptions, PendingApproval, PendingApprovalPage } from './core/engine/governance/pending-approvals.js';
 export type { PublishEventOptions, PublishedEvent, SkippedSubscriber } from './core/engine/events/event-publisher.js';
 export { compileFlow, type CompileFlowOptions, type CompileFlowResult, type Diagnostic, type DiagnosticCode } from './dsl/compile-flow.js';
 export { translateFlow, type TranslateFlowOptions, type TranslateFlowResult } from './dsl/translate-flow.js';

@@ -5,7 +5,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { FlowError } from '../core/errors.js';
-import type { FlowDefinition } from '../core/model.js';
+import type { FlowDefinition, FlowSourceText } from '../core/model.js';
 import { compileFlow, type Diagnostic } from '../dsl/compile-flow.js';
 
 const FLOW_EXTENSIONS = ['.json', '.flow'];
@@ -15,6 +15,8 @@ export interface FlowSource {
   path: string;
   definition?: unknown;
   diagnostics?: Diagnostic[];
+  /** A `.flow` file's text and name, which a deploy keeps with the version. */
+  source?: FlowSourceText;
 }
 
 /** One diagnostic as the CLI prints it: `file:line:column: message`, then the English one if it differs. */
@@ -37,7 +39,7 @@ export async function readFlowSource(path: string): Promise<FlowSource> {
   }
   if (extname(path) === '.flow') {
     const result = compileFlow(text, { file: basename(path) });
-    return result.ok ? { path, definition: result.flow } : { path, diagnostics: result.diagnostics };
+    return result.ok ? { path, definition: result.flow, source: { fileName: basename(path), text } } : { path, diagnostics: result.diagnostics };
   }
   if (extname(path) !== '.json') throw new FlowError('INVALID_DEFINITION', `${path}: flow files are .json or .flow`);
   try {
@@ -51,6 +53,8 @@ export async function readFlowSource(path: string): Promise<FlowSource> {
 export interface FlowFile {
   path: string;
   definition: unknown;
+  /** For a `.flow` file: its text and name, kept with the deployed version. */
+  source?: FlowSourceText;
 }
 
 /** Reads one flow file (`.json`, or `.flow` compiled); throws INVALID_DEFINITION naming the file and every diagnostic. */
@@ -59,7 +63,7 @@ export async function readFlowFile(path: string): Promise<FlowFile> {
   if (source.diagnostics) {
     throw new FlowError('INVALID_DEFINITION', `${path} does not compile:\n${source.diagnostics.map((d) => formatDiagnostic(path, d)).join('\n')}`);
   }
-  return { path, definition: source.definition };
+  return { path, definition: source.definition, ...(source.source ? { source: source.source } : {}) };
 }
 
 /** The other flow files in the folder of `path` (the flows it may call). */

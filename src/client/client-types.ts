@@ -4,11 +4,11 @@
  */
 import type { FlowError } from '../core/errors.js';
 import type { LiveRunEvent } from '../core/engine/types.js';
-import type { FlowDefinition, FlowVersionRecord } from '../core/model.js';
+import type { FlowDefinition, FlowSourceText, FlowVersionRecord } from '../core/model.js';
 import type { LogEntry, RunRecord, RunStatus } from '../core/run.js';
 import type { FlowSummary } from '../core/store.js';
 
-export type { FlowDefinition, FlowSummary, FlowVersionRecord, LiveRunEvent, LogEntry, RunStatus };
+export type { FlowDefinition, FlowSourceText, FlowSummary, FlowVersionRecord, LiveRunEvent, LogEntry, RunStatus };
 
 /**
  * A run as the server sends it: the engine's run record without its execution state and lease
@@ -23,6 +23,14 @@ export type Run = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'f
   createdByString?: string;
   /** `runOwner` for people: its display name, else its id. */
   runOwnerString?: string;
+  /** A live run (not ended): its frame stack, bottom first — each frame's graph and the step it executes or waits at. */
+  frames?: { graph: string; at: string | null; attempt: number; waitingForRunId?: string }[];
+  /** An INACTIVE run: what it waits for (an approval, a timer, an event), at which step, since when. */
+  suspension?: { kind: 'approval' | 'timer' | 'event'; stepId: string; graph: string; since: number; reason?: string; event?: string; until?: number };
+  /** Listings with `childCounts: true`: the child runs you may read, among its first 20 (oldest first). */
+  childCount?: number;
+  /** With `childCount`: true when the run has more than 20 children (`childCount` is then a lower bound). */
+  childCountIsEstimate?: boolean;
   /** The definition the run executes: only from `getRun(id, {includeFlowDefinition: true})`, when you may see the flow. */
   flowDefinition?: FlowDefinition;
 };
@@ -106,6 +114,10 @@ export interface ListRunsOptions {
   /** Runs carrying every one of these tags. */
   tags?: string[];
   parentRunId?: string;
+  /** Only runs without a parent (roots of run trees, launched runs, event runs); excludes `parentRunId`. */
+  rootsOnly?: boolean;
+  /** Each run carries `childCount`: its child runs you may read (see {@link Run.childCount}). */
+  childCounts?: boolean;
   orderBy?: RunOrderBy;
   orderDir?: 'asc' | 'desc';
 }
@@ -191,4 +203,27 @@ export interface PublishedEventResult {
 export interface DecisionOptions {
   stepId: string;
   comment?: string;
+}
+
+/** A run waiting for an approval you may decide (`listApprovals`). */
+export interface PendingApproval {
+  run: Run;
+  /** The step to name in `approve` / `reject`. */
+  stepId: string;
+  /** The graph of the step: `action:<name>` or `subflow:<name>`. */
+  graph: string;
+  stepType?: string;
+  /** Where the step is written, for flows compiled from `.flow` files. */
+  source?: { file?: string; line: number; column?: number };
+  /** The governance policy's reason for asking. */
+  reason?: string;
+  /** When the run started waiting (ms since the epoch). */
+  since: number;
+}
+
+/** A page of pending approvals; pass `marker` back for the next one while `hasNextPage`. */
+export interface ApprovalList {
+  approvals: PendingApproval[];
+  hasNextPage: boolean;
+  marker: string | null;
 }

@@ -13,6 +13,8 @@
  */
 import { CanceledError, TimeoutError } from '../core/errors.js';
 import type {
+  FlowSourceText,
+  ApprovalList,
   BatchResult,
   BatchRunFlowsOptions,
   BatchRunResult,
@@ -159,8 +161,8 @@ export class FlowClient {
   }
 
   /** A page of the child runs a run started (calls and launches), oldest first; `marker` from the previous page. */
-  async listRunChildren(runId: string, options: { limit?: number; marker?: string } = {}): Promise<RunList> {
-    const query = { limit: count(options.limit, 'limit', 1), marker: options.marker };
+  async listRunChildren(runId: string, options: { limit?: number; marker?: string; childCounts?: boolean } = {}): Promise<RunList> {
+    const query = { limit: count(options.limit, 'limit', 1), marker: options.marker, ...(options.childCounts ? { childCounts: 'true' } : {}) };
     return this.#http.json<RunList>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}/children`, query, context: { runId } });
   }
 
@@ -176,9 +178,13 @@ export class FlowClient {
     }
   }
 
-  /** A run's persisted events after `afterSeq` (status, log, item, ledger, output), oldest first. */
-  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number } = {}): Promise<LiveRunEvent[]> {
-    const query = { afterSeq: count(options.afterSeq, 'afterSeq', 0), limit: count(options.limit, 'limit', 1) };
+  /**
+   * A run's persisted events after `afterSeq` (status, log, item, ledger, output), oldest first;
+   * with `kinds`, only those (`['ledger']`: the control-flow ledger, `file:line` in `from.source`).
+   */
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number; kinds?: LiveRunEvent['kind'][] } = {}): Promise<LiveRunEvent[]> {
+    const kinds = options.kinds === undefined ? undefined : options.kinds.join(',');
+    const query = { afterSeq: count(options.afterSeq, 'afterSeq', 0), limit: count(options.limit, 'limit', 1), ...(kinds ? { kinds } : {}) };
     return (await this.#http.json<{ events: LiveRunEvent[] }>({ method: 'GET', path: `/runs/${segment(runId, 'runId')}/events`, query, context: { runId } })).events;
   }
 
@@ -260,6 +266,16 @@ export class FlowClient {
     return this.#decide(runId, 'reject', options);
   }
 
+  /**
+   * A page of the runs waiting for an approval you may decide (you may manage them), oldest first:
+   * each with the step to name in {@link approve} / {@link reject}, the policy's reason and since
+   * when it waits. Runs you may not decide are left out without a trace.
+   */
+  async listApprovals(options: { limit?: number; marker?: string } = {}): Promise<ApprovalList> {
+    const query = { limit: count(options.limit, 'limit', 1), marker: options.marker };
+    return this.#http.json<ApprovalList>({ method: 'GET', path: '/approvals', query });
+  }
+
   async #decide(runId: string, decision: 'approve' | 'reject', options: DecisionOptions): Promise<Run> {
     if (typeof options?.stepId !== 'string' || options.stepId === '') invalid('stepId', 'must be the id of the approval step');
     const body = { stepId: options.stepId, ...(options.comment !== undefined ? { comment: options.comment } : {}) };
@@ -272,10 +288,13 @@ export class FlowClient {
    * Deploys a flow definition as its next version (published with `publish: true`). `warnings`
    * (when there are any) lists what is probably wrong but was deployed, such as calls of flows not
    * deployed yet; a call that does not fit the flow it calls is refused (INVALID_DEFINITION).
+   * `source`: the `.flow` text the definition was compiled from, kept with the version and
+   * answered by {@link getFlow} (at most 256 KiB; not compiled again by the server).
    */
-  async deployFlow(definition: FlowDefinition, options: { publish?: boolean } = {}): Promise<{ id: string; version: number; warnings?: { path: string; message: string }[] }> {
+  async deployFlow(definition: FlowDefinition, options: { publish?: boolean; source?: FlowSourceText } = {}): Promise<{ id: string; version: number; warnings?: { path: string; message: string }[] }> {
     if (typeof definition !== 'object' || definition === null) invalid('definition', 'must be a flow definition object');
-    return this.#http.json({ method: 'POST', path: '/flows', body: { definition, ...(options.publish !== undefined ? { publish: options.publish } : {}) } });
+    const extra = { ...(options.publish !== undefined ? { publish: options.publish } : {}), ...(options.source !== undefined ? { source: options.source } : {}) };
+    return this.#http.json({ method: 'POST', path: '/flows', body: { definition, ...extra } });
   }
 
   /** Makes `version` the published version of a flow. */

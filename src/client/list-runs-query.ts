@@ -43,6 +43,11 @@ export function listRunsQuery(options: ListRunsOptions): Query {
     query.tags = options.tags.join(',');
   }
   if (options.parentRunId !== undefined) query.parentRunId = options.parentRunId;
+  for (const flag of ['rootsOnly', 'childCounts'] as const) {
+    if (options[flag] === undefined) continue;
+    if (typeof options[flag] !== 'boolean') invalid(flag, `must be true or false, got ${JSON.stringify(options[flag])}`);
+    if (options[flag]) query[flag] = 'true';
+  }
   if (options.orderBy !== undefined) {
     const orderBy = ORDER_BY[options.orderBy];
     if (!orderBy) invalid('orderBy', `must be startTime or endTime, got ${JSON.stringify(options.orderBy)}`);

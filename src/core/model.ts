@@ -3,6 +3,7 @@
  * in TypeScript and a compiled `.flow` file all produce exactly this object, so it can be
  * deployed, stored, versioned and drawn.
  */
+import { stableStringify } from './json.js';
 
 /** A JSON Schema (draft 2020-12 subset), as plain data. */
 export type JsonSchema = { [key: string]: unknown };
@@ -277,6 +278,30 @@ export interface FlowVersionRecord {
   deployedBy: string;
   deployedAt: number;
   published: boolean;
+  /** The `.flow` text the definition was compiled from, when it was deployed with it (as given: not compiled again). */
+  source?: FlowSourceText;
+}
+
+/** The text of a `.flow` program a version was compiled from, and the file it came from. */
+export interface FlowSourceText {
+  /** The file's name (no directories), as the compiler recorded it in each step's `source.file`. */
+  fileName?: string;
+  text: string;
+}
+
+/** A copy of a source with only its two fields (a store keeps nothing else a caller put in the object). */
+export function flowSourceOf(source: FlowSourceText): FlowSourceText {
+  return { ...(source.fileName !== undefined ? { fileName: source.fileName } : {}), text: source.text };
+}
+
+/**
+ * True when a deploy of `definition` with `source` would add nothing to `latest`: the same
+ * definition (canonical JSON) and the same source text and file name (or neither has one). A
+ * changed comment in a `.flow` file is a new version: a version's source never changes.
+ */
+export function isSameFlowVersion(latest: Pick<FlowVersionRecord, 'definition' | 'source'>, definition: FlowDefinition, source: FlowSourceText | undefined): boolean {
+  if (stableStringify(latest.definition) !== stableStringify(definition)) return false;
+  return latest.source?.text === source?.text && latest.source?.fileName === source?.fileName;
 }
 
 /** The flow version selector that means "the published one". */

@@ -6,7 +6,7 @@
  * Every method is one atomic operation. Nothing here keeps hidden in-memory bookkeeping that a
  * second process over the same store could not see.
  */
-import type { FlowDefinition, FlowVersionRecord } from './model.js';
+import type { FlowDefinition, FlowSourceText, FlowVersionRecord } from './model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from './run.js';
 import type { RunErrorInfo } from './errors.js';
 import type { PrincipalStore } from './principal-store.js';
@@ -142,6 +142,13 @@ export interface PendingEmit extends EmittedEvent {
  */
 export type RecordedRun = Omit<RunRecord, 'input' | 'state'> & { state?: RunState; wokenRuns?: RunRecord[] };
 
+/**
+ * The name {@link Store.listEventWaiters} takes for the runs waiting for an approval decision (a
+ * governed step whose policy asked for approval, nothing decided yet). Not an event name (those
+ * start with a letter, a digit or `_`), so no event ever reads or resumes these runs.
+ */
+export const AWAITING_APPROVAL = '#approval';
+
 /** Filters and order of {@link Store.listRuns}. */
 export interface RunFilter {
   flowId?: string;
@@ -156,6 +163,12 @@ export interface RunFilter {
   /** Runs carrying every one of these tags. */
   tags?: string[];
   parentRunId?: string;
+  /**
+   * Only runs without a parent (`parentRunId` null): the roots of run trees, launched runs and
+   * runs started by events included. Served by the order's own index (a store keeps no index
+   * entry for root runs in its parent index), reading past the child runs between two roots.
+   */
+  rootsOnly?: boolean;
   rootRunId?: string;
   orderBy?: 'startTime' | 'endTime';
   orderDir?: 'asc' | 'desc';
@@ -224,7 +237,7 @@ export interface Store {
   readonly principals: PrincipalStore;
 
   /** Stores a new immutable version; deploying the same definition as the latest version returns that version. */
-  saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord>;
+  saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): Promise<FlowVersionRecord>;
   /** Marks one version published (and no other). Throws NotFoundError when it does not exist. */
   publishFlowVersion(input: { flowId: string; version: number }): Promise<FlowVersionRecord>;
   /** A version by number, `LATEST_PUBLISHED`, or `LATEST`; null when there is none. */
@@ -257,7 +270,9 @@ export interface Store {
    * and reads it through an index, so a page costs the same however many other runs wait on
    * timers or other events. A run is never created waiting: it counts from the transition that
    * records its suspension. Whether a run's `match` fits a payload, and whether the publisher
-   * may resume it, is the caller's to check.
+   * may resume it, is the caller's to check. With `event` {@link AWAITING_APPROVAL}, the INACTIVE
+   * runs whose suspension is an undecided approval, the same way (SQLite 13 and PostgreSQL 17
+   * fill it for runs already waiting).
    */
   listEventWaiters(input: { event: string; after?: string; limit: number }): Promise<RunRecord[]>;
   /**

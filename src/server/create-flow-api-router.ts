@@ -12,6 +12,7 @@ import { isNamedIn, isSystemAdministrator } from '../core/permissions.js';
 import type { Logger } from '../core/engine/types.js';
 import { apiTokenAuthenticator, type Authenticate, type AuthenticatedPrincipal } from './api-tokens.js';
 import { errorResponse, jsonResponse, statusOf } from './error-response.js';
+import { MarkerSeal } from './marker-seal.js';
 import { ServerMetrics } from './metrics.js';
 import { StartRateLimiter } from './start-rate-limiter.js';
 import { actingFor, type FlowApiEngine, type RouterEnv, type RouterState } from './router-context.js';
@@ -99,7 +100,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
   const starts = new StartRateLimiter({ startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
   const runResponses = RunResponseCache.over(engine.store);
-  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses };
+  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses, markers: new MarkerSeal(() => engine.store.getStoreSecret()) };
   /** Who a request was found to come from before it reached the routes (a cached answer was looked for): not asked twice. */
   const authenticated = new WeakMap<Request, AuthenticatedPrincipal | null>();
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;

@@ -7,7 +7,9 @@ import type { Logger } from '../core/engine/types.js';
 import type { RunRecord } from '../core/run.js';
 import type { Authenticate, AuthenticatedPrincipal } from './api-tokens.js';
 import type { PrincipalRef } from '../core/engine/access/authorize.js';
+import type { ListApprovalsOptions, PendingApprovalPage } from '../core/engine/governance/pending-approvals.js';
 import type { ServerMetrics } from './metrics.js';
+import type { MarkerSeal } from './marker-seal.js';
 import type { RunResponseCache } from './run-response-cache.js';
 import type { StartRateLimiter } from './start-rate-limiter.js';
 
@@ -30,11 +32,12 @@ export interface SkippedSubscriberView {
   message: string;
 }
 
-/** Events and approvals: routed when the engine has them (an older engine answers 501 NOT_IMPLEMENTED). */
+/** Events and approvals (publish, decide, list what waits): routed when the engine has them (an older engine answers 501 NOT_IMPLEMENTED). */
 export interface GovernanceEngine {
   publishEvent(name: string, payload?: unknown, options?: { eventId?: string; userId?: string; userGroups?: readonly string[] }): Promise<{ eventId: string; runIds: string[]; resumedRunIds?: string[]; skipped?: SkippedSubscriberView[] }>;
   approve(runId: string, options: { stepId: string; comment?: string; as?: PrincipalRef }): Promise<RunRecord>;
   reject(runId: string, options: { stepId: string; comment?: string; as?: PrincipalRef }): Promise<RunRecord>;
+  listApprovals(options: ListApprovalsOptions): Promise<PendingApprovalPage>;
 }
 
 /** The router's shared state, one per router. */
@@ -53,6 +56,8 @@ export interface RouterState {
   logger: Logger | undefined;
   /** Starts per principal per second (`maxStartsPerSecond`): start routes take from it before starting anything. */
   starts: StartRateLimiter;
+  /** Seals the markers listings hand out and opens those that come back (marker-seal.ts). */
+  markers: MarkerSeal;
   /** Answers of `GET /runs/{id}` served again while the store is unchanged; null when the store cannot tell. */
   runResponses: RunResponseCache | null;
 }

@@ -57,6 +57,16 @@ export const RunSchema = z
     flowDescription: z.string().optional().openapi({ description: "the definition's `description`, when it has one and the caller may see the flow" }),
     createdByString: z.string().optional().openapi({ description: '`createdBy` for people: its display name, else its id' }),
     runOwnerString: z.string().optional().openapi({ description: '`runOwner` for people: its display name, else its id' }),
+    frames: z
+      .array(z.object({ graph: z.string(), at: z.string().nullable(), attempt: z.number().int(), waitingForRunId: z.string().optional() }))
+      .optional()
+      .openapi({ description: 'a live run (not ended): its frame stack, bottom first — the graph (`action:<name>` / `subflow:<name>`) and the step each frame executes or waits at' }),
+    suspension: z
+      .object({ kind: z.enum(['approval', 'timer', 'event']), stepId: z.string(), graph: z.string(), since: z.number(), reason: z.string().optional(), event: z.string().optional(), until: z.number().optional() })
+      .optional()
+      .openapi({ description: 'an INACTIVE run: what it waits for — an approval (with the policy\'s `reason`), a timer (`until`) or an event (`event`) — at which step, since when' }),
+    childCount: z.number().int().optional().openapi({ description: 'listings with `childCounts=true`: the child runs the caller may read, among the first 20 (oldest first)' }),
+    childCountIsEstimate: z.boolean().optional().openapi({ description: 'with `childCount`: true when the run has more than 20 children (`childCount` is then a lower bound)' }),
     flowDefinition: z
       .record(z.string(), z.unknown())
       .optional()
@@ -73,8 +83,12 @@ export const RunEventSchema = z
   .catchall(z.unknown())
   .openapi('RunEvent');
 
+const FlowSourceSchema = z
+  .strictObject({ fileName: z.string().min(1).max(256).optional(), text: z.string() })
+  .openapi('FlowSource', { description: 'the `.flow` program a version was compiled from (at most 256 KiB of UTF-8), kept as given' });
+
 export const FlowSchema = z
-  .object({ flowId: z.string(), version: z.number().int(), definition: z.record(z.string(), z.unknown()), deployedBy: z.string(), deployedAt: z.number(), published: z.boolean() })
+  .object({ flowId: z.string(), version: z.number().int(), definition: z.record(z.string(), z.unknown()), deployedBy: z.string(), deployedAt: z.number(), published: z.boolean(), source: FlowSourceSchema.optional() })
   .openapi('Flow');
 
 export const FlowSummarySchema = z
@@ -88,7 +102,9 @@ export const FlowRefSchema = z
 export const FlowIdParam = z.object({ flowId: id('flow id, URL-encoded (`orders%2Fprocess`)').openapi({ param: { name: 'flowId', in: 'path' } }) });
 export const RunIdParam = z.object({ id: id('run id').openapi({ param: { name: 'id', in: 'path' } }) });
 
-export const DeployBody = z.strictObject({ definition: z.record(z.string(), z.unknown()).openapi({ description: 'a FlowDefinition' }), publish: z.boolean().optional() }).openapi('DeployFlow');
+export const DeployBody = z
+  .strictObject({ definition: z.record(z.string(), z.unknown()).openapi({ description: 'a FlowDefinition' }), publish: z.boolean().optional(), source: FlowSourceSchema.optional() })
+  .openapi('DeployFlow');
 export const PublishBody = z.strictObject({ version: z.number().int().min(1) }).openapi('PublishFlow');
 export const FlowQuery = z.object({ version: z.string().regex(/^([1-9]\d{0,9}|LATEST|LATEST_PUBLISHED)$/, 'must be a version number, LATEST or LATEST_PUBLISHED').optional() });
 
@@ -153,6 +169,8 @@ export const ListRunsQuery = z.strictObject({
   label: z.string().max(1000).optional().openapi({ description: 'substring of the label' }),
   tags: csv('tags the runs carry, all of them'),
   parentRunId: z.string().max(256).optional(),
+  rootsOnly: z.enum(['true', 'false']).optional().openapi({ description: '`true`: only runs without a parent (roots of run trees, launched runs, event runs); excludes `parentRunId`' }),
+  childCounts: z.enum(['true', 'false']).optional().openapi({ description: '`true`: each run carries `childCount` (and `childCountIsEstimate`): its child runs the caller may read' }),
   orderBy: z.enum(['startTime', 'endTime', 'start_time', 'end_time']).optional(),
   orderDir: z.enum(['asc', 'desc']).optional(),
 });
@@ -169,12 +187,42 @@ export const RunPageSchema = z
 export const GetRunQuery = z.strictObject({ include: z.literal('flowDefinition').optional().openapi({ description: '`flowDefinition`: add the definition of the version the run executes' }) });
 
 export const UpdateRunBody = z.strictObject({ label: z.string().max(1000).nullable().optional(), tags: z.array(z.string().min(1).max(256)).max(100).optional() }).openapi('UpdateRun');
-export const ChildrenQuery = z.strictObject({
+export const ApprovalsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
   marker: z.string().max(2000).optional(),
 });
+export const ApprovalPageSchema = z
+  .object({
+    approvals: z.array(
+      z.object({
+        run: RunSchema,
+        stepId: z.string().openapi({ description: 'the step to name in approve / reject' }),
+        graph: z.string().openapi({ description: '`action:<name>` or `subflow:<name>`' }),
+        stepType: z.string().optional(),
+        source: z.object({ file: z.string().optional(), line: z.number().int(), column: z.number().int().optional() }).optional().openapi({ description: 'where the step is written, for flows compiled from `.flow` files' }),
+        reason: z.string().optional().openapi({ description: "the governance policy's reason for asking" }),
+        since: z.number().openapi({ description: 'when the run started waiting (ms since the epoch)' }),
+      }),
+    ),
+    hasNextPage: z.boolean(),
+    marker: z.string().nullable(),
+  })
+  .openapi('ApprovalPage');
+export const ChildrenQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).optional().openapi({ description: 'page size, default 50, capped at 1,000' }),
+  marker: z.string().max(2000).optional(),
+  childCounts: z.enum(['true', 'false']).optional().openapi({ description: '`true`: each run carries `childCount`, as in `GET /runs`' }),
+});
 export const LogsQuery = z.strictObject({ limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 100, capped at 1,000' }), offset: count.optional() });
-export const EventsQuery = z.strictObject({ afterSeq: count.optional(), limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 500, capped at 1,000' }) });
+export const EventsQuery = z.strictObject({
+  afterSeq: count.optional(),
+  limit: z.coerce.number().int().min(1).optional().openapi({ description: 'default 500, capped at 1,000' }),
+  kinds: z
+    .string()
+    .regex(/^(status|log|item|ledger|output)(,(status|log|item|ledger|output))*$/, 'must be a comma-separated list of status, log, item, ledger, output')
+    .optional()
+    .openapi({ description: 'only events of these kinds (`ledger`: the control-flow ledger; `log`: step visits with their timing)' }),
+});
 export const StreamQuery = z.object({ afterSeq: count.optional().openapi({ description: 'resume after this seq (the `Last-Event-ID` header wins)' }) });
 
 export const LogEntrySchema = z.object({ time: z.number(), code: z.string(), description: z.string(), details: z.record(z.string(), z.unknown()).optional() }).openapi('LogEntry');

@@ -1,11 +1,12 @@
 /**
  * The event-waiter part of the store conformance suite (issue 13): `listEventWaiters` finds the
  * runs a transition left waiting at an event WAIT for that name, follows every later transition
- * of theirs (resumed, re-aimed, ended, canceled), and pages in run-id order.
+ * of theirs (resumed, re-aimed, ended, canceled), and pages in run-id order; the runs waiting for
+ * an approval decision the same way, under {@link AWAITING_APPROVAL}.
  */
 import { describe, expect, it } from 'vitest';
 import type { NewRun, RunRecord, RunState, Suspension } from '../core/run.js';
-import type { RecordedRun, Store, Transition } from '../core/store.js';
+import { AWAITING_APPROVAL, type RecordedRun, type Store, type Transition } from '../core/store.js';
 
 /** What the event-waiter tests need from the main suite. */
 export interface EventWaitersConformanceHelpers {
@@ -92,6 +93,24 @@ export function describeEventWaitersConformance(h: EventWaitersConformanceHelper
         h.transition(last.run, last.token, { patch: { state: withSuspension(last.run, suspension({ kind: 'timer', until: h.t0 + 60_000, stepSeq: 3 })), readyAt: h.t0 + 60_000 }, releaseLease: true }),
       );
       expect(await ids('second')).toEqual([]);
+    });
+
+    it('lists the runs waiting for an approval decision under AWAITING_APPROVAL until one is decided, the run ends or is canceled', async () => {
+      const approval = (extra: Partial<Suspension> = {}): Suspension => suspension({ kind: 'approval', stepId: 'charge', reason: 'over 100', ...extra });
+      const approved = await claimed(await waiting('approved', approval()));
+      const ended = await claimed(await waiting('ended-waiting', approval()));
+      await waiting('canceled-waiting', approval());
+      await waiting('awaits-decision', approval());
+      await waiting('awaits-event', suspension({ event: 'order.paid' }));
+      expect(await ids(AWAITING_APPROVAL)).toEqual(['approved', 'awaits-decision', 'canceled-waiting', 'ended-waiting']);
+      const [found] = await h.store().listEventWaiters({ event: AWAITING_APPROVAL, limit: 1, after: 'approved' });
+      expect(found!.state.suspension).toEqual(approval());
+
+      await h.store().recordTransition(h.transition(approved.run, approved.token, { patch: { status: 'ACTIVE', state: withSuspension(approved.run, approval({ decision: 'approved', by: 'olivia' })), readyAt: h.t0 + 20 } }));
+      await h.store().recordTransition(h.transition(ended.run, ended.token, { patch: { status: 'FAILED', endTime: h.t0 + 20, runError: { code: 'TIMEOUT', description: 'late' } } }));
+      await h.store().cancelRun({ runId: 'canceled-waiting', at: h.t0 + 20, events: [], runError: { code: 'CANCELED', description: 'stop' } });
+      expect(await ids(AWAITING_APPROVAL)).toEqual(['awaits-decision']);
+      expect(await ids('order.paid')).toEqual(['awaits-event']);
     });
 
     it('pages in run-id order after the id given, up to the limit', async () => {

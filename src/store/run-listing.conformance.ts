@@ -38,6 +38,18 @@ export function describeRunListingConformance(store: () => Store, sampleRun: (ov
       expect(ids(await store().listRuns({ rootRunId: 'r03' }))).toEqual(['r04', 'r03']);
     });
 
+    it('lists root runs only, paged with markers and counted, past the child runs between them', async () => {
+      await seed();
+      expect(ids(await store().listRuns({ rootsOnly: true }))).toEqual(['r05', 'r03', 'r02', 'r01']);
+      expect(ids(await store().listRuns({ rootsOnly: true, flowId: 'b' }))).toEqual(['r03']);
+      expect(ids(await store().listRuns({ rootsOnly: true, status: ['CANCELED', 'SUCCEEDED'] }))).toEqual(['r05', 'r03', 'r01']);
+      const first = await store().listRuns({ rootsOnly: true, limit: 2, orderBy: 'endTime', orderDir: 'asc' });
+      expect(ids(first)).toEqual(['r01', 'r02']);
+      expect(ids(await store().listRuns({ rootsOnly: true, limit: 2, orderBy: 'endTime', orderDir: 'asc', marker: first.marker! }))).toEqual(['r03', 'r05']);
+      expect(await store().countRuns({ rootsOnly: true })).toBe(4);
+      expect(await store().countRuns({ rootsOnly: true, parentRunId: 'r03' })).toBe(0);
+    });
+
     it('orders by start or end time either way', async () => {
       await seed();
       expect(ids(await store().listRuns({ orderBy: 'startTime', orderDir: 'asc' }))).toEqual(['r01', 'r02', 'r03', 'r04', 'r05']);

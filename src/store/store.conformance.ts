@@ -121,6 +121,22 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(v1).toMatchObject({ flowId: 'a', deployedBy: 'u', deployedAt: T0, published: false, definition: flow('a') });
       });
 
+      it('keeps the .flow source a version was deployed with; another source of the same definition is a new version', async () => {
+        const text = 'machine a\n  # the first\n';
+        const v1 = await store.saveFlowVersion({ definition: flow('a'), deployedBy: 'u', at: T0, source: { fileName: 'a.flow', text } });
+        const again = await store.saveFlowVersion({ definition: flow('a'), deployedBy: 'u', at: T0 + 1, source: { fileName: 'a.flow', text } });
+        const edited = await store.saveFlowVersion({ definition: flow('a'), deployedBy: 'u', at: T0 + 2, source: { fileName: 'a.flow', text: `${text}# a comment\n` } });
+        const asJson = await store.saveFlowVersion({ definition: flow('a'), deployedBy: 'u', at: T0 + 3 });
+        expect([v1.version, again.version, edited.version, asJson.version]).toEqual([1, 1, 2, 3]);
+        expect(v1.source).toEqual({ fileName: 'a.flow', text });
+        expect((await store.getFlowVersion('a', 1))?.source).toEqual({ fileName: 'a.flow', text });
+        await store.publishFlowVersion({ flowId: 'a', version: 2 });
+        expect((await store.getFlowVersion('a', 'LATEST_PUBLISHED'))?.source).toEqual({ fileName: 'a.flow', text: `${text}# a comment\n` });
+        const latest = await store.getFlowVersion('a', 'LATEST');
+        expect(latest?.version).toBe(3);
+        expect(latest).not.toHaveProperty('source');
+      });
+
       it('publishes exactly one version and resolves LATEST_PUBLISHED, LATEST and numbers', async () => {
         await store.saveFlowVersion({ definition: flow('a'), deployedBy: 'u', at: T0 });
         await store.saveFlowVersion({ definition: flow('a', '2'), deployedBy: 'u', at: T0 + 1 });

@@ -6,11 +6,16 @@
  * stores, and the migrations that fill the column for runs already waiting, cannot disagree.
  */
 import { isTerminalStatus, type Suspension } from '../core/run.js';
-import type { RunPatch } from '../core/store.js';
+import { AWAITING_APPROVAL, type RunPatch } from '../core/store.js';
 
-/** The event name a run with this suspension waits for: an event WAIT nothing has resumed yet (no `decision`); otherwise null. */
+/**
+ * The event name a run with this suspension waits for: an event WAIT nothing has resumed yet (no
+ * `decision`), or {@link AWAITING_APPROVAL} for an approval nobody decided yet; otherwise null.
+ */
 export function awaitedEvent(suspension: Suspension | undefined): string | null {
-  return suspension?.kind === 'event' && suspension.decision === undefined && typeof suspension.event === 'string' ? suspension.event : null;
+  if (suspension?.decision !== undefined) return null;
+  if (suspension?.kind === 'approval') return AWAITING_APPROVAL;
+  return suspension?.kind === 'event' && typeof suspension.event === 'string' ? suspension.event : null;
 }
 
 /**

@@ -125,6 +125,11 @@ describe('flowrun CLI against flowrun serve', () => {
     const deployed = await cli(['flows', 'deploy', file], { token: adminToken });
     expect(deployed.code, deployed.stderr).toBe(0);
     expect(deployed.stdout).toContain('deployed cli/hello version 1');
+    // A .flow file's text goes with its version, for the dashboard's flow page.
+    const fromFlowFile = await cli(['flows', 'deploy', join(root, 'examples/countdown.flow')], { token: adminToken });
+    expect(fromFlowFile.code, fromFlowFile.stderr).toBe(0);
+    const countdown = (await (await fetch(`${url}/flows/countdown_loop?version=LATEST`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { flow: { source?: { fileName: string; text: string } } };
+    expect(countdown.flow.source).toMatchObject({ fileName: 'countdown.flow', text: expect.stringContaining('goto flow(tick)') });
     const published = await cli(['flows', 'publish', 'cli/hello', '1', '--json'], { token: adminToken });
     expect(JSON.parse(published.stdout)).toEqual({ id: 'cli/hello', version: 1 });
     const flows = JSON.parse((await cli(['flows', 'list', '--json'], { token: adminToken })).stdout) as { flows: { flowId: string; publishedVersion: number | null }[] };
@@ -132,6 +137,7 @@ describe('flowrun CLI against flowrun serve', () => {
       ['cli/echo', 1],
       ['cli/hello', 1],
       ['cli/listener', 1],
+      ['countdown_loop', null],
     ]);
     const event = await cli(['events', 'publish', 'nobody.listens', '--payload', '{"a":1}', '--json'], { token: adminToken });
     expect(event.code, event.stderr).toBe(0);

@@ -25,9 +25,9 @@ export function registerFlowsCommand(program: Command, io: CliIo, setExit: (code
       const client = remoteClient(options);
       const deployed: { file: string; id: string; version: number; published: boolean; warnings?: { path: string; message: string }[] }[] = [];
       for (const file of files) {
-        const { definition } = await readFlowFile(file);
+        const { definition, source } = await readFlowFile(file);
         if (!looksLikeFlow(definition)) throw new FlowError('INVALID_DEFINITION', `${file} is not a flow definition (it needs "id" and "actions")`);
-        const ref = await client.deployFlow(definition, { publish: options.publish === true });
+        const ref = await client.deployFlow(definition, { publish: options.publish === true, ...(source ? { source } : {}) });
         deployed.push({ file, ...ref, published: options.publish === true });
         if (!options.json) io.out(`deployed ${ref.id} version ${ref.version}${options.publish ? ' (published)' : ''} from ${file}\n`);
         if (!options.json) for (const w of ref.warnings ?? []) io.out(`  warning: ${w.path || '(flow)'}: ${w.message}\n`);

@@ -17,7 +17,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { extname, join } from 'node:path';
 import type { Command } from 'commander';
-import type { FlowDefinition } from '../../core/model.js';
+import type { FlowDefinition, FlowSourceText } from '../../core/model.js';
 import type { Store } from '../../core/store.js';
 import { createEngine } from '../../create-engine.js';
 import { assumingModelResolver } from '../../core/engine/steps/model-resolver.js';
@@ -202,14 +202,14 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** Deploys and publishes the flows as `admin`, retrying those that failed while others deployed (a flow may call one read after it). */
-async function deployAll(engine: ReturnType<typeof createEngine>, flows: { path: string; definition: FlowDefinition }[]): Promise<string[]> {
+async function deployAll(engine: ReturnType<typeof createEngine>, flows: FolderFlow[]): Promise<string[]> {
   const lines: string[] = [];
   let pending = flows;
   while (pending.length > 0) {
-    const failed: { path: string; definition: FlowDefinition; error: unknown }[] = [];
+    const failed: (FolderFlow & { error: unknown })[] = [];
     for (const flow of pending) {
       try {
-        const ref = await engine.deployFlow(flow.definition, { deployedBy: ADMIN_USER, publish: true });
+        const ref = await engine.deployFlow(flow.definition, { deployedBy: ADMIN_USER, publish: true, ...(flow.source ? { source: flow.source } : {}) });
         lines.push(`deployed ${ref.id} version ${ref.version} from ${flow.path}`);
       } catch (error) {
         failed.push({ ...flow, error });
@@ -223,18 +223,25 @@ async function deployAll(engine: ReturnType<typeof createEngine>, flows: { path:
   return lines;
 }
 
+/** A flow read from the `--flows` folder, with its `.flow` text when it was compiled from one. */
+interface FolderFlow {
+  path: string;
+  definition: FlowDefinition;
+  source?: FlowSourceText;
+}
+
 /** The flows of a folder (not recursive); JSON files that are not flows are skipped with a note. */
-async function readFlowFolder(dir: string, io: CliIo): Promise<{ path: string; definition: FlowDefinition }[]> {
+async function readFlowFolder(dir: string, io: CliIo): Promise<FolderFlow[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => extname(n) === '.json' || extname(n) === '.flow').sort();
   } catch (error) {
     throw new UsageError(`--flows ${dir}: ${(error as Error).message}`);
   }
-  const flows: { path: string; definition: FlowDefinition }[] = [];
+  const flows: FolderFlow[] = [];
   for (const name of names) {
-    const { path, definition } = await readFlowFile(join(dir, name));
-    if (looksLikeFlow(definition)) flows.push({ path, definition });
+    const { path, definition, source } = await readFlowFile(join(dir, name));
+    if (looksLikeFlow(definition)) flows.push({ path, definition, ...(source ? { source } : {}) });
     else io.err(`(skipped ${path}: not a flow definition)\n`);
   }
   return flows;

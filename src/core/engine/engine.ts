@@ -41,6 +41,7 @@ import { EnginePrincipals } from './access/engine-principals.js';
 import type { ModelResolver } from './steps/model-resolver.js';
 import type { GovernancePolicy } from './governance/governance-policy.js';
 import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './governance/approvals.js';
+import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPage } from './governance/pending-approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
 import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
@@ -383,7 +384,7 @@ export class Engine implements EngineCore {
   }
 
   /** Persisted events of a run (status, log, item, ledger, output) after `afterSeq`. */
-  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number } & AccessOptions = {}): Promise<LiveRunEvent[]> {
+  async getRunEvents(runId: string, options: { afterSeq?: number; limit?: number; kinds?: RunEventBody['kind'][] } & AccessOptions = {}): Promise<LiveRunEvent[]> {
     await this.getRun(runId, options);
     return this.store.getRunEvents(runId, options);
   }
@@ -431,6 +432,11 @@ export class Engine implements EngineCore {
   /** Rejects the step a run waits at: it fails with GOVERNANCE_REJECTED (catchable). As {@link approve} otherwise. */
   reject(runId: string, options: ApprovalOptions | string): Promise<RunRecord> {
     return decideApproval(this.#approvalDeps, runId, 'rejected', typeof options === 'string' ? { stepId: options } : options);
+  }
+
+  /** The runs waiting for an approval that `as` may decide, a page at a time (governance/pending-approvals.ts). */
+  listApprovals(options: ListApprovalsOptions = {}): Promise<PendingApprovalPage> {
+    return listPendingApprovals({ store: this.store, access: this.access, loadFlow: (id, v) => this.loadFlow(id, v) }, options);
   }
 
   get #approvalDeps(): ApprovalDeps {

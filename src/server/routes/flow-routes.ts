@@ -2,7 +2,8 @@
  * Flow routes: deploy, publish, list and read flow versions. Deploying a new version of a flow
  * that exists, and publishing one, need its administrator role (DESIGN §6); the first deployer
  * of a flow administers it. Flows the caller may not see are left out of lists and answer
- * FLOW_NOT_FOUND like missing ones.
+ * FLOW_NOT_FOUND like missing ones. A version deployed with the `.flow` text it was compiled from
+ * keeps it (`source`), answered with the version to whoever may see the flow.
  */
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { z } from '@hono/zod-openapi';
@@ -40,7 +41,7 @@ export function addFlowRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): 
       const userId = who.userId;
       const definition = body.definition as unknown as FlowDefinition;
       if (typeof definition.id === 'string') await assertAdministers(definition.id, who);
-      const ref = await engine.deployFlow(definition, { deployedBy: userId, ...(body.publish !== undefined ? { publish: body.publish } : {}) });
+      const ref = await engine.deployFlow(definition, { deployedBy: userId, ...(body.publish !== undefined ? { publish: body.publish } : {}), ...(body.source !== undefined ? { source: body.source } : {}) });
       return c.json(ref, 201);
     },
   );

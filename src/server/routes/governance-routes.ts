@@ -4,13 +4,15 @@
  * it may start (and whose deployers may subscribe to the name), and resume only the waiting runs
  * it may manage or was granted publishing the name for. The answer lists the runs started, the
  * waiting runs resumed that the caller may read, and the subscribers skipped (with the refusal)
- * of flows the caller may see — so it reveals no run or flow the caller may not see; a decision needs the manager role on the run, like cancel. An engine without
+ * of flows the caller may see — so it reveals no run or flow the caller may not see; a decision needs the manager role on the run, like cancel,
+ * and `GET /approvals` lists only the runs waiting for a decision the caller may make. An engine without
  * these methods answers 501 NOT_IMPLEMENTED.
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { FlowError } from '../../core/errors.js';
+import { FlowError, ValidationError } from '../../core/errors.js';
 import { toRunView, type GovernanceEngine, type RouterEnv, type RouterState, actingFor } from '../router-context.js';
-import { DecisionBody, ErrorSchema, PublishEventBody, RunIdParam, RunSchema } from '../schemas.js';
+import { RunDetails } from '../run-details.js';
+import { ApprovalPageSchema, ApprovalsQuery, DecisionBody, ErrorSchema, PublishEventBody, RunIdParam, RunSchema } from '../schemas.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
 
 const PublishedEventSchema = z.object({
@@ -29,12 +31,18 @@ async function keepVisible<T>(items: readonly T[], read: (item: T) => Promise<un
   return items.filter((_, i) => seen[i]);
 }
 
+/** A forged approvals marker names the query field, like every validation error. */
+function markerError(error: unknown): never {
+  if (error instanceof ValidationError && error.details?.field === 'marker') throw new ValidationError('INVALID_INPUT', [{ path: 'query.marker', message: error.issues[0]?.message ?? 'is not a marker' }]);
+  throw error;
+}
+
 /** Registers the event and approval routes. */
 export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): void {
   const { engine } = state;
   function method<K extends keyof GovernanceEngine>(name: K): GovernanceEngine[K] {
     const fn = engine[name];
-    if (typeof fn !== 'function') throw new FlowError('NOT_IMPLEMENTED', `this engine cannot ${name === 'publishEvent' ? 'publish events' : name} yet`);
+    if (typeof fn !== 'function') throw new FlowError('NOT_IMPLEMENTED', `this engine cannot ${name === 'publishEvent' ? 'publish events' : name === 'listApprovals' ? 'list approvals' : name} yet`);
     return fn.bind(engine) as GovernanceEngine[K];
   }
   const responses = { ...errorResponses, 501: ok(ErrorSchema, 'NOT_IMPLEMENTED: the engine has no events or approvals') };
@@ -57,6 +65,19 @@ export function addGovernanceRoutes(app: OpenAPIHono<RouterEnv>, state: RouterSt
       const resumedRunIds = await keepVisible(published.resumedRunIds ?? [], (runId) => engine.getRun(runId, { as }));
       const skipped = await keepVisible(published.skipped ?? [], (s) => engine.getFlow(s.flowId, s.flowVersion, { as }));
       return c.json({ eventId: published.eventId, runIds: published.runIds, resumedRunIds, skipped }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/approvals', tags: ['runs'], summary: 'The runs waiting for an approval the caller may decide (it may manage them), oldest first', request: { query: ApprovalsQuery }, responses: { 200: ok(ApprovalPageSchema, 'a page of pending approvals'), ...responses } }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const as = actingFor(c.get('principal'));
+      const marker = q.marker === undefined ? {} : { marker: await state.markers.open(q.marker) };
+      const page = await method('listApprovals')({ as, limit: Math.min(q.limit ?? 50, 1000), ...marker }).catch(markerError);
+      const details = new RunDetails(engine, as);
+      const approvals = await Promise.all(page.approvals.map(async ({ run, ...approval }) => ({ run: (await details.describe(run)) as z.infer<typeof RunSchema>, ...approval })));
+      return c.json({ approvals, hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker) }, 200);
     },
   );
 

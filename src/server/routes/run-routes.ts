@@ -5,11 +5,13 @@
  */
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { FlowError, ValidationError, type ValidationIssue } from '../../core/errors.js';
-import { RUN_STATUSES, type RunStatus } from '../../core/run.js';
+import { RUN_STATUSES, type RunEvent, type RunStatus } from '../../core/run.js';
 import type { RunFilter } from '../../core/store.js';
 import { type RouterEnv, type RouterState, actingFor } from '../router-context.js';
 import { dayOrTimeBound } from '../day-bounds.js';
 import { RunDetails } from '../run-details.js';
+import { childCountsOf, type ChildCount } from '../child-counts.js';
+import type { PrincipalRef } from '../../core/engine/access/authorize.js';
 import { requestTarget, runResponseKey } from '../run-response-cache.js';
 import { CancelRunBody, ChildrenQuery, EventsQuery, GetRunQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
@@ -23,6 +25,12 @@ const runBody = z.object({ run: RunSchema });
 /** Registers the run routes (batch routes must be registered before these: `/runs/batch/…` also matches `/runs/{id}/…`). */
 export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): void {
   const { engine, metrics } = state;
+  /** The runs, each with its `childCount` when `wanted`. */
+  const withChildCounts = async <R extends { runId: string }>(wanted: boolean, as: PrincipalRef, runs: R[]): Promise<(R & Partial<ChildCount>)[]> => {
+    if (!wanted) return runs;
+    const counts = await childCountsOf(engine, as, runs.map((run) => run.runId));
+    return runs.map((run, i) => ({ ...run, ...counts[i] }));
+  };
 
   app.openapi(
     createRoute({
@@ -48,10 +56,12 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
     async (c) => {
       const query = c.req.valid('query');
       const as = actingFor(c.get('principal'));
-      const page = await engine.listRuns(runFilterOf(query), { as, ...listingOf(query) }).catch(markerError);
-      const runs = await new RunDetails(engine, as).describeAll(page.runs);
+      const filter = runFilterOf(query);
+      if (filter.marker !== undefined) filter.marker = await state.markers.open(filter.marker);
+      const page = await engine.listRuns(filter, { as, ...listingOf(query) }).catch(markerError);
+      const runs = await withChildCounts(query.childCounts === 'true', as, await new RunDetails(engine, as).describeAll(page.runs));
       const total = page.total === undefined ? {} : { total: page.total, totalIsEstimate: page.totalIsEstimate === true };
-      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker, ...total }, 200);
+      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker), ...total }, 200);
     },
   );
 
@@ -113,18 +123,19 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       const q = c.req.valid('query');
       const as = actingFor(c.get('principal'));
       await engine.getRun(id, { as });
-      const filter: RunFilter = { parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: Math.min(q.limit ?? 50, MAX_PAGE), ...(q.marker ? { marker: q.marker } : {}) };
+      const filter: RunFilter = { parentRunId: id, orderBy: 'startTime', orderDir: 'asc', limit: Math.min(q.limit ?? 50, MAX_PAGE), ...(q.marker ? { marker: await state.markers.open(q.marker) } : {}) };
       const page = await engine.listRuns(filter, { as }).catch(markerError);
-      const runs = await new RunDetails(engine, as).describeAll(page.runs);
-      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: page.marker }, 200);
+      const runs = await withChildCounts(q.childCounts === 'true', as, await new RunDetails(engine, as).describeAll(page.runs));
+      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker) }, 200);
     },
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/runs/{id}/events', tags: ['runs'], summary: 'Persisted events after `afterSeq`', request: { params: RunIdParam, query: EventsQuery }, responses: { 200: ok(z.object({ events: z.array(RunEventSchema) }), 'events in seq order'), ...errorResponses } }),
+    createRoute({ method: 'get', path: '/runs/{id}/events', tags: ['runs'], summary: 'Persisted events after `afterSeq`, optionally of some kinds only', request: { params: RunIdParam, query: EventsQuery }, responses: { 200: ok(z.object({ events: z.array(RunEventSchema) }), 'events in seq order'), ...errorResponses } }),
     async (c) => {
       const q = c.req.valid('query');
-      const events = await engine.getRunEvents(c.req.valid('param').id, { afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 500, MAX_PAGE), as: actingFor(c.get('principal')) });
+      const kinds = q.kinds === undefined ? {} : { kinds: [...new Set(q.kinds.split(','))] as RunEvent['kind'][] };
+      const events = await engine.getRunEvents(c.req.valid('param').id, { afterSeq: q.afterSeq ?? 0, limit: Math.min(q.limit ?? 500, MAX_PAGE), as: actingFor(c.get('principal')), ...kinds });
       return c.json({ events: events as z.infer<typeof RunEventSchema>[] }, 200);
     },
   );
@@ -144,6 +155,10 @@ export function runFilterOf(q: z.infer<typeof ListRunsQuery>): RunFilter {
   if (q.flowId) filter.flowId = q.flowId;
   if (q.label) filter.label = q.label;
   if (q.parentRunId) filter.parentRunId = q.parentRunId;
+  if (q.rootsOnly === 'true') {
+    if (q.parentRunId) issues.push({ path: 'query.rootsOnly', message: 'lists runs without a parent: leave parentRunId out' });
+    filter.rootsOnly = true;
+  }
   if (q.orderBy) filter.orderBy = q.orderBy === 'start_time' ? 'startTime' : q.orderBy === 'end_time' ? 'endTime' : q.orderBy;
   if (q.orderDir) filter.orderDir = q.orderDir;
   if (q.tags) filter.tags = splitList(q.tags);

@@ -6,8 +6,8 @@
  * out instead of copied, since nobody can change it: reads then answer that frozen object.
  */
 import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
-import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
-import { cloneJson, stableStringify } from '../../core/json.js';
+import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
+import { cloneJson } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { countTreeRuns } from '../run-trees.js';
@@ -44,12 +44,12 @@ export class MemoryStore implements Store {
   readonly #trees = new Map<string, RunTree>();
   #closed = false;
 
-  async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
+  async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): Promise<FlowVersionRecord> {
     this.#open();
     const flowId = input.definition.id;
     const versions = this.#flows.get(flowId) ?? [];
     const latest = versions.at(-1);
-    if (latest && stableStringify(latest.definition) === stableStringify(input.definition)) return cloneJson(latest);
+    if (latest && isSameFlowVersion(latest, input.definition, input.source)) return cloneJson(latest);
     const record: FlowVersionRecord = {
       flowId,
       version: versions.length + 1,
@@ -57,6 +57,7 @@ export class MemoryStore implements Store {
       deployedBy: input.deployedBy,
       deployedAt: input.at,
       published: false,
+      ...(input.source ? { source: flowSourceOf(input.source) } : {}),
     };
     versions.push(record);
     this.#flows.set(flowId, versions);

@@ -16,6 +16,7 @@ export function matchesRunFilter(run: Omit<RunRecord, 'state'>, filter: RunFilte
   if (filter.label !== undefined && !(run.label ?? '').includes(filter.label)) return false;
   if (filter.tags && !filter.tags.every((t) => run.tags.includes(t))) return false;
   if (filter.parentRunId !== undefined && run.parentRunId !== filter.parentRunId) return false;
+  if (filter.rootsOnly === true && run.parentRunId !== null) return false;
   if (filter.rootRunId !== undefined && run.rootRunId !== filter.rootRunId) return false;
   return true;
 }

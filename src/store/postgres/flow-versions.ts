@@ -4,8 +4,8 @@
  */
 import type { PoolClient } from 'pg';
 import { NotFoundError } from '../../core/errors.js';
-import { cloneJson, stableStringify } from '../../core/json.js';
-import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
+import { cloneJson } from '../../core/json.js';
+import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
 import type { FlowSummary } from '../../core/store.js';
 import type { Sql } from './run-writes.js';
 
@@ -16,12 +16,15 @@ interface FlowVersionRow {
   deployed_by: string;
   deployed_at: number;
   published: boolean;
+  /** `{fileName?, text}` (migration 17); null for versions deployed without one. */
+  source: FlowSourceText | null;
 }
 
-const VERSION_COLUMNS = 'v.flow_id, v.version, v.definition, v.deployed_by, v.deployed_at';
+const VERSION_COLUMNS = 'v.flow_id, v.version, v.definition, v.deployed_by, v.deployed_at, v.source';
 
 function recordFromRow(row: FlowVersionRow): FlowVersionRecord {
-  return { flowId: row.flow_id, version: row.version, definition: row.definition, deployedBy: row.deployed_by, deployedAt: row.deployed_at, published: row.published };
+  const record: FlowVersionRecord = { flowId: row.flow_id, version: row.version, definition: row.definition, deployedBy: row.deployed_by, deployedAt: row.deployed_at, published: row.published };
+  return row.source ? { ...record, source: row.source } : record;
 }
 
 /**
@@ -30,22 +33,23 @@ function recordFromRow(row: FlowVersionRow): FlowVersionRecord {
  * locked while the next number is chosen, so concurrent deploys from several processes get
  * consecutive numbers and two identical concurrent deploys make one version.
  */
-export async function saveFlowVersion(client: PoolClient, input: { definition: FlowDefinition; deployedBy: string; at: number }): Promise<FlowVersionRecord> {
+export async function saveFlowVersion(client: PoolClient, input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): Promise<FlowVersionRecord> {
   const flowId = input.definition.id;
   await client.query(`INSERT INTO flows (flow_id, latest_version, updated_at) VALUES ($1::text, 0, $2::float8) ON CONFLICT (flow_id) DO NOTHING`, [flowId, input.at]);
   // Lock first, read after, in two statements: in READ COMMITTED a statement that waited for the
   // lock re-checks only the locked row, and a version row joined in it would still come from the
   // snapshot taken before the wait — so two identical concurrent deploys would both miss it.
   await client.query(`SELECT 1 FROM flows WHERE flow_id = $1::text FOR UPDATE`, [flowId]);
-  const found = await client.query<{ latest_version: number; published_version: number | null; definition: FlowDefinition | null; deployed_by: string | null; deployed_at: number | null }>(
-    `SELECT f.latest_version, f.published_version, v.definition, v.deployed_by, v.deployed_at
+  const found = await client.query<{ latest_version: number; published_version: number | null; definition: FlowDefinition | null; deployed_by: string | null; deployed_at: number | null; source: FlowSourceText | null }>(
+    `SELECT f.latest_version, f.published_version, v.definition, v.deployed_by, v.deployed_at, v.source
        FROM flows f LEFT JOIN flow_versions v ON v.flow_id = f.flow_id AND v.version = f.latest_version
       WHERE f.flow_id = $1::text`,
     [flowId],
   );
   const latest = found.rows[0]!;
-  if (latest.definition !== null && stableStringify(latest.definition) === stableStringify(input.definition)) {
+  if (latest.definition !== null && isSameFlowVersion({ definition: latest.definition, ...(latest.source ? { source: latest.source } : {}) }, input.definition, input.source)) {
     return recordFromRow({
+      source: latest.source,
       flow_id: flowId,
       version: latest.latest_version,
       definition: latest.definition,
@@ -57,11 +61,11 @@ export async function saveFlowVersion(client: PoolClient, input: { definition: F
   const version = latest.latest_version + 1;
   const title = typeof input.definition.title === 'string' && input.definition.title !== '' ? input.definition.title : null;
   await client.query(
-    `INSERT INTO flow_versions (flow_id, version, definition, deployed_by, deployed_at) VALUES ($1::text, $2::integer, $3::json, $4::text, $5::float8)`,
-    [flowId, version, JSON.stringify(input.definition), input.deployedBy, input.at],
+    `INSERT INTO flow_versions (flow_id, version, definition, deployed_by, deployed_at, source) VALUES ($1::text, $2::integer, $3::json, $4::text, $5::float8, $6::json)`,
+    [flowId, version, JSON.stringify(input.definition), input.deployedBy, input.at, input.source ? JSON.stringify(flowSourceOf(input.source)) : null],
   );
   await client.query(`UPDATE flows SET latest_version = $2::integer, title = $3::text, updated_at = $4::float8 WHERE flow_id = $1::text`, [flowId, version, title, input.at]);
-  return { flowId, version, definition: cloneJson(input.definition), deployedBy: input.deployedBy, deployedAt: input.at, published: false };
+  return { flowId, version, definition: cloneJson(input.definition), deployedBy: input.deployedBy, deployedAt: input.at, published: false, ...(input.source ? { source: flowSourceOf(input.source) } : {}) };
 }
 
 /** Marks one version published and, in the same statement, no other. Throws NotFoundError FLOW_NOT_FOUND when it does not exist. */

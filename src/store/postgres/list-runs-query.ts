@@ -75,6 +75,7 @@ function filterConditions(filter: RunFilter, param: (value: unknown, cast: strin
   if (filter.label !== undefined && filter.label !== '') where.push(`label LIKE ${param(`%${escapeLike(filter.label)}%`, 'text')}`);
   if (filter.tags !== undefined && filter.tags.length > 0) where.push(`tags @> ${param(filter.tags, 'text[]')}`);
   if (filter.parentRunId !== undefined) where.push(`parent_run_id = ${param(filter.parentRunId, 'text')}`);
+  if (filter.rootsOnly === true) where.push('parent_run_id IS NULL');
   if (filter.rootRunId !== undefined) where.push(`root_run_id = ${param(filter.rootRunId, 'text')}`);
   return where;
 }

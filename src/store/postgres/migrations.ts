@@ -47,6 +47,9 @@
  * Version 16 lets it write a small state whole in `runs.state` (`state_slots` false, no slot
  * rows), the form rows written before slots (version 9) already had, and sets `runs`' fillfactor
  * to 75 so a step's transition can be a HOT update.
+ * Version 17 (issue 15, the dashboard) lists the runs waiting for an approval through the
+ * waiting-event index (`waiting_event = '#approval'`, store/waiting-event.ts), filled for runs
+ * already waiting, and gives flow versions a `source` column (the `.flow` text they came from).
  *
  * There are no foreign keys from events/items to runs on purpose: every transition inserts
  * events, and an FK check per row would take a KEY SHARE lock on the run for nothing the store
@@ -57,8 +60,7 @@ import { FlowError } from '../../core/errors.js';
 import { RECORD_FUNCTION_SQL } from './record-function.js';
 import { RUN_TREES_SQL } from './run-trees.js';
 import type { PoolClient } from 'pg';
-import type { RunState } from '../../core/run.js';
-import { awaitedEvent } from '../waiting-event.js';
+import { fillApprovalWaiters, fillWaitingEvents } from './migration-fills.js';
 
 
 /** pg_advisory_xact_lock(classid, objid) namespace of flowrun: the bytes of "flow". */
@@ -337,42 +339,14 @@ const MIGRATIONS: Migration[] = [
     description: 'flowrun_record_transitions writes small states whole in the run row; runs fillfactor 75',
     statements: [RECORD_FUNCTION_SQL, `ALTER TABLE runs SET (fillfactor = 75)`],
   },
+  {
+    // Issue 15: see the header comment. Versions 14-16 belong to the release before.
+    version: 17,
+    description: 'approvals in runs.waiting_event, flow_versions.source',
+    statements: [`ALTER TABLE flow_versions ADD COLUMN source json`],
+    fill: fillApprovalWaiters,
+  },
 ];
-
-/**
- * Fills `waiting_event` for the runs already waiting, by the rule the stores write it with
- * (awaitedEvent). In JavaScript rather than SQL: PostgreSQL's json operators fail on a state
- * holding a `\u0000` anywhere, which must not stop an upgrade nor leave such a run unfound. Pages
- * of INACTIVE runs whose state mentions an event, by run id; a state that does not parse (a
- * damaged row, read as unreadable) waits for nothing.
- */
-async function fillWaitingEvents(client: PoolClient): Promise<void> {
-  for (let after = ''; ; ) {
-    const page = await client.query<{ run_id: string; state: string }>(
-      `SELECT run_id, state::text AS state FROM runs
-        WHERE status = 'INACTIVE' AND run_id > $1::text AND position('"event"' IN state::text) > 0 ORDER BY run_id LIMIT 1000`,
-      [after],
-    );
-    const last = page.rows.at(-1);
-    if (!last) return;
-    const waiting = page.rows.flatMap((row) => {
-      let event: string | null = null;
-      try {
-        event = awaitedEvent((JSON.parse(row.state) as RunState).suspension);
-      } catch {
-        // Not JSON, or not an object: the run waits for nothing.
-      }
-      return event === null ? [] : [{ runId: row.run_id, event }];
-    });
-    if (waiting.length > 0) {
-      await client.query(`UPDATE runs SET waiting_event = w.event FROM unnest($1::text[], $2::text[]) AS w(run_id, event) WHERE runs.run_id = w.run_id`, [
-        waiting.map((w) => w.runId),
-        waiting.map((w) => w.event),
-      ]);
-    }
-    after = last.run_id;
-  }
-}
 
 /** The schema version this code writes and reads: the last migration's. */
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -4,8 +4,7 @@
  * several processes deploy the same flow at once (they serialize on the write lock).
  */
 import { NotFoundError } from '../../core/errors.js';
-import { stableStringify } from '../../core/json.js';
-import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
+import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
 import type { FlowSummary } from '../../core/store.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
@@ -16,6 +15,8 @@ interface FlowRow {
   deployed_by: string;
   deployed_at: number;
   published: number;
+  /** JSON `{fileName?, text}` (migration 13); NULL for versions deployed without one. */
+  source: string | null;
 }
 
 function recordFromRow(row: FlowRow): FlowVersionRecord {
@@ -26,21 +27,23 @@ function recordFromRow(row: FlowRow): FlowVersionRecord {
     deployedBy: row.deployed_by,
     deployedAt: row.deployed_at,
     published: row.published === 1,
+    ...(row.source !== null ? { source: JSON.parse(row.source) as FlowSourceText } : {}),
   };
 }
 
 /** Stores a new version of a flow (`Store.saveFlowVersion`); redeploying a definition canonically equal to the latest returns the latest, so a retried deploy adds nothing. */
-export function saveFlowVersion(conn: SqliteConnection, input: { definition: FlowDefinition; deployedBy: string; at: number }): FlowVersionRecord {
+export function saveFlowVersion(conn: SqliteConnection, input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): FlowVersionRecord {
   const flowId = input.definition.id;
   const latest = conn.get<FlowRow>('SELECT * FROM flowrun_flows WHERE flow_id = ? ORDER BY version DESC LIMIT 1', [flowId]);
-  if (latest && stableStringify(JSON.parse(latest.definition)) === stableStringify(input.definition)) return recordFromRow(latest);
+  if (latest && isSameFlowVersion(recordFromRow(latest), input.definition, input.source)) return recordFromRow(latest);
   const version = (latest?.version ?? 0) + 1;
-  conn.run('INSERT INTO flowrun_flows (flow_id, version, definition, deployed_by, deployed_at, published) VALUES (?, ?, ?, ?, ?, 0)', [
+  conn.run('INSERT INTO flowrun_flows (flow_id, version, definition, deployed_by, deployed_at, published, source) VALUES (?, ?, ?, ?, ?, 0, ?)', [
     flowId,
     version,
     JSON.stringify(input.definition),
     input.deployedBy,
     input.at,
+    input.source ? JSON.stringify(flowSourceOf(input.source)) : null,
   ]);
   return recordFromRow(conn.get<FlowRow>('SELECT * FROM flowrun_flows WHERE flow_id = ? AND version = ?', [flowId, version])!);
 }

@@ -53,6 +53,10 @@
  * Version 9 makes the parent index partial (`WHERE parent_run_id IS NOT NULL`): root runs, most
  * starts, write no entry into it; every query that reads it names a parent.
  *
+ * Version 13 (issue 15, the dashboard) lists the runs waiting for an approval through the
+ * waiting-event index (`waiting_event = '#approval'`, store/waiting-event.ts), filled here for runs
+ * already waiting, and gives flow versions a `source` column (the `.flow` text they came from).
+ *
  * A migration never alters or drops a table it did not create.
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -302,6 +306,23 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       )`,
       `INSERT INTO flowrun_run_inputs (run_id, input) SELECT run_id, input FROM flowrun_runs WHERE input IS NOT NULL`,
       `UPDATE flowrun_runs SET input = NULL WHERE input IS NOT NULL`,
+    ],
+  },
+  {
+    // Issue 15: the dashboard's approvals read their runs through the waiting-event index; the
+    // fill follows awaitedEvent() (store/waiting-event.ts) for a state stored whole or as slots
+    // (`x:suspension`). A state that is not valid JSON waits for nothing. Flow versions keep the
+    // `.flow` source they were compiled from (JSON `{fileName?, text}`), NULL for the others.
+    // Version 12 is the last of the release before.
+    version: 13,
+    description: 'approvals in runs.waiting_event, flowrun_flows.source',
+    statements: [
+      `UPDATE flowrun_runs SET waiting_event = '#approval'
+        WHERE status = 'INACTIVE' AND waiting_event IS NULL AND (
+          (state_slots = 0 AND json_valid(state) AND json_extract(state, '$.suspension.kind') = 'approval' AND json_type(state, '$.suspension.decision') IS NULL)
+          OR (state_slots = 1 AND EXISTS (SELECT 1 FROM flowrun_run_slots s WHERE s.run_id = flowrun_runs.run_id AND s.key = 'x:suspension'
+            AND json_valid(s.body) AND json_extract(s.body, '$.kind') = 'approval' AND json_type(s.body, '$.decision') IS NULL)))`,
+      `ALTER TABLE flowrun_flows ADD COLUMN source TEXT`,
     ],
   },
 ];

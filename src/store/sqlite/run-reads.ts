@@ -83,6 +83,7 @@ export function filterConditions(filter: RunFilter): { where: string[]; params: 
   if (filter.label !== undefined) add(`instr(coalesce(label, ''), ?) > 0`, filter.label);
   for (const tag of new Set(filter.tags ?? [])) add('run_id IN (SELECT run_id FROM flowrun_run_tags WHERE tag = ?)', tag);
   if (filter.parentRunId !== undefined) add('parent_run_id = ?', filter.parentRunId);
+  if (filter.rootsOnly === true) add('parent_run_id IS NULL');
   if (filter.rootRunId !== undefined) add('root_run_id = ?', filter.rootRunId);
   return { where, params };
 }

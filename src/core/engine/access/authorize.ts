@@ -232,6 +232,24 @@ export class AccessControl {
     return { run: readable(run), access: { principal, flow } };
   }
 
+  /**
+   * A test of whether `as` (resolved once, now) may manage a run — owner, manager, the flow's
+   * administrator, a system administrator; every run for a trusted call (`as` undefined). For
+   * listings that keep only the runs a caller may act on (pending approvals).
+   */
+  async manageTest(as: PrincipalRef | undefined): Promise<(run: RunRecord) => Promise<boolean>> {
+    const principal = as === undefined ? null : await this.principal(as);
+    if (principal === null || isSystemAdministrator(principal)) return async () => true;
+    return async (run) => canManageRun(principal, run, await this.#flowAccess(run));
+  }
+
+  /** As {@link manageTest}, for reading: whether `as` may read a run (every run for a trusted call), and whether it reads every run. */
+  async readTest(as: PrincipalRef | undefined): Promise<{ readsAll: boolean; mayRead: (run: RunRecord) => Promise<boolean> }> {
+    const principal = as === undefined ? null : await this.principal(as);
+    if (principal === null || isSystemAdministrator(principal)) return { readsAll: true, mayRead: async () => true };
+    return { readsAll: false, mayRead: async (run) => canReadRun(principal, run, await this.#flowAccess(run)) };
+  }
+
   /** As {@link manageableRun}, but only when `as` is given: a trusted call costs nothing. */
   async assertCanManage(runId: string, as: PrincipalRef | undefined): Promise<void> {
     if (as !== undefined) await this.manageableRun(runId, as);

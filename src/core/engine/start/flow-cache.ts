@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../../clock.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import { LATEST_PUBLISHED, type FlowDefinition, type FlowVersionRecord } from '../../model.js';
+import { LATEST_PUBLISHED, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../model.js';
 import type { Store } from '../../store.js';
 
 /** How long a resolved selector is reused before the store is asked again. */
@@ -60,8 +60,8 @@ export class FlowCache {
   }
 
   /** Stores a validated definition as a version (an identical one returns the existing version). */
-  async save(flow: FlowDefinition, deployedBy: string): Promise<FlowVersionRecord> {
-    const record = await this.#store.saveFlowVersion({ definition: flow, deployedBy, at: this.#clock.now() });
+  async save(flow: FlowDefinition, deployedBy: string, source?: FlowSourceText): Promise<FlowVersionRecord> {
+    const record = await this.#store.saveFlowVersion({ definition: flow, deployedBy, at: this.#clock.now(), ...(source !== undefined ? { source } : {}) });
     this.#cache.set(`${record.flowId}@${record.version}`, record);
     this.forget(record.flowId);
     return record;
