@@ -2,10 +2,15 @@
  * Group commit for SQLite: write operations that arrive in the same turn of the event loop are
  * applied in ONE `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT. A durable commit
  * costs an fsync (~0.1 ms, so ~10k commits/s); sharing it lets many concurrently executing runs
- * checkpoint their transitions at the rate SQLite writes rows instead.
+ * checkpoint their transitions at the rate SQLite writes rows instead. With an `offLoopSync` the
+ * fsync may leave the event loop (commit-sync-policy.ts decides when): COMMIT then hands the WAL
+ * frames to the OS and the fsync runs in libuv's thread pool while requests are served; the batch
+ * settles after it.
  */
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { setImmediate, setTimeout } from 'node:timers';
 import { FlowError } from '../../core/errors.js';
+import { CommitSyncPolicy, type OffLoopSyncSample } from './commit-sync-policy.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 /** Counters of a {@link GroupCommitQueue}, for tests and metrics. */
@@ -16,6 +21,35 @@ export interface GroupCommitStats {
   operations: number;
   /** Transactions started again because another process held the write lock. */
   busyRetries: number;
+  /** Transactions whose fsync ran off the event loop (the rest fsynced inside COMMIT). */
+  offLoopSyncs: number;
+  /**
+   * The longest one transaction held the event loop, in milliseconds: from BEGIN until COMMIT
+   * returned (its fsync included when it ran inside COMMIT).
+   */
+  longestTransactionMs: number;
+  /** The longest the COMMIT statement alone held the event loop, in milliseconds (an fsync and any checkpoint inside it included). */
+  longestCommitMs: number;
+}
+
+/**
+ * Where a connection's commits become durable, for a {@link GroupCommitQueue} that may fsync off
+ * the event loop. The queue sets the level before the first transaction of each connection.
+ */
+export interface OffLoopSync {
+  /**
+   * Flushes the WAL in libuv's thread pool (wal-sync.ts): resolves once every frame written before
+   * the call is on disk; rejects when the disk reported an error.
+   */
+  sync(): Promise<void>;
+  /**
+   * Makes the connection's COMMIT fsync itself (synchronous=FULL) or only write the WAL
+   * (synchronous=NORMAL, whose checkpoints still fsync the WAL before copying it and the database
+   * before the WAL is written over). Called between transactions only.
+   */
+  setCommitSyncs(connection: SqliteConnection, commitSyncs: boolean): void;
+  /** Decides per transaction (default a new {@link CommitSyncPolicy}); tests pass their own. */
+  policy?: Pick<CommitSyncPolicy, 'chooseOffLoop' | 'noteInline' | 'noteOffLoop'>;
 }
 
 /** Options of a {@link GroupCommitQueue}. */
@@ -45,6 +79,15 @@ export interface GroupCommitQueueOptions {
   busyRetries: number;
   /** First backoff before a retry; doubles each time. */
   busyBackoffMs: number;
+  /**
+   * Lets a transaction's fsync run off the event loop when its policy says so: a batch then settles
+   * only once the sync that started after its COMMIT resolved, and the next transaction begins only
+   * after that too, so a reader of this connection never sees a commit that is not yet durable
+   * (see {@link GroupCommitQueue.syncing}). A rejection fails the batch and every later write: after
+   * a failed fsync the OS may have dropped the pages, and a later fsync that succeeds would not
+   * bring them back.
+   */
+  offLoopSync?: OffLoopSync;
 }
 
 /** A write applied inside the shared transaction; it must be synchronous and touch only the database. */
@@ -75,7 +118,8 @@ const FATAL_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|NOMEM|CORRUPT|NOTADB|READON
  *
  * Guarantees: operations of one lane are applied in queue order (lanes take turns, see
  * {@link enqueue}); an operation's promise settles only after the COMMIT that contains it returned
- * (so with synchronous=FULL a resolved write survives power loss); an operation that throws
+ * and, when its fsync ran off the loop, after that fsync (so with synchronous=FULL a resolved write
+ * survives power loss either way); an operation that throws
  * rolls back to its own savepoint and rejects alone; if the transaction itself fails (I/O error,
  * disk full) every operation of the batch rejects and nothing of it is visible. SQLITE_BUSY
  * (another process holds the write lock past busy_timeout) retries the whole batch with
@@ -88,10 +132,20 @@ export class GroupCommitQueue {
   #draining: Promise<void> | null = null;
   /** Settles once the operation queued last and every earlier one have. */
   #tail: Promise<void> = Promise.resolve();
-  readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0 };
+  readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0, offLoopSyncs: 0, longestTransactionMs: 0, longestCommitMs: 0 };
+  readonly #policy: Pick<CommitSyncPolicy, 'chooseOffLoop' | 'noteInline' | 'noteOffLoop'> | null;
+  /** The connection whose synchronous setting was last changed, and whether its COMMIT fsyncs now. */
+  #syncSetting: { connection: SqliteConnection; commitSyncs: boolean } | null = null;
+  /** How long the last COMMIT statement took, in milliseconds. */
+  #lastCommitMs = 0;
+  /** The off-loop sync of the last transaction while it runs. */
+  #syncing: Promise<void> | null = null;
+  /** Set once a sync failed: every write from then on fails with it. */
+  #failure: FlowError | null = null;
 
   constructor(options: GroupCommitQueueOptions) {
     this.#options = options;
+    this.#policy = options.offLoopSync ? (options.offLoopSync.policy ?? new CommitSyncPolicy()) : null;
   }
 
   /** A snapshot of the counters. */
@@ -106,6 +160,7 @@ export class GroupCommitQueue {
    * another's next write by a few of its own, not by its whole backlog.
    */
   enqueue<T>(apply: WriteOperation<T>, options: { lane?: string } = {}): Promise<T> {
+    if (this.#failure) return Promise.reject(this.#failure);
     const result = new Promise<T>((resolve, reject) => {
       this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject, lane: options.lane ?? '' });
       // setImmediate runs after this turn's I/O callbacks and microtasks, so every run that
@@ -129,6 +184,16 @@ export class GroupCommitQueue {
    */
   async afterQueuedWrites(): Promise<void> {
     if (this.#draining) await this.#tail;
+  }
+
+  /**
+   * While the last transaction's off-loop fsync runs, a promise that settles (never rejects) when
+   * it is over; else null. A read that does not wait for queued writes waits for this, so what it
+   * sees of this connection is durable: transactions never overlap a sync, so once it is over every
+   * commit so far is.
+   */
+  get syncing(): Promise<void> | null {
+    return this.#syncing;
   }
 
   /** Resolves when every queued operation has settled. */
@@ -188,7 +253,8 @@ export class GroupCommitQueue {
         for (const op of batch) op.reject(error);
         return;
       }
-      const outcome = this.#tryCommit(connection, batch);
+      const offLoop = this.#policy?.chooseOffLoop() ?? false;
+      const outcome = this.#tryCommit(connection, batch, offLoop);
       if (Array.isArray(outcome) && outcome.length < batch.length) {
         // Cut short by maxBatchMs: the rest go first in the next transaction, each lane in its order.
         this.#pending.unshift(...batch.slice(outcome.length));
@@ -210,6 +276,9 @@ export class GroupCommitQueue {
       }
       this.#stats.commits++;
       this.#stats.operations += outcome.filter((s) => s.ok).length;
+      if (offLoop) {
+        if (!(await this.#syncOffLoop(batch))) return;
+      } else this.#policy?.noteInline(this.#lastCommitMs);
       outcome.forEach((settled, i) => {
         const op = batch[i]!;
         if (settled.ok) op.resolve(settled.value);
@@ -220,22 +289,70 @@ export class GroupCommitQueue {
   }
 
   /**
+   * Waits for the off-loop fsync of the transaction that just committed; false (and every write
+   * failed) when it failed.
+   */
+  async #syncOffLoop(batch: Pending[]): Promise<boolean> {
+    this.#stats.offLoopSyncs++;
+    const startedAt = performance.now();
+    const activeBefore = nodePerformance.eventLoopUtilization().active;
+    const synced = this.#options.offLoopSync!.sync();
+    this.#syncing = synced.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await synced;
+    } catch (error) {
+      this.#failure = this.#storeError(error);
+      for (const op of [...batch, ...this.#pending.splice(0)]) op.reject(this.#failure);
+      return false;
+    } finally {
+      this.#syncing = null;
+    }
+    const sample: OffLoopSyncSample = { roundTripMs: performance.now() - startedAt, loopActiveMs: nodePerformance.eventLoopUtilization().active - activeBefore };
+    this.#policy!.noteOffLoop(sample);
+    return true;
+  }
+
+  /** Sets the connection's synchronous level for the next transaction when it is not what it needs. */
+  #setCommitSyncs(connection: SqliteConnection, commitSyncs: boolean): void {
+    const offLoopSync = this.#options.offLoopSync;
+    if (!offLoopSync) return;
+    // A connection the queue has not set yet is set whatever it was opened with.
+    if (this.#syncSetting?.connection === connection && this.#syncSetting.commitSyncs === commitSyncs) return;
+    offLoopSync.setCommitSyncs(connection, commitSyncs);
+    this.#syncSetting = { connection, commitSyncs };
+  }
+
+  /**
    * Runs one transaction synchronously: nothing else can touch this connection meanwhile. It takes
    * the batch's operations in order until `minBatch` of them took `maxBatchMs`; its results are
-   * for that prefix.
+   * for that prefix. With `offLoop` its COMMIT does not fsync: the caller must sync before
+   * settling anything.
    */
-  #tryCommit(connection: SqliteConnection, batch: Pending[]): Settled[] | 'busy' | FlowError {
-    const db = connection.db;
+  #tryCommit(connection: SqliteConnection, batch: Pending[], offLoop: boolean): Settled[] | 'busy' | FlowError {
     const now = this.#options.now ?? performance.now.bind(performance);
-    const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
-    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
     const startedAt = now();
-    const control = connection.control;
+    const blockedSince = performance.now();
     try {
-      control.begin.run();
+      this.#setCommitSyncs(connection, !offLoop);
+      connection.control.begin.run();
     } catch (error) {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
+    try {
+      return this.#applyAndCommit(connection, batch, now, startedAt);
+    } finally {
+      this.#stats.longestTransactionMs = Math.max(this.#stats.longestTransactionMs, performance.now() - blockedSince);
+    }
+  }
+
+  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number): Settled[] | 'busy' | FlowError {
+    const db = connection.db;
+    const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
+    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
+    const control = connection.control;
     const results: Settled[] = [];
     try {
       for (const op of batch) {
@@ -252,7 +369,10 @@ export class GroupCommitQueue {
         }
         if (results.length >= minBatch && now() - startedAt >= maxBatchMs) break;
       }
+      const commitStartedAt = performance.now();
       control.commit.run();
+      this.#lastCommitMs = performance.now() - commitStartedAt;
+      this.#stats.longestCommitMs = Math.max(this.#stats.longestCommitMs, this.#lastCommitMs);
       return results;
     } catch (error) {
       if (db.inTransaction) {
