@@ -15,7 +15,8 @@
  * (`event_loop_delay_ms`, perf_hooks.monitorEventLoopDelay: how long a timer or a request waited
  * behind synchronous work) and, on SQLite, the longest a group commit held the loop
  * (`longest_transaction_ms`, BEGIN to COMMIT returned; `longest_commit_ms`, the COMMIT statement
- * alone — its fsync and any checkpoint; both absent on code that does not count them).
+ * alone — its fsync and any checkpoint; both absent on code that does not count them), and the share
+ * of commits whose fsync ran off the event loop (`off_loop_sync_share`, commit-sync-policy.ts).
  *
  * PostgreSQL: re-creates database `flowrun_bench_flowrun` (see pg-admin.ts) and uses schema
  * `flowrun` in it. SQLite: a new file under bench/out/, deleted afterwards, default durability
@@ -95,10 +96,11 @@ interface Counters {
   operations: number;
   longestTransactionMs: number | null;
   longestCommitMs: number | null;
+  offLoopSyncs: number | null;
 }
 async function counters(): Promise<Counters> {
-  const s = (stores as unknown as { stats?: { commits: number; operations?: number; transitions?: number; longestTransactionMs?: number; longestCommitMs?: number } }).stats;
-  return { server: admin ? await admin.stats() : null, commits: s?.commits ?? 0, operations: s?.operations ?? s?.transitions ?? 0, longestTransactionMs: s?.longestTransactionMs ?? null, longestCommitMs: s?.longestCommitMs ?? null };
+  const s = (stores as unknown as { stats?: { commits: number; operations?: number; transitions?: number; longestTransactionMs?: number; longestCommitMs?: number; offLoopSyncs?: number } }).stats;
+  return { server: admin ? await admin.stats() : null, commits: s?.commits ?? 0, operations: s?.operations ?? s?.transitions ?? 0, longestTransactionMs: s?.longestTransactionMs ?? null, longestCommitMs: s?.longestCommitMs ?? null, offLoopSyncs: s?.offLoopSyncs ?? null };
 }
 
 /** The event loop's delay while `measure` runs (ms), from a 1 ms-resolution histogram. */
@@ -189,6 +191,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
     store_transitions_per_parent: r3((c1.operations - c0.operations) / N),
     event_loop_delay_ms: delay,
     ...(c1.longestTransactionMs === null ? {} : { longest_transaction_ms: r3(c1.longestTransactionMs), longest_commit_ms: r3(c1.longestCommitMs ?? Number.NaN) }),
+    ...(c1.offLoopSyncs === null || c0.offLoopSyncs === null ? {} : { off_loop_sync_share: r3((c1.offLoopSyncs - c0.offLoopSyncs) / Math.max(1, c1.commits - c0.commits)) }),
   });
   if (c0.server && c1.server) {
     const d = statsDelta(c0.server, c1.server);
@@ -284,6 +287,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
     node_cpu_us_per_step: r3((cpu.user + cpu.system) / totalSteps),
     event_loop_delay_ms: delay,
     ...(c1.longestTransactionMs === null ? {} : { longest_transaction_ms: r3(c1.longestTransactionMs), longest_commit_ms: r3(c1.longestCommitMs ?? Number.NaN) }),
+    ...(c1.offLoopSyncs === null || c0.offLoopSyncs === null ? {} : { off_loop_sync_share: r3((c1.offLoopSyncs - c0.offLoopSyncs) / Math.max(1, c1.commits - c0.commits)) }),
     machine_busy_cores: m0 !== null && m1 !== null ? r3((m1 - m0) / (totalMs / 1000)) : null,
   });
 } else {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GroupCommitQueue, type OffLoopSync } from './group-commit-queue.js';
+import type { OffLoopSync } from './commit-durability.js';
+import { GroupCommitQueue } from './group-commit-queue.js';
 import { SqliteConnection } from './sqlite-connection.js';
 
 const opened: Database.Database[] = [];
@@ -113,12 +114,14 @@ describe('GroupCommitQueue', () => {
     function manualSync(chooseOffLoop: () => boolean = () => true) {
       const calls: { committedAtCall: number; finish: (error?: Error) => void }[] = [];
       const levels: string[] = [];
+      const onLoop: number[] = [];
       let committed: () => number[] = () => [];
       const offLoopSync: OffLoopSync = {
         sync: () =>
           new Promise<void>((resolve, reject) => {
             calls.push({ committedAtCall: committed().length, finish: (error) => (error ? reject(error) : resolve()) });
           }),
+        syncOnLoop: () => void onLoop.push(committed().length),
         setCommitSyncs: (c, commitSyncs) => {
           const level = commitSyncs ? 'FULL' : 'NORMAL';
           c.db.pragma(`synchronous = ${level}`);
@@ -126,7 +129,7 @@ describe('GroupCommitQueue', () => {
         },
         policy: { chooseOffLoop, noteInline: () => {}, noteOffLoop: () => {} },
       };
-      return { calls, levels, offLoopSync, watch: (read: () => number[]) => void (committed = read) };
+      return { calls, levels, onLoop, offLoopSync, watch: (read: () => number[]) => void (committed = read) };
     }
 
     const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -196,5 +199,39 @@ describe('GroupCommitQueue', () => {
       expect(manual.calls).toHaveLength(3);
       expect(queue.stats).toMatchObject({ commits: 6, offLoopSyncs: 3 });
     });
+
+    it('splits a big batch into short transactions with turns of the loop between them, and settles it after one sync that followed them all', async () => {
+      let clock = 0;
+      const manual = manualSync();
+      const { queue, committed } = setup({ maxBatch: 100, maxBatchMs: 3, minBatch: 64, now: () => clock, offLoopSync: manual.offLoopSync });
+      manual.watch(committed);
+      const order: string[] = [];
+      const writes = Array.from({ length: 20 }, (_, n) =>
+        queue.enqueue((c) => {
+          clock += 1;
+          c.run('INSERT INTO t (n) VALUES (?)', [n]);
+          order.push(`write ${n}`);
+        }),
+      );
+      const settled: number[] = [];
+      writes.forEach((write, n) => void write.then(() => settled.push(n)));
+      // Another callback of the loop, queued when the writes were: it runs between two transactions.
+      setImmediate(() => setImmediate(() => order.push('other callback')));
+      while (manual.calls.length === 0) await turn();
+      // 7 transactions of 3 writes (the last of 2), each committed (another connection sees it) and none settled.
+      expect(queue.stats.commits).toBe(7);
+      expect(manual.calls[0]!.committedAtCall).toBe(20);
+      expect(order.indexOf('other callback')).toBeGreaterThan(0);
+      expect(order.indexOf('other callback')).toBeLessThan(order.length - 1);
+      for (let i = 0; i < 3; i++) await turn();
+      expect(settled).toEqual([]);
+      expect(queue.syncing).not.toBeNull();
+      manual.calls[0]!.finish();
+      await Promise.all(writes);
+      expect(settled).toHaveLength(20);
+      expect(manual.calls).toHaveLength(1);
+      expect(queue.syncing).toBeNull();
+    });
   });
 });
+

@@ -7,10 +7,9 @@
  * frames to the OS and the fsync runs in libuv's thread pool while requests are served; the batch
  * settles after it.
  */
-import { performance as nodePerformance } from 'node:perf_hooks';
 import { setImmediate, setTimeout } from 'node:timers';
 import { FlowError } from '../../core/errors.js';
-import { CommitSyncPolicy, type OffLoopSyncSample } from './commit-sync-policy.js';
+import { CommitDurability, type OffLoopSync } from './commit-durability.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 /** Counters of a {@link GroupCommitQueue}, for tests and metrics. */
@@ -30,26 +29,6 @@ export interface GroupCommitStats {
   longestTransactionMs: number;
   /** The longest the COMMIT statement alone held the event loop, in milliseconds (an fsync and any checkpoint inside it included). */
   longestCommitMs: number;
-}
-
-/**
- * Where a connection's commits become durable, for a {@link GroupCommitQueue} that may fsync off
- * the event loop. The queue sets the level before the first transaction of each connection.
- */
-export interface OffLoopSync {
-  /**
-   * Flushes the WAL in libuv's thread pool (wal-sync.ts): resolves once every frame written before
-   * the call is on disk; rejects when the disk reported an error.
-   */
-  sync(): Promise<void>;
-  /**
-   * Makes the connection's COMMIT fsync itself (synchronous=FULL) or only write the WAL
-   * (synchronous=NORMAL, whose checkpoints still fsync the WAL before copying it and the database
-   * before the WAL is written over). Called between transactions only.
-   */
-  setCommitSyncs(connection: SqliteConnection, commitSyncs: boolean): void;
-  /** Decides per transaction (default a new {@link CommitSyncPolicy}); tests pass their own. */
-  policy?: Pick<CommitSyncPolicy, 'chooseOffLoop' | 'noteInline' | 'noteOffLoop'>;
 }
 
 /** Options of a {@link GroupCommitQueue}. */
@@ -106,6 +85,16 @@ type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 const DEFAULT_MAX_BATCH_MS = 4;
 /** See {@link GroupCommitQueueOptions.minBatch}. */
 const DEFAULT_MIN_BATCH = 64;
+/**
+ * A batch of at least this many writes is split (see {@link GroupCommitQueue.#commit}): below it
+ * the statements take ~1 ms or less, and a split would add transactions for nothing.
+ */
+const SPLIT_MIN_OPS = 16;
+/**
+ * The longest the first write of a split batch waits for its fsync while more of the batch
+ * commits, in milliseconds: a burst that never ends still gets its writes acknowledged.
+ */
+const SPLIT_MAX_MS = 50;
 
 /**
  * SQLite result codes after which the transaction as a whole is gone or must not be trusted;
@@ -133,24 +122,20 @@ export class GroupCommitQueue {
   /** Settles once the operation queued last and every earlier one have. */
   #tail: Promise<void> = Promise.resolve();
   readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0, offLoopSyncs: 0, longestTransactionMs: 0, longestCommitMs: 0 };
-  readonly #policy: Pick<CommitSyncPolicy, 'chooseOffLoop' | 'noteInline' | 'noteOffLoop'> | null;
-  /** The connection whose synchronous setting was last changed, and whether its COMMIT fsyncs now. */
-  #syncSetting: { connection: SqliteConnection; commitSyncs: boolean } | null = null;
+  readonly #durability: CommitDurability | null;
   /** How long the last COMMIT statement took, in milliseconds. */
   #lastCommitMs = 0;
-  /** The off-loop sync of the last transaction while it runs. */
-  #syncing: Promise<void> | null = null;
   /** Set once a sync failed: every write from then on fails with it. */
   #failure: FlowError | null = null;
 
   constructor(options: GroupCommitQueueOptions) {
     this.#options = options;
-    this.#policy = options.offLoopSync ? (options.offLoopSync.policy ?? new CommitSyncPolicy()) : null;
+    this.#durability = options.offLoopSync ? new CommitDurability(options.offLoopSync) : null;
   }
 
   /** A snapshot of the counters. */
   get stats(): GroupCommitStats {
-    return { ...this.#stats };
+    return { ...this.#stats, offLoopSyncs: this.#durability?.offLoopSyncs ?? 0 };
   }
 
   /**
@@ -187,13 +172,13 @@ export class GroupCommitQueue {
   }
 
   /**
-   * While the last transaction's off-loop fsync runs, a promise that settles (never rejects) when
-   * it is over; else null. A read that does not wait for queued writes waits for this, so what it
-   * sees of this connection is durable: transactions never overlap a sync, so once it is over every
-   * commit so far is.
+   * While a commit of this connection is not durable yet (its fsync runs off the loop, or a split
+   * batch's later transactions are still to come), a promise that settles (never rejects) once it
+   * is; else null. A read that does not wait for queued writes waits for this, so what it sees of
+   * this connection is durable.
    */
   get syncing(): Promise<void> | null {
-    return this.#syncing;
+    return this.#durability?.syncing ?? null;
   }
 
   /** Resolves when every queued operation has settled. */
@@ -244,27 +229,67 @@ export class GroupCommitQueue {
     return batch;
   }
 
+  /**
+   * Commits `batch`, makes it durable and settles it. A big batch whose fsync can wait for its
+   * COMMIT (an {@link OffLoopSync} is given) is split: transactions of about `maxBatchMs` each
+   * at synchronous=NORMAL, with a turn of the event loop between them, taking whatever was queued
+   * meanwhile too, until one ends with nothing cut off (or `maxBatch` writes or
+   * {@link SPLIT_MAX_MS} are reached); then one fsync makes them all durable and they settle
+   * together. A request waits for one such transaction's statements instead of the whole batch's,
+   * and the batch still shares one fsync.
+   */
   async #commit(batch: Pending[]): Promise<void> {
+    const durability = this.#durability;
+    const isSplit = durability !== null && batch.length >= SPLIT_MIN_OPS;
+    const held: { op: Pending; settled: Settled }[] = [];
+    const startedAt = performance.now();
+    let isDeferred = isSplit;
+    for (;;) {
+      if (!isSplit) isDeferred = durability?.chooseOffLoop() ?? false;
+      const done = await this.#transaction(batch, { commitSyncs: !isDeferred, isSplit });
+      if (done) held.push(...done.committed);
+      if (!isSplit || !done?.wasCut || held.length >= this.#options.maxBatch || performance.now() - startedAt >= SPLIT_MAX_MS) break;
+      // The rest of the batch waits first in the queue; requests and timers go before it.
+      await new Promise<void>((wake) => setImmediate(wake));
+      batch = this.#takeBatch();
+    }
+    if (held.length === 0) return;
+    if (isDeferred) {
+      try {
+        // A lone batch that was not split is deferred only to leave the loop; a split one asks.
+        await durability!.syncDeferred(isSplit ? durability!.chooseOffLoop() : true);
+      } catch (error) {
+        this.#failure = this.#storeError(error);
+        for (const op of [...held.map((h) => h.op), ...this.#pending.splice(0)]) op.reject(this.#failure);
+        return;
+      }
+    } else durability?.noteInline(this.#lastCommitMs);
+    for (const { op, settled } of held) {
+      if (settled.ok) op.resolve(settled.value);
+      else op.reject(settled.error);
+    }
+  }
+
+  /**
+   * One transaction of `batch` (SQLITE_BUSY retried with backoff): the writes it committed with
+   * their results, and whether it cut the batch short (the rest are back at the head of the
+   * queue); null when it failed as a whole (its writes are rejected). Settles nothing it committed.
+   */
+  async #transaction(batch: Pending[], mode: { commitSyncs: boolean; isSplit: boolean }): Promise<{ committed: { op: Pending; settled: Settled }[]; wasCut: boolean } | null> {
     for (let attempt = 0; ; attempt++) {
       let connection: SqliteConnection;
       try {
         connection = await this.#options.connection();
       } catch (error) {
         for (const op of batch) op.reject(error);
-        return;
+        return null;
       }
-      const offLoop = this.#policy?.chooseOffLoop() ?? false;
-      const outcome = this.#tryCommit(connection, batch, offLoop);
-      if (Array.isArray(outcome) && outcome.length < batch.length) {
-        // Cut short by maxBatchMs: the rest go first in the next transaction, each lane in its order.
-        this.#pending.unshift(...batch.slice(outcome.length));
-        batch = batch.slice(0, outcome.length);
-      }
+      const outcome = this.#tryCommit(connection, batch, mode);
       if (outcome === 'busy') {
         if (attempt >= this.#options.busyRetries) {
           const error = new FlowError('STORE_ERROR', `SQLite database "${this.#options.path}" stayed locked by another writer after ${attempt + 1} attempts`);
           for (const op of batch) op.reject(error);
-          return;
+          return null;
         }
         this.#stats.busyRetries++;
         await new Promise<void>((wake) => setTimeout(wake, this.#options.busyBackoffMs * 2 ** attempt));
@@ -272,86 +297,44 @@ export class GroupCommitQueue {
       }
       if (!Array.isArray(outcome)) {
         for (const op of batch) op.reject(outcome);
-        return;
+        return null;
       }
+      const wasCut = outcome.length < batch.length;
+      // Cut short by maxBatchMs: the rest go first in the next transaction, each lane in its order.
+      if (wasCut) this.#pending.unshift(...batch.slice(outcome.length));
       this.#stats.commits++;
       this.#stats.operations += outcome.filter((s) => s.ok).length;
-      if (offLoop) {
-        if (!(await this.#syncOffLoop(batch))) return;
-      } else this.#policy?.noteInline(this.#lastCommitMs);
-      outcome.forEach((settled, i) => {
-        const op = batch[i]!;
-        if (settled.ok) op.resolve(settled.value);
-        else op.reject(settled.error);
-      });
-      return;
+      if (!mode.commitSyncs) this.#durability?.noteDeferredCommit();
+      return { committed: outcome.map((settled, i) => ({ op: batch[i]!, settled })), wasCut };
     }
-  }
-
-  /**
-   * Waits for the off-loop fsync of the transaction that just committed; false (and every write
-   * failed) when it failed.
-   */
-  async #syncOffLoop(batch: Pending[]): Promise<boolean> {
-    this.#stats.offLoopSyncs++;
-    const startedAt = performance.now();
-    const activeBefore = nodePerformance.eventLoopUtilization().active;
-    const synced = this.#options.offLoopSync!.sync();
-    this.#syncing = synced.then(
-      () => undefined,
-      () => undefined,
-    );
-    try {
-      await synced;
-    } catch (error) {
-      this.#failure = this.#storeError(error);
-      for (const op of [...batch, ...this.#pending.splice(0)]) op.reject(this.#failure);
-      return false;
-    } finally {
-      this.#syncing = null;
-    }
-    const sample: OffLoopSyncSample = { roundTripMs: performance.now() - startedAt, loopActiveMs: nodePerformance.eventLoopUtilization().active - activeBefore };
-    this.#policy!.noteOffLoop(sample);
-    return true;
-  }
-
-  /** Sets the connection's synchronous level for the next transaction when it is not what it needs. */
-  #setCommitSyncs(connection: SqliteConnection, commitSyncs: boolean): void {
-    const offLoopSync = this.#options.offLoopSync;
-    if (!offLoopSync) return;
-    // A connection the queue has not set yet is set whatever it was opened with.
-    if (this.#syncSetting?.connection === connection && this.#syncSetting.commitSyncs === commitSyncs) return;
-    offLoopSync.setCommitSyncs(connection, commitSyncs);
-    this.#syncSetting = { connection, commitSyncs };
   }
 
   /**
    * Runs one transaction synchronously: nothing else can touch this connection meanwhile. It takes
-   * the batch's operations in order until `minBatch` of them took `maxBatchMs`; its results are
-   * for that prefix. With `offLoop` its COMMIT does not fsync: the caller must sync before
-   * settling anything.
+   * the batch's operations in order until `minBatch` of them (any number when split) took
+   * `maxBatchMs`; its results are for that prefix. Without `commitSyncs` its COMMIT does not
+   * fsync: the caller must sync before settling anything.
    */
-  #tryCommit(connection: SqliteConnection, batch: Pending[], offLoop: boolean): Settled[] | 'busy' | FlowError {
+  #tryCommit(connection: SqliteConnection, batch: Pending[], mode: { commitSyncs: boolean; isSplit: boolean }): Settled[] | 'busy' | FlowError {
     const now = this.#options.now ?? performance.now.bind(performance);
     const startedAt = now();
     const blockedSince = performance.now();
     try {
-      this.#setCommitSyncs(connection, !offLoop);
+      this.#durability?.prepare(connection, mode.commitSyncs);
       connection.control.begin.run();
     } catch (error) {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
     try {
-      return this.#applyAndCommit(connection, batch, now, startedAt);
+      return this.#applyAndCommit(connection, batch, now, startedAt, mode.isSplit ? 1 : (this.#options.minBatch ?? DEFAULT_MIN_BATCH));
     } finally {
       this.#stats.longestTransactionMs = Math.max(this.#stats.longestTransactionMs, performance.now() - blockedSince);
     }
   }
 
-  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number): Settled[] | 'busy' | FlowError {
+  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number, minBatch: number): Settled[] | 'busy' | FlowError {
     const db = connection.db;
     const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
-    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
     const control = connection.control;
     const results: Settled[] = [];
     try {

@@ -2,7 +2,7 @@
  * Makes a SQLite write-ahead log durable off the event loop: `fdatasync` of the `-wal` file runs
  * in libuv's thread pool while the event loop serves requests and runs steps.
  */
-import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FlowError } from '../../core/errors.js';
 
@@ -19,7 +19,6 @@ export class WalSync {
   readonly #walPath: string;
   #fd: number | null = null;
   #inode = -1;
-  #bytes = 0;
 
   private constructor(databasePath: string) {
     // Absolute, as SQLite makes it when it opens the file: a later chdir must not change which file is synced.
@@ -50,9 +49,13 @@ export class WalSync {
     return new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(this.#error(error)) : resolve())));
   }
 
-  /** The WAL file's size when the last {@link sync} began: its high-water mark, as SQLite reuses it from the start after a checkpoint. */
-  get bytes(): number {
-    return this.#bytes;
+  /** Flushes the WAL to disk on the calling thread, with the guarantees of {@link sync}; throws STORE_ERROR instead of rejecting. */
+  syncOnLoop(): void {
+    try {
+      fdatasyncSync(this.#descriptor());
+    } catch (error) {
+      throw this.#error(error);
+    }
   }
 
   /** Closes the descriptor; call it only when no {@link sync} is pending. A later sync opens it again. */
@@ -66,7 +69,6 @@ export class WalSync {
     // The WAL keeps its inode while a connection is open on the database (only the last one to
     // close deletes it); the check is one stat per transaction against the day it does not.
     const stat = statSync(this.#walPath);
-    this.#bytes = stat.size;
     if (this.#fd !== null && stat.ino === this.#inode) return this.#fd;
     this.close();
     const fd = openSync(this.#walPath, 'r+');
