@@ -92,7 +92,10 @@ export class CommitDurability {
   async syncDeferred(offLoop: boolean): Promise<void> {
     try {
       if (!offLoop) {
+        const startedAt = performance.now();
         this.#sync.syncOnLoop();
+        // Slow fsyncs on the loop move the next ones off it, as slow COMMITs do.
+        this.#policy.noteInline(performance.now() - startedAt);
         return;
       }
       this.#offLoopSyncs++;
