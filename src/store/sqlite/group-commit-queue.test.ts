@@ -215,8 +215,15 @@ describe('GroupCommitQueue', () => {
       );
       const settled: number[] = [];
       writes.forEach((write, n) => void write.then(() => settled.push(n)));
-      // Another callback of the loop, queued when the writes were: it runs between two transactions.
-      setImmediate(() => setImmediate(() => order.push('other callback')));
+      // Another callback of the loop, queued when the writes were: it runs between two transactions,
+      // and what it writes waits for the next batch.
+      let late: Promise<unknown> | undefined;
+      setImmediate(() =>
+        setImmediate(() => {
+          order.push('other callback');
+          late = queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (20)'));
+        }),
+      );
       while (manual.calls.length === 0) await turn();
       // 7 transactions of 3 writes (the last of 2), each committed (another connection sees it) and none settled.
       expect(queue.stats.commits).toBe(7);
@@ -229,7 +236,10 @@ describe('GroupCommitQueue', () => {
       manual.calls[0]!.finish();
       await Promise.all(writes);
       expect(settled).toHaveLength(20);
-      expect(manual.calls).toHaveLength(1);
+      while (manual.calls.length === 1) await turn();
+      manual.calls[1]!.finish();
+      await late;
+      expect(committed()).toHaveLength(21);
       expect(queue.syncing).toBeNull();
     });
   });

@@ -90,11 +90,7 @@ const DEFAULT_MIN_BATCH = 64;
  * the statements take ~1 ms or less, and a split would add transactions for nothing.
  */
 const SPLIT_MIN_OPS = 16;
-/**
- * The longest the first write of a split batch waits for its fsync while more of the batch
- * commits, in milliseconds: a burst that never ends still gets its writes acknowledged.
- */
-const SPLIT_MAX_MS = 50;
+
 
 /**
  * SQLite result codes after which the transaction as a whole is gone or must not be trusted;
@@ -231,32 +227,41 @@ export class GroupCommitQueue {
 
   /**
    * Commits `batch`, makes it durable and settles it. A big batch whose fsync can wait for its
-   * COMMIT (an {@link OffLoopSync} is given) is split: transactions of about `maxBatchMs` each
-   * at synchronous=NORMAL, with a turn of the event loop between them, taking whatever was queued
-   * meanwhile too, until one ends with nothing cut off (or `maxBatch` writes or
-   * {@link SPLIT_MAX_MS} are reached); then one fsync makes them all durable and they settle
-   * together. A request waits for one such transaction's statements instead of the whole batch's,
-   * and the batch still shares one fsync.
+   * COMMIT (an {@link OffLoopSync} is given) is split: its first `minBatch` writes (the rest wait
+   * in the queue) commit in transactions of about `maxBatchMs` each at synchronous=NORMAL, with a
+   * turn of the event loop between them; then one fsync makes them all durable and they settle
+   * together. A request waits for one such transaction's statements instead of the whole
+   * batch's, the batch still shares one fsync, and its writes settle when they would have in one
+   * transaction of `minBatch` (nothing queued meanwhile joins it).
    */
   async #commit(batch: Pending[]): Promise<void> {
     const durability = this.#durability;
     const isSplit = durability !== null && batch.length >= SPLIT_MIN_OPS;
+    if (isSplit) {
+      const most = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
+      if (batch.length > most) this.#pending.unshift(...batch.splice(most));
+    }
     const held: { op: Pending; settled: Settled }[] = [];
-    const startedAt = performance.now();
     let isDeferred = isSplit;
     for (;;) {
       if (!isSplit) isDeferred = durability?.chooseOffLoop() ?? false;
       const done = await this.#transaction(batch, { commitSyncs: !isDeferred, isSplit });
-      if (done) held.push(...done.committed);
-      if (!isSplit || !done?.wasCut || held.length >= this.#options.maxBatch || performance.now() - startedAt >= SPLIT_MAX_MS) break;
-      // The rest of the batch waits first in the queue; requests and timers go before it.
+      if (!done) break;
+      held.push(...done.committed);
+      if (done.rest.length === 0) break;
+      // Cut short by maxBatchMs: a split batch goes on after a turn of the loop (requests and
+      // timers first); any other's rest goes first in the next transaction, each lane in its order.
+      if (!isSplit) {
+        this.#pending.unshift(...done.rest);
+        break;
+      }
       await new Promise<void>((wake) => setImmediate(wake));
-      batch = this.#takeBatch();
+      batch = done.rest;
     }
     if (held.length === 0) return;
     if (isDeferred) {
       try {
-        // A lone batch that was not split is deferred only to leave the loop; a split one asks.
+        // A batch that was not split is deferred only to leave the loop; a split one asks.
         await durability!.syncDeferred(isSplit ? durability!.chooseOffLoop() : true);
       } catch (error) {
         this.#failure = this.#storeError(error);
@@ -272,10 +277,10 @@ export class GroupCommitQueue {
 
   /**
    * One transaction of `batch` (SQLITE_BUSY retried with backoff): the writes it committed with
-   * their results, and whether it cut the batch short (the rest are back at the head of the
-   * queue); null when it failed as a whole (its writes are rejected). Settles nothing it committed.
+   * their results, and the rest of the batch when it cut it short; null when it failed as a whole
+   * (its writes are rejected). Settles nothing it committed.
    */
-  async #transaction(batch: Pending[], mode: { commitSyncs: boolean; isSplit: boolean }): Promise<{ committed: { op: Pending; settled: Settled }[]; wasCut: boolean } | null> {
+  async #transaction(batch: Pending[], mode: { commitSyncs: boolean; isSplit: boolean }): Promise<{ committed: { op: Pending; settled: Settled }[]; rest: Pending[] } | null> {
     for (let attempt = 0; ; attempt++) {
       let connection: SqliteConnection;
       try {
@@ -299,13 +304,10 @@ export class GroupCommitQueue {
         for (const op of batch) op.reject(outcome);
         return null;
       }
-      const wasCut = outcome.length < batch.length;
-      // Cut short by maxBatchMs: the rest go first in the next transaction, each lane in its order.
-      if (wasCut) this.#pending.unshift(...batch.slice(outcome.length));
       this.#stats.commits++;
       this.#stats.operations += outcome.filter((s) => s.ok).length;
       if (!mode.commitSyncs) this.#durability?.noteDeferredCommit();
-      return { committed: outcome.map((settled, i) => ({ op: batch[i]!, settled })), wasCut };
+      return { committed: outcome.map((settled, i) => ({ op: batch[i]!, settled })), rest: batch.slice(outcome.length) };
     }
   }
 
