@@ -4,11 +4,12 @@
  * pool is not free: handing the fsync to a pool thread and waking the loop when it returns costs
  * ~0.1 ms of latency and ~0.05 ms of CPU per commit on a 2-vCPU VM (futex wake-ups, an eventfd
  * write, an epoll wake-up: ~4× the system calls of an inline fsync), more than the fsync itself
- * on a fast disk (~0.05 ms). A run executing alone paid that on every step (~355 → ~530 µs a step
- * with every fsync in the pool, RESULTS.md) while nothing else was waiting for the loop. So the
- * fsync leaves the loop only when that buys something: the disk is slow (a blocked loop would
- * hold every request for it), or the loop had other work to do during the last fsync it did not
- * block.
+ * on a fast disk (~0.05 ms), and on a busy CPU each of its two wake-ups may wait for a time
+ * slice. A run executing alone paid that on every step (~355 → ~530 µs a step with every fsync in
+ * the pool, RESULTS.md) while nothing else was waiting for the loop. So the fsync leaves the loop
+ * only when the loop had other work to do during the last fsync it did not block; to find out,
+ * one fsync in a while goes to the pool anyway — sooner when fsyncs are slow, as a request
+ * arriving meanwhile would wait longer.
  */
 
 /** What the policy learned from one fsync made off the event loop. */
@@ -20,21 +21,6 @@ export interface OffLoopSyncSample {
 }
 
 /**
- * An fsync that took at least this long counts as slow: ~10× what the hop to the thread pool
- * costs, and longer than a typical transaction's statements.
- */
-const SLOW_SYNC_MS = 1;
-/** Weight of the newest commit in the share of slow fsyncs (an average over ~10 commits). */
-const SLOW_SHARE_WEIGHT = 0.1;
-/**
- * From this share of slow fsyncs among the recent commits, fsyncs leave the loop whatever else is
- * waiting: three slow ones in a row get there, a lone one does not. A COMMIT that ran one of
- * SQLite's automatic checkpoints (every ~1,000 WAL pages; two fsyncs and the copy, several
- * milliseconds) is slow once in ~150 commits; the thread pool would not have spared the loop that
- * checkpoint, which SQLite runs inside COMMIT at NORMAL too.
- */
-const SLOW_SHARE = 0.25;
-/**
  * The loop counts as having other work when it ran callbacks for at least this share of an
  * off-loop fsync's round trip, and at least {@link MIN_OTHER_WORK_MS}: the commit's own
  * bookkeeping after handing the fsync over takes a few tens of microseconds.
@@ -42,10 +28,12 @@ const SLOW_SHARE = 0.25;
 const OTHER_WORK_SHARE = 0.5;
 const MIN_OTHER_WORK_MS = 0.2;
 /**
- * While fsyncs stay on the loop, every this-many commits one goes to the pool anyway, to see
- * whether the loop has other work meanwhile (requests, other runs): ~0.1 ms once per 32 commits.
+ * While fsyncs stay on the loop, one goes to the pool anyway once this many commits went by
+ * (~0.1 ms once per 32 commits on a fast disk)…
  */
 const PROBE_EVERY_COMMITS = 32;
+/** …or once the commits on the loop held it this long in all, in milliseconds (a slow disk). */
+const PROBE_AFTER_BLOCKED_MS = 10;
 
 /**
  * Decides whether the next transaction's fsync runs off the event loop.
@@ -55,36 +43,27 @@ const PROBE_EVERY_COMMITS = 32;
  * given, so a test drives it with numbers.
  */
 export class CommitSyncPolicy {
-  /** The share of slow fsyncs among the recent commits, a moving average. */
-  #slowShare = 0;
   /** Whether the loop had other work during the last off-loop fsync. */
   #hadOtherWork = false;
   #commitsSinceProbe = 0;
+  #blockedMsSinceProbe = 0;
 
   /** Whether the next transaction's fsync should run off the event loop. */
   chooseOffLoop(): boolean {
-    if (this.#slowShare >= SLOW_SHARE || this.#hadOtherWork) return true;
-    if (++this.#commitsSinceProbe < PROBE_EVERY_COMMITS) return false;
-    this.#commitsSinceProbe = 0;
-    return true;
+    if (this.#hadOtherWork) return true;
+    return ++this.#commitsSinceProbe >= PROBE_EVERY_COMMITS || this.#blockedMsSinceProbe >= PROBE_AFTER_BLOCKED_MS;
   }
 
-  /** Notes a COMMIT that fsynced on the loop and took `commitMs` (its fsync and any checkpoint included). */
-  noteInline(commitMs: number): void {
-    this.#noteSyncMs(commitMs);
+  /** Notes an fsync made on the loop (or a COMMIT that made one) that took `syncMs`. */
+  noteInline(syncMs: number): void {
+    this.#blockedMsSinceProbe += syncMs;
   }
 
   /** Notes an fsync made off the loop. */
   noteOffLoop(sample: OffLoopSyncSample): void {
     const { roundTripMs, loopActiveMs } = sample;
     this.#hadOtherWork = loopActiveMs >= MIN_OTHER_WORK_MS && loopActiveMs >= OTHER_WORK_SHARE * roundTripMs;
-    // While the loop ran other callbacks, the pool's callback may have waited for it: only the
-    // time the loop sat idle is sure to have been the fsync's.
-    this.#noteSyncMs(roundTripMs - loopActiveMs);
     this.#commitsSinceProbe = 0;
-  }
-
-  #noteSyncMs(syncMs: number): void {
-    this.#slowShare += SLOW_SHARE_WEIGHT * ((syncMs >= SLOW_SYNC_MS ? 1 : 0) - this.#slowShare);
+    this.#blockedMsSinceProbe = 0;
   }
 }
