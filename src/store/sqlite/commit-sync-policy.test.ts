@@ -16,11 +16,13 @@ function choices(policy: CommitSyncPolicy, commits: number, note: (offLoop: bool
 }
 
 describe('CommitSyncPolicy', () => {
-  it('keeps the fsync of a lone run on the loop, trying the thread pool once in 32 commits', () => {
+  it('keeps the fsync of a lone run on the loop, trying the thread pool after 32 commits, then less and less often', () => {
     const policy = new CommitSyncPolicy();
     // Fast fsyncs, and nothing else ran while one was in the pool.
-    const made = choices(policy, 320, (offLoop) => (offLoop ? policy.noteOffLoop({ roundTripMs: 0.2, loopActiveMs: 0.05 }) : policy.noteInline(0.1)));
-    expect(made.filter(Boolean)).toHaveLength(10);
+    const made = choices(policy, 2000, (offLoop) => (offLoop ? policy.noteOffLoop({ roundTripMs: 0.2, loopActiveMs: 0.05 }) : policy.noteInline(0.1)));
+    const probes = made.flatMap((offLoop, i) => (offLoop ? [i + 1] : []));
+    // After 32, 64, 128 and 256 commits, then every 256.
+    expect(probes.slice(0, 6)).toEqual([32, 96, 224, 480, 736, 992]);
   });
 
   it('moves the fsync off the loop while the loop has other work during it, and back once it has none', () => {
@@ -39,15 +41,12 @@ describe('CommitSyncPolicy', () => {
 
   it('keeps slow fsyncs on the loop while nothing else waits for it, and looks for other work sooner', () => {
     const policy = new CommitSyncPolicy();
-    // 4 ms fsyncs and an idle loop during the probes: one probe every 3 commits (10 ms blocked), the rest inline.
-    const made = choices(policy, 30, (offLoop) => (offLoop ? policy.noteOffLoop({ roundTripMs: 4.2, loopActiveMs: 0.05 }) : policy.noteInline(4)));
-    expect(made.filter(Boolean)).toHaveLength(7);
-    expect(made.slice(0, 4)).toEqual([false, false, false, true]);
-    // The next probe finds requests being served meanwhile: the fsyncs leave the loop.
-    expect(policy.chooseOffLoop()).toBe(false);
-    policy.noteInline(4);
-    policy.noteInline(4);
-    expect(policy.chooseOffLoop()).toBe(true);
+    // 4 ms fsyncs and an idle loop during the probes: a probe once the loop was held 10 ms (after
+    // 3 commits), then 20, 40, 80 ms; the rest inline.
+    const made = choices(policy, 60, (offLoop) => (offLoop ? policy.noteOffLoop({ roundTripMs: 4.2, loopActiveMs: 0.05 }) : policy.noteInline(4)));
+    expect(made.flatMap((offLoop, i) => (offLoop ? [i + 1] : []))).toEqual([4, 10, 21, 42]);
+    // A probe that finds requests being served meanwhile: the fsyncs leave the loop.
+    while (!policy.chooseOffLoop()) policy.noteInline(4);
     policy.noteOffLoop({ roundTripMs: 4.5, loopActiveMs: 3 });
     expect(policy.chooseOffLoop()).toBe(true);
   });

@@ -9,7 +9,7 @@
  * the pool, RESULTS.md) while nothing else was waiting for the loop. So the fsync leaves the loop
  * only when the loop had other work to do during the last fsync it did not block; to find out,
  * one fsync in a while goes to the pool anyway — sooner when fsyncs are slow, as a request
- * arriving meanwhile would wait longer.
+ * arriving meanwhile would wait longer, and less often while it keeps finding the loop idle.
  */
 
 /** What the policy learned from one fsync made off the event loop. */
@@ -34,6 +34,12 @@ const MIN_OTHER_WORK_MS = 0.2;
 const PROBE_EVERY_COMMITS = 32;
 /** …or once the commits on the loop held it this long in all, in milliseconds (a slow disk). */
 const PROBE_AFTER_BLOCKED_MS = 10;
+/**
+ * Each probe that finds the loop idle doubles the wait for the next, up to this factor (every 256
+ * commits or 80 ms held): a lone run on a slow disk pays for few probes, and a request arriving
+ * meanwhile waits for one fsync at most, as it would without any probe.
+ */
+const MAX_PROBE_SCALE = 8;
 
 /**
  * Decides whether the next transaction's fsync runs off the event loop.
@@ -47,11 +53,12 @@ export class CommitSyncPolicy {
   #hadOtherWork = false;
   #commitsSinceProbe = 0;
   #blockedMsSinceProbe = 0;
+  #probeScale = 1;
 
   /** Whether the next transaction's fsync should run off the event loop. */
   chooseOffLoop(): boolean {
     if (this.#hadOtherWork) return true;
-    return ++this.#commitsSinceProbe >= PROBE_EVERY_COMMITS || this.#blockedMsSinceProbe >= PROBE_AFTER_BLOCKED_MS;
+    return ++this.#commitsSinceProbe >= PROBE_EVERY_COMMITS * this.#probeScale || this.#blockedMsSinceProbe >= PROBE_AFTER_BLOCKED_MS * this.#probeScale;
   }
 
   /** Notes an fsync made on the loop (or a COMMIT that made one) that took `syncMs`. */
@@ -63,6 +70,7 @@ export class CommitSyncPolicy {
   noteOffLoop(sample: OffLoopSyncSample): void {
     const { roundTripMs, loopActiveMs } = sample;
     this.#hadOtherWork = loopActiveMs >= MIN_OTHER_WORK_MS && loopActiveMs >= OTHER_WORK_SHARE * roundTripMs;
+    this.#probeScale = this.#hadOtherWork ? 1 : Math.min(MAX_PROBE_SCALE, this.#probeScale * 2);
     this.#commitsSinceProbe = 0;
     this.#blockedMsSinceProbe = 0;
   }
