@@ -23,7 +23,6 @@ const BUCKETS = [
   ['tx: a run created', /insertRun@/],
   ['tx: events appended', /appendEvents@/],
   ['tx: a transition, other', /recordTransition@sqlite/],
-  ['tx: fsync on the loop after a split batch', /syncOnLoop@/],
   ['tx: other (statements, commit)', /#tryCommit@/],
   ['claims', /claimRuns@|#pollOnce@/],
   ['turn gate', /#slice@/],

@@ -1,7 +1,7 @@
 /**
  * Where a group commit's transactions become durable: inside COMMIT (synchronous=FULL, SQLite's
- * own fsync on the event loop), or after it (synchronous=NORMAL, then one fsync of the WAL — in
- * libuv's thread pool, or on the loop — covering every transaction committed since the last).
+ * own fsync on the event loop), or after it (synchronous=NORMAL, then one fsync of the WAL in
+ * libuv's thread pool covering every transaction committed since the last).
  * The policy of commit-sync-policy.ts chooses; this file keeps the order right.
  */
 import { performance as nodePerformance } from 'node:perf_hooks';
@@ -18,8 +18,6 @@ export interface OffLoopSync {
    * the call is on disk; rejects when the disk reported an error.
    */
   sync(): Promise<void>;
-  /** The same on the calling thread: returns once every frame written before the call is on disk; throws on a disk error. */
-  syncOnLoop(): void;
   /**
    * Makes the connection's COMMIT fsync itself (synchronous=FULL) or only write the WAL
    * (synchronous=NORMAL, whose checkpoints still fsync the WAL before copying it and the database
@@ -88,16 +86,9 @@ export class CommitDurability {
     this.#notDurable = { promise, settle };
   }
 
-  /** Makes every commit noted by {@link noteDeferredCommit} durable, in the thread pool when `offLoop`. */
-  async syncDeferred(offLoop: boolean): Promise<void> {
+  /** Makes every commit noted by {@link noteDeferredCommit} durable, in the thread pool. */
+  async syncDeferred(): Promise<void> {
     try {
-      if (!offLoop) {
-        const startedAt = performance.now();
-        this.#sync.syncOnLoop();
-        // Slow fsyncs on the loop move the next ones off it, as slow COMMITs do.
-        this.#policy.noteInline(performance.now() - startedAt);
-        return;
-      }
       this.#offLoopSyncs++;
       const startedAt = performance.now();
       const activeBefore = nodePerformance.eventLoopUtilization().active;

@@ -114,14 +114,12 @@ describe('GroupCommitQueue', () => {
     function manualSync(chooseOffLoop: () => boolean = () => true) {
       const calls: { committedAtCall: number; finish: (error?: Error) => void }[] = [];
       const levels: string[] = [];
-      const onLoop: number[] = [];
       let committed: () => number[] = () => [];
       const offLoopSync: OffLoopSync = {
         sync: () =>
           new Promise<void>((resolve, reject) => {
             calls.push({ committedAtCall: committed().length, finish: (error) => (error ? reject(error) : resolve()) });
           }),
-        syncOnLoop: () => void onLoop.push(committed().length),
         setCommitSyncs: (c, commitSyncs) => {
           const level = commitSyncs ? 'FULL' : 'NORMAL';
           c.db.pragma(`synchronous = ${level}`);
@@ -129,7 +127,7 @@ describe('GroupCommitQueue', () => {
         },
         policy: { chooseOffLoop, noteInline: () => {}, noteOffLoop: () => {} },
       };
-      return { calls, levels, onLoop, offLoopSync, watch: (read: () => number[]) => void (committed = read) };
+      return { calls, levels, offLoopSync, watch: (read: () => number[]) => void (committed = read) };
     }
 
     const turn = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -229,7 +229,7 @@ export class GroupCommitQueue {
    * Commits `batch`, makes it durable and settles it. A big batch whose fsync can wait for its
    * COMMIT (an {@link OffLoopSync} is given) is split: its first `minBatch` writes (the rest wait
    * in the queue) commit in transactions of about `maxBatchMs` each at synchronous=NORMAL, with a
-   * turn of the event loop between them; then one fsync makes them all durable and they settle
+   * turn of the event loop between them; then one fsync in the thread pool makes them all durable and they settle
    * together. A request waits for one such transaction's statements instead of the whole
    * batch's, the batch still shares one fsync, and its writes settle when they would have in one
    * transaction of `minBatch` (nothing queued meanwhile joins it).
@@ -261,8 +261,9 @@ export class GroupCommitQueue {
     if (held.length === 0) return;
     if (isDeferred) {
       try {
-        // A batch that was not split is deferred only to leave the loop; a split one asks.
-        await durability!.syncDeferred(isSplit ? durability!.chooseOffLoop() : true);
+        // Off the loop either way: a batch that was not split was deferred only to leave it, and a
+        // split one (many runs writing at once) shares the pool's hop among 16 writes or more.
+        await durability!.syncDeferred();
       } catch (error) {
         this.#failure = this.#storeError(error);
         for (const op of [...held.map((h) => h.op), ...this.#pending.splice(0)]) op.reject(this.#failure);

@@ -100,7 +100,7 @@ export class SqliteStore implements Store {
     const walSync = this.#options.synchronous === 'FULL' ? WalSync.forDatabase(this.path) : null;
     this.#walSync = walSync;
     this.#queue = new GroupCommitQueue({
-      ...(walSync ? { offLoopSync: { sync: () => walSync.sync(), syncOnLoop: () => walSync.syncOnLoop(), setCommitSyncs: (c: SqliteConnection, commitSyncs: boolean) => void c.run(commitSyncs ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL') } } : {}),
+      ...(walSync ? { offLoopSync: { sync: () => walSync.sync(), setCommitSyncs: (c: SqliteConnection, commitSyncs: boolean) => void c.run(commitSyncs ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL') } } : {}),
       connection: () => this.#connect(),
       path: this.path,
       maxBatch: this.#options.maxBatch,

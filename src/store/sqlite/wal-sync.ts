@@ -2,7 +2,7 @@
  * Makes a SQLite write-ahead log durable off the event loop: `fdatasync` of the `-wal` file runs
  * in libuv's thread pool while the event loop serves requests and runs steps.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FlowError } from '../../core/errors.js';
 
@@ -47,15 +47,6 @@ export class WalSync {
       return Promise.reject(this.#error(error));
     }
     return new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(this.#error(error)) : resolve())));
-  }
-
-  /** Flushes the WAL to disk on the calling thread, with the guarantees of {@link sync}; throws STORE_ERROR instead of rejecting. */
-  syncOnLoop(): void {
-    try {
-      fdatasyncSync(this.#descriptor());
-    } catch (error) {
-      throw this.#error(error);
-    }
   }
 
   /** Closes the descriptor; call it only when no {@link sync} is pending. A later sync opens it again. */
