@@ -86,11 +86,11 @@ const DEFAULT_MAX_BATCH_MS = 4;
 /** See {@link GroupCommitQueueOptions.minBatch}. */
 const DEFAULT_MIN_BATCH = 64;
 /**
- * A batch of at least this many writes is split (see {@link GroupCommitQueue.#commit}): below it
- * the statements take ~1 ms or less, and a split would add transactions for nothing.
+ * A batch of at least this many writes (many runs writing at once) has its fsync in the thread
+ * pool whatever the policy says: the pool's hop (~0.1 ms) is shared by that many writes, and
+ * the loop is free for whatever else they wait on.
  */
-const SPLIT_MIN_OPS = 16;
-
+const OFF_LOOP_MIN_OPS = 16;
 
 /**
  * SQLite result codes after which the transaction as a whole is gone or must not be trusted;
@@ -168,9 +168,8 @@ export class GroupCommitQueue {
   }
 
   /**
-   * While a commit of this connection is not durable yet (its fsync runs off the loop, or a split
-   * batch's later transactions are still to come), a promise that settles (never rejects) once it
-   * is; else null. A read that does not wait for queued writes waits for this, so what it sees of
+   * While a commit of this connection is not durable yet (its fsync runs off the loop), a promise
+   * that settles (never rejects) once it is; else null. A read that does not wait for queued writes waits for this, so what it sees of
    * this connection is durable.
    */
   get syncing(): Promise<void> | null {
@@ -226,43 +225,21 @@ export class GroupCommitQueue {
   }
 
   /**
-   * Commits `batch`, makes it durable and settles it. A big batch whose fsync can wait for its
-   * COMMIT (an {@link OffLoopSync} is given) is split: its first `minBatch` writes (the rest wait
-   * in the queue) commit in transactions of about `maxBatchMs` each at synchronous=NORMAL, with a
-   * turn of the event loop between them; then one fsync in the thread pool makes them all durable and they settle
-   * together. A request waits for one such transaction's statements instead of the whole
-   * batch's, the batch still shares one fsync, and its writes settle when they would have in one
-   * transaction of `minBatch` (nothing queued meanwhile joins it).
+   * Commits `batch` in one transaction (or its prefix, when cut short by `maxBatchMs`: the rest go
+   * first in the next one, each lane in its order), makes it durable and settles it: its fsync
+   * inside COMMIT, or after it in the thread pool for a batch of {@link OFF_LOOP_MIN_OPS} or more
+   * or when the policy says so (commit-sync-policy.ts).
    */
   async #commit(batch: Pending[]): Promise<void> {
     const durability = this.#durability;
-    const isSplit = durability !== null && batch.length >= SPLIT_MIN_OPS;
-    if (isSplit) {
-      const most = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
-      if (batch.length > most) this.#pending.unshift(...batch.splice(most));
-    }
-    const held: { op: Pending; settled: Settled }[] = [];
-    let isDeferred = isSplit;
-    for (;;) {
-      if (!isSplit) isDeferred = durability?.chooseOffLoop() ?? false;
-      const done = await this.#transaction(batch, { commitSyncs: !isDeferred, isSplit });
-      if (!done) break;
-      held.push(...done.committed);
-      if (done.rest.length === 0) break;
-      // Cut short by maxBatchMs: a split batch goes on after a turn of the loop (requests and
-      // timers first); any other's rest goes first in the next transaction, each lane in its order.
-      if (!isSplit) {
-        this.#pending.unshift(...done.rest);
-        break;
-      }
-      await new Promise<void>((wake) => setImmediate(wake));
-      batch = done.rest;
-    }
+    const isDeferred = durability !== null && (batch.length >= OFF_LOOP_MIN_OPS || durability.chooseOffLoop());
+    const done = await this.#transaction(batch, { commitSyncs: !isDeferred });
+    if (!done) return;
+    if (done.rest.length > 0) this.#pending.unshift(...done.rest);
+    const held = done.committed;
     if (held.length === 0) return;
     if (isDeferred) {
       try {
-        // Off the loop either way: a batch that was not split was deferred only to leave it, and a
-        // split one (many runs writing at once) shares the pool's hop among 16 writes or more.
         await durability!.syncDeferred();
       } catch (error) {
         this.#failure = this.#storeError(error);
@@ -281,7 +258,7 @@ export class GroupCommitQueue {
    * their results, and the rest of the batch when it cut it short; null when it failed as a whole
    * (its writes are rejected). Settles nothing it committed.
    */
-  async #transaction(batch: Pending[], mode: { commitSyncs: boolean; isSplit: boolean }): Promise<{ committed: { op: Pending; settled: Settled }[]; rest: Pending[] } | null> {
+  async #transaction(batch: Pending[], mode: { commitSyncs: boolean }): Promise<{ committed: { op: Pending; settled: Settled }[]; rest: Pending[] } | null> {
     for (let attempt = 0; ; attempt++) {
       let connection: SqliteConnection;
       try {
@@ -314,11 +291,11 @@ export class GroupCommitQueue {
 
   /**
    * Runs one transaction synchronously: nothing else can touch this connection meanwhile. It takes
-   * the batch's operations in order until `minBatch` of them (any number when split) took
-   * `maxBatchMs`; its results are for that prefix. Without `commitSyncs` its COMMIT does not
+   * the batch's operations in order until `minBatch` of them took `maxBatchMs`; its results are
+   * for that prefix. Without `commitSyncs` its COMMIT does not
    * fsync: the caller must sync before settling anything.
    */
-  #tryCommit(connection: SqliteConnection, batch: Pending[], mode: { commitSyncs: boolean; isSplit: boolean }): Settled[] | 'busy' | FlowError {
+  #tryCommit(connection: SqliteConnection, batch: Pending[], mode: { commitSyncs: boolean }): Settled[] | 'busy' | FlowError {
     const now = this.#options.now ?? performance.now.bind(performance);
     const startedAt = now();
     const blockedSince = performance.now();
@@ -329,15 +306,16 @@ export class GroupCommitQueue {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
     try {
-      return this.#applyAndCommit(connection, batch, now, startedAt, mode.isSplit ? 1 : (this.#options.minBatch ?? DEFAULT_MIN_BATCH));
+      return this.#applyAndCommit(connection, batch, now, startedAt);
     } finally {
       this.#stats.longestTransactionMs = Math.max(this.#stats.longestTransactionMs, performance.now() - blockedSince);
     }
   }
 
-  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number, minBatch: number): Settled[] | 'busy' | FlowError {
+  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number): Settled[] | 'busy' | FlowError {
     const db = connection.db;
     const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
+    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
     const control = connection.control;
     const results: Settled[] = [];
     try {
