@@ -14,6 +14,12 @@
  * --cpu-prof FILE (a V8 CPU profile of the measured phase only, warm-up and commit limit left out:
  * inspect it with Chrome DevTools or `node bench/profile-summary.mjs FILE`); --pg-db NAME (the
  * PostgreSQL database to re-create, default flowrun_bench_flowrun: two runners at once need two).
+ * parent-sync and steps-concurrent also report the event loop's delay while measuring
+ * (`event_loop_delay_ms`, perf_hooks.monitorEventLoopDelay: how long a timer or a request waited
+ * behind synchronous work) and, on SQLite, the longest a group commit held the loop
+ * (`longest_transaction_ms`, BEGIN to COMMIT returned; `longest_commit_ms`, the COMMIT statement
+ * alone — its fsync and any checkpoint; both absent on code that does not count them), and the share
+ * of commits whose fsync ran off the event loop (`off_loop_sync_share`, commit-sync-policy.ts).
  *
  * PostgreSQL: re-creates database `flowrun_bench_flowrun` (see pg-admin.ts) and uses schema
  * `flowrun` in it. SQLite: a new file under bench/out/, deleted afterwards, default durability
@@ -22,6 +28,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type Engine, type RunRecord, type Store } from '../src/index.js';
 import { measureCommitLimit } from './commit-limit.js';
@@ -112,10 +119,25 @@ interface Counters {
   server: ServerStats | null;
   commits: number;
   operations: number;
+  longestTransactionMs: number | null;
+  longestCommitMs: number | null;
+  offLoopSyncs: number | null;
 }
 async function counters(): Promise<Counters> {
-  const s = (stores as unknown as { stats?: { commits: number; operations?: number; transitions?: number } }).stats;
-  return { server: admin ? await admin.stats() : null, commits: s?.commits ?? 0, operations: s?.operations ?? s?.transitions ?? 0 };
+  const s = (stores as unknown as { stats?: { commits: number; operations?: number; transitions?: number; longestTransactionMs?: number; longestCommitMs?: number; offLoopSyncs?: number } }).stats;
+  return { server: admin ? await admin.stats() : null, commits: s?.commits ?? 0, operations: s?.operations ?? s?.transitions ?? 0, longestTransactionMs: s?.longestTransactionMs ?? null, longestCommitMs: s?.longestCommitMs ?? null, offLoopSyncs: s?.offLoopSyncs ?? null };
+}
+
+/** The event loop's delay while `measure` runs (ms), from a 1 ms-resolution histogram. */
+async function withLoopDelay<T>(measure: () => Promise<T>): Promise<{ result: T; delay: { p50: number; p99: number; max: number } }> {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  try {
+    const result = await measure();
+    return { result, delay: { p50: r3(histogram.percentile(50) / 1e6), p99: r3(histogram.percentile(99) / 1e6), max: r3(histogram.max / 1e6) } };
+  } finally {
+    histogram.disable();
+  }
 }
 
 const engine: Engine = createEngine({ stores, modules: benchModules });
@@ -171,7 +193,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   const cpu0 = process.cpuUsage();
   const m0 = machineBusySeconds();
   const t0 = performance.now();
-  const latencies = await closedLoop(N, CONC, job);
+  const { result: latencies, delay } = await withLoopDelay(() => closedLoop(N, CONC, job));
   const parentsMs = performance.now() - t0;
   let childrenMs: number | null = null;
   let detectMs = parentsMs;
@@ -194,6 +216,9 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
     ...parentRunFigures({ n: N, conc: CONC, warmup: WARMUP, parentsMs, latencies, childrenMs, nodeCpuS, machineBusy: m0 !== null && m1 !== null ? m1 - m0 : null, detectMs }),
     store_commits_per_parent: r3((c1.commits - c0.commits) / N),
     store_transitions_per_parent: r3((c1.operations - c0.operations) / N),
+    event_loop_delay_ms: delay,
+    ...(c1.longestTransactionMs === null ? {} : { longest_transaction_ms: r3(c1.longestTransactionMs), longest_commit_ms: r3(c1.longestCommitMs ?? Number.NaN) }),
+    ...(c1.offLoopSyncs === null || c0.offLoopSyncs === null ? {} : { off_loop_sync_share: r3((c1.offLoopSyncs - c0.offLoopSyncs) / Math.max(1, c1.commits - c0.commits)) }),
   });
   if (c0.server && c1.server) {
     const d = statsDelta(c0.server, c1.server);
@@ -255,10 +280,12 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   const cpu0 = process.cpuUsage();
   const m0 = machineBusySeconds();
   const t0 = performance.now();
-  const latencies = await closedLoop(N, CONC, async (k) => {
-    const output = (await runParent(many, k)) as { s?: number };
-    if (output?.s !== STEPS - 1) throw new Error(`bad steps result ${JSON.stringify(output)}`);
-  });
+  const { result: latencies, delay } = await withLoopDelay(() =>
+    closedLoop(N, CONC, async (k) => {
+      const output = (await runParent(many, k)) as { s?: number };
+      if (output?.s !== STEPS - 1) throw new Error(`bad steps result ${JSON.stringify(output)}`);
+    }),
+  );
   const totalMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const m1 = machineBusySeconds();
@@ -289,6 +316,9 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
     transitions_per_step: r3(transitions / totalSteps),
     run_lat_ms: latencySummary(latencies),
     node_cpu_us_per_step: r3((cpu.user + cpu.system) / totalSteps),
+    event_loop_delay_ms: delay,
+    ...(c1.longestTransactionMs === null ? {} : { longest_transaction_ms: r3(c1.longestTransactionMs), longest_commit_ms: r3(c1.longestCommitMs ?? Number.NaN) }),
+    ...(c1.offLoopSyncs === null || c0.offLoopSyncs === null ? {} : { off_loop_sync_share: r3((c1.offLoopSyncs - c0.offLoopSyncs) / Math.max(1, c1.commits - c0.commits)) }),
     machine_busy_cores: m0 !== null && m1 !== null ? r3((m1 - m0) / (totalMs / 1000)) : null,
   });
 } else {

@@ -8,7 +8,8 @@
  * `--input-kib` KiB that no step reads (peer-workloads.ts); a warm-up, then at least `--secs` and
  * `--min-runs` (2) runs. Reports µs per step and the bytes written per step: by this process (`/proc/self/io`
  * write_bytes — the SQLite stores' files) and, for the engines on PostgreSQL, by the server (the
- * WAL position's advance, cluster-wide: anything else writing to that server counts too).
+ * WAL position's advance, cluster-wide: anything else writing to that server counts too). On
+ * SQLite, also the commits per step and the share of them whose fsync ran off the event loop.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -51,11 +52,13 @@ async function phase(ms: number, minRuns: number, first: number): Promise<{ runs
 await phase((secs * 1000) / 3, 1, 1_000_000);
 (globalThis as { gc?: () => void }).gc?.();
 const wal0 = (await engine.serverWalBytes?.()) ?? null;
+const commits0 = engine.commitCounts?.() ?? null;
 const io0 = processWriteBytes();
 const cpu0 = process.cpuUsage();
 const m = await phase(secs * 1000, minRuns, 0);
 const cpu = process.cpuUsage(cpu0);
 const io1 = processWriteBytes();
+const commits1 = engine.commitCounts?.() ?? null;
 const wal1 = (await engine.serverWalBytes?.()) ?? null;
 const totalSteps = m.runs * steps;
 const out = {
@@ -72,6 +75,9 @@ const out = {
   process_write_kib_per_step: r3((io1 - io0) / 1024 / totalSteps),
   server_wal_kib_per_step: wal0 === null || wal1 === null ? null : r3((wal1 - wal0) / 1024 / totalSteps),
   peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  ...(commits0 && commits1
+    ? { commits_per_step: r3((commits1.commits - commits0.commits) / totalSteps), off_loop_sync_share: r3((commits1.offLoopSyncs - commits0.offLoopSyncs) / Math.max(1, commits1.commits - commits0.commits)) }
+    : {}),
 };
 await engine.close();
 process.stdout.write(`${JSON.stringify(out)}\n`);

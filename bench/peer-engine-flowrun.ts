@@ -20,7 +20,7 @@ export type FlowrunStoreKind = 'memory' | 'sqlite-full' | 'sqlite-normal' | 'pg'
  * A flowrun engine for the workloads; with `pg`, on a re-created database `flowrun_bench_peers_flowrun`
  * (or FLOWRUN_BENCH_PEERS_DB, so two measurements at once never share one).
  */
-export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunStoreKind; call?: 'child-run' | 'subflow'; frozenInput?: boolean }): Promise<PeerEngine & { durability: string; serverWalBytes?: () => Promise<number> }> {
+export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunStoreKind; call?: 'child-run' | 'subflow'; frozenInput?: boolean }): Promise<PeerEngine & { durability: string; serverWalBytes?: () => Promise<number>; commitCounts?: () => { commits: number; offLoopSyncs: number } | null }> {
   let admin: PgAdmin | null = null;
   let stores: Store;
   let durability: string;
@@ -45,8 +45,12 @@ export async function flowrunPeer(options: PeerEngineOptions & { store: FlowrunS
     return result.output as unknown as StepResult;
   };
   const parentS = options.call === 'subflow' ? 4 : 5;
-  const peer: PeerEngine & { durability: string; serverWalBytes?: () => Promise<number> } = {
+  const peer: PeerEngine & { durability: string; serverWalBytes?: () => Promise<number>; commitCounts?: () => { commits: number; offLoopSyncs: number } | null } = {
     durability,
+    commitCounts: () => {
+      const s = (stores as { stats?: { commits?: number; offLoopSyncs?: number } }).stats;
+      return typeof s?.commits === 'number' && typeof s.offLoopSyncs === 'number' ? { commits: s.commits, offLoopSyncs: s.offLoopSyncs } : null;
+    },
     parentS,
     parent: (i) => run('peers/parent', { s: 0, i }),
     steps: (i, payload) => run('peers/steps', payload ? { s: 0, i, payload: options.frozenInput ? deepFrozen(payload) : payload } : { s: 0, i }),

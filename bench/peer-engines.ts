@@ -14,6 +14,8 @@ export type BuiltPeer = PeerEngine & {
   durability: string;
   /** PostgreSQL's WAL position in bytes (cluster-wide), for the engines that write there. */
   serverWalBytes?: () => Promise<number>;
+  /** The SQLite store's commits so far and those whose fsync ran off the event loop (commit-sync-policy.ts), where it counts them. */
+  commitCounts?: () => { commits: number; offLoopSyncs: number } | null;
 };
 
 /** One engine of the tables. */

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { OffLoopSync } from './commit-durability.js';
 import { GroupCommitQueue } from './group-commit-queue.js';
 import { SqliteConnection } from './sqlite-connection.js';
 
@@ -18,7 +19,7 @@ afterEach(() => {
   for (const db of opened.splice(0)) db.close();
 });
 
-function setup(options: { maxBatch: number; maxBatchMs?: number; minBatch?: number; now?: () => number }) {
+function setup(options: { maxBatch: number; maxBatchMs?: number; minBatch?: number; now?: () => number; offLoopSync?: OffLoopSync }) {
   const path = join(mkdtempSync(join(tmpdir(), 'flowrun-gcq-')), 'q.db');
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -107,4 +108,114 @@ describe('GroupCommitQueue', () => {
     await Promise.all(writes);
     expect(order).toEqual(['write 0', 'write 1', 'other callback', 'write 2', 'write 3']);
   });
+
+  describe('with a sync that makes commits durable off the event loop', () => {
+    /** A sync the test finishes by hand, like an fdatasync still running in the thread pool. */
+    function manualSync(chooseOffLoop: () => boolean = () => true) {
+      const calls: { committedAtCall: number; finish: (error?: Error) => void }[] = [];
+      const levels: string[] = [];
+      let committed: () => number[] = () => [];
+      const offLoopSync: OffLoopSync = {
+        sync: () =>
+          new Promise<void>((resolve, reject) => {
+            calls.push({ committedAtCall: committed().length, finish: (error) => (error ? reject(error) : resolve()) });
+          }),
+        setCommitSyncs: (c, commitSyncs) => {
+          const level = commitSyncs ? 'FULL' : 'NORMAL';
+          c.db.pragma(`synchronous = ${level}`);
+          levels.push(level);
+        },
+        policy: { chooseOffLoop, noteInline: () => {}, noteOffLoop: () => {} },
+      };
+      return { calls, levels, offLoopSync, watch: (read: () => number[]) => void (committed = read) };
+    }
+
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+    it('settles a write only after the sync that began after its COMMIT finished, and begins no other transaction meanwhile', async () => {
+      const manual = manualSync();
+      const { queue, committed } = setup({ maxBatch: 100, offLoopSync: manual.offLoopSync });
+      manual.watch(committed);
+      const settled: number[] = [];
+      const first = [0, 1].map((n) => queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (?)', [n])).then(() => void settled.push(n)));
+      while (manual.calls.length === 0) await turn();
+      // Committed (another connection sees it) and being synced, but not acknowledged yet.
+      expect(manual.calls[0]!.committedAtCall).toBe(2);
+      const later = queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (2)')).then(() => void settled.push(2));
+      let readDone = false;
+      const read = queue.afterQueuedWrites().then(() => (readDone = true));
+      for (let i = 0; i < 5; i++) await turn();
+      expect(settled).toEqual([]);
+      expect(readDone).toBe(false);
+      expect(queue.syncing).not.toBeNull();
+      expect(committed()).toEqual([0, 1]);
+      manual.calls[0]!.finish();
+      await Promise.all(first);
+      expect(settled).toEqual([0, 1]);
+      while (manual.calls.length === 1) await turn();
+      expect(committed()).toEqual([0, 1, 2]);
+      expect(readDone).toBe(false);
+      manual.calls[1]!.finish();
+      await Promise.all([later, read]);
+      expect(settled).toEqual([0, 1, 2]);
+      expect(queue.syncing).toBeNull();
+      expect(queue.stats.offLoopSyncs).toBe(2);
+    });
+
+    it('fails the batch whose sync failed and every write after it, as the disk may have dropped what it held', async () => {
+      const manual = manualSync();
+      const { queue } = setup({ maxBatch: 100, offLoopSync: manual.offLoopSync });
+      const write = queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (0)'));
+      while (manual.calls.length === 0) await turn();
+      const queuedMeanwhile = queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (1)'));
+      manual.calls[0]!.finish(new Error('EIO: i/o error, fdatasync'));
+      await expect(write).rejects.toMatchObject({ code: 'STORE_ERROR', message: expect.stringContaining('EIO') });
+      await expect(queuedMeanwhile).rejects.toMatchObject({ code: 'STORE_ERROR' });
+      await expect(queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (2)'))).rejects.toMatchObject({ code: 'STORE_ERROR' });
+      expect(manual.calls).toHaveLength(1);
+    });
+
+    it('lets COMMIT fsync itself (synchronous FULL) whenever the policy keeps the fsync on the loop, and never skips both', async () => {
+      const choices = [false, true, true, false, false, true];
+      const manual = manualSync(() => choices.shift()!);
+      const { queue } = setup({ maxBatch: 100, offLoopSync: manual.offLoopSync });
+      const seen: number[] = [];
+      for (let n = 0; n < 6; n++) {
+        let settled = false;
+        const calls = manual.calls.length;
+        const write = queue.enqueue((c) => c.get<{ synchronous: number }>('PRAGMA synchronous')!.synchronous).then((level) => {
+          settled = true;
+          seen.push(level);
+        });
+        while (!settled && manual.calls.length === calls) await turn();
+        manual.calls[calls]?.finish();
+        await write;
+      }
+      // Commits 1, 4 and 5 fsynced inside COMMIT (2 = FULL), 2, 3 and 6 through the sync (1 = NORMAL).
+      expect(seen).toEqual([2, 1, 1, 2, 2, 1]);
+      expect(manual.levels).toEqual(['FULL', 'NORMAL', 'FULL', 'NORMAL']);
+      expect(manual.calls).toHaveLength(3);
+      expect(queue.stats).toMatchObject({ commits: 6, offLoopSyncs: 3 });
+    });
+
+    it('makes a batch of 16 writes or more durable off the loop even when the policy would keep the fsync on it', async () => {
+      const manual = manualSync(() => false);
+      const { queue, committed } = setup({ maxBatch: 100, offLoopSync: manual.offLoopSync });
+      manual.watch(committed);
+      const lone = queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (100)'));
+      await lone;
+      expect(manual.calls).toHaveLength(0);
+      const settled: number[] = [];
+      const writes = Array.from({ length: 16 }, (_, n) => queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (?)', [n])).then(() => void settled.push(n)));
+      while (manual.calls.length === 0) await turn();
+      expect(manual.calls[0]!.committedAtCall).toBe(17);
+      for (let i = 0; i < 3; i++) await turn();
+      expect(settled).toEqual([]);
+      manual.calls[0]!.finish();
+      await Promise.all(writes);
+      expect(settled).toHaveLength(16);
+      expect(queue.stats).toMatchObject({ commits: 2, offLoopSyncs: 1 });
+    });
+  });
 });
+

@@ -2,10 +2,14 @@
  * Group commit for SQLite: write operations that arrive in the same turn of the event loop are
  * applied in ONE `BEGIN IMMEDIATE … COMMIT`, each inside its own SAVEPOINT. A durable commit
  * costs an fsync (~0.1 ms, so ~10k commits/s); sharing it lets many concurrently executing runs
- * checkpoint their transitions at the rate SQLite writes rows instead.
+ * checkpoint their transitions at the rate SQLite writes rows instead. With an `offLoopSync` the
+ * fsync may leave the event loop (commit-sync-policy.ts decides when): COMMIT then hands the WAL
+ * frames to the OS and the fsync runs in libuv's thread pool while requests are served; the batch
+ * settles after it.
  */
 import { setImmediate, setTimeout } from 'node:timers';
 import { FlowError } from '../../core/errors.js';
+import { CommitDurability, type OffLoopSync } from './commit-durability.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 /** Counters of a {@link GroupCommitQueue}, for tests and metrics. */
@@ -16,6 +20,15 @@ export interface GroupCommitStats {
   operations: number;
   /** Transactions started again because another process held the write lock. */
   busyRetries: number;
+  /** Transactions whose fsync ran off the event loop (the rest fsynced inside COMMIT). */
+  offLoopSyncs: number;
+  /**
+   * The longest one transaction held the event loop, in milliseconds: from BEGIN until COMMIT
+   * returned (its fsync included when it ran inside COMMIT).
+   */
+  longestTransactionMs: number;
+  /** The longest the COMMIT statement alone held the event loop, in milliseconds (an fsync and any checkpoint inside it included). */
+  longestCommitMs: number;
 }
 
 /** Options of a {@link GroupCommitQueue}. */
@@ -45,6 +58,15 @@ export interface GroupCommitQueueOptions {
   busyRetries: number;
   /** First backoff before a retry; doubles each time. */
   busyBackoffMs: number;
+  /**
+   * Lets a transaction's fsync run off the event loop when its policy says so: a batch then settles
+   * only once the sync that started after its COMMIT resolved, and the next transaction begins only
+   * after that too, so a reader of this connection never sees a commit that is not yet durable
+   * (see {@link GroupCommitQueue.syncing}). A rejection fails the batch and every later write: after
+   * a failed fsync the OS may have dropped the pages, and a later fsync that succeeds would not
+   * bring them back.
+   */
+  offLoopSync?: OffLoopSync;
 }
 
 /** A write applied inside the shared transaction; it must be synchronous and touch only the database. */
@@ -63,6 +85,12 @@ type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
 const DEFAULT_MAX_BATCH_MS = 4;
 /** See {@link GroupCommitQueueOptions.minBatch}. */
 const DEFAULT_MIN_BATCH = 64;
+/**
+ * A batch of at least this many writes (many runs writing at once) has its fsync in the thread
+ * pool whatever the policy says: the pool's hop (~0.1 ms) is shared by that many writes, and
+ * the loop is free for whatever else they wait on.
+ */
+const OFF_LOOP_MIN_OPS = 16;
 
 /**
  * SQLite result codes after which the transaction as a whole is gone or must not be trusted;
@@ -75,7 +103,8 @@ const FATAL_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|NOMEM|CORRUPT|NOTADB|READON
  *
  * Guarantees: operations of one lane are applied in queue order (lanes take turns, see
  * {@link enqueue}); an operation's promise settles only after the COMMIT that contains it returned
- * (so with synchronous=FULL a resolved write survives power loss); an operation that throws
+ * and, when its fsync ran off the loop, after that fsync (so with synchronous=FULL a resolved write
+ * survives power loss either way); an operation that throws
  * rolls back to its own savepoint and rejects alone; if the transaction itself fails (I/O error,
  * disk full) every operation of the batch rejects and nothing of it is visible. SQLITE_BUSY
  * (another process holds the write lock past busy_timeout) retries the whole batch with
@@ -88,15 +117,21 @@ export class GroupCommitQueue {
   #draining: Promise<void> | null = null;
   /** Settles once the operation queued last and every earlier one have. */
   #tail: Promise<void> = Promise.resolve();
-  readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0 };
+  readonly #stats: GroupCommitStats = { commits: 0, operations: 0, busyRetries: 0, offLoopSyncs: 0, longestTransactionMs: 0, longestCommitMs: 0 };
+  readonly #durability: CommitDurability | null;
+  /** How long the last COMMIT statement took, in milliseconds. */
+  #lastCommitMs = 0;
+  /** Set once a sync failed: every write from then on fails with it. */
+  #failure: FlowError | null = null;
 
   constructor(options: GroupCommitQueueOptions) {
     this.#options = options;
+    this.#durability = options.offLoopSync ? new CommitDurability(options.offLoopSync) : null;
   }
 
   /** A snapshot of the counters. */
   get stats(): GroupCommitStats {
-    return { ...this.#stats };
+    return { ...this.#stats, offLoopSyncs: this.#durability?.offLoopSyncs ?? 0 };
   }
 
   /**
@@ -106,6 +141,7 @@ export class GroupCommitQueue {
    * another's next write by a few of its own, not by its whole backlog.
    */
   enqueue<T>(apply: WriteOperation<T>, options: { lane?: string } = {}): Promise<T> {
+    if (this.#failure) return Promise.reject(this.#failure);
     const result = new Promise<T>((resolve, reject) => {
       this.#pending.push({ apply, resolve: resolve as (value: unknown) => void, reject, lane: options.lane ?? '' });
       // setImmediate runs after this turn's I/O callbacks and microtasks, so every run that
@@ -129,6 +165,15 @@ export class GroupCommitQueue {
    */
   async afterQueuedWrites(): Promise<void> {
     if (this.#draining) await this.#tail;
+  }
+
+  /**
+   * While a commit of this connection is not durable yet (its fsync runs off the loop), a promise
+   * that settles (never rejects) once it is; else null. A read that does not wait for queued writes waits for this, so what it sees of
+   * this connection is durable.
+   */
+  get syncing(): Promise<void> | null {
+    return this.#durability?.syncing ?? null;
   }
 
   /** Resolves when every queued operation has settled. */
@@ -179,26 +224,55 @@ export class GroupCommitQueue {
     return batch;
   }
 
+  /**
+   * Commits `batch` in one transaction (or its prefix, when cut short by `maxBatchMs`: the rest go
+   * first in the next one, each lane in its order), makes it durable and settles it: its fsync
+   * inside COMMIT, or after it in the thread pool for a batch of {@link OFF_LOOP_MIN_OPS} or more
+   * or when the policy says so (commit-sync-policy.ts).
+   */
   async #commit(batch: Pending[]): Promise<void> {
+    const durability = this.#durability;
+    const isDeferred = durability !== null && (batch.length >= OFF_LOOP_MIN_OPS || durability.chooseOffLoop());
+    const done = await this.#transaction(batch, { commitSyncs: !isDeferred });
+    if (!done) return;
+    if (done.rest.length > 0) this.#pending.unshift(...done.rest);
+    const held = done.committed;
+    if (held.length === 0) return;
+    if (isDeferred) {
+      try {
+        await durability!.syncDeferred();
+      } catch (error) {
+        this.#failure = this.#storeError(error);
+        for (const op of [...held.map((h) => h.op), ...this.#pending.splice(0)]) op.reject(this.#failure);
+        return;
+      }
+    } else durability?.noteInline(this.#lastCommitMs);
+    for (const { op, settled } of held) {
+      if (settled.ok) op.resolve(settled.value);
+      else op.reject(settled.error);
+    }
+  }
+
+  /**
+   * One transaction of `batch` (SQLITE_BUSY retried with backoff): the writes it committed with
+   * their results, and the rest of the batch when it cut it short; null when it failed as a whole
+   * (its writes are rejected). Settles nothing it committed.
+   */
+  async #transaction(batch: Pending[], mode: { commitSyncs: boolean }): Promise<{ committed: { op: Pending; settled: Settled }[]; rest: Pending[] } | null> {
     for (let attempt = 0; ; attempt++) {
       let connection: SqliteConnection;
       try {
         connection = await this.#options.connection();
       } catch (error) {
         for (const op of batch) op.reject(error);
-        return;
+        return null;
       }
-      const outcome = this.#tryCommit(connection, batch);
-      if (Array.isArray(outcome) && outcome.length < batch.length) {
-        // Cut short by maxBatchMs: the rest go first in the next transaction, each lane in its order.
-        this.#pending.unshift(...batch.slice(outcome.length));
-        batch = batch.slice(0, outcome.length);
-      }
+      const outcome = this.#tryCommit(connection, batch, mode);
       if (outcome === 'busy') {
         if (attempt >= this.#options.busyRetries) {
           const error = new FlowError('STORE_ERROR', `SQLite database "${this.#options.path}" stayed locked by another writer after ${attempt + 1} attempts`);
           for (const op of batch) op.reject(error);
-          return;
+          return null;
         }
         this.#stats.busyRetries++;
         await new Promise<void>((wake) => setTimeout(wake, this.#options.busyBackoffMs * 2 ** attempt));
@@ -206,36 +280,43 @@ export class GroupCommitQueue {
       }
       if (!Array.isArray(outcome)) {
         for (const op of batch) op.reject(outcome);
-        return;
+        return null;
       }
       this.#stats.commits++;
       this.#stats.operations += outcome.filter((s) => s.ok).length;
-      outcome.forEach((settled, i) => {
-        const op = batch[i]!;
-        if (settled.ok) op.resolve(settled.value);
-        else op.reject(settled.error);
-      });
-      return;
+      if (!mode.commitSyncs) this.#durability?.noteDeferredCommit();
+      return { committed: outcome.map((settled, i) => ({ op: batch[i]!, settled })), rest: batch.slice(outcome.length) };
     }
   }
 
   /**
    * Runs one transaction synchronously: nothing else can touch this connection meanwhile. It takes
    * the batch's operations in order until `minBatch` of them took `maxBatchMs`; its results are
-   * for that prefix.
+   * for that prefix. Without `commitSyncs` its COMMIT does not
+   * fsync: the caller must sync before settling anything.
    */
-  #tryCommit(connection: SqliteConnection, batch: Pending[]): Settled[] | 'busy' | FlowError {
-    const db = connection.db;
+  #tryCommit(connection: SqliteConnection, batch: Pending[], mode: { commitSyncs: boolean }): Settled[] | 'busy' | FlowError {
     const now = this.#options.now ?? performance.now.bind(performance);
-    const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
-    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
     const startedAt = now();
-    const control = connection.control;
+    const blockedSince = performance.now();
     try {
-      control.begin.run();
+      this.#durability?.prepare(connection, mode.commitSyncs);
+      connection.control.begin.run();
     } catch (error) {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
+    try {
+      return this.#applyAndCommit(connection, batch, now, startedAt);
+    } finally {
+      this.#stats.longestTransactionMs = Math.max(this.#stats.longestTransactionMs, performance.now() - blockedSince);
+    }
+  }
+
+  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number): Settled[] | 'busy' | FlowError {
+    const db = connection.db;
+    const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
+    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
+    const control = connection.control;
     const results: Settled[] = [];
     try {
       for (const op of batch) {
@@ -252,7 +333,10 @@ export class GroupCommitQueue {
         }
         if (results.length >= minBatch && now() - startedAt >= maxBatchMs) break;
       }
+      const commitStartedAt = performance.now();
       control.commit.run();
+      this.#lastCommitMs = performance.now() - commitStartedAt;
+      this.#stats.longestCommitMs = Math.max(this.#stats.longestCommitMs, this.#lastCommitMs);
       return results;
     } catch (error) {
       if (db.inTransaction) {

@@ -20,6 +20,7 @@ import * as outbox from './pending-emits.js';
 import { SqliteConnection } from './sqlite-connection.js';
 import { SqlitePrincipalStore } from './sqlite-principal-store.js';
 import { LiveChannel } from './live-channel.js';
+import { WalSync } from './wal-sync.js';
 import { resolve } from 'node:path';
 
 /** Options of {@link SqliteStore}. */
@@ -48,8 +49,13 @@ export interface SqliteStoreOptions {
  * The file opens (and migrates) on first use, not on construction, so building the store is
  * synchronous and loading the native driver waits until a store is actually used. Every write is
  * one savepoint inside a shared transaction; its promise resolves only after that transaction
- * committed (with synchronous=FULL, after the WAL was fsynced), so a crash never loses a write
- * whose promise resolved and never shows part of one. A retried duplicate of the last transition
+ * committed (with synchronous=FULL, after the WAL was fsynced — inside COMMIT, or in libuv's thread
+ * pool while the event loop goes on when the disk is slow or the loop has other work:
+ * commit-sync-policy.ts), so a crash never loses a write whose promise resolved and never shows
+ * part of one. Reads through this store never see a write before it is durable; another process
+ * reading the file may, for the duration of one off-loop fsync (what a process crash never loses;
+ * a power cut in that window loses it together with every later commit, the WAL being replayed as
+ * a prefix). A retried duplicate of the last transition
  * is a no-op; a write from a process whose lease was taken over fails with LEASE_LOST. A run read
  * again while nothing was committed since (by this store or any other connection) comes from
  * memory, parsed afresh (committed-reads.ts).
@@ -61,6 +67,8 @@ export class SqliteStore implements Store {
   readonly principals: SqlitePrincipalStore;
   readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs' | 'onWarning'>>;
   readonly #queue: GroupCommitQueue;
+  /** With synchronous FULL on a file: fsyncs the WAL off the event loop when the queue asks. */
+  readonly #walSync: WalSync | null;
   readonly #changePollMs: number;
   #connection: Promise<SqliteConnection> | null = null;
   /** Moves on every write of this store: a run row read before a write is not served after it. */
@@ -89,7 +97,10 @@ export class SqliteStore implements Store {
     const inMemory = this.path === ':memory:' || this.path.startsWith('file:');
     this.#live = inMemory ? null : new LiveChannel({ databasePath: resolve(this.path), warn: options.onWarning ?? ((message) => console.warn(message)) });
     this.principals = new SqlitePrincipalStore({ write: (operation) => this.#write(operation), read: (query) => this.#read(query), readCommitted: (query) => this.#read(query, false) });
+    const walSync = this.#options.synchronous === 'FULL' ? WalSync.forDatabase(this.path) : null;
+    this.#walSync = walSync;
     this.#queue = new GroupCommitQueue({
+      ...(walSync ? { offLoopSync: { sync: () => walSync.sync(), setCommitSyncs: (c: SqliteConnection, commitSyncs: boolean) => void c.run(commitSyncs ? 'PRAGMA synchronous = FULL' : 'PRAGMA synchronous = NORMAL') } } : {}),
       connection: () => this.#connect(),
       path: this.path,
       maxBatch: this.#options.maxBatch,
@@ -269,6 +280,7 @@ export class SqliteStore implements Store {
     this.#closed = true;
     await this.#live?.close();
     await this.#queue.whenIdle();
+    this.#walSync?.close();
     const opening = this.#connection;
     this.#connection = null;
     this.#open = null;
@@ -310,11 +322,16 @@ export class SqliteStore implements Store {
   /**
    * Runs a read on the connection. By default it first waits for the writes queued before it (a
    * store reads its own writes in call order); with `afterQueuedWrites` false it reads what is
-   * committed now — transactions run synchronously, so that is every write whose promise resolved.
+   * committed now and durable: it waits for a running off-loop fsync of the WAL (never for queued
+   * writes), so it sees every write whose promise resolved and none that could still be lost.
    */
   async #read<T>(query: (connection: SqliteConnection) => T, afterQueuedWrites = true): Promise<T> {
     this.#ensureOpen();
     if (afterQueuedWrites) await this.#queue.afterQueuedWrites();
+    else {
+      const syncing = this.#queue.syncing;
+      if (syncing) await syncing;
+    }
     const connection = this.#open ?? (await this.#connect());
     try {
       return query(connection);
