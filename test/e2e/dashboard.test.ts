@@ -144,6 +144,28 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     expect(ledger.some((e) => e.kind === 'governance' && e.to.comment === 'checked the invoice')).toBe(true);
   });
 
+  it('lists the approvals a token may decide, and approves one inline with a comment', async () => {
+    const run = await admin.runFlow({ flowId: 'demo/approval', input: { amount: 9 }, label: 'approve from the list' });
+    await expect.poll(async () => (await admin.getRun(run.runId)).suspension?.kind, { timeout: 15_000 }).toBe('approval');
+    // ada may not manage the admin's run: her page lists nothing.
+    const adaPage = await tab({ token: server.adaToken });
+    await adaPage.getByRole('link', { name: 'Approvals' }).click();
+    await adaPage.getByText('Nothing waits for a decision you may make.').waitFor();
+    const page = await tab({ token: server.adminToken });
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    const line = page.locator(`tr[data-approval-run="${run.runId}"]`);
+    await line.waitFor();
+    expect(await line.textContent()).toContain('a person checks every charge');
+    expect(await line.locator('code').textContent()).toBe('charge');
+    await screenshot(page, 'dashboard-approvals');
+    await line.getByLabel(`comment for ${run.runId}`).fill('fine by me');
+    await line.getByRole('button', { name: 'Approve' }).click();
+    await line.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await admin.getRun(run.runId)).status, { timeout: 15_000 }).toBe('SUCCEEDED');
+    const ledger = (await admin.getRunEvents(run.runId)).flatMap((e) => (e.kind === 'ledger' ? [e.entry] : []));
+    expect(ledger.some((e) => e.kind === 'governance' && e.to.comment === 'fine by me')).toBe(true);
+  });
+
   it('cancels a running run from its page after asking to confirm', async () => {
     const run = await admin.runFlow({ flowId: 'demo/hold', label: 'to cancel' });
     const page = await tab({ token: server.adminToken });
