@@ -115,6 +115,13 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     await row(page, parent.runId).getByRole('button', { name: '▸ 1' }).click();
     await row(page, child!.runId).waitFor();
     await screenshot(page, 'dashboard-runs');
+    // Only roots take rows of their own: the count and the rows leave children out.
+    const roots = await admin.listRuns({ rootsOnly: true, limit: 1 });
+    expect(await page.getByTestId('runs-count').textContent()).toBe(`${roots.total} top-level runs`);
+    // A filter a child matches lists it flat, naming its parent.
+    const filtered = await tab({ token: server.adminToken });
+    await filtered.goto(`${server.url}/ui/runs?flow=demo%2Fon-order`);
+    await row(filtered, child!.runId).locator(`[data-parent-run="${parent.runId}"]`).waitFor();
     await row(page, parent.runId).getByRole('link').first().click();
     await page.getByRole('tab', { name: 'Child runs' }).click();
     await page.locator(`[data-child-run="${child!.runId}"]`).getByRole('link', { name: child!.runId }).click();
