@@ -6,10 +6,11 @@
  * connection — and no console error on any page but those a test provokes on purpose.
  * With FLOWRUN_SCREENSHOTS=1 the same tests write the README's screenshots into docs/images/.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createClient, type FlowClient } from '../../src/client/index.js';
+import { compileFlow } from '../../src/dsl/compile-flow.js';
 import { browserSkipNote, buildDashboard, launchChromium, openPage, screenshot, startDashboardServer, type DashboardServer } from '../support/dashboard-browser.js';
 
 const skipNote = browserSkipNote();
@@ -208,6 +209,23 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     await expect.poll(() => page.locator('h1 [data-status]').getAttribute('data-status'), { timeout: 15_000 }).toBe('INACTIVE');
     expect(await admin.getRun(runId)).toMatchObject({ label: 'from the form', input: { amount: 12.5, currency: 'USD' }, runOwner: 'admin' });
     await admin.cancelRun(runId);
+  });
+
+  it('shows the .flow source of a version deployed from one, beside its JSON', async () => {
+    const text = readFileSync(new URL('../../examples/countdown.flow', import.meta.url), 'utf8');
+    const compiled = compileFlow(text, { file: 'countdown.flow' });
+    if (!compiled.ok) throw new Error('examples/countdown.flow does not compile');
+    await admin.deployFlow(compiled.flow, { publish: true, source: { fileName: 'countdown.flow', text } });
+    const page = await tab({ token: server.adminToken });
+    await page.goto(`${server.url}/ui/flows/${encodeURIComponent(compiled.flow.id)}`);
+    await page.getByRole('tab', { name: 'Source (countdown.flow)' }).click();
+    const source = page.getByTestId('flow-source');
+    expect(await source.locator('.source-line').nth(1).textContent()).toBe('2machine countdown_loop\n');
+    expect(await source.locator('.source-line').count()).toBe(text.split('\n').length);
+    // A version from JSON has no source tab.
+    await page.goto(`${server.url}/ui/flows/${encodeURIComponent('demo/hold')}`);
+    await page.getByText('Definition').waitFor();
+    expect(await page.getByRole('tab', { name: /Source/ }).count()).toBe(0);
   });
 
   it('publishes an event from its form and links the runs it started', async () => {
