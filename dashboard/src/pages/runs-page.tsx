@@ -1,8 +1,9 @@
 /**
  * The runs page: the runs this token may see, newest first, filtered by status, flow, label,
  * tags and start time, paged by the listing's marker, with search by id. It polls the page shown
- * (the API streams one run's events, not a listing's changes), so new runs and status changes
- * appear without reloading.
+ * (the API streams one run's events, not a listing's changes) — the newest page five times a
+ * second, answered 304 while the store is unchanged — so new runs and status changes appear
+ * without reloading.
  *
  * Without a filter it lists the roots of run trees (`rootsOnly`), each with a fold that loads its
  * children, so a child sits under its parent whatever page the parent is on. With a filter it lists
@@ -19,10 +20,9 @@ import { useSession } from '../session-context.js';
 import { useApi } from '../use-api.js';
 import { filtersFromSearch, hasFilter, listOptions, searchFromFilters, STATUSES, type RunFilters } from './runs-filters.js';
 import { RunsTable } from './runs-table.js';
+import { OLDER_PAGE_POLL_MS, RUNS_POLL_MS } from './runs-polling.js';
 
 const PAGE_SIZE = 50;
-/** Between two reads of the page shown. */
-export const RUNS_POLL_MS = 1_000;
 
 /** The runs page. */
 export function RunsPage(): ReactNode {
@@ -51,7 +51,7 @@ export function RunsPage(): ReactNode {
       return client.listRuns({ ...options, markerOnly: true });
     },
     [client, search, marker],
-    { pollMs: RUNS_POLL_MS },
+    { pollMs: marker === null ? RUNS_POLL_MS : OLDER_PAGE_POLL_MS },
   );
   const setFilters = (next: RunFilters): void => {
     navigate(`/runs${searchFromFilters(next)}`);
