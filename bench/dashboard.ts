@@ -111,12 +111,15 @@ const token = await withPrincipalsOf(store, async (principals) => {
 await engine.deployFlow(holdFlow, { deployedBy: 'admin', publish: true });
 await engine.deployFlow(bigFlow, { deployedBy: 'admin', publish: true });
 // GET /runs answers counted by status: how many of the runs page's polls were 304 (listing-etags.ts).
-const listingAnswers = new Map<number, number>();
+const listingAnswers = new Map<string, number>();
 const router = createFlowApiRouter({ engine, dashboard: { dir: built } });
 const countingRouter = {
   fetch: async (request: Request): Promise<Response> => {
     const response = await router.fetch(request);
-    if (request.method === 'GET' && new URL(request.url).pathname === '/runs') listingAnswers.set(response.status, (listingAnswers.get(response.status) ?? 0) + 1);
+    if (request.method === 'GET' && new URL(request.url).pathname === '/runs') {
+      const key = `${response.status}${request.headers.has('if-none-match') ? ' (conditional)' : ''}`;
+      listingAnswers.set(key, (listingAnswers.get(key) ?? 0) + 1);
+    }
     return response;
   },
   close: () => router.close(),
@@ -188,7 +191,7 @@ for (let i = 0; i < CHANGES; i++) {
   const left = list.page.locator(`tr[data-run-id="${run.runId}"]`).waitFor({ state: 'detached' }).then(() => Date.now());
   runsPageMs.push((await Promise.race([onRunsPage, left])) - t0);
 }
-const listingStatuses = Object.fromEntries([...listingAnswers].sort(([a], [b]) => a - b));
+const listingStatuses = Object.fromEntries([...listingAnswers].sort(([a], [b]) => a.localeCompare(b)));
 await list.close();
 await detail.close();
 

@@ -44,9 +44,7 @@ async function startRun(as = 'olivia'): Promise<string> {
 describe('GET /runs with If-None-Match', () => {
   it('answers 304 without reading the listing while nothing changed', async () => {
     const runId = await startRun();
-    // The first listing writes (it makes the store's marker-sealing secret): its tag is stale at once.
-    const warm = await list();
-    const first = await list(LIST, { etag: warm.etag! });
+    const first = await list();
     expect(first).toMatchObject({ status: 200, runIds: [runId] });
     expect(first.etag).toMatch(/^"[\w-]+"$/);
     const listRuns = vi.spyOn(stores, 'listRuns');
