@@ -13,7 +13,6 @@
  * whose generations start again from zero) from ever matching. Stores without `readGeneration`
  * get no tag and always a full answer.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../core/store.js';
 import type { AuthenticatedPrincipal } from './api-tokens.js';
 import { runResponseKey } from './run-response-cache.js';
@@ -21,7 +20,7 @@ import { runResponseKey } from './run-response-cache.js';
 /** Makes and checks the tags of listing answers over one store. */
 export class ListingEtags {
   readonly #readGeneration: () => Promise<number>;
-  readonly #epoch = randomBytes(12).toString('base64url');
+  readonly #epoch = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, '0')).join('');
 
   /** Null when the store cannot tell when its contents change: no answer can be tagged exactly then. */
   static over(store: Store): ListingEtags | null {
@@ -39,14 +38,15 @@ export class ListingEtags {
   }
 
   /** The tag (a quoted strong entity tag) of the answer to `principal` for `target`, built from reads made after the store returned `generation`. */
-  tag(generation: number, principal: AuthenticatedPrincipal, target: string): string {
-    const digest = createHash('sha256').update(`${this.#epoch}\u0002${generation}\u0002${runResponseKey(principal, target)}`).digest('base64url');
-    return `"${digest.slice(0, 32)}"`;
+  async tag(generation: number, principal: AuthenticatedPrincipal, target: string): Promise<string> {
+    // Web Crypto, not node:crypto: the router stays a fetch handler that runs anywhere.
+    const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${this.#epoch}\u0002${generation}\u0002${runResponseKey(principal, target)}`));
+    return `"${Array.from(new Uint8Array(digest, 0, 16), (b) => b.toString(16).padStart(2, '0')).join('')}"`;
   }
 
   /** True when `ifNoneMatch` names the tag `principal`'s answer for `target` would carry now: the answer it holds is still current. */
   async unchanged(ifNoneMatch: string, principal: AuthenticatedPrincipal, target: string): Promise<boolean> {
-    const current = this.tag(await this.#readGeneration(), principal, target);
+    const current = await this.tag(await this.#readGeneration(), principal, target);
     return ifNoneMatch.split(',').some((candidate) => candidate.trim() === current);
   }
 }

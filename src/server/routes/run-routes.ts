@@ -64,7 +64,7 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       const page = await engine.listRuns(filter, { as, ...listingOf(query) }).catch(markerError);
       const runs = await withChildCounts(query.childCounts === 'true', as, await new RunDetails(engine, as).describeAll(page.runs));
       const total = page.total === undefined ? {} : { total: page.total, totalIsEstimate: page.totalIsEstimate === true };
-      const tag = generation === undefined ? {} : { etag: state.listingEtags!.tag(generation, c.get('principal'), requestTarget(c.req.url)), ...LISTING_CACHE_HEADERS };
+      const tag = generation === undefined ? {} : { etag: await state.listingEtags!.tag(generation, c.get('principal'), requestTarget(c.req.url)), ...LISTING_CACHE_HEADERS };
       return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker), ...total }, 200, tag);
     },
   );
