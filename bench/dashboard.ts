@@ -12,7 +12,8 @@
  *    new tab), the time from navigation start to the first row of the runs page in the DOM
  *    (a MutationObserver in the page; `performance.now()` is measured from navigation start).
  * 3. Status change → DOM: `--changes` runs of a flow that waits until canceled; for each, its
- *    run page (live through its SSE stream) and the runs page (which polls every second) are open,
+ *    run page (live through its SSE stream) and the runs page (which polls its newest page every
+ *    RUNS_POLL_MS, conditionally: 304 while the store is unchanged) are open,
  *    the run is canceled over HTTP, and the time from just before the cancel request is sent to
  *    the moment each page shows CANCELED is taken (`Date.now()` on one machine, both sides).
  * 4. A big run: a flow of `--big-steps` steps in a chain whose first step logs `--big-logs`
@@ -29,8 +30,9 @@ import { createClient } from '../src/client/index.js';
 import type { NewRun, RunStatus } from '../src/core/run.js';
 import { createEngine, createSqliteStore, uuidIds, type FlowDefinition, type Module } from '../src/index.js';
 import { issueApiToken, withPrincipalsOf } from '../src/cli/admin-store.js';
-import { serve } from '../src/server/index.js';
+import { createFlowApiRouter, serve } from '../src/server/index.js';
 import { buildDashboard, hold, holdFlow, launchChromium } from '../test/support/dashboard-browser.js';
+import { RUNS_POLL_MS } from '../dashboard/src/pages/runs-polling.js';
 import { fmt, latencySummary, markdownTable, median, r3, readOptions } from './measure.js';
 
 const opt = readOptions(process.argv.slice(2));
@@ -108,7 +110,24 @@ const token = await withPrincipalsOf(store, async (principals) => {
 });
 await engine.deployFlow(holdFlow, { deployedBy: 'admin', publish: true });
 await engine.deployFlow(bigFlow, { deployedBy: 'admin', publish: true });
-const server = await serve({ engine, dashboard: { dir: built } });
+// GET /runs answers counted by status: how many of the runs page's polls were 304 (listing-etags.ts).
+const listingAnswers = new Map<string, number>();
+const router = createFlowApiRouter({ engine, dashboard: { dir: built } });
+const countingRouter = {
+  fetch: async (request: Request): Promise<Response> => {
+    const response = await router.fetch(request);
+    if (request.method === 'GET' && new URL(request.url).pathname === '/runs') {
+      const key = `${response.status}${request.headers.has('if-none-match') ? ' (conditional)' : ''}`;
+      listingAnswers.set(key, (listingAnswers.get(key) ?? 0) + 1);
+    }
+    return response;
+  },
+  close: () => router.close(),
+  get openStreams() {
+    return router.openStreams;
+  },
+};
+const server = await serve({ router: countingRouter });
 const client = createClient({ baseUrl: server.url, token });
 const browser = await launchChromium();
 
@@ -150,6 +169,7 @@ const watchStatus = (page: Page, selector: string, status: string): Promise<numb
   })`);
 const runPageMs: number[] = [];
 const runsPageMs: number[] = [];
+listingAnswers.clear();
 const list = await signedInTab();
 await list.page.goto(`${server.url}/ui/runs?status=ACTIVE`);
 const detail = await signedInTab();
@@ -171,6 +191,7 @@ for (let i = 0; i < CHANGES; i++) {
   const left = list.page.locator(`tr[data-run-id="${run.runId}"]`).waitFor({ state: 'detached' }).then(() => Date.now());
   runsPageMs.push((await Promise.race([onRunsPage, left])) - t0);
 }
+const listingStatuses = Object.fromEntries([...listingAnswers].sort(([a], [b]) => a.localeCompare(b)));
 await list.close();
 await detail.close();
 
@@ -219,9 +240,10 @@ console.log(markdownTable(['figure', 'value'], [
   [`big run page (${BIG_STEPS} steps, ${BIG_LOGS.toLocaleString('en')} log entries): graph all done, ms (min / median / max)`, `${fmt(Math.min(...bigGraphMs))} / ${fmt(median(bigGraphMs))} / ${fmt(Math.max(...bigGraphMs))}`],
   ['big run page: longest main-thread task while loading, ms (min / median / max)', `${fmt(Math.min(...bigLongestTaskMs))} / ${fmt(median(bigLongestTaskMs))} / ${fmt(Math.max(...bigLongestTaskMs))}`],
   ['big run page: Logs tab click → table drawn, ms (min / median / max)', `${fmt(Math.min(...bigLogsTabMs))} / ${fmt(median(bigLogsTabMs))} / ${fmt(Math.max(...bigLogsTabMs))}`],
-  [`status → DOM, runs page (1 s poll), ms (${CHANGES}: p50 / p99 / max)`, `${fmt(runsPage.p50)} / ${fmt(runsPage.p99)} / ${fmt(runsPage.max)}`],
+  [`status → DOM, runs page (newest page polled every ${RUNS_POLL_MS} ms), ms (${CHANGES}: p50 / p99 / max)`, `${fmt(runsPage.p50)} / ${fmt(runsPage.p99)} / ${fmt(runsPage.max)}`],
+  ['GET /runs answers during the status changes, by HTTP status', JSON.stringify(listingStatuses)],
 ]));
 console.log(JSON.stringify({
   initialJsKb: r3(initialJsKb), initialCssKb: r3(initialCssKb), lazyKb: r3(lazyKb), graphKb: r3(graphKb), runs: RUNS, loadS: r3(loadS),
-  firstRowsMs: sorted(firstRows).map(r3), bigGraphMs: sorted(bigGraphMs).map(r3), bigLongestTaskMs: sorted(bigLongestTaskMs).map(r3), bigLogsTabMs: sorted(bigLogsTabMs).map(r3), runPageMs: { p50: r3(runPage.p50), p99: r3(runPage.p99), max: r3(runPage.max) }, runsPageMs: { p50: r3(runsPage.p50), p99: r3(runsPage.p99), max: r3(runsPage.max) },
+  firstRowsMs: sorted(firstRows).map(r3), bigGraphMs: sorted(bigGraphMs).map(r3), bigLongestTaskMs: sorted(bigLongestTaskMs).map(r3), bigLogsTabMs: sorted(bigLogsTabMs).map(r3), runPageMs: { p50: r3(runPage.p50), p99: r3(runPage.p99), max: r3(runPage.max) }, runsPageMs: { p50: r3(runsPage.p50), p99: r3(runsPage.p99), max: r3(runsPage.max) }, listingStatuses,
 }));

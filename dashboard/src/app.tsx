@@ -1,6 +1,6 @@
 /**
  * The dashboard's shell: sign-in when this tab has no token, else the navigation and the pages
- * (runs, a run, flows, a flow) under the path the server mounted it at. A page that throws while
+ * (runs, a run, approvals, flows, a flow, events) under the path the server mounted it at. A page that throws while
  * rendering shows the error in place of the page, never a blank screen.
  */
 import { Component, lazy, Suspense, useMemo, useState, type ReactNode } from 'react';
@@ -16,6 +16,7 @@ import { RunsPage } from './pages/runs-page.js';
 const RunPage = lazy(() => import('./pages/run-page.js').then((m) => ({ default: m.RunPage })));
 const FlowsPage = lazy(() => import('./pages/flows-page.js').then((m) => ({ default: m.FlowsPage })));
 const EventsPage = lazy(() => import('./pages/events-page.js').then((m) => ({ default: m.EventsPage })));
+const ApprovalsPage = lazy(() => import('./pages/approvals-page.js').then((m) => ({ default: m.ApprovalsPage })));
 const FlowPage = lazy(() => import('./pages/flow-page.js').then((m) => ({ default: m.FlowPage })));
 
 /** The whole dashboard. */
@@ -58,6 +59,9 @@ function Shell({ signOut }: { signOut: () => void }): ReactNode {
           <Link href="/runs" className={(active) => (active ? 'active' : '')}>
             Runs
           </Link>
+          <Link href="/approvals" className={(active) => (active ? 'active' : '')}>
+            Approvals
+          </Link>
           <Link href="/flows" className={(active) => (active ? 'active' : '')}>
             Flows
           </Link>
@@ -83,6 +87,7 @@ function Shell({ signOut }: { signOut: () => void }): ReactNode {
               <Route path="/flows" component={FlowsPage} />
               <Route path="/flows/:id">{(params) => <FlowPage flowId={decodeURIComponent(params.id)} />}</Route>
               <Route path="/events" component={EventsPage} />
+              <Route path="/approvals" component={ApprovalsPage} />
               <Route path="/">
                 <Redirect to="/runs" replace />
               </Route>

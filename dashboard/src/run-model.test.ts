@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowDefinition, LiveRunEvent } from '../../src/client/index.js';
-import { applyRunEvent, emptyRunModel, stepState } from './run-model.js';
+import { applyRunEvent, applyRunRecord, emptyRunModel, stepState } from './run-model.js';
 
 const flow: FlowDefinition = {
   id: 'demo/approval',
@@ -55,5 +55,18 @@ describe('the run page model', () => {
     expect(stepState(model, 'action:main/charge')).toBe('failed');
     expect(model.visits.map((v) => v.outcome)).toEqual(['retrying', 'failed']);
     expect(model.items.get('i1')?.transient).toBe(true);
+  });
+
+  it("takes the record's frames and suspension over the events' guess, until the run visits that step again", () => {
+    const model = emptyRunModel(flow, 'main');
+    applyRunEvent(model, at({ kind: 'status', status: 'ACTIVE' }), flow);
+    // The events alone would guess `check` (the start); the record says the run is in `charge`.
+    applyRunRecord(model, { status: 'ACTIVE', frames: [{ graph: 'action:main', at: 'charge', attempt: 1 }] });
+    expect([stepState(model, 'action:main/check'), stepState(model, 'action:main/charge')]).toEqual(['pending', 'running']);
+    applyRunRecord(model, { status: 'INACTIVE', suspension: { kind: 'approval', stepId: 'charge', graph: 'action:main', since: 1 } });
+    expect(stepState(model, 'action:main/charge')).toBe('waiting');
+    // The run moved on: a visit of `charge` after the read ends the record's word, and the events speak again.
+    applyRunEvent(model, log('StepSucceeded', { stepId: 'charge', graph: 'action:main', startedAt: 1010, durationMs: 5, attempt: 1 }), flow);
+    expect([stepState(model, 'action:main/charge'), stepState(model, 'action:main/receipt')]).toEqual(['done', 'running']);
   });
 });

@@ -5,7 +5,7 @@
  * tests feed it recorded ones. The graph's node of a step is keyed `graph/stepId`
  * (`action:main/charge`, `subflow:refund/pay`).
  */
-import type { FlowDefinition, LiveRunEvent, LogEntry, RunStatus } from '../../src/client/index.js';
+import type { FlowDefinition, LiveRunEvent, LogEntry, Run, RunStatus } from '../../src/client/index.js';
 
 /** A step's state as the graph colours it. */
 export type StepState = 'done' | 'running' | 'failed' | 'waiting' | 'skipped' | 'pending';
@@ -36,14 +36,20 @@ export interface RunModel {
   states: Map<string, StepState>;
   /** The step waiting for an approval decision, if any. */
   approval: { stepId: string; reason: string } | null;
-  /** The step the run goes to next (or is running) while it is active. */
+  /** The step the run goes to next (or is running) while it is active, inferred from the events. */
   next: { graph: string; stepId: string } | null;
+  /**
+   * Where the run's record last said it stands (its `frames`, its `suspension`): each step it
+   * executes or waits at, and how many visits the model had then — a later visit of that step
+   * means the run moved on and the events speak again.
+   */
+  position: { key: string; state: 'running' | 'waiting'; visitsAtRead: number }[];
 }
 
 /** An empty model for a run of `actionName` of `definition` (when known). */
 export function emptyRunModel(definition: FlowDefinition | undefined, actionName: string): RunModel {
   const start = definition?.actions[actionName]?.startAt;
-  return { status: null, lastSeq: 0, logs: [], items: new Map(), ledger: [], outputs: {}, visits: [], states: new Map(), approval: null, next: start ? { graph: `action:${actionName}`, stepId: start } : null };
+  return { status: null, lastSeq: 0, logs: [], items: new Map(), ledger: [], outputs: {}, visits: [], states: new Map(), approval: null, position: [], next: start ? { graph: `action:${actionName}`, stepId: start } : null };
 }
 
 const TERMINAL = new Set<RunStatus>(['SUCCEEDED', 'FAILED', 'CANCELED']);
@@ -145,11 +151,41 @@ export function stepOf(definition: FlowDefinition | undefined, graph: string, st
 }
 
 /**
- * The state of a step for the graph: what its events said, else running when the run is active
- * and goes there next, else skipped once the run ended, else pending.
+ * Takes the run record's word for where the run stands: an INACTIVE run's `suspension` step is
+ * waiting; a live run's `frames` name the step each frame executes (running) or waits at for a
+ * child run (waiting). Replaces the previous record's position; returns the model.
+ */
+export function applyRunRecord(model: RunModel, run: Pick<Run, 'status' | 'frames' | 'suspension'>): RunModel {
+  const visitsAtRead = model.visits.length;
+  model.position = [];
+  if (run.status === 'INACTIVE' && run.suspension) {
+    model.position.push({ key: `${run.suspension.graph}/${run.suspension.stepId}`, state: 'waiting', visitsAtRead });
+  } else if (run.status === 'ACTIVE' || run.status === 'INACTIVE') {
+    for (const frame of run.frames ?? []) {
+      if (frame.at !== null) model.position.push({ key: `${frame.graph}/${frame.at}`, state: frame.waitingForRunId ? 'waiting' : 'running', visitsAtRead });
+    }
+  }
+  return model;
+}
+
+/** The record's position entries still standing: no visit of their step since the record was read, and the run not ended. */
+function standingPosition(model: RunModel): RunModel['position'] {
+  if (model.status !== null && TERMINAL.has(model.status)) return [];
+  return model.position.filter((p) => !model.visits.slice(p.visitsAtRead).some((v) => v.key === p.key));
+}
+
+/**
+ * The state of a step for the graph: the run record's position while it stands (see
+ * {@link applyRunRecord}), else what its events said, else running when the run is active and
+ * goes there next, else skipped once the run ended, else pending.
  */
 export function stepState(model: RunModel, key: string): StepState {
+  const standing = standingPosition(model);
+  const here = standing.find((p) => p.key === key);
+  if (here) return here.state;
   const known = model.states.get(key);
+  // The record says where the run is: no step elsewhere is guessed to be running.
+  if (standing.length > 0) return known && known !== 'running' ? known : 'pending';
   if (known && known !== 'running') return known;
   if (model.status === 'ACTIVE' && model.next && `${model.next.graph}/${model.next.stepId}` === key) return 'running';
   if (known === 'running') return model.status !== null && TERMINAL.has(model.status) ? 'failed' : 'running';

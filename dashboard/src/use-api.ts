@@ -23,8 +23,9 @@ export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkno
   useEffect(() => {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const run = async (): Promise<void> => {
-      setState((s) => ({ ...s, loading: true }));
+    const run = async (polling = false): Promise<void> => {
+      // A poll does not flag loading: one render per answer, not two.
+      if (!polling) setState((s) => ({ ...s, loading: true }));
       try {
         const data = await loadRef.current(controller.signal);
         if (controller.signal.aborted) return;
@@ -40,7 +41,7 @@ export function useApi<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkno
     // A hidden tab does not poll; it catches up when shown again.
     const poll = (): void => {
       if (document.visibilityState === 'hidden') timer = setTimeout(poll, options.pollMs);
-      else void run();
+      else void run(true);
     };
     void run();
     return () => {

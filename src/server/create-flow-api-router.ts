@@ -17,6 +17,7 @@ import { ServerMetrics } from './metrics.js';
 import { StartRateLimiter } from './start-rate-limiter.js';
 import { actingFor, type FlowApiEngine, type RouterEnv, type RouterState } from './router-context.js';
 import { RunResponseCache, requestTarget, runResponseKey } from './run-response-cache.js';
+import { ListingEtags, LISTING_CACHE_HEADERS, isRunListingTarget } from './listing-etags.js';
 import { addDashboardRoutes, type DashboardOptions } from './dashboard-route.js';
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
@@ -100,7 +101,8 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
   const starts = new StartRateLimiter({ startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
   const runResponses = RunResponseCache.over(engine.store);
-  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses, markers: new MarkerSeal(() => engine.store.getStoreSecret()) };
+  const listingEtags = ListingEtags.over(engine.store);
+  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses, listingEtags, markers: new MarkerSeal(() => engine.store.getStoreSecret()) };
   /** Who a request was found to come from before it reached the routes (a cached answer was looked for): not asked twice. */
   const authenticated = new WeakMap<Request, AuthenticatedPrincipal | null>();
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
@@ -210,11 +212,32 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
     }
   };
 
+  /**
+   * 304 for a `GET /runs` whose `If-None-Match` names the tag its answer would carry now
+   * (listing-etags.ts), or null: the routes answer it in full, with a fresh tag.
+   */
+  const unchangedListing = async (request: Request): Promise<Response | null> => {
+    const ifNoneMatch = request.headers.get('if-none-match');
+    if (request.method !== 'GET' || !listingEtags || !ifNoneMatch) return null;
+    const target = requestTarget(request.url);
+    if (!isRunListingTarget(target)) return null;
+    try {
+      const principal = await authenticate(request);
+      authenticated.set(request, principal);
+      if (!principal || typeof principal.userId !== 'string' || principal.userId === '') return null;
+      if (!(await listingEtags.unchanged(ifNoneMatch, principal, target))) return null;
+      return new Response(null, { status: 304, headers: { etag: ifNoneMatch.trim(), ...LISTING_CACHE_HEADERS } });
+    } catch {
+      authenticated.delete(request);
+      return null;
+    }
+  };
+
   const fetch = async (request: Request): Promise<Response> => {
     let response: Response;
     try {
       const inner = basePath ? underBasePath(request, basePath) : request;
-      response = inner ? ((await cachedRunAnswer(inner)) ?? (await app.fetch(inner))) : errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
+      response = inner ? ((await unchangedListing(inner)) ?? (await cachedRunAnswer(inner)) ?? (await app.fetch(inner))) : errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
     } catch (error) {
       // Hono answers errors through onError; this is the last line for anything that escapes it.
       options.logger?.error({ err: error, method: request.method, path: loggablePath(new URL(request.url).pathname), status: 500 }, 'request failed outside the router');

@@ -11,6 +11,7 @@ import type { ListApprovalsOptions, PendingApprovalPage } from '../core/engine/g
 import type { ServerMetrics } from './metrics.js';
 import type { MarkerSeal } from './marker-seal.js';
 import type { RunResponseCache } from './run-response-cache.js';
+import type { ListingEtags } from './listing-etags.js';
 import type { StartRateLimiter } from './start-rate-limiter.js';
 
 /**
@@ -60,6 +61,8 @@ export interface RouterState {
   markers: MarkerSeal;
   /** Answers of `GET /runs/{id}` served again while the store is unchanged; null when the store cannot tell. */
   runResponses: RunResponseCache | null;
+  /** Entity tags of `GET /runs` answers (304 while the store is unchanged); null when the store cannot tell. */
+  listingEtags: ListingEtags | null;
 }
 
 /** Hono's per-request variables. */

@@ -1,7 +1,7 @@
 /**
  * The `readGeneration` part of the store conformance suite: a store that offers it moves it with
  * every kind of write a cached answer may depend on (runs, principals, groups, tokens, flows) and
- * keeps it while nothing is written. Run by `runStoreConformance` against every store; a store
+ * keeps it while nothing is written — nor by a write that changes nothing. Run by `runStoreConformance` against every store; a store
  * without it skips each test, saying so (it then offers no cached reads at all).
  */
 import { describe, expect, it } from 'vitest';
@@ -20,6 +20,15 @@ export function describeReadGenerationConformance(store: () => Store, newRun: (o
       const before = await s.readGeneration();
       await s.listRuns({});
       await s.principals.getPrincipal('nobody');
+      expect(await s.readGeneration()).toBe(before);
+    });
+
+    it('keeps its number across a write that changes nothing (an idle worker claiming no run)', async (ctx) => {
+      const s = store();
+      if (!s.readGeneration) return ctx.skip('this store offers no readGeneration: nothing is served from memory over it');
+      await s.createRun({ run: newRun({ readyAt: T0 + 3_600_000 }) });
+      const before = await s.readGeneration();
+      expect(await s.claimRuns({ owner: 'w1', limit: 10, now: T0, leaseExpiresAt: T0 + 30_000 })).toEqual([]);
       expect(await s.readGeneration()).toBe(before);
     });
 

@@ -6,10 +6,11 @@
  * connection — and no console error on any page but those a test provokes on purpose.
  * With FLOWRUN_SCREENSHOTS=1 the same tests write the README's screenshots into docs/images/.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createClient, type FlowClient } from '../../src/client/index.js';
+import { compileFlow } from '../../src/dsl/compile-flow.js';
 import { browserSkipNote, buildDashboard, launchChromium, openPage, screenshot, startDashboardServer, type DashboardServer } from '../support/dashboard-browser.js';
 
 const skipNote = browserSkipNote();
@@ -115,6 +116,13 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     await row(page, parent.runId).getByRole('button', { name: '▸ 1' }).click();
     await row(page, child!.runId).waitFor();
     await screenshot(page, 'dashboard-runs');
+    // Only roots take rows of their own: the count and the rows leave children out.
+    const roots = await admin.listRuns({ rootsOnly: true, limit: 1 });
+    expect(await page.getByTestId('runs-count').textContent()).toBe(`${roots.total} top-level runs`);
+    // A filter a child matches lists it flat, naming its parent.
+    const filtered = await tab({ token: server.adminToken });
+    await filtered.goto(`${server.url}/ui/runs?flow=demo%2Fon-order`);
+    await row(filtered, child!.runId).locator(`[data-parent-run="${parent.runId}"]`).waitFor();
     await row(page, parent.runId).getByRole('link').first().click();
     await page.getByRole('tab', { name: 'Child runs' }).click();
     await page.locator(`[data-child-run="${child!.runId}"]`).getByRole('link', { name: child!.runId }).click();
@@ -142,6 +150,28 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     expect(ended).toMatchObject({ status: 'SUCCEEDED', output: { charged: 42 } });
     const ledger = (await admin.getRunEvents(run.runId)).flatMap((e) => (e.kind === 'ledger' ? [e.entry] : []));
     expect(ledger.some((e) => e.kind === 'governance' && e.to.comment === 'checked the invoice')).toBe(true);
+  });
+
+  it('lists the approvals a token may decide, and approves one inline with a comment', async () => {
+    const run = await admin.runFlow({ flowId: 'demo/approval', input: { amount: 9 }, label: 'approve from the list' });
+    await expect.poll(async () => (await admin.getRun(run.runId)).suspension?.kind, { timeout: 15_000 }).toBe('approval');
+    // ada may not manage the admin's run: her page lists nothing.
+    const adaPage = await tab({ token: server.adaToken });
+    await adaPage.getByRole('link', { name: 'Approvals' }).click();
+    await adaPage.getByText('Nothing waits for a decision you may make.').waitFor();
+    const page = await tab({ token: server.adminToken });
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    const line = page.locator(`tr[data-approval-run="${run.runId}"]`);
+    await line.waitFor();
+    expect(await line.textContent()).toContain('a person checks every charge');
+    expect(await line.locator('code').textContent()).toBe('charge');
+    await screenshot(page, 'dashboard-approvals');
+    await line.getByLabel(`comment for ${run.runId}`).fill('fine by me');
+    await line.getByRole('button', { name: 'Approve' }).click();
+    await line.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await admin.getRun(run.runId)).status, { timeout: 15_000 }).toBe('SUCCEEDED');
+    const ledger = (await admin.getRunEvents(run.runId)).flatMap((e) => (e.kind === 'ledger' ? [e.entry] : []));
+    expect(ledger.some((e) => e.kind === 'governance' && e.to.comment === 'fine by me')).toBe(true);
   });
 
   it('cancels a running run from its page after asking to confirm', async () => {
@@ -179,6 +209,23 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     await expect.poll(() => page.locator('h1 [data-status]').getAttribute('data-status'), { timeout: 15_000 }).toBe('INACTIVE');
     expect(await admin.getRun(runId)).toMatchObject({ label: 'from the form', input: { amount: 12.5, currency: 'USD' }, runOwner: 'admin' });
     await admin.cancelRun(runId);
+  });
+
+  it('shows the .flow source of a version deployed from one, beside its JSON', async () => {
+    const text = readFileSync(new URL('../../examples/countdown.flow', import.meta.url), 'utf8');
+    const compiled = compileFlow(text, { file: 'countdown.flow' });
+    if (!compiled.ok) throw new Error('examples/countdown.flow does not compile');
+    await admin.deployFlow(compiled.flow, { publish: true, source: { fileName: 'countdown.flow', text } });
+    const page = await tab({ token: server.adminToken });
+    await page.goto(`${server.url}/ui/flows/${encodeURIComponent(compiled.flow.id)}`);
+    await page.getByRole('tab', { name: 'Source (countdown.flow)' }).click();
+    const source = page.getByTestId('flow-source');
+    expect(await source.locator('.source-line').nth(1).textContent()).toBe('2machine countdown_loop\n');
+    expect(await source.locator('.source-line').count()).toBe(text.split('\n').length);
+    // A version from JSON has no source tab.
+    await page.goto(`${server.url}/ui/flows/${encodeURIComponent('demo/hold')}`);
+    await page.getByText('Definition').waitFor();
+    expect(await page.getByRole('tab', { name: /Source/ }).count()).toBe(0);
   });
 
   it('publishes an event from its form and links the runs it started', async () => {

@@ -1,7 +1,7 @@
 /**
  * A flow's page: pick a version (the published one first), publish it, see its graph and its
  * definition as JSON, and start a run of one of its actions from a form built from the action's
- * params.
+ * params. A version deployed from a `.flow` file shows that source in a tab beside the JSON.
  */
 import { lazy, Suspense, useState, type ReactNode } from 'react';
 import type { FlowVersionRecord } from '../../../src/client/index.js';
@@ -86,10 +86,44 @@ export function FlowPage({ flowId }: { flowId: string }): ReactNode {
           <Suspense fallback={<div className="graph muted">Loading the graph…</div>}>
             <FlowGraph definition={record.definition} />
           </Suspense>
-          <h2>Definition</h2>
-          <JsonView value={record.definition} openDepth={1} />
+          <DefinitionTabs record={record} />
         </>
       )}
     </section>
+  );
+}
+
+/** The definition as JSON and, when the version came from a `.flow` file, its source with line numbers (the ledger's `file:line`). */
+function DefinitionTabs({ record }: { record: FlowVersionRecord }): ReactNode {
+  const [tab, setTab] = useState<'json' | 'source'>('json');
+  const source = record.source;
+  const shown = source ? tab : 'json';
+  return (
+    <>
+      <h2>Definition</h2>
+      {source && (
+        <div className="tabs" role="tablist">
+          <button type="button" role="tab" aria-selected={shown === 'json'} onClick={() => setTab('json')}>
+            JSON
+          </button>
+          <button type="button" role="tab" aria-selected={shown === 'source'} onClick={() => setTab('source')}>
+            Source{source.fileName ? ` (${source.fileName})` : ''}
+          </button>
+        </div>
+      )}
+      {shown === 'json' ? (
+        <JsonView value={record.definition} openDepth={1} />
+      ) : (
+        <pre className="flow-source" data-testid="flow-source">
+          {source!.text.split('\n').map((line, i) => (
+            <span key={i} className="source-line">
+              <span className="line-number">{i + 1}</span>
+              {line}
+              {'\n'}
+            </span>
+          ))}
+        </pre>
+      )}
+    </>
   );
 }

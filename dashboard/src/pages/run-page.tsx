@@ -4,7 +4,7 @@
  * logs, items, ledger, streamed outputs and child runs — all following the run live through its
  * event stream (see use-run-stream.ts). The record is read again on every status change.
  */
-import { lazy, Suspense, useCallback, useRef, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useCallback, useMemo, useRef, useState, type ReactNode } from 'react';
 import { Link } from 'wouter';
 import type { FlowDefinition, Run } from '../../../src/client/index.js';
 import { ErrorMessage } from '../components/error-message.js';
@@ -13,6 +13,7 @@ import { StatusBadge } from '../components/status-badge.js';
 import { flowPath, formatDuration, formatTime, runPath } from '../format.js';
 import { useSession } from '../session-context.js';
 import { useApi } from '../use-api.js';
+import { applyRunRecord } from '../run-model.js';
 import { useRunStream } from '../use-run-stream.js';
 import { RunActions } from './run-actions.js';
 import { ChildRuns, ItemsList, LedgerList, LogList, Timeline } from './run-sections.js';
@@ -39,10 +40,17 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
   const reload = run.reload;
   const stream = useRunStream(client, runId, definition, run.data?.runId === runId ? run.data.actionName : undefined, useCallback(() => reload(), [reload]));
   const [tab, setTab] = useState<Tab>('timeline');
+  // Each record read says where the run stands (frames, suspension): the graph takes its word over the events' inference.
+  const stamp = useRef(0);
+  const recordStamp = useMemo(() => {
+    if (run.data?.runId === runId) applyRunRecord(stream.model, run.data);
+    return ++stamp.current;
+  }, [stream.model, run.data, runId]);
   if (run.error && !run.data) return <ErrorMessage error={run.error} />;
   if (!run.data || run.data.runId !== runId) return <p className="muted">Loading…</p>;
   const r = run.data;
   const { model } = stream;
+  const suspended = r.status === 'INACTIVE' && r.suspension?.kind === 'approval' ? { stepId: r.suspension.stepId, reason: r.suspension.reason ?? 'waits for a decision' } : null;
   const tabs: [Tab, string][] = [
     ['timeline', `Timeline (${model.visits.length})`],
     ['logs', `Logs (${model.logs.length})`],
@@ -101,7 +109,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
         <dt>Source</dt>
         <dd>{r.source}</dd>
       </dl>
-      <RunActions run={r} approval={model.approval} onChanged={reload} />
+      <RunActions run={r} approval={suspended ?? model.approval} onChanged={reload} />
       {r.runError && (
         <div className="error" role="alert" data-testid="run-error">
           <strong>{r.runError.code}</strong> {r.runError.description}
@@ -121,7 +129,7 @@ export function RunPage({ runId }: { runId: string }): ReactNode {
       <h2>Graph</h2>
       {definition ? (
         <Suspense fallback={<div className="graph muted">Loading the graph…</div>}>
-          <FlowGraph definition={definition} focus={r.actionName} model={model} version={stream.version} />
+          <FlowGraph definition={definition} focus={r.actionName} model={model} version={stream.version + recordStamp} />
         </Suspense>
       ) : (
         <p className="muted">The flow's definition is not visible to this token.</p>

@@ -24,6 +24,11 @@ export function filtersFromSearch(search: string): RunFilters {
   return { status, flow: q.get('flow') ?? '', label: q.get('label') ?? '', tags: q.get('tags') ?? '', from: q.get('from') ?? '', to: q.get('to') ?? '' };
 }
 
+/** Whether any filter is set (then the page lists matching runs flat, children included). */
+export function hasFilter(filters: RunFilters): boolean {
+  return filters.status.length > 0 || (['flow', 'label', 'tags', 'from', 'to'] as const).some((name) => filters[name].trim() !== '');
+}
+
 /** Writes the filters into a query string (empty ones left out). */
 export function searchFromFilters(filters: RunFilters): string {
   const q = new URLSearchParams();

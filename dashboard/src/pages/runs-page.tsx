@@ -1,22 +1,28 @@
 /**
  * The runs page: the runs this token may see, newest first, filtered by status, flow, label,
  * tags and start time, paged by the listing's marker, with search by id. It polls the page shown
- * every second (the API streams one run's events, not a listing's changes), so new runs and status
- * changes appear without reloading. Child runs on the page fold under their parent.
+ * (the API streams one run's events, not a listing's changes) — the newest page five times a
+ * second, answered 304 while the store is unchanged — so new runs and status changes appear
+ * without reloading.
+ *
+ * Without a filter it lists the roots of run trees (`rootsOnly`), each with a fold that loads its
+ * children, so a child sits under its parent whatever page the parent is on. With a filter it lists
+ * every matching run, children included, each child naming its parent: someone asking for FAILED
+ * runs wants the failed child of a run that succeeded, which a roots-only list would hide.
  */
-import { Fragment, useState, type FormEvent, type ReactNode } from 'react';
-import { Link, useLocation, useSearch } from 'wouter';
-import type { Run, RunList } from '../../../src/client/index.js';
+import { useState, type FormEvent, type ReactNode } from 'react';
+import { useLocation, useSearch } from 'wouter';
+import type { RunList } from '../../../src/client/index.js';
 import { ErrorMessage } from '../components/error-message.js';
 import { StatusBadge } from '../components/status-badge.js';
-import { flowPath, formatDuration, formatTime, runPath } from '../format.js';
+import { runPath } from '../format.js';
 import { useSession } from '../session-context.js';
 import { useApi } from '../use-api.js';
-import { filtersFromSearch, listOptions, searchFromFilters, STATUSES, type RunFilters } from './runs-filters.js';
+import { filtersFromSearch, hasFilter, listOptions, searchFromFilters, STATUSES, type RunFilters } from './runs-filters.js';
+import { RunsTable } from './runs-table.js';
+import { OLDER_PAGE_POLL_MS, RUNS_POLL_MS } from './runs-polling.js';
 
 const PAGE_SIZE = 50;
-/** Between two reads of the page shown. */
-export const RUNS_POLL_MS = 1_000;
 
 /** The runs page. */
 export function RunsPage(): ReactNode {
@@ -24,6 +30,7 @@ export function RunsPage(): ReactNode {
   const search = useSearch();
   const [, navigate] = useLocation();
   const filters = filtersFromSearch(search);
+  const flat = hasFilter(filters);
   // Markers of the pages before this one: "previous" pops, "next" pushes.
   // Paging belongs to one filter: another one (or the back button) starts at the newest page.
   const [paging, setPaging] = useState<{ search: string; markers: (string | null)[] }>({ search, markers: [null] });
@@ -34,7 +41,7 @@ export function RunsPage(): ReactNode {
   const [total, setTotal] = useState<{ search: string; count: number; estimate: boolean } | null>(null);
   const runs = useApi<RunList>(
     async () => {
-      const options = { ...listOptions(filters), limit: PAGE_SIZE, ...(marker ? { marker } : {}) };
+      const options = { ...listOptions(filters), limit: PAGE_SIZE, childCounts: true, ...(flat ? {} : { rootsOnly: true }), ...(marker ? { marker } : {}) };
       // The count only on the first read of a filter: polls page by marker alone, which costs no count.
       if (total?.search !== search && marker === null) {
         const page = await client.listRuns(options);
@@ -44,7 +51,7 @@ export function RunsPage(): ReactNode {
       return client.listRuns({ ...options, markerOnly: true });
     },
     [client, search, marker],
-    { pollMs: RUNS_POLL_MS },
+    { pollMs: marker === null ? RUNS_POLL_MS : OLDER_PAGE_POLL_MS },
   );
   const setFilters = (next: RunFilters): void => {
     navigate(`/runs${searchFromFilters(next)}`);
@@ -57,9 +64,9 @@ export function RunsPage(): ReactNode {
       {runs.data && (
         <>
           <p className="muted" data-testid="runs-count">
-            {total?.search === search ? `${total.estimate ? 'about ' : ''}${total.count.toLocaleString('en')} run${total.count === 1 ? '' : 's'}` : ''}
+            {total?.search === search ? `${total.estimate ? 'about ' : ''}${total.count.toLocaleString('en')} ${flat ? 'run' : 'top-level run'}${total.count === 1 ? '' : 's'}` : ''}
           </p>
-          <RunsTable runs={runs.data.runs} />
+          <RunsTable runs={runs.data.runs} showParents={flat} />
           <div className="pager">
             <button type="button" disabled={markers.length <= 1} onClick={() => setMarkers(markers.slice(0, -1))}>
               ← Newer
@@ -122,81 +129,5 @@ function FilterBar({ filters, onChange, onOpen }: { filters: RunFilters; onChang
         <button type="submit">Open</button>
       </form>
     </div>
-  );
-}
-
-/** The table; runs whose parent is on the page fold under it. */
-export function RunsTable({ runs }: { runs: Run[] }): ReactNode {
-  const [open, setOpen] = useState<Set<string>>(new Set());
-  const onPage = new Set(runs.map((r) => r.runId));
-  const children = new Map<string, Run[]>();
-  for (const run of runs) {
-    if (run.parentRunId && onPage.has(run.parentRunId)) children.set(run.parentRunId, [...(children.get(run.parentRunId) ?? []), run]);
-  }
-  const top = runs.filter((r) => !(r.parentRunId && onPage.has(r.parentRunId)));
-  const rows = (run: Run, depth: number): ReactNode => {
-    const kids = children.get(run.runId) ?? [];
-    const isOpen = open.has(run.runId);
-    return (
-      <Fragment key={run.runId}>
-        <RunRow run={run} depth={depth} childCount={kids.length} isOpen={isOpen} onToggle={() => setOpen((s) => new Set(s.has(run.runId) ? [...s].filter((x) => x !== run.runId) : [...s, run.runId]))} />
-        {isOpen && kids.map((kid) => rows(kid, depth + 1))}
-      </Fragment>
-    );
-  };
-  if (runs.length === 0) return <p className="empty">No runs match.</p>;
-  return (
-    <table className="runs">
-      <thead>
-        <tr>
-          <th>Status</th>
-          <th>Run</th>
-          <th>Flow</th>
-          <th>Action</th>
-          <th>Label</th>
-          <th>Tags</th>
-          <th>Owner</th>
-          <th>Started</th>
-          <th>Duration</th>
-        </tr>
-      </thead>
-      <tbody>{top.map((run) => rows(run, 0))}</tbody>
-    </table>
-  );
-}
-
-function RunRow({ run, depth, childCount, isOpen, onToggle }: { run: Run; depth: number; childCount: number; isOpen: boolean; onToggle: () => void }): ReactNode {
-  const duration = (run.endTime ?? Date.now()) - run.startTime;
-  return (
-    <tr data-run-id={run.runId} className={depth > 0 ? 'child' : ''}>
-      <td>
-        <StatusBadge status={run.status} />
-      </td>
-      <td style={{ paddingLeft: `${0.5 + depth * 1.25}rem` }}>
-        {childCount > 0 && (
-          <button type="button" className="fold" aria-expanded={isOpen} onClick={onToggle} title={`${childCount} child run${childCount === 1 ? '' : 's'}`}>
-            {isOpen ? '▾' : '▸'} {childCount}
-          </button>
-        )}
-        <Link href={runPath(run.runId)} className="mono">
-          {run.runId.slice(0, 8)}…
-        </Link>
-      </td>
-      <td>
-        <Link href={flowPath(run.flowId)}>{run.flowTitle ?? run.flowId}</Link> <span className="muted">v{run.flowVersion}</span>
-      </td>
-      <td>{run.actionName}</td>
-      <td>{run.label ?? ''}</td>
-      <td>
-        {run.tags.map((t) => (
-          <span key={t} className="tag">
-            {t}
-          </span>
-        ))}
-      </td>
-      <td>{run.runOwnerString ?? run.runOwner}</td>
-      <td>{formatTime(run.startTime)}</td>
-      <td>{formatDuration(duration)}</td>
-    </tr>
   );
 }

@@ -13,6 +13,7 @@ import { RunDetails } from '../run-details.js';
 import { childCountsOf, type ChildCount } from '../child-counts.js';
 import type { PrincipalRef } from '../../core/engine/access/authorize.js';
 import { requestTarget, runResponseKey } from '../run-response-cache.js';
+import { LISTING_CACHE_HEADERS } from '../listing-etags.js';
 import { CancelRunBody, ChildrenQuery, EventsQuery, GetRunQuery, ListRunsQuery, LogEntrySchema, LogsQuery, RunEventSchema, RunIdParam, RunPageSchema, RunSchema, StartRunBody, UpdateRunBody } from '../schemas.js';
 import { startRunFor } from '../start-run.js';
 import { errorResponses, jsonBody, ok } from './route-helpers.js';
@@ -54,6 +55,8 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
   app.openapi(
     createRoute({ method: 'get', path: '/runs', tags: ['runs'], summary: 'List the runs the caller may read', request: { query: ListRunsQuery }, responses: { 200: ok(RunPageSchema, 'a page of runs'), ...errorResponses } }),
     async (c) => {
+      // Read before anything the answer is built from: the answer's tag names it (listing-etags.ts).
+      const generation = await state.listingEtags?.generation();
       const query = c.req.valid('query');
       const as = actingFor(c.get('principal'));
       const filter = runFilterOf(query);
@@ -61,7 +64,8 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       const page = await engine.listRuns(filter, { as, ...listingOf(query) }).catch(markerError);
       const runs = await withChildCounts(query.childCounts === 'true', as, await new RunDetails(engine, as).describeAll(page.runs));
       const total = page.total === undefined ? {} : { total: page.total, totalIsEstimate: page.totalIsEstimate === true };
-      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker), ...total }, 200);
+      const tag = generation === undefined ? {} : { etag: await state.listingEtags!.tag(generation, c.get('principal'), requestTarget(c.req.url)), ...LISTING_CACHE_HEADERS };
+      return c.json({ runs: runs as z.infer<typeof RunSchema>[], hasNextPage: page.hasNextPage, marker: await state.markers.seal(page.marker), ...total }, 200, tag);
     },
   );
 
