@@ -245,6 +245,19 @@ describe.skipIf(skipNote !== null)('the dashboard', () => {
     expect(await page.locator('h1').textContent()).toContain('demo/on-order');
   });
 
+  it('shows a run an event started for a token that may not read it without a link', async () => {
+    const page = await tab({ token: server.adaToken });
+    await page.getByRole('link', { name: 'Events' }).click();
+    await page.getByLabel('name').fill('order.created');
+    await page.getByLabel('payload (JSON)').fill('{"orderId": "o-2"}');
+    await page.getByRole('button', { name: 'Publish' }).click();
+    const result = page.getByTestId('event-result');
+    await result.waitFor();
+    const hidden = result.getByText('(not visible to this token)');
+    await hidden.first().waitFor();
+    expect(await result.locator('a.mono').count()).toBe(0);
+  });
+
   it('shows a token only its own runs, and a run it may not see as not found', async () => {
     const own = await ada.runFlow({ flowId: 'demo/hold', label: 'ada-own' });
     const others = await admin.runFlow({ flowId: 'demo/hold', label: 'admin-only' });

@@ -1,7 +1,9 @@
 /**
  * Publish an event from a form (name, JSON payload, optional event id) and see what it did: the
  * runs it started, the waiting runs it resumed, and the subscribers it skipped with why — each run
- * a link to its page. Publishing acts for the token, so it starts and resumes only what the token may.
+ * the token may read a link to its page. Publishing acts for the token, so it starts and resumes only
+ * what the token may; a started run acts as its flow's deployer, so the token may not read it: its id
+ * is shown without a link.
  */
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'wouter';
@@ -19,6 +21,8 @@ export function EventsPage(): ReactNode {
   const [payloadError, setPayloadError] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [result, setResult] = useState<PublishedEventResult | null>(null);
+  /** The started runs this token may read (the resumed ones it may, by the API's rule). */
+  const [readable, setReadable] = useState<ReadonlySet<string>>(new Set());
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -34,7 +38,10 @@ export function EventsPage(): ReactNode {
     }
     setBusy(true);
     try {
-      setResult(await client.publishEvent({ name: name.trim(), ...(value !== undefined ? { payload: value } : {}), ...(eventId.trim() ? { eventId: eventId.trim() } : {}) }));
+      const published = await client.publishEvent({ name: name.trim(), ...(value !== undefined ? { payload: value } : {}), ...(eventId.trim() ? { eventId: eventId.trim() } : {}) });
+      const found = published.runIds.length > 0 ? await client.batchGetRuns({ runIds: published.runIds }) : [];
+      setReadable(new Set([...published.resumedRunIds, ...found.filter((r) => 'run' in r).map((r) => r.runId)]));
+      setResult(published);
     } catch (e) {
       setError(e);
     } finally {
@@ -48,9 +55,15 @@ export function EventsPage(): ReactNode {
       <ul className="children">
         {ids.map((id) => (
           <li key={id}>
-            <Link href={runPath(id)} className="mono">
-              {id}
-            </Link>
+            {readable.has(id) ? (
+              <Link href={runPath(id)} className="mono">
+                {id}
+              </Link>
+            ) : (
+              <span className="mono" title="runs as its flow's deployer: not visible to this token">
+                {id} <span className="muted">(not visible to this token)</span>
+              </span>
+            )}
           </li>
         ))}
       </ul>
