@@ -15,12 +15,21 @@ export class CommittedState {
   #writes = 0;
   #checkedWrites = -1;
   #generation = 0;
+  /** `total_changes()` of `#changesOf` after the last write noted: a write that leaves it as it was changed nothing. */
+  #changesSeen = -1;
+  #changesOf: SqliteConnection | null = null;
 
   /**
-   * Counts a write of this connection (its own commits do not move `data_version`). Called inside
-   * the write, before its commit: transactions run synchronously, so no read falls in between.
+   * Counts a write of this connection (its own commits do not move `data_version`) when it
+   * changed rows: an idle worker's empty claim, every poll, would otherwise make every cached
+   * answer and listing tag stale at once. Called inside the write, after its statements and before
+   * its commit: transactions run synchronously, so no read falls in between.
    */
-  noteWrite(): void {
+  noteWrite(connection: SqliteConnection): void {
+    const changes = connection.totalChanges();
+    if (changes === this.#changesSeen && connection === this.#changesOf) return;
+    this.#changesSeen = changes;
+    this.#changesOf = connection;
     this.#writes++;
   }
 

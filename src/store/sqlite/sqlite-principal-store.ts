@@ -68,8 +68,11 @@ export class SqlitePrincipalStore implements PrincipalStore {
       ...db,
       write: (operation) =>
         db.write((c) => {
-          this.#committed.noteWrite();
-          return operation(c);
+          try {
+            return operation(c);
+          } finally {
+            this.#committed.noteWrite(c);
+          }
         }),
     };
   }

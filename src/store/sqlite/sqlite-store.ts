@@ -73,9 +73,6 @@ export class SqliteStore implements Store {
   #connection: Promise<SqliteConnection> | null = null;
   /** Moves on every write of this store that changed rows: a run row read before a write is not served after it. */
   readonly #committed = new CommittedState();
-  /** `total_changes()` of the connection `#changesOf` after the last write: a write that leaves it unchanged changed nothing. */
-  #changesSeen = -1;
-  #changesOf: SqliteConnection | null = null;
   /** Run rows by id (a fresh record is parsed from the row on every read). */
   readonly #runRows = new CommittedReadCache<RunRow | null>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, sizeOf: rowSize });
   /** Cached rows that {@link readableRunFromRow} found readable. */
@@ -315,18 +312,11 @@ export class SqliteStore implements Store {
     this.#ensureOpen();
     return this.#queue.enqueue(
       (connection) => {
-        // Only a write that changed rows moves the read generation: an idle worker's empty claim
-        // every poll would otherwise make every cached answer and listing tag stale at once.
         // Noted before the write's promise resolves, in the same synchronous turn as the write.
         try {
           return operation(connection);
         } finally {
-          const changes = connection.totalChanges();
-          if (changes !== this.#changesSeen || connection !== this.#changesOf) {
-            this.#changesSeen = changes;
-            this.#changesOf = connection;
-            this.#committed.noteWrite();
-          }
+          this.#committed.noteWrite(connection);
         }
       },
       lane === undefined ? {} : { lane },
