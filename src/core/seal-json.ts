@@ -74,7 +74,8 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     if ((walk.seen += walk.size) > walk.maxBytes) throw TOO_LARGE;
     return value;
   }
-  const known = sealedSize(value);
+  const frozen = Object.isFrozen(value);
+  const known = frozen ? sealedSize(value) : undefined;
   if (known !== undefined) {
     walk.size = known;
     walk.height = sealedHeight(value)!;
@@ -95,7 +96,7 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   }
   if (depth > walk.maxDepth) throw TOO_DEEP;
   // Frozen by its caller, all the way down: nobody can change it, so it is shared, not copied.
-  if (Object.isFrozen(value)) {
+  if (frozen) {
     const seen = walk.seen;
     if (measureFrozen(value, depth, walk)) return value;
     walk.seen = seen;
@@ -131,7 +132,8 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   } else {
     const out: Record<string, unknown> = {};
     let members = 0;
-    for (const key of Object.keys(value)) {
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
       const item = (value as Record<string, unknown>)[key];
       // Like JSON and cloneJson: functions are not data; undefined keeps its key (and the object is not sealed).
       if (typeof item === 'function' || typeof item === 'symbol') {
