@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flows } from '@globus/sdk';
 import { createClient } from '../../src/client/index.js';
+import { runFlowrunCli } from '../support/run-cli.js';
 import { freshSqliteSpec, issueToken, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 
 let server: ServeProcess;
@@ -44,6 +45,12 @@ describe('flowrun serve --globus-port', () => {
   it('prints the Globus API address on its own line, on a port of its own', () => {
     expect(globusUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(globusUrl).not.toBe(server.url);
+  });
+
+  it('refuses a --globus-port that is not a port', async () => {
+    const result = await runFlowrunCli(['serve', '--store', 'memory', '--port', '0', '--globus-port', '70000']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--globus-port must be at most 65535/);
   });
 
   it('starts a run through @globus/sdk that flowrun/client watches to completion, and the other way round', async () => {

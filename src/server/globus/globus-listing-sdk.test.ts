@@ -67,6 +67,9 @@ describe('Globus listings through @globus/sdk', () => {
     expect(await ids({ filter_status: ['FAILED', 'ENDED'] })).toEqual([failed, canceled].sort());
     expect(await ids({ filter_status: ['ACTIVE'] })).toEqual([held]);
     expect(await ids({ filter_flow_id: ['demo/hold'] })).toEqual([held, canceled].sort());
+    // The runs of one flow, by its own path (the response lists them under `runs` too).
+    const ofFlow = await read(fetch(`${fx.server.url}/flows/demo%2Fhold/runs?filter_label=filters`, { headers: { authorization: `Bearer ${fx.tokens.alice}` } }));
+    expect(ofFlow.body.runs.map((r: Run) => r.run_id).sort()).toEqual([held, canceled].sort());
     expect(await ids({ filter_flow_title: ['fail'] })).toEqual([failed]);
     expect(await ids({ filter_start_time: `${before},` })).toEqual([ok, failed, held, canceled].sort());
     expect(await ids({ filter_start_time: `,${before}` })).toEqual([]);

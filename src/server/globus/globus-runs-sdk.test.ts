@@ -176,9 +176,16 @@ describe('Globus run operations through @globus/sdk', () => {
     const unauthenticated = await read(flows.runs.getAll({}, { fetch: { options: { headers: { Authorization: 'Bearer frt_not-a-token' } } } }));
     expect(unauthenticated).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
 
+    const unknownRoute = await read(fetch(`${fx.server.url}/actions/x`, { headers: { authorization: `Bearer ${fx.tokens.alice}` } }));
+    expect(unknownRoute).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+
     const actionStates = await read(flows.flows.create({ payload: { definition: { StartAt: 'Hello', States: { Hello: { Type: 'Action', ActionUrl: 'https://actions.globus.org/hello_world', End: true } } } } }));
     expect(actionStates.status).toBe(501);
     expect(actionStates.body.error).toMatchObject({ code: 'NOT_IMPLEMENTED' });
     expect(actionStates.body.error.detail).toMatch(/Action states \(Hello\)/);
+
+    // Last: the server answers before reading the body and closes that connection.
+    const huge = await read(flows.flows.run('demo/echo', { payload: { body: { n: 1, pad: 'x'.repeat(1024 * 1024) } } }));
+    expect(huge).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
   });
 });
