@@ -11,8 +11,9 @@ import type { PrincipalRef } from '../../core/engine/access/authorize.js';
 import { openMarker, sealMarker, type GlobusState } from './globus-context.js';
 import { isoTime } from './globus-run-view.js';
 
-/** Default and largest `limit` of a log page. */
+/** The entries of a log page when `limit` is not given. */
 export const DEFAULT_LOG_LIMIT = 10;
+/** The largest `limit` of a log page; more is refused (400), not cut. */
 export const MAX_LOG_LIMIT = 100;
 
 /** A page of a run's log in the Globus shape. */

@@ -13,8 +13,9 @@ import { ValidationError, type ValidationIssue } from '../../core/errors.js';
 import type { RunFilter } from '../../core/store.js';
 import { FLOWRUN_STATUS_OF, type GlobusRunStatus } from './globus-run-view.js';
 
-/** Default and largest `per_page` of `GET /runs` and `GET /flows`. */
+/** The page size of `GET /runs` and `GET /flows` when `per_page` is not given. */
 export const DEFAULT_PER_PAGE = 20;
+/** The largest `per_page` of `GET /runs` and `GET /flows`; more is refused (400), not cut. */
 export const MAX_PER_PAGE = 50;
 
 /** The roles `filter_roles` may name. */
