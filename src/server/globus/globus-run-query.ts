@@ -7,7 +7,9 @@
  * or `completion_time`, `ASC`/`DESC`; `id` as a later criterion), `per_page` (1–50, default 20),
  * `page` and `marker`. List values are comma-separated or repeated. Anything flowrun cannot do
  * the way the documentation says (several flow ids or labels, ordering by status or label) is
- * refused with a 400 naming the parameter, never answered approximately.
+ * refused with a 400 naming the parameter, never answered approximately. The role filters keep,
+ * of each page of runs the caller may read, those it holds such a role on: a page may hold fewer
+ * than `per_page` runs while `has_next_page` is true (the Globus SDKs' iterators follow it).
  */
 import { ValidationError, type ValidationIssue } from '../../core/errors.js';
 import type { RunFilter } from '../../core/store.js';
