@@ -10,3 +10,4 @@ export { newApiToken, hashApiToken, bearerToken, apiTokenAuthenticator, API_TOKE
 export { ERROR_STATUS, statusOf, errorBody, type ErrorBody } from './error-response.js';
 export type { FlowApiEngine, RunView } from './router-context.js';
 export type { BatchResult } from './routes/batch-routes.js';
+export { createGlobusFlowsHandler, type GlobusFlowsHandler, type GlobusFlowsHandlerOptions } from './globus/create-globus-flows-handler.js';

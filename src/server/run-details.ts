@@ -61,7 +61,7 @@ export class RunDetails {
   /** The API form of `run` with the fields for people; `withDefinition` adds `flowDefinition`. */
   async describe(run: Omit<RunRecord, 'state'> & { state?: unknown }, options: { withDefinition?: boolean } = {}): Promise<RunDetailsView> {
     const view: RunDetailsView = toRunView(run);
-    const [flow, createdBy, runOwner] = await Promise.all([this.#viewableFlow(run), this.#name(run.createdBy), this.#name(run.runOwner)]);
+    const [flow, createdBy, runOwner] = await Promise.all([this.viewableFlow(run), this.#name(run.createdBy), this.#name(run.runOwner)]);
     if (flow?.definition.title !== undefined) view.flowTitle = flow.definition.title;
     if (flow?.definition.description !== undefined) view.flowDescription = flow.definition.description;
     view.createdByString = createdBy;
@@ -75,7 +75,8 @@ export class RunDetails {
     return Promise.all(runs.map((run) => this.describe(run)));
   }
 
-  async #viewableFlow(run: Omit<RunRecord, 'state'>): Promise<FlowVersionRecord | null> {
+  /** The flow version the run executes, when the caller may see that flow (null otherwise, or when it cannot be read); looked up once per version. */
+  async viewableFlow(run: Omit<RunRecord, 'state'>): Promise<FlowVersionRecord | null> {
     // A run whose data is unreadable may not know its version: it gets no flow fields.
     if (run.flowVersion < 1) return null;
     const key = `${run.flowVersion}@${run.flowId}`;

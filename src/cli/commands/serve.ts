@@ -9,7 +9,8 @@
  * 127.0.0.1 unless `--host` says otherwise, and warns when bound beyond loopback without
  * `--tls-cert`/`--tls-key`. Logs (server errors, refused subscribers, lost leases…) go to stderr
  * as JSON lines. `--budget NAME=VALUE` (repeatable) sets the budgets of every run it executes
- * (INVALID_INPUT naming a bad one, before anything opens). SIGINT or SIGTERM stops it gracefully: no new requests, open event
+ * (INVALID_INPUT naming a bad one, before anything opens). `--globus-port PORT` also serves the Globus Flows
+ * API over the same engine at the root of that port (`globus flows API: URL` on its own line). SIGINT or SIGTERM stops it gracefully: no new requests, open event
  * streams ended, requests in flight finished, the engine closed (runs in flight finish their
  * current transition or are resumed by the next engine over the store).
  */
@@ -22,6 +23,7 @@ import type { Store } from '../../core/store.js';
 import { createEngine } from '../../create-engine.js';
 import { assumingModelResolver } from '../../core/engine/steps/model-resolver.js';
 import { serve } from '../../server/listen.js';
+import { createGlobusFlowsHandler } from '../../server/globus/create-globus-flows-handler.js';
 import type { CliIo } from '../cli-io.js';
 import { issueApiToken, withPrincipalsOf } from '../admin-store.js';
 import { createLineLogger, LOG_LEVELS, type LogLevel } from '../line-logger.js';
@@ -57,6 +59,7 @@ interface ServeCommandOptions {
   logLevel: string;
   budget?: string[];
   dashboard: boolean;
+  globusPort?: string;
 }
 
 const METRICS_ACCESS = ['admin', 'open', 'off'] as const;
@@ -80,6 +83,7 @@ export function registerServeCommand(program: Command, io: CliIo, setExit: (code
     .option('--log-level <level>', 'least severe log entry written to stderr: debug, info, warn or error', 'info')
     .option('--no-dashboard', 'do not serve the dashboard at /ui/')
     .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag)
+    .option('--globus-port <port>', 'also serve the Globus Flows API at the root of this port (0: any free port); see README "Globus Flows clients"')
     .action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
 }
 
@@ -104,6 +108,8 @@ const processSignals: ShutdownSignals = {
 async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: ShutdownSignals): Promise<number> {
   const port = parseCount(options.port, '--port', 0)!;
   if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  const globusPort = options.globusPort === undefined ? undefined : parseCount(options.globusPort, '--globus-port', 0)!;
+  if (globusPort !== undefined && globusPort > 65_535) throw new UsageError(`--globus-port must be at most 65535, got ${globusPort}`);
   if (options.newAdminToken && !options.adminToken) throw new UsageError('--new-admin-token and --no-admin-token contradict each other');
   const metrics = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
   const logLevel: LogLevel = oneOf(options.logLevel, LOG_LEVELS, '--log-level');
@@ -115,6 +121,7 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   const stores = openStoreSpec(options.store);
   const engine = createEngine({ stores, modules, runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
+  let globus: Awaited<ReturnType<typeof serve>> | undefined;
   try {
     const token = await withPrincipalsOf(stores, async (principals) => {
       if (!(await stores.principals.getPrincipal(ADMIN_USER))) await principals.createUser({ id: ADMIN_USER, displayName: 'flowrun serve administrator' });
@@ -128,6 +135,11 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
     for (const line of await deployAll(engine, flows)) io.out(`${line}\n`);
     server = await serve({ engine, port, hostname: options.host, logger, metrics, administrators: [ADMIN_USER], dashboard: options.dashboard, ...(tls ? { tls } : {}) });
     io.out(`flowrun is serving ${server.url} (store ${withoutPassword(options.store)})\n`);
+    if (globusPort !== undefined) {
+      // The same engine and tokens behind the Globus Flows API, at the root of its own port (the SDKs drop a base path).
+      globus = await serve({ router: createGlobusFlowsHandler({ engine, logger }), port: globusPort, hostname: options.host, ...(tls ? { tls } : {}) });
+      io.out(`globus flows API: ${globus.url}\n`);
+    }
     const dashboard = `${server.url}/ui/`;
     if (options.dashboard) io.out(`dashboard: ${dashboard}\n`);
     if (!tls && !isLoopbackHost(options.host)) {
@@ -155,6 +167,7 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
     io.out('flowrun: shutting down\n');
     return 0;
   } finally {
+    await globus?.close();
     await server?.close();
     await engine.close();
     await stores.close();
