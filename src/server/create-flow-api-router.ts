@@ -99,7 +99,7 @@ export interface FlowApiRouter {
 export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRouter {
   const { engine } = options;
   const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
-  const starts = new StartRateLimiter({ startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
+  const starts = StartRateLimiter.of(engine, { startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
   const runResponses = RunResponseCache.over(engine.store);
   const listingEtags = ListingEtags.over(engine.store);
   const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses, listingEtags, markers: new MarkerSeal(() => engine.store.getStoreSecret()) };

@@ -3,7 +3,8 @@
  * nothing started), and canceling a run tree (`POST /runs/{id}/cancel {"tree": true}`).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServerFixture, hold, type ServerFixture } from '../../test/support/server-fixture.js';
+import { createServerFixture, hold, testAuthenticate, type ServerFixture } from '../../test/support/server-fixture.js';
+import { createGlobusFlowsHandler } from './globus/create-globus-flows-handler.js';
 import { createEngine, createMemoryStores, type FlowDefinition } from '../index.js';
 import { createManualClock, type ManualClock } from '../testing/index.js';
 import { StartRateLimiter } from './start-rate-limiter.js';
@@ -42,6 +43,17 @@ describe('starts per principal per second over HTTP', () => {
     await clock.advance(500);
     expect((await fx.call('POST', '/runs', { as: 'otto', body: { flowId: 'demo/echo' } })).status).toBe(201);
     expect((await fx.call('POST', '/runs', { as: 'otto', body: { flowId: 'demo/echo' } })).status).toBe(429);
+  });
+
+  it('shares the buckets with the Globus Flows API of the same engine: a principal cannot double its budget through the other port', async () => {
+    const { f: fx } = await limited(2);
+    const globus = createGlobusFlowsHandler({ engine: fx.engine, authenticate: testAuthenticate });
+    expect((await fx.call('POST', '/runs', { as: 'otto', body: { flowId: 'demo/echo', input: { n: 1 } } })).status).toBe(201);
+    const viaGlobus = () => globus.fetch(new Request('http://globus.test/flows/demo%2Fecho/run', { method: 'POST', headers: { authorization: 'Bearer as:otto', 'content-type': 'application/json' }, body: JSON.stringify({ body: { n: 2 } }) }));
+    expect((await viaGlobus()).status).toBe(201);
+    expect((await viaGlobus()).status).toBe(429);
+    expect((await fx.call('POST', '/runs', { as: 'otto', body: { flowId: 'demo/echo', input: { n: 3 } } })).status).toBe(429);
+    await globus.close();
   });
 
   it('counts a publish as every run it starts: one event reaching three subscribers spends three starts', async () => {

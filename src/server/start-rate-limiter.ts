@@ -25,8 +25,25 @@ interface Bucket {
   at: number;
 }
 
+/** The limiters shared by every front end of one engine (see {@link StartRateLimiter.of}). */
+const byEngine = new WeakMap<object, StartRateLimiter>();
+
 /** Token buckets of HTTP starts, one per principal. */
 export class StartRateLimiter {
+  /**
+   * The one limiter of `engine`, made with `options` the first time: flowrun's routes and the
+   * Globus Flows API served by one process take from the same buckets, so a principal cannot
+   * double its budget by starting through both ports.
+   */
+  static of(engine: object, options: StartRateLimiterOptions): StartRateLimiter {
+    let limiter = byEngine.get(engine);
+    if (limiter === undefined) {
+      limiter = new StartRateLimiter(options);
+      byEngine.set(engine, limiter);
+    }
+    return limiter;
+  }
+
   readonly #rate: number;
   readonly #now: () => number;
   readonly #maxPrincipals: number;

@@ -55,7 +55,7 @@ export interface GlobusFlowsHandler {
  * /runs/{run_id}/definition`, `GET /flows`, `GET /flows/{flow_id}`. Deploying, updating and
  * deleting flows, resuming a run and batch updates answer 501 NOT_IMPLEMENTED saying why. Every
  * error is Globus-shaped (globus-errors.ts); starts count against the same per-principal budget
- * (`maxStartsPerSecond`) as flowrun's routes, in a bucket of this handler's own.
+ * (`maxStartsPerSecond`) as flowrun's routes, in the same buckets (one limiter per engine).
  */
 export function createGlobusFlowsHandler(options: GlobusFlowsHandlerOptions): GlobusFlowsHandler {
   const { engine } = options;
@@ -63,7 +63,7 @@ export function createGlobusFlowsHandler(options: GlobusFlowsHandlerOptions): Gl
   const state: GlobusState = {
     engine,
     markers: new MarkerSeal(() => engine.store.getStoreSecret()),
-    starts: new StartRateLimiter({ startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() }),
+    starts: StartRateLimiter.of(engine, { startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() }),
     logger: options.logger,
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
