@@ -14,6 +14,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerTokensCommand } from './commands/tokens.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
+import { addHelpExamples } from './help-examples.js';
 import { printableLines } from './printable.js';
 import { createStyle, isColorWanted, printableStyledLines } from './style.js';
 
@@ -45,6 +46,7 @@ export async function main(argv: string[], given: CliIo = processIo): Promise<nu
   registerEventsCommand(program, io, setExit);
   registerTokensCommand(program, io, setExit);
   registerPrincipalsCommand(program, io, setExit);
+  addHelpExamples(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

@@ -22,7 +22,6 @@ export function registerCheckCommand(program: Command, io: CliIo, setExit: (code
     .description('validate flow files (.json, .flow), their calls checked against the other flow files given and beside them; exit 1 when any has a problem')
     .argument('<files...>', 'flow files')
     .option('--json', 'print the problems as JSON: {ok, files: [{file, ok, flowId, problems: [{severity, message, line, column, path}]}]}')
-    .addHelpText('after', '\nExamples:\n  $ flowrun check examples/order-intake.flow\n  $ flowrun check flows/*.json --json\n')
     .action(async (files: string[], options: { json?: boolean }) => {
       const sources: (FlowSource | Error)[] = [];
       for (const path of files) sources.push(await readFlowSource(path).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));

@@ -34,7 +34,7 @@ export function executeWaitStep(args: StepArgs, step: WaitStep, scope: Record<st
   }
   const until = step.durationMs !== undefined ? now + step.durationMs : timeOf(evaluateExpression(step.until!, scope), stepId);
   if (until <= now) return { type: 'complete', output: { waitedMs: 0 } };
-  return suspend({ ...base, kind: 'timer', until }, until, `step ${stepId} waits until ${until}`);
+  return suspend({ ...base, kind: 'timer', until }, until, `step ${stepId} waits until ${new Date(until).toISOString()}`);
 }
 
 /** Runs an EMIT step: the event goes to the outbox, published after this step's transition commits. */
