@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerFixture, type ServerFixture } from '../../test/support/server-fixture.js';
 import { serve, type RunningServer } from '../server/listen.js';
 import { main } from './main.js';
-import { resolveToken, UsageError } from './remote-client.js';
+import { formatRunEvent } from './format-run-event.js';
+import { humanTimesIn, resolveToken, UsageError } from './remote-client.js';
 
 describe('remote commands', () => {
   let f: ServerFixture;
@@ -68,5 +69,13 @@ describe('resolveToken', () => {
     expect(resolveToken({ server: 'x', token: 'from-flag', tokenStdin: true }, () => 'frt_abc\nignored\n')).toBe('frt_abc');
     expect(resolveToken({ server: 'x', token: 'from-flag' }, () => 'unused')).toBe('from-flag');
     expect(() => resolveToken({ server: 'x', tokenStdin: true }, () => '')).toThrow(UsageError);
+  });
+});
+
+describe('times the engine writes', () => {
+  it('print in the CLI\'s format in a watched run', () => {
+    expect(humanTimesIn('step nap waits until 2026-12-05T07:01:00.000Z')).toBe('step nap waits until 2026-12-05 07:01:00 UTC');
+    const line = formatRunEvent({ kind: 'log', runId: 'r1', seq: 2, time: 0, entry: { time: 0, code: 'WaitStarted', description: 'step nap waits until 2026-12-05T07:01:00.000Z' } }, new Map());
+    expect(line).toBe('[r1] WaitStarted: step nap waits until 2026-12-05 07:01:00 UTC\n');
   });
 });
