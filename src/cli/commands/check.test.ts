@@ -117,7 +117,10 @@ describe('flowrun check', () => {
     delete process.env.FORCE_COLOR;
     try {
       expect((await flowrun(['check', file], true)).out).toContain(`${red}error`);
-      expect((await flowrun(['check', file, '--no-color'], true)).out).not.toContain('\x1b');
+      const plain = await flowrun(['check', file, '--no-color'], true);
+      expect(plain.code).toBe(1);
+      expect(plain.out).toContain('error: expected compute');
+      expect(plain.out).not.toContain('\x1b');
       expect((await flowrun(['check', file], false)).out).not.toContain('\x1b');
       process.env.NO_COLOR = '1';
       expect((await flowrun(['check', file], true)).out).not.toContain('\x1b');
