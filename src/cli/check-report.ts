@@ -79,8 +79,8 @@ function stepLine(flow: FlowDefinition, path: string): number | undefined {
 
 /** The problems of one file as text: `file:line:column: error: message`, then the line with a caret. */
 export function formatCheckedFile(checked: CheckedFile, lines: readonly string[] | undefined, style: Style): string {
-  if (checked.problems.length === 0) return `${style.ok('ok')}  ${printable(checked.file)}${checked.flowId ? ` (${printable(checked.flowId)})` : ''}\n`;
-  let text = '';
+  // A file with warnings only passed: it says so first, then the warnings.
+  let text = checked.ok ? `${style.ok('ok')}  ${printable(checked.file)}${checked.flowId ? ` (${printable(checked.flowId)})` : ''}\n` : '';
   for (const p of checked.problems) {
     const place = p.line !== undefined ? `${checked.file}:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : checked.file;
     const label = p.severity === 'error' ? style.error('error') : style.warning('warning');

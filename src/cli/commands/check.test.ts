@@ -41,6 +41,7 @@ describe('flowrun check', () => {
     writeFileSync(join(dir, 'handler.json'), JSON.stringify(handler({ orderId: '$.event.order_id' })));
     const r = await flowrun(['check', join(dir, 'handler.json')]);
     expect(r.code).toBe(0);
+    expect(r.out).toContain(`ok  ${join(dir, 'handler.json')} (order_handler)\n`);
     expect(r.out).toContain('warning: actions.main.steps.refund.flowDefinitionId: flow "@myorg/billing/refund" is not deployed yet: this call is checked when it runs');
   });
 
