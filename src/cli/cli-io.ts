@@ -2,13 +2,24 @@
  * Where the CLI writes: the process's stdout and stderr, or a buffer in tests.
  */
 
+import { createStyle, type Style } from './style.js';
+
 /** Output of the CLI. */
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
   /** Whether stdout is a terminal (colour and symbols). */
   isTty: boolean;
+  /** The CLI's colours; `main` sets it from the terminal, `NO_COLOR` and `--no-color` (plain when absent). */
+  style?: Style;
 }
+
+/** The io's style, plain when it has none. */
+export function styleOf(io: CliIo): Style {
+  return io.style ?? PLAIN;
+}
+
+const PLAIN = createStyle(false);
 
 /** The real process streams. */
 export const processIo: CliIo = {

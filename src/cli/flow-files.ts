@@ -17,6 +17,8 @@ export interface FlowSource {
   diagnostics?: Diagnostic[];
   /** A `.flow` file's text and name, which a deploy keeps with the version. */
   source?: FlowSourceText;
+  /** A `.flow` file's text, compiled or not (for showing the lines of its problems). */
+  programText?: string;
 }
 
 /** One diagnostic as the CLI prints it: `file:line:column: message`, then the English one if it differs. */
@@ -39,7 +41,7 @@ export async function readFlowSource(path: string): Promise<FlowSource> {
   }
   if (extname(path) === '.flow') {
     const result = compileFlow(text, { file: basename(path) });
-    return result.ok ? { path, definition: result.flow, source: { fileName: basename(path), text } } : { path, diagnostics: result.diagnostics };
+    return result.ok ? { path, definition: result.flow, source: { fileName: basename(path), text }, programText: text } : { path, diagnostics: result.diagnostics, programText: text };
   }
   if (extname(path) !== '.json') throw new FlowError('INVALID_DEFINITION', `${path}: flow files are .json or .flow`);
   try {

@@ -5,6 +5,7 @@
  */
 import type { LiveRunEvent } from '../core/engine/types.js';
 import { printable } from './printable.js';
+import { humanTimesIn } from './remote-client.js';
 
 /** Formats a live event; `names` learns run ids → flow ids from ledger entries. */
 export function formatRunEvent(event: LiveRunEvent, names: Map<string, string>): string {
@@ -15,7 +16,7 @@ export function formatRunEvent(event: LiveRunEvent, names: Map<string, string>):
     case 'log': {
       const e = event.entry;
       if (e.code === 'StepSucceeded') return `${who}   ok ${printable(String(e.details?.stepId))}${typeof e.details?.durationMs === 'number' ? ` (${e.details.durationMs} ms)` : ''}\n`;
-      return `${who} ${printable(e.code)}: ${printable(e.description)}\n`;
+      return `${who} ${printable(e.code)}: ${printable(humanTimesIn(e.description))}\n`;
     }
     case 'item': {
       const text = typeof event.item.content === 'string' ? event.item.content : JSON.stringify(event.item.content);

@@ -14,17 +14,23 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerTokensCommand } from './commands/tokens.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
+import { addHelpExamples } from './help-examples.js';
 import { printableLines } from './printable.js';
+import { createStyle, isColorWanted, printableStyledLines } from './style.js';
 
 /** Runs the CLI with these arguments (without `node` and the script); resolves to the exit code. */
 export async function main(argv: string[], given: CliIo = processIo): Promise<number> {
   // The last line of defence: whatever a command prints, no control character but newline and tab
   // reaches the terminal (fields are escaped where they are formatted; see printable.ts).
-  const io: CliIo = { out: (text) => given.out(printableLines(text)), err: (text) => given.err(printableLines(text)), isTty: given.isTty };
+  const color = isColorWanted({ isTty: given.isTty, argv, env: process.env });
+  const safe = color ? printableStyledLines : printableLines;
+  const io: CliIo = { out: (text) => given.out(safe(text)), err: (text) => given.err(safe(text)), isTty: given.isTty, style: createStyle(color) };
   const program = new Command()
     .name('flowrun')
     .description('A durable flow runtime for TypeScript: run, check and watch flows.')
     .version('0.1.0')
+    // Read before parsing (isColorWanted), declared here so every command accepts it and --help lists it.
+    .option('--no-color', 'plain output without colours (also NO_COLOR=1)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
   let exitCode = 0;
@@ -40,6 +46,7 @@ export async function main(argv: string[], given: CliIo = processIo): Promise<nu
   registerEventsCommand(program, io, setExit);
   registerTokensCommand(program, io, setExit);
   registerPrincipalsCommand(program, io, setExit);
+  addHelpExamples(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

@@ -143,7 +143,6 @@ function toDefinition(machine: MachineNode, sink: DiagnosticSink, file: string |
     where.set(`subflows.${flow.name}`, flow.at);
     subflows[flow.name] = graph(`subflows.${flow.name}`, flow.body, flow.at);
   }
-  if (sink.diagnostics.length > 0) return { ok: false, diagnostics: sink.diagnostics };
 
   const definition: FlowDefinition = {
     id: machine.name,
@@ -151,10 +150,18 @@ function toDefinition(machine: MachineNode, sink: DiagnosticSink, file: string |
     ...(machine.flows.length > 0 ? { subflows } : {}),
     ...(machine.subscriptions.length > 0 ? { subscriptions: machine.subscriptions.map((s) => ({ on: s.on, run: s.run, ...(s.runAs !== undefined ? { runAs: s.runAs } : {}) })) } : {}),
   };
+  // Validated even after syntax and name errors, so a mistake in an expression shows up in the
+  // same pass as a misspelt keyword. A line that already has a problem gets no second one from
+  // the validator: it is usually the same mistake seen again (an unknown flow is also a dangling call).
+  const flagged = new Set(sink.diagnostics.map((d) => d.line));
+  const namesFlagged = sink.diagnostics.filter((d) => d.code === 'UNKNOWN_FLOW' && d.found).map((d) => `"${d.found}"`);
   const validation = validateFlow(definition);
-  if (validation.ok) return { ok: true, flow: validation.flow };
+  if (validation.ok) return sink.diagnostics.length > 0 ? { ok: false, diagnostics: sink.diagnostics } : { ok: true, flow: validation.flow };
   for (const { prefix, positions } of builders) for (const [id, at] of positions) where.set(`${prefix}.steps.${id}`, at);
-  for (const issue of validation.issues) sink.invalid(locate(where, issue.path, machine.at), issue.path, issue.message);
+  for (const issue of validation.issues) {
+    const at = locate(where, issue.path, machine.at);
+    if (!flagged.has(at.line) && !namesFlagged.some((name) => issue.message.includes(name))) sink.invalid(at, issue.path, issue.message);
+  }
   return { ok: false, diagnostics: sink.diagnostics };
 }
 

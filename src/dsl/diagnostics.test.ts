@@ -14,7 +14,7 @@ describe('compileFlow diagnostics', () => {
     expect(rest).toEqual([]);
     expect(d).toMatchObject({ line: 4, column: 5, code: 'SYNTAX', found: 'comptue', language: 'en' });
     expect(d!.expected).toBe('compute, decide, run, goto, launch, ask, action, set, fail, wait, emit');
-    expect(d!.message).toBe('expected compute, decide, run, goto, launch, ask, action, set, fail, wait, emit, found "comptue"');
+    expect(d!.message).toBe('expected compute, decide, run, goto, launch, ask, action, set, fail, wait, emit, found "comptue"; did you mean "compute"?');
     expect(d!.localizedMessage).toBe(d!.message);
   });
 
@@ -34,7 +34,8 @@ describe('compileFlow diagnostics', () => {
   it('speaks the program\'s language and English', () => {
     const [d] = problems('// language: es\nmáquina m\n  implementa\n    calcular x 1\n');
     expect(d).toMatchObject({ line: 4, column: 5, language: 'es', found: 'calcular' });
-    expect(d!.localizedMessage).toBe('se esperaba calcula, decide, ejecuta, salta, lanza, pregunta, acción, asigna, falla, espera, emite, se encontró "calcular"');
+    // The suggestion is the closest keyword of the program's language ("calcula"); English has none that close.
+    expect(d!.localizedMessage).toBe('se esperaba calcula, decide, ejecuta, salta, lanza, pregunta, acción, asigna, falla, espera, emite, se encontró "calcular"; ¿quiso decir "calcula"?');
     expect(d!.message).toBe('expected compute, decide, run, goto, launch, ask, action, set, fail, wait, emit, found "calcular"');
     const [ja] = problems('// language: ja\nマシン m\n  実装\n    実行 フロー(なし)\n');
     expect(ja!.localizedMessage).toContain('不明なフロー「なし」');
@@ -55,6 +56,20 @@ describe('compileFlow diagnostics', () => {
       [4, 'INVALID_DEFINITION', 'actions.main.steps.a.assuming.n'],
     ]);
     expect(ds[0]!.file).toBe('m.flow');
+  });
+
+  it('reports a mistake in an expression in the same pass as a misspelt keyword and an unknown flow, without definition paths', () => {
+    const ds = problems(['machine m', '  implements', '    compute x {a: 1 +}', '    decid y', '    run flow(generat)', '    compute z steps.xx.a', '  flows', '    flow generate', '      compute b 1'].join('\n'));
+    expect(ds.map((d) => [d.line, d.code])).toEqual([
+      [3, 'INVALID_DEFINITION'],
+      [4, 'SYNTAX'],
+      [5, 'UNKNOWN_FLOW'],
+      [6, 'INVALID_DEFINITION'],
+    ]);
+    expect(ds[1]!.message).toContain('found "decid"; did you mean "decide"?');
+    expect(ds[2]!.message).toBe('unknown flow "generat"; the machine\'s flows: generate; did you mean "generate"?');
+    expect(ds[3]!.message).toContain('did you mean "x"?');
+    for (const d of ds) expect(d.message).not.toContain('actions.main');
   });
 
   it('refuses duplicate names and an unknown language', () => {

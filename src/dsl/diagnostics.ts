@@ -5,6 +5,7 @@
 import { en } from './keywords/en.js';
 import type { DiagnosticMessages, KeywordKey, KeywordTable } from './keywords/keyword-table.js';
 import type { Position } from './lexer.js';
+import { closestName } from '../core/validation/did-you-mean.js';
 
 /** The kinds of problems `compileFlow` reports. */
 export type DiagnosticCode = 'SYNTAX' | 'INDENTATION' | 'UNCLOSED' | 'DUPLICATE' | 'UNKNOWN_FLOW' | 'UNKNOWN_LANGUAGE' | 'INVALID_DEFINITION';
@@ -61,11 +62,19 @@ export class DiagnosticSink {
     private readonly file: string | undefined,
   ) {}
 
-  private push(at: Position, code: DiagnosticCode, message: keyof Omit<DiagnosticMessages, 'words'>, values: Record<string, string | Localized>, extra: Partial<Diagnostic> = {}): void {
+  private push(
+    at: Position,
+    code: DiagnosticCode,
+    message: keyof Omit<DiagnosticMessages, 'words'>,
+    values: Record<string, string | Localized>,
+    extra: Partial<Diagnostic> = {},
+    suggestion?: Localized,
+  ): void {
     const render = (t: KeywordTable): string => {
       const filled: Record<string, string> = {};
       for (const [k, v] of Object.entries(values)) filled[k] = typeof v === 'function' ? v(t) : v;
-      return fill(t.messages[message], filled);
+      const suggested = suggestion?.(t);
+      return fill(t.messages[message], filled) + (suggested ? `; ${fill(t.messages.didYouMean, { name: suggested })}` : '');
     };
     this.diagnostics.push({
       line: at.line,
@@ -82,7 +91,9 @@ export class DiagnosticSink {
   /** `expected X, found Y`. `found` is the text as written (or the end of the line when empty). */
   expected(at: Position, expected: Localized, found: string): void {
     const foundText: Localized = (t) => (found === '' ? t.messages.words.endOfLine : `"${found}"`);
-    this.push(at, 'SYNTAX', 'expected', { expected, found: foundText }, { expected: expected(en), found: found === '' ? en.messages.words.endOfLine : found });
+    // A misspelt keyword: the closest of the keywords expected here, in the program's language.
+    const suggestion: Localized = (t) => (found === '' ? '' : (closestName(found, expected(t).split(', ')) ?? ''));
+    this.push(at, 'SYNTAX', 'expected', { expected, found: foundText }, { expected: expected(en), found: found === '' ? en.messages.words.endOfLine : found }, suggestion);
   }
 
   /** A line indented to a column no enclosing block uses. */
@@ -102,7 +113,8 @@ export class DiagnosticSink {
 
   /** `run`, `goto` or a subscription naming a flow the machine does not have. */
   unknownFlow(at: Position, name: string, known: string[]): void {
-    this.push(at, 'UNKNOWN_FLOW', 'unknownFlow', { name, known: known.length ? known.join(', ') : '—' }, { found: name });
+    const closest = closestName(name, known) ?? '';
+    this.push(at, 'UNKNOWN_FLOW', 'unknownFlow', { name, known: known.length ? known.join(', ') : '—' }, { found: name }, () => closest);
   }
 
   /** A language code that is not one of the seven. */
@@ -110,8 +122,12 @@ export class DiagnosticSink {
     this.push(at, 'UNKNOWN_LANGUAGE', 'unknownLanguage', { found, known: known.join(', ') }, { found });
   }
 
-  /** A problem `validateFlow` found in the compiled definition, at the line of its step. */
+  /**
+   * A problem `validateFlow` found in the compiled definition, at the line of its step. The
+   * message leaves out the definition path (kept in `path`): the line and column say where it is
+   * in the program, and the path names JSON the author never wrote.
+   */
   invalid(at: Position, path: string, message: string): void {
-    this.push(at, 'INVALID_DEFINITION', 'invalid', { message: path ? `${path}: ${message}` : message }, { path });
+    this.push(at, 'INVALID_DEFINITION', 'invalid', { message }, { path });
   }
 }

@@ -2,7 +2,7 @@
  * Every example of seed 001, written out in full under `examples/*.flow`, compiled and run on the
  * memory store: each asserts the output a user of the example would see.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../core/engine/engine.js';
@@ -131,5 +131,13 @@ describe('seed 001 examples, run on the memory store', () => {
       const fromJson = await e.runAction({ flow: json, input });
       expect(fromFlow.output).toEqual(fromJson.output);
     }
+  });
+
+  it('gives every example of the folder its own flow id, so `serve --flows examples` deploys each of them', () => {
+    const ids = readdirSync(examples)
+      .filter((name) => name.endsWith('.json') || name.endsWith('.flow'))
+      .map((name) => (name.endsWith('.flow') ? compileExample(name).id : (JSON.parse(readFileSync(resolve(examples, name), 'utf8')) as FlowDefinition).id));
+    expect(ids.length).toBeGreaterThan(5);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
   });
 });

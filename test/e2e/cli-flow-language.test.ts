@@ -46,7 +46,7 @@ describe('flowrun CLI with .flow programs (real process)', () => {
     writeFileSync(bad, '// language: es\nmaquina m\n  implementa\n    ejecuta flujo(nada)\n');
     const r = await flowrun(['check', 'examples/pipeline.flow', bad]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(`${bad}:4:19: flujo desconocido "nada"`);
+    expect(r.stdout).toContain(`${bad}:4:19: error: flujo desconocido "nada"`);
     expect(r.stdout).toContain('(en) unknown flow "nada"');
   });
 });

@@ -51,7 +51,7 @@ export function registerFlowsCommand(program: Command, io: CliIo, setExit: (code
       if (list.length === 0) return io.out('(no flows)\n');
       io.out(
         table(
-          ['FLOW', 'LATEST', 'PUBLISHED', 'UPDATED (UTC)', 'TITLE'],
+          ['FLOW', 'LATEST', 'PUBLISHED', 'UPDATED', 'TITLE'],
           list.map((f) => [printable(f.flowId), String(f.latestVersion), f.publishedVersion === null ? '-' : String(f.publishedVersion), humanTime(f.updatedAt), printable(f.title ?? '')]),
         ),
       );

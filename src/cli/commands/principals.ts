@@ -56,7 +56,7 @@ export function registerPrincipalsCommand(program: Command, io: CliIo, setExit: 
     const kind = options.kind === undefined ? undefined : kindOf(String(options.kind));
     const all = [];
     for (let page = await p.list({ ...(kind ? { kind } : {}), limit: 1000 }); page.length > 0; page = await p.list({ ...(kind ? { kind } : {}), limit: 1000, afterId: page.at(-1)!.id })) all.push(...page);
-    print(options, { principals: all }, all.length === 0 ? '(no principals)\n' : table(['ID', 'KIND', 'ADMIN', 'CREATED (UTC)', 'NAME'], all.map((r) => [printable(r.id), r.kind, r.isAdministrator ? 'yes' : '', humanTime(r.createdAt), printable(r.displayName ?? '')])));
+    print(options, { principals: all }, all.length === 0 ? '(no principals)\n' : table(['ID', 'KIND', 'ADMIN', 'CREATED', 'NAME'], all.map((r) => [printable(r.id), r.kind, r.isAdministrator ? 'yes' : '', humanTime(r.createdAt), printable(r.displayName ?? '')])));
   }).option('-k, --kind <kind>', 'only this kind: user, group or service-account');
 
   sub('show', ['id'], 'show a principal with its groups, the service accounts it may act as and its event grants', async (p, options, id) => {

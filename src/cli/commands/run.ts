@@ -18,10 +18,12 @@ import { assumingModelResolver } from '../../core/engine/steps/model-resolver.js
 import { uuidIds } from '../../runtime/uuid-ids.js';
 import { openStoreSpec } from '../store-spec.js';
 import { withoutPassword } from './serve.js';
-import type { CliIo } from '../cli-io.js';
+import { styleOf, type CliIo } from '../cli-io.js';
+import { printable } from '../printable.js';
 import { looksLikeFlow, readFlowFile, readSiblingFlowFiles } from '../flow-files.js';
 import { formatRunEvent } from '../format-run-event.js';
 import { loadModules } from '../load-modules.js';
+import { humanTime } from '../remote-client.js';
 
 interface RunCommandOptions {
   store: string;
@@ -125,10 +127,13 @@ async function runCommand(file: string, options: RunCommandOptions, io: CliIo): 
     if (options.json) {
       io.out(`${JSON.stringify({ ...result, error: result.error ? { code: result.error.code, message: result.error.message } : undefined }, null, 2)}\n`);
     } else if (options.quiet) {
-      io.out(`${JSON.stringify(result.output, null, 2)}\n`);
+      // Only the output on success; on failure the error, on stderr, so a script's stdout stays its data.
+      if (result.error) io.err(`${result.status} ${printable(result.error.code)}: ${printable(result.error.message)}\n`);
+      else io.out(`${JSON.stringify(result.output, null, 2)}\n`);
     } else {
-      io.out(`\n${result.status} in ${result.durationMs} ms (run ${result.requestId})\n`);
-      if (result.error) io.out(`error ${result.error.code}: ${result.error.message}\n`);
+      const style = styleOf(io);
+      io.out(`\n${result.status === 'SUCCEEDED' ? style.ok(result.status) : style.error(result.status)} in ${result.durationMs} ms (run ${result.requestId})\n`);
+      if (result.error) io.out(`${style.error('error')} ${printable(result.error.code)}: ${printable(result.error.message)}\n`);
       else io.out(`output: ${JSON.stringify(result.output, null, 2)}\n`);
     }
     return result.status === 'SUCCEEDED' ? 0 : 1;
@@ -184,7 +189,7 @@ function describeWaiting(requestId: string, waiting: RunRecord[], store: string)
   const lines = [`flowrun run: run ${requestId} is waiting (INACTIVE); exit ${WAITING_EXIT_CODE}`];
   for (const run of waiting) {
     const s = run.state.suspension;
-    const what = !s ? 'to be resumed' : s.kind === 'event' ? `for event "${s.event}"${s.match && Object.keys(s.match).length ? ` matching ${JSON.stringify(s.match)}` : ''}` : s.kind === 'timer' ? `until ${new Date(s.until ?? 0).toISOString()}` : 'for an approval';
+    const what = !s ? 'to be resumed' : s.kind === 'event' ? `for event "${s.event}"${s.match && Object.keys(s.match).length ? ` matching ${JSON.stringify(s.match)}` : ''}` : s.kind === 'timer' ? `until ${humanTime(s.until ?? 0)}` : 'for an approval';
     lines.push(`  ${run.runId === requestId ? 'it' : `run ${run.runId} (${run.flowId})`} waits at step ${s?.stepId ?? '?'} ${what}`);
   }
   lines.push(

@@ -10,7 +10,7 @@ import type { CliIo } from '../cli-io.js';
 import { formatRunEvent } from '../format-run-event.js';
 import { registerRunsBatchCommands } from './runs-batch.js';
 import { printable } from '../printable.js';
-import { collect, humanTime, parseCount, parseJsonOption, remoteClient, runCliAction, table, UsageError, withRemoteOptions, type RemoteOptions } from '../remote-client.js';
+import { collect, humanTime, humanTimesIn, parseCount, parseJsonOption, remoteClient, runCliAction, table, UsageError, withRemoteOptions, type RemoteOptions } from '../remote-client.js';
 
 interface ListOptions extends RemoteOptions {
   limit?: string;
@@ -142,7 +142,7 @@ export function registerRunsCommand(program: Command, io: CliIo, setExit: (code:
       const offset = parseCount(options.offset, '--offset', 0) ?? 0;
       const entries = limit === undefined && offset === 0 ? await client.listAllRunLogs(runId) : (await client.getRunLogs(runId, { offset, ...(limit ? { limit } : {}) })).entries;
       if (options.json) return io.out(`${JSON.stringify({ entries }, null, 2)}\n`);
-      for (const e of entries) io.out(`${humanTime(e.time)}  ${printable(e.code)}  ${printable(e.description)}\n`);
+      for (const e of entries) io.out(`${humanTime(e.time)}  ${printable(e.code)}  ${printable(humanTimesIn(e.description))}\n`);
     }),
   );
 
@@ -193,7 +193,7 @@ function listQuery(options: ListOptions): ListRunsOptions {
 function runTable(runs: Run[]): string {
   if (runs.length === 0) return '(no runs)\n';
   return table(
-    ['RUN', 'FLOW', 'STATUS', 'STARTED (UTC)', 'LABEL'],
+    ['RUN', 'FLOW', 'STATUS', 'STARTED', 'LABEL'],
     runs.map((r) => [printable(r.runId), `${printable(r.flowId)}@${r.flowVersion}`, r.status, humanTime(r.startTime), printable(r.label ?? '')]),
   );
 }

@@ -44,7 +44,7 @@ export function registerTokensCommand(program: Command, io: CliIo, setExit: (cod
           return io.out(`${JSON.stringify({ token: issued.token, ...record, principalKind: issued.principal.kind, createdPrincipal: issued.createdPrincipal }, null, 2)}\n`);
         }
         if (issued.createdPrincipal) io.err(`created ${issued.principal.kind} ${issued.principal.id}\n`);
-        io.err(`token ${issued.record.tokenId} for ${issued.principal.id}${issued.record.expiresAt ? `, expires ${humanTime(issued.record.expiresAt)} UTC` : ''} — shown once, keep it now:\n`);
+        io.err(`token ${issued.record.tokenId} for ${issued.principal.id}${issued.record.expiresAt ? `, expires ${humanTime(issued.record.expiresAt)}` : ''} — shown once, keep it now:\n`);
         io.out(`${issued.token}\n`);
       }),
     );
@@ -63,7 +63,7 @@ export function registerTokensCommand(program: Command, io: CliIo, setExit: (cod
         if (shown.length === 0) return io.out('(no tokens)\n');
         io.out(
           table(
-            ['TOKEN', 'PRINCIPAL', 'STATE', 'CREATED (UTC)', 'EXPIRES (UTC)', 'DESCRIPTION'],
+            ['TOKEN', 'PRINCIPAL', 'STATE', 'CREATED', 'EXPIRES', 'DESCRIPTION'],
             shown.map((t) => [t.tokenId, printable(t.principalId), t.state, humanTime(t.createdAt), humanTime(t.expiresAt), printable(t.description ?? '')]),
           ),
         );

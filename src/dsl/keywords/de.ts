@@ -22,6 +22,7 @@ export const de: KeywordTable = {
     unknownFlow: 'unbekannter Ablauf „{name}“; Abläufe der Maschine: {known}',
     unknownLanguage: 'unbekannte Sprache „{found}“; bekannte Sprachen: {known}',
     invalid: '{message}',
+    didYouMean: 'meinten Sie „{name}“?',
     words: { endOfLine: 'das Zeilenende', aStatement: 'eine Anweisung', aName: 'einen Namen', aString: 'eine Zeichenkette in Anführungszeichen', anExpression: 'einen Ausdruck', aType: 'einen Typ', aValue: 'einen Wert', nothing: 'nichts' },
   },
 };

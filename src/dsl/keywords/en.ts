@@ -22,6 +22,7 @@ export const en: KeywordTable = {
     unknownFlow: 'unknown flow "{name}"; the machine\'s flows: {known}',
     unknownLanguage: 'unknown language "{found}"; known languages: {known}',
     invalid: '{message}',
+    didYouMean: 'did you mean "{name}"?',
     words: { endOfLine: 'the end of the line', aStatement: 'a statement', aName: 'a name', aString: 'a quoted string', anExpression: 'an expression', aType: 'a type', aValue: 'a value', nothing: 'nothing' },
   },
 };

@@ -22,6 +22,7 @@ export const es: KeywordTable = {
     unknownFlow: 'flujo desconocido "{name}"; flujos de la máquina: {known}',
     unknownLanguage: 'idioma desconocido "{found}"; idiomas conocidos: {known}',
     invalid: '{message}',
+    didYouMean: '¿quiso decir "{name}"?',
     words: { endOfLine: 'el final de la línea', aStatement: 'una instrucción', aName: 'un nombre', aString: 'un texto entre comillas', anExpression: 'una expresión', aType: 'un tipo', aValue: 'un valor', nothing: 'nada' },
   },
 };

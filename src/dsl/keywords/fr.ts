@@ -22,6 +22,7 @@ export const fr: KeywordTable = {
     unknownFlow: 'flot inconnu « {name} » ; flots de la machine : {known}',
     unknownLanguage: 'langue inconnue « {found} » ; langues connues : {known}',
     invalid: '{message}',
+    didYouMean: 'vouliez-vous dire « {name} » ?',
     words: { endOfLine: 'la fin de la ligne', aStatement: 'une instruction', aName: 'un nom', aString: 'une chaîne entre guillemets', anExpression: 'une expression', aType: 'un type', aValue: 'une valeur', nothing: 'rien' },
   },
 };

@@ -22,6 +22,7 @@ export const ja: KeywordTable = {
     unknownFlow: '不明なフロー「{name}」; マシンのフロー: {known}',
     unknownLanguage: '不明な言語「{found}」; 対応言語: {known}',
     invalid: '{message}',
+    didYouMean: '「{name}」のことですか?',
     words: { endOfLine: '行末', aStatement: '文', aName: '名前', aString: '引用符付き文字列', anExpression: '式', aType: '型', aValue: '値', nothing: '何もない' },
   },
 };

@@ -33,6 +33,8 @@ export interface DiagnosticMessages {
   unknownLanguage: string;
   /** `{message}`: a problem the flow validator found in the compiled definition (English). */
   invalid: string;
+  /** `{name}`: the known keyword or name closest to a misspelt one, appended to another message. */
+  didYouMean: string;
   /** Words used inside messages. */
   words: { endOfLine: string; aStatement: string; aName: string; aString: string; anExpression: string; aType: string; aValue: string; nothing: string };
 }

@@ -22,6 +22,7 @@ export const ko: KeywordTable = {
     unknownFlow: '알 수 없는 흐름 "{name}"; 머신의 흐름: {known}',
     unknownLanguage: '알 수 없는 언어 "{found}"; 지원 언어: {known}',
     invalid: '{message}',
+    didYouMean: '"{name}"을(를) 의도했나요?',
     words: { endOfLine: '줄 끝', aStatement: '문장', aName: '이름', aString: '따옴표 문자열', anExpression: '식', aType: '타입', aValue: '값', nothing: '없음' },
   },
 };

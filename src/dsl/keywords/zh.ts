@@ -22,6 +22,7 @@ export const zh: KeywordTable = {
     unknownFlow: '未知流程“{name}”；机器的流程：{known}',
     unknownLanguage: '未知语言“{found}”；已知语言：{known}',
     invalid: '{message}',
+    didYouMean: '您是指“{name}”吗？',
     words: { endOfLine: '行尾', aStatement: '语句', aName: '名称', aString: '带引号的字符串', anExpression: '表达式', aType: '类型', aValue: '值', nothing: '无' },
   },
 };

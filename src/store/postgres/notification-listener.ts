@@ -5,19 +5,10 @@
  */
 import type { Client, Notification } from 'pg';
 import { FlowError } from '../../core/errors.js';
-import type { TransientChange } from '../../core/store.js';
+import type { RunNotification, RunNotificationListener } from './run-notification.js';
 import { TransientReassembler } from './transient-notifier.js';
 
-/** A change of a run: it was created, recorded a transition, was woken, canceled or updated — or, with `transient`, a transient item change. */
-export interface RunNotification {
-  runId: string;
-  /** The run's `lastSeq` after the change: read events after what you have, up to this. */
-  lastSeq: number;
-  transient?: TransientChange;
-}
-
-/** Receives run notifications; what it throws is swallowed so it can never break the store. */
-export type RunNotificationListener = (notification: RunNotification) => void;
+export type { RunNotification, RunNotificationListener } from './run-notification.js';
 
 /** Options of a {@link NotificationListener}. */
 export interface NotificationListenerOptions {

@@ -228,7 +228,7 @@ export class PgConnection {
 
   async #loadDriver(): Promise<PgModule> {
     if (!this.#pg) {
-      this.#pg = await import('pg');
+      this.#pg = await importDriver();
       // Resolve host, port, user and database exactly as the driver will (URL, PG* variables,
       // defaults), so error messages name the real target. Constructing a Client does no I/O.
       const probe = new this.#pg.Client({ connectionString: this.#options.connectionString });
@@ -271,5 +271,20 @@ function targetFromUrl(connectionString: string): PostgresTarget {
     };
   } catch {
     return { host: '(unparsed)', port: 5432, user: '(unparsed)', database: '(unparsed)', password: null };
+  }
+}
+
+/**
+ * Loads `pg`, an optional peer dependency: only PostgreSQL users install it, so its absence is
+ * a set-up step to name, not a crash.
+ */
+async function importDriver(): Promise<PgModule> {
+  try {
+    return await import('pg');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'pg'")) {
+      throw new FlowError('STORE_ERROR', 'the PostgreSQL store needs the `pg` package, which is not installed: run `npm install pg` in your app', { cause: error });
+    }
+    throw error;
   }
 }

@@ -14,14 +14,17 @@ import * as trees from './run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import * as flows from './flow-versions.js';
 import { buildCountRunsQuery, buildListRunsQuery } from './list-runs-query.js';
-import { NotificationListener, type RunNotificationListener } from './notification-listener.js';
+import { NotificationListener } from './notification-listener.js';
+import type { RunNotificationListener } from './run-notification.js';
 import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
+import type { PrincipalStore } from '../../core/principal-store.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
 import { TransientNotifier } from './transient-notifier.js';
 import { NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, preparedQuery, wakeRuns } from './run-writes.js';
-import { TransitionBatcher, type GroupCommitStats } from './transition-batcher.js';
+import { TransitionBatcher } from './transition-batcher.js';
+import type { GroupCommitStats } from './group-commit-stats.js';
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -53,7 +56,7 @@ export class PostgresStore implements Store {
   readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: true, writesSmallStatesWhole: true };
   /** The schema this store lives in. */
   readonly schema: string;
-  readonly principals: PgPrincipalStore;
+  readonly principals: PrincipalStore;
   readonly #db: PgConnection;
   readonly #batcher: TransitionBatcher;
   readonly #listener: NotificationListener;

@@ -13,16 +13,9 @@ import { applyTransition, transitionErrorOf } from './apply-transition.js';
 import { recordBatch, type BatchItem, type NewRunWrite } from './record-function.js';
 import { insertRun } from './run-writes.js';
 import { isConnectionError, isRetryableTransactionError } from './pg-errors.js';
+import type { GroupCommitStats } from './group-commit-stats.js';
+export type { GroupCommitStats } from './group-commit-stats.js';
 
-/** Counters of a {@link TransitionBatcher}, for tests and metrics. */
-export interface GroupCommitStats {
-  /** Transactions committed by the group commit (each holds one or more transitions). */
-  commits: number;
-  /** Transitions that committed (including repeats recognised as already recorded). */
-  transitions: number;
-  /** Whole batches started again after a deadlock or serialization failure. */
-  batchRetries: number;
-}
 
 /** Options of a {@link TransitionBatcher}. */
 export interface TransitionBatcherOptions {

@@ -11,25 +11,9 @@ import { setImmediate, setTimeout } from 'node:timers';
 import { FlowError } from '../../core/errors.js';
 import { CommitDurability, type OffLoopSync } from './commit-durability.js';
 import type { SqliteConnection } from './sqlite-connection.js';
+import type { GroupCommitStats } from './group-commit-stats.js';
+export type { GroupCommitStats } from './group-commit-stats.js';
 
-/** Counters of a {@link GroupCommitQueue}, for tests and metrics. */
-export interface GroupCommitStats {
-  /** Write transactions committed. */
-  commits: number;
-  /** Operations that committed (each inside one of those transactions). */
-  operations: number;
-  /** Transactions started again because another process held the write lock. */
-  busyRetries: number;
-  /** Transactions whose fsync ran off the event loop (the rest fsynced inside COMMIT). */
-  offLoopSyncs: number;
-  /**
-   * The longest one transaction held the event loop, in milliseconds: from BEGIN until COMMIT
-   * returned (its fsync included when it ran inside COMMIT).
-   */
-  longestTransactionMs: number;
-  /** The longest the COMMIT statement alone held the event loop, in milliseconds (an fsync and any checkpoint inside it included). */
-  longestCommitMs: number;
-}
 
 /** Options of a {@link GroupCommitQueue}. */
 export interface GroupCommitQueueOptions {

@@ -9,7 +9,8 @@ import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, StoreChange, Transition, TransientChange } from '../../core/store.js';
 import * as trees from './run-trees.js';
 import * as flows from './flow-versions.js';
-import { GroupCommitQueue, type GroupCommitStats, type WriteOperation } from './group-commit-queue.js';
+import { GroupCommitQueue, type WriteOperation } from './group-commit-queue.js';
+import type { GroupCommitStats } from './group-commit-stats.js';
 import { CommittedReadCache, CommittedState } from './committed-reads.js';
 import { openSqliteDatabase } from './open-sqlite-database.js';
 import { readableRunFromRow, runFromRow, type RunRow } from './run-rows.js';
@@ -19,6 +20,7 @@ import * as writes from './run-writes.js';
 import * as outbox from './pending-emits.js';
 import { SqliteConnection } from './sqlite-connection.js';
 import { SqlitePrincipalStore } from './sqlite-principal-store.js';
+import type { PrincipalStore } from '../../core/principal-store.js';
 import { LiveChannel } from './live-channel.js';
 import { WalSync } from './wal-sync.js';
 import { resolve } from 'node:path';
@@ -64,7 +66,7 @@ export class SqliteStore implements Store {
   readonly name = 'sqlite';
   readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false, writesSmallStatesWhole: true };
   readonly path: string;
-  readonly principals: SqlitePrincipalStore;
+  readonly principals: PrincipalStore;
   readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs' | 'onWarning'>>;
   readonly #queue: GroupCommitQueue;
   /** With synchronous FULL on a file: fsyncs the WAL off the event loop when the queue asks. */

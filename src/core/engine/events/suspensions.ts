@@ -10,7 +10,7 @@ import type { Clock } from '../../clock.js';
 import type { LedgerEntry, RunEventBody, RunRecord, RunState, Suspension } from '../../run.js';
 import type { ClaimedRun, Store } from '../../store.js';
 import type { LiveRunRef } from '../engine-core.js';
-import { payloadMatches } from '../steps/wait-step.js';
+import { describeTime, payloadMatches } from '../steps/wait-step.js';
 
 /** What resuming needs of the engine. */
 export interface ResumeDeps {
@@ -91,7 +91,7 @@ export async function resumeDue(deps: ResumeDeps, claimed: ClaimedRun): Promise<
     await releaseClaim(deps, claimed, { readyAt: next.length ? Math.min(...next) : null });
     return null;
   }
-  const description = s.kind === 'timer' ? `step ${s.stepId} waited until ${s.until}` : `step ${s.stepId} stopped waiting for event ${s.event}: timed out`;
+  const description = s.kind === 'timer' ? `step ${s.stepId} waited until ${describeTime(s.until)}` : `step ${s.stepId} stopped waiting for event ${s.event}: timed out`;
   return resumeSuspended(deps, claimed, { decided: { ...s, decision: 'elapsed' }, log: { code: 'WaitElapsed', description, details: { stepId: s.stepId, kind: s.kind } }, keepLease: true });
 }
 

@@ -34,7 +34,15 @@ export function executeWaitStep(args: StepArgs, step: WaitStep, scope: Record<st
   }
   const until = step.durationMs !== undefined ? now + step.durationMs : timeOf(evaluateExpression(step.until!, scope), stepId);
   if (until <= now) return { type: 'complete', output: { waitedMs: 0 } };
-  return suspend({ ...base, kind: 'timer', until }, until, `step ${stepId} waits until ${until}`);
+  return suspend({ ...base, kind: 'timer', until }, until, `step ${stepId} waits until ${describeTime(until)}`);
+}
+
+/**
+ * A time for a log description: ISO 8601 in UTC (`2026-12-05T07:20:00.000Z`), so people and the
+ * CLI read a date, not an epoch; a time no Date can hold (a wait of 10^20 ms) as its number.
+ */
+export function describeTime(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
 }
 
 /** Runs an EMIT step: the event goes to the outbox, published after this step's transition commits. */
