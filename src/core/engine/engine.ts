@@ -44,7 +44,8 @@ import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './gover
 import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPage } from './governance/pending-approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
-import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
+import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions, TypedRunOptions } from './types.js';
+import type { ActionName, ActionOutput, DefaultActionName } from '../flow-types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
 export interface EngineOptions {
@@ -200,9 +201,9 @@ export class Engine implements EngineCore {
    * (INVALID_INPUT), a requestId already used (CONFLICT), or when `userId` may not start the flow
    * or act as `runAs` (PERMISSION_DENIED; see authorize.ts — without `userId` the caller is trusted).
    */
-  async startRun(options: StartRunOptions): Promise<{ requestId: string; run: Omit<RunRecord, 'state'> }> {
+  async startRun<F extends FlowDefinition | string, A extends ActionName<F> = DefaultActionName<F> & ActionName<F>>(options: TypedRunOptions<StartRunOptions, F, A>): Promise<{ requestId: string; run: Omit<RunRecord, 'state'> }> {
     this.#assertOpen();
-    const run = await prepareStart({ flows: this.#flows, access: this.access, maxNestingDepth: this.maxNestingDepth, buildRun: (input) => this.buildRun(input) }, options);
+    const run = await prepareStart({ flows: this.#flows, access: this.access, maxNestingDepth: this.maxNestingDepth, buildRun: (input) => this.buildRun(input) }, options as StartRunOptions);
     const { state: _state, ...created } = await this.#createAndExecute(run);
     return { requestId: run.runId, run: created };
   }
@@ -212,8 +213,8 @@ export class Engine implements EngineCore {
    * failed or was canceled — and rejects only when the run cannot be started or recorded.
    * Aborting `signal` cancels the run.
    */
-  runAction(options: RunActionOptions): Promise<ExecutionResult> {
-    return runActionOn(this, options);
+  runAction<F extends FlowDefinition | string, A extends ActionName<F> = DefaultActionName<F> & ActionName<F>>(options: TypedRunOptions<RunActionOptions, F, A>): Promise<ExecutionResult<ActionOutput<F, A>>> {
+    return runActionOn(this, options as RunActionOptions) as Promise<ExecutionResult<ActionOutput<F, A>>>;
   }
 
   buildRun(input: BuildRunInput): NewRun {
