@@ -27,6 +27,7 @@ export { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, ca
 export type { AccessOptions, ListingOptions, RunList } from './core/engine/access/authorize.js';
 export type { EnginePrincipals, NewPrincipal } from './core/engine/access/engine-principals.js';
 export { Engine, type EngineOptions } from './core/engine/engine.js';
+export { defineModule, type DefinedModule } from './core/engine/define-module.js';
 export { defineFlow } from './core/define-flow.js';
 export type {
   ActionDeclaration,

@@ -28,6 +28,7 @@ import { prepareStart } from './start/start-run.js';
 import { deployFlowVersion, type DeployedFlow, type DeployOptions } from './start/deploy-flow.js';
 import { RunWaiters } from './live/run-waiters.js';
 import { runActionOn } from './run-action.js';
+import { toModules } from './define-module.js';
 import { RunScheduler } from './execution/run-scheduler.js';
 import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js';
@@ -44,7 +45,7 @@ import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './gover
 import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPage } from './governance/pending-approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
-import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions, TypedRunOptions } from './types.js';
+import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, ModuleRegistration, RunActionOptions, RuntimeConfig, StartRunOptions, TypedRunOptions } from './types.js';
 import type { ActionName, ActionOutput, DefaultActionName } from '../flow-types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
@@ -53,8 +54,8 @@ export interface EngineOptions {
   clock: Clock;
   ids: IdSource;
   runtimeConfig?: RuntimeConfig;
-  /** Modules, merged over `runtimeConfig.modules`. */
-  modules?: Record<string, Module>;
+  /** Modules, merged over `runtimeConfig.modules`: functions or `{input, output, run}` definitions. */
+  modules?: Record<string, ModuleRegistration>;
   /** Name of this engine in leases. Default: a new id. */
   workerId?: string;
   /** How long a claim lasts without a heartbeat (default 30,000 ms). */
@@ -105,7 +106,7 @@ export class Engine implements EngineCore {
     this.ids = options.ids;
     const config = options.runtimeConfig ?? {};
     this.logger = config.logger;
-    this.modules = { ...config.modules, ...options.modules };
+    this.modules = toModules({ ...config.modules, ...options.modules });
     this.settings = Object.freeze({ ...config.settings });
     this.maxDepth = config.maxDepth ?? 100;
     this.maxNestingDepth = checkMaxNestingDepth(config.maxNestingDepth);

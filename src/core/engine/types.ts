@@ -5,6 +5,7 @@
 import type { Budgets } from '../budgets.js';
 import type { FlowError } from '../errors.js';
 import type { ActionName, InputField } from '../flow-types.js';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { FlowDefinition } from '../model.js';
 import type { ModelResolver } from './steps/model-resolver.js';
 import type { GovernancePolicy } from './governance/governance-policy.js';
@@ -63,9 +64,26 @@ export interface ModuleContext {
 /** A TypeScript function registered under a `moduleIdentifier`. Its resolved value is the step's output. */
 export type Module = (input: Record<string, unknown>, ctx: ModuleContext) => unknown | Promise<unknown>;
 
+/**
+ * A module written as an object: `run` receives the input `input` produced (defaults applied,
+ * coercions done) and its result is checked against `output`. Either schema may be left out (then
+ * nothing is checked on that side and its type is `Record<string, unknown>` / `unknown`).
+ */
+export interface ModuleDefinition<I = Record<string, unknown>, O = unknown> {
+  input?: StandardSchemaV1<unknown, I>;
+  output?: StandardSchemaV1<O, unknown>;
+  /** What the module does; its resolved value is the step's output. */
+  run(input: I, ctx: ModuleContext): O | Promise<O>;
+  description?: string;
+}
+
+/** A module as `runtimeConfig.modules` and `createEngine({modules})` accept it: a function, or a definition object. */
+export type ModuleRegistration = Module | { input?: StandardSchemaV1; output?: StandardSchemaV1; run(input: never, ctx: ModuleContext): unknown; description?: string };
+
 /** Instance-level configuration (seed 002): modules, settings, logger, limits. */
 export interface RuntimeConfig {
-  modules?: Record<string, Module>;
+  /** Modules by `moduleIdentifier`: functions, or `{input, output, run}` definitions (see `defineModule`). */
+  modules?: Record<string, ModuleRegistration>;
   /** Flow-readable configuration (`settings` in expressions, `ctx.settings` in modules). */
   settings?: Record<string, unknown>;
   logger?: Logger;
