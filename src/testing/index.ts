@@ -12,6 +12,8 @@ import { createMemoryStores } from '../store/memory/memory-store.js';
 import { createManualClock, createSequentialIds, type ManualClock } from './manual-clock.js';
 
 export { createManualClock, createSequentialIds, type ManualClock } from './manual-clock.js';
+export { createVirtualClock, type VirtualClock, type VirtualClockOptions } from './virtual-clock.js';
+export { createFlowTest, type FlowTest, type FlowTestOptions, type LedgerMatch, type ModelMock, type ModuleCall, type StepVisit } from './flow-test.js';
 
 /** What a module did when tested alone. */
 export interface ModuleTestResult {
