@@ -54,6 +54,7 @@ export const TYPE_REF_SHAPES = {
   field: part('Field', z.strictObject({ ...typeRef, description })),
 };
 
+/** A step's `retry` policy. */
 export const RETRY_SHAPE = part('Retry', z.strictObject({
   maxAttempts: z.number().int().min(1).describe('attempts in all, the first included'),
   backoffMs: z.number().min(0).optional().describe('wait before the first retry'),
@@ -61,13 +62,17 @@ export const RETRY_SHAPE = part('Retry', z.strictObject({
   maxBackoffMs: z.number().min(0).optional(),
   errorEquals: z.array(nonEmpty('an error code')).min(1).optional().describe('codes to retry; absent or ["*"]: every retryable error'),
 }));
+/** One clause of a step's `catch`. */
 export const CATCH_SHAPE = z.strictObject({ errorEquals: z.array(nonEmpty('an error code, or "*"')).min(1), next: stepName });
+/** One transition of a DECIDE step. */
 export const TRANSITION_SHAPE = z.strictObject({ condition: expression('true to take this transition'), nextStepInstanceId: stepName });
+/** One return mapping of a RUN_FLOW step. */
 export const RETURN_MAPPING_SHAPE = z.strictObject({
   output: nonEmpty('a returned output of the callee'),
   target: nonEmpty('where it lands in the caller, such as "$.vars.lines"'),
   mode: z.enum(['replace', 'merge']).optional(),
 });
+/** Where a compiled step is written (`source`). */
 export const SOURCE_SHAPE = z.strictObject({ file: z.string().optional(), line: z.number().int().min(0), column: z.number().int().min(0).optional() });
 
 /** Fields every step may carry, `stepType` first. */
@@ -128,6 +133,7 @@ const stepShape = z.discriminatedUnion(
 );
 const steps = part('Steps', named(stepShape).describe('the steps, by name'));
 
+/** An action: params, outputs and its step graph. */
 export const ACTION_SHAPE = part('Action', z.strictObject({
   description,
   params: named(TYPE_REF_SHAPES.param).optional().describe('the input, by param name'),
@@ -136,12 +142,15 @@ export const ACTION_SHAPE = part('Action', z.strictObject({
   startAt: stepName,
   steps,
 }));
+/** A subflow: a local step graph. */
 export const SUBFLOW_SHAPE = part('Subflow', z.strictObject({ description, startAt: stepName, steps }));
+/** One event subscription. */
 export const SUBSCRIPTION_SHAPE = z.strictObject({
   on: nonEmpty('the event name'),
   run: nonEmpty('a subflow or action of this flow'),
   runAs: nonEmpty('a service account id').optional(),
 });
+/** The flow's roles. */
 export const ROLES_SHAPE = z.strictObject({ administrators: z.array(z.string()).optional(), starters: z.array(z.string()).optional(), viewers: z.array(z.string()).optional() });
 
 /** The whole definition. `$schema` (an editor's pointer to this schema) and `source` are accepted as they are. */

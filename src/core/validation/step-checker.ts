@@ -20,6 +20,10 @@ export { START_FLOW_EXECUTION_MODULE };
 const STEP_BASE_KEYS = fieldsOf(STEP_BASE_SHAPE);
 const STEP_TYPE_KEYS: Record<string, string[]> = Object.fromEntries(Object.entries(STEP_TYPE_SHAPES).map(([type, shape]) => [type, fieldsOf(shape)]));
 const RETRY_KEYS = fieldsOf(RETRY_SHAPE);
+const CATCH_KEYS = fieldsOf(CATCH_SHAPE);
+const SOURCE_KEYS = fieldsOf(SOURCE_SHAPE);
+const TRANSITION_KEYS = fieldsOf(TRANSITION_SHAPE);
+const RETURN_MAPPING_KEYS = fieldsOf(RETURN_MAPPING_SHAPE);
 
 /** What a step graph can refer to. */
 export interface StepScope {
@@ -260,7 +264,7 @@ export class StepChecker extends FieldChecker {
     step.catch.forEach((clause, i) => {
       const clausePath = `${at}[${i}]`;
       if (!this.object(clause, clausePath)) return;
-      this.keys(clause, fieldsOf(CATCH_SHAPE), clausePath, 'a catch clause');
+      this.keys(clause, CATCH_KEYS, clausePath, 'a catch clause');
       this.strings(clause.errorEquals, joinPath(clausePath, 'errorEquals'), 'error codes', true);
       this.stepRef(clause.next, joinPath(clausePath, 'next'), scope);
     });
@@ -270,7 +274,7 @@ export class StepChecker extends FieldChecker {
     if (!this.present(step, 'source')) return;
     const at = joinPath(path, 'source');
     if (!this.object(step.source, at)) return;
-    this.keys(step.source, fieldsOf(SOURCE_SHAPE), at, 'a source location');
+    this.keys(step.source, SOURCE_KEYS, at, 'a source location');
     this.optString(step.source, 'file', at);
     if (!this.present(step.source, 'line')) this.add(joinPath(at, 'line'), '"line" is required');
     this.number(step.source, 'line', at, { min: 0, integer: true });
@@ -288,7 +292,7 @@ export class StepChecker extends FieldChecker {
     step.transitions.forEach((transition, i) => {
       const itemPath = `${at}[${i}]`;
       if (!this.object(transition, itemPath)) return;
-      this.keys(transition, fieldsOf(TRANSITION_SHAPE), itemPath, 'a transition');
+      this.keys(transition, TRANSITION_KEYS, itemPath, 'a transition');
       this.expression(transition, 'condition', itemPath, true);
       this.stepRef(transition.nextStepInstanceId, joinPath(itemPath, 'nextStepInstanceId'), scope);
     });
@@ -349,7 +353,7 @@ export class StepChecker extends FieldChecker {
     step.returnMappings.forEach((mapping, i) => {
       const itemPath = `${at}[${i}]`;
       if (!this.object(mapping, itemPath)) return;
-      this.keys(mapping, fieldsOf(RETURN_MAPPING_SHAPE), itemPath, 'a return mapping');
+      this.keys(mapping, RETURN_MAPPING_KEYS, itemPath, 'a return mapping');
       this.nonEmptyString(mapping, 'output', itemPath, 'the name of a returned output');
       const mode = mapping.mode;
       if (this.present(mapping, 'mode') && mode !== 'replace' && mode !== 'merge') {
