@@ -108,7 +108,7 @@ export type FlowIdOf<F> = F extends { id: infer I extends string } ? I : string;
  * is any string and `input` is `unknown`, checked by the server.
  */
 export type TypedRunFlowOptions<F, A extends ActionName<F>> = Omit<RunFlowOptions, 'flowId' | 'action' | 'input'> & { action?: A } & InputField<F, A> &
-  (IsTypedFlow<F> extends true ? { flow: F; flowId?: FlowIdOf<F> } | { flow?: undefined; flowId: FlowIdOf<F> } : { flow?: F; flowId?: string });
+  (IsTypedFlow<F> extends true ? { flow: F; flowId?: FlowIdOf<F> } | { flow?: undefined; flowId: FlowIdOf<F> } : { flow: F; flowId?: string } | { flow?: undefined; flowId: string });
 
 /** Seed 003 also names the order fields in snake case. */
 export type RunOrderBy = 'startTime' | 'endTime' | 'start_time' | 'end_time';

@@ -130,9 +130,11 @@ describe('typed entry points', () => {
     expect(byType).toMatchObject({ status: 'SUCCEEDED', output: 'd' });
     const waited = await client.waitForRun<typeof refund>(started.runId);
     if (waited.status === 'SUCCEEDED') expectTypeOf(waited.output.note).toEqualTypeOf<string>();
-    // Untyped: any flow id and input.
+    // Untyped: any flow id and input, or a definition known only at run time.
     const untyped = await client.runFlow({ flowId: 'billing/refund', input: { orderId: 'o-3' }, wait: true });
     expectTypeOf(untyped.output).toEqualTypeOf<unknown>();
+    const loaded = await client.runFlow({ flow: refund as FlowDefinition, input: { orderId: 'o-4' }, wait: true });
+    expect(loaded).toMatchObject({ status: 'SUCCEEDED', flowId: 'billing/refund' });
   });
 });
 
@@ -157,6 +159,8 @@ export function compileErrors(engine: ReturnType<typeof createEngine>, client: R
   void client.runFlow<typeof refund>({ flowId: 'billing/refnd', input: { orderId: 'o' } });
   // @ts-expect-error a required param is missing, over HTTP
   void client.runFlow({ flow: zodded, input: {} });
+  // @ts-expect-error no flow named at all
+  void client.runFlow({ input: { orderId: 'o' } });
   void (async () => {
     const result = await engine.runAction({ flow: refund, input: { orderId: 'o' } });
     // @ts-expect-error output is null unless the run succeeded
