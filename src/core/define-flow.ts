@@ -22,8 +22,8 @@ export type { ActionInput, ActionName, ActionOutput } from './flow-types.js';
  * A param or output may be declared with a Standard Schema (zod 4, or any library implementing
  * Standard JSON Schema), bare or as its `schema`: it is converted to JSON Schema here (a param's
  * input type, an output's output type), so the returned object is plain JSON that can be deployed,
- * stored and drawn. A bare param is required unless its schema accepts `undefined`; a bare output
- * is returned.
+ * stored and drawn. A bare param is required unless its schema accepts `undefined`, and takes its
+ * schema's default (zod's `.default()`); a bare output is returned.
  *
  * Throws `ValidationError` with `code === 'INVALID_DEFINITION'` and every problem in `issues`
  * (see `validateFlow`), also for a Standard Schema that cannot describe itself as JSON Schema.
@@ -72,7 +72,9 @@ function toJsonAction(action: ActionDeclaration, path: string): unknown {
         const io = kind === 'params' ? 'input' : 'output';
         if (isStandardSchema(d)) {
           const schema = toJsonSchema(d, io, at);
-          return [name, kind === 'params' ? { schema, required: !acceptsUndefined(d) } : { schema, returned: true }];
+          if (kind === 'outputs') return [name, { schema, returned: true }];
+          // A schema's own default (zod's `.default()`) is the param's default: flowrun applies it when the input has none.
+          return [name, { schema, required: !acceptsUndefined(d), ...(schema.default !== undefined ? { default: schema.default } : {}) }];
         }
         if (typeof d === 'object' && d !== null && 'schema' in d && isStandardSchema(d.schema)) return [name, { ...d, schema: toJsonSchema(d.schema, io, `${at}.schema`) }];
         return [name, d];

@@ -45,13 +45,14 @@ const zodded = defineFlow({
       params: {
         customer: z.object({ name: z.string(), vip: z.boolean().optional() }),
         discount: z.number().min(0).max(1).optional(),
+        rounding: z.enum(['up', 'down']).default('down'),
         currency: { schema: z.enum(['EUR', 'USD']), default: 'EUR' },
       },
       outputs: { total: z.number(), lines: { schema: z.array(z.string()), returned: true } },
       startAt: 'price',
       steps: {
         price: { stepType: 'SET', target: '$.outputs.total', expression: 'input.customer.vip ? 90 : 100', defaultNextStepInstanceId: 'list' },
-        list: { stepType: 'SET', target: '$.outputs.lines', expression: '[input.customer.name, input.currency]' },
+        list: { stepType: 'SET', target: '$.outputs.lines', expression: '[input.customer.name, input.currency, input.rounding]' },
       },
     },
   },
@@ -80,6 +81,8 @@ describe('typed flow definitions', () => {
     const params = zodded.actions.main.params;
     expect(params.customer).toEqual({ schema: expect.objectContaining({ type: 'object', required: ['name'] }), required: true });
     expect(params.discount).toMatchObject({ required: false, schema: { type: 'number', minimum: 0, maximum: 1 } });
+    expect(params.rounding).toMatchObject({ required: false, default: 'down' });
+    expectTypeOf<Input['rounding']>().toEqualTypeOf<'up' | 'down' | undefined>();
     expect(zodded.actions.main.outputs.total).toEqual({ schema: { type: 'number' }, returned: true });
     expect(JSON.parse(JSON.stringify(zodded))).toEqual(zodded);
   });
@@ -104,7 +107,7 @@ describe('typed entry points', () => {
     const result = await runAction({ stores, flow: zodded, input: { customer: { name: 'ada', vip: true } } });
     if (result.status !== 'SUCCEEDED') throw result.error;
     expectTypeOf(result.output).toEqualTypeOf<{ total: number; lines: string[] | null }>();
-    expect(result.output).toEqual({ total: 90, lines: ['ada', 'EUR'] });
+    expect(result.output).toEqual({ total: 90, lines: ['ada', 'EUR', 'down'] });
 
     const engine = createEngine({ stores });
     const audit = await engine.runAction({ flow: refund, actionName: 'audit', input: { since: { day: '2026-01-01' } } });
