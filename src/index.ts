@@ -27,12 +27,29 @@ export { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, ca
 export type { AccessOptions, ListingOptions, RunList } from './core/engine/access/authorize.js';
 export type { EnginePrincipals, NewPrincipal } from './core/engine/access/engine-principals.js';
 export { Engine, type EngineOptions } from './core/engine/engine.js';
+export { defineModule, type DefinedModule } from './core/engine/define-module.js';
 export { defineFlow } from './core/define-flow.js';
+export type {
+  ActionDeclaration,
+  ActionInput,
+  ActionName,
+  ActionOutput,
+  DefaultActionName,
+  DefinedFlow,
+  FlowDeclaration,
+  InputField,
+  IsTypedFlow,
+  JsonSchemaValue,
+  OutputDeclaration,
+  ParamDeclaration,
+  SchemaDeclaration,
+  VarTypeValue,
+} from './core/flow-types.js';
 export { validateFlow, assertValidFlow } from './core/validation/validate-flow.js';
 export type { DeployedFlow, DeployOptions } from './core/engine/start/deploy-flow.js';
 export { compileExpression, evaluateExpression } from './core/expression/index.js';
 export { createEngine, type CreateEngineOptions } from './create-engine.js';
-export { runAction, type RunActionInput } from './run-action.js';
+export { runAction, type RunActionInput, type TypedRunActionInput } from './run-action.js';
 export { createMemoryStores, MemoryStore } from './store/memory/memory-store.js';
 export { createFilesystemStores, createSqliteStore } from './store/sqlite/create-filesystem-stores.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';

@@ -51,7 +51,10 @@ function target(file: SourceFile, specifier: string): string | null {
 }
 
 const production = (f: SourceFile): boolean => !f.path.endsWith('.test.ts') && !f.path.endsWith('.conformance.ts');
-const CORE_PACKAGES = ['jsep', '@jsep-plugin/object', 'jsonpath-plus', '@cfworker/json-schema'];
+// @standard-schema/spec is types only: flows and modules accept any Standard Schema (zod, …).
+// zod holds the one shape of a flow definition (validation/flow-shape.ts), which the validator
+// checks and the editors' JSON Schema is generated from.
+const CORE_PACKAGES = ['jsep', '@jsep-plugin/object', 'jsonpath-plus', '@cfworker/json-schema', '@standard-schema/spec', 'zod'];
 
 describe('architecture', () => {
   it('finds the source files it checks', () => {

@@ -45,7 +45,13 @@ export async function readFlowSource(path: string): Promise<FlowSource> {
   }
   if (extname(path) !== '.json') throw new FlowError('INVALID_DEFINITION', `${path}: flow files are .json or .flow`);
   try {
-    return { path, definition: JSON.parse(text) as unknown };
+    const definition = JSON.parse(text) as unknown;
+    // `$schema` points an editor at flowrun/flow.schema.json; it is not part of the flow.
+    if (typeof definition === 'object' && definition !== null && !Array.isArray(definition) && '$schema' in definition) {
+      const { $schema: _editor, ...flow } = definition as Record<string, unknown>;
+      return { path, definition: flow };
+    }
+    return { path, definition };
   } catch (error) {
     throw new FlowError('INVALID_DEFINITION', `${path}: not valid JSON: ${(error as Error).message}`);
   }

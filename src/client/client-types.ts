@@ -7,14 +7,21 @@ import type { LiveRunEvent } from '../core/engine/types.js';
 import type { FlowDefinition, FlowSourceText, FlowVersionRecord } from '../core/model.js';
 import type { LogEntry, RunRecord, RunStatus } from '../core/run.js';
 import type { FlowSummary } from '../core/store.js';
+import type { ActionInput, ActionName, ActionOutput, DefaultActionName, InputField, IsTypedFlow } from '../core/flow-types.js';
 
 export type { FlowDefinition, FlowSourceText, FlowSummary, FlowVersionRecord, LiveRunEvent, LogEntry, RunStatus };
+export type { ActionInput, ActionName, ActionOutput, DefaultActionName, IsTypedFlow };
 
 /**
  * A run as the server sends it: the engine's run record without its execution state and lease
  * bookkeeping (`state`, `version`, `readyAt`, `leaseOwner`, `leaseExpiresAt`, `fencingToken`).
+ * `O` is a successful run's output (`ActionOutput<typeof flow>` from a typed `runFlow` or
+ * `waitForRun`; `unknown` otherwise): test `status === 'SUCCEEDED'` to read it typed.
  */
-export type Run = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version'> & {
+export type Run<O = unknown> = RunFields & ({ status: 'SUCCEEDED'; output: O } | { status: Exclude<RunStatus, 'SUCCEEDED'>; output: unknown });
+
+/** The fields of a {@link Run} besides its `status` and `output`, which `O` types together. */
+export type RunFields = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version' | 'status' | 'output'> & {
   /** The flow definition's `title` (when it has one and you may see the flow). */
   flowTitle?: string;
   /** The flow definition's `description` (when it has one and you may see the flow). */
@@ -63,7 +70,10 @@ export interface TimeRange {
 
 /** Options of `runFlow` (seed 003's RunRequest). */
 export interface RunFlowOptions {
+  /** The flow to start; with `flow` instead, its `id`. */
   flowId: string;
+  /** A flow definition (as `defineFlow` returns it) whose `id` is the flow to start: types `action`, `input` and the run's output. */
+  flow?: FlowDefinition;
   /** The action to run; default `main`. */
   action?: string;
   /** A version number, `LATEST_PUBLISHED` or `LATEST`; default the published version, else the latest. */
@@ -86,6 +96,19 @@ export interface RunFlowOptions {
   /** Answer only when the run has ended (the server holds the request open). */
   wait?: boolean;
 }
+
+/** The id of a flow written with `defineFlow` (its literal `id`), or `string`. */
+export type FlowIdOf<F> = F extends { id: infer I extends string } ? I : string;
+
+/**
+ * {@link RunFlowOptions} typed by a flow `F` and action `A`: give the definition itself as `flow`
+ * (only its `id` is sent), or its type as a type argument with `flowId`
+ * (`runFlow<typeof refund>({flowId: 'billing/refund', input})`, `runFlow<typeof refund, 'audit'>` for
+ * another action); `action` and `input` are then checked by the compiler. Without either, `flowId`
+ * is any string and `input` is `unknown`, checked by the server.
+ */
+export type TypedRunFlowOptions<F, A extends ActionName<F>> = Omit<RunFlowOptions, 'flowId' | 'action' | 'input'> & { action?: A } & InputField<F, A> &
+  (IsTypedFlow<F> extends true ? { flow: F; flowId?: FlowIdOf<F> } | { flow?: undefined; flowId: FlowIdOf<F> } : { flow: F; flowId?: string } | { flow?: undefined; flowId: string });
 
 /** Seed 003 also names the order fields in snake case. */
 export type RunOrderBy = 'startTime' | 'endTime' | 'start_time' | 'end_time';

@@ -30,12 +30,14 @@ import type {
   PublishEventOptions,
   PublishedEventResult,
   RunFlowOptions,
+  TypedRunFlowOptions,
   RunList,
   RunLogPage,
   Run,
   WaitForRunOptions,
   WatchRunOptions,
 } from './client-types.js';
+import type { ActionName, ActionOutput, DefaultActionName } from '../core/flow-types.js';
 import { errorFromBody } from './client-errors.js';
 import { HttpTransport, invalid, segment } from './http-transport.js';
 import { listRunsQuery } from './list-runs-query.js';
@@ -73,10 +75,11 @@ export class FlowClient {
    * with the same `requestId` or `idempotencyKey` cannot start a second run: the first is a
    * CONFLICT, the second returns the run already started.
    */
-  async runFlow(options: RunFlowOptions): Promise<Run> {
+  async runFlow<F = FlowDefinition, A extends ActionName<F> = DefaultActionName<F> & ActionName<F>>(options: TypedRunFlowOptions<F, A>): Promise<Run<ActionOutput<F, A>>> {
+    const untyped = options as RunFlowOptions;
     // With an idempotency key a second send answers the run the first one started.
-    const idempotent = typeof options?.idempotencyKey === 'string';
-    return (await this.#http.json<{ run: Run }>({ method: 'POST', path: '/runs', body: runBody(options, 'runFlow'), idempotent, untimed: options.wait === true })).run;
+    const idempotent = typeof untyped?.idempotencyKey === 'string';
+    return (await this.#http.json<{ run: Run<ActionOutput<F, A>> }>({ method: 'POST', path: '/runs', body: runBody(untyped, 'runFlow'), idempotent, untimed: untyped.wait === true })).run;
   }
 
   /** One page of the runs the caller may see. */
@@ -194,7 +197,10 @@ export class FlowClient {
    * with TIMEOUT after `timeoutMs` and CANCELED when `signal` aborts (the run goes on either
    * way), and with the error of a poll that failed (RUN_NOT_FOUND, NETWORK_ERROR, …).
    */
-  async waitForRun(runId: string, options: WaitForRunOptions = {}): Promise<Run> {
+  async waitForRun<O>(run: Run<O>, options?: WaitForRunOptions): Promise<Run<O>>;
+  async waitForRun<F = FlowDefinition, A extends ActionName<F> = DefaultActionName<F> & ActionName<F>>(runId: string, options?: WaitForRunOptions): Promise<Run<ActionOutput<F, A>>>;
+  async waitForRun(runOrId: string | Run, options: WaitForRunOptions = {}): Promise<Run> {
+    const runId = typeof runOrId === 'object' && runOrId !== null ? runOrId.runId : runOrId;
     const pollIntervalMs = count(options.pollIntervalMs, 'pollIntervalMs', 1) ?? 1_000;
     const timeoutMs = count(options.timeoutMs, 'timeoutMs', 0);
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
@@ -327,8 +333,10 @@ export class FlowClient {
 }
 
 /** The body of a start request, checked: the fields the server takes, nothing else. */
-function runBody(options: RunFlowOptions, path: string): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null) invalid(path, 'must be {flowId, input?, …}');
+function runBody(given: RunFlowOptions, path: string): Record<string, unknown> {
+  if (typeof given !== 'object' || given === null) invalid(path, 'must be {flowId, input?, …}');
+  // A definition given as `flow` names the flow by its id; nothing else of it is sent.
+  const options = given.flowId === undefined && typeof given.flow?.id === 'string' ? { ...given, flowId: given.flow.id } : given;
   if (typeof options.flowId !== 'string' || options.flowId === '') invalid(`${path === 'runFlow' ? '' : `${path}.`}flowId`, `must be a flow id, got ${JSON.stringify(options.flowId)}`);
   const body: Record<string, unknown> = {};
   for (const key of START_FIELDS) if (options[key] !== undefined) body[key] = options[key];

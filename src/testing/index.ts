@@ -5,12 +5,15 @@
 import { CanceledError, FlowError, toFlowError } from '../core/errors.js';
 import type { FlowDefinition, StepDefinition } from '../core/model.js';
 import type { Item, LogEntry, RunRecord } from '../core/run.js';
-import type { ItemHandle, Module, ModuleContext } from '../core/engine/types.js';
+import type { ItemHandle, Module, ModuleContext, ModuleRegistration } from '../core/engine/types.js';
+import { toModules } from '../core/engine/define-module.js';
 import { Engine } from '../core/engine/engine.js';
 import { createMemoryStores } from '../store/memory/memory-store.js';
 import { createManualClock, createSequentialIds, type ManualClock } from './manual-clock.js';
 
 export { createManualClock, createSequentialIds, type ManualClock } from './manual-clock.js';
+export { createVirtualClock, type VirtualClock, type VirtualClockOptions } from './virtual-clock.js';
+export { createFlowTest, type FlowTest, type FlowTestOptions, type LedgerMatch, type ModelMock, type ModuleCall, type StepVisit } from './flow-test.js';
 
 /** What a module did when tested alone. */
 export interface ModuleTestResult {
@@ -44,7 +47,9 @@ export interface TestModuleOptions {
  * const result = await testModule(chargeCard, { amount: 12 });
  * expect(result.output).toEqual({ ok: true });
  */
-export async function testModule(module: Module, input: Record<string, unknown>, options: TestModuleOptions = {}): Promise<ModuleTestResult> {
+export async function testModule(registration: ModuleRegistration, input: Record<string, unknown>, options: TestModuleOptions = {}): Promise<ModuleTestResult> {
+  // A definition object is checked and typed as the engine would run it (defineModule).
+  const module: Module = toModules({ module: registration }).module!;
   const clock = options.clock ?? createManualClock();
   const ids = createSequentialIds();
   const runId = options.runId ?? 'test-run';
@@ -138,7 +143,7 @@ export interface StepTestResult {
 /** Options of {@link testStep}. */
 export interface TestStepOptions {
   context?: TestStepContext;
-  modules?: Record<string, Module>;
+  modules?: Record<string, ModuleRegistration>;
   /** Other flows the step may call (RUN_FLOW / START_FLOW_EXECUTION), deployed and published first. */
   flows?: FlowDefinition[];
   /** Subflows the step may `run` or `goto`. */

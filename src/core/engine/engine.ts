@@ -28,6 +28,7 @@ import { prepareStart } from './start/start-run.js';
 import { deployFlowVersion, type DeployedFlow, type DeployOptions } from './start/deploy-flow.js';
 import { RunWaiters } from './live/run-waiters.js';
 import { runActionOn } from './run-action.js';
+import { toModules } from './define-module.js';
 import { RunScheduler } from './execution/run-scheduler.js';
 import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
 import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js';
@@ -44,7 +45,8 @@ import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './gover
 import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPage } from './governance/pending-approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
-import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
+import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, ModuleRegistration, RunActionOptions, RuntimeConfig, StartRunOptions, TypedRunOptions } from './types.js';
+import type { ActionName, ActionOutput, DefaultActionName } from '../flow-types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
 export interface EngineOptions {
@@ -52,8 +54,8 @@ export interface EngineOptions {
   clock: Clock;
   ids: IdSource;
   runtimeConfig?: RuntimeConfig;
-  /** Modules, merged over `runtimeConfig.modules`. */
-  modules?: Record<string, Module>;
+  /** Modules, merged over `runtimeConfig.modules`: functions or `{input, output, run}` definitions. */
+  modules?: Record<string, ModuleRegistration>;
   /** Name of this engine in leases. Default: a new id. */
   workerId?: string;
   /** How long a claim lasts without a heartbeat (default 30,000 ms). */
@@ -104,7 +106,7 @@ export class Engine implements EngineCore {
     this.ids = options.ids;
     const config = options.runtimeConfig ?? {};
     this.logger = config.logger;
-    this.modules = { ...config.modules, ...options.modules };
+    this.modules = toModules({ ...config.modules, ...options.modules });
     this.settings = Object.freeze({ ...config.settings });
     this.maxDepth = config.maxDepth ?? 100;
     this.maxNestingDepth = checkMaxNestingDepth(config.maxNestingDepth);
@@ -200,9 +202,9 @@ export class Engine implements EngineCore {
    * (INVALID_INPUT), a requestId already used (CONFLICT), or when `userId` may not start the flow
    * or act as `runAs` (PERMISSION_DENIED; see authorize.ts — without `userId` the caller is trusted).
    */
-  async startRun(options: StartRunOptions): Promise<{ requestId: string; run: Omit<RunRecord, 'state'> }> {
+  async startRun<F extends FlowDefinition | string, A extends ActionName<F> = DefaultActionName<F> & ActionName<F>>(options: TypedRunOptions<StartRunOptions, F, A>): Promise<{ requestId: string; run: Omit<RunRecord, 'state'> }> {
     this.#assertOpen();
-    const run = await prepareStart({ flows: this.#flows, access: this.access, maxNestingDepth: this.maxNestingDepth, buildRun: (input) => this.buildRun(input) }, options);
+    const run = await prepareStart({ flows: this.#flows, access: this.access, maxNestingDepth: this.maxNestingDepth, buildRun: (input) => this.buildRun(input) }, options as StartRunOptions);
     const { state: _state, ...created } = await this.#createAndExecute(run);
     return { requestId: run.runId, run: created };
   }
@@ -212,8 +214,8 @@ export class Engine implements EngineCore {
    * failed or was canceled — and rejects only when the run cannot be started or recorded.
    * Aborting `signal` cancels the run.
    */
-  runAction(options: RunActionOptions): Promise<ExecutionResult> {
-    return runActionOn(this, options);
+  runAction<F extends FlowDefinition | string, A extends ActionName<F> = DefaultActionName<F> & ActionName<F>>(options: TypedRunOptions<RunActionOptions, F, A>): Promise<ExecutionResult<ActionOutput<F, A>>> {
+    return runActionOn(this, options as RunActionOptions) as Promise<ExecutionResult<ActionOutput<F, A>>>;
   }
 
   buildRun(input: BuildRunInput): NewRun {

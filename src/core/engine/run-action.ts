@@ -44,14 +44,11 @@ export async function runActionOn(engine: RunActionEngine, options: RunActionOpt
     outputs?.ended(run);
     // A run that never recorded an item needs no read (most runs).
     const items = run.state.hasItems === false ? [] : await engine.store.getRunItems(requestId);
-    return {
-      requestId,
-      status: run.status,
-      output: run.output,
-      items,
-      durationMs: Math.max(0, (run.endTime ?? engine.clock.now()) - started),
-      ...(run.runError ? { error: fromRunError(run.runError, run.runId) } : {}),
-    };
+    const ended = { requestId, items, durationMs: Math.max(0, (run.endTime ?? engine.clock.now()) - started) };
+    if (run.status === 'SUCCEEDED') return { ...ended, status: run.status, output: run.output };
+    // A run that did not succeed always records its error (CANCELED, TIMEOUT, the failing step's code).
+    const error = fromRunError(run.runError ?? { code: 'FAILED', description: `the run ended ${run.status}` }, run.runId);
+    return { ...ended, status: run.status, output: null, error };
   } finally {
     stopItems?.();
     outputs?.stop();

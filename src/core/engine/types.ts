@@ -4,6 +4,8 @@
  */
 import type { Budgets } from '../budgets.js';
 import type { FlowError } from '../errors.js';
+import type { ActionName, InputField } from '../flow-types.js';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { FlowDefinition } from '../model.js';
 import type { ModelResolver } from './steps/model-resolver.js';
 import type { GovernancePolicy } from './governance/governance-policy.js';
@@ -62,9 +64,26 @@ export interface ModuleContext {
 /** A TypeScript function registered under a `moduleIdentifier`. Its resolved value is the step's output. */
 export type Module = (input: Record<string, unknown>, ctx: ModuleContext) => unknown | Promise<unknown>;
 
+/**
+ * A module written as an object: `run` receives the input `input` produced (defaults applied,
+ * coercions done) and its result is checked against `output`. Either schema may be left out (then
+ * nothing is checked on that side and its type is `Record<string, unknown>` / `unknown`).
+ */
+export interface ModuleDefinition<I = Record<string, unknown>, O = unknown> {
+  input?: StandardSchemaV1<unknown, I>;
+  output?: StandardSchemaV1<O, unknown>;
+  /** What the module does; its resolved value is the step's output. */
+  run(input: I, ctx: ModuleContext): O | Promise<O>;
+  description?: string;
+}
+
+/** A module as `runtimeConfig.modules` and `createEngine({modules})` accept it: a function, or a definition object. */
+export type ModuleRegistration = Module | { input?: StandardSchemaV1; output?: StandardSchemaV1; run(input: never, ctx: ModuleContext): unknown; description?: string };
+
 /** Instance-level configuration (seed 002): modules, settings, logger, limits. */
 export interface RuntimeConfig {
-  modules?: Record<string, Module>;
+  /** Modules by `moduleIdentifier`: functions, or `{input, output, run}` definitions (see `defineModule`). */
+  modules?: Record<string, ModuleRegistration>;
   /** Flow-readable configuration (`settings` in expressions, `ctx.settings` in modules). */
   settings?: Record<string, unknown>;
   logger?: Logger;
@@ -158,16 +177,28 @@ export interface RunActionOptions extends StartRunOptions {
   onOutput?: (name: string, snapshot: unknown) => void;
 }
 
-/** What `runAction` resolves to (seed 002's ExecutionResult). */
-export interface ExecutionResult {
+/**
+ * What `runAction` resolves to (seed 002's ExecutionResult). `O` is the type of a successful run's
+ * output: `ActionOutput<F, A>` for a flow written with `defineFlow`, `unknown` otherwise. Test
+ * `status` (or `error`) to narrow `output`: a run that did not succeed has `output: null` and `error` set.
+ */
+export type ExecutionResult<O = unknown> = {
   requestId: string;
-  status: RunStatus;
-  output: unknown;
   /** Persisted items (never transient ones), in creation order, in their final state. */
   items: Item[];
   durationMs: number;
-  error?: FlowError;
-}
+} & ({ status: 'SUCCEEDED'; output: O; error?: undefined } | { status: Exclude<RunStatus, 'SUCCEEDED'>; output: null; error: FlowError });
+
+/**
+ * Start or run options typed by their flow: `flow` is a flow written with `defineFlow` (or a JSON
+ * import), `actionName` one of its actions (default `main`) and `input` what that action accepts
+ * (`ActionInput`); a wrong action name or input is a compile error. For a flow id or a definition
+ * known only at run time, `actionName` is any string and `input` is `unknown`, checked when the run starts.
+ */
+export type TypedRunOptions<O extends StartRunOptions, F, A extends ActionName<F>> = Omit<O, 'flow' | 'actionName' | 'input'> & {
+  flow: F;
+  actionName?: A;
+} & InputField<F, A>;
 
 /** A page of log entries. */
 export interface LogPage {

@@ -9,8 +9,6 @@ import { guarded, isObj, list, naming, type FieldChecker, type Obj } from './fie
 import type { TypeRef } from '../model.js';
 import { validateValue } from '../params.js';
 
-/** The fields an ASK step has besides the common ones. */
-export const ASK_STEP_KEYS = ['model', 'task', 'returns', 'assuming'];
 
 /** Checks the ASK-specific fields of `step`, reporting through `checker`. */
 export function checkAskStep(checker: FieldChecker, step: Obj, path: string, classNames: string[] | undefined): void {

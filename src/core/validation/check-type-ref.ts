@@ -6,18 +6,19 @@ import { checkJsonSchema } from './check-json-schema.js';
 import { describeValue, joinPath } from '../describe-value.js';
 import { list, type FieldChecker, type Obj } from './field-checker.js';
 import { validateValue } from '../params.js';
+import { TYPE_REF_SHAPES, VAR_TYPES as VAR_TYPE_NAMES, fieldsOf } from './flow-shape.js';
 
 /** What a type ref declares: a flow var, an action param, an action output or a field an ASK step generates. */
 export type TypeRefKind = 'var' | 'param' | 'output' | 'field';
 
+// Field lists and types from the one shape of a definition (flow-shape.ts).
 const TYPE_REF_KEYS: Record<TypeRefKind, string[]> = {
-  var: ['type', 'schema', 'collection', 'default', 'description'],
-  param: ['type', 'schema', 'collection', 'required', 'default', 'description'],
-  output: ['type', 'schema', 'collection', 'returned', 'streamable', 'default', 'description'],
-  /** A field an ASK step generates. */
-  field: ['type', 'schema', 'collection', 'description'],
+  var: fieldsOf(TYPE_REF_SHAPES.var),
+  param: fieldsOf(TYPE_REF_SHAPES.param),
+  output: fieldsOf(TYPE_REF_SHAPES.output),
+  field: fieldsOf(TYPE_REF_SHAPES.field),
 };
-const VAR_TYPES = ['text', 'number', 'boolean', 'map', 'list', 'any'];
+const VAR_TYPES: readonly string[] = VAR_TYPE_NAMES;
 
 /** One declaration for {@link checkTypeRef}. */
 export interface TypeRefDeclaration {

@@ -7,12 +7,7 @@ import { describeValue, joinPath } from '../describe-value.js';
 import { checkExpression } from '../expression/index.js';
 import { guarded, naming, type FieldChecker, type Obj } from './field-checker.js';
 
-/** The fields of a WAIT step besides the common ones. */
-export const WAIT_STEP_KEYS = ['durationMs', 'until', 'event', 'match'];
-/** The fields of an EMIT step besides the common ones. */
-export const EMIT_STEP_KEYS = ['event', 'payload'];
-
-const EVENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$/;
+import { EVENT_NAME_PATTERN as EVENT_NAME } from './flow-shape.js';
 
 /** Checks the WAIT-specific fields of `step`. */
 export function checkWaitStep(checker: FieldChecker, step: Obj, path: string): void {

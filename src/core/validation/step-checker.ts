@@ -3,8 +3,8 @@
  * step — the fields its type allows, references to steps, subflows, vars and outputs, expressions
  * and mapping sources that parse, retry and catch policies, and the rules of calls.
  */
-import { ASK_STEP_KEYS, checkAskStep } from './check-ask-step.js';
-import { EMIT_STEP_KEYS, WAIT_STEP_KEYS, checkEmitStep, checkWaitStep } from './check-wait-emit.js';
+import { checkAskStep } from './check-ask-step.js';
+import { checkEmitStep, checkWaitStep } from './check-wait-emit.js';
 import { checkCall } from './check-call.js';
 import { checkStepReferences } from './check-references.js';
 import { describeValue, joinPath } from '../describe-value.js';
@@ -12,29 +12,18 @@ import { checkExpression } from '../expression/index.js';
 import { FieldChecker, RESERVED_NAMES, guarded, isObj, list, naming, type Obj } from './field-checker.js';
 import { checkMappingSource, parseContextTarget } from '../mapping.js';
 import { LATEST_PUBLISHED, STEP_TYPES } from '../model.js';
+import { CATCH_SHAPE, RETRY_SHAPE, RETURN_MAPPING_SHAPE, SOURCE_SHAPE, START_FLOW_EXECUTION_MODULE, STEP_BASE_SHAPE, STEP_TYPE_SHAPES, TRANSITION_SHAPE, fieldsOf } from './flow-shape.js';
 
-/** The module a START_FLOW_EXECUTION step runs (seed 004). */
-export const START_FLOW_EXECUTION_MODULE = 'system/start-flow-execution';
+export { START_FLOW_EXECUTION_MODULE };
 
-const STEP_BASE_KEYS = [
-  'stepType', 'stepInstanceId', 'displayName', 'literals', 'inputMappings', 'outputMappings',
-  'defaultNextStepInstanceId', 'retry', 'catch', 'timeoutMs', 'source',
-];
-const STEP_TYPE_KEYS: Record<string, string[]> = {
-  COMPUTE: ['expression'],
-  DECIDE: ['transitions'],
-  RUN_FLOW: ['subflow', 'flowDefinitionId', 'flowVersion', 'action', 'async', 'runAs', 'returnMappings'],
-  GOTO: ['subflow'],
-  START_FLOW_EXECUTION: ['moduleIdentifier', 'runAs'],
-  ASK: ASK_STEP_KEYS,
-  MODULE: ['moduleIdentifier'],
-  SET: ['target', 'expression'],
-  SUCCEED: ['expression'],
-  FAIL: ['code', 'description'],
-  WAIT: WAIT_STEP_KEYS,
-  EMIT: EMIT_STEP_KEYS,
-};
-const RETRY_KEYS = ['maxAttempts', 'backoffMs', 'backoffRate', 'maxBackoffMs', 'errorEquals'];
+// Field lists from the one shape of a definition (flow-shape.ts).
+const STEP_BASE_KEYS = fieldsOf(STEP_BASE_SHAPE);
+const STEP_TYPE_KEYS: Record<string, string[]> = Object.fromEntries(Object.entries(STEP_TYPE_SHAPES).map(([type, shape]) => [type, fieldsOf(shape)]));
+const RETRY_KEYS = fieldsOf(RETRY_SHAPE);
+const CATCH_KEYS = fieldsOf(CATCH_SHAPE);
+const SOURCE_KEYS = fieldsOf(SOURCE_SHAPE);
+const TRANSITION_KEYS = fieldsOf(TRANSITION_SHAPE);
+const RETURN_MAPPING_KEYS = fieldsOf(RETURN_MAPPING_SHAPE);
 
 /** What a step graph can refer to. */
 export interface StepScope {
@@ -275,7 +264,7 @@ export class StepChecker extends FieldChecker {
     step.catch.forEach((clause, i) => {
       const clausePath = `${at}[${i}]`;
       if (!this.object(clause, clausePath)) return;
-      this.keys(clause, ['errorEquals', 'next'], clausePath, 'a catch clause');
+      this.keys(clause, CATCH_KEYS, clausePath, 'a catch clause');
       this.strings(clause.errorEquals, joinPath(clausePath, 'errorEquals'), 'error codes', true);
       this.stepRef(clause.next, joinPath(clausePath, 'next'), scope);
     });
@@ -285,7 +274,7 @@ export class StepChecker extends FieldChecker {
     if (!this.present(step, 'source')) return;
     const at = joinPath(path, 'source');
     if (!this.object(step.source, at)) return;
-    this.keys(step.source, ['file', 'line', 'column'], at, 'a source location');
+    this.keys(step.source, SOURCE_KEYS, at, 'a source location');
     this.optString(step.source, 'file', at);
     if (!this.present(step.source, 'line')) this.add(joinPath(at, 'line'), '"line" is required');
     this.number(step.source, 'line', at, { min: 0, integer: true });
@@ -303,7 +292,7 @@ export class StepChecker extends FieldChecker {
     step.transitions.forEach((transition, i) => {
       const itemPath = `${at}[${i}]`;
       if (!this.object(transition, itemPath)) return;
-      this.keys(transition, ['condition', 'nextStepInstanceId'], itemPath, 'a transition');
+      this.keys(transition, TRANSITION_KEYS, itemPath, 'a transition');
       this.expression(transition, 'condition', itemPath, true);
       this.stepRef(transition.nextStepInstanceId, joinPath(itemPath, 'nextStepInstanceId'), scope);
     });
@@ -364,7 +353,7 @@ export class StepChecker extends FieldChecker {
     step.returnMappings.forEach((mapping, i) => {
       const itemPath = `${at}[${i}]`;
       if (!this.object(mapping, itemPath)) return;
-      this.keys(mapping, ['output', 'target', 'mode'], itemPath, 'a return mapping');
+      this.keys(mapping, RETURN_MAPPING_KEYS, itemPath, 'a return mapping');
       this.nonEmptyString(mapping, 'output', itemPath, 'the name of a returned output');
       const mode = mapping.mode;
       if (this.present(mapping, 'mode') && mode !== 'replace' && mode !== 'merge') {

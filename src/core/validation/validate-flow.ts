@@ -18,19 +18,23 @@ import { MAX_WALKED_DEPTH, nestingIssue } from '../json-depth.js';
 import { isObj, list, type Obj } from './field-checker.js';
 import type { FlowDefinition } from '../model.js';
 import { StepChecker } from './step-checker.js';
+import { ACTION_SHAPE, FLOW_SHAPE, ROLES_SHAPE, SUBFLOW_SHAPE, SUBSCRIPTION_SHAPE, fieldsOf } from './flow-shape.js';
 
 // Defined beside the checks that use them; part of this module's API.
 export { FLOW_ID_PATTERN } from './field-checker.js';
-export { START_FLOW_EXECUTION_MODULE } from './step-checker.js';
+export { START_FLOW_EXECUTION_MODULE } from './flow-shape.js';
 
 /** The result of {@link validateFlow}: the definition typed as a flow, or every problem found. */
 export type FlowValidationResult = { ok: true; flow: FlowDefinition; warnings?: ValidationIssue[] } | { ok: false; issues: ValidationIssue[]; warnings?: ValidationIssue[] };
 
-/** Top-level fields; `source` (where a compiled definition came from) is accepted as it is. */
-const FLOW_KEYS = ['id', 'title', 'description', 'classes', 'vars', 'actions', 'subflows', 'subscriptions', 'roles', 'source'];
-const ACTION_KEYS = ['description', 'params', 'outputs', 'timeoutMs', 'startAt', 'steps'];
-const SUBFLOW_KEYS = ['description', 'startAt', 'steps'];
-const ROLE_KEYS = ['administrators', 'starters', 'viewers'];
+// The fields each object may have come from the one shape of a definition (flow-shape.ts), which
+// the JSON Schema editors use is generated from too. `source` (where a compiled definition came
+// from) and `$schema` (an editor's pointer to that JSON Schema) are accepted as they are.
+const FLOW_KEYS = fieldsOf(FLOW_SHAPE);
+const ACTION_KEYS = fieldsOf(ACTION_SHAPE);
+const SUBFLOW_KEYS = fieldsOf(SUBFLOW_SHAPE);
+const ROLE_KEYS = fieldsOf(ROLES_SHAPE);
+const SUBSCRIPTION_KEYS = fieldsOf(SUBSCRIPTION_SHAPE);
 
 /**
  * Validates a flow definition and returns it typed as a {@link FlowDefinition}, or every problem at
@@ -65,6 +69,7 @@ export function validateFlow(definition: unknown): FlowValidationResult {
   if (!Object.hasOwn(definition, 'id')) add('id', 'a flow needs an "id" such as "orders/process"');
   else v.flowId(definition.id, 'id');
   v.optString(definition, 'title', '');
+  v.optString(definition, '$schema', '');
   v.optString(definition, 'description', '');
 
   const classes = v.namedObjects(definition, 'classes', '');
@@ -123,7 +128,7 @@ export function validateFlow(definition: unknown): FlowValidationResult {
     definition.subscriptions.forEach((subscription, i) => {
       const path = `subscriptions[${i}]`;
       if (!v.object(subscription, path)) return;
-      v.keys(subscription, ['on', 'run', 'runAs'], path, 'a subscription');
+      v.keys(subscription, SUBSCRIPTION_KEYS, path, 'a subscription');
       v.nonEmptyString(subscription, 'on', path, 'the event name');
       if (v.present(subscription, 'runAs')) v.nonEmptyString(subscription, 'runAs', path, 'a service account id');
       if (!v.nonEmptyString(subscription, 'run', path, 'a subflow or action name')) return;
