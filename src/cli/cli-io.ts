@@ -8,6 +8,13 @@ export interface CliIo {
   err(text: string): void;
   /** Whether stdout is a terminal (colour and symbols). */
   isTty: boolean;
+  /** Whether stderr (where logs go) is a terminal: `--log-format` defaults to pretty there. */
+  errIsTty?: boolean;
+  /**
+   * Where log lines go, as they are (default `err`): not escaped like `err`, so pino-pretty's
+   * colours reach the terminal. Log lines escape what users wrote themselves (JSON strings).
+   */
+  log?(text: string): void;
 }
 
 /** The real process streams. */
@@ -15,4 +22,6 @@ export const processIo: CliIo = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
   isTty: Boolean(process.stdout.isTTY),
+  errIsTty: Boolean(process.stderr.isTTY),
+  log: (text) => void process.stderr.write(text),
 };

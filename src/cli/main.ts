@@ -20,7 +20,7 @@ import { printableLines } from './printable.js';
 export async function main(argv: string[], given: CliIo = processIo): Promise<number> {
   // The last line of defence: whatever a command prints, no control character but newline and tab
   // reaches the terminal (fields are escaped where they are formatted; see printable.ts).
-  const io: CliIo = { out: (text) => given.out(printableLines(text)), err: (text) => given.err(printableLines(text)), isTty: given.isTty };
+  const io: CliIo = { out: (text) => given.out(printableLines(text)), err: (text) => given.err(printableLines(text)), isTty: given.isTty, errIsTty: given.errIsTty === true, log: given.log ?? ((text) => given.err(printableLines(text))) };
   const program = new Command()
     .name('flowrun')
     .description('A durable flow runtime for TypeScript: run, check and watch flows.')

@@ -7,8 +7,8 @@
  * and subscribes to every event name). It prints a new API token of `admin` only when `admin` has no active token
  * (a fresh store) or `--new-admin-token` asks for one; later starts say how to make one. Binds to
  * 127.0.0.1 unless `--host` says otherwise, and warns when bound beyond loopback without
- * `--tls-cert`/`--tls-key`. Logs (server errors, refused subscribers, lost leases…) go to stderr
- * as JSON lines. `--budget NAME=VALUE` (repeatable) sets the budgets of every run it executes
+ * `--tls-cert`/`--tls-key`. Logs (a line per request, server errors, refused subscribers, lost
+ * leases…) go to stderr through pino (`--log-level`, `--log-format json|pretty`). `--budget NAME=VALUE` (repeatable) sets the budgets of every run it executes
  * (INVALID_INPUT naming a bad one, before anything opens). SIGINT or SIGTERM stops it gracefully: no new requests, open event
  * streams ended, requests in flight finished, the engine closed (runs in flight finish their
  * current transition or are resumed by the next engine over the store).
@@ -24,7 +24,7 @@ import { assumingModelResolver } from '../../core/engine/steps/model-resolver.js
 import { serve } from '../../server/listen.js';
 import type { CliIo } from '../cli-io.js';
 import { issueApiToken, withPrincipalsOf } from '../admin-store.js';
-import { createLineLogger, LOG_LEVELS, type LogLevel } from '../line-logger.js';
+import { addLogOptions, loggerOf } from '../log-options.js';
 import { describeError, parseCount, runCliAction, UsageError } from '../remote-client.js';
 import { looksLikeFlow, readFlowFile } from '../flow-files.js';
 import { loadModules } from '../load-modules.js';
@@ -55,6 +55,7 @@ interface ServeCommandOptions {
   tlsKey?: string;
   metrics: string;
   logLevel: string;
+  logFormat?: string;
   budget?: string[];
   dashboard: boolean;
 }
@@ -63,7 +64,7 @@ const METRICS_ACCESS = ['admin', 'open', 'off'] as const;
 
 /** Adds `serve` to the program. */
 export function registerServeCommand(program: Command, io: CliIo, setExit: (code: number) => void, signals: ShutdownSignals = processSignals): void {
-  program
+  const command = program
     .command('serve')
     .description('serve the HTTP API and run flows: loads a flows folder, prints an admin token')
     .option('-s, --store <spec>', 'where runs are kept: sqlite:PATH, postgres://…', process.env.FLOWRUN_STORE ?? DEFAULT_STORE_SPEC)
@@ -77,10 +78,9 @@ export function registerServeCommand(program: Command, io: CliIo, setExit: (code
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--metrics <access>', 'who may read /metrics: admin, open (any authenticated principal) or off', 'admin')
-    .option('--log-level <level>', 'least severe log entry written to stderr: debug, info, warn or error', 'info')
     .option('--no-dashboard', 'do not serve the dashboard at /ui/')
-    .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag)
-    .action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
+    .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag);
+  addLogOptions(command).action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
 }
 
 /** How `serve` learns it should stop (the process's signals; tests pass their own). */
@@ -106,12 +106,11 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
   if (options.newAdminToken && !options.adminToken) throw new UsageError('--new-admin-token and --no-admin-token contradict each other');
   const metrics = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
-  const logLevel: LogLevel = oneOf(options.logLevel, LOG_LEVELS, '--log-level');
+  const logger = loggerOf(options, io, { role: 'api+worker', pid: process.pid });
   const tls = await readTls(options);
   const budgets = parseBudgetFlags(options.budget ?? []);
   const flows = options.flows ? await readFlowFolder(options.flows, io) : [];
   const modules = options.modules ? await loadModules(options.modules) : {};
-  const logger = createLineLogger({ write: (line) => io.err(line), level: logLevel });
   const stores = openStoreSpec(options.store);
   const engine = createEngine({ stores, modules, runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
   let server: Awaited<ReturnType<typeof serve>> | undefined;

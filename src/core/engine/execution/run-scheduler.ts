@@ -79,6 +79,10 @@ export class RunScheduler {
   #pollTimer: TimerHandle | null = null;
   /** An outbox sweep is under way. */
   #sweeping = false;
+  /** False from a failed poll to the next one that succeeds: the store went away (logged once each way). */
+  #storeAnswers = true;
+  /** Runs claimed already under way since the last poll interval (logged once per interval). */
+  #resumed = 0;
   #closed = false;
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | null = null;
@@ -212,7 +216,7 @@ export class RunScheduler {
     this.#options.clock.setTimeout(
       () => {
         this.#pollOnce({ refill: true })
-          .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
+          .catch((error: unknown) => this.#storeFailed(error))
           .finally(() => (this.#pollSoon = false));
       },
       50,
@@ -279,8 +283,12 @@ export class RunScheduler {
         // Due WAIT timers are looked for at the poll interval only, not on every early refill poll.
         this.#pollOnce()
           .then(() => this.#claimDue())
-          .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
+          .then(
+            () => this.#storeAnswered(),
+            (error: unknown) => this.#storeFailed(error),
+          )
           .finally(() => {
+            this.#noteResumed();
             this.#sweepOutbox();
             this.#schedulePoll(this.#options.pollIntervalMs);
           });
@@ -310,7 +318,10 @@ export class RunScheduler {
       const now = clock.now();
       const claimed = await store.claimRuns({ owner: workerId, limit, now, leaseExpiresAt: now + leaseMs, ...(fair ? { skip } : {}) });
       this.#backlog = claimed.length === limit;
-      for (const c of claimed) this.execute(c.run, c.lease);
+      for (const c of claimed) {
+        if (c.run.state.stepSeq > 0) this.#resumed += 1;
+        this.execute(c.run, c.lease);
+      }
       if (claimed.length === limit) continue;
       if (!fair || !(skip.treeIds?.length || skip.runOwners?.length)) return;
       this.#othersIdle = true;
@@ -335,6 +346,30 @@ export class RunScheduler {
     this.#backlog = true;
     this.#othersIdle = false;
     return true;
+  }
+
+  /** A poll failed: the first failure after a success is the operator's business (the store is away), the next ones are not news. */
+  #storeFailed(error: unknown): void {
+    const { logger } = this.#options;
+    if (!this.#storeAnswers) return logger?.debug({ err: error }, 'poll failed: the store is still unavailable');
+    this.#storeAnswers = false;
+    logger?.error({ err: error, workerId: this.#options.workerId }, 'store unavailable: no run is claimed until it answers (runs in flight stop at their next write and resume later)');
+  }
+
+  #storeAnswered(): void {
+    if (this.#storeAnswers) return;
+    this.#storeAnswers = true;
+    this.#options.logger?.info({ workerId: this.#options.workerId }, 'store available again: claiming runs');
+  }
+
+  /**
+   * Runs claimed by polls that had already taken steps: left by a process that stopped or lost its
+   * lease (recovery), or given back to share slots. One line per poll interval, not one per run.
+   */
+  #noteResumed(): void {
+    if (this.#resumed === 0) return;
+    this.#options.logger?.info({ resumed: this.#resumed, workerId: this.#options.workerId }, 'resumed runs already under way (recovery of runs another process left, or slots given back)');
+    this.#resumed = 0;
   }
 
   /**
