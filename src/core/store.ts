@@ -351,6 +351,12 @@ export interface Store {
    * A store that cannot tell cheaply leaves it out.
    */
   readGeneration?(): Promise<number>;
+  /**
+   * Optional: calls `listener` after every committed transaction of run transitions and new runs
+   * (a group commit: one transaction for many runs) with how many it held and how long it took
+   * from the first write's turn to its durable commit (metrics). Returns the function that stops.
+   */
+  onCommit?(listener: CommitListener): () => void;
   /** Optional: sends a transient change to other processes' subscribers, best effort (PostgreSQL NOTIFY). */
   publishTransient?(change: TransientChange): Promise<void>;
   /**
@@ -361,3 +367,14 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A committed write transaction as {@link Store.onCommit} reports it. */
+export interface CommittedBatch {
+  /** Transitions, new runs and other writes it committed (at least one). */
+  size: number;
+  /** From its start (waiting for a connection included) to its durable commit. */
+  durationMs: number;
+}
+
+/** Told of each {@link CommittedBatch}; must not throw (a store ignores it if it does). */
+export type CommitListener = (batch: CommittedBatch) => void;

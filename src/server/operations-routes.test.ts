@@ -87,7 +87,7 @@ describe('request log', () => {
     const logger = recordingLogger();
     f = await createServerFixture({ router: { logger } });
     const started = await f.json('POST', '/runs', { as: 'olivia', body: { flowId: 'demo/echo', input: { n: 1 } } });
-    const runId = started.body.runId as string;
+    const runId = started.body.run.runId as string;
     await f.json('GET', `/runs/${runId}?secret=s3cr3t`, { as: 'olivia' });
     await f.json('GET', '/no/such/path', { as: 'olivia' });
     await f.json('GET', '/runs', { as: null });

@@ -14,6 +14,7 @@ import { describeStateSlotConformance } from './state-slots.conformance.js';
 import { describeRunListingConformance } from './run-listing.conformance.js';
 import { describeEventWaitersConformance } from './event-waiters.conformance.js';
 import { describeReadGenerationConformance } from './read-generation.conformance.js';
+import { describeCommitObserverConformance } from './commit-observer.conformance.js';
 import { describeTransientConformance } from './transient.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
@@ -109,6 +110,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describeStateSlotConformance({ store: () => store, leased, transition, t0: T0 });
     describeRunListingConformance(() => store, sampleRun, T0);
     describeEventWaitersConformance({ store: () => store, leased, transition, t0: T0 });
+    describeCommitObserverConformance({ store: () => store, sampleRun, leased, transition });
     describeTransientConformance({ store: () => store, openAnother: options.openAnother ?? { skip: 'no openAnother given' } });
 
     describe('flows', () => {

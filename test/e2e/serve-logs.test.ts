@@ -14,20 +14,25 @@ afterAll(async () => {
   await serve?.stop();
 });
 
-describe('serve logs', () => {
+describe('serve logs and metrics', () => {
   it('logs every request as a JSON line with its route pattern and principal, and no token or body anywhere', async () => {
     const admin = serve.adminToken!;
     const bogus = 'frt_bogusbogusbogusbogusbogus';
     const secret = 'body-secret-1234';
     const started = await serve.json('POST', '/runs', { body: { flowId: 'countdown', input: { from: 2 }, label: secret } });
     expect(started.status).toBe(201);
-    const runId = started.body.runId as string;
+    const runId = started.body.run.runId as string;
     expect((await serve.request('GET', `/runs/${runId}?wait=${admin}`)).status).toBe(400);
     expect((await serve.request('GET', '/runs', { token: bogus })).status).toBe(401);
     expect((await serve.request('GET', '/runs', { token: `${admin}x` })).status).toBe(401);
     expect((await serve.request('POST', '/events/x/publish', { token: bogus, body: { token: admin } })).status).toBe(401);
     expect((await serve.request('POST', '/runs', { body: `{"flowId": "countdown", "input": {"token": "${admin}"` })).status).toBe(400);
-    expect((await serve.request('GET', '/metrics')).status).toBe(200);
+    const scrape = await serve.request('GET', '/metrics');
+    expect(scrape.status).toBe(200);
+    const metrics = await scrape.text();
+    expect(metrics).toMatch(/^flowrun_runs_started_total\{flow="countdown",source="http"\} 1$/m);
+    expect(metrics).toMatch(/^flowrun_store_commit_duration_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^flowrun_process_cpu_seconds_total /m);
     expect((await serve.request('GET', '/health', { token: bogus })).status).toBe(200);
     const stopped = await serve.stop();
     expect(stopped).toBe(0);

@@ -31,6 +31,7 @@ import { loadModules } from '../load-modules.js';
 import { collectBudgetFlag, parseBudgetFlags } from '../parse-budget-flags.js';
 import { BUDGET_NAMES } from '../../core/budgets.js';
 import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
+import { PrometheusMetrics } from '../../metrics/prometheus-metrics.js';
 
 /** The principal `serve` deploys as and issues its token to. */
 export const ADMIN_USER = 'admin';
@@ -105,7 +106,7 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   const port = parseCount(options.port, '--port', 0)!;
   if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
   if (options.newAdminToken && !options.adminToken) throw new UsageError('--new-admin-token and --no-admin-token contradict each other');
-  const metrics = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
+  const metricsAccess = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
   const logger = loggerOf(options, io, { role: 'api+worker', pid: process.pid });
   const tls = await readTls(options);
   const budgets = parseBudgetFlags(options.budget ?? []);
@@ -113,6 +114,9 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   const modules = options.modules ? await loadModules(options.modules) : {};
   const stores = openStoreSpec(options.store);
   const engine = createEngine({ stores, modules, runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
+  // One registry per server (never prom-client's global one): engine, store and HTTP metrics at /metrics.
+  const metrics = new PrometheusMetrics({ processMetrics: true });
+  metrics.watch({ engine });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   try {
     const token = await withPrincipalsOf(stores, async (principals) => {
@@ -125,7 +129,7 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
       return (await issueApiToken(stores, principals, { principalId: ADMIN_USER, description: 'flowrun serve', expiresAt: now + ADMIN_TOKEN_TTL_MS })).token;
     });
     for (const line of await deployAll(engine, flows)) io.out(`${line}\n`);
-    server = await serve({ engine, port, hostname: options.host, logger, metrics, administrators: [ADMIN_USER], dashboard: options.dashboard, ...(tls ? { tls } : {}) });
+    server = await serve({ engine, port, hostname: options.host, logger, metrics: metricsAccess, observers: [metrics], metricsSource: metrics, administrators: [ADMIN_USER], dashboard: options.dashboard, ...(tls ? { tls } : {}) });
     io.out(`flowrun is serving ${server.url} (store ${withoutPassword(options.store)})\n`);
     const dashboard = `${server.url}/ui/`;
     if (options.dashboard) io.out(`dashboard: ${dashboard}\n`);

@@ -36,6 +36,7 @@ import { DerivedRunIds } from './start/derived-run-ids.js';
 import { EmitOutbox } from './events/event-outbox.js';
 import { RunWatching } from './live/run-watching.js';
 import { OutputStreams } from './live/output-streams.js';
+import { relayTransients } from './live/transient-relay.js';
 import { AccessControl, principalIdOf, type AccessOptions, type ListingOptions, type PrincipalRef, type RunList } from './access/authorize.js';
 import { EnginePrincipals } from './access/engine-principals.js';
 import type { ModelResolver } from './steps/model-resolver.js';
@@ -44,6 +45,7 @@ import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './gover
 import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPage } from './governance/pending-approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
+import { EngineObservers, runEndOf, runStartOf, type EngineObserver } from './engine-observer.js';
 import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
@@ -66,6 +68,8 @@ export interface EngineOptions {
   poll?: boolean;
   /** Delete ended runs older than `retention.days`, in batches, in the background. */
   retention?: RetentionPolicy;
+  /** Told of runs started and ended, step visits and lost leases (metrics, tracing); more with `observers.add`. */
+  observers?: readonly EngineObserver[];
 }
 
 /** The flowrun engine. Create it with `createEngine`. */
@@ -74,6 +78,7 @@ export class Engine implements EngineCore {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly logger: Logger | undefined;
+  readonly observers: EngineObservers;
   readonly modules: Readonly<Record<string, Module>>;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
@@ -104,6 +109,7 @@ export class Engine implements EngineCore {
     this.ids = options.ids;
     const config = options.runtimeConfig ?? {};
     this.logger = config.logger;
+    this.observers = new EngineObservers(options.observers);
     this.modules = { ...config.modules, ...options.modules };
     this.settings = Object.freeze({ ...config.settings });
     this.maxDepth = config.maxDepth ?? 100;
@@ -139,6 +145,7 @@ export class Engine implements EngineCore {
       createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
       resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
       sweepOutbox: () => this.#outbox.sweep(),
+      leaseLost: (runId) => this.observers.leaseLost({ runId }),
     });
     const { store, clock, logger, budgets } = this;
     this.#watching = new RunWatching<PrincipalRef>({ store, clock, logger, pollIntervalMs, budgets, origin: this.workerId, onRun: (id, l) => this.#live.onRun(id, l), isReadable: (id, as) => this.access.isReadable(id, as), principalId: principalIdOf });
@@ -253,6 +260,7 @@ export class Engine implements EngineCore {
       throw error;
     });
     this.publishCommitted(created.run, events);
+    this.observers.runStarted(runStartOf(run));
     if (created.lease) this.#scheduler.execute(created.run, created.lease);
     else this.#scheduler.dispatch(run.runId, run);
     return created.run;
@@ -276,6 +284,7 @@ export class Engine implements EngineCore {
   runsCreated(created: CreatedRun[], at: number): void {
     for (const c of created) {
       this.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
+      this.observers.runStarted(runStartOf(c.run));
       if (c.lease) this.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
       else this.#scheduler.dispatch(c.run.runId, c.run);
     }
@@ -305,13 +314,7 @@ export class Engine implements EngineCore {
     this.#live.publishCommitted(run, events, transients, this.clock.now());
     this.#streams.observe(run, events, transients); // callee outputs stream on to waiting callers
     // Watchers in other processes get transient changes through the store, when it can carry them (PostgreSQL).
-    if (transients.length === 0 || !this.store.publishTransient) return;
-    const first = run.lastSeq - events.length + 1;
-    for (const t of transients) {
-      this.store
-        .publishTransient({ runId: run.runId, afterSeq: first + t.afterIndex - 1, origin: this.workerId, event: t.body })
-        .catch((error: unknown) => this.logger?.debug({ err: error, runId: run.runId }, 'transient change not sent'));
-    }
+    relayTransients({ store: this.store, origin: this.workerId, logger: this.logger }, run, events, transients);
   }
 
   publishTransient(run: LiveRunRef, event: RunEventBody): void {
@@ -353,6 +356,7 @@ export class Engine implements EngineCore {
   runEnded(ended: RunRecord & Pick<RecordedRun, 'wokenRuns'>, parentLease?: { owner: string; expiresAt: number }): void {
     const { wokenRuns, ...run } = ended;
     this.#waiters.notify(run);
+    this.observers.runEnded(runEndOf(run));
     if (!run.parentRunId || run.detached) return;
     const parent = wokenRuns?.find((woken) => woken.runId === run.parentRunId);
     if (parentLease) this.#scheduler.executeLeased(run.parentRunId, parentLease, undefined, parent);
@@ -460,6 +464,11 @@ export class Engine implements EngineCore {
       published: (run, events) => this.publishCommitted(run, events),
       ended: (run) => this.runEnded(run),
     };
+  }
+
+  /** Runs this engine executes now, each under a lease it holds (metrics). */
+  get runsExecuting(): number {
+    return this.#scheduler.executing.size;
   }
 
   /** Resolves when this engine has nothing running or queued (tests, graceful shutdown). */

@@ -37,6 +37,8 @@ export interface RunSchedulerOptions {
   resumeDue?: (claimed: ClaimedRun) => Promise<RunRecord | null>;
   /** Publishes emitted events left in the store's outbox (events/event-outbox.ts); called at every poll interval. */
   sweepOutbox?: () => Promise<unknown>;
+  /** This engine lost its lease on a run it executed (observers). */
+  leaseLost?: (runId: string) => void;
 }
 
 /** Turns one owner's executors are given per turn of the event loop; the rest wait for the next (turn-gate.ts). */
@@ -92,7 +94,7 @@ export class RunScheduler {
     const { store, clock, workerId, leaseMs, logger } = options;
     this.#shares = new FairShares({ maxConcurrentRuns: options.maxConcurrentRuns, clock });
     this.#turns = new TurnGate({ turnsPerSlice: TURNS_PER_SLICE, defer: afterIo });
-    this.#leases = new LeaseKeeper({ store, clock, owner: workerId, leaseMs, executing: this.executing, ...(logger ? { logger } : {}) });
+    this.#leases = new LeaseKeeper({ store, clock, owner: workerId, leaseMs, executing: this.executing, ...(logger ? { logger } : {}), ...(options.leaseLost ? { leaseLost: options.leaseLost } : {}) });
     if (options.poll) this.#schedulePoll(0);
   }
 
