@@ -352,6 +352,13 @@ export interface Store {
    */
   readGeneration?(): Promise<number>;
   /**
+   * Optional: runs `work` unless another process over this store runs work of the same `name` now
+   * (PostgreSQL: a session advisory lock on a connection of its own, released when `work` settles or
+   * the process dies). Resolves true when it ran, false when it was skipped. A store without it
+   * (SQLite serializes its writers anyway, memory has one process) runs the work everywhere.
+   */
+  runExclusive?(name: string, work: () => Promise<void>): Promise<boolean>;
+  /**
    * Optional: calls `listener` after every committed transaction of run transitions and new runs
    * (a group commit: one transaction for many runs) with how many it held and how long it took
    * from the first write's turn to its durable commit (metrics). Returns the function that stops.

@@ -15,6 +15,7 @@ import { describeRunListingConformance } from './run-listing.conformance.js';
 import { describeEventWaitersConformance } from './event-waiters.conformance.js';
 import { describeReadGenerationConformance } from './read-generation.conformance.js';
 import { describeCommitObserverConformance } from './commit-observer.conformance.js';
+import { describeExclusiveWorkConformance } from './exclusive-work.conformance.js';
 import { describeTransientConformance } from './transient.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
@@ -111,6 +112,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describeRunListingConformance(() => store, sampleRun, T0);
     describeEventWaitersConformance({ store: () => store, leased, transition, t0: T0 });
     describeCommitObserverConformance({ store: () => store, sampleRun, leased, transition });
+    describeExclusiveWorkConformance(() => store);
     describeTransientConformance({ store: () => store, openAnother: options.openAnother ?? { skip: 'no openAnother given' } });
 
     describe('flows', () => {

@@ -62,7 +62,7 @@ export interface EngineOptions {
   leaseMs?: number;
   /** How often to look for runs to resume (other processes' expired leases, due timers). Default 1,000 ms. */
   pollIntervalMs?: number;
-  /** Runs executed at once by this engine (default 256). */
+  /** Runs executed at once by this engine (default 256); 0 executes none (an API process: workers over the same store do). */
   maxConcurrentRuns?: number;
   /** Look for claimable runs in the background (default true). */
   poll?: boolean;
@@ -457,13 +457,8 @@ export class Engine implements EngineCore {
   }
 
   get #cancelDeps(): CancelDeps {
-    return {
-      store: this.store,
-      clock: this.clock,
-      abortLocal: (id, error) => this.#scheduler.executing.get(id)?.abort(error),
-      published: (run, events) => this.publishCommitted(run, events),
-      ended: (run) => this.runEnded(run),
-    };
+    const abortLocal = (id: string, error: FlowError): void => this.#scheduler.executing.get(id)?.abort(error);
+    return { store: this.store, clock: this.clock, abortLocal, published: (run, events) => this.publishCommitted(run, events), ended: (run) => this.runEnded(run) };
   }
 
   /** Runs this engine executes now, each under a lease it holds (metrics). */
@@ -478,10 +473,13 @@ export class Engine implements EngineCore {
 
   /**
    * Stops claiming and polling. Runs in flight finish their current step's transition or are
-   * left for another engine to resume after their lease expires; nothing is lost.
+   * left for another engine to resume after their lease expires; nothing is lost. With `drainMs`
+   * (a worker's SIGTERM), it first drains: runs executing here give their lease back at their next
+   * step, and those still in a step after `drainMs` are stopped and handed back at once (run-scheduler.ts).
    */
-  async close(): Promise<void> {
+  async close(options: { drainMs?: number } = {}): Promise<void> {
     this.#closed = true;
+    if (options.drainMs !== undefined) await this.#scheduler.drain(options.drainMs);
     this.#scheduler.close();
     this.#retention?.stop();
     await this.#watching.close();

@@ -11,6 +11,7 @@ import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, CommitListener, Transition, TransientChange } from '../../core/store.js';
 import { CommitListeners } from '../commit-listeners.js';
+import { withAdvisoryLock } from './advisory-lock.js';
 import * as trees from './run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import * as flows from './flow-versions.js';
@@ -91,6 +92,11 @@ export class PostgresStore implements Store {
     this.principals = new PgPrincipalStore(this.#db, () => this.#open());
     this.#transients = new TransientNotifier((payloads) => this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads])).then(() => undefined));
     this.#listener = new NotificationListener({ connect: () => this.#db.connectDedicated(), channel: NOTIFY_CHANNEL, transientChannel: TRANSIENT_CHANNEL, warn });
+  }
+
+  runExclusive(name: string, work: () => Promise<void>): Promise<boolean> {
+    this.#open();
+    return withAdvisoryLock(() => this.#db.connectDedicated(), `flowrun:${this.schema}:${name}`, work);
   }
 
   onCommit(listener: CommitListener): () => void {

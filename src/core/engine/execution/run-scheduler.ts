@@ -10,6 +10,7 @@
  * event loop executing runs take for their steps (turn-gate.ts).
  */
 import type { Clock, TimerHandle } from '../../clock.js';
+import { ConflictError } from '../../errors.js';
 import type { RunRecord } from '../../run.js';
 import type { ClaimedRun, RunLease, Store } from '../../store.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -86,6 +87,8 @@ export class RunScheduler {
   /** Runs claimed already under way since the last poll interval (logged once per interval). */
   #resumed = 0;
   #closed = false;
+  /** Set by {@link drain}: nothing more is claimed, and runs executing give their lease back at their next step. */
+  #draining = false;
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | null = null;
 
@@ -105,7 +108,8 @@ export class RunScheduler {
 
   /** Claims the run and executes it in this process if it can be claimed now; with `party`, once its tree and owner have room. */
   dispatch(runId: string, party?: RunParty): void {
-    if (this.#closed || this.#queued.has(runId)) return;
+    // An engine that executes nothing (an API process) leaves every run to the workers' claims.
+    if (this.#closed || this.#draining || this.#options.maxConcurrentRuns === 0 || this.#queued.has(runId)) return;
     this.#queued.add(runId);
     this.#queue.push(party ? { runId, party } : { runId }, party);
     this.#drain();
@@ -116,7 +120,7 @@ export class RunScheduler {
    * engine has a free slot within the party's shares; the slot is reserved until the lease runs out.
    */
   leaseForNewRun(run: RunParty & { runId: string }): { owner: string; expiresAt: number } | null {
-    if (this.#closed || this.executing.size + this.#starting >= this.#options.maxConcurrentRuns || this.#shares.isFull(run)) return null;
+    if (this.#closed || this.#draining || this.executing.size + this.#starting >= this.#options.maxConcurrentRuns || this.#shares.isFull(run)) return null;
     const expiresAt = this.#options.clock.now() + this.#options.leaseMs;
     this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner }, expiresAt);
     return { owner: this.#options.workerId, expiresAt };
@@ -213,7 +217,7 @@ export class RunScheduler {
 
   /** Polls soon after a notification: at most once per 50 ms, however many arrive. */
   pollNow(): void {
-    if (this.#pollSoon || this.#closed) return;
+    if (this.#pollSoon || this.#closed || this.#draining) return;
     this.#pollSoon = true;
     this.#options.clock.setTimeout(
       () => {
@@ -230,6 +234,39 @@ export class RunScheduler {
   /** Resolves when this engine has nothing running or queued (tests, graceful shutdown). */
   whenIdle(): Promise<void> {
     return this.#idle;
+  }
+
+  /**
+   * Drains before a shutdown: claims nothing more, and every run executing here gives its lease
+   * back at its next step boundary (committed ready, so any engine over the store claims it at
+   * once). Waits up to `timeoutMs` for them; runs still inside a step then (a long module) are
+   * stopped — their modules' signal aborts, they write nothing more — and their leases expire now,
+   * so another engine resumes them at once from their last transition (that step runs again, with
+   * the same idempotency key). Heartbeats go on meanwhile. Resolves with how many were stopped so.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const { store, clock, workerId, logger } = this.#options;
+    this.#draining = true;
+    this.#pollTimer?.cancel();
+    this.#queue.clear();
+    this.#queued.clear();
+    const busy = this.executing.size + this.#launching.size;
+    let timer: TimerHandle | null = null;
+    const late = await Promise.race([
+      (async () => {
+        while (this.executing.size > 0 || this.#launching.size > 0) await this.whenIdle();
+        return false;
+      })(),
+      new Promise<boolean>((resolve) => (timer = clock.setTimeout(() => resolve(true), Math.max(0, timeoutMs)))),
+    ]);
+    (timer as TimerHandle | null)?.cancel();
+    const left = late ? [...this.executing.values()] : [];
+    for (const executor of left) executor.abort(new ConflictError(`run ${executor.runId} was handed back by ${workerId}, which is shutting down`, { code: 'LEASE_LOST', runId: executor.runId }));
+    if (left.length > 0) {
+      await store.renewLeases({ owner: workerId, runIds: left.map((e) => e.runId), expiresAt: clock.now() }).catch((error: unknown) => logger?.warn({ err: error }, 'leases not handed back; they run out by themselves'));
+    }
+    if (busy > 0) logger?.info({ workerId, endedOrGaveBack: busy - left.length, handedBack: left.length, timeoutMs }, 'drained: the runs executing here ended or went back to the store for other engines');
+    return left.length;
   }
 
   /** Stops claiming, polling and heartbeats; runs in flight are left to their leases. */
@@ -279,7 +316,7 @@ export class RunScheduler {
   }
 
   #schedulePoll(delayMs: number): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#draining) return;
     this.#pollTimer = this.#options.clock.setTimeout(
       () => {
         // Due WAIT timers are looked for at the poll interval only, not on every early refill poll.
@@ -314,7 +351,7 @@ export class RunScheduler {
     if (!options.refill) this.#othersIdle = false;
     for (let fair = !(options.refill && this.#othersIdle); ; ) {
       const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
-      if (free <= 0 || this.#closed) return;
+      if (free <= 0 || this.#closed || this.#draining) return;
       const skip = this.#shares.skip();
       const limit = fair ? this.#shares.claimLimit(free) : free;
       const now = clock.now();
@@ -333,6 +370,7 @@ export class RunScheduler {
 
   /** The turn of a run of `party` for its step after `stepSeq` steps (EngineCore.takeTurn). */
   takeTurn(party: RunParty, stepSeq: number): Promise<boolean> | null {
+    if (this.#draining) return Promise.resolve(true); // give the lease back now: another engine goes on
     const turn = this.#turns.turn(party);
     if (stepSeq % 256 !== 255) return turn && turn.then(() => false);
     return (turn ?? new Promise<void>((resolve) => afterIo(resolve))).then(() => this.givesBack(party));
@@ -391,7 +429,7 @@ export class RunScheduler {
   async #claimDue(): Promise<void> {
     const { store, clock, workerId, leaseMs, maxConcurrentRuns, resumeDue, logger } = this.#options;
     const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
-    if (!resumeDue || free <= 0 || this.#closed) return;
+    if (!resumeDue || free <= 0 || this.#closed || this.#draining) return;
     const now = clock.now();
     const due = await store.claimRuns({ owner: workerId, limit: this.#shares.claimLimit(free), now, leaseExpiresAt: now + leaseMs, status: 'INACTIVE', skip: this.#shares.skip() });
     for (const c of due) {
