@@ -12,6 +12,7 @@ import { registerPrincipalsCommand } from './commands/principals.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokensCommand } from './commands/tokens.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
 import { printableLines } from './printable.js';
@@ -35,6 +36,7 @@ export async function main(argv: string[], given: CliIo = processIo): Promise<nu
   registerCheckCommand(program, io, setExit);
   registerTranslateCommand(program, io, setExit);
   registerServeCommand(program, io, setExit);
+  registerWorkerCommand(program, io, setExit);
   registerRunsCommand(program, io, setExit);
   registerFlowsCommand(program, io, setExit);
   registerEventsCommand(program, io, setExit);

@@ -1,7 +1,8 @@
 /**
  * `flowrun serve`: the HTTP API, the dashboard (`/ui/`; `--no-dashboard` leaves it out; a sign-in
  * link with the admin token in its fragment is printed with a new token) and a worker over one store (the SQLite file under `.flowrun/`
- * by default, or `--store postgres://…`). At start it deploys and publishes every `.json` /
+ * by default, or `--store postgres://…`; `--no-worker`: the API alone, `flowrun worker` processes
+ * executing the runs). At start it deploys and publishes every `.json` /
  * `.flow` flow of `--flows DIR` as the `admin` user (created if missing, and made a system
  * administrator: it sees and manages every run and flow, decides every approval and publishes
  * and subscribes to every event name). It prints a new API token of `admin` only when `admin` has no active token
@@ -10,8 +11,8 @@
  * `--tls-cert`/`--tls-key`. Logs (a line per request, server errors, refused subscribers, lost
  * leases…) go to stderr through pino (`--log-level`, `--log-format json|pretty`). `--budget NAME=VALUE` (repeatable) sets the budgets of every run it executes
  * (INVALID_INPUT naming a bad one, before anything opens). SIGINT or SIGTERM stops it gracefully: no new requests, open event
- * streams ended, requests in flight finished, the engine closed (runs in flight finish their
- * current transition or are resumed by the next engine over the store).
+ * streams ended, requests in flight finished, then its runs drained back to the store within
+ * `--shutdown-timeout` (see `worker`).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -25,6 +26,7 @@ import { serve } from '../../server/listen.js';
 import type { CliIo } from '../cli-io.js';
 import { issueApiToken, withPrincipalsOf } from '../admin-store.js';
 import { addLogOptions, loggerOf } from '../log-options.js';
+import { addRoleOptions, roleSettingsOf } from '../role-options.js';
 import { describeError, parseCount, runCliAction, UsageError } from '../remote-client.js';
 import { looksLikeFlow, readFlowFile } from '../flow-files.js';
 import { loadModules } from '../load-modules.js';
@@ -59,6 +61,11 @@ interface ServeCommandOptions {
   logFormat?: string;
   budget?: string[];
   dashboard: boolean;
+  worker: boolean;
+  concurrency: string;
+  shutdownTimeout: string;
+  leaseMs: string;
+  retentionDays?: string;
 }
 
 const METRICS_ACCESS = ['admin', 'open', 'off'] as const;
@@ -81,7 +88,9 @@ export function registerServeCommand(program: Command, io: CliIo, setExit: (code
     .option('--metrics <access>', 'who may read /metrics: admin, open (any authenticated principal) or off', 'admin')
     .option('--no-dashboard', 'do not serve the dashboard at /ui/')
     .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag);
-  addLogOptions(command).action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
+  // --no-worker: the API alone; `flowrun worker` processes over the same store execute the runs.
+  command.option('--no-worker', 'serve the API without executing runs (run `flowrun worker` processes over the same store)');
+  addLogOptions(addRoleOptions(command)).action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
 }
 
 /** How `serve` learns it should stop (the process's signals; tests pass their own). */
@@ -90,7 +99,8 @@ export interface ShutdownSignals {
   onShutdown(stop: () => void): () => void;
 }
 
-const processSignals: ShutdownSignals = {
+/** SIGINT and SIGTERM of this process (also `worker`'s). */
+export const processSignals: ShutdownSignals = {
   onShutdown(stop) {
     const handler = (): void => stop();
     process.once('SIGINT', handler);
@@ -107,13 +117,15 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   if (port > 65_535) throw new UsageError(`--port must be at most 65535, got ${port}`);
   if (options.newAdminToken && !options.adminToken) throw new UsageError('--new-admin-token and --no-admin-token contradict each other');
   const metricsAccess = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
-  const logger = loggerOf(options, io, { role: 'api+worker', pid: process.pid });
+  const role = roleSettingsOf(options);
+  const logger = loggerOf(options, io, { role: options.worker ? 'api+worker' : 'api', pid: process.pid });
   const tls = await readTls(options);
   const budgets = parseBudgetFlags(options.budget ?? []);
   const flows = options.flows ? await readFlowFolder(options.flows, io) : [];
   const modules = options.modules ? await loadModules(options.modules) : {};
   const stores = openStoreSpec(options.store);
-  const engine = createEngine({ stores, modules, runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
+  const execution = options.worker ? { maxConcurrentRuns: role.maxConcurrentRuns, leaseMs: role.leaseMs } : { maxConcurrentRuns: 0, poll: false };
+  const engine = createEngine({ stores, modules, ...execution, ...(role.retention ? { retention: role.retention } : {}), runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
   // One registry per server (never prom-client's global one): engine, store and HTTP metrics at /metrics.
   const metrics = new PrometheusMetrics({ processMetrics: true });
   metrics.watch({ engine });
@@ -156,6 +168,9 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
       });
     });
     io.out('flowrun: shutting down\n');
+    await server?.close();
+    // Its runs go back to the store within --shutdown-timeout, for the next process to resume at once.
+    if (options.worker) await engine.close({ drainMs: role.drainMs });
     return 0;
   } finally {
     await server?.close();
