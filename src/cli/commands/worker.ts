@@ -13,7 +13,9 @@ import { createEngine } from '../../create-engine.js';
 import { assumingModelResolver } from '../../core/engine/steps/model-resolver.js';
 import { BUDGET_NAMES } from '../../core/budgets.js';
 import type { CliIo } from '../cli-io.js';
-import { runCliAction } from '../remote-client.js';
+import { parseCount, runCliAction } from '../remote-client.js';
+import { PrometheusMetrics } from '../../metrics/prometheus-metrics.js';
+import { listenWorkerProbes, type WorkerProbes } from '../worker-probes.js';
 import { loadModules } from '../load-modules.js';
 import { collectBudgetFlag, parseBudgetFlags } from '../parse-budget-flags.js';
 import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
@@ -23,6 +25,8 @@ import { processSignals, withoutPassword, type ShutdownSignals } from './serve.j
 
 interface WorkerCommandOptions extends LogOptionValues, RoleOptionValues {
   store: string;
+  metricsPort?: string;
+  metricsHost: string;
   modules?: string;
   assume?: boolean;
   budget?: string[];
@@ -36,7 +40,9 @@ export function registerWorkerCommand(program: Command, io: CliIo, setExit: (cod
     .option('-s, --store <spec>', 'where runs are kept: postgres://… (or sqlite:PATH shared with local processes)', process.env.FLOWRUN_STORE ?? DEFAULT_STORE_SPEC)
     .option('-m, --modules <file>', 'a JavaScript module whose exports map module identifiers to functions')
     .option('--assume', 'answer ask steps offline with their "assuming" values')
-    .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag);
+    .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag)
+    .option('--metrics-port <port>', 'serve /metrics, /health and /ready (no credentials) on this port (0: any free one)')
+    .option('--metrics-host <host>', 'interface of --metrics-port', '127.0.0.1');
   addLogOptions(addRoleOptions(command)).action((options: WorkerCommandOptions) => runCliAction('worker', io, setExit, () => workerCommand(options, io, signals)));
 }
 
@@ -56,9 +62,16 @@ async function workerCommand(options: WorkerCommandOptions, io: CliIo, signals: 
     ...(role.retention ? { retention: role.retention } : {}),
     runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) },
   });
+  const metrics = new PrometheusMetrics({ processMetrics: true });
+  metrics.watch({ engine });
+  let probes: WorkerProbes | null = null;
   try {
     await stores.ping(); // a store that cannot be reached (or migrated) fails the start, not the first poll
     io.out(`flowrun worker ${workerId} is executing runs of ${withoutPassword(options.store)} (concurrency ${role.maxConcurrentRuns})\n`);
+    if (options.metricsPort !== undefined) {
+      probes = await listenWorkerProbes({ host: options.metricsHost, port: parseCount(options.metricsPort, '--metrics-port', 0)!, store: stores, metrics });
+      io.out(`metrics and probes: ${probes.url}/metrics ${probes.url}/health ${probes.url}/ready\n`);
+    }
     logger.info({ workerId, concurrency: role.maxConcurrentRuns, retentionDays: role.retention?.days ?? null }, 'worker started');
     // The engine's timers do not hold the process open (a library must not); the worker's life does.
     const alive = setInterval(() => undefined, 1 << 30);
@@ -74,6 +87,7 @@ async function workerCommand(options: WorkerCommandOptions, io: CliIo, signals: 
     io.out('flowrun worker: stopped\n');
     return 0;
   } finally {
+    await probes?.close();
     await engine.close();
     await stores.close();
   }
