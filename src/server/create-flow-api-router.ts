@@ -160,13 +160,15 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   });
 
   // First of all middleware, so it sees every answer: the pattern of the route that gave it (a
-  // middleware's `*` means no route matched) and who asked.
-  app.use('*', async (c, next) => {
-    const raw = c.req.raw; // the request as fetch got it: bodyLimit may replace c.req.raw
-    await next();
-    const route = routePath(c);
-    answered.set(raw, { route: route === '*' || route === '' || route === '/*' ? 'unmatched' : route, principalId: c.get('principal')?.userId ?? null });
-  });
+  // middleware's `*` means no route matched) and who asked. Only when someone observes requests.
+  if (observers.length > 0) {
+    app.use('*', async (c, next) => {
+      const raw = c.req.raw; // the request as fetch got it: bodyLimit may replace c.req.raw
+      await next();
+      const route = routePath(c);
+      answered.set(raw, { route: route === '*' || route === '' || route === '/*' ? 'unmatched' : route, principalId: c.get('principal')?.userId ?? null });
+    });
+  }
   app.get('/health', (c) => c.json({ ok: true }));
   app.get('/ready', async (c) => {
     try {
@@ -268,7 +270,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   };
 
   const fetch = async (request: Request): Promise<Response> => {
-    const startedAt = performance.now();
+    const startedAt = observers.length > 0 ? performance.now() : 0;
     let response: Response;
     let seen: Pick<ObservedRequest, 'route' | 'principalId'> | undefined;
     try {

@@ -260,7 +260,7 @@ export class Engine implements EngineCore {
       throw error;
     });
     this.publishCommitted(created.run, events);
-    this.observers.runStarted(runStartOf(run));
+    if (!this.observers.isEmpty) this.observers.runStarted(runStartOf(run));
     if (created.lease) this.#scheduler.execute(created.run, created.lease);
     else this.#scheduler.dispatch(run.runId, run);
     return created.run;
@@ -284,7 +284,7 @@ export class Engine implements EngineCore {
   runsCreated(created: CreatedRun[], at: number): void {
     for (const c of created) {
       this.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
-      this.observers.runStarted(runStartOf(c.run));
+      if (!this.observers.isEmpty) this.observers.runStarted(runStartOf(c.run));
       if (c.lease) this.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
       else this.#scheduler.dispatch(c.run.runId, c.run);
     }
@@ -356,7 +356,7 @@ export class Engine implements EngineCore {
   runEnded(ended: RunRecord & Pick<RecordedRun, 'wokenRuns'>, parentLease?: { owner: string; expiresAt: number }): void {
     const { wokenRuns, ...run } = ended;
     this.#waiters.notify(run);
-    this.observers.runEnded(runEndOf(run));
+    if (!this.observers.isEmpty) this.observers.runEnded(runEndOf(run));
     if (!run.parentRunId || run.detached) return;
     const parent = wokenRuns?.find((woken) => woken.runId === run.parentRunId);
     if (parentLease) this.#scheduler.executeLeased(run.parentRunId, parentLease, undefined, parent);
