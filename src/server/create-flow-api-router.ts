@@ -64,7 +64,7 @@ export interface FlowApiRouterOptions {
   basePath?: string;
   /**
    * Where the router logs: one `info` line per request (method, route pattern, status, duration in
-   * ms, principal id — never a token, a body, a query or an id in the path) and every unexpected
+   * ms, principal id — never a token, a body, a query or an id in the path; a 304 at `debug`) and every unexpected
    * error (answered as INTERNAL) at `error`. `requestLog: false` keeps the errors only.
    */
   logger?: Logger;
@@ -121,8 +121,9 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const requestLogger = options.requestLog === false ? undefined : options.logger;
   if (requestLogger) {
     observers.push({
+      // A 304 is a poll that found nothing new (the dashboard asks 5 times a second): debug, not info.
       requestEnded: ({ method, route, status, durationMs, principalId }) =>
-        requestLogger.info({ method, route, status, durationMs: Math.round(durationMs * 10) / 10, principal: principalId }, 'request'),
+        requestLogger[status === 304 ? 'debug' : 'info']({ method, route, status, durationMs: Math.round(durationMs * 10) / 10, principal: principalId }, 'request'),
     });
   }
   const state: RouterState = { engine, metrics: new ServerMetrics(), observers, streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses, listingEtags, markers: new MarkerSeal(() => engine.store.getStoreSecret()) };
