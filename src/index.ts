@@ -28,7 +28,6 @@ export type { AccessOptions, ListingOptions, RunList } from './core/engine/acces
 export type { EnginePrincipals, NewPrincipal } from './core/engine/access/engine-principals.js';
 export { Engine, type EngineOptions } from './core/engine/engine.js';
 export { EngineObservers, type EngineObserver, type ObservedRunStart, type ObservedRunEnd, type ObservedStep } from './core/engine/engine-observer.js';
-export { PrometheusMetrics, type PrometheusMetricsOptions, type WatchedEngine } from './metrics/prometheus-metrics.js';
 export { defineFlow } from './core/define-flow.js';
 export { validateFlow, assertValidFlow } from './core/validation/validate-flow.js';
 export type { DeployedFlow, DeployOptions } from './core/engine/start/deploy-flow.js';

@@ -1,5 +1,5 @@
 /**
- * flowrun's metrics in the Prometheus format, with prom-client and a registry of their own (never
+ * `flowrun/metrics` (its own subpath, so importing `flowrun` never loads prom-client): flowrun's metrics in the Prometheus format, with prom-client and a registry of their own (never
  * prom-client's global one, so two servers in one process do not mix their counts): an engine
  * observer (runs started and ended, run and step durations, leases lost), a store commit listener
  * (commit latency and batch size), a router observer (HTTP requests, event streams) and gauges read
