@@ -20,7 +20,7 @@ export {
   type PrincipalSet,
   type Suspension,
 } from './core/run.js';
-export type { Store, StoreCapabilities, RunFilter, RunPage, FlowSummary, Transition, ClaimedRun, RunLease, RunPatch } from './core/store.js';
+export type { Store, StoreCapabilities, RunFilter, RunPage, FlowSummary, Transition, ClaimedRun, RunLease, RunPatch, CommittedBatch, CommitListener } from './core/store.js';
 export type * from './core/engine/types.js';
 export { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord, type PrincipalStore, type PrincipalFilter, type ResolvedPrincipal } from './core/principal-store.js';
 export { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, isSystemAdministrator, type Principal, type FlowAccess, type RunAccess } from './core/permissions.js';
@@ -28,6 +28,7 @@ export type { AccessOptions, ListingOptions, RunList } from './core/engine/acces
 export type { EnginePrincipals, NewPrincipal } from './core/engine/access/engine-principals.js';
 export { Engine, type EngineOptions } from './core/engine/engine.js';
 export { defineModule, type DefinedModule } from './core/engine/define-module.js';
+export { EngineObservers, type EngineObserver, type ObservedRunStart, type ObservedRunEnd, type ObservedStep } from './core/engine/engine-observer.js';
 export { defineFlow } from './core/define-flow.js';
 export type {
   ActionDeclaration,

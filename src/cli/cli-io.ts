@@ -12,6 +12,13 @@ export interface CliIo {
   isTty: boolean;
   /** The CLI's colours; `main` sets it from the terminal, `NO_COLOR` and `--no-color` (plain when absent). */
   style?: Style;
+  /** Whether stderr (where logs go) is a terminal: `--log-format` defaults to pretty there. */
+  errIsTty?: boolean;
+  /**
+   * Where log lines go, as they are (default `err`): not escaped like `err`, so pino-pretty's
+   * colours reach the terminal. Log lines escape what users wrote themselves (JSON strings).
+   */
+  log?(text: string): void;
 }
 
 /** The io's style, plain when it has none. */
@@ -26,4 +33,6 @@ export const processIo: CliIo = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
   isTty: Boolean(process.stdout.isTTY),
+  errIsTty: Boolean(process.stderr.isTTY),
+  log: (text) => void process.stderr.write(text),
 };

@@ -23,3 +23,20 @@ describe('createLineLogger', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'error', msg: 'odd' });
   });
 });
+
+describe('createLineLogger formats', () => {
+  it('censors fields named like credentials, at the top and one object down', () => {
+    const lines: string[] = [];
+    createLineLogger({ write: (line) => lines.push(line) }).info({ token: 'frt_secret', headers: { authorization: 'Bearer frt_secret' }, runId: 'r1' }, 'odd');
+    expect(lines.join('')).not.toContain('frt_secret');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ token: '[redacted]', headers: { authorization: '[redacted]' }, runId: 'r1' });
+  });
+
+  it('writes human lines with the pretty format', () => {
+    const lines: string[] = [];
+    createLineLogger({ write: (line) => lines.push(line), format: 'pretty' }).warn({ runId: 'r1' }, 'lease lost');
+    expect(lines.join('')).toMatch(/WARN.*lease lost/);
+    expect(lines.join('')).toContain('runId: "r1"');
+    expect(() => JSON.parse(lines[0]!)).toThrow();
+  });
+});

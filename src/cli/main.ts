@@ -12,6 +12,7 @@ import { registerPrincipalsCommand } from './commands/principals.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokensCommand } from './commands/tokens.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import type { CliIo } from './cli-io.js';
 import { processIo } from './cli-io.js';
 import { addHelpExamples } from './help-examples.js';
@@ -24,7 +25,7 @@ export async function main(argv: string[], given: CliIo = processIo): Promise<nu
   // reaches the terminal (fields are escaped where they are formatted; see printable.ts).
   const color = isColorWanted({ isTty: given.isTty, argv, env: process.env });
   const safe = color ? printableStyledLines : printableLines;
-  const io: CliIo = { out: (text) => given.out(safe(text)), err: (text) => given.err(safe(text)), isTty: given.isTty, style: createStyle(color) };
+  const io: CliIo = { out: (text) => given.out(safe(text)), err: (text) => given.err(safe(text)), isTty: given.isTty, style: createStyle(color), errIsTty: given.errIsTty === true, log: given.log ?? ((text) => given.err(safe(text))) };
   const program = new Command()
     .name('flowrun')
     .description('A durable flow runtime for TypeScript: run, check and watch flows.')
@@ -41,6 +42,7 @@ export async function main(argv: string[], given: CliIo = processIo): Promise<nu
   registerCheckCommand(program, io, setExit);
   registerTranslateCommand(program, io, setExit);
   registerServeCommand(program, io, setExit);
+  registerWorkerCommand(program, io, setExit);
   registerRunsCommand(program, io, setExit);
   registerFlowsCommand(program, io, setExit);
   registerEventsCommand(program, io, setExit);

@@ -351,6 +351,19 @@ export interface Store {
    * A store that cannot tell cheaply leaves it out.
    */
   readGeneration?(): Promise<number>;
+  /**
+   * Optional: runs `work` unless another process over this store runs work of the same `name` now
+   * (PostgreSQL: a session advisory lock on a connection of its own, released when `work` settles or
+   * the process dies). Resolves true when it ran, false when it was skipped. A store without it
+   * (SQLite serializes its writers anyway, memory has one process) runs the work everywhere.
+   */
+  runExclusive?(name: string, work: () => Promise<void>): Promise<boolean>;
+  /**
+   * Optional: calls `listener` after every committed transaction of run transitions and new runs
+   * (a group commit: one transaction for many runs) with how many it held and how long it took
+   * from the first write's turn to its durable commit (metrics). Returns the function that stops.
+   */
+  onCommit?(listener: CommitListener): () => void;
   /** Optional: sends a transient change to other processes' subscribers, best effort (PostgreSQL NOTIFY). */
   publishTransient?(change: TransientChange): Promise<void>;
   /**
@@ -361,3 +374,14 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A committed write transaction as {@link Store.onCommit} reports it. */
+export interface CommittedBatch {
+  /** Transitions, new runs and other writes it committed (at least one). */
+  size: number;
+  /** From its start (waiting for a connection included) to its durable commit. */
+  durationMs: number;
+}
+
+/** Told of each {@link CommittedBatch}; must not throw (a store ignores it if it does). */
+export type CommitListener = (batch: CommittedBatch) => void;

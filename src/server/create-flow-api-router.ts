@@ -7,6 +7,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
 import { FlowError, PermissionError, ValidationError } from '../core/errors.js';
 import { isNamedIn, isSystemAdministrator } from '../core/permissions.js';
 import type { Logger } from '../core/engine/types.js';
@@ -19,6 +20,7 @@ import { actingFor, type FlowApiEngine, type RouterEnv, type RouterState } from 
 import { RunResponseCache, requestTarget, runResponseKey } from './run-response-cache.js';
 import { ListingEtags, LISTING_CACHE_HEADERS, isRunListingTarget } from './listing-etags.js';
 import { addDashboardRoutes, type DashboardOptions } from './dashboard-route.js';
+import { notifyObservers, type MetricsSource, type ObservedRequest, type RequestObserver } from './request-observer.js';
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
 import { addGovernanceRoutes } from './routes/governance-routes.js';
@@ -60,8 +62,21 @@ export interface FlowApiRouterOptions {
    * `app/api/flowrun/[...path]/route.ts` → `basePath: '/api/flowrun'`). Default: the root.
    */
   basePath?: string;
-  /** Where unexpected errors (answered as INTERNAL) are reported. */
+  /**
+   * Where the router logs: one `info` line per request (method, route pattern, status, duration in
+   * ms, principal id — never a token, a body, a query or an id in the path; a 304 at `debug`) and every unexpected
+   * error (answered as INTERNAL) at `error`. `requestLog: false` keeps the errors only.
+   */
   logger?: Logger;
+  /** Log one line per request (default true when there is a `logger`). */
+  requestLog?: boolean;
+  /** Told of every answered request and event stream (metrics, tracing); see request-observer.ts. */
+  observers?: readonly RequestObserver[];
+  /**
+   * What `GET /metrics` serves (e.g. `PrometheusMetrics` of `flowrun`: engine, store and HTTP
+   * metrics from a prom-client registry of its own). Default: the router's own plain counters.
+   */
+  metricsSource?: MetricsSource;
   /**
    * Also serve the dashboard (the browser app of this package) at `{basePath}/ui/` — or at
    * `path` — and redirect `GET {basePath}/` there. The page needs no credentials; it asks for an
@@ -102,10 +117,21 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const starts = StartRateLimiter.of(engine, { startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
   const runResponses = RunResponseCache.over(engine.store);
   const listingEtags = ListingEtags.over(engine.store);
-  const state: RouterState = { engine, metrics: new ServerMetrics(), streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses, listingEtags, markers: new MarkerSeal(() => engine.store.getStoreSecret()) };
+  const observers: RequestObserver[] = [...(options.observers ?? [])];
+  const requestLogger = options.requestLog === false ? undefined : options.logger;
+  if (requestLogger) {
+    observers.push({
+      // A 304 is a poll that found nothing new (the dashboard asks 5 times a second): debug, not info.
+      requestEnded: ({ method, route, status, durationMs, principalId }) =>
+        requestLogger[status === 304 ? 'debug' : 'info']({ method, route, status, durationMs: Math.round(durationMs * 10) / 10, principal: principalId }, 'request'),
+    });
+  }
+  const state: RouterState = { engine, metrics: new ServerMetrics(), observers, streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses, listingEtags, markers: new MarkerSeal(() => engine.store.getStoreSecret()) };
   /** Who a request was found to come from before it reached the routes (a cached answer was looked for): not asked twice. */
   const authenticated = new WeakMap<Request, AuthenticatedPrincipal | null>();
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  /** The route pattern and principal of a request Hono answered, for its observers (set once it is answered). */
+  const answered = new WeakMap<Request, Pick<ObservedRequest, 'route' | 'principalId'>>();
 
   const app = new OpenAPIHono<RouterEnv>({
     // Request validation names each bad field: `body.flowId`, `query.limit`, `path.id`.
@@ -134,6 +160,16 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
     return errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${path}`, { details: { method: c.req.method, path } }));
   });
 
+  // First of all middleware, so it sees every answer: the pattern of the route that gave it (a
+  // middleware's `*` means no route matched) and who asked. Only when someone observes requests.
+  if (observers.length > 0) {
+    app.use('*', async (c, next) => {
+      const raw = c.req.raw; // the request as fetch got it: bodyLimit may replace c.req.raw
+      await next();
+      const route = routePath(c);
+      answered.set(raw, { route: route === '*' || route === '' || route === '/*' ? 'unmatched' : route, principalId: c.get('principal')?.userId ?? null });
+    });
+  }
   app.get('/health', (c) => c.json({ ok: true }));
   app.get('/ready', async (c) => {
     try {
@@ -180,6 +216,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
       if (principal && !isSystemAdministrator(principal) && !isNamedIn(principal, administrators)) {
         throw new PermissionError('/metrics is for system administrators (the router\'s `metrics` option may open it)', { details: { path: '/metrics' } });
       }
+      if (options.metricsSource) return new Response(await options.metricsSource.metrics(), { headers: { 'content-type': options.metricsSource.contentType } });
       return new Response(state.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4' } });
     });
   }
@@ -234,16 +271,29 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   };
 
   const fetch = async (request: Request): Promise<Response> => {
+    const startedAt = observers.length > 0 ? performance.now() : 0;
     let response: Response;
+    let seen: Pick<ObservedRequest, 'route' | 'principalId'> | undefined;
     try {
       const inner = basePath ? underBasePath(request, basePath) : request;
-      response = inner ? ((await unchangedListing(inner)) ?? (await cachedRunAnswer(inner)) ?? (await app.fetch(inner))) : errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
+      if (!inner) response = errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
+      else {
+        // The two answers given before Hono routes (cached) are of known routes.
+        const early = (await unchangedListing(inner)) ?? (await cachedRunAnswer(inner));
+        if (early) seen = { route: early.status === 304 ? '/runs' : '/runs/:id', principalId: authenticated.get(inner)?.userId ?? null };
+        response = early ?? (await app.fetch(inner));
+        seen ??= answered.get(inner);
+      }
     } catch (error) {
       // Hono answers errors through onError; this is the last line for anything that escapes it.
       options.logger?.error({ err: error, method: request.method, path: loggablePath(new URL(request.url).pathname), status: 500 }, 'request failed outside the router');
       response = jsonResponse({ error: { code: 'INTERNAL', message: 'internal error', details: {} } }, 500);
     }
     state.metrics.countResponse(response.status);
+    if (observers.length > 0) {
+      const observed: ObservedRequest = { method: request.method, route: seen?.route ?? 'unmatched', status: response.status, durationMs: performance.now() - startedAt, principalId: seen?.principalId ?? null };
+      notifyObservers(observers, (o) => o.requestEnded?.(observed));
+    }
     return response;
   };
 

@@ -9,5 +9,6 @@ export { serve, type ServeOptions, type RunningServer } from './listen.js';
 export { newApiToken, hashApiToken, bearerToken, apiTokenAuthenticator, API_TOKEN_PREFIX, type Authenticate, type AuthenticatedPrincipal, type ApiTokenLookup, type StoredApiToken } from './api-tokens.js';
 export { ERROR_STATUS, statusOf, errorBody, type ErrorBody } from './error-response.js';
 export type { FlowApiEngine, RunView } from './router-context.js';
+export type { ObservedRequest, RequestObserver, MetricsSource } from './request-observer.js';
 export type { BatchResult } from './routes/batch-routes.js';
 export { createGlobusFlowsHandler, type GlobusFlowsHandler, type GlobusFlowsHandlerOptions } from './globus/create-globus-flows-handler.js';

@@ -81,3 +81,23 @@ describe('server error logs', () => {
     expect(JSON.stringify(entry)).not.toMatch(/secret-label|as:olivia/);
   });
 });
+
+describe('request log', () => {
+  it('logs one line per request with its method, route pattern, status, duration and principal — no id, query or token', async () => {
+    const logger = recordingLogger();
+    f = await createServerFixture({ router: { logger } });
+    const started = await f.json('POST', '/runs', { as: 'olivia', body: { flowId: 'demo/echo', input: { n: 1 } } });
+    const runId = started.body.run.runId as string;
+    await f.json('GET', `/runs/${runId}?secret=s3cr3t`, { as: 'olivia' });
+    await f.json('GET', '/no/such/path', { as: 'olivia' });
+    await f.json('GET', '/runs', { as: null });
+    const lines = logger.entries.filter((e) => e.msg === 'request').map((e) => e.fields);
+    expect(lines).toEqual([
+      { method: 'POST', route: '/runs', status: 201, durationMs: expect.any(Number), principal: 'olivia' },
+      { method: 'GET', route: '/runs/:id', status: 400, durationMs: expect.any(Number), principal: 'olivia' },
+      { method: 'GET', route: 'unmatched', status: 404, durationMs: expect.any(Number), principal: 'olivia' },
+      { method: 'GET', route: 'unmatched', status: 401, durationMs: expect.any(Number), principal: null },
+    ]);
+    expect(JSON.stringify(logger.entries)).not.toMatch(new RegExp(`${runId}|s3cr3t|as:olivia`));
+  });
+});

@@ -9,6 +9,7 @@ import type { Authenticate, AuthenticatedPrincipal } from './api-tokens.js';
 import type { PrincipalRef } from '../core/engine/access/authorize.js';
 import type { ListApprovalsOptions, PendingApprovalPage } from '../core/engine/governance/pending-approvals.js';
 import type { ServerMetrics } from './metrics.js';
+import type { RequestObserver } from './request-observer.js';
 import type { MarkerSeal } from './marker-seal.js';
 import type { RunResponseCache } from './run-response-cache.js';
 import type { ListingEtags } from './listing-etags.js';
@@ -45,6 +46,8 @@ export interface GovernanceEngine {
 export interface RouterState {
   engine: FlowApiEngine;
   metrics: ServerMetrics;
+  /** Told of answered requests and event streams (the request log, metrics, tracing). */
+  observers: readonly RequestObserver[];
   /** Aborts every open SSE stream (graceful close). */
   streams: Set<AbortController>;
   heartbeatMs: number;

@@ -14,6 +14,8 @@ import { describeStateSlotConformance } from './state-slots.conformance.js';
 import { describeRunListingConformance } from './run-listing.conformance.js';
 import { describeEventWaitersConformance } from './event-waiters.conformance.js';
 import { describeReadGenerationConformance } from './read-generation.conformance.js';
+import { describeCommitObserverConformance } from './commit-observer.conformance.js';
+import { describeExclusiveWorkConformance } from './exclusive-work.conformance.js';
 import { describeTransientConformance } from './transient.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
@@ -109,6 +111,8 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describeStateSlotConformance({ store: () => store, leased, transition, t0: T0 });
     describeRunListingConformance(() => store, sampleRun, T0);
     describeEventWaitersConformance({ store: () => store, leased, transition, t0: T0 });
+    describeCommitObserverConformance({ store: () => store, sampleRun, leased, transition });
+    describeExclusiveWorkConformance(() => store);
     describeTransientConformance({ store: () => store, openAnother: options.openAnother ?? { skip: 'no openAnother given' } });
 
     describe('flows', () => {

@@ -3,45 +3,11 @@
  * from its last committed transition, losing nothing. The outage is made with a TCP proxy in front
  * of PostgreSQL (cut, then restored on the same port), so other tests sharing the server are not touched.
  */
-import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createEngine, createPostgresStores, type FlowDefinition } from '../../src/index.js';
 import { createFlowApiRouter } from '../../src/server/index.js';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../support/pg-schema.js';
-
-class CuttableProxy {
-  #server: Server | null = null;
-  readonly #sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async start(): Promise<void> {
-    this.#server = createServer((client) => {
-      const upstream = createConnection(this.target);
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('close', () => this.#sockets.delete(s));
-        s.on('error', () => s.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as { port: number }).port;
-  }
-
-  /** The database "goes away": open connections drop and new ones are refused. */
-  async cut(): Promise<void> {
-    const server = this.#server;
-    this.#server = null;
-    for (const s of this.#sockets) s.destroy();
-    await new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
-  }
-
-  async stop(): Promise<void> {
-    await this.cut();
-  }
-}
+import { CuttableProxy } from '../support/cuttable-proxy.js';
 
 describe('store outage', () => {
   it.skipIf(!pgUrl)(`pauses runs while PostgreSQL is unreachable and finishes them when it is back; /ready says so, /health stays up${pgSkipNote}`, async () => {

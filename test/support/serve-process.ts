@@ -22,6 +22,8 @@ export interface ServeProcess {
   readonly store: string;
   /** Everything it printed so far. */
   output(): string;
+  /** What it wrote to stderr alone (its log lines, warnings). */
+  logs(): string;
   /** Resident set size now and at its peak (VmRSS, VmHWM), in MB; null once it exited. */
   memoryMb(): { rss: number; peak: number } | null;
   /** A `fetch` of `path` on this server acting with `token`; `body` is sent as JSON. */
@@ -55,8 +57,12 @@ export async function startServeProcess(options: { store: string; args?: string[
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let logs = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    logs += chunk.toString();
+  });
   const exited = new Promise<number | string>((resolveExit) => child.once('exit', (code, signal) => resolveExit(code ?? signal ?? 'unknown')));
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`flowrun serve did not start within ${options.timeoutMs ?? 30_000} ms:\n${output}`)), options.timeoutMs ?? 30_000);
@@ -78,10 +84,10 @@ export async function startServeProcess(options: { store: string; args?: string[
     await new Promise((r) => setTimeout(r, 50));
   }
   const adminToken = /(frt_[A-Za-z0-9_-]+)/.exec(output)?.[1] ?? null;
-  return serveProcess(child, { url, adminToken, store: options.store, output: () => output, exited });
+  return serveProcess(child, { url, adminToken, store: options.store, output: () => output, logs: () => logs, exited });
 }
 
-function serveProcess(child: ChildProcess, s: { url: string; adminToken: string | null; store: string; output: () => string; exited: Promise<number | string> }): ServeProcess {
+function serveProcess(child: ChildProcess, s: { url: string; adminToken: string | null; store: string; output: () => string; logs: () => string; exited: Promise<number | string> }): ServeProcess {
   const request: ServeProcess['request'] = (method, path, o = {}) => {
     const headers: Record<string, string> = {};
     const token = o.token === undefined ? s.adminToken : o.token;
@@ -95,6 +101,7 @@ function serveProcess(child: ChildProcess, s: { url: string; adminToken: string 
     pid: child.pid!,
     store: s.store,
     output: s.output,
+    logs: s.logs,
     exited: s.exited,
     memoryMb() {
       try {

@@ -1,18 +1,19 @@
 /**
  * `flowrun serve`: the HTTP API, the dashboard (`/ui/`; `--no-dashboard` leaves it out; a sign-in
  * link with the admin token in its fragment is printed with a new token) and a worker over one store (the SQLite file under `.flowrun/`
- * by default, or `--store postgres://…`). At start it deploys and publishes every `.json` /
+ * by default, or `--store postgres://…`; `--no-worker`: the API alone, `flowrun worker` processes
+ * executing the runs). At start it deploys and publishes every `.json` /
  * `.flow` flow of `--flows DIR` as the `admin` user (created if missing, and made a system
  * administrator: it sees and manages every run and flow, decides every approval and publishes
  * and subscribes to every event name). It prints a new API token of `admin` only when `admin` has no active token
  * (a fresh store) or `--new-admin-token` asks for one; later starts say how to make one. Binds to
  * 127.0.0.1 unless `--host` says otherwise, and warns when bound beyond loopback without
- * `--tls-cert`/`--tls-key`. Logs (server errors, refused subscribers, lost leases…) go to stderr
- * as JSON lines. `--budget NAME=VALUE` (repeatable) sets the budgets of every run it executes
+ * `--tls-cert`/`--tls-key`. Logs (a line per request, server errors, refused subscribers, lost
+ * leases…) go to stderr through pino (`--log-level`, `--log-format json|pretty`). `--budget NAME=VALUE` (repeatable) sets the budgets of every run it executes
  * (INVALID_INPUT naming a bad one, before anything opens). `--globus-port PORT` also serves the Globus Flows
  * API over the same engine at the root of that port (`globus flows API: URL` on its own line). SIGINT or SIGTERM stops it gracefully: no new requests, open event
- * streams ended, requests in flight finished, the engine closed (runs in flight finish their
- * current transition or are resumed by the next engine over the store).
+ * streams ended, requests in flight finished, then its runs drained back to the store within
+ * `--shutdown-timeout` (see `worker`).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -26,13 +27,15 @@ import { serve } from '../../server/listen.js';
 import { createGlobusFlowsHandler } from '../../server/globus/create-globus-flows-handler.js';
 import type { CliIo } from '../cli-io.js';
 import { issueApiToken, withPrincipalsOf } from '../admin-store.js';
-import { createLineLogger, LOG_LEVELS, type LogLevel } from '../line-logger.js';
+import { addLogOptions, loggerOf } from '../log-options.js';
+import { addRoleOptions, roleSettingsOf } from '../role-options.js';
 import { describeError, parseCount, runCliAction, UsageError } from '../remote-client.js';
 import { looksLikeFlow, readFlowFile } from '../flow-files.js';
 import { loadModules } from '../load-modules.js';
 import { collectBudgetFlag, parseBudgetFlags } from '../parse-budget-flags.js';
 import { BUDGET_NAMES } from '../../core/budgets.js';
 import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
+import { PrometheusMetrics } from '../../metrics/prometheus-metrics.js';
 
 /** The principal `serve` deploys as and issues its token to. */
 export const ADMIN_USER = 'admin';
@@ -57,16 +60,22 @@ interface ServeCommandOptions {
   tlsKey?: string;
   metrics: string;
   logLevel: string;
+  logFormat?: string;
   budget?: string[];
   dashboard: boolean;
   globusPort?: string;
+  worker: boolean;
+  concurrency: string;
+  shutdownTimeout: string;
+  leaseMs: string;
+  retentionDays?: string;
 }
 
 const METRICS_ACCESS = ['admin', 'open', 'off'] as const;
 
 /** Adds `serve` to the program. */
 export function registerServeCommand(program: Command, io: CliIo, setExit: (code: number) => void, signals: ShutdownSignals = processSignals): void {
-  program
+  const command = program
     .command('serve')
     .description('serve the HTTP API and run flows: loads a flows folder, prints an admin token')
     .option('-s, --store <spec>', 'where runs are kept: sqlite:PATH, postgres://…', process.env.FLOWRUN_STORE ?? DEFAULT_STORE_SPEC)
@@ -80,11 +89,12 @@ export function registerServeCommand(program: Command, io: CliIo, setExit: (code
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--metrics <access>', 'who may read /metrics: admin, open (any authenticated principal) or off', 'admin')
-    .option('--log-level <level>', 'least severe log entry written to stderr: debug, info, warn or error', 'info')
     .option('--no-dashboard', 'do not serve the dashboard at /ui/')
     .option('--budget <name=value>', `a budget of every run, repeatable (${BUDGET_NAMES.join(', ')}); see README "Budgets"`, collectBudgetFlag)
-    .option('--globus-port <port>', 'also serve the Globus Flows API at the root of this port (0: any free port); see README "Globus Flows clients"')
-    .action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
+    .option('--globus-port <port>', 'also serve the Globus Flows API at the root of this port (0: any free port); see README "Globus Flows clients"');
+  // --no-worker: the API alone; `flowrun worker` processes over the same store execute the runs.
+  command.option('--no-worker', 'serve the API without executing runs (run `flowrun worker` processes over the same store)');
+  addLogOptions(addRoleOptions(command)).action((options: ServeCommandOptions) => runCliAction('serve', io, setExit, () => serveCommand(options, io, signals)));
 }
 
 /** How `serve` learns it should stop (the process's signals; tests pass their own). */
@@ -93,7 +103,8 @@ export interface ShutdownSignals {
   onShutdown(stop: () => void): () => void;
 }
 
-const processSignals: ShutdownSignals = {
+/** SIGINT and SIGTERM of this process (also `worker`'s). */
+export const processSignals: ShutdownSignals = {
   onShutdown(stop) {
     const handler = (): void => stop();
     process.once('SIGINT', handler);
@@ -111,15 +122,19 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
   const globusPort = options.globusPort === undefined ? undefined : parseCount(options.globusPort, '--globus-port', 0)!;
   if (globusPort !== undefined && globusPort > 65_535) throw new UsageError(`--globus-port must be at most 65535, got ${globusPort}`);
   if (options.newAdminToken && !options.adminToken) throw new UsageError('--new-admin-token and --no-admin-token contradict each other');
-  const metrics = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
-  const logLevel: LogLevel = oneOf(options.logLevel, LOG_LEVELS, '--log-level');
+  const metricsAccess = oneOf(options.metrics, METRICS_ACCESS, '--metrics');
+  const role = roleSettingsOf(options);
+  const logger = loggerOf(options, io, { role: options.worker ? 'api+worker' : 'api', pid: process.pid });
   const tls = await readTls(options);
   const budgets = parseBudgetFlags(options.budget ?? []);
   const flows = options.flows ? await readFlowFolder(options.flows, io) : [];
   const modules = options.modules ? await loadModules(options.modules) : {};
-  const logger = createLineLogger({ write: (line) => io.err(line), level: logLevel });
   const stores = openStoreSpec(options.store);
-  const engine = createEngine({ stores, modules, runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
+  const execution = options.worker ? { maxConcurrentRuns: role.maxConcurrentRuns, leaseMs: role.leaseMs } : { maxConcurrentRuns: 0, poll: false };
+  const engine = createEngine({ stores, modules, ...execution, ...(role.retention ? { retention: role.retention } : {}), runtimeConfig: { logger, budgets, ...(options.assume ? { modelResolver: assumingModelResolver } : {}) } });
+  // One registry per server (never prom-client's global one): engine, store and HTTP metrics at /metrics.
+  const metrics = new PrometheusMetrics({ processMetrics: true });
+  metrics.watch({ engine });
   let server: Awaited<ReturnType<typeof serve>> | undefined;
   let globus: Awaited<ReturnType<typeof serve>> | undefined;
   try {
@@ -133,7 +148,7 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
       return (await issueApiToken(stores, principals, { principalId: ADMIN_USER, description: 'flowrun serve', expiresAt: now + ADMIN_TOKEN_TTL_MS })).token;
     });
     for (const line of await deployAll(engine, flows)) io.out(`${line}\n`);
-    server = await serve({ engine, port, hostname: options.host, logger, metrics, administrators: [ADMIN_USER], dashboard: options.dashboard, ...(tls ? { tls } : {}) });
+    server = await serve({ engine, port, hostname: options.host, logger, metrics: metricsAccess, observers: [metrics], metricsSource: metrics, administrators: [ADMIN_USER], dashboard: options.dashboard, ...(tls ? { tls } : {}) });
     io.out(`flowrun is serving ${server.url} (store ${withoutPassword(options.store)})\n`);
     if (globusPort !== undefined) {
       // The same engine and tokens behind the Globus Flows API, at the root of its own port (the SDKs drop a base path).
@@ -165,6 +180,10 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
       });
     });
     io.out('flowrun: shutting down\n');
+    await globus?.close();
+    await server?.close();
+    // Its runs go back to the store within --shutdown-timeout, for the next process to resume at once.
+    if (options.worker) await engine.close({ drainMs: role.drainMs });
     return 0;
   } finally {
     await globus?.close();

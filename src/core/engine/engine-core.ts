@@ -9,6 +9,7 @@ import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, RecordedRun, Store } from '../store.js';
 import type { AccessControl } from './access/authorize.js';
 import type { Logger, Module } from './types.js';
+import type { EngineObservers } from './engine-observer.js';
 import type { ModelResolver } from './steps/model-resolver.js';
 import type { GovernancePolicy } from './governance/governance-policy.js';
 
@@ -86,6 +87,8 @@ export interface EngineCore {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly logger: Logger | undefined;
+  /** Told of runs started and ended, step visits and lost leases (engine-observer.ts). */
+  readonly observers: EngineObservers;
   readonly modules: Readonly<Record<string, Module>>;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;

@@ -37,6 +37,7 @@ import { DerivedRunIds } from './start/derived-run-ids.js';
 import { EmitOutbox } from './events/event-outbox.js';
 import { RunWatching } from './live/run-watching.js';
 import { OutputStreams } from './live/output-streams.js';
+import { relayTransients } from './live/transient-relay.js';
 import { AccessControl, principalIdOf, type AccessOptions, type ListingOptions, type PrincipalRef, type RunList } from './access/authorize.js';
 import { EnginePrincipals } from './access/engine-principals.js';
 import type { ModelResolver } from './steps/model-resolver.js';
@@ -45,6 +46,7 @@ import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './gover
 import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPage } from './governance/pending-approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
+import { EngineObservers, runEndOf, runStartOf, type EngineObserver } from './engine-observer.js';
 import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, ModuleRegistration, RunActionOptions, RuntimeConfig, StartRunOptions, TypedRunOptions } from './types.js';
 import type { ActionName, ActionOutput, DefaultActionName } from '../flow-types.js';
 
@@ -62,12 +64,14 @@ export interface EngineOptions {
   leaseMs?: number;
   /** How often to look for runs to resume (other processes' expired leases, due timers). Default 1,000 ms. */
   pollIntervalMs?: number;
-  /** Runs executed at once by this engine (default 256). */
+  /** Runs executed at once by this engine (default 256); 0 executes none (an API process: workers over the same store do). */
   maxConcurrentRuns?: number;
   /** Look for claimable runs in the background (default true). */
   poll?: boolean;
   /** Delete ended runs older than `retention.days`, in batches, in the background. */
   retention?: RetentionPolicy;
+  /** Told of runs started and ended, step visits and lost leases (metrics, tracing); more with `observers.add`. */
+  observers?: readonly EngineObserver[];
 }
 
 /** The flowrun engine. Create it with `createEngine`. */
@@ -76,6 +80,7 @@ export class Engine implements EngineCore {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly logger: Logger | undefined;
+  readonly observers: EngineObservers;
   readonly modules: Readonly<Record<string, Module>>;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly maxDepth: number;
@@ -106,6 +111,7 @@ export class Engine implements EngineCore {
     this.ids = options.ids;
     const config = options.runtimeConfig ?? {};
     this.logger = config.logger;
+    this.observers = new EngineObservers(options.observers);
     this.modules = toModules({ ...config.modules, ...options.modules });
     this.settings = Object.freeze({ ...config.settings });
     this.maxDepth = config.maxDepth ?? 100;
@@ -141,6 +147,7 @@ export class Engine implements EngineCore {
       createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
       resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
       sweepOutbox: () => this.#outbox.sweep(),
+      leaseLost: (runId) => this.observers.leaseLost({ runId }),
     });
     const { store, clock, logger, budgets } = this;
     this.#watching = new RunWatching<PrincipalRef>({ store, clock, logger, pollIntervalMs, budgets, origin: this.workerId, onRun: (id, l) => this.#live.onRun(id, l), isReadable: (id, as) => this.access.isReadable(id, as), principalId: principalIdOf });
@@ -255,6 +262,7 @@ export class Engine implements EngineCore {
       throw error;
     });
     this.publishCommitted(created.run, events);
+    if (!this.observers.isEmpty) this.observers.runStarted(runStartOf(run));
     if (created.lease) this.#scheduler.execute(created.run, created.lease);
     else this.#scheduler.dispatch(run.runId, run);
     return created.run;
@@ -278,6 +286,7 @@ export class Engine implements EngineCore {
   runsCreated(created: CreatedRun[], at: number): void {
     for (const c of created) {
       this.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
+      if (!this.observers.isEmpty) this.observers.runStarted(runStartOf(c.run));
       if (c.lease) this.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
       else this.#scheduler.dispatch(c.run.runId, c.run);
     }
@@ -307,13 +316,7 @@ export class Engine implements EngineCore {
     this.#live.publishCommitted(run, events, transients, this.clock.now());
     this.#streams.observe(run, events, transients); // callee outputs stream on to waiting callers
     // Watchers in other processes get transient changes through the store, when it can carry them (PostgreSQL).
-    if (transients.length === 0 || !this.store.publishTransient) return;
-    const first = run.lastSeq - events.length + 1;
-    for (const t of transients) {
-      this.store
-        .publishTransient({ runId: run.runId, afterSeq: first + t.afterIndex - 1, origin: this.workerId, event: t.body })
-        .catch((error: unknown) => this.logger?.debug({ err: error, runId: run.runId }, 'transient change not sent'));
-    }
+    relayTransients({ store: this.store, origin: this.workerId, logger: this.logger }, run, events, transients);
   }
 
   publishTransient(run: LiveRunRef, event: RunEventBody): void {
@@ -355,6 +358,7 @@ export class Engine implements EngineCore {
   runEnded(ended: RunRecord & Pick<RecordedRun, 'wokenRuns'>, parentLease?: { owner: string; expiresAt: number }): void {
     const { wokenRuns, ...run } = ended;
     this.#waiters.notify(run);
+    if (!this.observers.isEmpty) this.observers.runEnded(runEndOf(run));
     if (!run.parentRunId || run.detached) return;
     const parent = wokenRuns?.find((woken) => woken.runId === run.parentRunId);
     if (parentLease) this.#scheduler.executeLeased(run.parentRunId, parentLease, undefined, parent);
@@ -455,13 +459,13 @@ export class Engine implements EngineCore {
   }
 
   get #cancelDeps(): CancelDeps {
-    return {
-      store: this.store,
-      clock: this.clock,
-      abortLocal: (id, error) => this.#scheduler.executing.get(id)?.abort(error),
-      published: (run, events) => this.publishCommitted(run, events),
-      ended: (run) => this.runEnded(run),
-    };
+    const abortLocal = (id: string, error: FlowError): void => this.#scheduler.executing.get(id)?.abort(error);
+    return { store: this.store, clock: this.clock, abortLocal, published: (run, events) => this.publishCommitted(run, events), ended: (run) => this.runEnded(run) };
+  }
+
+  /** Runs this engine executes now, each under a lease it holds (metrics). */
+  get runsExecuting(): number {
+    return this.#scheduler.executing.size;
   }
 
   /** Resolves when this engine has nothing running or queued (tests, graceful shutdown). */
@@ -471,10 +475,13 @@ export class Engine implements EngineCore {
 
   /**
    * Stops claiming and polling. Runs in flight finish their current step's transition or are
-   * left for another engine to resume after their lease expires; nothing is lost.
+   * left for another engine to resume after their lease expires; nothing is lost. With `drainMs`
+   * (a worker's SIGTERM), it first drains: runs executing here give their lease back at their next
+   * step, and those still in a step after `drainMs` are stopped and handed back at once (run-scheduler.ts).
    */
-  async close(): Promise<void> {
+  async close(options: { drainMs?: number } = {}): Promise<void> {
     this.#closed = true;
+    if (options.drainMs !== undefined) await this.#scheduler.drain(options.drainMs);
     this.#scheduler.close();
     this.#retention?.stop();
     await this.#watching.close();

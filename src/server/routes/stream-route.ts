@@ -15,6 +15,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { FlowError, ValidationError } from '../../core/errors.js';
 import { errorBody } from '../error-response.js';
+import { notifyObservers } from '../request-observer.js';
 import type { RouterEnv, RouterState } from '../router-context.js';
 import { actingFor } from '../router-context.js';
 import { RunIdParam, StreamQuery } from '../schemas.js';
@@ -68,6 +69,7 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
     }
     metrics.sseOpen++;
     metrics.sseOpened++;
+    notifyObservers(state.observers, (o) => o.streamOpened?.());
     c.header('x-accel-buffering', 'no'); // proxies such as nginx pass events on at once
     return streamSSE(c, async (stream) => {
       stream.onAbort(stop);
@@ -116,6 +118,7 @@ export function addStreamRoute(app: OpenAPIHono<RouterEnv>, state: RouterState):
         state.streams.delete(controller);
         c.req.raw.signal.removeEventListener('abort', stop);
         metrics.sseOpen--;
+        notifyObservers(state.observers, (o) => o.streamClosed?.());
       }
     });
   });

@@ -9,7 +9,8 @@ import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
 import { cloneJson } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, CommitListener, Transition } from '../../core/store.js';
+import { CommitListeners } from '../commit-listeners.js';
 import { countTreeRuns } from '../run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import { filterStatuses, matchesRunFilter } from './run-filter-match.js';
@@ -43,6 +44,7 @@ export class MemoryStore implements Store {
   #secret: Uint8Array | null = null;
   readonly #trees = new Map<string, RunTree>();
   #closed = false;
+  readonly #commits = new CommitListeners();
 
   async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): Promise<FlowVersionRecord> {
     this.#open();
@@ -96,7 +98,18 @@ export class MemoryStore implements Store {
     });
   }
 
+  /** Tells listeners of every run created or transition recorded, as a commit of one that took no time (memory has no transactions to group). */
+  onCommit(listener: CommitListener): () => void {
+    return this.#commits.add(listener);
+  }
+
   async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
+    const created = await this.#createRun(input);
+    this.#commits.committed({ size: 1, durationMs: 0 });
+    return created;
+  }
+
+  async #createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
     this.#open();
     if (this.#runs.has(input.run.runId)) throw new ConflictError(`run "${input.run.runId}" already exists`, { runId: input.run.runId });
     // A run joining an existing tree (started by an EMIT of it) counts into it, or is refused here.
@@ -200,6 +213,12 @@ export class MemoryStore implements Store {
   }
 
   async recordTransition(t: Transition): Promise<RecordedRun> {
+    const recorded = await this.#recordTransition(t);
+    this.#commits.committed({ size: 1, durationMs: 0 });
+    return recorded;
+  }
+
+  async #recordTransition(t: Transition): Promise<RecordedRun> {
     this.#open();
     const entry = this.#runs.get(t.runId);
     if (!entry) throw new NotFoundError('RUN_NOT_FOUND', `run "${t.runId}" does not exist`, { runId: t.runId });

@@ -33,6 +33,8 @@ export interface TransitionBatcherOptions {
   maxConcurrentBatches: number;
   /** Times a whole batch is retried after 40001/40P01 before its transitions reject. */
   retries: number;
+  /** Told of every committed batch: how many transitions and new runs, and how long from its start to COMMIT. */
+  committed?: (batch: { size: number; durationMs: number }) => void;
 }
 
 interface Pending {
@@ -141,6 +143,7 @@ export class TransitionBatcher {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
+    const startedAt = performance.now();
     let pending = batch;
     let attempt = 0;
     // After a call with several transitions failed: record them one by one to find the culprit.
@@ -165,6 +168,7 @@ export class TransitionBatcher {
         if (!alone) await client.query('COMMIT');
         client.release();
         this.#stats.commits += 1;
+        this.#options.committed?.({ size: pending.length, durationMs: performance.now() - startedAt });
         pending.forEach((p, i) => {
           const outcome = outcomes[i]!;
           if (outcome.ok) {

@@ -42,6 +42,8 @@ export interface GroupCommitQueueOptions {
   busyRetries: number;
   /** First backoff before a retry; doubles each time. */
   busyBackoffMs: number;
+  /** Told of every committed transaction once it is durable: how many operations, and how long from its start. */
+  committed?: (batch: { size: number; durationMs: number }) => void;
   /**
    * Lets a transaction's fsync run off the event loop when its policy says so: a batch then settles
    * only once the sync that started after its COMMIT resolved, and the next transaction begins only
@@ -215,6 +217,7 @@ export class GroupCommitQueue {
    * or when the policy says so (commit-sync-policy.ts).
    */
   async #commit(batch: Pending[]): Promise<void> {
+    const startedAt = performance.now();
     const durability = this.#durability;
     const isDeferred = durability !== null && (batch.length >= OFF_LOOP_MIN_OPS || durability.chooseOffLoop());
     const done = await this.#transaction(batch, { commitSyncs: !isDeferred });
@@ -231,6 +234,7 @@ export class GroupCommitQueue {
         return;
       }
     } else durability?.noteInline(this.#lastCommitMs);
+    this.#options.committed?.({ size: held.length, durationMs: performance.now() - startedAt });
     for (const { op, settled } of held) {
       if (settled.ok) op.resolve(settled.value);
       else op.reject(settled.error);

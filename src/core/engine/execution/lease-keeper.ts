@@ -19,6 +19,8 @@ export interface LeaseKeeperOptions {
   /** The engine's executing runs (read on every beat). */
   executing: ReadonlyMap<string, RunExecutor>;
   logger?: Logger;
+  /** Told of every run stopped here because its lease was lost. */
+  leaseLost?: (runId: string) => void;
 }
 
 /** The heartbeat of an engine's leases. */
@@ -47,6 +49,7 @@ export class LeaseKeeper {
     if (executor.signal.aborted) return;
     this.#options.logger?.warn({ runId: executor.runId, owner: this.#options.owner }, `lease lost (${why}): the run stops here and resumes where its lease is held`);
     executor.abort(leaseLost(executor.runId));
+    this.#options.leaseLost?.(executor.runId);
   }
 
   async #beat(): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * The retention policy: ended runs older than `days` are deleted with everything of theirs, in
  * bounded batches so one sweep never holds the store for long. Active and waiting runs are never
- * touched. Runs periodically in the background of an engine that has a `retention` option.
+ * touched. Runs periodically in the background of an engine that has a `retention` option; over
+ * a store with `runExclusive` (PostgreSQL), one process sweeps at a time and the others skip that
+ * round, so every worker may be given the option.
  */
 import type { Clock, TimerHandle } from '../../clock.js';
 import type { Store } from '../../store.js';
@@ -42,8 +44,14 @@ export class RetentionSweeper {
     if (this.#stopped) return;
     this.#timer = this.options.clock.setTimeout(
       () => {
-        sweepEndedRuns(this.options.store, this.options.clock, this.options.policy)
-          .then((deleted) => deleted > 0 && this.options.logger?.info({ deleted, days: this.options.policy.days }, 'retention: deleted ended runs'))
+        const { store, clock, policy, logger } = this.options;
+        let deleted = 0;
+        const sweep = async (): Promise<void> => void (deleted = await sweepEndedRuns(store, clock, policy));
+        (store.runExclusive ? store.runExclusive('retention', sweep) : sweep().then(() => true))
+          .then((ran) => {
+            if (!ran) logger?.debug({ days: policy.days }, 'retention: another process sweeps now; this one skips the round');
+            else if (deleted > 0) logger?.info({ deleted, days: policy.days }, 'retention: deleted ended runs');
+          })
           .catch((error: unknown) => this.options.logger?.warn({ err: error }, 'retention sweep failed; it runs again later'))
           .finally(() => this.start(this.options.policy.intervalMs ?? 3_600_000));
       },

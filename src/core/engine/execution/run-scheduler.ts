@@ -10,6 +10,7 @@
  * event loop executing runs take for their steps (turn-gate.ts).
  */
 import type { Clock, TimerHandle } from '../../clock.js';
+import { ConflictError } from '../../errors.js';
 import type { RunRecord } from '../../run.js';
 import type { ClaimedRun, RunLease, Store } from '../../store.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -37,6 +38,8 @@ export interface RunSchedulerOptions {
   resumeDue?: (claimed: ClaimedRun) => Promise<RunRecord | null>;
   /** Publishes emitted events left in the store's outbox (events/event-outbox.ts); called at every poll interval. */
   sweepOutbox?: () => Promise<unknown>;
+  /** This engine lost its lease on a run it executed (observers). */
+  leaseLost?: (runId: string) => void;
 }
 
 /** Turns one owner's executors are given per turn of the event loop; the rest wait for the next (turn-gate.ts). */
@@ -79,7 +82,13 @@ export class RunScheduler {
   #pollTimer: TimerHandle | null = null;
   /** An outbox sweep is under way. */
   #sweeping = false;
+  /** False from a failed poll to the next one that succeeds: the store went away (logged once each way). */
+  #storeAnswers = true;
+  /** Runs claimed already under way since the last poll interval (logged once per interval). */
+  #resumed = 0;
   #closed = false;
+  /** Set by {@link drain}: nothing more is claimed, and runs executing give their lease back at their next step. */
+  #draining = false;
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | null = null;
 
@@ -88,7 +97,7 @@ export class RunScheduler {
     const { store, clock, workerId, leaseMs, logger } = options;
     this.#shares = new FairShares({ maxConcurrentRuns: options.maxConcurrentRuns, clock });
     this.#turns = new TurnGate({ turnsPerSlice: TURNS_PER_SLICE, defer: afterIo });
-    this.#leases = new LeaseKeeper({ store, clock, owner: workerId, leaseMs, executing: this.executing, ...(logger ? { logger } : {}) });
+    this.#leases = new LeaseKeeper({ store, clock, owner: workerId, leaseMs, executing: this.executing, ...(logger ? { logger } : {}), ...(options.leaseLost ? { leaseLost: options.leaseLost } : {}) });
     if (options.poll) this.#schedulePoll(0);
   }
 
@@ -99,7 +108,8 @@ export class RunScheduler {
 
   /** Claims the run and executes it in this process if it can be claimed now; with `party`, once its tree and owner have room. */
   dispatch(runId: string, party?: RunParty): void {
-    if (this.#closed || this.#queued.has(runId)) return;
+    // An engine that executes nothing (an API process) leaves every run to the workers' claims.
+    if (this.#closed || this.#draining || this.#options.maxConcurrentRuns === 0 || this.#queued.has(runId)) return;
     this.#queued.add(runId);
     this.#queue.push(party ? { runId, party } : { runId }, party);
     this.#drain();
@@ -110,7 +120,7 @@ export class RunScheduler {
    * engine has a free slot within the party's shares; the slot is reserved until the lease runs out.
    */
   leaseForNewRun(run: RunParty & { runId: string }): { owner: string; expiresAt: number } | null {
-    if (this.#closed || this.executing.size + this.#starting >= this.#options.maxConcurrentRuns || this.#shares.isFull(run)) return null;
+    if (this.#closed || this.#draining || this.executing.size + this.#starting >= this.#options.maxConcurrentRuns || this.#shares.isFull(run)) return null;
     const expiresAt = this.#options.clock.now() + this.#options.leaseMs;
     this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner }, expiresAt);
     return { owner: this.#options.workerId, expiresAt };
@@ -207,12 +217,12 @@ export class RunScheduler {
 
   /** Polls soon after a notification: at most once per 50 ms, however many arrive. */
   pollNow(): void {
-    if (this.#pollSoon || this.#closed) return;
+    if (this.#pollSoon || this.#closed || this.#draining) return;
     this.#pollSoon = true;
     this.#options.clock.setTimeout(
       () => {
         this.#pollOnce({ refill: true })
-          .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
+          .catch((error: unknown) => this.#storeFailed(error))
           .finally(() => (this.#pollSoon = false));
       },
       50,
@@ -224,6 +234,39 @@ export class RunScheduler {
   /** Resolves when this engine has nothing running or queued (tests, graceful shutdown). */
   whenIdle(): Promise<void> {
     return this.#idle;
+  }
+
+  /**
+   * Drains before a shutdown: claims nothing more, and every run executing here gives its lease
+   * back at its next step boundary (committed ready, so any engine over the store claims it at
+   * once). Waits up to `timeoutMs` for them; runs still inside a step then (a long module) are
+   * stopped — their modules' signal aborts, they write nothing more — and their leases expire now,
+   * so another engine resumes them at once from their last transition (that step runs again, with
+   * the same idempotency key). Heartbeats go on meanwhile. Resolves with how many were stopped so.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const { store, clock, workerId, logger } = this.#options;
+    this.#draining = true;
+    this.#pollTimer?.cancel();
+    this.#queue.clear();
+    this.#queued.clear();
+    const busy = this.executing.size + this.#launching.size;
+    let timer: TimerHandle | null = null;
+    const late = await Promise.race([
+      (async () => {
+        while (this.executing.size > 0 || this.#launching.size > 0) await this.whenIdle();
+        return false;
+      })(),
+      new Promise<boolean>((resolve) => (timer = clock.setTimeout(() => resolve(true), Math.max(0, timeoutMs)))),
+    ]);
+    (timer as TimerHandle | null)?.cancel();
+    const left = late ? [...this.executing.values()] : [];
+    for (const executor of left) executor.abort(new ConflictError(`run ${executor.runId} was handed back by ${workerId}, which is shutting down`, { code: 'LEASE_LOST', runId: executor.runId }));
+    if (left.length > 0) {
+      await store.renewLeases({ owner: workerId, runIds: left.map((e) => e.runId), expiresAt: clock.now() }).catch((error: unknown) => logger?.warn({ err: error }, 'leases not handed back; they run out by themselves'));
+    }
+    if (busy > 0) logger?.info({ workerId, endedOrGaveBack: busy - left.length, handedBack: left.length, timeoutMs }, 'drained: the runs executing here ended or went back to the store for other engines');
+    return left.length;
   }
 
   /** Stops claiming, polling and heartbeats; runs in flight are left to their leases. */
@@ -273,14 +316,18 @@ export class RunScheduler {
   }
 
   #schedulePoll(delayMs: number): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#draining) return;
     this.#pollTimer = this.#options.clock.setTimeout(
       () => {
         // Due WAIT timers are looked for at the poll interval only, not on every early refill poll.
         this.#pollOnce()
           .then(() => this.#claimDue())
-          .catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'poll failed'))
+          .then(
+            () => this.#storeAnswered(),
+            (error: unknown) => this.#storeFailed(error),
+          )
           .finally(() => {
+            this.#noteResumed();
             this.#sweepOutbox();
             this.#schedulePoll(this.#options.pollIntervalMs);
           });
@@ -304,13 +351,16 @@ export class RunScheduler {
     if (!options.refill) this.#othersIdle = false;
     for (let fair = !(options.refill && this.#othersIdle); ; ) {
       const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
-      if (free <= 0 || this.#closed) return;
+      if (free <= 0 || this.#closed || this.#draining) return;
       const skip = this.#shares.skip();
       const limit = fair ? this.#shares.claimLimit(free) : free;
       const now = clock.now();
       const claimed = await store.claimRuns({ owner: workerId, limit, now, leaseExpiresAt: now + leaseMs, ...(fair ? { skip } : {}) });
       this.#backlog = claimed.length === limit;
-      for (const c of claimed) this.execute(c.run, c.lease);
+      for (const c of claimed) {
+        if (c.run.state.stepSeq > 0) this.#resumed += 1;
+        this.execute(c.run, c.lease);
+      }
       if (claimed.length === limit) continue;
       if (!fair || !(skip.treeIds?.length || skip.runOwners?.length)) return;
       this.#othersIdle = true;
@@ -320,6 +370,7 @@ export class RunScheduler {
 
   /** The turn of a run of `party` for its step after `stepSeq` steps (EngineCore.takeTurn). */
   takeTurn(party: RunParty, stepSeq: number): Promise<boolean> | null {
+    if (this.#draining) return Promise.resolve(true); // give the lease back now: another engine goes on
     const turn = this.#turns.turn(party);
     if (stepSeq % 256 !== 255) return turn && turn.then(() => false);
     return (turn ?? new Promise<void>((resolve) => afterIo(resolve))).then(() => this.givesBack(party));
@@ -335,6 +386,30 @@ export class RunScheduler {
     this.#backlog = true;
     this.#othersIdle = false;
     return true;
+  }
+
+  /** A poll failed: the first failure after a success is the operator's business (the store is away), the next ones are not news. */
+  #storeFailed(error: unknown): void {
+    const { logger } = this.#options;
+    if (!this.#storeAnswers) return logger?.debug({ err: error }, 'poll failed: the store is still unavailable');
+    this.#storeAnswers = false;
+    logger?.error({ err: error, workerId: this.#options.workerId }, 'store unavailable: no run is claimed until it answers (runs in flight stop at their next write and resume later)');
+  }
+
+  #storeAnswered(): void {
+    if (this.#storeAnswers) return;
+    this.#storeAnswers = true;
+    this.#options.logger?.info({ workerId: this.#options.workerId }, 'store available again: claiming runs');
+  }
+
+  /**
+   * Runs claimed by polls that had already taken steps: left by a process that stopped or lost its
+   * lease (recovery), or given back to share slots. One line per poll interval, not one per run.
+   */
+  #noteResumed(): void {
+    if (this.#resumed === 0) return;
+    this.#options.logger?.info({ resumed: this.#resumed, workerId: this.#options.workerId }, 'resumed runs already under way (recovery of runs another process left, or slots given back)');
+    this.#resumed = 0;
   }
 
   /**
@@ -354,7 +429,7 @@ export class RunScheduler {
   async #claimDue(): Promise<void> {
     const { store, clock, workerId, leaseMs, maxConcurrentRuns, resumeDue, logger } = this.#options;
     const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
-    if (!resumeDue || free <= 0 || this.#closed) return;
+    if (!resumeDue || free <= 0 || this.#closed || this.#draining) return;
     const now = clock.now();
     const due = await store.claimRuns({ owner: workerId, limit: this.#shares.claimLimit(free), now, leaseExpiresAt: now + leaseMs, status: 'INACTIVE', skip: this.#shares.skip() });
     for (const c of due) {

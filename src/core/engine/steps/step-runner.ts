@@ -24,6 +24,15 @@ import { stepLedgerEntry, type StepArgs, type StepOutcome } from './step-outcome
 
 /** Runs one step; never throws (a thrown error becomes a `fail` outcome). */
 export async function executeStep(args: StepArgs): Promise<StepOutcome> {
+  const { core, run, step, stepId } = args;
+  if (core.observers.isEmpty) return attemptStep(args);
+  const startedAt = core.clock.now();
+  const outcome = await attemptStep(args);
+  core.observers.stepEnded({ runId: run.runId, flowId: run.flowId, stepId, stepType: step.stepType, outcome: outcome.type, durationMs: core.clock.now() - startedAt });
+  return outcome;
+}
+
+async function attemptStep(args: StepArgs): Promise<StepOutcome> {
   try {
     return await runStep(args);
   } catch (error) {
