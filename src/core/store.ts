@@ -11,6 +11,7 @@ import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunStat
 import type { RunErrorInfo } from './errors.js';
 import type { PrincipalStore } from './principal-store.js';
 import type { StateWrite } from './state-slots.js';
+import type { CommitObserver } from './commit-observer.js';
 
 /** What a backend can do; the engine reads these, never the class. */
 export interface StoreCapabilities {
@@ -233,6 +234,11 @@ export interface StoreChange {
 export interface Store {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
+  /**
+   * Tells `observer` about every batch of writes this store commits (the SQLite and PostgreSQL
+   * group commits; the memory store has no batches and no such method); returns the function that stops it.
+   */
+  observeCommits?(observer: CommitObserver): () => void;
   /** Users, groups, service accounts and act-as grants, in the same database as the runs. */
   readonly principals: PrincipalStore;
 

@@ -7,6 +7,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
 import { FlowError, PermissionError, ValidationError } from '../core/errors.js';
 import { isNamedIn, isSystemAdministrator } from '../core/permissions.js';
 import type { Logger } from '../core/engine/types.js';
@@ -134,6 +135,10 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
     return errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${path}`, { details: { method: c.req.method, path } }));
   });
 
+  // Tracing: each request's server span is named after its route pattern (never a path with ids).
+  const tracedRoutes = new WeakMap<Request, string>();
+  if (engine.tracing) app.use('*', (c, next) => (tracedRoutes.set(c.req.raw, routePath(c, -1)), next()));
+
   app.get('/health', (c) => c.json({ ok: true }));
   app.get('/ready', async (c) => {
     try {
@@ -233,7 +238,12 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
     }
   };
 
-  const fetch = async (request: Request): Promise<Response> => {
+  const fetch = (request: Request): Promise<Response> => {
+    const tracing = engine.tracing;
+    return tracing ? tracing.serveHttp(request, () => answer(request), () => tracedRoutes.get(request)) : answer(request);
+  };
+
+  const answer = async (request: Request): Promise<Response> => {
     let response: Response;
     try {
       const inner = basePath ? underBasePath(request, basePath) : request;

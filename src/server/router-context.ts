@@ -22,7 +22,8 @@ export type FlowApiEngine = Pick<
   Engine,
   'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access' | 'derivedRunIds' | 'budgets'
 > &
-  Partial<GovernanceEngine>;
+  Partial<GovernanceEngine> &
+  Partial<Pick<Engine, 'tracing'>>;
 
 /** A subscriber an event did not start, and why (see `SkippedSubscriber` of the engine). */
 export interface SkippedSubscriberView {

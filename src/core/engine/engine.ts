@@ -44,6 +44,7 @@ import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './gover
 import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPage } from './governance/pending-approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
+import type { Tracing } from '../tracing.js';
 import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, RuntimeConfig, StartRunOptions } from './types.js';
 
 /** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
@@ -66,6 +67,8 @@ export interface EngineOptions {
   poll?: boolean;
   /** Delete ended runs older than `retention.days`, in batches, in the background. */
   retention?: RetentionPolicy;
+  /** Traces runs, steps and store commits (`createEngine` passes OpenTelemetry's when `@opentelemetry/api` is installed; see core/tracing.ts). */
+  tracing?: Tracing;
 }
 
 /** The flowrun engine. Create it with `createEngine`. */
@@ -83,6 +86,7 @@ export class Engine implements EngineCore {
   readonly modelResolver: ModelResolver | undefined;
   readonly governance: GovernancePolicy | undefined;
   readonly workerId: string;
+  readonly tracing: Tracing | undefined;
   readonly principals: EnginePrincipals;
   readonly access: AccessControl;
   /** Run ids of idempotency keys and events, keyed with the store's secret (read once, cached). */
@@ -97,6 +101,7 @@ export class Engine implements EngineCore {
   readonly #scheduler: RunScheduler;
   readonly #leaseMs: number;
   #closed = false;
+  readonly #stopObserving: (() => void) | undefined;
 
   constructor(options: EngineOptions) {
     this.store = options.stores;
@@ -113,6 +118,8 @@ export class Engine implements EngineCore {
     this.modelResolver = config.modelResolver;
     this.governance = config.governance;
     this.workerId = options.workerId ?? `engine-${this.ids.newId()}`;
+    this.tracing = options.tracing;
+    this.#stopObserving = this.tracing ? this.store.observeCommits?.(this.tracing) : undefined;
     const pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#live = new LiveEvents(this.logger);
     this.#streams = new OutputStreams({ store: this.store, clock: this.clock, loadFlow: (id, v) => this.loadFlow(id, v), publishTransient: (run, body) => this.publishTransient(run, body), logger: this.logger });
@@ -220,7 +227,7 @@ export class Engine implements EngineCore {
     // One walk each before binding: nesting (deeper values break what walks them), copy, freeze, size.
     const limits = { maxDepth: this.maxNestingDepth, maxBytes: this.budgets.maxStateBytes };
     const sealed = { ...input, input: sealJson(input.input, { path: 'input', ...limits }), event: sealJson(input.event, { path: 'event', ...limits }) };
-    return buildNewRun(sealed, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs });
+    return buildNewRun(sealed, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs, tracing: this.tracing });
   }
 
   /**
@@ -475,6 +482,7 @@ export class Engine implements EngineCore {
     this.#closed = true;
     this.#scheduler.close();
     this.#retention?.stop();
+    this.#stopObserving?.();
     await this.#watching.close();
   }
 

@@ -6,6 +6,7 @@
  * Its semantics are the memory store's, method by method; the schema is in migrations.ts.
  */
 import { FlowError, NotFoundError } from '../../core/errors.js';
+import { CommitObservers, type CommitObserver } from '../../core/commit-observer.js';
 import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
@@ -56,6 +57,7 @@ export class PostgresStore implements Store {
   readonly principals: PgPrincipalStore;
   readonly #db: PgConnection;
   readonly #batcher: TransitionBatcher;
+  readonly #commitObservers = new CommitObservers();
   readonly #listener: NotificationListener;
   readonly #transients: TransientNotifier;
   #closed = false;
@@ -84,6 +86,7 @@ export class PostgresStore implements Store {
       maxBatch: MAX_BATCH,
       maxConcurrentBatches: Math.max(1, Math.floor(poolSize / 2)),
       retries: 4,
+      observers: this.#commitObservers,
     });
     this.principals = new PgPrincipalStore(this.#db, () => this.#open());
     this.#transients = new TransientNotifier((payloads) => this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads])).then(() => undefined));
@@ -93,6 +96,10 @@ export class PostgresStore implements Store {
   /** Group-commit counters: `commits` counts shared transactions, `transitions` the transitions in them. */
   get stats(): GroupCommitStats {
     return this.#batcher.stats;
+  }
+
+  observeCommits(observer: CommitObserver): () => void {
+    return this.#commitObservers.add(observer);
   }
 
   /**

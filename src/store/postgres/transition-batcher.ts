@@ -8,6 +8,7 @@ import { setImmediate } from 'node:timers';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import { FlowError } from '../../core/errors.js';
+import type { CommitObservers } from '../../core/commit-observer.js';
 import type { RecordedRun, Transition } from '../../core/store.js';
 import { applyTransition, transitionErrorOf } from './apply-transition.js';
 import { recordBatch, type BatchItem, type NewRunWrite } from './record-function.js';
@@ -40,6 +41,8 @@ export interface TransitionBatcherOptions {
   maxConcurrentBatches: number;
   /** Times a whole batch is retried after 40001/40P01 before its transitions reject. */
   retries: number;
+  /** Told when each batch begins and ends (tracing, metrics). */
+  observers?: CommitObservers;
 }
 
 interface Pending {
@@ -148,6 +151,12 @@ export class TransitionBatcher {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
+    const ended = this.#options.observers?.started('postgres', batch.length);
+    if (!ended) return this.#commitBatch(batch);
+    await this.#commitBatch(batch).then(() => ended(), (error: unknown) => (ended(error), Promise.reject(error)));
+  }
+
+  async #commitBatch(batch: Pending[]): Promise<void> {
     let pending = batch;
     let attempt = 0;
     // After a call with several transitions failed: record them one by one to find the culprit.

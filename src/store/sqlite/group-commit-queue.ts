@@ -9,6 +9,7 @@
  */
 import { setImmediate, setTimeout } from 'node:timers';
 import { FlowError } from '../../core/errors.js';
+import type { CommitObservers } from '../../core/commit-observer.js';
 import { CommitDurability, type OffLoopSync } from './commit-durability.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
@@ -67,6 +68,8 @@ export interface GroupCommitQueueOptions {
    * bring them back.
    */
   offLoopSync?: OffLoopSync;
+  /** Told when each transaction begins and ends (tracing, metrics). */
+  observers?: CommitObservers;
 }
 
 /** A write applied inside the shared transaction; it must be synchronous and touch only the database. */
@@ -231,6 +234,12 @@ export class GroupCommitQueue {
    * or when the policy says so (commit-sync-policy.ts).
    */
   async #commit(batch: Pending[]): Promise<void> {
+    const ended = this.#options.observers?.started('sqlite', batch.length);
+    if (!ended) return this.#commitBatch(batch);
+    await this.#commitBatch(batch).then(() => ended(), (error: unknown) => (ended(error), Promise.reject(error)));
+  }
+
+  async #commitBatch(batch: Pending[]): Promise<void> {
     const durability = this.#durability;
     const isDeferred = durability !== null && (batch.length >= OFF_LOOP_MIN_OPS || durability.chooseOffLoop());
     const done = await this.#transaction(batch, { commitSyncs: !isDeferred });
