@@ -75,6 +75,20 @@ describe('OpenTelemetry tracing', () => {
     expect(only(all, 'step finish').parentSpanId).toBe(executions[1]!.spanId);
   });
 
+  it('starts a run an event started in a trace of its own, linked to the span that published the event', async () => {
+    const engine = createEngine({ stores: createMemoryStores(), poll: false });
+    await engine.deployFlow({ ...tracedFlows[1]!, id: 'trace/on-event', subscriptions: [{ on: 'order.created', run: 'main' }] }, { publish: true });
+    const publisher = trace.getTracer('app').startSpan('publisher');
+    const published = await context.with(trace.setSpan(context.active(), publisher), () => engine.publishEvent('order.created', { id: 1 }));
+    publisher.end();
+    await engine.waitForRun(published.runIds[0]!);
+    await engine.close();
+    const run = only(spans(), 'run trace/on-event');
+    expect(run.traceId).not.toBe(publisher.spanContext().traceId);
+    expect(run).toMatchObject({ parentSpanId: undefined, links: [{ traceId: publisher.spanContext().traceId, spanId: publisher.spanContext().spanId }], attributes: { 'flowrun.run.source': 'event' } });
+    expect(only(spans(), 'execute trace/on-event').parentSpanId).toBe(run.spanId);
+  });
+
   it('records a failed step and a failed run as errors', async () => {
     const engine = createEngine({ stores: createMemoryStores(), poll: false, modules: { boom: () => Promise.reject(new Error('boom')) } });
     await engine.deployFlow({ id: 'trace/fails', actions: { main: { startAt: 'b', steps: { b: { stepType: 'MODULE', moduleIdentifier: 'boom' } } } } }, { publish: true });
