@@ -80,10 +80,11 @@ export function actingFor(principal: AuthenticatedPrincipal): PrincipalRef {
 }
 
 /** A run as the API returns it: the record without its execution state and lease bookkeeping. */
-export type RunView = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version'>;
+export type RunView = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version' | 'traceContext'>;
 
 /** The API form of a run record. */
 export function toRunView(run: Omit<RunRecord, 'state'> & { state?: unknown }): RunView {
-  const { state: _state, leaseOwner: _owner, leaseExpiresAt: _expires, fencingToken: _token, readyAt: _ready, version: _version, ...view } = run;
+  // The trace context is for the processes that execute the run (core/tracing.ts), not part of the API.
+  const { state: _state, leaseOwner: _owner, leaseExpiresAt: _expires, fencingToken: _token, readyAt: _ready, version: _version, traceContext: _trace, ...view } = run;
   return view;
 }

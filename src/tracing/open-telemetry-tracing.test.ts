@@ -112,6 +112,8 @@ describe('OpenTelemetry tracing', () => {
       }),
     );
     expect(response.status).toBe(200);
+    // The trace context stays with the processes: the API's run has none.
+    expect(((await response.json()) as { run: Record<string, unknown> }).run).not.toHaveProperty('traceContext');
     await engine.whenIdle();
     await engine.close();
     const all = spans();
