@@ -137,7 +137,13 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
 
   // Tracing: each request's server span is named after its route pattern (never a path with ids).
   const tracedRoutes = new WeakMap<Request, string>();
-  if (engine.tracing) app.use('*', (c, next) => (tracedRoutes.set(c.req.raw, routePath(c, -1)), next()));
+  if (engine.tracing) {
+    app.use('*', (c, next) => {
+      const route = routePath(c, -1); // this middleware's own '*' when no route matched
+      if (route !== '*') tracedRoutes.set(c.req.raw, route);
+      return next();
+    });
+  }
 
   app.get('/health', (c) => c.json({ ok: true }));
   app.get('/ready', async (c) => {

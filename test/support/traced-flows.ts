@@ -7,11 +7,13 @@ import { trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { FlowDefinition, Module } from '../../src/index.js';
 
+/** Called by the parent: one module step that opens a span of its own. */
 export const childFlow: FlowDefinition = {
   id: 'trace/child',
   actions: { main: { startAt: 'work', steps: { work: { stepType: 'MODULE', moduleIdentifier: 'trace/work' } } } },
 };
 
+/** Launched by the parent (and started on its own by some tests): one COMPUTE step. */
 export const launchedFlow: FlowDefinition = {
   id: 'trace/launched',
   actions: { main: { startAt: 'note', steps: { note: { stepType: 'COMPUTE', expression: '{launched: true}' } } } },
@@ -34,6 +36,7 @@ export const parentFlow: FlowDefinition = {
   },
 };
 
+/** Every flow above, to deploy. */
 export const tracedFlows = [childFlow, launchedFlow, parentFlow];
 
 /** The modules; `gate` is the first step's (default: passes at once). */
@@ -64,6 +67,7 @@ export interface SpanSummary {
   status: number;
 }
 
+/** The summary of a finished span (what the exporters of both processes write). */
 export function summarize(span: ReadableSpan): SpanSummary {
   const context = span.spanContext();
   return {
