@@ -14,21 +14,32 @@ export interface CommitObserver {
   commitStarted(store: string, size: number): ((error?: unknown) => void) | undefined;
 }
 
-/** The observers of one store; {@link started} is what its commit path calls. */
+/**
+ * The observers of one store; {@link started} is what its commit path calls. The same observer
+ * added twice (two engines over one store, one tracer) is told once, and stays until both removed it.
+ */
 export class CommitObservers {
-  readonly #observers = new Set<CommitObserver>();
+  /** Each observer with the number of times it was added and not removed yet. */
+  readonly #observers = new Map<CommitObserver, number>();
 
-  /** Adds an observer; returns the function that removes it. */
+  /** Adds an observer; returns the function that removes it (once). */
   add(observer: CommitObserver): () => void {
-    this.#observers.add(observer);
-    return () => void this.#observers.delete(observer);
+    this.#observers.set(observer, (this.#observers.get(observer) ?? 0) + 1);
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      const count = this.#observers.get(observer) ?? 0;
+      if (count <= 1) this.#observers.delete(observer);
+      else this.#observers.set(observer, count - 1);
+    };
   }
 
   /** A batch begins: asks every observer, and returns the function that tells them it ended (undefined when nobody watches). */
   started(store: string, size: number): ((error?: unknown) => void) | undefined {
     if (this.#observers.size === 0) return undefined;
     const ends: ((error?: unknown) => void)[] = [];
-    for (const observer of this.#observers) {
+    for (const observer of this.#observers.keys()) {
       try {
         const end = observer.commitStarted(store, size);
         if (end) ends.push(end);

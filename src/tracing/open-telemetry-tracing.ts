@@ -34,12 +34,17 @@ const LINKED_SOURCES = new Set(['event', 'schedule']);
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
+/** What the default load found: the tracer, null when the package is absent, undefined before the first load. */
+let loaded: Tracing | null | undefined;
+
 /**
  * The engine's OpenTelemetry tracer when `@opentelemetry/api` can be loaded, else undefined (the
  * package is an optional peer dependency: flowrun runs untraced without it). `load` is how the
  * package is found (tests pass one that fails); a package that is there but broken throws.
  */
 export function loadOpenTelemetryTracing(options: { load?: () => unknown } = {}): Tracing | undefined {
+  // One tracer per process for the default load: engines over one store then share its commit spans (one per batch).
+  if (!options.load && loaded !== undefined) return loaded ?? undefined;
   let api: Api;
   try {
     // Synchronous, so createEngine stays synchronous; the API keeps its registered providers on
@@ -47,11 +52,17 @@ export function loadOpenTelemetryTracing(options: { load?: () => unknown } = {})
     api = (options.load ?? (() => createRequire(import.meta.url)('@opentelemetry/api')))() as Api;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
+      if (!options.load) loaded = null;
+      return undefined;
+    }
     throw error;
   }
-  return new OpenTelemetryTracing(api);
+  const tracing = new OpenTelemetryTracing(api);
+  if (!options.load) loaded = tracing;
+  return tracing;
 }
+
 
 /** {@link Tracing} on the OpenTelemetry API (made by {@link loadOpenTelemetryTracing}). */
 class OpenTelemetryTracing implements Tracing {
