@@ -1,13 +1,15 @@
 /**
- * Issue 18 (traces): what tracing costs. SQLite module steps (one run of 100 MODULE steps at a
- * time: CPU µs per step, steps/s) and PostgreSQL parents/s (parent-sync, conc 64: a parent calling
+ * Issue 18 (traces): what tracing costs. SQLite module steps (64 runs of 100 MODULE steps at a
+ * time, as bench/RESULTS.md's issue-13 figure: CPU µs per step, steps/s) and PostgreSQL parents/s (parent-sync, conc 64: a parent calling
  * a child, CPU µs per parent), each with the tracing modes of bench/flowrun-runner.ts `--trace`:
  * `off` (createEngine({tracing: false})), `none` (@opentelemetry/api loaded, no SDK registered:
  * the default), `sdk` (every trace recorded, spans dropped by the exporter) and `sample10` (10 % of
- * traces). Every measurement is a fresh process; rounds are interleaved (bench/run-measurements.ts).
+ * traces); `memory-steps` (not by default) is the engine's own CPU per module step over the memory
+ * store, the figure a per-step cost moves most. Every measurement is a fresh process; rounds are
+ * interleaved (bench/run-measurements.ts).
  *
  *   node --import tsx bench/tracing-cost.ts [--rounds 4] [--modes off,none,sdk,sample10]
- *     [--before DIR] [--workloads sqlite-steps,pg-parents] [--pg-db flowrun_bench_tracing] [--quick]
+ *     [--before DIR] [--workloads sqlite-steps,pg-parents,memory-steps] [--pg-db flowrun_bench_tracing] [--quick]
  *
  * `--before DIR`: also measure an older checkout (its own bench/flowrun-runner.ts and src/, e.g.
  * `git archive 5503ebe | tar -x -C DIR` with node_modules linked), the baseline of the costs
@@ -27,7 +29,15 @@ const pgDb = opt.get('pg-db', 'flowrun_bench_tracing');
 
 const WORKLOADS: Record<string, { args: string[]; unit: string; rate: string; cpu: string }> = {
   'sqlite-steps': {
-    args: ['--store', 'sqlite', '--workload', 'steps', '--step-kind', 'module', '--steps-per-run', '100', '--reps', quick ? '5' : '20'],
+    // As bench/RESULTS.md's "SQLite module steps" (issue 13): 64 runs of 100 MODULE steps at once.
+    args: ['--store', 'sqlite', '--workload', 'steps-concurrent', '--step-kind', 'module', '--steps-per-run', '100', '--n', quick ? '64' : '192', '--conc', '64'],
+    unit: 'step',
+    rate: 'steps_per_s',
+    cpu: 'node_cpu_us_per_step',
+  },
+  // The engine's own CPU per step, no store in the way: the most sensitive to a per-step cost.
+  'memory-steps': {
+    args: ['--store', 'memory', '--workload', 'steps', '--step-kind', 'module', '--steps-per-run', '100', '--reps', quick ? '20' : '100'],
     unit: 'step',
     rate: 'steps_per_s',
     cpu: 'node_cpu_us_per_step',

@@ -109,7 +109,7 @@ class OpenTelemetryTracing implements Tracing {
       return new UnsampledExecution(api, api.trace.setSpan(parent, span));
     }
     span.setAttributes({ 'flowrun.run.id': run.runId, 'flowrun.flow.id': run.flowId, 'flowrun.action': run.actionName, 'flowrun.worker.id': workerId, 'flowrun.run.step_seq': run.state.stepSeq });
-    return new RecordedExecution(api, this.#tracer, span, api.trace.setSpan(parent, span), run.flowId);
+    return new RecordedExecution(api, this.#tracer, span, api.trace.setSpan(parent, span));
   }
 
   async serveHttp(request: Request, handle: () => Promise<Response>, route: () => string | undefined): Promise<Response> {
@@ -186,7 +186,6 @@ class RecordedExecution implements ExecutionTrace {
     readonly tracer: OpenTelemetry.Tracer,
     readonly span: Span,
     readonly context: Context,
-    readonly flowId: string,
   ) {}
 
   async visit<T>(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }, visit: () => Promise<T>): Promise<T> {
@@ -194,7 +193,8 @@ class RecordedExecution implements ExecutionTrace {
     let open = this.#step;
     if (open?.key !== key) {
       this.#endStep();
-      const attributes = { 'flowrun.flow.id': this.flowId, 'flowrun.step.id': step.stepId, 'flowrun.step.type': step.stepType, 'flowrun.step.attempt': step.attempt };
+      // The flow and run are on the execution's span, the parent.
+      const attributes = { 'flowrun.step.id': step.stepId, 'flowrun.step.type': step.stepType, 'flowrun.step.attempt': step.attempt };
       open = this.#step = { key, span: this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context), retrying: false };
     } else {
       open.span.setAttribute('flowrun.step.attempt', step.attempt);
