@@ -13,7 +13,11 @@
  * right before and right after the workload, on the same disk — bench/commit-limit.ts);
  * --cpu-prof FILE (a V8 CPU profile of the measured phase only, warm-up and commit limit left out:
  * inspect it with Chrome DevTools or `node bench/profile-summary.mjs FILE`); --pg-db NAME (the
- * PostgreSQL database to re-create, default flowrun_bench_flowrun: two runners at once need two).
+ * PostgreSQL database to re-create, default flowrun_bench_flowrun: two runners at once need two);
+ * --trace off|none|sdk|sample10 (default none: @opentelemetry/api loaded, no SDK registered; off:
+ * `createEngine({tracing: false})`; sdk: an OpenTelemetry NodeTracerProvider sampling every trace,
+ * its spans going through a BatchSpanProcessor to an exporter that drops them; sample10: the same
+ * with ParentBased(TraceIdRatioBased(0.1)) — bench/tracing-cost.ts compares them).
  * parent-sync and steps-concurrent also report the event loop's delay while measuring
  * (`event_loop_delay_ms`, perf_hooks.monitorEventLoopDelay: how long a timer or a request waited
  * behind synchronous work) and, on SQLite, the longest a group commit held the loop
@@ -140,7 +144,18 @@ async function withLoopDelay<T>(measure: () => Promise<T>): Promise<{ result: T;
   }
 }
 
-const engine: Engine = createEngine({ stores, modules: benchModules });
+// ---- tracing (--trace) ---------------------------------------------------------------------------
+const TRACE = opt.get('trace', 'none');
+if (TRACE === 'sdk' || TRACE === 'sample10') {
+  const sdk = await import('@opentelemetry/sdk-trace-node');
+  const dropAll: import('@opentelemetry/sdk-trace-node').SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
+  const sampler = TRACE === 'sample10' ? new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(0.1) }) : new sdk.AlwaysOnSampler();
+  new sdk.NodeTracerProvider({ sampler, spanProcessors: [new sdk.BatchSpanProcessor(dropAll)] }).register();
+} else if (TRACE !== 'none' && TRACE !== 'off') {
+  throw new Error(`unknown --trace ${TRACE}`);
+}
+
+const engine: Engine = createEngine({ stores, modules: benchModules, ...(TRACE === 'off' ? { tracing: false as const } : {}) });
 for (const flow of benchFlows(stepKind, STEPS)) await engine.deployFlow(flow, { publish: true });
 
 async function runParent(flow: string, i: number): Promise<unknown> {
@@ -174,7 +189,7 @@ async function waitChildren(timeoutMs = 600_000): Promise<number> {
   return last.runs[0]?.endTime ?? Number.NaN;
 }
 
-const out: Record<string, unknown> = { engine: 'flowrun', store: storeKind, workload, step_kind: stepKind, node: process.version };
+const out: Record<string, unknown> = { engine: 'flowrun', store: storeKind, workload, step_kind: stepKind, trace: TRACE, node: process.version };
 if (admin) Object.assign(out, await admin.describe().then((d) => ({ pg_version: d.version, pg_settings: d.settings })));
 
 if (workload === 'parent-sync' || workload === 'parent-async') {

@@ -20,7 +20,7 @@ export {
   type PrincipalSet,
   type Suspension,
 } from './core/run.js';
-export type { Store, StoreCapabilities, RunFilter, RunPage, FlowSummary, Transition, ClaimedRun, RunLease, RunPatch, CommittedBatch, CommitListener } from './core/store.js';
+export type { Store, StoreCapabilities, RunFilter, RunPage, FlowSummary, Transition, ClaimedRun, RunLease, RunPatch } from './core/store.js';
 export type * from './core/engine/types.js';
 export { PRINCIPAL_KINDS, type PrincipalKind, type PrincipalRecord, type PrincipalStore, type PrincipalFilter, type ResolvedPrincipal } from './core/principal-store.js';
 export { canActAs, canAdministerFlow, canManageRun, canReadRun, canStartFlow, canViewFlow, isSystemAdministrator, type Principal, type FlowAccess, type RunAccess } from './core/permissions.js';

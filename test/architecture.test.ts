@@ -119,6 +119,14 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps OpenTelemetry at the edge: only tracing/ imports @opentelemetry/* (an optional peer), and core only its own interface', () => {
+    // core/tracing.ts is what the engine asks of a tracer; tracing/open-telemetry-tracing.ts loads the API or does without it.
+    const offenders = files
+      .filter((f) => production(f) && !f.path.startsWith('tracing/'))
+      .flatMap((f) => f.imports.filter((spec) => spec.startsWith('@opentelemetry/')).map((spec) => `${f.path} imports ${spec}`));
+    expect(offenders).toEqual([]);
+  });
+
   it('keeps the client web-standard: only types from the rest (and core errors, rebuilt from codes), fetch only, no Node', () => {
     // The client rebuilds the engine's own error classes from a response's code, so `instanceof`
     // and `err.code` read alike in-process and over HTTP; core/errors.ts imports nothing.

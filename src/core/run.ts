@@ -155,6 +155,12 @@ export interface RunRecord {
   fencingToken: number;
   state: RunState;
   /**
+   * The W3C trace context of the run's span (core/tracing.ts), recorded at creation when a tracer
+   * records it; absent otherwise and on runs recorded before it existed. Every execution of the
+   * run, in any process, continues that trace.
+   */
+  traceContext?: { traceparent: string; tracestate?: string };
+  /**
    * Set only on a run a listing returns although its stored data could not be read (corrupt or
    * unparsable JSON): the row's own columns are shown, its data (input, output, state, roles) is
    * left empty, and reading the run itself fails with this code.

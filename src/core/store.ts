@@ -11,6 +11,7 @@ import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord, RunStat
 import type { RunErrorInfo } from './errors.js';
 import type { PrincipalStore } from './principal-store.js';
 import type { StateWrite } from './state-slots.js';
+import type { CommitObserver } from './commit-observer.js';
 
 /** What a backend can do; the engine reads these, never the class. */
 export interface StoreCapabilities {
@@ -233,6 +234,11 @@ export interface StoreChange {
 export interface Store {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
+  /**
+   * Tells `observer` about every batch of writes this store commits (the SQLite and PostgreSQL
+   * group commits; the memory store has no batches and no such method); returns the function that stops it.
+   */
+  observeCommits?(observer: CommitObserver): () => void;
   /** Users, groups, service accounts and act-as grants, in the same database as the runs. */
   readonly principals: PrincipalStore;
 
@@ -358,12 +364,6 @@ export interface Store {
    * (SQLite serializes its writers anyway, memory has one process) runs the work everywhere.
    */
   runExclusive?(name: string, work: () => Promise<void>): Promise<boolean>;
-  /**
-   * Optional: calls `listener` after every committed transaction of run transitions and new runs
-   * (a group commit: one transaction for many runs) with how many it held and how long it took
-   * from the first write's turn to its durable commit (metrics). Returns the function that stops.
-   */
-  onCommit?(listener: CommitListener): () => void;
   /** Optional: sends a transient change to other processes' subscribers, best effort (PostgreSQL NOTIFY). */
   publishTransient?(change: TransientChange): Promise<void>;
   /**
@@ -374,14 +374,3 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
-
-/** A committed write transaction as {@link Store.onCommit} reports it. */
-export interface CommittedBatch {
-  /** Transitions, new runs and other writes it committed (at least one). */
-  size: number;
-  /** From its start (waiting for a connection included) to its durable commit. */
-  durationMs: number;
-}
-
-/** Told of each {@link CommittedBatch}; must not throw (a store ignores it if it does). */
-export type CommitListener = (batch: CommittedBatch) => void;

@@ -14,7 +14,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineObserver, ObservedRunEnd, ObservedRunStart, ObservedStep } from '../core/engine/engine-observer.js';
-import type { CommittedBatch, Store } from '../core/store.js';
+import type { Store } from '../core/store.js';
+import type { CommitObserver } from '../core/commit-observer.js';
 import type { MetricsSource, ObservedRequest, RequestObserver } from '../server/request-observer.js';
 
 /** Options of {@link PrometheusMetrics}. */
@@ -108,7 +109,7 @@ export class PrometheusMetrics implements EngineObserver, RequestObserver, Metri
     const { engine } = options;
     this.#watched.add(engine);
     const stopEngine = engine.observers.add(this);
-    const stopStore = engine.store.onCommit?.((batch) => this.commit(batch));
+    const stopStore = engine.store.observeCommits?.(this.#commitObserver);
     return () => {
       this.#watched.delete(engine);
       stopEngine();
@@ -141,11 +142,17 @@ export class PrometheusMetrics implements EngineObserver, RequestObserver, Metri
     this.#leasesLost.inc();
   }
 
-  /** A store write transaction committed (Store.onCommit). */
-  commit(batch: CommittedBatch): void {
-    this.#commitDuration.observe(batch.durationMs / 1000);
-    this.#commitSize.observe(batch.size);
-  }
+  /** Times each store commit batch from its start to its end (Store.observeCommits); failed batches are not counted. */
+  readonly #commitObserver: CommitObserver = {
+    commitStarted: (_store, size) => {
+      const startedAt = performance.now();
+      return (error) => {
+        if (error !== undefined) return;
+        this.#commitDuration.observe((performance.now() - startedAt) / 1000);
+        this.#commitSize.observe(size);
+      };
+    },
+  };
 
   requestEnded(request: ObservedRequest): void {
     const method = METHODS.has(request.method) ? request.method : 'other';

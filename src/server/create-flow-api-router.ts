@@ -161,8 +161,9 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   });
 
   // First of all middleware, so it sees every answer: the pattern of the route that gave it (a
-  // middleware's `*` means no route matched) and who asked. Only when someone observes requests.
-  if (observers.length > 0) {
+  // middleware's `*` means no route matched) and who asked. Only when someone observes requests or
+  // traces them (a server span is named after its route pattern, never a path with ids).
+  if (observers.length > 0 || engine.tracing) {
     app.use('*', async (c, next) => {
       const raw = c.req.raw; // the request as fetch got it: bodyLimit may replace c.req.raw
       await next();
@@ -270,7 +271,16 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
     }
   };
 
-  const fetch = async (request: Request): Promise<Response> => {
+  const fetch = (request: Request): Promise<Response> => {
+    const tracing = engine.tracing;
+    if (!tracing) return answer(request);
+    return tracing.serveHttp(request, () => answer(request), () => {
+      const route = answered.get(request)?.route;
+      return route === 'unmatched' ? undefined : route;
+    });
+  };
+
+  const answer = async (request: Request): Promise<Response> => {
     const startedAt = observers.length > 0 ? performance.now() : 0;
     let response: Response;
     let seen: Pick<ObservedRequest, 'route' | 'principalId'> | undefined;
@@ -283,6 +293,8 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
         if (early) seen = { route: early.status === 304 ? '/runs' : '/runs/:id', principalId: authenticated.get(inner)?.userId ?? null };
         response = early ?? (await app.fetch(inner));
         seen ??= answered.get(inner);
+        // Under the request fetch was given (a base path makes another; cached answers skip Hono), for the tracing span's name.
+        if (seen && engine.tracing && answered.get(request) !== seen) answered.set(request, seen);
       }
     } catch (error) {
       // Hono answers errors through onError; this is the last line for anything that escapes it.

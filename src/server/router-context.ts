@@ -23,7 +23,8 @@ export type FlowApiEngine = Pick<
   Engine,
   'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access' | 'derivedRunIds' | 'budgets'
 > &
-  Partial<GovernanceEngine>;
+  Partial<GovernanceEngine> &
+  Partial<Pick<Engine, 'tracing'>>;
 
 /** A subscriber an event did not start, and why (see `SkippedSubscriber` of the engine). */
 export interface SkippedSubscriberView {
@@ -82,10 +83,11 @@ export function actingFor(principal: AuthenticatedPrincipal): PrincipalRef {
 }
 
 /** A run as the API returns it: the record without its execution state and lease bookkeeping. */
-export type RunView = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version'>;
+export type RunView = Omit<RunRecord, 'state' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'readyAt' | 'version' | 'traceContext'>;
 
 /** The API form of a run record. */
 export function toRunView(run: Omit<RunRecord, 'state'> & { state?: unknown }): RunView {
-  const { state: _state, leaseOwner: _owner, leaseExpiresAt: _expires, fencingToken: _token, readyAt: _ready, version: _version, ...view } = run;
+  // The trace context is for the processes that execute the run (core/tracing.ts), not part of the API.
+  const { state: _state, leaseOwner: _owner, leaseExpiresAt: _expires, fencingToken: _token, readyAt: _ready, version: _version, traceContext: _trace, ...view } = run;
   return view;
 }

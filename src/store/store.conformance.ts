@@ -32,6 +32,8 @@ export interface StoreConformanceOptions {
 }
 
 const T0 = Date.UTC(2026, 0, 1);
+/** A W3C trace context as a tracer records it with a run (core/tracing.ts). */
+const TRACE = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=1' };
 
 const state = (extra: Partial<RunState> = {}): RunState => ({
   frames: [{ graph: 'action:main', at: 'a', steps: {}, last: null, depth: 0, attempt: 1 }],
@@ -160,7 +162,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
 
     describe('creating and reading runs', () => {
       it('stores every field of a run and its first events', async () => {
-        const input = sampleRun({ label: 'nightly', tags: ['x', 'y'], sessionId: 's-1', runAs: 'svc', triggeredBy: 'ada', timeoutMs: 5_000, deadline: T0 + 5_000, monitors: { users: ['m'], groups: ['g'] } });
+        const input = sampleRun({ label: 'nightly', tags: ['x', 'y'], sessionId: 's-1', runAs: 'svc', triggeredBy: 'ada', timeoutMs: 5_000, deadline: T0 + 5_000, monitors: { users: ['m'], groups: ['g'] }, traceContext: TRACE });
         const created = await store.createRun({ run: input, events: [{ kind: 'status', status: 'ACTIVE' }, log('FlowStarted')] });
         expect(created.lease).toBeNull();
         const run = await store.getRun(input.runId);
@@ -322,7 +324,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
 
       it('creates child runs with their events and wakes a waiting parent in the same transition', async () => {
         const parent = await leased({ runId: 'parent' });
-        const child = sampleRun({ runId: 'child', parentRunId: 'parent', rootRunId: 'parent', depth: 1, triggeredBy: 'ada' });
+        const child = sampleRun({ runId: 'child', parentRunId: 'parent', rootRunId: 'parent', depth: 1, triggeredBy: 'ada', traceContext: TRACE });
         const waiting = await store.recordTransition(
           transition(parent.run, parent.token, { createRuns: [{ run: child, events: [log('FlowStarted')] }], releaseLease: true, patch: { readyAt: null } }),
         );
@@ -330,6 +332,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.getRun('child')).toMatchObject({ parentRunId: 'parent', lastSeq: 1, status: 'ACTIVE', triggeredBy: 'ada' });
         expect(await store.claimRun({ runId: 'parent', owner: 'w1', now: T0 + 20, leaseExpiresAt: T0 + 100 })).toBeNull();
         const claimedChild = await store.claimRun({ runId: 'child', owner: 'w1', now: T0 + 20, leaseExpiresAt: T0 + 100 });
+        expect(claimedChild?.run.traceContext).toEqual(TRACE); // another process continues the child's trace
         await store.recordTransition({
           ...transition(claimedChild!.run, claimedChild!.lease.fencingToken),
           at: T0 + 30,

@@ -97,6 +97,7 @@ describe('upgrading to the approvals listing', () => {
         expect((await client.query('SELECT run_id, state_slots FROM runs ORDER BY state_slots')).rows).toEqual([{ run_id: held.small, state_slots: false }, { run_id: held.large, state_slots: true }]);
         await client.query('UPDATE runs SET waiting_event = NULL');
         await client.query('ALTER TABLE flow_versions DROP COLUMN source');
+        await client.query('ALTER TABLE runs DROP COLUMN trace_context'); // schema 19
         await client.query('DELETE FROM flowrun_schema WHERE version > 16');
       } finally {
         await client.end();

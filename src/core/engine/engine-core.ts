@@ -12,6 +12,7 @@ import type { Logger, Module } from './types.js';
 import type { EngineObservers } from './engine-observer.js';
 import type { ModelResolver } from './steps/model-resolver.js';
 import type { GovernancePolicy } from './governance/governance-policy.js';
+import type { Tracing } from '../tracing.js';
 
 /** A run being executed whose pending log entries and items can be written ahead of its step's end. */
 export interface FlushableRun {
@@ -103,6 +104,10 @@ export interface EngineCore {
   readonly governance: GovernancePolicy | undefined;
   /** `runtimeConfig.modelResolver`: the models of ASK steps. */
   readonly modelResolver: ModelResolver | undefined;
+  /** The tracer (core/tracing.ts); undefined when nothing is traced. */
+  readonly tracing: Tracing | undefined;
+  /** This engine's name in leases. */
+  readonly workerId: string;
   /** Resolves a flow version (by number or selector); throws FLOW_NOT_FOUND. Cached: versions are immutable. */
   loadFlow(flowId: string, version?: number | string): Promise<FlowVersionRecord>;
   subflowOf(flow: FlowVersionRecord, name: string): SubflowDefinition;

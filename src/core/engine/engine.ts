@@ -31,7 +31,7 @@ import { runActionOn } from './run-action.js';
 import { toModules } from './define-module.js';
 import { RunScheduler } from './execution/run-scheduler.js';
 import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
-import { RetentionSweeper, type RetentionPolicy } from './execution/retention.js';
+import { RetentionSweeper } from './execution/retention.js';
 import { FlowCache } from './start/flow-cache.js';
 import { DerivedRunIds } from './start/derived-run-ids.js';
 import { EmitOutbox } from './events/event-outbox.js';
@@ -46,33 +46,13 @@ import { decideApproval, type ApprovalDeps, type ApprovalOptions } from './gover
 import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPage } from './governance/pending-approvals.js';
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
-import { EngineObservers, runEndOf, runStartOf, type EngineObserver } from './engine-observer.js';
-import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, ModuleRegistration, RunActionOptions, RuntimeConfig, StartRunOptions, TypedRunOptions } from './types.js';
+import type { Tracing } from '../tracing.js';
+import { EngineObservers, runEndOf, runStartOf } from './engine-observer.js';
+import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, StartRunOptions, TypedRunOptions } from './types.js';
 import type { ActionName, ActionOutput, DefaultActionName } from '../flow-types.js';
+import type { EngineOptions } from './engine-options.js';
 
-/** Options of {@link Engine}. Time and ids are injected (see `createEngine` for defaults). */
-export interface EngineOptions {
-  stores: Store;
-  clock: Clock;
-  ids: IdSource;
-  runtimeConfig?: RuntimeConfig;
-  /** Modules, merged over `runtimeConfig.modules`: functions or `{input, output, run}` definitions. */
-  modules?: Record<string, ModuleRegistration>;
-  /** Name of this engine in leases. Default: a new id. */
-  workerId?: string;
-  /** How long a claim lasts without a heartbeat (default 30,000 ms). */
-  leaseMs?: number;
-  /** How often to look for runs to resume (other processes' expired leases, due timers). Default 1,000 ms. */
-  pollIntervalMs?: number;
-  /** Runs executed at once by this engine (default 256); 0 executes none (an API process: workers over the same store do). */
-  maxConcurrentRuns?: number;
-  /** Look for claimable runs in the background (default true). */
-  poll?: boolean;
-  /** Delete ended runs older than `retention.days`, in batches, in the background. */
-  retention?: RetentionPolicy;
-  /** Told of runs started and ended, step visits and lost leases (metrics, tracing); more with `observers.add`. */
-  observers?: readonly EngineObserver[];
-}
+export type { EngineOptions } from './engine-options.js';
 
 /** The flowrun engine. Create it with `createEngine`. */
 export class Engine implements EngineCore {
@@ -90,6 +70,7 @@ export class Engine implements EngineCore {
   readonly modelResolver: ModelResolver | undefined;
   readonly governance: GovernancePolicy | undefined;
   readonly workerId: string;
+  readonly tracing: Tracing | undefined;
   readonly principals: EnginePrincipals;
   readonly access: AccessControl;
   /** Run ids of idempotency keys and events, keyed with the store's secret (read once, cached). */
@@ -104,6 +85,7 @@ export class Engine implements EngineCore {
   readonly #scheduler: RunScheduler;
   readonly #leaseMs: number;
   #closed = false;
+  readonly #stopObserving: (() => void) | undefined;
 
   constructor(options: EngineOptions) {
     this.store = options.stores;
@@ -121,6 +103,8 @@ export class Engine implements EngineCore {
     this.modelResolver = config.modelResolver;
     this.governance = config.governance;
     this.workerId = options.workerId ?? `engine-${this.ids.newId()}`;
+    this.tracing = options.tracing;
+    this.#stopObserving = this.tracing ? this.store.observeCommits?.(this.tracing) : undefined;
     const pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#live = new LiveEvents(this.logger);
     this.#streams = new OutputStreams({ store: this.store, clock: this.clock, loadFlow: (id, v) => this.loadFlow(id, v), publishTransient: (run, body) => this.publishTransient(run, body), logger: this.logger });
@@ -229,7 +213,7 @@ export class Engine implements EngineCore {
     // One walk each before binding: nesting (deeper values break what walks them), copy, freeze, size.
     const limits = { maxDepth: this.maxNestingDepth, maxBytes: this.budgets.maxStateBytes };
     const sealed = { ...input, input: sealJson(input.input, { path: 'input', ...limits }), event: sealJson(input.event, { path: 'event', ...limits }) };
-    return buildNewRun(sealed, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs });
+    return buildNewRun(sealed, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs, tracing: this.tracing });
   }
 
   /**
@@ -484,6 +468,7 @@ export class Engine implements EngineCore {
     if (options.drainMs !== undefined) await this.#scheduler.drain(options.drainMs);
     this.#scheduler.close();
     this.#retention?.stop();
+    this.#stopObserving?.();
     await this.#watching.close();
   }
 

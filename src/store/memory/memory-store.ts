@@ -9,8 +9,7 @@ import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
 import { cloneJson } from '../../core/json.js';
 import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, CommitListener, Transition } from '../../core/store.js';
-import { CommitListeners } from '../commit-listeners.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { countTreeRuns } from '../run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import { filterStatuses, matchesRunFilter } from './run-filter-match.js';
@@ -44,7 +43,6 @@ export class MemoryStore implements Store {
   #secret: Uint8Array | null = null;
   readonly #trees = new Map<string, RunTree>();
   #closed = false;
-  readonly #commits = new CommitListeners();
 
   async saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): Promise<FlowVersionRecord> {
     this.#open();
@@ -98,14 +96,9 @@ export class MemoryStore implements Store {
     });
   }
 
-  /** Tells listeners of every run created or transition recorded, as a commit of one that took no time (memory has no transactions to group). */
-  onCommit(listener: CommitListener): () => void {
-    return this.#commits.add(listener);
-  }
 
   async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
     const created = await this.#createRun(input);
-    this.#commits.committed({ size: 1, durationMs: 0 });
     return created;
   }
 
@@ -214,7 +207,6 @@ export class MemoryStore implements Store {
 
   async recordTransition(t: Transition): Promise<RecordedRun> {
     const recorded = await this.#recordTransition(t);
-    this.#commits.committed({ size: 1, durationMs: 0 });
     return recorded;
   }
 

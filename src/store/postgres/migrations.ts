@@ -346,6 +346,14 @@ const MIGRATIONS: Migration[] = [
     statements: [`ALTER TABLE flow_versions ADD COLUMN source json`],
     fill: fillApprovalWaiters,
   },
+  {
+    // Issue 18 (traces): a run's W3C trace context, read with the run and never by a query; NULL
+    // on runs recorded before (they are executed untraced by parent, in a trace of their own).
+    // The record function inserts new runs' rows column by column, so it is made again with it.
+    version: 19,
+    description: 'runs.trace_context',
+    statements: [`ALTER TABLE runs ADD COLUMN trace_context json`, RECORD_FUNCTION_SQL],
+  },
 ];
 
 /** The schema version this code writes and reads: the last migration's. */

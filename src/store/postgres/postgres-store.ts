@@ -6,11 +6,11 @@
  * Its semantics are the memory store's, method by method; the schema is in migrations.ts.
  */
 import { FlowError, NotFoundError } from '../../core/errors.js';
+import { CommitObservers, type CommitObserver } from '../../core/commit-observer.js';
 import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, CommitListener, Transition, TransientChange } from '../../core/store.js';
-import { CommitListeners } from '../commit-listeners.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
 import { withAdvisoryLock } from './advisory-lock.js';
 import * as trees from './run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
@@ -61,7 +61,7 @@ export class PostgresStore implements Store {
   readonly principals: PrincipalStore;
   readonly #db: PgConnection;
   readonly #batcher: TransitionBatcher;
-  readonly #commits = new CommitListeners();
+  readonly #commitObservers = new CommitObservers();
   readonly #listener: NotificationListener;
   readonly #transients: TransientNotifier;
   #closed = false;
@@ -90,7 +90,7 @@ export class PostgresStore implements Store {
       maxBatch: MAX_BATCH,
       maxConcurrentBatches: Math.max(1, Math.floor(poolSize / 2)),
       retries: 4,
-      committed: (batch) => this.#commits.committed(batch),
+      observers: this.#commitObservers,
     });
     this.principals = new PgPrincipalStore(this.#db, () => this.#open());
     this.#transients = new TransientNotifier((payloads) => this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads])).then(() => undefined));
@@ -102,13 +102,14 @@ export class PostgresStore implements Store {
     return withAdvisoryLock(() => this.#db.connectDedicated(), `flowrun:${this.schema}:${name}`, work);
   }
 
-  onCommit(listener: CommitListener): () => void {
-    return this.#commits.add(listener);
-  }
 
   /** Group-commit counters: `commits` counts shared transactions, `transitions` the transitions in them. */
   get stats(): GroupCommitStats {
     return this.#batcher.stats;
+  }
+
+  observeCommits(observer: CommitObserver): () => void {
+    return this.#commitObservers.add(observer);
   }
 
   /**

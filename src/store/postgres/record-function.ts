@@ -179,7 +179,7 @@ function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: str
     depth: run.depth, monitors: run.monitors, managers: run.managers, start_time: run.startTime, end_time: null, updated_at: at,
     timeout_ms: run.timeoutMs, deadline: run.deadline, version: 0, last_seq: events.length, ready_at: run.readyAt,
     lease_owner: lease?.owner ?? null, lease_expires_at: lease?.expiresAt ?? null, fencing_token: lease ? 1 : 0,
-    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, state_slots: !isInline(write), state: stateColumn(write, run.state),
+    last_transition_key: null, triggered_by: run.triggeredBy, tree_id: run.treeId, trace_context: run.traceContext ?? null, state_slots: !isInline(write), state: stateColumn(write, run.state),
   };
   // A small state is whole in the row: no slots.
   return { row, ev: events, ek: eventKinds(events), ...(isInline(write) ? {} : { sl: slotsArgument(write) }) };

@@ -29,6 +29,8 @@ export interface RunRow extends PlainRunRow {
   session_id: string | null;
   /** Null on rows written before run trees (schema 7): each was the root of its own. */
   tree_id: string | null;
+  /** The run's W3C trace context (schema 19); null when not traced and on rows written before. */
+  trace_context?: { traceparent: string; tracestate?: string } | null;
   detached: boolean;
   depth: number;
   monitors: PrincipalSet;
@@ -52,8 +54,8 @@ export const RECORDED_COLUMNS =
   'source, session_id, parent_run_id, root_run_id, detached, depth, monitors, managers, start_time, end_time, updated_at, ' +
   'timeout_ms, deadline, version, last_seq, ready_at, lease_owner, lease_expires_at, fencing_token, triggered_by, tree_id, state_slots';
 
-/** Every column of a run record; also the column order of {@link newRunValues}. */
-export const RUN_COLUMNS = `${RECORDED_COLUMNS}, input, state`;
+/** Every column of a run record; also the column order of {@link newRunValues}. The trace context is read when a run is, not with every transition. */
+export const RUN_COLUMNS = `${RECORDED_COLUMNS}, trace_context, input, state`;
 
 /** Whether `changes` delete any slot (most transitions only put). */
 export function deletesSlots(slots: SlotsArgument): boolean {
@@ -130,6 +132,7 @@ export function runFromRow(row: RunRow): RunRecord {
   const run = recordedFromRow(row) as RunRecord;
   run.input = row.input;
   run.state = storedState(row.state, row.slots ?? []);
+  if (row.trace_context) run.traceContext = row.trace_context;
   return run;
 }
 
@@ -200,7 +203,7 @@ export function jsonParam(value: unknown): string | null {
 const NEW_RUN_CASTS = [
   'text', 'text', 'integer', 'text', 'text', 'text', 'text[]', 'json', 'json', 'text', 'text', 'text',
   'text', 'text', 'text', 'text', 'boolean', 'integer', 'json', 'json', 'float8', 'float8', 'float8',
-  'float8', 'float8', 'integer', 'integer', 'float8', 'text', 'float8', 'bigint', 'text', 'text', 'boolean', 'json', 'json',
+  'float8', 'float8', 'integer', 'integer', 'float8', 'text', 'float8', 'bigint', 'text', 'text', 'boolean', 'json', 'json', 'json',
 ];
 
 /** The SQL casts of a new run's parameters, in {@link RUN_COLUMNS} order. */
@@ -256,6 +259,7 @@ export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq:
     run.triggeredBy,
     run.treeId,
     slots !== null,
+    run.traceContext ? jsonParam(run.traceContext) : null,
     jsonParam(run.input),
     jsonParam(stateColumn(write, run.state)),
   ];

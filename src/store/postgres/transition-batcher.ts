@@ -8,6 +8,7 @@ import { setImmediate } from 'node:timers';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
 import { FlowError } from '../../core/errors.js';
+import type { CommitObservers } from '../../core/commit-observer.js';
 import type { RecordedRun, Transition } from '../../core/store.js';
 import { applyTransition, transitionErrorOf } from './apply-transition.js';
 import { recordBatch, type BatchItem, type NewRunWrite } from './record-function.js';
@@ -33,8 +34,8 @@ export interface TransitionBatcherOptions {
   maxConcurrentBatches: number;
   /** Times a whole batch is retried after 40001/40P01 before its transitions reject. */
   retries: number;
-  /** Told of every committed batch: how many transitions and new runs, and how long from its start to COMMIT. */
-  committed?: (batch: { size: number; durationMs: number }) => void;
+  /** Told when each batch begins and ends (tracing, metrics). */
+  observers?: CommitObservers;
 }
 
 interface Pending {
@@ -143,7 +144,12 @@ export class TransitionBatcher {
   }
 
   async #commit(batch: Pending[]): Promise<void> {
-    const startedAt = performance.now();
+    const ended = this.#options.observers?.started('postgres', batch.length);
+    if (!ended) return this.#commitBatch(batch);
+    await this.#commitBatch(batch).then(() => ended(), (error: unknown) => (ended(error), Promise.reject(error)));
+  }
+
+  async #commitBatch(batch: Pending[]): Promise<void> {
     let pending = batch;
     let attempt = 0;
     // After a call with several transitions failed: record them one by one to find the culprit.
@@ -168,7 +174,6 @@ export class TransitionBatcher {
         if (!alone) await client.query('COMMIT');
         client.release();
         this.#stats.commits += 1;
-        this.#options.committed?.({ size: pending.length, durationMs: performance.now() - startedAt });
         pending.forEach((p, i) => {
           const outcome = outcomes[i]!;
           if (outcome.ok) {

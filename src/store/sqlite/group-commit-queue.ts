@@ -9,6 +9,7 @@
  */
 import { setImmediate, setTimeout } from 'node:timers';
 import { FlowError } from '../../core/errors.js';
+import type { CommitObservers } from '../../core/commit-observer.js';
 import { CommitDurability, type OffLoopSync } from './commit-durability.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 import type { GroupCommitStats } from './group-commit-stats.js';
@@ -42,8 +43,6 @@ export interface GroupCommitQueueOptions {
   busyRetries: number;
   /** First backoff before a retry; doubles each time. */
   busyBackoffMs: number;
-  /** Told of every committed transaction once it is durable: how many operations, and how long from its start. */
-  committed?: (batch: { size: number; durationMs: number }) => void;
   /**
    * Lets a transaction's fsync run off the event loop when its policy says so: a batch then settles
    * only once the sync that started after its COMMIT resolved, and the next transaction begins only
@@ -53,6 +52,8 @@ export interface GroupCommitQueueOptions {
    * bring them back.
    */
   offLoopSync?: OffLoopSync;
+  /** Told when each transaction begins and ends (tracing, metrics). */
+  observers?: CommitObservers;
 }
 
 /** A write applied inside the shared transaction; it must be synchronous and touch only the database. */
@@ -217,7 +218,12 @@ export class GroupCommitQueue {
    * or when the policy says so (commit-sync-policy.ts).
    */
   async #commit(batch: Pending[]): Promise<void> {
-    const startedAt = performance.now();
+    const ended = this.#options.observers?.started('sqlite', batch.length);
+    if (!ended) return this.#commitBatch(batch);
+    await this.#commitBatch(batch).then(() => ended(), (error: unknown) => (ended(error), Promise.reject(error)));
+  }
+
+  async #commitBatch(batch: Pending[]): Promise<void> {
     const durability = this.#durability;
     const isDeferred = durability !== null && (batch.length >= OFF_LOOP_MIN_OPS || durability.chooseOffLoop());
     const done = await this.#transaction(batch, { commitSyncs: !isDeferred });
@@ -234,7 +240,6 @@ export class GroupCommitQueue {
         return;
       }
     } else durability?.noteInline(this.#lastCommitMs);
-    this.#options.committed?.({ size: held.length, durationMs: performance.now() - startedAt });
     for (const { op, settled } of held) {
       if (settled.ok) op.resolve(settled.value);
       else op.reject(settled.error);

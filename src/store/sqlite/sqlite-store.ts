@@ -4,10 +4,10 @@
  * decide which of them executes a run. Writes go through group commit (group-commit-queue.ts).
  */
 import { FlowError } from '../../core/errors.js';
+import { CommitObservers, type CommitObserver } from '../../core/commit-observer.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
 import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
-import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, CommitListener, StoreChange, Transition, TransientChange } from '../../core/store.js';
-import { CommitListeners } from '../commit-listeners.js';
+import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, StoreChange, Transition, TransientChange } from '../../core/store.js';
 import * as trees from './run-trees.js';
 import * as flows from './flow-versions.js';
 import { GroupCommitQueue, type WriteOperation } from './group-commit-queue.js';
@@ -70,7 +70,7 @@ export class SqliteStore implements Store {
   readonly principals: PrincipalStore;
   readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs' | 'onWarning'>>;
   readonly #queue: GroupCommitQueue;
-  readonly #commits = new CommitListeners();
+  readonly #commitObservers = new CommitObservers();
   /** With synchronous FULL on a file: fsyncs the WAL off the event loop when the queue asks. */
   readonly #walSync: WalSync | null;
   readonly #changePollMs: number;
@@ -110,12 +110,12 @@ export class SqliteStore implements Store {
       maxBatch: this.#options.maxBatch,
       busyRetries: this.#options.busyRetries,
       busyBackoffMs: this.#options.busyBackoffMs,
-      committed: (batch) => this.#commits.committed(batch),
+      observers: this.#commitObservers,
     });
   }
 
-  onCommit(listener: CommitListener): () => void {
-    return this.#commits.add(listener);
+  observeCommits(observer: CommitObserver): () => void {
+    return this.#commitObservers.add(observer);
   }
 
   /** Commit counters: `commits` well below `operations` means group commit is sharing transactions. */

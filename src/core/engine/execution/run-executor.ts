@@ -30,6 +30,7 @@ import { childOutcome } from '../calls/child-outcome.js';
 import { takeEmits } from '../events/event-outbox.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
 import { decideFailure, refusedStepError, treeRefusal } from './step-failure.js';
+import type { ExecutionTrace } from '../../tracing.js';
 
 /**
  * Steps that only compute from the run's own state: re-running them after a crash gives the same
@@ -65,6 +66,8 @@ export class RunExecutor implements StepHost, FlushableRun {
   #stateFailure: FlowError | null = null;
   /** When this engine's lease on the run runs out unless renewed (the heartbeat moves it). */
   leaseExpiresAt: number;
+  /** This execution's span and its steps' (core/tracing.ts); null when nothing records. */
+  #trace: ExecutionTrace | null = null;
 
   constructor(core: EngineCore, run: RunRecord, lease: RunLease, flow: FlowVersionRecord) {
     this.runId = run.runId;
@@ -92,10 +95,9 @@ export class RunExecutor implements StepHost, FlushableRun {
   /** Runs until the run ends or waits. Never rejects: failures are recorded on the run. */
   async execute(): Promise<void> {
     const deadline = this.#budget.deadline;
-    this.#deadlineTimer = this.#core.clock.setTimeout(
-      () => this.abort(new TimeoutError(`run ${this.runId} passed its deadline`, { runId: this.runId })),
-      Math.max(0, deadline - this.#core.clock.now()),
-    );
+    const timedOut = (): void => this.abort(new TimeoutError(`run ${this.runId} passed its deadline`, { runId: this.runId }));
+    this.#deadlineTimer = this.#core.clock.setTimeout(timedOut, Math.max(0, deadline - this.#core.clock.now()));
+    this.#trace = this.#core.tracing?.executionStarted(this.#run, this.#core.workerId) ?? null;
     try {
       // A run stored over its budgets (steps, state) fails here, before a step runs: recovery never
       // runs it into the same wall again.
@@ -119,6 +121,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       }
     } finally {
       this.#deadlineTimer?.cancel();
+      this.#trace?.ended(this.#run.status, this.#run.runError);
     }
   }
 
@@ -159,18 +162,10 @@ export class RunExecutor implements StepHost, FlushableRun {
       const step = stepAt(this.#flow, frame);
       const outOfSteps = this.#budget.countStep(this.#state);
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
-      const outcome = await executeStep({
-        core: this.#core,
-        executor: this,
-        flow: this.#flow,
-        run: this.#run,
-        state: this.#state,
-        frame,
-        step,
-        stepId: frame.at,
-        signal: this.#controller.signal,
-      });
-      if (!(await this.#apply(frame, step, outcome))) return;
+      const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };
+      const visit = (): Promise<boolean> => executeStep(args).then((outcome) => this.#apply(frame, step, outcome));
+      const visited = this.#trace ? this.#trace.visit({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length }, visit) : visit();
+      if (!(await visited)) return;
     }
   }
 
@@ -310,6 +305,7 @@ export class RunExecutor implements StepHost, FlushableRun {
   async #handleFailure(frame: Frame, step: StepDefinition, stepId: string, error: FlowError, catchable: boolean): Promise<boolean> {
     const info = { ...error.toRunError(), stepId };
     const decision = decideFailure(step, frame.attempt, error, catchable);
+    this.#trace?.stepFailed(error, decision.kind, decision.kind === 'retry' ? decision.delayMs : undefined);
     if (decision.kind === 'retry') {
       const { delayMs } = decision;
       frame.attempt += 1;

@@ -11,14 +11,16 @@ import type { NewRun, RunRecord, RunState } from '../../run.js';
 import type { BuildRunInput } from '../engine-core.js';
 import { REJECTED_INPUT_GRAPH, entryGraph, findEntry } from './flow-graph.js';
 import type { ValidationIssue } from '../../errors.js';
+import type { Tracing } from '../../tracing.js';
 
 /**
  * Builds a run ready to be created; its deadline is its `timeoutMs` or the `maxRunDurationMs`
  * budget, whichever ends first. Throws ACTION_NOT_FOUND for an unknown action and
  * INVALID_INPUT (a ValidationError naming each param) for input that breaks the params — unless
- * `failsOnUnfitInput`: then the run is built to fail with INVALID_INPUT as it starts.
+ * `failsOnUnfitInput`: then the run is built to fail with INVALID_INPUT as it starts. With
+ * `tracing`, the run's span is recorded and its trace context set on the run (core/tracing.ts).
  */
-export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId: () => string; maxRunDurationMs: number }): NewRun {
+export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId: () => string; maxRunDurationMs: number; tracing?: Tracing | undefined }): NewRun {
   const definition = input.flow.definition;
   const action = findEntry(input.flow, input.actionName);
   if (!action) {
@@ -45,7 +47,7 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     historyCount: 0,
     hasItems: false,
   };
-  return {
+  const run: NewRun = {
     runId,
     flowId: input.flow.flowId,
     flowVersion: input.flow.version,
@@ -77,6 +79,9 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     readyAt: now,
     state,
   };
+  const traceContext = deps.tracing?.runCreated(run);
+  if (traceContext) run.traceContext = traceContext;
+  return run;
 }
 
 /**

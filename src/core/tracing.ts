@@ -1,0 +1,51 @@
+/**
+ * What the engine asks of a tracer, in its own words: core imports no tracing library, so the
+ * OpenTelemetry adapter (src/tracing/open-telemetry-tracing.ts) implements these interfaces and
+ * `createEngine` hands it in when `@opentelemetry/api` is installed. Every method is cheap when
+ * nothing records: the engine asks for an execution's trace once per claim, and does nothing more
+ * for that execution when it gets null.
+ */
+import type { NewRun, RunRecord, RunStatus } from './run.js';
+import type { CommitObserver } from './commit-observer.js';
+
+/**
+ * The W3C trace context recorded with a run (`traceparent` and `tracestate` as their HTTP headers
+ * spell them): the span every execution of the run, in any process, hangs under.
+ */
+export interface RunTraceContext {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** The engine's tracer; as a {@link CommitObserver}, it traces the store's commit batches (`store commit`). Implementations never throw into the engine. */
+export interface Tracing extends CommitObserver {
+  /**
+   * A run was built and is about to be created: records its span (`run <flowId>`) and returns the
+   * trace context to store with it, or undefined when nothing records. A run called from a step
+   * (a child run) or started where a span is active becomes that span's child; a launched run and
+   * one an event or a schedule started begin a trace of their own, linked to the active span.
+   */
+  runCreated(run: NewRun): RunTraceContext | undefined;
+  /** Starts the span of one execution of a claimed run in this process (`execute <flowId>`); null when nothing records. */
+  executionStarted(run: RunRecord, workerId: string): ExecutionTrace | null;
+  /**
+   * Runs `handle` inside a server span for an HTTP request whose parent is the request's
+   * `traceparent` (when the registered propagator reads it); `route()` names the route pattern
+   * once it is known.
+   */
+  serveHttp(request: Request, handle: () => Promise<Response>, route: () => string | undefined): Promise<Response>;
+}
+
+/** The trace of one execution of a run: its step visits and how it stopped. */
+export interface ExecutionTrace {
+  /**
+   * Runs one visit of step `stepId` (its execution and the transition recording it) inside the
+   * step's span, so modules and the runs the step creates see that span as the active one.
+   * A visit that repeats the step at once (a retry without backoff) continues the same span.
+   */
+  visit<T>(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }, visit: () => Promise<T>): Promise<T>;
+  /** The step being visited failed: `decision` says what the engine does about it (a retry is an event on the step's span). */
+  stepFailed(error: { code: string; message: string }, decision: 'retry' | 'catch' | 'fail', delayMs?: number): void;
+  /** The execution stopped: the run ended with `status`, or waits (ACTIVE or INACTIVE) to be resumed. */
+  ended(status: RunStatus, error?: { code: string; description: string } | null): void;
+}

@@ -1,0 +1,264 @@
+/**
+ * The engine's tracer (core/tracing.ts) on `@opentelemetry/api`, the one file that touches it. The
+ * API is a no-op until an SDK registers a tracer provider, so this records nothing by default;
+ * with no provider registered every hook answers after one no-op `startSpan` (a run's creation,
+ * an execution, an HTTP request, a commit batch) and builds no attributes or contexts.
+ *
+ * Spans, their names and attributes (bounded values only; run ids as attributes):
+ * - `run <flowId>` when a run is created; its context is recorded with the run (`traceContext`).
+ *   A child run's is a child of the calling step's span; a run started from code or over HTTP is
+ *   a child of the active span (the HTTP request's, the caller's); a launched run and a run an event
+ *   or a schedule started begin their own trace, linked to the span that started them.
+ * - `execute <flowId>`: one execution of the run by one process (a claim: the first, and every
+ *   resumption after a child ended, a retry's backoff, a WAIT, a crash), child of the run's span.
+ * - `step <stepId>`: one visit of a step, child of its execution; retries without backoff are
+ *   events on it (`retry`), and modules run inside it.
+ * - `<METHOD> <route>` (server) per HTTP request, child of the request's `traceparent`.
+ * - `store commit` (client) per group-commit batch, child of the span active when the batch began.
+ */
+import { createRequire } from 'node:module';
+import type * as OpenTelemetry from '@opentelemetry/api';
+import type { NewRun, RunRecord, RunStatus } from '../core/run.js';
+import type { ExecutionTrace, RunTraceContext, Tracing } from '../core/tracing.js';
+
+type Api = typeof OpenTelemetry;
+type Span = OpenTelemetry.Span;
+type Context = OpenTelemetry.Context;
+type SpanContext = OpenTelemetry.SpanContext;
+
+/** The instrumentation scope of every span. */
+export const TRACER_NAME = 'flowrun';
+
+/** Sources whose runs begin a trace of their own, linked to the span that started them. */
+const LINKED_SOURCES = new Set(['event', 'schedule']);
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** What the default load found: the tracer, null when the package is absent, undefined before the first load. */
+let loaded: Tracing | null | undefined;
+
+/**
+ * The engine's OpenTelemetry tracer when `@opentelemetry/api` can be loaded, else undefined (the
+ * package is an optional peer dependency: flowrun runs untraced without it). `load` is how the
+ * package is found (tests pass one that fails); a package that is there but broken throws.
+ */
+export function loadOpenTelemetryTracing(options: { load?: () => unknown } = {}): Tracing | undefined {
+  // One tracer per process for the default load: engines over one store then share its commit spans (one per batch).
+  if (!options.load && loaded !== undefined) return loaded ?? undefined;
+  let api: Api;
+  try {
+    // Synchronous, so createEngine stays synchronous; the API keeps its registered providers on
+    // globalThis, so this copy sees the SDK an application registered through `import` too.
+    api = (options.load ?? (() => createRequire(import.meta.url)('@opentelemetry/api')))() as Api;
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
+      if (!options.load) loaded = null;
+      return undefined;
+    }
+    throw error;
+  }
+  const tracing = new OpenTelemetryTracing(api);
+  if (!options.load) loaded = tracing;
+  return tracing;
+}
+
+
+/** {@link Tracing} on the OpenTelemetry API (made by {@link loadOpenTelemetryTracing}). */
+class OpenTelemetryTracing implements Tracing {
+  readonly #api: Api;
+  readonly #tracer: OpenTelemetry.Tracer;
+
+  constructor(api: Api) {
+    this.#api = api;
+    // A proxy: a provider registered after the engine was created is used from then on.
+    this.#tracer = api.trace.getTracer(TRACER_NAME);
+  }
+
+  runCreated(run: NewRun): RunTraceContext | undefined {
+    const api = this.#api;
+    const active = api.context.active();
+    const linked = run.detached || (run.parentRunId === null && LINKED_SOURCES.has(run.source));
+    const starter = linked ? api.trace.getSpanContext(active) : undefined;
+    const options: OpenTelemetry.SpanOptions = { kind: api.SpanKind.INTERNAL };
+    if (starter && api.isSpanContextValid(starter)) options.links = [{ context: starter }];
+    const span = this.#tracer.startSpan(`run ${run.flowId}`, options, linked ? api.ROOT_CONTEXT : active);
+    const context = span.spanContext();
+    if (!span.isRecording() && !api.isSpanContextValid(context)) return undefined; // no SDK
+    if (span.isRecording()) {
+      span.setAttributes({
+        'flowrun.run.id': run.runId,
+        'flowrun.flow.id': run.flowId,
+        'flowrun.flow.version': run.flowVersion,
+        'flowrun.action': run.actionName,
+        'flowrun.run.source': run.source,
+        ...(run.parentRunId ? { 'flowrun.run.parent_id': run.parentRunId } : {}),
+      });
+    }
+    span.end();
+    return traceContextOf(context);
+  }
+
+  executionStarted(run: RunRecord, workerId: string): ExecutionTrace | null {
+    const api = this.#api;
+    const parent = run.traceContext ? this.#remoteContext(run.traceContext) : api.ROOT_CONTEXT;
+    const span = this.#tracer.startSpan(`execute ${run.flowId}`, { kind: api.SpanKind.INTERNAL }, parent);
+    if (!span.isRecording()) {
+      if (!api.isSpanContextValid(span.spanContext())) return null; // no SDK
+      // Sampled out: no step spans, but what the run starts still sees the (unsampled) trace.
+      return new UnsampledExecution(api, api.trace.setSpan(parent, span));
+    }
+    span.setAttributes({ 'flowrun.run.id': run.runId, 'flowrun.flow.id': run.flowId, 'flowrun.action': run.actionName, 'flowrun.worker.id': workerId, 'flowrun.run.step_seq': run.state.stepSeq });
+    return new RecordedExecution(api, this.#tracer, span, api.trace.setSpan(parent, span));
+  }
+
+  async serveHttp(request: Request, handle: () => Promise<Response>, route: () => string | undefined): Promise<Response> {
+    const api = this.#api;
+    const parent = api.propagation.extract(api.ROOT_CONTEXT, request.headers, HEADERS_GETTER);
+    const method = request.method;
+    const span = this.#tracer.startSpan(method, { kind: api.SpanKind.SERVER }, parent);
+    if (!span.isRecording() && !api.isSpanContextValid(span.spanContext())) return handle(); // no SDK
+    try {
+      const response = await api.context.with(api.trace.setSpan(parent, span), handle);
+      if (span.isRecording()) {
+        const pattern = route();
+        span.setAttributes({ 'http.request.method': method, 'http.response.status_code': response.status, ...(pattern ? { 'http.route': pattern } : {}) });
+        if (pattern) span.updateName(`${method} ${pattern}`);
+        if (response.status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
+      }
+      return response;
+    } catch (error) {
+      recordError(api, span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  commitStarted(store: string, size: number): ((error?: unknown) => void) | undefined {
+    const api = this.#api;
+    const span = this.#tracer.startSpan('store commit', { kind: api.SpanKind.CLIENT });
+    if (!span.isRecording()) {
+      span.end();
+      return undefined;
+    }
+    span.setAttributes({ 'db.system': store === 'postgres' ? 'postgresql' : store, 'flowrun.store.batch_size': size });
+    return (error) => {
+      if (error !== undefined) recordError(api, span, error);
+      span.end();
+    };
+  }
+
+  /** The context of a recorded run's span, as a remote parent. */
+  #remoteContext(recorded: RunTraceContext): Context {
+    const api = this.#api;
+    const match = TRACEPARENT.exec(recorded.traceparent);
+    if (!match || match[1] === 'ff') return api.ROOT_CONTEXT;
+    const spanContext: SpanContext = { traceId: match[2]!, spanId: match[3]!, traceFlags: Number.parseInt(match[4]!, 16) & 0xff, isRemote: true };
+    if (recorded.tracestate) spanContext.traceState = api.createTraceState(recorded.tracestate);
+    return api.isSpanContextValid(spanContext) ? api.trace.setSpanContext(api.ROOT_CONTEXT, spanContext) : api.ROOT_CONTEXT;
+  }
+}
+
+/** A sampled-out execution: step visits run inside its context, nothing is recorded. */
+class UnsampledExecution implements ExecutionTrace {
+  constructor(
+    readonly api: Api,
+    readonly context: Context,
+  ) {}
+
+  visit<T>(_step: unknown, visit: () => Promise<T>): Promise<T> {
+    return this.api.context.with(this.context, visit);
+  }
+
+  stepFailed(): void {}
+
+  ended(): void {}
+}
+
+/** An execution whose spans are recorded: its own, and one per step visit. */
+class RecordedExecution implements ExecutionTrace {
+  /** The span of the step being visited, kept open while the step is retried without backoff. */
+  #step: { key: string; span: Span; retrying: boolean } | null = null;
+
+  constructor(
+    readonly api: Api,
+    readonly tracer: OpenTelemetry.Tracer,
+    readonly span: Span,
+    readonly context: Context,
+  ) {}
+
+  async visit<T>(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }, visit: () => Promise<T>): Promise<T> {
+    const key = `${step.depth}:${step.stepSeq}:${step.stepId}`;
+    let open = this.#step;
+    if (open?.key !== key) {
+      this.#endStep();
+      // The flow and run are on the execution's span, the parent.
+      const attributes = { 'flowrun.step.id': step.stepId, 'flowrun.step.type': step.stepType, 'flowrun.step.attempt': step.attempt };
+      open = this.#step = { key, span: this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context), retrying: false };
+    } else {
+      open.span.setAttribute('flowrun.step.attempt', step.attempt);
+    }
+    open.retrying = false;
+    try {
+      return await this.api.context.with(this.api.trace.setSpan(this.context, open.span), visit);
+    } catch (error) {
+      recordError(this.api, open.span, error);
+      throw error;
+    } finally {
+      // A retry without backoff visits the same step next: its span goes on.
+      if (!open.retrying) this.#endStep();
+    }
+  }
+
+  stepFailed(error: { code: string; message: string }, decision: 'retry' | 'catch' | 'fail', delayMs?: number): void {
+    const span = this.#step?.span ?? this.span;
+    const attributes = { 'flowrun.error.code': error.code, ...(delayMs !== undefined ? { 'flowrun.retry.delay_ms': delayMs } : {}) };
+    if (decision === 'retry') {
+      span.addEvent('retry', { ...attributes, 'exception.message': error.message });
+      if (this.#step) this.#step.retrying = delayMs === 0;
+    } else if (decision === 'catch') {
+      span.addEvent('caught', { ...attributes, 'exception.message': error.message });
+    } else {
+      span.recordException({ name: error.code, message: error.message });
+      span.setAttributes(attributes);
+      span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: `${error.code}: ${error.message}` });
+    }
+  }
+
+  ended(status: RunStatus, error?: { code: string; description: string } | null): void {
+    this.#endStep();
+    this.span.setAttribute('flowrun.run.status', status);
+    if (status === 'FAILED' && error) {
+      this.span.setAttribute('flowrun.error.code', error.code);
+      this.span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: `${error.code}: ${error.description}` });
+    }
+    this.span.end();
+  }
+
+  #endStep(): void {
+    this.#step?.span.end();
+    this.#step = null;
+  }
+}
+
+/** A span's context as the W3C headers spell it. */
+function traceContextOf(context: SpanContext): RunTraceContext {
+  const traceparent = `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+  const tracestate = context.traceState?.serialize();
+  return tracestate ? { traceparent, tracestate } : { traceparent };
+}
+
+function recordError(api: Api, span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : { message: String(error) });
+  span.setStatus({ code: api.SpanStatusCode.ERROR, ...(error instanceof Error ? { message: error.message } : {}) });
+}
+
+const HEADERS_GETTER: OpenTelemetry.TextMapGetter<Headers> = {
+  keys: (headers) => {
+    const keys: string[] = [];
+    headers.forEach((_value, key) => keys.push(key));
+    return keys;
+  },
+  get: (headers, key) => headers.get(key) ?? undefined,
+};
