@@ -73,9 +73,7 @@ export class PostgresStore implements Store {
     }
     const schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(schema)) {
-      throw new FlowError('INVALID_INPUT', `PostgresStore: schema must be a letter or _ then letters, digits or _ (at most 63), got ${JSON.stringify(schema)}`, {
-        details: { field: 'schema' },
-      });
+      throw new FlowError('INVALID_INPUT', `PostgresStore: schema must be a letter or _ then letters, digits or _ (at most 63), got ${JSON.stringify(schema)}`, { details: { field: 'schema' } });
     }
     const poolSize = options.poolSize ?? 10;
     if (!Number.isInteger(poolSize) || poolSize < 1) {
@@ -101,7 +99,6 @@ export class PostgresStore implements Store {
     this.#open();
     return withAdvisoryLock(() => this.#db.connectDedicated(), `flowrun:${this.schema}:${name}`, work);
   }
-
 
   /** Group-commit counters: `commits` counts shared transactions, `transitions` the transitions in them. */
   get stats(): GroupCommitStats {
