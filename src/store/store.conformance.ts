@@ -15,6 +15,7 @@ import { describeRunListingConformance } from './run-listing.conformance.js';
 import { describeEventWaitersConformance } from './event-waiters.conformance.js';
 import { describeReadGenerationConformance } from './read-generation.conformance.js';
 import { describeTransientConformance } from './transient.conformance.js';
+import { describeScheduleConformance } from './schedule-store.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -95,6 +96,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describeOutboxConformance(() => store, sampleRun);
     describeRunCountConformance(() => store, sampleRun);
     describeReadGenerationConformance(() => store, sampleRun);
+    describeScheduleConformance(() => store);
 
     async function leased(overrides: Partial<NewRun> = {}, events: RunEventBody[] = [log('FlowStarted')]): Promise<{ run: RunRecord; token: number; owner: string }> {
       const created = await store.createRun({ run: sampleRun(overrides), events, lease: { owner: 'w1', expiresAt: T0 + 30_000 } });

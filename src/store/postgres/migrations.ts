@@ -346,6 +346,26 @@ const MIGRATIONS: Migration[] = [
     statements: [`ALTER TABLE flow_versions ADD COLUMN source json`],
     fill: fillApprovalWaiters,
   },
+  {
+    // Issue 17: schedules, each record whole in `body`; the partial due index holds only
+    // schedules that will fire, so a poll's claim reads due rows only. Versions 19-20 belong to
+    // other branches of the same release.
+    version: 18,
+    description: 'schedules',
+    statements: [
+      `CREATE TABLE schedules (
+        schedule_id text COLLATE "C" PRIMARY KEY,
+        flow_id text NOT NULL,
+        next_fire_at double precision,
+        claim_owner text,
+        claim_until double precision NOT NULL DEFAULT 0,
+        version integer NOT NULL,
+        body text NOT NULL
+      )`,
+      `CREATE INDEX schedules_due_idx ON schedules (next_fire_at, schedule_id) WHERE next_fire_at IS NOT NULL`,
+      `CREATE INDEX schedules_flow_idx ON schedules (flow_id, schedule_id)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes and reads: the last migration's. */

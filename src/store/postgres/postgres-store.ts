@@ -17,6 +17,7 @@ import { buildCountRunsQuery, buildListRunsQuery } from './list-runs-query.js';
 import { NotificationListener, type RunNotificationListener } from './notification-listener.js';
 import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
+import { PgScheduleStore } from './pg-schedule-store.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
 import { TransientNotifier } from './transient-notifier.js';
@@ -54,6 +55,7 @@ export class PostgresStore implements Store {
   /** The schema this store lives in. */
   readonly schema: string;
   readonly principals: PgPrincipalStore;
+  readonly schedules: PgScheduleStore;
   readonly #db: PgConnection;
   readonly #batcher: TransitionBatcher;
   readonly #listener: NotificationListener;
@@ -86,6 +88,7 @@ export class PostgresStore implements Store {
       retries: 4,
     });
     this.principals = new PgPrincipalStore(this.#db, () => this.#open());
+    this.schedules = new PgScheduleStore(this.#db, () => this.#open());
     this.#transients = new TransientNotifier((payloads) => this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads])).then(() => undefined));
     this.#listener = new NotificationListener({ connect: () => this.#db.connectDedicated(), channel: NOTIFY_CHANNEL, transientChannel: TRANSIENT_CHANNEL, warn });
   }

@@ -19,6 +19,7 @@ import * as writes from './run-writes.js';
 import * as outbox from './pending-emits.js';
 import { SqliteConnection } from './sqlite-connection.js';
 import { SqlitePrincipalStore } from './sqlite-principal-store.js';
+import { SqliteScheduleStore } from './sqlite-schedule-store.js';
 import { LiveChannel } from './live-channel.js';
 import { WalSync } from './wal-sync.js';
 import { resolve } from 'node:path';
@@ -65,6 +66,7 @@ export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false, writesSmallStatesWhole: true };
   readonly path: string;
   readonly principals: SqlitePrincipalStore;
+  readonly schedules: SqliteScheduleStore;
   readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs' | 'onWarning'>>;
   readonly #queue: GroupCommitQueue;
   /** With synchronous FULL on a file: fsyncs the WAL off the event loop when the queue asks. */
@@ -97,6 +99,7 @@ export class SqliteStore implements Store {
     const inMemory = this.path === ':memory:' || this.path.startsWith('file:');
     this.#live = inMemory ? null : new LiveChannel({ databasePath: resolve(this.path), warn: options.onWarning ?? ((message) => console.warn(message)) });
     this.principals = new SqlitePrincipalStore({ write: (operation) => this.#write(operation), read: (query) => this.#read(query), readCommitted: (query) => this.#read(query, false) });
+    this.schedules = new SqliteScheduleStore({ write: (operation) => this.#write(operation), read: (query) => this.#read(query) });
     const walSync = this.#options.synchronous === 'FULL' ? WalSync.forDatabase(this.path) : null;
     this.#walSync = walSync;
     this.#queue = new GroupCommitQueue({
