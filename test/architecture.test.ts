@@ -191,6 +191,7 @@ describe('architecture', () => {
       events: ['access', 'start', 'steps'],
       live: ['start', 'calls'],
       execution: ['start', 'steps', 'calls', 'events'],
+      schedules: ['access', 'start'],
     };
     const contracts = ['core/engine/engine-core.ts', 'core/engine/types.ts'];
     const offenders: string[] = [];

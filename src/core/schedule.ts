@@ -68,8 +68,10 @@ export interface ScheduleState {
   buffered: number[];
   /** Runs started and not yet seen ended. */
   activeRuns: { runId: string; slot: number }[];
-  /** The newest outcomes, newest last, at most {@link MAX_RECENT_OUTCOMES}. */
+  /** The newest runs started (and refused starts), newest last, at most {@link MAX_RECENT_OUTCOMES}. */
   recent: ScheduleOutcome[];
+  /** The newest skipped slots and ranges, with why, newest last, at most {@link MAX_RECENT_OUTCOMES}. */
+  skipped: ScheduleOutcome[];
   /** Set when no slot remains (endAt passed, maxRuns reached). */
   completed?: boolean;
 }
@@ -237,11 +239,15 @@ export function definitionScheduleId(flowId: string, name: string): string {
 
 /** The state of a schedule nothing has fired yet. */
 export function freshScheduleState(): ScheduleState {
-  return { lastSlot: null, lastFiredSlot: null, runCount: 0, consecutiveFailures: 0, buffered: [], activeRuns: [], recent: [] };
+  return { lastSlot: null, lastFiredSlot: null, runCount: 0, consecutiveFailures: 0, buffered: [], activeRuns: [], recent: [], skipped: [] };
 }
 
-/** Appends outcomes, keeping the newest {@link MAX_RECENT_OUTCOMES}. */
-export function withOutcomes(recent: readonly ScheduleOutcome[], added: readonly ScheduleOutcome[]): ScheduleOutcome[] {
-  const all = [...recent, ...added];
-  return all.length > MAX_RECENT_OUTCOMES ? all.slice(all.length - MAX_RECENT_OUTCOMES) : all;
+/** The state with `added` outcomes appended, skips to `skipped` and the rest to `recent`, each keeping its newest {@link MAX_RECENT_OUTCOMES}. */
+export function withOutcomes(state: ScheduleState, added: readonly ScheduleOutcome[]): ScheduleState {
+  if (added.length === 0) return state;
+  const keep = (list: readonly ScheduleOutcome[], more: ScheduleOutcome[]): ScheduleOutcome[] => {
+    const all = [...list, ...more];
+    return all.length > MAX_RECENT_OUTCOMES ? all.slice(all.length - MAX_RECENT_OUTCOMES) : all;
+  };
+  return { ...state, recent: keep(state.recent, added.filter((o) => o.status !== 'skipped')), skipped: keep(state.skipped ?? [], added.filter((o) => o.status === 'skipped')) };
 }

@@ -36,6 +36,8 @@ import { DerivedRunIds } from './start/derived-run-ids.js';
 import { EmitOutbox } from './events/event-outbox.js';
 import { RunWatching } from './live/run-watching.js';
 import { OutputStreams } from './live/output-streams.js';
+import { CommittedFanout } from './live/committed-fanout.js';
+import { EngineSchedules } from './schedules/engine-schedules.js';
 import { AccessControl, principalIdOf, type AccessOptions, type ListingOptions, type PrincipalRef, type RunList } from './access/authorize.js';
 import { EnginePrincipals } from './access/engine-principals.js';
 import type { ModelResolver } from './steps/model-resolver.js';
@@ -64,6 +66,8 @@ export interface EngineOptions {
   maxConcurrentRuns?: number;
   /** Look for claimable runs in the background (default true). */
   poll?: boolean;
+  /** Fire due schedules in the background (default: when `poll` is on). */
+  schedules?: boolean;
   /** Delete ended runs older than `retention.days`, in batches, in the background. */
   retention?: RetentionPolicy;
 }
@@ -90,6 +94,9 @@ export class Engine implements EngineCore {
   readonly #live: LiveEvents;
   readonly #outbox: EmitOutbox;
   readonly #streams: OutputStreams;
+  readonly #fanout: CommittedFanout;
+  /** Schedules: records in the store, fired by whichever engine polls first (schedules/engine-schedules.ts). */
+  readonly schedules: EngineSchedules;
   readonly #flows: FlowCache;
   readonly #waiters: RunWaiters;
   readonly #watching: RunWatching<PrincipalRef>;
@@ -116,6 +123,7 @@ export class Engine implements EngineCore {
     const pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#live = new LiveEvents(this.logger);
     this.#streams = new OutputStreams({ store: this.store, clock: this.clock, loadFlow: (id, v) => this.loadFlow(id, v), publishTransient: (run, body) => this.publishTransient(run, body), logger: this.logger });
+    this.#fanout = new CommittedFanout({ live: this.#live, streams: this.#streams, store: this.store, workerId: this.workerId, logger: this.logger, now: () => this.clock.now() });
     this.#flows = new FlowCache({ store: this.store, clock: this.clock });
     this.principals = new EnginePrincipals({ store: this.store.principals, clock: this.clock });
     this.derivedRunIds = new DerivedRunIds(() => this.store.getStoreSecret());
@@ -143,6 +151,9 @@ export class Engine implements EngineCore {
     const { store, clock, logger, budgets } = this;
     this.#watching = new RunWatching<PrincipalRef>({ store, clock, logger, pollIntervalMs, budgets, origin: this.workerId, onRun: (id, l) => this.#live.onRun(id, l), isReadable: (id, as) => this.access.isReadable(id, as), principalId: principalIdOf });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
+    const createAndExecute = (run: NewRun, events: RunEventBody[]) => this.#createAndExecute(run, events);
+    this.schedules = new EngineSchedules({ store, clock, logger, workerId: this.workerId, access: this.access, runIds: this.derivedRunIds, ids: this.ids, loadFlow: (id) => this.loadFlow(id), buildRun: (input) => this.buildRun(input), createAndExecute, cancelRunTree: (id, reason) => this.cancelRunTree(id, reason), pollIntervalMs });
+    if (options.poll !== false && options.schedules !== false) this.schedules.poller.start();
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
     this.#retention?.start();
     if (options.poll !== false) {
@@ -163,13 +174,16 @@ export class Engine implements EngineCore {
    * act as it. Without it the version is deployed by trusted in-process code (recorded as '',
    * administered by its named administrators only, subscribed to whatever it names).
    */
-  deployFlow(definition: FlowDefinition, options: DeployOptions = {}): Promise<DeployedFlow> {
-    return deployFlowVersion({ flows: this.#flows, store: this.store, access: this.access, maxNestingDepth: this.maxNestingDepth }, definition, options);
+  async deployFlow(definition: FlowDefinition, options: DeployOptions = {}): Promise<DeployedFlow> {
+    const deployed = await deployFlowVersion({ flows: this.#flows, store: this.store, access: this.access, maxNestingDepth: this.maxNestingDepth }, definition, options);
+    await this.schedules.syncFlow(deployed.id); // the version in effect declares the flow's schedules
+    return deployed;
   }
 
   /** Makes a deployed version the published one (`LATEST_PUBLISHED`). */
   async publishFlow(flowId: string, version: number): Promise<{ id: string; version: number }> {
     const record = await this.store.publishFlowVersion({ flowId, version }).finally(() => this.#flows.forget(flowId));
+    await this.schedules.syncFlow(flowId);
     return { id: record.flowId, version: record.version };
   }
 
@@ -302,16 +316,7 @@ export class Engine implements EngineCore {
   }
 
   publishCommitted(run: LiveRunRef, events: RunEventBody[], transients: { afterIndex: number; body: RunEventBody }[] = []): void {
-    this.#live.publishCommitted(run, events, transients, this.clock.now());
-    this.#streams.observe(run, events, transients); // callee outputs stream on to waiting callers
-    // Watchers in other processes get transient changes through the store, when it can carry them (PostgreSQL).
-    if (transients.length === 0 || !this.store.publishTransient) return;
-    const first = run.lastSeq - events.length + 1;
-    for (const t of transients) {
-      this.store
-        .publishTransient({ runId: run.runId, afterSeq: first + t.afterIndex - 1, origin: this.workerId, event: t.body })
-        .catch((error: unknown) => this.logger?.debug({ err: error, runId: run.runId }, 'transient change not sent'));
-    }
+    this.#fanout.publish(run, events, transients);
   }
 
   publishTransient(run: LiveRunRef, event: RunEventBody): void {
@@ -474,6 +479,7 @@ export class Engine implements EngineCore {
   async close(): Promise<void> {
     this.#closed = true;
     this.#scheduler.close();
+    this.schedules.poller.close();
     this.#retention?.stop();
     await this.#watching.close();
   }

@@ -18,6 +18,7 @@ import { MAX_WALKED_DEPTH, nestingIssue } from '../json-depth.js';
 import { isObj, list, type Obj } from './field-checker.js';
 import type { FlowDefinition } from '../model.js';
 import { StepChecker } from './step-checker.js';
+import { checkScheduleDeclarations } from './check-schedules.js';
 
 // Defined beside the checks that use them; part of this module's API.
 export { FLOW_ID_PATTERN } from './field-checker.js';
@@ -27,7 +28,7 @@ export { START_FLOW_EXECUTION_MODULE } from './step-checker.js';
 export type FlowValidationResult = { ok: true; flow: FlowDefinition; warnings?: ValidationIssue[] } | { ok: false; issues: ValidationIssue[]; warnings?: ValidationIssue[] };
 
 /** Top-level fields; `source` (where a compiled definition came from) is accepted as it is. */
-const FLOW_KEYS = ['id', 'title', 'description', 'classes', 'vars', 'actions', 'subflows', 'subscriptions', 'roles', 'source'];
+const FLOW_KEYS = ['id', 'title', 'description', 'classes', 'vars', 'actions', 'subflows', 'subscriptions', 'schedules', 'roles', 'source'];
 const ACTION_KEYS = ['description', 'params', 'outputs', 'timeoutMs', 'startAt', 'steps'];
 const SUBFLOW_KEYS = ['description', 'startAt', 'steps'];
 const ROLE_KEYS = ['administrators', 'starters', 'viewers'];
@@ -134,6 +135,8 @@ export function validateFlow(definition: unknown): FlowValidationResult {
       }
     });
   }
+
+  if (v.present(definition, 'schedules')) for (const issue of checkScheduleDeclarations(definition.schedules, Object.keys(scopeBase.actions ?? {}))) add(issue.path, issue.message);
 
   if (v.present(definition, 'roles') && v.object(definition.roles, 'roles')) {
     v.keys(definition.roles, ROLE_KEYS, 'roles', 'roles');
