@@ -251,7 +251,7 @@ export class EngineSchedules {
 
 /** The outcomes `after` holds that `before` did not (what one trigger or backfill did). */
 function newOutcomes(before: ScheduleRecord, after: ScheduleRecord): ScheduleOutcome[] {
-  const key = (o: ScheduleOutcome): string => `${o.slot}:${o.at}:${o.status}:${o.runId ?? ''}`;
+  const key = (o: ScheduleOutcome): string => `${o.slot}:${o.at}:${o.kind ?? ''}:${o.runId ?? o.status}`;
   const seen = new Set([...before.state.recent, ...before.state.skipped].map(key));
   return [...after.state.recent, ...after.state.skipped].filter((o) => !seen.has(key(o)) && o.at === after.updatedAt);
 }
