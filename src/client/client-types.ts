@@ -113,6 +113,8 @@ export interface ListRunsOptions {
   label?: string;
   /** Runs carrying every one of these tags. */
   tags?: string[];
+  /** Runs a schedule started. */
+  scheduleId?: string;
   parentRunId?: string;
   /** Only runs without a parent (roots of run trees, launched runs, event runs); excludes `parentRunId`. */
   rootsOnly?: boolean;
@@ -226,4 +228,24 @@ export interface ApprovalList {
   approvals: PendingApproval[];
   hasNextPage: boolean;
   marker: string | null;
+}
+
+/** A schedule as the server shows it: its fields, state, next fire times, recent runs and skipped slots. */
+export type Schedule = import('../core/engine/schedules/engine-schedules.js').ScheduleView;
+/** One thing that happened to a slot: a run started (and its outcome), or a skip and why. */
+export type ScheduleOutcome = import('../core/schedule.js').ScheduleOutcome;
+/** The fields of a schedule to change (`PATCH /schedules/{id}`). */
+export type ScheduleChanges = import('../core/schedule.js').ScheduleInput;
+/** A schedule to create: its flow, its spec (`cron` + `timezone` or `every` + `offset`) and policies. */
+export type CreateScheduleOptions = ScheduleChanges & { flowId: string; scheduleId?: string; paused?: boolean; note?: string | null };
+/** A page of schedules. */
+export interface ScheduleList {
+  schedules: Schedule[];
+  /** Pass as `after` for the next page; null on the last. */
+  next: string | null;
+}
+/** What a trigger or a backfill did. */
+export interface ScheduleFired {
+  schedule: Schedule;
+  outcomes: ScheduleOutcome[];
 }

@@ -22,6 +22,7 @@ import { addDashboardRoutes, type DashboardOptions } from './dashboard-route.js'
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
 import { addGovernanceRoutes } from './routes/governance-routes.js';
+import { addScheduleRoutes } from './routes/schedule-routes.js';
 import { addRunRoutes } from './routes/run-routes.js';
 import { addStreamRoute } from './routes/stream-route.js';
 
@@ -188,6 +189,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   addBatchRoutes(app, state); // before the run routes: `/runs/batch/cancel` also matches `/runs/{id}/cancel`
   addStreamRoute(app, state);
   addGovernanceRoutes(app, state);
+  addScheduleRoutes(app, state); // issue 17
   addRunRoutes(app, state);
 
   /**

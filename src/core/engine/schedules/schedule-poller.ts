@@ -142,6 +142,8 @@ export class SchedulePoller {
         requestId: runId,
         createdBy: schedule.owner === '' ? 'anonymous' : schedule.owner,
         runAs: schedule.runAs,
+        // Runs list by schedule through this tag (GET /runs?scheduleId=…).
+        tags: [scheduleTag(schedule.scheduleId)],
         schedule: { id: schedule.scheduleId, scheduledTime: slot, previousTime },
       });
       const fired: RunEventBody = {
@@ -166,6 +168,11 @@ export class SchedulePoller {
     this.#timer?.cancel();
     this.#timer = null;
   }
+}
+
+/** The tag a schedule's runs carry: `schedule:<id>`. */
+export function scheduleTag(scheduleId: string): string {
+  return `schedule:${scheduleId}`;
 }
 
 function isScheduleRun(run: RunRecord | null): boolean {
