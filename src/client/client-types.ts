@@ -2,6 +2,8 @@
  * The options and results of the client's operations (seed 003, in camelCase). Records are the
  * engine's own types as the server sends them in JSON (a run is a {@link Run}).
  */
+import type { ScheduleView } from '../core/engine/schedules/engine-schedules.js';
+import type { ScheduleInput, ScheduleOutcome as CoreScheduleOutcome } from '../core/schedule.js';
 import type { FlowError } from '../core/errors.js';
 import type { LiveRunEvent } from '../core/engine/types.js';
 import type { FlowDefinition, FlowSourceText, FlowVersionRecord } from '../core/model.js';
@@ -231,11 +233,11 @@ export interface ApprovalList {
 }
 
 /** A schedule as the server shows it: its fields, state, next fire times, recent runs and skipped slots. */
-export type Schedule = import('../core/engine/schedules/engine-schedules.js').ScheduleView;
+export type Schedule = ScheduleView;
 /** One thing that happened to a slot: a run started (and its outcome), or a skip and why. */
-export type ScheduleOutcome = import('../core/schedule.js').ScheduleOutcome;
+export type ScheduleOutcome = CoreScheduleOutcome;
 /** The fields of a schedule to change (`PATCH /schedules/{id}`). */
-export type ScheduleChanges = import('../core/schedule.js').ScheduleInput;
+export type ScheduleChanges = ScheduleInput;
 /** A schedule to create: its flow, its spec (`cron` + `timezone` or `every` + `offset`) and policies. */
 export type CreateScheduleOptions = ScheduleChanges & { flowId: string; scheduleId?: string; paused?: boolean; note?: string | null };
 /** A page of schedules. */
