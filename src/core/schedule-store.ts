@@ -41,4 +41,6 @@ export interface ScheduleStore {
    * (the run id derived from the slot is). It changes no version.
    */
   claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ScheduleRecord[]>;
+  /** The earliest `nextFireAt` of any schedule (claimed or not), read off the same index; null when none will fire. Pollers sleep until then. */
+  nextDueAt(): Promise<number | null>;
 }

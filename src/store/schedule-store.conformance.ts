@@ -45,6 +45,7 @@ export function describeScheduleConformance(store: () => Store): void {
 
   describe('schedules', () => {
     it('creates, reads, lists by flow in id order with paging, and deletes schedules', async () => {
+      expect(await schedules().nextDueAt()).toBeNull();
       const created = await schedules().createSchedule(sampleSchedule());
       expect(created).toEqual({ ...sampleSchedule(), version: 1 });
       await expect(schedules().createSchedule(sampleSchedule({ input: 'other' }))).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -79,6 +80,7 @@ export function describeScheduleConformance(store: () => Store): void {
       await schedules().createSchedule(sampleSchedule({ scheduleId: 'soon', nextFireAt: T0 + 1_000 }));
       await schedules().createSchedule(sampleSchedule({ scheduleId: 'paused', paused: true, nextFireAt: null }));
       await schedules().createSchedule(sampleSchedule({ scheduleId: 'future', nextFireAt: T0 + 60_000 }));
+      expect(await schedules().nextDueAt()).toBe(T0 + 1_000);
       const now = T0 + 10_000;
       const claimed = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 10 });
       expect(claimed.map((s) => s.scheduleId)).toEqual(['soon', 'late']);

@@ -63,6 +63,13 @@ export class MemoryScheduleStore implements ScheduleStore {
     return this.#entries.delete(scheduleId);
   }
 
+  async nextDueAt(): Promise<number | null> {
+    this.#assertOpen();
+    let next: number | null = null;
+    for (const { record } of this.#entries.values()) if (record.nextFireAt !== null && (next === null || record.nextFireAt < next)) next = record.nextFireAt;
+    return next;
+  }
+
   async claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ScheduleRecord[]> {
     this.#assertOpen();
     const due = [...this.#entries.values()]

@@ -81,6 +81,11 @@ export class PgScheduleStore implements ScheduleStore {
     return (result.rowCount ?? 0) > 0;
   }
 
+  async nextDueAt(): Promise<number | null> {
+    const result = await this.#db.read((sql) => sql.query<{ next: number | null }>('SELECT MIN(next_fire_at) AS next FROM schedules WHERE next_fire_at IS NOT NULL'));
+    return result.rows[0]?.next ?? null;
+  }
+
   async claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ScheduleRecord[]> {
     const limit = Math.max(0, Math.floor(input.limit));
     if (limit === 0) return [];

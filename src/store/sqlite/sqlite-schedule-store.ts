@@ -85,6 +85,10 @@ export class SqliteScheduleStore implements ScheduleStore {
     return this.#db.write((c) => c.run('DELETE FROM flowrun_schedules WHERE schedule_id = ?', [scheduleId]) > 0);
   }
 
+  nextDueAt(): Promise<number | null> {
+    return this.#db.read((c) => c.get<{ next: number | null }>('SELECT MIN(next_fire_at) AS next FROM flowrun_schedules WHERE next_fire_at IS NOT NULL')?.next ?? null);
+  }
+
   claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ScheduleRecord[]> {
     const limit = Math.max(0, Math.floor(input.limit));
     if (limit === 0) return Promise.resolve([]);

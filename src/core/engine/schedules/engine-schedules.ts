@@ -24,6 +24,7 @@ import {
   isScheduleName,
   withOutcomes,
   type ScheduleInput,
+  type ScheduleFields,
   type ScheduleOutcome,
   type ScheduleRecord,
 } from '../../schedule.js';
@@ -81,6 +82,7 @@ export class EngineSchedules {
     const paused = input.paused === true;
     const base = { scheduleId: input.scheduleId ?? this.#deps.ids.newId(), ...fields, owner: options.as === undefined ? '' : principalIdOf(options.as), origin: 'api' as const, definitionVersion: null, paused, note: input.note ?? null, state: freshScheduleState(), createdAt: now, updatedAt: now };
     const created = await this.#deps.store.schedules.createSchedule({ ...base, nextFireAt: nextLook(base, base.state, this.#now()) });
+    this.poller.wake(created.nextFireAt);
     return this.#view(created);
   }
 
@@ -187,20 +189,35 @@ export class EngineSchedules {
     }
     for (const [scheduleId, { name: _name, action, ...input }] of declared) {
       const fields = checkScheduleFields({ ...input, flowId: flow.flowId, ...(action !== undefined ? { actionName: action } : {}) }, { code: 'INVALID_DEFINITION' });
-      const existing = await store.getSchedule(scheduleId);
-      const owner = flow.deployedBy;
-      if (!existing) {
-        const base = { scheduleId, ...fields, owner, origin: 'definition' as const, definitionVersion: flow.version, paused: false, note: null, state: freshScheduleState(), createdAt: now, updatedAt: now };
-        await store.createSchedule({ ...base, nextFireAt: nextLook(base, base.state, this.#now()) }).catch((error: unknown) => {
-          if (!(error instanceof ConflictError)) throw error; // another engine published the same version at once
-        });
-        continue;
+      // An engine firing the schedule may save between the read and the write: read again.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.#syncOne(flow, scheduleId, fields, now);
+          break;
+        } catch (error) {
+          if (!(error instanceof ConflictError) || attempt >= 4) throw error;
+        }
       }
-      const specChanged = JSON.stringify(fields.spec) !== JSON.stringify(existing.spec);
-      const state = specChanged ? { ...existing.state, lastSlot: Math.max(existing.state.lastSlot ?? existing.createdAt, now) } : existing.state;
-      const next = { ...existing, ...fields, owner, origin: 'definition' as const, definitionVersion: flow.version, state, updatedAt: now };
-      await store.saveSchedule({ schedule: { ...next, nextFireAt: nextLook(next, state, this.#now()) }, expectedVersion: existing.version, releaseClaim: true });
     }
+  }
+
+  async #syncOne(flow: FlowVersionRecord, scheduleId: string, fields: ScheduleFields, now: number): Promise<void> {
+    const store = this.#deps.store.schedules;
+    const existing = await store.getSchedule(scheduleId);
+    const owner = flow.deployedBy;
+    if (!existing) {
+      const base = { scheduleId, ...fields, owner, origin: 'definition' as const, definitionVersion: flow.version, paused: false, note: null, state: freshScheduleState(), createdAt: now, updatedAt: now };
+      const nextFireAt = nextLook(base, base.state, this.#now());
+      await store.createSchedule({ ...base, nextFireAt }).catch((error: unknown) => {
+        if (!(error instanceof ConflictError)) throw error; // another engine published the same version at once
+      });
+      this.poller.wake(nextFireAt);
+      return;
+    }
+    const specChanged = JSON.stringify(fields.spec) !== JSON.stringify(existing.spec);
+    const state = specChanged ? { ...existing.state, lastSlot: Math.max(existing.state.lastSlot ?? existing.createdAt, now) } : existing.state;
+    const next = { ...existing, ...fields, owner, origin: 'definition' as const, definitionVersion: flow.version, state, updatedAt: now };
+    await store.saveSchedule({ schedule: { ...next, nextFireAt: nextLook(next, state, this.#now()) }, expectedVersion: existing.version, releaseClaim: true });
   }
 
   /** Fires every schedule due now (the background poll does this every poll interval); resolves with how many it looked at. */
@@ -215,7 +232,9 @@ export class EngineSchedules {
       const changed = await change(schedule, now);
       const next = { ...changed, updatedAt: now, nextFireAt: nextLook(changed, changed.state, this.#now()) };
       try {
-        return this.#view(await this.#deps.store.schedules.saveSchedule({ schedule: next, expectedVersion: schedule.version, releaseClaim: true }));
+        const saved = await this.#deps.store.schedules.saveSchedule({ schedule: next, expectedVersion: schedule.version, releaseClaim: true });
+        this.poller.wake(saved.nextFireAt);
+        return this.#view(saved);
       } catch (error) {
         if (!(error instanceof ConflictError) || attempt >= 2) throw error;
       }

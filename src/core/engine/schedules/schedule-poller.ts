@@ -43,6 +43,7 @@ const CLAIM_MS = 30_000;
 export class SchedulePoller {
   readonly #deps: ScheduleEngineDeps;
   #timer: TimerHandle | null = null;
+  #timerAt = 0;
   #running: Promise<number> | null = null;
   #closed = false;
   /** Store statements the last poll made to claim (the bench's "store reads per poll"). */
@@ -52,16 +53,38 @@ export class SchedulePoller {
     this.#deps = deps;
   }
 
-  /** Starts polling every `pollIntervalMs` (timers that do not keep the process alive). */
-  start(): void {
+  /**
+   * Starts polling: at the earliest due time the store knows, and at least every `pollIntervalMs`
+   * (a schedule another process creates, or one a claim held), with timers that do not keep the
+   * process alive.
+   */
+  start(delayMs = this.#deps.pollIntervalMs): void {
     if (this.#closed || this.#timer) return;
-    this.#timer = this.#deps.clock.setTimeout(() => void this.#tick(), this.#deps.pollIntervalMs, { keepAlive: false });
+    this.#timerAt = this.#deps.clock.now() + delayMs;
+    this.#timer = this.#deps.clock.setTimeout(() => void this.#tick(), delayMs, { keepAlive: false });
+  }
+
+  /** A schedule of this engine became due at `at` (created, changed, resumed): poll then if that is sooner than planned. */
+  wake(at: number | null): void {
+    if (at === null || this.#timer === null || at >= this.#timerAt) return;
+    this.#timer.cancel();
+    this.#timer = null;
+    this.start(Math.max(0, at - this.#deps.clock.now()));
   }
 
   async #tick(): Promise<void> {
     this.#timer = null;
-    await this.pollOnce().catch((error: unknown) => this.#deps.logger?.warn({ err: error }, 'schedule poll failed; next poll retries'));
-    if (!this.#closed) this.start();
+    let delay = this.#deps.pollIntervalMs;
+    try {
+      await this.pollOnce();
+      const next = await this.#deps.store.schedules.nextDueAt();
+      const now = this.#deps.clock.now();
+      // A due time already past is claimed elsewhere (or failed here): the poll interval, not a spin.
+      if (next !== null && next > now) delay = Math.min(delay, next - now);
+    } catch (error) {
+      this.#deps.logger?.warn({ err: error }, 'schedule poll failed; next poll retries');
+    }
+    if (!this.#closed) this.start(delay);
   }
 
   /**

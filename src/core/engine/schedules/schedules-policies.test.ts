@@ -148,3 +148,21 @@ describe('pausing, resuming, triggering and backfilling', () => {
     await engine.close();
   });
 });
+
+describe('the background poll', () => {
+  it('fires on its own on the engine clock, waking at the next due time rather than the poll interval', async () => {
+    const { createEngine } = await import('../../../create-engine.js');
+    const { createMemoryStores } = await import('../../../store/memory/memory-store.js');
+    const { createManualClock } = await import('../../../testing/manual-clock.js');
+    const { reportFlow } = await import('../../../../test/support/schedule-kit.js');
+    const clock = createManualClock(at('09:59'));
+    const engine = createEngine({ stores: createMemoryStores(), clock, pollIntervalMs: 3_600_000 });
+    await engine.deployFlow(reportFlow, { publish: true });
+    await engine.schedules.create({ scheduleId: 'bg', flowId: 'reports/daily', every: '15m' });
+    await clock.advance(MIN + 1);
+    expect((await engine.schedules.get('bg')).state.recent.map((o) => hhmm(o.slot))).toEqual(['10:00']);
+    await clock.advance(15 * MIN);
+    expect((await engine.schedules.get('bg')).state.recent.map((o) => hhmm(o.slot))).toEqual(['10:00', '10:15']);
+    await engine.close();
+  });
+});
