@@ -35,7 +35,9 @@ export interface ScheduleEngineDeps {
 }
 
 /** Schedules claimed per store statement. */
-const CLAIM_BATCH = 200;
+const CLAIM_BATCH = 1000;
+/** Schedules fired at once by one poll. */
+const FIRING_CONCURRENCY = 256;
 /** How long a claim keeps other engines off a schedule this engine is firing. */
 const CLAIM_MS = 30_000;
 
@@ -103,11 +105,16 @@ export class SchedulePoller {
       const now = this.#deps.clock.now();
       const due = await this.#deps.store.schedules.claimDueSchedules({ owner: this.#deps.workerId, now, claimUntil: now + CLAIM_MS, limit: CLAIM_BATCH });
       claims++;
-      for (const schedule of due) {
-        if (this.#closed) break;
-        await this.fireAndSave(schedule, { releaseClaim: true }).catch((error: unknown) => this.#deps.logger?.warn({ err: error, scheduleId: schedule.scheduleId }, 'schedule not fired; a later poll retries'));
-        fired++;
-      }
+      // Several schedules at once, so their writes share the store's group commits.
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < due.length && !this.#closed) {
+          const schedule = due[next++]!;
+          await this.fireAndSave(schedule, { releaseClaim: true }).catch((error: unknown) => this.#deps.logger?.warn({ err: error, scheduleId: schedule.scheduleId }, 'schedule not fired; a later poll retries'));
+          fired++;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(FIRING_CONCURRENCY, due.length) }, worker));
       // A full batch may leave more due: claim again, reading only due rows.
       if (due.length < CLAIM_BATCH || this.#closed) break;
     }

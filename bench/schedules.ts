@@ -1,0 +1,169 @@
+/**
+ * Schedules (issue 17): N schedules firing every minute (cron `* * * * *`, all due at the same
+ * instant: the worst case) on one engine with its background poll, on the real clock; prints a
+ * table, then ONE JSON line.
+ *
+ *   node --expose-gc --import tsx bench/schedules.ts --store sqlite --schedules 10000 --minutes 2 --stored 100000
+ *   node --expose-gc --import tsx bench/schedules.ts --store pg [--db flowrun_bench_sched]
+ *
+ * Figures:
+ * - lateness: each run's start time minus its slot (the minute it fired for), p50/p99/max over
+ *   every firing of `--minutes` minute boundaries (the issue's goal: p99 < 1 s);
+ * - engine CPU per firing: this process's CPU (user + system) over those minutes ÷ firings — the
+ *   claim, the run's creation, the schedule's save, and executing the one-step run;
+ * - store reads per idle poll: `Store.schedules` calls (each one statement) that one poll makes
+ *   when nothing is due, with N schedules stored and then with `--stored` (default 100,000):
+ *   constant, not growing with the number stored; and the poll's wall time;
+ * - RSS with `--stored` schedules stored and the engine polling (after a GC).
+ * The extra schedules up to `--stored` fire once a year, so they are stored but not due.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createEngine, createPostgresStores, createSqliteStore, type Store } from '../src/index.js';
+import { freshScheduleState } from '../src/core/schedule.js';
+import type { NewSchedule, ScheduleStore } from '../src/core/schedule-store.js';
+import { nextSlotAfter } from '../src/core/schedule-slots.js';
+import { latencySummary, r3, readOptions } from './measure.js';
+import { PgAdmin } from './pg-admin.js';
+
+const opt = readOptions(process.argv.slice(2));
+const storeKind = opt.get('store', 'sqlite');
+const N = opt.num('schedules', 10_000);
+const MINUTES = opt.num('minutes', 2);
+const STORED = Math.max(N, opt.num('stored', 100_000));
+const gc = (globalThis as { gc?: () => void }).gc;
+
+let admin: PgAdmin | null = null;
+let store: Store;
+if (storeKind === 'pg') {
+  admin = await PgAdmin.freshDatabase(opt.get('db', 'flowrun_bench_sched'));
+  store = createPostgresStores({ connectionString: admin.url, schema: 'flowrun' });
+} else {
+  const dir = join('bench', 'out', `schedules-${process.pid}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  store = createSqliteStore({ path: join(dir, 'flowrun.db') });
+}
+
+// Counts every call on Store.schedules (each is one statement), by method.
+const calls = new Map<string, number>();
+const counted = new Proxy(store.schedules, {
+  get(target, name, receiver) {
+    const value = Reflect.get(target, name, receiver) as unknown;
+    if (typeof value !== 'function') return value;
+    return (...args: unknown[]) => {
+      calls.set(String(name), (calls.get(String(name)) ?? 0) + 1);
+      return (value as (...a: unknown[]) => unknown).apply(target, args);
+    };
+  },
+}) as ScheduleStore;
+Object.defineProperty(store, 'schedules', { value: counted });
+
+const setup = createEngine({ stores: store, poll: false });
+await setup.deployFlow({ id: 'bench/tick', actions: { main: { startAt: 'tick', steps: { tick: { stepType: 'COMPUTE', expression: '{slot: schedule.scheduledTime}' } } } } }, { publish: true });
+await setup.close();
+
+/** Creates schedules `from`…`to - 1` with `cron`, many writes in flight (group commit / the pool). */
+async function createSchedules(from: number, to: number, cron: string): Promise<void> {
+  const now = Date.now();
+  const spec = { cron };
+  const first = nextSlotAfter(spec, now)!;
+  const one = (i: number): NewSchedule => ({
+    scheduleId: `s-${String(i).padStart(6, '0')}`, flowId: 'bench/tick', actionName: 'main', spec, startAt: null, endAt: null, jitterMs: 0, maxRuns: null, input: {}, runAs: null,
+    overlap: 'allowAll', catchupWindowMs: 600_000, pauseAfterFailures: null, owner: '', origin: 'api', definitionVersion: null, paused: false, note: null,
+    state: freshScheduleState(), nextFireAt: first, createdAt: now, updatedAt: now,
+  });
+  for (let i = from; i < to; i += 500) await Promise.all(Array.from({ length: Math.min(500, to - i) }, (_, k) => store.schedules.createSchedule(one(i + k))));
+}
+
+/** Store.schedules calls and wall ms of one poll with nothing due, averaged over `polls`. */
+async function idlePoll(polls: number): Promise<{ readsPerPoll: number; pollMs: number }> {
+  const engine = createEngine({ stores: store, poll: false });
+  await engine.schedules.pollOnce(); // warm
+  calls.clear();
+  const started = performance.now();
+  for (let i = 0; i < polls; i++) {
+    await engine.schedules.pollOnce();
+    await store.schedules.nextDueAt(); // what the background poll reads after each poll
+  }
+  const pollMs = (performance.now() - started) / polls;
+  const reads = [...calls.values()].reduce((a, b) => a + b, 0) / polls;
+  await engine.close();
+  return { readsPerPoll: r3(reads), pollMs: r3(pollMs) };
+}
+
+const createStarted = performance.now();
+await createSchedules(0, N, '* * * * *');
+const createMs = performance.now() - createStarted;
+const idleAtN = await idlePoll(20);
+
+// The measured minutes: the engine polls on its own from before the first boundary.
+const engine = createEngine({ stores: store });
+const firstBoundary = nextSlotAfter({ cron: '* * * * *' }, Date.now())!;
+const measureFrom = firstBoundary - 1_000;
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, measureFrom - Date.now())));
+const cpu0 = process.cpuUsage();
+const lastBoundary = firstBoundary + (MINUTES - 1) * 60_000;
+// Until every run of the last boundary was created and ended (or 55 s after it).
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastBoundary - Date.now())));
+for (;;) {
+  const ended = await store.countRuns({ flowId: 'bench/tick', startTimeFrom: lastBoundary, status: ['SUCCEEDED', 'FAILED', 'CANCELED'] });
+  if (ended >= N || Date.now() > lastBoundary + 55_000) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const cpu = process.cpuUsage(cpu0);
+await engine.whenIdle();
+
+// Lateness of every run of the measured boundaries.
+const lateness: number[] = [];
+for (let marker: string | null = null; ; ) {
+  const page = await store.listRuns({ flowId: 'bench/tick', startTimeFrom: firstBoundary, limit: 1000, orderBy: 'startTime', orderDir: 'asc', ...(marker ? { marker } : {}) });
+  for (const run of page.runs) lateness.push(run.startTime - Math.floor(run.startTime / 60_000) * 60_000);
+  if (!page.hasNextPage) break;
+  marker = page.marker;
+}
+const firings = lateness.length;
+const late = latencySummary(Float64Array.from(lateness));
+
+await engine.close();
+
+// The minute schedules paused (so nothing is due), then stored up to --stored.
+for (let after: string | undefined; ; ) {
+  const page = await store.schedules.listSchedules({ limit: 500, ...(after ? { after } : {}) });
+  await Promise.all(page.schedules.map((s) => store.schedules.saveSchedule({ schedule: { ...s, paused: true, nextFireAt: null }, expectedVersion: s.version, releaseClaim: true })));
+  if (!page.next) break;
+  after = page.next;
+}
+await createSchedules(N, STORED, '0 0 1 1 *');
+const idleAtStored = await idlePoll(20);
+const polling = createEngine({ stores: store });
+gc?.();
+await new Promise((resolve) => setTimeout(resolve, 3_000)); // the background poll runs meanwhile
+gc?.();
+const rssMb = process.memoryUsage().rss / 1024 / 1024;
+await polling.close();
+await store.close();
+await admin?.close();
+
+const row = {
+  store: storeKind,
+  schedules: N,
+  minutes: MINUTES,
+  firings,
+  expectedFirings: N * MINUTES,
+  latenessP50Ms: late.p50,
+  latenessP99Ms: late.p99,
+  latenessMaxMs: late.max,
+  cpuUsPerFiring: r3((cpu.user + cpu.system) / Math.max(1, firings)),
+  readsPerIdlePollAtN: idleAtN.readsPerPoll,
+  idlePollMsAtN: idleAtN.pollMs,
+  stored: STORED,
+  readsPerIdlePollAtStored: idleAtStored.readsPerPoll,
+  idlePollMsAtStored: idleAtStored.pollMs,
+  rssMbWithStored: r3(rssMb),
+  createSchedulesMs: r3(createMs),
+};
+console.log(`| store | schedules | firings | lateness p50 / p99 / max ms | CPU µs per firing | reads per idle poll (${N.toLocaleString('en')} / ${STORED.toLocaleString('en')} stored) | idle poll ms | RSS MB with ${STORED.toLocaleString('en')} |`);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log(`| ${storeKind} | ${N} | ${firings} of ${N * MINUTES} | ${late.p50} / ${late.p99} / ${late.max} | ${row.cpuUsPerFiring} | ${idleAtN.readsPerPoll} / ${idleAtStored.readsPerPoll} | ${idleAtN.pollMs} / ${idleAtStored.pollMs} | ${row.rssMbWithStored} |`);
+console.log(JSON.stringify(row));
