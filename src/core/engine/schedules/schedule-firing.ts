@@ -106,7 +106,9 @@ export async function fireDue(deps: FiringDeps, record: ScheduleRecord, asked?: 
       return true;
     }
     added.push({ slot, runId: started.runId, status: 'started', ...kindOf(kind), at: now });
-    state = { ...state, activeRuns: [...state.activeRuns, { runId: started.runId, slot }], runCount: state.runCount + 1, lastFiredSlot: kind === 'trigger' ? state.lastFiredSlot : Math.max(state.lastFiredSlot ?? -Infinity, slot) };
+    // allowAll with runs that never end: follow the newest ones only, so the record stays bounded.
+    const activeRuns = [...state.activeRuns, { runId: started.runId, slot }].slice(-MAX_BUFFERED_SLOTS);
+    state = { ...state, activeRuns, runCount: state.runCount + 1, lastFiredSlot: kind === 'trigger' ? state.lastFiredSlot : Math.max(state.lastFiredSlot ?? -Infinity, slot) };
     return true;
   };
   const handle = async (slot: number, kind: 'slot' | 'trigger' | 'backfill', wasBuffered: boolean): Promise<void> => {
