@@ -1,9 +1,10 @@
 /**
- * Schedules (issue 17): N schedules firing every minute (cron `* * * * *`, all due at the same
- * instant: the worst case) on one engine with its background poll, on the real clock; prints a
- * table, then ONE JSON line.
+ * Schedules (issue 17): N schedules firing every minute on one engine with its background poll,
+ * on the real clock; prints a table, then ONE JSON line. `--mode spread` (default): schedule i
+ * fires at second i % 60 of every minute (`S * * * * *`), ~N/60 firings a second; `--mode burst`:
+ * all at second 0 (`* * * * *`), N firings due at the same instant — the worst case.
  *
- *   node --expose-gc --import tsx bench/schedules.ts --store sqlite --schedules 10000 --minutes 2 --stored 100000
+ *   node --expose-gc --import tsx bench/schedules.ts --store sqlite --schedules 10000 --minutes 2 --stored 100000 [--mode burst]
  *   node --expose-gc --import tsx bench/schedules.ts --store pg [--db flowrun_bench_sched]
  *
  * Figures:
@@ -31,6 +32,10 @@ const storeKind = opt.get('store', 'sqlite');
 const N = opt.num('schedules', 10_000);
 const MINUTES = opt.num('minutes', 2);
 const STORED = Math.max(N, opt.num('stored', 100_000));
+const MODE = opt.get('mode', 'spread');
+if (MODE !== 'spread' && MODE !== 'burst') throw new Error('--mode is spread or burst');
+/** The second of the minute schedule i fires at. */
+const secondOf = (i: number): number => (MODE === 'spread' ? i % 60 : 0);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 let admin: PgAdmin | null = null;
@@ -63,16 +68,17 @@ const setup = createEngine({ stores: store, poll: false });
 await setup.deployFlow({ id: 'bench/tick', actions: { main: { startAt: 'tick', steps: { tick: { stepType: 'COMPUTE', expression: '{slot: schedule.scheduledTime}' } } } } }, { publish: true });
 await setup.close();
 
-/** Creates schedules `from`…`to - 1` with `cron`, many writes in flight (group commit / the pool). */
-async function createSchedules(from: number, to: number, cron: string): Promise<void> {
+/** Creates schedules `from`…`to - 1` with `cron(i)`, many writes in flight (group commit / the pool). */
+async function createSchedules(from: number, to: number, cron: (i: number) => string): Promise<void> {
   const now = Date.now();
-  const spec = { cron };
-  const first = nextSlotAfter(spec, now)!;
-  const one = (i: number): NewSchedule => ({
+  const one = (i: number): NewSchedule => {
+    const spec = { cron: cron(i) };
+    return {
     scheduleId: `s-${String(i).padStart(6, '0')}`, flowId: 'bench/tick', actionName: 'main', spec, startAt: null, endAt: null, jitterMs: 0, maxRuns: null, input: {}, runAs: null,
     overlap: 'allowAll', catchupWindowMs: 600_000, pauseAfterFailures: null, owner: '', origin: 'api', definitionVersion: null, paused: false, note: null,
-    state: freshScheduleState(), nextFireAt: first, createdAt: now, updatedAt: now,
-  });
+    state: freshScheduleState(), nextFireAt: nextSlotAfter(spec, now)!, createdAt: now, updatedAt: now,
+    };
+  };
   for (let i = from; i < to; i += 500) await Promise.all(Array.from({ length: Math.min(500, to - i) }, (_, k) => store.schedules.createSchedule(one(i + k))));
 }
 
@@ -93,7 +99,7 @@ async function idlePoll(polls: number): Promise<{ readsPerPoll: number; pollMs: 
 }
 
 const createStarted = performance.now();
-await createSchedules(0, N, '* * * * *');
+await createSchedules(0, N, (i) => `${secondOf(i)} * * * * *`);
 const createMs = performance.now() - createStarted;
 const idleAtN = await idlePoll(20);
 
@@ -104,11 +110,12 @@ const measureFrom = firstBoundary - 1_000;
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, measureFrom - Date.now())));
 const cpu0 = process.cpuUsage();
 const lastBoundary = firstBoundary + (MINUTES - 1) * 60_000;
-// Until every run of the last boundary was created and ended (or 55 s after it).
+// Until every run of the last minute was created and ended (or 55 s after its last slot).
+const lastSlot = lastBoundary + secondOf(Math.min(N, 60) - 1) * 1000;
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastBoundary - Date.now())));
 for (;;) {
   const ended = await store.countRuns({ flowId: 'bench/tick', startTimeFrom: lastBoundary, status: ['SUCCEEDED', 'FAILED', 'CANCELED'] });
-  if (ended >= N || Date.now() > lastBoundary + 55_000) break;
+  if (ended >= N || Date.now() > Math.min(lastSlot + 55_000, lastBoundary + 59_000)) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const cpu = process.cpuUsage(cpu0);
@@ -117,8 +124,12 @@ await engine.whenIdle();
 // Lateness of every run of the measured boundaries.
 const lateness: number[] = [];
 for (let marker: string | null = null; ; ) {
-  const page = await store.listRuns({ flowId: 'bench/tick', startTimeFrom: firstBoundary, limit: 1000, orderBy: 'startTime', orderDir: 'asc', ...(marker ? { marker } : {}) });
-  for (const run of page.runs) lateness.push(run.startTime - Math.floor(run.startTime / 60_000) * 60_000);
+  const page = await store.listRuns({ flowId: 'bench/tick', startTimeFrom: firstBoundary, startTimeTo: lastBoundary + 60_000, limit: 1000, orderBy: 'startTime', orderDir: 'asc', ...(marker ? { marker } : {}) });
+  for (const run of page.runs) {
+    // The slot: the minute's second this schedule fires at (its id, in the run's tag), at most a minute before the start.
+    const offsetMs = secondOf(Number(/schedule:s-(\d+)/.exec(run.tags.join(' '))![1])) * 1000;
+    lateness.push(run.startTime - (Math.floor((run.startTime - offsetMs) / 60_000) * 60_000 + offsetMs));
+  }
   if (!page.hasNextPage) break;
   marker = page.marker;
 }
@@ -134,7 +145,7 @@ for (let after: string | undefined; ; ) {
   if (!page.next) break;
   after = page.next;
 }
-await createSchedules(N, STORED, '0 0 1 1 *');
+await createSchedules(N, STORED, () => '0 0 1 1 *');
 const idleAtStored = await idlePoll(20);
 const polling = createEngine({ stores: store });
 gc?.();
@@ -147,6 +158,7 @@ await admin?.close();
 
 const row = {
   store: storeKind,
+  mode: MODE,
   schedules: N,
   minutes: MINUTES,
   firings,
@@ -165,5 +177,5 @@ const row = {
 };
 console.log(`| store | schedules | firings | lateness p50 / p99 / max ms | CPU µs per firing | reads per idle poll (${N.toLocaleString('en')} / ${STORED.toLocaleString('en')} stored) | idle poll ms | RSS MB with ${STORED.toLocaleString('en')} |`);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-console.log(`| ${storeKind} | ${N} | ${firings} of ${N * MINUTES} | ${late.p50} / ${late.p99} / ${late.max} | ${row.cpuUsPerFiring} | ${idleAtN.readsPerPoll} / ${idleAtStored.readsPerPoll} | ${idleAtN.pollMs} / ${idleAtStored.pollMs} | ${row.rssMbWithStored} |`);
+console.log(`| ${storeKind} (${MODE}) | ${N} | ${firings} of ${N * MINUTES} | ${late.p50} / ${late.p99} / ${late.max} | ${row.cpuUsPerFiring} | ${idleAtN.readsPerPoll} / ${idleAtStored.readsPerPoll} | ${idleAtN.pollMs} / ${idleAtStored.pollMs} | ${row.rssMbWithStored} |`);
 console.log(JSON.stringify(row));
