@@ -103,36 +103,40 @@ await createSchedules(0, N, (i) => `${secondOf(i)} * * * * *`);
 const createMs = performance.now() - createStarted;
 const idleAtN = await idlePoll(20);
 
-// The measured minutes: the engine polls on its own from before the first boundary.
+// The measured minutes: the engine polls on its own from before the first boundary; CPU over
+// exactly MINUTES minutes, divided by the runs started within them.
 const engine = createEngine({ stores: store });
-const firstBoundary = nextSlotAfter({ cron: '* * * * *' }, Date.now())!;
-const measureFrom = firstBoundary - 1_000;
-await new Promise((resolve) => setTimeout(resolve, Math.max(0, measureFrom - Date.now())));
+const firstBoundary = nextSlotAfter({ cron: '* * * * *' }, Date.now() + 2_000)!;
+const windowEnd = firstBoundary + MINUTES * 60_000;
+const sleepUntil = (t: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, t - Date.now())));
+await sleepUntil(firstBoundary);
 const cpu0 = process.cpuUsage();
-const lastBoundary = firstBoundary + (MINUTES - 1) * 60_000;
-// Until every run of the last minute was created and ended (or 55 s after its last slot).
-const lastSlot = lastBoundary + secondOf(Math.min(N, 60) - 1) * 1000;
-await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastBoundary - Date.now())));
-for (;;) {
-  const ended = await store.countRuns({ flowId: 'bench/tick', startTimeFrom: lastBoundary, status: ['SUCCEEDED', 'FAILED', 'CANCELED'] });
-  if (ended >= N || Date.now() > Math.min(lastSlot + 55_000, lastBoundary + 59_000)) break;
-  await new Promise((resolve) => setTimeout(resolve, 100));
-}
+await sleepUntil(windowEnd);
 const cpu = process.cpuUsage(cpu0);
-await engine.whenIdle();
+const startedInWindow = await store.countRuns({ flowId: 'bench/tick', startTimeFrom: firstBoundary, startTimeTo: windowEnd });
 
-// Lateness of every run of the measured boundaries.
+/** The slot a run was started for: the minute's second its schedule fires at (its id is in the run's tag), at most a minute before its start. */
+const slotOf = (run: { startTime: number; tags: string[] }): number => {
+  const offsetMs = secondOf(Number(/schedule:s-(\d+)/.exec(run.tags.join(' '))![1])) * 1000;
+  return Math.floor((run.startTime - offsetMs) / 60_000) * 60_000 + offsetMs;
+};
+// Lateness of every slot in the window, waiting (up to a minute) for late ones.
 const lateness: number[] = [];
-for (let marker: string | null = null; ; ) {
-  const page = await store.listRuns({ flowId: 'bench/tick', startTimeFrom: firstBoundary, startTimeTo: lastBoundary + 60_000, limit: 1000, orderBy: 'startTime', orderDir: 'asc', ...(marker ? { marker } : {}) });
-  for (const run of page.runs) {
-    // The slot: the minute's second this schedule fires at (its id, in the run's tag), at most a minute before the start.
-    const offsetMs = secondOf(Number(/schedule:s-(\d+)/.exec(run.tags.join(' '))![1])) * 1000;
-    lateness.push(run.startTime - (Math.floor((run.startTime - offsetMs) / 60_000) * 60_000 + offsetMs));
+for (let waited = 0; ; waited += 1_000) {
+  lateness.length = 0;
+  for (let marker: string | null = null; ; ) {
+    const page = await store.listRuns({ flowId: 'bench/tick', startTimeFrom: firstBoundary, limit: 1000, orderBy: 'startTime', orderDir: 'asc', ...(marker ? { marker } : {}) });
+    for (const run of page.runs) {
+      const slot = slotOf(run);
+      if (slot >= firstBoundary && slot < windowEnd) lateness.push(run.startTime - slot);
+    }
+    if (!page.hasNextPage) break;
+    marker = page.marker;
   }
-  if (!page.hasNextPage) break;
-  marker = page.marker;
+  if (lateness.length >= N * MINUTES || waited >= 60_000) break;
+  await sleepUntil(Date.now() + 1_000);
 }
+await engine.whenIdle();
 const firings = lateness.length;
 const late = latencySummary(Float64Array.from(lateness));
 
@@ -166,7 +170,7 @@ const row = {
   latenessP50Ms: late.p50,
   latenessP99Ms: late.p99,
   latenessMaxMs: late.max,
-  cpuUsPerFiring: r3((cpu.user + cpu.system) / Math.max(1, firings)),
+  cpuUsPerFiring: r3((cpu.user + cpu.system) / Math.max(1, startedInWindow)),
   readsPerIdlePollAtN: idleAtN.readsPerPoll,
   idlePollMsAtN: idleAtN.pollMs,
   stored: STORED,
