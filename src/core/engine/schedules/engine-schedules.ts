@@ -15,7 +15,7 @@
 import type { IdSource } from '../../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';
-import { canAdministerFlow } from '../../permissions.js';
+import { canAdministerFlow, isSystemAdministrator } from '../../permissions.js';
 import {
   MAX_BACKFILL_SLOTS,
   checkScheduleFields,
@@ -251,7 +251,8 @@ export class EngineSchedules {
     if (as === undefined || principalIdOf(as) === schedule.owner) return true;
     const principal = await this.#deps.access.principal(as);
     const flow = await this.#deps.loadFlow(schedule.flowId).catch(() => null);
-    return canAdministerFlow(principal, flow ? { deployedBy: flow.deployedBy, roles: flow.definition.roles } : { deployedBy: '', roles: { administrators: ['\u0000'] } });
+    // A schedule whose flow is gone: its owner and system administrators only.
+    return flow ? canAdministerFlow(principal, { deployedBy: flow.deployedBy, roles: flow.definition.roles }) : isSystemAdministrator(principal);
   }
 
   async #view(schedule: ScheduleRecord, nextCount = 5): Promise<ScheduleView> {
