@@ -7,7 +7,7 @@
  * start/ (check, resolve, authorize, build a run), execution/ (executor, scheduler, leases, cancel,
  * retention), steps/ (what each step type does), calls/ (subflows, child runs, launches, return
  * mappings), governance/ (policy and approvals), events/ (publish, outbox, suspended runs resumed),
- * live/ (live events, watchers, waiters, streamed outputs) and access/ (permissions, principals).
+ * live/ (live events, watchers, waiters, streamed outputs), schedules/ (schedules fired on the engine clock) and access/ (permissions, principals).
  * Beside this file: engine-core.ts (the engine as executors and steps see it), types.ts (public
  * options and results) and run-action.ts (seed 002's runAction on top of the public API). This
  * file composes them and is the only one that imports every room.
