@@ -100,24 +100,27 @@ describe('engines racing for the same slots', () => {
 function lineReader(child: ChildProcessWithoutNullStreams): () => Promise<string> {
   let buffer = '';
   let stderr = '';
-  const waiting: ((line: string) => void)[] = [];
+  let exited: Error | null = null;
+  const waiting: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   const lines: string[] = [];
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.once('exit', (code) => {
+    exited = new Error(`child exited (${code}): ${stderr}`);
+    for (const w of waiting.splice(0)) w.reject(exited);
+  });
   child.stdout.on('data', (d: Buffer) => {
     buffer += d.toString();
     for (let i; (i = buffer.indexOf('\n')) >= 0; ) {
       const line = buffer.slice(0, i);
       buffer = buffer.slice(i + 1);
       const w = waiting.shift();
-      if (w) w(line);
+      if (w) w.resolve(line);
       else lines.push(line);
     }
   });
-  return () =>
-    lines.length
-      ? Promise.resolve(lines.shift()!)
-      : new Promise((resolve, reject) => {
-          waiting.push(resolve);
-          child.once('exit', (code) => reject(new Error(`child exited (${code}): ${stderr}`)));
-        });
+  return () => {
+    if (lines.length) return Promise.resolve(lines.shift()!);
+    if (exited) return Promise.reject(exited);
+    return new Promise((resolve, reject) => void waiting.push({ resolve, reject }));
+  };
 }

@@ -350,10 +350,11 @@ const MIGRATIONS: Migration[] = [
     // Issue 17: schedules, each record whole in `body`; the partial due index holds only
     // schedules that will fire, so a poll's claim reads due rows only. Versions 19-20 belong to
     // other branches of the same release.
+    // IF NOT EXISTS: a store set back to an older version by hand (as the upgrade tests do) still migrates.
     version: 18,
     description: 'schedules',
     statements: [
-      `CREATE TABLE schedules (
+      `CREATE TABLE IF NOT EXISTS schedules (
         schedule_id text COLLATE "C" PRIMARY KEY,
         flow_id text NOT NULL,
         next_fire_at double precision,
@@ -362,8 +363,8 @@ const MIGRATIONS: Migration[] = [
         version integer NOT NULL,
         body text NOT NULL
       )`,
-      `CREATE INDEX schedules_due_idx ON schedules (next_fire_at, schedule_id) WHERE next_fire_at IS NOT NULL`,
-      `CREATE INDEX schedules_flow_idx ON schedules (flow_id, schedule_id)`,
+      `CREATE INDEX IF NOT EXISTS schedules_due_idx ON schedules (next_fire_at, schedule_id) WHERE next_fire_at IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS schedules_flow_idx ON schedules (flow_id, schedule_id)`,
     ],
   },
 ];

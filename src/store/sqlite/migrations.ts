@@ -329,10 +329,11 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // Issue 17: schedules, each record whole in `body`; the due index holds only schedules that
     // will fire (paused and completed ones have no next_fire_at), so a poll reads due rows only.
     // Versions 15-16 belong to other branches of the same release.
+    // IF NOT EXISTS: a store set back to an older version by hand (as the upgrade tests do) still migrates.
     version: 14,
     description: 'schedules',
     statements: [
-      `CREATE TABLE flowrun_schedules (
+      `CREATE TABLE IF NOT EXISTS flowrun_schedules (
         schedule_id TEXT NOT NULL PRIMARY KEY,
         flow_id TEXT NOT NULL,
         next_fire_at INTEGER,
@@ -341,8 +342,8 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         version INTEGER NOT NULL,
         body TEXT NOT NULL
       )`,
-      `CREATE INDEX flowrun_schedules_due ON flowrun_schedules (next_fire_at, schedule_id) WHERE next_fire_at IS NOT NULL`,
-      `CREATE INDEX flowrun_schedules_flow ON flowrun_schedules (flow_id, schedule_id)`,
+      `CREATE INDEX IF NOT EXISTS flowrun_schedules_due ON flowrun_schedules (next_fire_at, schedule_id) WHERE next_fire_at IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS flowrun_schedules_flow ON flowrun_schedules (flow_id, schedule_id)`,
     ],
   },
 ];

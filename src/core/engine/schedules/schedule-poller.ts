@@ -46,6 +46,7 @@ export class SchedulePoller {
   readonly #deps: ScheduleEngineDeps;
   #timer: TimerHandle | null = null;
   #timerAt = 0;
+  #ticking: Promise<void> | null = null;
   #running: Promise<number> | null = null;
   #closed = false;
   /** Store statements the last poll made to claim (the bench's "store reads per poll"). */
@@ -63,7 +64,16 @@ export class SchedulePoller {
   start(delayMs = this.#deps.pollIntervalMs): void {
     if (this.#closed || this.#timer) return;
     this.#timerAt = this.#deps.clock.now() + delayMs;
-    this.#timer = this.#deps.clock.setTimeout(() => void this.#tick(), delayMs, { keepAlive: false });
+    this.#timer = this.#deps.clock.setTimeout(() => void (this.#ticking = this.#tick()), delayMs, { keepAlive: false });
+  }
+
+  /** Resolves when the background poll under way (if any) has fired what was due and set its next timer. */
+  async whenIdle(): Promise<void> {
+    while (this.#ticking) {
+      const ticking = this.#ticking;
+      await ticking;
+      if (this.#ticking === ticking) this.#ticking = null;
+    }
   }
 
   /** A schedule of this engine became due at `at` (created, changed, resumed): poll then if that is sooner than planned. */

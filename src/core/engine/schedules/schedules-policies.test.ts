@@ -160,8 +160,10 @@ describe('the background poll', () => {
     await engine.deployFlow(reportFlow, { publish: true });
     await engine.schedules.create({ scheduleId: 'bg', flowId: 'reports/daily', every: '15m' });
     await clock.advance(MIN + 1);
+    await engine.schedules.poller.whenIdle();
     expect((await engine.schedules.get('bg')).state.recent.map((o) => hhmm(o.slot))).toEqual(['10:00']);
     await clock.advance(15 * MIN);
+    await engine.schedules.poller.whenIdle();
     expect((await engine.schedules.get('bg')).state.recent.map((o) => hhmm(o.slot))).toEqual(['10:00', '10:15']);
     await engine.close();
   });
