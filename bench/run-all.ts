@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 40 min on 2 cores, peers and growth ≈ 25 of them)
  *   npm run bench -- --quick              # smaller N, one repetition (≈ 12 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | waiters | permissions | streaming | dsl | http | live | hostile | peers | growth (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | waiters | permissions | streaming | dsl | http | live | hostile | peers | growth | schedules (comma-separated)
  *   npm run bench -- --only peers --quick # flowrun beside Mastra, LangGraph, DBOS, Restate (≈ 4 min quiet; 9 at load 14)
  *   npm run bench -- --only peers --engines dbos,flowrun-pg   # some engines of peers/growth (names in bench/peer-engines.ts)
  *   npm run bench -- --reps 3             # repetitions (default 2 — peers and growth 3 —, quick 1)
@@ -46,7 +46,7 @@ import { benchSqlite } from './sqlite-bench.js';
 import { benchSqliteStatements } from './sqlite-statements.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'waiters', 'permissions', 'streaming', 'dsl', 'http', 'live', 'hostile', 'peers', 'growth'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'waiters', 'permissions', 'streaming', 'dsl', 'http', 'live', 'hostile', 'peers', 'growth', 'schedules'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -121,6 +121,21 @@ if (only.includes('waiting')) {
   const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/waiting-runs.ts', String(n)], { encoding: 'utf8' });
   const row = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
   section(`${n.toLocaleString('en')} runs waiting on a timer (SQLite, own process)`, markdownTable(Object.keys(row), [Object.values(row).map(String)]));
+}
+
+if (only.includes('schedules')) {
+  // Issue 17, each store in its own process (its RSS is the schedules' alone): N schedules firing every minute, then --stored in the store.
+  const n = quick ? 2_000 : 10_000;
+  const rows: string[][] = [];
+  let header: string[] = [];
+  for (const storeKind of ['sqlite', 'pg']) {
+    if (storeKind === 'pg' && !(await postgresReachable())) continue;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/schedules.ts', '--store', storeKind, '--schedules', String(n), '--minutes', quick ? '1' : '2', '--stored', quick ? '20000' : '100000'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const row = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    header = Object.keys(row);
+    rows.push(Object.values(row).map(String));
+  }
+  section(`${n.toLocaleString('en')} schedules firing every minute (own process per store)`, markdownTable(header, rows));
 }
 
 if (only.includes('waiters')) {

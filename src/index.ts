@@ -19,6 +19,7 @@ export {
   type RunEventBody,
   type PrincipalSet,
   type Suspension,
+  type ScheduleSlotContext,
 } from './core/run.js';
 export type { Store, StoreCapabilities, RunFilter, RunPage, FlowSummary, Transition, ClaimedRun, RunLease, RunPatch } from './core/store.js';
 export type * from './core/engine/types.js';
@@ -64,6 +65,9 @@ export type { GovernancePolicy, GovernanceRequest, GovernanceDecision } from './
 export type { ApprovalOptions } from './core/engine/governance/approvals.js';
 export type { ListApprovalsOptions, PendingApproval, PendingApprovalPage } from './core/engine/governance/pending-approvals.js';
 export type { PublishEventOptions, PublishedEvent, SkippedSubscriber } from './core/engine/events/event-publisher.js';
+export { OVERLAP_POLICIES, type OverlapPolicy, type ScheduleInput, type ScheduleOutcome, type ScheduleRecord, type ScheduleSpec, type ScheduleState } from './core/schedule.js';
+export type { ScheduleStore, NewSchedule, SchedulePage } from './core/schedule-store.js';
+export type { EngineSchedules, ScheduleView, ScheduleViewPage } from './core/engine/schedules/engine-schedules.js';
 export { compileFlow, type CompileFlowOptions, type CompileFlowResult, type Diagnostic, type DiagnosticCode } from './dsl/compile-flow.js';
 export { translateFlow, type TranslateFlowOptions, type TranslateFlowResult } from './dsl/translate-flow.js';
 export { LANGUAGES as FLOW_LANGUAGES } from './dsl/keywords/languages.js';

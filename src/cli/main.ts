@@ -11,6 +11,7 @@ import { registerFlowsCommand } from './commands/flows.js';
 import { registerPrincipalsCommand } from './commands/principals.js';
 import { registerRunsCommand } from './commands/runs.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSchedulesCommand } from './commands/schedules.js';
 import { registerTokensCommand } from './commands/tokens.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import type { CliIo } from './cli-io.js';
@@ -48,6 +49,7 @@ export async function main(argv: string[], given: CliIo = processIo): Promise<nu
   registerEventsCommand(program, io, setExit);
   registerTokensCommand(program, io, setExit);
   registerPrincipalsCommand(program, io, setExit);
+  registerSchedulesCommand(program, io, setExit); // issue 17
   addHelpExamples(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

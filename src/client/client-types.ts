@@ -2,6 +2,8 @@
  * The options and results of the client's operations (seed 003, in camelCase). Records are the
  * engine's own types as the server sends them in JSON (a run is a {@link Run}).
  */
+import type { ScheduleView } from '../core/engine/schedules/engine-schedules.js';
+import type { ScheduleInput, ScheduleOutcome as CoreScheduleOutcome } from '../core/schedule.js';
 import type { FlowError } from '../core/errors.js';
 import type { LiveRunEvent } from '../core/engine/types.js';
 import type { FlowDefinition, FlowSourceText, FlowVersionRecord } from '../core/model.js';
@@ -136,6 +138,8 @@ export interface ListRunsOptions {
   label?: string;
   /** Runs carrying every one of these tags. */
   tags?: string[];
+  /** Runs a schedule started. */
+  scheduleId?: string;
   parentRunId?: string;
   /** Only runs without a parent (roots of run trees, launched runs, event runs); excludes `parentRunId`. */
   rootsOnly?: boolean;
@@ -249,4 +253,24 @@ export interface ApprovalList {
   approvals: PendingApproval[];
   hasNextPage: boolean;
   marker: string | null;
+}
+
+/** A schedule as the server shows it: its fields, state, next fire times, recent runs and skipped slots. */
+export type Schedule = ScheduleView;
+/** One thing that happened to a slot: a run started (and its outcome), or a skip and why. */
+export type ScheduleOutcome = CoreScheduleOutcome;
+/** The fields of a schedule to change (`PATCH /schedules/{id}`). */
+export type ScheduleChanges = ScheduleInput;
+/** A schedule to create: its flow, its spec (`cron` + `timezone` or `every` + `offset`) and policies. */
+export type CreateScheduleOptions = ScheduleChanges & { flowId: string; scheduleId?: string; paused?: boolean; note?: string | null };
+/** A page of schedules. */
+export interface ScheduleList {
+  schedules: Schedule[];
+  /** Pass as `after` for the next page; null on the last. */
+  next: string | null;
+}
+/** What a trigger or a backfill did. */
+export interface ScheduleFired {
+  schedule: Schedule;
+  outcomes: ScheduleOutcome[];
 }

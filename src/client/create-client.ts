@@ -36,6 +36,11 @@ import type {
   Run,
   WaitForRunOptions,
   WatchRunOptions,
+  CreateScheduleOptions,
+  Schedule,
+  ScheduleChanges,
+  ScheduleFired,
+  ScheduleList,
 } from './client-types.js';
 import type { ActionName, ActionOutput, DefaultActionName } from '../core/flow-types.js';
 import { errorFromBody } from './client-errors.js';
@@ -329,6 +334,52 @@ export class FlowClient {
     const body = { name: options.name, ...(options.payload !== undefined ? { payload: options.payload } : {}), ...(options.eventId !== undefined ? { eventId: options.eventId } : {}) };
     const answer = await this.#http.json<Partial<PublishedEventResult> & { eventId: string; runIds: string[] }>({ method: 'POST', path: '/events', body });
     return { ...answer, resumedRunIds: answer.resumedRunIds ?? [], skipped: answer.skipped ?? [] };
+  }
+
+  /** Creates a schedule of a flow's action (`POST /schedules`); its runs start as the caller or its `runAs`. */
+  async createSchedule(schedule: CreateScheduleOptions): Promise<Schedule> {
+    if (typeof schedule?.flowId !== 'string' || schedule.flowId === '') invalid('flowId', 'must be the id of the flow to schedule');
+    return (await this.#http.json<{ schedule: Schedule }>({ method: 'POST', path: '/schedules', body: schedule })).schedule;
+  }
+
+  /** A page of the schedules the caller may manage, in id order (`after`: the previous page's `next`). */
+  async listSchedules(options: { flowId?: string; after?: string; limit?: number } = {}): Promise<ScheduleList> {
+    return this.#http.json<ScheduleList>({ method: 'GET', path: '/schedules', query: { flowId: options.flowId, after: options.after, limit: count(options.limit, 'limit', 1) } });
+  }
+
+  /** A schedule with its next `next` fire times (default 5), recent runs and skipped slots. SCHEDULE_NOT_FOUND, also for one the caller may not manage. */
+  async getSchedule(scheduleId: string, options: { next?: number } = {}): Promise<Schedule> {
+    return (await this.#http.json<{ schedule: Schedule }>({ method: 'GET', path: `/schedules/${segment(scheduleId, 'scheduleId')}`, query: { next: count(options.next, 'next', 0) } })).schedule;
+  }
+
+  /** Changes a schedule's fields; those not given stay. */
+  async updateSchedule(scheduleId: string, changes: ScheduleChanges): Promise<Schedule> {
+    return (await this.#http.json<{ schedule: Schedule }>({ method: 'PATCH', path: `/schedules/${segment(scheduleId, 'scheduleId')}`, body: changes })).schedule;
+  }
+
+  /** Pauses a schedule with a note. */
+  async pauseSchedule(scheduleId: string, options: { note?: string } = {}): Promise<Schedule> {
+    return (await this.#http.json<{ schedule: Schedule }>({ method: 'POST', path: `/schedules/${segment(scheduleId, 'scheduleId')}/pause`, body: { note: options.note ?? null } })).schedule;
+  }
+
+  /** Resumes a paused schedule from now. */
+  async resumeSchedule(scheduleId: string): Promise<Schedule> {
+    return (await this.#http.json<{ schedule: Schedule }>({ method: 'POST', path: `/schedules/${segment(scheduleId, 'scheduleId')}/resume` })).schedule;
+  }
+
+  /** Starts a run of the schedule now, through its overlap policy. */
+  triggerSchedule(scheduleId: string): Promise<ScheduleFired> {
+    return this.#http.json<ScheduleFired>({ method: 'POST', path: `/schedules/${segment(scheduleId, 'scheduleId')}/trigger` });
+  }
+
+  /** Fires the schedule's slots in [`from`, `to`] (ms or ISO 8601), through its overlap policy; slots that ran start nothing new. */
+  backfillSchedule(scheduleId: string, range: { from: number | string; to: number | string }): Promise<ScheduleFired> {
+    return this.#http.json<ScheduleFired>({ method: 'POST', path: `/schedules/${segment(scheduleId, 'scheduleId')}/backfill`, body: { from: range.from, to: range.to } });
+  }
+
+  /** Deletes a schedule; the runs it started stay. */
+  async deleteSchedule(scheduleId: string): Promise<void> {
+    await this.#http.json({ method: 'DELETE', path: `/schedules/${segment(scheduleId, 'scheduleId')}` });
   }
 }
 

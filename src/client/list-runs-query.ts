@@ -43,6 +43,7 @@ export function listRunsQuery(options: ListRunsOptions): Query {
     query.tags = options.tags.join(',');
   }
   if (options.parentRunId !== undefined) query.parentRunId = options.parentRunId;
+  if (options.scheduleId !== undefined) query.scheduleId = options.scheduleId;
   for (const flag of ['rootsOnly', 'childCounts'] as const) {
     if (options[flag] === undefined) continue;
     if (typeof options[flag] !== 'boolean') invalid(flag, `must be true or false, got ${JSON.stringify(options[flag])}`);

@@ -106,7 +106,7 @@ export class ValidationError extends FlowError {
 /** A flow, action, subflow, run or module that does not exist (or that the caller may not see). */
 export class NotFoundError extends FlowError {
   constructor(
-    code: 'FLOW_NOT_FOUND' | 'ACTION_NOT_FOUND' | 'SUBFLOW_NOT_FOUND' | 'RUN_NOT_FOUND' | 'PRINCIPAL_NOT_FOUND' | 'MODULE_NOT_FOUND',
+    code: 'FLOW_NOT_FOUND' | 'ACTION_NOT_FOUND' | 'SUBFLOW_NOT_FOUND' | 'RUN_NOT_FOUND' | 'PRINCIPAL_NOT_FOUND' | 'MODULE_NOT_FOUND' | 'SCHEDULE_NOT_FOUND',
     message: string,
     options: FlowErrorOptions = {},
   ) {

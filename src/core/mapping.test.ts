@@ -42,7 +42,7 @@ describe('contextScope', () => {
     expect(scope['steps_output']).toBe(ctx.steps);
     expect(scope['currentItem']).toBe(ctx.item);
     expect(scope['$']).toBe(scope);
-    expect(Object.keys(scope)).toEqual(['input', 'vars', 'outputs', 'steps', 'item', 'event', 'run', 'settings']);
+    expect(Object.keys(scope)).toEqual(['input', 'vars', 'outputs', 'steps', 'item', 'event', 'schedule', 'run', 'settings']);
   });
 
   it('lets expressions read through aliases and $', () => {

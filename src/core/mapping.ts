@@ -26,6 +26,8 @@ export interface StepContext {
   steps: Record<string, unknown>;
   item?: unknown;
   event?: unknown;
+  /** The schedule slot that started the run (`{id, scheduledTime, previousTime}`), if a schedule did. */
+  schedule?: unknown;
   run?: unknown;
   settings?: unknown;
   /** The bounds of every expression evaluated in this context (the engine's budgets); defaults when absent. */
@@ -39,8 +41,8 @@ const ALIASES: readonly (readonly [alias: string, root: keyof StepContext])[] = 
 ];
 
 function buildScope(ctx: StepContext, extra: Record<string, unknown> = {}): ExpressionScope {
-  const { input, vars, outputs, steps, item, event, run, settings } = ctx;
-  const scope: ExpressionScope = { input, vars, outputs, steps, item, event, run, settings, ...extra };
+  const { input, vars, outputs, steps, item, event, schedule, run, settings } = ctx;
+  const scope: ExpressionScope = { input, vars, outputs, steps, item, event, schedule, run, settings, ...extra };
   // Aliases and `$` are not enumerable: `$.*` and `$..x` then see each value once and never loop through `$`.
   for (const [alias, root] of ALIASES) Object.defineProperty(scope, alias, { value: ctx[root], enumerable: false });
   Object.defineProperty(scope, '$', { value: scope, enumerable: false });
@@ -49,7 +51,7 @@ function buildScope(ctx: StepContext, extra: Record<string, unknown> = {}): Expr
 
 /**
  * Builds the scope that expressions and JSONPath read: every root (`input`, `vars`, `outputs`,
- * `steps`, `item`, `event`, `run`, `settings`), the aliases `flow_variables`, `steps_output` and
+ * `steps`, `item`, `event`, `schedule`, `run`, `settings`), the aliases `flow_variables`, `steps_output` and
  * `currentItem` pointing at the same objects, and `$` pointing at the scope itself. Aliases and
  * `$` are non-enumerable, so wildcards list each root once. A root without a value is still a
  * known name: `event.order_id` outside an event-started run is `undefined`, not an error.

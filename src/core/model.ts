@@ -250,6 +250,31 @@ export interface SubscriptionDefinition {
   runAs?: string;
 }
 
+/**
+ * A schedule a flow declares (issue 17): deployed and published with the flow, replaced when
+ * another version is published. Its id is `<flowId>#<name>`, the same in every version, so a
+ * new version's schedule continues the old one's slots. Runs start as the flow's deployer, or
+ * as `runAs`. Fields as in the API (`cron` + `timezone` or `every` + `offset`, and the policies).
+ */
+export interface ScheduleDeclaration {
+  name: string;
+  /** The action each slot starts (default `main`). */
+  action?: string;
+  cron?: string;
+  timezone?: string;
+  every?: string;
+  offset?: string;
+  startAt?: number | string;
+  endAt?: number | string;
+  jitterMs?: number;
+  maxRuns?: number;
+  input?: unknown;
+  runAs?: string;
+  overlap?: 'skip' | 'bufferOne' | 'bufferAll' | 'cancelOther' | 'allowAll';
+  catchupWindowMs?: number;
+  pauseAfterFailures?: number;
+}
+
 /** Flow roles (DESIGN.md §6). */
 export interface FlowRoles {
   administrators?: string[];
@@ -267,6 +292,7 @@ export interface FlowDefinition {
   actions: Record<string, ActionDefinition>;
   subflows?: Record<string, SubflowDefinition>;
   subscriptions?: SubscriptionDefinition[];
+  schedules?: ScheduleDeclaration[];
   roles?: FlowRoles;
 }
 

@@ -54,6 +54,8 @@ export interface RunState {
   outputs: Record<string, unknown>;
   /** The event that started the run, if any (`event`). */
   event?: unknown;
+  /** The schedule slot that started the run, if any (`schedule`). */
+  schedule?: ScheduleSlotContext;
   /** Count of completed steps; makes idempotency keys stable across retries and crashes. */
   stepSeq: number;
   /** Steps executed, retries included (the `maxStepsPerRun` budget); absent on runs recorded before it existed. */
@@ -102,6 +104,16 @@ export interface Suspension {
   comment?: string;
   /** WAIT for an event: the payload that woke the run. */
   payload?: unknown;
+}
+
+/**
+ * What a run a schedule started sees as `schedule`: the schedule's id, the time of the slot it was
+ * started for, and the slot of the schedule's run before it (null for its first).
+ */
+export interface ScheduleSlotContext {
+  id: string;
+  scheduledTime: number;
+  previousTime: number | null;
 }
 
 /** A run as stored and as returned by `getRun` / `listRuns`. */

@@ -12,6 +12,7 @@ import type { RunErrorInfo } from './errors.js';
 import type { PrincipalStore } from './principal-store.js';
 import type { StateWrite } from './state-slots.js';
 import type { CommitObserver } from './commit-observer.js';
+import type { ScheduleStore } from './schedule-store.js';
 
 /** What a backend can do; the engine reads these, never the class. */
 export interface StoreCapabilities {
@@ -241,6 +242,8 @@ export interface Store {
   observeCommits?(observer: CommitObserver): () => void;
   /** Users, groups, service accounts and act-as grants, in the same database as the runs. */
   readonly principals: PrincipalStore;
+  /** Schedules (issue 17), in the same database as the runs they start. */
+  readonly schedules: ScheduleStore;
 
   /** Stores a new immutable version; deploying the same definition as the latest version returns that version. */
   saveFlowVersion(input: { definition: FlowDefinition; deployedBy: string; at: number; source?: FlowSourceText }): Promise<FlowVersionRecord>;

@@ -48,4 +48,6 @@ export interface MachineNode {
   mainAt: Position;
   flows: { at: Position; name: string; body: Statement[] }[];
   subscriptions: { at: Position; on: string; run: string; runAt: Position; runAs?: string }[];
+  /** `schedule NAME "CRON" [in "ZONE"] [as "SVC"]` or `schedule NAME every "15m" [as "SVC"]`: the machine's action on a calendar. */
+  schedules: { at: Position; name: string; cron?: string; timezone?: string; every?: string; runAs?: string }[];
 }

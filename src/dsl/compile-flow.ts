@@ -115,6 +115,8 @@ function toDefinition(machine: MachineNode, sink: DiagnosticSink, file: string |
     if (!flowNames.has(sub.run)) sink.unknownFlow(sub.runAt, sub.run, known);
   });
 
+  machine.schedules.forEach((s, i) => where.set(`schedules[${i}]`, s.at));
+
   const params: Record<string, ParamDefinition> = {};
   const paramAt = new Map<string, Position>();
   for (const p of machine.params) {
@@ -148,6 +150,7 @@ function toDefinition(machine: MachineNode, sink: DiagnosticSink, file: string |
     id: machine.name,
     actions: { main: { ...(Object.keys(params).length > 0 ? { params } : {}), startAt: main.startAt, steps: main.steps } },
     ...(machine.flows.length > 0 ? { subflows } : {}),
+    ...(machine.schedules.length > 0 ? { schedules: machine.schedules.map(({ at: _at, ...s }) => s) } : {}),
     ...(machine.subscriptions.length > 0 ? { subscriptions: machine.subscriptions.map((s) => ({ on: s.on, run: s.run, ...(s.runAs !== undefined ? { runAs: s.runAs } : {}) })) } : {}),
   };
   // Validated even after syntax and name errors, so a mistake in an expression shows up in the

@@ -114,3 +114,31 @@ describe('English keywords in a program of another language (seed 001: the seed 
     expect(compileFlow('\uFEFFmachine m\n  implements\n    compute x 1\n').ok).toBe(true);
   });
 });
+
+describe('the schedule clause', () => {
+  const program = `machine nightly_report
+  schedule nightly "30 2 * * *" in "Europe/Paris"
+  schedule quarter every "15m" as "svc-reports"
+  implements
+    compute report {at: schedule.scheduledTime, before: schedule.previousTime}
+`;
+
+  it('compiles to the definition\'s schedules, identically in all seven languages', () => {
+    const english = compileFlow(program);
+    expect(english.ok && english.flow.schedules).toEqual([
+      { name: 'nightly', cron: '30 2 * * *', timezone: 'Europe/Paris' },
+      { name: 'quarter', every: '15m', runAs: 'svc-reports' },
+    ]);
+    for (const to of LANGUAGE_CODES) {
+      const translated = translateFlow(program, { to, header: false });
+      if (!translated.ok) throw new Error(JSON.stringify(translated.diagnostics));
+      expect(compileFlow(translated.text, { language: to }), to).toEqual(english);
+    }
+    expect(translateFlow(program, { to: 'fr', header: false })).toMatchObject({ ok: true, text: expect.stringContaining('planifie nightly "30 2 * * *" fuseau "Europe/Paris"') });
+  });
+
+  it('reports an invalid cron or time zone on the schedule line', () => {
+    const bad = compileFlow('machine m\n  schedule x "0 2 * * *" in "Mars/Base"\n  implements\n    compute a 1\n');
+    expect(bad).toMatchObject({ ok: false, diagnostics: [{ line: 2, message: expect.stringMatching(/unknown time zone "Mars\/Base"/) }] });
+  });
+});

@@ -54,7 +54,7 @@ export class Parser {
       const id = r.machineId();
       if (!id) continue;
       this.end(r);
-      machine = { at: line.positionOf(0), name: id.name, params: [], main: [], mainAt: line.positionOf(0), flows: [], subscriptions: [] };
+      machine = { at: line.positionOf(0), name: id.name, params: [], main: [], mainAt: line.positionOf(0), flows: [], subscriptions: [], schedules: [] };
       for (const section of line.children) this.section(section, machine);
     }
     if (!machine && roots.length === 0) this.sink.expected({ line: 1, column: 1 }, keywords('machine'), '');
@@ -63,9 +63,14 @@ export class Parser {
 
   private section(line: SourceLine, machine: MachineNode): void {
     const r = this.reader(line);
-    const key = r.keyword('accepts', 'implements', 'flows', 'subscribes');
+    const key = r.keyword('accepts', 'implements', 'flows', 'subscribes', 'schedule');
     if (!key) {
-      r.fail(keywords('accepts', 'implements', 'flows', 'subscribes'));
+      r.fail(keywords('accepts', 'implements', 'flows', 'subscribes', 'schedule'));
+      return;
+    }
+    if (key === 'schedule') {
+      this.schedule(r, machine);
+      this.noChildren(line);
       return;
     }
     if (key === 'subscribes') {
@@ -117,6 +122,34 @@ export class Parser {
     }
     if (!this.end(r)) return;
     machine.subscriptions.push({ at, on: event, run: name.name, runAt: name.at, ...(runAs !== undefined ? { runAs } : {}) });
+  }
+
+  /** `schedule NAME "CRON" [in "ZONE"] [as "SVC"]` or `schedule NAME every "DURATION" [as "SVC"]` (issue 17). */
+  private schedule(r: LineReader, machine: MachineNode): void {
+    const at = r.at();
+    const name = r.name();
+    if (!name) return;
+    const node: MachineNode['schedules'][number] = { at, name: name.name };
+    if (r.keyword('every')) {
+      const every = r.string();
+      if (every === undefined) return;
+      node.every = every;
+    } else {
+      const cron = r.string();
+      if (cron === undefined) return;
+      node.cron = cron;
+      if (r.keyword('in')) {
+        const zone = r.string();
+        if (zone === undefined) return;
+        node.timezone = zone;
+      }
+    }
+    if (r.keyword('as')) {
+      const runAs = r.string();
+      if (runAs === undefined) return;
+      node.runAs = runAs;
+    }
+    if (this.end(r)) machine.schedules.push(node);
   }
 
   /** `NAME as TYPE [, is required] [, default VALUE]` (params) or `NAME as TYPE` (returns). */

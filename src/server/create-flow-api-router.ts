@@ -24,6 +24,7 @@ import { notifyObservers, type MetricsSource, type ObservedRequest, type Request
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
 import { addGovernanceRoutes } from './routes/governance-routes.js';
+import { addScheduleRoutes } from './routes/schedule-routes.js';
 import { addRunRoutes } from './routes/run-routes.js';
 import { addStreamRoute } from './routes/stream-route.js';
 
@@ -226,6 +227,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   addBatchRoutes(app, state); // before the run routes: `/runs/batch/cancel` also matches `/runs/{id}/cancel`
   addStreamRoute(app, state);
   addGovernanceRoutes(app, state);
+  addScheduleRoutes(app, state); // issue 17
   addRunRoutes(app, state);
 
   /**

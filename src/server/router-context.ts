@@ -21,7 +21,7 @@ import type { StartRateLimiter } from './start-rate-limiter.js';
  */
 export type FlowApiEngine = Pick<
   Engine,
-  'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access' | 'derivedRunIds' | 'budgets'
+  'startRun' | 'getRun' | 'listRuns' | 'updateRun' | 'cancelRun' | 'getRunLogs' | 'getRunEvents' | 'watchRun' | 'deployFlow' | 'publishFlow' | 'listFlows' | 'getFlow' | 'loadFlow' | 'waitForRun' | 'store' | 'clock' | 'access' | 'derivedRunIds' | 'budgets' | 'schedules'
 > &
   Partial<GovernanceEngine> &
   Partial<Pick<Engine, 'tracing'>>;

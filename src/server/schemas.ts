@@ -168,6 +168,7 @@ export const ListRunsQuery = z.strictObject({
   endTimeTo: time('runs ended before'),
   label: z.string().max(1000).optional().openapi({ description: 'substring of the label' }),
   tags: csv('tags the runs carry, all of them'),
+  scheduleId: z.string().min(1).max(256).optional().openapi({ description: 'runs a schedule started (they carry the tag `schedule:<id>`)' }),
   parentRunId: z.string().max(256).optional(),
   rootsOnly: z.enum(['true', 'false']).optional().openapi({ description: '`true`: only runs without a parent (roots of run trees, launched runs, event runs); excludes `parentRunId`' }),
   childCounts: z.enum(['true', 'false']).optional().openapi({ description: '`true`: each run carries `childCount` (and `childCountIsEstimate`): its child runs the caller may read' }),

@@ -17,6 +17,7 @@ import { describeReadGenerationConformance } from './read-generation.conformance
 import { describeCommitObserverConformance } from './commit-observer.conformance.js';
 import { describeExclusiveWorkConformance } from './exclusive-work.conformance.js';
 import { describeTransientConformance } from './transient.conformance.js';
+import { describeScheduleConformance } from './schedule-store.conformance.js';
 
 /** Options of {@link runStoreConformance}. */
 export interface StoreConformanceOptions {
@@ -99,6 +100,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describeOutboxConformance(() => store, sampleRun);
     describeRunCountConformance(() => store, sampleRun);
     describeReadGenerationConformance(() => store, sampleRun);
+    describeScheduleConformance(() => store);
 
     async function leased(overrides: Partial<NewRun> = {}, events: RunEventBody[] = [log('FlowStarted')]): Promise<{ run: RunRecord; token: number; owner: string }> {
       const created = await store.createRun({ run: sampleRun(overrides), events, lease: { owner: 'w1', expiresAt: T0 + 30_000 } });

@@ -19,6 +19,7 @@ interface ListOptions extends RemoteOptions {
   status?: string;
   label?: string;
   tag?: string[];
+  schedule?: string;
   all?: boolean;
   orderBy?: string;
   orderDir?: string;
@@ -41,6 +42,7 @@ export function registerRunsCommand(program: Command, io: CliIo, setExit: (code:
       .option('--status <statuses>', 'only these statuses, comma-separated (ACTIVE,INACTIVE,SUCCEEDED,FAILED,CANCELED)')
       .option('--label <text>', 'only runs whose label contains this text')
       .option('--tag <tag>', 'only runs with this tag (repeatable)', collect)
+      .option('--schedule <scheduleId>', 'only runs this schedule started')
       .option('--order-by <field>', 'startTime or endTime')
       .option('--order-dir <dir>', 'asc or desc')
       .option('--start-time <day>', 'only runs started on or after this day (2023-01-01, UTC unless an offset follows) or time')
@@ -182,6 +184,7 @@ function listQuery(options: ListOptions): ListRunsOptions {
     ...(options.status ? { status: options.status.split(',').map((s) => s.trim().toUpperCase()) as RunStatus[] } : {}),
     ...(options.label ? { label: options.label } : {}),
     ...(options.tag?.length ? { tags: options.tag } : {}),
+    ...(options.schedule ? { scheduleId: options.schedule } : {}),
     ...(orderBy ? { orderBy: orderBy as NonNullable<ListRunsOptions['orderBy']> } : {}),
     ...(options.startTime ? { startTime: options.startTime } : {}),
     ...(options.endTime ? { endTime: options.endTime } : {}),

@@ -2,6 +2,7 @@
  * The part of the engine that executors and steps call back into: the store, time, ids, the
  * configuration, flow loading, building new runs, and the scheduler.
  */
+import type { ScheduleSlotContext } from '../run.js';
 import type { Budgets } from '../budgets.js';
 import type { Clock, IdSource } from '../clock.js';
 import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
@@ -71,6 +72,8 @@ export interface BuildRunInput {
   label?: string | null;
   tags?: string[];
   event?: unknown;
+  /** The schedule slot that starts this run (`schedule` in expressions). */
+  schedule?: ScheduleSlotContext;
   monitors?: { users?: string[]; groups?: string[] };
   managers?: { users?: string[]; groups?: string[] };
 }

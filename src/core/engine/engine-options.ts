@@ -26,6 +26,8 @@ export interface EngineOptions {
   maxConcurrentRuns?: number;
   /** Look for claimable runs in the background (default true). */
   poll?: boolean;
+  /** Fire due schedules in the background (default: when `poll` is on). */
+  schedules?: boolean;
   /** Delete ended runs older than `retention.days`, in batches, in the background. */
   retention?: RetentionPolicy;
   /** Told of runs started and ended, step visits and lost leases (metrics, tracing); more with `observers.add`. */

@@ -7,7 +7,7 @@
  * start/ (check, resolve, authorize, build a run), execution/ (executor, scheduler, leases, cancel,
  * retention), steps/ (what each step type does), calls/ (subflows, child runs, launches, return
  * mappings), governance/ (policy and approvals), events/ (publish, outbox, suspended runs resumed),
- * live/ (live events, watchers, waiters, streamed outputs) and access/ (permissions, principals).
+ * live/ (live events, watchers, waiters, streamed outputs), schedules/ (schedules fired on the engine clock) and access/ (permissions, principals).
  * Beside this file: engine-core.ts (the engine as executors and steps see it), types.ts (public
  * options and results) and run-action.ts (seed 002's runAction on top of the public API). This
  * file composes them and is the only one that imports every room.
@@ -37,7 +37,8 @@ import { DerivedRunIds } from './start/derived-run-ids.js';
 import { EmitOutbox } from './events/event-outbox.js';
 import { RunWatching } from './live/run-watching.js';
 import { OutputStreams } from './live/output-streams.js';
-import { relayTransients } from './live/transient-relay.js';
+import { CommittedFanout } from './live/committed-fanout.js';
+import { EngineSchedules } from './schedules/engine-schedules.js';
 import { AccessControl, principalIdOf, type AccessOptions, type ListingOptions, type PrincipalRef, type RunList } from './access/authorize.js';
 import { EnginePrincipals } from './access/engine-principals.js';
 import type { ModelResolver } from './steps/model-resolver.js';
@@ -78,6 +79,9 @@ export class Engine implements EngineCore {
   readonly #live: LiveEvents;
   readonly #outbox: EmitOutbox;
   readonly #streams: OutputStreams;
+  readonly #fanout: CommittedFanout;
+  /** Schedules: records in the store, fired by whichever engine polls first (schedules/engine-schedules.ts). */
+  readonly schedules: EngineSchedules;
   readonly #flows: FlowCache;
   readonly #waiters: RunWaiters;
   readonly #watching: RunWatching<PrincipalRef>;
@@ -108,6 +112,7 @@ export class Engine implements EngineCore {
     const pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.#live = new LiveEvents(this.logger);
     this.#streams = new OutputStreams({ store: this.store, clock: this.clock, loadFlow: (id, v) => this.loadFlow(id, v), publishTransient: (run, body) => this.publishTransient(run, body), logger: this.logger });
+    this.#fanout = new CommittedFanout({ live: this.#live, streams: this.#streams, store: this.store, workerId: this.workerId, logger: this.logger, now: () => this.clock.now() });
     this.#flows = new FlowCache({ store: this.store, clock: this.clock });
     this.principals = new EnginePrincipals({ store: this.store.principals, clock: this.clock });
     this.derivedRunIds = new DerivedRunIds(() => this.store.getStoreSecret());
@@ -136,6 +141,9 @@ export class Engine implements EngineCore {
     const { store, clock, logger, budgets } = this;
     this.#watching = new RunWatching<PrincipalRef>({ store, clock, logger, pollIntervalMs, budgets, origin: this.workerId, onRun: (id, l) => this.#live.onRun(id, l), isReadable: (id, as) => this.access.isReadable(id, as), principalId: principalIdOf });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
+    const createAndExecute = (run: NewRun, events: RunEventBody[]) => this.#createAndExecute(run, events);
+    this.schedules = new EngineSchedules({ store, clock, logger, workerId: this.workerId, access: this.access, runIds: this.derivedRunIds, ids: this.ids, loadFlow: (id) => this.loadFlow(id), buildRun: (input) => this.buildRun(input), createAndExecute, cancelRunTree: (id, reason) => this.cancelRunTree(id, reason), pollIntervalMs });
+    if (options.poll !== false && options.schedules !== false) this.schedules.poller.start();
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
     this.#retention?.start();
     if (options.poll !== false) {
@@ -156,13 +164,16 @@ export class Engine implements EngineCore {
    * act as it. Without it the version is deployed by trusted in-process code (recorded as '',
    * administered by its named administrators only, subscribed to whatever it names).
    */
-  deployFlow(definition: FlowDefinition, options: DeployOptions = {}): Promise<DeployedFlow> {
-    return deployFlowVersion({ flows: this.#flows, store: this.store, access: this.access, maxNestingDepth: this.maxNestingDepth }, definition, options);
+  async deployFlow(definition: FlowDefinition, options: DeployOptions = {}): Promise<DeployedFlow> {
+    const deployed = await deployFlowVersion({ flows: this.#flows, store: this.store, access: this.access, maxNestingDepth: this.maxNestingDepth }, definition, options);
+    await this.schedules.syncFlow(deployed.id); // the version in effect declares the flow's schedules
+    return deployed;
   }
 
   /** Makes a deployed version the published one (`LATEST_PUBLISHED`). */
   async publishFlow(flowId: string, version: number): Promise<{ id: string; version: number }> {
     const record = await this.store.publishFlowVersion({ flowId, version }).finally(() => this.#flows.forget(flowId));
+    await this.schedules.syncFlow(flowId);
     return { id: record.flowId, version: record.version };
   }
 
@@ -297,10 +308,7 @@ export class Engine implements EngineCore {
   }
 
   publishCommitted(run: LiveRunRef, events: RunEventBody[], transients: { afterIndex: number; body: RunEventBody }[] = []): void {
-    this.#live.publishCommitted(run, events, transients, this.clock.now());
-    this.#streams.observe(run, events, transients); // callee outputs stream on to waiting callers
-    // Watchers in other processes get transient changes through the store, when it can carry them (PostgreSQL).
-    relayTransients({ store: this.store, origin: this.workerId, logger: this.logger }, run, events, transients);
+    this.#fanout.publish(run, events, transients);
   }
 
   publishTransient(run: LiveRunRef, event: RunEventBody): void {
@@ -467,6 +475,7 @@ export class Engine implements EngineCore {
     this.#closed = true;
     if (options.drainMs !== undefined) await this.#scheduler.drain(options.drainMs);
     this.#scheduler.close();
+    this.schedules.poller.close();
     this.#retention?.stop();
     this.#stopObserving?.();
     await this.#watching.close();

@@ -38,7 +38,7 @@ export interface ReferenceReport {
 /** The names an expression starts from, aliases mapped to their root. */
 const ROOTS: Readonly<Record<string, string>> = {
   input: 'input', vars: 'vars', flow_variables: 'vars', outputs: 'outputs', steps: 'steps', steps_output: 'steps',
-  item: 'item', currentItem: 'item', event: 'event', run: 'run', settings: 'settings',
+  item: 'item', currentItem: 'item', event: 'event', schedule: 'schedule', run: 'run', settings: 'settings',
 };
 
 /** Checks every expression and mapping source of one step against `scope`. Never throws. */

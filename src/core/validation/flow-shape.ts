@@ -150,6 +150,24 @@ export const SUBSCRIPTION_SHAPE = z.strictObject({
   run: nonEmpty('a subflow or action of this flow'),
   runAs: nonEmpty('a service account id').optional(),
 });
+/** One schedule of the flow (core/schedule.ts checks the spec's values: cron, zone, durations). */
+export const SCHEDULE_SHAPE = z.strictObject({
+  name: nonEmpty('the schedule\'s name, unique in the flow (its id is "<flowId>#<name>")'),
+  action: nonEmpty('the action each slot starts (default "main")').optional(),
+  cron: nonEmpty('a cron expression of 5 or 6 fields (names like MON, ranges, steps, L and #)').optional(),
+  timezone: nonEmpty('the IANA time zone the cron expression is read in (default UTC)').optional(),
+  every: nonEmpty('a fixed interval instead of cron: "15m", "1h30m", "10s"').optional(),
+  offset: nonEmpty('with every: shifts the slots by this much ("5m")').optional(),
+  startAt: z.union([z.number(), z.string(), z.null()]).optional().describe('no slot before this time (epoch ms or ISO 8601)'),
+  endAt: z.union([z.number(), z.string(), z.null()]).optional().describe('no slot after this time (epoch ms or ISO 8601)'),
+  jitterMs: z.number().int().min(0).optional().describe('each slot fires up to this much later, the same delay in every engine'),
+  maxRuns: z.number().int().min(1).nullable().optional().describe('stop after this many runs'),
+  input: z.unknown().optional().describe('the input of every run'),
+  runAs: nonEmpty('a service account the runs act as').nullable().optional(),
+  overlap: z.enum(['skip', 'bufferOne', 'bufferAll', 'cancelOther', 'allowAll']).optional().describe('what a slot does while the previous run is still going (default skip)'),
+  catchupWindowMs: z.number().int().min(0).optional().describe('missed slots younger than this fire after downtime; older ones are skipped, recorded'),
+  pauseAfterFailures: z.number().int().min(1).nullable().optional().describe('pause after this many failed runs in a row'),
+});
 /** The flow's roles. */
 export const ROLES_SHAPE = z.strictObject({ administrators: z.array(z.string()).optional(), starters: z.array(z.string()).optional(), viewers: z.array(z.string()).optional() });
 
@@ -165,6 +183,7 @@ export const FLOW_SHAPE = z
     actions: named(ACTION_SHAPE).meta({ minProperties: 1 }).describe('the entry points, by name ("main" by default)'),
     subflows: named(SUBFLOW_SHAPE).optional(),
     subscriptions: z.array(SUBSCRIPTION_SHAPE).optional(),
+    schedules: z.array(SCHEDULE_SHAPE).optional().describe('the calendar this flow starts on, replaced when another version is published'),
     roles: ROLES_SHAPE.optional(),
     source: z.unknown().optional(),
   })

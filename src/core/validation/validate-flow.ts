@@ -19,6 +19,7 @@ import { isObj, list, type Obj } from './field-checker.js';
 import type { FlowDefinition } from '../model.js';
 import { StepChecker } from './step-checker.js';
 import { ACTION_SHAPE, FLOW_SHAPE, ROLES_SHAPE, SUBFLOW_SHAPE, SUBSCRIPTION_SHAPE, fieldsOf } from './flow-shape.js';
+import { checkScheduleDeclarations } from './check-schedules.js';
 
 // Defined beside the checks that use them; part of this module's API.
 export { FLOW_ID_PATTERN } from './field-checker.js';
@@ -139,6 +140,8 @@ export function validateFlow(definition: unknown): FlowValidationResult {
       }
     });
   }
+
+  if (v.present(definition, 'schedules')) for (const issue of checkScheduleDeclarations(definition.schedules, Object.keys(scopeBase.actions ?? {}))) add(issue.path, issue.message);
 
   if (v.present(definition, 'roles') && v.object(definition.roles, 'roles')) {
     v.keys(definition.roles, ROLE_KEYS, 'roles', 'roles');

@@ -12,6 +12,7 @@ export const de: KeywordTable = {
     using: ['mittels'], from: ['von'], with: ['mit'], task: ['aufgabe'], returns: ['liefert'], as: ['als'],
     assuming: ['angenommen'], action: ['aktion'], call: ['rufe'],
     wait: ['warte'], emit: ['sende'], for: ['für', 'fuer'], until: ['bis'], required: ['ist erforderlich'], default: ['standard'],
+    schedule: ['plane'], every: ['alle'], in: ['zeitzone'],
     text: ['text'], number: ['zahl'], boolean: ['wahrheitswert'], map: ['zuordnung'], list: ['liste'], any: ['beliebig'],
   },
   messages: {

@@ -12,6 +12,7 @@ export const en: KeywordTable = {
     using: ['using'], from: ['from'], with: ['with'], task: ['task'], returns: ['returns'], as: ['as'],
     assuming: ['assuming'], action: ['action'], call: ['call'],
     wait: ['wait'], emit: ['emit'], for: ['for'], until: ['until'], required: ['is required'], default: ['default'],
+    schedule: ['schedule'], every: ['every'], in: ['in'],
     text: ['text'], number: ['number'], boolean: ['boolean'], map: ['map'], list: ['list'], any: ['any'],
   },
   messages: {

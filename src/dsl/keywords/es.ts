@@ -12,6 +12,7 @@ export const es: KeywordTable = {
     using: ['usando'], from: ['desde'], with: ['con'], task: ['tarea'], returns: ['devuelve'], as: ['como'],
     assuming: ['suponiendo'], action: ['acción', 'accion'], call: ['llama'],
     wait: ['espera'], emit: ['emite'], for: ['durante'], until: ['hasta'], required: ['es obligatorio'], default: ['predeterminado'],
+    schedule: ['programa'], every: ['cada'], in: ['zona'],
     text: ['texto'], number: ['número', 'numero'], boolean: ['booleano'], map: ['mapa'], list: ['lista'], any: ['cualquiera'],
   },
   messages: {

@@ -12,6 +12,7 @@ export const fr: KeywordTable = {
     using: ['utilisant'], from: ['auprès', 'aupres'], with: ['avec'], task: ['tâche', 'tache'], returns: ['renvoie'], as: ['comme'],
     assuming: ['supposant'], action: ['action'], call: ['appelle'],
     wait: ['attends'], emit: ['émets', 'emets'], for: ['pendant'], until: ['jusque'], required: ['est requis'], default: ['défaut', 'defaut'],
+    schedule: ['planifie'], every: ['chaque'], in: ['fuseau'],
     text: ['texte'], number: ['nombre'], boolean: ['booléen', 'booleen'], map: ['dictionnaire'], list: ['liste'], any: ['quelconque'],
   },
   messages: {

@@ -12,6 +12,7 @@ export const ja: KeywordTable = {
     using: ['モデル'], from: ['相手'], with: ['指示'], task: ['タスク'], returns: ['返す'], as: ['型'],
     assuming: ['仮定'], action: ['アクション'], call: ['呼出'],
     wait: ['待機'], emit: ['発行'], for: ['期間'], until: ['期限'], required: ['必須'], default: ['既定'],
+    schedule: ['予定'], every: ['毎'], in: ['時間帯'],
     text: ['テキスト'], number: ['数値'], boolean: ['真偽値'], map: ['マップ'], list: ['リスト'], any: ['任意'],
   },
   messages: {

@@ -10,6 +10,7 @@ export const KEYWORD_KEYS = [
   'run', 'goto', 'launch', 'decide', 'when', 'otherwise', 'compute', 'set', 'fail',
   'ask', 'using', 'from', 'with', 'task', 'returns', 'as', 'assuming', 'action', 'call',
   'wait', 'emit', 'for', 'until',
+  'schedule', 'every', 'in',
   'required', 'default',
   'text', 'number', 'boolean', 'map', 'list', 'any',
 ] as const;

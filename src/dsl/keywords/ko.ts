@@ -12,6 +12,7 @@ export const ko: KeywordTable = {
     using: ['모델'], from: ['대상'], with: ['함께'], task: ['작업'], returns: ['반환'], as: ['타입'],
     assuming: ['가정'], action: ['액션'], call: ['호출'],
     wait: ['대기'], emit: ['발행'], for: ['기간'], until: ['까지'], required: ['필수'], default: ['기본값'],
+    schedule: ['예약'], every: ['매'], in: ['시간대'],
     text: ['텍스트'], number: ['숫자'], boolean: ['불리언'], map: ['맵'], list: ['리스트'], any: ['임의'],
   },
   messages: {

@@ -12,6 +12,7 @@ export const zh: KeywordTable = {
     using: ['模型'], from: ['来自'], with: ['附带'], task: ['任务'], returns: ['返回'], as: ['类型'],
     assuming: ['假设'], action: ['动作'], call: ['调用'],
     wait: ['等待'], emit: ['发布'], for: ['时长'], until: ['直到'], required: ['必填'], default: ['默认'],
+    schedule: ['定时'], every: ['每隔'], in: ['时区'],
     text: ['文本'], number: ['数字'], boolean: ['布尔'], map: ['映射'], list: ['列表'], any: ['任意'],
   },
   messages: {

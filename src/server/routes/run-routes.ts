@@ -166,6 +166,8 @@ export function runFilterOf(q: z.infer<typeof ListRunsQuery>): RunFilter {
   if (q.orderBy) filter.orderBy = q.orderBy === 'start_time' ? 'startTime' : q.orderBy === 'end_time' ? 'endTime' : q.orderBy;
   if (q.orderDir) filter.orderDir = q.orderDir;
   if (q.tags) filter.tags = splitList(q.tags);
+  // A schedule's runs carry its tag (engine/schedules/schedule-poller.ts).
+  if (q.scheduleId) filter.tags = [...(filter.tags ?? []), `schedule:${q.scheduleId}`];
   if (q.status) {
     const statuses = splitList(q.status);
     const bad = statuses.filter((s) => !(RUN_STATUSES as readonly string[]).includes(s));

@@ -15,6 +15,7 @@ import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
 import { filterStatuses, matchesRunFilter } from './run-filter-match.js';
 import { waitingEventAfter } from '../waiting-event.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
+import { MemoryScheduleStore } from './memory-schedule-store.js';
 import { MemoryRunState } from './memory-run-state.js';
 import { inlineState, isInline, transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
 
@@ -36,6 +37,7 @@ export class MemoryStore implements Store {
   readonly name = 'memory';
   readonly capabilities: StoreCapabilities = { isShared: false, isDurable: false, hasNotifications: false };
   readonly principals = new MemoryPrincipalStore(() => this.#open());
+  readonly schedules = new MemoryScheduleStore(() => this.#open());
   readonly #flows = new Map<string, FlowVersionRecord[]>();
   readonly #runs = new Map<string, RunEntry>();
   /** The outbox: emitted events not yet published, by event id. */

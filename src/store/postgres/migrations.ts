@@ -347,6 +347,26 @@ const MIGRATIONS: Migration[] = [
     fill: fillApprovalWaiters,
   },
   {
+    // Issue 17: schedules, each record whole in `body`; the partial due index holds only
+    // schedules that will fire, so a poll's claim reads due rows only.
+    // IF NOT EXISTS: a store set back to an older version by hand (as the upgrade tests do) still migrates.
+    version: 18,
+    description: 'schedules',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS schedules (
+        schedule_id text COLLATE "C" PRIMARY KEY,
+        flow_id text NOT NULL,
+        next_fire_at double precision,
+        claim_owner text,
+        claim_until double precision NOT NULL DEFAULT 0,
+        version integer NOT NULL,
+        body text NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS schedules_due_idx ON schedules (next_fire_at, schedule_id) WHERE next_fire_at IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS schedules_flow_idx ON schedules (flow_id, schedule_id)`,
+    ],
+  },
+  {
     // Issue 18 (traces): a run's W3C trace context, read with the run and never by a query; NULL
     // on runs recorded before (they are executed untraced by parent, in a trace of their own).
     // The record function inserts new runs' rows column by column, so it is made again with it.

@@ -21,24 +21,17 @@ import type { RunNotificationListener } from './run-notification.js';
 import { PgConnection } from './pg-connection.js';
 import { PgPrincipalStore } from './pg-principal-store.js';
 import type { PrincipalStore } from '../../core/principal-store.js';
+import type { ScheduleStore } from '../../core/schedule-store.js';
+import { PgScheduleStore } from './pg-schedule-store.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
 import { TransientNotifier } from './transient-notifier.js';
 import { NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, preparedQuery, wakeRuns } from './run-writes.js';
 import { TransitionBatcher } from './transition-batcher.js';
 import type { GroupCommitStats } from './group-commit-stats.js';
+import type { PostgresStoreOptions } from './postgres-store-options.js';
 
-/** Options of {@link PostgresStore}. */
-export interface PostgresStoreOptions {
-  /** `postgres://user:password@host:port/database`; never echoed in errors. */
-  connectionString: string;
-  /** The schema holding flowrun's tables (created if missing). Default `public`. */
-  schema?: string;
-  /** Most pooled connections (default 10); LISTEN uses one more. */
-  poolSize?: number;
-  /** Receives operational warnings (a missing trigram index, a lost LISTEN connection). Default console.warn. */
-  onWarning?: (message: string) => void;
-}
+export type { PostgresStoreOptions } from './postgres-store-options.js';
 
 const MAX_BATCH = 64;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -59,6 +52,7 @@ export class PostgresStore implements Store {
   /** The schema this store lives in. */
   readonly schema: string;
   readonly principals: PrincipalStore;
+  readonly schedules: ScheduleStore;
   readonly #db: PgConnection;
   readonly #batcher: TransitionBatcher;
   readonly #commitObservers = new CommitObservers();
@@ -91,6 +85,7 @@ export class PostgresStore implements Store {
       observers: this.#commitObservers,
     });
     this.principals = new PgPrincipalStore(this.#db, () => this.#open());
+    this.schedules = new PgScheduleStore(this.#db, () => this.#open());
     this.#transients = new TransientNotifier((payloads) => this.#db.statement((sql) => sql.query(`SELECT pg_notify('${TRANSIENT_CHANNEL}', p) FROM unnest($1::text[]) AS p`, [payloads])).then(() => undefined));
     this.#listener = new NotificationListener({ connect: () => this.#db.connectDedicated(), channel: NOTIFY_CHANNEL, transientChannel: TRANSIENT_CHANNEL, warn });
   }

@@ -325,6 +325,27 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       `ALTER TABLE flowrun_flows ADD COLUMN source TEXT`,
     ],
   },
+  {
+    // Issue 17: schedules, each record whole in `body`; the due index holds only schedules that
+    // will fire (paused and completed ones have no next_fire_at), so a poll reads due rows only.
+    // Versions 15-16 belong to other branches of the same release.
+    // IF NOT EXISTS: a store set back to an older version by hand (as the upgrade tests do) still migrates.
+    version: 14,
+    description: 'schedules',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS flowrun_schedules (
+        schedule_id TEXT NOT NULL PRIMARY KEY,
+        flow_id TEXT NOT NULL,
+        next_fire_at INTEGER,
+        claim_owner TEXT,
+        claim_until INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS flowrun_schedules_due ON flowrun_schedules (next_fire_at, schedule_id) WHERE next_fire_at IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS flowrun_schedules_flow ON flowrun_schedules (flow_id, schedule_id)`,
+    ],
+  },
 ];
 
 /** The schema version this code writes: the last migration's. */

@@ -22,6 +22,8 @@ import * as outbox from './pending-emits.js';
 import { SqliteConnection } from './sqlite-connection.js';
 import { SqlitePrincipalStore } from './sqlite-principal-store.js';
 import type { PrincipalStore } from '../../core/principal-store.js';
+import { SqliteScheduleStore } from './sqlite-schedule-store.js';
+import type { ScheduleStore } from '../../core/schedule-store.js';
 import { LiveChannel } from './live-channel.js';
 import { WalSync } from './wal-sync.js';
 import { resolve } from 'node:path';
@@ -68,6 +70,7 @@ export class SqliteStore implements Store {
   readonly capabilities: StoreCapabilities = { isShared: true, isDurable: true, hasNotifications: false, writesSmallStatesWhole: true };
   readonly path: string;
   readonly principals: PrincipalStore;
+  readonly schedules: ScheduleStore;
   readonly #options: Required<Omit<SqliteStoreOptions, 'path' | 'changePollMs' | 'onWarning'>>;
   readonly #queue: GroupCommitQueue;
   readonly #commitObservers = new CommitObservers();
@@ -101,6 +104,7 @@ export class SqliteStore implements Store {
     const inMemory = this.path === ':memory:' || this.path.startsWith('file:');
     this.#live = inMemory ? null : new LiveChannel({ databasePath: resolve(this.path), warn: options.onWarning ?? ((message) => console.warn(message)) });
     this.principals = new SqlitePrincipalStore({ write: (operation) => this.#write(operation), read: (query) => this.#read(query), readCommitted: (query) => this.#read(query, false) });
+    this.schedules = new SqliteScheduleStore({ write: (operation) => this.#write(operation), read: (query) => this.#read(query) });
     const walSync = this.#options.synchronous === 'FULL' ? WalSync.forDatabase(this.path) : null;
     this.#walSync = walSync;
     this.#queue = new GroupCommitQueue({

@@ -42,6 +42,7 @@ export function buildNewRun(input: BuildRunInput, deps: { now: number; newRunId:
     vars: declaredDefaults(definition.vars),
     outputs: declaredDefaults(action.outputs),
     ...(input.event !== undefined ? { event: cloneJson(input.event) } : {}),
+    ...(input.schedule !== undefined ? { schedule: { ...input.schedule } } : {}),
     stepSeq: 0,
     stepLogs: input.stepLogs ?? true,
     historyCount: 0,

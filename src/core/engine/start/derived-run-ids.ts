@@ -35,6 +35,17 @@ export class DerivedRunIds {
     return this.#derive(['flowrun-event-run', publisher ?? '', eventId, flowId, subscription.on, subscription.run]);
   }
 
+  /**
+   * The id of the run a schedule starts for one slot: the same in every process over the store,
+   * so however many engines race for a slot, the store creates one run. `scope` keeps one owner's
+   * schedule ids apart from another's (the owner for a schedule made through the API; `definition`
+   * for one a flow definition declares, whose id names the flow and which every version continues).
+   * `kind` keeps a slot asked for by `trigger` apart from the calendar's slot of the same time.
+   */
+  forScheduleSlot(scope: string, scheduleId: string, slot: number, kind: 'slot' | 'trigger'): Promise<string> {
+    return this.#derive(['flowrun-schedule-run', scope, scheduleId, kind, String(slot)]);
+  }
+
   async #derive(parts: string[]): Promise<string> {
     // JSON keeps the parts apart whatever characters they hold.
     const mac = new Uint8Array(await globalThis.crypto.subtle.sign('HMAC', await this.#hmacKey(), new TextEncoder().encode(JSON.stringify(parts))));

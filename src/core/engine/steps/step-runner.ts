@@ -52,6 +52,7 @@ export function stepContext(core: EngineCore, run: RunRecord, state: RunState, f
     steps: frame.steps,
     item: frame.item,
     event: state.event,
+    schedule: state.schedule,
     run: { id: run.runId, flowId: run.flowId, flowVersion: run.flowVersion, actionName: run.actionName, startTime: run.startTime, label: run.label },
     settings: core.settings,
     // Every expression's result is held to the value budget: it may be written as it is.

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { advancePolling, scheduleEngine } from '../../../../test/support/schedule-kit.js';
+import type { FlowDefinition } from '../../model.js';
+
+const MIN = 60_000;
+const at = (hhmm: string) => Date.parse(`2026-01-05T${hhmm}:00Z`);
+const guarded = (starters: string[]): FlowDefinition => ({ id: 'ops/guarded', roles: { starters }, actions: { main: { startAt: 'ok', steps: { ok: { stepType: 'COMPUTE', expression: '{by: run.id}' } } } } });
+
+describe('schedules under the permission model', () => {
+  it('start their runs as the owner, checked at every slot: a revoked right refuses the slot, recorded with its code', async () => {
+    const { engine, clock } = await scheduleEngine({ start: at('09:59') });
+    await engine.principals.createUser({ id: 'olivia' });
+    await engine.deployFlow(guarded(['olivia']), { publish: true });
+    await engine.schedules.create({ scheduleId: 'g', flowId: 'ops/guarded', every: '15m' }, { as: 'olivia' });
+    await advancePolling(clock, [engine], 2 * MIN, MIN);
+    await engine.whenIdle();
+    const first = await engine.schedules.get('g');
+    expect((await engine.getRun(first.state.recent[0]!.runId!)).createdBy).toBe('olivia');
+    await engine.deployFlow(guarded(['someone-else']), { publish: true });
+    await advancePolling(clock, [engine], 15 * MIN, MIN);
+    const after = await engine.schedules.get('g');
+    expect(after.state.recent.at(-1)).toMatchObject({ slot: at('10:15'), status: 'refused', code: 'PERMISSION_DENIED' });
+    expect(after.state.consecutiveFailures).toBe(1);
+    await engine.close();
+  });
+
+  it('start as the declared service account only when the owner may act as it', async () => {
+    const { engine } = await scheduleEngine({ start: at('09:59') });
+    await engine.principals.createUser({ id: 'olivia' });
+    await engine.principals.createServiceAccount({ id: 'svc-reports' });
+    await expect(engine.schedules.create({ flowId: 'reports/daily', every: '15m', runAs: 'svc-reports' }, { as: 'olivia' })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await engine.principals.grantActAs({ principalId: 'olivia', serviceAccountId: 'svc-reports' });
+    const created = await engine.schedules.create({ scheduleId: 'svc', flowId: 'reports/daily', every: '15m', runAs: 'svc-reports' }, { as: 'olivia' });
+    const fired = await engine.schedules.trigger('svc', { as: 'olivia' });
+    const run = await engine.getRun(fired.outcomes[0]!.runId!);
+    expect(run).toMatchObject({ createdBy: 'olivia', runAs: 'svc-reports', source: 'schedule' });
+    expect(created.owner).toBe('olivia');
+    await engine.close();
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * The schedule part of the store conformance suite (issue 17): records kept whole, saves checked
+ * against the version they were computed from, and due schedules claimed once among claimers.
+ * Run by `runStoreConformance` against every store.
+ */
+import { describe, expect, it } from 'vitest';
+import { freshScheduleState, type ScheduleRecord } from '../core/schedule.js';
+import type { NewSchedule } from '../core/schedule-store.js';
+import type { Store } from '../core/store.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A schedule to create, with `overrides`. */
+export function sampleSchedule(overrides: Partial<NewSchedule> = {}): NewSchedule {
+  return {
+    scheduleId: 'nightly',
+    flowId: 'reports/daily',
+    actionName: 'main',
+    spec: { cron: '30 2 * * *', timezone: 'Europe/Paris' },
+    startAt: null,
+    endAt: null,
+    jitterMs: 0,
+    maxRuns: null,
+    input: { region: 'eu', lines: [1, 2] },
+    runAs: null,
+    overlap: 'skip',
+    catchupWindowMs: 600_000,
+    pauseAfterFailures: null,
+    owner: 'ana',
+    origin: 'api',
+    definitionVersion: null,
+    paused: false,
+    note: null,
+    state: freshScheduleState(),
+    nextFireAt: T0 + 1_000,
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+/** Registers the schedule tests; `store()` is the fresh store of the current test. */
+export function describeScheduleConformance(store: () => Store): void {
+  const schedules = () => store().schedules;
+
+  describe('schedules', () => {
+    it('creates, reads, lists by flow in id order with paging, and deletes schedules', async () => {
+      expect(await schedules().nextDueAt()).toBeNull();
+      const created = await schedules().createSchedule(sampleSchedule());
+      expect(created).toEqual({ ...sampleSchedule(), version: 1 });
+      await expect(schedules().createSchedule(sampleSchedule({ input: 'other' }))).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect(await schedules().getSchedule('nightly')).toEqual(created);
+      expect(await schedules().getSchedule('missing')).toBeNull();
+      for (const id of ['b', 'a', 'c']) await schedules().createSchedule(sampleSchedule({ scheduleId: id, flowId: id === 'c' ? 'other' : 'reports/daily' }));
+      const first = await schedules().listSchedules({ limit: 2 });
+      expect(first.schedules.map((s) => s.scheduleId)).toEqual(['a', 'b']);
+      const second = await schedules().listSchedules({ limit: 2, after: first.next! });
+      expect(second).toMatchObject({ next: null });
+      expect(second.schedules.map((s) => s.scheduleId)).toEqual(['c', 'nightly']);
+      expect((await schedules().listSchedules({ limit: 10, flowId: 'reports/daily' })).schedules.map((s) => s.scheduleId)).toEqual(['a', 'b', 'nightly']);
+      expect(await schedules().deleteSchedule('b')).toBe(true);
+      expect(await schedules().deleteSchedule('b')).toBe(false);
+      expect(await schedules().getSchedule('b')).toBeNull();
+    });
+
+    it('saves only over the version a save was computed from, and says when the schedule is gone', async () => {
+      const created = await schedules().createSchedule(sampleSchedule());
+      const state = { ...created.state, lastSlot: T0 + 1_000, runCount: 1, recent: [{ slot: T0 + 1_000, runId: 'r1', status: 'started' as const, at: T0 + 1_002 }] };
+      const saved = await schedules().saveSchedule({ schedule: { ...created, state, nextFireAt: T0 + 86_400_000, paused: false }, expectedVersion: 1 });
+      expect(saved).toMatchObject({ version: 2, nextFireAt: T0 + 86_400_000, state });
+      expect(await schedules().getSchedule('nightly')).toEqual(saved);
+      await expect(schedules().saveSchedule({ schedule: { ...created, note: 'stale' }, expectedVersion: 1 })).rejects.toMatchObject({ code: 'CONFLICT' });
+      expect((await schedules().getSchedule('nightly'))!.note).toBeNull();
+      await schedules().deleteSchedule('nightly');
+      await expect(schedules().saveSchedule({ schedule: saved, expectedVersion: 2 })).rejects.toMatchObject({ code: 'SCHEDULE_NOT_FOUND' });
+    });
+
+    it('claims due schedules soonest first, once among claimers, until the claim runs out or a save releases it', async () => {
+      await schedules().createSchedule(sampleSchedule({ scheduleId: 'late', nextFireAt: T0 + 5_000 }));
+      await schedules().createSchedule(sampleSchedule({ scheduleId: 'soon', nextFireAt: T0 + 1_000 }));
+      await schedules().createSchedule(sampleSchedule({ scheduleId: 'paused', paused: true, nextFireAt: null }));
+      await schedules().createSchedule(sampleSchedule({ scheduleId: 'future', nextFireAt: T0 + 60_000 }));
+      expect(await schedules().nextDueAt()).toBe(T0 + 1_000);
+      const now = T0 + 10_000;
+      const claimed = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 10 });
+      expect(claimed.map((s) => s.scheduleId)).toEqual(['soon', 'late']);
+      expect(claimed[0]!.version).toBe(1);
+      expect(await schedules().claimDueSchedules({ owner: 'e2', now, claimUntil: now + 30_000, limit: 10 })).toEqual([]);
+      // A save that releases the claim lets the next poll take it again (when due again).
+      const soon = claimed[0]!;
+      await schedules().saveSchedule({ schedule: { ...soon, nextFireAt: now }, expectedVersion: soon.version, releaseClaim: true });
+      expect((await schedules().claimDueSchedules({ owner: 'e2', now, claimUntil: now + 30_000, limit: 10 })).map((s) => s.scheduleId)).toEqual(['soon']);
+      // A claim that ran out is taken by whoever polls after it; the limit holds.
+      const later = now + 30_000;
+      expect((await schedules().claimDueSchedules({ owner: 'e3', now: later, claimUntil: later + 30_000, limit: 1 })).map((s) => s.scheduleId)).toEqual(['late']);
+      expect((await schedules().claimDueSchedules({ owner: 'e3', now: later, claimUntil: later + 30_000, limit: 5 })).map((s) => s.scheduleId)).toEqual(['soon']);
+    });
+
+    it('hands each due schedule to exactly one of several claimers polling at once', async () => {
+      for (let i = 0; i < 30; i++) await schedules().createSchedule(sampleSchedule({ scheduleId: `s-${String(i).padStart(2, '0')}`, nextFireAt: T0 + i }));
+      const now = T0 + 1_000;
+      const claims = await Promise.all(['e1', 'e2', 'e3'].map((owner) => schedules().claimDueSchedules({ owner, now, claimUntil: now + 30_000, limit: 12 })));
+      const ids = claims.flatMap((c) => c.map((s: ScheduleRecord) => s.scheduleId));
+      expect(ids.length).toBe(30);
+      expect(new Set(ids).size).toBe(30);
+    });
+  });
+}
