@@ -34,7 +34,7 @@ describe('flowrun schedules', () => {
     const created = await cli('schedules', 'create', 'demo/echo', '--id', 'nightly', '--cron', '30 2 * * *', '--timezone', 'Europe/Paris', '--input', '{"n": 3}');
     expect(created).toMatchObject({ code: 0, err: '' });
     expect(created.out).toContain('nightly: demo/echo main, cron "30 2 * * *" in Europe/Paris, overlap skip');
-    expect(created.out).toContain('next: 2026-01-06 01:30:00, 2026-01-07 01:30:00');
+    expect(created.out).toContain('next: 2026-01-06 01:30:00 UTC, 2026-01-07 01:30:00 UTC');
 
     const paused = await cli('schedules', 'pause', 'nightly', '--note', 'migration weekend');
     expect(paused.out).toContain('paused: migration weekend');
@@ -43,8 +43,8 @@ describe('flowrun schedules', () => {
 
     const backfill = await cli('schedules', 'backfill', 'nightly', '--from', '2026-01-01', '--to', '2026-01-03T12:00:00Z');
     expect(backfill.code).toBe(0);
-    expect(backfill.out).toMatch(/2026-01-01 01:30:00 {2}started/);
-    expect(backfill.out).toMatch(/2026-01-02 01:30:00 {2}skipped .*policy skip/);
+    expect(backfill.out).toMatch(/2026-01-01 01:30:00 UTC {2}started/);
+    expect(backfill.out).toMatch(/2026-01-02 01:30:00 UTC {2}skipped .*policy skip/);
     await f.engine.whenIdle();
     const triggered = await cli('schedules', 'trigger', 'nightly', '--json');
     expect(JSON.parse(triggered.out).outcomes[0]).toMatchObject({ status: 'started', kind: 'trigger' });
