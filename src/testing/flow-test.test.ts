@@ -160,3 +160,23 @@ describe('createFlowTest', () => {
     await t.close();
   });
 });
+
+describe('createFlowTest with schedules', () => {
+  it('fires a flow\'s schedule at each slot as virtual time advances: a day of an hourly schedule in no time', async () => {
+    const hourly = defineFlow({
+      id: 'reports/hourly',
+      schedules: [{ name: 'hourly', every: '1h' }],
+      actions: { main: { startAt: 'work', steps: { work: { stepType: 'COMPUTE', expression: 'schedule.scheduledTime' } } } },
+    });
+    const t = createFlowTest({ flows: [hourly], startMs: Date.UTC(2026, 0, 1, 0, 30) });
+    await t.advance(DAY_MS);
+    const runs = (await t.engine.listRuns({ flowId: 'reports/hourly', limit: 100 })).runs;
+    expect(runs).toHaveLength(24);
+    expect(runs.every((r) => r.status === 'SUCCEEDED' && r.source === 'schedule')).toBe(true);
+    const slots = runs.map((r) => r.startTime).sort((a, b) => a - b);
+    expect(slots[0]).toBe(Date.UTC(2026, 0, 1, 1));
+    expect(slots[23]).toBe(Date.UTC(2026, 0, 2, 0));
+    expect(t.clock.now()).toBe(Date.UTC(2026, 0, 2, 0, 30));
+    await t.close();
+  });
+});
