@@ -27,6 +27,11 @@ export interface Budgets {
    * that its watcher may not read — waits for it to appear before it answers RUN_NOT_FOUND, in ms.
    */
   maxWatchWaitMs: number;
+  /**
+   * Schedules one principal may own (made over the API, client or CLI; a flow definition's own
+   * schedules count toward no one): each starts runs on its own, so their number is a budget too.
+   */
+  maxSchedulesPerPrincipal: number;
   /** Watches one principal may have waiting for runs to appear at once; more are refused with LIMIT_EXCEEDED. */
   maxPendingWatchesPerPrincipal: number;
   /** Watches an engine may have waiting for runs to appear at once, every principal together. */
@@ -46,6 +51,7 @@ export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
   // A job that starts a run fire-and-forget records it within milliseconds; seconds cover a
   // process that is still starting. Each waiting watch holds a connection: hence the two counts.
   maxWatchWaitMs: 5_000,
+  maxSchedulesPerPrincipal: 100,
   maxPendingWatchesPerPrincipal: 32,
   maxPendingWatches: 1_024,
 });

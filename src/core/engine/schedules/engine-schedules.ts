@@ -12,6 +12,7 @@
  * clock) and schedule-firing.ts (the policies). It may import core, the engine's contracts,
  * access/ and start/.
  */
+import { limitExceeded } from '../../budgets.js';
 import type { IdSource } from '../../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';
@@ -49,6 +50,8 @@ export interface ScheduleViewPage {
 /** Options of {@link EngineSchedules}. */
 export interface EngineSchedulesDeps extends ScheduleEngineDeps {
   ids: IdSource;
+  /** The budget `maxSchedulesPerPrincipal` (read at each create: budgets are the engine's). */
+  maxSchedulesPerPrincipal: () => number;
 }
 
 const NOT_FOUND = (id: string) => new NotFoundError('SCHEDULE_NOT_FOUND', `schedule "${id}" does not exist`, { details: { scheduleId: id } });
@@ -78,12 +81,31 @@ export class EngineSchedules {
     const flow = await this.#deps.loadFlow(fields.flowId);
     if (!Object.hasOwn(flow.definition.actions, fields.actionName)) throw new NotFoundError('ACTION_NOT_FOUND', `flow "${flow.flowId}" has no action "${fields.actionName}"`);
     await this.#deps.access.assertCanStart({ by: options.as ?? null, flow, runAs: fields.runAs, hidden: { version: undefined } });
+    const owner = options.as === undefined ? '' : principalIdOf(options.as);
+    if (owner !== '') await this.#assertUnderBudget(owner);
     const now = this.#deps.clock.now();
     const paused = input.paused === true;
-    const base = { scheduleId: input.scheduleId ?? this.#deps.ids.newId(), ...fields, owner: options.as === undefined ? '' : principalIdOf(options.as), origin: 'api' as const, definitionVersion: null, paused, note: input.note ?? null, state: freshScheduleState(), createdAt: now, updatedAt: now };
+    const base = { scheduleId: input.scheduleId ?? this.#deps.ids.newId(), ...fields, owner, origin: 'api' as const, definitionVersion: null, paused, note: input.note ?? null, state: freshScheduleState(), createdAt: now, updatedAt: now };
     const created = await this.#deps.store.schedules.createSchedule({ ...base, nextFireAt: nextLook(base, base.state, this.#now()) });
     this.poller.wake(created.nextFireAt);
     return this.#view(created);
+  }
+
+  /**
+   * Throws LIMIT_EXCEEDED (`maxSchedulesPerPrincipal`) when `owner` already owns that many
+   * schedules made over the API. Counted by reading the schedules a page at a time: creating one is
+   * rare, and the count needs no index of its own.
+   */
+  async #assertUnderBudget(owner: string): Promise<void> {
+    const max = this.#deps.maxSchedulesPerPrincipal();
+    let owned = 0;
+    let after: string | undefined;
+    do {
+      const page = await this.#deps.store.schedules.listSchedules({ limit: 1_000, ...(after !== undefined ? { after } : {}) });
+      for (const s of page.schedules) if (s.origin === 'api' && s.owner === owner) owned += 1;
+      after = page.next ?? undefined;
+    } while (after !== undefined && owned < max);
+    if (owned >= max) throw limitExceeded('maxSchedulesPerPrincipal', max, owned + 1, `${owner} already owns ${owned} schedules (budget maxSchedulesPerPrincipal is ${max}): delete one first`);
   }
 
   /** A schedule with its next fire times and its runs' outcomes. Throws SCHEDULE_NOT_FOUND, also when `as` may not see it. */

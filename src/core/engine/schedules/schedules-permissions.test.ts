@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { advancePolling, scheduleEngine } from '../../../../test/support/schedule-kit.js';
+import { advancePolling, reportFlow, scheduleEngine } from '../../../../test/support/schedule-kit.js';
+import { createEngine, createMemoryStores } from '../../../index.js';
+import { createManualClock } from '../../../testing/index.js';
 import type { FlowDefinition } from '../../model.js';
 
 const MIN = 60_000;
@@ -35,6 +37,28 @@ describe('schedules under the permission model', () => {
     const run = await engine.getRun(fired.outcomes[0]!.runId!);
     expect(run).toMatchObject({ createdBy: 'olivia', runAs: 'svc-reports', source: 'schedule' });
     expect(created.owner).toBe('olivia');
+    await engine.close();
+  });
+});
+
+describe('the schedules budget', () => {
+  it('refuses a principal\'s schedule past maxSchedulesPerPrincipal with LIMIT_EXCEEDED, creating nothing; others and definitions are not counted', async () => {
+    const engine = createEngine({ stores: createMemoryStores(), clock: createManualClock(at('09:59')), poll: false, runtimeConfig: { budgets: { maxSchedulesPerPrincipal: 2 } } });
+    await engine.deployFlow(reportFlow, { publish: true });
+    await engine.deployFlow({ ...guarded(['olivia']), schedules: [{ name: 'nightly', cron: '0 2 * * *' }] }, { publish: true, deployedBy: 'olivia' });
+    for (const id of ['olivia', 'mona']) await engine.principals.createUser({ id });
+    await engine.schedules.create({ scheduleId: 'a', flowId: 'reports/daily', every: '15m' }, { as: 'olivia' });
+    await engine.schedules.create({ scheduleId: 'b', flowId: 'reports/daily', every: '15m' }, { as: 'olivia' });
+    await expect(engine.schedules.create({ scheduleId: 'c', flowId: 'reports/daily', every: '15m' }, { as: 'olivia' })).rejects.toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      details: { limit: 'maxSchedulesPerPrincipal', max: 2, value: 3 },
+    });
+    await expect(engine.schedules.get('c')).rejects.toMatchObject({ code: 'SCHEDULE_NOT_FOUND' });
+    // Someone else's count is their own; deleting one makes room again.
+    await engine.schedules.create({ scheduleId: 'm', flowId: 'reports/daily', every: '15m' }, { as: 'mona' });
+    await engine.schedules.delete('a', { as: 'olivia' });
+    await engine.schedules.create({ scheduleId: 'c', flowId: 'reports/daily', every: '15m' }, { as: 'olivia' });
+    expect((await engine.schedules.list()).schedules.map((s) => s.scheduleId).sort()).toEqual(['b', 'c', 'm', 'ops/guarded#nightly']);
     await engine.close();
   });
 });
