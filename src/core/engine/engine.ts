@@ -142,7 +142,7 @@ export class Engine implements EngineCore {
     this.#watching = new RunWatching<PrincipalRef>({ store, clock, logger, pollIntervalMs, budgets, origin: this.workerId, onRun: (id, l) => this.#live.onRun(id, l), isReadable: (id, as) => this.access.isReadable(id, as), principalId: principalIdOf });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
     const createAndExecute = (run: NewRun, events: RunEventBody[]) => this.#createAndExecute(run, events);
-    this.schedules = new EngineSchedules({ store, clock, logger, workerId: this.workerId, access: this.access, runIds: this.derivedRunIds, ids: this.ids, loadFlow: (id) => this.loadFlow(id), buildRun: (input) => this.buildRun(input), createAndExecute, cancelRunTree: (id, reason) => this.cancelRunTree(id, reason), pollIntervalMs, maxSchedulesPerPrincipal: () => this.budgets.maxSchedulesPerPrincipal });
+    this.schedules = new EngineSchedules({ store, clock, logger, workerId: this.workerId, access: this.access, runIds: this.derivedRunIds, ids: this.ids, loadFlow: (id) => this.loadFlow(id), buildRun: (input) => this.buildRun(input), createAndExecute, cancelRunTree: (id, reason) => this.cancelRunTree(id, reason), pollIntervalMs, budgets: () => this.budgets, maxNestingDepth: this.maxNestingDepth });
     if (options.poll !== false && options.schedules !== false) this.schedules.poller.start();
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
     this.#retention?.start();

@@ -12,7 +12,10 @@
  * clock) and schedule-firing.ts (the policies). It may import core, the engine's contracts,
  * access/ and start/.
  */
-import { limitExceeded } from '../../budgets.js';
+import { limitExceeded, type Budgets } from '../../budgets.js';
+import { checkValueBytes } from '../../json-size.js';
+import { assertNestingWithin } from '../../json-depth.js';
+import { bindActionInput } from '../../params.js';
 import type { IdSource } from '../../clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';
@@ -50,8 +53,10 @@ export interface ScheduleViewPage {
 /** Options of {@link EngineSchedules}. */
 export interface EngineSchedulesDeps extends ScheduleEngineDeps {
   ids: IdSource;
-  /** The budget `maxSchedulesPerPrincipal` (read at each create: budgets are the engine's). */
-  maxSchedulesPerPrincipal: () => number;
+  /** The engine's budgets (`maxSchedulesPerPrincipal`, `maxValueBytes`), read at each change. */
+  budgets: () => Budgets;
+  /** The engine's `maxNestingDepth`: a schedule's input nests no deeper. */
+  maxNestingDepth: number;
 }
 
 const NOT_FOUND = (id: string) => new NotFoundError('SCHEDULE_NOT_FOUND', `schedule "${id}" does not exist`, { details: { scheduleId: id } });
@@ -78,9 +83,7 @@ export class EngineSchedules {
     }
     if (typeof input.flowId !== 'string') throw new ValidationError('INVALID_INPUT', [{ path: 'flowId', message: 'is required: the flow whose action the schedule starts' }]);
     const fields = checkScheduleFields(input);
-    const flow = await this.#deps.loadFlow(fields.flowId);
-    if (!Object.hasOwn(flow.definition.actions, fields.actionName)) throw new NotFoundError('ACTION_NOT_FOUND', `flow "${flow.flowId}" has no action "${fields.actionName}"`);
-    await this.#deps.access.assertCanStart({ by: options.as ?? null, flow, runAs: fields.runAs, hidden: { version: undefined } });
+    await this.#checkStartable(fields, options.as);
     const owner = options.as === undefined ? '' : principalIdOf(options.as);
     if (owner !== '') await this.#assertUnderBudget(owner);
     const now = this.#deps.clock.now();
@@ -92,12 +95,29 @@ export class EngineSchedules {
   }
 
   /**
+   * Checks what every slot's start would check, once, before anything is stored: the flow and its
+   * action exist, `as` may start it (as `runAs`), and the input is one the action accepts — nested
+   * no deeper than `maxNestingDepth`, within `maxValueBytes`, and binding to its params. A bad
+   * input is INVALID_INPUT naming the field, not a failed run at every slot.
+   */
+  async #checkStartable(fields: ScheduleFields, as: PrincipalRef | undefined): Promise<void> {
+    const flow = await this.#deps.loadFlow(fields.flowId);
+    const action = Object.hasOwn(flow.definition.actions, fields.actionName) ? flow.definition.actions[fields.actionName]! : null;
+    if (!action) throw new NotFoundError('ACTION_NOT_FOUND', `flow "${flow.flowId}" has no action "${fields.actionName}"`);
+    await this.#deps.access.assertCanStart({ by: as ?? null, flow, runAs: fields.runAs, hidden: { version: undefined } });
+    assertNestingWithin(fields.input, { path: 'input', maxDepth: this.#deps.maxNestingDepth });
+    checkValueBytes(fields.input, this.#deps.budgets().maxValueBytes, "the schedule's input");
+    const bound = bindActionInput(action, fields.input, flow.definition.classes);
+    if (!bound.ok) throw new ValidationError('INVALID_INPUT', bound.issues);
+  }
+
+  /**
    * Throws LIMIT_EXCEEDED (`maxSchedulesPerPrincipal`) when `owner` already owns that many
    * schedules made over the API. Counted by reading the schedules a page at a time: creating one is
    * rare, and the count needs no index of its own.
    */
   async #assertUnderBudget(owner: string): Promise<void> {
-    const max = this.#deps.maxSchedulesPerPrincipal();
+    const max = this.#deps.budgets().maxSchedulesPerPrincipal;
     let owned = 0;
     let after: string | undefined;
     do {
@@ -131,11 +151,7 @@ export class EngineSchedules {
     return this.#change(scheduleId, options.as, async (schedule, now) => {
       if (schedule.origin === 'definition') throw new ConflictError(`schedule "${scheduleId}" is declared by flow "${schedule.flowId}" v${schedule.definitionVersion}: publish a new version to change it`, { details: { scheduleId } });
       const fields = checkScheduleFields(changes, { base: schedule });
-      if (fields.flowId !== schedule.flowId || fields.actionName !== schedule.actionName || fields.runAs !== schedule.runAs) {
-        const flow = await this.#deps.loadFlow(fields.flowId);
-        if (!Object.hasOwn(flow.definition.actions, fields.actionName)) throw new NotFoundError('ACTION_NOT_FOUND', `flow "${flow.flowId}" has no action "${fields.actionName}"`);
-        await this.#deps.access.assertCanStart({ by: options.as ?? null, flow, runAs: fields.runAs, hidden: { version: undefined } });
-      }
+      if (fields.flowId !== schedule.flowId || fields.actionName !== schedule.actionName || fields.runAs !== schedule.runAs || changes.input !== undefined) await this.#checkStartable(fields, options.as);
       const specChanged = JSON.stringify(fields.spec) !== JSON.stringify(schedule.spec);
       const state = specChanged ? { ...schedule.state, lastSlot: Math.max(schedule.state.lastSlot ?? schedule.createdAt, now) } : schedule.state;
       return { ...schedule, ...fields, state };

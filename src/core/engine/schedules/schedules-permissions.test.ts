@@ -61,4 +61,22 @@ describe('the schedules budget', () => {
     expect((await engine.schedules.list()).schedules.map((s) => s.scheduleId).sort()).toEqual(['b', 'c', 'm', 'ops/guarded#nightly']);
     await engine.close();
   });
+
+  it('refuses, creating nothing, an input every slot would refuse: params it does not bind, too deep, too large', async () => {
+    const engine = createEngine({ stores: createMemoryStores(), clock: createManualClock(at('09:59')), poll: false, runtimeConfig: { maxNestingDepth: 16, budgets: { maxValueBytes: 1024 } } });
+    await engine.deployFlow({ id: 'reports/typed', actions: { main: { params: { region: { type: 'text', required: true } }, startAt: 'ok', steps: { ok: { stepType: 'SUCCEED' } } } } }, { publish: true });
+    await engine.principals.createUser({ id: 'olivia' });
+    const create = (input: unknown) => engine.schedules.create({ scheduleId: 's', flowId: 'reports/typed', every: '15m', input }, { as: 'olivia' });
+    await expect(create({})).rejects.toMatchObject({ code: 'INVALID_INPUT', issues: [{ path: 'input.region' }] });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 20; i++) deep = [deep];
+    await expect(create({ region: 'eu', deep })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(create({ region: 'x'.repeat(2_000) })).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED', details: { limit: 'maxValueBytes' } });
+    expect((await engine.schedules.list()).schedules).toEqual([]);
+    await create({ region: 'eu' });
+    // Changing the input later is held to the same.
+    await expect(engine.schedules.update('s', { input: { region: 7 } }, { as: 'olivia' })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    expect((await engine.schedules.get('s')).input).toEqual({ region: 'eu' });
+    await engine.close();
+  });
 });
