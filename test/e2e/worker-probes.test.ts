@@ -35,12 +35,37 @@ describe('flowrun worker --metrics-port', () => {
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(/^flowrun_runs_ended_total\{flow="probe\/echo",status="SUCCEEDED"\} 3$/m);
       expect(metrics).toMatch(/^flowrun_leases_held 0$/m);
+      expect(output).not.toContain('WARNING');
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
       await api.close();
       await stores.close();
+    }
+  }, 60_000);
+
+  it('warns that /metrics answers without a token when bound beyond loopback', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'flowrun-worker-probes-')), 'flowrun.db');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/flowrun-cli.ts', 'worker', '--store', `sqlite:${path}`, '--metrics-port', '0', '--metrics-host', '0.0.0.0', '--log-format', 'json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let errors = '';
+    child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+    const exited = new Promise<number | string>((r) => child.once('exit', (code, signal) => r(code ?? signal ?? 'unknown')));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const check = setInterval(() => {
+          if (errors.includes('WARNING')) resolve(clearInterval(check));
+        }, 50);
+        void exited.then((code) => {
+          clearInterval(check);
+          reject(new Error(`worker exited ${code}: ${errors}`));
+        });
+      });
+      expect(errors).toContain('/metrics on 0.0.0.0 answers without a token');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
     }
   }, 60_000);
 });

@@ -21,7 +21,7 @@ import { collectBudgetFlag, parseBudgetFlags } from '../parse-budget-flags.js';
 import { DEFAULT_STORE_SPEC, openStoreSpec } from '../store-spec.js';
 import { addLogOptions, loggerOf, type LogOptionValues } from '../log-options.js';
 import { addRoleOptions, roleSettingsOf, type RoleOptionValues } from '../role-options.js';
-import { processSignals, withoutPassword, type ShutdownSignals } from './serve.js';
+import { isLoopbackHost, processSignals, withoutPassword, type ShutdownSignals } from './serve.js';
 
 interface WorkerCommandOptions extends LogOptionValues, RoleOptionValues {
   store: string;
@@ -71,6 +71,8 @@ async function workerCommand(options: WorkerCommandOptions, io: CliIo, signals: 
     if (options.metricsPort !== undefined) {
       probes = await listenWorkerProbes({ host: options.metricsHost, port: parseCount(options.metricsPort, '--metrics-port', 0)!, store: stores, metrics });
       io.out(`metrics and probes: ${probes.url}/metrics ${probes.url}/health ${probes.url}/ready\n`);
+      // They answer without a token (flow ids, run counts): beyond loopback, anyone who reaches the port reads them.
+      if (!isLoopbackHost(options.metricsHost)) io.err(`flowrun worker: WARNING: /metrics on ${options.metricsHost} answers without a token: keep the port on a private network (or --metrics-host 127.0.0.1).\n`);
     }
     logger.info({ workerId, concurrency: role.maxConcurrentRuns, retentionDays: role.retention?.days ?? null }, 'worker started');
     // The engine's timers do not hold the process open (a library must not); the worker's life does.
