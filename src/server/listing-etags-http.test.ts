@@ -3,29 +3,21 @@
  * file standing for another process: a poll answered 304 costs no listing read, and a 304 never
  * hides a change made anywhere in between nor hands one principal's answer to another.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFilesystemStores, createMemoryStores, type SqliteStore } from '../index.js';
-import { createServerFixture, type ServerFixture } from '../../test/support/server-fixture.js';
+import { createMemoryStores, type SqliteStore } from '../index.js';
+import { createServerFixture, openSharedFileFixture, type ServerFixture, type SharedFileFixture } from '../../test/support/server-fixture.js';
 
-let rootDir: string;
 let stores: SqliteStore;
 let otherProcess: SqliteStore;
 let f: ServerFixture;
 
+let fixture: SharedFileFixture;
+
 beforeEach(async () => {
-  rootDir = mkdtempSync(join(tmpdir(), 'flowrun-listing-etags-'));
-  stores = createFilesystemStores({ rootDir, synchronous: 'NORMAL' });
-  otherProcess = createFilesystemStores({ rootDir, synchronous: 'NORMAL' });
-  f = await createServerFixture({ stores });
+  fixture = await openSharedFileFixture('flowrun-listing-etags-');
+  ({ stores, otherProcess, f } = fixture);
 });
-afterEach(async () => {
-  await f.close();
-  await otherProcess.close();
-  await stores.close();
-});
+afterEach(() => fixture.close());
 
 const LIST = '/runs?limit=20&orderBy=startTime&orderDir=desc&markerOnly=true&rootsOnly=true&childCounts=true';
 

@@ -3,30 +3,22 @@
  * on the same file standing for another process: whatever changes there — the run, a token, a
  * group — the next read answers as if nothing had been cached.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createFilesystemStores, type SqliteStore } from '../index.js';
-import { createServerFixture, type ServerFixture } from '../../test/support/server-fixture.js';
+import type { SqliteStore } from '../index.js';
+import { openSharedFileFixture, type ServerFixture, type SharedFileFixture } from '../../test/support/server-fixture.js';
 import { createFlowApiRouter, hashApiToken, newApiToken } from './index.js';
 
-let rootDir: string;
 let stores: SqliteStore;
 let otherProcess: SqliteStore;
 let f: ServerFixture;
 
+let fixture: SharedFileFixture;
+
 beforeEach(async () => {
-  rootDir = mkdtempSync(join(tmpdir(), 'flowrun-run-answers-'));
-  stores = createFilesystemStores({ rootDir, synchronous: 'NORMAL' });
-  otherProcess = createFilesystemStores({ rootDir, synchronous: 'NORMAL' });
-  f = await createServerFixture({ stores });
+  fixture = await openSharedFileFixture('flowrun-run-answers-');
+  ({ stores, otherProcess, f } = fixture);
 });
-afterEach(async () => {
-  await f.close();
-  await otherProcess.close();
-  await stores.close();
-});
+afterEach(() => fixture.close());
 
 /** An ended run of olivia's that the group `ops` manages and mona monitors. */
 async function endedRun(): Promise<string> {

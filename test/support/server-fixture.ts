@@ -3,7 +3,10 @@
  * test authenticator (`Authorization: Bearer as:<principal>`), request builders, and a reader of
  * Server-Sent Events from a Response body.
  */
-import { createEngine, createMemoryStores, type Engine, type FlowDefinition, type Module, type Store } from '../../src/index.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEngine, createFilesystemStores, createMemoryStores, type Engine, type FlowDefinition, type Module, type SqliteStore, type Store } from '../../src/index.js';
 import { createFlowApiRouter, type FlowApiRouter, type FlowApiRouterOptions } from '../../src/server/index.js';
 
 /** Ends when the run is canceled. */
@@ -125,4 +128,30 @@ export async function readSse(body: ReadableStream<Uint8Array>, until: (event: S
   } finally {
     await reader.cancel().catch(() => undefined);
   }
+}
+
+/** A server fixture over a SQLite folder, with a second store on the same file standing for another process. */
+export interface SharedFileFixture {
+  stores: SqliteStore;
+  otherProcess: SqliteStore;
+  f: ServerFixture;
+  close(): Promise<void>;
+}
+
+/** Opens a {@link SharedFileFixture} in a new temporary folder named after `prefix` (synchronous=NORMAL). */
+export async function openSharedFileFixture(prefix: string): Promise<SharedFileFixture> {
+  const rootDir = mkdtempSync(join(tmpdir(), prefix));
+  const stores = createFilesystemStores({ rootDir, synchronous: 'NORMAL' });
+  const otherProcess = createFilesystemStores({ rootDir, synchronous: 'NORMAL' });
+  const f = await createServerFixture({ stores });
+  return {
+    stores,
+    otherProcess,
+    f,
+    async close() {
+      await f.close();
+      await otherProcess.close();
+      await stores.close();
+    },
+  };
 }
