@@ -163,9 +163,12 @@ export class RunExecutor implements StepHost, FlushableRun {
       const outOfSteps = this.#budget.countStep(this.#state);
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
       const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };
-      const visit = (): Promise<boolean> => executeStep(args).then((outcome) => this.#apply(frame, step, outcome));
-      const visited = this.#trace ? this.#trace.visit({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length }, visit) : visit();
-      if (!(await visited)) return;
+      const trace = this.#trace;
+      // Untraced (no SDK recording), a step costs no closure or span call.
+      const visited = trace
+        ? await trace.visit({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length }, async () => this.#apply(frame, step, await executeStep(args)))
+        : await this.#apply(frame, step, await executeStep(args));
+      if (!visited) return;
     }
   }
 
