@@ -3,6 +3,7 @@
  * that callers test (`err.code === 'FLOW_NOT_FOUND'`), never the class or the message.
  * The same codes travel through stores, HTTP and the CLI, so the set below is the contract.
  */
+import type { LocalizableMessage } from './validation/messages.js';
 
 /** The error codes flowrun itself produces. Modules and FAIL steps may use any other string. */
 export const ERROR_CODES = [
@@ -89,6 +90,11 @@ export interface RunErrorInfo {
 export interface ValidationIssue {
   path: string;
   message: string;
+  /**
+   * The same message as a key and values, for front ends that say it in another language
+   * (validation/messages.ts). Not enumerable: JSON and equality see `{path, message}` only.
+   */
+  readonly localizable?: LocalizableMessage;
 }
 
 /** A definition or input that does not hold; `issues` lists every problem at once. */

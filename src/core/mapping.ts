@@ -13,10 +13,11 @@
  */
 import { JSONPath } from 'jsonpath-plus';
 import { FlowError } from './errors.js';
-import { checkExpression, evaluateExpression, withLimits, type ExpressionLimits, type ExpressionScope } from './expression/index.js';
+import { expressionProblem, evaluateExpression, withLimits, type ExpressionLimits, type ExpressionScope } from './expression/index.js';
 import { isBlockedKey, readOwn } from './expression/values.js';
 import { DEFAULT_BUDGETS } from './budgets.js';
 import { checkValueBytes } from './json-size.js';
+import { msg, renderMessage, type IssueMessage, type LocalizableMessage } from './validation/messages.js';
 
 /** What a step sees: the context roots of its frame (DESIGN.md §2). */
 export interface StepContext {
@@ -82,9 +83,9 @@ function matchParen(path: string, open: number): number {
  * Splits a JSONPath into segments, or returns what is wrong with it. `offset` is subtracted from
  * the columns in messages (for targets written without the leading `$.`).
  */
-function tokenizePath(path: string, offset = 0): PathSegment[] | string {
-  if (!path.startsWith('$')) return 'a JSONPath starts with "$"';
-  const at = (i: number): string => `at column ${i + 1 - offset}`;
+function tokenizePath(path: string, offset = 0): PathSegment[] | LocalizableMessage {
+  if (!path.startsWith('$')) return msg('pathStartsWithDollar');
+  const at = (i: number): number => i + 1 - offset;
   const segments: PathSegment[] = [];
   let i = 1;
   while (i < path.length) {
@@ -102,26 +103,26 @@ function tokenizePath(path: string, offset = 0): PathSegment[] | string {
       while (end < path.length && !NAME_STOP.has(path.charAt(end))) end++;
       const name = path.slice(i, end);
       if (name === '*') segments.push({ kind: 'other' });
-      else if (!name || BAD_NAME.test(name)) return `expected a property name ${at(i)}${name ? `, got "${name}"` : ''}`;
+      else if (!name || BAD_NAME.test(name)) return name ? msg('pathExpectedNameGot', { column: at(i), name }) : msg('pathExpectedName', { column: at(i) });
       else segments.push({ kind: 'name', name });
       i = end;
     } else if (ch === '[') {
       const next = path.charAt(i + 1);
       if (next === "'" || next === '"') {
         const close = path.indexOf(next, i + 2);
-        if (close < 0 || path.charAt(close + 1) !== ']') return `unclosed [${next} ${at(i)}`;
+        if (close < 0 || path.charAt(close + 1) !== ']') return msg('pathUnclosed', { token: `[${next}`, column: at(i) });
         segments.push({ kind: 'name', name: path.slice(i + 2, close) });
         i = close + 2;
       } else if (next === '(' || path.startsWith('?(', i + 1)) {
         const open = next === '(' ? i + 1 : i + 2;
         const close = matchParen(path, open);
-        if (close < 0 || path.charAt(close + 1) !== ']') return `unclosed filter ${at(i)}`;
+        if (close < 0 || path.charAt(close + 1) !== ']') return msg('pathUnclosedFilter', { column: at(i) });
         segments.push({ kind: 'filter', body: path.slice(open + 1, close) });
         i = close + 2;
       } else {
         const close = path.indexOf(']', i);
         const inner = close < 0 ? '' : path.slice(i + 1, close).trim();
-        if (!inner) return close < 0 ? `unclosed [ ${at(i)}` : `empty [] ${at(i)}`;
+        if (!inner) return close < 0 ? msg('pathUnclosed', { token: '[', column: at(i) }) : msg('pathEmptyBrackets', { column: at(i) });
         // `*`, slices `1:3`, unions `0,2`, negative indexes: jsonpath-plus handles them.
         const isSelector = inner === '*' || inner.includes(':') || inner.includes(',') || /^-\d+$/.test(inner);
         segments.push(isSelector ? { kind: 'other' } : { kind: 'name', name: /^\d+$/.test(inner) ? String(Number(inner)) : inner });
@@ -131,11 +132,11 @@ function tokenizePath(path: string, offset = 0): PathSegment[] | string {
       segments.push({ kind: 'other' });
       i++;
     } else {
-      return `unexpected "${ch}" ${at(i)}`;
+      return msg('pathUnexpected', { char: ch, column: at(i) });
     }
   }
   const blocked = segments.find((s) => s.kind === 'name' && isBlockedKey(s.name));
-  if (blocked?.kind === 'name') return `"${blocked.name}" is not accessible`;
+  if (blocked?.kind === 'name') return msg('pathNotAccessible', { name: blocked.name });
   return segments;
 }
 
@@ -175,7 +176,7 @@ function evaluateFilter(code: string, sandbox: object): unknown {
 
 function resolvePath(path: string, root: unknown): unknown {
   const segments = tokenizePath(path);
-  if (typeof segments === 'string') throw new FlowError('INVALID_EXPRESSION', `invalid JSONPath "${path}": ${segments}`);
+  if (!Array.isArray(segments)) throw new FlowError('INVALID_EXPRESSION', `invalid JSONPath "${path}": ${renderMessage(segments)}`);
   const names = definiteNames(segments);
   if (names) return names.reduce<unknown>((value, name) => (value === null || value === undefined ? undefined : readOwn(value, name)), root);
   if (root === undefined) return [];
@@ -202,7 +203,7 @@ function isJsonPath(source: string): boolean {
 export function jsonPathPrefix(source: string): string[] | undefined {
   if (!isJsonPath(source)) return undefined;
   const segments = tokenizePath(source.trim());
-  if (typeof segments === 'string') return undefined;
+  if (!Array.isArray(segments)) return undefined;
   const names: string[] = [];
   for (const segment of segments) {
     if (segment.kind !== 'name') break;
@@ -226,13 +227,19 @@ export function resolveSource(source: string, scope: ExpressionScope): unknown {
  * included) or expression, else the message, for definition validation.
  */
 export function checkMappingSource(source: string): string | undefined {
-  if (!isJsonPath(source)) return checkExpression(source);
+  const problem = mappingSourceProblem(source);
+  return problem === undefined ? undefined : renderMessage(problem);
+}
+
+/** As {@link checkMappingSource}, the problem as a keyed message (validation/messages.ts) when it has one. */
+export function mappingSourceProblem(source: string): IssueMessage | undefined {
+  if (!isJsonPath(source)) return expressionProblem(source);
   const segments = tokenizePath(source.trim());
-  if (typeof segments === 'string') return `invalid JSONPath "${source}": ${segments}`;
+  if (!Array.isArray(segments)) return msg('invalidJsonPath', { source, problem: segments });
   for (const segment of segments) {
     if (segment.kind !== 'filter') continue;
-    const problem = checkExpression(filterScript(segment.body));
-    if (problem) return `invalid filter in JSONPath "${source}": ${problem}`;
+    const problem = expressionProblem(filterScript(segment.body));
+    if (problem) return msg('invalidJsonPathFilter', { source, problem });
   }
   return undefined;
 }
@@ -244,17 +251,23 @@ export function checkMappingSource(source: string): string | undefined {
  * prototype key (`__proto__`, `constructor`, `prototype`).
  */
 export function parseContextTarget(target: string): { root: 'vars' | 'outputs'; path: string[] } | string {
+  const parsed = readContextTarget(target);
+  return 'key' in parsed ? renderMessage(parsed) : parsed;
+}
+
+/** As {@link parseContextTarget}, what is wrong as a keyed message (validation/messages.ts). */
+export function readContextTarget(target: string): { root: 'vars' | 'outputs'; path: string[] } | LocalizableMessage {
   const trimmed = typeof target === 'string' ? target.trim() : '';
-  if (!trimmed) return 'a context target must be a path such as $.vars.x or $.outputs.x';
+  if (!trimmed) return msg('targetEmpty');
   const prefixed = !trimmed.startsWith('$');
   const segments = tokenizePath(prefixed ? `$.${trimmed}` : trimmed, prefixed ? 2 : 0);
-  if (typeof segments === 'string') return `invalid target "${target}": ${segments}`;
+  if (!Array.isArray(segments)) return msg('targetInvalid', { target, problem: segments });
   const names = definiteNames(segments);
-  if (!names) return `target "${target}" must name one place: no wildcards, filters, slices, unions or ".."`;
+  if (!names) return msg('targetNotOnePlace', { target });
   const [first, ...path] = names;
   const root = first === 'vars' || first === 'flow_variables' ? 'vars' : first === 'outputs' ? 'outputs' : undefined;
-  if (!root) return `target "${target}" must start with vars (or flow_variables) or outputs${first === undefined ? '' : `, not "${first}"`}`;
-  if (path.length === 0) return `target "${target}" names no variable: write to $.${root}.<name>`;
+  if (!root) return first === undefined ? msg('targetRoot', { target }) : msg('targetRootNot', { target, first });
+  if (path.length === 0) return msg('targetNoVariable', { target, root });
   return { root, path };
 }
 

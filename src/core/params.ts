@@ -12,6 +12,7 @@ import { cloneJson } from './json.js';
 import { MAX_WALKED_DEPTH } from './json-depth.js';
 import { isSealed } from './sealed-values.js';
 import type { ActionDefinition, JsonSchema, TypeRef } from './model.js';
+import { issueOf, msg, renderMessage, type IssueMessage, type ValidationMessageKey } from './validation/messages.js';
 
 // Part of this module's API before they moved to their own files; imports from here keep working.
 export { checkJsonSchema } from './validation/check-json-schema.js';
@@ -138,10 +139,10 @@ function checkValue(
   // The validator's "required property" for a property named above would say it twice.
   const saidAbove = (unit: OutputUnit): boolean => unit.keyword === 'required' && missing.some((keys) => unit.error.includes(`"${keys[keys.length - 1]}"`));
   return [...unbound, ...leafErrors(result.errors).filter((unit) => !saidAbove(unit)).map((unit) => {
-    const explained = explain(unit, valueAt(value, unit.instanceLocation), schema);
     // A `false` subschema's location names the instance, not the schema; it would mislead.
-    const where = unit.keyword === 'false' ? '' : ` (schema: ${decodePointer(unit.keywordLocation)})`;
-    return { path: appendPointer(path, value, unit.instanceLocation), message: `${prefix}${explained}${where}` };
+    const where = unit.keyword === 'false' ? '' : msg('schemaAt', { pointer: decodePointer(unit.keywordLocation) });
+    const explained = explain(unit, valueAt(value, unit.instanceLocation), schema, where);
+    return issueOf(appendPointer(path, value, unit.instanceLocation), prefix === '' ? explained : `${prefix}${renderMessage(explained)}`);
   })];
 }
 
@@ -238,7 +239,26 @@ function leafErrors(errors: OutputUnit[]): OutputUnit[] {
   });
 }
 
-function explain(unit: OutputUnit, value: unknown, schema: JsonSchema): string {
+/** The names of JSON types, as keyed parts of a message. */
+const JSON_TYPE_KEYS: Readonly<Record<string, ValidationMessageKey>> = {
+  string: 'typeString', number: 'typeNumber', integer: 'typeInteger', boolean: 'typeBoolean', object: 'typeObject', array: 'typeArray', null: 'typeNull',
+};
+
+/** What a schema keyword's failure means, `where` (the keyword's location) after it; keyed where a `.flow` program can meet it. */
+function explain(unit: OutputUnit, value: unknown, schema: JsonSchema, where: IssueMessage): IssueMessage {
+  const got = describeValue(value);
+  if (unit.keyword === 'type' && typeof keywordValue(schema, unit.keywordLocation) === 'string') {
+    const type = keywordValue(schema, unit.keywordLocation) as string;
+    if (Object.hasOwn(JSON_TYPE_KEYS, type)) return msg('valueExpectedType', { types: msg(JSON_TYPE_KEYS[type]!), value: got, schema: where });
+  }
+  if (unit.keyword === 'required') {
+    const property = /property "(.*)"/.exec(unit.error)?.[1];
+    if (property !== undefined) return msg('valueMissingProperty', { property, schema: where });
+  }
+  return `${explainText(unit, value, schema)}${renderMessage(where)}`;
+}
+
+function explainText(unit: OutputUnit, value: unknown, schema: JsonSchema): string {
   const got = describeValue(value);
   const rule = keywordValue(schema, unit.keywordLocation);
   const shown = describeValue(rule);

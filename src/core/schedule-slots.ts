@@ -5,6 +5,7 @@
  * same slots, which is what lets a slot's run id be derived from it.
  */
 import { Cron } from 'croner';
+import { msg, type IssueMessage } from './validation/messages.js';
 
 /** When a schedule's slots fall: a cron expression (5 or 6 fields) read in an IANA time zone (default UTC), or a fixed interval aligned to the epoch plus `offset`. */
 export type ScheduleSpec = { cron: string; timezone?: string } | { every: string; offset?: string };
@@ -27,10 +28,10 @@ export function parseEvery(text: unknown, options: { allowZero?: boolean } = {})
 }
 
 /** What is wrong with a cron expression (5 or 6 fields: seconds first when 6), or null when croner accepts it. */
-export function cronIssue(pattern: string): string | null {
+export function cronIssue(pattern: string): IssueMessage | null {
   const fields = pattern.trim().split(/\s+/).length;
-  if (pattern.trim().startsWith('@')) return 'nicknames such as @daily are not accepted: write the fields';
-  if (fields !== 5 && fields !== 6) return `expected 5 or 6 fields, got ${fields}`;
+  if (pattern.trim().startsWith('@')) return msg('cronNickname');
+  if (fields !== 5 && fields !== 6) return msg('cronFieldCount', { count: fields });
   try {
     cronOf(pattern, undefined);
     return null;

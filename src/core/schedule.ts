@@ -6,6 +6,7 @@
  */
 import { ValidationError, type ValidationIssue } from './errors.js';
 import { cronIssue, parseEvery, type ScheduleSpec } from './schedule-slots.js';
+import { issueOf, msg, type IssueMessage } from './validation/messages.js';
 
 export type { ScheduleSpec };
 
@@ -143,7 +144,7 @@ export function checkScheduleFields(input: ScheduleInput, options: { path?: stri
 export function scheduleIssues(input: ScheduleInput, path = '', base?: ScheduleFields): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const at = (field: string): string => (path ? `${path}.${field}` : field);
-  const add = (field: string, message: string): void => void issues.push({ path: at(field), message });
+  const add = (field: string, message: IssueMessage): void => void issues.push(issueOf(at(field), message));
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return [{ path: path || '(schedule)', message: 'must be an object' }];
   const hasCron = input.cron !== undefined;
   const hasEvery = input.every !== undefined;
@@ -151,13 +152,13 @@ export function scheduleIssues(input: ScheduleInput, path = '', base?: ScheduleF
   else if (!hasCron && !hasEvery && !base) add('cron', 'a schedule needs "cron" (with an optional "timezone") or "every"');
   if (hasCron) {
     const problem = typeof input.cron === 'string' ? cronIssue(input.cron) : 'must be a string';
-    if (problem) add('cron', `invalid cron ${JSON.stringify(input.cron)}: ${problem}`);
+    if (problem) add('cron', msg('invalidCron', { value: JSON.stringify(input.cron), problem }));
   }
   if (input.timezone !== undefined) {
     if (hasEvery || (!hasCron && base && !('cron' in base.spec))) add('timezone', '"timezone" applies to "cron" only');
-    else if (!isTimeZone(input.timezone)) add('timezone', `unknown time zone ${JSON.stringify(input.timezone)} (an IANA name such as "Europe/Paris")`);
+    else if (!isTimeZone(input.timezone)) add('timezone', msg('unknownTimeZone', { value: JSON.stringify(input.timezone) }));
   }
-  if (hasEvery && parseEvery(input.every) === null) add('every', `invalid interval ${JSON.stringify(input.every)}: a duration such as "15m", "1h30m" or "10s" (at least 1s)`);
+  if (hasEvery && parseEvery(input.every) === null) add('every', msg('invalidInterval', { value: JSON.stringify(input.every) }));
   if (input.offset !== undefined) {
     if (!hasEvery) add('offset', '"offset" applies to "every" only');
     else if (parseEvery(input.offset, { allowZero: true }) === null) add('offset', `invalid offset ${JSON.stringify(input.offset)}: a duration such as "5m"`);
@@ -178,7 +179,7 @@ export function scheduleIssues(input: ScheduleInput, path = '', base?: ScheduleF
   count('catchupWindowMs', 0, false);
   count('pauseAfterFailures', 1, true);
   if (input.overlap !== undefined && !OVERLAP_POLICIES.includes(input.overlap)) add('overlap', `must be one of ${OVERLAP_POLICIES.join(', ')}, got ${JSON.stringify(input.overlap)}`);
-  if (input.runAs !== undefined && input.runAs !== null && (typeof input.runAs !== 'string' || input.runAs === '' || input.runAs.length > 200)) add('runAs', 'must be a service account id');
+  if (input.runAs !== undefined && input.runAs !== null && (typeof input.runAs !== 'string' || input.runAs === '' || input.runAs.length > 200)) add('runAs', msg('notServiceAccount'));
   return issues;
 }
 

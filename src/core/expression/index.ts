@@ -27,6 +27,7 @@ import { Budget, excerpt, type ExpressionLimits } from './budget.js';
 import { evaluateNode, type ExpressionScope } from './evaluate-node.js';
 import { parseExpression, scanNesting, type ParsedExpression } from './parse-expression.js';
 import { toText } from './values.js';
+import { messageOf, renderMessage, type IssueMessage } from '../validation/messages.js';
 
 export type { ExpressionLimits } from './budget.js';
 export type { ExpressionScope } from './evaluate-node.js';
@@ -137,10 +138,20 @@ function compile(source: string): CompiledExpression {
  * for definition validation to report.
  */
 export function checkExpression(source: string): string | undefined {
+  const problem = expressionProblem(source);
+  return problem === undefined ? undefined : renderMessage(problem);
+}
+
+/**
+ * As {@link checkExpression}, the problem as a keyed message (validation/messages.ts) when it has
+ * one, so a front end can say it in another language; its English rendering is checkExpression's.
+ */
+export function expressionProblem(source: string): IssueMessage | undefined {
   try {
     compile(source);
     return undefined;
   } catch (error) {
+    if (error instanceof ValidationError && error.issues.length === 1) return messageOf(error.issues[0]!);
     return error instanceof Error ? error.message : String(error);
   }
 }

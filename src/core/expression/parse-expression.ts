@@ -13,6 +13,7 @@ import jsepObject from '@jsep-plugin/object';
 import { FlowError, ValidationError } from '../errors.js';
 import { DEFAULT_LIMITS, excerpt } from './budget.js';
 import { FUNCTIONS, METHOD_NAMES, NAMESPACES } from './builtins.js';
+import { issueOf, msg, renderMessage, type IssueMessage, type LocalizableMessage } from '../validation/messages.js';
 import { isBlockedKey } from './values.js';
 
 /** The binary operators after aliases are resolved (`and` → `&&`, `or` → `||`). */
@@ -159,15 +160,55 @@ export function scanNesting(source: string, start: number, untilBrace: boolean):
   return untilBrace ? -1 : source.length;
 }
 
-/** Where a word first appears in the source, for errors about nodes jsep gives no position. */
-function columnOf(source: string, word: string): string {
+/** Where a word first appears in the source (1-based), for errors about nodes jsep gives no position. */
+function columnOf(source: string, word: string): number | undefined {
   const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const match = new RegExp(`(?<![\\w$])${escaped}(?![\\w$])`).exec(source) ?? new RegExp(escaped).exec(source);
-  return match ? ` at column ${match.index + 1}` : '';
+  return match ? match.index + 1 : undefined;
 }
 
-function invalid(source: string, message: string): ValidationError {
-  return new ValidationError('INVALID_EXPRESSION', [{ path: '', message: `${message} in expression "${excerpt(source)}"` }]);
+/** `problem at column N in expression "source"`, keyed (validation/messages.ts) so a front end can translate it. */
+function invalid(source: string, problem: IssueMessage, column: number | undefined): ValidationError {
+  const values = { problem, source: excerpt(source) };
+  const message = column === undefined ? msg('exprIn', values) : msg('exprAt', { ...values, column });
+  return new ValidationError('INVALID_EXPRESSION', [issueOf('', message)]);
+}
+
+/**
+ * jsep's messages (and this file's hooks', thrown through jsep) as keyed messages. A message of
+ * another shape stays English text; so does one whose rendering would not give back jsep's own
+ * words, so the English message is always exactly what jsep said.
+ */
+const JSEP_MESSAGES: [RegExp, (m: RegExpExecArray) => LocalizableMessage][] = [
+  [/^Unexpected period$/, () => msg('jsepUnexpectedPeriod')],
+  [/^Unexpected token (.+)$/s, (m) => msg('jsepUnexpectedToken', { token: m[1]! })],
+  [/^Unexpected "(.*)"$/s, (m) => msg('jsepUnexpectedQuoted', { token: m[1]! })],
+  [/^Unexpected (.+)$/s, (m) => msg('jsepUnexpected', { token: m[1]! })],
+  [/^Expected expression after (.+)$/s, (m) => msg('jsepExpectedAfter', { token: m[1]! })],
+  [/^Expected expression$/, () => msg('jsepExpectedExpression')],
+  [/^Expected comma$/, () => msg('jsepExpectedComma')],
+  [/^Expected exponent \((.*)\)$/s, (m) => msg('jsepExpectedExponent', { text: m[1]! })],
+  [/^Expected an expression inside \$\{\}$/, () => msg('exprEmptyInterpolation')],
+  [/^Expected \} to close \$\{$/, () => msg('exprUnclosedInterpolation')],
+  [/^Expected (\S)$/, (m) => msg('jsepExpected', { token: m[1]! })],
+  [/^Unclosed quote after "(.*)"$/s, (m) => msg('jsepUnclosedQuoteAfter', { text: m[1]! })],
+  [/^Unclosed quote (.)$/, (m) => msg('exprUnclosedQuote', { quote: m[1]! })],
+  [/^Unclosed (.)$/, (m) => msg('jsepUnclosed', { token: m[1]! })],
+  [/^Variable names cannot start with a number \((.*)\)$/s, (m) => msg('jsepNameStartsWithDigit', { text: m[1]! })],
+  [/^missing unaryOp argument$/, () => msg('jsepMissingOperand')],
+  [/^unexpected object property$/, () => msg('jsepObjectProperty')],
+  [/^missing \}$/, () => msg('jsepMissingBrace')],
+  [/^Invalid \\([xu]) escape$/, (m) => msg('exprInvalidEscape', { letter: m[1]! })],
+];
+
+function jsepProblem(description: string): IssueMessage {
+  for (const [pattern, keyed] of JSEP_MESSAGES) {
+    const match = pattern.exec(description);
+    if (!match) continue;
+    const message = keyed(match);
+    return renderMessage(message) === description ? message : description;
+  }
+  return description;
 }
 
 /**
@@ -194,12 +235,12 @@ class Converter {
   depth = 0;
   constructor(private readonly source: string) {}
 
-  private fail(message: string, word?: string): ValidationError {
-    return invalid(this.source, word === undefined ? message : `${message}${columnOf(this.source, word)}`);
+  private fail(problem: IssueMessage, word?: string): ValidationError {
+    return invalid(this.source, problem, word === undefined ? undefined : columnOf(this.source, word));
   }
 
   private staticKey(key: string): string {
-    if (isBlockedKey(key)) throw this.fail(`property "${key}" is not accessible`, key);
+    if (isBlockedKey(key)) throw this.fail(msg('exprBlockedProperty', { name: key }), key);
     return key;
   }
 
@@ -236,7 +277,7 @@ class Converter {
       case 'UnaryExpression': {
         const { operator, argument } = e as jsep.UnaryExpression;
         const op = UNARY_OPERATORS.get(operator);
-        if (!op) throw this.fail(`operator "${operator}" is not supported`, operator);
+        if (!op) throw this.fail(msg('exprOperator', { operator }), operator);
         return { kind: 'unary', op, operand: this.convert(argument, next) };
       }
       case 'ConditionalExpression': {
@@ -247,7 +288,7 @@ class Converter {
         return {
           kind: 'array',
           elements: (e as jsep.ArrayExpression).elements.map((item) => {
-            if (!item) throw this.fail('an array literal may not have empty slots', ',,');
+            if (!item) throw this.fail(msg('exprEmptySlot'), ',,');
             return this.convert(item, next);
           }),
         };
@@ -256,18 +297,18 @@ class Converter {
       case 'CallExpression':
         return this.call(e as jsep.CallExpression, next);
       case 'ThisExpression':
-        throw this.fail('"this" is not available', 'this');
+        throw this.fail(msg('exprThis'), 'this');
       case 'Compound': {
         const body = (e as jsep.Compound).body;
-        if (body.length === 0) throw this.fail('the expression is empty');
+        if (body.length === 0) throw this.fail(msg('exprEmpty'));
         const first = body[0];
-        if (first?.type === 'Identifier' && (first as jsep.Identifier).name === 'new') throw this.fail('"new" is not allowed', 'new');
-        throw this.fail('expected an operator between two expressions (only one expression is allowed)');
+        if (first?.type === 'Identifier' && (first as jsep.Identifier).name === 'new') throw this.fail(msg('exprNew'), 'new');
+        throw this.fail(msg('exprTwoExpressions'));
       }
       case 'SequenceExpression':
-        throw this.fail('comma-separated expressions are not allowed outside calls, arrays and objects');
+        throw this.fail(msg('exprComma'));
       default:
-        throw this.fail(`unsupported syntax (${e.type})`);
+        throw this.fail(msg('exprUnsupported', { syntax: e.type }));
     }
   }
 
@@ -282,7 +323,7 @@ class Converter {
     const first = this.convert(node, depth + 1);
     const rest = links.reverse().map((link) => {
       let op = BINARY_OPERATORS.get(link.operator);
-      if (!op) throw this.fail(`operator "${link.operator}" is not supported`, link.operator);
+      if (!op) throw this.fail(msg('exprOperator', { operator: link.operator }), link.operator);
       let right = link.right;
       if (op === 'is') {
         const negated = stripLeadingNot(right);
@@ -296,7 +337,7 @@ class Converter {
   private object(e: jsep.Expression, depth: number): ExprNode {
     const properties = e.properties as jsep.Expression[];
     const entries = properties.map((p) => {
-      if (p.type !== 'Property') throw this.fail('an object literal holds only "key: value" entries');
+      if (p.type !== 'Property') throw this.fail(msg('exprObjectEntry'));
       const key = p.key as jsep.Expression;
       const value = (p.value ?? key) as jsep.Expression;
       if (p.computed) {
@@ -307,7 +348,7 @@ class Converter {
       if (key.type === 'Identifier') return { key: this.staticKey((key as jsep.Identifier).name), value: this.convert(value, depth) };
       if (key.type === 'Literal') return { key: this.staticKey(String((key as jsep.Literal).value)), value: this.convert(value, depth) };
       if (key.type === 'TemplateString') return { key: this.convert(key, depth), value: this.convert(value, depth) };
-      throw this.fail('an object key must be a name, a string or [an expression]');
+      throw this.fail(msg('exprObjectKey'));
     });
     return { kind: 'object', entries };
   }
@@ -327,21 +368,21 @@ class Converter {
       }
       this.staticKey(name);
       if (!METHOD_NAMES.has(name)) {
-        throw this.fail(`.${name}() is not a method expressions may call (allowed: ${[...METHOD_NAMES].join(', ')})`, name);
+        throw this.fail(msg('exprMethod', { name, allowed: [...METHOD_NAMES].join(', ') }), name);
       }
       return { kind: 'method', receiver: this.convert(object, depth), name, args: args() };
     }
-    throw this.fail('only built-in functions and methods may be called, by name', '(');
+    throw this.fail(msg('exprCallByName'), '(');
   }
 
   private builtin(name: string, argCount: number): string {
     const builtin = FUNCTIONS.get(name);
     if (!builtin) {
-      throw this.fail(`${name}() is not a function expressions may call (allowed: ${[...FUNCTIONS.keys()].join(', ')})`, name.split('.').pop() ?? name);
+      throw this.fail(msg('exprFunction', { name, allowed: [...FUNCTIONS.keys()].join(', ') }), name.split('.').pop() ?? name);
     }
     if (argCount < builtin.minArgs || argCount > builtin.maxArgs) {
-      const expected = builtin.minArgs === builtin.maxArgs ? `${builtin.minArgs}` : `${builtin.minArgs} to ${builtin.maxArgs}`;
-      throw this.fail(`${name}() takes ${expected} arguments, got ${argCount}`, name.split('.').pop() ?? name);
+      const expected = builtin.minArgs === builtin.maxArgs ? builtin.minArgs : msg('arityRange', { min: builtin.minArgs, max: builtin.maxArgs });
+      throw this.fail(msg('exprArity', { name, expected, count: argCount }), name.split('.').pop() ?? name);
     }
     return name;
   }
@@ -364,8 +405,8 @@ export function parseExpression(source: string): ParsedExpression {
       });
     }
     const { description, index } = error as { description?: unknown; index?: unknown };
-    const message = typeof description === 'string' ? description : String(error);
-    throw invalid(source, typeof index === 'number' ? `${message} at column ${index + 1}` : message);
+    const problem = typeof description === 'string' ? jsepProblem(description) : String(error);
+    throw invalid(source, problem, typeof index === 'number' ? index + 1 : undefined);
   }
   const converter = new Converter(source);
   const root = converter.convert(tree, 1);

@@ -4,24 +4,25 @@
  */
 import { checkTypeRef } from './check-type-ref.js';
 import { describeValue, joinPath } from '../describe-value.js';
-import { checkExpression } from '../expression/index.js';
-import { guarded, isObj, list, naming, type FieldChecker, type Obj } from './field-checker.js';
+import { expressionProblem } from '../expression/index.js';
+import { messageOf, msg, namesValue } from './messages.js';
+import { guarded, isObj, naming, type FieldChecker, type Obj } from './field-checker.js';
 import type { TypeRef } from '../model.js';
 import { validateValue } from '../params.js';
 
 
 /** Checks the ASK-specific fields of `step`, reporting through `checker`. */
 export function checkAskStep(checker: FieldChecker, step: Obj, path: string, classNames: string[] | undefined): void {
-  if (checker.nonEmptyString(step, 'model', path, 'a model id such as "anthropic:claude-sonnet-4-6"')) {
+  if (checker.nonEmptyString(step, 'model', path, msg('whatModelId'))) {
     const model = step.model as string;
-    if (!model.includes(':')) checker.add(joinPath(path, 'model'), `model ${describeValue(model)} should be "provider:model", such as "openai:gpt-4o"`);
+    if (!model.includes(':')) checker.add(joinPath(path, 'model'), msg('modelFormat', { value: describeValue(model) }));
   }
   if (checker.present(step, 'task')) {
     const task = step.task;
     if (typeof task !== 'string') checker.add(joinPath(path, 'task'), `expected an expression (a string), got ${describeValue(task)}`);
     else {
-      const error = guarded(() => checkExpression(task));
-      if (error !== undefined) checker.add(joinPath(path, 'task'), naming(`invalid expression ${describeValue(task)}`, task, error));
+      const error = guarded(() => expressionProblem(task));
+      if (error !== undefined) checker.add(joinPath(path, 'task'), naming(task, error, (problem) => msg('invalidExpression', { source: describeValue(task), problem })));
     }
   }
   const returnsPath = joinPath(path, 'returns');
@@ -40,9 +41,9 @@ export function checkAskStep(checker: FieldChecker, step: Obj, path: string, cla
   for (const [name, value] of Object.entries(step.assuming as Obj)) {
     const def = Object.hasOwn(returns, name) ? returns[name] : undefined;
     if (!isObj(def)) {
-      checker.add(joinPath(assumingPath, name), `"${name}" is not a returned field; returned fields: ${list(Object.keys(returns))}`);
+      checker.add(joinPath(assumingPath, name), msg('notReturnedField', { name, known: namesValue(Object.keys(returns)) }));
       continue;
     }
-    for (const issue of validateValue(value, def as TypeRef, undefined, joinPath(assumingPath, name))) checker.add(issue.path, issue.message);
+    for (const issue of validateValue(value, def as TypeRef, undefined, joinPath(assumingPath, name))) checker.add(issue.path, messageOf(issue));
   }
 }

@@ -17,6 +17,7 @@ import type { ValidationIssue } from '../errors.js';
 import { isObj, list, type Obj } from './field-checker.js';
 import { stableStringify } from '../json.js';
 import { parseContextTarget } from '../mapping.js';
+import { issueOf, msg, namesValue } from './messages.js';
 
 /** A call to check: the RUN_FLOW step, where it is, the callee's action and the caller's declarations. */
 export interface CallToCheck {
@@ -53,7 +54,7 @@ function checkParamsBound(call: CallToCheck, issues: ValidationIssue[]): void {
     const properties = mapped.filter((key) => key.startsWith(`${name}.`)).map((key) => key.slice(name.length + 1).split('.')[0]!);
     if (!whole && properties.length === 0) {
       if (def.required === true && def.default === undefined) {
-        issues.push({ path: at, message: `required param "${name}" of action "${callee.actionName}" of flow "${callee.flowId}" is not bound; bind it in inputMappings ("${p}${name}": "$.vars.x", or one mapping per property such as "${p}${name}.id") or literals${p === '' ? '' : ` (${p.slice(0, -1)})`}` });
+        issues.push(issueOf(at, msg('paramNotBound', { name, action: callee.actionName, flow: callee.flowId, prefix: p, note: p === '' ? '' : ` (${p.slice(0, -1)})` })));
       }
       continue;
     }
@@ -63,13 +64,13 @@ function checkParamsBound(call: CallToCheck, issues: ValidationIssue[]): void {
     const declared = schema.properties;
     if (schema.additionalProperties === false) {
       for (const property of new Set(properties)) {
-        if (!Object.hasOwn(declared, property)) issues.push({ path: joinPath(at, `${p}${name}.${property}`), message: `param "${name}" declares no property "${property}"; its properties: ${list(Object.keys(declared))}` });
+        if (!Object.hasOwn(declared, property)) issues.push(issueOf(joinPath(at, `${p}${name}.${property}`), msg('noSuchProperty', { name, property, known: namesValue(Object.keys(declared)) })));
       }
     }
     const required = Array.isArray(schema.required) ? schema.required.filter((r): r is string => typeof r === 'string') : [];
     for (const property of required) {
       if (!properties.includes(property) && def.default === undefined) {
-        issues.push({ path: at, message: `required property "${property}" of param "${name}" is not bound; add "${p}${name}.${property}" to inputMappings` });
+        issues.push(issueOf(at, msg('propertyNotBound', { property, name, prefix: p })));
       }
     }
   }

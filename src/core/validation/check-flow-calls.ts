@@ -16,8 +16,9 @@ import type { ValidationIssue } from '../errors.js';
 import type { FlowDefinition, TypeRef } from '../model.js';
 import { validateValue } from '../params.js';
 import { checkCall } from './check-call.js';
-import { didYouMean } from './did-you-mean.js';
-import { isObj, list, type Obj } from './field-checker.js';
+import { suggestion } from './did-you-mean.js';
+import { issueOf, msg, namesValue } from './messages.js';
+import { isObj, type Obj } from './field-checker.js';
 
 /** A flow a definition calls, and the version selector its call names (undefined: published, else latest). */
 export interface FlowCallTarget {
@@ -59,15 +60,16 @@ export function checkFlowCalls(
     const callee = call.target.flowId === definition.id ? definition : callees(call.target);
     const idPath = call.launch ? joinPath(joinPath(call.path, 'literals'), 'flowDefinitionId') : joinPath(call.path, 'flowDefinitionId');
     if (!callee) {
-      const which = call.target.version === undefined ? 'is not deployed yet' : call.target.version === 'LATEST_PUBLISHED' ? 'has no published version yet' : `has no version ${call.target.version} yet`;
-      warnings.push({ path: idPath, message: `flow "${call.target.flowId}" ${which}: this call is checked when it runs` });
+      const flow = call.target.flowId;
+      const which = call.target.version === 'LATEST_PUBLISHED' ? 'has no published version yet' : `has no version ${call.target.version} yet`;
+      warnings.push(call.target.version === undefined ? issueOf(idPath, msg('flowNotDeployed', { flow })) : { path: idPath, message: `flow "${flow}" ${which}: this call is checked when it runs` });
       continue;
     }
     const action = Object.hasOwn(callee.actions, call.actionName) ? (callee.actions[call.actionName] as unknown as Obj) : undefined;
     if (!action) {
       const actions = Object.keys(callee.actions);
       const at = call.launch ? joinPath(joinPath(call.path, 'literals'), 'actionName') : joinPath(call.path, 'action');
-      issues.push({ path: at, message: `flow "${call.target.flowId}" has no action "${call.actionName}"${didYouMean(call.actionName, actions)}; its actions: ${list(actions)}` });
+      issues.push(issueOf(at, msg('flowHasNoAction', { flow: call.target.flowId, action: call.actionName, suggestion: suggestion(call.actionName, actions), known: namesValue(actions) })));
       continue;
     }
     const classes = callee.classes as Obj | undefined;

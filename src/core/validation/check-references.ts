@@ -15,8 +15,9 @@
 import { joinPath } from '../describe-value.js';
 import { parseExpression, type ExprNode } from '../expression/parse-expression.js';
 import { jsonPathPrefix } from '../mapping.js';
-import { didYouMean } from './did-you-mean.js';
+import { didYouMean, suggestion } from './did-you-mean.js';
 import { isObj, list, type Obj } from './field-checker.js';
+import { msg, namesValue, type IssueMessage } from './messages.js';
 
 /** What the expressions of one step graph may read. */
 export interface ReferenceScope {
@@ -31,8 +32,8 @@ export interface ReferenceScope {
 
 /** Where problems go: errors fail validation, warnings are reported beside a valid definition. */
 export interface ReferenceReport {
-  error(path: string, message: string): void;
-  warn(path: string, message: string): void;
+  error(path: string, message: IssueMessage): void;
+  warn(path: string, message: IssueMessage): void;
 }
 
 /** The names an expression starts from, aliases mapped to their root. */
@@ -158,8 +159,8 @@ function checkPath(names: string[], where: { source: string; at: string; jsonPat
   const knownRoots = [...Object.keys(ROOTS), ...scope.extraRoots];
   if (!Object.hasOwn(ROOTS, first)) {
     if (scope.extraRoots.includes(first)) return;
-    const what = where.jsonPath ? `unknown context root "${first}" in ${quoted}` : `unknown name "${first}" in ${quoted}`;
-    report.error(where.at, `${what}${didYouMean(first, knownRoots)}; an expression reads ${list(knownRoots)}`);
+    const values = { name: first, source: quoted, suggestion: suggestion(first, knownRoots), roots: namesValue(knownRoots) };
+    report.error(where.at, msg(where.jsonPath ? 'unknownRoot' : 'unknownName', values));
     return;
   }
   const root = ROOTS[first]!;
@@ -167,13 +168,13 @@ function checkPath(names: string[], where: { source: string; at: string; jsonPat
   if (name === undefined) return;
   const written = `${first}.${name}`;
   if (root === 'steps' && scope.stepNames && !scope.stepNames.includes(name)) {
-    report.error(where.at, `"${written}" in ${quoted} names no step of this graph${didYouMean(name, scope.stepNames)}; its steps: ${list(scope.stepNames)} (a step reads the outputs of its own graph's steps only)`);
+    report.error(where.at, msg('noSuchStep', { written, source: quoted, suggestion: suggestion(name, scope.stepNames), known: namesValue(scope.stepNames) }));
   } else if ((root === 'vars' || root === 'outputs') && scope[root] && !Object.hasOwn(scope[root], name)) {
     const declared = Object.keys(scope[root]);
     const kind = root === 'vars' ? 'var' : 'output';
     report.error(where.at, `"${written}" in ${quoted} names no declared ${kind}${didYouMean(name, declared)}; declared ${kind}s: ${list(declared)}`);
   } else if (root === 'input' && scope.params && !Object.hasOwn(scope.params, name)) {
     const params = Object.keys(scope.params);
-    report.warn(where.at, `"${written}" in ${quoted} names no param of the action${didYouMean(name, params)}; its params: ${list(params)} (it is undefined unless the caller passes it anyway)`);
+    report.warn(where.at, msg('noSuchParam', { written, source: quoted, suggestion: suggestion(name, params), known: namesValue(params) }));
   }
 }

@@ -7,6 +7,7 @@ import { describeValue, joinPath } from '../describe-value.js';
 import type { ValidationIssue } from '../errors.js';
 import { SCHEDULE_SHAPE, fieldsOf } from './flow-shape.js';
 import { isScheduleName, scheduleIssues, type ScheduleInput } from '../schedule.js';
+import { issueOf, msg } from './messages.js';
 
 // The fields come from the one shape of a definition (flow-shape.ts), which the editors' JSON Schema is generated from too.
 const KEYS = fieldsOf(SCHEDULE_SHAPE);
@@ -21,8 +22,8 @@ export function checkScheduleDeclarations(schedules: unknown, actions: readonly 
     if (typeof declared !== 'object' || declared === null || Array.isArray(declared)) return void issues.push({ path, message: `expected a schedule object, got ${describeValue(declared)}` });
     const d = declared as Record<string, unknown>;
     for (const key of Object.keys(d)) if (!KEYS.includes(key)) issues.push({ path: joinPath(path, key), message: `unknown field of a schedule; known: ${KEYS.join(', ')}` });
-    if (!isScheduleName(d.name)) issues.push({ path: joinPath(path, 'name'), message: `expected a schedule name (1-128 letters, digits, "_", ".", ":" or "-"), got ${describeValue(d.name)}` });
-    else if (names.has(d.name)) issues.push({ path: joinPath(path, 'name'), message: `another schedule of this flow is named "${d.name}"` });
+    if (!isScheduleName(d.name)) issues.push(issueOf(joinPath(path, 'name'), msg('invalidScheduleName', { value: describeValue(d.name) })));
+    else if (names.has(d.name)) issues.push(issueOf(joinPath(path, 'name'), msg('duplicateScheduleName', { name: d.name })));
     else names.add(d.name);
     const action = d.action ?? 'main';
     if (typeof action !== 'string' || !actions.includes(action)) issues.push({ path: joinPath(path, 'action'), message: `unknown action ${describeValue(action)}; actions: ${actions.join(', ')}` });

@@ -6,6 +6,7 @@ import { checkJsonSchema } from './check-json-schema.js';
 import { describeValue, joinPath } from '../describe-value.js';
 import { list, type FieldChecker, type Obj } from './field-checker.js';
 import { validateValue } from '../params.js';
+import { messageOf, msg } from './messages.js';
 import { TYPE_REF_SHAPES, VAR_TYPES as VAR_TYPE_NAMES, fieldsOf } from './flow-shape.js';
 
 /** What a type ref declares: a flow var, an action param, an action output or a field an ASK step generates. */
@@ -55,7 +56,7 @@ export function checkTypeRef(checker: FieldChecker, declaration: TypeRefDeclarat
   }
   if (checker.present(def, 'schema')) {
     const schemaIssues = checkJsonSchema(def.schema, joinPath(path, 'schema'));
-    for (const issue of schemaIssues) checker.add(issue.path, issue.message);
+    for (const issue of schemaIssues) checker.add(issue.path, messageOf(issue));
     if (schemaIssues.length > 0) usable = false;
   }
   if (checker.present(def, 'collection')) {
@@ -76,7 +77,7 @@ export function checkTypeRef(checker: FieldChecker, declaration: TypeRefDeclarat
   }
   if (usable && checker.present(def, 'default')) {
     for (const issue of validateValue(def.default, def, classes as Record<string, Obj> | undefined, joinPath(path, 'default'))) {
-      checker.add(issue.path, `default of ${kind} "${name}" does not fit its type: ${issue.message}`);
+      checker.add(issue.path, kind === 'param' ? msg('paramDefaultMismatch', { name, problem: messageOf(issue) }) : `default of ${kind} "${name}" does not fit its type: ${issue.message}`);
     }
   }
 }

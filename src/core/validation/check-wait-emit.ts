@@ -4,7 +4,8 @@
  * event and an optional payload expression.
  */
 import { describeValue, joinPath } from '../describe-value.js';
-import { checkExpression } from '../expression/index.js';
+import { expressionProblem } from '../expression/index.js';
+import { msg } from './messages.js';
 import { guarded, naming, type FieldChecker, type Obj } from './field-checker.js';
 
 import { EVENT_NAME_PATTERN as EVENT_NAME } from './flow-shape.js';
@@ -37,7 +38,7 @@ export function checkEmitStep(checker: FieldChecker, step: Obj, path: string): v
 
 function eventName(checker: FieldChecker, step: Obj, path: string): void {
   if (typeof step.event !== 'string' || !EVENT_NAME.test(step.event)) {
-    checker.add(joinPath(path, 'event'), `expected an event name (1-200 letters, digits, "_", ".", ":", "/" or "-"), got ${describeValue(step.event)}`);
+    checker.add(joinPath(path, 'event'), msg('invalidEventName', { value: describeValue(step.event) }));
   }
 }
 
@@ -47,6 +48,6 @@ function expression(checker: FieldChecker, obj: Obj, key: string, path: string):
     checker.add(joinPath(path, key), `expected an expression (a string), got ${describeValue(source)}`);
     return;
   }
-  const error = guarded(() => checkExpression(source));
-  if (error !== undefined) checker.add(joinPath(path, key), naming(`invalid expression ${describeValue(source)}`, source, error));
+  const error = guarded(() => expressionProblem(source));
+  if (error !== undefined) checker.add(joinPath(path, key), naming(source, error, (problem) => msg('invalidExpression', { source: describeValue(source), problem })));
 }

@@ -3,6 +3,7 @@
  * Written here rather than taken from a library: it is one small edit-distance function, and
  * `core` keeps its dependencies to the few it has.
  */
+import { msg, type MessageValue } from './messages.js';
 
 /**
  * The candidate closest to `name` by edit distance (insertions, deletions, substitutions and
@@ -28,6 +29,12 @@ export function closestName(name: string, candidates: readonly string[]): string
 export function didYouMean(name: string, candidates: readonly string[]): string {
   const closest = closestName(name, candidates);
   return closest === undefined ? '' : `; did you mean "${closest}"?`;
+}
+
+/** `; did you mean "x"?` as a keyed message part (messages.ts), or '' when none is close. */
+export function suggestion(name: string, candidates: readonly string[]): MessageValue {
+  const closest = closestName(name, candidates);
+  return closest === undefined ? '' : msg('didYouMean', { name: closest });
 }
 
 /** Optimal string alignment distance (Damerau–Levenshtein without repeated edits of one substring). */

@@ -4,6 +4,7 @@
  * caller can skip checks that depend on it.
  */
 import { describeValue, joinPath } from '../describe-value.js';
+import { msg, renderMessage, type IssueMessage } from './messages.js';
 
 /** Flow ids: `orders/process`, `@myorg/orders/validate` — `/`-separated segments, maybe an `@scope/` first. */
 export const FLOW_ID_PATTERN = /^(@[a-z0-9-]+\/)?[a-zA-Z0-9_.-]+(\/[a-zA-Z0-9_.-]+)*$/;
@@ -19,8 +20,8 @@ export const RESERVED_NAMES = ['__proto__', 'constructor', 'prototype'];
  * returns whether the value held; none throws, whatever the value is.
  */
 export class FieldChecker {
-  /** @param add Records one issue; called once per problem found. */
-  constructor(readonly add: (path: string, message: string) => void) {}
+  /** @param add Records one issue (plain English or a keyed message, messages.ts); called once per problem found. */
+  constructor(readonly add: (path: string, message: IssueMessage) => void) {}
 
   /** Tells whether `obj` has its own `key` with a value other than `undefined`; reports nothing. */
   present(obj: Obj, key: string): boolean {
@@ -63,8 +64,8 @@ export class FieldChecker {
 
   /** Checks a declared name: not empty, not reserved. */
   name(name: string, path: string): void {
-    if (name === '') this.add(path, 'a name must not be empty');
-    else if (RESERVED_NAMES.includes(name)) this.add(path, `the name "${name}" is reserved`);
+    if (name === '') this.add(path, msg('emptyName'));
+    else if (RESERVED_NAMES.includes(name)) this.add(path, msg('reservedName', { name }));
   }
 
   /** Checks an optional string field; returns whether it is present and a string. */
@@ -76,13 +77,13 @@ export class FieldChecker {
   }
 
   /** Checks a required non-empty string field; `what` describes it in the message. */
-  nonEmptyString(obj: Obj, key: string, path: string, what: string): boolean {
+  nonEmptyString(obj: Obj, key: string, path: string, what: IssueMessage): boolean {
     if (!this.present(obj, key)) {
-      this.add(joinPath(path, key), `"${key}" is required: ${what}`);
+      this.add(joinPath(path, key), msg('requiredWhat', { key, what }));
       return false;
     }
     if (typeof obj[key] === 'string' && obj[key] !== '') return true;
-    this.add(joinPath(path, key), `expected ${what} (a non-empty string), got ${describeValue(obj[key])}`);
+    this.add(joinPath(path, key), msg('expectedNonEmpty', { what, value: describeValue(obj[key]) }));
     return false;
   }
 
@@ -117,7 +118,7 @@ export class FieldChecker {
     const valid =
       typeof value === 'string' && FLOW_ID_PATTERN.test(value) && !value.split('/').some((s) => s === '.' || s === '..');
     if (!valid) {
-      this.add(path, `invalid flow id ${describeValue(value)}: expected segments of letters, digits, "_", "." and "-" joined by "/", maybe after "@scope/" (e.g. "orders/process")`);
+      this.add(path, msg('invalidFlowId', { value: describeValue(value) }));
     }
   }
 
@@ -147,9 +148,12 @@ export function guarded<T>(check: () => T): T | string {
   }
 }
 
-/** Builds a message from a check's `error`: the error itself when it already quotes the bad value, else `what: error`, so each message names the value once. */
-export function naming(what: string, value: string, error: string): string {
-  return error.includes(`"${value}"`) ? error : `${what}: ${error}`;
+/**
+ * Builds a message from a check's `error`: the error itself when it already quotes the bad value,
+ * else `wrapped(error)` (`invalid expression "x": error`), so each message names the value once.
+ */
+export function naming(value: string, error: IssueMessage, wrapped: (problem: IssueMessage) => IssueMessage): IssueMessage {
+  return renderMessage(error).includes(`"${value}"`) ? error : wrapped(error);
 }
 
 /** Joins names for a message: `(none)` when empty, the first 20 and a count of the rest when long. */

@@ -8,9 +8,10 @@ import { checkEmitStep, checkWaitStep } from './check-wait-emit.js';
 import { checkCall } from './check-call.js';
 import { checkStepReferences } from './check-references.js';
 import { describeValue, joinPath } from '../describe-value.js';
-import { checkExpression } from '../expression/index.js';
+import { expressionProblem } from '../expression/index.js';
 import { FieldChecker, RESERVED_NAMES, guarded, isObj, list, naming, type Obj } from './field-checker.js';
-import { checkMappingSource, parseContextTarget } from '../mapping.js';
+import { mappingSourceProblem, readContextTarget } from '../mapping.js';
+import { messageOf, msg, namesValue, type IssueMessage } from './messages.js';
 import { LATEST_PUBLISHED, STEP_TYPES } from '../model.js';
 import { CATCH_SHAPE, RETRY_SHAPE, RETURN_MAPPING_SHAPE, SOURCE_SHAPE, START_FLOW_EXECUTION_MODULE, STEP_BASE_SHAPE, STEP_TYPE_SHAPES, TRANSITION_SHAPE, fieldsOf } from './flow-shape.js';
 
@@ -53,8 +54,8 @@ export class StepChecker extends FieldChecker {
    * @param warn Records one warning: something probably wrong that the definition may still mean.
    */
   constructor(
-    add: (path: string, message: string) => void,
-    readonly warn: (path: string, message: string) => void = () => undefined,
+    add: (path: string, message: IssueMessage) => void,
+    readonly warn: (path: string, message: IssueMessage) => void = () => undefined,
   ) {
     super(add);
   }
@@ -76,8 +77,8 @@ export class StepChecker extends FieldChecker {
 
   private stepRef(value: unknown, path: string, scope: StepScope): void {
     if (typeof value === 'string' && (!scope.stepNames || this.nameSet(scope.stepNames).has(value))) return;
-    const bad = typeof value === 'string' ? `unknown step "${value}"` : `expected a step name, got ${describeValue(value)}`;
-    this.add(path, `${bad}; known steps: ${list(scope.stepNames ?? [])}`);
+    if (typeof value === 'string') this.add(path, msg('unknownStep', { name: value, known: namesValue(scope.stepNames ?? []) }));
+    else this.add(path, `expected a step name, got ${describeValue(value)}; known steps: ${list(scope.stepNames ?? [])}`);
   }
 
   private nameSet(names: string[]): Set<string> {
@@ -137,7 +138,7 @@ export class StepChecker extends FieldChecker {
         this.expression(step, 'expression', path, false);
         return;
       case 'SET':
-        if (this.nonEmptyString(step, 'target', path, 'a context target such as "$.vars.count"')) {
+        if (this.nonEmptyString(step, 'target', path, msg('whatTarget'))) {
           this.target(step.target as string, joinPath(path, 'target'), scope);
         }
         this.expression(step, 'expression', path, true);
@@ -187,8 +188,8 @@ export class StepChecker extends FieldChecker {
       this.add(joinPath(path, key), `expected an expression (a string), got ${describeValue(source)}`);
       return;
     }
-    const error = guarded(() => checkExpression(source));
-    if (error !== undefined) this.add(joinPath(path, key), naming(`invalid expression ${describeValue(source)}`, source, error));
+    const error = guarded(() => expressionProblem(source));
+    if (error !== undefined) this.add(joinPath(path, key), naming(source, error, (problem) => msg('invalidExpression', { source: describeValue(source), problem })));
   }
 
   private mappingSource(source: unknown, path: string): void {
@@ -196,8 +197,8 @@ export class StepChecker extends FieldChecker {
       this.add(path, `expected a mapping source (a "$…" path or an expression), got ${describeValue(source)}`);
       return;
     }
-    const error = guarded(() => checkMappingSource(source));
-    if (error !== undefined) this.add(path, naming(`invalid mapping source ${describeValue(source)}`, source, error));
+    const error = guarded(() => mappingSourceProblem(source));
+    if (error !== undefined) this.add(path, naming(source, error, (problem) => msg('invalidMappingSource', { source: describeValue(source), problem })));
   }
 
   private inputMappings(step: Obj, path: string): void {
@@ -225,9 +226,9 @@ export class StepChecker extends FieldChecker {
 
   /** A write target in the context; names a declared var/output when those are declared. Returns its declaration. */
   private target(target: string, path: string, scope: StepScope): { root: 'vars' | 'outputs'; path: string[]; declared?: Obj } | undefined {
-    const parsed = guarded(() => parseContextTarget(target));
-    if (parsed === undefined || typeof parsed === 'string') {
-      this.add(path, naming(`invalid target ${describeValue(target)}`, target, parsed ?? 'it cannot be parsed'));
+    const parsed = guarded(() => readContextTarget(target));
+    if (typeof parsed === 'string' || 'key' in parsed) {
+      this.add(path, naming(target, parsed, (problem) => msg('invalidTarget', { target: describeValue(target), problem })));
       return undefined;
     }
     const name = parsed.path[0];
@@ -288,7 +289,7 @@ export class StepChecker extends FieldChecker {
       return;
     }
     if (!this.array(step.transitions, at)) return;
-    if (step.transitions.length === 0) this.add(at, 'a DECIDE step needs at least one transition');
+    if (step.transitions.length === 0) this.add(at, msg('decideNeedsTransition'));
     step.transitions.forEach((transition, i) => {
       const itemPath = `${at}[${i}]`;
       if (!this.object(transition, itemPath)) return;
@@ -328,7 +329,7 @@ export class StepChecker extends FieldChecker {
     const callee = hasFlow && step.flowDefinitionId === scope.flowId ? this.selfCallee(step, path, scope) : undefined;
     if (callee) {
       const caller = { vars: scope.vars, outputs: scope.outputs, classes: scope.classes };
-      for (const issue of checkCall({ step, path, callee: { ...callee, classes: scope.classes }, caller, checkParams: true })) this.add(issue.path, issue.message);
+      for (const issue of checkCall({ step, path, callee: { ...callee, classes: scope.classes }, caller, checkParams: true })) this.add(issue.path, messageOf(issue));
     }
   }
 

@@ -20,6 +20,7 @@ import type { FlowDefinition } from '../model.js';
 import { StepChecker } from './step-checker.js';
 import { ACTION_SHAPE, FLOW_SHAPE, ROLES_SHAPE, SUBFLOW_SHAPE, SUBSCRIPTION_SHAPE, fieldsOf } from './flow-shape.js';
 import { checkScheduleDeclarations } from './check-schedules.js';
+import { issueOf, messageOf, msg, type IssueMessage } from './messages.js';
 
 // Defined beside the checks that use them; part of this module's API.
 export { FLOW_ID_PATTERN } from './field-checker.js';
@@ -53,8 +54,8 @@ const SUBSCRIPTION_KEYS = fieldsOf(SUBSCRIPTION_SHAPE);
  */
 export function validateFlow(definition: unknown): FlowValidationResult {
   const issues: ValidationIssue[] = [];
-  const add = (path: string, message: string): void => {
-    issues.push({ path, message });
+  const add = (path: string, message: IssueMessage): void => {
+    issues.push(issueOf(path, message));
   };
   if (!isObj(definition)) {
     add('', `expected a flow definition object, got ${describeValue(definition)}`);
@@ -64,7 +65,7 @@ export function validateFlow(definition: unknown): FlowValidationResult {
   const tooDeep = nestingIssue(definition, { path: '', maxDepth: MAX_WALKED_DEPTH });
   if (tooDeep) return { ok: false, issues: [tooDeep] };
   const warnings: ValidationIssue[] = [];
-  const v = new StepChecker(add, (path, message) => warnings.push({ path, message }));
+  const v = new StepChecker(add, (path, message) => warnings.push(issueOf(path, message)));
   v.keys(definition, FLOW_KEYS, '', 'a flow');
 
   if (!Object.hasOwn(definition, 'id')) add('id', 'a flow needs an "id" such as "orders/process"');
@@ -130,8 +131,8 @@ export function validateFlow(definition: unknown): FlowValidationResult {
       const path = `subscriptions[${i}]`;
       if (!v.object(subscription, path)) return;
       v.keys(subscription, SUBSCRIPTION_KEYS, path, 'a subscription');
-      v.nonEmptyString(subscription, 'on', path, 'the event name');
-      if (v.present(subscription, 'runAs')) v.nonEmptyString(subscription, 'runAs', path, 'a service account id');
+      v.nonEmptyString(subscription, 'on', path, msg('whatEventName'));
+      if (v.present(subscription, 'runAs')) v.nonEmptyString(subscription, 'runAs', path, msg('whatServiceAccount'));
       if (!v.nonEmptyString(subscription, 'run', path, 'a subflow or action name')) return;
       const run = subscription.run as string;
       const { subflowNames, actions: actionDefs } = scopeBase;
@@ -141,7 +142,7 @@ export function validateFlow(definition: unknown): FlowValidationResult {
     });
   }
 
-  if (v.present(definition, 'schedules')) for (const issue of checkScheduleDeclarations(definition.schedules, Object.keys(scopeBase.actions ?? {}))) add(issue.path, issue.message);
+  if (v.present(definition, 'schedules')) for (const issue of checkScheduleDeclarations(definition.schedules, Object.keys(scopeBase.actions ?? {}))) add(issue.path, messageOf(issue));
 
   if (v.present(definition, 'roles') && v.object(definition.roles, 'roles')) {
     v.keys(definition.roles, ROLE_KEYS, 'roles', 'roles');
