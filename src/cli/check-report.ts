@@ -3,7 +3,9 @@
  * source line and a caret under the column for `.flow` programs, or as JSON for scripts.
  */
 import type { FlowDefinition } from '../core/model.js';
+import type { ValidationIssue } from '../core/errors.js';
 import type { Diagnostic } from '../dsl/compile-flow.js';
+import { localizedIssueMessage } from '../dsl/diagnostics.js';
 import { printable } from './printable.js';
 import type { Style } from './style.js';
 
@@ -60,12 +62,15 @@ export function problemFromDiagnostic(d: Diagnostic, sourceLine: string | undefi
 
 /**
  * A validator issue or warning (definition path + message) as a problem. In a `.flow` program it
- * is placed on the line of the step the path names (steps keep their source line), without the path.
+ * is placed on the line of the step the path names (steps keep their source line), without the
+ * path, and said in the program's `language` (the English message beside it when that differs).
  */
-export function problemFromIssue(severity: CheckProblem['severity'], issue: { path: string; message: string }, flow: FlowDefinition | undefined, isProgram: boolean): CheckProblem {
+export function problemFromIssue(severity: CheckProblem['severity'], issue: ValidationIssue, flow: FlowDefinition | undefined, isProgram: boolean, language = 'en'): CheckProblem {
   const line = isProgram && flow ? stepLine(flow, issue.path) : undefined;
-  if (line === undefined) return { severity, message: issue.path ? `${issue.path}: ${issue.message}` : issue.message, ...(issue.path ? { path: issue.path } : {}) };
-  return { severity, message: issue.message, line, path: issue.path };
+  const message = isProgram ? localizedIssueMessage(issue, language) : issue.message;
+  const english = message !== issue.message ? { english: issue.message } : {};
+  if (line === undefined) return { severity, message: issue.path ? `${issue.path}: ${message}` : message, ...english, ...(issue.path ? { path: issue.path } : {}) };
+  return { severity, message, ...english, line, path: issue.path };
 }
 
 /** The source line of the step a definition path points into (`actions.main.steps.x.…`, `subflows.f.steps.x.…`). */

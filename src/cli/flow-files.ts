@@ -6,7 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { FlowError } from '../core/errors.js';
 import type { FlowDefinition, FlowSourceText } from '../core/model.js';
-import { compileFlow, type Diagnostic } from '../dsl/compile-flow.js';
+import { compileFlow, programLanguage, type Diagnostic } from '../dsl/compile-flow.js';
 
 const FLOW_EXTENSIONS = ['.json', '.flow'];
 
@@ -19,6 +19,8 @@ export interface FlowSource {
   source?: FlowSourceText;
   /** A `.flow` file's text, compiled or not (for showing the lines of its problems). */
   programText?: string;
+  /** A compiled `.flow` file's language, which `check` speaks. */
+  language?: string;
 }
 
 /** One diagnostic as the CLI prints it: `file:line:column: message`, then the English one if it differs. */
@@ -41,7 +43,7 @@ export async function readFlowSource(path: string): Promise<FlowSource> {
   }
   if (extname(path) === '.flow') {
     const result = compileFlow(text, { file: basename(path) });
-    return result.ok ? { path, definition: result.flow, source: { fileName: basename(path), text }, programText: text } : { path, diagnostics: result.diagnostics, programText: text };
+    return result.ok ? { path, definition: result.flow, source: { fileName: basename(path), text }, programText: text, language: programLanguage(text) } : { path, diagnostics: result.diagnostics, programText: text };
   }
   if (extname(path) !== '.json') throw new FlowError('INVALID_DEFINITION', `${path}: flow files are .json or .flow`);
   try {

@@ -5,6 +5,7 @@
  * machine's output is the last step's output (the action declares no returned outputs).
  */
 import type { FlowDefinition, ParamDefinition, SubflowDefinition } from '../core/model.js';
+import { messageOf } from '../core/validation/messages.js';
 import { validateFlow } from '../core/validation/validate-flow.js';
 import type { MachineNode, Statement } from './ast.js';
 import { StepGraphBuilder } from './build-steps.js';
@@ -67,6 +68,16 @@ export function compileFlow(text: string, options: CompileFlowOptions = {}): Com
     const message = `internal compiler error: ${error instanceof Error ? error.message : String(error)}`;
     return { ok: false, diagnostics: [{ line: 1, column: 1, code: 'SYNTAX', message, localizedMessage: message, language: 'en', ...(file !== undefined ? { file } : {}) }] };
   }
+}
+
+/**
+ * The language a program is written in, as `compileFlow` reads it: its `// language: xx` first
+ * line, else `options.language`, else `en`; a code that is not one of the seven gives `en`.
+ */
+export function programLanguage(text: string, options: CompileFlowOptions = {}): string {
+  const source = typeof text === 'string' ? (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) : '';
+  const requested = readLines(source).header?.language ?? (typeof options.language === 'string' ? options.language.toLowerCase() : 'en');
+  return languageOf(requested)?.language ?? 'en';
 }
 
 /** Lexes and parses a program in its language; the machine is undefined when there is none. */
@@ -163,7 +174,7 @@ function toDefinition(machine: MachineNode, sink: DiagnosticSink, file: string |
   for (const { prefix, positions } of builders) for (const [id, at] of positions) where.set(`${prefix}.steps.${id}`, at);
   for (const issue of validation.issues) {
     const at = locate(where, issue.path, machine.at);
-    if (!flagged.has(at.line) && !namesFlagged.some((name) => issue.message.includes(name))) sink.invalid(at, issue.path, issue.message);
+    if (!flagged.has(at.line) && !namesFlagged.some((name) => issue.message.includes(name))) sink.invalid(at, issue.path, messageOf(issue));
   }
   return { ok: false, diagnostics: sink.diagnostics };
 }

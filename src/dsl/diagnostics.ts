@@ -6,6 +6,8 @@ import { en } from './keywords/en.js';
 import type { DiagnosticMessages, KeywordKey, KeywordTable } from './keywords/keyword-table.js';
 import type { Position } from './lexer.js';
 import { closestName } from '../core/validation/did-you-mean.js';
+import { renderMessage, type IssueMessage, type LocalizableMessage } from '../core/validation/messages.js';
+import { languageOf } from './keywords/languages.js';
 
 /** The kinds of problems `compileFlow` reports. */
 export type DiagnosticCode = 'SYNTAX' | 'INDENTATION' | 'UNCLOSED' | 'DUPLICATE' | 'UNKNOWN_FLOW' | 'UNKNOWN_LANGUAGE' | 'INVALID_DEFINITION';
@@ -52,6 +54,16 @@ export function keywords(...keys: KeywordKey[]): Localized {
 /** A localized generic word (`a name`, `an expression`…). */
 export function generic(name: keyof DiagnosticMessages['words']): Localized {
   return (t) => t.messages.words[name];
+}
+
+/**
+ * A flow validator issue's message in one of the flow language's languages: its keyed template
+ * from that language's table, or its English text when the validator gave it no key (or the
+ * language is unknown). What `flowrun check` prints for the problems of a program that compiled.
+ */
+export function localizedIssueMessage(issue: { message: string; localizable?: LocalizableMessage | undefined }, language: string): string {
+  const table = languageOf(language);
+  return table && issue.localizable ? renderMessage(issue.localizable, table.validation) : issue.message;
 }
 
 /** Collects diagnostics in the program's language and in English. */
@@ -123,11 +135,12 @@ export class DiagnosticSink {
   }
 
   /**
-   * A problem `validateFlow` found in the compiled definition, at the line of its step. The
-   * message leaves out the definition path (kept in `path`): the line and column say where it is
-   * in the program, and the path names JSON the author never wrote.
+   * A problem `validateFlow` found in the compiled definition, at the line of its step, in the
+   * program's language when the validator keyed it (core/validation/messages.ts; plain English
+   * text stays as it is). The message leaves out the definition path (kept in `path`): the line
+   * and column say where it is in the program, and the path names JSON the author never wrote.
    */
-  invalid(at: Position, path: string, message: string): void {
-    this.push(at, 'INVALID_DEFINITION', 'invalid', { message }, { path });
+  invalid(at: Position, path: string, message: IssueMessage): void {
+    this.push(at, 'INVALID_DEFINITION', 'invalid', { message: (t) => renderMessage(message, t.validation) }, { path });
   }
 }

@@ -21,7 +21,7 @@ export function registerCheckCommand(program: Command, io: CliIo, setExit: (code
     .command('check')
     .description('validate flow files (.json, .flow), their calls checked against the other flow files given and beside them; exit 1 when any has a problem')
     .argument('<files...>', 'flow files')
-    .option('--json', 'print the problems as JSON: {ok, files: [{file, ok, flowId, problems: [{severity, message, line, column, path}]}]}')
+    .option('--json', 'print the problems as JSON: {ok, files: [{file, ok, flowId, problems: [{severity, message, english, line, column, path}]}]} (message in a .flow file\'s language, english when that differs)')
     .action(async (files: string[], options: { json?: boolean }) => {
       const sources: (FlowSource | Error)[] = [];
       for (const path of files) sources.push(await readFlowSource(path).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
@@ -44,8 +44,8 @@ function checkOne(path: string, source: FlowSource | Error, known: Map<string, F
   const calls = result.ok ? checkFlowCalls(result.flow, (target) => known.get(target.flowId)) : { issues: [], warnings: [] };
   const issues = result.ok ? calls.issues : result.issues;
   const problems = [
-    ...issues.map((issue) => problemFromIssue('error', issue, flow, isProgram)),
-    ...[...(result.warnings ?? []), ...calls.warnings].map((warning) => problemFromIssue('warning', warning, flow, isProgram)),
+    ...issues.map((issue) => problemFromIssue('error', issue, flow, isProgram, source.language)),
+    ...[...(result.warnings ?? []), ...calls.warnings].map((warning) => problemFromIssue('warning', warning, flow, isProgram, source.language)),
   ];
   const checked: CheckedFile = { file: path, ok: issues.length === 0 && result.ok, ...(flow && typeof flow.id === 'string' ? { flowId: flow.id } : {}), problems };
   return { checked, ...(lines ? { lines } : {}) };

@@ -9,7 +9,13 @@
  * problem with JSON a compiler writes itself (an unknown `stepType`, a malformed `retry`) keeps a
  * plain English message, and a front end shows it as it is.
  */
-import type { ValidationIssue } from '../errors.js';
+
+/** An issue as errors.ts declares `ValidationIssue` (repeated here so errors.ts may import this file's types). */
+interface KeyedIssue {
+  path: string;
+  message: string;
+  readonly localizable?: LocalizableMessage;
+}
 
 /** The English template of every keyed message; `{name}` placeholders are filled with values. */
 export const VALIDATION_MESSAGES = {
@@ -167,14 +173,14 @@ export function renderMessage(message: IssueMessage, templates: ValidationTempla
  * `localizable`, a property that is not enumerable: JSON (HTTP bodies, `--json`), spreads and
  * equality see `{path, message}` as before, and a front end reads it with {@link localizableOf}.
  */
-export function issueOf(path: string, message: IssueMessage): ValidationIssue {
-  const issue: ValidationIssue = { path, message: renderMessage(message) };
+export function issueOf(path: string, message: IssueMessage): KeyedIssue {
+  const issue: KeyedIssue = { path, message: renderMessage(message) };
   if (typeof message !== 'string') Object.defineProperty(issue, 'localizable', { value: message, enumerable: false });
   return issue;
 }
 
 /** The keyed message of an issue, or its plain English text when it has none. */
-export function messageOf(issue: ValidationIssue): IssueMessage {
+export function messageOf(issue: Omit<KeyedIssue, 'path'>): IssueMessage {
   return issue.localizable ?? issue.message;
 }
 

@@ -1,5 +1,6 @@
 /** German keywords of the flow language. */
 import type { KeywordTable } from './keyword-table.js';
+import { deValidation } from './de-validation.js';
 
 /** German (Deutsch); `ae`/`oe`/`ue` spellings are accepted for umlauts. */
 export const de: KeywordTable = {
@@ -26,4 +27,5 @@ export const de: KeywordTable = {
     didYouMean: 'meinten Sie „{name}“?',
     words: { endOfLine: 'das Zeilenende', aStatement: 'eine Anweisung', aName: 'einen Namen', aString: 'eine Zeichenkette in Anführungszeichen', anExpression: 'einen Ausdruck', aType: 'einen Typ', aValue: 'einen Wert', nothing: 'nichts' },
   },
+  validation: deValidation,
 };

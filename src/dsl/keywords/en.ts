@@ -1,4 +1,5 @@
 /** English keywords of the flow language (the seed's own spelling). */
+import { VALIDATION_MESSAGES } from '../../core/validation/messages.js';
 import type { KeywordTable } from './keyword-table.js';
 
 /** English: the language of the seed's examples. */
@@ -26,4 +27,5 @@ export const en: KeywordTable = {
     didYouMean: 'did you mean "{name}"?',
     words: { endOfLine: 'the end of the line', aStatement: 'a statement', aName: 'a name', aString: 'a quoted string', anExpression: 'an expression', aType: 'a type', aValue: 'a value', nothing: 'nothing' },
   },
+  validation: VALIDATION_MESSAGES,
 };

@@ -1,5 +1,6 @@
 /** Spanish keywords of the flow language. */
 import type { KeywordTable } from './keyword-table.js';
+import { esValidation } from './es-validation.js';
 
 /** Spanish (español); words without accents are accepted as well. */
 export const es: KeywordTable = {
@@ -26,4 +27,5 @@ export const es: KeywordTable = {
     didYouMean: '¿quiso decir "{name}"?',
     words: { endOfLine: 'el final de la línea', aStatement: 'una instrucción', aName: 'un nombre', aString: 'un texto entre comillas', anExpression: 'una expresión', aType: 'un tipo', aValue: 'un valor', nothing: 'nada' },
   },
+  validation: esValidation,
 };

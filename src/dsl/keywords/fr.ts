@@ -1,5 +1,6 @@
 /** French keywords of the flow language. */
 import type { KeywordTable } from './keyword-table.js';
+import { frValidation } from './fr-validation.js';
 
 /** French (français); words without accents are accepted as well. */
 export const fr: KeywordTable = {
@@ -26,4 +27,5 @@ export const fr: KeywordTable = {
     didYouMean: 'vouliez-vous dire « {name} » ?',
     words: { endOfLine: 'la fin de la ligne', aStatement: 'une instruction', aName: 'un nom', aString: 'une chaîne entre guillemets', anExpression: 'une expression', aType: 'un type', aValue: 'une valeur', nothing: 'rien' },
   },
+  validation: frValidation,
 };

@@ -1,5 +1,6 @@
 /** Japanese keywords of the flow language. */
 import type { KeywordTable } from './keyword-table.js';
+import { jaValidation } from './ja-validation.js';
 
 /** Japanese (日本語). */
 export const ja: KeywordTable = {
@@ -26,4 +27,5 @@ export const ja: KeywordTable = {
     didYouMean: '「{name}」のことですか?',
     words: { endOfLine: '行末', aStatement: '文', aName: '名前', aString: '引用符付き文字列', anExpression: '式', aType: '型', aValue: '値', nothing: '何もない' },
   },
+  validation: jaValidation,
 };

@@ -3,6 +3,7 @@
  * Each language lives in its own file (`en.ts`, `es.ts`, …); programs in any of them compile to
  * the same FlowDefinition, because the parser works on the canonical keys below, never on words.
  */
+import type { ValidationTemplates } from '../../core/validation/messages.js';
 
 /** The canonical keys of the language's words (the English spelling, except `required`). */
 export const KEYWORD_KEYS = [
@@ -32,7 +33,7 @@ export interface DiagnosticMessages {
   unknownFlow: string;
   /** `{found}`, `{known}` */
   unknownLanguage: string;
-  /** `{message}`: a problem the flow validator found in the compiled definition (English). */
+  /** `{message}`: a problem the flow validator found in the compiled definition, rendered from `validation`. */
   invalid: string;
   /** `{name}`: the known keyword or name closest to a misspelt one, appended to another message. */
   didYouMean: string;
@@ -51,4 +52,9 @@ export interface KeywordTable {
   name: string;
   words: Record<KeywordKey, readonly string[]>;
   messages: DiagnosticMessages;
+  /**
+   * The flow validator's messages (core/validation/messages.ts) in this language: a template for
+   * every key, with the English template's placeholders (a missing key does not compile).
+   */
+  validation: ValidationTemplates;
 }

@@ -1,5 +1,6 @@
 /** Korean keywords of the flow language. */
 import type { KeywordTable } from './keyword-table.js';
+import { koValidation } from './ko-validation.js';
 
 /** Korean (한국어). */
 export const ko: KeywordTable = {
@@ -26,4 +27,5 @@ export const ko: KeywordTable = {
     didYouMean: '"{name}"을(를) 의도했나요?',
     words: { endOfLine: '줄 끝', aStatement: '문장', aName: '이름', aString: '따옴표 문자열', anExpression: '식', aType: '타입', aValue: '값', nothing: '없음' },
   },
+  validation: koValidation,
 };

@@ -1,5 +1,6 @@
 /** Chinese keywords of the flow language. */
 import type { KeywordTable } from './keyword-table.js';
+import { zhValidation } from './zh-validation.js';
 
 /** Chinese (中文, simplified). */
 export const zh: KeywordTable = {
@@ -26,4 +27,5 @@ export const zh: KeywordTable = {
     didYouMean: '您是指“{name}”吗？',
     words: { endOfLine: '行尾', aStatement: '语句', aName: '名称', aString: '带引号的字符串', anExpression: '表达式', aType: '类型', aValue: '值', nothing: '无' },
   },
+  validation: zhValidation,
 };
