@@ -184,6 +184,7 @@ const JSEP_MESSAGES: [RegExp, (m: RegExpExecArray) => LocalizableMessage][] = [
   [/^Unexpected token (.+)$/s, (m) => msg('jsepUnexpectedToken', { token: m[1]! })],
   [/^Unexpected "(.*)"$/s, (m) => msg('jsepUnexpectedQuoted', { token: m[1]! })],
   [/^Unexpected (.+)$/s, (m) => msg('jsepUnexpected', { token: m[1]! })],
+  [/^Unexpected $/, () => msg('jsepUnexpectedEnd')],
   [/^Expected expression after (.+)$/s, (m) => msg('jsepExpectedAfter', { token: m[1]! })],
   [/^Expected expression$/, () => msg('jsepExpectedExpression')],
   [/^Expected comma$/, () => msg('jsepExpectedComma')],

@@ -70,6 +70,8 @@ export const VALIDATION_MESSAGES = {
   jsepUnexpectedToken: 'Unexpected token {token}',
   jsepUnexpectedPeriod: 'Unexpected period',
   jsepUnexpected: 'Unexpected {token}',
+  // jsep's words at the end of the source: nothing follows them.
+  jsepUnexpectedEnd: 'Unexpected ',
   jsepExpectedAfter: 'Expected expression after {token}',
   jsepExpectedExpression: 'Expected expression',
   jsepExpectedComma: 'Expected comma',

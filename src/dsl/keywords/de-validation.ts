@@ -49,6 +49,7 @@ export const deValidation: ValidationTemplates = {
   jsepUnexpectedToken: 'unerwartetes Zeichen {token}',
   jsepUnexpectedPeriod: 'unerwarteter Punkt',
   jsepUnexpected: 'unerwartetes {token}',
+  jsepUnexpectedEnd: 'unerwartetes Ende des Ausdrucks',
   jsepExpectedAfter: 'Ausdruck nach {token} erwartet',
   jsepExpectedExpression: 'Ausdruck erwartet',
   jsepExpectedComma: 'Komma erwartet',

@@ -49,6 +49,7 @@ export const esValidation: ValidationTemplates = {
   jsepUnexpectedToken: 'símbolo inesperado {token}',
   jsepUnexpectedPeriod: 'punto inesperado',
   jsepUnexpected: '{token} inesperado',
+  jsepUnexpectedEnd: 'final inesperado de la expresión',
   jsepExpectedAfter: 'se esperaba una expresión después de {token}',
   jsepExpectedExpression: 'se esperaba una expresión',
   jsepExpectedComma: 'se esperaba una coma',

@@ -49,6 +49,7 @@ export const frValidation: ValidationTemplates = {
   jsepUnexpectedToken: 'symbole inattendu {token}',
   jsepUnexpectedPeriod: 'point inattendu',
   jsepUnexpected: '{token} inattendu',
+  jsepUnexpectedEnd: 'fin inattendue de l’expression',
   jsepExpectedAfter: 'expression attendue après {token}',
   jsepExpectedExpression: 'expression attendue',
   jsepExpectedComma: 'virgule attendue',

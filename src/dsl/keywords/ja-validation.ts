@@ -49,6 +49,7 @@ export const jaValidation: ValidationTemplates = {
   jsepUnexpectedToken: '予期しない記号 {token}',
   jsepUnexpectedPeriod: '予期しないピリオド',
   jsepUnexpected: '予期しない {token}',
+  jsepUnexpectedEnd: '式が途中で終わっています',
   jsepExpectedAfter: '{token} の後に式が必要です',
   jsepExpectedExpression: '式が必要です',
   jsepExpectedComma: 'カンマが必要です',

@@ -49,6 +49,7 @@ export const koValidation: ValidationTemplates = {
   jsepUnexpectedToken: '예상하지 못한 기호 {token}',
   jsepUnexpectedPeriod: '예상하지 못한 마침표',
   jsepUnexpected: '예상하지 못한 {token}',
+  jsepUnexpectedEnd: '식이 예상보다 일찍 끝났습니다',
   jsepExpectedAfter: '{token} 다음에 식이 필요합니다',
   jsepExpectedExpression: '식이 필요합니다',
   jsepExpectedComma: '쉼표가 필요합니다',

@@ -49,6 +49,7 @@ export const zhValidation: ValidationTemplates = {
   jsepUnexpectedToken: '意外的符号{token}',
   jsepUnexpectedPeriod: '意外的句点',
   jsepUnexpected: '意外的{token}',
+  jsepUnexpectedEnd: '表达式意外结束',
   jsepExpectedAfter: '{token}之后应为表达式',
   jsepExpectedExpression: '应为表达式',
   jsepExpectedComma: '应为逗号',
