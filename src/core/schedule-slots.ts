@@ -5,7 +5,7 @@
  * same slots, which is what lets a slot's run id be derived from it.
  */
 import { Cron } from 'croner';
-import { msg, type IssueMessage } from './validation/messages.js';
+import { msg, renderMessage, type IssueMessage, type ValidationMessageKey } from './validation/messages.js';
 
 /** When a schedule's slots fall: a cron expression (5 or 6 fields) read in an IANA time zone (default UTC), or a fixed interval aligned to the epoch plus `offset`. */
 export type ScheduleSpec = { cron: string; timezone?: string } | { every: string; offset?: string };
@@ -27,6 +27,19 @@ export function parseEvery(text: unknown, options: { allowZero?: boolean } = {})
   return total >= 1_000 || options.allowZero ? total : null;
 }
 
+/** Croner's names of the fields, as keyed parts of a message. */
+const CRON_FIELDS: Readonly<Record<string, ValidationMessageKey>> = {
+  second: 'cronSecond', minute: 'cronMinute', hour: 'cronHour', day: 'cronDay', month: 'cronMonth', dayOfWeek: 'cronDayOfWeek', year: 'cronYear',
+};
+
+/** Croner's most common complaint (a value out of its field's range) keyed; anything else stays croner's English. */
+function croneProblem(text: string): IssueMessage {
+  const match = /^Invalid value for (\w+): (.*)$/s.exec(text);
+  if (!match || !Object.hasOwn(CRON_FIELDS, match[1]!)) return text;
+  const keyed = msg('cronInvalidValue', { field: msg(CRON_FIELDS[match[1]!]!), value: match[2]! });
+  return renderMessage(keyed) === text ? keyed : text;
+}
+
 /** What is wrong with a cron expression (5 or 6 fields: seconds first when 6), or null when croner accepts it. */
 export function cronIssue(pattern: string): IssueMessage | null {
   const fields = pattern.trim().split(/\s+/).length;
@@ -36,7 +49,7 @@ export function cronIssue(pattern: string): IssueMessage | null {
     cronOf(pattern, undefined);
     return null;
   } catch (error) {
-    return error instanceof Error ? error.message.replace(/^CronPattern: /, '') : String(error);
+    return error instanceof Error ? croneProblem(error.message.replace(/^CronPattern: /, '')) : String(error);
   }
 }
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../errors.js';
 import { checkExpression, expressionProblem } from '../expression/index.js';
+import { cronIssue } from '../schedule-slots.js';
 import { messageOf, renderMessage } from './messages.js';
 import { validateFlow } from './validate-flow.js';
 
@@ -13,6 +14,12 @@ describe('keyed validator messages', () => {
       expect(typeof problem, source).toBe('object');
       expect(renderMessage(problem!), source).toBe(checkExpression(source));
     }
+  });
+
+  it('keys croner\'s out-of-range value, in its own words', () => {
+    const problem = cronIssue('99 * * * *');
+    expect(problem).toMatchObject({ key: 'cronInvalidValue', values: { field: { key: 'cronMinute' }, value: '99' } });
+    expect(renderMessage(problem!)).toBe('Invalid value for minute: 99');
   });
 
   it('keeps issues {path, message} in JSON and equality, the key readable beside them', () => {
