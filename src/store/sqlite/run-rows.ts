@@ -98,7 +98,9 @@ export function newRunParams(
   run: NewRun,
   options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null },
 ): { params: NewRunParams; slots: StateWrite; input: string | null; inRow: boolean } {
-  const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, input, ...fixed } = run;
+  // Named, not rest-destructured: a rest copy of a record this size costs ~2 µs on Node 20, and
+  // storedFixed below picks the fixed fields from the run itself.
+  const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, input } = run;
   const slots = newRunStateWrite(state);
   const inputJson = jsonOrNull(input);
   const inRow = inputJson !== null && inputJson.length <= INPUT_IN_ROW_MAX_CHARS;
@@ -120,7 +122,7 @@ export function newRunParams(
     state: JSON.stringify(stateColumn(slots, state)),
     state_slots: isInline(slots) ? 0 : 1,
     input: inRow ? inputJson : null,
-    fixed: JSON.stringify(storedFixed(fixed satisfies FixedFields, rootRunId)),
+    fixed: JSON.stringify(storedFixed(run, rootRunId)),
   };
   return { params, slots, input: inputJson, inRow };
 }
@@ -131,16 +133,20 @@ export function newRunParams(
  * deadline, its own tree when it is a root) are left out, and {@link recordedFromRow} puts them
  * back. Half the JSON of a typical run, written with its row and again with every transition.
  */
-function storedFixed(fixed: FixedFields, rootRunId: string): Record<string, unknown> {
+function storedFixed(run: NewRun, rootRunId: string): Record<string, unknown> {
   const stored: Record<string, unknown> = {};
-  for (const key in fixed) {
-    const value = (fixed as Record<string, unknown>)[key];
+  for (const key in run) {
+    if (COLUMNS.has(key)) continue;
+    const value = (run as unknown as Record<string, unknown>)[key];
     if (value === undefined) continue;
     const usual = key in USUAL_FIXED ? (value === null || value === USUAL_FIXED[key]) : key === 'treeId' ? value === rootRunId : (key === 'monitors' || key === 'managers') && isNoOne(value);
     if (!usual) stored[key] = value;
   }
   return stored;
 }
+
+/** The fields of a new run that have columns of their own (or a table: the input), not kept in `fixed`. */
+const COLUMNS: ReadonlySet<string> = new Set(['runId', 'flowId', 'status', 'label', 'tags', 'startTime', 'parentRunId', 'rootRunId', 'readyAt', 'state', 'input'] satisfies (keyof NewRun & keyof Omit<NewRun, keyof FixedFields>)[]);
 
 /** The usual value of each scalar field {@link storedFixed} may leave out (null for the nullable ones, which null also leaves out). */
 const USUAL_FIXED: Record<string, unknown> = { runAs: null, triggeredBy: null, sessionId: null, detached: false, depth: 0, timeoutMs: null, deadline: null };
