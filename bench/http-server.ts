@@ -6,6 +6,7 @@
  *
  *   node --import tsx bench/http-server.ts flowrun [FILE]   → prints {url, token, flowId, runId, run}
  *     (FILE: a V8 CPU profile of the server from its first request to SIGTERM, written then;
+ *     on SIGUSR2 the part so far goes to FILE.post.cpuprofile and FILE holds what follows;
  *     `node bench/profile-summary.mjs FILE` sums it)
  *   node --import tsx bench/http-server.ts floor RUN_JSON   → prints {url}
  *   node --import tsx bench/http-server.ts least RUN_JSON   → prints {url}
@@ -82,6 +83,15 @@ if (mode === 'flowrun' || mode === 'inproc') {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(profileFile!, JSON.stringify(profile));
   };
+  // SIGUSR2 (bench/http.ts sends it between the POST and the GET load): the profile so far goes
+  // to FILE.post.cpuprofile and a new one starts, so each request kind has its own.
+  process.on('SIGUSR2', () => {
+    if (!profiler) return;
+    void profiler.post('Profiler.stop').then(async ({ profile }) => {
+      writeFileSync(profileFile!.replace(/(\.cpuprofile)?$/, '.post.cpuprofile'), JSON.stringify(profile));
+      await profiler.post('Profiler.start');
+    });
+  });
   process.on('SIGTERM', () => void writeProfile().then(() => server.close()).then(() => engine.close()).then(() => stores.close()).then(() => process.exit(0)));
 } else if (mode === 'floor') {
   const body = JSON.stringify({ run: JSON.parse(runJson!) });

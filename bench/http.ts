@@ -14,9 +14,16 @@
  *
  *   node --import tsx bench/http.ts [--quick] [--requests-only]      (or: npm run bench -- --only http [--requests-only])
  *
- * `--requests-only` measures the request rates alone (no SSE latency): for A/B rounds against an older commit.
- * `--cpu-prof FILE` writes a CPU profile of the flowrun server (its whole life under load: POST, then GET).
- * Each rate comes with the CPU time (user + system, /proc/<pid>/stat) the server process spent per answered request.
+ * `--requests-only` measures the request rates alone (no SSE latency).
+ * `--before DIR [--rounds 4]`: interleaved A/B rounds of POST and GET against an older checkout DIR (its own
+ * bench/http-server.ts and src/; link node_modules and bench/node_modules into it), each round beside the least
+ * server: flowrun ÷ least, server CPU µs and bytes written per request, per round.
+ *
+ *   node --import tsx bench/http.ts --quick --before /tmp/base --rounds 4
+ * `--cpu-prof FILE` writes CPU profiles of the flowrun server: its POST load (with warm-up) to FILE.post.cpuprofile,
+ * then its GET load to FILE.
+ * Each rate comes with the CPU time (user + system, /proc/<pid>/stat) the server process spent per answered request,
+ * and the bytes it wrote towards the disk per answered request (write_bytes of /proc/<pid>/io).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -31,9 +38,9 @@ import { createParser } from 'eventsource-parser';
 
 const CONNECTIONS = 64;
 
-/** Starts bench/http-server.ts in its own process; resolves with the JSON line it prints. */
-async function startTarget<T>(args: string[]): Promise<{ info: T; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-server.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts bench/http-server.ts (of the checkout `root`, default this one) in its own process; resolves with the JSON line it prints. */
+async function startTarget<T>(args: string[], root = '.'): Promise<{ info: T; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-server.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench/http-server.ts ${args[0]} exited with ${code}`)));
@@ -55,6 +62,18 @@ interface Load {
   errors: number;
   /** CPU (user + system) the server process spent per answered request during the measured load, µs; null off Linux. */
   cpuUsPerRequest: number | null;
+  /** Bytes the server process wrote towards the disk (write_bytes of /proc/<pid>/io) per answered request; null off Linux. */
+  writeBytesPerRequest: number | null;
+}
+
+/** write_bytes of /proc/<pid>/io (counted when pages are dirtied, so WAL appends count before any checkpoint); null off Linux. */
+function processWriteBytes(pid: number | undefined): number | null {
+  try {
+    const match = /^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** User + system CPU seconds of a process so far, from /proc/<pid>/stat; null off Linux. */
@@ -77,11 +96,14 @@ async function load(url: string, options: { method: 'GET' | 'POST'; token?: stri
   const base = { url, connections: CONNECTIONS, method: options.method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) };
   await autocannon({ ...base, duration: 1 }); // warm-up: JIT, connections, SQLite page cache
   const cpuBefore = processCpuSeconds(options.pid);
+  const writtenBefore = processWriteBytes(options.pid);
   const r = await autocannon({ ...base, duration: options.seconds });
   const cpuAfter = processCpuSeconds(options.pid);
+  const writtenAfter = processWriteBytes(options.pid);
   const answered = r.requests.total;
   const cpuUsPerRequest = cpuBefore === null || cpuAfter === null || answered === 0 ? null : Math.round(((cpuAfter - cpuBefore) * 1e6) / answered);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuUsPerRequest };
+  const writeBytesPerRequest = writtenBefore === null || writtenAfter === null || answered === 0 ? null : Math.round((writtenAfter - writtenBefore) / answered);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, cpuUsPerRequest, writeBytesPerRequest };
 }
 
 /** Request rates of flowrun and of the floor, and flowrun's share of the floor. */
@@ -93,6 +115,11 @@ export async function benchHttpRequests(options: { quick: boolean; cpuProfile?: 
   const measure = async (target: { info: { url: string }; child: ChildProcess }, auth?: string): Promise<{ post: Load; get: Load }> => {
     try {
       const post = await load(`${target.info.url}/runs`, { method: 'POST', token: auth, body: { flowId, input: { n: 1 } }, seconds, pid: target.child.pid });
+      if (target === flowrun && options.cpuProfile) {
+        // The server writes the POST part of its profile to FILE.post.cpuprofile on SIGUSR2.
+        target.child.kill('SIGUSR2');
+        await new Promise((r) => setTimeout(r, 500));
+      }
       const get = await load(`${target.info.url}/runs/${runId}`, { method: 'GET', token: auth, seconds, pid: target.child.pid });
       return { post, get };
     } finally {
@@ -106,6 +133,7 @@ export async function benchHttpRequests(options: { quick: boolean; cpuProfile?: 
   await new Promise((r) => inproc.child.once('exit', r));
   const pct = (a: Load, b: Load): string => `${((100 * a.rps) / b.rps).toFixed(0)} %`;
   const cpu = (l: Load): string => (l.cpuUsPerRequest === null ? '–' : String(l.cpuUsPerRequest));
+  const written = (l: Load): string => (l.writeBytesPerRequest === null ? '–' : fmt(l.writeBytesPerRequest));
   const row = (name: string, l: Load, f: Load, m: Load, goal: string, leastGoal: string) => [
     name,
     fmt(l.rps),
@@ -119,15 +147,58 @@ export async function benchHttpRequests(options: { quick: boolean; cpuProfile?: 
     `${l.p50} / ${l.p99}`,
     `${f.p50} / ${f.p99}`,
     `${cpu(l)} / ${cpu(m)} / ${cpu(f)}`,
+    `${written(l)} / ${written(m)}`,
     String(l.non2xx + l.errors),
   ];
   return markdownTable(
-    ['request', 'flowrun req/s', 'floor req/s', 'flowrun / floor', 'goal', 'least req/s', 'least / floor', 'flowrun / least', 'goal (issue 13)', 'flowrun p50 / p99 ms', 'floor p50 / p99 ms', 'server CPU µs / request: flowrun / least / floor', 'flowrun non-2xx + errors'],
+    ['request', 'flowrun req/s', 'floor req/s', 'flowrun / floor', 'goal', 'least req/s', 'least / floor', 'flowrun / least', 'goal (issue 13)', 'flowrun p50 / p99 ms', 'floor p50 / p99 ms', 'server CPU µs / request: flowrun / least / floor', 'bytes written / request: flowrun / least', 'flowrun non-2xx + errors'],
     [row('POST /runs (durable start, SQLite)', post, floorPost, leastPost, '≥ 50 %', '≥ 60 %'), row('GET /runs/{id}', get, floorGet, leastGet, '≥ 80 %', '≥ 80 %')],
   ) +
     `\n\n*least*: no engine, no authentication — a start writes its run twice (created, ended) in group commits with fsync, a read makes the one check an exact read of a shared SQLite file needs (\`PRAGMA data_version\`) and answers prepared JSON (bench/http-server.ts): an upper bound for any durable, exact implementation here.` +
     `\n\n${CONNECTIONS} connections, ${seconds} s each after a 1 s warm-up; autocannon in the bench process, each server in its own process on the same machine.` +
     ` Reference without HTTP: the same durable start called in-process by 64 callers (\`engine.startRun\`, same flow and store, own process): **${fmt(inproc.info.rps)} starts/s**, so POST /runs reaches ${((100 * post.rps) / inproc.info.rps).toFixed(0)} % of what the engine itself sustains.`;
+}
+
+/**
+ * Interleaved A/B rounds: each round measures the flowrun server of an older checkout (`before`,
+ * its own bench/http-server.ts and src/), this checkout's, and the least server, POST then GET
+ * each, the order of the two flowrun servers alternating between rounds. One row per round and
+ * side: flowrun ÷ least (same round), server CPU µs and bytes written per request.
+ */
+export async function benchHttpAB(options: { before: string; rounds: number; quick: boolean }): Promise<string> {
+  const seconds = options.quick ? 3 : 10;
+  const rows: string[][] = [];
+  type Info = { url: string; token: string; flowId: string; runId: string; run: unknown };
+  const measure = async (target: { info: Info | { url: string }; child: ChildProcess }, flowId: string, runId: string, auth?: string): Promise<{ post: Load; get: Load }> => {
+    try {
+      const post = await load(`${target.info.url}/runs`, { method: 'POST', token: auth, body: { flowId, input: { n: 1 } }, seconds, pid: target.child.pid });
+      const get = await load(`${target.info.url}/runs/${runId}`, { method: 'GET', token: auth, seconds, pid: target.child.pid });
+      return { post, get };
+    } finally {
+      await stop(target.child);
+    }
+  };
+  const pct = (a: Load, b: Load): string => `${((100 * a.rps) / b.rps).toFixed(0)} %`;
+  const perRequest = (l: Load): string => `${l.cpuUsPerRequest ?? '–'} µs, ${l.writeBytesPerRequest === null ? '–' : fmt(l.writeBytesPerRequest)} B`;
+  for (let round = 1; round <= options.rounds; round++) {
+    const sides = round % 2 === 1 ? [['before', options.before], ['after', '.']] : [['after', '.'], ['before', options.before]];
+    const measured = new Map<string, { post: Load; get: Load }>();
+    let runJson = '';
+    for (const [side, root] of sides) {
+      const server = await startTarget<Info>(['flowrun'], root);
+      runJson = JSON.stringify(server.info.run);
+      measured.set(side!, await measure(server, server.info.flowId, server.info.runId, server.info.token));
+    }
+    const least = await measure(await startTarget<{ url: string }>(['least', runJson]), 'bench/start', 'least');
+    for (const side of ['before', 'after']) {
+      const { post, get } = measured.get(side)!;
+      rows.push([String(round), side, fmt(post.rps), pct(post, least.post), perRequest(post), fmt(get.rps), pct(get, least.get), perRequest(get), `${fmt(least.post.rps)} / ${fmt(least.get.rps)}`, `${perRequest(least.post)} / ${perRequest(least.get)}`, String(post.non2xx + post.errors + get.non2xx + get.errors)]);
+    }
+  }
+  return (
+    markdownTable(['round', 'side', 'POST req/s', 'POST ÷ least', 'POST server CPU, bytes written / request', 'GET req/s', 'GET ÷ least', 'GET server CPU, bytes written / request', 'least POST / GET req/s', 'least CPU, bytes / request (POST / GET)', 'non-2xx + errors'], rows) +
+    `\n\nbefore = ${options.before}; ${CONNECTIONS} connections, ${seconds} s per load after a 1 s warm-up; the two flowrun servers alternate their order between rounds, least measured once a round after them.`
+  );
 }
 
 const emitterFlow: FlowDefinition = {
@@ -244,6 +315,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const opt = readOptions(process.argv.slice(2));
   const quick = opt.has('quick');
   const cpuProfile = opt.get('cpu-prof', '');
+  const before = opt.get('before', '');
+  if (before) {
+    console.log(await benchHttpAB({ before, rounds: Number(opt.get('rounds', '4')), quick }));
+    process.exit(0);
+  }
   console.log(await benchHttpRequests({ quick, ...(cpuProfile ? { cpuProfile } : {}) }));
   if (opt.has('requests-only')) process.exit(0);
   console.log();

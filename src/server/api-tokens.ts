@@ -43,12 +43,23 @@ export function newApiToken(): string {
  * a few µs instead of a round-trip through Web Crypto's thread pool.
  */
 const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
-  | { createHash(algorithm: 'sha256'): { update(data: string, encoding: 'utf8'): { digest(encoding: 'hex'): string } } }
+  | {
+      createHash(algorithm: 'sha256'): { update(data: string, encoding: 'utf8'): { digest(encoding: 'hex'): string } };
+      /** One-shot digest (Node ≥ 20.12): no Hash object per call, about half the cost of createHash for a token. */
+      hash?(algorithm: 'sha256', data: string, outputEncoding: 'hex'): string;
+    }
   | undefined;
+
+/** The hex SHA-256 of a token computed synchronously, or null where the runtime has no synchronous SHA-256. */
+function hashApiTokenNow(token: string): string | null {
+  if (!nodeCrypto) return null;
+  return nodeCrypto.hash ? nodeCrypto.hash('sha256', token, 'hex') : nodeCrypto.createHash('sha256').update(token, 'utf8').digest('hex');
+}
 
 /** The lowercase hex SHA-256 of a token: what the stores keep and look tokens up by. */
 export async function hashApiToken(token: string): Promise<string> {
-  if (nodeCrypto) return nodeCrypto.createHash('sha256').update(token, 'utf8').digest('hex');
+  const now = hashApiTokenNow(token);
+  if (now !== null) return now;
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token)));
   let hex = '';
   for (const byte of digest) hex += byte.toString(16).padStart(2, '0');
@@ -72,7 +83,8 @@ export function apiTokenAuthenticator(store: Store, now: () => number): Authenti
   return async (request) => {
     const token = bearerToken(request);
     if (!token || !lookup || !token.startsWith(API_TOKEN_PREFIX) || token.length > 200) return null;
-    const found = await lookup(await hashApiToken(token));
+    // Hashed without a turn through a promise where the runtime can (Node): every request pays this.
+    const found = await lookup(hashApiTokenNow(token) ?? (await hashApiToken(token)));
     if (!found || found.revokedAt !== null || (found.expiresAt !== null && found.expiresAt <= now())) return null;
     return { userId: found.principalId };
   };

@@ -291,7 +291,8 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
       if (!inner) response = errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route outside ${basePath}`));
       else {
         // The two answers given before Hono routes (cached) are of known routes.
-        const early = (await unchangedListing(inner)) ?? (await cachedRunAnswer(inner));
+        // Each looked for only where it can answer: an async call that returns null still costs the request a turn through a promise.
+        const early = (inner.method === 'GET' && listingEtags ? await unchangedListing(inner) : null) ?? (inner.method === 'GET' && runResponses && !runResponses.isEmpty ? await cachedRunAnswer(inner) : null);
         if (early) seen = { route: early.status === 304 ? '/runs' : '/runs/:id', principalId: authenticated.get(inner)?.userId ?? null };
         response = early ?? (await app.fetch(inner));
         seen ??= answered.get(inner);

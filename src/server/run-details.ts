@@ -67,7 +67,11 @@ export class RunDetails {
     view.createdByString = createdBy;
     view.runOwnerString = runOwner;
     if (flow && options.withDefinition) view.flowDefinition = flow.definition as unknown as Record<string, unknown>;
-    return { ...view, ...positionOf(run) };
+    // Set on the view rather than spread with it into another copy of every field (every answer pays it).
+    const { frames, suspension } = positionOf(run);
+    if (frames) view.frames = frames;
+    if (suspension) view.suspension = suspension;
+    return view;
   }
 
   /** Every run of a page described, in order. */

@@ -57,6 +57,10 @@
  * waiting-event index (`waiting_event = '#approval'`, store/waiting-event.ts), filled here for runs
  * already waiting, and gives flow versions a `source` column (the `.flow` text they came from).
  *
+ * Version 17 (issue 13) changes what a new run's row holds, not the tables: a small input in
+ * `flowrun_runs.input` (no `flowrun_run_inputs` row), and `fixed` without the fields at their
+ * usual value (run-rows.ts, `storedFixed`). Rows written before read as they did.
+ *
  * A migration never alters or drops a table it did not create.
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -345,6 +349,14 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       `CREATE INDEX IF NOT EXISTS flowrun_schedules_due ON flowrun_schedules (next_fire_at, schedule_id) WHERE next_fire_at IS NOT NULL`,
       `CREATE INDEX IF NOT EXISTS flowrun_schedules_flow ON flowrun_schedules (flow_id, schedule_id)`,
     ],
+  },
+  {
+    // Issue 13: a new run's row holds a small input itself and leaves the usual values of its fixed
+    // fields out of `fixed` (run-rows.ts). Nothing to change in the file: the version says that
+    // older code, which reads every field from `fixed`, must refuse it.
+    version: 17,
+    description: 'small inputs in the run row, usual fixed fields left out',
+    statements: [],
   },
 ];
 

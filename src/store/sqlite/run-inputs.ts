@@ -3,6 +3,8 @@
  * the run, and read with the run — never by a transition. A transition's UPDATE then rewrites a
  * small `flowrun_runs` row: SQLite writes a whole row whenever any column changes, so an input kept
  * in the row (a 1 MiB document) was written again, overflow pages and all, on every transition.
+ * A small input (`INPUT_IN_ROW_MAX_CHARS` of run-rows.ts) stays in the row's `input` column instead: it
+ * costs a transition next to nothing and saves its start a table and an index.
  *
  * The first frame's item, the input itself in nearly every run, is not written twice either: its
  * slot refers to the input ({@link INPUT_SLOT_BODY}).
@@ -15,15 +17,15 @@ import { INPUT_SLOT_BODY, type RunRow } from './run-rows.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 /**
- * Records the input of a run being created (`json`, null without one: no row) and returns the
- * state slots left to write: the slot of the first frame's item, when that item is the input
+ * Records the input of a run being created (`json`, null without one: no row; `inRow`: the run's
+ * row holds it already, no row either) and returns the state slots left to write: the slot of the first frame's item, when that item is the input
  * itself (every run but one refused at its start), is written as {@link INPUT_SLOT_BODY} — a
  * reference to the input — rather than as the same document a second time. A small state written
  * whole in the run row ({@link isInline}) is returned as it is.
  */
-export function writeRunInput(conn: SqliteConnection, run: { runId: string; input: unknown }, json: string | null, slots: StateWrite): StateWrite {
+export function writeRunInput(conn: SqliteConnection, run: { runId: string; input: unknown }, json: string | null, slots: StateWrite, inRow: boolean): StateWrite {
   if (json === null) return slots;
-  conn.run('INSERT INTO flowrun_run_inputs (run_id, input) VALUES (?, ?)', [run.runId, json]);
+  if (!inRow) conn.run('INSERT INTO flowrun_run_inputs (run_id, input) VALUES (?, ?)', [run.runId, json]);
   if (isInline(slots)) return slots;
   const key = itemKey(0);
   const item = slots.put.find((slot) => slot.key === key);

@@ -22,8 +22,10 @@ export interface RunRow extends PlainRunRow {
   /** 1 when `state` is a header and the slots hold the rest; 0 on rows written before slots. */
   state_slots: number;
   /**
-   * The input as JSON: read from `flowrun_run_inputs` (run-inputs.ts) when the row is read with
-   * it, NULL in the row itself since schema 12 and on rows written before schema 7 (whose input is in `fixed`).
+   * The input as JSON: in the row itself when it is small ({@link INPUT_IN_ROW_MAX_CHARS}, rows
+   * written by runs created since that bound; also rows from schemas 7–11), else read from
+   * `flowrun_run_inputs` (run-inputs.ts) when the row is read with it; NULL in the row for a larger
+   * input since schema 12 and on rows written before schema 7 (whose input is in `fixed`).
    */
   input: string | null;
   fixed: string;
@@ -66,8 +68,8 @@ export interface NewRunParams {
   /** The state's header; its slots are written with the row (see {@link newRunParams}). */
   state: string;
   state_slots: number;
-  /** Always NULL: the input goes to `flowrun_run_inputs` (see {@link newRunParams}). */
-  input: null;
+  /** The input as JSON when it is small enough to live in the row, else NULL: it goes to `flowrun_run_inputs` (see {@link newRunParams}). */
+  input: string | null;
   fixed: string;
 }
 
@@ -79,16 +81,29 @@ export const INSERT_RUN_SQL = `INSERT INTO flowrun_runs
    @fencing_token, 0, @last_seq, @updated_at, NULL, @tags, 'null', NULL, @state, @state_slots, @input, @fixed)`;
 
 /**
+ * Largest input (JSON characters) kept in the run's own row rather than in `flowrun_run_inputs`.
+ * A transition rewrites the whole row, so a large input stays out of it (migration 12); a small
+ * one costs a transition nearly nothing more, and its start then writes one table and index fewer
+ * (the inputs table is a rowid table with an index on its key: two b-trees, ~2 pages a commit).
+ */
+export const INPUT_IN_ROW_MAX_CHARS = 512;
+
+/**
  * Splits a new run into its row, its state (whole in the row when small, else a header and every
- * slot) and its input as JSON (its own row, run-inputs.ts; null without one); the output starts as
- * JSON `null` and the error as none, like the memory store.
+ * slot) and its input as JSON (null without one): in the row when small ({@link INPUT_IN_ROW_MAX_CHARS},
+ * `inRow`), else in its own row (run-inputs.ts). The output starts as JSON `null` and the error as
+ * none, like the memory store.
  */
 export function newRunParams(
   run: NewRun,
   options: { updatedAt: number; lastSeq: number; lease: { owner: string; expiresAt: number } | null },
-): { params: NewRunParams; slots: StateWrite; input: string | null } {
-  const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, input, ...fixed } = run;
+): { params: NewRunParams; slots: StateWrite; input: string | null; inRow: boolean } {
+  // Named, not rest-destructured: a rest copy of a record this size costs ~2 µs on Node 20, and
+  // storedFixed below picks the fixed fields from the run itself.
+  const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, input } = run;
   const slots = newRunStateWrite(state);
+  const inputJson = jsonOrNull(input);
+  const inRow = inputJson !== null && inputJson.length <= INPUT_IN_ROW_MAX_CHARS;
   const params: NewRunParams = {
     run_id: runId,
     flow_id: flowId,
@@ -106,10 +121,65 @@ export function newRunParams(
     tags: JSON.stringify(tags),
     state: JSON.stringify(stateColumn(slots, state)),
     state_slots: isInline(slots) ? 0 : 1,
-    input: null,
-    fixed: JSON.stringify(fixed satisfies FixedFields),
+    input: inRow ? inputJson : null,
+    fixed: JSON.stringify(storedFixed(run, rootRunId)),
   };
-  return { params, slots, input: jsonOrNull(input) };
+  return { params, slots, input: inputJson, inRow };
+}
+
+/**
+ * The fields of `fixed` a row stores: those at their usual value for a run started by hand (no
+ * runAs, trigger or session, not detached, depth 0, no monitors or managers, no timeout or
+ * deadline, its own tree when it is a root) are left out, and {@link recordedFromRow} puts them
+ * back. Half the JSON of a typical run, written with its row and again with every transition.
+ */
+function storedFixed(run: NewRun, rootRunId: string): Record<string, unknown> {
+  const stored: Record<string, unknown> = {};
+  for (const key in run) {
+    if (COLUMNS.has(key)) continue;
+    const value = (run as unknown as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const usual = key in USUAL_FIXED ? (value === null || value === USUAL_FIXED[key]) : key === 'treeId' ? value === rootRunId : (key === 'monitors' || key === 'managers') && isNoOne(value);
+    if (!usual) stored[key] = value;
+  }
+  return stored;
+}
+
+/** The fields of a new run that have columns of their own (or a table: the input), not kept in `fixed`. */
+const COLUMNS: ReadonlySet<string> = new Set(['runId', 'flowId', 'status', 'label', 'tags', 'startTime', 'parentRunId', 'rootRunId', 'readyAt', 'state', 'input'] satisfies (keyof NewRun & keyof Omit<NewRun, keyof FixedFields>)[]);
+
+/** The usual value of each scalar field {@link storedFixed} may leave out (null for the nullable ones, which null also leaves out). */
+const USUAL_FIXED: Record<string, unknown> = { runAs: null, triggeredBy: null, sessionId: null, detached: false, depth: 0, timeoutMs: null, deadline: null };
+
+function isNoOne(value: unknown): boolean {
+  const set = value as { users?: unknown; groups?: unknown } | null;
+  return set !== null && typeof set === 'object' && Array.isArray(set.users) && set.users.length === 0 && Array.isArray(set.groups) && set.groups.length === 0 && Object.keys(set).length === 2;
+}
+
+/**
+ * A record's fields fixed at creation, in the order rows have always stored them, with the values
+ * {@link storedFixed} leaves out; the stored ones are laid over it (`createdBy` and the other
+ * always-stored fields start undefined, so a row missing one still reads as unusable). Every
+ * record then has the same fields in the same order whatever its row left out.
+ */
+function fixedTemplate(): Record<string, unknown> {
+  return {
+    flowVersion: undefined,
+    actionName: undefined,
+    createdBy: undefined,
+    runOwner: undefined,
+    runAs: null,
+    triggeredBy: null,
+    source: undefined,
+    sessionId: null,
+    treeId: undefined,
+    detached: false,
+    depth: 0,
+    monitors: undefined,
+    managers: undefined,
+    timeoutMs: null,
+    deadline: null,
+  };
 }
 
 /**
@@ -133,11 +203,16 @@ export function runFromRow(row: RunRow): RunRecord {
  * (monitors, managers), which nothing writes.
  */
 export function recordedFromRow(row: RunRow, state?: RunState, fixed?: Record<string, unknown>): RecordedRun {
-  // Assigned onto the parsed (or copied) object rather than spread into a literal with the
-  // fields: on Node 20 that form is ~10x slower, and this runs once per transition. The copy is
-  // Object.assign, not `{...fixed}`: adding the fields to a spread copy costs ~50x more (its
-  // hidden class is a clone's, which V8 does not extend along the cached transitions).
-  const run = (fixed ? Object.assign({}, fixed) : JSON.parse(row.fixed)) as RecordedRun;
+  // Assigned onto a copy made with Object.assign rather than spread into a literal with the
+  // fields: on Node 20 that form is ~10x slower, and this runs once per transition; adding the
+  // fields to a `{...fixed}` copy costs ~50x more (its hidden class is a clone's, which V8 does
+  // not extend along the cached transitions). The template gives every record one shape.
+  const stored = fixed ?? (JSON.parse(row.fixed) as unknown);
+  // A row whose `fixed` is not an object is unreadable (readRunOrMark marks it).
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) throw new TypeError('its fixed fields are not an object');
+  const run = Object.assign(fixedTemplate(), stored) as RecordedRun;
+  run.monitors ??= { users: [], groups: [] };
+  run.managers ??= { users: [], groups: [] };
   run.runId = row.run_id;
   run.flowId = row.flow_id;
   run.status = row.status as RunStatus;
@@ -160,7 +235,6 @@ export function recordedFromRow(row: RunRow, state?: RunState, fixed?: Record<st
   run.updatedAt = row.updated_at;
   // A transition's own state object is used as it is (as the memory store hands it back): no parse.
   if (state !== undefined) run.state = state;
-  run.triggeredBy ??= null; // rows written before the field existed
   return run;
 }
 

@@ -90,7 +90,7 @@ function insertRun(
   options: { events: readonly RunEventBody[]; at: number; lease: { owner: string; expiresAt: number } | null },
 ): RunRow {
   // last_seq is written up front, so the row is already final when the events follow.
-  const { params, slots, input } = newRunParams(run, { updatedAt: options.at, lastSeq: options.events.length, lease: options.lease });
+  const { params, slots, input, inRow } = newRunParams(run, { updatedAt: options.at, lastSeq: options.events.length, lease: options.lease });
   try {
     conn.run(INSERT_RUN_SQL, params);
   } catch (error) {
@@ -98,8 +98,15 @@ function insertRun(
     if (sqliteCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`run "${run.runId}" already exists`, { runId: run.runId });
     throw error;
   }
-  const row: RunRow = { ...params, end_time: null, version: 0, last_transition_key: null, output: 'null', run_error: null };
-  const slotsLeft = writeRunInput(conn, run, input, slots);
+  // Object.assign and then the fields, not a spread with them: V8 adds fields to a spread copy far
+  // more slowly (~10 µs here, a tenth of the run insert's own cost).
+  const row = Object.assign({}, params) as RunRow;
+  row.end_time = null;
+  row.version = 0;
+  row.last_transition_key = null;
+  row.output = 'null';
+  row.run_error = null;
+  const slotsLeft = writeRunInput(conn, run, input, slots, inRow);
   if (!isInline(slotsLeft)) writeSlots(conn, run.runId, 0, slotsLeft);
   writeTags(conn, run.runId, run.tags);
   appendEvents(conn, run.runId, 0, options.events, options.at);
@@ -133,10 +140,14 @@ export function createRun(
   const lease = input.lease ?? null;
   // The row holds exactly these values: the record is built from them, not read back.
   const row = insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease });
-  const run: RunRecord = { ...recordedFromRow(row), input: input.run.input, state: input.run.state };
+  // Parsed once, for the record (which copies it) and the kept head. Fields set on the record, not
+  // spread with it: V8 adds fields to a spread copy far more slowly (run-rows.ts).
+  const fixed = JSON.parse(row.fixed) as Record<string, unknown>;
+  const run = recordedFromRow(row, input.run.state, fixed) as RunRecord;
+  run.input = input.run.input;
   if (input.run.treeId !== runId) countTreeRuns(conn, input.run.treeId, 1, input.maxRunsPerTree);
   // The writer executes a run it leased at once: its first transition starts from this row.
-  if (lease) keepHead(conn, row, JSON.parse(row.fixed) as Record<string, unknown>);
+  if (lease) keepHead(conn, row, fixed);
   return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
 }
 

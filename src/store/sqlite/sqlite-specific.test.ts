@@ -161,6 +161,38 @@ describe('SqliteStore on disk', () => {
     }
   });
 
+  it('keeps a small input and only the unusual fixed fields in the run row (schema 17), and reads and resumes a run written before the upgrade with them apart', async () => {
+    const path = freshPath();
+    const first = createSqliteStore({ path });
+    const runs = [sampleRun({ runId: 'apart' }), sampleRun({ runId: 'same' }), sampleRun({ runId: 'watched', monitors: { users: ['m'], groups: [] } }), sampleRun({ runId: 'large', input: { text: 'x'.repeat(600) } })];
+    for (const run of runs) await first.createRun({ run, events: [log('FlowStarted')], lease: { owner: 'w1', expiresAt: T0 + 60_000 } });
+    await first.close();
+    const raw = new Database(path);
+    try {
+      const row = (runId: string): unknown => raw.prepare('SELECT input, fixed, (SELECT count(*) FROM flowrun_run_inputs i WHERE i.run_id = r.run_id) AS inputs FROM flowrun_runs r WHERE run_id = ?').get(runId);
+      expect(row('watched')).toEqual({ input: JSON.stringify(runs[2]!.input), fixed: '{"flowVersion":1,"actionName":"main","createdBy":"user_42","runOwner":"user_42","source":"http","monitors":{"users":["m"],"groups":[]}}', inputs: 0 });
+      expect(row('large')).toMatchObject({ input: null, inputs: 1 });
+      // 'apart' as every row was written before: its input in flowrun_run_inputs, every fixed field in `fixed`.
+      const { runId: _id, flowId: _flow, status: _status, label: _label, tags: _tags, startTime: _start, parentRunId: _parent, rootRunId: _root, readyAt: _ready, state: _state, input, ...fixed } = runs[0]!;
+      raw.prepare('UPDATE flowrun_runs SET input = NULL, fixed = ? WHERE run_id = ?').run(JSON.stringify(fixed), 'apart');
+      raw.prepare('INSERT INTO flowrun_run_inputs (run_id, input) VALUES (?, ?)').run('apart', JSON.stringify(input));
+      // And the file at the version before (14): the store below upgrades it, then reads and resumes 'apart'.
+      raw.prepare('UPDATE flowrun_schema SET version = 14').run();
+    } finally {
+      raw.close();
+    }
+    const second = track(createSqliteStore({ path }));
+    // The same run whichever way its row holds it, field for field and in the same order (an API answer's JSON).
+    const renamed = (run: unknown): string => JSON.stringify(run).replaceAll('"same"', '"apart"');
+    expect(renamed(await second.getRun('same'))).toBe(JSON.stringify(await second.getRun('apart')));
+    const byId = (a: { runId: string }, b: { runId: string }): number => a.runId.localeCompare(b.runId);
+    expect((await second.listRuns({})).runs.sort(byId).map((run) => [run.runId, run.input, run.monitors])).toEqual(runs.sort(byId).map((run) => [run.runId, run.input, run.monitors]));
+    const apart = runs.find((run) => run.runId === 'apart')!;
+    const ended = await second.recordTransition({ runId: 'apart', lease: { owner: 'w1', fencingToken: 1 }, expectedVersion: 0, at: T0 + 10, patch: { status: 'SUCCEEDED', output: { ok: true }, endTime: T0 + 10 }, events: [log('FlowSucceeded')] });
+    expect(ended).toMatchObject({ status: 'SUCCEEDED', createdBy: 'user_42', monitors: { users: [], groups: [] } });
+    expect(await second.getRun('apart')).toMatchObject({ status: 'SUCCEEDED', input: apart.input, output: { ok: true }, treeId: 'apart', depth: 0 });
+  });
+
   it('refuses a database written by a newer flowrun and leaves the file as it was', async () => {
     const path = freshPath();
     const store = createSqliteStore({ path });
