@@ -20,7 +20,7 @@ import { actingFor, type FlowApiEngine, type RouterEnv, type RouterState } from 
 import { RunResponseCache, requestTarget, runResponseKey } from './run-response-cache.js';
 import { ListingEtags, LISTING_CACHE_HEADERS, isRunListingTarget } from './listing-etags.js';
 import { addDashboardRoutes, type DashboardOptions } from './dashboard-route.js';
-import { notifyObservers, type MetricsSource, type ObservedRequest, type RequestObserver } from './request-observer.js';
+import { notifyObservers, requestLogObserver, type MetricsSource, type ObservedRequest, type RequestObserver } from './request-observer.js';
 import { addBatchRoutes } from './routes/batch-routes.js';
 import { addFlowRoutes } from './routes/flow-routes.js';
 import { addGovernanceRoutes } from './routes/governance-routes.js';
@@ -119,14 +119,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const runResponses = RunResponseCache.over(engine.store);
   const listingEtags = ListingEtags.over(engine.store);
   const observers: RequestObserver[] = [...(options.observers ?? [])];
-  const requestLogger = options.requestLog === false ? undefined : options.logger;
-  if (requestLogger) {
-    observers.push({
-      // A 304 is a poll that found nothing new (the dashboard asks 5 times a second): debug, not info.
-      requestEnded: ({ method, route, status, durationMs, principalId }) =>
-        requestLogger[status === 304 ? 'debug' : 'info']({ method, route, status, durationMs: Math.round(durationMs * 10) / 10, principal: principalId }, 'request'),
-    });
-  }
+  if (options.logger && options.requestLog !== false) observers.push(requestLogObserver(options.logger));
   const state: RouterState = { engine, metrics: new ServerMetrics(), observers, streams: new Set(), closing: false, heartbeatMs: options.heartbeatMs ?? 15_000, accessRecheckMs: options.accessRecheckMs ?? 5_000, authenticate, logger: options.logger, starts, runResponses, listingEtags, markers: new MarkerSeal(() => engine.store.getStoreSecret()) };
   /** Who a request was found to come from before it reached the routes (a cached answer was looked for): not asked twice. */
   const authenticated = new WeakMap<Request, AuthenticatedPrincipal | null>();

@@ -4,6 +4,7 @@
  * `/metrics` serves. Observers see route patterns (`/runs/:id`), never paths with ids, bodies,
  * queries or headers.
  */
+import type { Logger } from '../core/engine/types.js';
 
 /** A request the router answered. */
 export interface ObservedRequest {
@@ -46,4 +47,16 @@ export function notifyObservers(observers: readonly RequestObserver[], call: (ob
       // An observer's bug must not turn an answered request into a failed one.
     }
   }
+}
+
+/**
+ * The request log as an observer: one line per answered request (method, route pattern, status,
+ * duration, principal; never a token, a body or a path with ids), at `info`, or at `debug` for a
+ * 304 (a poll that found nothing new: the dashboard asks 5 times a second).
+ */
+export function requestLogObserver(logger: Logger): RequestObserver {
+  return {
+    requestEnded: ({ method, route, status, durationMs, principalId }) =>
+      logger[status === 304 ? 'debug' : 'info']({ method, route, status, durationMs: Math.round(durationMs * 10) / 10, principal: principalId }, 'request'),
+  };
 }

@@ -152,7 +152,7 @@ async function serveCommand(options: ServeCommandOptions, io: CliIo, signals: Sh
     io.out(`flowrun is serving ${server.url} (store ${withoutPassword(options.store)})\n`);
     if (globusPort !== undefined) {
       // The same engine and tokens behind the Globus Flows API, at the root of its own port (the SDKs drop a base path).
-      globus = await serve({ router: createGlobusFlowsHandler({ engine, logger }), port: globusPort, hostname: options.host, ...(tls ? { tls } : {}) });
+      globus = await serve({ router: createGlobusFlowsHandler({ engine, logger, observers: [metrics] }), port: globusPort, hostname: options.host, ...(tls ? { tls } : {}) });
       io.out(`globus flows API: ${globus.url}\n`);
     }
     const dashboard = `${server.url}/ui/`;

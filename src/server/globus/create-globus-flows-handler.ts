@@ -10,11 +10,13 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
 import { FlowError } from '../../core/errors.js';
 import type { Logger } from '../../core/engine/types.js';
 import { apiTokenAuthenticator, type Authenticate } from '../api-tokens.js';
 import { statusOf } from '../error-response.js';
 import { MarkerSeal } from '../marker-seal.js';
+import { notifyObservers, requestLogObserver, type ObservedRequest, type RequestObserver } from '../request-observer.js';
 import type { FlowApiEngine } from '../router-context.js';
 import { StartRateLimiter } from '../start-rate-limiter.js';
 import type { GlobusEnv, GlobusState } from './globus-context.js';
@@ -33,8 +35,15 @@ export interface GlobusFlowsHandlerOptions {
   authenticate?: Authenticate;
   /** Largest request body in bytes (default 1 MiB); a larger one answers 413. */
   maxBodyBytes?: number;
-  /** Where unexpected errors (answered 500) are reported. */
+  /** Where unexpected errors (answered 500) are reported, and one line per request unless `requestLog` is false. */
   logger?: Logger;
+  /** One `request` line per answered request at `info` through `logger` (default true), as flowrun's router logs. */
+  requestLog?: boolean;
+  /**
+   * Told of every answered request (e.g. `flowrun/metrics`' PrometheusMetrics). Routes are named
+   * `globus <pattern>` (`globus /runs/:runId`), so they never mix with flowrun's own routes.
+   */
+  observers?: readonly RequestObserver[];
 }
 
 /** A web-standard handler of the Globus Flows API; `serve({router})` of `flowrun/server` puts it on a port. */
@@ -67,6 +76,11 @@ export function createGlobusFlowsHandler(options: GlobusFlowsHandlerOptions): Gl
     logger: options.logger,
   };
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  const observers: RequestObserver[] = [...(options.observers ?? [])];
+  if (options.logger && options.requestLog !== false) observers.push(requestLogObserver(options.logger));
+  const tracing = engine.tracing;
+  /** The route pattern and principal of a request Hono answered (set once it is answered). */
+  const answered = new WeakMap<Request, Pick<ObservedRequest, 'route' | 'principalId'>>();
   const app = new Hono<GlobusEnv>();
 
   app.onError((error, c) => {
@@ -79,6 +93,16 @@ export function createGlobusFlowsHandler(options: GlobusFlowsHandlerOptions): Gl
   });
   app.notFound((c) => globusErrorResponse(new FlowError('ROUTE_NOT_FOUND', `flowrun serves no ${c.req.method} ${c.req.path.slice(0, 200)} of the Globus Flows API`)));
 
+  // First of all middleware, so it sees every answer (a `*` pattern means no route matched).
+  if (observers.length > 0 || tracing) {
+    app.use('*', async (c, next) => {
+      const raw = c.req.raw; // bodyLimit may replace c.req.raw
+      await next();
+      // Without the patterns' regular expressions: `/flows/:flowId{.+}/run` is named `/flows/:flowId/run`.
+      const route = routePath(c).replace(/\{[^}]*\}/g, '');
+      answered.set(raw, { route: route === '*' || route === '' || route === '/*' ? 'unmatched' : `globus ${route}`, principalId: c.get('principal')?.userId ?? null });
+    });
+  }
   app.use('*', async (c, next) => {
     const principal = await authenticate(c.req.raw);
     if (!principal || typeof principal.userId !== 'string' || principal.userId === '') {
@@ -96,13 +120,28 @@ export function createGlobusFlowsHandler(options: GlobusFlowsHandlerOptions): Gl
     throw new FlowError('NOT_IMPLEMENTED', 'flowrun does not update runs in batches here: update each run with PUT /runs/{run_id}');
   });
 
-  const fetch = async (request: Request): Promise<Response> => {
+  const answer = async (request: Request): Promise<Response> => {
+    const startedAt = observers.length > 0 ? performance.now() : 0;
+    let response: Response;
     try {
-      return await app.fetch(request);
+      response = await app.fetch(request);
     } catch (error) {
       options.logger?.error({ err: error, method: request.method, status: 500 }, 'globus request failed outside the handler');
-      return globusErrorResponse(error);
+      response = globusErrorResponse(error);
     }
+    if (observers.length > 0) {
+      const seen = answered.get(request);
+      const observed: ObservedRequest = { method: request.method, route: seen?.route ?? 'unmatched', status: response.status, durationMs: performance.now() - startedAt, principalId: seen?.principalId ?? null };
+      notifyObservers(observers, (o) => o.requestEnded?.(observed));
+    }
+    return response;
+  };
+  const fetch = (request: Request): Promise<Response> => {
+    if (!tracing) return answer(request);
+    return tracing.serveHttp(request, () => answer(request), () => {
+      const route = answered.get(request)?.route;
+      return route === 'unmatched' ? undefined : route;
+    });
   };
   return { fetch, close: () => {}, openStreams: 0 };
 }
