@@ -94,26 +94,6 @@ describe('GroupCommitQueue', () => {
     expect(committed()).toEqual([0, 1, 2, 3, 4, 5, 100]);
   });
 
-  it("commits another lane's write after about maxBatchMs of a lane's backlog of costly writes, not after minBatch of them", async () => {
-    let clock = 0;
-    const { queue, committed } = setup({ maxBatch: 100, maxBatchMs: 3, minBatch: 64, now: () => clock });
-    const write = (lane: string, n: number) =>
-      queue.enqueue(
-        (c) => {
-          if (lane === 'bomb') clock += 2; // a fork bomb's writes, each costly
-          c.run('INSERT INTO t (n) VALUES (?)', [n]);
-        },
-        { lane },
-      );
-    const bomb = Array.from({ length: 20 }, (_, n) => write('bomb', n));
-    const alice = write('alice', 100).then(() => committed().length);
-    // Her write is in the first transaction, which ends once every lane's first write is in and 3 ms passed.
-    expect(await alice).toBe(3);
-    await Promise.all(bomb);
-    // The bomb alone then: its writes are taken whatever they cost, up to minBatch.
-    expect(queue.stats).toMatchObject({ commits: 2, operations: 21 });
-  });
-
   it('lets the event loop run other callbacks between two transactions of one burst', async () => {
     const { queue } = setup({ maxBatch: 2 });
     const order: string[] = [];

@@ -34,10 +34,7 @@ export interface GroupCommitQueueOptions {
   /**
    * Operations a transaction takes whatever they cost (default 64, what 64 runs executing at once
    * write per step): the commit's fsync stays shared by that many, so {@link maxBatchMs} does not
-   * cut the throughput of many concurrent runs on a slow or busy machine. When writes of several
-   * lanes wait, only the first write of each lane (up to this many) is taken whatever it costs:
-   * a lane's backlog of costly writes (a fork bomb's tree) then holds another lane's write for
-   * one transaction of about {@link maxBatchMs}, not for this many of its own writes.
+   * cut the throughput of many concurrent runs on a slow or busy machine.
    */
   minBatch?: number;
   /** Milliseconds for {@link maxBatchMs} (default `performance.now`); tests pass their own. */
@@ -61,12 +58,6 @@ export interface GroupCommitQueueOptions {
 
 /** A write applied inside the shared transaction; it must be synchronous and touch only the database. */
 export type WriteOperation<T> = (connection: SqliteConnection) => T;
-
-/** A transaction's writes, and how many of them it takes whatever they cost (see {@link GroupCommitQueueOptions.minBatch}). */
-interface Batch {
-  ops: Pending[];
-  floor: number;
-}
 
 interface Pending {
   apply: WriteOperation<unknown>;
@@ -180,8 +171,7 @@ export class GroupCommitQueue {
   async #drain(): Promise<void> {
     try {
       for (;;) {
-        const { ops, floor } = this.#takeBatch();
-        await this.#commit(ops, floor);
+        await this.#commit(this.#takeBatch());
         if (this.#pending.length === 0) break;
         // The next batch after a turn of the event loop: I/O (requests) and timers go first, and
         // whatever the settled operations' callers write meanwhile joins it.
@@ -195,17 +185,15 @@ export class GroupCommitQueue {
   }
 
   /**
-   * The next transaction's writes: the first `maxBatch` in queue order when one lane waits (the
-   * first `minBatch` taken whatever they cost); when several do, in turns — every lane's first
-   * write, then every lane's second, … — and only the first turn taken whatever it costs (at most
-   * `minBatch`), so the transaction that takes a lane's write ends about `maxBatchMs` later
-   * however many costly writes another lane has queued.
+   * The next transaction's writes: the first `maxBatch` in queue order, or, when several lanes wait
+   * and the transaction may not take them all (past `minBatch`), in turns.
    */
-  #takeBatch(): Batch {
+  #takeBatch(): Pending[] {
     const max = this.#options.maxBatch;
-    const minBatch = Math.min(max, this.#options.minBatch ?? DEFAULT_MIN_BATCH);
     const firstLane = this.#pending[0]?.lane;
-    if (this.#pending.every((op) => op.lane === firstLane)) return { ops: this.#pending.splice(0, max), floor: minBatch };
+    if (this.#pending.length <= Math.min(max, this.#options.minBatch ?? DEFAULT_MIN_BATCH) || this.#pending.every((op) => op.lane === firstLane)) {
+      return this.#pending.splice(0, max);
+    }
     const lanes = new Map<string, Pending[]>();
     for (const op of this.#pending) {
       const lane = lanes.get(op.lane);
@@ -218,12 +206,9 @@ export class GroupCommitQueue {
       for (const lane of lanes.values()) if (turn < lane.length && batch.length < max) batch.push(lane[turn]!);
       if (batch.length === before) break;
     }
-    if (batch.length === this.#pending.length) this.#pending = [];
-    else {
-      const taken = new Set(batch);
-      this.#pending = this.#pending.filter((op) => !taken.has(op));
-    }
-    return { ops: batch, floor: Math.min(minBatch, lanes.size) };
+    const taken = new Set(batch);
+    this.#pending = this.#pending.filter((op) => !taken.has(op));
+    return batch;
   }
 
   /**
@@ -232,16 +217,16 @@ export class GroupCommitQueue {
    * inside COMMIT, or after it in the thread pool for a batch of {@link OFF_LOOP_MIN_OPS} or more
    * or when the policy says so (commit-sync-policy.ts).
    */
-  async #commit(batch: Pending[], floor: number): Promise<void> {
+  async #commit(batch: Pending[]): Promise<void> {
     const ended = this.#options.observers?.started('sqlite', batch.length);
-    if (!ended) return this.#commitBatch(batch, floor);
-    await this.#commitBatch(batch, floor).then(() => ended(), (error: unknown) => (ended(error), Promise.reject(error)));
+    if (!ended) return this.#commitBatch(batch);
+    await this.#commitBatch(batch).then(() => ended(), (error: unknown) => (ended(error), Promise.reject(error)));
   }
 
-  async #commitBatch(batch: Pending[], floor: number): Promise<void> {
+  async #commitBatch(batch: Pending[]): Promise<void> {
     const durability = this.#durability;
     const isDeferred = durability !== null && (batch.length >= OFF_LOOP_MIN_OPS || durability.chooseOffLoop());
-    const done = await this.#transaction(batch, { commitSyncs: !isDeferred, floor });
+    const done = await this.#transaction(batch, { commitSyncs: !isDeferred });
     if (!done) return;
     if (done.rest.length > 0) this.#pending.unshift(...done.rest);
     const held = done.committed;
@@ -266,7 +251,7 @@ export class GroupCommitQueue {
    * their results, and the rest of the batch when it cut it short; null when it failed as a whole
    * (its writes are rejected). Settles nothing it committed.
    */
-  async #transaction(batch: Pending[], mode: { commitSyncs: boolean; floor: number }): Promise<{ committed: { op: Pending; settled: Settled }[]; rest: Pending[] } | null> {
+  async #transaction(batch: Pending[], mode: { commitSyncs: boolean }): Promise<{ committed: { op: Pending; settled: Settled }[]; rest: Pending[] } | null> {
     for (let attempt = 0; ; attempt++) {
       let connection: SqliteConnection;
       try {
@@ -299,11 +284,11 @@ export class GroupCommitQueue {
 
   /**
    * Runs one transaction synchronously: nothing else can touch this connection meanwhile. It takes
-   * the batch's operations in order until its `floor` of them (see #takeBatch) and `maxBatchMs` have
-   * passed; its results are for that prefix. Without `commitSyncs` its COMMIT does not
+   * the batch's operations in order until `minBatch` of them took `maxBatchMs`; its results are
+   * for that prefix. Without `commitSyncs` its COMMIT does not
    * fsync: the caller must sync before settling anything.
    */
-  #tryCommit(connection: SqliteConnection, batch: Pending[], mode: { commitSyncs: boolean; floor: number }): Settled[] | 'busy' | FlowError {
+  #tryCommit(connection: SqliteConnection, batch: Pending[], mode: { commitSyncs: boolean }): Settled[] | 'busy' | FlowError {
     const now = this.#options.now ?? performance.now.bind(performance);
     const startedAt = now();
     const blockedSince = performance.now();
@@ -314,16 +299,16 @@ export class GroupCommitQueue {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
     try {
-      return this.#applyAndCommit(connection, batch, { now, startedAt, floor: mode.floor });
+      return this.#applyAndCommit(connection, batch, now, startedAt);
     } finally {
       this.#stats.longestTransactionMs = Math.max(this.#stats.longestTransactionMs, performance.now() - blockedSince);
     }
   }
 
-  #applyAndCommit(connection: SqliteConnection, batch: Pending[], time: { now: () => number; startedAt: number; floor: number }): Settled[] | 'busy' | FlowError {
+  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number): Settled[] | 'busy' | FlowError {
     const db = connection.db;
     const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
-    const { now, startedAt, floor } = time;
+    const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
     const control = connection.control;
     const results: Settled[] = [];
     try {
@@ -339,7 +324,7 @@ export class GroupCommitQueue {
           control.release.run();
           results.push({ ok: false, error: error instanceof FlowError ? error : this.#storeError(error) });
         }
-        if (results.length >= floor && now() - startedAt >= maxBatchMs) break;
+        if (results.length >= minBatch && now() - startedAt >= maxBatchMs) break;
       }
       const commitStartedAt = performance.now();
       control.commit.run();
