@@ -2,7 +2,10 @@
  * A/B rounds of the victim scenario of bench/hostile.ts (a user's 3-step runs idle and under issue
  * 12's items 1, 2 and 7), alternating two checkouts, for a shared machine where one run says little:
  *
- *   node --import tsx bench/hostile-ab.ts --a /tmp/old --b . [--rounds 4] [--budget NAME=VALUE …]
+ *   node --import tsx bench/hostile-ab.ts --a /tmp/old --b . [--rounds 4] [--a-node-options "…"] [--b-node-options "…"] [--budget NAME=VALUE …]
+ *
+ * `--a-node-options` / `--b-node-options` go to that side's NODE_OPTIONS, which its `flowrun serve`
+ * inherits: `--a . --b . --b-node-options --max-semi-space-size=64` measures a V8 setting alone.
  *
  * Each checkout runs its own `bench/hostile.ts --quick --victim-only --json` (so its own `src/`
  * serves); copy this checkout's bench/hostile.ts and bench/loop-gap-probe.mjs into an older export
@@ -23,7 +26,13 @@ const option = (name: string): string | undefined => {
 };
 const dirs = { A: resolve(option('--a') ?? '.'), B: resolve(option('--b') ?? '.') };
 const rounds = Number(option('--rounds') ?? 4);
-const serveArgs = argv.filter((a, i) => !['--a', '--b', '--rounds'].includes(a) && !['--a', '--b', '--rounds'].includes(argv[i - 1] ?? ''));
+const ours = ['--a', '--b', '--rounds', '--a-node-options', '--b-node-options'];
+const serveArgs = argv.filter((a, i) => !ours.includes(a) && !ours.includes(argv[i - 1] ?? ''));
+const nodeOptions = { A: option('--a-node-options'), B: option('--b-node-options') };
+const envOf = (side: 'A' | 'B'): NodeJS.ProcessEnv => {
+  const extra = nodeOptions[side];
+  return extra ? { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${extra}`.trim() } : process.env;
+};
 
 const results: Record<'A' | 'B', VictimFigures[]> = { A: [], B: [] };
 const rows: string[][] = [];
@@ -31,7 +40,7 @@ for (let round = 1; round <= rounds; round++) {
   // Alternate which goes first, so neither always follows the other's aftermath.
   for (const side of round % 2 === 1 ? (['A', 'B'] as const) : (['B', 'A'] as const)) {
     const load = loadavg()[0]!.toFixed(2);
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/hostile.ts', '--quick', '--victim-only', '--json', ...serveArgs], { cwd: dirs[side], encoding: 'utf8', maxBuffer: 16 << 20 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/hostile.ts', '--quick', '--victim-only', '--json', ...serveArgs], { cwd: dirs[side], env: envOf(side), encoding: 'utf8', maxBuffer: 16 << 20 });
     const last = run.stdout.trim().split('\n').at(-1) ?? '';
     if (run.status !== 0 || !last.startsWith('{')) throw new Error(`${side} round ${round} failed:\n${run.stdout}\n${run.stderr}`);
     const f = JSON.parse(last) as VictimFigures;
@@ -56,8 +65,11 @@ const figures: [string, (f: VictimFigures) => number][] = [
   ['largest loop gap under attack ms', (f) => f.loadGapMs],
   ['largest loop gap idle ms', (f) => f.idleGapMs],
   ['/health p99 under attack ms', (f) => f.healthLoadP99],
+  ['GC pauses under attack, sum ms (older bench files: NaN)', (f) => f.gcLoadMs ?? NaN],
+  ['longest GC pause under attack ms', (f) => f.gcLoadMaxMs ?? NaN],
 ];
-console.log(`A = ${dirs.A}, B = ${dirs.B}, ${rounds} rounds each, alternated${serveArgs.length ? `, serve ${serveArgs.join(' ')}` : ''}`);
+const sideNote = (side: 'A' | 'B'): string => (nodeOptions[side] ? ` (NODE_OPTIONS ${nodeOptions[side]})` : '');
+console.log(`A = ${dirs.A}${sideNote('A')}, B = ${dirs.B}${sideNote('B')}, ${rounds} rounds each, alternated${serveArgs.length ? `, serve ${serveArgs.join(' ')}` : ''}`);
 console.log('');
 console.log(markdownTable(['round', 'code', 'load avg', 'idle p50 / p99 ms', 'under attack: runs, p50 / p99 ms', 'p99 ÷ idle', '/health p99 idle → attack ms', 'largest loop gap idle → attack ms'], rows));
 console.log('');

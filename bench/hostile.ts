@@ -145,6 +145,21 @@ function largestGap(gapsFile: string, from: number, to: number): number {
   return largest;
 }
 
+/** The garbage collector's pauses the probe noted between `from` and `to` (epoch ms): their sum and the longest, ms. */
+function gcPauses(gapsFile: string, from: number, to: number): { totalMs: number; maxMs: number } {
+  const file = `${gapsFile}.gc`;
+  let totalMs = 0;
+  let maxMs = 0;
+  if (!existsSync(file)) return { totalMs, maxMs };
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [at, ms] = line.split(' ').map(Number);
+    if (at === undefined || ms === undefined || !(at >= from && at <= to)) continue;
+    totalMs += ms;
+    maxMs = Math.max(maxMs, ms);
+  }
+  return { totalMs, maxMs };
+}
+
 /** The figures of one run of the victim scenario (for bench/hostile-ab.ts). */
 export interface VictimFigures {
   idleP50: number;
@@ -159,6 +174,10 @@ export interface VictimFigures {
   healthLoadP99: number;
   idleGapMs: number;
   loadGapMs: number;
+  /** The garbage collector's pauses in the idle and the attack window: sum and longest, ms. */
+  gcIdleMs: number;
+  gcLoadMs: number;
+  gcLoadMaxMs: number;
 }
 
 /**
@@ -235,29 +254,31 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
     if (options.profileFile) process.kill(s.serve.pid, 'SIGUSR2');
     await sleep(300); // the probe appends its gaps every 100 ms (and writes the profile)
     const gaps = { idle: largestGap(gapsFile, idleFrom, idleTo), load: largestGap(gapsFile, loadFrom, loadTo) };
-    const row = (name: string, runs: { latencies: Float64Array; failed: number }, h: { latencies: Float64Array; failures: number }, gap: number): string[] => {
+    const gc = { idle: gcPauses(gapsFile, idleFrom, idleTo), load: gcPauses(gapsFile, loadFrom, loadTo) };
+    const row = (name: string, runs: { latencies: Float64Array; failed: number }, h: { latencies: Float64Array; failures: number }, gap: number, pauses: { totalMs: number; maxMs: number }): string[] => {
       const l = latencySummary(runs.latencies);
       const hl = latencySummary(h.latencies);
-      return [name, String(runs.latencies.length), String(runs.failed), fmt(l.p50), fmt(l.p99), String(h.latencies.length), String(h.failures), fmt(hl.p50), fmt(hl.p99), fmt(gap)];
+      return [name, String(runs.latencies.length), String(runs.failed), fmt(l.p50), fmt(l.p99), String(h.latencies.length), String(h.failures), fmt(hl.p50), fmt(hl.p99), fmt(gap), `${fmt(pauses.totalMs)} / ${fmt(pauses.maxMs)}`];
     };
-    const idleRow = row('idle', idle, idleH, gaps.idle);
-    const loadRow = row('under items 1, 2 and 7 at once', loaded, loadH, gaps.load);
+    const idleRow = row('idle', idle, idleH, gaps.idle, gc.idle);
+    const loadRow = row('under items 1, 2 and 7 at once', loaded, loadH, gaps.load, gc.load);
     const ratio = latencySummary(loaded.latencies).p99 / latencySummary(idle.latencies).p99;
-    latencyRows = [idleRow, loadRow, ['p99 under load ÷ idle', '', '', '', `${fmt(ratio)}×`, '', '', '', '', '']];
+    latencyRows = [idleRow, loadRow, ['p99 under load ÷ idle', '', '', '', `${fmt(ratio)}×`, '', '', '', '', '', '']];
     const [l0, l1, h0, h1] = [latencySummary(idle.latencies), latencySummary(loaded.latencies), latencySummary(idleH.latencies), latencySummary(loadH.latencies)];
     options.figures?.({
       idleP50: l0.p50, idleP99: l0.p99, idleRuns: idle.latencies.length,
       loadP50: l1.p50, loadP99: l1.p99, loadRuns: loaded.latencies.length, loadFailed: loaded.failed,
       ratio, healthIdleP99: h0.p99, healthLoadP99: h1.p99, idleGapMs: gaps.idle, loadGapMs: gaps.load,
+      gcIdleMs: gc.idle.totalMs, gcLoadMs: gc.load.totalMs, gcLoadMaxMs: gc.load.maxMs,
     });
   } finally {
     await s.serve.kill();
   }
 
   return [
-    `A fresh \`flowrun serve\` (SQLite file, ${serveArgs.length ? `\`${serveArgs.join(' ')}\`` : 'default budgets'}, from source with tsx) per table; for ${victimMs / 1000} s idle, then for ${victimMs / 1000} s from the moment mallory starts the three attacks, alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time, 20 ms apart; \`/health\` is pinged every 25 ms meanwhile; the largest loop gap is how late a 2 ms interval in the server came (bench/loop-gap-probe.mjs). Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
+    `A fresh \`flowrun serve\` (SQLite file, ${serveArgs.length ? `\`${serveArgs.join(' ')}\`` : 'default budgets'}, from source with tsx) per table; for ${victimMs / 1000} s idle, then for ${victimMs / 1000} s from the moment mallory starts the three attacks, alice starts \`v/three\` (3 COMPUTE steps) over HTTP with \`wait: true\`, one at a time, 20 ms apart; \`/health\` is pinged every 25 ms meanwhile; the largest loop gap is how late a 2 ms interval in the server came, the GC pauses what the server's \`PerformanceObserver\` saw of the garbage collector in the window (bench/loop-gap-probe.mjs). Goals: p99 under load within 3× idle; \`/health\` p99 < 100 ms.`,
     '',
-    markdownTable(['server', 'runs', 'failed', 'p50 ms', 'p99 ms', 'health pings', 'health failures', 'health p50 ms', 'health p99 ms', 'largest loop gap ms'], latencyRows),
+    markdownTable(['server', 'runs', 'failed', 'p50 ms', 'p99 ms', 'health pings', 'health failures', 'health p50 ms', 'health p99 ms', 'largest loop gap ms', 'GC pauses ms (sum / longest)'], latencyRows),
     '',
     ...(options.victimOnly ? [] : [
     `Each attack alone for ${attackMs / 1000} s on a fresh server, started by mallory over HTTP. Goal: RSS < 512 MB; store growth bounded by the budgets.`,

@@ -312,6 +312,19 @@ describe('SqliteStore group commit', () => {
     }
   });
 
+  it("resolves a flow's published version without waiting for other runs' queued writes, and sees every settled deploy", async () => {
+    const store = track(createSqliteStore({ path: freshPath() }));
+    const deployed = await store.saveFlowVersion({ definition: { id: 'a', actions: {} }, deployedBy: 'u', at: T0 });
+    await store.publishFlowVersion({ flowId: 'a', version: deployed.version });
+    const settled: string[] = [];
+    // A fork bomb's backlog: writes queued and not settled when the start resolves its flow.
+    const backlog = (await leasedRuns(store, 50, 'b')).map((t) => store.recordTransition(t).then(() => void settled.push('write')));
+    const found = await store.getFlowVersion('a', 'LATEST_PUBLISHED').then((v) => (settled.push('flow'), v));
+    await Promise.all(backlog);
+    expect(found).toMatchObject({ flowId: 'a', version: deployed.version, published: true });
+    expect(settled[0]).toBe('flow');
+  });
+
   it('rolls back a transition whose child id is taken while its batch neighbours commit', async () => {
     const store = track(createSqliteStore({ path: freshPath() }));
     const [a, b] = await leasedRuns(store, 2, 'n');

@@ -135,8 +135,14 @@ export class SqliteStore implements Store {
     return this.#write((c) => flows.publishFlowVersion(c, input));
   }
 
+  /**
+   * Reads what is committed now (and durable), not after the writes queued before it: a start
+   * resolves its flow's selector here every second, and must not wait behind another run tree's
+   * backlog of queued writes (a fork bomb's). A deploy answers only once its write settled, so
+   * every version a caller was told of is seen.
+   */
   async getFlowVersion(flowId: string, version: number | 'LATEST_PUBLISHED' | 'LATEST'): Promise<FlowVersionRecord | null> {
-    return this.#read((c) => flows.getFlowVersion(c, flowId, version));
+    return this.#read((c) => flows.getFlowVersion(c, flowId, version), false);
   }
 
   async listFlows(): Promise<FlowSummary[]> {

@@ -127,6 +127,23 @@ describe('fair shares of an engine', () => {
     await recorder.close();
   });
 
+  it("keeps one slot in sixteen from a user's runs past their share, so another user's new run starts at once", async () => {
+    const store = createMemoryStores();
+    const g = gate();
+    const recorder = createEngine({ stores: store, poll: false, maxConcurrentRuns: 0, modules: { gate: g.module } });
+    await deploy(recorder);
+    for (let i = 0; i < 16; i++) await recorder.startRun({ flow: 'fair/held', userId: 'alice' });
+    await recorder.close();
+    const worker = createEngine({ stores: store, maxConcurrentRuns: 16, pollIntervalMs: 60_000, modules: { gate: g.module } });
+    await deploy(worker);
+    // Alice's runs hold their slots at a gate that never opens: none gives one back.
+    while (g.entered.length < 15) await new Promise((resolve) => setImmediate(resolve));
+    const { requestId } = await worker.startRun({ flow: 'fair/quick', userId: 'bob' });
+    expect(await worker.waitForRun(requestId)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(g.entered).toHaveLength(15);
+    await worker.close();
+  });
+
   it('gives the event loop a turn during a long loop of steps over a store that answers in microtasks', async () => {
     const engine = createEngine({ stores: createMemoryStores(), poll: false });
     const loop: FlowDefinition = {

@@ -7,7 +7,10 @@
  * dispatches a run; claims pass over the trees and owners that are full ({@link FairShares.skip}).
  *
  * The shares do not waste slots: when the runs passed over are the only ones ready, a last claim
- * lets them fill the free slots, and such a run past its share gives its slot back every 256 steps
+ * lets them fill the free slots but a {@link FairShares.reserve} (one in sixteen), which another
+ * user's new run takes at once — not after a fork tree's run ended or gave its slot back (issue 12:
+ * a fork bomb filled every slot, and a user's 3-step run waited for one in the queue, behind the
+ * tree's writes). Such a run past its share gives its slot back every 256 steps
  * (it goes back to the store, ready), where the next claim takes other users' runs first. A run
  * blocked in a module keeps its slot until the module returns.
  */
@@ -32,6 +35,8 @@ export class FairShares {
   readonly treeShare: number;
   /** Most runs of one owner executing at once here: three quarters of the slots (at least 1). */
   readonly ownerShare: number;
+  /** Slots the last claim for runs past their share leaves free for others' new runs: one in sixteen (none below 16 slots). */
+  readonly reserve: number;
   readonly #clock: Clock;
   readonly #held = new Map<string, Held>();
   readonly #reservations = new Set<string>();
@@ -43,6 +48,7 @@ export class FairShares {
   constructor(options: { maxConcurrentRuns: number; clock: Clock }) {
     this.treeShare = Math.max(1, Math.ceil(options.maxConcurrentRuns / 2));
     this.ownerShare = Math.max(1, Math.ceil((options.maxConcurrentRuns * 3) / 4));
+    this.reserve = Math.floor(options.maxConcurrentRuns / 16);
     this.#clock = options.clock;
   }
 

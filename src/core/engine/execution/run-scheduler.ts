@@ -341,8 +341,8 @@ export class RunScheduler {
    * Claims ready runs into the free slots, in rounds: each passes over the trees and owners at
    * their share and takes no more than keeps every other within it (FairShares.claimLimit), so
    * another user's run is claimed past a tree that fills the store with ready runs. When runs were
-   * passed over and slots are still free, a last claim takes any ready run (such runs give their
-   * slot back every 256 steps, see {@link givesBack}). A `refill` between two polls, after a fair
+   * passed over and slots are still free, a last claim takes any ready run into them but the
+   * shares' reserve (such runs give their slot back every 256 steps, see {@link givesBack}). A `refill` between two polls, after a fair
    * round found nobody else's run ready, is that last claim alone: one query per freed slot while a
    * single user keeps the engine busy; the next poll looks for others again.
    */
@@ -353,7 +353,8 @@ export class RunScheduler {
       const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
       if (free <= 0 || this.#closed || this.#draining) return;
       const skip = this.#shares.skip();
-      const limit = fair ? this.#shares.claimLimit(free) : free;
+      const limit = fair ? this.#shares.claimLimit(free) : free - this.#shares.reserve;
+      if (limit <= 0) return;
       const now = clock.now();
       const claimed = await store.claimRuns({ owner: workerId, limit, now, leaseExpiresAt: now + leaseMs, ...(fair ? { skip } : {}) });
       this.#backlog = claimed.length === limit;
