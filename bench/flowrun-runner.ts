@@ -17,7 +17,9 @@
  * --trace off|none|sdk|sample10 (default none: @opentelemetry/api loaded, no SDK registered; off:
  * `createEngine({tracing: false})`; sdk: an OpenTelemetry NodeTracerProvider sampling every trace,
  * its spans going through a BatchSpanProcessor to an exporter that drops them; sample10: the same
- * with ParentBased(TraceIdRatioBased(0.1)) — bench/tracing-cost.ts compares them).
+ * with ParentBased(TraceIdRatioBased(0.1)); hooks: tracing off but an AsyncLocalStorage entered once, so
+ * Node's promise hooks run for every promise — the floor of a context-propagating tracer on Node 20
+ * — bench/tracing-cost.ts compares them).
  * parent-sync and steps-concurrent also report the event loop's delay while measuring
  * (`event_loop_delay_ms`, perf_hooks.monitorEventLoopDelay: how long a timer or a request waited
  * behind synchronous work) and, on SQLite, the longest a group commit held the loop
@@ -151,11 +153,17 @@ if (TRACE === 'sdk' || TRACE === 'sample10') {
   const dropAll: import('@opentelemetry/sdk-trace-node').SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
   const sampler = TRACE === 'sample10' ? new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(0.1) }) : new sdk.AlwaysOnSampler();
   new sdk.NodeTracerProvider({ sampler, spanProcessors: [new sdk.BatchSpanProcessor(dropAll)] }).register();
+} else if (TRACE === 'hooks') {
+  // No tracer; one AsyncLocalStorage entered once. On Node 20 that turns on the promise hooks for
+  // every promise of the process from then on: the floor any tracer whose context lives in
+  // AsyncLocalStorage pays (the SDK's default context manager, once anything enters a context).
+  const { AsyncLocalStorage } = await import('node:async_hooks');
+  new AsyncLocalStorage<boolean>().enterWith(true);
 } else if (TRACE !== 'none' && TRACE !== 'off') {
   throw new Error(`unknown --trace ${TRACE}`);
 }
 
-const engine: Engine = createEngine({ stores, modules: benchModules, ...(TRACE === 'off' ? { tracing: false as const } : {}) });
+const engine: Engine = createEngine({ stores, modules: benchModules, ...(TRACE === 'off' || TRACE === 'hooks' ? { tracing: false as const } : {}) });
 for (const flow of benchFlows(stepKind, STEPS)) await engine.deployFlow(flow, { publish: true });
 
 async function runParent(flow: string, i: number): Promise<unknown> {

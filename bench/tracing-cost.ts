@@ -9,11 +9,14 @@
  * interleaved (bench/run-measurements.ts).
  *
  *   node --import tsx bench/tracing-cost.ts [--rounds 4] [--modes off,none,sdk,sample10]
- *     [--before DIR] [--workloads sqlite-steps,pg-parents,memory-steps] [--pg-db flowrun_bench_tracing] [--quick]
+ *     [--before DIR [--before-modes sdk]] [--workloads sqlite-steps,pg-parents,memory-steps] [--pg-db flowrun_bench_tracing] [--quick]
  *
  * `--before DIR`: also measure an older checkout (its own bench/flowrun-runner.ts and src/, e.g.
  * `git archive 5503ebe | tar -x -C DIR` with node_modules linked), the baseline of the costs
- * when given (else `off`). Prints a markdown table per workload: median (min–max) over the rounds.
+ * when given (else `off`); `--before-modes sdk,…` also measures the older checkout with those
+ * `--trace` modes (rows `before:sdk`, …), to tell what a change did to a traced run.
+ * `--modes` may include `hooks` (tracing off, Node's promise hooks on: their share of any
+ * AsyncLocalStorage-based tracer). Prints a markdown table per workload: median (min–max) over the rounds.
  */
 import { resolve } from 'node:path';
 import { fmt, markdownTable, median, readOptions, spread } from './measure.js';
@@ -25,6 +28,7 @@ const quick = opt.has('quick');
 const modes = opt.get('modes', 'off,none,sdk,sample10').split(',');
 const workloads = opt.get('workloads', 'sqlite-steps,pg-parents').split(',');
 const before = opt.get('before', '');
+const beforeModes = before ? opt.get('before-modes', '').split(',').filter(Boolean) : [];
 const pgDb = opt.get('pg-db', 'flowrun_bench_tracing');
 
 const WORKLOADS: Record<string, { args: string[]; unit: string; rate: string; cpu: string }> = {
@@ -50,15 +54,15 @@ const WORKLOADS: Record<string, { args: string[]; unit: string; rate: string; cp
   },
 };
 
-const sides = [...(before ? ['before'] : []), ...modes];
+const sides = [...(before ? ['before', ...beforeModes.map((m) => `before:${m}`)] : []), ...modes];
 const configs: MeasurementConfig[] = [];
 for (const workload of workloads) {
   const w = WORKLOADS[workload];
   if (!w) throw new Error(`unknown workload ${workload}; known: ${Object.keys(WORKLOADS).join(', ')}`);
   for (const side of sides) {
     configs.push(
-      side === 'before'
-        ? { key: `${workload}|before`, script: resolve(before, 'bench/flowrun-runner.ts'), args: w.args }
+      side.startsWith('before')
+        ? { key: `${workload}|${side}`, script: resolve(before, 'bench/flowrun-runner.ts'), args: side === 'before' ? w.args : [...w.args, '--trace', side.slice('before:'.length)] }
         : { key: `${workload}|${side}`, script: 'bench/flowrun-runner.ts', args: [...w.args, '--trace', side] },
     );
   }

@@ -179,7 +179,27 @@ class UnsampledExecution implements ExecutionTrace {
 /** An execution whose spans are recorded: its own, and one per step visit. */
 class RecordedExecution implements ExecutionTrace {
   /** The span of the step being visited, kept open while the step is retried without backoff. */
-  #step: { key: string; span: Span; retrying: boolean } | null = null;
+  #step: Span | null = null;
+  /** Which visit `#step` is (the frame depth, the step's sequence number and id): the same on an immediate retry. */
+  #depth = -1;
+  #stepSeq = -1;
+  #stepId = '';
+  #retrying = false;
+  /**
+   * What follows a visit, made once per execution rather than per step: a visit chains one
+   * `.then` on the step's promise instead of an async wrapper (fewer promises, which matters once
+   * an SDK's context manager has turned on Node's promise hooks).
+   */
+  readonly #visited = (value: unknown): unknown => {
+    // A retry without backoff visits the same step next: its span goes on.
+    if (!this.#retrying) this.#endStep();
+    return value;
+  };
+  readonly #visitFailed = (error: unknown): never => {
+    if (this.#step) recordError(this.api, this.#step, error);
+    if (!this.#retrying) this.#endStep();
+    throw error;
+  };
 
   constructor(
     readonly api: Api,
@@ -188,35 +208,29 @@ class RecordedExecution implements ExecutionTrace {
     readonly context: Context,
   ) {}
 
-  async visit<T>(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }, visit: () => Promise<T>): Promise<T> {
-    const key = `${step.depth}:${step.stepSeq}:${step.stepId}`;
-    let open = this.#step;
-    if (open?.key !== key) {
+  visit<T>(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }, visit: () => Promise<T>): Promise<T> {
+    let span = this.#step;
+    if (span === null || this.#stepSeq !== step.stepSeq || this.#depth !== step.depth || this.#stepId !== step.stepId) {
       this.#endStep();
       // The flow and run are on the execution's span, the parent.
       const attributes = { 'flowrun.step.id': step.stepId, 'flowrun.step.type': step.stepType, 'flowrun.step.attempt': step.attempt };
-      open = this.#step = { key, span: this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context), retrying: false };
+      span = this.#step = this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context);
+      this.#depth = step.depth;
+      this.#stepSeq = step.stepSeq;
+      this.#stepId = step.stepId;
     } else {
-      open.span.setAttribute('flowrun.step.attempt', step.attempt);
+      span.setAttribute('flowrun.step.attempt', step.attempt);
     }
-    open.retrying = false;
-    try {
-      return await this.api.context.with(this.api.trace.setSpan(this.context, open.span), visit);
-    } catch (error) {
-      recordError(this.api, open.span, error);
-      throw error;
-    } finally {
-      // A retry without backoff visits the same step next: its span goes on.
-      if (!open.retrying) this.#endStep();
-    }
+    this.#retrying = false;
+    return this.api.context.with(this.api.trace.setSpan(this.context, span), visit).then(this.#visited, this.#visitFailed) as Promise<T>;
   }
 
   stepFailed(error: { code: string; message: string }, decision: 'retry' | 'catch' | 'fail', delayMs?: number): void {
-    const span = this.#step?.span ?? this.span;
+    const span = this.#step ?? this.span;
     const attributes = { 'flowrun.error.code': error.code, ...(delayMs !== undefined ? { 'flowrun.retry.delay_ms': delayMs } : {}) };
     if (decision === 'retry') {
       span.addEvent('retry', { ...attributes, 'exception.message': error.message });
-      if (this.#step) this.#step.retrying = delayMs === 0;
+      if (this.#step) this.#retrying = delayMs === 0;
     } else if (decision === 'catch') {
       span.addEvent('caught', { ...attributes, 'exception.message': error.message });
     } else {
@@ -237,7 +251,7 @@ class RecordedExecution implements ExecutionTrace {
   }
 
   #endStep(): void {
-    this.#step?.span.end();
+    this.#step?.end();
     this.#step = null;
   }
 }
