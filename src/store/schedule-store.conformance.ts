@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { freshScheduleState, type ScheduleRecord } from '../core/schedule.js';
 import type { NewSchedule } from '../core/schedule-store.js';
+import type { NewRun } from '../core/run.js';
 import type { Store } from '../core/store.js';
-import { sampleRun } from './store.conformance.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -40,8 +40,8 @@ export function sampleSchedule(overrides: Partial<NewSchedule> = {}): NewSchedul
   };
 }
 
-/** Registers the schedule tests; `store()` is the fresh store of the current test. */
-export function describeScheduleConformance(store: () => Store): void {
+/** Registers the schedule tests; `store()` is the fresh store of the current test, `sampleRun` makes a run to create (store.conformance.ts). */
+export function describeScheduleConformance(store: () => Store, sampleRun: (overrides?: Partial<NewRun>) => NewRun): void {
   const schedules = () => store().schedules;
 
   describe('schedules', () => {
