@@ -12,6 +12,9 @@
  *   every firing of `--minutes` minute boundaries (the issue's goal: p99 < 1 s);
  * - engine CPU per firing: this process's CPU (user + system) over those minutes ÷ firings — the
  *   claim, the run's creation, the schedule's save, and executing the one-step run;
+ * - with `--mode burst`, CPU per firing until started: this process's CPU from the first minute
+ *   boundary until its last run was created (sampled every 20 ms) ÷ that minute's firings — what
+ *   starting a burst costs, whatever the machine's load makes the lateness;
  * - store reads per idle poll: `Store.schedules` calls (each one statement) that one poll makes
  *   when nothing is due, with N schedules stored and then with `--stored` (default 100,000):
  *   constant, not growing with the number stored; and the poll's wall time;
@@ -113,8 +116,16 @@ const windowEnd = firstBoundary + MINUTES * 60_000;
 const sleepUntil = (t: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, t - Date.now())));
 await sleepUntil(firstBoundary);
 const cpu0 = process.cpuUsage();
+// [time, CPU µs since the boundary], to read the CPU spent until the first burst's last run started.
+const cpuSamples: [number, number][] = [];
+const sampleCpu = () => {
+  const used = process.cpuUsage(cpu0);
+  cpuSamples.push([Date.now(), used.user + used.system]);
+};
+const sampler = setInterval(sampleCpu, 20);
 await sleepUntil(windowEnd);
 const cpu = process.cpuUsage(cpu0);
+clearInterval(sampler);
 const startedInWindow = await store.countRuns({ flowId: 'bench/tick', startTimeFrom: firstBoundary, startTimeTo: windowEnd });
 
 /** The slot a run was started for: the minute's second its schedule fires at (its id is in the run's tag), at most a minute before its start. */
@@ -124,13 +135,21 @@ const slotOf = (run: { startTime: number; tags: string[] }): number => {
 };
 // Lateness of every slot in the window, waiting (up to a minute) for late ones.
 const lateness: number[] = [];
+let firstBurstEnd = 0;
+let firstBurstRuns = 0;
 for (let waited = 0; ; waited += 1_000) {
   lateness.length = 0;
+  firstBurstEnd = 0;
+  firstBurstRuns = 0;
   for (let marker: string | null = null; ; ) {
     const page = await store.listRuns({ flowId: 'bench/tick', startTimeFrom: firstBoundary, limit: 1000, orderBy: 'startTime', orderDir: 'asc', ...(marker ? { marker } : {}) });
     for (const run of page.runs) {
       const slot = slotOf(run);
       if (slot >= firstBoundary && slot < windowEnd) lateness.push(run.startTime - slot);
+      if (slot === firstBoundary) {
+        firstBurstRuns++;
+        firstBurstEnd = Math.max(firstBurstEnd, run.startTime);
+      }
     }
     if (!page.hasNextPage) break;
     marker = page.marker;
@@ -140,6 +159,7 @@ for (let waited = 0; ; waited += 1_000) {
 }
 await engine.whenIdle();
 const firings = lateness.length;
+const cpuToStart = cpuSamples.find(([at]) => at >= firstBurstEnd)?.[1] ?? null;
 const late = latencySummary(Float64Array.from(lateness));
 
 await engine.close();
@@ -174,6 +194,7 @@ const row = {
   latenessP99Ms: late.p99,
   latenessMaxMs: late.max,
   cpuUsPerFiring: r3((cpu.user + cpu.system) / Math.max(1, startedInWindow)),
+  cpuUsPerFiringUntilStarted: MODE === 'burst' && cpuToStart !== null ? r3(cpuToStart / Math.max(1, firstBurstRuns)) : null,
   readsPerIdlePollAtN: idleAtN.readsPerPoll,
   idlePollMsAtN: idleAtN.pollMs,
   stored: STORED,

@@ -25,4 +25,10 @@ export interface Clock {
 export interface IdSource {
   newRunId(): string;
   newId(): string;
+  /**
+   * HMAC-SHA-256 of `data` under `key`, at once, where the platform has it (Node's `crypto`); ids
+   * derived from names (idempotency keys, events, schedule slots) use Web Crypto without it — the
+   * same bytes, at several times the CPU (each `crypto.subtle.sign` is an asynchronous job).
+   */
+  hmacSha256?(key: Uint8Array, data: Uint8Array): Uint8Array;
 }

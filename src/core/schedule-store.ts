@@ -31,6 +31,13 @@ export interface ScheduleStore {
    * (SCHEDULE_NOT_FOUND) when it was deleted: the caller computed from an old record.
    */
   saveSchedule(input: { schedule: ScheduleRecord; expectedVersion: number; releaseClaim?: boolean }): Promise<ScheduleRecord>;
+  /**
+   * Saves several schedules as {@link saveSchedule} does with `releaseClaim`, in one atomic write
+   * (a burst of fired schedules costs one commit, not one each); resolves with the ids of those
+   * saved. One whose stored version is no longer `expectedVersion`, or that was deleted, is left as
+   * it is and not in the answer: the caller computed it from an old record and reads it again.
+   */
+  saveSchedules(input: { saves: { schedule: ScheduleRecord; expectedVersion: number }[] }): Promise<string[]>;
   /** Deletes a schedule; false when there was none. Runs it started stay. */
   deleteSchedule(scheduleId: string): Promise<boolean>;
   /**

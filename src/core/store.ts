@@ -264,6 +264,14 @@ export interface Store {
    * keeps its own copy): the creator executes the run without a second copy of either.
    */
   createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }>;
+  /**
+   * Creates runs that each start their own tree (`treeId === runId`), unleased (ready to claim),
+   * with their first events, as {@link createRun} does one at a time — a burst of fired schedules
+   * costs the store a few writes, not one each. A `runId` already taken leaves that run as it is
+   * and answers `'exists'` for it (in input order) instead of throwing; any other failure rejects.
+   * Each run is created or not on its own: a rejection may leave some of them created.
+   */
+  createRuns(input: { runs: { run: NewRun; events: RunEventBody[] }[] }): Promise<('created' | 'exists')[]>;
   getRun(runId: string): Promise<RunRecord | null>;
   listRuns(filter: RunFilter): Promise<RunPage>;
   /**

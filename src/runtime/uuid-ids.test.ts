@@ -1,5 +1,6 @@
 import { validate, version } from 'uuid';
 import { describe, expect, it } from 'vitest';
+import { DerivedRunIds } from '../core/engine/start/derived-run-ids.js';
 import { PooledUuidV7, uuidIds } from './uuid-ids.js';
 
 describe('PooledUuidV7', () => {
@@ -24,5 +25,17 @@ describe('PooledUuidV7', () => {
     expect(early.slice(0, 13).replace('-', '')).toBe(Date.UTC(2026, 0, 1).toString(16).padStart(12, '0'));
     expect(late > early).toBe(true);
     expect(uuidIds.newRunId()).not.toBe(uuidIds.newRunId());
+  });
+});
+
+describe('uuidIds.hmacSha256', () => {
+  it('derives the run ids Web Crypto derives, so engines with either id source agree on a slot\'s or an event\'s run', async () => {
+    const secret = new Uint8Array(32).fill(7);
+    const fast = new DerivedRunIds(async () => secret, uuidIds.hmacSha256);
+    const webCrypto = new DerivedRunIds(async () => secret);
+    expect(uuidIds.hmacSha256).toBeTypeOf('function');
+    expect(await fast.forScheduleSlot('ana', 'nightly', 1_767_225_600_000, 'slot')).toBe(await webCrypto.forScheduleSlot('ana', 'nightly', 1_767_225_600_000, 'slot'));
+    expect(await fast.forEvent('e', 'f', { on: 'x', run: 'main' }, 'bob')).toBe(await webCrypto.forEvent('e', 'f', { on: 'x', run: 'main' }, 'bob'));
+    expect(await fast.forIdempotencyKey('ana', 'k-1')).toBe(await webCrypto.forIdempotencyKey('ana', 'k-1'));
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Ids of runs and items: UUIDv7, so run ids sort by creation time (and index well).
  */
+import { createHmac } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { IdSource } from '../core/clock.js';
 
@@ -42,8 +43,9 @@ export class PooledUuidV7 {
 
 const ids = new PooledUuidV7();
 
-/** UUIDv7 ids for runs, items and messages. */
+/** UUIDv7 ids for runs, items and messages, and Node's HMAC for the ids derived from names. */
 export const uuidIds: IdSource = {
   newRunId: () => ids.next(),
   newId: () => ids.next(),
+  hmacSha256: (key, data) => createHmac('sha256', key).update(data).digest(),
 };

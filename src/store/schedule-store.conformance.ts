@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { freshScheduleState, type ScheduleRecord } from '../core/schedule.js';
 import type { NewSchedule } from '../core/schedule-store.js';
+import type { NewRun } from '../core/run.js';
 import type { Store } from '../core/store.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -39,8 +40,8 @@ export function sampleSchedule(overrides: Partial<NewSchedule> = {}): NewSchedul
   };
 }
 
-/** Registers the schedule tests; `store()` is the fresh store of the current test. */
-export function describeScheduleConformance(store: () => Store): void {
+/** Registers the schedule tests; `store()` is the fresh store of the current test, `sampleRun` makes a run to create (store.conformance.ts). */
+export function describeScheduleConformance(store: () => Store, sampleRun: (overrides?: Partial<NewRun>) => NewRun): void {
   const schedules = () => store().schedules;
 
   describe('schedules', () => {
@@ -73,6 +74,36 @@ export function describeScheduleConformance(store: () => Store): void {
       expect((await schedules().getSchedule('nightly'))!.note).toBeNull();
       await schedules().deleteSchedule('nightly');
       await expect(schedules().saveSchedule({ schedule: saved, expectedVersion: 2 })).rejects.toMatchObject({ code: 'SCHEDULE_NOT_FOUND' });
+    });
+
+    it('saves a set of schedules at once, each only over its version, releasing their claims', async () => {
+      for (const id of ['a', 'b', 'c']) await schedules().createSchedule(sampleSchedule({ scheduleId: id }));
+      const now = T0 + 10_000;
+      const [a, b, c] = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 10 });
+      await schedules().saveSchedule({ schedule: { ...b!, note: 'changed meanwhile' }, expectedVersion: 1 });
+      await schedules().deleteSchedule('c');
+      const fired = (s: ScheduleRecord) => ({ ...s, state: { ...s.state, lastSlot: T0 + 1_000, runCount: 1 }, nextFireAt: now });
+      const saved = await schedules().saveSchedules({ saves: [a!, b!, c!].map((s) => ({ schedule: fired(s), expectedVersion: 1 })) });
+      expect(saved).toEqual(['a']);
+      expect(await schedules().getSchedule('a')).toEqual({ ...fired(a!), version: 2 });
+      expect(await schedules().getSchedule('b')).toMatchObject({ version: 2, note: 'changed meanwhile', state: { runCount: 0 } });
+      expect(await schedules().getSchedule('c')).toBeNull();
+      // Saved: the claim is released, so the next poll takes it again when due ('b' is still claimed).
+      expect((await schedules().claimDueSchedules({ owner: 'e2', now, claimUntil: now + 30_000, limit: 10 })).map((s) => s.scheduleId)).toEqual(['a']);
+      expect(await schedules().saveSchedules({ saves: [] })).toEqual([]);
+    });
+
+    it('creates the runs of fired slots together, ready to claim, answering which ids were already taken', async () => {
+      const log = (code: string) => ({ kind: 'log' as const, entry: { time: T0, code, description: code } });
+      const taken = await store().createRun({ run: sampleRun({ label: 'first' }), events: [log('FlowStarted')] });
+      const [a, b] = [sampleRun({ source: 'schedule', startTime: T0 }), sampleRun({ source: 'schedule', startTime: T0 })];
+      const outcomes = await store().createRuns({ runs: [{ run: a, events: [log('FlowStarted'), log('ScheduleFired')] }, { run: { ...b, runId: taken.run.runId, treeId: taken.run.runId, rootRunId: taken.run.runId }, events: [] }, { run: b, events: [log('FlowStarted')] }] });
+      expect(outcomes).toEqual(['created', 'exists', 'created']);
+      expect(await store().getRun(a.runId)).toMatchObject({ status: 'ACTIVE', source: 'schedule', lastSeq: 2, leaseOwner: null });
+      expect(await store().getRun(taken.run.runId)).toMatchObject({ label: 'first', source: 'http', lastSeq: 1 });
+      const claimed = await store().claimRuns({ owner: 'w1', limit: 10, now: T0 + 1, leaseExpiresAt: T0 + 30_000 });
+      expect(claimed.map((c) => c.run.runId).sort()).toEqual([a.runId, b.runId, taken.run.runId].sort());
+      expect(await store().createRuns({ runs: [] })).toEqual([]);
     });
 
     it('claims due schedules soonest first, once among claimers, until the claim runs out or a save releases it', async () => {

@@ -100,7 +100,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describeOutboxConformance(() => store, sampleRun);
     describeRunCountConformance(() => store, sampleRun);
     describeReadGenerationConformance(() => store, sampleRun);
-    describeScheduleConformance(() => store);
+    describeScheduleConformance(() => store, sampleRun);
 
     async function leased(overrides: Partial<NewRun> = {}, events: RunEventBody[] = [log('FlowStarted')]): Promise<{ run: RunRecord; token: number; owner: string }> {
       const created = await store.createRun({ run: sampleRun(overrides), events, lease: { owner: 'w1', expiresAt: T0 + 30_000 } });

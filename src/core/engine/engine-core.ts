@@ -128,8 +128,12 @@ export interface EngineCore {
    * when it has room (it then executes them without a claim round trip), else left for a claim.
    */
   runsToCreate(runs: NewRun[]): CreatedRun[];
-  /** A transition recorded at `at` created these runs: announce them and set them going. */
-  runsCreated(created: CreatedRun[], at: number): void;
+  /**
+   * A transition recorded at `at` created these runs: announce them and set them going. With
+   * `leaveUnleased`, runs without this engine's lease are left to the claims of the engines' polls
+   * (a burst of thousands is claimed a free slot's worth at a time, not queued here one by one).
+   */
+  runsCreated(created: CreatedRun[], at: number, options?: { leaveUnleased?: boolean }): void;
   /** Executes a run that a committed transition leased to this engine (created — its record given — or woken). */
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void;
   /** A copy of a run that recently ended in this engine, as it ended; undefined when not known here. */

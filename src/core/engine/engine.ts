@@ -115,7 +115,7 @@ export class Engine implements EngineCore {
     this.#fanout = new CommittedFanout({ live: this.#live, streams: this.#streams, store: this.store, workerId: this.workerId, logger: this.logger, now: () => this.clock.now() });
     this.#flows = new FlowCache({ store: this.store, clock: this.clock });
     this.principals = new EnginePrincipals({ store: this.store.principals, clock: this.clock });
-    this.derivedRunIds = new DerivedRunIds(() => this.store.getStoreSecret());
+    this.derivedRunIds = new DerivedRunIds(() => this.store.getStoreSecret(), this.ids.hmacSha256?.bind(this.ids));
     this.access = new AccessControl({ store: this.store, loadFlow: (id, version) => this.loadFlow(id, version) });
     this.#outbox = new EmitOutbox({
       store: this.store,
@@ -142,7 +142,7 @@ export class Engine implements EngineCore {
     this.#watching = new RunWatching<PrincipalRef>({ store, clock, logger, pollIntervalMs, budgets, origin: this.workerId, onRun: (id, l) => this.#live.onRun(id, l), isReadable: (id, as) => this.access.isReadable(id, as), principalId: principalIdOf });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
     const createAndExecute = (run: NewRun, events: RunEventBody[]) => this.#createAndExecute(run, events);
-    this.schedules = new EngineSchedules({ store, clock, logger, workerId: this.workerId, access: this.access, runIds: this.derivedRunIds, ids: this.ids, loadFlow: (id) => this.loadFlow(id), buildRun: (input) => this.buildRun(input), createAndExecute, cancelRunTree: (id, reason) => this.cancelRunTree(id, reason), pollIntervalMs, budgets: () => this.budgets, maxNestingDepth: this.maxNestingDepth });
+    this.schedules = new EngineSchedules({ store, clock, logger, workerId: this.workerId, access: this.access, runIds: this.derivedRunIds, ids: this.ids, loadFlow: (id) => this.loadFlow(id), buildRun: (input) => this.buildRun(input), createAndExecute, runsCreated: (created, at) => this.runsCreated(created, at, { leaveUnleased: options.poll !== false }), holdClaims: (until) => this.#scheduler.holdClaims(until), cancelRunTree: (id, reason) => this.cancelRunTree(id, reason), pollIntervalMs, budgets: () => this.budgets, maxNestingDepth: this.maxNestingDepth });
     if (options.poll !== false && options.schedules !== false) this.schedules.poller.start();
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
     this.#retention?.start();
@@ -278,12 +278,12 @@ export class Engine implements EngineCore {
     });
   }
 
-  runsCreated(created: CreatedRun[], at: number): void {
+  runsCreated(created: CreatedRun[], at: number, options: { leaveUnleased?: boolean } = {}): void {
     for (const c of created) {
       this.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
       if (!this.observers.isEmpty) this.observers.runStarted(runStartOf(c.run));
       if (c.lease) this.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
-      else this.#scheduler.dispatch(c.run.runId, c.run);
+      else if (!options.leaveUnleased) this.#scheduler.dispatch(c.run.runId, c.run);
     }
   }
 

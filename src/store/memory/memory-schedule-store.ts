@@ -58,6 +58,20 @@ export class MemoryScheduleStore implements ScheduleStore {
     return cloneJson(entry.record);
   }
 
+  async saveSchedules(input: { saves: { schedule: ScheduleRecord; expectedVersion: number }[] }): Promise<string[]> {
+    this.#assertOpen();
+    const saved: string[] = [];
+    for (const { schedule, expectedVersion } of input.saves) {
+      const entry = this.#entries.get(schedule.scheduleId);
+      if (!entry || entry.record.version !== expectedVersion) continue;
+      entry.record = { ...cloneJson(schedule), version: expectedVersion + 1 };
+      entry.claimOwner = null;
+      entry.claimUntil = 0;
+      saved.push(schedule.scheduleId);
+    }
+    return saved;
+  }
+
   async deleteSchedule(scheduleId: string): Promise<boolean> {
     this.#assertOpen();
     return this.#entries.delete(scheduleId);

@@ -16,6 +16,7 @@ import { filterStatuses, matchesRunFilter } from './run-filter-match.js';
 import { waitingEventAfter } from '../waiting-event.js';
 import { MemoryPrincipalStore } from './memory-principal-store.js';
 import { MemoryScheduleStore } from './memory-schedule-store.js';
+import { createRunsOneByOne } from '../create-runs-one-by-one.js';
 import { MemoryRunState } from './memory-run-state.js';
 import { inlineState, isInline, transitionStateChanges, wholeStateChanges } from '../../core/state-slots.js';
 
@@ -102,6 +103,10 @@ export class MemoryStore implements Store {
   async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
     const created = await this.#createRun(input);
     return created;
+  }
+
+  createRuns(input: { runs: { run: NewRun; events: RunEventBody[] }[] }): Promise<('created' | 'exists')[]> {
+    return createRunsOneByOne(this, input.runs);
   }
 
   async #createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {

@@ -76,6 +76,22 @@ export class PgScheduleStore implements ScheduleStore {
     return { ...(JSON.parse(body) as NewSchedule), version: expectedVersion + 1 };
   }
 
+  async saveSchedules(input: { saves: { schedule: ScheduleRecord; expectedVersion: number }[] }): Promise<string[]> {
+    if (input.saves.length === 0) return [];
+    // One statement for the whole set: its rows as one JSON array, matched by id and version.
+    const rows = input.saves.map(({ schedule, expectedVersion }) => ({ id: schedule.scheduleId, flow: schedule.flowId, due: schedule.nextFireAt, version: expectedVersion, body: bodyOf(schedule) }));
+    const result = await this.#db.statement((sql) =>
+      sql.query<{ schedule_id: string }>(
+        `UPDATE schedules AS s SET flow_id = x.flow, next_fire_at = x.due, version = x.version + 1, body = x.body, claim_owner = NULL, claim_until = 0
+          FROM json_to_recordset($1::json) AS x(id text, flow text, due bigint, version integer, body text)
+          WHERE s.schedule_id = x.id AND s.version = x.version
+          RETURNING s.schedule_id`,
+        [JSON.stringify(rows)],
+      ),
+    );
+    return result.rows.map((row) => row.schedule_id);
+  }
+
   async deleteSchedule(scheduleId: string): Promise<boolean> {
     const result = await this.#db.statement((sql) => sql.query('DELETE FROM schedules WHERE schedule_id = $1', [scheduleId]));
     return (result.rowCount ?? 0) > 0;

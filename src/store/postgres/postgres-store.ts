@@ -23,6 +23,7 @@ import { PgPrincipalStore } from './pg-principal-store.js';
 import type { PrincipalStore } from '../../core/principal-store.js';
 import type { ScheduleStore } from '../../core/schedule-store.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
+import { createRunsOneByOne } from '../create-runs-one-by-one.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
 import { TransientNotifier } from './transient-notifier.js';
@@ -159,6 +160,11 @@ export class PostgresStore implements Store {
       fencingToken: lease ? 1 : 0,
     };
     return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: 1, expiresAt: lease.expiresAt } } : { run, lease: null };
+  }
+
+  /** Each by createRun: the transition batcher already commits concurrent creations in one statement. */
+  createRuns(input: { runs: { run: NewRun; events: RunEventBody[] }[] }): Promise<('created' | 'exists')[]> {
+    return createRunsOneByOne(this, input.runs);
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

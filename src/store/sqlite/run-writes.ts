@@ -151,6 +151,20 @@ export function createRun(
   return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: run.fencingToken, expiresAt: lease.expiresAt } } : { run, lease: null };
 }
 
+/** Creates runs that start their own trees, unleased (`Store.createRuns`): a taken id is `'exists'`, found by the run row's INSERT before anything else of that run is written. */
+export function createRootRuns(conn: SqliteConnection, runs: readonly { run: NewRun; events: RunEventBody[] }[]): ('created' | 'exists')[] {
+  return runs.map(({ run, events }) => {
+    try {
+      insertRun(conn, run, { events, at: run.startTime, lease: null });
+      if (run.treeId !== run.runId) countTreeRuns(conn, run.treeId, 1, undefined);
+      return 'created';
+    } catch (error) {
+      if (error instanceof ConflictError && error.code === 'CONFLICT') return 'exists';
+      throw error;
+    }
+  });
+}
+
 /**
  * Records one transition (`Store.recordTransition`): checks lease, fencing token, status and
  * version, then applies patch, children, wakes, items and events. A repeat of the last recorded

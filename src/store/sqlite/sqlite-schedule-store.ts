@@ -81,6 +81,25 @@ export class SqliteScheduleStore implements ScheduleStore {
     });
   }
 
+  saveSchedules(input: { saves: { schedule: ScheduleRecord; expectedVersion: number }[] }): Promise<string[]> {
+    if (input.saves.length === 0) return Promise.resolve([]);
+    return this.#db.write((c) => {
+      const saved: string[] = [];
+      for (const { schedule, expectedVersion } of input.saves) {
+        const changed = c.run('UPDATE flowrun_schedules SET flow_id = ?, next_fire_at = ?, version = ?, body = ?, claim_owner = NULL, claim_until = 0 WHERE schedule_id = ? AND version = ?', [
+          schedule.flowId,
+          schedule.nextFireAt,
+          expectedVersion + 1,
+          bodyOf(schedule),
+          schedule.scheduleId,
+          expectedVersion,
+        ]);
+        if (changed > 0) saved.push(schedule.scheduleId);
+      }
+      return saved;
+    });
+  }
+
   deleteSchedule(scheduleId: string): Promise<boolean> {
     return this.#db.write((c) => c.run('DELETE FROM flowrun_schedules WHERE schedule_id = ?', [scheduleId]) > 0);
   }

@@ -149,6 +149,12 @@ export class SqliteStore implements Store {
     return this.#read((c) => flows.listFlows(c));
   }
 
+  /** All in one write (one savepoint, one commit): the group commit's per-write savepoints are most of a small run's creation. */
+  createRuns(input: { runs: { run: NewRun; events: RunEventBody[] }[] }): Promise<('created' | 'exists')[]> {
+    if (input.runs.length === 0) return Promise.resolve([]);
+    return this.#write((c) => writes.createRootRuns(c, input.runs));
+  }
+
   async createRun(input: { run: NewRun; events?: RunEventBody[]; lease?: { owner: string; expiresAt: number }; maxRunsPerTree?: number }): Promise<ClaimedRun | { run: RunRecord; lease: null }> {
     return this.#write((c) => writes.createRun(c, input), input.run.treeId);
   }

@@ -89,6 +89,8 @@ export class RunScheduler {
   #closed = false;
   /** Set by {@link drain}: nothing more is claimed, and runs executing give their lease back at their next step. */
   #draining = false;
+  /** Claims held back by {@link holdClaims} (how many holds are on). */
+  #held = 0;
   #idle: Promise<void> = Promise.resolve();
   #idleResolve: (() => void) | null = null;
 
@@ -165,6 +167,25 @@ export class RunScheduler {
       else this.dispatch(runId);
     }, Math.max(0, at - clock.now()));
     this.#timers.add(timer);
+  }
+
+  /**
+   * Claims no run from the store until `until` settles; runs executing go on, and a run created
+   * with this engine's lease still executes at once. A burst of due schedules is started first
+   * (schedule-poller.ts): each slot's run is created on time, then claimed and executed like any
+   * ready run — here once the hold ends (the queue drains, a poll claims), or by another engine meanwhile.
+   */
+  holdClaims(until: Promise<unknown>): void {
+    this.#held += 1;
+    this.#markBusy(); // whenIdle waits for what the hold queues too
+    const release = (): void => {
+      this.#held -= 1;
+      if (this.#held > 0) return;
+      this.#drain();
+      if (this.#options.poll) this.pollNow();
+      this.#markIdleIfDone();
+    };
+    until.then(release, release);
   }
 
   /** Persists an executor's pending events soon (a running module emitted items or logs). */
@@ -282,7 +303,7 @@ export class RunScheduler {
 
   #drain(): void {
     const { store, clock, workerId, leaseMs, maxConcurrentRuns, logger } = this.#options;
-    while (this.#queue.size > 0 && this.executing.size < maxConcurrentRuns && !this.#closed) {
+    while (this.#queue.size > 0 && this.executing.size < maxConcurrentRuns && !this.#closed && this.#held === 0) {
       // The next queued run in turn whose tree and owner have room; the others keep their place.
       const next = this.#queue.take((entry) => !entry.party || !this.#shares.isFull(entry.party));
       if (!next) {
@@ -351,7 +372,7 @@ export class RunScheduler {
     if (!options.refill) this.#othersIdle = false;
     for (let fair = !(options.refill && this.#othersIdle); ; ) {
       const free = maxConcurrentRuns - this.executing.size - this.#launching.size;
-      if (free <= 0 || this.#closed || this.#draining) return;
+      if (free <= 0 || this.#closed || this.#draining || this.#held > 0) return;
       const skip = this.#shares.skip();
       const limit = fair ? this.#shares.claimLimit(free) : free - this.#shares.reserve;
       if (limit <= 0) return;
@@ -453,7 +474,7 @@ export class RunScheduler {
 
   #markIdleIfDone(): void {
     // A run between its claim and its executor (#launching) is not idle either.
-    if (this.executing.size > 0 || this.#launching.size > 0 || this.#claiming > 0 || this.#queue.size > 0) return;
+    if (this.executing.size > 0 || this.#launching.size > 0 || this.#claiming > 0 || this.#queue.size > 0 || this.#held > 0) return;
     this.#idleResolve?.();
     this.#idleResolve = null;
   }

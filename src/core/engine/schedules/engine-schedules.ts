@@ -12,7 +12,7 @@
  * clock) and schedule-firing.ts (the policies). It may import core, the engine's contracts,
  * access/ and start/.
  */
-import { limitExceeded, type Budgets } from '../../budgets.js';
+import { limitExceeded } from '../../budgets.js';
 import { checkValueBytes } from '../../json-size.js';
 import { assertNestingWithin } from '../../json-depth.js';
 import { bindActionInput } from '../../params.js';
@@ -53,8 +53,6 @@ export interface ScheduleViewPage {
 /** Options of {@link EngineSchedules}. */
 export interface EngineSchedulesDeps extends ScheduleEngineDeps {
   ids: IdSource;
-  /** The engine's budgets (`maxSchedulesPerPrincipal`, `maxValueBytes`), read at each change. */
-  budgets: () => Budgets;
   /** The engine's `maxNestingDepth`: a schedule's input nests no deeper. */
   maxNestingDepth: number;
 }

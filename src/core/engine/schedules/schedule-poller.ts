@@ -1,10 +1,13 @@
 /**
  * The engine side of firing: a poll on the engine's clock claims the schedules that are due (one
- * store statement, whatever the number stored), fires each (schedule-firing.ts) and saves it over
- * the version it read, releasing the claim. A slot's run is started as the schedule's owner or its
- * service account, under the permission model and the run budgets, with an id derived from the
- * slot: engines racing for a slot create one run between them.
+ * store statement, whatever the number stored), fires them in batches (schedule-batch.ts: runs
+ * created ready, schedules saved over the versions read, claims released, then the runs handed to
+ * the engine to execute). A slot's run is started as the schedule's owner or its service account,
+ * under the permission model and the run budgets, with an id derived from the slot: engines racing
+ * for a slot create one run between them. Triggers, backfills and the leftovers of a batch fire one
+ * schedule at a time (`fireAndSave`).
  */
+import type { Budgets } from '../../budgets.js';
 import type { Clock, TimerHandle } from '../../clock.js';
 import { ConflictError, NotFoundError, toFlowError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';
@@ -12,10 +15,11 @@ import type { NewRun, RunEventBody, RunRecord } from '../../run.js';
 import type { ScheduleRecord } from '../../schedule.js';
 import type { Store } from '../../store.js';
 import type { AccessControl } from '../access/authorize.js';
-import type { BuildRunInput } from '../engine-core.js';
+import type { BuildRunInput, CreatedRun } from '../engine-core.js';
 import type { DerivedRunIds } from '../start/derived-run-ids.js';
 import type { Logger } from '../types.js';
 import { fireDue, type FiringDeps, type SlotStart } from './schedule-firing.js';
+import { fireBatch, firedEvent, scheduleTag, type PermissionCache } from './schedule-batch.js';
 
 /** What firing schedules needs of the engine. */
 export interface ScheduleEngineDeps {
@@ -29,6 +33,12 @@ export interface ScheduleEngineDeps {
   loadFlow(flowId: string): Promise<FlowVersionRecord>;
   buildRun(input: BuildRunInput): NewRun;
   createAndExecute(run: NewRun, events: RunEventBody[]): Promise<unknown>;
+  /** These runs were created at `at`, unleased: announce them and set them going through the engines' claims (or, when this engine does not poll, its queue). */
+  runsCreated(created: CreatedRun[], at: number): void;
+  /** This engine claims no run from the store until `until` settles (RunScheduler.holdClaims). */
+  holdClaims(until: Promise<unknown>): void;
+  /** The engine's budgets, read at each use. */
+  budgets: () => Budgets;
   cancelRunTree(runId: string, reason: string): Promise<void>;
   /** How often to look for due schedules (the engine's poll interval). */
   pollIntervalMs: number;
@@ -36,8 +46,14 @@ export interface ScheduleEngineDeps {
 
 /** Schedules claimed per store statement. */
 const CLAIM_BATCH = 1000;
-/** Schedules fired at once by one poll. */
-const FIRING_CONCURRENCY = 256;
+/**
+ * Schedules fired per batch: their runs are created, then they are saved, each set at once (the
+ * store's group commits take them in a few transactions). Small enough that a run is created soon
+ * after the look that decided it, and that the first runs are executing while later ones are decided.
+ */
+const FIRING_BATCH = 250;
+/** Schedules decided at once within a batch (their reads, run ids and permission checks overlap). */
+const FIRING_CONCURRENCY = 64;
 /** How long a claim keeps other engines off a schedule this engine is firing. */
 const CLAIM_MS = 30_000;
 
@@ -111,22 +127,30 @@ export class SchedulePoller {
   async #poll(): Promise<number> {
     let fired = 0;
     let claims = 0;
-    for (;;) {
-      const now = this.#deps.clock.now();
-      const due = await this.#deps.store.schedules.claimDueSchedules({ owner: this.#deps.workerId, now, claimUntil: now + CLAIM_MS, limit: CLAIM_BATCH });
-      claims++;
-      // Several schedules at once, so their writes share the store's group commits.
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < due.length && !this.#closed) {
-          const schedule = due[next++]!;
-          await this.fireAndSave(schedule, { releaseClaim: true }).catch((error: unknown) => this.#deps.logger?.warn({ err: error, scheduleId: schedule.scheduleId }, 'schedule not fired; a later poll retries'));
-          fired++;
+    // Whether an owner may start a flow is asked once per poll: a revoked grant counts from the next one.
+    const permitted: PermissionCache = new Map();
+    const batchDeps = { ...this.#deps, concurrency: FIRING_CONCURRENCY, fireAlone: (schedule: ScheduleRecord) => this.fireAndSave(schedule, { releaseClaim: true }) };
+    const created: CreatedRun[] = [];
+    let held: (() => void) | null = null;
+    try {
+      for (;;) {
+        const now = this.#deps.clock.now();
+        const due = await this.#deps.store.schedules.claimDueSchedules({ owner: this.#deps.workerId, now, claimUntil: now + CLAIM_MS, limit: CLAIM_BATCH });
+        claims++;
+        // Starting the due slots' runs comes first: this engine claims runs to execute once they are all created.
+        if (due.length > 0 && !held) this.#deps.holdClaims(new Promise<void>((resolve) => (held = resolve)));
+        for (let from = 0; from < due.length && !this.#closed; from += FIRING_BATCH) {
+          const batch = due.slice(from, from + FIRING_BATCH);
+          created.push(...(await fireBatch(batchDeps, batch, permitted)));
+          fired += batch.length;
         }
-      };
-      await Promise.all(Array.from({ length: Math.min(FIRING_CONCURRENCY, due.length) }, worker));
-      // A full batch may leave more due: claim again, reading only due rows.
-      if (due.length < CLAIM_BATCH || this.#closed) break;
+        // A full batch may leave more due: claim again, reading only due rows.
+        if (due.length < CLAIM_BATCH || this.#closed) break;
+      }
+    } finally {
+      // Ready in the store from their creation on (another engine may have claimed some): set going here.
+      if (created.length > 0) this.#deps.runsCreated(created, this.#deps.clock.now());
+      (held as (() => void) | null)?.();
     }
     this.lastPollClaims = claims;
     return fired;
@@ -134,7 +158,8 @@ export class SchedulePoller {
 
   /**
    * Fires what is due (or asked) in `schedule` and saves the result over the version it was read
-   * at. Another save first (a request, another engine): read again and fire from there, once.
+   * at. Another save first (a request, another engine): read again and fire from there — a few
+   * times, as each engine racing for the record may save once before this one does.
    */
   async fireAndSave(schedule: ScheduleRecord, options: { releaseClaim?: boolean; asked?: { kind: 'trigger' | 'backfill'; slots: number[] } } = {}): Promise<ScheduleRecord> {
     let current = schedule;
@@ -143,7 +168,7 @@ export class SchedulePoller {
       try {
         return await this.#deps.store.schedules.saveSchedule({ schedule: next, expectedVersion: current.version, ...(options.releaseClaim ? { releaseClaim: true } : {}) });
       } catch (error) {
-        if (!(error instanceof ConflictError) || attempt > 0) throw error;
+        if (!(error instanceof ConflictError) || attempt >= 4) throw error;
         const fresh = await this.#deps.store.schedules.getSchedule(current.scheduleId);
         if (!fresh) throw new NotFoundError('SCHEDULE_NOT_FOUND', `schedule "${current.scheduleId}" does not exist`);
         current = fresh;
@@ -186,11 +211,7 @@ export class SchedulePoller {
         tags: [scheduleTag(schedule.scheduleId)],
         schedule: { id: schedule.scheduleId, scheduledTime: slot, previousTime },
       });
-      const fired: RunEventBody = {
-        kind: 'log',
-        entry: { time: run.startTime, code: 'ScheduleFired', description: `schedule ${schedule.scheduleId} started ${schedule.actionName} for ${new Date(slot).toISOString()}`, details: { scheduleId: schedule.scheduleId, scheduledTime: slot, previousTime, ...(kind === 'trigger' ? { triggered: true } : {}) } },
-      };
-      await deps.createAndExecute(run, [fired]);
+      await deps.createAndExecute(run, [firedEvent(run, schedule, slot, previousTime, kind)]);
       return { runId };
     } catch (error) {
       // Started by an earlier look (this engine or another) that did not get to save: the slot has its run.
@@ -210,10 +231,6 @@ export class SchedulePoller {
   }
 }
 
-/** The tag a schedule's runs carry: `schedule:<id>`. */
-export function scheduleTag(scheduleId: string): string {
-  return `schedule:${scheduleId}`;
-}
 
 function isScheduleRun(run: RunRecord | null): boolean {
   return run !== null && run.source === 'schedule';

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../../../create-engine.js';
+import { createMemoryStores } from '../../../store/memory/memory-store.js';
+import { createManualClock } from '../../../testing/manual-clock.js';
+import { FlowError } from '../../errors.js';
+import type { Store } from '../../store.js';
+import type { ScheduleStore } from '../../schedule-store.js';
+import { reportFlow } from '../../../../test/support/schedule-kit.js';
+
+const MIN = 60_000;
+const START = Date.parse('2026-01-05T09:59:00Z');
+/** More schedules than one firing batch holds (250), all due at the same second. */
+const SCHEDULES = 600;
+
+/** A store whose schedule methods are replaced by `overrides` (another process's view, a crash). */
+function withSchedules(store: Store, overrides: (schedules: ScheduleStore) => Partial<ScheduleStore>): Store {
+  const schedules = { ...bound(store.schedules), ...overrides(store.schedules) } as ScheduleStore;
+  return new Proxy(store, {
+    get: (target, name) => {
+      if (name === 'schedules') return schedules;
+      const value = Reflect.get(target, name, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+function bound(schedules: ScheduleStore): ScheduleStore {
+  const methods = ['createSchedule', 'getSchedule', 'listSchedules', 'saveSchedule', 'saveSchedules', 'deleteSchedule', 'claimDueSchedules', 'nextDueAt'] as const;
+  return Object.fromEntries(methods.map((m) => [m, (schedules[m] as (...a: unknown[]) => unknown).bind(schedules)])) as unknown as ScheduleStore;
+}
+
+/** Claims every due schedule, whatever claim holds it: an engine whose view of the claims is behind (a claim ran out while another still fires). */
+const pastClaims = (schedules: ScheduleStore): Partial<ScheduleStore> => ({
+  claimDueSchedules: async ({ now, limit }) => {
+    const page = await schedules.listSchedules({ limit: 10_000 });
+    return page.schedules.filter((s) => s.nextFireAt !== null && s.nextFireAt <= now).slice(0, limit);
+  },
+});
+
+async function minuteSchedules(store: Store): Promise<void> {
+  const engine = createEngine({ stores: store, clock: createManualClock(START), poll: false });
+  await engine.deployFlow(reportFlow, { publish: true });
+  for (let i = 0; i < SCHEDULES; i++) await engine.schedules.create({ scheduleId: `b-${String(i).padStart(3, '0')}`, flowId: 'reports/daily', every: '1m', overlap: 'allowAll' });
+  await engine.close();
+}
+
+async function expectOneRunPerSlot(store: Store, slotsEach: number): Promise<void> {
+  expect(await store.countRuns({ flowId: 'reports/daily' })).toBe(SCHEDULES * slotsEach);
+  for (let after: string | undefined; ; ) {
+    const page = await store.schedules.listSchedules({ limit: 200, ...(after ? { after } : {}) });
+    for (const s of page.schedules) {
+      expect(s.state.runCount).toBe(slotsEach);
+      const started = s.state.recent.filter((o) => o.runId);
+      expect(new Set(started.map((o) => o.slot)).size).toBe(slotsEach);
+      for (const o of started) expect((await store.getRun(o.runId!))?.tags).toEqual([`schedule:${s.scheduleId}`]);
+    }
+    if (!page.next) break;
+    after = page.next;
+  }
+}
+
+describe('schedules due at the same second, fired in batches', () => {
+  it('start one run per slot when two engines fire the same batch at once, past the claims', async () => {
+    const store = createMemoryStores();
+    await minuteSchedules(store);
+    const clock = createManualClock(START);
+    const engines = [store, withSchedules(store, pastClaims)].map((stores) => createEngine({ stores, clock, poll: false }));
+    for (let minute = 0; minute < 3; minute++) {
+      await clock.advance(MIN);
+      await Promise.all(engines.map((e) => e.schedules.pollOnce()));
+    }
+    await Promise.all(engines.map((e) => e.whenIdle()));
+    await expectOneRunPerSlot(store, 3);
+    expect(await store.countRuns({ flowId: 'reports/daily', status: 'SUCCEEDED' })).toBe(SCHEDULES * 3);
+    for (const e of engines) await e.close();
+  });
+
+  it('neither loses nor repeats a slot when the process dies between creating a batch\'s runs and saving its schedules', async () => {
+    const store = createMemoryStores();
+    await minuteSchedules(store);
+    const clock = createManualClock(START);
+    // The first engine's process dies once its runs are created: none of its saves reaches the store.
+    const died = () => Promise.reject(new FlowError('STORE_ERROR', 'the process died'));
+    const dying = withSchedules(store, () => ({ saveSchedule: died, saveSchedules: died }));
+    const first = createEngine({ stores: dying, clock, poll: false });
+    await clock.advance(MIN);
+    await first.schedules.pollOnce();
+    await first.whenIdle();
+    await first.close();
+    expect(await store.countRuns({ flowId: 'reports/daily' })).toBe(SCHEDULES);
+    expect((await store.schedules.getSchedule('b-000'))!.state.runCount).toBe(0);
+    // Another engine finds the schedules once the dead one's claims run out, and meets the runs it created.
+    const second = createEngine({ stores: store, clock, poll: false });
+    await clock.advance(31_000);
+    expect(await second.schedules.pollOnce()).toBe(SCHEDULES);
+    await second.whenIdle();
+    await expectOneRunPerSlot(store, 1);
+    await clock.advance(MIN);
+    await second.schedules.pollOnce();
+    await second.whenIdle();
+    await expectOneRunPerSlot(store, 2);
+    await second.close();
+  });
+});
