@@ -57,7 +57,7 @@
  * waiting-event index (`waiting_event = '#approval'`, store/waiting-event.ts), filled here for runs
  * already waiting, and gives flow versions a `source` column (the `.flow` text they came from).
  *
- * Version 17 (issue 13) changes what a new run's row holds, not the tables: a small input in
+ * Version 15 (issue 13) changes what a new run's row holds, not the tables: a small input in
  * `flowrun_runs.input` (no `flowrun_run_inputs` row), and `fixed` without the fields at their
  * usual value (run-rows.ts, `storedFixed`). Rows written before read as they did.
  *
@@ -332,7 +332,6 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   {
     // Issue 17: schedules, each record whole in `body`; the due index holds only schedules that
     // will fire (paused and completed ones have no next_fire_at), so a poll reads due rows only.
-    // Versions 15-16 belong to other branches of the same release.
     // IF NOT EXISTS: a store set back to an older version by hand (as the upgrade tests do) still migrates.
     version: 14,
     description: 'schedules',
@@ -354,7 +353,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     // Issue 13: a new run's row holds a small input itself and leaves the usual values of its fixed
     // fields out of `fixed` (run-rows.ts). Nothing to change in the file: the version says that
     // older code, which reads every field from `fixed`, must refuse it.
-    version: 17,
+    version: 15,
     description: 'small inputs in the run row, usual fixed fields left out',
     statements: [],
   },

@@ -161,7 +161,7 @@ describe('SqliteStore on disk', () => {
     }
   });
 
-  it('keeps a small input and only the unusual fixed fields in the run row (schema 17), and reads and resumes a run written before the upgrade with them apart', async () => {
+  it('keeps a small input and only the unusual fixed fields in the run row (schema 15), and reads and resumes a run written before the upgrade with them apart', async () => {
     const path = freshPath();
     const first = createSqliteStore({ path });
     const runs = [sampleRun({ runId: 'apart' }), sampleRun({ runId: 'same' }), sampleRun({ runId: 'watched', monitors: { users: ['m'], groups: [] } }), sampleRun({ runId: 'large', input: { text: 'x'.repeat(600) } })];
