@@ -36,10 +36,15 @@ export class FairQueue<T> {
   /**
    * Takes the next entry in turn: the first owner in rotation with an acceptable tree, that tree's
    * oldest entry; the owner and tree served go to the back of their rotations. Trees `accept`
-   * refuses (at their share) keep their place. Undefined when no entry is acceptable.
+   * refuses (at their share) keep their place. `acceptOwner` refuses a whole owner at once
+   * (at its share), so a take costs a look per owner, not per queued tree of a full owner — a
+   * burst of 10,000 one-run trees of one user is not scanned at every take. Undefined when no
+   * entry is acceptable.
    */
-  take(accept: (entry: T) => boolean = () => true): T | undefined {
+  take(accept: (entry: T) => boolean = () => true, acceptOwner?: (runOwner: string) => boolean): T | undefined {
     for (const [ownerKey, trees] of this.#owners) {
+      // Entries without a party share NOBODY's key whatever their owner: only `accept` judges them.
+      if (acceptOwner && ownerKey !== NOBODY && !acceptOwner(ownerKey)) continue;
       for (const [treeKey, entries] of trees) {
         if (!accept(entries[0]!)) continue;
         const entry = entries.shift()!;

@@ -58,6 +58,12 @@ export class FairShares {
     return (this.#trees.get(party.treeId) ?? 0) >= this.treeShare || (this.#owners.get(party.runOwner) ?? 0) >= this.ownerShare;
   }
 
+  /** True when one more run of owner `runOwner` would pass its share. */
+  isOwnerFull(runOwner: string): boolean {
+    this.#lapse();
+    return (this.#owners.get(runOwner) ?? 0) >= this.ownerShare;
+  }
+
   /** True when `party`'s tree or owner holds more than its share (slots given while nobody else waited). */
   isOver(party: RunParty): boolean {
     this.#lapse();

@@ -305,7 +305,7 @@ export class RunScheduler {
     const { store, clock, workerId, leaseMs, maxConcurrentRuns, logger } = this.#options;
     while (this.#queue.size > 0 && this.executing.size < maxConcurrentRuns && !this.#closed && this.#held === 0) {
       // The next queued run in turn whose tree and owner have room; the others keep their place.
-      const next = this.#queue.take((entry) => !entry.party || !this.#shares.isFull(entry.party));
+      const next = this.#queue.take((entry) => !entry.party || !this.#shares.isFull(entry.party), (owner) => !this.#shares.isOwnerFull(owner));
       if (!next) {
         // Every queued run's tree or owner is at its share: the next poll's last claim gives them
         // the slots nobody else wants (and keeps the process alive meanwhile: this is accepted work).
