@@ -44,6 +44,17 @@ describe('compileFlow: problems the validator finds, in the program\'s language'
     }
   });
 
+  it.each(Object.values(LANGUAGES).map((t) => [t.language, t] as const))('%s: an expression nested too deeply is said in the language too', (_code, table) => {
+    const w = (key: KeywordKey): string => table.words[key][0]!;
+    const deep = `${'['.repeat(70)}1${']'.repeat(70)}`;
+    const text = [`// language: ${table.language}`, `${w('machine')} deep`, `  ${w('implements')}`, `    ${w('compute')} total ${deep}`, ''].join('\n');
+    const result = compileFlow(text);
+    if (result.ok) throw new Error('expected the program not to compile');
+    const problem = result.diagnostics.find((d) => d.code === 'INVALID_DEFINITION')!;
+    expect(problem.message).toContain('more than 64 levels of nesting');
+    expect(problem.localizedMessage).toContain(table.validation.exprTooDeep.replace('{bound}', '64'));
+  });
+
   it('keeps what a name from the program says as written, and says the suggestion in the language', () => {
     const { text } = programWithInvalidDefinition(LANGUAGES.de!);
     const result = compileFlow(text);

@@ -25,9 +25,9 @@ import { FlowError, ValidationError } from '../errors.js';
 import { checkValueBytes } from '../json-size.js';
 import { Budget, excerpt, type ExpressionLimits } from './budget.js';
 import { evaluateNode, type ExpressionScope } from './evaluate-node.js';
-import { parseExpression, scanNesting, type ParsedExpression } from './parse-expression.js';
+import { MAX_NESTING, parseExpression, scanNesting, type ParsedExpression } from './parse-expression.js';
 import { toText } from './values.js';
-import { messageOf, renderMessage, type IssueMessage } from '../validation/messages.js';
+import { messageOf, msg, renderMessage, type IssueMessage } from '../validation/messages.js';
 
 export type { ExpressionLimits } from './budget.js';
 export type { ExpressionScope } from './evaluate-node.js';
@@ -152,6 +152,7 @@ export function expressionProblem(source: string): IssueMessage | undefined {
     return undefined;
   } catch (error) {
     if (error instanceof ValidationError && error.issues.length === 1) return messageOf(error.issues[0]!);
+    if (error instanceof FlowError && error.code === 'EXPRESSION_LIMIT') return msg('exprIn', { problem: msg('exprTooDeep', { bound: MAX_NESTING }), source: excerpt(source) });
     return error instanceof Error ? error.message : String(error);
   }
 }

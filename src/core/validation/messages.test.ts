@@ -16,6 +16,12 @@ describe('keyed validator messages', () => {
     }
   });
 
+  it('keys an expression that nests too deeply', () => {
+    const problem = expressionProblem(`${'['.repeat(80)}1${']'.repeat(80)}`);
+    expect(problem).toMatchObject({ key: 'exprIn', values: { problem: { key: 'exprTooDeep', values: { bound: 64 } } } });
+    expect(renderMessage(problem!)).toMatch(/^more than 64 levels of nesting in expression "\[\[/);
+  });
+
   it('keys croner\'s out-of-range value, in its own words', () => {
     const problem = cronIssue('99 * * * *');
     expect(problem).toMatchObject({ key: 'cronInvalidValue', values: { field: { key: 'cronMinute' }, value: '99' } });

@@ -102,6 +102,7 @@ export const VALIDATION_MESSAGES = {
   exprCallByName: 'only built-in functions and methods may be called, by name',
   exprFunction: '{name}() is not a function expressions may call (allowed: {allowed})',
   exprArity: '{name}() takes {expected} arguments, got {count}',
+  exprTooDeep: 'more than {bound} levels of nesting',
   arityRange: '{min} to {max}',
   // JSONPath sources and write targets.
   invalidJsonPath: 'invalid JSONPath "{source}": {problem}',

@@ -80,6 +80,7 @@ export const deValidation: ValidationTemplates = {
   exprCallByName: 'nur eingebaute Funktionen und Methoden dürfen aufgerufen werden, mit ihrem Namen',
   exprFunction: '{name}() ist keine Funktion, die Ausdrücke aufrufen dürfen (erlaubt: {allowed})',
   exprArity: '{name}() nimmt {expected} Argumente, gefunden: {count}',
+  exprTooDeep: 'mehr als {bound} Verschachtelungsebenen',
   arityRange: '{min} bis {max}',
   invalidJsonPath: 'ungültiger JSONPath „{source}“: {problem}',
   invalidJsonPathFilter: 'ungültiger Filter im JSONPath „{source}“: {problem}',

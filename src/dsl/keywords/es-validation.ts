@@ -80,6 +80,7 @@ export const esValidation: ValidationTemplates = {
   exprCallByName: 'solo se pueden llamar funciones y métodos integrados, por su nombre',
   exprFunction: '{name}() no es una función que las expresiones puedan llamar (permitidas: {allowed})',
   exprArity: '{name}() recibe {expected} argumentos, se encontraron {count}',
+  exprTooDeep: 'más de {bound} niveles de anidamiento',
   arityRange: 'de {min} a {max}',
   invalidJsonPath: 'JSONPath no válido "{source}": {problem}',
   invalidJsonPathFilter: 'filtro no válido en el JSONPath "{source}": {problem}',

@@ -80,6 +80,7 @@ export const frValidation: ValidationTemplates = {
   exprCallByName: 'seules les fonctions et méthodes intégrées peuvent être appelées, par leur nom',
   exprFunction: '{name}() n’est pas une fonction que les expressions peuvent appeler (permises : {allowed})',
   exprArity: '{name}() prend {expected} arguments, trouvé {count}',
+  exprTooDeep: 'plus de {bound} niveaux d’imbrication',
   arityRange: '{min} à {max}',
   invalidJsonPath: 'JSONPath invalide « {source} » : {problem}',
   invalidJsonPathFilter: 'filtre invalide dans le JSONPath « {source} » : {problem}',

@@ -80,6 +80,7 @@ export const jaValidation: ValidationTemplates = {
   exprCallByName: '呼び出せるのは組み込みの関数とメソッドだけで、名前で呼びます',
   exprFunction: '{name}() は式から呼べる関数ではありません (使えるもの: {allowed})',
   exprArity: '{name}() の引数は{expected}個ですが、{count}個ありました',
+  exprTooDeep: '入れ子が{bound}段を超えています',
   arityRange: '{min}〜{max}',
   invalidJsonPath: '不正な JSONPath「{source}」: {problem}',
   invalidJsonPathFilter: 'JSONPath「{source}」のフィルタが不正です: {problem}',

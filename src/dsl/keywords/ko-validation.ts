@@ -80,6 +80,7 @@ export const koValidation: ValidationTemplates = {
   exprCallByName: '내장 함수와 메서드만 이름으로 호출할 수 있습니다',
   exprFunction: '{name}()은(는) 식에서 호출할 수 있는 함수가 아닙니다 (허용: {allowed})',
   exprArity: '{name}()의 인수는 {expected}개이지만 {count}개가 있습니다',
+  exprTooDeep: '중첩이 {bound}단계를 넘습니다',
   arityRange: '{min}~{max}',
   invalidJsonPath: '잘못된 JSONPath "{source}": {problem}',
   invalidJsonPathFilter: 'JSONPath "{source}"의 필터가 잘못되었습니다: {problem}',

@@ -80,6 +80,7 @@ export const zhValidation: ValidationTemplates = {
   exprCallByName: '只能按名称调用内置函数和方法',
   exprFunction: '{name}()不是表达式可以调用的函数（允许：{allowed}）',
   exprArity: '{name}()需要{expected}个参数，实际为{count}个',
+  exprTooDeep: '嵌套超过{bound}层',
   arityRange: '{min}到{max}',
   invalidJsonPath: '无效的JSONPath“{source}”：{problem}',
   invalidJsonPathFilter: 'JSONPath“{source}”中的过滤器无效：{problem}',
