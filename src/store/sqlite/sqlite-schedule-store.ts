@@ -67,15 +67,7 @@ export class SqliteScheduleStore implements ScheduleStore {
   saveSchedule(input: { schedule: ScheduleRecord; expectedVersion: number; releaseClaim?: boolean }): Promise<ScheduleRecord> {
     const { schedule, expectedVersion } = input;
     return this.#db.write((c) => {
-      const claim = input.releaseClaim ? ', claim_owner = NULL, claim_until = 0' : '';
-      const changed = c.run(`UPDATE flowrun_schedules SET flow_id = ?, next_fire_at = ?, version = ?, body = ?${claim} WHERE schedule_id = ? AND version = ?`, [
-        schedule.flowId,
-        schedule.nextFireAt,
-        expectedVersion + 1,
-        bodyOf(schedule),
-        schedule.scheduleId,
-        expectedVersion,
-      ]);
+      const changed = updateSchedule(c, schedule, expectedVersion, input.releaseClaim === true);
       if (changed === 0) throw staleSave(c.get<{ version: number }>('SELECT version FROM flowrun_schedules WHERE schedule_id = ?', [schedule.scheduleId])?.version, schedule.scheduleId, expectedVersion);
       return { ...(JSON.parse(bodyOf(schedule)) as NewSchedule), version: expectedVersion + 1 };
     });
@@ -86,15 +78,7 @@ export class SqliteScheduleStore implements ScheduleStore {
     return this.#db.write((c) => {
       const saved: string[] = [];
       for (const { schedule, expectedVersion } of input.saves) {
-        const changed = c.run('UPDATE flowrun_schedules SET flow_id = ?, next_fire_at = ?, version = ?, body = ?, claim_owner = NULL, claim_until = 0 WHERE schedule_id = ? AND version = ?', [
-          schedule.flowId,
-          schedule.nextFireAt,
-          expectedVersion + 1,
-          bodyOf(schedule),
-          schedule.scheduleId,
-          expectedVersion,
-        ]);
-        if (changed > 0) saved.push(schedule.scheduleId);
+        if (updateSchedule(c, schedule, expectedVersion, true) > 0) saved.push(schedule.scheduleId);
       }
       return saved;
     });
@@ -128,4 +112,17 @@ export class SqliteScheduleStore implements ScheduleStore {
 export function staleSave(version: number | undefined, scheduleId: string, expectedVersion: number): Error {
   if (version === undefined) return new NotFoundError('SCHEDULE_NOT_FOUND', `schedule "${scheduleId}" does not exist`, { details: { scheduleId } });
   return new ConflictError(`schedule "${scheduleId}" changed (version ${version}, expected ${expectedVersion})`, { details: { scheduleId } });
+}
+
+/** Writes `schedule` over version `expectedVersion` (releasing its claim when asked); the number of rows changed: 0 when it was saved or deleted since. */
+function updateSchedule(c: SqliteConnection, schedule: ScheduleRecord, expectedVersion: number, releaseClaim: boolean): number {
+  const claim = releaseClaim ? ', claim_owner = NULL, claim_until = 0' : '';
+  return c.run(`UPDATE flowrun_schedules SET flow_id = ?, next_fire_at = ?, version = ?, body = ?${claim} WHERE schedule_id = ? AND version = ?`, [
+    schedule.flowId,
+    schedule.nextFireAt,
+    expectedVersion + 1,
+    bodyOf(schedule),
+    schedule.scheduleId,
+    expectedVersion,
+  ]);
 }
