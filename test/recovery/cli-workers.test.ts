@@ -75,6 +75,11 @@ describe('serve --no-worker with flowrun worker processes', () => {
       }
       expect(kills).toBeGreaterThanOrEqual(3);
       expect(drains).toBeGreaterThanOrEqual(1);
+      // A worker started as the last one was replaced may still be loading its modules, before it
+      // handles signals (a SIGTERM then ends it as it ends any process): drained once it is up.
+      for (const w of workers) {
+        for (let waited = 0; !w.output().includes('is executing runs') && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      }
       for (const w of workers) w.child.kill('SIGTERM');
       expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
 
