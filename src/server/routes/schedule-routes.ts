@@ -94,7 +94,7 @@ export function addScheduleRoutes(app: OpenAPIHono<RouterEnv>, state: RouterStat
     const body = c.req.valid('json') as ScheduleInput & { scheduleId?: string; paused?: boolean; note?: string | null };
     return c.json({ schedule: (await schedules().create(body, { as: actingFor(c.get('principal')) })) as Json }, 201);
   });
-  app.openapi(createRoute({ ...route('get', '/schedules', 'The schedules the caller may manage, in id order'), request: { query: ListQuery }, responses: { 200: ok(z.object({ schedules: z.array(ScheduleSchema), next: z.string().nullable() }), 'a page of schedules'), ...errorResponses } }), async (c) => {
+  app.openapi(createRoute({ ...route('get', '/schedules', 'The schedules the caller may manage, in id order. A page can hold fewer than `limit` (even none) when the caller may manage few of the schedules read; follow `next` until it is null'), request: { query: ListQuery }, responses: { 200: ok(z.object({ schedules: z.array(ScheduleSchema), next: z.string().nullable() }), 'a page of schedules'), ...errorResponses } }), async (c) => {
     const q = c.req.valid('query');
     const page = await schedules().list(q, { as: actingFor(c.get('principal')) });
     return c.json({ schedules: page.schedules as Json[], next: page.next }, 200);

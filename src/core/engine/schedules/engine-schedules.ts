@@ -59,6 +59,9 @@ export interface EngineSchedulesDeps extends ScheduleEngineDeps {
 
 const NOT_FOUND = (id: string) => new NotFoundError('SCHEDULE_NOT_FOUND', `schedule "${id}" does not exist`, { details: { scheduleId: id } });
 
+/** How many store pages one `list` call reads at most while it looks for schedules its reader may see. */
+const MAX_STORE_PAGES_PER_LIST = 10;
+
 /** The engine's schedules. */
 export class EngineSchedules {
   readonly #deps: EngineSchedulesDeps;
@@ -131,13 +134,28 @@ export class EngineSchedules {
     return this.#view(await this.#visible(scheduleId, options.as), options.nextCount);
   }
 
-  /** The schedules `as` may see, in id order, a page at a time (`after`: the previous page's `next`). */
+  /**
+   * The schedules `as` may see, in id order, a page at a time (`after`: the previous page's `next`).
+   * A page holds `limit` schedules unless the store ends first or `as` may see few of those read:
+   * the store is read at most 10 store pages deep per call, so a reader
+   * who sees little among many schedules gets a short (even empty) page with a `next` to go on from,
+   * never a request that reads the whole store.
+   */
   async list(filter: { flowId?: string; after?: string; limit?: number } = {}, options: AccessOptions = {}): Promise<ScheduleViewPage> {
     const limit = Math.min(Math.max(1, filter.limit ?? 50), 500);
-    const page: SchedulePage = await this.#deps.store.schedules.listSchedules({ limit, ...(filter.flowId !== undefined ? { flowId: filter.flowId } : {}), ...(filter.after !== undefined ? { after: filter.after } : {}) });
     const visible: ScheduleView[] = [];
-    for (const schedule of page.schedules) if (await this.#mayManage(schedule, options.as)) visible.push(await this.#view(schedule));
-    return { schedules: visible, next: page.next };
+    let after = filter.after;
+    for (let read = 0; read < MAX_STORE_PAGES_PER_LIST; read += 1) {
+      const page: SchedulePage = await this.#deps.store.schedules.listSchedules({ limit, ...(filter.flowId !== undefined ? { flowId: filter.flowId } : {}), ...(after !== undefined ? { after } : {}) });
+      for (const [i, schedule] of page.schedules.entries()) {
+        if (!(await this.#mayManage(schedule, options.as))) continue;
+        visible.push(await this.#view(schedule));
+        if (visible.length === limit) return { schedules: visible, next: i < page.schedules.length - 1 || page.next !== null ? schedule.scheduleId : null };
+      }
+      if (page.next === null) return { schedules: visible, next: null };
+      after = page.next;
+    }
+    return { schedules: visible, next: after ?? null };
   }
 
   /**

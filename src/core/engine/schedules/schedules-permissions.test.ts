@@ -41,6 +41,32 @@ describe('schedules under the permission model', () => {
   });
 });
 
+describe('listing schedules', () => {
+  it('fills each page with what the reader may see, past schedules of others, and a walk of `next` returns each of theirs once', async () => {
+    const engine = createEngine({ stores: createMemoryStores(), clock: createManualClock(at('09:59')), poll: false });
+    await engine.deployFlow(reportFlow, { publish: true });
+    for (const id of ['olivia', 'mona']) await engine.principals.createUser({ id });
+    // Ids sort as m-00 … m-29 (mona's) before o-0 … o-4 (olivia's), with o-m interleaved between mona's.
+    for (let i = 0; i < 30; i++) await engine.schedules.create({ scheduleId: `m-${String(i).padStart(2, '0')}`, flowId: 'reports/daily', every: '15m' }, { as: 'mona' });
+    await engine.schedules.create({ scheduleId: 'm-05x', flowId: 'reports/daily', every: '15m' }, { as: 'olivia' });
+    for (let i = 0; i < 4; i++) await engine.schedules.create({ scheduleId: `o-${i}`, flowId: 'reports/daily', every: '15m' }, { as: 'olivia' });
+    const first = await engine.schedules.list({ limit: 4 }, { as: 'olivia' });
+    expect(first.schedules.map((s) => s.scheduleId)).toEqual(['m-05x', 'o-0', 'o-1', 'o-2']);
+    const seen = [...first.schedules.map((s) => s.scheduleId)];
+    let next = first.next;
+    while (next !== null) {
+      const page = await engine.schedules.list({ limit: 4, after: next }, { as: 'olivia' });
+      seen.push(...page.schedules.map((s) => s.scheduleId));
+      next = page.next;
+    }
+    expect(seen).toEqual(['m-05x', 'o-0', 'o-1', 'o-2', 'o-3']);
+    // One page of 1 stops reading after 10 store pages of mona's: a short page that says where to go on.
+    const capped = await engine.schedules.list({ limit: 1, after: 'm-05x' }, { as: 'olivia' });
+    expect(capped).toMatchObject({ schedules: [], next: 'm-15' });
+    await engine.close();
+  });
+});
+
 describe('the schedules budget', () => {
   it('refuses a principal\'s schedule past maxSchedulesPerPrincipal with LIMIT_EXCEEDED, creating nothing; others and definitions are not counted', async () => {
     const engine = createEngine({ stores: createMemoryStores(), clock: createManualClock(at('09:59')), poll: false, runtimeConfig: { budgets: { maxSchedulesPerPrincipal: 2 } } });
