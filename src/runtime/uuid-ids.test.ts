@@ -39,3 +39,17 @@ describe('uuidIds.hmacSha256', () => {
     expect(await fast.forIdempotencyKey('ana', 'k-1')).toBe(await webCrypto.forIdempotencyKey('ana', 'k-1'));
   });
 });
+
+describe('DerivedRunIds.forScheduleSlot', () => {
+  it('begins a slot\'s run id with the slot\'s millisecond, so later slots\' runs sort later, and keeps the id apart from the older form', async () => {
+    const ids = new DerivedRunIds(async () => new Uint8Array(32).fill(3), uuidIds.hmacSha256);
+    const slot = Date.UTC(2026, 0, 5, 10);
+    const first = await ids.forScheduleSlot('ana', 'nightly', slot, 'slot');
+    expect(validate(first) && version(first)).toBe(8);
+    expect(first.replace('-', '').slice(0, 12)).toBe(slot.toString(16).padStart(12, '0'));
+    expect(await ids.forScheduleSlot('ana', 'nightly', slot + 60_000, 'slot') > first).toBe(true);
+    expect(await ids.forScheduleSlot('ana', 'nightly', slot, 'slot')).toBe(first);
+    const others = await Promise.all([ids.forScheduleSlot('bob', 'nightly', slot, 'slot'), ids.forScheduleSlot('ana', 'weekly', slot, 'slot'), ids.forScheduleSlot('ana', 'nightly', slot, 'trigger'), ids.legacyForScheduleSlot('ana', 'nightly', slot, 'slot')]);
+    expect(new Set([first, ...others]).size).toBe(5);
+  });
+});

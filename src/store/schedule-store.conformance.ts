@@ -116,6 +116,7 @@ export function describeScheduleConformance(store: () => Store, sampleRun: (over
       const claimed = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 10 });
       expect(claimed.map((s) => s.scheduleId)).toEqual(['soon', 'late']);
       expect(claimed[0]!.version).toBe(1);
+      expect(claimed.some((s) => 'claimAbandoned' in s)).toBe(false);
       expect(await schedules().claimDueSchedules({ owner: 'e2', now, claimUntil: now + 30_000, limit: 10 })).toEqual([]);
       // A save that releases the claim lets the next poll take it again (when due again).
       const soon = claimed[0]!;
@@ -123,8 +124,11 @@ export function describeScheduleConformance(store: () => Store, sampleRun: (over
       expect((await schedules().claimDueSchedules({ owner: 'e2', now, claimUntil: now + 30_000, limit: 10 })).map((s) => s.scheduleId)).toEqual(['soon']);
       // A claim that ran out is taken by whoever polls after it; the limit holds.
       const later = now + 30_000;
-      expect((await schedules().claimDueSchedules({ owner: 'e3', now: later, claimUntil: later + 30_000, limit: 1 })).map((s) => s.scheduleId)).toEqual(['late']);
+      // Whoever takes a claim that ran out unreleased is told so ('late': e1 never saved it); a released one is not.
+      expect(await schedules().claimDueSchedules({ owner: 'e3', now: later, claimUntil: later + 30_000, limit: 1 })).toMatchObject([{ scheduleId: 'late', claimAbandoned: true }]);
       expect((await schedules().claimDueSchedules({ owner: 'e3', now: later, claimUntil: later + 30_000, limit: 5 })).map((s) => s.scheduleId)).toEqual(['soon']);
+      await schedules().saveSchedules({ saves: [{ schedule: { ...soon, nextFireAt: later }, expectedVersion: 2 }] });
+      expect(await schedules().claimDueSchedules({ owner: 'e1', now: later, claimUntil: later + 30_000, limit: 5 })).toEqual([{ ...soon, nextFireAt: later, version: 3 }]);
     });
 
     it('hands each due schedule to exactly one of several claimers polling at once', async () => {

@@ -21,8 +21,8 @@ import type { Clock } from '../../clock.js';
 import type { Store } from '../../store.js';
 import type { AccessControl } from '../access/authorize.js';
 import { startEvents, type BuildRunInput, type CreatedRun } from '../engine-core.js';
-import type { DerivedRunIds } from '../start/derived-run-ids.js';
 import type { Logger } from '../types.js';
+import type { PollRunIds } from './poll-run-ids.js';
 import { fireDue, type FiringDeps, type SlotStart } from './schedule-firing.js';
 
 /** What a batch needs of the engine, and the single-schedule path its leftovers take. */
@@ -31,7 +31,6 @@ export interface BatchDeps {
   clock: Clock;
   logger: Logger | undefined;
   access: AccessControl;
-  runIds: DerivedRunIds;
   /** The flow version in effect: published, else latest. Throws FLOW_NOT_FOUND. */
   loadFlow(flowId: string): Promise<FlowVersionRecord>;
   buildRun(input: BuildRunInput): NewRun;
@@ -63,16 +62,21 @@ interface Look {
   alone: boolean;
 }
 
-/** Permission checks of one poll, by owner, flow version and service account: a revoked grant counts from the next poll. */
-export type PermissionCache = Map<string, Promise<void>>;
+/** What one poll's batches share: permission checks by owner, flow version and service account (a revoked grant counts from the next poll), and the slots' run ids. */
+export interface PollShared {
+  permitted: Map<string, Promise<void>>;
+  ids: PollRunIds;
+  /** Schedules whose earlier claim ran out unreleased (ClaimedSchedule.claimAbandoned): their slots may have runs under an older engine's ids. */
+  abandoned: ReadonlySet<string>;
+}
 
 /**
  * Fires `schedules` (claimed by this engine) as one batch; resolves when each is saved, fired
  * alone, or left to its claim running out (logged), with the runs it created: ready, leased to
  * nobody, for the caller to hand to the engine (`runsCreated`).
  */
-export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], permitted: PermissionCache): Promise<CreatedRun[]> {
-  const looks = await decide(deps, schedules, permitted);
+export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], poll: PollShared): Promise<CreatedRun[]> {
+  const looks = await decide(deps, schedules, poll);
   const planned = looks.flatMap((look) => (look.alone ? [] : look.starts.map((start) => ({ look, start }))));
   // Built now, just before they are created: a run's start time is its creation, not its slot.
   const runs: { look: Look; run: NewRun; fired: RunEventBody }[] = [];
@@ -117,7 +121,7 @@ export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], pe
 }
 
 /** Every schedule's look at the clock's now, several at once; a schedule whose look fails is left to its claim running out (logged). */
-async function decide(deps: BatchDeps, schedules: ScheduleRecord[], permitted: PermissionCache): Promise<Look[]> {
+async function decide(deps: BatchDeps, schedules: ScheduleRecord[], poll: PollShared): Promise<Look[]> {
   const now = deps.clock.now();
   const looks: Look[] = [];
   let next = 0;
@@ -129,7 +133,7 @@ async function decide(deps: BatchDeps, schedules: ScheduleRecord[], permitted: P
         now,
         recheckMs: deps.pollIntervalMs,
         getRun: (runId) => deps.store.getRun(runId),
-        start: (s, slot, previousTime, kind) => plan(deps, permitted, starts, { schedule: s, slot, previousTime, kind }),
+        start: (s, slot, previousTime, kind) => plan(deps, poll, starts, { schedule: s, slot, previousTime, kind }),
         cancel: (runId, reason) => deps.cancelRunTree(runId, reason),
       };
       try {
@@ -148,17 +152,22 @@ async function decide(deps: BatchDeps, schedules: ScheduleRecord[], permitted: P
  * saying why), its derived id, and the owner's right to start it (or the service account's),
  * checked at every slot through the poll's cache — a refusal is recorded, not thrown.
  */
-async function plan(deps: BatchDeps, permitted: PermissionCache, starts: PlannedStart[], slot: Omit<PlannedStart, 'flow' | 'runId'>): Promise<SlotStart> {
+async function plan(deps: BatchDeps, poll: PollShared, starts: PlannedStart[], slot: Omit<PlannedStart, 'flow' | 'runId'>): Promise<SlotStart> {
   const { schedule } = slot;
   const flow = await deps.loadFlow(schedule.flowId);
   if (!Object.hasOwn(flow.definition.actions, schedule.actionName)) {
     throw new NotFoundError('ACTION_NOT_FOUND', `flow "${flow.flowId}" v${flow.version} has no action "${schedule.actionName}"`);
   }
-  const scope = schedule.origin === 'definition' ? 'definition' : schedule.owner;
-  const runId = await deps.runIds.forScheduleSlot(scope, schedule.scheduleId, slot.slot, slot.kind);
+  // An engine that stopped mid-look may have started the slot's run; an older one, under the id
+  // it derived then. That run is the slot's: a second one under today's id would fire it twice.
+  if (poll.abandoned.has(schedule.scheduleId)) {
+    const legacyId = await poll.ids.legacyForSlot(schedule, slot.slot, slot.kind);
+    if ((await deps.store.getRun(legacyId))?.source === 'schedule') return { runId: legacyId };
+  }
+  const runId = await poll.ids.forSlot(schedule, slot.slot, slot.kind);
   const key = JSON.stringify([schedule.owner, flow.flowId, flow.version, schedule.runAs]);
-  let check = permitted.get(key);
-  if (!check) permitted.set(key, (check = deps.access.assertCanStart({ by: schedule.owner === '' ? null : schedule.owner, flow, runAs: schedule.runAs })));
+  let check = poll.permitted.get(key);
+  if (!check) poll.permitted.set(key, (check = deps.access.assertCanStart({ by: schedule.owner === '' ? null : schedule.owner, flow, runAs: schedule.runAs })));
   try {
     await check;
   } catch (error) {
