@@ -1,10 +1,11 @@
 /**
  * Firing a poll's due schedules in batches: each schedule's slots are decided (schedule-firing.ts:
  * outcomes, overlap, catch-up, pause), the runs they start are built and created — ready, each
- * under the id derived from its slot — all at once, then the schedules are saved all at once, and
- * only then are the runs handed to the engine's ready-run path (its leases, its concurrency, its
- * fair shares) to execute. A slot's start is its run's creation: a burst of 10,000 schedules due
- * at the same second is started in a few group commits, not behind 10,000 executions.
+ * under the id derived from its slot — all at once (`startBatch`); once every batch of the poll
+ * has created its runs, the schedules are saved a batch at a time (`saveLooks`), and only then are
+ * the runs handed to the engine's ready-run path (its leases, its concurrency, its fair shares) to
+ * execute. A slot's start is its run's creation: a burst of 10,000 schedules due at the same
+ * second is started in a few group commits, not behind 10,000 executions nor 10,000 saves.
  *
  * Exactly once, as before: the runs are created before the schedules are saved, under ids the slot
  * derives. A crash in between leaves runs the next look meets (the store refuses a second run with
@@ -70,12 +71,17 @@ export interface PollShared {
   abandoned: ReadonlySet<string>;
 }
 
+/** A schedule of a batch once its runs are created: saved later by {@link saveLooks}. */
+export type BatchLook = Look;
+
 /**
- * Fires `schedules` (claimed by this engine) as one batch; resolves when each is saved, fired
- * alone, or left to its claim running out (logged), with the runs it created: ready, leased to
- * nobody, for the caller to hand to the engine (`runsCreated`).
+ * Decides `schedules` (claimed by this engine) and creates the runs their due slots start, all at
+ * once; resolves with the looks, for {@link saveLooks} once every batch of the poll has created its
+ * runs, and the runs created: ready, leased to nobody, for the caller to hand to the engine
+ * (`runsCreated`). Nothing is saved yet: until it is, the claims keep other engines off these
+ * schedules, and a look after a crash meets the runs.
  */
-export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], poll: PollShared): Promise<CreatedRun[]> {
+export async function startBatch(deps: BatchDeps, schedules: ScheduleRecord[], poll: PollShared): Promise<{ looks: BatchLook[]; created: CreatedRun[] }> {
   const looks = await decide(deps, schedules, poll);
   const planned = looks.flatMap((look) => (look.alone ? [] : look.starts.map((start) => ({ look, start }))));
   // Built now, just before they are created: a run's start time is its creation, not its slot.
@@ -104,6 +110,16 @@ export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], po
     deps.logger?.warn({ err: error, runs: entries.length }, 'runs of fired schedules not created together; each schedule is fired alone');
     for (const { look } of entries) look.alone = true;
   }
+  return { looks, created };
+}
+
+/**
+ * Saves the schedules of {@link startBatch}'s looks at once, each over the version it was read at,
+ * releasing their claims; then fires alone, from the record as stored, each the batch could not
+ * finish (a run it could not build or create as planned, a save that met another). Resolves once
+ * each is saved, fired alone, or left to its claim running out (logged).
+ */
+export async function saveLooks(deps: BatchDeps, looks: BatchLook[]): Promise<void> {
   const saving = looks.filter((look) => !look.alone);
   try {
     const saved = new Set(await deps.store.schedules.saveSchedules({ saves: saving.map((look) => ({ schedule: look.next, expectedVersion: look.schedule.version })) }));
@@ -117,7 +133,6 @@ export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], po
     if (!look.alone) continue;
     await deps.fireAlone(look.schedule).catch((error: unknown) => deps.logger?.warn({ err: error, scheduleId: look.schedule.scheduleId }, 'schedule not fired; a later poll retries'));
   }
-  return created;
 }
 
 /** Every schedule's look at the clock's now, several at once; a schedule whose look fails is left to its claim running out (logged). */

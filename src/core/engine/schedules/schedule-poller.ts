@@ -19,7 +19,7 @@ import type { BuildRunInput, CreatedRun } from '../engine-core.js';
 import type { DerivedRunIds } from '../start/derived-run-ids.js';
 import type { Logger } from '../types.js';
 import { fireDue, type FiringDeps, type SlotStart } from './schedule-firing.js';
-import { fireBatch, firedEvent, scheduleTag, type PollShared } from './schedule-batch.js';
+import { firedEvent, saveLooks, scheduleTag, startBatch, type BatchLook, type PollShared } from './schedule-batch.js';
 import { inRunIdOrder, PollRunIds, scheduleScope } from './poll-run-ids.js';
 
 /** What firing schedules needs of the engine. */
@@ -160,18 +160,17 @@ export class SchedulePoller {
         if (due.length === 0) break;
         // Starting the due slots' runs comes first: this engine claims runs to execute once they are all created.
         if (!held) this.#deps.holdClaims(new Promise<void>((resolve) => (held = resolve)));
-        const ordered = await inRunIdOrder(poll.ids, due);
-        const inFlight: Promise<void>[] = [];
-        let failure: { error: unknown } | null = null;
-        for (let from = 0; from < ordered.length && !this.#closed && !failure; from += FIRING_BATCH) {
-          const batch = ordered.slice(from, from + FIRING_BATCH);
-          inFlight.push(fireBatch(batchDeps, batch, poll).then((runs) => void created.push(...runs), (error: unknown) => void (failure ??= { error })));
+        // Runs are created in the order of their ids (appending to the stores' indexes), then the
+        // schedules saved in the order of theirs (the order their rows are stored and indexed in).
+        const looks: BatchLook[] = [];
+        await inBatches(await inRunIdOrder(poll.ids, due), () => this.#closed, async (batch) => {
+          const started = await startBatch(batchDeps, batch, poll);
+          looks.push(...started.looks);
+          created.push(...started.created);
           fired += batch.length;
-          if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
-        }
-        // Every batch settles before the poll ends, so the runs it created are handed over below.
-        await Promise.all(inFlight);
-        if (failure) throw (failure as { error: unknown }).error;
+        });
+        looks.sort((a, b) => (a.schedule.scheduleId < b.schedule.scheduleId ? -1 : 1));
+        await inBatches(looks, () => false, (batch) => saveLooks(batchDeps, batch));
       }
     } finally {
       // Ready in the store from their creation on (another engine may have claimed some): set going here.
@@ -263,4 +262,20 @@ export class SchedulePoller {
 
 function isScheduleRun(run: RunRecord | null): boolean {
   return run !== null && run.source === 'schedule';
+}
+
+/**
+ * Calls `fire` on `items` {@link FIRING_BATCH} at a time, {@link BATCHES_IN_FLIGHT} batches under
+ * way at once (the next is prepared while the store writes the one before), none begun once
+ * `isClosed`; resolves once every batch begun has settled, rejecting with the first failure.
+ */
+async function inBatches<T>(items: T[], isClosed: () => boolean, fire: (batch: T[]) => Promise<void>): Promise<void> {
+  const inFlight: Promise<void>[] = [];
+  let failure: { error: unknown } | null = null;
+  for (let from = 0; from < items.length && !isClosed() && !failure; from += FIRING_BATCH) {
+    inFlight.push(fire(items.slice(from, from + FIRING_BATCH)).catch((error: unknown) => void (failure ??= { error })));
+    if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  if (failure) throw (failure as { error: unknown }).error;
 }
