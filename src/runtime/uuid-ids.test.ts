@@ -37,6 +37,9 @@ describe('uuidIds.hmacSha256', () => {
     expect(await fast.forScheduleSlot('ana', 'nightly', 1_767_225_600_000, 'slot')).toBe(await webCrypto.forScheduleSlot('ana', 'nightly', 1_767_225_600_000, 'slot'));
     expect(await fast.forEvent('e', 'f', { on: 'x', run: 'main' }, 'bob')).toBe(await webCrypto.forEvent('e', 'f', { on: 'x', run: 'main' }, 'bob'));
     expect(await fast.forIdempotencyKey('ana', 'k-1')).toBe(await webCrypto.forIdempotencyKey('ana', 'k-1'));
+    // A key longer than SHA-256's block is hashed first, as HMAC says.
+    const long = new Uint8Array(100).fill(9);
+    expect(await new DerivedRunIds(async () => long, uuidIds.hmacSha256).forEvent('e', 'f', { on: 'x', run: 'main' }, null)).toBe(await new DerivedRunIds(async () => long).forEvent('e', 'f', { on: 'x', run: 'main' }, null));
   });
 });
 

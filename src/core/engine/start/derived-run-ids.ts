@@ -7,6 +7,8 @@
  */
 import type { SubscriptionDefinition } from '../../model.js';
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** Derives run ids from caller-chosen names with the store's secret, read once per instance and cached. */
 export class DerivedRunIds {
   readonly #secret: () => Promise<Uint8Array>;
@@ -74,7 +76,8 @@ export class DerivedRunIds {
     }
     bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8: custom
     bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant 10
-    const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+    let hex = '';
+    for (const b of bytes) hex += HEX[b]!;
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
 
