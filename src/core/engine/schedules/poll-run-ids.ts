@@ -12,7 +12,8 @@ import type { DerivedRunIds } from '../start/derived-run-ids.js';
 /** The ids of one poll's slots, each derived once (the order asks for the first slot's, the batch for every slot's). */
 export class PollRunIds {
   readonly #runIds: DerivedRunIds;
-  readonly #ids = new Map<string, Promise<string>>();
+  /** By schedule id (unique in the store, so one scope each), then kind and slot. */
+  readonly #ids = new Map<string, Map<string, Promise<string>>>();
 
   constructor(runIds: DerivedRunIds) {
     this.#runIds = runIds;
@@ -20,10 +21,11 @@ export class PollRunIds {
 
   /** The run id of `slot` of `schedule` (DerivedRunIds.forScheduleSlot, scoped by owner or `definition`). */
   forSlot(schedule: Pick<ScheduleRecord, 'scheduleId' | 'owner' | 'origin'>, slot: number, kind: 'slot' | 'trigger'): Promise<string> {
-    const scope = scheduleScope(schedule);
-    const key = JSON.stringify([scope, schedule.scheduleId, kind, slot]);
-    let id = this.#ids.get(key);
-    if (!id) this.#ids.set(key, (id = this.#runIds.forScheduleSlot(scope, schedule.scheduleId, slot, kind)));
+    let ofSchedule = this.#ids.get(schedule.scheduleId);
+    if (!ofSchedule) this.#ids.set(schedule.scheduleId, (ofSchedule = new Map()));
+    const key = `${kind}${slot}`;
+    let id = ofSchedule.get(key);
+    if (!id) ofSchedule.set(key, (id = this.#runIds.forScheduleSlot(scheduleScope(schedule), schedule.scheduleId, slot, kind)));
     return id;
   }
 
