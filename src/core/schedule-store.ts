@@ -16,6 +16,12 @@ export type NewSchedule = Omit<ScheduleRecord, 'version'>;
  */
 export type ClaimedSchedule = ScheduleRecord & { claimAbandoned?: true };
 
+/** Where a claim stopped: the due time and id of the last schedule it returned. */
+export interface ClaimPosition {
+  nextFireAt: number;
+  scheduleId: string;
+}
+
 /** A page of schedules, in id order. */
 export interface SchedulePage {
   schedules: ScheduleRecord[];
@@ -54,9 +60,11 @@ export interface ScheduleStore {
    * the `nextFireAt` index: a poll costs the same however many schedules are stored. A claim
    * keeps other engines from doing the same work at once; it is not what makes a slot fire once
    * (the run id derived from the slot is). It changes no version. A schedule whose earlier claim
-   * ran out without a save releasing it comes marked `claimAbandoned`.
+   * ran out without a save releasing it comes marked `claimAbandoned`. With `after` (the last
+   * schedule a previous claim of the same poll returned), only schedules after it in that order are
+   * looked at: a poll claiming a burst in several statements does not walk the rows it claimed already.
    */
-  claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ClaimedSchedule[]>;
+  claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number; after?: ClaimPosition }): Promise<ClaimedSchedule[]>;
   /** The earliest `nextFireAt` of any schedule (claimed or not), read off the same index; null when none will fire. Pollers sleep until then. */
   nextDueAt(): Promise<number | null>;
 }

@@ -131,6 +131,18 @@ export function describeScheduleConformance(store: () => Store, sampleRun: (over
       expect(await schedules().claimDueSchedules({ owner: 'e1', now: later, claimUntil: later + 30_000, limit: 5 })).toEqual([{ ...soon, nextFireAt: later, version: 3 }]);
     });
 
+    it('claims only after the position a previous claim stopped at, when given it', async () => {
+      for (const [id, at] of [['b', 1], ['a', 2], ['c', 2], ['d', 3]] as const) await schedules().createSchedule(sampleSchedule({ scheduleId: id, nextFireAt: T0 + at }));
+      const now = T0 + 1_000;
+      const first = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 2 });
+      expect(first.map((s) => s.scheduleId)).toEqual(['b', 'a']);
+      // 'b' released: due again, but before the position, so this claim leaves it to the next poll.
+      await schedules().saveSchedule({ schedule: first[0]!, expectedVersion: 1, releaseClaim: true });
+      const next = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 5, after: { nextFireAt: T0 + 2, scheduleId: 'a' } });
+      expect(next.map((s) => s.scheduleId)).toEqual(['c', 'd']);
+      expect((await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 5 })).map((s) => s.scheduleId)).toEqual(['b']);
+    });
+
     it('hands each due schedule to exactly one of several claimers polling at once', async () => {
       for (let i = 0; i < 30; i++) await schedules().createSchedule(sampleSchedule({ scheduleId: `s-${String(i).padStart(2, '0')}`, nextFireAt: T0 + i }));
       const now = T0 + 1_000;

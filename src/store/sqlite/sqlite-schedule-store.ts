@@ -5,7 +5,7 @@
  */
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { ScheduleRecord } from '../../core/schedule.js';
-import type { ClaimedSchedule, NewSchedule, SchedulePage, ScheduleStore } from '../../core/schedule-store.js';
+import type { ClaimedSchedule, ClaimPosition, NewSchedule, SchedulePage, ScheduleStore } from '../../core/schedule-store.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 interface ScheduleRow {
@@ -92,15 +92,16 @@ export class SqliteScheduleStore implements ScheduleStore {
     return this.#db.read((c) => c.get<{ next: number | null }>('SELECT MIN(next_fire_at) AS next FROM flowrun_schedules WHERE next_fire_at IS NOT NULL')?.next ?? null);
   }
 
-  claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ClaimedSchedule[]> {
+  claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number; after?: ClaimPosition }): Promise<ClaimedSchedule[]> {
     const limit = Math.max(0, Math.floor(input.limit));
     if (limit === 0) return Promise.resolve([]);
     return this.#db.write((c) => {
       // Two statements in one write (nothing else writes between them): RETURNING sees only the new
       // claim, and whether the one before it was released is read first.
+      const after = input.after ? ' AND (next_fire_at, schedule_id) > (?, ?)' : '';
       const picked = c.all<{ schedule_id: string; claim_until: number }>(
-        'SELECT schedule_id, claim_until FROM flowrun_schedules WHERE next_fire_at <= ? AND claim_until <= ? ORDER BY next_fire_at, schedule_id LIMIT ?',
-        [input.now, input.now, limit],
+        `SELECT schedule_id, claim_until FROM flowrun_schedules WHERE next_fire_at <= ? AND claim_until <= ?${after} ORDER BY next_fire_at, schedule_id LIMIT ?`,
+        [input.now, input.now, ...(input.after ? [input.after.nextFireAt, input.after.scheduleId] : []), limit],
       );
       if (picked.length === 0) return [];
       const rows = c.all<ScheduleRow & { next_fire_at: number; schedule_id: string }>(

@@ -13,6 +13,7 @@ import { ConflictError, NotFoundError, toFlowError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../../run.js';
 import type { ScheduleRecord } from '../../schedule.js';
+import type { ClaimPosition } from '../../schedule-store.js';
 import type { Store } from '../../store.js';
 import type { AccessControl } from '../access/authorize.js';
 import type { BuildRunInput, CreatedRun } from '../engine-core.js';
@@ -145,10 +146,13 @@ export class SchedulePoller {
     try {
       for (let more = true; more && !this.#closed; ) {
         const due: ScheduleRecord[] = [];
-        for (;;) {
+        for (let after: ClaimPosition | undefined; ; ) {
           const now = this.#deps.clock.now();
-          const claimed = await this.#deps.store.schedules.claimDueSchedules({ owner: this.#deps.workerId, now, claimUntil: now + CLAIM_MS, limit: CLAIM_BATCH });
+          // After the last one claimed: the rows this round claimed already are not walked again.
+          const claimed = await this.#deps.store.schedules.claimDueSchedules({ owner: this.#deps.workerId, now, claimUntil: now + CLAIM_MS, limit: CLAIM_BATCH, ...(after ? { after } : {}) });
           claims++;
+          const last = claimed.at(-1);
+          if (last) after = { nextFireAt: last.nextFireAt!, scheduleId: last.scheduleId };
           for (const { claimAbandoned, ...schedule } of claimed) {
             if (claimAbandoned) abandoned.add(schedule.scheduleId);
             due.push(schedule);
