@@ -8,6 +8,20 @@ import type { ScheduleRecord } from './schedule.js';
 /** A schedule to create: everything but what the store sets. */
 export type NewSchedule = Omit<ScheduleRecord, 'version'>;
 
+/**
+ * A schedule as {@link ScheduleStore.claimDueSchedules} hands it out. `claimAbandoned` (set only
+ * when true, never stored) says an earlier claim on it ran out unreleased: the engine that held it
+ * stopped or failed mid-look, and may have started runs for its slots without saving the schedule
+ * — possibly under ids an older flowrun derived (DerivedRunIds.legacyForScheduleSlot).
+ */
+export type ClaimedSchedule = ScheduleRecord & { claimAbandoned?: true };
+
+/** Where a claim stopped: the due time and id of the last schedule it returned. */
+export interface ClaimPosition {
+  nextFireAt: number;
+  scheduleId: string;
+}
+
 /** A page of schedules, in id order. */
 export interface SchedulePage {
   schedules: ScheduleRecord[];
@@ -45,9 +59,12 @@ export interface ScheduleStore {
    * whose claim ran out), soonest due first, for `owner` until `claimUntil`, in one statement over
    * the `nextFireAt` index: a poll costs the same however many schedules are stored. A claim
    * keeps other engines from doing the same work at once; it is not what makes a slot fire once
-   * (the run id derived from the slot is). It changes no version.
+   * (the run id derived from the slot is). It changes no version. A schedule whose earlier claim
+   * ran out without a save releasing it comes marked `claimAbandoned`. With `after` (the last
+   * schedule a previous claim of the same poll returned), only schedules after it in that order are
+   * looked at: a poll claiming a burst in several statements does not walk the rows it claimed already.
    */
-  claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ScheduleRecord[]>;
+  claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number; after?: ClaimPosition }): Promise<ClaimedSchedule[]>;
   /** The earliest `nextFireAt` of any schedule (claimed or not), read off the same index; null when none will fire. Pollers sleep until then. */
   nextDueAt(): Promise<number | null>;
 }

@@ -37,5 +37,22 @@ describe('uuidIds.hmacSha256', () => {
     expect(await fast.forScheduleSlot('ana', 'nightly', 1_767_225_600_000, 'slot')).toBe(await webCrypto.forScheduleSlot('ana', 'nightly', 1_767_225_600_000, 'slot'));
     expect(await fast.forEvent('e', 'f', { on: 'x', run: 'main' }, 'bob')).toBe(await webCrypto.forEvent('e', 'f', { on: 'x', run: 'main' }, 'bob'));
     expect(await fast.forIdempotencyKey('ana', 'k-1')).toBe(await webCrypto.forIdempotencyKey('ana', 'k-1'));
+    // A key longer than SHA-256's block is hashed first, as HMAC says.
+    const long = new Uint8Array(100).fill(9);
+    expect(await new DerivedRunIds(async () => long, uuidIds.hmacSha256).forEvent('e', 'f', { on: 'x', run: 'main' }, null)).toBe(await new DerivedRunIds(async () => long).forEvent('e', 'f', { on: 'x', run: 'main' }, null));
+  });
+});
+
+describe('DerivedRunIds.forScheduleSlot', () => {
+  it('begins a slot\'s run id with the slot\'s millisecond, so later slots\' runs sort later, and keeps the id apart from the older form', async () => {
+    const ids = new DerivedRunIds(async () => new Uint8Array(32).fill(3), uuidIds.hmacSha256);
+    const slot = Date.UTC(2026, 0, 5, 10);
+    const first = await ids.forScheduleSlot('ana', 'nightly', slot, 'slot');
+    expect(validate(first) && version(first)).toBe(8);
+    expect(first.replace('-', '').slice(0, 12)).toBe(slot.toString(16).padStart(12, '0'));
+    expect(await ids.forScheduleSlot('ana', 'nightly', slot + 60_000, 'slot') > first).toBe(true);
+    expect(await ids.forScheduleSlot('ana', 'nightly', slot, 'slot')).toBe(first);
+    const others = await Promise.all([ids.forScheduleSlot('bob', 'nightly', slot, 'slot'), ids.forScheduleSlot('ana', 'weekly', slot, 'slot'), ids.forScheduleSlot('ana', 'nightly', slot, 'trigger'), ids.legacyForScheduleSlot('ana', 'nightly', slot, 'slot')]);
+    expect(new Set([first, ...others]).size).toBe(5);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Ids of runs and items: UUIDv7, so run ids sort by creation time (and index well).
  */
-import { createHmac } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { IdSource } from '../core/clock.js';
 
@@ -43,9 +43,30 @@ export class PooledUuidV7 {
 
 const ids = new PooledUuidV7();
 
+/** SHA-256's state after the key's inner and outer pads, per key: each HMAC copies them instead of hashing the key again. */
+const keyedStates = new WeakMap<Uint8Array, { inner: Hash; outer: Hash }>();
+
+/**
+ * HMAC-SHA-256 (RFC 2104) as `createHmac` computes it, from hash states that have taken the key's
+ * pads already: a burst derives thousands of ids with one key, and two of the four SHA-256 blocks
+ * an id costs are the same for all of them. A key is read once, when first seen: callers pass the
+ * same bytes object for the same key (DerivedRunIds does) and never change it.
+ */
+function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
+  let states = keyedStates.get(key);
+  if (!states) {
+    const block = new Uint8Array(64);
+    block.set(key.length > 64 ? createHash('sha256').update(key).digest() : key);
+    states = { inner: createHash('sha256').update(block.map((b) => b ^ 0x36)), outer: createHash('sha256').update(block.map((b) => b ^ 0x5c)) };
+    keyedStates.set(key, states);
+  }
+  const inner = states.inner.copy().update(data).digest();
+  return states.outer.copy().update(inner).digest();
+}
+
 /** UUIDv7 ids for runs, items and messages, and Node's HMAC for the ids derived from names. */
 export const uuidIds: IdSource = {
   newRunId: () => ids.next(),
   newId: () => ids.next(),
-  hmacSha256: (key, data) => createHmac('sha256', key).update(data).digest(),
+  hmacSha256,
 };

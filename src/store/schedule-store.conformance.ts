@@ -116,6 +116,7 @@ export function describeScheduleConformance(store: () => Store, sampleRun: (over
       const claimed = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 10 });
       expect(claimed.map((s) => s.scheduleId)).toEqual(['soon', 'late']);
       expect(claimed[0]!.version).toBe(1);
+      expect(claimed.some((s) => 'claimAbandoned' in s)).toBe(false);
       expect(await schedules().claimDueSchedules({ owner: 'e2', now, claimUntil: now + 30_000, limit: 10 })).toEqual([]);
       // A save that releases the claim lets the next poll take it again (when due again).
       const soon = claimed[0]!;
@@ -123,8 +124,23 @@ export function describeScheduleConformance(store: () => Store, sampleRun: (over
       expect((await schedules().claimDueSchedules({ owner: 'e2', now, claimUntil: now + 30_000, limit: 10 })).map((s) => s.scheduleId)).toEqual(['soon']);
       // A claim that ran out is taken by whoever polls after it; the limit holds.
       const later = now + 30_000;
-      expect((await schedules().claimDueSchedules({ owner: 'e3', now: later, claimUntil: later + 30_000, limit: 1 })).map((s) => s.scheduleId)).toEqual(['late']);
+      // Whoever takes a claim that ran out unreleased is told so ('late': e1 never saved it); a released one is not.
+      expect(await schedules().claimDueSchedules({ owner: 'e3', now: later, claimUntil: later + 30_000, limit: 1 })).toMatchObject([{ scheduleId: 'late', claimAbandoned: true }]);
       expect((await schedules().claimDueSchedules({ owner: 'e3', now: later, claimUntil: later + 30_000, limit: 5 })).map((s) => s.scheduleId)).toEqual(['soon']);
+      await schedules().saveSchedules({ saves: [{ schedule: { ...soon, nextFireAt: later }, expectedVersion: 2 }] });
+      expect(await schedules().claimDueSchedules({ owner: 'e1', now: later, claimUntil: later + 30_000, limit: 5 })).toEqual([{ ...soon, nextFireAt: later, version: 3 }]);
+    });
+
+    it('claims only after the position a previous claim stopped at, when given it', async () => {
+      for (const [id, at] of [['b', 1], ['a', 2], ['c', 2], ['d', 3]] as const) await schedules().createSchedule(sampleSchedule({ scheduleId: id, nextFireAt: T0 + at }));
+      const now = T0 + 1_000;
+      const first = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 2 });
+      expect(first.map((s) => s.scheduleId)).toEqual(['b', 'a']);
+      // 'b' released: due again, but before the position, so this claim leaves it to the next poll.
+      await schedules().saveSchedule({ schedule: first[0]!, expectedVersion: 1, releaseClaim: true });
+      const next = await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 5, after: { nextFireAt: T0 + 2, scheduleId: 'a' } });
+      expect(next.map((s) => s.scheduleId)).toEqual(['c', 'd']);
+      expect((await schedules().claimDueSchedules({ owner: 'e1', now, claimUntil: now + 30_000, limit: 5 })).map((s) => s.scheduleId)).toEqual(['b']);
     });
 
     it('hands each due schedule to exactly one of several claimers polling at once', async () => {

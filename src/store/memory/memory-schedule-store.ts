@@ -5,7 +5,7 @@
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { cloneJson } from '../../core/json.js';
 import type { ScheduleRecord } from '../../core/schedule.js';
-import type { NewSchedule, SchedulePage, ScheduleStore } from '../../core/schedule-store.js';
+import type { ClaimedSchedule, ClaimPosition, NewSchedule, SchedulePage, ScheduleStore } from '../../core/schedule-store.js';
 
 interface Entry {
   record: ScheduleRecord;
@@ -84,16 +84,19 @@ export class MemoryScheduleStore implements ScheduleStore {
     return next;
   }
 
-  async claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ScheduleRecord[]> {
+  async claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number; after?: ClaimPosition }): Promise<ClaimedSchedule[]> {
     this.#assertOpen();
+    const { after } = input;
+    const isAfter = (r: ScheduleRecord): boolean => !after || r.nextFireAt! > after.nextFireAt || (r.nextFireAt === after.nextFireAt && r.scheduleId > after.scheduleId);
     const due = [...this.#entries.values()]
-      .filter((e) => e.record.nextFireAt !== null && e.record.nextFireAt <= input.now && (e.claimOwner === null || e.claimUntil <= input.now))
+      .filter((e) => e.record.nextFireAt !== null && e.record.nextFireAt <= input.now && (e.claimOwner === null || e.claimUntil <= input.now) && isAfter(e.record))
       .sort((a, b) => a.record.nextFireAt! - b.record.nextFireAt! || (a.record.scheduleId < b.record.scheduleId ? -1 : 1))
       .slice(0, Math.max(0, Math.floor(input.limit)));
-    for (const entry of due) {
+    return due.map((entry): ClaimedSchedule => {
+      const abandoned = entry.claimOwner !== null;
       entry.claimOwner = input.owner;
       entry.claimUntil = input.claimUntil;
-    }
-    return due.map((e) => cloneJson(e.record));
+      return abandoned ? { ...cloneJson(entry.record), claimAbandoned: true } : cloneJson(entry.record);
+    });
   }
 }

@@ -5,7 +5,7 @@
  */
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { ScheduleRecord } from '../../core/schedule.js';
-import type { NewSchedule, SchedulePage, ScheduleStore } from '../../core/schedule-store.js';
+import type { ClaimedSchedule, ClaimPosition, NewSchedule, SchedulePage, ScheduleStore } from '../../core/schedule-store.js';
 import type { PgAccess } from './pg-principal-store.js';
 
 interface ScheduleRow {
@@ -102,18 +102,19 @@ export class PgScheduleStore implements ScheduleStore {
     return result.rows[0]?.next ?? null;
   }
 
-  async claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ScheduleRecord[]> {
+  async claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number; after?: ClaimPosition }): Promise<ClaimedSchedule[]> {
     const limit = Math.max(0, Math.floor(input.limit));
     if (limit === 0) return [];
     const result = await this.#db.statement((sql) =>
-      sql.query<ScheduleRow & { next_fire_at: number; schedule_id: string }>(
-        `UPDATE schedules SET claim_owner = $1, claim_until = $2
-          WHERE schedule_id IN (SELECT schedule_id FROM schedules WHERE next_fire_at <= $3 AND claim_until <= $3 ORDER BY next_fire_at, schedule_id LIMIT $4 FOR UPDATE SKIP LOCKED)
-          RETURNING schedule_id, next_fire_at, body, version`,
-        [input.owner, input.claimUntil, input.now, limit],
+      sql.query<ScheduleRow & { next_fire_at: number; schedule_id: string; abandoned: boolean }>(
+        `WITH picked AS (SELECT schedule_id, claim_until FROM schedules WHERE next_fire_at <= $3 AND claim_until <= $3${input.after ? ' AND (next_fire_at, schedule_id) > ($5, $6)' : ''}
+           ORDER BY next_fire_at, schedule_id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         UPDATE schedules AS s SET claim_owner = $1, claim_until = $2 FROM picked WHERE s.schedule_id = picked.schedule_id
+          RETURNING s.schedule_id, s.next_fire_at, s.body, s.version, picked.claim_until > 0 AS abandoned`,
+        [input.owner, input.claimUntil, input.now, limit, ...(input.after ? [input.after.nextFireAt, input.after.scheduleId] : [])],
       ),
     );
     const rows = result.rows.sort((a, b) => a.next_fire_at - b.next_fire_at || (a.schedule_id < b.schedule_id ? -1 : 1));
-    return rows.map(fromRow);
+    return rows.map((row): ClaimedSchedule => (row.abandoned ? { ...fromRow(row), claimAbandoned: true } : fromRow(row)));
   }
 }

@@ -162,9 +162,10 @@ export class PostgresStore implements Store {
     return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: 1, expiresAt: lease.expiresAt } } : { run, lease: null };
   }
 
-  /** Each by createRun: the transition batcher already commits concurrent creations in one statement. */
+  /** Each through the transition batcher, which commits concurrent creations in one statement; no record is built back (createRun's). */
   createRuns(input: { runs: { run: NewRun; events: RunEventBody[] }[] }): Promise<('created' | 'exists')[]> {
-    return createRunsOneByOne(this, input.runs);
+    this.#open();
+    return createRunsOneByOne(this, input.runs, ({ run, events }) => this.#batcher.submitCreation({ run, events, lease: null }));
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

@@ -5,7 +5,7 @@
  */
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { ScheduleRecord } from '../../core/schedule.js';
-import type { NewSchedule, SchedulePage, ScheduleStore } from '../../core/schedule-store.js';
+import type { ClaimedSchedule, ClaimPosition, NewSchedule, SchedulePage, ScheduleStore } from '../../core/schedule-store.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
 interface ScheduleRow {
@@ -92,18 +92,27 @@ export class SqliteScheduleStore implements ScheduleStore {
     return this.#db.read((c) => c.get<{ next: number | null }>('SELECT MIN(next_fire_at) AS next FROM flowrun_schedules WHERE next_fire_at IS NOT NULL')?.next ?? null);
   }
 
-  claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number }): Promise<ScheduleRecord[]> {
+  claimDueSchedules(input: { owner: string; now: number; claimUntil: number; limit: number; after?: ClaimPosition }): Promise<ClaimedSchedule[]> {
     const limit = Math.max(0, Math.floor(input.limit));
     if (limit === 0) return Promise.resolve([]);
     return this.#db.write((c) => {
+      // Two statements in one write (nothing else writes between them): RETURNING sees only the new
+      // claim, and whether the one before it was released is read first.
+      const after = input.after ? ' AND (next_fire_at, schedule_id) > (?, ?)' : '';
+      const picked = c.all<{ schedule_id: string; claim_until: number }>(
+        `SELECT schedule_id, claim_until FROM flowrun_schedules WHERE next_fire_at <= ? AND claim_until <= ?${after} ORDER BY next_fire_at, schedule_id LIMIT ?`,
+        [input.now, input.now, ...(input.after ? [input.after.nextFireAt, input.after.scheduleId] : []), limit],
+      );
+      if (picked.length === 0) return [];
       const rows = c.all<ScheduleRow & { next_fire_at: number; schedule_id: string }>(
         `UPDATE flowrun_schedules SET claim_owner = ?, claim_until = ?
-          WHERE schedule_id IN (SELECT schedule_id FROM flowrun_schedules WHERE next_fire_at <= ? AND claim_until <= ? ORDER BY next_fire_at, schedule_id LIMIT ?)
+          WHERE schedule_id IN (SELECT value FROM json_each(?))
           RETURNING schedule_id, next_fire_at, body, version`,
-        [input.owner, input.claimUntil, input.now, input.now, limit],
+        [input.owner, input.claimUntil, JSON.stringify(picked.map((p) => p.schedule_id))],
       );
+      const abandoned = new Set(picked.filter((p) => p.claim_until > 0).map((p) => p.schedule_id));
       rows.sort((a, b) => a.next_fire_at - b.next_fire_at || (a.schedule_id < b.schedule_id ? -1 : 1));
-      return rows.map(fromRow);
+      return rows.map((row): ClaimedSchedule => (abandoned.has(row.schedule_id) ? { ...fromRow(row), claimAbandoned: true } : fromRow(row)));
     });
   }
 }

@@ -1,10 +1,11 @@
 /**
  * Firing a poll's due schedules in batches: each schedule's slots are decided (schedule-firing.ts:
  * outcomes, overlap, catch-up, pause), the runs they start are built and created — ready, each
- * under the id derived from its slot — all at once, then the schedules are saved all at once, and
- * only then are the runs handed to the engine's ready-run path (its leases, its concurrency, its
- * fair shares) to execute. A slot's start is its run's creation: a burst of 10,000 schedules due
- * at the same second is started in a few group commits, not behind 10,000 executions.
+ * under the id derived from its slot — all at once (`startBatch`); once every batch of the poll
+ * has created its runs, the schedules are saved a batch at a time (`saveLooks`), and only then are
+ * the runs handed to the engine's ready-run path (its leases, its concurrency, its fair shares) to
+ * execute. A slot's start is its run's creation: a burst of 10,000 schedules due at the same
+ * second is started in a few group commits, not behind 10,000 executions nor 10,000 saves.
  *
  * Exactly once, as before: the runs are created before the schedules are saved, under ids the slot
  * derives. A crash in between leaves runs the next look meets (the store refuses a second run with
@@ -21,8 +22,8 @@ import type { Clock } from '../../clock.js';
 import type { Store } from '../../store.js';
 import type { AccessControl } from '../access/authorize.js';
 import { startEvents, type BuildRunInput, type CreatedRun } from '../engine-core.js';
-import type { DerivedRunIds } from '../start/derived-run-ids.js';
 import type { Logger } from '../types.js';
+import type { PollRunIds } from './poll-run-ids.js';
 import { fireDue, type FiringDeps, type SlotStart } from './schedule-firing.js';
 
 /** What a batch needs of the engine, and the single-schedule path its leftovers take. */
@@ -31,7 +32,6 @@ export interface BatchDeps {
   clock: Clock;
   logger: Logger | undefined;
   access: AccessControl;
-  runIds: DerivedRunIds;
   /** The flow version in effect: published, else latest. Throws FLOW_NOT_FOUND. */
   loadFlow(flowId: string): Promise<FlowVersionRecord>;
   buildRun(input: BuildRunInput): NewRun;
@@ -63,16 +63,26 @@ interface Look {
   alone: boolean;
 }
 
-/** Permission checks of one poll, by owner, flow version and service account: a revoked grant counts from the next poll. */
-export type PermissionCache = Map<string, Promise<void>>;
+/** What one poll's batches share: permission checks by owner, flow version and service account (a revoked grant counts from the next poll), and the slots' run ids. */
+export interface PollShared {
+  permitted: Map<string, Promise<void>>;
+  ids: PollRunIds;
+  /** Schedules whose earlier claim ran out unreleased (ClaimedSchedule.claimAbandoned): their slots may have runs under an older engine's ids. */
+  abandoned: ReadonlySet<string>;
+}
+
+/** A schedule of a batch once its runs are created: saved later by {@link saveLooks}. */
+export type BatchLook = Look;
 
 /**
- * Fires `schedules` (claimed by this engine) as one batch; resolves when each is saved, fired
- * alone, or left to its claim running out (logged), with the runs it created: ready, leased to
- * nobody, for the caller to hand to the engine (`runsCreated`).
+ * Decides `schedules` (claimed by this engine) and creates the runs their due slots start, all at
+ * once; resolves with the looks, for {@link saveLooks} once every batch of the poll has created its
+ * runs, and the runs created: ready, leased to nobody, for the caller to hand to the engine
+ * (`runsCreated`). Nothing is saved yet: until it is, the claims keep other engines off these
+ * schedules, and a look after a crash meets the runs.
  */
-export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], permitted: PermissionCache): Promise<CreatedRun[]> {
-  const looks = await decide(deps, schedules, permitted);
+export async function startBatch(deps: BatchDeps, schedules: ScheduleRecord[], poll: PollShared): Promise<{ looks: BatchLook[]; created: CreatedRun[] }> {
+  const looks = await decide(deps, schedules, poll);
   const planned = looks.flatMap((look) => (look.alone ? [] : look.starts.map((start) => ({ look, start }))));
   // Built now, just before they are created: a run's start time is its creation, not its slot.
   const runs: { look: Look; run: NewRun; fired: RunEventBody }[] = [];
@@ -100,6 +110,16 @@ export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], pe
     deps.logger?.warn({ err: error, runs: entries.length }, 'runs of fired schedules not created together; each schedule is fired alone');
     for (const { look } of entries) look.alone = true;
   }
+  return { looks, created };
+}
+
+/**
+ * Saves the schedules of {@link startBatch}'s looks at once, each over the version it was read at,
+ * releasing their claims; then fires alone, from the record as stored, each the batch could not
+ * finish (a run it could not build or create as planned, a save that met another). Resolves once
+ * each is saved, fired alone, or left to its claim running out (logged).
+ */
+export async function saveLooks(deps: BatchDeps, looks: BatchLook[]): Promise<void> {
   const saving = looks.filter((look) => !look.alone);
   try {
     const saved = new Set(await deps.store.schedules.saveSchedules({ saves: saving.map((look) => ({ schedule: look.next, expectedVersion: look.schedule.version })) }));
@@ -113,11 +133,10 @@ export async function fireBatch(deps: BatchDeps, schedules: ScheduleRecord[], pe
     if (!look.alone) continue;
     await deps.fireAlone(look.schedule).catch((error: unknown) => deps.logger?.warn({ err: error, scheduleId: look.schedule.scheduleId }, 'schedule not fired; a later poll retries'));
   }
-  return created;
 }
 
 /** Every schedule's look at the clock's now, several at once; a schedule whose look fails is left to its claim running out (logged). */
-async function decide(deps: BatchDeps, schedules: ScheduleRecord[], permitted: PermissionCache): Promise<Look[]> {
+async function decide(deps: BatchDeps, schedules: ScheduleRecord[], poll: PollShared): Promise<Look[]> {
   const now = deps.clock.now();
   const looks: Look[] = [];
   let next = 0;
@@ -129,7 +148,7 @@ async function decide(deps: BatchDeps, schedules: ScheduleRecord[], permitted: P
         now,
         recheckMs: deps.pollIntervalMs,
         getRun: (runId) => deps.store.getRun(runId),
-        start: (s, slot, previousTime, kind) => plan(deps, permitted, starts, { schedule: s, slot, previousTime, kind }),
+        start: (s, slot, previousTime, kind) => plan(deps, poll, starts, { schedule: s, slot, previousTime, kind }),
         cancel: (runId, reason) => deps.cancelRunTree(runId, reason),
       };
       try {
@@ -148,17 +167,22 @@ async function decide(deps: BatchDeps, schedules: ScheduleRecord[], permitted: P
  * saying why), its derived id, and the owner's right to start it (or the service account's),
  * checked at every slot through the poll's cache — a refusal is recorded, not thrown.
  */
-async function plan(deps: BatchDeps, permitted: PermissionCache, starts: PlannedStart[], slot: Omit<PlannedStart, 'flow' | 'runId'>): Promise<SlotStart> {
+async function plan(deps: BatchDeps, poll: PollShared, starts: PlannedStart[], slot: Omit<PlannedStart, 'flow' | 'runId'>): Promise<SlotStart> {
   const { schedule } = slot;
   const flow = await deps.loadFlow(schedule.flowId);
   if (!Object.hasOwn(flow.definition.actions, schedule.actionName)) {
     throw new NotFoundError('ACTION_NOT_FOUND', `flow "${flow.flowId}" v${flow.version} has no action "${schedule.actionName}"`);
   }
-  const scope = schedule.origin === 'definition' ? 'definition' : schedule.owner;
-  const runId = await deps.runIds.forScheduleSlot(scope, schedule.scheduleId, slot.slot, slot.kind);
+  // An engine that stopped mid-look may have started the slot's run; an older one, under the id
+  // it derived then. That run is the slot's: a second one under today's id would fire it twice.
+  if (poll.abandoned.has(schedule.scheduleId)) {
+    const legacyId = await poll.ids.legacyForSlot(schedule, slot.slot, slot.kind);
+    if ((await deps.store.getRun(legacyId))?.source === 'schedule') return { runId: legacyId };
+  }
+  const runId = await poll.ids.forSlot(schedule, slot.slot, slot.kind);
   const key = JSON.stringify([schedule.owner, flow.flowId, flow.version, schedule.runAs]);
-  let check = permitted.get(key);
-  if (!check) permitted.set(key, (check = deps.access.assertCanStart({ by: schedule.owner === '' ? null : schedule.owner, flow, runAs: schedule.runAs })));
+  let check = poll.permitted.get(key);
+  if (!check) poll.permitted.set(key, (check = deps.access.assertCanStart({ by: schedule.owner === '' ? null : schedule.owner, flow, runAs: schedule.runAs })));
   try {
     await check;
   } catch (error) {

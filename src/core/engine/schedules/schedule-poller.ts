@@ -13,13 +13,15 @@ import { ConflictError, NotFoundError, toFlowError } from '../../errors.js';
 import type { FlowVersionRecord } from '../../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../../run.js';
 import type { ScheduleRecord } from '../../schedule.js';
+import type { ClaimPosition } from '../../schedule-store.js';
 import type { Store } from '../../store.js';
 import type { AccessControl } from '../access/authorize.js';
 import type { BuildRunInput, CreatedRun } from '../engine-core.js';
 import type { DerivedRunIds } from '../start/derived-run-ids.js';
 import type { Logger } from '../types.js';
 import { fireDue, type FiringDeps, type SlotStart } from './schedule-firing.js';
-import { fireBatch, firedEvent, scheduleTag, type PermissionCache } from './schedule-batch.js';
+import { firedEvent, saveLooks, scheduleTag, startBatch, type BatchLook, type PollShared } from './schedule-batch.js';
+import { inRunIdOrder, PollRunIds, scheduleScope } from './poll-run-ids.js';
 
 /** What firing schedules needs of the engine. */
 export interface ScheduleEngineDeps {
@@ -46,6 +48,14 @@ export interface ScheduleEngineDeps {
 
 /** Schedules claimed per store statement. */
 const CLAIM_BATCH = 1000;
+/**
+ * Schedules claimed before any is fired, then fired in the order of their runs' ids (poll-run-ids.ts):
+ * a burst this size appends to the stores' run-id indexes. Bounded, so a poll holds this many
+ * records at most; a bigger burst is claimed and fired in rounds.
+ */
+const POLL_ROUND = 20_000;
+/** Batches under way at once: the next is decided while the store writes the one before. */
+const BATCHES_IN_FLIGHT = 2;
 /**
  * Schedules fired per batch: their runs are created, then they are saved, each set at once (the
  * store's group commits take them in a few transactions). Small enough that a run is created soon
@@ -128,24 +138,43 @@ export class SchedulePoller {
     let fired = 0;
     let claims = 0;
     // Whether an owner may start a flow is asked once per poll: a revoked grant counts from the next one.
-    const permitted: PermissionCache = new Map();
+    const abandoned = new Set<string>();
+    const poll: PollShared = { permitted: new Map(), ids: new PollRunIds(this.#deps.runIds), abandoned };
     const batchDeps = { ...this.#deps, concurrency: FIRING_CONCURRENCY, fireAlone: (schedule: ScheduleRecord) => this.fireAndSave(schedule, { releaseClaim: true }) };
     const created: CreatedRun[] = [];
     let held: (() => void) | null = null;
     try {
-      for (;;) {
-        const now = this.#deps.clock.now();
-        const due = await this.#deps.store.schedules.claimDueSchedules({ owner: this.#deps.workerId, now, claimUntil: now + CLAIM_MS, limit: CLAIM_BATCH });
-        claims++;
-        // Starting the due slots' runs comes first: this engine claims runs to execute once they are all created.
-        if (due.length > 0 && !held) this.#deps.holdClaims(new Promise<void>((resolve) => (held = resolve)));
-        for (let from = 0; from < due.length && !this.#closed; from += FIRING_BATCH) {
-          const batch = due.slice(from, from + FIRING_BATCH);
-          created.push(...(await fireBatch(batchDeps, batch, permitted)));
-          fired += batch.length;
+      for (let more = true; more && !this.#closed; ) {
+        const due: ScheduleRecord[] = [];
+        for (let after: ClaimPosition | undefined; ; ) {
+          const now = this.#deps.clock.now();
+          // After the last one claimed: the rows this round claimed already are not walked again.
+          const claimed = await this.#deps.store.schedules.claimDueSchedules({ owner: this.#deps.workerId, now, claimUntil: now + CLAIM_MS, limit: CLAIM_BATCH, ...(after ? { after } : {}) });
+          claims++;
+          const last = claimed.at(-1);
+          if (last) after = { nextFireAt: last.nextFireAt!, scheduleId: last.scheduleId };
+          for (const { claimAbandoned, ...schedule } of claimed) {
+            if (claimAbandoned) abandoned.add(schedule.scheduleId);
+            due.push(schedule);
+          }
+          // A full claim may leave more due: claim again, reading only due rows.
+          more = claimed.length === CLAIM_BATCH;
+          if (!more || due.length >= POLL_ROUND || this.#closed) break;
         }
-        // A full batch may leave more due: claim again, reading only due rows.
-        if (due.length < CLAIM_BATCH || this.#closed) break;
+        if (due.length === 0) break;
+        // Starting the due slots' runs comes first: this engine claims runs to execute once they are all created.
+        if (!held) this.#deps.holdClaims(new Promise<void>((resolve) => (held = resolve)));
+        // Runs are created in the order of their ids (appending to the stores' indexes), then the
+        // schedules saved in the order of theirs (the order their rows are stored and indexed in).
+        const looks: BatchLook[] = [];
+        await inBatches(await inRunIdOrder(poll.ids, due), () => this.#closed, async (batch) => {
+          const started = await startBatch(batchDeps, batch, poll);
+          looks.push(...started.looks);
+          created.push(...started.created);
+          fired += batch.length;
+        });
+        looks.sort((a, b) => (a.schedule.scheduleId < b.schedule.scheduleId ? -1 : 1));
+        await inBatches(looks, () => false, (batch) => saveLooks(batchDeps, batch));
       }
     } finally {
       // Ready in the store from their creation on (another engine may have claimed some): set going here.
@@ -194,7 +223,10 @@ export class SchedulePoller {
     if (!Object.hasOwn(flow.definition.actions, schedule.actionName)) {
       throw new NotFoundError('ACTION_NOT_FOUND', `flow "${flow.flowId}" v${flow.version} has no action "${schedule.actionName}"`);
     }
-    const scope = schedule.origin === 'definition' ? 'definition' : schedule.owner;
+    const scope = scheduleScope(schedule);
+    // A slot fired alone may have been started by an older engine, under the id it derived then (poll-run-ids.ts).
+    const legacyId = await deps.runIds.legacyForScheduleSlot(scope, schedule.scheduleId, slot, kind);
+    if (isScheduleRun(await deps.store.getRun(legacyId))) return { runId: legacyId };
     const runId = await deps.runIds.forScheduleSlot(scope, schedule.scheduleId, slot, kind);
     try {
       // The owner's rights (or the service account's), checked at every slot: a revoked grant counts at once.
@@ -234,4 +266,20 @@ export class SchedulePoller {
 
 function isScheduleRun(run: RunRecord | null): boolean {
   return run !== null && run.source === 'schedule';
+}
+
+/**
+ * Calls `fire` on `items` {@link FIRING_BATCH} at a time, {@link BATCHES_IN_FLIGHT} batches under
+ * way at once (the next is prepared while the store writes the one before), none begun once
+ * `isClosed`; resolves once every batch begun has settled, rejecting with the first failure.
+ */
+async function inBatches<T>(items: T[], isClosed: () => boolean, fire: (batch: T[]) => Promise<void>): Promise<void> {
+  const inFlight: Promise<void>[] = [];
+  let failure: { error: unknown } | null = null;
+  for (let from = 0; from < items.length && !isClosed() && !failure; from += FIRING_BATCH) {
+    inFlight.push(fire(items.slice(from, from + FIRING_BATCH)).catch((error: unknown) => void (failure ??= { error })));
+    if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  if (failure) throw (failure as { error: unknown }).error;
 }

@@ -101,4 +101,36 @@ describe('schedules due at the same second, fired in batches', () => {
     await expectOneRunPerSlot(store, 2);
     await second.close();
   });
+
+  it('starts no second run for a slot an older engine (ids without the slot\'s time) started before it died, nor for one it fired and saved when backfilled', async () => {
+    const store = createMemoryStores();
+    await minuteSchedules(store);
+    const clock = createManualClock(START);
+    const died = () => Promise.reject(new FlowError('STORE_ERROR', 'the process died'));
+    const old = createEngine({ stores: withSchedules(store, () => ({ saveSchedule: died, saveSchedules: died })), clock, poll: false });
+    // What flowrun derived before ids began with the slot's time.
+    old.derivedRunIds.forScheduleSlot = (...args) => old.derivedRunIds.legacyForScheduleSlot(...args);
+    await clock.advance(MIN);
+    await old.schedules.pollOnce();
+    await old.whenIdle();
+    await old.close();
+    expect(await store.countRuns({ flowId: 'reports/daily' })).toBe(SCHEDULES);
+    const upgraded = createEngine({ stores: store, clock, poll: false });
+    await clock.advance(31_000);
+    expect(await upgraded.schedules.pollOnce()).toBe(SCHEDULES);
+    await upgraded.whenIdle();
+    await expectOneRunPerSlot(store, 1);
+    // The next slot's runs carry today's ids: the slot's millisecond first.
+    await clock.advance(MIN);
+    await upgraded.schedules.pollOnce();
+    await upgraded.whenIdle();
+    await expectOneRunPerSlot(store, 2);
+    const [, second] = (await store.schedules.getSchedule('b-000'))!.state.recent;
+    expect(second!.runId!.replace('-', '').slice(0, 12)).toBe(second!.slot.toString(16).padStart(12, '0'));
+    // Backfilling the slot the old engine fired meets its run.
+    const { outcomes } = await upgraded.schedules.backfill('b-000', { from: START + MIN, to: START + 2 * MIN });
+    expect(outcomes.filter((o) => o.status === 'started').length).toBe(outcomes.length);
+    expect(await store.countRuns({ flowId: 'reports/daily' })).toBe(SCHEDULES * 2);
+    await upgraded.close();
+  });
 });
