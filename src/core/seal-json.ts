@@ -2,7 +2,8 @@
  * Sealing a value where it enters the engine (a run's input, an event's payload): one walk that
  * checks its nesting, copies it, freezes the copy and measures its JSON size, so nothing after
  * that walks it again — stores share it rather than copy it, budgets read its size
- * (sealed-values.ts).
+ * (sealed-values.ts). An object handed in again that still holds what it held when it was copied
+ * gets that copy back: a caller running many flows over one document pays one copy of it.
  */
 import { ValidationError } from './errors.js';
 import { assertNestingWithin, describePath, findTooDeep } from './json-depth.js';
@@ -15,6 +16,13 @@ import { markSealed, sealedHeight, sealedSize } from './sealed-values.js';
  * — which is what the registry saves walking — is registered.
  */
 const REGISTERED_MIN_BYTES = 1024;
+
+/**
+ * The last registered copy made of each object or array a caller handed in, held weakly both ways:
+ * an entry lives no longer than the caller's object, and keeps no copy alive that nothing else
+ * (a run, a store) still holds.
+ */
+const copies = new WeakMap<object, WeakRef<object>>();
 
 /** What the walk learnt of the value it visited last (kept in fields, not one object per value). */
 interface Walk {
@@ -33,7 +41,13 @@ interface Walk {
  * checking that it nests no deeper than `maxDepth` — in one walk. Throws ValidationError
  * INVALID_INPUT naming where the limit was crossed, as assertNestingWithin does.
  *
- * Parts already sealed are kept as they are. Parts that are not plain JSON data (a Date, a Map,
+ * Parts already sealed are kept as they are, and so are parts the caller froze all the way down.
+ * A part copied before (a registered copy, one of at least REGISTERED_MIN_BYTES) that still holds
+ * exactly the data of that copy — the same keys in the same order, the same scalars by `Object.is`
+ * — is given that copy again while something (a run, a store) still holds it, found by a
+ * comparison that allocates nothing; any difference and
+ * it is copied anew, so what a caller changes between runs is seen by the next run and never by an
+ * earlier one. Parts that are not plain JSON data (a Date, a Map,
  * an `undefined` property, a function) are copied as cloneJson copies them and left unfrozen,
  * and so is every object above them: they are copied again wherever a copy is taken, as before.
  * A value larger than `maxBytes` of JSON (a budget it would exceed anyway, or shared references
@@ -101,6 +115,18 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     if (measureFrozen(value, depth, walk)) return value;
     walk.seen = seen;
   }
+  // Copied before and still holding exactly what it held then: that copy is what copying it again
+  // would give, so it is shared. Comparing allocates nothing, where a copy of a large document is
+  // most of a short run's cost (and, kept by a run, of the collector's).
+  const earlier = copies.get(value)?.deref();
+  if (earlier !== undefined && holdsCopied(value, earlier)) {
+    walk.size = sealedSize(earlier)!;
+    walk.height = sealedHeight(earlier)!;
+    walk.ok = true;
+    if (depth + walk.height - 1 > walk.maxDepth) throw TOO_DEEP;
+    if ((walk.seen += walk.size) > walk.maxBytes) throw TOO_LARGE;
+    return earlier;
+  }
   // Its brackets: every object or array counts, so a value doubling empty arrays stops too.
   if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
   let size = 2;
@@ -162,7 +188,10 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   if ((walk.seen += inline) > walk.maxBytes) throw TOO_LARGE;
   if (ok) {
     Object.freeze(copy);
-    if (size >= REGISTERED_MIN_BYTES) markSealed(copy, size, height);
+    if (size >= REGISTERED_MIN_BYTES) {
+      markSealed(copy, size, height);
+      copies.set(value, new WeakRef(copy));
+    }
   }
   walk.size = size;
   walk.height = height;
@@ -220,4 +249,58 @@ function measureFrozen(value: object, depth: number, walk: Walk): boolean {
   walk.height = height;
   walk.ok = true;
   return true;
+}
+
+/**
+ * Key lists of the objects {@link sameData} is comparing, each nested call's above its caller's
+ * (`keysTop` is the end of the innermost): one array for every call, written over, not reallocated.
+ */
+const keyLists: string[] = [];
+let keysTop = 0;
+
+/** {@link sameData} for a value and the copy made of it earlier. */
+function holdsCopied(value: object, copy: object): boolean {
+  // A getter that threw in an earlier comparison left its lists behind; a very wide object's are let go.
+  keysTop = 0;
+  if (keyLists.length > 4096) keyLists.length = 0;
+  return sameData(value, copy);
+}
+
+/** True when `value` is `copy`, or holds the same data ({@link sameData}); scalars by `Object.is`, so -0 is not 0. */
+function same(value: unknown, copy: unknown): boolean {
+  return typeof copy === 'object' && copy !== null ? value === copy || sameData(value, copy) : Object.is(value, copy);
+}
+
+/**
+ * True when `value` holds exactly the data of `copy`, a sealed array or object copied from it
+ * earlier: arrays of the same length, the same own enumerable keys in the same order, the same
+ * scalars (`Object.is`), and nothing that a copy would not hold as it is (a function, `undefined`,
+ * an object that is not plain data). It walks `copy`'s shape, so it ends however `value` is shaped
+ * (a cycle included). Each property of `value` is read at most once, as copying it reads it (a
+ * getter is read again by the copy taken after a difference).
+ */
+function sameData(value: unknown, copy: object): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(copy)) {
+    if (!Array.isArray(value) || value.length !== copy.length) return false;
+    for (let i = 0; i < copy.length; i++) if (!same(value[i], copy[i])) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (Array.isArray(value) || (proto !== Object.prototype && proto !== null)) return false;
+  const base = keysTop;
+  for (const key in copy) if (Object.hasOwn(copy, key)) keyLists[keysTop++] = key;
+  const count = keysTop - base;
+  let matched = 0;
+  let equal = true;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (matched === count || keyLists[base + matched] !== key || !same((value as Record<string, unknown>)[key], (copy as Record<string, unknown>)[key])) {
+      equal = false;
+      break;
+    }
+    matched += 1;
+  }
+  keysTop = base;
+  return equal && matched === count;
 }
