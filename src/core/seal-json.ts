@@ -34,7 +34,12 @@ interface Walk {
   height: number;
   /** Plain data without `undefined`: the copy is frozen. */
   ok: boolean;
+  /** Earlier copies may be compared and shared (false in a walk started inside another). */
+  readonly reuses: boolean;
 }
+
+/** True while a {@link sealJson} walk runs. */
+let sealing = false;
 
 /**
  * Returns a deep copy of `value`, frozen (and, when it is large, registered as sealed), after
@@ -54,7 +59,11 @@ interface Walk {
  * that would make a copy explode) is only checked for its nesting and returned as it is.
  */
 export function sealJson<T>(value: T, options: { path: string; maxDepth: number; maxBytes?: number }): T {
-  const walk: Walk = { maxDepth: options.maxDepth, maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, seen: 0, size: 0, height: 0, ok: true };
+  // The comparisons' state is this module's: a walk started from inside another (a getter of the
+  // value that seals something) copies without comparing.
+  const outer = sealing;
+  const walk: Walk = { maxDepth: options.maxDepth, maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, seen: 0, size: 0, height: 0, ok: true, reuses: !outer };
+  sealing = true;
   try {
     return visit(value, 1, walk) as T;
   } catch (error) {
@@ -67,6 +76,10 @@ export function sealJson<T>(value: T, options: { path: string; maxDepth: number;
     throw new ValidationError('INVALID_INPUT', [{ path: describePath(options.path, path), message: `is nested more than ${options.maxDepth} levels deep (the limit of maxNestingDepth)` }], {
       details: { limit: options.maxDepth },
     });
+  } finally {
+    sealing = outer;
+    // What the comparisons found holds the caller's objects: let them go with the walk.
+    if (!outer && differing.size > 0) differing.clear();
   }
 }
 
@@ -116,10 +129,10 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     walk.seen = seen;
   }
   // Copied before and still holding exactly what it held then: that copy is what copying it again
-  // would give, so it is shared. Comparing allocates nothing, where a copy of a large document is
-  // most of a short run's cost (and, kept by a run, of the collector's).
-  const earlier = copies.get(value)?.deref();
-  if (earlier !== undefined && holdsCopied(value, earlier)) {
+  // would give, so it is shared. A comparison that matches allocates nothing, where a copy of a
+  // large document is most of a short run's cost (and, kept by a run, of the collector's).
+  const earlier = walk.reuses ? copies.get(value)?.deref() : undefined;
+  if (earlier !== undefined && !differing.has(value) && holdsCopied(value, earlier)) {
     walk.size = sealedSize(earlier)!;
     walk.height = sealedHeight(earlier)!;
     walk.ok = true;
@@ -127,6 +140,12 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     if ((walk.seen += walk.size) > walk.maxBytes) throw TOO_LARGE;
     return earlier;
   }
+  // A comparison found where it differs from an earlier copy: the members before that are the
+  // same, and that copy's are shared (measured, not copied) — a change at the end of a document
+  // costs the comparison and a copy of what changed, not of the whole.
+  const difference = walk.reuses ? differing.get(value) : undefined;
+  const prior = difference?.copy as Record<string, unknown> | undefined;
+  const sameBelow = difference?.at ?? 0;
   // Its brackets: every object or array counts, so a value doubling empty arrays stops too.
   if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
   let size = 2;
@@ -148,7 +167,7 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
         inline += bytes;
         continue;
       }
-      out[i] = visit(item, depth + 1, walk);
+      out[i] = visit(i < sameBelow ? prior![i] : item, depth + 1, walk);
       size += walk.size;
       if (walk.height > height) height = walk.height;
       ok &&= walk.ok;
@@ -158,8 +177,10 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   } else {
     const out: Record<string, unknown> = {};
     let members = 0;
+    let position = -1;
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
+      position += 1;
       const item = (value as Record<string, unknown>)[key];
       // Like JSON and cloneJson: functions are not data; undefined keeps its key (and the object is not sealed).
       if (typeof item === 'function' || typeof item === 'symbol') {
@@ -167,7 +188,7 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
         continue;
       }
       const plain = isPlainScalar(item);
-      const copied = plain ? item : visit(item, depth + 1, walk);
+      const copied = plain ? item : visit(position < sameBelow ? prior![key] : item, depth + 1, walk);
       if (key === '__proto__') Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true });
       else out[key] = copied;
       if (item !== undefined) {
@@ -258,6 +279,15 @@ function measureFrozen(value: object, depth: number, walk: Walk): boolean {
 const keyLists: string[] = [];
 let keysTop = 0;
 
+/**
+ * The caller's objects and arrays that a comparison in this walk found to differ from a copy
+ * (the path down to the difference), with that copy and how many of their members (array items,
+ * or keys in order) came before the difference. Met again below, they are not compared again —
+ * a change deep in a document costs one comparison, not one per level — and those members are
+ * shared from that copy.
+ */
+const differing = new Map<object, { copy: object; at: number }>();
+
 /** {@link sameData} for a value and the copy made of it earlier. */
 function holdsCopied(value: object, copy: object): boolean {
   // A getter that threw in an earlier comparison left its lists behind; a very wide object's are let go.
@@ -282,12 +312,14 @@ function same(value: unknown, copy: unknown): boolean {
 function sameData(value: unknown, copy: object): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(copy)) {
-    if (!Array.isArray(value) || value.length !== copy.length) return false;
-    for (let i = 0; i < copy.length; i++) if (!same(value[i], copy[i])) return false;
-    return true;
+    if (!Array.isArray(value)) return differs(value, copy, 0);
+    // Up to the end of the shorter: a list grown by a few items shares what it held.
+    const length = Math.min(value.length, copy.length);
+    for (let i = 0; i < length; i++) if (!same(value[i], copy[i])) return differs(value, copy, i);
+    return value.length === copy.length || differs(value, copy, length);
   }
   const proto = Object.getPrototypeOf(value) as unknown;
-  if (Array.isArray(value) || (proto !== Object.prototype && proto !== null)) return false;
+  if (Array.isArray(value) || (proto !== Object.prototype && proto !== null)) return differs(value, copy, 0);
   const base = keysTop;
   for (const key in copy) if (Object.hasOwn(copy, key)) keyLists[keysTop++] = key;
   const count = keysTop - base;
@@ -302,5 +334,11 @@ function sameData(value: unknown, copy: object): boolean {
     matched += 1;
   }
   keysTop = base;
-  return equal && matched === count;
+  return (equal && matched === count) || differs(value, copy, matched);
+}
+
+/** Notes in {@link differing} that `value` holds what `copy` holds up to its `at`th member, and not after; false. */
+function differs(value: object, copy: object, at: number): false {
+  differing.set(value, { copy, at });
+  return false;
 }
