@@ -10,6 +10,11 @@
  * write_bytes — the SQLite stores' files) and, for the engines on PostgreSQL, by the server (the
  * WAL position's advance, cluster-wide: anything else writing to that server counts too). On
  * SQLite, also the commits per step and the share of them whose fsync ran off the event loop.
+ *
+ * `--input-change last` changes the input's last order line (its `qty`) before every run: the
+ * same object handed in again, but no longer what it was — what a caller that edits one document
+ * between runs pays (the engine compares it with its earlier copy to the end, then copies it).
+ * The default, `none`, hands every run the same object unchanged.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +29,8 @@ const steps = opt.num('steps', 100);
 const kib = opt.num('input-kib', 1);
 const secs = opt.num('secs', 2);
 const minRuns = opt.num('min-runs', 2);
+const inputChange = opt.get('input-change', 'none');
+if (inputChange !== 'none' && inputChange !== 'last') throw new Error(`--input-change is none or last, not ${inputChange}`);
 const entry = PEER_ENGINES[name];
 if (!entry) throw new Error(`unknown --engine ${name}; choose from ${Object.keys(PEER_ENGINES).join(', ')}`);
 
@@ -39,7 +46,11 @@ try {
 }
 
 const input = payload(kib);
-const run = async (i: number): Promise<void> => checkResult(name, await engine.steps(i, input), steps, i);
+const lastLine = input.lines[input.lines.length - 1];
+const run = async (i: number): Promise<void> => {
+  if (inputChange === 'last' && lastLine) lastLine.qty = i;
+  checkResult(name, await engine.steps(i, input), steps, i);
+};
 
 /** Runs until `ms` passed and at least `minRuns` ran. */
 async function phase(ms: number, minRuns: number, first: number): Promise<{ runs: number; ms: number }> {
@@ -66,6 +77,7 @@ const out = {
   steps,
   input_kib: kib,
   input_bytes: JSON.stringify(input).length,
+  input_change: inputChange,
   durability: engine.durability,
   runs: m.runs,
   wall_s: r3(m.ms / 1000),

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cloneJson } from './json.js';
 import { jsonSize } from './json-size.js';
@@ -79,5 +80,76 @@ describe('sealJson', () => {
     mutable.qty = 5;
     expect(sealed.lines[1]!.qty).toBe(1);
     expect(Object.isFrozen(sealed.lines[1])).toBe(true);
+  });
+
+  it('shares the copy it made of an object handed in again unchanged, and copies again what changed since', () => {
+    const input = big();
+    const first = sealJson(input, { path: 'input', maxDepth: 100 });
+    expect(sealJson(input, { path: 'input', maxDepth: 100 })).toBe(first);
+    expect(sealJson({ run: 2, input }, { path: 'input', maxDepth: 100 }).input).toBe(first);
+    // Held to the limits of the walk that meets it again, like any sealed part.
+    expect(() => sealJson({ input }, { path: 'input', maxDepth: 3 })).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
+    expect(sealJson({ input }, { path: 'input', maxDepth: 100, maxBytes: 1024 }).input).toBe(input);
+
+    (input.lines as { qty: number }[])[3]!.qty = 99;
+    const changed = sealJson(input, { path: 'input', maxDepth: 100 });
+    expect(changed).not.toBe(first);
+    expect((changed.lines as { qty: number }[])[3]!.qty).toBe(99);
+    expect((first.lines as { qty: number }[])[3]!.qty).toBe(3);
+    expect(sealedSize(changed)).toBe(bytes(input));
+
+    // Whatever a fresh copy would hold differently: a key moved, -0 for 0, a member added or gone.
+    const doc: Record<string, unknown> = { a: 'x'.repeat(600), n: 0, b: ['y'.repeat(600)] };
+    const before = sealJson(doc, { path: 'input', maxDepth: 100 });
+    delete doc.a;
+    doc.a = 'x'.repeat(600);
+    expect(Object.keys(sealJson(doc, { path: 'input', maxDepth: 100 }))).toEqual(['n', 'b', 'a']);
+    doc.n = -0;
+    expect(Object.is(sealJson(doc, { path: 'input', maxDepth: 100 }).n, -0)).toBe(true);
+    (doc.b as unknown[]).push(1);
+    expect(sealJson(doc, { path: 'input', maxDepth: 100 }).b).toEqual(['y'.repeat(600), 1]);
+    doc.gone = undefined;
+    expect(Object.isFrozen(sealJson(doc, { path: 'input', maxDepth: 100 }))).toBe(false);
+    delete doc.gone;
+    doc.f = () => 1;
+    expect(sealJson(doc, { path: 'input', maxDepth: 100 })).not.toHaveProperty('f');
+    expect(before).toEqual({ a: 'x'.repeat(600), n: 0, b: ['y'.repeat(600)] });
+  });
+
+  it('never gives back an earlier copy of an object changed in place since (property)', () => {
+    const part = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.string({ minLength: 500, maxLength: 1200 }));
+    const edit = fc.record({ at: fc.nat(), key: fc.constantFrom('a', 'b', 'c', '0', '__proto__'), kind: fc.constantFrom('set', 'delete', 'move', 'push', 'pop', 'none'), value: part });
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), fc.oneof(part, fc.array(part, { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 3 }), part, { maxKeys: 4 }))), fc.array(edit, { maxLength: 4 }), (root, edits) => {
+        const value = { pad: 'p'.repeat(1100), root };
+        const first = sealJson(value, { path: 'input', maxDepth: 100 });
+        for (const e of edits) {
+          const containers: object[] = [];
+          const collect = (v: unknown): void => {
+            if (typeof v !== 'object' || v === null) return;
+            containers.push(v);
+            for (const member of Object.values(v)) collect(member);
+          };
+          collect(value);
+          const target = containers[e.at % containers.length] as Record<string, unknown> & unknown[];
+          if (e.kind === 'set') Object.defineProperty(target, e.key, { value: structuredClone(e.value), enumerable: true, writable: true, configurable: true });
+          else if (e.kind === 'delete') delete target[e.key];
+          else if (e.kind === 'move' && Object.hasOwn(target, e.key)) {
+            const moved = target[e.key];
+            delete target[e.key];
+            Object.defineProperty(target, e.key, { value: moved, enumerable: true, writable: true, configurable: true });
+          } else if (e.kind === 'push' && Array.isArray(target)) target.push(structuredClone(e.value));
+          else if (e.kind === 'pop' && Array.isArray(target)) target.pop();
+        }
+        const again = sealJson(value, { path: 'input', maxDepth: 100 });
+        expect(JSON.stringify(again)).toBe(JSON.stringify(value));
+        // What a first copy of it gives: made from a clone, which no earlier copy was made of.
+        expect(again).toStrictEqual(sealJson(structuredClone(value), { path: 'input', maxDepth: 100 }));
+        // Measured exactly, whichever parts were copied again: the budgets read this size.
+        if (isSealed(again)) expect(sealedSize(again)).toBe(bytes(again));
+        if (JSON.stringify(value) === JSON.stringify(first) && edits.every((e) => e.kind === 'none')) expect(again).toBe(first);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -2,7 +2,8 @@
  * Sealing a value where it enters the engine (a run's input, an event's payload): one walk that
  * checks its nesting, copies it, freezes the copy and measures its JSON size, so nothing after
  * that walks it again — stores share it rather than copy it, budgets read its size
- * (sealed-values.ts).
+ * (sealed-values.ts). An object handed in again that still holds what it held when it was copied
+ * gets that copy back: a caller running many flows over one document pays one copy of it.
  */
 import { ValidationError } from './errors.js';
 import { assertNestingWithin, describePath, findTooDeep } from './json-depth.js';
@@ -16,6 +17,13 @@ import { markSealed, sealedHeight, sealedSize } from './sealed-values.js';
  */
 const REGISTERED_MIN_BYTES = 1024;
 
+/**
+ * The last registered copy made of each object or array a caller handed in, held weakly both ways:
+ * an entry lives no longer than the caller's object, and keeps no copy alive that nothing else
+ * (a run, a store) still holds.
+ */
+const copies = new WeakMap<object, WeakRef<object>>();
+
 /** What the walk learnt of the value it visited last (kept in fields, not one object per value). */
 interface Walk {
   readonly maxDepth: number;
@@ -26,21 +34,36 @@ interface Walk {
   height: number;
   /** Plain data without `undefined`: the copy is frozen. */
   ok: boolean;
+  /** Earlier copies may be compared and shared (false in a walk started inside another). */
+  readonly reuses: boolean;
 }
+
+/** True while a {@link sealJson} walk runs. */
+let sealing = false;
 
 /**
  * Returns a deep copy of `value`, frozen (and, when it is large, registered as sealed), after
  * checking that it nests no deeper than `maxDepth` — in one walk. Throws ValidationError
  * INVALID_INPUT naming where the limit was crossed, as assertNestingWithin does.
  *
- * Parts already sealed are kept as they are. Parts that are not plain JSON data (a Date, a Map,
+ * Parts already sealed are kept as they are, and so are parts the caller froze all the way down.
+ * A part copied before (a registered copy, one of at least REGISTERED_MIN_BYTES) that still holds
+ * exactly the data of that copy — the same keys in the same order, the same scalars by `Object.is`
+ * — is given that copy again while something (a run, a store) still holds it, found by a
+ * comparison that allocates nothing; any difference and
+ * it is copied anew, so what a caller changes between runs is seen by the next run and never by an
+ * earlier one. Parts that are not plain JSON data (a Date, a Map,
  * an `undefined` property, a function) are copied as cloneJson copies them and left unfrozen,
  * and so is every object above them: they are copied again wherever a copy is taken, as before.
  * A value larger than `maxBytes` of JSON (a budget it would exceed anyway, or shared references
  * that would make a copy explode) is only checked for its nesting and returned as it is.
  */
 export function sealJson<T>(value: T, options: { path: string; maxDepth: number; maxBytes?: number }): T {
-  const walk: Walk = { maxDepth: options.maxDepth, maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, seen: 0, size: 0, height: 0, ok: true };
+  // The comparisons' state is this module's: a walk started from inside another (a getter of the
+  // value that seals something) copies without comparing.
+  const outer = sealing;
+  const walk: Walk = { maxDepth: options.maxDepth, maxBytes: options.maxBytes ?? Number.POSITIVE_INFINITY, seen: 0, size: 0, height: 0, ok: true, reuses: !outer };
+  sealing = true;
   try {
     return visit(value, 1, walk) as T;
   } catch (error) {
@@ -53,6 +76,10 @@ export function sealJson<T>(value: T, options: { path: string; maxDepth: number;
     throw new ValidationError('INVALID_INPUT', [{ path: describePath(options.path, path), message: `is nested more than ${options.maxDepth} levels deep (the limit of maxNestingDepth)` }], {
       details: { limit: options.maxDepth },
     });
+  } finally {
+    sealing = outer;
+    // What the comparisons found holds the caller's objects: let them go with the walk.
+    if (!outer && differing.size > 0) differing.clear();
   }
 }
 
@@ -101,6 +128,24 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     if (measureFrozen(value, depth, walk)) return value;
     walk.seen = seen;
   }
+  // Copied before and still holding exactly what it held then: that copy is what copying it again
+  // would give, so it is shared. A comparison that matches allocates nothing, where a copy of a
+  // large document is most of a short run's cost (and, kept by a run, of the collector's).
+  const earlier = walk.reuses ? copies.get(value)?.deref() : undefined;
+  if (earlier !== undefined && !differing.has(value) && holdsCopied(value, earlier)) {
+    walk.size = sealedSize(earlier)!;
+    walk.height = sealedHeight(earlier)!;
+    walk.ok = true;
+    if (depth + walk.height - 1 > walk.maxDepth) throw TOO_DEEP;
+    if ((walk.seen += walk.size) > walk.maxBytes) throw TOO_LARGE;
+    return earlier;
+  }
+  // A comparison found where it differs from an earlier copy: the members before that are the
+  // same, and that copy's are shared (measured, not copied) — a change at the end of a document
+  // costs the comparison and a copy of what changed, not of the whole.
+  const difference = walk.reuses ? differing.get(value) : undefined;
+  const prior = difference?.copy as Record<string, unknown> | undefined;
+  const sameBelow = difference?.at ?? 0;
   // Its brackets: every object or array counts, so a value doubling empty arrays stops too.
   if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
   let size = 2;
@@ -122,7 +167,7 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
         inline += bytes;
         continue;
       }
-      out[i] = visit(item, depth + 1, walk);
+      out[i] = visit(i < sameBelow ? prior![i] : item, depth + 1, walk);
       size += walk.size;
       if (walk.height > height) height = walk.height;
       ok &&= walk.ok;
@@ -132,8 +177,10 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   } else {
     const out: Record<string, unknown> = {};
     let members = 0;
+    let position = -1;
     for (const key in value) {
       if (!Object.hasOwn(value, key)) continue;
+      position += 1;
       const item = (value as Record<string, unknown>)[key];
       // Like JSON and cloneJson: functions are not data; undefined keeps its key (and the object is not sealed).
       if (typeof item === 'function' || typeof item === 'symbol') {
@@ -141,7 +188,7 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
         continue;
       }
       const plain = isPlainScalar(item);
-      const copied = plain ? item : visit(item, depth + 1, walk);
+      const copied = plain ? item : visit(position < sameBelow ? prior![key] : item, depth + 1, walk);
       if (key === '__proto__') Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true });
       else out[key] = copied;
       if (item !== undefined) {
@@ -162,7 +209,10 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   if ((walk.seen += inline) > walk.maxBytes) throw TOO_LARGE;
   if (ok) {
     Object.freeze(copy);
-    if (size >= REGISTERED_MIN_BYTES) markSealed(copy, size, height);
+    if (size >= REGISTERED_MIN_BYTES) {
+      markSealed(copy, size, height);
+      copies.set(value, new WeakRef(copy));
+    }
   }
   walk.size = size;
   walk.height = height;
@@ -220,4 +270,75 @@ function measureFrozen(value: object, depth: number, walk: Walk): boolean {
   walk.height = height;
   walk.ok = true;
   return true;
+}
+
+/**
+ * Key lists of the objects {@link sameData} is comparing, each nested call's above its caller's
+ * (`keysTop` is the end of the innermost): one array for every call, written over, not reallocated.
+ */
+const keyLists: string[] = [];
+let keysTop = 0;
+
+/**
+ * The caller's objects and arrays that a comparison in this walk found to differ from a copy
+ * (the path down to the difference), with that copy and how many of their members (array items,
+ * or keys in order) came before the difference. Met again below, they are not compared again —
+ * a change deep in a document costs one comparison, not one per level — and those members are
+ * shared from that copy.
+ */
+const differing = new Map<object, { copy: object; at: number }>();
+
+/** {@link sameData} for a value and the copy made of it earlier. */
+function holdsCopied(value: object, copy: object): boolean {
+  // A getter that threw in an earlier comparison left its lists behind; a very wide object's are let go.
+  keysTop = 0;
+  if (keyLists.length > 4096) keyLists.length = 0;
+  return sameData(value, copy);
+}
+
+/** True when `value` is `copy`, or holds the same data ({@link sameData}); scalars by `Object.is`, so -0 is not 0. */
+function same(value: unknown, copy: unknown): boolean {
+  return typeof copy === 'object' && copy !== null ? value === copy || sameData(value, copy) : Object.is(value, copy);
+}
+
+/**
+ * True when `value` holds exactly the data of `copy`, a sealed array or object copied from it
+ * earlier: arrays of the same length, the same own enumerable keys in the same order, the same
+ * scalars (`Object.is`), and nothing that a copy would not hold as it is (a function, `undefined`,
+ * an object that is not plain data). It walks `copy`'s shape, so it ends however `value` is shaped
+ * (a cycle included). Each property of `value` is read at most once, as copying it reads it (a
+ * getter is read again by the copy taken after a difference).
+ */
+function sameData(value: unknown, copy: object): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(copy)) {
+    if (!Array.isArray(value)) return differs(value, copy, 0);
+    // Up to the end of the shorter: a list grown by a few items shares what it held.
+    const length = Math.min(value.length, copy.length);
+    for (let i = 0; i < length; i++) if (!same(value[i], copy[i])) return differs(value, copy, i);
+    return value.length === copy.length || differs(value, copy, length);
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (Array.isArray(value) || (proto !== Object.prototype && proto !== null)) return differs(value, copy, 0);
+  const base = keysTop;
+  for (const key in copy) if (Object.hasOwn(copy, key)) keyLists[keysTop++] = key;
+  const count = keysTop - base;
+  let matched = 0;
+  let equal = true;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (matched === count || keyLists[base + matched] !== key || !same((value as Record<string, unknown>)[key], (copy as Record<string, unknown>)[key])) {
+      equal = false;
+      break;
+    }
+    matched += 1;
+  }
+  keysTop = base;
+  return (equal && matched === count) || differs(value, copy, matched);
+}
+
+/** Notes in {@link differing} that `value` holds what `copy` holds up to its `at`th member, and not after; false. */
+function differs(value: object, copy: object, at: number): false {
+  differing.set(value, { copy, at });
+  return false;
 }
