@@ -31,6 +31,8 @@ export class SqliteConnection {
   #dataVersion = -1;
   #dataVersionFresh = false;
   #dataVersionAt = 0;
+  /** `PRAGMA data_version` answering the number alone: checked on every cached read, so no row object or statement lookup. */
+  #dataVersionStatement: BetterSqlite3.Statement<[], number> | null = null;
 
   constructor(db: BetterSqlite3.Database) {
     this.db = db;
@@ -82,7 +84,8 @@ export class SqliteConnection {
   dataVersion(): number {
     const now = performance.now();
     if (!this.#dataVersionFresh || now - this.#dataVersionAt > 1) {
-      this.#dataVersion = this.get<{ data_version: number }>('PRAGMA data_version')!.data_version;
+      this.#dataVersionStatement ??= this.db.prepare<[], number>('PRAGMA data_version').pluck();
+      this.#dataVersion = this.#dataVersionStatement.get()!;
       this.#dataVersionAt = now;
       if (!this.#dataVersionFresh) {
         this.#dataVersionFresh = true;
