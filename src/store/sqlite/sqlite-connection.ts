@@ -33,6 +33,8 @@ export class SqliteConnection {
   #dataVersionAt = 0;
   /** `PRAGMA data_version` answering the number alone: checked on every cached read, so no row object or statement lookup. */
   #dataVersionStatement: BetterSqlite3.Statement<[], number> | null = null;
+  /** `SELECT total_changes()` answering the number alone: asked after every write. */
+  #totalChangesStatement: BetterSqlite3.Statement<[], number> | null = null;
 
   constructor(db: BetterSqlite3.Database) {
     this.db = db;
@@ -68,7 +70,8 @@ export class SqliteConnection {
 
   /** `total_changes()`: rows this connection inserted, updated or deleted since it opened (one statement, ~1 µs). */
   totalChanges(): number {
-    return this.get<{ n: number }>('SELECT total_changes() AS n')!.n;
+    this.#totalChangesStatement ??= this.db.prepare<[], number>('SELECT total_changes()').pluck();
+    return this.#totalChangesStatement.get()!;
   }
 
   /**
