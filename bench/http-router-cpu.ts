@@ -5,7 +5,8 @@
  * steadier than bench/http.ts's server CPU, where autocannon and other processes compete for the
  * same cores; it leaves out what both servers of bench/http.ts pay alike (HTTP parsing, the socket).
  *
- * - `GET /runs/{id}` of an ended run, sequentially (the answer cache's path).
+ * - `GET /runs/{id}` of an ended run, sequentially (the answer cache's path): through `router.fetch`, and
+ *   as `serve()` answers it (`router.answerNow`, where the checkout has it, before `fetch`).
  * - `POST /runs` from 32 concurrent callers, each run executed to its end in the same process
  *   (both of its group commits, fsync included), CPU counted until every run has ended.
  * - `floor`: the same loop around a handler that only answers the GET's body: what building the
@@ -24,6 +25,8 @@ import { markdownTable, readOptions } from './measure.js';
 
 interface Measured {
   getUs: number;
+  /** The same GETs as `serve()` answers them: `router.answerNow` first (where the checkout has it), else `fetch`. */
+  serveGetUs: number;
   postUs: number;
   floorUs: number;
 }
@@ -54,7 +57,7 @@ async function measureChild(root: string): Promise<Measured> {
     const used = process.cpuUsage(from);
     return used.user + used.system;
   };
-  const gets = async (fetch: (request: Request) => Promise<Response>, n: number): Promise<number> => {
+  const gets = async (fetch: (request: Request) => Response | Promise<Response>, n: number): Promise<number> => {
     const from = process.cpuUsage();
     for (let i = 0; i < n; i++) {
       const response = await fetch(new Request(getUrl, { headers }));
@@ -81,10 +84,13 @@ async function measureChild(root: string): Promise<Measured> {
   };
   const body = await (await router.fetch(new Request(getUrl, { headers }))).text();
   const floor = (): Promise<Response> => Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }));
+  const answerNow = (router as { answerNow?: (request: Request) => Response | undefined }).answerNow;
+  const serveFetch = (request: Request): Response | Promise<Response> => answerNow?.(request) ?? router.fetch(request);
   await gets(router.fetch, GETS / 4); // warm-up: JIT, caches
+  await gets(serveFetch, GETS / 4);
   await gets(floor, GETS / 4);
   await posts(POSTS / 4);
-  const measured = { getUs: await gets(router.fetch, GETS), postUs: await posts(POSTS), floorUs: await gets(floor, GETS) };
+  const measured = { getUs: await gets(router.fetch, GETS), serveGetUs: await gets(serveFetch, GETS), postUs: await posts(POSTS), floorUs: await gets(floor, GETS) };
   await engine.close();
   await stores.close();
   rmSync(dir, { recursive: true, force: true });
@@ -107,10 +113,10 @@ for (let round = 1; round <= rounds; round++) {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'bench/http-router-cpu.ts', '--child', root], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     if (result.status !== 0) throw new Error(`the ${side} child exited with ${result.status}`);
     const m = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Measured;
-    rows.push([String(round), side, m.getUs.toFixed(1), (m.getUs - m.floorUs).toFixed(1), m.postUs.toFixed(0), m.floorUs.toFixed(1)]);
+    rows.push([String(round), side, m.getUs.toFixed(1), (m.getUs - m.floorUs).toFixed(1), m.serveGetUs.toFixed(1), (m.serveGetUs - m.floorUs).toFixed(1), m.postUs.toFixed(0), m.floorUs.toFixed(1)]);
   }
 }
 console.log(
-  markdownTable(['round', 'side', 'GET /runs/{id} CPU µs', 'GET above floor µs', 'POST /runs CPU µs (run executed, both commits)', 'floor µs (Request + Response only)'], rows) +
+  markdownTable(['round', 'side', 'GET /runs/{id} CPU µs (fetch)', 'GET above floor µs', 'GET as serve() answers it (answerNow, else fetch) µs', 'its part above floor µs', 'POST /runs CPU µs (run executed, both commits)', 'floor µs (Request + Response only)'], rows) +
     `\n\n${GETS} sequential GETs of an ended run; ${POSTS} POSTs from ${CALLERS} concurrent callers, CPU (user + system, every thread) until every run ended; SQLite store in a temporary folder; a fresh process per measurement${before ? `; before = ${before}, order alternating by round` : ''}.`,
 );

@@ -9,7 +9,7 @@
  *     on SIGUSR2 the part so far goes to FILE.post.cpuprofile and FILE holds what follows;
  *     `node bench/profile-summary.mjs FILE` sums it)
  *   node --import tsx bench/http-server.ts floor RUN_JSON   → prints {url}
- *   node --import tsx bench/http-server.ts least RUN_JSON   → prints {url}
+ *   node --import tsx bench/http-server.ts least RUN_JSON [FILE]   → prints {url} (FILE: its CPU profile, as flowrun's)
  *
  * `least` is the least a durable, exact server must do, with no engine: a start writes the
  * request's run twice (created, then ended — two group commits on a SQLite file, fsync on
@@ -66,33 +66,12 @@ if (mode === 'flowrun' || mode === 'inproc') {
     await stores.close();
     process.exit(0);
   }
-  const profileFile = runJson;
-  const profiler = profileFile ? new Session() : null;
-  if (profiler) {
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
-    await profiler.post('Profiler.start');
-  }
+  const profiler = await startProfiler(runJson);
   const server = await serve({ engine, port: 0 });
   const started = await fetch(`${server.url}/runs`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ flowId, input: { n: 1 }, wait: true }) });
   const { run } = (await started.json()) as { run: { runId: string } };
   say({ url: server.url, token, flowId, runId: run.runId, run });
-  const writeProfile = async (): Promise<void> => {
-    if (!profiler) return;
-    const { profile } = await profiler.post('Profiler.stop');
-    writeFileSync(profileFile!, JSON.stringify(profile));
-  };
-  // SIGUSR2 (bench/http.ts sends it between the POST and the GET load): the profile so far goes
-  // to FILE.post.cpuprofile and a new one starts, so each request kind has its own.
-  process.on('SIGUSR2', () => {
-    if (!profiler) return;
-    void profiler.post('Profiler.stop').then(async ({ profile }) => {
-      writeFileSync(profileFile!.replace(/(\.cpuprofile)?$/, '.post.cpuprofile'), JSON.stringify(profile));
-      await profiler.post('Profiler.start');
-    });
-  });
-  process.on('SIGTERM', () => void writeProfile().then(() => server.close()).then(() => engine.close()).then(() => stores.close()).then(() => process.exit(0)));
+  process.on('SIGTERM', () => void profiler.write().then(() => server.close()).then(() => engine.close()).then(() => stores.close()).then(() => process.exit(0)));
 } else if (mode === 'floor') {
   const body = JSON.stringify({ run: JSON.parse(runJson!) });
   const app = new Hono();
@@ -104,6 +83,7 @@ if (mode === 'flowrun' || mode === 'inproc') {
   const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 } else if (mode === 'least') {
+  const profiler = await startProfiler(process.argv[4]);
   const run = JSON.parse(runJson!) as Record<string, unknown>;
   const body = JSON.stringify({ run });
   const { default: Database } = await import('better-sqlite3');
@@ -140,7 +120,33 @@ if (mode === 'flowrun' || mode === 'inproc') {
     return c.body(body, 200, { 'content-type': 'application/json; charset=utf-8' });
   });
   const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  process.on('SIGTERM', () => void profiler.write().then(() => server.close(() => process.exit(0))));
 } else {
   throw new Error('usage: http-server.ts flowrun | floor RUN_JSON | least RUN_JSON | inproc SECONDS');
+}
+
+/**
+ * A V8 CPU profile of this process from now to `write()` (SIGTERM), when `file` is given: on
+ * SIGUSR2 the part so far goes to FILE.post.cpuprofile and a new one starts, so each request kind
+ * (bench/http.ts sends it between the POST and the GET load) has its own.
+ */
+async function startProfiler(file: string | undefined): Promise<{ write(): Promise<void> }> {
+  if (!file) return { write: async () => {} };
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  process.on('SIGUSR2', () => {
+    void session.post('Profiler.stop').then(async ({ profile }) => {
+      writeFileSync(file.replace(/(\.cpuprofile)?$/, '.post.cpuprofile'), JSON.stringify(profile));
+      await session.post('Profiler.start');
+    });
+  });
+  return {
+    write: async () => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+    },
+  };
 }

@@ -21,7 +21,7 @@
  *
  *   node --import tsx bench/http.ts --quick --before /tmp/base --rounds 4
  * `--cpu-prof FILE` writes CPU profiles of the flowrun server: its POST load (with warm-up) to FILE.post.cpuprofile,
- * then its GET load to FILE.
+ * then its GET load to FILE; and of the least server, to FILE.least.post.cpuprofile and FILE.least.cpuprofile.
  * Each rate comes with the CPU time (user + system, /proc/<pid>/stat) the server process spent per answered request,
  * and the bytes it wrote towards the disk per answered request (write_bytes of /proc/<pid>/io).
  */
@@ -112,10 +112,10 @@ export async function benchHttpRequests(options: { quick: boolean; cpuProfile?: 
   const flowrun = await startTarget<{ url: string; token: string; flowId: string; runId: string; run: unknown }>(['flowrun', ...(options.cpuProfile ? [options.cpuProfile] : [])]);
   const { token, flowId, runId } = flowrun.info;
   /** POST /runs then GET /runs/{id} against a started server, which is stopped afterwards. */
-  const measure = async (target: { info: { url: string }; child: ChildProcess }, auth?: string): Promise<{ post: Load; get: Load }> => {
+  const measure = async (target: { info: { url: string }; child: ChildProcess }, auth?: string, profiled = false): Promise<{ post: Load; get: Load }> => {
     try {
       const post = await load(`${target.info.url}/runs`, { method: 'POST', token: auth, body: { flowId, input: { n: 1 } }, seconds, pid: target.child.pid });
-      if (target === flowrun && options.cpuProfile) {
+      if (profiled) {
         // The server writes the POST part of its profile to FILE.post.cpuprofile on SIGUSR2.
         target.child.kill('SIGUSR2');
         await new Promise((r) => setTimeout(r, 500));
@@ -126,9 +126,10 @@ export async function benchHttpRequests(options: { quick: boolean; cpuProfile?: 
       await stop(target.child);
     }
   };
-  const { post, get } = await measure(flowrun, token);
+  const { post, get } = await measure(flowrun, token, options.cpuProfile !== undefined);
   const { post: floorPost, get: floorGet } = await measure(await startTarget<{ url: string }>(['floor', JSON.stringify(flowrun.info.run)]));
-  const { post: leastPost, get: leastGet } = await measure(await startTarget<{ url: string }>(['least', JSON.stringify(flowrun.info.run)]));
+  const leastProfile = options.cpuProfile?.replace(/(\.cpuprofile)?$/, '.least.cpuprofile');
+  const { post: leastPost, get: leastGet } = await measure(await startTarget<{ url: string }>(['least', JSON.stringify(flowrun.info.run), ...(leastProfile ? [leastProfile] : [])]), undefined, leastProfile !== undefined);
   const inproc = await startTarget<{ rps: number }>(['inproc', String(seconds)]);
   await new Promise((r) => inproc.child.once('exit', r));
   const pct = (a: Load, b: Load): string => `${((100 * a.rps) / b.rps).toFixed(0)} %`;

@@ -369,6 +369,13 @@ export interface Store {
    */
   readGeneration?(): Promise<number>;
   /**
+   * Optional: what {@link readGeneration} would resolve to, when the store can tell without waiting
+   * (SQLite: its connection open and no commit being made durable at this moment); undefined when it
+   * cannot — the caller then awaits `readGeneration`. The same number with the same guarantees: a
+   * cached answer checked against it is served in the request's own turn (the router's `GET /runs/{id}`).
+   */
+  readGenerationNow?(): number | undefined;
+  /**
    * Optional: runs `work` unless another process over this store runs work of the same `name` now
    * (PostgreSQL: a session advisory lock on a connection of its own, released when `work` settles or
    * the process dies). Resolves true when it ran, false when it was skipped. A store without it

@@ -34,6 +34,12 @@ export interface Tracing extends CommitObserver {
    * once it is known.
    */
   serveHttp(request: Request, handle: () => Promise<Response>, route: () => string | undefined): Promise<Response>;
+  /**
+   * Optional: records the server span of an HTTP request already answered in its own turn, without
+   * a promise (the router's cached `GET /runs/{id}`): the span {@link serveHttp} would make, from
+   * `startTime` (ms since the epoch) to now. A tracer without it gets every request through `serveHttp`.
+   */
+  servedHttp?(request: Request, status: number, route: string, startTime: number): void;
 }
 
 /** The trace of one execution of a run: its step visits and how it stopped. */

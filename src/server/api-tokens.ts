@@ -74,21 +74,84 @@ export function bearerToken(request: Request): string | null {
 }
 
 /**
+ * {@link Authenticate} that can also answer from what it found before, without a turn through a
+ * promise: the default authenticator over a store with `readGenerationNow` (SQLite).
+ */
+export interface RememberingAuthenticate {
+  (request: Request): Promise<AuthenticatedPrincipal | null>;
+  /**
+   * Who `request` comes from, decided from a token found while the store's generation was
+   * `generation` (read now): null for no bearer token of ours, or one found revoked or expired now;
+   * undefined when it was not found under that generation (the request then awaits the authenticator).
+   */
+  now(request: Request, generation: number): AuthenticatedPrincipal | null | undefined;
+}
+
+/**
  * The default authenticator: a bearer token is valid when the stores hold its digest, it is not
  * revoked and not expired (`now` in ms). A store without token support authenticates nobody.
  * Only the digest is compared (by the store's index), so the secret itself is never stored or logged.
+ * Over a store with `readGenerationNow`, what a lookup found is kept by digest under the generation
+ * read before it, and `now()` answers from it while the store returns that generation: a token
+ * revoked, created or deleted anywhere moves it; expiry is checked against `now` on every request.
  */
-export function apiTokenAuthenticator(store: Store, now: () => number): Authenticate {
+export function apiTokenAuthenticator(store: Store, now: () => number): RememberingAuthenticate {
   const lookup = (store.principals as Partial<ApiTokenLookup>).findTokenByHash?.bind(store.principals);
-  return async (request) => {
+  const readGenerationNow = store.readGenerationNow?.bind(store);
+  const found = new TokensFound();
+  const principalOf = (token: StoredApiToken | null): AuthenticatedPrincipal | null =>
+    !token || token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= now()) ? null : { userId: token.principalId };
+  const authenticate = async (request: Request): Promise<AuthenticatedPrincipal | null> => {
     const token = bearerToken(request);
     if (!token || !lookup || !token.startsWith(API_TOKEN_PREFIX) || token.length > 200) return null;
     // Hashed without a turn through a promise where the runtime can (Node): every request pays this.
-    const found = await lookup(hashApiTokenNow(token) ?? (await hashApiToken(token)));
-    if (!found || found.revokedAt !== null || (found.expiresAt !== null && found.expiresAt <= now())) return null;
-    return { userId: found.principalId };
+    const hash = hashApiTokenNow(token) ?? (await hashApiToken(token));
+    // Read before the lookup: what it finds is as new as this generation, or newer.
+    const generation = readGenerationNow?.();
+    const stored = await lookup(hash);
+    if (generation !== undefined && stored) found.keep(generation, hash, stored);
+    return principalOf(stored);
   };
+  return Object.assign(authenticate, {
+    now: (request: Request, generation: number): AuthenticatedPrincipal | null | undefined => {
+      const token = bearerToken(request);
+      if (!token || !lookup || !token.startsWith(API_TOKEN_PREFIX) || token.length > 200) return null;
+      const hash = hashApiTokenNow(token);
+      if (hash === null) return undefined;
+      const stored = found.find(generation, hash);
+      return stored === undefined ? undefined : principalOf(stored);
+    },
+  });
 }
+
+/** Tokens found by digest under one store generation (an unknown digest is looked up again); a new generation empties it. Bounded by entries. */
+class TokensFound {
+  readonly #entries = new Map<string, StoredApiToken>();
+  #generation = -1;
+
+  find(generation: number, hash: string): StoredApiToken | undefined {
+    if (generation !== this.#generation) {
+      this.#reset(generation);
+      return undefined;
+    }
+    return this.#entries.get(hash);
+  }
+
+  keep(generation: number, hash: string, token: StoredApiToken): void {
+    // Found under an older generation: it may be stale already.
+    if (generation < this.#generation) return;
+    if (generation !== this.#generation || this.#entries.size >= MAX_TOKENS_KEPT) this.#reset(generation);
+    this.#entries.set(hash, { tokenId: token.tokenId, principalId: token.principalId, expiresAt: token.expiresAt, revokedAt: token.revokedAt });
+  }
+
+  #reset(generation: number): void {
+    this.#entries.clear();
+    this.#generation = generation;
+  }
+}
+
+/** Tokens kept by the default authenticator at most (a full memo starts over): one per client in use. */
+const MAX_TOKENS_KEPT = 1_000;
 
 function base64Url(bytes: Uint8Array): string {
   let binary = '';

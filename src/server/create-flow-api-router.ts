@@ -98,6 +98,13 @@ export type MetricsAccess = 'admin' | 'open' | 'off';
 export interface FlowApiRouter {
   /** Answers one request. Bound: `export const GET = router.fetch` works. Never rejects. */
   readonly fetch: (request: Request) => Promise<Response>;
+  /**
+   * The answer `fetch` would give, when it can be given in the caller's own turn without reading
+   * the store (a `GET /runs/{id}` cached for this principal, still current); undefined otherwise —
+   * then call `fetch`. Bound; never throws. `serve()` tries it first, so the HTTP adapter writes
+   * such an answer at once instead of through a promise.
+   */
+  readonly answerNow?: (request: Request) => Response | undefined;
   /** Ends every open event stream and refuses new ones (503 UNAVAILABLE); clients may reconnect elsewhere with Last-Event-ID. */
   close(): void;
   /** Open event streams (tests, graceful shutdown). */
@@ -114,7 +121,10 @@ export interface FlowApiRouter {
  */
 export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRouter {
   const { engine } = options;
-  const authenticate = options.authenticate ?? apiTokenAuthenticator(engine.store, () => engine.clock.now());
+  const defaultAuthenticate = options.authenticate ? null : apiTokenAuthenticator(engine.store, () => engine.clock.now());
+  const authenticate: Authenticate = options.authenticate ?? defaultAuthenticate!;
+  /** Who a request comes from without a turn through a promise, where the default authenticator can tell. */
+  const authenticateNow = defaultAuthenticate?.now;
   const starts = StartRateLimiter.of(engine, { startsPerSecond: engine.budgets.maxStartsPerSecond, now: () => engine.clock.now() });
   const runResponses = RunResponseCache.over(engine.store);
   const listingEtags = ListingEtags.over(engine.store);
@@ -305,8 +315,41 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
     return response;
   };
 
+  /**
+   * A cached run answer given in the request's own turn: the generation read now, the principal
+   * from a token the default authenticator found under it, the answer kept under it. Whatever is
+   * missing (another authenticator, a commit being made durable, a token or answer not seen under
+   * this generation) leaves it to `fetch`, which checks the same things through the store.
+   */
+  const answerNow = (request: Request): Response | undefined => {
+    const tracing = engine.tracing;
+    if (request.method !== 'GET' || !runResponses || runResponses.isEmpty || !authenticateNow || (tracing && !tracing.servedHttp)) return undefined;
+    try {
+      let target = requestTarget(request.url);
+      if (basePath) target = target.startsWith(`${basePath}/`) ? target.slice(basePath.length) : '';
+      if (!target.startsWith('/runs/')) return undefined;
+      const startedAt = observers.length > 0 || tracing ? performance.now() : 0;
+      const generation = engine.store.readGenerationNow?.();
+      if (generation === undefined) return undefined;
+      const principal = authenticateNow(request, generation);
+      if (!principal) return undefined;
+      const body = runResponses.findNow(generation, runResponseKey(principal, target));
+      if (body === undefined) return undefined;
+      state.metrics.countResponse(200);
+      tracing?.servedHttp!(request, 200, '/runs/:id', performance.timeOrigin + startedAt);
+      if (observers.length > 0) {
+        const observed: ObservedRequest = { method: 'GET', route: '/runs/:id', status: 200, durationMs: performance.now() - startedAt, principalId: principal.userId };
+        notifyObservers(observers, (o) => o.requestEnded?.(observed));
+      }
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+    } catch {
+      return undefined; // fetch answers it, and reports what failed
+    }
+  };
+
   return {
     fetch,
+    answerNow,
     close: () => {
       state.closing = true;
       for (const controller of [...state.streams]) controller.abort();

@@ -6,7 +6,7 @@
 export { createFlowApiRouter, type FlowApiRouter, type FlowApiRouterOptions } from './create-flow-api-router.js';
 export type { DashboardOptions } from './dashboard-route.js';
 export { serve, type ServeOptions, type RunningServer } from './listen.js';
-export { newApiToken, hashApiToken, bearerToken, apiTokenAuthenticator, API_TOKEN_PREFIX, type Authenticate, type AuthenticatedPrincipal, type ApiTokenLookup, type StoredApiToken } from './api-tokens.js';
+export { newApiToken, hashApiToken, bearerToken, apiTokenAuthenticator, API_TOKEN_PREFIX, type Authenticate, type RememberingAuthenticate, type AuthenticatedPrincipal, type ApiTokenLookup, type StoredApiToken } from './api-tokens.js';
 export { ERROR_STATUS, statusOf, errorBody, type ErrorBody } from './error-response.js';
 export type { FlowApiEngine, RunView } from './router-context.js';
 export type { ObservedRequest, RequestObserver, MetricsSource } from './request-observer.js';

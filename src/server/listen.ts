@@ -43,7 +43,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const { serve: listen } = await import('@hono/node-server');
   const secure = options.tls ? { createServer: (await import('node:https')).createServer, serverOptions: { cert: options.tls.cert, key: options.tls.key } } : {};
   return new Promise((resolve, reject) => {
-    const server = listen({ fetch: router.fetch, port: options.port ?? 0, hostname, ...secure }, (info: AddressInfo) => {
+    // A cached answer is written in the request's own turn: no promise for the adapter to await.
+    const answerNow = router.answerNow;
+    const fetch = answerNow ? (request: Request) => answerNow(request) ?? router.fetch(request) : router.fetch;
+    const server = listen({ fetch, port: options.port ?? 0, hostname, ...secure }, (info: AddressInfo) => {
       server.off('error', reject);
       const host = info.family === 'IPv6' || info.address.includes(':') ? `[${info.address}]` : info.address;
       let closing: Promise<void> | null = null;

@@ -57,6 +57,15 @@ export class RunResponseCache {
     return this.#entries.get(key);
   }
 
+  /** The answer cached for `key`, if it was built under `generation`, the store's generation read now (`readGenerationNow`). */
+  findNow(generation: number, key: string): string | undefined {
+    if (generation !== this.#generation) {
+      if (generation > this.#generation) this.#reset(generation);
+      return undefined;
+    }
+    return this.#entries.get(key);
+  }
+
   /** Keeps `body` for `key`, built from reads made after the store returned `generation`. */
   keep(generation: number, key: string, body: string): void {
     // An answer built under an older generation may already be stale: it is not kept.

@@ -1,7 +1,8 @@
 /**
  * The `readGeneration` part of the store conformance suite: a store that offers it moves it with
  * every kind of write a cached answer may depend on (runs, principals, groups, tokens, flows) and
- * keeps it while nothing is written — nor by a write that changes nothing. Run by `runStoreConformance` against every store; a store
+ * keeps it while nothing is written — nor by a write that changes nothing; `readGenerationNow`, where
+ * offered, answers the same number without a promise. Run by `runStoreConformance` against every store; a store
  * without it skips each test, saying so (it then offers no cached reads at all).
  */
 import { describe, expect, it } from 'vitest';
@@ -54,6 +55,18 @@ export function describeReadGenerationConformance(store: () => Store, newRun: (o
         if ((await s.readGeneration()) === before) unmoved.push(name);
       }
       expect(unmoved).toEqual([]);
+    });
+
+    it('answers now, where it can, what readGeneration resolves to: the same number, moved by the same writes', async (ctx) => {
+      const s = store();
+      if (!s.readGenerationNow) return ctx.skip('this store offers no readGenerationNow: every cached answer goes through readGeneration');
+      await s.createRun({ run: newRun({}) });
+      const before = await s.readGeneration!();
+      expect(s.readGenerationNow()).toBe(before);
+      await s.principals.createPrincipal({ id: 'gina', kind: 'user', at: T0 });
+      const after = s.readGenerationNow();
+      expect(after).not.toBe(before);
+      expect(after).toBe(await s.readGeneration!());
     });
   });
 }

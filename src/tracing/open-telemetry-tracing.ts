@@ -135,6 +135,18 @@ class OpenTelemetryTracing implements Tracing {
     }
   }
 
+  servedHttp(request: Request, status: number, route: string, startTime: number): void {
+    const api = this.#api;
+    const parent = api.propagation.extract(api.ROOT_CONTEXT, request.headers, HEADERS_GETTER);
+    const method = request.method;
+    const span = this.#tracer.startSpan(`${method} ${route}`, { kind: api.SpanKind.SERVER, startTime }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({ 'http.request.method': method, 'http.response.status_code': status, 'http.route': route });
+      if (status >= 500) span.setStatus({ code: api.SpanStatusCode.ERROR });
+    }
+    span.end();
+  }
+
   commitStarted(store: string, size: number): ((error?: unknown) => void) | undefined {
     const api = this.#api;
     const span = this.#tracer.startSpan('store commit', { kind: api.SpanKind.CLIENT });

@@ -31,6 +31,10 @@ export class SqliteConnection {
   #dataVersion = -1;
   #dataVersionFresh = false;
   #dataVersionAt = 0;
+  /** `PRAGMA data_version` answering the number alone: checked on every cached read, so no row object or statement lookup. */
+  #dataVersionStatement: BetterSqlite3.Statement<[], number> | null = null;
+  /** `SELECT total_changes()` answering the number alone: asked after every write. */
+  #totalChangesStatement: BetterSqlite3.Statement<[], number> | null = null;
 
   constructor(db: BetterSqlite3.Database) {
     this.db = db;
@@ -66,7 +70,8 @@ export class SqliteConnection {
 
   /** `total_changes()`: rows this connection inserted, updated or deleted since it opened (one statement, ~1 µs). */
   totalChanges(): number {
-    return this.get<{ n: number }>('SELECT total_changes() AS n')!.n;
+    this.#totalChangesStatement ??= this.db.prepare<[], number>('SELECT total_changes()').pluck();
+    return this.#totalChangesStatement.get()!;
   }
 
   /**
@@ -82,7 +87,8 @@ export class SqliteConnection {
   dataVersion(): number {
     const now = performance.now();
     if (!this.#dataVersionFresh || now - this.#dataVersionAt > 1) {
-      this.#dataVersion = this.get<{ data_version: number }>('PRAGMA data_version')!.data_version;
+      this.#dataVersionStatement ??= this.db.prepare<[], number>('PRAGMA data_version').pluck();
+      this.#dataVersion = this.#dataVersionStatement.get()!;
       this.#dataVersionAt = now;
       if (!this.#dataVersionFresh) {
         this.#dataVersionFresh = true;

@@ -180,6 +180,17 @@ export class SqliteStore implements Store {
     return this.#read((c) => this.#committed.generation(c), false);
   }
 
+  /** The generation without a turn through a promise, when nothing is being made durable (a read then waits for that). */
+  readGenerationNow(): number | undefined {
+    const connection = this.#open;
+    if (this.#closed || connection === null || this.#queue.syncing) return undefined;
+    try {
+      return this.#committed.generation(connection);
+    } catch {
+      return undefined; // readGeneration reports it
+    }
+  }
+
   async listRuns(filter: RunFilter): Promise<RunPage> {
     return this.#read((c) => reads.listRuns(c, filter));
   }
