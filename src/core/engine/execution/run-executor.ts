@@ -164,10 +164,18 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
       const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };
       const trace = this.#trace;
-      // Untraced (no SDK recording), a step costs no closure or span call.
-      const visited = trace
-        ? await trace.visit({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length }, async () => this.#apply(frame, step, await executeStep(args)))
-        : await this.#apply(frame, step, await executeStep(args));
+      // Untraced (no SDK recording), a step costs no closure or span call. Traced, its module and the transition
+      // recording it run in its span with no promise more (each costs more under an SDK's promise hooks).
+      trace?.stepStarted({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length });
+      let visited: boolean;
+      try {
+        const outcome = trace ? await trace.inStep(() => executeStep(args)) : await executeStep(args);
+        visited = trace ? await trace.inStep(() => this.#apply(frame, step, outcome)) : await this.#apply(frame, step, outcome);
+      } catch (error) {
+        trace?.stepEnded(error);
+        throw error;
+      }
+      trace?.stepEnded();
       if (!visited) return;
     }
   }
