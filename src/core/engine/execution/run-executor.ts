@@ -375,11 +375,10 @@ export class RunExecutor implements StepHost, FlushableRun {
    * popped or replaced) is held back and written with the next transition, which always comes
    * before anything outside the run happens (a module call, a child start, the run's end, a
    * reply): after a crash the run resumes before the held-back steps and simply computes them
-   * again. At most {@link MAX_DEFERRED_TRANSITIONS} are held back in a row.
+   * again. At most {@link MAX_DEFERRED_TRANSITIONS} are held back in a row. Not async: the commit's promise is awaited as it is.
    */
-  async #settle(pure: boolean): Promise<void> {
-    if (pure && !this.#mustWrite && this.#deferred < MAX_DEFERRED_TRANSITIONS) this.#holdBack(false);
-    else await this.#commit({});
+  #settle(pure: boolean): Promise<unknown> | void {
+    return pure && !this.#mustWrite && this.#deferred < MAX_DEFERRED_TRANSITIONS ? this.#holdBack(false) : this.#commit({});
   }
 
   #holdBack(hasEffects: boolean): void {
