@@ -15,8 +15,9 @@
  * inspect it with Chrome DevTools or `node bench/profile-summary.mjs FILE`); --pg-db NAME (the
  * PostgreSQL database to re-create, default flowrun_bench_flowrun: two runners at once need two);
  * --trace off|none|sdk|sample10 (default none: @opentelemetry/api loaded, no SDK registered; off:
- * `createEngine({tracing: false})`; sdk: an OpenTelemetry NodeTracerProvider sampling every trace,
- * its spans going through a BatchSpanProcessor to an exporter that drops them; sample10: the same
+ * `createEngine({tracing: false})`; sdk: an OpenTelemetry NodeTracerProvider as README's tracing
+ * set-up makes it (the default sampler, ParentBased(AlwaysOn): every trace), its spans going through
+ * a BatchSpanProcessor to an exporter that drops them; sample10: the same
  * with ParentBased(TraceIdRatioBased(0.1)); hooks: tracing off but an AsyncLocalStorage entered once, so
  * Node's promise hooks run for every promise — the floor of a context-propagating tracer on Node 20
  * — bench/tracing-cost.ts compares them).
@@ -151,7 +152,8 @@ const TRACE = opt.get('trace', 'none');
 if (TRACE === 'sdk' || TRACE === 'sample10') {
   const sdk = await import('@opentelemetry/sdk-trace-node');
   const dropAll: import('@opentelemetry/sdk-trace-node').SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
-  const sampler = TRACE === 'sample10' ? new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(0.1) }) : new sdk.AlwaysOnSampler();
+  // sdk: the SDK's default sampler (what README's set-up gets), spelled out so OTEL_TRACES_SAMPLER cannot change it.
+  const sampler = new sdk.ParentBasedSampler({ root: TRACE === 'sample10' ? new sdk.TraceIdRatioBasedSampler(0.1) : new sdk.AlwaysOnSampler() });
   new sdk.NodeTracerProvider({ sampler, spanProcessors: [new sdk.BatchSpanProcessor(dropAll)] }).register();
 } else if (TRACE === 'hooks') {
   // No tracer; one AsyncLocalStorage entered once. On Node 20 that turns on the promise hooks for
