@@ -23,9 +23,10 @@ import { callFlow, gotoSubflow, runSubflow, startFlowExecution } from '../calls/
 import { stepLedgerEntry, type StepArgs, type StepOutcome } from './step-outcome.js';
 
 /**
- * Runs one step; never throws (a thrown error becomes a `fail` outcome). Neither this nor
- * `runStep` is an async function: one that returns another promise makes two more to adopt it,
- * and once an SDK's context manager has turned on Node's promise hooks each promise costs.
+ * Runs one step; never throws (a thrown error becomes a `fail` outcome). Neither this,
+ * `attemptStep` nor `runStep` is an async function: one that returns another promise makes two
+ * more to adopt it, and once an SDK's context manager has turned on Node's promise hooks each
+ * promise costs.
  */
 export function executeStep(args: StepArgs): Promise<StepOutcome> {
   if (args.core.observers.isEmpty) return attemptStep(args);
@@ -40,15 +41,21 @@ async function observedStep(args: StepArgs): Promise<StepOutcome> {
   return outcome;
 }
 
-async function attemptStep(args: StepArgs): Promise<StepOutcome> {
+function attemptStep(args: StepArgs): Promise<StepOutcome> {
   try {
-    return await runStep(args);
+    const outcome = runStep(args);
+    return outcome instanceof Promise ? outcome.catch(failedAttempt) : Promise.resolve(outcome);
   } catch (error) {
-    const flowError = toFlowError(error, 'STEP_FAILED');
-    // Bad data or a bad definition fails the same way on every attempt: don't retry it.
-    const retryable = !(error instanceof ValidationError) && !['INVALID_EXPRESSION', 'EXPRESSION_LIMIT', 'PERMISSION_DENIED', 'LIMIT_EXCEEDED'].includes(flowError.code);
-    return { type: 'fail', error: retryable ? flowError : asNonRetryable(flowError) };
+    return Promise.resolve(failedAttempt(error));
   }
+}
+
+/** What a step that threw (or rejected) `error` did: a `fail` outcome. */
+function failedAttempt(error: unknown): StepOutcome {
+  const flowError = toFlowError(error, 'STEP_FAILED');
+  // Bad data or a bad definition fails the same way on every attempt: don't retry it.
+  const retryable = !(error instanceof ValidationError) && !['INVALID_EXPRESSION', 'EXPRESSION_LIMIT', 'PERMISSION_DENIED', 'LIMIT_EXCEEDED'].includes(flowError.code);
+  return { type: 'fail', error: retryable ? flowError : asNonRetryable(flowError) };
 }
 
 /** The context a step of this frame sees. */
