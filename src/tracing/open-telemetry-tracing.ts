@@ -208,7 +208,7 @@ class RecordedExecution implements ExecutionTrace {
     } else {
       this.#endStep();
       // The flow and run are on the execution's span, the parent; the attributes go in the options,
-      // where the SDK checks them once.
+      // where a sampler sees them.
       const attributes = { 'flowrun.step.id': step.stepId, 'flowrun.step.type': step.stepType, 'flowrun.step.attempt': step.attempt };
       const opened = (this.#step = this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context));
       this.#stepContext = this.api.trace.setSpan(this.context, opened);
