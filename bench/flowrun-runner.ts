@@ -9,14 +9,17 @@
  * Options: --store pg|sqlite|memory (memory: what the engine costs without a durable store); --workload parent-sync|parent-async|steps|steps-concurrent;
  * --n parents (or runs for steps-concurrent); --conc loops; --warmup parents; --reps (steps);
  * --steps-per-run 100; --step-kind module|compute; --count-queries (PostgreSQL statements, not for timing);
+ * --count-promises (`promises_per_unit`: promises made per step, or per parent, in the measured
+ * phase; not for timing — its hook turns on Node's promise hooks);
  * --limit-seconds 1.5 (SQLite steps-concurrent: the single-commit limit is measured for this long
  * right before and right after the workload, on the same disk — bench/commit-limit.ts);
  * --cpu-prof FILE (a V8 CPU profile of the measured phase only, warm-up and commit limit left out:
  * inspect it with Chrome DevTools or `node bench/profile-summary.mjs FILE`); --pg-db NAME (the
  * PostgreSQL database to re-create, default flowrun_bench_flowrun: two runners at once need two);
  * --trace off|none|sdk|sample10 (default none: @opentelemetry/api loaded, no SDK registered; off:
- * `createEngine({tracing: false})`; sdk: an OpenTelemetry NodeTracerProvider sampling every trace,
- * its spans going through a BatchSpanProcessor to an exporter that drops them; sample10: the same
+ * `createEngine({tracing: false})`; sdk: an OpenTelemetry NodeTracerProvider as README's tracing
+ * set-up makes it (the default sampler, ParentBased(AlwaysOn): every trace), its spans going through
+ * a BatchSpanProcessor to an exporter that drops them; sample10: the same
  * with ParentBased(TraceIdRatioBased(0.1)); hooks: tracing off but an AsyncLocalStorage entered once, so
  * Node's promise hooks run for every promise — the floor of a context-propagating tracer on Node 20
  * — bench/tracing-cost.ts compares them).
@@ -32,6 +35,7 @@
  * (WAL, synchronous=FULL).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHook } from 'node:async_hooks';
 import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -54,9 +58,22 @@ const stepKind = opt.get('step-kind', 'module') as StepKind;
 const LIMIT_SECONDS = opt.num('limit-seconds', 1.5);
 const PROFILE_FILE = opt.get('cpu-prof', '');
 
+// ---- optional promise counter of the measured phase (--count-promises) --------------------------
+// Not for timing: the init hook turns on Node's promise hooks, as an SDK's context manager does.
+let promisesMade = 0;
+let countingPromises = false;
+if (opt.has('count-promises')) {
+  createHook({
+    init(_id, type) {
+      if (countingPromises && type === 'PROMISE') promisesMade += 1;
+    },
+  }).enable();
+}
+
 // ---- optional CPU profile of the measured phase ------------------------------------------------
 let profiler: Session | null = null;
 async function startProfile(): Promise<void> {
+  countingPromises = true;
   if (!PROFILE_FILE) return;
   profiler = new Session();
   profiler.connect();
@@ -65,6 +82,7 @@ async function startProfile(): Promise<void> {
   await profiler.post('Profiler.start');
 }
 async function stopProfile(): Promise<void> {
+  countingPromises = false;
   if (!profiler) return;
   const { profile } = await profiler.post('Profiler.stop');
   writeFileSync(PROFILE_FILE, JSON.stringify(profile));
@@ -151,7 +169,8 @@ const TRACE = opt.get('trace', 'none');
 if (TRACE === 'sdk' || TRACE === 'sample10') {
   const sdk = await import('@opentelemetry/sdk-trace-node');
   const dropAll: import('@opentelemetry/sdk-trace-node').SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
-  const sampler = TRACE === 'sample10' ? new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(0.1) }) : new sdk.AlwaysOnSampler();
+  // sdk: the SDK's default sampler (what README's set-up gets), spelled out so OTEL_TRACES_SAMPLER cannot change it.
+  const sampler = new sdk.ParentBasedSampler({ root: TRACE === 'sample10' ? new sdk.TraceIdRatioBasedSampler(0.1) : new sdk.AlwaysOnSampler() });
   new sdk.NodeTracerProvider({ sampler, spanProcessors: [new sdk.BatchSpanProcessor(dropAll)] }).register();
 } else if (TRACE === 'hooks') {
   // No tracer; one AsyncLocalStorage entered once. On Node 20 that turns on the promise hooks for
@@ -348,6 +367,7 @@ if (workload === 'parent-sync' || workload === 'parent-async') {
   throw new Error(`unknown --workload ${workload}`);
 }
 
+if (opt.has('count-promises')) out.promises_per_unit = r3(promisesMade / (workload === 'steps' ? REPS * STEPS : workload === 'steps-concurrent' ? N * STEPS : N));
 if (statements.size > 0) {
   const per = workload === 'steps' ? REPS * STEPS : N;
   const total = [...statements.values()].reduce((a, b) => a + b, 0);

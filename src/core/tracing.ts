@@ -42,14 +42,26 @@ export interface Tracing extends CommitObserver {
   servedHttp?(request: Request, status: number, route: string, startTime: number): void;
 }
 
-/** The trace of one execution of a run: its step visits and how it stopped. */
+/**
+ * The trace of one execution of a run: its step visits and how it stopped. A visit is
+ * `stepStarted`, then what the step does and the transition recording it, each run through
+ * `inStep`, then `stepEnded`: no closure wraps the visit's awaits, so tracing adds no promise to a
+ * step (each costs more once an SDK's context manager has turned on Node's promise hooks).
+ */
 export interface ExecutionTrace {
   /**
-   * Runs one visit of step `stepId` (its execution and the transition recording it) inside the
-   * step's span, so modules and the runs the step creates see that span as the active one.
-   * A visit that repeats the step at once (a retry without backoff) continues the same span.
+   * A visit of step `stepId` begins: opens its span. A visit that repeats the step at once (a retry
+   * without backoff: the same step, sequence number and frame depth) continues the open span.
    */
-  visit<T>(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }, visit: () => Promise<T>): Promise<T>;
+  stepStarted(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }): void;
+  /**
+   * Calls `fn` inside the span of the step being visited and returns what it returns, so modules,
+   * the runs the step creates and the commit recording it see that span as the active one (and
+   * so do the promises `fn` makes, until they settle).
+   */
+  inStep<T>(fn: () => T): T;
+  /** The visit ended (`error`: it threw): the step's span ends, unless the step is retried at once. */
+  stepEnded(error?: unknown): void;
   /** The step being visited failed: `decision` says what the engine does about it (a retry is an event on the step's span). */
   stepFailed(error: { code: string; message: string }, decision: 'retry' | 'catch' | 'fail', delayMs?: number): void;
   /** The execution stopped: the run ended with `status`, or waits (ACTIVE or INACTIVE) to be resumed. */

@@ -179,9 +179,13 @@ class UnsampledExecution implements ExecutionTrace {
     readonly context: Context,
   ) {}
 
-  visit<T>(_step: unknown, visit: () => Promise<T>): Promise<T> {
-    return this.api.context.with(this.context, visit);
+  stepStarted(): void {}
+
+  inStep<T>(fn: () => T): T {
+    return this.api.context.with(this.context, fn);
   }
+
+  stepEnded(): void {}
 
   stepFailed(): void {}
 
@@ -192,49 +196,49 @@ class UnsampledExecution implements ExecutionTrace {
 class RecordedExecution implements ExecutionTrace {
   /** The span of the step being visited, kept open while the step is retried without backoff. */
   #step: Span | null = null;
+  /** The execution's context with `#step` as its span: made once per span, used by every `inStep`. */
+  #stepContext: Context;
   /** Which visit `#step` is (the frame depth, the step's sequence number and id): the same on an immediate retry. */
   #depth = -1;
   #stepSeq = -1;
   #stepId = '';
   #retrying = false;
-  /**
-   * What follows a visit, made once per execution rather than per step: a visit chains one
-   * `.then` on the step's promise instead of an async wrapper (fewer promises, which matters once
-   * an SDK's context manager has turned on Node's promise hooks).
-   */
-  readonly #visited = (value: unknown): unknown => {
-    // A retry without backoff visits the same step next: its span goes on.
-    if (!this.#retrying) this.#endStep();
-    return value;
-  };
-  readonly #visitFailed = (error: unknown): never => {
-    if (this.#step) recordError(this.api, this.#step, error);
-    if (!this.#retrying) this.#endStep();
-    throw error;
-  };
 
   constructor(
     readonly api: Api,
     readonly tracer: OpenTelemetry.Tracer,
     readonly span: Span,
     readonly context: Context,
-  ) {}
+  ) {
+    this.#stepContext = context;
+  }
 
-  visit<T>(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }, visit: () => Promise<T>): Promise<T> {
-    let span = this.#step;
-    if (span === null || this.#stepSeq !== step.stepSeq || this.#depth !== step.depth || this.#stepId !== step.stepId) {
+  stepStarted(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }): void {
+    const span = this.#step;
+    if (span !== null && this.#stepSeq === step.stepSeq && this.#depth === step.depth && this.#stepId === step.stepId) {
+      span.setAttribute('flowrun.step.attempt', step.attempt);
+    } else {
       this.#endStep();
-      // The flow and run are on the execution's span, the parent.
+      // The flow and run are on the execution's span, the parent; the attributes go in the options,
+      // where a sampler sees them.
       const attributes = { 'flowrun.step.id': step.stepId, 'flowrun.step.type': step.stepType, 'flowrun.step.attempt': step.attempt };
-      span = this.#step = this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context);
+      const opened = (this.#step = this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context));
+      this.#stepContext = this.api.trace.setSpan(this.context, opened);
       this.#depth = step.depth;
       this.#stepSeq = step.stepSeq;
       this.#stepId = step.stepId;
-    } else {
-      span.setAttribute('flowrun.step.attempt', step.attempt);
     }
     this.#retrying = false;
-    return this.api.context.with(this.api.trace.setSpan(this.context, span), visit).then(this.#visited, this.#visitFailed) as Promise<T>;
+  }
+
+  inStep<T>(fn: () => T): T {
+    return this.api.context.with(this.#stepContext, fn);
+  }
+
+  stepEnded(error?: unknown): void {
+    if (error !== undefined && this.#step) recordError(this.api, this.#step, error);
+    // A retry without backoff visits the same step next: its span goes on.
+    if (!this.#retrying) this.#endStep();
   }
 
   stepFailed(error: { code: string; message: string }, decision: 'retry' | 'catch' | 'fail', delayMs?: number): void {
@@ -263,8 +267,10 @@ class RecordedExecution implements ExecutionTrace {
   }
 
   #endStep(): void {
-    this.#step?.end();
+    if (this.#step === null) return;
+    this.#step.end();
     this.#step = null;
+    this.#stepContext = this.context;
   }
 }
 

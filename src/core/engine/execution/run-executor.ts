@@ -164,10 +164,18 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
       const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };
       const trace = this.#trace;
-      // Untraced (no SDK recording), a step costs no closure or span call.
-      const visited = trace
-        ? await trace.visit({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length }, async () => this.#apply(frame, step, await executeStep(args)))
-        : await this.#apply(frame, step, await executeStep(args));
+      // Untraced (no SDK recording), a step costs no closure or span call. Traced, its module and the transition
+      // recording it run in its span with no promise more (each costs more under an SDK's promise hooks).
+      trace?.stepStarted({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length });
+      let visited: boolean;
+      try {
+        const outcome = trace ? await trace.inStep(() => executeStep(args)) : await executeStep(args);
+        visited = trace ? await trace.inStep(() => this.#apply(frame, step, outcome)) : await this.#apply(frame, step, outcome);
+      } catch (error) {
+        trace?.stepEnded(error);
+        throw error;
+      }
+      trace?.stepEnded();
       if (!visited) return;
     }
   }
@@ -367,11 +375,10 @@ export class RunExecutor implements StepHost, FlushableRun {
    * popped or replaced) is held back and written with the next transition, which always comes
    * before anything outside the run happens (a module call, a child start, the run's end, a
    * reply): after a crash the run resumes before the held-back steps and simply computes them
-   * again. At most {@link MAX_DEFERRED_TRANSITIONS} are held back in a row.
+   * again. At most {@link MAX_DEFERRED_TRANSITIONS} are held back in a row. Not async: the commit's promise is awaited as it is.
    */
-  async #settle(pure: boolean): Promise<void> {
-    if (pure && !this.#mustWrite && this.#deferred < MAX_DEFERRED_TRANSITIONS) this.#holdBack(false);
-    else await this.#commit({});
+  #settle(pure: boolean): Promise<unknown> | void {
+    return pure && !this.#mustWrite && this.#deferred < MAX_DEFERRED_TRANSITIONS ? this.#holdBack(false) : this.#commit({});
   }
 
   #holdBack(hasEffects: boolean): void {

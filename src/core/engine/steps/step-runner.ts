@@ -22,25 +22,40 @@ import { emitItem, runModule } from './module-step.js';
 import { callFlow, gotoSubflow, runSubflow, startFlowExecution } from '../calls/call-step.js';
 import { stepLedgerEntry, type StepArgs, type StepOutcome } from './step-outcome.js';
 
-/** Runs one step; never throws (a thrown error becomes a `fail` outcome). */
-export async function executeStep(args: StepArgs): Promise<StepOutcome> {
+/**
+ * Runs one step; never throws (a thrown error becomes a `fail` outcome). Neither this,
+ * `attemptStep` nor `runStep` is an async function: one that returns another promise makes two
+ * more to adopt it, and once an SDK's context manager has turned on Node's promise hooks each
+ * promise costs.
+ */
+export function executeStep(args: StepArgs): Promise<StepOutcome> {
+  if (args.core.observers.isEmpty) return attemptStep(args);
+  return observedStep(args);
+}
+
+async function observedStep(args: StepArgs): Promise<StepOutcome> {
   const { core, run, step, stepId } = args;
-  if (core.observers.isEmpty) return attemptStep(args);
   const startedAt = core.clock.now();
   const outcome = await attemptStep(args);
   core.observers.stepEnded({ runId: run.runId, flowId: run.flowId, stepId, stepType: step.stepType, outcome: outcome.type, durationMs: core.clock.now() - startedAt });
   return outcome;
 }
 
-async function attemptStep(args: StepArgs): Promise<StepOutcome> {
+function attemptStep(args: StepArgs): Promise<StepOutcome> {
   try {
-    return await runStep(args);
+    const outcome = runStep(args);
+    return outcome instanceof Promise ? outcome.catch(failedAttempt) : Promise.resolve(outcome);
   } catch (error) {
-    const flowError = toFlowError(error, 'STEP_FAILED');
-    // Bad data or a bad definition fails the same way on every attempt: don't retry it.
-    const retryable = !(error instanceof ValidationError) && !['INVALID_EXPRESSION', 'EXPRESSION_LIMIT', 'PERMISSION_DENIED', 'LIMIT_EXCEEDED'].includes(flowError.code);
-    return { type: 'fail', error: retryable ? flowError : asNonRetryable(flowError) };
+    return Promise.resolve(failedAttempt(error));
   }
+}
+
+/** What a step that threw (or rejected) `error` did: a `fail` outcome. */
+function failedAttempt(error: unknown): StepOutcome {
+  const flowError = toFlowError(error, 'STEP_FAILED');
+  // Bad data or a bad definition fails the same way on every attempt: don't retry it.
+  const retryable = !(error instanceof ValidationError) && !['INVALID_EXPRESSION', 'EXPRESSION_LIMIT', 'PERMISSION_DENIED', 'LIMIT_EXCEEDED'].includes(flowError.code);
+  return { type: 'fail', error: retryable ? flowError : asNonRetryable(flowError) };
 }
 
 /** The context a step of this frame sees. */
@@ -60,15 +75,18 @@ export function stepContext(core: EngineCore, run: RunRecord, state: RunState, f
   };
 }
 
-async function runStep(args: StepArgs): Promise<StepOutcome> {
+/** What the step does: its outcome, or a promise of it for the step types that wait. May throw. */
+function runStep(args: StepArgs): StepOutcome | Promise<StepOutcome> {
   const { core, executor, run, state, frame, step, stepId } = args;
   const context = stepContext(core, run, state, frame);
   const scope = contextScope(context);
   executor.stepStarted(stepId, step.stepType, frame.attempt);
-  if (core.governance && isGoverned(step)) {
-    const gate = await governStep(args, buildStepInput(step, scope));
-    if (gate) return gate;
-  }
+  if (core.governance && isGoverned(step)) return governStep(args, buildStepInput(step, scope)).then((gate) => gate ?? dispatchStep(args, context, scope));
+  return dispatchStep(args, context, scope);
+}
+
+function dispatchStep(args: StepArgs, context: StepContext, scope: ReturnType<typeof contextScope>): StepOutcome | Promise<StepOutcome> {
+  const { core, executor, run, frame, step, stepId } = args;
   switch (step.stepType) {
     case 'COMPUTE':
       return { type: 'complete', output: evaluateExpression(step.expression, scope) };
@@ -112,8 +130,7 @@ async function runStep(args: StepArgs): Promise<StepOutcome> {
     case 'ASK': {
       const input = buildStepInput(step, scope);
       const emit = (item: { type: string; content?: unknown; transient?: boolean }): ItemHandle => emitItem(args, item);
-      const output = await executeAskStep({ step, stepId, runId: run.runId, scope, input, resolver: core.modelResolver, signal: args.signal, emitItem: emit, setTimeout: (fn, ms) => core.clock.setTimeout(fn, ms) });
-      return { type: 'complete', output };
+      return executeAskStep({ step, stepId, runId: run.runId, scope, input, resolver: core.modelResolver, signal: args.signal, emitItem: emit, setTimeout: (fn, ms) => core.clock.setTimeout(fn, ms) }).then((output) => ({ type: 'complete', output }));
     }
   }
 }
