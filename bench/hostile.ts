@@ -102,20 +102,33 @@ function healthSampler(serve: ServeProcess, everyMs = 25): { stop(): Promise<{ l
   };
 }
 
+/** The on-CPU time (ms) of process `pid`'s main thread, its event loop, so far, from /proc (Linux); NaN elsewhere. */
+function loopCpuMsOf(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Alice's 3-step runs one after the other for `ms`, each started with `wait: true`, 20 ms apart; latencies in ms. */
-async function victimRuns(s: Server, ms: number, trace?: { file: string; window: string }): Promise<{ latencies: Float64Array; failed: number }> {
+async function victimRuns(s: Server, ms: number, trace?: { file: string; window: string }): Promise<{ latencies: Float64Array; failed: number; serverCpuMs: Float64Array }> {
   let failed = 0;
   const latencies: number[] = [];
+  // The server's event-loop CPU while each run was pending: the work done before answering it,
+  // whatever else the machine ran meanwhile (a shared machine stretches the wall time, not this).
+  const serverCpuMs: number[] = [];
   const end = performance.now() + ms;
   for (let i = 0; performance.now() < end; i++) {
-    const [t0, startedAt] = [performance.now(), Date.now()];
+    const [t0, startedAt, cpu0] = [performance.now(), Date.now(), loopCpuMsOf(s.serve.pid)];
     const r = await s.serve.json('POST', '/runs', { token: s.alice, body: { flowId: 'v/three', input: { n: i }, wait: true } });
     latencies.push(performance.now() - t0);
+    serverCpuMs.push(loopCpuMsOf(s.serve.pid) - cpu0);
     if (trace) appendFileSync(trace.file, `${trace.window} ${startedAt} ${(performance.now() - t0).toFixed(2)}\n`);
     if ((r.status !== 201 && r.status !== 200) || r.body?.run?.status !== 'SUCCEEDED') failed++;
     await sleep(20); // about 40 starts a second: within alice's start rate (maxStartsPerSecond, 100)
   }
-  return { latencies: Float64Array.from(latencies).sort(), failed };
+  return { latencies: Float64Array.from(latencies).sort(), failed, serverCpuMs: Float64Array.from(serverCpuMs) };
 }
 
 async function startAttack(s: Server, attack: (typeof ATTACKS)[number]): Promise<string> {
@@ -179,6 +192,9 @@ export interface VictimFigures {
   gcIdleMs: number;
   gcLoadMs: number;
   gcLoadMaxMs: number;
+  /** The server's event-loop CPU (ms, its main thread's) while a victim run was pending: p99 idle and under attack (older bench files: absent). */
+  cpuIdleP99?: number;
+  cpuLoadP99?: number;
 }
 
 /**
@@ -271,6 +287,7 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
       loadP50: l1.p50, loadP99: l1.p99, loadRuns: loaded.latencies.length, loadFailed: loaded.failed,
       ratio, healthIdleP99: h0.p99, healthLoadP99: h1.p99, idleGapMs: gaps.idle, loadGapMs: gaps.load,
       gcIdleMs: gc.idle.totalMs, gcLoadMs: gc.load.totalMs, gcLoadMaxMs: gc.load.maxMs,
+      cpuIdleP99: latencySummary(idle.serverCpuMs).p99, cpuLoadP99: latencySummary(loaded.serverCpuMs).p99,
     });
   } finally {
     await s.serve.kill();

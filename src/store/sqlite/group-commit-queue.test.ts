@@ -94,6 +94,40 @@ describe('GroupCommitQueue', () => {
     expect(committed()).toEqual([0, 1, 2, 3, 4, 5, 100]);
   });
 
+  it("commits a lane's lone write ahead of another lane's backlog, in a transaction of its own, unless that lane's last write was costly", async () => {
+    let clock = 0;
+    const { queue, committed } = setup({ maxBatch: 100, now: () => clock });
+    const settled: string[] = [];
+    const write = (lane: string, n: number, costMs = 0.1) =>
+      queue
+        .enqueue(
+          (c) => {
+            clock += costMs;
+            c.run('INSERT INTO t (n) VALUES (?)', [n]);
+          },
+          { lane },
+        )
+        .then(() => void settled.push(`${lane} ${n}`));
+    // A fork bomb's tree with 40 writes waiting, a hostile value's large write, a user's run.
+    const writes = Array.from({ length: 40 }, (_, n) => write('bomb', n));
+    writes.push(write('big', 1000, 20), write('alice', 2000));
+    await Promise.all(writes);
+    // Alice's write waited neither for the bomb's 40 writes nor for the large one (tried in her
+    // transaction, undone, committed with the backlog's first transaction).
+    expect(settled[0]).toBe('alice 2000');
+    expect(settled.indexOf('big 1000')).toBeLessThan(settled.indexOf('bomb 39'));
+    expect(committed()).toHaveLength(42);
+
+    // The large write's lane is costly now: its next lone write waits with the backlog, alice's does not.
+    settled.length = 0;
+    const more = Array.from({ length: 40 }, (_, n) => write('bomb', 100 + n));
+    more.push(write('big', 1001), write('alice', 2001));
+    await Promise.all(more);
+    expect(settled[0]).toBe('alice 2001');
+    expect(settled[1]).toBe('bomb 100');
+    expect(settled).toContain('big 1001');
+  });
+
   it('lets the event loop run other callbacks between two transactions of one burst', async () => {
     const { queue } = setup({ maxBatch: 2 });
     const order: string[] = [];
