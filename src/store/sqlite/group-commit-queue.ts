@@ -92,6 +92,7 @@ const OFF_LOOP_MIN_OPS = 16;
  * settles only once the whole transaction (`minBatch` writes whatever they cost) and its fsync
  * did; a user's run writing twice (created, ended) waited for two of a fork bomb's transactions.
  * Now it waits for one small transaction and its fsync: the price is one more fsync while both wait.
+ * A light transaction is never followed by another, so the backlog commits at least every other time.
  */
 const LIGHT_LANE_OPS = 2;
 /** See {@link LIGHT_LANE_OPS}. */
@@ -138,6 +139,8 @@ export class GroupCommitQueue {
   #failure: FlowError | null = null;
   /** Lanes whose last write was costly (see {@link COSTLY_WRITE_MS}), oldest first. */
   readonly #costlyLanes = new Set<string>();
+  /** The last transaction held light lanes' writes only: the next one takes the backlog's turn. */
+  #lastWasLight = false;
 
   constructor(options: GroupCommitQueueOptions) {
     this.#options = options;
@@ -201,8 +204,11 @@ export class GroupCommitQueue {
   async #drain(): Promise<void> {
     try {
       for (;;) {
-        const light = this.#lightFirst();
-        await this.#commit(light ?? this.#takeBatch(), light !== null);
+        // Never two light transactions in a row: lanes that always have a write or two waiting
+        // (many small runs) must not starve a lane with a backlog.
+        const light = this.#lastWasLight ? null : this.#lightFirst();
+        const committed = await this.#commit(light ?? this.#takeBatch(), light !== null);
+        this.#lastWasLight = light !== null && committed > 0;
         if (this.#pending.length === 0) break;
         // The next batch after a turn of the event loop: I/O (requests) and timers go first, and
         // whatever the settled operations' callers write meanwhile joins it.
@@ -278,33 +284,35 @@ export class GroupCommitQueue {
    * inside COMMIT, or after it in the thread pool for a batch of {@link OFF_LOOP_MIN_OPS} or more
    * or when the policy says so (commit-sync-policy.ts).
    */
-  async #commit(batch: Pending[], isLight: boolean): Promise<void> {
+  async #commit(batch: Pending[], isLight: boolean): Promise<number> {
     const ended = this.#options.observers?.started('sqlite', batch.length);
     if (!ended) return this.#commitBatch(batch, isLight);
-    await this.#commitBatch(batch, isLight).then(() => ended(), (error: unknown) => (ended(error), Promise.reject(error)));
+    return this.#commitBatch(batch, isLight).then((n) => (ended(), n), (error: unknown) => (ended(error), Promise.reject(error)));
   }
 
-  async #commitBatch(batch: Pending[], isLight: boolean): Promise<void> {
+  /** Returns how many of the batch's writes the transaction took (0 when it failed or took none). */
+  async #commitBatch(batch: Pending[], isLight: boolean): Promise<number> {
     const durability = this.#durability;
     const isDeferred = durability !== null && (batch.length >= OFF_LOOP_MIN_OPS || durability.chooseOffLoop());
     const done = await this.#transaction(batch, { commitSyncs: !isDeferred, isLight });
-    if (!done) return;
+    if (!done) return 0;
     if (done.rest.length > 0) this.#pending.unshift(...done.rest);
     const held = done.committed;
-    if (held.length === 0) return;
+    if (held.length === 0) return 0;
     if (isDeferred) {
       try {
         await durability!.syncDeferred();
       } catch (error) {
         this.#failure = this.#storeError(error);
         for (const op of [...held.map((h) => h.op), ...this.#pending.splice(0)]) op.reject(this.#failure);
-        return;
+        return held.length;
       }
     } else durability?.noteInline(this.#lastCommitMs);
     for (const { op, settled } of held) {
       if (settled.ok) op.resolve(settled.value);
       else op.reject(settled.error);
     }
+    return held.length;
   }
 
   /**
