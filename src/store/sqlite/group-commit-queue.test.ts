@@ -250,6 +250,29 @@ describe('GroupCommitQueue', () => {
       expect(queue.stats).toMatchObject({ commits: 6, offLoopSyncs: 3 });
     });
 
+    it('ends its syncing state when a light transaction off the loop committed nothing (its large write undone), even if every later commit fsyncs itself', async () => {
+      const choices = [true];
+      const manual = manualSync(() => choices.shift() ?? false);
+      let clock = 0;
+      const { queue, committed } = setup({ maxBatch: 10, offLoopSync: manual.offLoopSync, now: () => clock });
+      const write = (lane: string, n: number, costMs = 0.1) =>
+        queue.enqueue(
+          (c) => {
+            clock += costMs;
+            c.run('INSERT INTO t (n) VALUES (?)', [n]);
+          },
+          { lane },
+        );
+      const writes = Array.from({ length: 20 }, (_, n) => write('bomb', n));
+      writes.push(write('big', 1000, 20), write('alice', 2000));
+      while (manual.calls.length === 0) await turn();
+      manual.calls[0]!.finish();
+      await Promise.all(writes);
+      expect(committed()).toHaveLength(22);
+      // A reader of committed data would otherwise wait for a sync that never comes.
+      expect(queue.syncing).toBeNull();
+    });
+
     it('makes a batch of 16 writes or more durable off the loop even when the policy would keep the fsync on it', async () => {
       const manual = manualSync(() => false);
       const { queue, committed } = setup({ maxBatch: 100, offLoopSync: manual.offLoopSync });

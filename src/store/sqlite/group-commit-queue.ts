@@ -298,7 +298,9 @@ export class GroupCommitQueue {
     if (!done) return 0;
     if (done.rest.length > 0) this.#pending.unshift(...done.rest);
     const held = done.committed;
-    if (held.length === 0) return 0;
+    // A light transaction whose only write was undone committed nothing; made without its fsync,
+    // it still goes through the sync below, which ends the `syncing` its COMMIT began.
+    if (held.length === 0 && !isDeferred) return 0;
     if (isDeferred) {
       try {
         await durability!.syncDeferred();
