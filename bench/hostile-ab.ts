@@ -67,6 +67,8 @@ const figures: [string, (f: VictimFigures) => number][] = [
   ['/health p99 under attack ms', (f) => f.healthLoadP99],
   ['GC pauses under attack, sum ms (older bench files: NaN)', (f) => f.gcLoadMs ?? NaN],
   ['longest GC pause under attack ms', (f) => f.gcLoadMaxMs ?? NaN],
+  ['server loop CPU while a victim run pends, p99 idle ms', (f) => f.cpuIdleP99 ?? NaN],
+  ['server loop CPU while a victim run pends, p99 under attack ms', (f) => f.cpuLoadP99 ?? NaN],
 ];
 const sideNote = (side: 'A' | 'B'): string => (nodeOptions[side] ? ` (NODE_OPTIONS ${nodeOptions[side]})` : '');
 console.log(`A = ${dirs.A}${sideNote('A')}, B = ${dirs.B}${sideNote('B')}, ${rounds} rounds each, alternated${serveArgs.length ? `, serve ${serveArgs.join(' ')}` : ''}`);

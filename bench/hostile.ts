@@ -7,7 +7,7 @@
  * The attacks: a value that doubles itself (issue item 1), a self-launching flow (item 2), and a
  * goto loop writing an output (item 7). `npm run bench -- --only hostile`.
  */
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -102,19 +102,33 @@ function healthSampler(serve: ServeProcess, everyMs = 25): { stop(): Promise<{ l
   };
 }
 
+/** The on-CPU time (ms) of process `pid`'s main thread, its event loop, so far, from /proc (Linux); NaN elsewhere. */
+function loopCpuMsOf(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Alice's 3-step runs one after the other for `ms`, each started with `wait: true`, 20 ms apart; latencies in ms. */
-async function victimRuns(s: Server, ms: number): Promise<{ latencies: Float64Array; failed: number }> {
+async function victimRuns(s: Server, ms: number, trace?: { file: string; window: string }): Promise<{ latencies: Float64Array; failed: number; serverCpuMs: Float64Array }> {
   let failed = 0;
   const latencies: number[] = [];
+  // The server's event-loop CPU while each run was pending: the work done before answering it,
+  // whatever else the machine ran meanwhile (a shared machine stretches the wall time, not this).
+  const serverCpuMs: number[] = [];
   const end = performance.now() + ms;
   for (let i = 0; performance.now() < end; i++) {
-    const t0 = performance.now();
+    const [t0, startedAt, cpu0] = [performance.now(), Date.now(), loopCpuMsOf(s.serve.pid)];
     const r = await s.serve.json('POST', '/runs', { token: s.alice, body: { flowId: 'v/three', input: { n: i }, wait: true } });
     latencies.push(performance.now() - t0);
+    serverCpuMs.push(loopCpuMsOf(s.serve.pid) - cpu0);
+    if (trace) appendFileSync(trace.file, `${trace.window} ${startedAt} ${(performance.now() - t0).toFixed(2)}\n`);
     if ((r.status !== 201 && r.status !== 200) || r.body?.run?.status !== 'SUCCEEDED') failed++;
     await sleep(20); // about 40 starts a second: within alice's start rate (maxStartsPerSecond, 100)
   }
-  return { latencies: Float64Array.from(latencies).sort(), failed };
+  return { latencies: Float64Array.from(latencies).sort(), failed, serverCpuMs: Float64Array.from(serverCpuMs) };
 }
 
 async function startAttack(s: Server, attack: (typeof ATTACKS)[number]): Promise<string> {
@@ -178,13 +192,16 @@ export interface VictimFigures {
   gcIdleMs: number;
   gcLoadMs: number;
   gcLoadMaxMs: number;
+  /** The server's event-loop CPU (ms, its main thread's) while a victim run was pending: p99 idle and under attack (older bench files: absent). */
+  cpuIdleP99?: number;
+  cpuLoadP99?: number;
 }
 
 /**
  * Runs the scenarios; returns the markdown tables. `serveArgs` go to every `flowrun serve` (e.g.
  * `['--budget', 'maxRunsPerTree=10000']` to see what a budget's default buys).
  */
-export async function benchHostile(options: { quick: boolean; serveArgs?: string[]; victimOnly?: boolean; profileFile?: string; figures?: (f: VictimFigures) => void }): Promise<string> {
+export async function benchHostile(options: { quick: boolean; serveArgs?: string[]; victimOnly?: boolean; profileFile?: string; traceFile?: string; figures?: (f: VictimFigures) => void }): Promise<string> {
   const serveArgs = options.serveArgs ?? [];
   const victimMs = options.quick ? 5_000 : 15_000;
   const attackMs = options.quick ? 8_000 : 20_000;
@@ -231,13 +248,13 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
 
   // The victim's runs, idle and under all three attacks at once, on one server.
   // Beside the profile when there is one: its samples at each gap's time say what held the loop.
-  const gapsFile = options.profileFile ? `${options.profileFile}.gaps` : join(mkdtempSync(join(tmpdir(), 'flowrun-gaps-')), 'gaps.txt');
+  const gapsFile = options.profileFile ? `${options.profileFile}.gaps` : options.traceFile ? `${options.traceFile}.gaps` : join(mkdtempSync(join(tmpdir(), 'flowrun-gaps-')), 'gaps.txt');
   const s = await startServer(serveArgs, { gapsFile, ...(options.profileFile ? { profileFile: options.profileFile } : {}) });
   let latencyRows: string[][];
   try {
     const idleFrom = Date.now();
     const idleHealth = healthSampler(s.serve);
-    const idle = await victimRuns(s, victimMs);
+    const idle = await victimRuns(s, victimMs, options.traceFile ? { file: options.traceFile, window: 'idle' } : undefined);
     const idleH = await idleHealth.stop();
     const idleTo = Date.now();
     // The victim's runs begin as the attacks do: the fork bomb's growth, the doubling and the loop all fall in the window.
@@ -248,7 +265,7 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
     const loadFrom = Date.now();
     const loadHealth = healthSampler(s.serve);
     for (const attack of ATTACKS) await startAttack(s, attack);
-    const loaded = await victimRuns(s, victimMs);
+    const loaded = await victimRuns(s, victimMs, options.traceFile ? { file: options.traceFile, window: 'attack' } : undefined);
     const loadH = await loadHealth.stop();
     const loadTo = Date.now();
     if (options.profileFile) process.kill(s.serve.pid, 'SIGUSR2');
@@ -270,6 +287,7 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
       loadP50: l1.p50, loadP99: l1.p99, loadRuns: loaded.latencies.length, loadFailed: loaded.failed,
       ratio, healthIdleP99: h0.p99, healthLoadP99: h1.p99, idleGapMs: gaps.idle, loadGapMs: gaps.load,
       gcIdleMs: gc.idle.totalMs, gcLoadMs: gc.load.totalMs, gcLoadMaxMs: gc.load.maxMs,
+      cpuIdleP99: latencySummary(idle.serverCpuMs).p99, cpuLoadP99: latencySummary(loaded.serverCpuMs).p99,
     });
   } finally {
     await s.serve.kill();
@@ -289,15 +307,18 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // node --import tsx bench/hostile.ts [--quick] [--victim-only] [--json] [--profile FILE] [--budget NAME=VALUE …]:
+  // node --import tsx bench/hostile.ts [--quick] [--victim-only] [--json] [--profile FILE] [--trace FILE] [--budget NAME=VALUE …]:
   // --victim-only skips the attacks alone; --json prints the victim figures as one JSON line last;
-  // --profile writes a CPU profile of the server during the attacks; the other flags go to flowrun serve.
+  // --profile writes a CPU profile of the server during the attacks; --trace appends each victim run
+  // ("idle|attack <start epoch ms> <latency ms>") to FILE, beside the probe's gaps (FILE.gaps, FILE.gaps.gc)
+  // when there is no profile; the other flags go to flowrun serve.
   const argv = process.argv.slice(2);
-  const profileAt = argv.indexOf('--profile');
-  const profileFile = profileAt >= 0 ? argv[profileAt + 1] : undefined;
+  const valueOf = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+  const [profileFile, traceFile] = [valueOf('--profile'), valueOf('--trace')];
   const ours = new Set(['--quick', '--victim-only', '--json']);
-  const serveArgs = argv.filter((a, i) => !ours.has(a) && (profileAt < 0 || (i !== profileAt && i !== profileAt + 1)));
+  const valued = new Set(['--profile', '--trace']);
+  const serveArgs = argv.filter((a, i) => !ours.has(a) && !valued.has(a) && !valued.has(argv[i - 1] ?? ''));
   let figures: VictimFigures | undefined;
-  console.log(await benchHostile({ quick: argv.includes('--quick'), serveArgs, victimOnly: argv.includes('--victim-only'), ...(profileFile ? { profileFile } : {}), figures: (f) => (figures = f) }));
+  console.log(await benchHostile({ quick: argv.includes('--quick'), serveArgs, victimOnly: argv.includes('--victim-only'), ...(profileFile ? { profileFile } : {}), ...(traceFile ? { traceFile } : {}), figures: (f) => (figures = f) }));
   if (argv.includes('--json')) console.log(JSON.stringify(figures));
 }

@@ -94,6 +94,58 @@ describe('GroupCommitQueue', () => {
     expect(committed()).toEqual([0, 1, 2, 3, 4, 5, 100]);
   });
 
+  it("commits a lane's lone write ahead of another lane's backlog, in a transaction of its own, unless that lane's last write was costly", async () => {
+    let clock = 0;
+    const { queue, committed } = setup({ maxBatch: 100, now: () => clock });
+    const settled: string[] = [];
+    const write = (lane: string, n: number, costMs = 0.1) =>
+      queue
+        .enqueue(
+          (c) => {
+            clock += costMs;
+            c.run('INSERT INTO t (n) VALUES (?)', [n]);
+          },
+          { lane },
+        )
+        .then(() => void settled.push(`${lane} ${n}`));
+    // A fork bomb's tree with 40 writes waiting, a hostile value's large write, a user's run.
+    const writes = Array.from({ length: 40 }, (_, n) => write('bomb', n));
+    writes.push(write('big', 1000, 20), write('alice', 2000));
+    await Promise.all(writes);
+    // Alice's write waited neither for the bomb's 40 writes nor for the large one (tried in her
+    // transaction, undone, committed with the backlog's first transaction).
+    expect(settled[0]).toBe('alice 2000');
+    expect(settled.indexOf('big 1000')).toBeLessThan(settled.indexOf('bomb 39'));
+    expect(committed()).toHaveLength(42);
+
+    // The large write's lane is costly now: its next lone write waits with the backlog, alice's does not.
+    settled.length = 0;
+    const more = Array.from({ length: 40 }, (_, n) => write('bomb', 100 + n));
+    more.push(write('big', 1001), write('alice', 2001));
+    await Promise.all(more);
+    expect(settled[0]).toBe('alice 2001');
+    expect(settled[1]).toBe('bomb 100');
+    expect(settled).toContain('big 1001');
+  });
+
+  it('gives a lane with a backlog every other transaction, however many light writes keep arriving', async () => {
+    const { queue } = setup({ maxBatch: 100, minBatch: 4, maxBatchMs: 0 });
+    const settled: string[] = [];
+    const write = (lane: string, n: number): Promise<void> =>
+      queue.enqueue((c) => c.run('INSERT INTO t (n) VALUES (?)', [n]), { lane }).then(() => void settled.push(`${lane} ${n}`));
+    // A tree with 40 writes waiting; small runs that write again as soon as their last write settled.
+    const tree = Array.from({ length: 40 }, (_, n) => write('tree', n));
+    let next = 1000;
+    const small = async (lane: string): Promise<void> => {
+      while (settled.filter((s) => s.startsWith('tree')).length < 40) await write(lane, next++);
+    };
+    await Promise.all([...tree, ...['a', 'b', 'c', 'd', 'e'].map(small)]);
+    // Every tree write committed (light transactions alone would have kept it waiting for ever),
+    // in no more than twice the transactions the lanes' turns take without light ones.
+    expect(settled.filter((s) => s.startsWith('tree'))).toHaveLength(40);
+    expect(queue.stats.commits).toBeLessThanOrEqual(81);
+  });
+
   it('lets the event loop run other callbacks between two transactions of one burst', async () => {
     const { queue } = setup({ maxBatch: 2 });
     const order: string[] = [];
@@ -196,6 +248,29 @@ describe('GroupCommitQueue', () => {
       expect(manual.levels).toEqual(['FULL', 'NORMAL', 'FULL', 'NORMAL']);
       expect(manual.calls).toHaveLength(3);
       expect(queue.stats).toMatchObject({ commits: 6, offLoopSyncs: 3 });
+    });
+
+    it('ends its syncing state when a light transaction off the loop committed nothing (its large write undone), even if every later commit fsyncs itself', async () => {
+      const choices = [true];
+      const manual = manualSync(() => choices.shift() ?? false);
+      let clock = 0;
+      const { queue, committed } = setup({ maxBatch: 10, offLoopSync: manual.offLoopSync, now: () => clock });
+      const write = (lane: string, n: number, costMs = 0.1) =>
+        queue.enqueue(
+          (c) => {
+            clock += costMs;
+            c.run('INSERT INTO t (n) VALUES (?)', [n]);
+          },
+          { lane },
+        );
+      const writes = Array.from({ length: 20 }, (_, n) => write('bomb', n));
+      writes.push(write('big', 1000, 20), write('alice', 2000));
+      while (manual.calls.length === 0) await turn();
+      manual.calls[0]!.finish();
+      await Promise.all(writes);
+      expect(committed()).toHaveLength(22);
+      // A reader of committed data would otherwise wait for a sync that never comes.
+      expect(queue.syncing).toBeNull();
     });
 
     it('makes a batch of 16 writes or more durable off the loop even when the policy would keep the fsync on it', async () => {

@@ -56,6 +56,12 @@ export interface GroupCommitQueueOptions {
   observers?: CommitObservers;
 }
 
+/** How one transaction is run: whether its COMMIT fsyncs, and whether it holds only light lanes' writes. */
+interface TransactionMode {
+  commitSyncs: boolean;
+  isLight: boolean;
+}
+
 /** A write applied inside the shared transaction; it must be synchronous and touch only the database. */
 export type WriteOperation<T> = (connection: SqliteConnection) => T;
 
@@ -78,6 +84,27 @@ const DEFAULT_MIN_BATCH = 64;
  * the loop is free for whatever else they wait on.
  */
 const OFF_LOOP_MIN_OPS = 16;
+
+/**
+ * A lane with at most this many writes waiting, none of them known to be costly, is *light*: when
+ * another lane has a backlog (more than {@link BACKLOG_OPS} waiting), the light lanes' writes commit
+ * first, in a transaction of their own. Why: a write that waits in a transaction with a backlog
+ * settles only once the whole transaction (`minBatch` writes whatever they cost) and its fsync
+ * did; a user's run writing twice (created, ended) waited for two of a fork bomb's transactions.
+ * Now it waits for one small transaction and its fsync: the price is one more fsync while both wait.
+ * A light transaction is never followed by another, so the backlog commits at least every other time.
+ */
+const LIGHT_LANE_OPS = 2;
+/** See {@link LIGHT_LANE_OPS}. */
+const BACKLOG_OPS = 16;
+/**
+ * A write that took longer than this to apply (milliseconds, e.g. a value of hundreds of KiB)
+ * makes its lane *costly* until one of its writes is quick again: such a lane's writes never join
+ * the light transaction, so a small write is never held by a large one's apply and fsync there.
+ */
+const COSTLY_WRITE_MS = 1;
+/** Most lanes remembered as costly; the oldest are forgotten first (they are only left out of light transactions). */
+const MAX_COSTLY_LANES = 1024;
 
 /**
  * SQLite result codes after which the transaction as a whole is gone or must not be trusted;
@@ -110,6 +137,10 @@ export class GroupCommitQueue {
   #lastCommitMs = 0;
   /** Set once a sync failed: every write from then on fails with it. */
   #failure: FlowError | null = null;
+  /** Lanes whose last write was costly (see {@link COSTLY_WRITE_MS}), oldest first. */
+  readonly #costlyLanes = new Set<string>();
+  /** The last transaction held light lanes' writes only: the next one takes the backlog's turn. */
+  #lastWasLight = false;
 
   constructor(options: GroupCommitQueueOptions) {
     this.#options = options;
@@ -125,7 +156,9 @@ export class GroupCommitQueue {
    * Queues one write; resolves with its result once its transaction committed. Writes of one
    * `lane` (a run tree) commit in the order they were queued; when several lanes wait, a
    * transaction takes their writes in turns, so a tree writing in bursts (a fork bomb) delays
-   * another's next write by a few of its own, not by its whole backlog.
+   * another's next write by a few of its own, not by its whole backlog; while a lane has a
+   * backlog, the writes of lanes with one or two waiting (a user's run) commit first, in a
+   * transaction of their own (see {@link LIGHT_LANE_OPS}).
    */
   enqueue<T>(apply: WriteOperation<T>, options: { lane?: string } = {}): Promise<T> {
     if (this.#failure) return Promise.reject(this.#failure);
@@ -171,7 +204,11 @@ export class GroupCommitQueue {
   async #drain(): Promise<void> {
     try {
       for (;;) {
-        await this.#commit(this.#takeBatch());
+        // Never two light transactions in a row: lanes that always have a write or two waiting
+        // (many small runs) must not starve a lane with a backlog.
+        const light = this.#lastWasLight ? null : this.#lightFirst();
+        const committed = await this.#commit(light ?? this.#takeBatch(), light !== null);
+        this.#lastWasLight = light !== null && committed > 0;
         if (this.#pending.length === 0) break;
         // The next batch after a turn of the event loop: I/O (requests) and timers go first, and
         // whatever the settled operations' callers write meanwhile joins it.
@@ -212,38 +249,72 @@ export class GroupCommitQueue {
   }
 
   /**
+   * The writes of light lanes, when another lane has a backlog (see {@link LIGHT_LANE_OPS}), each
+   * lane's in its order; null when there are none or no lane has a backlog.
+   */
+  #lightFirst(): Pending[] | null {
+    if (this.#pending.length <= BACKLOG_OPS) return null;
+    const counts = new Map<string, number>();
+    for (const op of this.#pending) counts.set(op.lane, (counts.get(op.lane) ?? 0) + 1);
+    let hasBacklog = false;
+    for (const count of counts.values()) if (count > BACKLOG_OPS) hasBacklog = true;
+    if (!hasBacklog) return null;
+    const isLight = (lane: string): boolean => counts.get(lane)! <= LIGHT_LANE_OPS && !this.#costlyLanes.has(lane);
+    const light = this.#pending.filter((op) => isLight(op.lane)).slice(0, this.#options.maxBatch);
+    if (light.length === 0) return null;
+    const taken = new Set(light);
+    this.#pending = this.#pending.filter((op) => !taken.has(op));
+    return light;
+  }
+
+  /** Notes how long a write of `lane` took to apply: a costly one marks its lane, a quick one clears it. */
+  #noteApplied(lane: string, ms: number): void {
+    if (ms <= COSTLY_WRITE_MS) {
+      this.#costlyLanes.delete(lane);
+      return;
+    }
+    this.#costlyLanes.delete(lane);
+    if (this.#costlyLanes.size >= MAX_COSTLY_LANES) this.#costlyLanes.delete(this.#costlyLanes.values().next().value!);
+    this.#costlyLanes.add(lane);
+  }
+
+  /**
    * Commits `batch` in one transaction (or its prefix, when cut short by `maxBatchMs`: the rest go
    * first in the next one, each lane in its order), makes it durable and settles it: its fsync
    * inside COMMIT, or after it in the thread pool for a batch of {@link OFF_LOOP_MIN_OPS} or more
    * or when the policy says so (commit-sync-policy.ts).
    */
-  async #commit(batch: Pending[]): Promise<void> {
+  async #commit(batch: Pending[], isLight: boolean): Promise<number> {
     const ended = this.#options.observers?.started('sqlite', batch.length);
-    if (!ended) return this.#commitBatch(batch);
-    await this.#commitBatch(batch).then(() => ended(), (error: unknown) => (ended(error), Promise.reject(error)));
+    if (!ended) return this.#commitBatch(batch, isLight);
+    return this.#commitBatch(batch, isLight).then((n) => (ended(), n), (error: unknown) => (ended(error), Promise.reject(error)));
   }
 
-  async #commitBatch(batch: Pending[]): Promise<void> {
+  /** Returns how many of the batch's writes the transaction took (0 when it failed or took none). */
+  async #commitBatch(batch: Pending[], isLight: boolean): Promise<number> {
     const durability = this.#durability;
     const isDeferred = durability !== null && (batch.length >= OFF_LOOP_MIN_OPS || durability.chooseOffLoop());
-    const done = await this.#transaction(batch, { commitSyncs: !isDeferred });
-    if (!done) return;
+    const done = await this.#transaction(batch, { commitSyncs: !isDeferred, isLight });
+    if (!done) return 0;
     if (done.rest.length > 0) this.#pending.unshift(...done.rest);
     const held = done.committed;
-    if (held.length === 0) return;
+    // A light transaction whose only write was undone committed nothing; made without its fsync,
+    // it still goes through the sync below, which ends the `syncing` its COMMIT began.
+    if (held.length === 0 && !isDeferred) return 0;
     if (isDeferred) {
       try {
         await durability!.syncDeferred();
       } catch (error) {
         this.#failure = this.#storeError(error);
         for (const op of [...held.map((h) => h.op), ...this.#pending.splice(0)]) op.reject(this.#failure);
-        return;
+        return held.length;
       }
     } else durability?.noteInline(this.#lastCommitMs);
     for (const { op, settled } of held) {
       if (settled.ok) op.resolve(settled.value);
       else op.reject(settled.error);
     }
+    return held.length;
   }
 
   /**
@@ -251,7 +322,7 @@ export class GroupCommitQueue {
    * their results, and the rest of the batch when it cut it short; null when it failed as a whole
    * (its writes are rejected). Settles nothing it committed.
    */
-  async #transaction(batch: Pending[], mode: { commitSyncs: boolean }): Promise<{ committed: { op: Pending; settled: Settled }[]; rest: Pending[] } | null> {
+  async #transaction(batch: Pending[], mode: TransactionMode): Promise<{ committed: { op: Pending; settled: Settled }[]; rest: Pending[] } | null> {
     for (let attempt = 0; ; attempt++) {
       let connection: SqliteConnection;
       try {
@@ -288,7 +359,7 @@ export class GroupCommitQueue {
    * for that prefix. Without `commitSyncs` its COMMIT does not
    * fsync: the caller must sync before settling anything.
    */
-  #tryCommit(connection: SqliteConnection, batch: Pending[], mode: { commitSyncs: boolean }): Settled[] | 'busy' | FlowError {
+  #tryCommit(connection: SqliteConnection, batch: Pending[], mode: TransactionMode): Settled[] | 'busy' | FlowError {
     const now = this.#options.now ?? performance.now.bind(performance);
     const startedAt = now();
     const blockedSince = performance.now();
@@ -299,13 +370,14 @@ export class GroupCommitQueue {
       return isBusy(error) ? 'busy' : this.#storeError(error);
     }
     try {
-      return this.#applyAndCommit(connection, batch, now, startedAt);
+      return this.#applyAndCommit(connection, batch, { now, startedAt, isLight: mode.isLight });
     } finally {
       this.#stats.longestTransactionMs = Math.max(this.#stats.longestTransactionMs, performance.now() - blockedSince);
     }
   }
 
-  #applyAndCommit(connection: SqliteConnection, batch: Pending[], now: () => number, startedAt: number): Settled[] | 'busy' | FlowError {
+  #applyAndCommit(connection: SqliteConnection, batch: Pending[], at: { now: () => number; startedAt: number; isLight: boolean }): Settled[] | 'busy' | FlowError {
+    const { now, startedAt } = at;
     const db = connection.db;
     const maxBatchMs = this.#options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS;
     const minBatch = this.#options.minBatch ?? DEFAULT_MIN_BATCH;
@@ -313,9 +385,20 @@ export class GroupCommitQueue {
     const results: Settled[] = [];
     try {
       for (const op of batch) {
+        const opStartedAt = now();
         control.savepoint.run();
         try {
           const value = op.apply(connection);
+          const ms = now() - opStartedAt;
+          if (at.isLight && ms > COSTLY_WRITE_MS && batch.length > 1) {
+            // A light transaction keeps small writes from waiting on a large one: this one is undone
+            // and waits, with the rest of the batch, for the next transaction (it is pure, as a
+            // retry after SQLITE_BUSY re-applies it too); its lane is not light any more.
+            control.rollbackToSavepoint.run();
+            control.release.run();
+            this.#noteApplied(op.lane, ms);
+            break;
+          }
           control.release.run();
           results.push({ ok: true, value });
         } catch (error) {
@@ -324,7 +407,9 @@ export class GroupCommitQueue {
           control.release.run();
           results.push({ ok: false, error: error instanceof FlowError ? error : this.#storeError(error) });
         }
-        if (results.length >= minBatch && now() - startedAt >= maxBatchMs) break;
+        const opEndedAt = now();
+        this.#noteApplied(op.lane, opEndedAt - opStartedAt);
+        if (results.length >= minBatch && opEndedAt - startedAt >= maxBatchMs) break;
       }
       const commitStartedAt = performance.now();
       control.commit.run();
