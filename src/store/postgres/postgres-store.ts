@@ -25,6 +25,7 @@ import type { ScheduleStore } from '../../core/schedule-store.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
 import { createRunsOneByOne } from '../create-runs-one-by-one.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
+import { deleteEndedRunsBefore } from './run-retention.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
 import { TransientNotifier } from './transient-notifier.js';
 import { NOTIFY_CHANNEL, TRANSIENT_CHANNEL, eventKinds, eventRowsFrom, notifyRuns, preparedQuery, wakeRuns } from './run-writes.js';
@@ -423,30 +424,7 @@ export class PostgresStore implements Store {
     this.#open();
     const limit = Number.isFinite(input.limit) ? Math.ceil(input.limit) : null;
     if (limit !== null && limit <= 0) return 0;
-    const deleted = await this.#db.statement((sql) =>
-      sql.query<{ deleted: number }>(
-        `WITH doomed AS (
-           SELECT run_id FROM runs
-            WHERE status IN ('SUCCEEDED', 'FAILED', 'CANCELED') AND end_time IS NOT NULL AND end_sort < $1::float8
-            ORDER BY end_sort, run_id
-            LIMIT $2::bigint
-              FOR UPDATE SKIP LOCKED
-         ), gone AS (
-           DELETE FROM runs r USING doomed d WHERE r.run_id = d.run_id RETURNING r.run_id
-         ), gone_events AS (
-           DELETE FROM run_events e USING gone g WHERE e.run_id = g.run_id
-         ), gone_items AS (
-           DELETE FROM run_items i USING gone g WHERE i.run_id = g.run_id
-         ), gone_slots AS (
-           DELETE FROM run_state_slots s USING gone g WHERE s.run_id = g.run_id
-         ), gone_trees AS (
-           DELETE FROM run_trees t USING gone g WHERE t.tree_id = g.run_id
-         )
-         SELECT count(*)::integer AS deleted FROM gone`,
-        [input.endedBefore, limit],
-      ),
-    );
-    return deleted.rows[0]?.deleted ?? 0;
+    return this.#db.statement((sql) => deleteEndedRunsBefore(sql, input.endedBefore, limit));
   }
 
   /**
