@@ -143,7 +143,8 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   // A comparison found where it differs from an earlier copy: the members before that are the
   // same, and that copy's are shared (measured, not copied) — a change at the end of a document
   // costs the comparison and a copy of what changed, not of the whole.
-  const difference = walk.reuses ? differing.get(value) : undefined;
+  // Empty unless a comparison in this walk found a difference: most walks never look it up.
+  const difference = walk.reuses && differing.size > 0 ? differing.get(value) : undefined;
   const prior = difference?.copy as Record<string, unknown> | undefined;
   const sameBelow = difference?.at ?? 0;
   // Its brackets: every object or array counts, so a value doubling empty arrays stops too.

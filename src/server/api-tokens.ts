@@ -101,9 +101,14 @@ export function apiTokenAuthenticator(store: Store, now: () => number): Remember
   const found = new TokensFound();
   const principalOf = (token: StoredApiToken | null): AuthenticatedPrincipal | null =>
     !token || token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= now()) ? null : { userId: token.principalId };
-  const authenticate = async (request: Request): Promise<AuthenticatedPrincipal | null> => {
+  /** The request's bearer token when it can be one of ours (and the store can look tokens up); null otherwise. */
+  const ourToken = (request: Request): string | null => {
     const token = bearerToken(request);
-    if (!token || !lookup || !token.startsWith(API_TOKEN_PREFIX) || token.length > 200) return null;
+    return token && lookup && token.startsWith(API_TOKEN_PREFIX) && token.length <= 200 ? token : null;
+  };
+  const authenticate = async (request: Request): Promise<AuthenticatedPrincipal | null> => {
+    const token = ourToken(request);
+    if (!token || !lookup) return null;
     // Hashed without a turn through a promise where the runtime can (Node): every request pays this.
     const hash = hashApiTokenNow(token) ?? (await hashApiToken(token));
     // Read before the lookup: what it finds is as new as this generation, or newer.
@@ -114,8 +119,8 @@ export function apiTokenAuthenticator(store: Store, now: () => number): Remember
   };
   return Object.assign(authenticate, {
     now: (request: Request, generation: number): AuthenticatedPrincipal | null | undefined => {
-      const token = bearerToken(request);
-      if (!token || !lookup || !token.startsWith(API_TOKEN_PREFIX) || token.length > 200) return null;
+      const token = ourToken(request);
+      if (!token) return null;
       const hash = hashApiTokenNow(token);
       if (hash === null) return undefined;
       const stored = found.find(generation, hash);

@@ -247,7 +247,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
       authenticated.set(request, principal);
       if (!principal || typeof principal.userId !== 'string' || principal.userId === '') return null;
       const body = await runResponses.find(runResponseKey(principal, target));
-      return body === undefined ? null : new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+      return body === undefined ? null : runAnswer(body);
     } catch {
       // The routes answer it, and report what failed (a store that went away, a throwing hook).
       authenticated.delete(request);
@@ -341,7 +341,7 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
         const observed: ObservedRequest = { method: 'GET', route: '/runs/:id', status: 200, durationMs: performance.now() - startedAt, principalId: principal.userId };
         notifyObservers(observers, (o) => o.requestEnded?.(observed));
       }
-      return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+      return runAnswer(body);
     } catch {
       return undefined; // fetch answers it, and reports what failed
     }
@@ -372,6 +372,11 @@ function httpError(status: number, message: string): FlowError {
   if (status === 415) return new FlowError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON (Content-Type: application/json)');
   if (status === 401) return new FlowError('UNAUTHENTICATED', 'missing or invalid credentials');
   return new FlowError(status === 404 ? 'ROUTE_NOT_FOUND' : 'INTERNAL', status === 404 ? 'no such route' : 'internal error');
+}
+
+/** A cached run answer (run-response-cache.ts) as the run route gives it. */
+function runAnswer(body: string): Response {
+  return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
 }
 
 /** The request with `basePath` cut from its path; null for a path outside it. */
