@@ -35,7 +35,7 @@ import {
 import { countSlots, nextSlots, slotsBetween } from '../../schedule-slots.js';
 import type { SchedulePage } from '../../schedule-store.js';
 import { principalIdOf, type AccessOptions, type PrincipalRef } from '../access/authorize.js';
-import { nextLook, refreshOutcomes } from './schedule-firing.js';
+import { nextLook, refreshOutcomes, slotCursor } from './schedule-firing.js';
 import { SchedulePoller, type ScheduleEngineDeps } from './schedule-poller.js';
 
 /** A schedule as the API shows it: the record, its next fire times, and its outcomes brought up to date. */
@@ -186,7 +186,7 @@ export class EngineSchedules {
   resume(scheduleId: string, options: AccessOptions = {}): Promise<ScheduleView> {
     return this.#change(scheduleId, options.as, async (schedule, now) => {
       if (!schedule.paused) return schedule;
-      const from = Math.max(schedule.state.lastSlot ?? schedule.createdAt, schedule.startAt === null ? -Infinity : schedule.startAt - 1);
+      const from = slotCursor(schedule, schedule.state);
       const until = schedule.endAt === null ? now : Math.min(now, schedule.endAt);
       const missed = until > from ? countSlots(schedule.spec, from, until, 1_000_000) : 0;
       const skipped: ScheduleOutcome[] = missed > 0 ? [{ slot: slotsBetween(schedule.spec, from, until, 1).slots[0]!, count: missed, status: 'skipped', reason: `paused: ${missed} slot(s) while the schedule was paused`, at: now }] : [];
@@ -311,7 +311,7 @@ export class EngineSchedules {
 
   async #view(schedule: ScheduleRecord, nextCount = 5): Promise<ScheduleView> {
     const state = await refreshOutcomes({ getRun: (id) => this.#deps.store.getRun(id) }, schedule.state);
-    const from = Math.max(state.lastSlot ?? schedule.createdAt, schedule.startAt === null ? -Infinity : schedule.startAt - 1, this.#deps.clock.now());
+    const from = Math.max(slotCursor(schedule, state), this.#deps.clock.now());
     const count = Math.min(Math.max(0, nextCount), 100);
     const upcoming = schedule.paused || state.completed ? [] : nextSlots(schedule.spec, from, count, schedule.endAt);
     const left = schedule.maxRuns === null ? upcoming : upcoming.slice(0, Math.max(0, schedule.maxRuns - state.runCount));

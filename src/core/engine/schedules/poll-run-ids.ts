@@ -8,6 +8,7 @@
 import type { ScheduleRecord } from '../../schedule.js';
 import { nextSlotAfter } from '../../schedule-slots.js';
 import type { DerivedRunIds } from '../start/derived-run-ids.js';
+import { slotCursor } from './schedule-firing.js';
 
 /** The ids of one poll's slots, each derived once (the order asks for the first slot's, the batch for every slot's). */
 export class PollRunIds {
@@ -47,9 +48,7 @@ export function scheduleScope(schedule: Pick<ScheduleRecord, 'owner' | 'origin'>
 export async function inRunIdOrder(ids: PollRunIds, schedules: ScheduleRecord[]): Promise<ScheduleRecord[]> {
   const keyed = await Promise.all(
     schedules.map(async (schedule) => {
-      const { state, startAt, createdAt, spec } = schedule;
-      const cursor = Math.max(state.lastSlot ?? createdAt, startAt === null ? -Infinity : startAt - 1);
-      const slot = state.buffered[0] ?? nextSlotAfter(spec, cursor);
+      const slot = schedule.state.buffered[0] ?? nextSlotAfter(schedule.spec, slotCursor(schedule, schedule.state));
       return { schedule, key: slot === null ? '' : await ids.forSlot(schedule, slot, 'slot') };
     }),
   );

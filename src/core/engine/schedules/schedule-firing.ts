@@ -67,7 +67,7 @@ export async function fireDue(deps: FiringDeps, record: ScheduleRecord, asked?: 
   if (record.pauseAfterFailures !== null && state.consecutiveFailures >= record.pauseAfterFailures && !asked) {
     return pauseWith(`paused after ${state.consecutiveFailures} consecutive failed runs (pauseAfterFailures ${record.pauseAfterFailures})`);
   }
-  const cursor = Math.max(state.lastSlot ?? record.createdAt, record.startAt === null ? -Infinity : record.startAt - 1);
+  const cursor = slotCursor(record, state);
   const until = record.endAt === null ? now : Math.min(now, record.endAt);
   const due: { slot: number; kind: 'slot' | 'trigger' | 'backfill' }[] = [];
   if (asked) due.push(...asked.slots.map((slot) => ({ slot, kind: asked.kind })));
@@ -155,12 +155,20 @@ function kindOf(kind: 'slot' | 'trigger' | 'backfill'): { kind?: 'trigger' | 'ba
   return kind === 'slot' ? {} : { kind };
 }
 
+/**
+ * The time after which a schedule's next slot lies: its last slot handled (its creation before
+ * any), never before its `startAt` (a slot at `startAt` itself is due).
+ */
+export function slotCursor(record: Pick<ScheduleRecord, 'createdAt' | 'startAt'>, state: Pick<ScheduleState, 'lastSlot'>): number {
+  return Math.max(state.lastSlot ?? record.createdAt, record.startAt === null ? -Infinity : record.startAt - 1);
+}
+
 /** When an engine should look at the schedule next: its next slot (plus jitter), sooner while slots wait in the buffer; null when none remains. */
 export function nextLook(record: Pick<ScheduleRecord, 'scheduleId' | 'spec' | 'startAt' | 'endAt' | 'maxRuns' | 'jitterMs' | 'createdAt' | 'paused'>, state: ScheduleState, deps: { now: number; recheckMs: number }): number | null {
   if (record.paused) return null;
   const recheck = state.buffered.length > 0 ? deps.now + deps.recheckMs : null;
   if (record.maxRuns !== null && state.runCount >= record.maxRuns) return recheck;
-  const cursor = Math.max(state.lastSlot ?? record.createdAt, record.startAt === null ? -Infinity : record.startAt - 1);
+  const cursor = slotCursor(record, state);
   const slot = nextSlotAfter(record.spec, cursor);
   if (slot === null || (record.endAt !== null && slot > record.endAt)) return recheck;
   const at = slot + jitterOf(record.scheduleId, slot, record.jitterMs);
