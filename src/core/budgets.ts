@@ -23,8 +23,8 @@ export interface Budgets {
   /** Runs one principal may start per second over HTTP (the burst is as large); more answer 429 with `Retry-After`. */
   maxStartsPerSecond: number;
   /**
-   * Runs one principal's flows may launch per second in one engine (`async` RUN_FLOW, START_FLOW_EXECUTION;
-   * the burst is as large): a launch past it is not refused, its step waits for its turn.
+   * Runs one run tree may launch per second in one engine (`async` RUN_FLOW, START_FLOW_EXECUTION; the
+   * burst is as large): a launch past it is not refused, its step waits for its turn.
    */
   maxLaunchesPerSecond: number;
   /**

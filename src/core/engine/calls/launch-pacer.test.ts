@@ -1,7 +1,7 @@
 /**
- * The launch budget (maxLaunchesPerSecond, issue 12): launches past a principal's rate wait for
- * their turn instead of failing, other principals' launches do not wait behind them, and a fork
- * bomb grows at the rate.
+ * The launch budget (maxLaunchesPerSecond, issue 12): launches past a run tree's rate wait for
+ * their turn instead of failing, other trees' launches (the same user's too) do not wait behind
+ * them, and a fork bomb grows at the rate.
  */
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../../create-engine.js';
@@ -27,12 +27,12 @@ const FAN: FlowDefinition = {
   },
 };
 
-async function runsOf(store: Store, flowId: string): Promise<{ runOwner: string; status: string }[]> {
+async function runsOf(store: Store, flowId: string): Promise<{ treeId: string; status: string }[]> {
   return (await store.listRuns({ flowId, limit: 1000 })).runs;
 }
 
 describe('the launch budget (maxLaunchesPerSecond)', () => {
-  it('makes launches past the rate wait for their turn, not fail, and leaves other principals’ launches alone', async () => {
+  it('makes launches past the rate wait for their turn, not fail, and leaves other trees’ launches alone', async () => {
     const clock = createManualClock();
     const stores = createMemoryStores();
     const engine = createEngine({ stores, clock, poll: false, runtimeConfig: { budgets: { maxLaunchesPerSecond: 2 } } });
@@ -44,22 +44,22 @@ describe('the launch budget (maxLaunchesPerSecond)', () => {
     expect(await runsOf(stores, 'm/leaf')).toHaveLength(2);
     expect((await engine.getRun(requestId)).status).toBe('ACTIVE');
 
-    // Bob's launches do not wait behind alice's.
-    const bob = await engine.startRun({ flow: 'm/fan', userId: 'bob' });
+    // Another tree's launches (alice's too) do not wait behind the first tree's.
+    const other = await engine.startRun({ flow: 'm/fan', userId: 'alice' });
     await clock.advance(0);
-    expect((await runsOf(stores, 'm/leaf')).filter((r) => r.runOwner === 'bob')).toHaveLength(2);
+    expect((await runsOf(stores, 'm/leaf')).filter((r) => r.treeId === other.requestId)).toHaveLength(2);
 
     await clock.advance(499);
-    expect((await runsOf(stores, 'm/leaf')).filter((r) => r.runOwner === 'alice')).toHaveLength(2);
+    expect((await runsOf(stores, 'm/leaf')).filter((r) => r.treeId === requestId)).toHaveLength(2);
     await clock.advance(1);
-    expect((await runsOf(stores, 'm/leaf')).filter((r) => r.runOwner === 'alice')).toHaveLength(3);
+    expect((await runsOf(stores, 'm/leaf')).filter((r) => r.treeId === requestId)).toHaveLength(3);
 
     await clock.advance(1_000);
     const leaves = await runsOf(stores, 'm/leaf');
     expect(leaves).toHaveLength(10);
     expect(leaves.every((r) => r.status === 'SUCCEEDED')).toBe(true);
     expect((await engine.getRun(requestId)).status).toBe('SUCCEEDED');
-    expect((await engine.getRun(bob.requestId)).status).toBe('SUCCEEDED');
+    expect((await engine.getRun(other.requestId)).status).toBe('SUCCEEDED');
     await engine.close();
   });
 
