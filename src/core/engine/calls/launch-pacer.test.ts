@@ -77,7 +77,22 @@ describe('the launch budget (maxLaunchesPerSecond)', () => {
     await engine.close();
   });
 
-  it('lets a waiting launch go when its run is canceled, starting nothing', async () => {
+  it('starts nothing more when a run is canceled while its launch waits', async () => {
+    const clock = createManualClock();
+    const stores = createMemoryStores();
+    const engine = createEngine({ stores, clock, poll: false, runtimeConfig: { budgets: { maxLaunchesPerSecond: 1 } } });
+    for (const flow of [LEAF, FAN]) await engine.deployFlow(flow, { publish: true });
+    const { requestId } = await engine.startRun({ flow: 'm/fan', userId: 'alice' });
+    await clock.advance(0);
+    expect(await runsOf(stores, 'm/leaf')).toHaveLength(1);
+    expect((await engine.cancelRun(requestId)).status).toBe('CANCELED');
+    await clock.advance(5_000);
+    expect(await runsOf(stores, 'm/leaf')).toHaveLength(1);
+    expect((await engine.getRun(requestId)).status).toBe('CANCELED');
+    await engine.close();
+  });
+
+  it('gives up a booking at once when its signal aborts', async () => {
     const clock = createManualClock();
     const pacer = new LaunchPacer({ launchesPerSecond: 1, clock });
     expect(pacer.pace('alice')).toBeNull();
