@@ -53,8 +53,9 @@ export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
   // of a tree at its fair share that waits in the store makes claims pass over it (see fair-shares.ts).
   maxRunsPerTree: 1_000,
   maxStartsPerSecond: 100,
-  // A fork bomb grows at this rate instead of as fast as runs can be created (issue 12); a flow that
-  // fans out a thousand launches takes ten seconds to start them instead of one.
+  // A fork bomb grows at this rate instead of as fast as runs can be created (issue 12); a run that
+  // launches a thousand in a loop takes about nine seconds to start them. Many trees launching a
+  // few each (the usual fan-out of a busy service) never wait.
   maxLaunchesPerSecond: 100,
   // A job that starts a run fire-and-forget records it within milliseconds; seconds cover a
   // process that is still starting. Each waiting watch holds a connection: hence the two counts.

@@ -94,7 +94,8 @@ export async function startFlowExecution(args: StepArgs, step: StartFlowExecutio
 /**
  * The one way a step starts another flow's run, in this order: the depth limit, the callee
  * resolved, its fit checked, the caller's right to start it (and act as `runAs`) asked, a
- * launch's turn waited for (launch-pacer.ts) — then the run built. A failed check throws (or returns the depth failure) before anything exists.
+ * launch's turn waited for (launch-pacer.ts) — then the run built. A failed check throws (or
+ * returns the depth failure) before anything exists.
  */
 async function startChild(
   args: StepArgs,
