@@ -201,8 +201,10 @@ export interface VictimFigures {
  * Runs the scenarios; returns the markdown tables. `serveArgs` go to every `flowrun serve` (e.g.
  * `['--budget', 'maxRunsPerTree=10000']` to see what a budget's default buys).
  */
-export async function benchHostile(options: { quick: boolean; serveArgs?: string[]; victimOnly?: boolean; profileFile?: string; traceFile?: string; figures?: (f: VictimFigures) => void }): Promise<string> {
+export async function benchHostile(options: { quick: boolean; serveArgs?: string[]; victimOnly?: boolean; attacks?: string[]; profileFile?: string; traceFile?: string; figures?: (f: VictimFigures) => void }): Promise<string> {
   const serveArgs = options.serveArgs ?? [];
+  // The attacks run under the victim's runs: all three, or those named (flow ids), to see what each costs.
+  const attacks = options.attacks ? ATTACKS.filter((a) => options.attacks!.includes(a.flow.id)) : ATTACKS;
   const victimMs = options.quick ? 5_000 : 15_000;
   const attackMs = options.quick ? 8_000 : 20_000;
 
@@ -264,7 +266,7 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
     }
     const loadFrom = Date.now();
     const loadHealth = healthSampler(s.serve);
-    for (const attack of ATTACKS) await startAttack(s, attack);
+    for (const attack of attacks) await startAttack(s, attack);
     const loaded = await victimRuns(s, victimMs, options.traceFile ? { file: options.traceFile, window: 'attack' } : undefined);
     const loadH = await loadHealth.stop();
     const loadTo = Date.now();
@@ -278,7 +280,7 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
       return [name, String(runs.latencies.length), String(runs.failed), fmt(l.p50), fmt(l.p99), String(h.latencies.length), String(h.failures), fmt(hl.p50), fmt(hl.p99), fmt(gap), `${fmt(pauses.totalMs)} / ${fmt(pauses.maxMs)}`];
     };
     const idleRow = row('idle', idle, idleH, gaps.idle, gc.idle);
-    const loadRow = row('under items 1, 2 and 7 at once', loaded, loadH, gaps.load, gc.load);
+    const loadRow = row(attacks === ATTACKS ? 'under items 1, 2 and 7 at once' : `under ${attacks.map((a) => a.flow.id).join(', ')}`, loaded, loadH, gaps.load, gc.load);
     const ratio = latencySummary(loaded.latencies).p99 / latencySummary(idle.latencies).p99;
     latencyRows = [idleRow, loadRow, ['p99 under load ÷ idle', '', '', '', `${fmt(ratio)}×`, '', '', '', '', '', '']];
     const [l0, l1, h0, h1] = [latencySummary(idle.latencies), latencySummary(loaded.latencies), latencySummary(idleH.latencies), latencySummary(loadH.latencies)];
@@ -307,18 +309,19 @@ export async function benchHostile(options: { quick: boolean; serveArgs?: string
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  // node --import tsx bench/hostile.ts [--quick] [--victim-only] [--json] [--profile FILE] [--trace FILE] [--budget NAME=VALUE …]:
+  // node --import tsx bench/hostile.ts [--quick] [--victim-only] [--json] [--attacks m/dag,m/fork,m/outloop] [--profile FILE] [--trace FILE] [--budget NAME=VALUE …]:
   // --victim-only skips the attacks alone; --json prints the victim figures as one JSON line last;
+  // --attacks runs only the attacks named (flow ids) under the victim's runs;
   // --profile writes a CPU profile of the server during the attacks; --trace appends each victim run
   // ("idle|attack <start epoch ms> <latency ms>") to FILE, beside the probe's gaps (FILE.gaps, FILE.gaps.gc)
   // when there is no profile; the other flags go to flowrun serve.
   const argv = process.argv.slice(2);
   const valueOf = (flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
-  const [profileFile, traceFile] = [valueOf('--profile'), valueOf('--trace')];
+  const [profileFile, traceFile, attacks] = [valueOf('--profile'), valueOf('--trace'), valueOf('--attacks')];
   const ours = new Set(['--quick', '--victim-only', '--json']);
-  const valued = new Set(['--profile', '--trace']);
+  const valued = new Set(['--profile', '--trace', '--attacks']);
   const serveArgs = argv.filter((a, i) => !ours.has(a) && !valued.has(a) && !valued.has(argv[i - 1] ?? ''));
   let figures: VictimFigures | undefined;
-  console.log(await benchHostile({ quick: argv.includes('--quick'), serveArgs, victimOnly: argv.includes('--victim-only'), ...(profileFile ? { profileFile } : {}), ...(traceFile ? { traceFile } : {}), figures: (f) => (figures = f) }));
+  console.log(await benchHostile({ quick: argv.includes('--quick'), serveArgs, victimOnly: argv.includes('--victim-only'), ...(attacks ? { attacks: attacks.split(',') } : {}), ...(profileFile ? { profileFile } : {}), ...(traceFile ? { traceFile } : {}), figures: (f) => (figures = f) }));
   if (argv.includes('--json')) console.log(JSON.stringify(figures));
 }

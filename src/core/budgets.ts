@@ -23,6 +23,11 @@ export interface Budgets {
   /** Runs one principal may start per second over HTTP (the burst is as large); more answer 429 with `Retry-After`. */
   maxStartsPerSecond: number;
   /**
+   * Runs one run tree may launch per second in one engine (`async` RUN_FLOW, START_FLOW_EXECUTION; the
+   * burst is as large): a launch past it is not refused, its step waits for its turn.
+   */
+  maxLaunchesPerSecond: number;
+  /**
    * Longest a watch (`watchRun`, `GET /runs/{id}/stream`) of a run that is not recorded yet — or
    * that its watcher may not read — waits for it to appear before it answers RUN_NOT_FOUND, in ms.
    */
@@ -48,6 +53,10 @@ export const DEFAULT_BUDGETS: Readonly<Budgets> = Object.freeze({
   // of a tree at its fair share that waits in the store makes claims pass over it (see fair-shares.ts).
   maxRunsPerTree: 1_000,
   maxStartsPerSecond: 100,
+  // A fork bomb grows at this rate instead of as fast as runs can be created (issue 12); a run that
+  // launches a thousand in a loop takes about nine seconds to start them. Many trees launching a
+  // few each (the usual fan-out of a busy service) never wait.
+  maxLaunchesPerSecond: 100,
   // A job that starts a run fire-and-forget records it within milliseconds; seconds cover a
   // process that is still starting. Each waiting watch holds a connection: hence the two counts.
   maxWatchWaitMs: 5_000,

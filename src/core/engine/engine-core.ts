@@ -9,6 +9,7 @@ import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, RecordedRun, Store } from '../store.js';
 import type { AccessControl } from './access/authorize.js';
+import type { LaunchPacer } from './calls/launch-pacer.js';
 import type { Logger, Module } from './types.js';
 import type { EngineObservers } from './engine-observer.js';
 import type { ModelResolver } from './steps/model-resolver.js';
@@ -103,6 +104,8 @@ export interface EngineCore {
   readonly budgets: Budgets;
   /** Permission checks (authorize.ts): a step calling another flow asks them before it creates the run. */
   readonly access: AccessControl;
+  /** The launch budget (`maxLaunchesPerSecond`, calls/launch-pacer.ts): a launching step waits here for its turn. */
+  readonly launches: LaunchPacer;
   /** `runtimeConfig.governance`: asked before ASK, MODULE, cross-flow RUN_FLOW and START_FLOW_EXECUTION steps. */
   readonly governance: GovernancePolicy | undefined;
   /** `runtimeConfig.modelResolver`: the models of ASK steps. */

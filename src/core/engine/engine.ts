@@ -33,6 +33,7 @@ import { RunScheduler } from './execution/run-scheduler.js';
 import { cancelRunTree, type CancelDeps } from './execution/cancel-run.js';
 import { RetentionSweeper } from './execution/retention.js';
 import { FlowCache } from './start/flow-cache.js';
+import { LaunchPacer } from './calls/launch-pacer.js';
 import { DerivedRunIds } from './start/derived-run-ids.js';
 import { EmitOutbox } from './events/event-outbox.js';
 import { RunWatching } from './live/run-watching.js';
@@ -74,6 +75,7 @@ export class Engine implements EngineCore {
   readonly tracing: Tracing | undefined;
   readonly principals: EnginePrincipals;
   readonly access: AccessControl;
+  readonly launches: LaunchPacer;
   /** Run ids of idempotency keys and events, keyed with the store's secret (read once, cached). */
   readonly derivedRunIds: DerivedRunIds;
   readonly #live: LiveEvents;
@@ -104,6 +106,7 @@ export class Engine implements EngineCore {
     this.maxNestingDepth = checkMaxNestingDepth(config.maxNestingDepth);
     this.maxHistoryPerRun = config.maxHistoryPerRun ?? 10_000;
     this.budgets = resolveBudgets(config.budgets);
+    this.launches = new LaunchPacer({ launchesPerSecond: this.budgets.maxLaunchesPerSecond, clock: this.clock });
     this.modelResolver = config.modelResolver;
     this.governance = config.governance;
     this.workerId = options.workerId ?? `engine-${this.ids.newId()}`;

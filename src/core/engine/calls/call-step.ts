@@ -93,8 +93,9 @@ export async function startFlowExecution(args: StepArgs, step: StartFlowExecutio
 
 /**
  * The one way a step starts another flow's run, in this order: the depth limit, the callee
- * resolved, its fit checked, the caller's right to start it (and act as `runAs`) asked — then
- * the run built. A failed check throws (or returns the depth failure) before anything exists.
+ * resolved, its fit checked, the caller's right to start it (and act as `runAs`) asked, a
+ * launch's turn waited for (launch-pacer.ts) — then the run built. A failed check throws (or
+ * returns the depth failure) before anything exists.
  */
 async function startChild(
   args: StepArgs,
@@ -112,6 +113,9 @@ async function startChild(
   const target = await core.loadFlow(call.flowId, call.version);
   call.checkCallee?.(target);
   await core.access.assertCanCall(run, target, call.runAs); // PERMISSION_DENIED fails the step; nothing starts
+  // A launch waits for its tree's turn (maxLaunchesPerSecond) before its run is built, so its start time is when it starts.
+  const turn = call.child.detached ? core.launches.pace(run.treeId, args.signal) : null;
+  if (turn) await turn;
   const child = core.buildRun({ ...call.child, flow: target, parent: run, depth, source: 'flow' });
   return { target, child };
 }
