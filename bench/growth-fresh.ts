@@ -5,7 +5,7 @@
  * flowrun's memory store, Node CPU per run with the caller's building left out), the modes
  * interleaved, the order reversed every other round.
  *
- *   node --import tsx bench/growth-fresh.ts [--before DIR] [--rounds 4] [--secs 3] [--floors]
+ *   node --import tsx bench/growth-fresh.ts [--before DIR] [--rounds 4] [--secs 3] [--floors] [--ab-only]
  *
  * Modes (growth-runner.ts options):
  * - `1 KiB`: a new 1 KiB input every run — the reference the goal divides by.
@@ -22,7 +22,7 @@
  * - with `--floors`, `floor: X`: `caller froze it` plus a copy by X (structuredClone, a JSON round
  *   trip, a plain recursive copy) kept for good: a run whose copy cost only what X costs.
  * With `--before DIR` (an older checkout with this bench/ copied in) the first three modes run on
- * both, interleaved. Prints markdown: per mode the median (min–max) CPU ms per run; the ratios;
+ * both, interleaved (`--ab-only`: those three alone, for more rounds in the time). Prints markdown: per mode the median (min–max) CPU ms per run; the ratios;
  * the split of `1 MiB fresh` over `1 KiB`.
  */
 import { spawnSync } from 'node:child_process';
@@ -35,6 +35,7 @@ const rounds = opt.num('rounds', 4);
 const secs = opt.num('secs', 3);
 const before = opt.get('before', '');
 const floors = opt.has('floors');
+const abOnly = opt.has('ab-only');
 
 interface Mode {
   name: string;
@@ -50,7 +51,7 @@ const MODES: Mode[] = [
   { name: '1 MiB fresh, caller froze it', args: ['--input-kib', '1024', '--input-change', 'fresh-frozen'], both: false },
   { name: '1 MiB fresh, seal apart', args: ['--input-kib', '1024', '--input-change', 'fresh', '--seal-split'], both: false },
   ...(floors ? ['structuredClone', 'json-round-trip', 'hand-copy'].map((floor) => ({ name: `floor: ${floor}`, args: ['--input-kib', '1024', '--input-change', 'fresh-frozen', '--floor', floor], both: false })) : []),
-];
+].filter((m) => !abOnly || m.both);
 
 interface Result {
   node_cpu_ms_per_run: number;
