@@ -99,8 +99,8 @@ const ratioRows = sides.map(([side]) => [
   side === 'after' ? perRound((r) => (at(side, '1 MiB fresh', r) - (at(side, '1 KiB + caller holds 1 MiB', r) - at(side, '1 KiB', r))) / at(side, '1 KiB', r)) : '',
 ]);
 lines.push(markdownTable(['code', '1 MiB fresh ÷ 1 KiB', '1 MiB same ÷ 1 KiB', "1 MiB fresh ÷ 1 KiB, the caller's garbage left out"], ratioRows));
-lines.push('', `Where \`1 MiB fresh\`'s extra CPU over \`1 KiB\` goes (after; ms per run, per round):`, '');
-lines.push(
+if (!abOnly) lines.push('', `Where \`1 MiB fresh\`'s extra CPU over \`1 KiB\` goes (after; ms per run, per round):`, '');
+if (!abOnly) lines.push(
   markdownTable(
     ['part', 'ms / run'],
     [
