@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { jsonSize } from './json-size.js';
 
@@ -13,6 +14,11 @@ describe('jsonSize', () => {
     ];
     for (const sample of samples) expect(jsonSize(sample), JSON.stringify(sample)).toBe(bytes(sample));
     expect(jsonSize(undefined)).toBe(4);
+  });
+
+  it('counts any string, and any key, exactly as JSON.stringify writes it: escapes, every plane, lone surrogates', () => {
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\ud800', '\udfff'), fc.string({ unit: 'binary', maxLength: 1 })), maxLength: 40 });
+    fc.assert(fc.property(text, text, (value, key) => jsonSize(value) === bytes(value) && jsonSize({ [key]: value }) === bytes({ [key]: value })), { numRuns: 2000 });
   });
 
   it('counts a shared reference every time it occurs', () => {

@@ -84,6 +84,11 @@ export function jsonScalarSize(value: unknown): number {
   return scalarSize(value);
 }
 
+/** The UTF-8 bytes of a string's JSON literal: its quotes, escapes and characters. */
+export function jsonStringSize(text: string): number {
+  return stringSize(text);
+}
+
 /** Bytes of a value that is not a container; 0 for arrays and objects (their parts are counted apart). */
 function scalarSize(value: unknown): number {
   switch (typeof value) {
@@ -160,25 +165,29 @@ function decimalSize(value: number): number | undefined {
   return undefined;
 }
 
+/** Bytes beyond the first that JSON writes for each ASCII character: escapes (`\n`, `\u0001`). */
+const ASCII_EXTRA = new Uint8Array(0x80);
+for (let code = 0; code < 0x20; code++) ASCII_EXTRA[code] = 5;
+for (const code of [0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x22, 0x5c]) ASCII_EXTRA[code] = 1;
+
 /** Bytes of a JSON string literal: quotes, escapes, and UTF-8 for the rest (a lone surrogate is escaped). */
 function stringSize(text: string): number {
-  let size = 2;
   const length = text.length;
+  // One byte per character to start with, and what a character takes beyond that added: a table for ASCII, the bulk of text.
+  let size = 2 + length;
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
-    if (code < 0x80) {
-      if (code >= 0x20 && code !== 0x22 && code !== 0x5c) size += 1;
-      else if (code === 0x22 || code === 0x5c || code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d) size += 2;
-      else size += 6;
-    } else if (code < 0x800) size += 2;
+    if (code < 0x80) size += ASCII_EXTRA[code]!;
+    else if (code < 0x800) size += 1;
     else if (code >= 0xd800 && code <= 0xdbff) {
       const next = i + 1 < length ? text.charCodeAt(i + 1) : 0;
       if (next >= 0xdc00 && next <= 0xdfff) {
-        size += 4;
+        // Two units, four bytes.
+        size += 2;
         i += 1;
-      } else size += 6;
-    } else if (code >= 0xdc00 && code <= 0xdfff) size += 6;
-    else size += 3;
+      } else size += 5;
+    } else if (code >= 0xdc00 && code <= 0xdfff) size += 5;
+    else size += 2;
   }
   return size;
 }

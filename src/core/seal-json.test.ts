@@ -152,4 +152,31 @@ describe('sealJson', () => {
       { numRuns: 300 },
     );
   });
+
+  it('copies and measures exactly any document, siblings whose keys differ at the same place included (property)', () => {
+    const key = fc.oneof(fc.constantFrom('sku', 'name', 'qty', 'k"ey', 'é', '😀', '\n'), fc.string({ maxLength: 4 }));
+    const line = fc.dictionary(key, fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.array(fc.string({ maxLength: 3 }), { maxLength: 3 })), { maxKeys: 5 });
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 12 }), fc.array(fc.array(line, { maxLength: 3 }), { maxLength: 3 }), (lines, nested) => {
+        const value = { pad: 'p'.repeat(1100), lines, nested };
+        const sealed = sealJson(value, { path: 'input', maxDepth: 100 });
+        expect(JSON.stringify(sealed)).toBe(JSON.stringify(value));
+        expect(sealedSize(sealed)).toBe(bytes(value));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('copies arrays as JSON has them: holes and undefined as null, never the caller\'s subclass or extra properties', () => {
+    class Lines extends Array<unknown> {}
+    const lines = Lines.from([1, { a: 2 }]);
+    const holey = [1, , 3];
+    const tagged = Object.assign([1, 2], { note: 'not data' });
+    const sealed = sealJson({ lines, holey, tagged, pad: 'p'.repeat(1100) }, { path: 'input', maxDepth: 100 });
+    expect(Object.getPrototypeOf(sealed.lines)).toBe(Array.prototype);
+    expect(sealed.lines).toEqual([1, { a: 2 }]);
+    expect(JSON.stringify(sealed.holey)).toBe('[1,null,3]');
+    expect(sealed.tagged).not.toHaveProperty('note');
+    expect(jsonSize(sealed)).toBe(bytes({ lines: [1, { a: 2 }], holey: [1, null, 3], tagged: [1, 2], pad: 'p'.repeat(1100) }));
+  });
 });

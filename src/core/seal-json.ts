@@ -7,7 +7,7 @@
  */
 import { ValidationError } from './errors.js';
 import { assertNestingWithin, describePath, findTooDeep } from './json-depth.js';
-import { jsonScalarSize, jsonSize } from './json-size.js';
+import { jsonScalarSize, jsonSize, jsonStringSize } from './json-size.js';
 import { markSealed, sealedHeight, sealedSize } from './sealed-values.js';
 
 /**
@@ -147,6 +147,10 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   const difference = walk.reuses && differing.size > 0 ? differing.get(value) : undefined;
   const prior = difference?.copy as Record<string, unknown> | undefined;
   const sameBelow = difference?.at ?? 0;
+  if (prior === undefined) {
+    const copy = isArray ? copyArray(value, depth, walk) : undefined;
+    if (copy !== undefined) return copy;
+  }
   // Its brackets: every object or array counts, so a value doubling empty arrays stops too.
   if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
   let size = 2;
@@ -180,7 +184,8 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     let members = 0;
     let position = -1;
     for (const key in value) {
-      if (!Object.hasOwn(value, key)) continue;
+      // hasOwnProperty.call on a for-in key is what V8 optimizes away for an object with an enum cache.
+      if (!hasOwnProperty.call(value, key)) continue;
       position += 1;
       const item = (value as Record<string, unknown>)[key];
       // Like JSON and cloneJson: functions are not data; undefined keeps its key (and the object is not sealed).
@@ -194,7 +199,7 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
       else out[key] = copied;
       if (item !== undefined) {
         const bytes = plain ? jsonScalarSize(item) : walk.size;
-        size += jsonScalarSize(key) + 1 + bytes;
+        size += keyBytes(key, position, depth) + 1 + bytes;
         if (plain) inline += bytes;
         members += 1;
       }
@@ -205,8 +210,14 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
     size += members > 0 ? members - 1 : 0;
     copy = out;
   }
-  height += 1;
-  // The scalars counted inline above count toward the walk's bound too.
+  return finish(value, copy, size, height + 1, ok, inline, walk);
+}
+
+/**
+ * Ends {@link visit}'s copy of `value`: counts the scalars counted inline toward the walk's bound,
+ * freezes the copy when it is plain data (registering it when large), and leaves its sizes in `walk`.
+ */
+function finish<C extends object>(value: object, copy: C, size: number, height: number, ok: boolean, inline: number, walk: Walk): C {
   if ((walk.seen += inline) > walk.maxBytes) throw TOO_LARGE;
   if (ok) {
     Object.freeze(copy);
@@ -219,6 +230,69 @@ function visit(value: unknown, depth: number, walk: Walk): unknown {
   walk.height = height;
   walk.ok = ok;
   return copy;
+}
+
+const arraySlice = Array.prototype.slice;
+const hasOwnProperty = Object.prototype.hasOwnProperty;
+
+/**
+ * {@link visit}'s copy of a plain array with nothing to share from an earlier copy: copied at once
+ * by `slice` (a block copy, where a document's arrays of strings and numbers are most of it), then
+ * its objects replaced by their copies and its scalars measured in one loop. Undefined when `slice`
+ * made something else than a plain array (a `constructor` of the caller's): the general path copies it.
+ */
+function copyArray(value: unknown[], depth: number, walk: Walk): unknown[] | undefined {
+  if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+  const out = arraySlice.call(value) as unknown[];
+  if (Object.getPrototypeOf(out) !== Array.prototype) return undefined;
+  if ((walk.seen += 2) > walk.maxBytes) throw TOO_LARGE;
+  const length = out.length;
+  let size = length > 0 ? length + 1 : 2;
+  let inline = 0;
+  let height = 0;
+  let ok = true;
+  for (let i = 0; i < length; i++) {
+    const item = out[i];
+    let bytes: number;
+    if (typeof item === 'string') bytes = jsonStringSize(item);
+    else if (typeof item === 'number' || typeof item === 'boolean' || item === null) bytes = jsonScalarSize(item);
+    else {
+      // Objects, and what JSON writes as null here (undefined, a hole, a function): visit decides.
+      out[i] = visit(item, depth + 1, walk);
+      size += walk.size;
+      if (walk.height > height) height = walk.height;
+      ok &&= walk.ok;
+      continue;
+    }
+    size += bytes;
+    inline += bytes;
+  }
+  return finish(value, out, size, height + 1, ok, inline, walk);
+}
+
+/**
+ * The JSON bytes of the keys met at each position of an object at each depth, as pairs `[key,
+ * bytes, …]`: the objects of one array usually have the same keys in the same order, so a key is
+ * measured once per position rather than once per object.
+ */
+const keyBytesMemo: unknown[][] = [];
+/** Positions remembered per depth at most: a very wide object measures the rest of its keys. */
+const MEMO_POSITIONS = 64;
+/** Longest key remembered (UTF-16 units). */
+const MEMO_KEY_LENGTH = 64;
+
+/** The JSON bytes of `key`, met at `position` among an object's keys at `depth`: looked up in {@link keyBytesMemo} first. */
+function keyBytes(key: string, position: number, depth: number): number {
+  const memo = (keyBytesMemo[depth] ??= []);
+  const at = 2 * position;
+  if (memo[at] === key) return memo[at + 1] as number;
+  const bytes = jsonStringSize(key);
+  // Only short keys are kept: the memo holds them for as long as the process lives.
+  if (position < MEMO_POSITIONS && key.length <= MEMO_KEY_LENGTH) {
+    memo[at] = key;
+    memo[at + 1] = bytes;
+  }
+  return bytes;
 }
 
 /**
