@@ -61,6 +61,24 @@ if (storeKind === 'pg') {
   store = createSqliteStore({ path: join(dir, 'flowrun.db') });
 }
 
+// The first burst (the first claim that finds schedules, once the measured engine polls, until its
+// N-th run is created): when its claims and creations happened, in ms after the boundary (negative:
+// before it), and this process's CPU over that whole span, wherever the engine does the work.
+let armed = false;
+const phases = { firstClaimMs: NaN, lastClaimMs: NaN, firstCreateMs: NaN, lastCreateMs: NaN, runsCreated: 0 };
+let cpuAtFirstClaim: NodeJS.CpuUsage | null = null;
+let cpuFirstClaimToCreated: number | null = null;
+const burstCreated: (() => void)[] = [];
+const claimDue = store.schedules.claimDueSchedules.bind(store.schedules);
+store.schedules.claimDueSchedules = async (input) => {
+  const cpuBefore = process.cpuUsage();
+  const claimed = await claimDue(input);
+  if (armed && claimed.length > 0 && phases.runsCreated < N) {
+    phases.lastClaimMs = Date.now() - firstBoundary;
+    if (cpuAtFirstClaim === null) [cpuAtFirstClaim, phases.firstClaimMs] = [cpuBefore, phases.lastClaimMs];
+  }
+  return claimed;
+};
 // Counts every call on Store.schedules (each is one statement), by method.
 const calls = new Map<string, number>();
 const counted = new Proxy(store.schedules, {
@@ -75,25 +93,6 @@ const counted = new Proxy(store.schedules, {
 }) as ScheduleStore;
 Object.defineProperty(store, 'schedules', { value: counted });
 
-// The first burst (the first claim that finds schedules, once the measured engine polls, until its
-// N-th run is created): when its claims and creations happened, in ms after the boundary (negative:
-// before it), and this process's CPU over that whole span, wherever the engine does the work.
-let armed = false;
-const phases = { firstClaimMs: NaN, lastClaimMs: NaN, firstCreateMs: NaN, lastCreateMs: NaN, runsCreated: 0 };
-let cpuAtFirstClaim: NodeJS.CpuUsage | null = null;
-let cpuFirstClaimToCreated: number | null = null;
-const burstCreated: (() => void)[] = [];
-const claimDue = store.schedules.claimDueSchedules.bind(store.schedules);
-const countedClaims = store.schedules;
-countedClaims.claimDueSchedules = async (input) => {
-  const cpuBefore = process.cpuUsage();
-  const claimed = await claimDue(input);
-  if (armed && claimed.length > 0 && phases.runsCreated < N) {
-    phases.lastClaimMs = Date.now() - firstBoundary;
-    if (cpuAtFirstClaim === null) [cpuAtFirstClaim, phases.firstClaimMs] = [cpuBefore, phases.lastClaimMs];
-  }
-  return claimed;
-};
 const createRuns = store.createRuns.bind(store);
 store.createRuns = async (input) => {
   const outcomes = await createRuns(input);
