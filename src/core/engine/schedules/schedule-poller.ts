@@ -297,12 +297,21 @@ export class SchedulePoller {
     }
   }
 
-  /** Stops polling; a poll under way finishes the schedule it is firing, and one waiting for a due time releases what it claimed ahead. */
-  close(): void {
+  /**
+   * Stops polling; a poll under way finishes the schedule it is firing. One waiting for a due time
+   * hands back what it claimed ahead: the promise resolves once it has (nothing else is awaited).
+   */
+  close(): Promise<void> {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = null;
-    this.#waitingForSlot?.wake();
+    const waiting = this.#waitingForSlot;
+    if (!waiting) return Promise.resolve();
+    waiting.wake();
+    return (this.#running ?? Promise.resolve()).then(
+      () => {},
+      () => {},
+    );
   }
 
   /** Waits on the engine clock until `at`; false when the poller closed meanwhile. */
