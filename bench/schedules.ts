@@ -93,13 +93,12 @@ const counted = new Proxy(store.schedules, {
 }) as ScheduleStore;
 Object.defineProperty(store, 'schedules', { value: counted });
 
-const createRuns = store.createRuns.bind(store);
-store.createRuns = async (input) => {
-  const outcomes = await createRuns(input);
+/** `created` runs of the burst were created just now (by a batch, or one by one: a schedule fired alone). */
+function burstRunsCreated(created: number): void {
   if (armed && phases.runsCreated < N) {
     phases.lastCreateMs = Date.now() - firstBoundary;
     if (Number.isNaN(phases.firstCreateMs)) phases.firstCreateMs = phases.lastCreateMs;
-    phases.runsCreated += outcomes.filter((o) => o === 'created').length;
+    phases.runsCreated += created;
     if (phases.runsCreated >= N) {
       if (cpuAtFirstClaim) {
         const used = process.cpuUsage(cpuAtFirstClaim);
@@ -108,7 +107,18 @@ store.createRuns = async (input) => {
       for (const done of burstCreated.splice(0)) done();
     }
   }
+}
+const createRuns = store.createRuns.bind(store);
+store.createRuns = async (input) => {
+  const outcomes = await createRuns(input);
+  burstRunsCreated(outcomes.filter((o) => o === 'created').length);
   return outcomes;
+};
+const createRun = store.createRun.bind(store);
+store.createRun = async (input) => {
+  const created = await createRun(input);
+  if (input.run.source === 'schedule') burstRunsCreated(1);
+  return created;
 };
 
 const setup = createEngine({ stores: store, poll: false });
@@ -267,7 +277,7 @@ const row = {
   // The same from the burst's first claim (which may come before the boundary) until its last run was created: comparable whenever the work is done.
   cpuUsPerFiringFromClaim: cpuFirstClaimToCreated === null ? null : r3(cpuFirstClaimToCreated / N),
   // PostgreSQL: its backends' CPU (this database's, /proc) over the same span, per firing.
-  serverCpuUsPerFiringUntilStarted: MODE === 'burst' && serverCpuToStart ? r3((await serverCpuToStart) / Math.max(1, firstBurstRuns)) : null,
+  serverCpuUsPerFiringUntilStarted: MODE === 'burst' && serverCpuToStart && phases.runsCreated >= N ? r3((await serverCpuToStart) / Math.max(1, firstBurstRuns)) : null,
   readsPerIdlePollAtN: idleAtN.readsPerPoll,
   idlePollMsAtN: idleAtN.pollMs,
   stored: STORED,
