@@ -14,21 +14,27 @@
  *   claim, the run's creation, the schedule's save, and executing the one-step run;
  * - with `--mode burst`, CPU per firing until started: this process's CPU from the first minute
  *   boundary until its last run was created (sampled every 20 ms) ÷ that minute's firings — what
- *   starting a burst costs, whatever the machine's load makes the lateness;
+ *   starting a burst costs, whatever the machine's load makes the lateness; and
+ *   `cpuUsPerFiringFromClaim`, the same from the burst's first claim (an engine may claim a burst
+ *   ahead of its due time) until its last run was created — the whole cost, wherever it falls;
+ *   `serverCpuUsPerFiringUntilStarted` (PostgreSQL): the database backends' CPU over that time
+ *   (from /proc, the server on this machine); `burstPhasesMs`: when the burst's claims and run
+ *   creations happened, in ms after the boundary; `--cpu-prof FILE`: a V8 profile of the burst;
  * - store reads per idle poll: `Store.schedules` calls (each one statement) that one poll makes
  *   when nothing is due, with N schedules stored and then with `--stored` (default 100,000):
  *   constant, not growing with the number stored; and the poll's wall time;
  * - RSS with `--stored` schedules stored and the engine polling (after a GC).
  * The extra schedules up to `--stored` fire once a year, so they are stored but not due.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { createEngine, createPostgresStores, createSqliteStore, type Store } from '../src/index.js';
 import { freshScheduleState } from '../src/core/schedule.js';
 import type { NewSchedule, ScheduleStore } from '../src/core/schedule-store.js';
 import { nextSlotAfter } from '../src/core/schedule-slots.js';
 import { latencySummary, r3, readOptions } from './measure.js';
-import { PgAdmin } from './pg-admin.js';
+import { PgAdmin, statsDelta, type ServerStats } from './pg-admin.js';
 
 const opt = readOptions(process.argv.slice(2));
 const storeKind = opt.get('store', 'sqlite');
@@ -40,6 +46,8 @@ if (MODE !== 'spread' && MODE !== 'burst') throw new Error('--mode is spread or 
 /** The second of the minute schedule i fires at. */
 const secondOf = (i: number): number => (MODE === 'spread' ? i % 60 : 0);
 const gc = (globalThis as { gc?: () => void }).gc;
+/** `--cpu-prof FILE`: a V8 CPU profile from 1.5 s before the first boundary until that minute's last run is created. */
+const PROFILE_FILE = opt.get('cpu-prof', '');
 
 let admin: PgAdmin | null = null;
 let store: Store;
@@ -53,6 +61,24 @@ if (storeKind === 'pg') {
   store = createSqliteStore({ path: join(dir, 'flowrun.db') });
 }
 
+// The first burst (the first claim that finds schedules, once the measured engine polls, until its
+// N-th run is created): when its claims and creations happened, in ms after the boundary (negative:
+// before it), and this process's CPU over that whole span, wherever the engine does the work.
+let armed = false;
+const phases = { firstClaimMs: NaN, lastClaimMs: NaN, firstCreateMs: NaN, lastCreateMs: NaN, runsCreated: 0 };
+let cpuAtFirstClaim: NodeJS.CpuUsage | null = null;
+let cpuFirstClaimToCreated: number | null = null;
+const burstCreated: (() => void)[] = [];
+const claimDue = store.schedules.claimDueSchedules.bind(store.schedules);
+store.schedules.claimDueSchedules = async (input) => {
+  const cpuBefore = process.cpuUsage();
+  const claimed = await claimDue(input);
+  if (armed && claimed.length > 0 && phases.runsCreated < N) {
+    phases.lastClaimMs = Date.now() - firstBoundary;
+    if (cpuAtFirstClaim === null) [cpuAtFirstClaim, phases.firstClaimMs] = [cpuBefore, phases.lastClaimMs];
+  }
+  return claimed;
+};
 // Counts every call on Store.schedules (each is one statement), by method.
 const calls = new Map<string, number>();
 const counted = new Proxy(store.schedules, {
@@ -66,6 +92,34 @@ const counted = new Proxy(store.schedules, {
   },
 }) as ScheduleStore;
 Object.defineProperty(store, 'schedules', { value: counted });
+
+/** `created` runs of the burst were created just now (by a batch, or one by one: a schedule fired alone). */
+function burstRunsCreated(created: number): void {
+  if (armed && phases.runsCreated < N) {
+    phases.lastCreateMs = Date.now() - firstBoundary;
+    if (Number.isNaN(phases.firstCreateMs)) phases.firstCreateMs = phases.lastCreateMs;
+    phases.runsCreated += created;
+    if (phases.runsCreated >= N) {
+      if (cpuAtFirstClaim) {
+        const used = process.cpuUsage(cpuAtFirstClaim);
+        cpuFirstClaimToCreated = used.user + used.system;
+      }
+      for (const done of burstCreated.splice(0)) done();
+    }
+  }
+}
+const createRuns = store.createRuns.bind(store);
+store.createRuns = async (input) => {
+  const outcomes = await createRuns(input);
+  burstRunsCreated(outcomes.filter((o) => o === 'created').length);
+  return outcomes;
+};
+const createRun = store.createRun.bind(store);
+store.createRun = async (input) => {
+  const created = await createRun(input);
+  if (input.run.source === 'schedule') burstRunsCreated(1);
+  return created;
+};
 
 const setup = createEngine({ stores: store, poll: false });
 await setup.deployFlow({ id: 'bench/tick', actions: { main: { startAt: 'tick', steps: { tick: { stepType: 'COMPUTE', expression: '{slot: schedule.scheduledTime}' } } } } }, { publish: true });
@@ -110,10 +164,35 @@ const createMs = performance.now() - createStarted;
 
 // The measured minutes: the engine polls on its own from before the first boundary; CPU over
 // exactly MINUTES minutes, divided by the runs started within them.
-const engine = createEngine({ stores: store });
 const firstBoundary = nextSlotAfter({ cron: '* * * * *' }, Date.now() + 2_000)!;
+armed = true;
+const engine = createEngine({ stores: store });
 const windowEnd = firstBoundary + MINUTES * 60_000;
 const sleepUntil = (t: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, t - Date.now())));
+let profiler: Session | null = null;
+if (PROFILE_FILE) {
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+  await sleepUntil(firstBoundary - 1_500); // the engine may claim a burst up to a second ahead
+  await profiler.post('Profiler.start');
+  const session = profiler;
+  burstCreated.push(() => {
+    void session.post('Profiler.stop').then(({ profile }) => {
+      writeFileSync(PROFILE_FILE, JSON.stringify(profile));
+      session.disconnect();
+    });
+  });
+}
+// PostgreSQL: the server backends' CPU from 1.5 s before the boundary until the first burst's runs are created.
+let serverCpuToStart: Promise<number> | null = null;
+if (admin) {
+  const pgAdmin = admin;
+  await sleepUntil(firstBoundary - 1_500);
+  const before = await pgAdmin.stats();
+  serverCpuToStart = new Promise<ServerStats>((resolve) => burstCreated.push(() => void pgAdmin.stats().then(resolve))).then((after) => statsDelta(before, after).backend_cpu_us);
+}
 await sleepUntil(firstBoundary);
 const cpu0 = process.cpuUsage();
 // [time, CPU µs since the boundary], to read the CPU spent until the first burst's last run started.
@@ -195,6 +274,10 @@ const row = {
   latenessMaxMs: late.max,
   cpuUsPerFiring: r3((cpu.user + cpu.system) / Math.max(1, startedInWindow)),
   cpuUsPerFiringUntilStarted: MODE === 'burst' && cpuToStart !== null ? r3(cpuToStart / Math.max(1, firstBurstRuns)) : null,
+  // The same from the burst's first claim (which may come before the boundary) until its last run was created: comparable whenever the work is done.
+  cpuUsPerFiringFromClaim: cpuFirstClaimToCreated === null ? null : r3(cpuFirstClaimToCreated / N),
+  // PostgreSQL: its backends' CPU (this database's, /proc) over the same span, per firing.
+  serverCpuUsPerFiringUntilStarted: MODE === 'burst' && serverCpuToStart && phases.runsCreated >= N ? r3((await serverCpuToStart) / Math.max(1, firstBurstRuns)) : null,
   readsPerIdlePollAtN: idleAtN.readsPerPoll,
   idlePollMsAtN: idleAtN.pollMs,
   stored: STORED,
@@ -202,6 +285,7 @@ const row = {
   idlePollMsAtStored: idleAtStored.pollMs,
   rssMbWithStored: r3(rssMb),
   createSchedulesMs: r3(createMs),
+  burstPhasesMs: phases,
 };
 console.log(`| store | schedules | firings | lateness p50 / p99 / max ms | CPU µs per firing | reads per idle poll (${N.toLocaleString('en')} / ${STORED.toLocaleString('en')} stored) | idle poll ms | RSS MB with ${STORED.toLocaleString('en')} |`);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');

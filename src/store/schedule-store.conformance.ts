@@ -106,6 +106,26 @@ export function describeScheduleConformance(store: () => Store, sampleRun: (over
       expect(await store().createRuns({ runs: [] })).toEqual([]);
     });
 
+    it('creates each fired run as createRun does: the same record, events, tags and state read back, a large state included', async () => {
+      const log = (code: string) => ({ kind: 'log' as const, entry: { time: T0, code, description: `${code} \u0000 "quoted"`, details: { n: 1 } } });
+      const events = [{ kind: 'status' as const, status: 'ACTIVE' as const }, log('FlowStarted'), log('ScheduleFired')];
+      const make = (large: boolean): NewRun => {
+        const run = sampleRun({ source: 'schedule', startTime: T0, tags: ['schedule:s-1', 'nightly'], input: { region: 'eu', text: 'a\u0000b' } });
+        return large ? { ...run, state: { ...run.state, vars: { big: 'x'.repeat(20_000) } } } : run;
+      };
+      const [alone, together] = [[make(false), make(true)], [make(false), make(true)]] as const;
+      for (const run of alone) await store().createRun({ run, events });
+      expect(await store().createRuns({ runs: together.map((run) => ({ run, events })) })).toEqual(['created', 'created']);
+      const withoutIds = <T extends object>(value: T): unknown => JSON.parse(JSON.stringify(value).replaceAll(/"(runId|treeId|rootRunId)":"[^"]*"/g, '"$1":""'));
+      for (const [i, run] of together.entries()) {
+        expect(withoutIds((await store().getRun(run.runId))!)).toEqual(withoutIds((await store().getRun(alone[i]!.runId))!));
+        expect(withoutIds(await store().getRunEvents(run.runId))).toEqual(withoutIds(await store().getRunEvents(alone[i]!.runId)));
+      }
+      expect((await store().getRun(together[1]!.runId))!.state.vars).toEqual({ big: 'x'.repeat(20_000) });
+      const tagged = await store().listRuns({ tags: ['schedule:s-1'], limit: 10 });
+      expect(tagged.runs.map((r) => r.runId).sort()).toEqual([...alone, ...together].map((r) => r.runId).sort());
+    });
+
     it('claims due schedules soonest first, once among claimers, until the claim runs out or a save releases it', async () => {
       await schedules().createSchedule(sampleSchedule({ scheduleId: 'late', nextFireAt: T0 + 5_000 }));
       await schedules().createSchedule(sampleSchedule({ scheduleId: 'soon', nextFireAt: T0 + 1_000 }));

@@ -478,7 +478,7 @@ export class Engine implements EngineCore {
     this.#closed = true;
     if (options.drainMs !== undefined) await this.#scheduler.drain(options.drainMs);
     this.#scheduler.close();
-    this.schedules.poller.close();
+    await this.schedules.poller.close();
     this.#retention?.stop();
     this.#stopObserving?.();
     await this.#watching.close();

@@ -23,7 +23,7 @@ import { PgPrincipalStore } from './pg-principal-store.js';
 import type { PrincipalStore } from '../../core/principal-store.js';
 import type { ScheduleStore } from '../../core/schedule-store.js';
 import { PgScheduleStore } from './pg-schedule-store.js';
-import { createRunsOneByOne } from '../create-runs-one-by-one.js';
+import { createRootRuns } from './create-root-runs.js';
 import { readRunEvents, readRunItems, readRunLogs } from './run-reads.js';
 import { deleteEndedRunsBefore } from './run-retention.js';
 import { RUN_COLUMNS, jsonParam, qualifiedRunColumns, readableRunFromRow, runFromRow, slotsColumn, type RunRow } from './run-rows.js';
@@ -166,7 +166,7 @@ export class PostgresStore implements Store {
   /** Each through the transition batcher, which commits concurrent creations in one statement; no record is built back (createRun's). */
   createRuns(input: { runs: { run: NewRun; events: RunEventBody[] }[] }): Promise<('created' | 'exists')[]> {
     this.#open();
-    return createRunsOneByOne(this, input.runs, ({ run, events }) => this.#batcher.submitCreation({ run, events, lease: null }));
+    return createRootRuns({ runs: input.runs, statement: (fn) => this.#db.statement(fn), createOne: ({ run, events }) => this.#batcher.submitCreation({ run, events, lease: null }) });
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {

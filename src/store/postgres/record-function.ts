@@ -21,7 +21,7 @@ import { NOTIFY_CHANNEL, eventKinds, preparedQuery, type Sql } from './run-write
 import { waitingEventAfter } from '../waiting-event.js';
 
 /** The columns a created run is inserted with (every column but the generated `end_sort`). */
-const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
+export const INSERT_COLUMNS = `${RUN_COLUMNS}, last_transition_key`;
 
 /** The migration statement that creates the function (in the store's schema). */
 export const RECORD_FUNCTION_SQL = `CREATE OR REPLACE FUNCTION flowrun_record_transitions(batch json)
@@ -169,8 +169,8 @@ export interface NewRunWrite {
 /** What a group commit records: a transition of a run, or a new run. */
 export type BatchItem = { transition: Transition } | { creation: NewRunWrite };
 
-/** A new run's row (column → value, as json_populate_record reads it) with its first events. */
-function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: string; expiresAt: number } | null, at: number): Record<string, unknown> {
+/** A new run's row (column → value, as json_populate_record reads it) with its first events; `sl` when its state is written as slots. */
+export function newRunArgument(run: NewRun, events: RunEventBody[], lease: { owner: string; expiresAt: number } | null, at: number): Record<string, unknown> {
   const write = newRunStateWrite(run.state);
   const row: Record<string, unknown> = {
     run_id: run.runId, flow_id: run.flowId, flow_version: run.flowVersion, action_name: run.actionName, status: run.status, label: run.label,

@@ -2,7 +2,9 @@
  * The engine side of firing: a poll on the engine's clock claims the schedules that are due (one
  * store statement, whatever the number stored), fires them in batches (schedule-batch.ts: runs
  * created ready, schedules saved over the versions read, claims released, then the runs handed to
- * the engine to execute). A slot's run is started as the schedule's owner or its service account,
+ * the engine to execute). The background poll wakes a little before a due time and claims what
+ * falls due then, with its runs' ids, so that at the slot only deciding, building and creating the
+ * runs remain (`LOOKAHEAD_MS`). A slot's run is started as the schedule's owner or its service account,
  * under the permission model and the run budgets, with an id derived from the slot: engines racing
  * for a slot create one run between them. Triggers, backfills and the leftovers of a batch fire one
  * schedule at a time (`fireAndSave`).
@@ -66,13 +68,27 @@ const FIRING_BATCH = 250;
 const FIRING_CONCURRENCY = 64;
 /** How long a claim keeps other engines off a schedule this engine is firing. */
 const CLAIM_MS = 30_000;
+/**
+ * How long before a due time the background poll claims the schedules due then and derives their
+ * slots' run ids (at most the poll interval): a burst of 10,000 takes a few hundred ms to claim
+ * and order, which would otherwise all come before its first run starts. Nothing is decided or
+ * created before the slot: a schedule changed in this time (a request saves over the claim) is
+ * fired from the claimed record and then saved again from the stored one, like a change that
+ * comes while its slot fires; a pause this close to a slot may let that slot fire.
+ */
+const LOOKAHEAD_MS = 1_000;
 
 /** Claims and fires due schedules on the engine clock. */
 export class SchedulePoller {
   readonly #deps: ScheduleEngineDeps;
   #timer: TimerHandle | null = null;
+  /** When the planned poll should have its schedules claimed by: its due time less the lookahead. */
   #timerAt = 0;
   #ticking: Promise<void> | null = null;
+  /** Set while the poll under way holds schedules claimed ahead and waits for their due time. */
+  #waitingForSlot: { until: number; wake: () => void } | null = null;
+  /** Resolves when the poll under way starts waiting for its slot (whenIdle need not wait on). */
+  #startedWaiting: { promise: Promise<void>; resolve: () => void } | null = null;
   #running: Promise<number> | null = null;
   #closed = false;
   /** Store statements the last poll made to claim (the bench's "store reads per poll"). */
@@ -85,44 +101,60 @@ export class SchedulePoller {
   /**
    * Starts polling: at the earliest due time the store knows, and at least every `pollIntervalMs`
    * (a schedule another process creates, or one a claim held), with timers that do not keep the
-   * process alive.
+   * process alive. With `dueAt`, the timer runs `delayMs` early, to claim what is due at `dueAt`.
    */
-  start(delayMs = this.#deps.pollIntervalMs): void {
+  start(delayMs = this.#deps.pollIntervalMs, dueAt?: number): void {
     if (this.#closed || this.#timer) return;
     this.#timerAt = this.#deps.clock.now() + delayMs;
-    this.#timer = this.#deps.clock.setTimeout(() => void (this.#ticking = this.#tick()), delayMs, { keepAlive: false });
+    this.#timer = this.#deps.clock.setTimeout(() => void (this.#ticking = this.#tick(dueAt)), delayMs, { keepAlive: false });
   }
 
-  /** Resolves when the background poll under way (if any) has fired what was due and set its next timer. */
+  /**
+   * Resolves when the background poll under way (if any) has fired what was due and set its next
+   * timer, or holds schedules claimed ahead of a due time not reached yet (nothing is due).
+   */
   async whenIdle(): Promise<void> {
-    while (this.#ticking) {
+    while (this.#ticking && !this.#waitingForSlot) {
       const ticking = this.#ticking;
-      await ticking;
-      if (this.#ticking === ticking) this.#ticking = null;
+      await Promise.race([ticking, this.#startedWaiting?.promise ?? ticking]);
+      if (this.#ticking === ticking && !this.#waitingForSlot) this.#ticking = null;
     }
   }
 
   /** A schedule of this engine became due at `at` (created, changed, resumed): poll then if that is sooner than planned. */
   wake(at: number | null): void {
-    if (at === null || this.#timer === null || at >= this.#timerAt) return;
+    if (at === null || this.#timer === null) return;
+    const now = this.#deps.clock.now();
+    const early = Math.max(0, at - now - this.#lookaheadMs());
+    if (now + early >= this.#timerAt) return;
     this.#timer.cancel();
     this.#timer = null;
-    this.start(Math.max(0, at - this.#deps.clock.now()));
+    this.start(early, at > now ? at : undefined);
   }
 
-  async #tick(): Promise<void> {
+  #lookaheadMs(): number {
+    return Math.min(LOOKAHEAD_MS, this.#deps.pollIntervalMs);
+  }
+
+  async #tick(dueAt: number | undefined): Promise<void> {
     this.#timer = null;
+    let startedWaiting = (): void => {};
+    this.#startedWaiting = { promise: new Promise<void>((resolve) => (startedWaiting = resolve)), resolve: () => startedWaiting() };
     let delay = this.#deps.pollIntervalMs;
+    let nextDueAt: number | undefined;
     try {
-      await this.pollOnce();
+      await (this.#running ?? (this.#running = this.#poll(dueAt).finally(() => (this.#running = null))));
       const next = await this.#deps.store.schedules.nextDueAt();
       const now = this.#deps.clock.now();
       // A due time already past is claimed elsewhere (or failed here): the poll interval, not a spin.
-      if (next !== null && next > now) delay = Math.min(delay, next - now);
+      if (next !== null && next > now) {
+        const early = Math.max(0, next - now - this.#lookaheadMs());
+        if (early < delay) [delay, nextDueAt] = [early, next];
+      }
     } catch (error) {
       this.#deps.logger?.warn({ err: error }, 'schedule poll failed; next poll retries');
     }
-    if (!this.#closed) this.start(delay);
+    if (!this.#closed) this.start(delay, nextDueAt);
   }
 
   /**
@@ -130,11 +162,14 @@ export class SchedulePoller {
    * under way is joined, not doubled. Safe beside any number of engines over the same store.
    */
   pollOnce(): Promise<number> {
+    // The background poll waiting for a due time fires what it claimed then; what is due now is claimed beside it.
+    if (this.#running && this.#waitingForSlot) return this.#poll();
     if (!this.#running) this.#running = this.#poll().finally(() => (this.#running = null));
     return this.#running;
   }
 
-  async #poll(): Promise<number> {
+  /** With `dueAt` (the background poll, woken ahead of it): the first round claims what is due then and waits for it before firing. */
+  async #poll(dueAt?: number): Promise<number> {
     let fired = 0;
     let claims = 0;
     // Whether an owner may start a flow is asked once per poll: a revoked grant counts from the next one.
@@ -144,10 +179,12 @@ export class SchedulePoller {
     const created: CreatedRun[] = [];
     let held: (() => void) | null = null;
     try {
-      for (let more = true; more && !this.#closed; ) {
+      for (let more = true, round = 0; more && !this.#closed; round++) {
         const due: ScheduleRecord[] = [];
+        // Claimed ahead: what is due at `dueAt` (a claim that runs out before then counts as run out).
+        const ahead = round === 0 && dueAt !== undefined && dueAt > this.#deps.clock.now() ? dueAt : null;
         for (let after: ClaimPosition | undefined; ; ) {
-          const now = this.#deps.clock.now();
+          const now = ahead ?? this.#deps.clock.now();
           // After the last one claimed: the rows this round claimed already are not walked again.
           const claimed = await this.#deps.store.schedules.claimDueSchedules({ owner: this.#deps.workerId, now, claimUntil: now + CLAIM_MS, limit: CLAIM_BATCH, ...(after ? { after } : {}) });
           claims++;
@@ -162,12 +199,17 @@ export class SchedulePoller {
           if (!more || due.length >= POLL_ROUND || this.#closed) break;
         }
         if (due.length === 0) break;
+        const ordered = await inRunIdOrder(poll.ids, due);
+        if (ahead !== null && !(await this.#waitUntil(ahead))) {
+          await this.#releaseClaims(due);
+          break;
+        }
         // Starting the due slots' runs comes first: this engine claims runs to execute once they are all created.
         if (!held) this.#deps.holdClaims(new Promise<void>((resolve) => (held = resolve)));
         // Runs are created in the order of their ids (appending to the stores' indexes), then the
         // schedules saved in the order of theirs (the order their rows are stored and indexed in).
         const looks: BatchLook[] = [];
-        await inBatches(await inRunIdOrder(poll.ids, due), () => this.#closed, async (batch) => {
+        await inBatches(ordered, () => this.#closed, async (batch) => {
           const started = await startBatch(batchDeps, batch, poll);
           looks.push(...started.looks);
           created.push(...started.created);
@@ -255,11 +297,42 @@ export class SchedulePoller {
     }
   }
 
-  /** Stops polling; a poll under way finishes the schedule it is firing. */
-  close(): void {
+  /**
+   * Stops polling; a poll under way finishes the schedule it is firing. One waiting for a due time
+   * hands back what it claimed ahead: the promise resolves once it has (nothing else is awaited).
+   */
+  close(): Promise<void> {
     this.#closed = true;
     this.#timer?.cancel();
     this.#timer = null;
+    const waiting = this.#waitingForSlot;
+    if (!waiting) return Promise.resolve();
+    waiting.wake();
+    return (this.#running ?? Promise.resolve()).then(
+      () => {},
+      () => {},
+    );
+  }
+
+  /** Waits on the engine clock until `at`; false when the poller closed meanwhile. */
+  async #waitUntil(at: number): Promise<boolean> {
+    const delayMs = at - this.#deps.clock.now();
+    if (delayMs > 0 && !this.#closed) {
+      await new Promise<void>((resolve) => {
+        const timer = this.#deps.clock.setTimeout(resolve, delayMs, { keepAlive: false });
+        this.#waitingForSlot = { until: at, wake: () => (timer.cancel(), resolve()) };
+        this.#startedWaiting?.resolve();
+      });
+      this.#waitingForSlot = null;
+    }
+    return !this.#closed;
+  }
+
+  /** Hands back schedules claimed ahead and not fired (the poller closed): saved as they are, claims released, so another engine fires them at their time. */
+  async #releaseClaims(schedules: ScheduleRecord[]): Promise<void> {
+    await this.#deps.store.schedules.saveSchedules({ saves: schedules.map((schedule) => ({ schedule, expectedVersion: schedule.version })) }).catch((error: unknown) => {
+      this.#deps.logger?.warn({ err: error, schedules: schedules.length }, 'schedules claimed ahead not released; their claims run out');
+    });
   }
 }
 

@@ -134,3 +134,48 @@ describe('schedules due at the same second, fired in batches', () => {
     await upgraded.close();
   });
 });
+
+describe('the background poll and a burst', () => {
+  it('starts a burst at its due second even when claiming it takes a while: it is claimed ahead of that second', async () => {
+    const store = createMemoryStores();
+    await minuteSchedules(store);
+    const manual = createManualClock(START);
+    // Each claim that finds schedules costs the engine 400 ms of its clock (a large burst, a busy store).
+    let spentMs = 0;
+    const clock = { now: () => manual.now() + spentMs, setTimeout: manual.setTimeout.bind(manual) };
+    const slowClaims = withSchedules(store, (schedules) => ({
+      claimDueSchedules: async (input) => {
+        const claimed = await schedules.claimDueSchedules(input);
+        if (claimed.length > 0) spentMs += 400;
+        return claimed;
+      },
+    }));
+    const engine = createEngine({ stores: slowClaims, clock });
+    await manual.advance(MIN + 30_000);
+    await engine.schedules.poller.whenIdle();
+    await engine.whenIdle();
+    const { runs } = await store.listRuns({ flowId: 'reports/daily', limit: 1_000 });
+    expect(runs.length).toBe(SCHEDULES);
+    expect(new Set(runs.map((r) => r.startTime))).toEqual(new Set([START + MIN]));
+    await expectOneRunPerSlot(store, 1);
+    await engine.close();
+  });
+
+  it('hands back a burst claimed ahead when its engine closes before the due second: another engine fires it then', async () => {
+    const store = createMemoryStores();
+    await minuteSchedules(store);
+    const clock = createManualClock(START);
+    const closing = createEngine({ stores: store, clock });
+    await clock.advance(MIN - 500);
+    // Claimed and waiting for 10:00: nothing is due yet, so the poll is idle.
+    await closing.schedules.poller.whenIdle();
+    expect(await store.countRuns({ flowId: 'reports/daily' })).toBe(0);
+    await closing.close();
+    const other = createEngine({ stores: store, clock, poll: false });
+    await clock.advance(500);
+    expect(await other.schedules.pollOnce()).toBe(SCHEDULES);
+    await other.whenIdle();
+    await expectOneRunPerSlot(store, 1);
+    await other.close();
+  });
+});
