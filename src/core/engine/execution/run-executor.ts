@@ -39,7 +39,7 @@ import type { ExecutionTrace } from '../../tracing.js';
  */
 const PURE_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET']);
 
-/** Steps that do nothing outside the run but call a module: traced, only that call and their commit run in their span. */
+/** Steps that neither start runs nor call user code: traced, their visit enters no context (a MODULE's: for its module's call and commit). */
 const LOCAL_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET', 'SUCCEED', 'FAIL', 'GOTO']);
 
 const visitedStep = (): boolean => true;
@@ -87,7 +87,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => this.#commits.afterCommits(() => core.publishTransient(this.#run, body)) });
     this.leaseExpiresAt = lease.expiresAt;
     this.#commits = new RunCommits({
-      ...{ core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, signal: this.#controller.signal },
+      core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, signal: this.#controller.signal,
       run: () => this.#run,
       trace: () => this.#trace,
       taken: () => {
@@ -182,8 +182,8 @@ export class RunExecutor implements StepHost, FlushableRun {
       const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };
       const trace = this.#trace;
       // Traced, a step that starts runs or calls user code other than a module runs whole in its span; otherwise only
-      // the module's call (callModule) and the commit (#write) do. Nothing is awaited that did not wait: each promise
-      // costs more under an SDK's promise hooks.
+      // the module's call (callModule) and the store's commit (run-commits.ts) do, not the engine's bookkeeping.
+      // Nothing is awaited that did not wait: each promise costs more under an SDK's promise hooks.
       trace?.stepStarted({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length });
       const whole = trace !== null && this.#visitsInSpan(step);
       let visited: boolean;
@@ -232,6 +232,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     return written ? written.then(visitedStep) : true;
   }
 
+  /** {@link #apply} of the outcomes that always write or wait: runs started, frames pushed or replaced, failures, suspensions. */
   async #applyOther(frame: Frame, step: StepDefinition, outcome: StepOutcome): Promise<boolean> {
     const stepId = frame.at!;
     switch (outcome.type) {
