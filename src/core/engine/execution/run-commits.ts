@@ -58,8 +58,10 @@ export class RunCommits {
    */
   commit(input: CommitOptions<NewRun>): Promise<Committed> {
     const write = (): Promise<Committed> => this.#write(input);
-    const next = this.#inFlight > 0 ? this.#last.then(write, write) : this.#write(input);
+    const chained = this.#inFlight > 0;
+    // Counted before the store is called: a commit asked for meanwhile is chained, never handed to the store first.
     this.#inFlight += 1;
+    const next = chained ? this.#last.then(write, write) : this.#write(input);
     this.#last = next;
     return next;
   }
