@@ -44,9 +44,11 @@ export interface Tracing extends CommitObserver {
 
 /**
  * The trace of one execution of a run: its step visits and how it stopped. A visit is
- * `stepStarted`, then what the step does and the transition recording it, each run through
- * `inStep`, then `stepEnded`: no closure wraps the visit's awaits, so tracing adds no promise to a
- * step (each costs more once an SDK's context manager has turned on Node's promise hooks).
+ * `stepStarted`, then the calls that must see the step's span as the active one, each made through
+ * `inStep` (a module's call, the runs a step starts, the commit recording it), then `stepEnded`.
+ * The engine's own bookkeeping runs outside it, and no closure wraps the visit's awaits: tracing
+ * adds no promise to a step (each costs more once an SDK's context manager has turned on Node's
+ * promise hooks).
  */
 export interface ExecutionTrace {
   /**
@@ -55,11 +57,11 @@ export interface ExecutionTrace {
    */
   stepStarted(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }): void;
   /**
-   * Calls `fn` inside the span of the step being visited and returns what it returns, so modules,
-   * the runs the step creates and the commit recording it see that span as the active one (and
-   * so do the promises `fn` makes, until they settle).
+   * Calls `fn(...args)` inside the span of the step being visited (the execution's between visits)
+   * and returns what it returns, so what `fn` starts, and the promises it makes until they settle,
+   * see that span as the active one. No closure is needed: the arguments are passed through.
    */
-  inStep<T>(fn: () => T): T;
+  inStep<A extends unknown[], T>(fn: (...args: A) => T, ...args: A): T;
   /** The visit ended (`error`: it threw): the step's span ends, unless the step is retried at once. */
   stepEnded(error?: unknown): void;
   /** The step being visited failed: `decision` says what the engine does about it (a retry is an event on the step's span). */

@@ -181,8 +181,8 @@ class UnsampledExecution implements ExecutionTrace {
 
   stepStarted(): void {}
 
-  inStep<T>(fn: () => T): T {
-    return this.api.context.with(this.context, fn);
+  inStep<A extends unknown[], T>(fn: (...args: A) => T, ...args: A): T {
+    return this.api.context.with(this.context, fn, undefined, ...args);
   }
 
   stepEnded(): void {}
@@ -196,8 +196,8 @@ class UnsampledExecution implements ExecutionTrace {
 class RecordedExecution implements ExecutionTrace {
   /** The span of the step being visited, kept open while the step is retried without backoff. */
   #step: Span | null = null;
-  /** The execution's context with `#step` as its span: made once per span, used by every `inStep`. */
-  #stepContext: Context;
+  /** The execution's context with `#step` as its span: made by the first `inStep` of a span (a COMPUTE step needs none). */
+  #stepContext: Context | null = null;
   /** Which visit `#step` is (the frame depth, the step's sequence number and id): the same on an immediate retry. */
   #depth = -1;
   #stepSeq = -1;
@@ -209,9 +209,7 @@ class RecordedExecution implements ExecutionTrace {
     readonly tracer: OpenTelemetry.Tracer,
     readonly span: Span,
     readonly context: Context,
-  ) {
-    this.#stepContext = context;
-  }
+  ) {}
 
   stepStarted(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }): void {
     const span = this.#step;
@@ -222,8 +220,7 @@ class RecordedExecution implements ExecutionTrace {
       // The flow and run are on the execution's span, the parent; the attributes go in the options,
       // where a sampler sees them.
       const attributes = { 'flowrun.step.id': step.stepId, 'flowrun.step.type': step.stepType, 'flowrun.step.attempt': step.attempt };
-      const opened = (this.#step = this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context));
-      this.#stepContext = this.api.trace.setSpan(this.context, opened);
+      this.#step = this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context);
       this.#depth = step.depth;
       this.#stepSeq = step.stepSeq;
       this.#stepId = step.stepId;
@@ -231,8 +228,10 @@ class RecordedExecution implements ExecutionTrace {
     this.#retrying = false;
   }
 
-  inStep<T>(fn: () => T): T {
-    return this.api.context.with(this.#stepContext, fn);
+  inStep<A extends unknown[], T>(fn: (...args: A) => T, ...args: A): T {
+    const step = this.#step;
+    const context = step === null ? this.context : (this.#stepContext ??= this.api.trace.setSpan(this.context, step));
+    return this.api.context.with(context, fn, undefined, ...args);
   }
 
   stepEnded(error?: unknown): void {
@@ -270,7 +269,7 @@ class RecordedExecution implements ExecutionTrace {
     if (this.#step === null) return;
     this.#step.end();
     this.#step = null;
-    this.#stepContext = this.context;
+    this.#stepContext = null;
   }
 }
 

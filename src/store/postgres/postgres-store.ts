@@ -299,13 +299,18 @@ export class PostgresStore implements Store {
    * its version moved on; NotFoundError RUN_NOT_FOUND for an unknown run; ConflictError CONFLICT
    * when a run it creates exists. A repeat of the last recorded transition returns the run.
    */
-  async recordTransition(transition: Transition): Promise<RecordedRun> {
-    this.#open();
+  recordTransition(transition: Transition): Promise<RecordedRun> {
+    try {
+      this.#open();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // A run's end goes out after the transient changes published before it, so a watcher that
     // stops at the end has heard them (NOTIFYs reach listeners in commit order).
     const status = transition.patch.status;
-    // Without any waiting, it is submitted in this very turn and shares its group commit.
-    if ((status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELED') && !this.#transients.isIdle) await this.#transients.idle();
+    if ((status === 'SUCCEEDED' || status === 'FAILED' || status === 'CANCELED') && !this.#transients.isIdle) return this.#transients.idle().then(() => this.#batcher.submit(transition));
+    // Without any waiting, it is submitted in this very turn and shares its group commit; not
+    // async, so no wrapper promises (four a write) around the batcher's.
     return this.#batcher.submit(transition);
   }
 

@@ -220,13 +220,22 @@ function transitionArgument(t: Transition): Record<string, unknown> {
   return arg;
 }
 
+/** What became of one item of a batch: recorded (a transition's run as recorded), or refused with why. */
+export type BatchOutcome = { ok: true; run: RecordedRun | null } | { ok: false; error: FlowError };
+
+/** A FlowError thrown while reading an item's outcome is that item's refusal; anything else fails the batch. */
+function refusedOutcome(error: unknown): BatchOutcome {
+  if (error instanceof FlowError) return { ok: false, error };
+  throw error;
+}
+
 /**
  * Records the items (transitions and new runs) in one call, in order. Resolves with each one's outcome: the run as
  * recorded, or the verdict on a transition whose guarded UPDATE matched nothing (it wrote
  * nothing). Rejects with the driver's error when the call failed — then nothing of it was written
  * and the caller records them one by one to find the culprit.
  */
-export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: true; run: RecordedRun | null } | { ok: false; error: FlowError })[]> {
+export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<BatchOutcome[]> {
   const argument = items.map((item) =>
     'transition' in item ? transitionArgument(item.transition) : { new: creationArgument(item.creation) },
   );
@@ -234,17 +243,18 @@ export async function recordBatch(sql: Sql, items: BatchItem[]): Promise<({ ok: 
     JSON.stringify(argument),
   ]);
   const rows = new Map(result.rows.map((row) => [row.batch_index, row]));
-  return Promise.all(
-    items.map(async (item, i) => {
-      if (!('transition' in item)) return { ok: true as const, run: null };
-      const t = item.transition;
-      const row = rows.get(i);
-      try {
-        return { ok: true as const, run: row ? withWoken(recordedFromRow(row.run, t.patch.state), row.woken, t) : await explainRejection(sql, t) };
-      } catch (error) {
-        if (error instanceof FlowError) return { ok: false as const, error };
-        throw error;
-      }
-    }),
-  );
+  // A recorded transition's outcome is read from its row at once: only a refused one is asked about
+  // (and awaited), so a batch of recorded transitions makes no promise per item.
+  const outcomes = items.map((item, i): BatchOutcome | Promise<BatchOutcome> => {
+    if (!('transition' in item)) return { ok: true, run: null };
+    const t = item.transition;
+    const row = rows.get(i);
+    if (!row) return explainRejection(sql, t).then((run) => ({ ok: true as const, run }), refusedOutcome);
+    try {
+      return { ok: true, run: withWoken(recordedFromRow(row.run, t.patch.state), row.woken, t) };
+    } catch (error) {
+      return refusedOutcome(error);
+    }
+  });
+  return outcomes.some((o) => o instanceof Promise) ? Promise.all(outcomes) : (outcomes as BatchOutcome[]);
 }

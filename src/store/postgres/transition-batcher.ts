@@ -95,7 +95,8 @@ export class TransitionBatcher {
 
   /** Queues `transition` for the next group commit; resolves with the run as recorded. */
   submit(transition: Transition): Promise<RecordedRun> {
-    return this.#enqueue({ transition }).then((run) => run!);
+    // A transition's item always resolves with its run (only a creation's resolves with null): no `then` to say so.
+    return this.#enqueue({ transition }) as Promise<RecordedRun>;
   }
 
   /**

@@ -215,7 +215,8 @@ export class SqliteStore implements Store {
     return this.#write((c) => writes.renewLeases(c, input));
   }
 
-  async recordTransition(transition: Transition): Promise<RecordedRun> {
+  // Not async, nor is #write: the queue's promise is returned as it is (two async wrappers add four promises to every write).
+  recordTransition(transition: Transition): Promise<RecordedRun> {
     return this.#write((c) => writes.recordTransition(c, transition), transition.treeId);
   }
 
@@ -344,8 +345,12 @@ export class SqliteStore implements Store {
     return this.#connection;
   }
 
-  async #write<T>(operation: WriteOperation<T>, lane?: string): Promise<T> {
-    this.#ensureOpen();
+  #write<T>(operation: WriteOperation<T>, lane?: string): Promise<T> {
+    try {
+      this.#ensureOpen();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#queue.enqueue(
       (connection) => {
         // Noted before the write's promise resolves, in the same synchronous turn as the write.

@@ -15,19 +15,20 @@
  */
 import { CanceledError, ConflictError, FlowError, StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { FlowVersionRecord, StepDefinition } from '../../model.js';
-import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type NewRun, type RunRecord, type RunState } from '../../run.js';
+import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type RunRecord, type RunState } from '../../run.js';
 import type { RecordedRun, RunLease } from '../../store.js';
 import { checkValueBytes, jsonSize } from '../../json-size.js';
 import { cloneJson } from '../../json.js';
 import { RunBudget } from './run-budget.js';
-import { RunJournal, commitPatch, runAfter, type CommitOptions } from './run-journal.js';
+import { RunJournal } from './run-journal.js';
+import { RunCommits } from './run-commits.js';
 import { StateChangeTracker } from './state-changes.js';
 import type { EngineCore, FlushableRun } from '../engine-core.js';
 import { executeStep, stepContext } from '../steps/step-runner.js';
 import type { StepHost, StepOutcome } from '../steps/step-outcome.js';
+import type { Module, ModuleContext } from '../types.js';
 import { applyOutputMappings } from '../../mapping.js';
 import { childOutcome } from '../calls/child-outcome.js';
-import { takeEmits } from '../events/event-outbox.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
 import { decideFailure, refusedStepError, treeRefusal } from './step-failure.js';
 import type { ExecutionTrace } from '../../tracing.js';
@@ -37,6 +38,11 @@ import type { ExecutionTrace } from '../../tracing.js';
  * result and does nothing outside the run, so their transition may ride on the next one.
  */
 const PURE_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET']);
+
+/** Steps that neither start runs nor call user code: traced, their visit enters no context (a MODULE's: for its module's call and commit). */
+const LOCAL_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET', 'SUCCEED', 'FAIL', 'GOTO']);
+
+const visitedStep = (): boolean => true;
 
 /** Most consecutive transitions held back before one is written anyway (bounds memory and lost work). */
 const MAX_DEFERRED_TRANSITIONS = 32;
@@ -48,13 +54,13 @@ export class RunExecutor implements StepHost, FlushableRun {
   readonly #flow: FlowVersionRecord;
   readonly #controller = new AbortController();
   #run: RunRecord;
-  #lease: RunLease;
   readonly #state: RunState;
   /** Entries of the next transition: logs, ledger, output and item events (run-journal.ts). */
   readonly #journal: RunJournal;
   /** What the next transition changes in the stored state (state-changes.ts). */
   readonly #changes: StateChangeTracker;
-  #commitChain: Promise<unknown> = Promise.resolve();
+  /** This execution's transitions, chained (run-commits.ts). */
+  readonly #commits: RunCommits;
   /** Transitions held back since the last commit (see #settle). */
   #deferred = 0;
   /** A held-back transition completed a step with effects: the next #settle must write. */
@@ -73,14 +79,25 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.runId = run.runId;
     this.#core = core;
     this.#run = run;
-    this.#lease = lease;
     this.#flow = flow;
     this.#state = run.state;
     this.#budget = new RunBudget(core.budgets, run);
     this.#changes = new StateChangeTracker(run.state);
     // Live-only events go out after the commit in flight, if any, with the seq it ends at: never before changes made earlier.
-    this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => void this.#commitChain.then(() => core.publishTransient(this.#run, body)) });
+    this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => this.#commits.afterCommits(() => core.publishTransient(this.#run, body)) });
     this.leaseExpiresAt = lease.expiresAt;
+    this.#commits = new RunCommits({
+      core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, signal: this.#controller.signal,
+      run: () => this.#run,
+      trace: () => this.#trace,
+      taken: () => {
+        this.#deferred = 0;
+        this.#mustWrite = false;
+      },
+      recorded: (recorded) => {
+        this.#run = recorded;
+      },
+    });
   }
 
   get signal(): AbortSignal {
@@ -137,14 +154,14 @@ export class RunExecutor implements StepHost, FlushableRun {
       }
       // Going on after a write takes a turn of the event loop (turn-gate.ts); every 256 steps a run past its tree's or owner's share gives its slot back (fair-shares.ts).
       const turn = this.#deferred === 0 || this.#state.stepSeq % 256 === 255 ? this.#core.takeTurn(this.#run, this.#state.stepSeq) : null;
-      if (turn && (await turn)) return void (await this.#commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
+      if (turn && (await turn)) return void (await this.#commits.commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
       const frame = this.#state.frames.at(-1);
       if (!frame) return this.#succeedRun(null);
       if (frame.waitingForRunId) {
         const child = this.#core.endedRun(frame.waitingForRunId) ?? (await this.#core.store.getRun(frame.waitingForRunId));
         if (child && !isTerminalStatus(child.status)) {
           // Woken early (a deadline check, a duplicate wake): keep waiting without holding a worker.
-          await this.#commit({ releaseLease: true, readyAt: this.#budget.deadline });
+          await this.#commits.commit({ releaseLease: true, readyAt: this.#budget.deadline });
           return;
         }
         const step = stepAt(this.#flow, frame);
@@ -164,13 +181,17 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
       const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };
       const trace = this.#trace;
-      // Untraced (no SDK recording), a step costs no closure or span call. Traced, its module and the transition
-      // recording it run in its span with no promise more (each costs more under an SDK's promise hooks).
+      // Traced, a step that starts runs or calls user code other than a module runs whole in its span; otherwise only
+      // the module's call (callModule) and the store's commit (run-commits.ts) do, not the engine's bookkeeping.
+      // Nothing is awaited that did not wait: each promise costs more under an SDK's promise hooks.
       trace?.stepStarted({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length });
+      const whole = trace !== null && this.#visitsInSpan(step);
       let visited: boolean;
       try {
-        const outcome = trace ? await trace.inStep(() => executeStep(args)) : await executeStep(args);
-        visited = trace ? await trace.inStep(() => this.#apply(frame, step, outcome)) : await this.#apply(frame, step, outcome);
+        const pending = whole ? trace.inStep(executeStep, args) : executeStep(args);
+        const outcome = pending instanceof Promise ? await pending : pending;
+        const applied = whole ? trace.inStep(RunExecutor.#applyOf, this, frame, step, outcome) : this.#apply(frame, step, outcome);
+        visited = applied instanceof Promise ? await applied : applied;
       } catch (error) {
         trace?.stepEnded(error);
         throw error;
@@ -180,21 +201,43 @@ export class RunExecutor implements StepHost, FlushableRun {
     }
   }
 
-  /** Applies a step outcome; false when the executor must stop (the run ended or waits). */
-  async #apply(frame: Frame, step: StepDefinition, outcome: StepOutcome): Promise<boolean> {
+  /** Traced, whether a visit of `step` runs whole in its span: it starts runs, or calls user code other than a module. */
+  #visitsInSpan(step: StepDefinition): boolean {
+    if (step.stepType === 'MODULE') return this.#core.governance !== undefined;
+    return !LOCAL_STEP_TYPES.has(step.stepType) && !(step.stepType === 'RUN_FLOW' && step.subflow !== undefined);
+  }
+
+  /** {@link #apply} as `inStep` calls it (no closure per step). */
+  static #applyOf(executor: RunExecutor, frame: Frame, step: StepDefinition, outcome: StepOutcome): boolean | Promise<boolean> {
+    return executor.#apply(frame, step, outcome);
+  }
+
+  /**
+   * Applies a step outcome; false when the executor must stop (the run ended or waits). A step
+   * completed without a write (held back) gives its answer at once, with no promise.
+   */
+  #apply(frame: Frame, step: StepDefinition, outcome: StepOutcome): boolean | Promise<boolean> {
+    if (outcome.type !== 'complete' || outcome.createRuns?.length) return this.#applyOther(frame, step, outcome);
+    const stepId = frame.at!;
+    const refused = this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome);
+    if (refused) return this.#handleFailure(frame, step, stepId, refused, true);
+    // The end of a frame is written next, before anything else can run: a step with effects
+    // that ends its frame rides on that write.
+    if (frame.at === null && !PURE_STEP_TYPES.has(step.stepType)) {
+      this.#holdBack(true);
+      return true;
+    }
+    // A call's completion applies its child's final record, which never changes: pure too.
+    const written = this.#settle(PURE_STEP_TYPES.has(step.stepType) || step.stepType === 'RUN_FLOW');
+    return written ? written.then(visitedStep) : true;
+  }
+
+  /** {@link #apply} of the outcomes that always write or wait: runs started, frames pushed or replaced, failures, suspensions. */
+  async #applyOther(frame: Frame, step: StepDefinition, outcome: StepOutcome): Promise<boolean> {
     const stepId = frame.at!;
     switch (outcome.type) {
-      case 'complete': {
-        if (outcome.createRuns?.length) return this.#startRuns(step, outcome);
-        const refused = this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome);
-        if (refused) return this.#handleFailure(frame, step, stepId, refused, true);
-        // The end of a frame is written next, before anything else can run: a step with effects
-        // that ends its frame rides on that write.
-        if (frame.at === null && !PURE_STEP_TYPES.has(step.stepType)) this.#holdBack(true);
-        // A call's completion applies its child's final record, which never changes: pure too.
-        else await this.#settle(PURE_STEP_TYPES.has(step.stepType) || step.stepType === 'RUN_FLOW');
-        return true;
-      }
+      case 'complete':
+        return this.#startRuns(step, outcome);
       case 'push': {
         this.ledger(outcome.ledger);
         this.#state.frames.push(outcome.frame);
@@ -243,7 +286,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         const refused = this.#completeStep(frame, step, frame.at!, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome);
         if (refused) return this.#handleFailure(frame, step, frame.at!, refused, true);
       }
-      await this.#commit(waits ? { createRuns: [outcome.child], releaseLease: true, readyAt: this.#budget.deadline } : { createRuns: outcome.createRuns });
+      await this.#commits.commit(waits ? { createRuns: [outcome.child], releaseLease: true, readyAt: this.#budget.deadline } : { createRuns: outcome.createRuns });
       return !waits;
     } catch (error) {
       const refusal = treeRefusal(error);
@@ -267,7 +310,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal.push({ kind: 'status', status: 'INACTIVE' });
     // The run's deadline wakes it too (resumeDue), so a run waiting past its timeout ends TIMEOUT.
     const readyAt = outcome.readyAt === null ? this.#budget.deadline : Math.min(outcome.readyAt, this.#budget.deadline);
-    await this.#commit({ status: 'INACTIVE', readyAt, releaseLease: true });
+    await this.#commits.commit({ status: 'INACTIVE', readyAt, releaseLease: true });
     if (readyAt !== null) this.#core.scheduleWake(this.runId, readyAt, { suspended: true });
     return false;
   }
@@ -322,11 +365,11 @@ export class RunExecutor implements StepHost, FlushableRun {
       frame.attempt += 1;
       this.#journal.stepLog('StepRetrying', `step ${stepId} failed with ${error.code}; attempt ${frame.attempt} of ${decision.maxAttempts} in ${delayMs} ms`, { stepId, error: info, delayMs });
       if (delayMs <= 0) {
-        await this.#commit({});
+        await this.#commits.commit({});
         return true;
       }
       const at = this.#core.clock.now() + delayMs;
-      await this.#commit({ releaseLease: true, readyAt: at });
+      await this.#commits.commit({ releaseLease: true, readyAt: at });
       this.#core.scheduleWake(this.runId, at);
       return false;
     }
@@ -339,7 +382,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       frame.at = decision.next;
       frame.attempt = 1;
       this.#state.stepSeq += 1;
-      await this.#commit({});
+      await this.#commits.commit({});
       return true;
     }
     this.#journal.stepLog('StepFailed', `step ${stepId} failed: ${error.message}`, { stepId, stepType: step.stepType, error: info });
@@ -378,7 +421,7 @@ export class RunExecutor implements StepHost, FlushableRun {
    * again. At most {@link MAX_DEFERRED_TRANSITIONS} are held back in a row. Not async: the commit's promise is awaited as it is.
    */
   #settle(pure: boolean): Promise<unknown> | void {
-    return pure && !this.#mustWrite && this.#deferred < MAX_DEFERRED_TRANSITIONS ? this.#holdBack(false) : this.#commit({});
+    return pure && !this.#mustWrite && this.#deferred < MAX_DEFERRED_TRANSITIONS ? this.#holdBack(false) : this.#commits.commit({});
   }
 
   #holdBack(hasEffects: boolean): void {
@@ -407,7 +450,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     const parent = this.#run.parentRunId && !this.#run.detached ? [this.#run.parentRunId] : [];
     // The parent this run wakes is leased to this engine in the same write, when it has room.
     const wakeLease = parent.length ? this.#core.leaseForNewRun({ ...this.#run, runId: parent[0]! }) : null;
-    const ended: RunRecord & Pick<RecordedRun, 'wokenRuns'> = await this.#commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent, ...(wakeLease ? { wakeLease } : {}) });
+    const ended: RunRecord & Pick<RecordedRun, 'wokenRuns'> = await this.#commits.commit({ status, output, runError, endTime: this.#core.clock.now(), readyAt: null, releaseLease: true, wakeRuns: parent, ...(wakeLease ? { wakeLease } : {}) });
     this.#core.runEnded(ended, wakeLease ?? undefined);
   }
 
@@ -431,7 +474,7 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   /** A snapshot is a value, not history: it need not wait for the step's pending log entries, only for a commit in flight. */
   outputStreamed(name: string, value: unknown): void {
-    void this.#commitChain.then(() => this.#core.publishTransient(this.#run, { kind: 'output', name, value }));
+    this.#commits.afterCommits(() => this.#core.publishTransient(this.#run, { kind: 'output', name, value }));
   }
 
   itemChanged(change: 'added' | 'updated' | 'done', item: Item): void {
@@ -441,7 +484,7 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   /** Persists pending log entries and items while a module is still running (scheduled ~10 ms after the first of them). */
   async flush(): Promise<void> {
-    if (!this.#journal.isEmpty) await this.#commit({});
+    if (!this.#journal.isEmpty) await this.#commits.commit({});
   }
 
   /** Nothing is written: the step's outcome entry carries its start, duration and attempt (a crash leaves no trace). */
@@ -449,50 +492,8 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal.stepStarted(stepId, this.#core.clock.now(), attempt);
   }
 
-  /**
-   * Records the pending events and the current state as one transition. Commits are chained so a
-   * flush from a running module and the step's completion never interleave.
-   */
-  #commit(input: CommitOptions<NewRun>): Promise<RunRecord & Pick<RecordedRun, 'wokenRuns'>> {
-    const next = this.#commitChain.then(async () => {
-      const reason = this.#controller.signal.reason as unknown;
-      // After the lease is lost nothing may be written, even if the store would still accept it.
-      if (reason instanceof ConflictError) throw reason;
-      this.#deferred = 0;
-      this.#mustWrite = false;
-      const created = this.#core.runsToCreate(input.createRuns ?? []);
-      const { events, transients, items } = this.#journal.take();
-      if (items.length > 0) this.#state.hasItems = true;
-      const emits = takeEmits(this.#state);
-      const at = this.#core.clock.now();
-      const recorded = await this.#core.store.recordTransition({
-        runId: this.runId,
-        lease: { owner: this.#lease.owner, fencingToken: this.#lease.fencingToken },
-        expectedVersion: this.#run.version,
-        treeId: this.#run.treeId,
-        at,
-        patch: commitPatch(input, this.#state, at),
-        stateChanges: this.#changes.take((max) => this.#core.store.capabilities.writesSmallStatesWhole === true && this.#budget.stateWithin(this.#state, max)),
-        events,
-        items,
-        ...(created.length ? { createRuns: created, maxRunsPerTree: this.#core.budgets.maxRunsPerTree } : {}),
-        ...(input.wakeRuns?.length ? { wakeRuns: input.wakeRuns } : {}),
-        ...(input.wakeLease ? { wakeLease: input.wakeLease } : {}),
-        ...(input.releaseLease ? { releaseLease: true } : {}),
-        ...(emits.length ? { emits } : {}),
-      }).catch((error: unknown) => {
-        this.#changes.writeWhole(); // refused or lost: the changes may or may not be stored
-        throw error;
-      });
-      this.#changes.recorded();
-      const { wokenRuns } = recorded;
-      this.#run = runAfter(recorded, this.#run.input, this.#state);
-      this.#core.publishCommitted(recorded, events, transients);
-      if (emits.length) this.#core.emitted(this.#run, emits);
-      this.#core.runsCreated(created, at);
-      return wokenRuns ? { ...this.#run, wokenRuns } : this.#run;
-    });
-    this.#commitChain = next.catch(() => undefined);
-    return next;
+  /** Traced, the module is called in its step's span; untraced, as it is (no closure either way). */
+  callModule(fn: Module, input: Record<string, unknown>, ctx: ModuleContext): unknown {
+    return this.#trace ? this.#trace.inStep(fn, input, ctx) : fn(input, ctx);
   }
 }

@@ -9,12 +9,16 @@ import { cloneJson } from '../../json.js';
 import { nestingTooDeepError } from '../../json-depth.js';
 import { checkValueBytes } from '../../json-size.js';
 import type { ItemHandle, ModuleContext } from '../types.js';
-import { untilAborted } from './until-aborted.js';
+import { settleUntilAborted } from './until-aborted.js';
 import { OutputWriter } from './output-writer.js';
 import type { StepArgs, StepOutcome } from './step-outcome.js';
 
-/** Runs the module registered as `moduleId`; MODULE_NOT_FOUND (not retried) when there is none. */
-export async function runModule(args: StepArgs, moduleId: string, input: Record<string, unknown>): Promise<StepOutcome> {
+/**
+ * Runs the module registered as `moduleId`; MODULE_NOT_FOUND (not retried) when there is none.
+ * Never throws or rejects: a module that throws fails the step. A module that returns a plain
+ * value completes the step in the same turn (no promise); one that returns a promise costs two.
+ */
+export function runModule(args: StepArgs, moduleId: string, input: Record<string, unknown>): StepOutcome | Promise<StepOutcome> {
   const { core, executor, run, state, frame, step, stepId } = args;
   const fn = core.modules[moduleId];
   if (!fn) {
@@ -66,24 +70,40 @@ export async function runModule(args: StepArgs, moduleId: string, input: Record<
     write: (name, value) => writer.write(String(name), checkedNesting(args, value, `ctx.write("${String(name)}")`, `outputs.${String(name)}`)),
     append: (name, element) => writer.append(String(name), checkedNesting(args, element, `ctx.append("${String(name)}")`, `outputs.${String(name)}[]`)),
   };
+  const settled = (outcome: { value: unknown } | { error: unknown }): StepOutcome => {
+    try {
+      if ('error' in outcome) throw outcome.error;
+      const output = outcome.value;
+      checkedNesting(args, output, `the result of module "${moduleId}"`, `steps.${stepId}`);
+      // Checked before anything is written: a result or an output over the budget fails the step and
+      // leaves the state as it was (a module that caught the LIMIT_EXCEEDED of ctx.write fails too).
+      const outputBytes = checkValueBytes(output ?? null, core.budgets.maxValueBytes, `the result of module "${moduleId}" (step ${stepId})`);
+      writer.checkFailure();
+      for (const name of writer.commit()) executor.outputChanged(name);
+      return { type: 'complete', output: output === undefined ? null : output, outputBytes };
+    } catch (error) {
+      const reason = waitedSignal.aborted ? waitedSignal.reason : error;
+      // Live watchers saw the failed attempt's writes: show them the committed values again.
+      for (const name of writer.discard()) executor.outputStreamed(name, cloneJson(state.outputs[name] ?? null));
+      return { type: 'fail', error: toFlowError(reason, 'MODULE_FAILED') };
+    } finally {
+      timer?.cancel();
+      if (onRunAbort) args.signal.removeEventListener('abort', onRunAbort);
+    }
+  };
+  // A run canceled or timed out before its module is called does not call it.
+  if (waitedSignal.aborted) return settled({ error: waitedSignal.reason });
+  let result: unknown;
   try {
-    const output = await untilAborted(Promise.resolve().then(() => fn(input, ctx)), waitedSignal);
-    checkedNesting(args, output, `the result of module "${moduleId}"`, `steps.${stepId}`);
-    // Checked before anything is written: a result or an output over the budget fails the step and
-    // leaves the state as it was (a module that caught the LIMIT_EXCEEDED of ctx.write fails too).
-    const outputBytes = checkValueBytes(output ?? null, core.budgets.maxValueBytes, `the result of module "${moduleId}" (step ${stepId})`);
-    writer.checkFailure();
-    for (const name of writer.commit()) executor.outputChanged(name);
-    return { type: 'complete', output: output === undefined ? null : output, outputBytes };
+    result = executor.callModule(fn, input, ctx);
   } catch (error) {
-    const reason = waitedSignal.aborted ? waitedSignal.reason : error;
-    // Live watchers saw the failed attempt's writes: show them the committed values again.
-    for (const name of writer.discard()) executor.outputStreamed(name, cloneJson(state.outputs[name] ?? null));
-    return { type: 'fail', error: toFlowError(reason, 'MODULE_FAILED') };
-  } finally {
-    timer?.cancel();
-    if (onRunAbort) args.signal.removeEventListener('abort', onRunAbort);
+    return settled({ error });
   }
+  return isThenable(result) ? settleUntilAborted(result, waitedSignal, settled) : settled({ value: result });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** Emits an item from a step (modules, ASK): announced as added, then updated and done through the handle. */

@@ -8,6 +8,7 @@ import type { FlowError } from '../../errors.js';
 import type { FlowVersionRecord, StepDefinition } from '../../model.js';
 import type { Frame, Item, LedgerEntry, NewRun, RunRecord, RunState, Suspension } from '../../run.js';
 import type { EngineCore } from '../engine-core.js';
+import type { Module, ModuleContext } from '../types.js';
 
 /** What a step asks the executor to record. */
 export type StepOutcome =
@@ -28,6 +29,8 @@ export type StepOutcome =
 export interface StepHost {
   /** A step began (its outcome's log entry carries the start time and attempt). */
   stepStarted(stepId: string, stepType: string, attempt: number): void;
+  /** Calls a MODULE step's function: inside the step's span when the run is traced (core/tracing.ts), else as it is. */
+  callModule(fn: Module, input: Record<string, unknown>, ctx: ModuleContext): unknown;
   /**
    * Adds a log entry to the next transition. `fromModule` (a module's `ctx.log`): counted against
    * the run's history cap, and written while the step still runs, like items.

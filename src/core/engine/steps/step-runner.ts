@@ -23,12 +23,12 @@ import { callFlow, gotoSubflow, runSubflow, startFlowExecution } from '../calls/
 import { stepLedgerEntry, type StepArgs, type StepOutcome } from './step-outcome.js';
 
 /**
- * Runs one step; never throws (a thrown error becomes a `fail` outcome). Neither this,
- * `attemptStep` nor `runStep` is an async function: one that returns another promise makes two
- * more to adopt it, and once an SDK's context manager has turned on Node's promise hooks each
- * promise costs.
+ * Runs one step; never throws or rejects (a thrown error becomes a `fail` outcome). The outcome
+ * comes as it is when the step did not wait (a COMPUTE, a module that returned a plain value), so
+ * the executor awaits nothing; else as a promise. None of these is an async function: each promise
+ * costs more once an SDK's context manager has turned on Node's promise hooks.
  */
-export function executeStep(args: StepArgs): Promise<StepOutcome> {
+export function executeStep(args: StepArgs): StepOutcome | Promise<StepOutcome> {
   if (args.core.observers.isEmpty) return attemptStep(args);
   return observedStep(args);
 }
@@ -41,12 +41,14 @@ async function observedStep(args: StepArgs): Promise<StepOutcome> {
   return outcome;
 }
 
-function attemptStep(args: StepArgs): Promise<StepOutcome> {
+function attemptStep(args: StepArgs): StepOutcome | Promise<StepOutcome> {
   try {
     const outcome = runStep(args);
-    return outcome instanceof Promise ? outcome.catch(failedAttempt) : Promise.resolve(outcome);
+    // An ungoverned MODULE step's promise never rejects (module-step.ts): no catch to chain.
+    const neverRejects = args.step.stepType === 'MODULE' && !args.core.governance;
+    return outcome instanceof Promise && !neverRejects ? outcome.catch(failedAttempt) : outcome;
   } catch (error) {
-    return Promise.resolve(failedAttempt(error));
+    return failedAttempt(error);
   }
 }
 

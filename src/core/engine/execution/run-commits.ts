@@ -1,0 +1,151 @@
+/**
+ * The commits of one execution of a run (run-executor.ts): each takes what the run's journal and
+ * state changes hold as one transition and hands it to the store. Commits are chained, so a flush
+ * from a running module and the step's completion never interleave and never reorder; with none
+ * in flight a commit is handed to the store at once, in the caller's turn, with one promise of its
+ * own (a step makes a few promises, and each costs more once an SDK's context manager has turned
+ * on Node's promise hooks).
+ */
+import { ConflictError } from '../../errors.js';
+import type { NewRun, RunRecord, RunState } from '../../run.js';
+import type { RecordedRun, RunLease, Store, Transition } from '../../store.js';
+import type { ExecutionTrace } from '../../tracing.js';
+import type { EngineCore } from '../engine-core.js';
+import { takeEmits } from '../events/event-outbox.js';
+import type { RunBudget } from './run-budget.js';
+import { commitPatch, runAfter, type CommitOptions, type JournalEntries, type RunJournal } from './run-journal.js';
+import type { StateChangeTracker } from './state-changes.js';
+
+/** What a commit resolves with: the run as recorded, and the runs its end woke. */
+export type Committed = RunRecord & Pick<RecordedRun, 'wokenRuns'>;
+
+/** What {@link RunCommits} reads from its executor, and tells it. */
+export interface CommitSource {
+  readonly core: EngineCore;
+  readonly journal: RunJournal;
+  readonly changes: StateChangeTracker;
+  readonly state: RunState;
+  readonly budget: RunBudget;
+  readonly lease: RunLease;
+  /** Aborted with a ConflictError once the lease is lost: nothing is written from then on. */
+  readonly signal: AbortSignal;
+  /** The run as last recorded. */
+  run(): RunRecord;
+  /** The execution's trace, when one records: the store is called in the current step's span. */
+  trace(): ExecutionTrace | null;
+  /** A transition is being taken: nothing stays held back. */
+  taken(): void;
+  /** The run as the commit recorded it. */
+  recorded(run: RunRecord): void;
+}
+
+/** Chains and writes one execution's transitions. */
+export class RunCommits {
+  readonly #source: CommitSource;
+  /** The last commit (it may reject); the next waits for it while {@link #inFlight}. */
+  #last: Promise<unknown> = Promise.resolve();
+  /** Commits asked for and not settled yet. */
+  #inFlight = 0;
+
+  constructor(source: CommitSource) {
+    this.#source = source;
+  }
+
+  /**
+   * Records the pending events and the current state as one transition, after the commits asked
+   * for before it settled (whether they were recorded or refused). Rejects with the store's error,
+   * or the lease's ConflictError once it is lost; the state's changes are then written whole next time.
+   */
+  commit(input: CommitOptions<NewRun>): Promise<Committed> {
+    const write = (): Promise<Committed> => this.#write(input);
+    const chained = this.#inFlight > 0;
+    // Counted before the store is called: a commit asked for meanwhile is chained, never handed to the store first.
+    this.#inFlight += 1;
+    const next = chained ? this.#last.then(write, write) : this.#write(input);
+    this.#last = next;
+    return next;
+  }
+
+  /** Calls `fn` once every commit asked for so far settled (in a later microtask at the earliest). */
+  afterCommits(fn: () => void): void {
+    void this.#last.then(fn, fn);
+  }
+
+  #write(input: CommitOptions<NewRun>): Promise<Committed> {
+    const source = this.#source;
+    let taken: Taken;
+    try {
+      const reason = source.signal.reason as unknown;
+      // After the lease is lost nothing may be written, even if the store would still accept it.
+      if (reason instanceof ConflictError) throw reason;
+      taken = this.#take(input);
+    } catch (error) {
+      this.#inFlight -= 1;
+      return Promise.reject(error);
+    }
+    const { recording, at, created, events, transients, emits } = taken;
+    return recording.then(
+      (recorded) => {
+        this.#inFlight -= 1;
+        source.changes.recorded();
+        const run = runAfter(recorded, source.run().input, source.state);
+        source.recorded(run);
+        source.core.publishCommitted(recorded, events, transients);
+        if (emits.length) source.core.emitted(run, emits);
+        source.core.runsCreated(created, at);
+        return recorded.wokenRuns ? { ...run, wokenRuns: recorded.wokenRuns } : run;
+      },
+      (error: unknown) => {
+        this.#inFlight -= 1;
+        source.changes.writeWhole(); // refused or lost: the changes may or may not be stored
+        throw error;
+      },
+    );
+  }
+
+  /** Takes the next transition from the journal and the state, and hands it to the store. */
+  #take(input: CommitOptions<NewRun>): Taken {
+    const { core, journal, changes, state, budget, lease } = this.#source;
+    const run = this.#source.run();
+    this.#source.taken();
+    const created = core.runsToCreate(input.createRuns ?? []);
+    const { events, transients, items } = journal.take();
+    if (items.length > 0) state.hasItems = true;
+    const emits = takeEmits(state);
+    const at = core.clock.now();
+    const transition: Transition = {
+      runId: run.runId,
+      lease: { owner: lease.owner, fencingToken: lease.fencingToken },
+      expectedVersion: run.version,
+      treeId: run.treeId,
+      at,
+      patch: commitPatch(input, state, at),
+      stateChanges: changes.take((max) => core.store.capabilities.writesSmallStatesWhole === true && budget.stateWithin(state, max)),
+      events,
+      items,
+      ...(created.length ? { createRuns: created, maxRunsPerTree: core.budgets.maxRunsPerTree } : {}),
+      ...(input.wakeRuns?.length ? { wakeRuns: input.wakeRuns } : {}),
+      ...(input.wakeLease ? { wakeLease: input.wakeLease } : {}),
+      ...(input.releaseLease ? { releaseLease: true } : {}),
+      ...(emits.length ? { emits } : {}),
+    };
+    const trace = this.#source.trace();
+    // Traced, in the step's span: the store's commit batch is its child.
+    const recording = trace ? trace.inStep(recordIn, core.store, transition) : core.store.recordTransition(transition);
+    return { recording, at, created, events, transients, emits };
+  }
+}
+
+/** A transition handed to the store, and what goes out once it is recorded. */
+interface Taken {
+  recording: Promise<RecordedRun>;
+  at: number;
+  created: ReturnType<EngineCore['runsToCreate']>;
+  events: JournalEntries['events'];
+  transients: JournalEntries['transients'];
+  emits: ReturnType<typeof takeEmits>;
+}
+
+function recordIn(store: Store, transition: Transition): Promise<RecordedRun> {
+  return store.recordTransition(transition);
+}
