@@ -1,0 +1,57 @@
+/**
+ * Where a `POST /runs` server profile's busy time went, by area of the request path: each sample
+ * goes to the first area (in the order below) that any frame of its stack belongs to, so a SQLite
+ * statement run by the run's insert counts as the insert, not as the commit around it. In percent
+ * of the samples that were not idle; with REQUESTS (answered during the profile), also in µs a
+ * request (the profile's busy time shared out).
+ *
+ *   node --import tsx bench/http.ts --quick --requests-only --cpu-prof FILE
+ *   node bench/profile-areas.mjs FILE.post.cpuprofile [REQUESTS]
+ */
+import { readFileSync } from 'node:fs';
+
+/** [area, what a frame `function@folder/file` of it looks like], first match wins. */
+const AREAS = [
+  ['garbage collection', /^\(garbage collector\)@/],
+  ['SQLite: the run insert (row, indexes, first events)', /(insertRun|createRun|newRunParams|writeRunInput)@sqlite\//],
+  ['SQLite: the run\'s transition (UPDATE, indexes, events)', /(recordTransition|writeTransition)@sqlite\//],
+  ['SQLite: BEGIN / SAVEPOINT / COMMIT and the fsync', /(#applyAndCommit|#tryCommit|#transaction|#commitBatch|#drain|syncDeferred)@sqlite\/|@sqlite\/wal-sync/],
+  ['SQLite: reads (tokens, principals, generation)', /@sqlite\/(sqlite-store|committed-reads|sqlite-connection|sqlite-principal-store)/],
+  ['authentication (token digest, lookup)', /@server\/api-tokens/],
+  ['request schema (zod, OpenAPI validator)', /@(classic|core|v4)\/|validator\/|zod-validator|mediaTypeGate/],
+  ['engine start (flow, permissions, building the run)', /(prepareStart|buildRun|buildNewRun|startRun|#createAndExecute|startRunFor|sealJson)@/],
+  ['the run\'s execution (executor, step, journal, live fan-out)', /@execution\/|@steps\/|@live\/|publishCommitted@|runEnded@/],
+  ['run answer (details, JSON)', /@server\/run-details|toRunView@/],
+  ['Hono (routing, middleware) and the router', /@dist\/(hono-base|compose|context|request)|trie-router|@server\/(create-flow-api-router|direct-start)|@routes\//],
+  ['node:http, sockets, the adapter', /@node:_http|@node:net|@streams\/|stream_base_commons|@dist\/index\.mjs|@node:events|^writev@/],
+];
+
+const [, , file, requests] = process.argv;
+const profile = JSON.parse(readFileSync(file, 'utf8'));
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parentOf = new Map();
+for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+const frame = (n) => `${n.callFrame.functionName || '(anonymous)'}@${n.callFrame.url.split('/').slice(-2).join('/')}`;
+const areaOf = new Map();
+const counts = new Map();
+let busy = 0;
+for (const id of profile.samples) {
+  if (byId.get(id).callFrame.functionName === '(idle)') continue;
+  busy++;
+  let area = areaOf.get(id);
+  if (area === undefined) {
+    const frames = [];
+    for (let at = id; at !== undefined; at = parentOf.get(at)) frames.push(frame(byId.get(at)));
+    area = AREAS.find(([, pattern]) => frames.some((f) => pattern.test(f)))?.[0] ?? 'other';
+    areaOf.set(id, area);
+  }
+  counts.set(area, (counts.get(area) ?? 0) + 1);
+}
+const total = profile.samples.length;
+const seconds = (profile.endTime - profile.startTime) / 1e6;
+const busySeconds = (seconds * busy) / total;
+console.log(`${total} samples over ${seconds.toFixed(2)} s, ${((100 * busy) / total).toFixed(1)} % not idle${requests ? `, ${Math.round((busySeconds * 1e6) / Number(requests))} µs busy a request` : ''}`);
+for (const [area, count] of [...counts].sort((a, b) => b[1] - a[1])) {
+  const us = requests ? `  ${String(Math.round((busySeconds * 1e6 * count) / busy / Number(requests))).padStart(4)} µs` : '';
+  console.log(`${((100 * count) / busy).toFixed(1).padStart(5)} %${us}  ${area}`);
+}
