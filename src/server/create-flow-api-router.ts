@@ -293,7 +293,8 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
         // Each looked for only where it can answer: an async call that returns null still costs the request a turn through a promise.
         const early = (inner.method === 'GET' && listingEtags ? await unchangedListing(inner) : null) ?? (inner.method === 'GET' && runResponses && !runResponses.isEmpty ? await cachedRunAnswer(inner) : null);
         if (early) seen = { route: early.status === 304 ? '/runs' : '/runs/:id', principalId: authenticated.get(inner)?.userId ?? null };
-        const started = early || inner.method !== 'POST' ? null : await startDirectly(inner);
+        const direct = early || inner.method !== 'POST' ? null : startDirectly(inner);
+        const started = direct && (await direct);
         if (started) seen = { route: '/runs', principalId: started.principalId };
         response = early ?? started?.response ?? (await app.fetch(inner));
         seen ??= answered.get(inner);

@@ -114,7 +114,10 @@ describe('POST /runs taken directly', () => {
       new Request('http://flowrun.test/runs', { headers: { authorization: 'Bearer as:olivia' } }),
     ];
     for (const [i, request] of others.entries()) {
-      expect(await take(request), `request ${i}`).toBeNull();
+      const taken = take(request);
+      // Unauthenticated is found out through a promise; everything else at once.
+      if (i === 0) expect(await taken, `request ${i}`).toBeNull();
+      else expect(taken, `request ${i}`).toBeNull();
       expect(request.bodyUsed, `request ${i}`).toBe(false);
     }
   });

@@ -33,23 +33,20 @@ export interface DirectlyStarted {
  * Returns the direct path: given a request (its base path already cut), it answers a `POST /runs`
  * (exactly, no query) whose body is declared JSON (`application/json`, optionally with a
  * charset) of a declared length within the limit, from a principal the router's `authenticate`
- * accepts; for any other request it resolves to null having read nothing of it — body untouched,
- * a principal found kept in `authenticated` — so the app answers it (a 401, 413, 415 or a chunked body
- * among them).
+ * accepts. Any other request it leaves to the app having read nothing of it: null at once when its
+ * method, path or headers are not those, else a promise of null once the principal was found not
+ * to be one (kept in `authenticated`, so the app does not ask again) — a 401, 413, 415 or a chunked
+ * body among them.
  *
  * Guarantees: a request it answers gets what the app would answer: the same validation (the
  * route's zod schema, the same issues and message), the same start budget (`maxStartsPerSecond`),
  * idempotency, permissions and run answer (both call `startAnswer`), the same error answers (the
  * app's `onError`). Tracing and observers wrap it in the router as they wrap the app.
  */
-export function directStart(deps: DirectStartDeps): (request: Request) => Promise<DirectlyStarted | null> {
+export function directStart(deps: DirectStartDeps): (request: Request) => Promise<DirectlyStarted | null> | null {
   const { state, maxBodyBytes, authenticated } = deps;
-  return async (request) => {
-    if (request.method !== 'POST' || !isRunsPath(request.url)) return null;
-    const contentType = request.headers.get('content-type');
-    if (contentType === null || !JSON_CONTENT_TYPE.test(contentType)) return null;
-    const declared = request.headers.get('content-length');
-    if (declared === null || !/^\d{1,15}$/.test(declared) || Number(declared) > maxBodyBytes) return null;
+  /** Answers a request the checks of its method, path and headers let through; null when the principal is not one. */
+  const start = async (request: Request): Promise<DirectlyStarted | null> => {
     const principal = await state.authenticate(request);
     authenticated.set(request, principal);
     if (!principal || typeof principal.userId !== 'string' || principal.userId === '') return null;
@@ -68,6 +65,15 @@ export function directStart(deps: DirectStartDeps): (request: Request) => Promis
     } catch (error) {
       return { response: deps.failed(error, request), principalId: principal.userId };
     }
+  };
+  return (request) => {
+    // Checked without a promise: every other request (a POST of another route) reaches the app in this turn.
+    if (request.method !== 'POST' || !isRunsPath(request.url)) return null;
+    const contentType = request.headers.get('content-type');
+    if (contentType === null || !JSON_CONTENT_TYPE.test(contentType)) return null;
+    const declared = request.headers.get('content-length');
+    if (declared === null || !/^\d{1,15}$/.test(declared) || Number(declared) > maxBodyBytes) return null;
+    return start(request);
   };
 }
 
