@@ -10,20 +10,21 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** [area, what a frame `function@folder/file` of it looks like], first match wins. */
+/** [area, what a frame `function@path` of it looks like (the path from the project or the package on), first match wins. */
 const AREAS = [
   ['garbage collection', /^\(garbage collector\)@/],
-  ['SQLite: the run insert (row, indexes, first events)', /(insertRun|createRun|newRunParams|writeRunInput)@sqlite\//],
-  ['SQLite: the run\'s transition (UPDATE, indexes, events)', /(recordTransition|writeTransition)@sqlite\//],
-  ['SQLite: BEGIN / SAVEPOINT / COMMIT and the fsync', /(#applyAndCommit|#tryCommit|#transaction|#commitBatch|#drain|syncDeferred)@sqlite\/|@sqlite\/wal-sync/],
-  ['SQLite: reads (tokens, principals, generation)', /@sqlite\/(sqlite-store|committed-reads|sqlite-connection|sqlite-principal-store)/],
-  ['authentication (token digest, lookup)', /@server\/api-tokens/],
-  ['request schema (zod, OpenAPI validator)', /@(classic|core|v4)\/|validator\/|zod-validator|mediaTypeGate/],
-  ['engine start (flow, permissions, building the run)', /(prepareStart|buildRun|buildNewRun|startRun|#createAndExecute|startRunFor|sealJson)@/],
-  ['the run\'s execution (executor, step, journal, live fan-out)', /@execution\/|@steps\/|@live\/|publishCommitted@|runEnded@/],
-  ['run answer (details, JSON)', /@server\/run-details|toRunView@/],
-  ['Hono (routing, middleware) and the router', /@dist\/(hono-base|compose|context|request)|trie-router|@server\/(create-flow-api-router|direct-start)|@routes\//],
-  ['node:http, sockets, the adapter', /@node:_http|@node:net|@streams\/|stream_base_commons|@dist\/index\.mjs|@node:events|^writev@/],
+  ['SQLite: the run insert (row, indexes, first events)', /^(insertRun|createRun|newRunParams|writeRunInput)@src\/store\/sqlite\//],
+  ["SQLite: the run's transition (UPDATE, indexes, events)", /^(recordTransition|writeTransition)@src\/store\/sqlite\//],
+  ['SQLite: BEGIN / SAVEPOINT / COMMIT and the fsync', /^(#applyAndCommit|#tryCommit|#transaction|#commitBatch|#drain|syncDeferred)@src\/store\/sqlite\/|@src\/store\/sqlite\/wal-sync/],
+  ['SQLite: reads (tokens, principals, generation)', /@src\/store\/sqlite\/(sqlite-store|committed-reads|sqlite-connection|sqlite-principal-store)/],
+  ['authentication (token digest, lookup)', /@src\/server\/api-tokens/],
+  ['request schema (zod, OpenAPI validator)', /@node_modules\/(zod|@hono\/zod-openapi|@hono\/zod-validator)\/|@node_modules\/hono\/dist\/validator\//],
+  ['engine start (flow, permissions, building the run)', /^(prepareStart|buildRun|buildNewRun|startRun|#createAndExecute|startRunFor|sealJson)@/],
+  ["the run's execution (executor, step, journal, live fan-out)", /@src\/core\/engine\/(execution|steps|live)\/|^(publishCommitted|runEnded)@/],
+  ['run answer (details, JSON)', /@src\/server\/run-details|^toRunView@/],
+  ['Hono (routing, middleware)', /@node_modules\/hono\//],
+  ['the router (flowrun server code)', /@src\/server\//],
+  ['node:http, sockets, the adapter', /@node:_http|@node:net|@node:internal\/streams|stream_base_commons|@node_modules\/@hono\/node-server\/|@node:events|^writev@/],
 ];
 
 const [, , file, requests] = process.argv;
@@ -31,7 +32,12 @@ const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parentOf = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-const frame = (n) => `${n.callFrame.functionName || '(anonymous)'}@${n.callFrame.url.split('/').slice(-2).join('/')}`;
+/** `function@path`, the path from `src/` or `node_modules/` on where it has one. */
+const frame = (n) => {
+  const url = n.callFrame.url;
+  const at = Math.max(url.lastIndexOf('/node_modules/') + 1, url.lastIndexOf('/src/') + 1);
+  return `${n.callFrame.functionName || '(anonymous)'}@${at > 0 ? url.slice(at) : url}`;
+};
 const areaOf = new Map();
 const counts = new Map();
 let busy = 0;
