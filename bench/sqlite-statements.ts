@@ -5,14 +5,16 @@
  * - that INSERT inside a savepoint (every write of the group-commit queue runs in one) with the
  *   statement journal in a temporary file (SQLite's default) and in memory (`temp_store = MEMORY`);
  * - outside a transaction: `PRAGMA data_version` (the check behind every cached read) against
- *   reading a run row (what a cache hit saves).
+ *   reading a run row (what a cache hit saves);
+ * - what one `POST /runs` of bench/http.ts writes (its run created, then ended), with every index
+ *   of the runs table and without some (issue 13: what the row format costs against the least server).
  *
  * Each figure is µs per statement, measured over the same rows in the same process; the ratios
  * are what to compare across machines.
  *
  *   node --import tsx bench/sqlite-statements.ts [--quick]      (or: npm run bench -- --only statements)
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +25,9 @@ import { sampleRun } from '../src/store/store.conformance.js';
 import { fmt, markdownTable, readOptions } from './measure.js';
 
 const BATCH = 64;
+
+/** The secondary indexes of flowrun_runs (its primary key's excepted), as the migrations leave them. */
+const SECONDARY_RUN_INDEXES = ['flowrun_runs_start', 'flowrun_runs_end', 'flowrun_runs_flow_start', 'flowrun_runs_status_start', 'flowrun_runs_root_start', 'flowrun_runs_claimable', 'flowrun_runs_waiting_event', 'flowrun_runs_due', 'flowrun_runs_parent_start', 'flowrun_runs_flow_status_start'];
 
 /** A migrated, empty flowrun file opened with better-sqlite3 as the store opens it. */
 async function freshDatabase(tempStore: 'FILE' | 'MEMORY'): Promise<Database.Database> {
@@ -45,7 +50,7 @@ async function insertCost(count: number, options: { returning: boolean; savepoin
   for (let done = 0; done < count; done += BATCH) {
     db.exec('BEGIN IMMEDIATE');
     for (let i = done; i < done + BATCH; i++) {
-      const params = newRunParams(sampleRun({ runId: `run-${String(i).padStart(8, '0')}`, startTime: 1_700_000_000_000 + i }), { updatedAt: 0, lastSeq: 1, lease: null });
+      const { params } = newRunParams(sampleRun({ runId: `run-${String(i).padStart(8, '0')}`, startTime: 1_700_000_000_000 + i }), { updatedAt: 0, lastSeq: 1, lease: null });
       if (options.savepoint) db.exec('SAVEPOINT flowrun_op');
       const started = performance.now();
       if (options.returning) insert.get(params);
@@ -64,7 +69,7 @@ async function readCosts(count: number): Promise<{ dataVersion: number; runRow: 
   const db = await freshDatabase('MEMORY');
   const insert = db.prepare(INSERT_RUN_SQL);
   db.transaction(() => {
-    for (let i = 0; i < count; i++) insert.run(newRunParams(sampleRun({ runId: `run-${i}` }), { updatedAt: 0, lastSeq: 1, lease: null }));
+    for (let i = 0; i < count; i++) insert.run(newRunParams(sampleRun({ runId: `run-${i}` }), { updatedAt: 0, lastSeq: 1, lease: null }).params);
   })();
   const dataVersion = db.prepare('PRAGMA data_version');
   const runRow = db.prepare('SELECT * FROM flowrun_runs WHERE run_id = ?');
@@ -79,6 +84,52 @@ async function readCosts(count: number): Promise<{ dataVersion: number; runRow: 
   return figures;
 }
 
+/**
+ * What the store writes for one `POST /runs` of bench/http.ts's one-step flow, per run, as its
+ * statements (bench/http.ts measures them inside the whole server): the run's INSERT with its two
+ * first events in one transaction, and its ending UPDATE (status, end time, output, state, lease)
+ * with three events in the next, each write in its savepoint, 32 runs per transaction, COMMIT
+ * without fsync (synchronous=NORMAL: the fsync is not what is compared). `dropIndexes` are dropped
+ * first, to see what the secondary indexes cost. CPU µs and WAL bytes per run.
+ */
+async function startWritesCost(count: number, dropIndexes: readonly string[]): Promise<{ cpuUs: number; walBytes: number }> {
+  const db = await freshDatabase('MEMORY');
+  db.pragma('wal_autocheckpoint = 0');
+  for (const index of dropIndexes) db.exec(`DROP INDEX ${index}`);
+  const insert = db.prepare(INSERT_RUN_SQL);
+  const events = (n: number) => db.prepare(`INSERT INTO flowrun_run_events (run_id, seq, kind, time, body) VALUES ${Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}`);
+  const [firstEvents, lastEvents] = [events(2), events(3)];
+  const end = db.prepare(`UPDATE flowrun_runs SET version = version + 1, updated_at = ?, last_seq = ?, last_transition_key = ?, status = 'SUCCEEDED', state = ?, output = ?,
+    end_time = ?, ready_at = NULL, lease_owner = NULL, lease_expires_at = NULL WHERE run_id = ?`);
+  const [begin, commit, savepoint, release] = ['BEGIN IMMEDIATE', 'COMMIT', 'SAVEPOINT flowrun_op', 'RELEASE flowrun_op'].map((sql) => db.prepare(sql));
+  const body = JSON.stringify({ kind: 'log', entry: { time: 1_700_000_000_000, code: 'StepSucceeded', description: 'step done succeeded', details: { stepId: 'done', stepType: 'COMPUTE', graph: 'action:main' } } });
+  const batch = 32;
+  const ids = Array.from({ length: count }, (_, i) => `0190${String(i).padStart(8, '0')}-aaaa-7bbb-8ccc-dddddddddddd`);
+  const walBefore = statSync(`${db.name}-wal`).size;
+  const from = process.cpuUsage();
+  for (let done = 0; done <= count; done += batch) {
+    begin!.run();
+    // This batch's runs are created while the previous batch's end, as in a server under load.
+    for (let i = done; i < Math.min(done + batch, count); i++) {
+      savepoint!.run();
+      insert.run(newRunParams(sampleRun({ runId: ids[i]!, flowId: 'bench/start', startTime: 1_700_000_000_000 + i, readyAt: 1_700_000_000_000 + i }), { updatedAt: 0, lastSeq: 2, lease: { owner: 'engine', expiresAt: 2_000_000_000_000 } }).params);
+      firstEvents.run(ids[i], 1, 'status', 0, body, ids[i], 2, 'log', 0, body);
+      release!.run();
+    }
+    for (let i = Math.max(0, done - batch); i < Math.min(done, count); i++) {
+      savepoint!.run();
+      end.run(1, 5, '1:0', '{"frames":[]}', '{"n":1}', 1, ids[i]);
+      lastEvents.run(ids[i], 3, 'log', 1, body, ids[i], 4, 'log', 1, body, ids[i], 5, 'status', 1, body);
+      release!.run();
+    }
+    commit!.run();
+  }
+  const used = process.cpuUsage(from);
+  const walBytes = statSync(`${db.name}-wal`).size - walBefore;
+  db.close();
+  return { cpuUs: (used.user + used.system) / count, walBytes: walBytes / count };
+}
+
 /** The table of statement costs (µs each, and the ratios the store's choices rest on). */
 export async function benchSqliteStatements(options: { quick: boolean }): Promise<string> {
   const count = options.quick ? 10_000 : 30_000;
@@ -88,6 +139,10 @@ export async function benchSqliteStatements(options: { quick: boolean }): Promis
   const savepointMemory = await insertCost(count, { returning: false, savepoint: true, tempStore: 'MEMORY' });
   const reads = await readCosts(count);
   const ratio = (a: number, b: number): string => `${(a / b).toFixed(1)}×`;
+  const allIndexes = await startWritesCost(count, []);
+  const withoutTwo = await startWritesCost(count, ['flowrun_runs_flow_start', 'flowrun_runs_status_start']);
+  const withoutAny = await startWritesCost(count, SECONDARY_RUN_INDEXES);
+  const writes = (w: { cpuUs: number; walBytes: number }): string => `${fmt(w.cpuUs)} µs CPU, ${fmt(w.walBytes)} B of WAL`;
   return (
     markdownTable(
       ['statement', 'µs each', 'against'],
@@ -98,8 +153,11 @@ export async function benchSqliteStatements(options: { quick: boolean }): Promis
         ['run INSERT in a savepoint, statement journal in memory (what the store does)', fmt(savepointMemory), '–'],
         ['PRAGMA data_version, outside a transaction (a cached read checks this)', fmt(reads.dataVersion), '–'],
         ['SELECT * of a run row by id, outside a transaction (a cache hit skips this)', fmt(reads.runRow), `${ratio(reads.runRow, reads.dataVersion)} the check`],
+        ['a POST /runs\'s writes per run (INSERT + 2 events, then the ending UPDATE + 3 events, savepoints, COMMIT without fsync), every index', writes(allIndexes), '–'],
+        ['the same without flowrun_runs_flow_start and flowrun_runs_status_start', writes(withoutTwo), `${ratio(withoutTwo.cpuUs, allIndexes.cpuUs)} the CPU`],
+        ['the same without any secondary index of flowrun_runs (the floor of this row format)', writes(withoutAny), `${ratio(withoutAny.cpuUs, allIndexes.cpuUs)} the CPU`],
       ],
-    ) + `\n\n${count} runs per INSERT figure, in transactions of ${BATCH}, into a fresh flowrun file (WAL); the same rows read back one by one for the read figures.`
+    ) + `\n\n${count} runs per INSERT figure, in transactions of ${BATCH}, into a fresh flowrun file (WAL); the same rows read back one by one for the read figures. A POST's writes: 32 runs created per transaction while the 32 before end, as a loaded server does; WAL bytes before any checkpoint.`
   );
 }
 

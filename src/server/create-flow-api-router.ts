@@ -8,11 +8,11 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
-import { FlowError, PermissionError, ValidationError } from '../core/errors.js';
+import { FlowError, PermissionError } from '../core/errors.js';
 import { isNamedIn, isSystemAdministrator } from '../core/permissions.js';
 import type { Logger } from '../core/engine/types.js';
 import { apiTokenAuthenticator, type Authenticate, type AuthenticatedPrincipal } from './api-tokens.js';
-import { errorResponse, jsonResponse, statusOf } from './error-response.js';
+import { errorResponse, invalidRequest, jsonResponse, requestErrorResponse, statusOf } from './error-response.js';
 import { MarkerSeal } from './marker-seal.js';
 import { ServerMetrics } from './metrics.js';
 import { StartRateLimiter } from './start-rate-limiter.js';
@@ -27,6 +27,7 @@ import { addGovernanceRoutes } from './routes/governance-routes.js';
 import { addScheduleRoutes } from './routes/schedule-routes.js';
 import { addRunRoutes } from './routes/run-routes.js';
 import { addStreamRoute } from './routes/stream-route.js';
+import { directStart } from './direct-start.js';
 
 /** Options of {@link createFlowApiRouter}. */
 export interface FlowApiRouterOptions {
@@ -138,27 +139,22 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
   const answered = new WeakMap<Request, Pick<ObservedRequest, 'route' | 'principalId'>>();
 
   const app = new OpenAPIHono<RouterEnv>({
-    // Request validation names each bad field: `body.flowId`, `query.limit`, `path.id`.
     defaultHook: (result) => {
       if (result.success) return;
-      const where = result.target === 'json' ? 'body' : result.target === 'param' ? 'path' : result.target;
-      throw new ValidationError(
-        'INVALID_INPUT',
-        result.error.issues.map((issue) => ({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message })),
-      );
+      throw invalidRequest(result.target, result.error.issues);
     },
   });
 
-  app.onError((error, c) => {
-    if (error instanceof HTTPException) return errorResponse(httpError(error.status, error.message));
-    if (!(error instanceof FlowError) || statusOf(error.code) >= 500) {
+  /** The answer to an error thrown while answering a request of `method` to `path`; a 5xx is logged. */
+  const failed = (error: unknown, method: string, path: string): Response => {
+    if (!(error instanceof HTTPException) && (!(error instanceof FlowError) || statusOf(error.code) >= 500)) {
       const status = error instanceof FlowError ? statusOf(error.code) : 500;
-      options.logger?.error({ err: error, method: c.req.method, path: loggablePath(c.req.path), status }, 'request failed');
+      options.logger?.error({ err: error, method, path: loggablePath(path), status }, 'request failed');
     }
-    // A budget that refills (maxStartsPerSecond) says when to come back.
-    const retryAfter = error instanceof FlowError ? error.details?.retryAfterSeconds : undefined;
-    return errorResponse(error, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : undefined);
-  });
+    return requestErrorResponse(error);
+  };
+  app.onError((error, c) => failed(error, c.req.method, c.req.path));
+  const startDirectly = directStart({ state, maxBodyBytes, authenticated, failed: (error, request) => failed(error, request.method, new URL(request.url).pathname) });
   app.notFound((c) => {
     const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path;
     return errorResponse(new FlowError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${path}`, { details: { method: c.req.method, path } }));
@@ -297,7 +293,10 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
         // Each looked for only where it can answer: an async call that returns null still costs the request a turn through a promise.
         const early = (inner.method === 'GET' && listingEtags ? await unchangedListing(inner) : null) ?? (inner.method === 'GET' && runResponses && !runResponses.isEmpty ? await cachedRunAnswer(inner) : null);
         if (early) seen = { route: early.status === 304 ? '/runs' : '/runs/:id', principalId: authenticated.get(inner)?.userId ?? null };
-        response = early ?? (await app.fetch(inner));
+        const direct = early || inner.method !== 'POST' ? null : startDirectly(inner);
+        const started = direct && (await direct);
+        if (started) seen = { route: '/runs', principalId: started.principalId };
+        response = early ?? started?.response ?? (await app.fetch(inner));
         seen ??= answered.get(inner);
         // Under the request fetch was given (a base path makes another; cached answers skip Hono), for the tracing span's name.
         if (seen && engine.tracing && answered.get(request) !== seen) answered.set(request, seen);
@@ -363,15 +362,6 @@ export function createFlowApiRouter(options: FlowApiRouterOptions): FlowApiRoute
 /** A path fit for a log line: bounded, without the query (which may carry user data). */
 function loggablePath(path: string): string {
   return path.length > 200 ? `${path.slice(0, 200)}…` : path;
-}
-
-/** The FlowError of an HTTP error Hono raised itself (malformed JSON, a body over the limit). */
-function httpError(status: number, message: string): FlowError {
-  if (status === 413) return new FlowError('PAYLOAD_TOO_LARGE', 'the request body is too large');
-  if (status === 400) return new ValidationError('INVALID_INPUT', [{ path: 'body', message: /json/i.test(message) ? 'is not valid JSON' : message }]);
-  if (status === 415) return new FlowError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON (Content-Type: application/json)');
-  if (status === 401) return new FlowError('UNAUTHENTICATED', 'missing or invalid credentials');
-  return new FlowError(status === 404 ? 'ROUTE_NOT_FOUND' : 'INTERNAL', status === 404 ? 'no such route' : 'internal error');
 }
 
 /** A cached run answer (run-response-cache.ts) as the run route gives it. */

@@ -3,7 +3,8 @@
  * with: `{error: {code, message, details}}`. A client rebuilds the FlowError from `code`.
  * Errors without a known code are INTERNAL (500) and never show their message or stack.
  */
-import { FlowError } from '../core/errors.js';
+import { HTTPException } from 'hono/http-exception';
+import { FlowError, ValidationError } from '../core/errors.js';
 
 /** An error body as every route sends it. */
 export interface ErrorBody {
@@ -71,4 +72,30 @@ export function errorResponse(error: unknown, headers?: Record<string, string>):
 /** A JSON Response. */
 export function jsonResponse(body: unknown, status = 200, headers?: Record<string, string>): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers } });
+}
+
+/**
+ * The answer to an error thrown while answering a request: a FlowError by its code, an HTTP error
+ * Hono raised itself (malformed JSON, a body over the limit) by its status, anything else 500; a
+ * budget that refills (maxStartsPerSecond) says when to come back (`Retry-After`). Logs nothing.
+ */
+export function requestErrorResponse(error: unknown): Response {
+  if (error instanceof HTTPException) return errorResponse(httpError(error.status, error.message));
+  const retryAfter = error instanceof FlowError ? error.details?.retryAfterSeconds : undefined;
+  return errorResponse(error, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : undefined);
+}
+
+/** The error of a request that breaks its route's schema: each bad field named (`body.flowId`, `query.limit`, `path.id`). */
+export function invalidRequest(target: string, issues: readonly { path: readonly PropertyKey[]; message: string }[]): ValidationError {
+  const where = target === 'json' ? 'body' : target === 'param' ? 'path' : target;
+  return new ValidationError('INVALID_INPUT', issues.map((issue) => ({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message })));
+}
+
+/** The FlowError of an HTTP error Hono raised itself (malformed JSON, a body over the limit). */
+function httpError(status: number, message: string): FlowError {
+  if (status === 413) return new FlowError('PAYLOAD_TOO_LARGE', 'the request body is too large');
+  if (status === 400) return new ValidationError('INVALID_INPUT', [{ path: 'body', message: /json/i.test(message) ? 'is not valid JSON' : message }]);
+  if (status === 415) return new FlowError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON (Content-Type: application/json)');
+  if (status === 401) return new FlowError('UNAUTHENTICATED', 'missing or invalid credentials');
+  return new FlowError(status === 404 ? 'ROUTE_NOT_FOUND' : 'INTERNAL', status === 404 ? 'no such route' : 'internal error');
 }

@@ -41,7 +41,7 @@ export interface ServerFixture {
   engine: Engine;
   stores: Store;
   router: FlowApiRouter;
-  /** `router.fetch` of a request acting as `as` (default olivia); `body` is sent as JSON. */
+  /** `router.fetch` of a request acting as `as` (default olivia); `body` is sent as JSON, its length declared. */
   call(method: string, path: string, options?: { as?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   /** The same, reading the JSON answer. */
   json<T = any>(method: string, path: string, options?: { as?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: T }>;
@@ -70,6 +70,8 @@ export async function createServerFixture(options: { modules?: Record<string, Mo
     if (o.body !== undefined) {
       body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
+      // Declared, as a Node server hands a body over: `POST /runs` then takes the path serve() takes (direct-start.ts).
+      headers['content-length'] ??= String(Buffer.byteLength(body));
     }
     return router.fetch(new Request(`http://flowrun.test${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }));
   };

@@ -9,7 +9,8 @@ import { RUN_STATUSES, type RunEvent, type RunStatus } from '../../core/run.js';
 import type { RunFilter } from '../../core/store.js';
 import { type RouterEnv, type RouterState, actingFor } from '../router-context.js';
 import { dayOrTimeBound } from '../day-bounds.js';
-import { RunDetails } from '../run-details.js';
+import { RunDetails, type RunDetailsView } from '../run-details.js';
+import type { AuthenticatedPrincipal } from '../api-tokens.js';
 import { childCountsOf, type ChildCount } from '../child-counts.js';
 import type { PrincipalRef } from '../../core/engine/access/authorize.js';
 import { requestTarget, runResponseKey } from '../run-response-cache.js';
@@ -23,9 +24,24 @@ export const MAX_PAGE = 1000;
 
 const runBody = z.object({ run: RunSchema });
 
+/**
+ * What `POST /runs` answers for a valid body from an authenticated principal: the start budget
+ * taken, the run started (or found by its idempotency key, or waited for with `wait`, which the
+ * request's abort ends), described for that principal. The route and the router's direct path
+ * (start-answer-now.ts) both answer through it. Throws what the start throws.
+ */
+export async function startAnswer(state: RouterState, body: StartRunBody, principal: AuthenticatedPrincipal, request: Request): Promise<{ run: RunDetailsView; status: 200 | 201 }> {
+  state.starts.take(principal.userId, 1);
+  // The signal only with `wait`: a Node adapter makes an AbortController for the first to ask for it.
+  const started = await startRunFor(state.engine, body, principal, body.wait ? request.signal : undefined);
+  if (started.created) state.metrics.runsStarted++;
+  const run = await new RunDetails(state.engine, actingFor(principal)).describe(started.run);
+  return { run, status: started.created && !body.wait ? 201 : 200 };
+}
+
 /** Registers the run routes (batch routes must be registered before these: `/runs/batch/…` also matches `/runs/{id}/…`). */
 export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): void {
-  const { engine, metrics } = state;
+  const { engine } = state;
   /** The runs, each with its `childCount` when `wanted`. */
   const withChildCounts = async <R extends { runId: string }>(wanted: boolean, as: PrincipalRef, runs: R[]): Promise<(R & Partial<ChildCount>)[]> => {
     if (!wanted) return runs;
@@ -43,12 +59,8 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       responses: { 201: ok(runBody, 'started'), 200: ok(runBody, 'ended (with `wait`), or the run an earlier request with the same idempotencyKey started'), ...errorResponses },
     }),
     async (c) => {
-      const body = c.req.valid('json');
-      state.starts.take(c.get('principal').userId, 1);
-      const started = await startRunFor(engine, body, c.get('principal'), body.wait ? c.req.raw.signal : undefined);
-      if (started.created) metrics.runsStarted++;
-      const run = await new RunDetails(engine, actingFor(c.get('principal'))).describe(started.run);
-      return c.json({ run: run as z.infer<typeof RunSchema> }, started.created && !body.wait ? 201 : 200);
+      const { run, status } = await startAnswer(state, c.req.valid('json'), c.get('principal'), c.req.raw);
+      return c.json({ run: run as z.infer<typeof RunSchema> }, status);
     },
   );
 
