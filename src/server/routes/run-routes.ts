@@ -28,7 +28,7 @@ const runBody = z.object({ run: RunSchema });
  * What `POST /runs` answers for a valid body from an authenticated principal: the start budget
  * taken, the run started (or found by its idempotency key, or waited for with `wait`, which the
  * request's abort ends), described for that principal. The route and the router's direct path
- * (start-answer-now.ts) both answer through it. Throws what the start throws.
+ * (direct-start.ts) both answer through it. Throws what the start throws.
  */
 export async function startAnswer(state: RouterState, body: StartRunBody, principal: AuthenticatedPrincipal, request: Request): Promise<{ run: RunDetailsView; status: 200 | 201 }> {
   state.starts.take(principal.userId, 1);

@@ -86,7 +86,7 @@ export class SchedulePoller {
   #timerAt = 0;
   #ticking: Promise<void> | null = null;
   /** Set while the poll under way holds schedules claimed ahead and waits for their due time. */
-  #waitingForSlot: { until: number; wake: () => void } | null = null;
+  #waitingForSlot: { wake: () => void } | null = null;
   /** Resolves when the poll under way starts waiting for its slot (whenIdle need not wait on). */
   #startedWaiting: { promise: Promise<void>; resolve: () => void } | null = null;
   #running: Promise<number> | null = null;
@@ -320,7 +320,7 @@ export class SchedulePoller {
     if (delayMs > 0 && !this.#closed) {
       await new Promise<void>((resolve) => {
         const timer = this.#deps.clock.setTimeout(resolve, delayMs, { keepAlive: false });
-        this.#waitingForSlot = { until: at, wake: () => (timer.cancel(), resolve()) };
+        this.#waitingForSlot = { wake: () => (timer.cancel(), resolve()) };
         this.#startedWaiting?.resolve();
       });
       this.#waitingForSlot = null;

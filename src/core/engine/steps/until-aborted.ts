@@ -2,28 +2,19 @@
 
 /** Resolves with the promise, or rejects with the signal's reason as soon as it aborts. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return settleUntilAborted(promise, signal, unwrap);
+}
+
+function unwrap<T>(outcome: { value: T } | { error: unknown }): T {
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
 }
 
 /**
  * Waits for `value` (any thenable), or for `signal` to abort, whichever comes first, and resolves
  * with what `settled` makes of it: called once, with the value or the error (the signal's reason
- * when it aborted first); rejects only with what `settled` throws. Two promises: the one returned
- * and the `then` on `value` (untilAborted and a `then` after it make three).
+ * when it aborted first, or had already); rejects only with what `settled` throws. Two promises:
+ * the one returned and the `then` on `value`.
  */
 export function settleUntilAborted<T, R>(value: PromiseLike<T>, signal: AbortSignal, settled: (outcome: { value: T } | { error: unknown }) => R): Promise<R> {
   return new Promise<R>((resolve, reject) => {
@@ -48,5 +39,7 @@ export function settleUntilAborted<T, R>(value: PromiseLike<T>, signal: AbortSig
     } catch (error) {
       finish({ error }); // a thenable whose then throws
     }
+    // Aborted already: settled at once, and a later rejection of `value` is still handled above.
+    if (signal.aborted) onAbort();
   });
 }
