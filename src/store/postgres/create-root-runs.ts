@@ -9,7 +9,7 @@ import type { NewRun, RunEventBody } from '../../core/run.js';
 import type { Sql } from './run-writes.js';
 import { NOTIFY_CHANNEL, eventKinds, preparedQuery } from './run-writes.js';
 import { INSERT_COLUMNS, newRunArgument } from './record-function.js';
-import { ConflictError } from '../../core/errors.js';
+import { createdOrExists } from '../create-runs-one-by-one.js';
 
 /** The statement: `$1` the rows; `$2`…`$6` the events' bodies (a JSON array), kinds, run ids, seqs and times, in parallel. */
 const CREATE_ROOT_RUNS_SQL = `WITH r AS (
@@ -42,14 +42,7 @@ export async function createRootRuns(input: {
 }): Promise<('created' | 'exists')[]> {
   const outcomes: ('created' | 'exists')[] = [];
   const writes: Promise<unknown>[] = [];
-  const one = (index: number): Promise<void> =>
-    input.createOne(input.runs[index]!).then(
-      () => void (outcomes[index] = 'created'),
-      (error: unknown) => {
-        if (!(error instanceof ConflictError && error.code === 'CONFLICT')) throw error;
-        outcomes[index] = 'exists';
-      },
-    );
+  const one = (index: number): Promise<void> => createdOrExists(input.createOne(input.runs[index]!)).then((outcome) => void (outcomes[index] = outcome));
   let chunk: { index: number; row: unknown; entry: { run: NewRun; events: RunEventBody[] } }[] = [];
   const flush = (): void => {
     const rows = chunk;

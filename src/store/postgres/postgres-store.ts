@@ -163,7 +163,7 @@ export class PostgresStore implements Store {
     return lease ? { run, lease: { runId, owner: lease.owner, fencingToken: 1, expiresAt: lease.expiresAt } } : { run, lease: null };
   }
 
-  /** Each through the transition batcher, which commits concurrent creations in one statement; no record is built back (createRun's). */
+  /** 500 runs a statement (create-root-runs.ts); a run with a state in slots, or a statement that failed, through the transition batcher. */
   createRuns(input: { runs: { run: NewRun; events: RunEventBody[] }[] }): Promise<('created' | 'exists')[]> {
     this.#open();
     return createRootRuns({ runs: input.runs, statement: (fn) => this.#db.statement(fn), createOne: ({ run, events }) => this.#batcher.submitCreation({ run, events, lease: null }) });
