@@ -24,6 +24,22 @@ const REGISTERED_MIN_BYTES = 1024;
  */
 const copies = new WeakMap<object, WeakRef<object>>();
 
+/**
+ * True when `value` was copied before and that copy is still held: sealJson then compares it with
+ * that copy (and shares it, or what of it is unchanged) rather than copying it whole.
+ */
+export function hasEarlierCopy(value: object): boolean {
+  return copies.get(value)?.deref() !== undefined;
+}
+
+/**
+ * Records `copy`, sealed (frozen, registered) by another way than sealJson's walk, as the copy of
+ * `value`: sealJson handed `value` again, unchanged, gives `copy` back.
+ */
+export function rememberCopy(value: object, copy: object): void {
+  copies.set(value, new WeakRef(copy));
+}
+
 /** What the walk learnt of the value it visited last (kept in fields, not one object per value). */
 interface Walk {
   readonly maxDepth: number;

@@ -41,3 +41,20 @@ export function sealedHeight(value: object): number | undefined {
   const packed = sealed.get(value);
   return packed === undefined ? undefined : packed % HEIGHT_ROOM;
 }
+
+/** Getters of sealed objects whose value is sealed data built when first read (sealed-text.ts). */
+const lazyMembers = new WeakSet<() => unknown>();
+
+/**
+ * Registers `get` as the getter of a member of a sealed object that is data, built the first time
+ * it is read and the same value every time after: expressions read it as they read a data property
+ * (a getter of anyone else's reads as `undefined` there).
+ */
+export function markLazyMember(get: () => unknown): void {
+  lazyMembers.add(get);
+}
+
+/** True for a getter registered by {@link markLazyMember}. */
+export function isLazyMember(get: unknown): boolean {
+  return typeof get === 'function' && lazyMembers.has(get as () => unknown);
+}

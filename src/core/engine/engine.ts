@@ -20,6 +20,7 @@ import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, Store } from '../store.js';
 import { checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
 import { sealJson } from '../seal-json.js';
+import { sealInput } from '../sealed-text.js';
 import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
@@ -226,7 +227,7 @@ export class Engine implements EngineCore {
   buildRun(input: BuildRunInput): NewRun {
     // One walk each before binding: nesting (deeper values break what walks them), copy, freeze, size.
     const limits = { maxDepth: this.maxNestingDepth, maxBytes: this.budgets.maxStateBytes };
-    const sealed = { ...input, input: sealJson(input.input, { path: 'input', ...limits }), event: sealJson(input.event, { path: 'event', ...limits }) };
+    const sealed = { ...input, input: sealInput(input.input, { path: 'input', ...limits }), event: sealJson(input.event, { path: 'event', ...limits }) };
     return buildNewRun(sealed, { now: this.clock.now(), newRunId: () => this.ids.newRunId(), maxRunDurationMs: this.budgets.maxRunDurationMs, tracing: this.tracing });
   }
 

@@ -3,6 +3,7 @@
  * take own data properties only (never the prototype, never a getter), and the keys that lead to
  * prototypes and constructors are refused everywhere, by expressions, JSONPath targets and writes.
  */
+import { isLazyMember } from '../sealed-values.js';
 import type { Budget } from './budget.js';
 
 const BLOCKED_KEYS: ReadonlySet<string> = new Set([
@@ -27,13 +28,16 @@ export function hasOwn(target: object, key: string): boolean {
 
 /**
  * Reads an own data property: `length` and characters of a string, elements and `length` of an
- * array, fields of an object. Anything else (inherited members, getters, properties of numbers
- * or functions) reads as `undefined`.
+ * array, fields of an object — a sealed input's member kept as JSON text until read
+ * (sealed-text.ts) included. Anything else (inherited members, other getters, properties of
+ * numbers or functions) reads as `undefined`.
  */
 export function readOwn(target: unknown, key: string): unknown {
   if (typeof target !== 'string' && (typeof target !== 'object' || target === null)) return undefined;
   const descriptor = Object.getOwnPropertyDescriptor(target, key);
-  return descriptor && 'value' in descriptor ? descriptor.value : undefined;
+  if (descriptor === undefined) return undefined;
+  if ('value' in descriptor) return descriptor.value;
+  return isLazyMember(descriptor.get) ? descriptor.get!.call(target) : undefined;
 }
 
 /** Names the type of a value for an error message: `array`, `null`, `object`, `string`… */

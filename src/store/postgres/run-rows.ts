@@ -7,6 +7,7 @@ import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, PrincipalSet, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
 import type { RecordedRun } from '../../core/store.js';
 import { isInline, newRunStateWrite, prefixEnd, stateColumn, storedState, type StateChanges } from '../../core/state-slots.js';
+import { jsonOf } from '../../core/sealed-text.js';
 import { plainColumns, readRunOrMark, type PlainRunRow } from '../unreadable-run.js';
 
 /**
@@ -260,7 +261,8 @@ export function newRunValues(run: NewRun, options: { updatedAt: number; lastSeq:
     run.treeId,
     slots !== null,
     run.traceContext ? jsonParam(run.traceContext) : null,
-    jsonParam(run.input),
+    // A large input sealed as JSON text (core/sealed-text.ts) is written as that text, not again.
+    run.input === undefined ? null : (jsonOf(run.input) ?? null),
     jsonParam(stateColumn(write, run.state)),
   ];
   return { values, slots };

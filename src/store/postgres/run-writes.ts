@@ -6,6 +6,7 @@
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { NewRun, RunEventBody } from '../../core/run.js';
 import { RUN_COLUMNS, newRunPlaceholders, newRunValues, slotUpsertSql, slotsArgument } from './run-rows.js';
+import { jsonOfItems } from '../../core/sealed-text.js';
 
 /** Anything that runs a query: a pooled client (in or out of a transaction) or the pool. */
 export type Sql = Pick<PoolClient, 'query'>;
@@ -78,7 +79,7 @@ export async function insertRun(
     // The state's slots are written by the same statement, off the inserted row. Keys and values
     // apart (slotUpsertSql): a NUL in the input or a value cannot fail the statement.
     const slotArgument = slotsArgument(slots);
-    values.push(JSON.stringify({ ...slotArgument, b: [] }), JSON.stringify(slotArgument.b));
+    values.push(JSON.stringify({ ...slotArgument, b: [] }), jsonOfItems(slotArgument.b));
     slotsCte = `, sp AS (${slotUpsertSql('r.run_id', '0', `$${values.length - 1}::json`, `$${values.length}::json`).replace('WITH ORDINALITY AS k(key, body, ord)', 'WITH ORDINALITY AS k(key, body, ord), r')})`;
   }
   const joinsTree = input.run.treeId !== input.run.runId;

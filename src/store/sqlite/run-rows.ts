@@ -6,6 +6,7 @@ import type { RunErrorInfo } from '../../core/errors.js';
 import type { Item, NewRun, RunEvent, RunEventBody, RunRecord, RunState, RunStatus } from '../../core/run.js';
 import type { RecordedRun } from '../../core/store.js';
 import { isInline, newRunStateWrite, stateColumn, storedState, type StateWrite } from '../../core/state-slots.js';
+import { jsonOf } from '../../core/sealed-text.js';
 import { plainColumns, readRunOrMark, type PlainRunRow, type RunColumns } from '../unreadable-run.js';
 
 /**
@@ -102,7 +103,8 @@ export function newRunParams(
   // storedFixed below picks the fixed fields from the run itself.
   const { runId, flowId, status, label, tags, startTime, parentRunId, rootRunId, readyAt, state, input } = run;
   const slots = newRunStateWrite(state);
-  const inputJson = jsonOrNull(input);
+  // A large input sealed as JSON text (core/sealed-text.ts) is written as that text, not again.
+  const inputJson = input === undefined ? null : (jsonOf(input) ?? null);
   const inRow = inputJson !== null && inputJson.length <= INPUT_IN_ROW_MAX_CHARS;
   const params: NewRunParams = {
     run_id: runId,
