@@ -20,10 +20,12 @@ afterEach(() => {
 
 describe('sealInput', () => {
   it('gives the data sealJson gives, frozen, sealed with its exact JSON size, and shared by cloneJson', () => {
-    const input = big();
+    // Non-ASCII (é, ✓, a surrogate pair) and what JSON escapes: sizes in UTF-8 bytes of the JSON.
+    const odd = '😀 ✓ \u2028 "q" \\ \u0001';
+    const input = big(odd);
     const sealed = sealInput(input, limits);
     expect(sealed).toEqual(input);
-    expect(sealed).toEqual(sealJson(big(), limits));
+    expect(sealed).toEqual(sealJson(big(odd), limits));
     expect(Object.isFrozen(sealed) && Object.isFrozen(sealed.payload) && Object.isFrozen(sealed.payload.lines) && Object.isFrozen(sealed.payload.lines[3])).toBe(true);
     expect(isSealed(sealed) && isSealed(sealed.payload) && isSealed(sealed.payload.lines)).toBe(true);
     expect(sealedSize(sealed)).toBe(bytes(input));

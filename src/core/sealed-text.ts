@@ -256,27 +256,18 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Non-ASCII characters: a text without any has as many UTF-8 bytes as characters. */
-const NON_ASCII = /[^\x00-\x7f]/;
+const encoder = new TextEncoder();
 
 /**
- * The UTF-8 bytes of `text` (written by hand: core uses no Node API such as Buffer.byteLength, and
- * TextEncoder would allocate the bytes). JSON.stringify escapes lone surrogates, so a pair is 4.
+ * The UTF-8 bytes of `text`, which JSON.stringify wrote (so no lone surrogate), without keeping
+ * them: encoded into a buffer of one byte per character, the usual all-ASCII text fits whole (the
+ * encoder's native loop is ~10× a regular expression's scan); the rest, if any, into one of three.
  */
 function utf8Bytes(text: string): number {
-  const first = text.search(NON_ASCII);
-  if (first < 0) return text.length;
-  let bytes = first;
-  for (let i = first; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) bytes += 1;
-    else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      bytes += 4;
-      i += 1;
-    } else bytes += 3;
-  }
-  return bytes;
+  const head = encoder.encodeInto(text, new Uint8Array(text.length));
+  if (head.read === text.length) return head.written;
+  const rest = text.slice(head.read);
+  return head.written + encoder.encodeInto(rest, new Uint8Array(rest.length * 3)).written;
 }
 
 function isMutablePlainObject(value: unknown): value is Record<string, unknown> {
