@@ -30,6 +30,10 @@
  *   and hands the sealed copy in, which the engine shares: reports that walk's CPU apart
  *   (`seal_cpu_ms_per_run`); the rest of the run, the collector's work for the copy included, stays
  *   in the total.
+ * - `--measure jsonSize|stringify` (with `--hold-kib N`): the least any engine that measures its input
+ *   pays — the caller's held N KiB object is measured once per run (counted) by core/json-size.ts's
+ *   jsonSize or by JSON.stringify (its text's length read, the text dropped), and nothing is kept;
+ *   the run itself carries the `--input-kib` input. growth-fresh.ts `--measure-floors` runs it.
  * - `--floor structuredClone|json-round-trip|hand-copy` (with `fresh-frozen`): the caller also copies
  *   each input that way (counted, every copy kept, as the memory store keeps a run's input): what a
  *   run would cost if the engine's copy cost only that and measured nothing.
@@ -40,6 +44,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import { jsonSize } from '../src/core/json-size.js';
 import { sealJson } from '../src/core/seal-json.js';
 import { r3, readOptions } from './measure.js';
 import { PEER_ENGINES } from './peer-engines.js';
@@ -56,6 +61,9 @@ if (!['none', 'last', 'fresh', 'fresh-frozen'].includes(inputChange)) throw new 
 const holdKib = opt.num('hold-kib', 0);
 const sealSplit = opt.has('seal-split');
 const floor = opt.get('floor', '');
+const measure = opt.get('measure', '');
+if (measure && !['jsonSize', 'stringify'].includes(measure)) throw new Error(`--measure is jsonSize or stringify, not ${measure}`);
+if (measure && holdKib === 0) throw new Error('--measure goes with --hold-kib');
 if (floor && !['structuredClone', 'json-round-trip', 'hand-copy'].includes(floor)) throw new Error(`--floor is structuredClone, json-round-trip or hand-copy, not ${floor}`);
 if ((floor && inputChange !== 'fresh-frozen') || (sealSplit && inputChange !== 'fresh') || (holdKib > 0 && inputChange !== 'fresh')) throw new Error('--floor goes with --input-change fresh-frozen; --seal-split and --hold-kib with fresh');
 const entry = PEER_ENGINES[name];
@@ -82,6 +90,8 @@ let sealCpuUs = 0;
 let held: Payload | null = null;
 /** Where each measured run's input building began and ended (performance.now()): GC pauses in them are the caller's. */
 const buildWindows: number[] = [];
+/** What `--measure` measured, summed (read at the end, so no measure is optimized away). */
+let measuredBytes = 0;
 /** Every floor copy, kept as the memory store keeps every run's input. */
 const floorCopies: unknown[] = [];
 const deepFreeze = (value: unknown): void => {
@@ -110,6 +120,8 @@ const run = async (i: number): Promise<void> => {
     buildingCpuUs += spent.user + spent.system;
     if (gcCounting) buildWindows.push(startedAt, performance.now());
   }
+  // The floor: one measure of the caller's new object, counted, its result dropped.
+  if (measure && held !== null) measuredBytes += measure === 'jsonSize' ? jsonSize(held) : JSON.stringify(held).length;
   let handed: Payload = input;
   if (floor) floorCopies.push(copyFloor({ s: 0, i, payload: input }));
   if (sealSplit) {
@@ -141,7 +153,7 @@ async function phase(ms: number, minRuns: number, first: number): Promise<{ runs
   return { runs: k - first, ms: performance.now() - t0 };
 }
 
-await phase((secs * 1000) / 3, 1, 1_000_000);
+const warm = await phase((secs * 1000) / 3, 1, 1_000_000);
 (globalThis as { gc?: () => void }).gc?.();
 const wal0 = (await engine.serverWalBytes?.()) ?? null;
 const commits0 = engine.commitCounts?.() ?? null;
@@ -178,6 +190,7 @@ const out = {
   input_change: inputChange,
   ...(holdKib > 0 ? { hold_kib: holdKib } : {}),
   ...(floor ? { floor } : {}),
+  ...(measure ? { measure, measured_bytes_per_run: Math.round(measuredBytes / Math.max(1, m.runs + warm.runs)) } : {}),
   durability: engine.durability,
   runs: m.runs,
   wall_s: r3(m.ms / 1000),

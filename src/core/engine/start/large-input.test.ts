@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type FlowDefinition, type Store } from '../../../index.js';
 
 const tempRoot = mkdtempSync(join(tmpdir(), 'flowrun-large-input-'));
@@ -81,5 +81,24 @@ describe.each(stores)('a large input over %s', (_name, createStore, skip) => {
     expect(JSON.parse(JSON.stringify(run.input))).toEqual(expected);
     await engine.close();
     await store.close();
+  });
+});
+
+describe('a large input no step reads', () => {
+  it('is never built again from its text: binding and checking params, the run and the memory store leave it as text', async () => {
+    const stores = createMemoryStores();
+    const engine = createEngine({ stores, poll: false });
+    await engine.deployFlow(
+      { id: 'orders/skip', actions: { main: { params: { s: { type: 'number', required: true }, payload: { type: 'map', required: true } }, startAt: 'a', steps: { a: { stepType: 'COMPUTE', expression: '{s: input.s + 1}' } } } } },
+      { publish: true },
+    );
+    const parse = vi.spyOn(JSON, 'parse');
+    const result = await engine.runAction({ flow: 'orders/skip', input: order() });
+    const large = parse.mock.calls.filter(([text]) => text.length > 64 * 1024).length;
+    parse.mockRestore();
+    expect(result.output).toEqual({ s: 2 });
+    expect(large).toBe(0);
+    expect((await engine.getRun(result.requestId)).input).toEqual(order());
+    await engine.close();
   });
 });
