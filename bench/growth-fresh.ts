@@ -5,7 +5,7 @@
  * flowrun's memory store, Node CPU per run with the caller's building left out), the modes
  * interleaved, the order reversed every other round.
  *
- *   node --import tsx bench/growth-fresh.ts [--before DIR] [--rounds 4] [--secs 3] [--floors] [--ab-only] [--measure-floors] [--steps 10,100,1000]
+ *   node --import tsx bench/growth-fresh.ts [--before DIR] [--rounds 4] [--secs 3] [--floors] [--ab-only] [--measure-floors] [--steps 10,100,1000] [--engine flowrun-memory]
  *
  * Modes (growth-runner.ts options):
  * - `1 KiB`: a new 1 KiB input every run — the reference the goal divides by.
@@ -26,7 +26,9 @@
  *   jsonSize, or JSON.stringify), nothing kept — the least an engine that checks a new input's size
  *   against its budget pays with today's measures. Kept in `--ab-only` (this side only), with
  *   `1 KiB + caller holds 1 MiB`.
- * `--steps` runs every mode at each of these run lengths (default 100).
+ * `--steps` runs every mode at each of these run lengths (default 100); `--engine` names another
+ * flowrun store of peer-engines.ts (`flowrun-sqlite-full`, `flowrun-pg`: set FLOWRUN_BENCH_PEERS_DB
+ * to a database of your own, and mind that both sides then share it one after the other).
  * With `--before DIR` (an older checkout with this bench/ copied in) the first three modes run on
  * both, interleaved (`--ab-only`: those three alone, for more rounds in the time). Prints markdown: per mode the median (min–max) CPU ms per run; the ratios;
  * the split of `1 MiB fresh` over `1 KiB`.
@@ -43,6 +45,7 @@ const before = opt.get('before', '');
 const floors = opt.has('floors');
 const abOnly = opt.has('ab-only');
 const measureFloors = opt.has('measure-floors');
+const engineName = opt.get('engine', 'flowrun-memory');
 const stepCounts = opt.get('steps', '100').split(',').map(Number);
 if (stepCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--steps is a list of run lengths, e.g. 10,100,1000');
 
@@ -79,7 +82,7 @@ for (let round = 1; round <= rounds; round++) {
   const jobs = stepCounts.flatMap((steps) => sides.flatMap(([side, dir]) => MODES.filter((m) => side === 'after' || m.both).map((m) => ({ side, dir, steps, mode: m }))));
   for (const job of round % 2 === 1 ? jobs : jobs.reverse()) {
     loads.push(loadavg()[0]!);
-    const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/growth-runner.ts', '--engine', 'flowrun-memory', '--steps', String(job.steps), '--secs', String(secs), ...job.mode.args], { cwd: job.dir, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const child = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/growth-runner.ts', '--engine', engineName, '--steps', String(job.steps), '--secs', String(secs), ...job.mode.args], { cwd: job.dir, encoding: 'utf8', maxBuffer: 64 << 20 });
     const line = lastJsonLine<Result>(child.stdout ?? '');
     if (child.status !== 0 || !line) throw new Error(`${job.side} ${job.steps} steps ${job.mode.name}: ${child.stderr}`);
     const key = `${job.side}|${job.steps}|${job.mode.name}`;
@@ -92,7 +95,7 @@ const range = (xs: number[]): string => (xs.length ? `${fmt(median(xs))} (${fmt(
 /** Per round, `f` of that round's figures; median (min–max) over the rounds. */
 const perRound = (f: (round: number) => number): string => range(Array.from({ length: rounds }, (_, r) => f(r)).filter(Number.isFinite));
 const lines: string[] = [];
-lines.push(`${rounds} rounds of ≥ ${secs} s each, flowrun memory store, a fresh process per measurement, order reversed every other round; Node CPU per run (user + system, every thread), the caller's building of its input left out.`);
+lines.push(`${rounds} rounds of ≥ ${secs} s each, ${engineName}, a fresh process per measurement, order reversed every other round; Node CPU per run (user + system, every thread), the caller's building of its input left out.`);
 for (const steps of stepCounts) {
   const cpu = (side: string, mode: string): number[] => (results.get(`${side}|${steps}|${mode}`) ?? []).map((r) => r.node_cpu_ms_per_run);
   const at = (side: string, mode: string, round: number): number => cpu(side, mode)[round] ?? Number.NaN;
