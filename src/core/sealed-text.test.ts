@@ -117,7 +117,8 @@ describe('sealInput', () => {
   });
 
   it('seals what JSON would not write back as it is (undefined, functions, NaN, -0, a Date, a hole) as sealJson does', () => {
-    const odd = [undefined, () => 1, Number.NaN, -0, Number.POSITIVE_INFINITY, new Date(0), new Map([[1, 2]]), { u: undefined }, { f: () => 1 }, [1, , 3], 10n];
+    const hiddenToJson = Object.defineProperty({ a: 1 }, 'toJSON', { value: () => 'hidden', enumerable: false });
+    const odd = [hiddenToJson, { toJSON: () => 'own' }, undefined, () => 1, Number.NaN, -0, Number.POSITIVE_INFINITY, new Date(0), new Map([[1, 2]]), { u: undefined }, { f: () => 1 }, [1, , 3], 10n];
     for (const extra of odd) {
       const viaText = (() => {
         try {

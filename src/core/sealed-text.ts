@@ -122,13 +122,18 @@ function planShell(value: Record<string, unknown>, depth: number, maxDepth: numb
  * Characters of `value`'s JSON, counted from below (a string's length and quotes, a digit per
  * number, no escapes), after checking it is plain JSON data that JSON writes back exactly: objects
  * of Object.prototype or null, arrays of Array.prototype without holes, strings, finite numbers
- * other than -0, booleans and null; nested at most `maxDepth` levels from the input (`depth` is
- * its own). Throws NOT_PLAIN otherwise — a cycle at the depth limit, a count past `maxBytes`.
+ * other than -0, booleans and null, no `toJSON`; nested at most `maxDepth` levels from the input
+ * (`depth` is its own). Throws NOT_PLAIN otherwise — a cycle at the depth limit, a count past
+ * `maxBytes`. (A caller's getter is read here and again by JSON.stringify: one that answers
+ * differently the second time is taken at its second answer.)
  */
 function plainChars(value: unknown, depth: number, maxDepth: number, maxBytes: number): number {
   if (depth > maxDepth) throw NOT_PLAIN;
   if (depth > deepest) deepest = depth;
   let chars = 2;
+  // JSON.stringify would write what a toJSON returns — an own one the loops below do not see
+  // (not enumerable), or one a prototype was given.
+  if ('toJSON' in (value as object)) throw NOT_PLAIN;
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) throw NOT_PLAIN;
     const length = value.length;
