@@ -15,16 +15,22 @@
  *   seal-unchanged — sealJson of the same payload every time, unchanged (shares the earlier copy);
  *   seal-last-changed — the same payload with its last line changed before every take;
  *   freeze-in-place — deep Object.freeze of a new payload, no copy (what handing the input over
- *     to the engine, ownership and all, would cost instead of a copy).
+ *     to the engine, ownership and all, would cost instead of a copy);
+ *   seal-input-fresh — sealInput (core/sealed-text.ts, what the engine takes a run's input with)
+ *     of a new payload every time: its list kept as JSON text, never read here;
+ *   measure-fresh, stringify-fresh — jsonSize or JSON.stringify of a new payload, nothing kept:
+ *     the least a way that measures a new input pays.
  * Prints one markdown table: median (min–max) ms per take over the rounds.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { jsonSize } from '../src/core/json-size.js';
 import { sealJson } from '../src/core/seal-json.js';
+import { sealInput } from '../src/core/sealed-text.js';
 import { fmt, markdownTable, median, readOptions } from './measure.js';
 import { payload, type Payload } from './peer-workloads.js';
 
-const WAYS = ['structuredClone', 'json-round-trip', 'hand-copy', 'hand-copy-frozen', 'seal-fresh', 'seal-unchanged', 'seal-last-changed', 'freeze-in-place'] as const;
+const WAYS = ['structuredClone', 'json-round-trip', 'hand-copy', 'hand-copy-frozen', 'seal-fresh', 'seal-unchanged', 'seal-last-changed', 'freeze-in-place', 'seal-input-fresh', 'measure-fresh', 'stringify-fresh'] as const;
 type Way = (typeof WAYS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -55,7 +61,7 @@ function deepFreeze(value: unknown): void {
 function measure(way: Way): number {
   const shared = payload(kib);
   const last = shared.lines[shared.lines.length - 1]!;
-  const fresh: Payload[] = way === 'seal-fresh' || way === 'freeze-in-place' ? Array.from({ length: copies + 10 }, () => payload(kib)) : [];
+  const fresh: Payload[] = way === 'seal-fresh' || way === 'freeze-in-place' || way.endsWith('-fresh') ? Array.from({ length: copies + 10 }, () => payload(kib)) : [];
   const seal = (p: Payload, i: number): unknown => sealJson({ s: 0, i, payload: p }, { path: 'input', maxDepth: 64, maxBytes: 16 * 1024 * 1024 });
   const take: (i: number) => unknown = {
     structuredClone: (i: number) => structuredClone({ s: 0, i, payload: shared }),
@@ -68,6 +74,10 @@ function measure(way: Way): number {
       last.qty = i;
       return seal(shared, i);
     },
+    'seal-input-fresh': (i: number) => sealInput({ s: 0, i, payload: fresh[i]! }, { path: 'input', maxDepth: 64, maxBytes: 16 * 1024 * 1024 }),
+    // Only the size is kept: nothing of the input.
+    'measure-fresh': (i: number) => jsonSize({ s: 0, i, payload: fresh[i]! }),
+    'stringify-fresh': (i: number) => JSON.stringify({ s: 0, i, payload: fresh[i]! }).length,
     'freeze-in-place': (i: number) => {
       const input = { s: 0, i, payload: fresh[i]! };
       deepFreeze(input);
