@@ -5,7 +5,7 @@
  * flowrun's memory store, Node CPU per run with the caller's building left out), the modes
  * interleaved, the order reversed every other round.
  *
- *   node --import tsx bench/growth-fresh.ts [--before DIR] [--rounds 4] [--secs 3] [--floors] [--ab-only] [--measure-floors] [--steps 10,100,1000] [--engine flowrun-memory]
+ *   node --import tsx bench/growth-fresh.ts [--before DIR] [--rounds 4] [--secs 3] [--floors] [--ab-only] [--measure-floors] [--steps 10,100,1000] [--engine flowrun-memory] [--only '1 KiB,1 MiB fresh']
  *
  * Modes (growth-runner.ts options):
  * - `1 KiB`: a new 1 KiB input every run — the reference the goal divides by.
@@ -46,6 +46,8 @@ const floors = opt.has('floors');
 const abOnly = opt.has('ab-only');
 const measureFloors = opt.has('measure-floors');
 const engineName = opt.get('engine', 'flowrun-memory');
+/** `--only '1 KiB'`: these modes alone (names as printed, comma-separated), for more rounds of one figure. */
+const only = opt.get('only', '').split(',').filter(Boolean);
 const stepCounts = opt.get('steps', '100').split(',').map(Number);
 if (stepCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--steps is a list of run lengths, e.g. 10,100,1000');
 
@@ -68,7 +70,7 @@ const MODES: Mode[] = [
   ...(measureFloors
     ? ['jsonSize', 'stringify'].map((x): Mode => ({ name: `floor: measure by ${x}`, args: ['--input-kib', '1', '--input-change', 'fresh', '--hold-kib', '1024', '--measure', x], both: false, always: true }))
     : []),
-].filter((m) => !abOnly || m.both || m.always);
+].filter((m) => (!abOnly || m.both || m.always) && (only.length === 0 || only.includes(m.name)));
 
 interface Result {
   node_cpu_ms_per_run: number;
