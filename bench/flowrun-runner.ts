@@ -21,8 +21,10 @@
  * set-up makes it (the default sampler, ParentBased(AlwaysOn): every trace), its spans going through
  * a BatchSpanProcessor to an exporter that drops them; sample10: the same
  * with ParentBased(TraceIdRatioBased(0.1)); hooks: tracing off but an AsyncLocalStorage entered once, so
- * Node's promise hooks run for every promise — the floor of a context-propagating tracer on Node 20
- * — bench/tracing-cost.ts compares them).
+ * Node's promise hooks run for every promise — the floor of a context-propagating tracer on Node 20;
+ * spans: tracing off, the sdk set-up, and the SDK's span per step made around each module's call —
+ * the floor of "a span per step" with this SDK, whoever makes it —
+ * bench/tracing-cost.ts compares them).
  * parent-sync and steps-concurrent also report the event loop's delay while measuring
  * (`event_loop_delay_ms`, perf_hooks.monitorEventLoopDelay: how long a timer or a request waited
  * behind synchronous work) and, on SQLite, the longest a group commit held the loop
@@ -40,7 +42,7 @@ import { Session } from 'node:inspector/promises';
 import { createRequire } from 'node:module';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type Engine, type RunRecord, type Store } from '../src/index.js';
+import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type Engine, type Module, type RunRecord, type Store } from '../src/index.js';
 import { measureCommitLimit } from './commit-limit.js';
 import { benchFlows, benchModules, checkParentAsync, checkParentSync, type StepKind } from './bench-flows.js';
 import { closedLoop, latencySummary, machineBusySeconds, parentRunFigures, r3, stepRunFigures, readOptions, sleep } from './measure.js';
@@ -166,12 +168,39 @@ async function withLoopDelay<T>(measure: () => Promise<T>): Promise<{ result: T;
 
 // ---- tracing (--trace) ---------------------------------------------------------------------------
 const TRACE = opt.get('trace', 'none');
-if (TRACE === 'sdk' || TRACE === 'sample10') {
+/** The modules the engine runs (`--trace spans` wraps them: the floor below). */
+let modules: Record<string, Module> = benchModules;
+if (TRACE === 'sdk' || TRACE === 'sample10' || TRACE === 'spans') {
   const sdk = await import('@opentelemetry/sdk-trace-node');
   const dropAll: import('@opentelemetry/sdk-trace-node').SpanExporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
   // sdk: the SDK's default sampler (what README's set-up gets), spelled out so OTEL_TRACES_SAMPLER cannot change it.
   const sampler = new sdk.ParentBasedSampler({ root: TRACE === 'sample10' ? new sdk.TraceIdRatioBasedSampler(0.1) : new sdk.AlwaysOnSampler() });
   new sdk.NodeTracerProvider({ sampler, spanProcessors: [new sdk.BatchSpanProcessor(dropAll)] }).register();
+  if (TRACE === 'spans') {
+    // The floor of "a span per step visit" with this SDK set-up, flowrun's tracing off: the SDK's
+    // span per module step (its name and attributes, a child of one recorded span) around the
+    // module's call, its BatchSpanProcessor and the promise hooks its context manager turns on; no
+    // context entered per step, no run, execution or commit spans. `sdk` minus `spans` is flowrun's share.
+    const api = await import('@opentelemetry/api');
+    const tracer = api.trace.getTracer('flowrun-floor');
+    const parent = api.trace.setSpan(api.ROOT_CONTEXT, tracer.startSpan('execute'));
+    api.context.with(parent, () => undefined); // as any traced step does: the promise hooks go on
+    const kind = api.SpanKind.INTERNAL;
+    modules = Object.fromEntries(
+      Object.entries(benchModules).map(([name, fn]) => [
+        name,
+        (input: Record<string, unknown>, ctx: Parameters<Module>[1]) => {
+          const attributes = { 'flowrun.step.id': `s${String(input.s)}`, 'flowrun.step.type': 'MODULE', 'flowrun.step.attempt': 1 };
+          const span = tracer.startSpan(`step s${String(input.s)}`, { kind, attributes }, parent);
+          try {
+            return fn(input, ctx);
+          } finally {
+            span.end();
+          }
+        },
+      ]),
+    );
+  }
 } else if (TRACE === 'hooks') {
   // No tracer; one AsyncLocalStorage entered once. On Node 20 that turns on the promise hooks for
   // every promise of the process from then on: the floor any tracer whose context lives in
@@ -182,7 +211,7 @@ if (TRACE === 'sdk' || TRACE === 'sample10') {
   throw new Error(`unknown --trace ${TRACE}`);
 }
 
-const engine: Engine = createEngine({ stores, modules: benchModules, ...(TRACE === 'off' || TRACE === 'hooks' ? { tracing: false as const } : {}) });
+const engine: Engine = createEngine({ stores, modules, ...(TRACE === 'off' || TRACE === 'hooks' || TRACE === 'spans' ? { tracing: false as const } : {}) });
 for (const flow of benchFlows(stepKind, STEPS)) await engine.deployFlow(flow, { publish: true });
 
 async function runParent(flow: string, i: number): Promise<unknown> {

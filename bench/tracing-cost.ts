@@ -16,7 +16,9 @@
  * when given (else `off`); `--before-modes sdk,…` also measures the older checkout with those
  * `--trace` modes (rows `before:sdk`, …), to tell what a change did to a traced run.
  * `--modes` may include `hooks` (tracing off, Node's promise hooks on: their share of any
- * AsyncLocalStorage-based tracer). Prints a markdown table per workload: median (min–max) over the rounds.
+ * AsyncLocalStorage-based tracer) and `spans` (tracing off, the `sdk` set-up, and the SDK's span
+ * per step made around each module's call: what a span per step costs with this SDK whoever makes
+ * it; `sdk` minus `spans` is flowrun's own share; module steps only). Prints a markdown table per workload: median (min–max) over the rounds.
  */
 import { resolve } from 'node:path';
 import { fmt, markdownTable, median, readOptions, spread } from './measure.js';

@@ -52,10 +52,12 @@ export interface Tracing extends CommitObserver {
  */
 export interface ExecutionTrace {
   /**
-   * A visit of step `stepId` begins: opens its span. A visit that repeats the step at once (a retry
-   * without backoff: the same step, sequence number and frame depth) continues the open span.
+   * A visit of step `stepId` (of type `stepType`, its `attempt`, at the run's step sequence number
+   * `stepSeq` and frame depth `depth`) begins: opens its span. A visit that repeats the step at once
+   * (a retry without backoff: the same step, sequence number and frame depth) continues the open
+   * span. Positional, so a visit allocates nothing of its own to say so.
    */
-  stepStarted(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }): void;
+  stepStarted(stepId: string, stepType: string, attempt: number, stepSeq: number, depth: number): void;
   /**
    * Calls `fn(...args)` inside the span of the step being visited (the execution's between visits)
    * and returns what it returns, so what `fn` starts, and the promises it makes until they settle,

@@ -68,11 +68,13 @@ export function loadOpenTelemetryTracing(options: { load?: () => unknown } = {})
 class OpenTelemetryTracing implements Tracing {
   readonly #api: Api;
   readonly #tracer: OpenTelemetry.Tracer;
+  readonly #starts: StepSpanStarts;
 
   constructor(api: Api) {
     this.#api = api;
     // A proxy: a provider registered after the engine was created is used from then on.
     this.#tracer = api.trace.getTracer(TRACER_NAME);
+    this.#starts = new StepSpanStarts(api);
   }
 
   runCreated(run: NewRun): RunTraceContext | undefined {
@@ -109,7 +111,7 @@ class OpenTelemetryTracing implements Tracing {
       return new UnsampledExecution(api, api.trace.setSpan(parent, span));
     }
     span.setAttributes({ 'flowrun.run.id': run.runId, 'flowrun.flow.id': run.flowId, 'flowrun.action': run.actionName, 'flowrun.worker.id': workerId, 'flowrun.run.step_seq': run.state.stepSeq });
-    return new RecordedExecution(api, this.#tracer, span, api.trace.setSpan(parent, span));
+    return new RecordedExecution(api, this.#tracer, this.#starts, span, api.trace.setSpan(parent, span));
   }
 
   async serveHttp(request: Request, handle: () => Promise<Response>, route: () => string | undefined): Promise<Response> {
@@ -207,30 +209,29 @@ class RecordedExecution implements ExecutionTrace {
   constructor(
     readonly api: Api,
     readonly tracer: OpenTelemetry.Tracer,
+    readonly starts: StepSpanStarts,
     readonly span: Span,
     readonly context: Context,
   ) {}
 
-  stepStarted(step: { stepId: string; stepType: string; attempt: number; stepSeq: number; depth: number }): void {
+  stepStarted(stepId: string, stepType: string, attempt: number, stepSeq: number, depth: number): void {
     const span = this.#step;
-    if (span !== null && this.#stepSeq === step.stepSeq && this.#depth === step.depth && this.#stepId === step.stepId) {
-      span.setAttribute('flowrun.step.attempt', step.attempt);
+    if (span !== null && this.#stepSeq === stepSeq && this.#depth === depth && this.#stepId === stepId) {
+      span.setAttribute('flowrun.step.attempt', attempt);
     } else {
       this.#endStep();
-      // The flow and run are on the execution's span, the parent; the attributes go in the options,
-      // where a sampler sees them.
-      const attributes = { 'flowrun.step.id': step.stepId, 'flowrun.step.type': step.stepType, 'flowrun.step.attempt': step.attempt };
-      this.#step = this.tracer.startSpan(`step ${step.stepId}`, { kind: this.api.SpanKind.INTERNAL, attributes }, this.context);
-      this.#depth = step.depth;
-      this.#stepSeq = step.stepSeq;
-      this.#stepId = step.stepId;
+      const start = this.starts.of(stepId, stepType, attempt);
+      this.#step = this.tracer.startSpan(start.name, start.options, this.context);
+      this.#depth = depth;
+      this.#stepSeq = stepSeq;
+      this.#stepId = stepId;
     }
     this.#retrying = false;
   }
 
   inStep<A extends unknown[], T>(fn: (...args: A) => T, ...args: A): T {
     const step = this.#step;
-    const context = step === null ? this.context : (this.#stepContext ??= this.api.trace.setSpan(this.context, step));
+    const context = step === null ? this.context : (this.#stepContext ??= new StepContext(this.context, step, this.starts.spanKey));
     return this.api.context.with(context, fn, undefined, ...args);
   }
 
@@ -270,6 +271,76 @@ class RecordedExecution implements ExecutionTrace {
     this.#step.end();
     this.#step = null;
     this.#stepContext = null;
+  }
+}
+
+/** How many steps' span names and start options {@link StepSpanStarts} keeps (flows are few; the bound is for a process that deploys many). */
+const MAX_STEP_STARTS = 4096;
+
+/**
+ * The name and start options of a step's span, made once per step id and type and shared by
+ * every first attempt's visit (a span per step visit is most of what tracing allocates; the SDK
+ * copies the attributes it is given, so sharing them is safe). The flow and run are on the
+ * execution's span, the parent; the attributes go in the options, where a sampler sees them.
+ * Options are frozen: a tracer that would change them throws instead of mislabelling later spans.
+ */
+class StepSpanStarts {
+  /** The key the API stores a context's span under, learnt through `trace.setSpan` (see {@link StepContext}). */
+  readonly spanKey: symbol;
+  readonly #kind: OpenTelemetry.SpanKind;
+  readonly #byStep = new Map<string, { stepType: string; name: string; options: OpenTelemetry.SpanOptions }>();
+
+  constructor(api: Api) {
+    this.#kind = api.SpanKind.INTERNAL;
+    let key: symbol | undefined;
+    const probe: Context = {
+      getValue: () => undefined,
+      setValue: (k) => ((key = k), probe),
+      deleteValue: () => probe,
+    };
+    api.trace.setSpan(probe, api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT));
+    this.spanKey = key ?? Symbol.for('OpenTelemetry Context Key SPAN');
+  }
+
+  /** The span name and options of a visit of `stepId` (of `stepType`) at `attempt`. */
+  of(stepId: string, stepType: string, attempt: number): { name: string; options: OpenTelemetry.SpanOptions } {
+    const known = this.#byStep.get(stepId);
+    if (known !== undefined && known.stepType === stepType) return attempt === 1 ? known : { name: known.name, options: this.#options(stepId, stepType, attempt) };
+    const made = { stepType, name: `step ${stepId}`, options: this.#options(stepId, stepType, 1) };
+    if (this.#byStep.size >= MAX_STEP_STARTS) this.#byStep.clear();
+    this.#byStep.set(stepId, made);
+    return attempt === 1 ? made : { name: made.name, options: this.#options(stepId, stepType, attempt) };
+  }
+
+  #options(stepId: string, stepType: string, attempt: number): OpenTelemetry.SpanOptions {
+    // Frozen: shared between spans, they must stay as made (the SDK reads them and copies).
+    return Object.freeze({ kind: this.#kind, attributes: Object.freeze({ 'flowrun.step.id': stepId, 'flowrun.step.type': stepType, 'flowrun.step.attempt': attempt }) });
+  }
+}
+
+/**
+ * The context a step's span is active in: its execution's context with the step's span under the
+ * API's span key. Immutable as every context is; one object per visit where the API's own
+ * (`trace.setSpan`) copies a map and makes three closures. Setting or deleting a value makes the
+ * API's own context, with the same values.
+ */
+class StepContext implements Context {
+  constructor(
+    readonly parent: Context,
+    readonly span: Span,
+    readonly spanKey: symbol,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    return key === this.spanKey ? this.span : this.parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return this.parent.setValue(this.spanKey, this.span).setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return this.parent.setValue(this.spanKey, this.span).deleteValue(key);
   }
 }
 

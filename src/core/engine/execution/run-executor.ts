@@ -42,8 +42,6 @@ const PURE_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET']);
 /** Steps that neither start runs nor call user code: traced, their visit enters no context (a MODULE's: for its module's call and commit). */
 const LOCAL_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET', 'SUCCEED', 'FAIL', 'GOTO']);
 
-const visitedStep = (): boolean => true;
-
 /** Most consecutive transitions held back before one is written anyway (bounds memory and lost work). */
 const MAX_DEFERRED_TRANSITIONS = 32;
 
@@ -169,7 +167,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         delete frame.waitingForRunId;
         // A child deleted under its waiting parent (retention misconfigured, manual cleanup) fails the call step.
         const outcome = child ? childOutcome({ runId: this.runId, flow: this.#flow, actionName: this.#run.actionName, state: this.#state, maxValueBytes: this.#core.budgets.maxValueBytes, outputChanged: (n) => this.outputChanged(n) }, step, child) : ({ type: 'fail', error: new FlowError('RUN_NOT_FOUND', `child run ${childId} no longer exists`) } as const);
-        if (!(await this.#apply(frame, step, outcome))) return;
+        if ((await this.#apply(frame, step, outcome)) === false) return;
         continue;
       }
       if (frame.at === null) {
@@ -184,14 +182,14 @@ export class RunExecutor implements StepHost, FlushableRun {
       // Traced, a step that starts runs or calls user code other than a module runs whole in its span; otherwise only
       // the module's call (callModule) and the store's commit (run-commits.ts) do, not the engine's bookkeeping.
       // Nothing is awaited that did not wait: each promise costs more under an SDK's promise hooks.
-      trace?.stepStarted({ stepId: frame.at, stepType: step.stepType, attempt: frame.attempt, stepSeq: this.#state.stepSeq, depth: this.#state.frames.length });
+      trace?.stepStarted(frame.at, step.stepType, frame.attempt, this.#state.stepSeq, this.#state.frames.length);
       const whole = trace !== null && this.#visitsInSpan(step);
       let visited: boolean;
       try {
         const pending = whole ? trace.inStep(executeStep, args) : executeStep(args);
         const outcome = pending instanceof Promise ? await pending : pending;
         const applied = whole ? trace.inStep(RunExecutor.#applyOf, this, frame, step, outcome) : this.#apply(frame, step, outcome);
-        visited = applied instanceof Promise ? await applied : applied;
+        visited = applied instanceof Promise ? (await applied) !== false : applied;
       } catch (error) {
         trace?.stepEnded(error);
         throw error;
@@ -208,15 +206,16 @@ export class RunExecutor implements StepHost, FlushableRun {
   }
 
   /** {@link #apply} as `inStep` calls it (no closure per step). */
-  static #applyOf(executor: RunExecutor, frame: Frame, step: StepDefinition, outcome: StepOutcome): boolean | Promise<boolean> {
+  static #applyOf(executor: RunExecutor, frame: Frame, step: StepDefinition, outcome: StepOutcome): boolean | Promise<unknown> {
     return executor.#apply(frame, step, outcome);
   }
 
   /**
-   * Applies a step outcome; false when the executor must stop (the run ended or waits). A step
-   * completed without a write (held back) gives its answer at once, with no promise.
+   * Applies a step outcome; false (or a promise of false) when the executor must stop (the run
+   * ended or waits); anything else goes on. A step completed without a write (held back) gives its
+   * answer at once, with no promise; one completed by a write, the commit's own promise.
    */
-  #apply(frame: Frame, step: StepDefinition, outcome: StepOutcome): boolean | Promise<boolean> {
+  #apply(frame: Frame, step: StepDefinition, outcome: StepOutcome): boolean | Promise<unknown> {
     if (outcome.type !== 'complete' || outcome.createRuns?.length) return this.#applyOther(frame, step, outcome);
     const stepId = frame.at!;
     const refused = this.#completeStep(frame, step, stepId, outcome.output, outcome.next === undefined ? (step.defaultNextStepInstanceId ?? null) : outcome.next, outcome);
@@ -229,7 +228,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     }
     // A call's completion applies its child's final record, which never changes: pure too.
     const written = this.#settle(PURE_STEP_TYPES.has(step.stepType) || step.stepType === 'RUN_FLOW');
-    return written ? written.then(visitedStep) : true;
+    return written ?? true;
   }
 
   /** {@link #apply} of the outcomes that always write or wait: runs started, frames pushed or replaced, failures, suspensions. */
