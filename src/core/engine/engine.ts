@@ -294,6 +294,10 @@ export class Engine implements EngineCore {
     return this.#scheduler.takeTurn(run, stepSeq);
   }
 
+  confirmLease(runId: string): boolean | Promise<boolean> {
+    return this.#scheduler.confirmLease(runId);
+  }
+
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {
     this.#scheduler.executeLeased(runId, lease, created);
   }

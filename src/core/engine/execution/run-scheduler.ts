@@ -390,6 +390,11 @@ export class RunScheduler {
     }
   }
 
+  /** Whether the run executing here may call a module now, its lease renewed first if short (EngineCore.confirmLease). */
+  confirmLease(runId: string): boolean | Promise<boolean> {
+    return this.#leases.confirm(runId);
+  }
+
   /** The turn of a run of `party` for its step after `stepSeq` steps (EngineCore.takeTurn). */
   takeTurn(party: RunParty, stepSeq: number): Promise<boolean> | null {
     if (this.#draining) return Promise.resolve(true); // give the lease back now: another engine goes on
