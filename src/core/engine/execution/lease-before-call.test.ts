@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine, createMemoryStores, type Store } from '../../../index.js';
+import { createEngine, createMemoryStores, type FlowDefinition, type Module, type ModelResolver, type Store } from '../../../index.js';
 import type { Clock } from '../../clock.js';
 import { createManualClock, type ManualClock } from '../../../testing/index.js';
 
@@ -39,37 +39,40 @@ function lateTimers(clock: ManualClock): { clock: Clock; lateMs: number } {
   return late;
 }
 
-/** First a step this test finishes by hand, then the module whose callers it counts. */
-const flow = {
-  id: 'two-modules',
-  actions: { main: { startAt: 'first', steps: { first: { stepType: 'MODULE' as const, moduleIdentifier: 'first', defaultNextStepInstanceId: 'effect' }, effect: { stepType: 'MODULE' as const, moduleIdentifier: 'effect' } } } },
-};
+/** First a step this test finishes by hand, then the step (a module or an ASK) whose callers it counts. */
+function twoSteps(effect: 'MODULE' | 'ASK'): FlowDefinition {
+  const last = effect === 'MODULE' ? { stepType: 'MODULE' as const, moduleIdentifier: 'effect' } : { stepType: 'ASK' as const, model: 'test:model', returns: { who: { type: 'text' as const } } };
+  return { id: 'two-steps', actions: { main: { startAt: 'first', steps: { first: { stepType: 'MODULE', moduleIdentifier: 'first', defaultNextStepInstanceId: 'effect' }, effect: last } } } };
+}
 
-describe('a module call under a lease', () => {
-  it('is never made by a process that was frozen past its lease while another process took the run over', async () => {
+/** Modules and a model that run `effect` (the test's module or model call) for `who`. */
+function calling(effect: () => unknown): { modules: Record<string, Module>; runtimeConfig: { modelResolver: ModelResolver } } {
+  return {
+    modules: { first: () => 'first', effect: () => effect() },
+    runtimeConfig: { modelResolver: () => ({ generate: async () => ({ who: await effect() }) }) },
+  };
+}
+
+describe('a call out under a lease', () => {
+  it.each(['MODULE', 'ASK'] as const)('is never made (%s) by a process that was frozen past its lease while another process took the run over', async (kind) => {
     const clock = createManualClock();
     const shared = createMemoryStores();
     const a = freezable(shared);
     const calls: string[] = [];
     let finishFirst = (): void => undefined;
     let finishB = (): void => undefined;
+    const asA = calling(() => (calls.push('A'), 'A'));
     const engineA = createEngine({
       stores: a.store,
       clock,
       poll: false,
       leaseMs: LEASE_MS,
       workerId: 'A',
-      modules: { first: () => new Promise<string>((resolve) => (finishFirst = () => resolve('first'))), effect: () => void calls.push('A') },
+      runtimeConfig: asA.runtimeConfig,
+      modules: { ...asA.modules, first: () => new Promise<string>((resolve) => (finishFirst = () => resolve('first'))) },
     });
-    const engineB = createEngine({
-      stores: shared,
-      clock,
-      poll: false,
-      leaseMs: LEASE_MS,
-      workerId: 'B',
-      modules: { first: () => 'first', effect: () => new Promise<string>((resolve) => (calls.push('B'), (finishB = () => resolve('B')))) },
-    });
-    const { requestId } = await engineA.startRun({ flow });
+    const engineB = createEngine({ stores: shared, clock, poll: false, leaseMs: LEASE_MS, workerId: 'B', ...calling(() => new Promise<string>((resolve) => (calls.push('B'), (finishB = () => resolve('B'))))) });
+    const { requestId } = await engineA.startRun({ flow: twoSteps(kind) });
     await clock.advance(LEASE_MS / 3); // A's heartbeat renews its lease once
     // A freezes right after its next renewal and the commit of `first` went out: the store applies
     // both, A reads neither answer.
@@ -90,9 +93,30 @@ describe('a module call under a lease', () => {
     expect(calls).toEqual(['B']);
     finishB();
     await clock.advance(0);
-    expect(await shared.getRun(requestId)).toMatchObject({ status: 'SUCCEEDED', output: 'B' });
+    expect(await shared.getRun(requestId)).toMatchObject({ status: 'SUCCEEDED', output: kind === 'MODULE' ? 'B' : { who: 'B' } });
     await engineA.close();
     await engineB.close();
+  });
+
+  it('calls the module of a process paused past its lease when nobody took the run over (its lease renewed first)', async () => {
+    const clock = createManualClock();
+    const shared = createMemoryStores();
+    const a = freezable(shared);
+    const calls: string[] = [];
+    let finishFirst = (): void => undefined;
+    const asA = calling(() => (calls.push('A'), 'A'));
+    const engineA = createEngine({ stores: a.store, clock, poll: false, leaseMs: LEASE_MS, workerId: 'A', modules: { ...asA.modules, first: () => new Promise<string>((resolve) => (finishFirst = () => resolve('first'))) } });
+    const { requestId } = await engineA.startRun({ flow: twoSteps('MODULE') });
+    await clock.advance(LEASE_MS / 3);
+    a.freeze();
+    await clock.advance(LEASE_MS / 3);
+    finishFirst();
+    await clock.advance(LEASE_MS + 1);
+    a.thaw();
+    await clock.advance(0);
+    expect(calls).toEqual(['A']);
+    expect(await shared.getRun(requestId)).toMatchObject({ status: 'SUCCEEDED', output: 'A' });
+    await engineA.close();
   });
 
   it('keeps the lease of a long module while the process runs its timers late by up to 90 % of the lease', async () => {
