@@ -138,11 +138,12 @@ export interface EngineCore {
    */
   runsCreated(created: CreatedRun[], at: number, options?: { leaveUnleased?: boolean }): void;
   /**
-   * Whether the run executing here as `runId` may call a module now: true at once while at least half
-   * its lease is left by the engine clock; otherwise once its lease is renewed (lease-keeper.ts). False
-   * when the lease is lost or could not be renewed in time: the run is then stopped and calls nothing.
+   * Whether `executor` (a step's StepHost), executing run `runId` here, may call a module now: true
+   * at once while at least half its lease is left by the engine clock; otherwise once its lease is
+   * renewed (lease-keeper.ts). False when the lease is lost or could not be renewed in time (the run
+   * is then stopped and calls nothing), or when `executor` is not the run's executor here any more.
    */
-  confirmLease(runId: string): boolean | Promise<boolean>;
+  confirmLease(runId: string, executor: object): boolean | Promise<boolean>;
   /** Executes a run that a committed transition leased to this engine (created — its record given — or woken). */
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void;
   /** A copy of a run that recently ended in this engine, as it ended; undefined when not known here. */

@@ -294,8 +294,8 @@ export class Engine implements EngineCore {
     return this.#scheduler.takeTurn(run, stepSeq);
   }
 
-  confirmLease(runId: string): boolean | Promise<boolean> {
-    return this.#scheduler.confirmLease(runId);
+  confirmLease(runId: string, executor: object): boolean | Promise<boolean> {
+    return this.#scheduler.confirmLease(runId, executor);
   }
 
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {

@@ -65,17 +65,19 @@ export class LeaseKeeper {
   }
 
   /**
-   * Whether the run executing here as `runId` may call a module now: true at once while at least
+   * Whether `caller`, the executor of run `runId` here, may call a module now: true at once while at least
    * {@link CALL_MARGIN_SHARE} of its lease is left by the engine clock. Otherwise its lease is
    * renewed first, and the answer waits for the store's: true when the lease is held with that
    * margin afterwards. False when it is lost, or could not be renewed with that margin (a store or a
    * process too slow): the run is then stopped like a lost lease — nothing more is called or
    * written — and resumes from its last transition where a lease is held once this one runs out.
+   * False too when `caller` is not the run's executor here any more (this engine claimed the run
+   * again after its lease ran out): that caller's writes are fenced, and it calls nothing either.
    */
-  confirm(runId: string): boolean | Promise<boolean> {
+  confirm(runId: string, caller: object): boolean | Promise<boolean> {
     const { clock, leaseMs, executing, logger } = this.#options;
     const executor = executing.get(runId);
-    if (!executor || executor.signal.aborted) return false;
+    if (!executor || executor !== caller || executor.signal.aborted) return false;
     const marginMs = leaseMs * CALL_MARGIN_SHARE;
     if (clock.now() + marginMs < executor.leaseExpiresAt) return true;
     return this.#renew([executor]).then(

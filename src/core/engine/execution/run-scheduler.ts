@@ -202,6 +202,8 @@ export class RunScheduler {
 
   /** Executes a run this engine holds the lease of. */
   execute(run: RunRecord, lease: RunLease): void {
+    // Held anew, so an executor of the run still here lost its lease: it may be inside a module (stopped by its signal), it calls and writes nothing more.
+    this.executing.get(run.runId)?.abort(new ConflictError(`${this.#options.workerId} holds run ${run.runId} anew`, { code: 'LEASE_LOST', runId: run.runId }));
     this.#markBusy();
     this.#launching.add(run.runId);
     this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner });
@@ -391,8 +393,8 @@ export class RunScheduler {
   }
 
   /** Whether the run executing here may call a module now, its lease renewed first if short (EngineCore.confirmLease). */
-  confirmLease(runId: string): boolean | Promise<boolean> {
-    return this.#leases.confirm(runId);
+  confirmLease(runId: string, executor: object): boolean | Promise<boolean> {
+    return this.#leases.confirm(runId, executor);
   }
 
   /** The turn of a run of `party` for its step after `stepSeq` steps (EngineCore.takeTurn). */

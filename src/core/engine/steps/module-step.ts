@@ -29,7 +29,7 @@ export function runModule(args: StepArgs, moduleId: string, input: Record<string
   }
   // Called only under a lease with time to spare (lease-keeper.ts), renewed first if need be: a
   // process that was paused past its lease never calls the module of a run another one took over.
-  const leased = core.confirmLease(run.runId);
+  const leased = core.confirmLease(run.runId, executor);
   if (leased !== true) return leased === false ? leaseLost(args) : leased.then((held) => (held ? runModule(args, moduleId, input) : leaseLost(args)));
   // The step's own signal (the run's, plus the step's timeout) is made only when the step has a
   // timeout or the module reads `ctx.signal`: most do neither, and it costs a controller and two
