@@ -14,7 +14,7 @@
  */
 import { resolveBudgets, type Budgets } from '../budgets.js';
 import type { Clock, IdSource } from '../clock.js';
-import { FlowError, NotFoundError, ValidationError } from '../errors.js';
+import { FlowError, NotFoundError, ValidationError, type ConflictError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, Store } from '../store.js';
@@ -294,7 +294,7 @@ export class Engine implements EngineCore {
     return this.#scheduler.takeTurn(run, stepSeq);
   }
 
-  confirmLease(runId: string, executor: object): boolean | Promise<boolean> {
+  confirmLease(runId: string, executor: { abort(reason: ConflictError): void }): boolean | Promise<boolean> {
     return this.#scheduler.confirmLease(runId, executor);
   }
 

@@ -71,13 +71,17 @@ export class LeaseKeeper {
    * margin afterwards. False when it is lost, or could not be renewed with that margin (a store or a
    * process too slow): the run is then stopped like a lost lease — nothing more is called or
    * written — and resumes from its last transition where a lease is held once this one runs out.
-   * False too when `caller` is not the run's executor here any more (this engine claimed the run
-   * again after its lease ran out): that caller's writes are fenced, and it calls nothing either.
+   * False too when `caller` is not the run's executor here (this engine claimed the run again after
+   * its lease ran out): `caller` is stopped; its writes would be fenced, and it calls nothing either.
    */
-  confirm(runId: string, caller: object): boolean | Promise<boolean> {
+  confirm(runId: string, caller: { abort(reason: ConflictError): void }): boolean | Promise<boolean> {
     const { clock, leaseMs, executing, logger } = this.#options;
     const executor = executing.get(runId);
-    if (!executor || executor !== caller || executor.signal.aborted) return false;
+    if (executor !== caller) {
+      caller.abort(leaseLost(runId));
+      return false;
+    }
+    if (executor.signal.aborted) return false;
     const marginMs = leaseMs * CALL_MARGIN_SHARE;
     if (clock.now() + marginMs < executor.leaseExpiresAt) return true;
     return this.#renew([executor]).then(
@@ -145,6 +149,7 @@ export class LeaseKeeper {
   }
 }
 
-function leaseLost(runId: string): ConflictError {
-  return new ConflictError(`this engine lost its lease on run ${runId}; another may resume it`, { code: 'LEASE_LOST', runId });
+/** The reason a run stops where its lease was lost (LEASE_LOST): the executor then returns quietly. */
+export function leaseLost(runId: string, why = 'another may resume it'): ConflictError {
+  return new ConflictError(`this engine lost its lease on run ${runId}; ${why}`, { code: 'LEASE_LOST', runId });
 }
