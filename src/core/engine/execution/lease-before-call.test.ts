@@ -98,7 +98,8 @@ describe('a call out under a lease', () => {
     await engineB.close();
   });
 
-  it('is made once when the process that was frozen past its lease claims the run again itself', async () => {
+  /** Engine A alone, frozen right after its renewal and the commit of `first` went out, then left frozen past its lease. */
+  async function frozenPastLease(): Promise<{ clock: ManualClock; shared: Store; a: ReturnType<typeof freezable>; calls: string[]; engineA: ReturnType<typeof createEngine>; requestId: string }> {
     const clock = createManualClock();
     const shared = createMemoryStores();
     const a = freezable(shared);
@@ -112,6 +113,11 @@ describe('a call out under a lease', () => {
     await clock.advance(LEASE_MS / 3);
     finishFirst();
     await clock.advance(LEASE_MS + 1);
+    return { clock, shared, a, calls, engineA, requestId };
+  }
+
+  it('is made once when the process that was frozen past its lease claims the run again itself', async () => {
+    const { clock, shared, a, calls, engineA, requestId } = await frozenPastLease();
     // Its poll claims the run again before it reads the answers of its renewal and commit.
     engineA.dispatch(requestId);
     await clock.advance(0);
@@ -124,19 +130,7 @@ describe('a call out under a lease', () => {
   });
 
   it('calls the module of a process paused past its lease when nobody took the run over (its lease renewed first)', async () => {
-    const clock = createManualClock();
-    const shared = createMemoryStores();
-    const a = freezable(shared);
-    const calls: string[] = [];
-    let finishFirst = (): void => undefined;
-    const asA = calling(() => (calls.push('A'), 'A'));
-    const engineA = createEngine({ stores: a.store, clock, poll: false, leaseMs: LEASE_MS, workerId: 'A', modules: { ...asA.modules, first: () => new Promise<string>((resolve) => (finishFirst = () => resolve('first'))) } });
-    const { requestId } = await engineA.startRun({ flow: twoSteps('MODULE') });
-    await clock.advance(LEASE_MS / 3);
-    a.freeze();
-    await clock.advance(LEASE_MS / 3);
-    finishFirst();
-    await clock.advance(LEASE_MS + 1);
+    const { clock, shared, a, calls, engineA, requestId } = await frozenPastLease();
     a.thaw();
     await clock.advance(0);
     expect(calls).toEqual(['A']);
