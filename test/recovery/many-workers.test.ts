@@ -7,50 +7,23 @@
  * whose workers take seconds to start still sees each one do some work before it dies; the test
  * fails when the runs stop progressing, not after a fixed number of kills.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../support/pg-schema.js';
 import { createEngine } from '../../src/index.js';
 import { openStoreSpec } from '../../src/cli/store-spec.js';
 import { recoveryFlows } from './workload.js';
+import { activeRuns, spawnWorker, type WorkerProcess } from './worker-process.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const RUNS = 2_000;
 
 /** Kills without progress (fewer runs left ACTIVE) after which the test gives up. */
 const MAX_KILLS_WITHOUT_PROGRESS = 20;
 
-function worker(storeSpec: string, dir: string): { child: ChildProcess; exited: Promise<void>; working: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/recovery/worker.ts'], {
-    cwd: root,
-    env: { ...process.env, FLOWRUN_STORE: storeSpec, FLOWRUN_EFFECTS_DIR: dir, FLOWRUN_MAX_CONCURRENT: '8', FLOWRUN_LEASE_MS: '1500' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  // 'working' once it executed a step of some run (worker.ts); its exit counts too.
-  const working = new Promise<void>((r) => {
-    let seen = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      seen += chunk.toString();
-      if (seen.includes('working')) r();
-    });
-    void exited.then(r);
-  });
-  return { child, exited, working };
-}
-
-async function activeRuns(store: ReturnType<typeof openStoreSpec>): Promise<number> {
-  let count = 0;
-  let marker: string | undefined;
-  do {
-    const page = await store.listRuns({ status: ['ACTIVE'], limit: 1_000, ...(marker ? { marker } : {}) });
-    count += page.runs.length;
-    marker = page.marker ?? undefined;
-  } while (marker);
-  return count;
+function worker(storeSpec: string, dir: string): WorkerProcess {
+  return spawnWorker(storeSpec, dir, { leaseMs: 1_500, maxConcurrent: 8 });
 }
 
 async function manyWorkers(storeSpec: string): Promise<void> {

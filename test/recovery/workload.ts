@@ -62,6 +62,20 @@ export const recoveryFlows: FlowDefinition[] = [
     },
   },
   {
+    id: 'recovery/pair',
+    actions: {
+      main: {
+        params: { i: { type: 'number', required: true } },
+        startAt: 'a',
+        steps: {
+          a: { stepType: 'MODULE', moduleIdentifier: 'effects/stamp', defaultNextStepInstanceId: 'b' },
+          b: { stepType: 'MODULE', moduleIdentifier: 'effects/stamp', defaultNextStepInstanceId: 'c' },
+          c: { stepType: 'MODULE', moduleIdentifier: 'effects/stamp' },
+        },
+      },
+    },
+  },
+  {
     id: 'recovery/main',
     actions: {
       main: {
@@ -125,6 +139,11 @@ export function recoveryModules(dir: string): Record<string, Module> {
       effect(ctx.idempotencyKey);
       await new Promise((resolve) => setTimeout(resolve, Number(input.ms)));
       appendFileSync(join(dir, 'intervals.log'), `${ctx.runId} ${process.pid} ${start} ${Date.now()}\n`);
+      return { pid: process.pid };
+    },
+    'effects/stamp': (_input, ctx) => {
+      // Which process called which step of which run, when (paused-worker.test.ts).
+      appendFileSync(join(dir, 'calls.log'), `${ctx.runId} ${ctx.stepId} ${process.pid} ${Date.now()}\n`);
       return { pid: process.pid };
     },
     'effects/flaky': (_input, ctx) => {

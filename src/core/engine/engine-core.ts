@@ -5,6 +5,7 @@
 import type { ScheduleSlotContext } from '../run.js';
 import type { Budgets } from '../budgets.js';
 import type { Clock, IdSource } from '../clock.js';
+import type { ConflictError } from '../errors.js';
 import type { FlowVersionRecord, SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, RecordedRun, Store } from '../store.js';
@@ -137,6 +138,13 @@ export interface EngineCore {
    * (a burst of thousands is claimed a free slot's worth at a time, not queued here one by one).
    */
   runsCreated(created: CreatedRun[], at: number, options?: { leaveUnleased?: boolean }): void;
+  /**
+   * Whether `executor` (a step's StepHost), executing run `runId` here, may call a module now: true
+   * at once while at least half its lease is left by the engine clock; otherwise once its lease is
+   * renewed (lease-keeper.ts). False when the lease is lost or could not be renewed in time (the run
+   * is then stopped and calls nothing), or when `executor` is not the run's executor here any more.
+   */
+  confirmLease(runId: string, executor: { abort(reason: ConflictError): void }): boolean | Promise<boolean>;
   /** Executes a run that a committed transition leased to this engine (created — its record given — or woken). */
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void;
   /** A copy of a run that recently ended in this engine, as it ended; undefined when not known here. */

@@ -14,7 +14,7 @@
  */
 import { resolveBudgets, type Budgets } from '../budgets.js';
 import type { Clock, IdSource } from '../clock.js';
-import { FlowError, NotFoundError, ValidationError } from '../errors.js';
+import { FlowError, NotFoundError, ValidationError, type ConflictError } from '../errors.js';
 import { type FlowDefinition, type FlowVersionRecord, type SubflowDefinition } from '../model.js';
 import type { NewRun, RunEventBody, RunRecord } from '../run.js';
 import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, Store } from '../store.js';
@@ -293,6 +293,10 @@ export class Engine implements EngineCore {
 
   takeTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>, stepSeq: number): Promise<boolean> | null {
     return this.#scheduler.takeTurn(run, stepSeq);
+  }
+
+  confirmLease(runId: string, executor: { abort(reason: ConflictError): void }): boolean | Promise<boolean> {
+    return this.#scheduler.confirmLease(runId, executor);
   }
 
   executeLeased(runId: string, lease: { owner: string; expiresAt: number }, created?: RunRecord): void {

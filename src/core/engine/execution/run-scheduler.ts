@@ -13,7 +13,7 @@ import type { Clock, TimerHandle } from '../../clock.js';
 import { ConflictError } from '../../errors.js';
 import type { RunRecord } from '../../run.js';
 import type { ClaimedRun, RunLease, Store } from '../../store.js';
-import { LeaseKeeper } from './lease-keeper.js';
+import { LeaseKeeper, leaseLost } from './lease-keeper.js';
 import { FairShares, type RunParty } from './fair-shares.js';
 import { FairQueue } from './fair-queue.js';
 import { TurnGate } from './turn-gate.js';
@@ -59,6 +59,8 @@ const LOCAL_WAKE_MAX_MS = 60_000;
 export class RunScheduler {
   /** Runs executing in this engine, by id. */
   readonly executing = new Map<string, RunExecutor>();
+  /** The fencing token of each executing run's lease. */
+  readonly #tokens = new Map<string, number>();
   readonly #options: RunSchedulerOptions;
   /** Runs between {@link execute} and their executor's registration (loading their flow). */
   readonly #launching = new Set<string>();
@@ -213,13 +215,21 @@ export class RunScheduler {
         this.#launching.delete(run.runId);
         throw error;
       });
-      this.executing.set(run.runId, executor);
+      // Two executors of one run here (claimed again after the first one's lease ran out, maybe while it was built): the later lease's goes on.
+      const other = this.executing.get(run.runId);
       this.#launching.delete(run.runId);
+      if (other && (this.#tokens.get(run.runId) ?? 0) > lease.fencingToken) return;
+      other?.abort(leaseLost(run.runId, 'it is executed here under a later lease'));
+      this.executing.set(run.runId, executor);
+      this.#tokens.set(run.runId, lease.fencingToken);
       this.#leases.start();
       try {
         await executor.execute();
       } finally {
-        if (this.executing.get(run.runId) === executor) this.executing.delete(run.runId);
+        if (this.executing.get(run.runId) === executor) {
+          this.executing.delete(run.runId);
+          this.#tokens.delete(run.runId);
+        }
       }
     };
     const release = (): void => {
@@ -388,6 +398,11 @@ export class RunScheduler {
       this.#othersIdle = true;
       fair = false;
     }
+  }
+
+  /** Whether the run executing here may call a module now, its lease renewed first if short (EngineCore.confirmLease). */
+  confirmLease(runId: string, executor: { abort(reason: ConflictError): void }): boolean | Promise<boolean> {
+    return this.#leases.confirm(runId, executor);
   }
 
   /** The turn of a run of `party` for its step after `stepSeq` steps (EngineCore.takeTurn). */

@@ -4,7 +4,7 @@
  * fields against their declared types. A failed type check is retryable (a model may answer
  * better next time, under the step's `retry`); a missing model is not.
  */
-import { StepFailedError, TimeoutError, ValidationError, toFlowError } from '../../errors.js';
+import { ConflictError, StepFailedError, TimeoutError, ValidationError, toFlowError } from '../../errors.js';
 import { evaluateExpression, type ExpressionScope } from '../../expression/index.js';
 import type { AskStep, JsonSchema } from '../../model.js';
 import { typeRefToSchema, validateValue } from '../../params.js';
@@ -21,6 +21,8 @@ export interface AskStepArgs {
   input: Record<string, unknown>;
   resolver: ModelResolver | undefined;
   signal: AbortSignal;
+  /** Whether the run's lease lets this process call out now (EngineCore.confirmLease): the model is asked only then. */
+  confirmLease(): boolean | Promise<boolean>;
   emitItem(spec: { type: string; content?: unknown; transient?: boolean }): ItemHandle;
   setTimeout(fn: () => void, ms: number): { cancel(): void };
 }
@@ -42,6 +44,10 @@ export async function executeAskStep(args: AskStepArgs): Promise<Record<string, 
     throw new StepFailedError('MODEL_NOT_CONFIGURED', `step ${stepId} asks model "${step.model}", which the modelResolver does not know`, { runId, stepId, retryable: false, details: { model: step.model } });
   }
   const task = step.task === undefined ? '' : textOf(evaluateExpression(step.task, args.scope));
+  // Asked only under a lease with time to spare, as a module is called (lease-keeper.ts).
+  if (!(await args.confirmLease())) {
+    throw toFlowError(args.signal.reason ?? new ConflictError(`no lease on run ${runId} here`, { code: 'LEASE_LOST', runId }));
+  }
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(args.signal.reason);
   if (args.signal.aborted) onAbort();

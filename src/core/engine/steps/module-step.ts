@@ -3,7 +3,7 @@
  * run's cancel or deadline, the step's `timeoutMs`), a stable idempotency key, and writers for the
  * action's outputs and the run's items. A module interrupted by a crash runs again with the same key.
  */
-import { StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
+import { ConflictError, StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { Item } from '../../run.js';
 import { cloneJson } from '../../json.js';
 import { nestingTooDeepError } from '../../json-depth.js';
@@ -27,6 +27,10 @@ export function runModule(args: StepArgs, moduleId: string, input: Record<string
       error: new StepFailedError('MODULE_NOT_FOUND', `no module is registered as "${moduleId}" (step ${stepId})`, { runId: run.runId, stepId, retryable: false }),
     };
   }
+  // Called only under a lease with time to spare (lease-keeper.ts), renewed first if need be: a
+  // process that was paused past its lease never calls the module of a run another one took over.
+  const leased = core.confirmLease(run.runId, executor);
+  if (leased !== true) return leased === false ? leaseLost(args) : leased.then((held) => (held ? runModule(args, moduleId, input) : leaseLost(args)));
   // The step's own signal (the run's, plus the step's timeout) is made only when the step has a
   // timeout or the module reads `ctx.signal`: most do neither, and it costs a controller and two
   // listeners per step. Without a timeout it aborts exactly when the run's does, with its reason.
@@ -100,6 +104,12 @@ export function runModule(args: StepArgs, moduleId: string, input: Record<string
     return settled({ error });
   }
   return isThenable(result) ? settleUntilAborted(result, waitedSignal, settled) : settled({ value: result });
+}
+
+/** The step's outcome when the run's lease is lost here: the executor stops (its signal says why) and records nothing. */
+function leaseLost(args: StepArgs): StepOutcome {
+  const reason: unknown = args.signal.reason ?? new ConflictError(`no lease on run ${args.run.runId} here`, { code: 'LEASE_LOST', runId: args.run.runId });
+  return { type: 'fail', error: toFlowError(reason) };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -29,6 +29,8 @@ export type StepOutcome =
 export interface StepHost {
   /** A step began (its outcome's log entry carries the start time and attempt). */
   stepStarted(stepId: string, stepType: string, attempt: number): void;
+  /** Stops the run here: its modules' signal aborts with `reason`, and nothing more is called or written (a lease lost). */
+  abort(reason: FlowError): void;
   /** Calls a MODULE step's function: inside the step's span when the run is traced (core/tracing.ts), else as it is. */
   callModule(fn: Module, input: Record<string, unknown>, ctx: ModuleContext): unknown;
   /**
