@@ -32,15 +32,7 @@ import { childOutcome } from '../calls/child-outcome.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
 import { decideFailure, refusedStepError, treeRefusal } from './step-failure.js';
 import type { ExecutionTrace } from '../../tracing.js';
-
-/**
- * Steps that only compute from the run's own state: re-running them after a crash gives the same
- * result and does nothing outside the run, so their transition may ride on the next one.
- */
-const PURE_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET']);
-
-/** Steps that neither start runs nor call user code: traced, their visit enters no context (a MODULE's: for its module's call and commit). */
-const LOCAL_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET', 'SUCCEED', 'FAIL', 'GOTO']);
+import { PURE_STEP_TYPES, staysWithinRun } from './step-kinds.js';
 
 const visitedStep = (): boolean => true;
 
@@ -204,7 +196,7 @@ export class RunExecutor implements StepHost, FlushableRun {
   /** Traced, whether a visit of `step` runs whole in its span: it starts runs, or calls user code other than a module. */
   #visitsInSpan(step: StepDefinition): boolean {
     if (step.stepType === 'MODULE') return this.#core.governance !== undefined;
-    return !LOCAL_STEP_TYPES.has(step.stepType) && !(step.stepType === 'RUN_FLOW' && step.subflow !== undefined);
+    return !staysWithinRun(step);
   }
 
   /** {@link #apply} as `inStep` calls it (no closure per step). */
