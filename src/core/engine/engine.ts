@@ -24,6 +24,7 @@ import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
 import { buildNewRun, createdRecord } from './start/build-run.js';
+import { pendingCreation } from './execution/run-creation.js';
 import { prepareStart } from './start/start-run.js';
 import { deployFlowVersion, type DeployedFlow, type DeployOptions } from './start/deploy-flow.js';
 import { RunWaiters } from './live/run-waiters.js';
@@ -136,7 +137,7 @@ export class Engine implements EngineCore {
       pollIntervalMs,
       maxConcurrentRuns: options.maxConcurrentRuns ?? 256,
       poll: options.poll !== false,
-      createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
+      createExecutor: async (run, lease, creation) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion), creation),
       resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
       sweepOutbox: () => this.#outbox.sweep(),
       leaseLost: (runId) => this.observers.leaseLost({ runId }),
@@ -200,8 +201,8 @@ export class Engine implements EngineCore {
   }
 
   /**
-   * Starts a run and returns its id and its record as created (status ACTIVE, no execution state)
-   * at once; the run goes on in this engine. The run is recorded before this resolves, so it
+   * Starts a run and returns its id and its record as first recorded, without its state: ACTIVE, or
+   * SUCCEEDED / FAILED when steps within the run ended it at once (run-creation.ts); it goes on here. The run is recorded before this resolves, so it
    * survives a crash from then on. Rejects (and records nothing) on an
    * unknown flow or action (FLOW_NOT_FOUND / ACTION_NOT_FOUND), input that breaks the param schemas
    * (INVALID_INPUT), a requestId already used (CONFLICT), or when `userId` may not start the flow
@@ -251,19 +252,25 @@ export class Engine implements EngineCore {
     );
   }
 
-  /** Records a new run (one joining a tree — an EMIT's event started it — counts within maxRunsPerTree) and sets it going; resolves with its record as created (its `state` is the one the execution goes on changing). */
+  /** Records a new run (one joining a tree — an EMIT's event started it — counts within maxRunsPerTree) and sets it going; resolves with its record as first recorded (its `state` is the one the execution goes on changing). */
   async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<RunRecord> {
     const events = [...startEvents(run), ...firstEvents];
     const lease = this.leaseForNewRun(run);
-    const created = await this.store.createRun({ run, events, maxRunsPerTree: this.budgets.maxRunsPerTree, ...(lease ? { lease } : {}) }).catch((error: unknown) => {
-      this.#scheduler.forgetLease(run.runId);
-      throw error;
-    });
+    // Executed here: its executor creates it with its first commit, ended if its first steps end it (run-creation.ts).
+    if (lease) return this.#executeUncreated(run, events, lease);
+    // No room here: created ACTIVE, for whichever engine claims it first.
+    const created = await this.store.createRun({ run, events, maxRunsPerTree: this.budgets.maxRunsPerTree });
     this.publishCommitted(created.run, events);
     if (!this.observers.isEmpty) this.observers.runStarted(runStartOf(run));
-    if (created.lease) this.#scheduler.execute(created.run, created.lease);
-    else this.#scheduler.dispatch(run.runId, run);
+    this.#scheduler.dispatch(run.runId, run);
     return created.run;
+  }
+
+  #executeUncreated(run: NewRun, events: RunEventBody[], lease: { owner: string; expiresAt: number }): Promise<RunRecord> {
+    const onCreated = (recorded: RunRecord): unknown => this.observers.isEmpty || this.observers.runStarted(runStartOf(recorded));
+    const { creation, recorded } = pendingCreation({ run, events, maxRunsPerTree: this.budgets.maxRunsPerTree, onCreated, onFailed: () => this.#scheduler.forgetLease(run.runId) });
+    this.#scheduler.execute(createdRecord(run, events.length, lease, run.startTime), { runId: run.runId, owner: lease.owner, fencingToken: 1, expiresAt: lease.expiresAt }, creation);
+    return recorded;
   }
 
   dispatch(runId: string): void {

@@ -33,6 +33,7 @@ import { actionOf, stepAt } from '../start/flow-graph.js';
 import { decideFailure, refusedStepError, treeRefusal } from './step-failure.js';
 import type { ExecutionTrace } from '../../tracing.js';
 import { PURE_STEP_TYPES, staysWithinRun } from './step-kinds.js';
+import type { PendingCreation } from './run-creation.js';
 
 const visitedStep = (): boolean => true;
 
@@ -67,7 +68,8 @@ export class RunExecutor implements StepHost, FlushableRun {
   /** This execution's span and its steps' (core/tracing.ts); null when nothing records. */
   #trace: ExecutionTrace | null = null;
 
-  constructor(core: EngineCore, run: RunRecord, lease: RunLease, flow: FlowVersionRecord) {
+  /** With `creation`, `run` is not stored yet: its first commit creates it (run-creation.ts). */
+  constructor(core: EngineCore, run: RunRecord, lease: RunLease, flow: FlowVersionRecord, creation?: PendingCreation) {
     this.runId = run.runId;
     this.#core = core;
     this.#run = run;
@@ -89,7 +91,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       recorded: (recorded) => {
         this.#run = recorded;
       },
-    });
+    }, creation);
   }
 
   get signal(): AbortSignal {
@@ -114,7 +116,8 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (overBudget) return await this.#failOverBudget(overBudget);
       await this.#loop();
     } catch (error) {
-      if (error instanceof ConflictError && error.code === 'LEASE_LOST') return; // canceled, or another process owns the run now
+      // Canceled, or another process owns the run now; or it was never created (its starter has the error).
+      if ((error instanceof ConflictError && error.code === 'LEASE_LOST') || this.#commits.creationFailed) return;
       const failure = toFlowError(error);
       if (failure.code === 'STORE_ERROR') {
         // The store is unreachable, not the run broken: stop here. The lease runs out and this or
@@ -130,6 +133,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       }
     } finally {
       this.#deadlineTimer?.cancel();
+      this.#commits.abandonCreation();
       this.#trace?.ended(this.#run.status, this.#run.runError);
     }
   }
@@ -145,7 +149,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         return;
       }
       // Going on after a write takes a turn of the event loop (turn-gate.ts); every 256 steps a run past its tree's or owner's share gives its slot back (fair-shares.ts).
-      const turn = this.#deferred === 0 || this.#state.stepSeq % 256 === 255 ? this.#core.takeTurn(this.#run, this.#state.stepSeq) : null;
+      // A run not stored yet goes on in its starter's turn: nothing was written.
+      const turn = (this.#deferred === 0 && this.#commits.isCreated) || this.#state.stepSeq % 256 === 255 ? this.#core.takeTurn(this.#run, this.#state.stepSeq) : null;
       if (turn && (await turn)) return void (await this.#commits.commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
       const frame = this.#state.frames.at(-1);
       if (!frame) return this.#succeedRun(null);
@@ -169,6 +174,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         continue;
       }
       const step = stepAt(this.#flow, frame);
+      // A run not stored yet is created before a step that reaches outside it (run-creation.ts), then goes on as after any write.
+      if (!this.#commits.isCreated && !staysWithinRun(step) && (await this.#commits.commit({}))) continue;
       const outOfSteps = this.#budget.countStep(this.#state);
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
       const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };

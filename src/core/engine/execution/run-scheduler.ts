@@ -18,6 +18,7 @@ import { FairShares, type RunParty } from './fair-shares.js';
 import { FairQueue } from './fair-queue.js';
 import { TurnGate } from './turn-gate.js';
 import type { RunExecutor } from './run-executor.js';
+import type { PendingCreation } from './run-creation.js';
 import type { FlushableRun } from '../engine-core.js';
 import type { Logger } from '../types.js';
 
@@ -33,7 +34,7 @@ export interface RunSchedulerOptions {
   /** Claim ready runs from the store periodically (off: only runs started or woken here execute). */
   poll: boolean;
   /** Builds the executor of a claimed run (loading its flow); rejects when the run cannot be executed here. */
-  createExecutor: (run: RunRecord, lease: RunLease) => Promise<RunExecutor>;
+  createExecutor: (run: RunRecord, lease: RunLease, creation?: PendingCreation) => Promise<RunExecutor>;
   /** Resumes an INACTIVE run claimed because its timer is due; the record to execute under the claim, or null. */
   resumeDue?: (claimed: ClaimedRun) => Promise<RunRecord | null>;
   /** Publishes emitted events left in the store's outbox (events/event-outbox.ts); called at every poll interval. */
@@ -200,26 +201,35 @@ export class RunScheduler {
     this.#timers.add(timer);
   }
 
-  /** Executes a run this engine holds the lease of. */
-  execute(run: RunRecord, lease: RunLease): void {
+  /**
+   * Executes a run this engine holds the lease of. With `creation` the run is not stored yet:
+   * it goes on in this turn, and counts as executing here once its first commit created it.
+   */
+  execute(run: RunRecord, lease: RunLease, creation?: PendingCreation): void {
     this.#markBusy();
     this.#launching.add(run.runId);
     this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner });
     const start = async (): Promise<void> => {
       // Building the executor (its flow, its state measured) is a turn of the run's owner too: a
       // commit that created a fork tree's hundred runs does not build them all in one loop turn.
-      await this.#turns.turn(run);
-      const executor = await this.#options.createExecutor(run, lease).catch((error: unknown) => {
+      if (!creation) await this.#turns.turn(run);
+      const registered = (): void => {
+        this.executing.set(run.runId, executor);
         this.#launching.delete(run.runId);
+        this.#leases.start();
+      };
+      // A run not stored yet has no lease to renew: it is not executing here before it is created.
+      const executor: RunExecutor = await this.#options.createExecutor(run, lease, creation && { ...creation, created: (created) => (registered(), creation.created(created)) }).catch((error: unknown) => {
+        this.#launching.delete(run.runId);
+        creation?.failed(error);
         throw error;
       });
-      this.executing.set(run.runId, executor);
-      this.#launching.delete(run.runId);
-      this.#leases.start();
+      if (!creation) registered();
       try {
         await executor.execute();
       } finally {
         if (this.executing.get(run.runId) === executor) this.executing.delete(run.runId);
+        this.#launching.delete(run.runId);
       }
     };
     const release = (): void => {
