@@ -122,8 +122,6 @@ if (mode === 'flowrun' || mode === 'inproc') {
     return c.body(body, 200, { 'content-type': 'application/json; charset=utf-8' });
   });
   const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
-  // FLOWRUN_BENCH_COMMIT_STATS=1: the group commit's counters go to stderr on exit (commits and fsyncs per request).
-  if (process.env['FLOWRUN_BENCH_COMMIT_STATS']) process.on('SIGTERM', () => process.stderr.write(`commit stats ${JSON.stringify(stores.stats)}\n`));
   process.on('SIGTERM', () => void profiler.write().then(() => server.close(() => process.exit(0))));
 } else {
   throw new Error('usage: http-server.ts flowrun | floor RUN_JSON | least RUN_JSON | inproc SECONDS');
