@@ -71,6 +71,8 @@ if (mode === 'flowrun' || mode === 'inproc') {
   const started = await fetch(`${server.url}/runs`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ flowId, input: { n: 1 }, wait: true }) });
   const { run } = (await started.json()) as { run: { runId: string } };
   say({ url: server.url, token, flowId, runId: run.runId, run });
+  // FLOWRUN_BENCH_COMMIT_STATS=1: the group commit's counters go to stderr on exit (commits and fsyncs per request).
+  if (process.env['FLOWRUN_BENCH_COMMIT_STATS']) process.on('SIGTERM', () => process.stderr.write(`commit stats ${JSON.stringify(stores.stats)}\n`));
   process.on('SIGTERM', () => void profiler.write().then(() => server.close()).then(() => engine.close()).then(() => stores.close()).then(() => process.exit(0)));
 } else if (mode === 'floor') {
   const body = JSON.stringify({ run: JSON.parse(runJson!) });

@@ -180,11 +180,16 @@ export interface RunRecord {
   dataError?: { code: 'RUN_DATA_UNREADABLE'; message: string };
 }
 
-/** The fields of a run chosen when it is created. */
+/**
+ * The fields of a run chosen when it is created. `endTime`, `output` and `runError` are set only on
+ * a run created already ended (status SUCCEEDED or FAILED, no lease): one whose first steps only
+ * computed from its own state and ended it, before anything of it was stored (run-creation.ts).
+ */
 export type NewRun = Omit<
   RunRecord,
   'version' | 'lastSeq' | 'leaseOwner' | 'leaseExpiresAt' | 'fencingToken' | 'updatedAt' | 'endTime' | 'output' | 'runError'
->;
+> &
+  Partial<Pick<RunRecord, 'endTime' | 'output' | 'runError'>>;
 
 /** A log entry: the human-readable history of a run. */
 export interface LogEntry {

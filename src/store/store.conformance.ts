@@ -10,6 +10,7 @@ import { describePrincipalConformance } from './principal-store.conformance.js';
 import { describeOutboxConformance } from './outbox.conformance.js';
 import { describeRunTreeConformance } from './run-tree.conformance.js';
 import { describeRunCountConformance } from './run-count.conformance.js';
+import { describeEndedCreationConformance } from './ended-creation.conformance.js';
 import { describeStateSlotConformance } from './state-slots.conformance.js';
 import { describeRunListingConformance } from './run-listing.conformance.js';
 import { describeEventWaitersConformance } from './event-waiters.conformance.js';
@@ -99,6 +100,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
     describePrincipalConformance(() => store);
     describeOutboxConformance(() => store, sampleRun);
     describeRunCountConformance(() => store, sampleRun);
+    describeEndedCreationConformance(() => store, sampleRun);
     describeReadGenerationConformance(() => store, sampleRun);
     describeScheduleConformance(() => store, sampleRun);
 

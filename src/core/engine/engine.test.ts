@@ -198,10 +198,14 @@ describe('calls between flows', () => {
 
 describe('startRun', () => {
   it('answers with the run as it was recorded at the start, not as the execution goes on changing it', async () => {
-    const engine = createEngine({ stores: createMemoryStores(), ids: createSequentialIds() });
-    await engine.deployFlow(triple, { publish: true });
-    const { requestId, run } = await engine.startRun({ flow: 'child/triple', input: { x: 2 }, userId: 'ada', label: 'first' });
-    expect(run).toMatchObject({ runId: requestId, flowId: 'child/triple', status: 'ACTIVE', createdBy: 'ada', label: 'first', version: 0, endTime: null });
+    const engine = createEngine({ stores: createMemoryStores(), ids: createSequentialIds(), modules: { 'test/times-three': (input) => ({ value: (input['x'] as number) * 3 }) } });
+    const viaModule: FlowDefinition = {
+      id: 'child/module-triple',
+      actions: { main: { params: { x: { type: 'number', required: true } }, startAt: 'a', steps: { a: { stepType: 'MODULE', moduleIdentifier: 'test/times-three', inputMappings: { x: '$.input.x' } } } } },
+    } as FlowDefinition;
+    await engine.deployFlow(viaModule, { publish: true });
+    const { requestId, run } = await engine.startRun({ flow: 'child/module-triple', input: { x: 2 }, userId: 'ada', label: 'first' });
+    expect(run).toMatchObject({ runId: requestId, flowId: 'child/module-triple', status: 'ACTIVE', createdBy: 'ada', label: 'first', version: 0, endTime: null });
     expect(run).not.toHaveProperty('state');
     const ended = await engine.waitForRun(requestId);
     expect(ended).toMatchObject({ status: 'SUCCEEDED', output: { value: 6 } });

@@ -21,10 +21,11 @@ import type { EmittedEvent, FlowSummary, RecordedRun, RunFilter, Store } from '.
 import { checkMaxNestingDepth, nestingIssue } from '../json-depth.js';
 import { sealJson } from '../seal-json.js';
 import { sealInput } from '../sealed-text.js';
-import { startEvents, type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
+import { type BuildRunInput, type CreatedRun, type EngineCore, type FlushableRun, type LiveRunRef } from './engine-core.js';
 import { LiveEvents, type LiveListener } from './live/live-events.js';
 import { RunExecutor } from './execution/run-executor.js';
-import { buildNewRun, createdRecord } from './start/build-run.js';
+import { buildNewRun } from './start/build-run.js';
+import { RunStarts } from './execution/run-starts.js';
 import { prepareStart } from './start/start-run.js';
 import { deployFlowVersion, type DeployedFlow, type DeployOptions } from './start/deploy-flow.js';
 import { RunWaiters } from './live/run-waiters.js';
@@ -50,7 +51,7 @@ import { listPendingApprovals, type ListApprovalsOptions, type PendingApprovalPa
 import { publishEvent, type PublishEventOptions, type PublishedEvent } from './events/event-publisher.js';
 import { resumeDue, type ResumeDeps } from './events/suspensions.js';
 import type { Tracing } from '../tracing.js';
-import { EngineObservers, runEndOf, runStartOf } from './engine-observer.js';
+import { EngineObservers, runEndOf } from './engine-observer.js';
 import type { ExecutionResult, LiveRunEvent, LogPage, Logger, Module, RunActionOptions, StartRunOptions, TypedRunOptions } from './types.js';
 import type { ActionName, ActionOutput, DefaultActionName } from '../flow-types.js';
 import type { EngineOptions } from './engine-options.js';
@@ -90,6 +91,8 @@ export class Engine implements EngineCore {
   readonly #watching: RunWatching<PrincipalRef>;
   readonly #retention: RetentionSweeper | null;
   readonly #scheduler: RunScheduler;
+  /** New runs set going here or for any engine (execution/run-starts.ts). */
+  readonly #starts: RunStarts;
   readonly #leaseMs: number;
   #closed = false;
   readonly #stopObserving: (() => void) | undefined;
@@ -137,15 +140,16 @@ export class Engine implements EngineCore {
       pollIntervalMs,
       maxConcurrentRuns: options.maxConcurrentRuns ?? 256,
       poll: options.poll !== false,
-      createExecutor: async (run, lease) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion)),
+      createExecutor: async (run, lease, creation) => new RunExecutor(this, run, lease, await this.loadFlow(run.flowId, run.flowVersion), creation),
       resumeDue: (claimed) => resumeDue(this.#resumeDeps, claimed),
       sweepOutbox: () => this.#outbox.sweep(),
       leaseLost: (runId) => this.observers.leaseLost({ runId }),
     });
     const { store, clock, logger, budgets } = this;
+    this.#starts = new RunStarts({ store, scheduler: this.#scheduler, observers: this.observers, maxRunsPerTree: budgets.maxRunsPerTree, publishCommitted: (run, events) => this.publishCommitted(run, events) });
     this.#watching = new RunWatching<PrincipalRef>({ store, clock, logger, pollIntervalMs, budgets, origin: this.workerId, onRun: (id, l) => this.#live.onRun(id, l), isReadable: (id, as) => this.access.isReadable(id, as), principalId: principalIdOf });
     this.#waiters = new RunWaiters({ store: this.store, clock: this.clock, pollIntervalMs, isRunningHere: (runId) => this.#scheduler.isRunningHere(runId) });
-    const createAndExecute = (run: NewRun, events: RunEventBody[]) => this.#createAndExecute(run, events);
+    const createAndExecute = (run: NewRun, events: RunEventBody[]) => this.#starts.createAndExecute(run, events);
     this.schedules = new EngineSchedules({ store, clock, logger, workerId: this.workerId, access: this.access, runIds: this.derivedRunIds, ids: this.ids, loadFlow: (id) => this.loadFlow(id), buildRun: (input) => this.buildRun(input), createAndExecute, runsCreated: (created, at) => this.runsCreated(created, at, { leaveUnleased: options.poll !== false }), holdClaims: (until) => this.#scheduler.holdClaims(until), cancelRunTree: (id, reason) => this.cancelRunTree(id, reason), pollIntervalMs, budgets: () => this.budgets, maxNestingDepth: this.maxNestingDepth });
     if (options.poll !== false && options.schedules !== false) this.schedules.poller.start();
     this.#retention = options.retention ? new RetentionSweeper({ store: this.store, clock: this.clock, policy: options.retention, ...(this.logger ? { logger: this.logger } : {}) }) : null;
@@ -201,8 +205,8 @@ export class Engine implements EngineCore {
   }
 
   /**
-   * Starts a run and returns its id and its record as created (status ACTIVE, no execution state)
-   * at once; the run goes on in this engine. The run is recorded before this resolves, so it
+   * Starts a run and returns its id and its record as first recorded, without its state: ACTIVE, or
+   * SUCCEEDED / FAILED when steps within the run ended it at once (run-creation.ts); it goes on here. The run is recorded before this resolves, so it
    * survives a crash from then on. Rejects (and records nothing) on an
    * unknown flow or action (FLOW_NOT_FOUND / ACTION_NOT_FOUND), input that breaks the param schemas
    * (INVALID_INPUT), a requestId already used (CONFLICT), or when `userId` may not start the flow
@@ -211,7 +215,7 @@ export class Engine implements EngineCore {
   async startRun<F extends FlowDefinition | string, A extends ActionName<F> = DefaultActionName<F> & ActionName<F>>(options: TypedRunOptions<StartRunOptions, F, A>): Promise<{ requestId: string; run: Omit<RunRecord, 'state'> }> {
     this.#assertOpen();
     const run = await prepareStart({ flows: this.#flows, access: this.access, maxNestingDepth: this.maxNestingDepth, buildRun: (input) => this.buildRun(input) }, options as StartRunOptions);
-    const { state: _state, ...created } = await this.#createAndExecute(run);
+    const { state: _state, ...created } = await this.#starts.createAndExecute(run);
     return { requestId: run.runId, run: created };
   }
 
@@ -245,26 +249,11 @@ export class Engine implements EngineCore {
     const tooDeep = nestingIssue(payload, { path: 'payload', maxDepth: this.maxNestingDepth });
     if (tooDeep) return Promise.reject(new ValidationError('INVALID_INPUT', [tooDeep], { details: { limit: this.maxNestingDepth } }));
     return publishEvent(
-      { ...this.#resumeDeps, ids: this.ids, runIds: this.derivedRunIds, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#createAndExecute(run, events) },
+      { ...this.#resumeDeps, ids: this.ids, runIds: this.derivedRunIds, access: this.access, logger: this.logger, loadFlow: (id, v) => this.loadFlow(id, v), buildRun: (input) => this.buildRun(input), createAndExecute: (run, events) => this.#starts.createAndExecute(run, events) },
       name,
       payload,
       options,
     );
-  }
-
-  /** Records a new run (one joining a tree — an EMIT's event started it — counts within maxRunsPerTree) and sets it going; resolves with its record as created (its `state` is the one the execution goes on changing). */
-  async #createAndExecute(run: NewRun, firstEvents: RunEventBody[] = []): Promise<RunRecord> {
-    const events = [...startEvents(run), ...firstEvents];
-    const lease = this.leaseForNewRun(run);
-    const created = await this.store.createRun({ run, events, maxRunsPerTree: this.budgets.maxRunsPerTree, ...(lease ? { lease } : {}) }).catch((error: unknown) => {
-      this.#scheduler.forgetLease(run.runId);
-      throw error;
-    });
-    this.publishCommitted(created.run, events);
-    if (!this.observers.isEmpty) this.observers.runStarted(runStartOf(run));
-    if (created.lease) this.#scheduler.execute(created.run, created.lease);
-    else this.#scheduler.dispatch(run.runId, run);
-    return created.run;
   }
 
   dispatch(runId: string): void {
@@ -276,19 +265,11 @@ export class Engine implements EngineCore {
   }
 
   runsToCreate(runs: NewRun[]): CreatedRun[] {
-    return runs.map((run) => {
-      const lease = this.leaseForNewRun(run);
-      return { run, events: startEvents(run), ...(lease ? { lease } : {}) };
-    });
+    return this.#starts.toCreate(runs);
   }
 
   runsCreated(created: CreatedRun[], at: number, options: { leaveUnleased?: boolean } = {}): void {
-    for (const c of created) {
-      this.publishCommitted({ ...c.run, lastSeq: c.events.length }, c.events);
-      if (!this.observers.isEmpty) this.observers.runStarted(runStartOf(c.run));
-      if (c.lease) this.executeLeased(c.run.runId, c.lease, createdRecord(c.run, c.events.length, c.lease, at));
-      else if (!options.leaveUnleased) this.#scheduler.dispatch(c.run.runId, c.run);
-    }
+    this.#starts.created(created, at, options);
   }
 
   takeTurn(run: Pick<RunRecord, 'treeId' | 'runOwner'>, stepSeq: number): Promise<boolean> | null {

@@ -56,7 +56,7 @@ export function addRunRoutes(app: OpenAPIHono<RouterEnv>, state: RouterState): v
       tags: ['runs'],
       summary: 'Start a run',
       request: { body: jsonBody(StartRunBody) },
-      responses: { 201: ok(runBody, 'started'), 200: ok(runBody, 'ended (with `wait`), or the run an earlier request with the same idempotencyKey started'), ...errorResponses },
+      responses: { 201: ok(runBody, 'started: the run as first recorded — ACTIVE, or already SUCCEEDED or FAILED when steps that only compute ended it at once'), 200: ok(runBody, 'ended (with `wait`), or the run an earlier request with the same idempotencyKey started'), ...errorResponses },
     }),
     async (c) => {
       const { run, status } = await startAnswer(state, c.req.valid('json'), c.get('principal'), c.req.raw);

@@ -428,11 +428,13 @@ export class MemoryStore implements Store {
 
   #newEntry(newRun: NewRun, at: number): RunEntry {
     const { state, ...run } = newRun;
+    const copied = cloneJson(run);
+    // A run created already ended (run.ts, NewRun) keeps its end; any other starts without one.
     const record: Omit<RunRecord, 'state'> = {
-      ...cloneJson(run),
-      output: null,
-      runError: null,
-      endTime: null,
+      ...copied,
+      output: copied.output ?? null,
+      runError: copied.runError ?? null,
+      endTime: copied.endTime ?? null,
       updatedAt: at,
       version: 0,
       lastSeq: 0,

@@ -146,13 +146,14 @@ export class PostgresStore implements Store {
     await this.#batcher.submitCreation({ run: input.run, events, lease, ...(input.maxRunsPerTree === undefined ? {} : { maxRunsPerTree: input.maxRunsPerTree }) });
     // The row holds exactly these values; building the record here saves reading it back.
     const { input: given, state, ...fields } = input.run;
+    const copied = cloneJson(fields);
     const run: RunRecord = {
-      ...cloneJson(fields),
+      ...copied,
       input: given,
       state,
-      output: null,
-      runError: null,
-      endTime: null,
+      output: copied.output ?? null,
+      runError: copied.runError ?? null,
+      endTime: copied.endTime ?? null,
       updatedAt: input.run.startTime,
       version: 0,
       lastSeq: events.length,

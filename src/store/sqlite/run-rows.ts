@@ -48,7 +48,7 @@ export interface SlotRow {
 }
 
 /** The run fields fixed at creation that no query reads, kept together as JSON (rows written before schema 7 hold the input here too). */
-type FixedFields = Omit<NewRun, 'runId' | 'flowId' | 'status' | 'label' | 'tags' | 'startTime' | 'parentRunId' | 'rootRunId' | 'readyAt' | 'state' | 'input'>;
+type FixedFields = Omit<NewRun, 'runId' | 'flowId' | 'status' | 'label' | 'tags' | 'startTime' | 'parentRunId' | 'rootRunId' | 'readyAt' | 'state' | 'input' | 'endTime' | 'output' | 'runError'>;
 
 /** The parameters of the `flowrun_runs` INSERT for a new run (version 0, no events yet). */
 export interface NewRunParams {
@@ -57,6 +57,8 @@ export interface NewRunParams {
   status: string;
   label: string | null;
   start_time: number;
+  /** Null but on a run created already ended (as are `output`, JSON `null`, and `run_error`). */
+  end_time: number | null;
   parent_run_id: string | null;
   root_run_id: string;
   ready_at: number | null;
@@ -66,6 +68,8 @@ export interface NewRunParams {
   last_seq: number;
   updated_at: number;
   tags: string;
+  output: string | null;
+  run_error: string | null;
   /** The state's header; its slots are written with the row (see {@link newRunParams}). */
   state: string;
   state_slots: number;
@@ -78,8 +82,8 @@ export interface NewRunParams {
 export const INSERT_RUN_SQL = `INSERT INTO flowrun_runs
   (run_id, flow_id, status, label, start_time, end_time, parent_run_id, root_run_id, ready_at, lease_owner, lease_expires_at,
    fencing_token, version, last_seq, updated_at, last_transition_key, tags, output, run_error, state, state_slots, input, fixed)
-  VALUES (@run_id, @flow_id, @status, @label, @start_time, NULL, @parent_run_id, @root_run_id, @ready_at, @lease_owner, @lease_expires_at,
-   @fencing_token, 0, @last_seq, @updated_at, NULL, @tags, 'null', NULL, @state, @state_slots, @input, @fixed)`;
+  VALUES (@run_id, @flow_id, @status, @label, @start_time, @end_time, @parent_run_id, @root_run_id, @ready_at, @lease_owner, @lease_expires_at,
+   @fencing_token, 0, @last_seq, @updated_at, NULL, @tags, @output, @run_error, @state, @state_slots, @input, @fixed)`;
 
 /**
  * Largest input (JSON characters) kept in the run's own row rather than in `flowrun_run_inputs`.
@@ -112,6 +116,7 @@ export function newRunParams(
     status,
     label,
     start_time: startTime,
+    end_time: run.endTime ?? null,
     parent_run_id: parentRunId,
     root_run_id: rootRunId,
     ready_at: readyAt,
@@ -121,6 +126,8 @@ export function newRunParams(
     last_seq: options.lastSeq,
     updated_at: options.updatedAt,
     tags: JSON.stringify(tags),
+    output: run.output === undefined ? 'null' : jsonOrNull(run.output),
+    run_error: run.runError ? JSON.stringify(run.runError) : null,
     state: JSON.stringify(stateColumn(slots, state)),
     state_slots: isInline(slots) ? 0 : 1,
     input: inRow ? inputJson : null,
@@ -148,7 +155,7 @@ function storedFixed(run: NewRun, rootRunId: string): Record<string, unknown> {
 }
 
 /** The fields of a new run that have columns of their own (or a table: the input), not kept in `fixed`. */
-const COLUMNS: ReadonlySet<string> = new Set(['runId', 'flowId', 'status', 'label', 'tags', 'startTime', 'parentRunId', 'rootRunId', 'readyAt', 'state', 'input'] satisfies (keyof NewRun & keyof Omit<NewRun, keyof FixedFields>)[]);
+const COLUMNS: ReadonlySet<string> = new Set(['runId', 'flowId', 'status', 'label', 'tags', 'startTime', 'endTime', 'parentRunId', 'rootRunId', 'readyAt', 'state', 'input', 'output', 'runError'] satisfies (keyof NewRun & keyof Omit<NewRun, keyof FixedFields>)[]);
 
 /** The usual value of each scalar field {@link storedFixed} may leave out (null for the nullable ones, which null also leaves out). */
 const USUAL_FIXED: Record<string, unknown> = { runAs: null, triggeredBy: null, sessionId: null, detached: false, depth: 0, timeoutMs: null, deadline: null };

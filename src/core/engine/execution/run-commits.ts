@@ -6,7 +6,7 @@
  * own (a step makes a few promises, and each costs more once an SDK's context manager has turned
  * on Node's promise hooks).
  */
-import { ConflictError } from '../../errors.js';
+import { ConflictError, FlowError } from '../../errors.js';
 import type { NewRun, RunRecord, RunState } from '../../run.js';
 import type { RecordedRun, RunLease, Store, Transition } from '../../store.js';
 import type { ExecutionTrace } from '../../tracing.js';
@@ -15,6 +15,7 @@ import { takeEmits } from '../events/event-outbox.js';
 import type { RunBudget } from './run-budget.js';
 import { commitPatch, runAfter, type CommitOptions, type JournalEntries, type RunJournal } from './run-journal.js';
 import type { StateChangeTracker } from './state-changes.js';
+import { createdRun, type PendingCreation } from './run-creation.js';
 
 /** What a commit resolves with: the run as recorded, and the runs its end woke. */
 export type Committed = RunRecord & Pick<RecordedRun, 'wokenRuns'>;
@@ -46,9 +47,36 @@ export class RunCommits {
   #last: Promise<unknown> = Promise.resolve();
   /** Commits asked for and not settled yet. */
   #inFlight = 0;
+  /** The run is not stored yet: the next commit creates it (run-creation.ts). */
+  #creation: PendingCreation | null;
+  /** Its creation was handed to the store and not recorded yet, or refused. */
+  #creating: PendingCreation | null = null;
+  /** The creation was refused or failed: the run does not exist, and nothing more may be written. */
+  #creationFailed = false;
 
-  constructor(source: CommitSource) {
+  /** With `creation`, the run is not stored yet and the first commit creates it. */
+  constructor(source: CommitSource, creation?: PendingCreation) {
     this.#source = source;
+    this.#creation = creation ?? null;
+  }
+
+  /** The run is stored (its creation committed, or it was created before this execution). */
+  get isCreated(): boolean {
+    return this.#creation === null && this.#creating === null && !this.#creationFailed;
+  }
+
+  /** Its creation was refused or failed: the starter has the error and the execution stops. */
+  get creationFailed(): boolean {
+    return this.#creationFailed;
+  }
+
+  /** The execution stopped before the run was created (aborted before any commit): its starter is told. */
+  abandonCreation(): void {
+    const creation = this.#creation;
+    if (!creation) return;
+    this.#creation = null;
+    this.#creationFailed = true;
+    creation.failed(new FlowError('INTERNAL', `run ${creation.run.runId} stopped before it was recorded`, { runId: creation.run.runId }));
   }
 
   /**
@@ -93,11 +121,21 @@ export class RunCommits {
         source.core.publishCommitted(recorded, events, transients);
         if (emits.length) source.core.emitted(run, emits);
         source.core.runsCreated(created, at);
+        const creation = this.#creating;
+        if (creation) {
+          this.#creating = null;
+          creation.created(run);
+        }
         return recorded.wokenRuns ? { ...run, wokenRuns: recorded.wokenRuns } : run;
       },
       (error: unknown) => {
         this.#inFlight -= 1;
         source.changes.writeWhole(); // refused or lost: the changes may or may not be stored
+        const creation = this.#creating;
+        if (creation) {
+          this.#creationFailed = true;
+          creation.failed(error);
+        }
         throw error;
       },
     );
@@ -105,6 +143,8 @@ export class RunCommits {
 
   /** Takes the next transition from the journal and the state, and hands it to the store. */
   #take(input: CommitOptions<NewRun>): Taken {
+    if (this.#creationFailed) throw new ConflictError(`run ${this.#source.run().runId} was not created`, { code: 'LEASE_LOST', runId: this.#source.run().runId });
+    if (this.#creation) return this.#create(input, this.#creation);
     const { core, journal, changes, state, budget, lease } = this.#source;
     const run = this.#source.run();
     this.#source.taken();
@@ -134,6 +174,32 @@ export class RunCommits {
     const recording = trace ? trace.inStep(recordIn, core.store, transition) : core.store.recordTransition(transition);
     return { recording, at, created, events, transients, emits };
   }
+
+  /**
+   * The first commit of a run not stored yet: it creates the run, in the state and status the
+   * commit records, with its first events and every event of its steps so far (run-creation.ts).
+   */
+  #create(input: CommitOptions<NewRun>, creation: PendingCreation): Taken {
+    const { core, journal, changes, state, lease } = this.#source;
+    const { events, transients, items } = journal.take();
+    const emits = takeEmits(state);
+    const at = core.clock.now();
+    const patch = commitPatch(input, state, at);
+    const run = createdRun(creation.run, patch, { createsOrWakes: Boolean(input.createRuns?.length || input.wakeRuns?.length), items: items.length, emits: emits.length });
+    this.#source.taken();
+    this.#creation = null;
+    this.#creating = creation;
+    // The store writes the state whole: from here on it is the stored one, as for a run created first.
+    changes.reset();
+    const keepsLease = run.status === 'ACTIVE' && input.releaseLease !== true;
+    const all = creation.events.length === 0 ? events : [...creation.events, ...events];
+    const shift = creation.events.length;
+    const request = { run, events: all, maxRunsPerTree: creation.maxRunsPerTree, ...(keepsLease ? { lease: { owner: lease.owner, expiresAt: lease.expiresAt } } : {}) };
+    const trace = this.#source.trace();
+    const creating = trace ? trace.inStep(createIn, core.store, request) : createIn(core.store, request);
+    const recording = creating.then((created): RecordedRun => created.run);
+    return { recording, at, created: [], events: all, transients: shift === 0 ? transients : transients.map((t) => ({ afterIndex: t.afterIndex + shift, body: t.body })), emits };
+  }
 }
 
 /** A transition handed to the store, and what goes out once it is recorded. */
@@ -148,4 +214,8 @@ interface Taken {
 
 function recordIn(store: Store, transition: Transition): Promise<RecordedRun> {
   return store.recordTransition(transition);
+}
+
+function createIn(store: Store, request: Parameters<Store['createRun']>[0]): ReturnType<Store['createRun']> {
+  return store.createRun(request);
 }

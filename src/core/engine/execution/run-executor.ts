@@ -32,15 +32,8 @@ import { childOutcome } from '../calls/child-outcome.js';
 import { actionOf, stepAt } from '../start/flow-graph.js';
 import { decideFailure, refusedStepError, treeRefusal } from './step-failure.js';
 import type { ExecutionTrace } from '../../tracing.js';
-
-/**
- * Steps that only compute from the run's own state: re-running them after a crash gives the same
- * result and does nothing outside the run, so their transition may ride on the next one.
- */
-const PURE_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET']);
-
-/** Steps that neither start runs nor call user code: traced, their visit enters no context (a MODULE's: for its module's call and commit). */
-const LOCAL_STEP_TYPES = new Set(['COMPUTE', 'DECIDE', 'SET', 'SUCCEED', 'FAIL', 'GOTO']);
+import { PURE_STEP_TYPES, staysWithinRun } from './step-kinds.js';
+import type { PendingCreation } from './run-creation.js';
 
 /** Most consecutive transitions held back before one is written anyway (bounds memory and lost work). */
 const MAX_DEFERRED_TRANSITIONS = 32;
@@ -73,7 +66,8 @@ export class RunExecutor implements StepHost, FlushableRun {
   /** This execution's span and its steps' (core/tracing.ts); null when nothing records. */
   #trace: ExecutionTrace | null = null;
 
-  constructor(core: EngineCore, run: RunRecord, lease: RunLease, flow: FlowVersionRecord) {
+  /** With `creation`, `run` is not stored yet: its first commit creates it (run-creation.ts). */
+  constructor(core: EngineCore, run: RunRecord, lease: RunLease, flow: FlowVersionRecord, creation?: PendingCreation) {
     this.runId = run.runId;
     this.#core = core;
     this.#run = run;
@@ -95,7 +89,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       recorded: (recorded) => {
         this.#run = recorded;
       },
-    });
+    }, creation);
   }
 
   get signal(): AbortSignal {
@@ -120,7 +114,8 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (overBudget) return await this.#failOverBudget(overBudget);
       await this.#loop();
     } catch (error) {
-      if (error instanceof ConflictError && error.code === 'LEASE_LOST') return; // canceled, or another process owns the run now
+      // Canceled, or another process owns the run now; or it was never created (its starter has the error).
+      if ((error instanceof ConflictError && error.code === 'LEASE_LOST') || this.#commits.creationFailed) return;
       const failure = toFlowError(error);
       if (failure.code === 'STORE_ERROR') {
         // The store is unreachable, not the run broken: stop here. The lease runs out and this or
@@ -136,6 +131,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       }
     } finally {
       this.#deadlineTimer?.cancel();
+      this.#commits.abandonCreation();
       this.#trace?.ended(this.#run.status, this.#run.runError);
     }
   }
@@ -151,7 +147,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         return;
       }
       // Going on after a write takes a turn of the event loop (turn-gate.ts); every 256 steps a run past its tree's or owner's share gives its slot back (fair-shares.ts).
-      const turn = this.#deferred === 0 || this.#state.stepSeq % 256 === 255 ? this.#core.takeTurn(this.#run, this.#state.stepSeq) : null;
+      // A run not stored yet goes on in its starter's turn: nothing was written.
+      const turn = (this.#deferred === 0 && this.#commits.isCreated) || this.#state.stepSeq % 256 === 255 ? this.#core.takeTurn(this.#run, this.#state.stepSeq) : null;
       if (turn && (await turn)) return void (await this.#commits.commit({ releaseLease: true, readyAt: this.#core.clock.now() }));
       const frame = this.#state.frames.at(-1);
       if (!frame) return this.#succeedRun(null);
@@ -175,6 +172,8 @@ export class RunExecutor implements StepHost, FlushableRun {
         continue;
       }
       const step = stepAt(this.#flow, frame);
+      // A run not stored yet is created before a step that reaches outside it (run-creation.ts), then goes on as after any write.
+      if (!this.#commits.isCreated && !staysWithinRun(step) && (await this.#commits.commit({}))) continue;
       const outOfSteps = this.#budget.countStep(this.#state);
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
       const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };
@@ -202,7 +201,7 @@ export class RunExecutor implements StepHost, FlushableRun {
   /** Traced, whether a visit of `step` runs whole in its span: it starts runs, or calls user code other than a module. */
   #visitsInSpan(step: StepDefinition): boolean {
     if (step.stepType === 'MODULE') return this.#core.governance !== undefined;
-    return !LOCAL_STEP_TYPES.has(step.stepType) && !(step.stepType === 'RUN_FLOW' && step.subflow !== undefined);
+    return !staysWithinRun(step);
   }
 
   /** {@link #apply} as `inStep` calls it (no closure per step). */

@@ -17,7 +17,9 @@ import { LeaseKeeper, leaseLost } from './lease-keeper.js';
 import { FairShares, type RunParty } from './fair-shares.js';
 import { FairQueue } from './fair-queue.js';
 import { TurnGate } from './turn-gate.js';
+import { PollLog } from './poll-log.js';
 import type { RunExecutor } from './run-executor.js';
+import type { PendingCreation } from './run-creation.js';
 import type { FlushableRun } from '../engine-core.js';
 import type { Logger } from '../types.js';
 
@@ -33,7 +35,7 @@ export interface RunSchedulerOptions {
   /** Claim ready runs from the store periodically (off: only runs started or woken here execute). */
   poll: boolean;
   /** Builds the executor of a claimed run (loading its flow); rejects when the run cannot be executed here. */
-  createExecutor: (run: RunRecord, lease: RunLease) => Promise<RunExecutor>;
+  createExecutor: (run: RunRecord, lease: RunLease, creation?: PendingCreation) => Promise<RunExecutor>;
   /** Resumes an INACTIVE run claimed because its timer is due; the record to execute under the claim, or null. */
   resumeDue?: (claimed: ClaimedRun) => Promise<RunRecord | null>;
   /** Publishes emitted events left in the store's outbox (events/event-outbox.ts); called at every poll interval. */
@@ -84,10 +86,8 @@ export class RunScheduler {
   #pollTimer: TimerHandle | null = null;
   /** An outbox sweep is under way. */
   #sweeping = false;
-  /** False from a failed poll to the next one that succeeds: the store went away (logged once each way). */
-  #storeAnswers = true;
-  /** Runs claimed already under way since the last poll interval (logged once per interval). */
-  #resumed = 0;
+  /** The store unavailable and back, runs resumed: logged once each, not once per poll or run. */
+  readonly #pollLog: PollLog;
   #closed = false;
   /** Set by {@link drain}: nothing more is claimed, and runs executing give their lease back at their next step. */
   #draining = false;
@@ -101,6 +101,7 @@ export class RunScheduler {
     const { store, clock, workerId, leaseMs, logger } = options;
     this.#shares = new FairShares({ maxConcurrentRuns: options.maxConcurrentRuns, clock });
     this.#turns = new TurnGate({ turnsPerSlice: TURNS_PER_SLICE, defer: afterIo });
+    this.#pollLog = new PollLog(logger, workerId);
     this.#leases = new LeaseKeeper({ store, clock, owner: workerId, leaseMs, executing: this.executing, ...(logger ? { logger } : {}), ...(options.leaseLost ? { leaseLost: options.leaseLost } : {}) });
     if (options.poll) this.#schedulePoll(0);
   }
@@ -202,27 +203,36 @@ export class RunScheduler {
     this.#timers.add(timer);
   }
 
-  /** Executes a run this engine holds the lease of. */
-  execute(run: RunRecord, lease: RunLease): void {
+  /**
+   * Executes a run this engine holds the lease of. With `creation` the run is not stored yet:
+   * it goes on in this turn, and counts as executing here once its first commit created it.
+   */
+  execute(run: RunRecord, lease: RunLease, creation?: PendingCreation): void {
     this.#markBusy();
     this.#launching.add(run.runId);
     this.#shares.hold(run.runId, { treeId: run.treeId, runOwner: run.runOwner });
     const start = async (): Promise<void> => {
       // Building the executor (its flow, its state measured) is a turn of the run's owner too: a
       // commit that created a fork tree's hundred runs does not build them all in one loop turn.
-      await this.#turns.turn(run);
-      const executor = await this.#options.createExecutor(run, lease).catch((error: unknown) => {
+      if (!creation) await this.#turns.turn(run);
+      // Two executors of one run here (claimed again after the first one's lease ran out, maybe while it was built): the later lease's goes on.
+      const registered = (): boolean => {
+        const other = this.executing.get(run.runId);
         this.#launching.delete(run.runId);
+        if (other && (this.#tokens.get(run.runId) ?? 0) > lease.fencingToken) return false;
+        other?.abort(leaseLost(run.runId, 'it is executed here under a later lease'));
+        this.executing.set(run.runId, executor);
+        this.#tokens.set(run.runId, lease.fencingToken);
+        this.#leases.start();
+        return true;
+      };
+      // A run not stored yet has no lease to renew: it is not executing here before it is created.
+      const executor: RunExecutor = await this.#options.createExecutor(run, lease, creation && { ...creation, created: (created) => (registered(), creation.created(created)) }).catch((error: unknown) => {
+        this.#launching.delete(run.runId);
+        creation?.failed(error);
         throw error;
       });
-      // Two executors of one run here (claimed again after the first one's lease ran out, maybe while it was built): the later lease's goes on.
-      const other = this.executing.get(run.runId);
-      this.#launching.delete(run.runId);
-      if (other && (this.#tokens.get(run.runId) ?? 0) > lease.fencingToken) return;
-      other?.abort(leaseLost(run.runId, 'it is executed here under a later lease'));
-      this.executing.set(run.runId, executor);
-      this.#tokens.set(run.runId, lease.fencingToken);
-      this.#leases.start();
+      if (!creation && !registered()) return;
       try {
         await executor.execute();
       } finally {
@@ -230,6 +240,7 @@ export class RunScheduler {
           this.executing.delete(run.runId);
           this.#tokens.delete(run.runId);
         }
+        this.#launching.delete(run.runId);
       }
     };
     const release = (): void => {
@@ -253,7 +264,7 @@ export class RunScheduler {
     this.#options.clock.setTimeout(
       () => {
         this.#pollOnce({ refill: true })
-          .catch((error: unknown) => this.#storeFailed(error))
+          .catch((error: unknown) => this.#pollLog.storeFailed(error))
           .finally(() => (this.#pollSoon = false));
       },
       50,
@@ -354,11 +365,11 @@ export class RunScheduler {
         this.#pollOnce()
           .then(() => this.#claimDue())
           .then(
-            () => this.#storeAnswered(),
-            (error: unknown) => this.#storeFailed(error),
+            () => this.#pollLog.storeAnswered(),
+            (error: unknown) => this.#pollLog.storeFailed(error),
           )
           .finally(() => {
-            this.#noteResumed();
+            this.#pollLog.flushResumed();
             this.#sweepOutbox();
             this.#schedulePoll(this.#options.pollIntervalMs);
           });
@@ -390,7 +401,7 @@ export class RunScheduler {
       const claimed = await store.claimRuns({ owner: workerId, limit, now, leaseExpiresAt: now + leaseMs, ...(fair ? { skip } : {}) });
       this.#backlog = claimed.length === limit;
       for (const c of claimed) {
-        if (c.run.state.stepSeq > 0) this.#resumed += 1;
+        if (c.run.state.stepSeq > 0) this.#pollLog.resumed();
         this.execute(c.run, c.lease);
       }
       if (claimed.length === limit) continue;
@@ -426,29 +437,6 @@ export class RunScheduler {
   }
 
   /** A poll failed: the first failure after a success is the operator's business (the store is away), the next ones are not news. */
-  #storeFailed(error: unknown): void {
-    const { logger } = this.#options;
-    if (!this.#storeAnswers) return logger?.debug({ err: error }, 'poll failed: the store is still unavailable');
-    this.#storeAnswers = false;
-    logger?.error({ err: error, workerId: this.#options.workerId }, 'store unavailable: no run is claimed until it answers (runs in flight stop at their next write and resume later)');
-  }
-
-  #storeAnswered(): void {
-    if (this.#storeAnswers) return;
-    this.#storeAnswers = true;
-    this.#options.logger?.info({ workerId: this.#options.workerId }, 'store available again: claiming runs');
-  }
-
-  /**
-   * Runs claimed by polls that had already taken steps: left by a process that stopped or lost its
-   * lease (recovery), or given back to share slots. One line per poll interval, not one per run.
-   */
-  #noteResumed(): void {
-    if (this.#resumed === 0) return;
-    this.#options.logger?.info({ resumed: this.#resumed, workerId: this.#options.workerId }, 'resumed runs already under way (recovery of runs another process left, or slots given back)');
-    this.#resumed = 0;
-  }
-
   /**
    * Emitted events whose process died before publishing them are published by whichever engine
    * polls first. One sweep at a time, beside the polls: a slow publish never delays claiming runs.

@@ -71,6 +71,18 @@ export class StateChangeTracker {
     (root === 'vars' ? this.#vars : this.#outputs).add(name);
   }
 
+  /** The state as it is now is being written whole, by the run's creation (run-creation.ts): from here on this tracker is as a new one over it. */
+  reset(): void {
+    this.#steps = new Map();
+    this.#vars = new Set();
+    this.#outputs = new Set();
+    this.#whole = false;
+    this.#taken = null;
+    this.#storedInline = undefined;
+    this.#mayInline = true;
+    this.#apply(this.#snapshot());
+  }
+
   /** The state was replaced in ways not tracked (a refused transition undone): the next write is whole. */
   writeWhole(): void {
     this.#whole = true;

@@ -121,5 +121,16 @@ function roleSet(role: { users?: string[]; groups?: string[] } | undefined): { u
 
 /** The record of a run a transition created with a lease, exactly as every store creates it. */
 export function createdRecord(run: NewRun, events: number, lease: { owner: string; expiresAt: number }, at: number): RunRecord {
-  return { ...run, version: 0, lastSeq: events, leaseOwner: lease.owner, leaseExpiresAt: lease.expiresAt, fencingToken: 1, updatedAt: at, endTime: null, output: null, runError: null };
+  // Object.assign and then the fields, not a spread with them: V8 adds fields to a spread copy far more slowly.
+  const record = Object.assign({}, run) as RunRecord;
+  record.version = 0;
+  record.lastSeq = events;
+  record.leaseOwner = lease.owner;
+  record.leaseExpiresAt = lease.expiresAt;
+  record.fencingToken = 1;
+  record.updatedAt = at;
+  record.endTime = null;
+  record.output = null;
+  record.runError = null;
+  return record;
 }
