@@ -84,8 +84,9 @@ describe('PrometheusMetrics at /metrics', () => {
     const text = await (await f.call('GET', '/metrics', { as: 'admin' })).text();
     const batches = sample(text, 'flowrun_store_commit_batch_size_count')!;
     expect(batches).toBeGreaterThanOrEqual(1);
-    // 3 runs created and 3 ended at least, however the group commit grouped them.
-    expect(sample(text, 'flowrun_store_commit_batch_size_sum')).toBeGreaterThanOrEqual(6);
+    // 3 runs, each a write at least (demo/echo only computes: a run that ends within its start is
+    // created already ended, one write), however the group commit grouped them.
+    expect(sample(text, 'flowrun_store_commit_batch_size_sum')).toBeGreaterThanOrEqual(3);
     expect(sample(text, 'flowrun_store_commit_duration_seconds_count')).toBe(batches);
     stop();
   });
