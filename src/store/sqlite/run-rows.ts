@@ -50,15 +50,17 @@ export interface SlotRow {
 /** The run fields fixed at creation that no query reads, kept together as JSON (rows written before schema 7 hold the input here too). */
 type FixedFields = Omit<NewRun, 'runId' | 'flowId' | 'status' | 'label' | 'tags' | 'startTime' | 'parentRunId' | 'rootRunId' | 'readyAt' | 'state' | 'input' | 'endTime' | 'output' | 'runError'>;
 
-/** The parameters of the `flowrun_runs` INSERT for a new run (version 0, no events yet). */
+/**
+ * The parameters of the `flowrun_runs` INSERT for a new run (version 0, no events yet), but for
+ * `end_time`, `output` and `run_error`, which run-writes.ts sets on its copy (a run created already
+ * ended has them).
+ */
 export interface NewRunParams {
   run_id: string;
   flow_id: string;
   status: string;
   label: string | null;
   start_time: number;
-  /** Null but on a run created already ended (as are `output`, JSON `null`, and `run_error`). */
-  end_time: number | null;
   parent_run_id: string | null;
   root_run_id: string;
   ready_at: number | null;
@@ -68,8 +70,6 @@ export interface NewRunParams {
   last_seq: number;
   updated_at: number;
   tags: string;
-  output: string | null;
-  run_error: string | null;
   /** The state's header; its slots are written with the row (see {@link newRunParams}). */
   state: string;
   state_slots: number;
@@ -116,7 +116,6 @@ export function newRunParams(
     status,
     label,
     start_time: startTime,
-    end_time: run.endTime ?? null,
     parent_run_id: parentRunId,
     root_run_id: rootRunId,
     ready_at: readyAt,
@@ -126,8 +125,6 @@ export function newRunParams(
     last_seq: options.lastSeq,
     updated_at: options.updatedAt,
     tags: JSON.stringify(tags),
-    output: run.output === undefined ? 'null' : jsonOrNull(run.output),
-    run_error: run.runError ? JSON.stringify(run.runError) : null,
     state: JSON.stringify(stateColumn(slots, state)),
     state_slots: isInline(slots) ? 0 : 1,
     input: inRow ? inputJson : null,
