@@ -231,7 +231,7 @@ class RecordedExecution implements ExecutionTrace {
 
   inStep<A extends unknown[], T>(fn: (...args: A) => T, ...args: A): T {
     const step = this.#step;
-    const context = step === null ? this.context : (this.#stepContext ??= new StepContext(this.context, step, this.starts.spanKey));
+    const context = step === null ? this.context : (this.#stepContext ??= this.api.trace.setSpan(this.context, step));
     return this.api.context.with(context, fn, undefined, ...args);
   }
 
@@ -285,21 +285,11 @@ const MAX_STEP_STARTS = 4096;
  * Options are frozen: a tracer that would change them throws instead of mislabelling later spans.
  */
 class StepSpanStarts {
-  /** The key the API stores a context's span under, learnt through `trace.setSpan` (see {@link StepContext}). */
-  readonly spanKey: symbol;
   readonly #kind: OpenTelemetry.SpanKind;
   readonly #byStep = new Map<string, { stepType: string; name: string; options: OpenTelemetry.SpanOptions }>();
 
   constructor(api: Api) {
     this.#kind = api.SpanKind.INTERNAL;
-    let key: symbol | undefined;
-    const probe: Context = {
-      getValue: () => undefined,
-      setValue: (k) => ((key = k), probe),
-      deleteValue: () => probe,
-    };
-    api.trace.setSpan(probe, api.trace.wrapSpanContext(api.INVALID_SPAN_CONTEXT));
-    this.spanKey = key ?? Symbol.for('OpenTelemetry Context Key SPAN');
   }
 
   /** The span name and options of a visit of `stepId` (of `stepType`) at `attempt`. */
@@ -315,32 +305,6 @@ class StepSpanStarts {
   #options(stepId: string, stepType: string, attempt: number): OpenTelemetry.SpanOptions {
     // Frozen: shared between spans, they must stay as made (the SDK reads them and copies).
     return Object.freeze({ kind: this.#kind, attributes: Object.freeze({ 'flowrun.step.id': stepId, 'flowrun.step.type': stepType, 'flowrun.step.attempt': attempt }) });
-  }
-}
-
-/**
- * The context a step's span is active in: its execution's context with the step's span under the
- * API's span key. Immutable as every context is; one object per visit where the API's own
- * (`trace.setSpan`) copies a map and makes three closures. Setting or deleting a value makes the
- * API's own context, with the same values.
- */
-class StepContext implements Context {
-  constructor(
-    readonly parent: Context,
-    readonly span: Span,
-    readonly spanKey: symbol,
-  ) {}
-
-  getValue(key: symbol): unknown {
-    return key === this.spanKey ? this.span : this.parent.getValue(key);
-  }
-
-  setValue(key: symbol, value: unknown): Context {
-    return this.parent.setValue(this.spanKey, this.span).setValue(key, value);
-  }
-
-  deleteValue(key: symbol): Context {
-    return this.parent.setValue(this.spanKey, this.span).deleteValue(key);
   }
 }
 
