@@ -4,13 +4,14 @@
  * fields against their declared types. A failed type check is retryable (a model may answer
  * better next time, under the step's `retry`); a missing model is not.
  */
-import { ConflictError, StepFailedError, TimeoutError, ValidationError, toFlowError } from '../../errors.js';
+import { StepFailedError, TimeoutError, ValidationError, toFlowError } from '../../errors.js';
 import { evaluateExpression, type ExpressionScope } from '../../expression/index.js';
 import type { AskStep, JsonSchema } from '../../model.js';
 import { typeRefToSchema, validateValue } from '../../params.js';
 import type { ItemHandle } from '../types.js';
 import type { ModelResolver } from './model-resolver.js';
 import { untilAborted } from './until-aborted.js';
+import { leaseLostError } from './module-step.js';
 
 /** What the ASK step needs from the step runner. */
 export interface AskStepArgs {
@@ -45,9 +46,7 @@ export async function executeAskStep(args: AskStepArgs): Promise<Record<string, 
   }
   const task = step.task === undefined ? '' : textOf(evaluateExpression(step.task, args.scope));
   // Asked only under a lease with time to spare, as a module is called (lease-keeper.ts).
-  if (!(await args.confirmLease())) {
-    throw toFlowError(args.signal.reason ?? new ConflictError(`no lease on run ${runId} here`, { code: 'LEASE_LOST', runId }));
-  }
+  if (!(await args.confirmLease())) throw leaseLostError(args.signal, runId);
   const controller = new AbortController();
   const onAbort = (): void => controller.abort(args.signal.reason);
   if (args.signal.aborted) onAbort();

@@ -3,7 +3,7 @@
  * run's cancel or deadline, the step's `timeoutMs`), a stable idempotency key, and writers for the
  * action's outputs and the run's items. A module interrupted by a crash runs again with the same key.
  */
-import { ConflictError, StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
+import { ConflictError, FlowError, StepFailedError, TimeoutError, toFlowError } from '../../errors.js';
 import type { Item } from '../../run.js';
 import { cloneJson } from '../../json.js';
 import { nestingTooDeepError } from '../../json-depth.js';
@@ -30,7 +30,7 @@ export function runModule(args: StepArgs, moduleId: string, input: Record<string
   // Called only under a lease with time to spare (lease-keeper.ts), renewed first if need be: a
   // process that was paused past its lease never calls the module of a run another one took over.
   const leased = core.confirmLease(run.runId, executor);
-  if (leased !== true) return leased === false ? leaseLost(args) : leased.then((held) => (held ? runModule(args, moduleId, input) : leaseLost(args)));
+  if (leased !== true) return leased === false ? lostLease(args) : leased.then((held) => (held ? runModule(args, moduleId, input) : lostLease(args)));
   // The step's own signal (the run's, plus the step's timeout) is made only when the step has a
   // timeout or the module reads `ctx.signal`: most do neither, and it costs a controller and two
   // listeners per step. Without a timeout it aborts exactly when the run's does, with its reason.
@@ -107,9 +107,13 @@ export function runModule(args: StepArgs, moduleId: string, input: Record<string
 }
 
 /** The step's outcome when the run's lease is lost here: the executor stops (its signal says why) and records nothing. */
-function leaseLost(args: StepArgs): StepOutcome {
-  const reason: unknown = args.signal.reason ?? new ConflictError(`no lease on run ${args.run.runId} here`, { code: 'LEASE_LOST', runId: args.run.runId });
-  return { type: 'fail', error: toFlowError(reason) };
+function lostLease(args: StepArgs): StepOutcome {
+  return { type: 'fail', error: leaseLostError(args.signal, args.run.runId) };
+}
+
+/** Why a step that calls out (a module, an ASK step's model) did not: its run's abort reason, or LEASE_LOST. */
+export function leaseLostError(signal: AbortSignal, runId: string): FlowError {
+  return toFlowError(signal.reason ?? new ConflictError(`no lease on run ${runId} here`, { code: 'LEASE_LOST', runId }));
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
