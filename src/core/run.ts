@@ -191,6 +191,14 @@ export type NewRun = Omit<
 > &
   Partial<Pick<RunRecord, 'endTime' | 'output' | 'runError'>>;
 
+/**
+ * When a new run's creation is recorded: its events and `updatedAt` are stamped with it. A run
+ * created already ended was written at its end (its first steps ran before the write); any other, at its start.
+ */
+export function creationRecordedAt(run: Pick<NewRun, 'startTime' | 'endTime'>): number {
+  return run.endTime ?? run.startTime;
+}
+
 /** A log entry: the human-readable history of a run. */
 export interface LogEntry {
   time: number;

@@ -31,6 +31,10 @@ export function describeEndedCreationConformance(store: () => Store, newRun: (ov
       expect(read).toMatchObject({ status: 'SUCCEEDED', endTime: T0 + 5, output: { total: 3 }, runError: null, leaseOwner: null, lastSeq: 5, version: 0 });
       expect(read!.state).toEqual(run.state);
       expect({ ...created.run, state: null }).toEqual({ ...read, state: null });
+      // Written once, at its end: its events and updatedAt carry that time, not its start's.
+      expect(read!.updatedAt).toBe(T0 + 5);
+      expect(created.run.updatedAt).toBe(T0 + 5);
+      expect(new Set((await s.getRunEvents('ended-ok')).map((e) => e.time))).toEqual(new Set([T0 + 5]));
       expect((await s.getRunEvents('ended-ok')).map((e) => [e.seq, e.kind])).toEqual([
         [1, 'status'],
         [2, 'log'],

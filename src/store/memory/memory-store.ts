@@ -8,7 +8,7 @@
 import { ConflictError, FlowError, NotFoundError } from '../../core/errors.js';
 import { flowSourceOf, isSameFlowVersion, type FlowDefinition, type FlowSourceText, type FlowVersionRecord } from '../../core/model.js';
 import { cloneJson } from '../../core/json.js';
-import { isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
+import { creationRecordedAt, isTerminalStatus, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition } from '../../core/store.js';
 import { countTreeRuns } from '../run-trees.js';
 import { countLimit, encodeRunMarker, runListing } from '../run-marker.js';
@@ -115,13 +115,14 @@ export class MemoryStore implements Store {
     // A run joining an existing tree (started by an EMIT of it) counts into it, or is refused here.
     const { treeId } = input.run;
     if (treeId !== input.run.runId) this.#trees.set(treeId, countTreeRuns(this.#trees.get(treeId), treeId, 1, input.maxRunsPerTree));
-    const entry = this.#newEntry(input.run, input.run.startTime);
+    const at = creationRecordedAt(input.run);
+    const entry = this.#newEntry(input.run, at);
     if (input.lease) {
       entry.run.leaseOwner = input.lease.owner;
       entry.run.leaseExpiresAt = input.lease.expiresAt;
       entry.run.fencingToken = 1;
     }
-    this.#append(entry, input.events ?? [], input.run.startTime);
+    this.#append(entry, input.events ?? [], at);
     this.#runs.set(input.run.runId, entry);
     const { input: _input, ...fields } = entry.run;
     const run: RunRecord = { ...cloneJson(fields), input: input.run.input, state: input.run.state };

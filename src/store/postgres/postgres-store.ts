@@ -9,7 +9,7 @@ import { FlowError, NotFoundError } from '../../core/errors.js';
 import { CommitObservers, type CommitObserver } from '../../core/commit-observer.js';
 import { cloneJson } from '../../core/json.js';
 import type { FlowDefinition, FlowVersionRecord } from '../../core/model.js';
-import type { Item, LogEntry, NewRun, RunEvent, RunEventBody, RunRecord } from '../../core/run.js';
+import { creationRecordedAt, type Item, type LogEntry, type NewRun, type RunEvent, type RunEventBody, type RunRecord } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, FlowSummary, PendingEmit, RecordedRun, RunFilter, RunPage, RunTree, Store, StoreCapabilities, Transition, TransientChange } from '../../core/store.js';
 import { withAdvisoryLock } from './advisory-lock.js';
 import * as trees from './run-trees.js';
@@ -154,7 +154,7 @@ export class PostgresStore implements Store {
       output: copied.output ?? null,
       runError: copied.runError ?? null,
       endTime: copied.endTime ?? null,
-      updatedAt: input.run.startTime,
+      updatedAt: creationRecordedAt(input.run),
       version: 0,
       lastSeq: events.length,
       leaseOwner: lease?.owner ?? null,

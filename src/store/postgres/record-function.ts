@@ -11,7 +11,7 @@
  * commit. A transition whose UPDATE matched nothing wrote nothing and returns no row.
  */
 import { FlowError } from '../../core/errors.js';
-import { isTerminalStatus, type NewRun, type RunEventBody } from '../../core/run.js';
+import { creationRecordedAt, isTerminalStatus, type NewRun, type RunEventBody } from '../../core/run.js';
 import type { Transition } from '../../core/store.js';
 import { emitRows, explainRejection, transitionKey, withWoken } from './apply-transition.js';
 import { inlineState, isInline, newRunStateWrite, stateColumn, transitionStateChanges } from '../../core/state-slots.js';
@@ -187,7 +187,7 @@ export function newRunArgument(run: NewRun, events: RunEventBody[], lease: { own
 
 /** A new run as the function reads it: its row, its first events and, when it joins a tree, that tree's budget (`mt`). */
 function creationArgument(creation: NewRunWrite): Record<string, unknown> {
-  const arg = newRunArgument(creation.run, creation.events, creation.lease, creation.run.startTime);
+  const arg = newRunArgument(creation.run, creation.events, creation.lease, creationRecordedAt(creation.run));
   if (creation.maxRunsPerTree !== undefined) arg.mt = creation.maxRunsPerTree;
   return arg;
 }

@@ -10,6 +10,7 @@ import type { PoolClient } from 'pg';
 import { FlowError } from '../../core/errors.js';
 import type { CommitObservers } from '../../core/commit-observer.js';
 import type { RecordedRun, Transition } from '../../core/store.js';
+import { creationRecordedAt } from '../../core/run.js';
 import { applyTransition, transitionErrorOf } from './apply-transition.js';
 import { recordBatch, type BatchItem, type NewRunWrite } from './record-function.js';
 import { insertRun } from './run-writes.js';
@@ -270,6 +271,6 @@ export class TransitionBatcher {
 async function applyItem(client: PoolClient, item: BatchItem): Promise<RecordedRun | null> {
   if ('transition' in item) return applyTransition(client, item.transition);
   const { run, events, lease, maxRunsPerTree } = item.creation;
-  await insertRun(client, { run, events, at: run.startTime, updatedAt: run.startTime, lease, notify: true, ...(maxRunsPerTree === undefined ? {} : { maxRunsPerTree }) });
+  await insertRun(client, { run, events, at: creationRecordedAt(run), updatedAt: creationRecordedAt(run), lease, notify: true, ...(maxRunsPerTree === undefined ? {} : { maxRunsPerTree }) });
   return null;
 }

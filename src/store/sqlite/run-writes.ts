@@ -4,7 +4,7 @@
  * they mirror the memory store's semantics check for check, error for error.
  */
 import { ConflictError, FlowError, NotFoundError, type RunErrorInfo } from '../../core/errors.js';
-import { isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
+import { creationRecordedAt, isTerminalStatus, type Item, type NewRun, type RunEventBody, type RunRecord, type RunStatus } from '../../core/run.js';
 import type { ClaimSkip, ClaimedRun, RecordedRun, Transition } from '../../core/store.js';
 import { inlineState, isInline, transitionStateChanges, wholeStateChanges, type StateChanges } from '../../core/state-slots.js';
 import { countTreeRuns } from './run-trees.js';
@@ -141,7 +141,7 @@ export function createRun(
   const runId = input.run.runId;
   const lease = input.lease ?? null;
   // The row holds exactly these values: the record is built from them, not read back.
-  const row = insertRun(conn, input.run, { events: input.events ?? [], at: input.run.startTime, lease });
+  const row = insertRun(conn, input.run, { events: input.events ?? [], at: creationRecordedAt(input.run), lease });
   // Parsed once, for the record (which copies it) and the kept head. Fields set on the record, not
   // spread with it: V8 adds fields to a spread copy far more slowly (run-rows.ts).
   const fixed = JSON.parse(row.fixed) as Record<string, unknown>;
