@@ -21,20 +21,19 @@
  */
 import { serve as listen } from '@hono/node-server';
 import { Hono } from 'hono';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
-import { writeFileSync } from 'node:fs';
-import { createEngine, createFilesystemStores } from '../src/index.js';
-import { hashApiToken, newApiToken, serve } from '../src/server/index.js';
+import { fileURLToPath } from 'node:url';
 
 const [mode, runJson] = process.argv.slice(2);
 const say = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
 
 if (mode === 'flowrun' || mode === 'inproc') {
+  const { createEngine, createFilesystemStores, hashApiToken, newApiToken, serve } = await loadFlowrun();
   const stores = createFilesystemStores({ rootDir: mkdtempSync(join(tmpdir(), 'flowrun-bench-http-')), developmentOnly: true });
   // The request rate is measured from one principal: its start budget (maxStartsPerSecond, 100 by
   // default) is lifted so the figure is the server's, not the limiter's.
@@ -125,6 +124,29 @@ if (mode === 'flowrun' || mode === 'inproc') {
   process.on('SIGTERM', () => void profiler.write().then(() => server.close(() => process.exit(0))));
 } else {
   throw new Error('usage: http-server.ts flowrun | floor RUN_JSON | least RUN_JSON | inproc SECONDS');
+}
+
+/**
+ * flowrun as a user runs it: the built package (`dist/`, what `npx flowrun serve` and an import of
+ * `flowrun` load, compiled by tsc), not the sources through tsx's loader, which wraps every function
+ * a hot path creates in a naming helper (~10 % of a start's CPU here). It must be built from the
+ * sources as they are (`npm run build`, or `npx tsc -p tsconfig.build.json`): an older build fails
+ * the bench rather than measure other code. `FLOWRUN_BENCH_FROM=src` measures the sources instead.
+ */
+async function loadFlowrun(): Promise<typeof import('../src/index.js') & typeof import('../src/server/index.js')> {
+  if (process.env['FLOWRUN_BENCH_FROM'] === 'src') return { ...(await import('../src/index.js')), ...(await import('../src/server/index.js')) };
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((entry) => (entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs)));
+  let built: number;
+  try {
+    built = statSync(join(root, 'dist/server/index.js')).mtimeMs;
+  } catch {
+    throw new Error(`bench/http-server.ts measures the built package: ${root}dist/ is missing (npm run build)`);
+  }
+  if (newest(join(root, 'src')) > built) throw new Error(`bench/http-server.ts measures the built package: ${root}dist/ is older than src/ (npm run build, or FLOWRUN_BENCH_FROM=src)`);
+  const dist = '../dist/';
+  return { ...(await import(`${dist}index.js`)), ...(await import(`${dist}server/index.js`)) } as typeof import('../src/index.js') & typeof import('../src/server/index.js');
 }
 
 /**

@@ -6,6 +6,8 @@
  *   + store read), driven by autocannon over loopback with 64 connections, against the floor: a
  *   bare Hono/Node handler answering the same JSON with no engine, measured in the same run.
  *   Each server runs in its own process (bench/http-server.ts); the load generator in this one.
+ *   flowrun's server is the built package (`dist/`, what `npx flowrun serve` runs), which must be
+ *   built from the sources as they are (`npm run build`); `FLOWRUN_BENCH_FROM=src` measures src/ through tsx.
  *   Goals: POST ≥ 50 % of the floor, GET ≥ 80 %; and against the *least* server (issue 13), measured
  *   in the same run: POST ≥ 60 %, GET ≥ 80 %.
  * - **SSE latency**: from a module's `ctx.emitItem` to the event's arrival at an SSE client
@@ -16,7 +18,8 @@
  *
  * `--requests-only` measures the request rates alone (no SSE latency).
  * `--before DIR [--rounds 4]`: interleaved A/B rounds of POST and GET against an older checkout DIR (its own
- * bench/http-server.ts and src/; link node_modules and bench/node_modules into it), each round beside the least
+ * bench/http-server.ts and dist/; link node_modules and bench/node_modules into it and build it with
+ * `npx tsc -p tsconfig.build.json`), each round beside the least
  * server: flowrun ÷ least, server CPU µs and bytes written per request, per round.
  *
  *   node --import tsx bench/http.ts --quick --before /tmp/base --rounds 4
@@ -156,7 +159,7 @@ export async function benchHttpRequests(options: { quick: boolean; cpuProfile?: 
     [row('POST /runs (durable start, SQLite)', post, floorPost, leastPost, '≥ 50 %', '≥ 60 %'), row('GET /runs/{id}', get, floorGet, leastGet, '≥ 80 %', '≥ 80 %')],
   ) +
     `\n\n*least*: no engine, no authentication — a start writes its run twice (created, ended) in group commits with fsync, a read makes the one check an exact read of a shared SQLite file needs (\`PRAGMA data_version\`) and answers prepared JSON (bench/http-server.ts): an upper bound for any durable, exact implementation here.` +
-    `\n\n${CONNECTIONS} connections, ${seconds} s each after a 1 s warm-up; autocannon in the bench process, each server in its own process on the same machine.` +
+    `\n\n${CONNECTIONS} connections, ${seconds} s each after a 1 s warm-up; autocannon in the bench process, each server in its own process on the same machine; flowrun's is the built package (\`dist/\`), as \`npx flowrun serve\` runs it.` +
     ` Reference without HTTP: the same durable start called in-process by 64 callers (\`engine.startRun\`, same flow and store, own process): **${fmt(inproc.info.rps)} starts/s**, so POST /runs reaches ${((100 * post.rps) / inproc.info.rps).toFixed(0)} % of what the engine itself sustains.`;
 }
 

@@ -32,9 +32,9 @@ const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parentOf = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-/** `function@path`, the path from `src/` or `node_modules/` on where it has one. */
+/** `function@path`, the path from `src/` or `node_modules/` on where it has one (the built package's `dist/x.js` named as its source, `src/x.ts`). */
 const frame = (n) => {
-  const url = n.callFrame.url;
+  const url = n.callFrame.url.replace(/\/dist\/(.*)\.js$/, '/src/$1.ts');
   const at = Math.max(url.lastIndexOf('/node_modules/') + 1, url.lastIndexOf('/src/') + 1);
   return `${n.callFrame.functionName || '(anonymous)'}@${at > 0 ? url.slice(at) : url}`;
 };
