@@ -54,6 +54,8 @@ export interface GroupCommitQueueOptions {
   offLoopSync?: OffLoopSync;
   /** Told when each transaction begins and ends (tracing, metrics). */
   observers?: CommitObservers;
+  /** Called after every COMMIT that succeeded, before its writes settle (wal-checkpointer.ts). */
+  committed?: () => void;
 }
 
 /** How one transaction is run: whether its COMMIT fsyncs, and whether it holds only light lanes' writes. */
@@ -414,6 +416,7 @@ export class GroupCommitQueue {
       const commitStartedAt = performance.now();
       control.commit.run();
       this.#lastCommitMs = performance.now() - commitStartedAt;
+      this.#options.committed?.();
       this.#stats.longestCommitMs = Math.max(this.#stats.longestCommitMs, this.#lastCommitMs);
       return results;
     } catch (error) {

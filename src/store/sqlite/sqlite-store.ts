@@ -26,6 +26,7 @@ import { SqliteScheduleStore } from './sqlite-schedule-store.js';
 import type { ScheduleStore } from '../../core/schedule-store.js';
 import { LiveChannel } from './live-channel.js';
 import { WalSync } from './wal-sync.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { resolve } from 'node:path';
 
 /** Options of {@link SqliteStore}. */
@@ -86,6 +87,8 @@ export class SqliteStore implements Store {
   readonly #readableRows = new WeakSet<RunRow>();
   /** The connection once open: reads then start without waiting on a settled promise. */
   #open: SqliteConnection | null = null;
+  /** Checkpoints the WAL from a worker thread once the file is open (wal-checkpointer.ts); none in memory. */
+  #checkpointer: WalCheckpointer | null = null;
   /** Transient changes to and from other processes over this file (live-channel.ts); none in memory. */
   readonly #live: LiveChannel | null;
   #closed = false;
@@ -115,6 +118,7 @@ export class SqliteStore implements Store {
       busyRetries: this.#options.busyRetries,
       busyBackoffMs: this.#options.busyBackoffMs,
       observers: this.#commitObservers,
+      committed: () => this.#checkpointer?.committed(),
     });
   }
 
@@ -318,6 +322,9 @@ export class SqliteStore implements Store {
     await this.#live?.close();
     await this.#queue.whenIdle();
     this.#walSync?.close();
+    // Before the store's connection: closing the file's last connection checkpoints it whole.
+    await this.#checkpointer?.close();
+    this.#checkpointer = null;
     const opening = this.#connection;
     this.#connection = null;
     this.#open = null;
@@ -335,7 +342,11 @@ export class SqliteStore implements Store {
 
   #connect(): Promise<SqliteConnection> {
     this.#connection ??= openSqliteDatabase({ path: this.path, synchronous: this.#options.synchronous, busyTimeoutMs: this.#options.busyTimeoutMs }).then(
-      (db) => (this.#open = new SqliteConnection(db)),
+      (db) => {
+        const connection = new SqliteConnection(db);
+        this.#checkpointer = WalCheckpointer.forConnection(connection, this.path, this.#options.synchronous);
+        return (this.#open = connection);
+      },
       (error: unknown) => {
         // Forget the failure so a later call tries again (the file may have been fixed meanwhile).
         this.#connection = null;
