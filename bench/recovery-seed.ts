@@ -21,8 +21,10 @@ const stores = createSqliteStore({ path });
 const engine = createEngine({
   stores,
   leaseMs,
-  // Every run executes here at once, so every one of them reaches its module step before the kill.
-  maxConcurrentRuns: runs + 64,
+  // Every run executes here at once, so every one of them reaches its module step before the kill:
+  // room for all of them past the one slot in sixteen the fair shares keep for other owners' new
+  // runs (fair-shares.ts). With `runs + 64` (as before), 65 of 2,000 waited for a slot forever.
+  maxConcurrentRuns: Math.ceil(((runs + 64) * 16) / 15),
   modules: {
     'bench/block': () => {
       blocked += 1;
