@@ -97,14 +97,20 @@ export class WalCheckpointer {
     return { ...this.#stats };
   }
 
-  /** A transaction of the store committed: asks for a checkpoint when none runs and the last was asked for {@link INTERVAL_MS} ago. */
+  /** A transaction of the store committed: asks for a checkpoint when none runs and the last was asked for {@link INTERVAL_MS} ago. Never throws. */
   committed(): void {
     if (this.#running || this.#stopped) return;
     const now = performance.now();
     if (now - this.#lastAskedAt < INTERVAL_MS) return;
     this.#lastAskedAt = now;
-    this.#running = true;
-    this.#started().postMessage('checkpoint');
+    try {
+      this.#started().postMessage('checkpoint');
+      this.#running = true;
+    } catch {
+      // No worker (the process may not start another thread): the store's connection checkpoints
+      // as SQLite does. Never an error of the commit that asked.
+      this.#stop();
+    }
   }
 
   #started(): Worker {
