@@ -81,7 +81,8 @@ export class WalCheckpointer {
 
   private constructor(connection: SqliteConnection, path: string, synchronous: 'FULL' | 'NORMAL') {
     this.#connection = connection;
-    this.#workerData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: resolve(path), synchronous };
+    // One of the two words only: it becomes part of a PRAGMA in the worker.
+    this.#workerData = { driver: createRequire(import.meta.url).resolve('better-sqlite3'), path: resolve(path), synchronous: synchronous === 'NORMAL' ? 'NORMAL' : 'FULL' };
   }
 
   /**
