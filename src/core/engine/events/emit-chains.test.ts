@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type FlowDefinition, type Logger, type RunRecord, type Store } from '../../../index.js';
+import { createEngine, createFilesystemStores, createMemoryStores, type FlowDefinition, type Logger, type RunRecord, type Store } from '../../../index.js';
 import { createManualClock } from '../../../testing/index.js';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../../../../test/support/pg-schema.js';
+import { openStoreSpec } from '../../../cli/store-spec.js';
 
 const tempRoot = mkdtempSync(join(tmpdir(), 'flowrun-emit-chains-'));
 const drops: (() => Promise<void>)[] = [];
@@ -33,10 +34,7 @@ const stores: [string, () => Store, boolean][] = [
     () => {
       const { spec, drop } = freshPgSchema('flowrun_emit_chains');
       drops.push(drop);
-      const url = new URL(spec);
-      const schema = url.searchParams.get('schema')!;
-      url.searchParams.delete('schema');
-      return createPostgresStores({ connectionString: url.toString(), schema });
+      return openStoreSpec(spec);
     },
     !pgUrl,
   ],

@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { createEngine, createFilesystemStores, createMemoryStores, createPostgresStores, type Engine, type FlowDefinition, type Logger, type Store } from '../../../index.js';
+import { createEngine, createFilesystemStores, createMemoryStores, type Engine, type FlowDefinition, type Logger, type Store } from '../../../index.js';
 import { freshPgSchema, pgSkipNote, pgUrl } from '../../../../test/support/pg-schema.js';
+import { openStoreSpec } from '../../../cli/store-spec.js';
 import { DEPLOY_PROD, shipsOnPayment } from '../../../../test/support/hostile-flows.js';
 
 const tempRoot = mkdtempSync(join(tmpdir(), 'flowrun-event-permissions-'));
@@ -52,10 +53,7 @@ const BACKENDS: Backend[] = [
     skip: !pgUrl,
     open: () => {
       const { spec, drop } = freshPgSchema('flowrun_event_perms');
-      const url = new URL(spec);
-      const schema = url.searchParams.get('schema')!;
-      url.searchParams.delete('schema');
-      return { stores: createPostgresStores({ connectionString: url.toString(), schema }), drop };
+      return { stores: openStoreSpec(spec), drop };
     },
   },
 ];
