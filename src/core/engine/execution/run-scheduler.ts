@@ -436,7 +436,6 @@ export class RunScheduler {
     return true;
   }
 
-  /** A poll failed: the first failure after a success is the operator's business (the store is away), the next ones are not news. */
   /**
    * Emitted events whose process died before publishing them are published by whichever engine
    * polls first. One sweep at a time, beside the polls: a slow publish never delays claiming runs.

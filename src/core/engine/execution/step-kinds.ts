@@ -11,7 +11,7 @@ import type { StepDefinition } from '../../model.js';
 export const PURE_STEP_TYPES: ReadonlySet<string> = new Set(['COMPUTE', 'DECIDE', 'SET']);
 
 /** Steps that neither start runs nor call user code: traced, their visit enters no context (a MODULE's: for its module's call and commit). */
-export const LOCAL_STEP_TYPES: ReadonlySet<string> = new Set(['COMPUTE', 'DECIDE', 'SET', 'SUCCEED', 'FAIL', 'GOTO']);
+const LOCAL_STEP_TYPES: ReadonlySet<string> = new Set(['COMPUTE', 'DECIDE', 'SET', 'SUCCEED', 'FAIL', 'GOTO']);
 
 /**
  * Whether `step` stays within the run: a local step, or a call of one of the flow's own subflows
