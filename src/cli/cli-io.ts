@@ -36,3 +36,19 @@ export const processIo: CliIo = {
   errIsTty: Boolean(process.stderr.isTTY),
   log: (text) => void process.stderr.write(text),
 };
+
+let endsQuietly = false;
+
+/**
+ * A reader that went away (`flowrun --help | head -1`, `flowrun runs list | grep -q …`) ends the
+ * output: the process exits with the code it has so far, not with an EPIPE stack trace and code 1.
+ * Any other error of stdout stays what it was. Installed once, for the real process only.
+ */
+export function endQuietlyWhenStdoutCloses(): void {
+  if (endsQuietly) return;
+  endsQuietly = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
+}

@@ -15,13 +15,14 @@ import { registerSchedulesCommand } from './commands/schedules.js';
 import { registerTokensCommand } from './commands/tokens.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import type { CliIo } from './cli-io.js';
-import { processIo } from './cli-io.js';
+import { endQuietlyWhenStdoutCloses, processIo } from './cli-io.js';
 import { addHelpExamples } from './help-examples.js';
 import { printableLines } from './printable.js';
 import { createStyle, isColorWanted, printableStyledLines } from './style.js';
 
 /** Runs the CLI with these arguments (without `node` and the script); resolves to the exit code. */
 export async function main(argv: string[], given: CliIo = processIo): Promise<number> {
+  if (given === processIo) endQuietlyWhenStdoutCloses();
   // The last line of defence: whatever a command prints, no control character but newline and tab
   // reaches the terminal (fields are escaped where they are formatted; see printable.ts).
   const color = isColorWanted({ isTty: given.isTty, argv, env: process.env });

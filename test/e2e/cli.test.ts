@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runFlowrunCli } from '../support/run-cli.js';
 import { createFilesystemStores } from '../../src/index.js';
@@ -61,5 +62,16 @@ describe('flowrun CLI (real process)', () => {
     expect(r.stdout).toContain('ok  examples/report-generator.json');
     const good = await flowrun(['check', 'examples/order-intake.json', 'examples/process-order-flow.json', 'examples/countdown.json']);
     expect(good.code).toBe(0);
+  });
+
+  it('ends quietly, exit code 0, when whoever reads its output went away (`flowrun --help | head -1`)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/flowrun-cli.ts', '--help'], { cwd: resolve(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reader closes before the CLI writes a line: its first write meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((done) => child.once('exit', done));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
