@@ -6,6 +6,7 @@
  * changed meanwhile (another process, a renewal, an update of its tags) matches nothing and the
  * transition falls back to reading the row and checking it in full.
  */
+import { RecentMap } from '../../core/recent-map.js';
 import type { RunRow } from './run-rows.js';
 import type { SqliteConnection } from './sqlite-connection.js';
 
@@ -17,24 +18,21 @@ export interface TransitionHead {
   fixed: Record<string, unknown>;
 }
 
-/** Most heads kept per connection: about 64 executing runs need 64; the oldest go first. */
-const MAX_HEADS = 4096;
+/** Most heads kept per connection, the 4,096 written last at least: about 64 executing runs need 64. */
+const MAX_HEADS = 8192;
 
-const headsByConnection = new WeakMap<SqliteConnection, Map<string, TransitionHead>>();
+const headsByConnection = new WeakMap<SqliteConnection, RecentMap<string, TransitionHead>>();
 
 /** The heads kept for `conn` (created empty on first use). */
-export function transitionHeads(conn: SqliteConnection): Map<string, TransitionHead> {
+export function transitionHeads(conn: SqliteConnection): RecentMap<string, TransitionHead> {
   let heads = headsByConnection.get(conn);
-  if (!heads) headsByConnection.set(conn, (heads = new Map()));
+  if (!heads) headsByConnection.set(conn, (heads = new RecentMap(MAX_HEADS)));
   return heads;
 }
 
 /** Keeps `row` (copied, its state left out) as the head of its run's next transition. */
 export function keepHead(conn: SqliteConnection, row: RunRow, fixed: Record<string, unknown>): void {
   const heads = transitionHeads(conn);
-  // Re-inserted so the Map's order is the order of use: the least recently written goes first.
-  heads.delete(row.run_id);
-  if (heads.size >= MAX_HEADS) heads.delete(heads.keys().next().value!);
   // Object.assign, not a spread: V8 writes to a spread copy's fields far more slowly.
   const kept = Object.assign({}, row);
   kept.state = '';

@@ -81,12 +81,12 @@ export class LeaseKeeper {
       caller.abort(leaseLost(runId));
       return false;
     }
-    if (executor.signal.aborted) return false;
+    if (executor.isAborted) return false;
     const marginMs = leaseMs * CALL_MARGIN_SHARE;
     if (clock.now() + marginMs < executor.leaseExpiresAt) return true;
     return this.#renew([executor]).then(
       () => {
-        if (executor.signal.aborted) return false;
+        if (executor.isAborted) return false;
         if (clock.now() + marginMs < executor.leaseExpiresAt) return true;
         this.#stopRun(executor, `less than ${marginMs} ms of it was left before a module call`);
         return false;
@@ -100,7 +100,7 @@ export class LeaseKeeper {
   }
 
   #stopRun(executor: RunExecutor, why: string): void {
-    if (executor.signal.aborted) return;
+    if (executor.isAborted) return;
     this.#options.logger?.warn({ runId: executor.runId, owner: this.#options.owner }, `lease lost (${why}): the run stops here and resumes where its lease is held`);
     executor.abort(leaseLost(executor.runId));
     this.#options.leaseLost?.(executor.runId);
@@ -114,7 +114,7 @@ export class LeaseKeeper {
   #renew(executors: readonly RunExecutor[]): Promise<void> {
     const renew = async (): Promise<void> => {
       const { store, clock, owner, leaseMs, executing } = this.#options;
-      const live = executors.filter((executor) => !executor.signal.aborted);
+      const live = executors.filter((executor) => !executor.isAborted);
       if (live.length === 0) return;
       const expiresAt = clock.now() + leaseMs;
       const held = new Set(await store.renewLeases({ owner, runIds: live.map((executor) => executor.runId), expiresAt }));
@@ -135,7 +135,7 @@ export class LeaseKeeper {
     this.#lateMs = Math.max(0, now - dueAt);
     // A lease that ran out before it was renewed may be another process's by now.
     for (const executor of executing.values()) if (executor.leaseExpiresAt <= now) this.#stopRun(executor, 'it was not renewed in time');
-    const live = [...executing.values()].filter((executor) => !executor.signal.aborted);
+    const live = [...executing.values()].filter((executor) => !executor.isAborted);
     if (live.length === 0) return;
     try {
       await this.#renew(live);

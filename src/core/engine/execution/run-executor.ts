@@ -43,7 +43,10 @@ export class RunExecutor implements StepHost, FlushableRun {
   readonly runId: string;
   readonly #core: EngineCore;
   readonly #flow: FlowVersionRecord;
-  readonly #controller = new AbortController();
+  /** Made when something asks for the run's signal (a module, an ask step): a run of steps within it never does. */
+  #controller: AbortController | null = null;
+  /** Why the run was aborted (see {@link abort}), kept here: aborting and checking need no controller. */
+  #abortReason: FlowError | undefined;
   #run: RunRecord;
   readonly #state: RunState;
   /** Entries of the next transition: logs, ledger, output and item events (run-journal.ts). */
@@ -79,7 +82,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => this.#commits.afterCommits(() => core.publishTransient(this.#run, body)) });
     this.leaseExpiresAt = lease.expiresAt;
     this.#commits = new RunCommits({
-      core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, signal: this.#controller.signal,
+      core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, abortReason: () => this.#abortReason,
       run: () => this.#run,
       trace: () => this.#trace,
       taken: () => {
@@ -92,13 +95,25 @@ export class RunExecutor implements StepHost, FlushableRun {
     }, creation);
   }
 
+  /** Aborted with the reason {@link abort} gives (made on first use, already aborted if the run was). */
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#abortReason) this.#controller.abort(this.#abortReason);
+    }
     return this.#controller.signal;
   }
 
-  /** Aborts running modules; the reason says why (CanceledError or TimeoutError). */
+  /** Whether the run was aborted here (canceled, timed out, or its lease lost). */
+  get isAborted(): boolean {
+    return this.#abortReason !== undefined;
+  }
+
+  /** Aborts running modules; the reason says why (CanceledError or TimeoutError). The first reason stays. */
   abort(reason: FlowError): void {
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    if (this.#abortReason) return;
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
   }
 
   /** Runs until the run ends or waits. Never rejects: failures are recorded on the run. */
@@ -138,7 +153,7 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   async #loop(): Promise<void> {
     for (;;) {
-      const reason = this.#controller.signal.reason as FlowError | undefined;
+      const reason = this.#abortReason;
       if (reason instanceof CanceledError || reason instanceof ConflictError) return; // canceled (the store holds CANCELED), or the lease is gone
       if (this.#stateFailure) return this.#failOverBudget(this.#stateFailure);
       if (reason instanceof TimeoutError || this.#core.clock.now() >= this.#budget.deadline) {
@@ -176,7 +191,9 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (!this.#commits.isCreated && !staysWithinRun(step) && (await this.#commits.commit({}))) continue;
       const outOfSteps = this.#budget.countStep(this.#state);
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
-      const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, signal: this.#controller.signal };
+      // The run's signal only when the step asks for it (a module, an ask step).
+      const executor = this;
+      const args = { core: this.#core, executor, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, get signal() { return executor.signal; } };
       const trace = this.#trace;
       // Traced, a step that starts runs or calls user code other than a module runs whole in its span; otherwise only
       // the module's call (callModule) and the store's commit (run-commits.ts) do, not the engine's bookkeeping.

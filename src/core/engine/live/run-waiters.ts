@@ -8,14 +8,15 @@ import { CanceledError, FlowError, NotFoundError, TimeoutError } from '../../err
 import { isTerminalStatus, type RunRecord } from '../../run.js';
 import type { Store } from '../../store.js';
 import { cloneJson } from '../../json.js';
+import { RecentMap } from '../../recent-map.js';
 
-/** How many runs that ended here are remembered (see {@link RunWaiters.endedRun}). */
+/** Most runs that ended here are remembered (see {@link RunWaiters.endedRun}); at least half as many. */
 const RECENTLY_ENDED = 4096;
 
 /** Waiters on run ends. */
 export class RunWaiters {
   readonly #waiters = new Map<string, Set<(run: RunRecord) => void>>();
-  readonly #ended = new Map<string, RunRecord>();
+  readonly #ended = new RecentMap<string, RunRecord>(RECENTLY_ENDED);
   readonly #store: Store;
   readonly #clock: Clock;
   readonly #pollIntervalMs: number;
@@ -31,9 +32,7 @@ export class RunWaiters {
 
   /** A run ended in this engine: resolve whoever waits for it, and remember the record. */
   notify(run: RunRecord): void {
-    this.#ended.delete(run.runId);
     this.#ended.set(run.runId, run);
-    if (this.#ended.size > RECENTLY_ENDED) this.#ended.delete(this.#ended.keys().next().value as string);
     const waiters = this.#waiters.get(run.runId);
     if (waiters) for (const resolve of [...waiters]) resolve(cloneJson(run));
   }
