@@ -17,6 +17,9 @@
  * (`PRAGMA data_version`, what any exact read of a shared SQLite file costs at the least) and
  * answers the prepared JSON. No authentication, validation, events or flow at all: what it
  * reaches is an upper bound for any real implementation on this machine.
+ *   node --import tsx bench/http-server.ts least-rows   → prints {url}: `least`'s POST /runs writing flowrun's rows instead
+ *     (one run row with every index of flowrun's schema and its five events, once, as the store writes a
+ *     run that ends within its start): how much of the gap to `least` the storage format alone takes.
  *   node --import tsx bench/http-server.ts inproc SECONDS   → prints {rps}: engine.startRun from 64 callers, no HTTP
  */
 import { serve as listen } from '@hono/node-server';
@@ -80,7 +83,6 @@ if (mode === 'flowrun' || mode === 'inproc') {
     await c.req.json();
     return c.body(body, 201, { 'content-type': 'application/json; charset=utf-8' });
   });
-  app.get('/runs/:id', (c) => c.body(body, 200, { 'content-type': 'application/json; charset=utf-8' }));
   const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 } else if (mode === 'least') {
@@ -122,8 +124,66 @@ if (mode === 'flowrun' || mode === 'inproc') {
   });
   const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
   process.on('SIGTERM', () => void profiler.write().then(() => server.close(() => process.exit(0))));
+} else if (mode === 'least-rows') {
+  // The least server writing what flowrun's schema holds for one of these runs: one run row (its
+  // table, primary key and every secondary index the migrations create) and its five events, in
+  // one group commit with fsync, as the store writes a run that ends within its start. The rows are
+  // copies of one run flowrun itself wrote into this file, with a new id and times: no engine,
+  // authentication, validation or row building, only the format's own cost.
+  const { createEngine, createFilesystemStores } = await loadFlowrun();
+  const rootDir = mkdtempSync(join(tmpdir(), 'flowrun-bench-least-rows-'));
+  const stores = createFilesystemStores({ rootDir, developmentOnly: true });
+  const engine = createEngine({ stores });
+  await engine.deployFlow(
+    { id: 'bench/start', actions: { main: { params: { n: { type: 'number' } }, startAt: 'done', steps: { done: { stepType: 'COMPUTE', expression: '{n: input.n}' } } } } },
+    { publish: true },
+  );
+  const { run: template } = await engine.startRun({ flow: 'bench/start', input: { n: 1 } });
+  await engine.close();
+  await stores.close();
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(stores.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('temp_store = MEMORY');
+  const columns = (db.prepare('PRAGMA table_info(flowrun_runs)').all() as { name: string }[]).map((c) => c.name);
+  const row = db.prepare(`SELECT ${columns.join(', ')} FROM flowrun_runs WHERE run_id = ?`).raw().get(template.runId) as unknown[];
+  const events = db.prepare('SELECT seq, kind, time, body FROM flowrun_run_events WHERE run_id = ? ORDER BY seq').raw().all(template.runId) as unknown[][];
+  const at = (name: string): number => columns.indexOf(name);
+  const insertRun = db.prepare(`INSERT INTO flowrun_runs (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+  const insertEvents = db.prepare(`INSERT INTO flowrun_run_events (run_id, seq, kind, time, body) VALUES ${events.map(() => '(?, ?, ?, ?, ?)').join(', ')}`);
+  let queued: { runId: string; time: number; done: () => void }[] = [];
+  const commit = (): void => {
+    const batch = queued;
+    queued = [];
+    db.transaction(() => {
+      for (const w of batch) {
+        const values = row.slice();
+        values[at('run_id')] = w.runId;
+        values[at('root_run_id')] = w.runId;
+        for (const name of ['start_time', 'end_time', 'updated_at']) values[at(name)] = w.time;
+        insertRun.run(values);
+        insertEvents.run(events.flatMap(([seq, kind, , eventBody]) => [w.runId, seq, kind, w.time, eventBody]));
+      }
+    })();
+    for (const w of batch) w.done();
+  };
+  let started = 0;
+  const app = new Hono();
+  app.post('/runs', async (c) => {
+    const request = (await c.req.json()) as { input?: unknown };
+    // Ids as long as flowrun's and ordered like them (UUID v7): each insert lands at the end of the primary key.
+    const runId = String(++started).padStart(36, '0');
+    await new Promise<void>((done) => {
+      if (queued.length === 0) setImmediate(commit);
+      queued.push({ runId, time: Date.now(), done });
+    });
+    return c.json({ run: { ...template, runId, input: request.input } }, 201);
+  });
+  const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
 } else {
-  throw new Error('usage: http-server.ts flowrun | floor RUN_JSON | least RUN_JSON | inproc SECONDS');
+  throw new Error('usage: http-server.ts flowrun | floor RUN_JSON | least RUN_JSON | least-rows | inproc SECONDS');
 }
 
 /**
