@@ -337,7 +337,13 @@ export class Engine implements EngineCore {
   }
 
   runEnded(ended: RunRecord & Pick<RecordedRun, 'wokenRuns'>, parentLease?: { owner: string; expiresAt: number }): void {
-    const { wokenRuns, ...run } = ended;
+    // A run that woke nothing (most) is kept as recorded: a rest copy without `wokenRuns` costs ~2 µs a run.
+    const wokenRuns = ended.wokenRuns;
+    let run: RunRecord = ended;
+    if (wokenRuns !== undefined) {
+      run = Object.assign({}, ended);
+      delete (run as Partial<typeof ended>).wokenRuns;
+    }
     this.#waiters.notify(run);
     if (!this.observers.isEmpty) this.observers.runEnded(runEndOf(run));
     if (!run.parentRunId || run.detached) return;

@@ -19,6 +19,7 @@ import { isTerminalStatus, type Frame, type Item, type LedgerEntry, type RunReco
 import type { RecordedRun, RunLease } from '../../store.js';
 import { checkValueBytes, jsonSize } from '../../json-size.js';
 import { cloneJson } from '../../json.js';
+import { RunAbort } from './run-abort.js';
 import { RunBudget } from './run-budget.js';
 import { RunJournal } from './run-journal.js';
 import { RunCommits } from './run-commits.js';
@@ -43,10 +44,8 @@ export class RunExecutor implements StepHost, FlushableRun {
   readonly runId: string;
   readonly #core: EngineCore;
   readonly #flow: FlowVersionRecord;
-  /** Made when something asks for the run's signal (a module, an ask step): a run of steps within it never does. */
-  #controller: AbortController | null = null;
-  /** Why the run was aborted (see {@link abort}), kept here: aborting and checking need no controller. */
-  #abortReason: FlowError | undefined;
+  /** Why the run stopped early, its deadline's timer, and its modules' signal (run-abort.ts). */
+  readonly #abort = new RunAbort();
   #run: RunRecord;
   readonly #state: RunState;
   /** Entries of the next transition: logs, ledger, output and item events (run-journal.ts). */
@@ -59,7 +58,6 @@ export class RunExecutor implements StepHost, FlushableRun {
   #deferred = 0;
   /** A held-back transition completed a step with effects: the next #settle must write. */
   #mustWrite = false;
-  #deadlineTimer: { cancel(): void } | null = null;
   /** Steps, duration and state size of this run (run-budget.ts). */
   readonly #budget: RunBudget;
   /** Set when a step's writes took the state over `maxStateBytes`: the run fails before the next step. */
@@ -82,7 +80,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => this.#commits.afterCommits(() => core.publishTransient(this.#run, body)) });
     this.leaseExpiresAt = lease.expiresAt;
     this.#commits = new RunCommits({
-      core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, abortReason: () => this.#abortReason,
+      core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, abortReason: () => this.#abort.reason,
       run: () => this.#run,
       trace: () => this.#trace,
       taken: () => {
@@ -95,32 +93,23 @@ export class RunExecutor implements StepHost, FlushableRun {
     }, creation);
   }
 
-  /** Aborted with the reason {@link abort} gives (made on first use, already aborted if the run was). */
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#abortReason) this.#controller.abort(this.#abortReason);
-    }
-    return this.#controller.signal;
+    return this.#abort.signal;
   }
 
   /** Whether the run was aborted here (canceled, timed out, or its lease lost). */
   get isAborted(): boolean {
-    return this.#abortReason !== undefined;
+    return this.#abort.reason !== undefined;
   }
 
   /** Aborts running modules; the reason says why (CanceledError or TimeoutError). The first reason stays. */
   abort(reason: FlowError): void {
-    if (this.#abortReason) return;
-    this.#abortReason = reason;
-    this.#controller?.abort(reason);
+    this.#abort.abort(reason);
   }
 
   /** Runs until the run ends or waits. Never rejects: failures are recorded on the run. */
   async execute(): Promise<void> {
-    const deadline = this.#budget.deadline;
-    const timedOut = (): void => this.abort(new TimeoutError(`run ${this.runId} passed its deadline`, { runId: this.runId }));
-    this.#deadlineTimer = this.#core.clock.setTimeout(timedOut, Math.max(0, deadline - this.#core.clock.now()));
+    this.#abort.armDeadline(this.#core.clock, this.#budget.deadline, this.runId);
     this.#trace = this.#core.tracing?.executionStarted(this.#run, this.#core.workerId) ?? null;
     try {
       // A run stored over its budgets (steps, state) fails here, before a step runs: recovery never
@@ -145,7 +134,7 @@ export class RunExecutor implements StepHost, FlushableRun {
         this.#core.logger?.error({ err: recordError, runId: this.runId }, 'could not record the failure; another process will resume the run');
       }
     } finally {
-      this.#deadlineTimer?.cancel();
+      this.#abort.disarm();
       this.#commits.abandonCreation();
       this.#trace?.ended(this.#run.status, this.#run.runError);
     }
@@ -153,7 +142,7 @@ export class RunExecutor implements StepHost, FlushableRun {
 
   async #loop(): Promise<void> {
     for (;;) {
-      const reason = this.#abortReason;
+      const reason = this.#abort.reason;
       if (reason instanceof CanceledError || reason instanceof ConflictError) return; // canceled (the store holds CANCELED), or the lease is gone
       if (this.#stateFailure) return this.#failOverBudget(this.#stateFailure);
       if (reason instanceof TimeoutError || this.#core.clock.now() >= this.#budget.deadline) {
@@ -191,9 +180,8 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (!this.#commits.isCreated && !staysWithinRun(step) && (await this.#commits.commit({}))) continue;
       const outOfSteps = this.#budget.countStep(this.#state);
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
-      // The run's signal only when the step asks for it (a module, an ask step).
-      const executor = this;
-      const args = { core: this.#core, executor, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, get signal() { return executor.signal; } };
+      const abort = this.#abort; // the signal made only when the step asks for it (a module, an ask step)
+      const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, get signal() { return abort.signal; } };
       const trace = this.#trace;
       // Traced, a step that starts runs or calls user code other than a module runs whole in its span; otherwise only
       // the module's call (callModule) and the store's commit (run-commits.ts) do, not the engine's bookkeeping.
@@ -458,10 +446,7 @@ export class RunExecutor implements StepHost, FlushableRun {
   }
 
   async #endRun(status: 'SUCCEEDED' | 'FAILED', output: unknown, runError: { code: string; description: string; stepId?: string } | null): Promise<void> {
-    const elapsed = this.#core.clock.now() - this.#run.startTime;
-    if (status === 'SUCCEEDED') this.log('FlowSucceeded', `flow ${this.#run.flowId} action ${this.#run.actionName} succeeded in ${elapsed} ms`, {});
-    else this.log('FlowFailed', `flow ${this.#run.flowId} action ${this.#run.actionName} failed: ${runError?.code} ${runError?.description}`, { error: runError });
-    this.#journal.push({ kind: 'status', status, ...(runError ? { error: runError } : { output }) });
+    this.#journal.runEnded(this.#run, status, output, runError);
     const parent = this.#run.parentRunId && !this.#run.detached ? [this.#run.parentRunId] : [];
     // The parent this run wakes is leased to this engine in the same write, when it has room.
     const wakeLease = parent.length ? this.#core.leaseForNewRun({ ...this.#run, runId: parent[0]! }) : null;
