@@ -114,7 +114,7 @@ async function startChild(
   call.checkCallee?.(target);
   await core.access.assertCanCall(run, target, call.runAs); // PERMISSION_DENIED fails the step; nothing starts
   // A launch waits for its tree's turn (maxLaunchesPerSecond) before its run is built, so its start time is when it starts.
-  const turn = call.child.detached ? core.launches.pace(run.treeId, args.signal) : null;
+  const turn = call.child.detached ? core.launches.pace(run.treeId, args.runAbort.signal) : null;
   if (turn) await turn;
   const child = core.buildRun({ ...call.child, flow: target, parent: run, depth, source: 'flow' });
   return { target, child };

@@ -180,8 +180,7 @@ export class RunExecutor implements StepHost, FlushableRun {
       if (!this.#commits.isCreated && !staysWithinRun(step) && (await this.#commits.commit({}))) continue;
       const outOfSteps = this.#budget.countStep(this.#state);
       if (outOfSteps) return this.#failOverBudget(outOfSteps);
-      const abort = this.#abort; // the signal made only when the step asks for it (a module, an ask step)
-      const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, get signal() { return abort.signal; } };
+      const args = { core: this.#core, executor: this, flow: this.#flow, run: this.#run, state: this.#state, frame, step, stepId: frame.at, runAbort: this.#abort };
       const trace = this.#trace;
       // Traced, a step that starts runs or calls user code other than a module runs whole in its span; otherwise only
       // the module's call (callModule) and the store's commit (run-commits.ts) do, not the engine's bookkeeping.

@@ -39,15 +39,15 @@ export function runModule(args: StepArgs, moduleId: string, input: Record<string
   const stepSignal = (): AbortSignal => {
     if (controller) return controller.signal;
     const own = (controller = new AbortController());
-    onRunAbort = () => own.abort(args.signal.reason);
-    if (args.signal.aborted) onRunAbort();
-    else args.signal.addEventListener('abort', onRunAbort, { once: true });
+    onRunAbort = () => own.abort(args.runAbort.signal.reason);
+    if (args.runAbort.signal.aborted) onRunAbort();
+    else args.runAbort.signal.addEventListener('abort', onRunAbort, { once: true });
     return own.signal;
   };
   const timer = step.timeoutMs
     ? core.clock.setTimeout(() => controller!.abort(new TimeoutError(`step ${stepId} timed out after ${step.timeoutMs} ms`, { runId: run.runId, stepId })), step.timeoutMs)
     : null;
-  const waitedSignal = timer ? stepSignal() : args.signal;
+  const waitedSignal = timer ? stepSignal() : args.runAbort.signal;
   const writer = new OutputWriter({
     outputs: state.outputs,
     declared: args.flow.definition.actions[run.actionName]?.outputs,
@@ -92,7 +92,7 @@ export function runModule(args: StepArgs, moduleId: string, input: Record<string
       return { type: 'fail', error: toFlowError(reason, 'MODULE_FAILED') };
     } finally {
       timer?.cancel();
-      if (onRunAbort) args.signal.removeEventListener('abort', onRunAbort);
+      if (onRunAbort) args.runAbort.signal.removeEventListener('abort', onRunAbort);
     }
   };
   // A run canceled or timed out before its module is called does not call it.
@@ -108,7 +108,7 @@ export function runModule(args: StepArgs, moduleId: string, input: Record<string
 
 /** The step's outcome when the run's lease is lost here: the executor stops (its signal says why) and records nothing. */
 function lostLease(args: StepArgs): StepOutcome {
-  return { type: 'fail', error: leaseLostError(args.signal, args.run.runId) };
+  return { type: 'fail', error: leaseLostError(args.runAbort.signal, args.run.runId) };
 }
 
 /** Why a step that calls out (a module, an ASK step's model) did not: its run's abort reason, or LEASE_LOST. */

@@ -58,7 +58,8 @@ export interface StepArgs {
   frame: Frame;
   step: StepDefinition;
   stepId: string;
-  signal: AbortSignal;
+  /** The run's abort: its `signal` is made when first read (a module, an ask step, a paced launch), so read it only then. */
+  runAbort: { readonly signal: AbortSignal };
 }
 
 /** A ledger entry made by this step: where it came from (flow, graph, step, source line) and `to`. */

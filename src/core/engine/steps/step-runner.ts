@@ -132,7 +132,7 @@ function dispatchStep(args: StepArgs, context: StepContext, scope: ReturnType<ty
     case 'ASK': {
       const input = buildStepInput(step, scope);
       const emit = (item: { type: string; content?: unknown; transient?: boolean }): ItemHandle => emitItem(args, item);
-      return executeAskStep({ step, stepId, runId: run.runId, scope, input, resolver: core.modelResolver, signal: args.signal, confirmLease: () => core.confirmLease(run.runId, args.executor), emitItem: emit, setTimeout: (fn, ms) => core.clock.setTimeout(fn, ms) }).then((output) => ({ type: 'complete', output }));
+      return executeAskStep({ step, stepId, runId: run.runId, scope, input, resolver: core.modelResolver, signal: args.runAbort.signal, confirmLease: () => core.confirmLease(run.runId, args.executor), emitItem: emit, setTimeout: (fn, ms) => core.clock.setTimeout(fn, ms) }).then((output) => ({ type: 'complete', output }));
     }
   }
 }
