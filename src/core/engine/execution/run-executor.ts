@@ -7,7 +7,7 @@
  * step that was in flight runs again with the same idempotency key.
  *
  * The `engine/execution/` room: running claimed runs — the executor (this file) with what its next
- * transition records (run-journal.ts), its budgets (run-budget.ts) and failed steps (step-failure.ts),
+ * transition records (run-journal.ts), its budgets (run-budget.ts), failed steps (step-failure.ts), early stops (run-abort.ts),
  * the scheduler that claims, leases and dispatches them within fair shares (run-scheduler.ts,
  * fair-shares.ts), lease renewal (lease-keeper.ts), cancelling (cancel-run.ts) and retention
  * (retention.ts). It may import core, the engine's contracts, start/ (building created runs), steps/
