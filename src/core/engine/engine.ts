@@ -462,7 +462,8 @@ export class Engine implements EngineCore {
 
   /**
    * Stops claiming and polling. Runs in flight finish their current step's transition or are
-   * left for another engine to resume after their lease expires; nothing is lost. With `drainMs`
+   * left for another engine to resume after their lease expires; nothing is lost. Emitted events
+   * this engine is publishing are published and leave the store's outbox first. With `drainMs`
    * (a worker's SIGTERM), it first drains: runs executing here give their lease back at their next
    * step, and those still in a step after `drainMs` are stopped and handed back at once (run-scheduler.ts).
    */
@@ -470,6 +471,8 @@ export class Engine implements EngineCore {
     this.#closed = true;
     if (options.drainMs !== undefined) await this.#scheduler.drain(options.drainMs);
     this.#scheduler.close();
+    // Events this engine began publishing leave the outbox now, not at another process's sweep.
+    await this.#outbox.settled();
     await this.schedules.poller.close();
     this.#retention?.stop();
     this.#stopObserving?.();

@@ -55,6 +55,8 @@ export class EmitOutbox {
   readonly #deps: EmitOutboxDeps;
   /** Event ids this engine is publishing now, so a sweep does not start them again meanwhile. */
   readonly #publishing = new Set<string>();
+  /** The publishes in flight, for {@link settled}. */
+  readonly #inFlight = new Set<Promise<boolean>>();
 
   constructor(deps: EmitOutboxDeps) {
     this.#deps = deps;
@@ -99,8 +101,24 @@ export class EmitOutbox {
     await this.#deps.publishEvent(emit.event, emit.payload, { eventId: emit.eventId, userId, treeId });
   }
 
-  async #publishOne(emit: RunEmit): Promise<boolean> {
-    if (this.#publishing.has(emit.eventId)) return false;
+  /**
+   * Resolves once every publish in flight settled, its event removed from the store's outbox or
+   * left there for a sweep (engine.close: a graceful close does not leave what it began publishing
+   * to another process's sweep). Never rejects.
+   */
+  async settled(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #publishOne(emit: RunEmit): Promise<boolean> {
+    if (this.#publishing.has(emit.eventId)) return Promise.resolve(false);
+    const publishing = this.#publishTracked(emit);
+    this.#inFlight.add(publishing);
+    void publishing.finally(() => this.#inFlight.delete(publishing));
+    return publishing;
+  }
+
+  async #publishTracked(emit: RunEmit): Promise<boolean> {
     this.#publishing.add(emit.eventId);
     try {
       await this.#publishAsItsRun(emit);
