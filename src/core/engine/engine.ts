@@ -58,6 +58,9 @@ import type { EngineOptions } from './engine-options.js';
 
 export type { EngineOptions } from './engine-options.js';
 
+/** How long close waits for the emitted events it is publishing; one still in flight then is left to a sweep. */
+const CLOSE_PUBLISH_WAIT_MS = 5_000;
+
 /** The flowrun engine. Create it with `createEngine`. */
 export class Engine implements EngineCore {
   readonly store: Store;
@@ -472,7 +475,7 @@ export class Engine implements EngineCore {
     if (options.drainMs !== undefined) await this.#scheduler.drain(options.drainMs);
     this.#scheduler.close();
     // Events this engine began publishing leave the outbox now, not at another process's sweep.
-    await this.#outbox.settled();
+    await this.#outbox.settled(CLOSE_PUBLISH_WAIT_MS);
     await this.schedules.poller.close();
     this.#retention?.stop();
     this.#stopObserving?.();

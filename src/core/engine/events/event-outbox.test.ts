@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, createMemoryStores, type FlowDefinition, type Store } from '../../../index.js';
+import { createManualClock } from '../../../testing/manual-clock.js';
 
 const emitter: FlowDefinition = {
   id: 'emitter',
@@ -11,27 +12,31 @@ const receiver: FlowDefinition = {
   subscriptions: [{ on: 'order.done', run: 'main' }],
 };
 
+/** The memory stores, with the outbox removal of emitted events waiting for `gate`; `reached` resolves when one waits. */
+function gatedStores(gate: Promise<void>): { stores: ReturnType<typeof createMemoryStores>; gated: Store; reached: Promise<void> } {
+  const stores = createMemoryStores();
+  let reachedGate!: () => void;
+  const reached = new Promise<void>((resolve) => (reachedGate = resolve));
+  const gated = new Proxy(stores, {
+    get(target, property) {
+      if (property === 'deletePendingEmits') {
+        return async (ids: string[]) => {
+          reachedGate();
+          await gate;
+          return target.deletePendingEmits(ids);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as Store;
+  return { stores, gated, reached };
+}
+
 describe('EMIT outbox and engine.close', () => {
   it('waits for an event it is publishing to leave the outbox, so no other process has to sweep it', async () => {
-    const stores = createMemoryStores();
-    // The outbox removal of the emitted event waits at a gate the test opens.
-    let reachedGate!: () => void;
-    const reached = new Promise<void>((resolve) => (reachedGate = resolve));
     let openGate!: () => void;
-    const gate = new Promise<void>((resolve) => (openGate = resolve));
-    const gated = new Proxy(stores, {
-      get(target, property) {
-        if (property === 'deletePendingEmits') {
-          return async (ids: string[]) => {
-            reachedGate();
-            await gate;
-            return target.deletePendingEmits(ids);
-          };
-        }
-        const value: unknown = Reflect.get(target, property, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    }) as typeof stores & Store;
+    const { stores, gated, reached } = gatedStores(new Promise<void>((resolve) => (openGate = resolve)));
     const engine = createEngine({ stores: gated, poll: false });
     await engine.deployFlow(emitter, { publish: true });
     await engine.deployFlow(receiver, { publish: true });
@@ -46,5 +51,23 @@ describe('EMIT outbox and engine.close', () => {
     await closing;
     expect(await stores.listPendingEmits({ recordedBefore: Number.MAX_SAFE_INTEGER, limit: 10 })).toEqual([]);
     expect((await stores.listRuns({ flowId: 'receiver' })).runs.map((r) => r.output)).toEqual([{ received: 'o-7' }]);
+  });
+
+  it('does not wait past 5 s for a store that never answers: the event stays for a sweep', async () => {
+    const clock = createManualClock();
+    const { stores, gated, reached } = gatedStores(new Promise<void>(() => {}));
+    const engine = createEngine({ stores: gated, poll: false, clock });
+    await engine.deployFlow(emitter, { publish: true });
+    await engine.deployFlow(receiver, { publish: true });
+    await engine.startRun({ flow: 'emitter', input: { order: 'o-8' } });
+    await reached;
+
+    let closed = false;
+    const closing = engine.close().then(() => (closed = true));
+    await clock.advance(4_999);
+    expect(closed).toBe(false);
+    await clock.advance(1);
+    await closing;
+    expect((await stores.listPendingEmits({ recordedBefore: Number.MAX_SAFE_INTEGER, limit: 10 })).map((e) => e.event)).toEqual(['order.done']);
   });
 });

@@ -103,11 +103,19 @@ export class EmitOutbox {
 
   /**
    * Resolves once every publish in flight settled, its event removed from the store's outbox or
-   * left there for a sweep (engine.close: a graceful close does not leave what it began publishing
-   * to another process's sweep). Never rejects.
+   * left there for a sweep, or after `withinMs` (a store that does not answer), whichever comes
+   * first (engine.close: a graceful close does not leave what it began publishing to another
+   * process's sweep, nor hang on it). Never rejects.
    */
-  async settled(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  async settled(withinMs: number): Promise<void> {
+    if (this.#inFlight.size === 0) return;
+    let timer: { cancel(): void } | undefined;
+    const late = new Promise<void>((resolve) => (timer = this.#deps.clock.setTimeout(resolve, withinMs)));
+    const all = (async () => {
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    })();
+    await Promise.race([all, late]);
+    timer?.cancel();
   }
 
   #publishOne(emit: RunEmit): Promise<boolean> {
