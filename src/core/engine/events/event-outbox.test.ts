@@ -33,15 +33,21 @@ function gatedStores(gate: Promise<void>): { stores: ReturnType<typeof createMem
   return { stores, gated, reached };
 }
 
+/** An engine over `gated` whose emitter run ended and whose EMIT's outbox removal waits at the gate. */
+async function emittedAndWaiting(gated: Store, reached: Promise<void>, options: { clock?: ReturnType<typeof createManualClock>; order: string }) {
+  const engine = createEngine({ stores: gated, poll: false, ...(options.clock ? { clock: options.clock } : {}) });
+  await engine.deployFlow(emitter, { publish: true });
+  await engine.deployFlow(receiver, { publish: true });
+  await engine.startRun({ flow: 'emitter', input: { order: options.order } });
+  await reached;
+  return engine;
+}
+
 describe('EMIT outbox and engine.close', () => {
   it('waits for an event it is publishing to leave the outbox, so no other process has to sweep it', async () => {
     let openGate!: () => void;
     const { stores, gated, reached } = gatedStores(new Promise<void>((resolve) => (openGate = resolve)));
-    const engine = createEngine({ stores: gated, poll: false });
-    await engine.deployFlow(emitter, { publish: true });
-    await engine.deployFlow(receiver, { publish: true });
-    await engine.startRun({ flow: 'emitter', input: { order: 'o-7' } });
-    await reached;
+    const engine = await emittedAndWaiting(gated, reached, { order: 'o-7' });
 
     let closed = false;
     const closing = engine.close().then(() => (closed = true));
@@ -56,11 +62,7 @@ describe('EMIT outbox and engine.close', () => {
   it('does not wait past 5 s for a store that never answers: the event stays for a sweep', async () => {
     const clock = createManualClock();
     const { stores, gated, reached } = gatedStores(new Promise<void>(() => {}));
-    const engine = createEngine({ stores: gated, poll: false, clock });
-    await engine.deployFlow(emitter, { publish: true });
-    await engine.deployFlow(receiver, { publish: true });
-    await engine.startRun({ flow: 'emitter', input: { order: 'o-8' } });
-    await reached;
+    const engine = await emittedAndWaiting(gated, reached, { clock, order: 'o-8' });
 
     let closed = false;
     const closing = engine.close().then(() => (closed = true));
