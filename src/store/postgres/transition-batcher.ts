@@ -271,6 +271,7 @@ export class TransitionBatcher {
 async function applyItem(client: PoolClient, item: BatchItem): Promise<RecordedRun | null> {
   if ('transition' in item) return applyTransition(client, item.transition);
   const { run, events, lease, maxRunsPerTree } = item.creation;
-  await insertRun(client, { run, events, at: creationRecordedAt(run), updatedAt: creationRecordedAt(run), lease, notify: true, ...(maxRunsPerTree === undefined ? {} : { maxRunsPerTree }) });
+  const at = creationRecordedAt(run);
+  await insertRun(client, { run, events, at, updatedAt: at, lease, notify: true, ...(maxRunsPerTree === undefined ? {} : { maxRunsPerTree }) });
   return null;
 }

@@ -28,8 +28,8 @@ export interface CommitSource {
   readonly state: RunState;
   readonly budget: RunBudget;
   readonly lease: RunLease;
-  /** Why the run was aborted: a ConflictError once the lease is lost, and nothing is written from then on. */
-  abortReason(): unknown;
+  /** Why the run was aborted (run-abort.ts): a ConflictError once the lease is lost, and nothing is written from then on. */
+  readonly abort: { readonly reason: unknown };
   /** The run as last recorded. */
   run(): RunRecord;
   /** The execution's trace, when one records: the store is called in the current step's span. */
@@ -103,7 +103,7 @@ export class RunCommits {
     const source = this.#source;
     let taken: Taken;
     try {
-      const reason = source.abortReason();
+      const reason = source.abort.reason;
       // After the lease is lost nothing may be written, even if the store would still accept it.
       if (reason instanceof ConflictError) throw reason;
       taken = this.#take(input);

@@ -80,7 +80,7 @@ export class RunExecutor implements StepHost, FlushableRun {
     this.#journal = new RunJournal({ state: run.state, clock: core.clock, maxHistoryPerRun: core.maxHistoryPerRun, publishLive: (body) => this.#commits.afterCommits(() => core.publishTransient(this.#run, body)) });
     this.leaseExpiresAt = lease.expiresAt;
     this.#commits = new RunCommits({
-      core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, abortReason: () => this.#abort.reason,
+      core, lease, journal: this.#journal, changes: this.#changes, state: this.#state, budget: this.#budget, abort: this.#abort,
       run: () => this.#run,
       trace: () => this.#trace,
       taken: () => {
@@ -91,10 +91,6 @@ export class RunExecutor implements StepHost, FlushableRun {
         this.#run = recorded;
       },
     }, creation);
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal;
   }
 
   /** Whether the run was aborted here (canceled, timed out, or its lease lost). */
