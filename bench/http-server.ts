@@ -32,7 +32,16 @@ import { performance } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 
+import type BetterSqlite3 from 'better-sqlite3';
+import type { FlowDefinition } from '../src/index.js';
+
 const [mode, runJson] = process.argv.slice(2);
+
+/** The one-step flow every start of the bench runs (flowrun's server, in process, and the run least-rows copies). */
+const BENCH_FLOW: FlowDefinition = {
+  id: 'bench/start',
+  actions: { main: { params: { n: { type: 'number' } }, startAt: 'done', steps: { done: { stepType: 'COMPUTE', expression: '{n: input.n}' } } } },
+};
 const say = (value: unknown): void => void process.stdout.write(`${JSON.stringify(value)}\n`);
 
 if (mode === 'flowrun' || mode === 'inproc') {
@@ -44,11 +53,8 @@ if (mode === 'flowrun' || mode === 'inproc') {
   await engine.principals.createUser({ id: 'bench' });
   const token = newApiToken();
   await stores.principals.createToken({ tokenId: 'bench', principalId: 'bench', tokenHash: await hashApiToken(token), at: Date.now() });
-  const flowId = 'bench/start';
-  await engine.deployFlow(
-    { id: flowId, actions: { main: { params: { n: { type: 'number' } }, startAt: 'done', steps: { done: { stepType: 'COMPUTE', expression: '{n: input.n}' } } } } },
-    { deployedBy: 'bench', publish: true },
-  );
+  const flowId = BENCH_FLOW.id;
+  await engine.deployFlow(BENCH_FLOW, { deployedBy: 'bench', publish: true });
   if (mode === 'inproc') {
     // The reference without HTTP: the same durable start from 64 in-process callers, for `seconds`.
     const seconds = Number(runJson ?? 10);
@@ -102,19 +108,8 @@ if (mode === 'flowrun' || mode === 'inproc') {
   db.exec('CREATE TABLE runs (run_id TEXT PRIMARY KEY, body TEXT NOT NULL)');
   const upsert = db.prepare('INSERT INTO runs (run_id, body) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET body = excluded.body');
   const dataVersion = db.prepare('PRAGMA data_version');
-  // Group commit: every write of one event-loop turn shares a transaction, as the store does.
-  let queued: { runId: string; body: string; done: () => void }[] = [];
-  const commit = (): void => {
-    const batch = queued;
-    queued = [];
-    db.transaction(() => batch.forEach((w) => upsert.run(w.runId, w.body)))();
-    for (const w of batch) w.done();
-  };
-  const write = (runId: string, record: unknown): Promise<void> =>
-    new Promise((done) => {
-      if (queued.length === 0) setImmediate(commit);
-      queued.push({ runId, body: JSON.stringify(record), done });
-    });
+  const upserted = groupCommit<{ runId: string; body: string }>(db, (w) => upsert.run(w.runId, w.body));
+  const write = (runId: string, record: unknown): Promise<void> => upserted({ runId, body: JSON.stringify(record) });
   let started = 0;
   const app = new Hono();
   app.post('/runs', async (c) => {
@@ -140,11 +135,8 @@ if (mode === 'flowrun' || mode === 'inproc') {
   const rootDir = mkdtempSync(join(tmpdir(), 'flowrun-bench-least-rows-'));
   const stores = createFilesystemStores({ rootDir, developmentOnly: true });
   const engine = createEngine({ stores });
-  await engine.deployFlow(
-    { id: 'bench/start', actions: { main: { params: { n: { type: 'number' } }, startAt: 'done', steps: { done: { stepType: 'COMPUTE', expression: '{n: input.n}' } } } } },
-    { publish: true },
-  );
-  const { run: template } = await engine.startRun({ flow: 'bench/start', input: { n: 1 } });
+  await engine.deployFlow(BENCH_FLOW, { publish: true });
+  const { run: template } = await engine.startRun({ flow: BENCH_FLOW.id, input: { n: 1 } });
   await engine.close();
   await stores.close();
   const { default: Database } = await import('better-sqlite3');
@@ -155,41 +147,52 @@ if (mode === 'flowrun' || mode === 'inproc') {
   const columns = (db.prepare('PRAGMA table_info(flowrun_runs)').all() as { name: string }[]).map((c) => c.name);
   const row = db.prepare(`SELECT ${columns.join(', ')} FROM flowrun_runs WHERE run_id = ?`).raw().get(template.runId) as unknown[];
   const events = db.prepare('SELECT seq, kind, time, body FROM flowrun_run_events WHERE run_id = ? ORDER BY seq').raw().all(template.runId) as unknown[][];
-  const at = (name: string): number => columns.indexOf(name);
+  const [idAt, rootAt] = [columns.indexOf('run_id'), columns.indexOf('root_run_id')];
+  const timesAt = ['start_time', 'end_time', 'updated_at'].map((name) => columns.indexOf(name));
   const insertRun = db.prepare(`INSERT INTO flowrun_runs (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
   const insertEvents = db.prepare(`INSERT INTO flowrun_run_events (run_id, seq, kind, time, body) VALUES ${events.map(() => '(?, ?, ?, ?, ?)').join(', ')}`);
-  let queued: { runId: string; time: number; done: () => void }[] = [];
-  const commit = (): void => {
-    const batch = queued;
-    queued = [];
-    db.transaction(() => {
-      for (const w of batch) {
-        const values = row.slice();
-        values[at('run_id')] = w.runId;
-        values[at('root_run_id')] = w.runId;
-        for (const name of ['start_time', 'end_time', 'updated_at']) values[at(name)] = w.time;
-        insertRun.run(values);
-        insertEvents.run(events.flatMap(([seq, kind, , eventBody]) => [w.runId, seq, kind, w.time, eventBody]));
-      }
-    })();
-    for (const w of batch) w.done();
-  };
+  const written = groupCommit<{ runId: string; time: number }>(db, (w) => {
+    const values = row.slice();
+    values[idAt] = w.runId;
+    values[rootAt] = w.runId;
+    for (const at of timesAt) values[at] = w.time;
+    insertRun.run(values);
+    insertEvents.run(events.flatMap(([seq, kind, , eventBody]) => [w.runId, seq, kind, w.time, eventBody]));
+  });
   let started = 0;
   const app = new Hono();
   app.post('/runs', async (c) => {
     const request = (await c.req.json()) as { input?: unknown };
     // Ids as long as flowrun's and ordered like them (UUID v7): each insert lands at the end of the primary key.
     const runId = String(++started).padStart(36, '0');
-    await new Promise<void>((done) => {
-      if (queued.length === 0) setImmediate(commit);
-      queued.push({ runId, time: Date.now(), done });
-    });
+    await written({ runId, time: Date.now() });
     return c.json({ run: { ...template, runId, input: request.input } }, 201);
   });
   const server = listen({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => say({ url: `http://127.0.0.1:${info.port}` }));
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
 } else {
   throw new Error('usage: http-server.ts flowrun | floor RUN_JSON | least RUN_JSON | least-rows | inproc SECONDS');
+}
+
+/**
+ * Group commit, as the store does it: every write of one event-loop turn shares a transaction (its
+ * COMMIT fsyncs with synchronous FULL); each write's promise settles once that transaction committed.
+ */
+function groupCommit<W>(db: BetterSqlite3.Database, apply: (write: W) => void): (write: W) => Promise<void> {
+  let queued: { write: W; done: () => void }[] = [];
+  const commit = (): void => {
+    const batch = queued;
+    queued = [];
+    db.transaction(() => {
+      for (const q of batch) apply(q.write);
+    })();
+    for (const q of batch) q.done();
+  };
+  return (write) =>
+    new Promise((done) => {
+      if (queued.length === 0) setImmediate(commit);
+      queued.push({ write, done });
+    });
 }
 
 /**

@@ -115,17 +115,20 @@ export async function benchHttpRequests(options: { quick: boolean; cpuProfile?: 
   const seconds = options.quick ? 3 : 10;
   const flowrun = await startTarget<{ url: string; token: string; flowId: string; runId: string; run: unknown }>(['flowrun', ...(options.cpuProfile ? [options.cpuProfile] : [])]);
   const { token, flowId, runId } = flowrun.info;
-  /** POST /runs then GET /runs/{id} against a started server, which is stopped afterwards. */
+  const postLoad = (target: { info: { url: string }; child: ChildProcess }, auth?: string): Promise<Load> =>
+    load(`${target.info.url}/runs`, { method: 'POST', token: auth, body: { flowId, input: { n: 1 } }, seconds, pid: target.child.pid });
+  /** POST /runs alone against a started server, which is stopped afterwards. */
   const measurePost = async (target: { info: { url: string }; child: ChildProcess }): Promise<Load> => {
     try {
-      return await load(`${target.info.url}/runs`, { method: 'POST', body: { flowId, input: { n: 1 } }, seconds, pid: target.child.pid });
+      return await postLoad(target);
     } finally {
       await stop(target.child);
     }
   };
+  /** POST /runs then GET /runs/{id} against a started server, which is stopped afterwards. */
   const measure = async (target: { info: { url: string }; child: ChildProcess }, auth?: string, profiled = false): Promise<{ post: Load; get: Load }> => {
     try {
-      const post = await load(`${target.info.url}/runs`, { method: 'POST', token: auth, body: { flowId, input: { n: 1 } }, seconds, pid: target.child.pid });
+      const post = await postLoad(target, auth);
       if (profiled) {
         // The server writes the POST part of its profile to FILE.post.cpuprofile on SIGUSR2.
         target.child.kill('SIGUSR2');
