@@ -5,7 +5,7 @@
  *
  *   npm run bench                         # everything (≈ 40 min on 2 cores, peers and growth ≈ 25 of them)
  *   npm run bench -- --quick              # smaller N, one repetition (≈ 12 min)
- *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | recovery | list | waiting | waiters | permissions | streaming | dsl | http | live | hostile | peers | growth | schedules (comma-separated)
+ *   npm run bench -- --only pg,sqlite     # memory | pg | sqlite | statements | micro | recovery | list | waiting | waiters | permissions | streaming | dsl | http | live | hostile | peers | growth | schedules (comma-separated)
  *   npm run bench -- --only peers --quick # flowrun beside Mastra, LangGraph, DBOS, Restate (≈ 4 min quiet; 9 at load 14)
  *   npm run bench -- --only peers --engines dbos,flowrun-pg   # some engines of peers/growth (names in bench/peer-engines.ts)
  *   npm run bench -- --reps 3             # repetitions (default 2 — peers and growth 3 —, quick 1)
@@ -44,9 +44,10 @@ import { benchPgCompare } from './pg-compare.js';
 import { benchRecovery } from './recovery.js';
 import { benchSqlite } from './sqlite-bench.js';
 import { benchSqliteStatements } from './sqlite-statements.js';
+import { benchEngineMicro } from './engine-micro.js';
 import { benchStreamingPaces } from './streaming.js';
 
-const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'recovery', 'list', 'waiting', 'waiters', 'permissions', 'streaming', 'dsl', 'http', 'live', 'hostile', 'peers', 'growth', 'schedules'] as const;
+const SCENARIOS = ['memory', 'pg', 'sqlite', 'statements', 'micro', 'recovery', 'list', 'waiting', 'waiters', 'permissions', 'streaming', 'dsl', 'http', 'live', 'hostile', 'peers', 'growth', 'schedules'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const opt = readOptions(process.argv.slice(2));
@@ -172,6 +173,7 @@ function autocannonAvailable(): boolean {
 }
 
 if (only.includes('statements')) section('SQLite: single statements behind the store\'s choices (µs each)', await benchSqliteStatements({ quick }));
+if (only.includes('micro')) section('Engine: small choices on a run\'s hot path (µs each)', benchEngineMicro({ quick }));
 
 if (only.includes('http')) {
   if (autocannonAvailable()) section('HTTP: start-run and get-run requests/s vs a bare Hono/Node handler (SQLite store, 64 connections)', await benchHttpRequests({ quick }));

@@ -340,7 +340,7 @@ export class Engine implements EngineCore {
   }
 
   runEnded(ended: RunRecord & Pick<RecordedRun, 'wokenRuns'>, parentLease?: { owner: string; expiresAt: number }): void {
-    // A run that woke nothing (most) is kept as recorded: a rest copy without `wokenRuns` costs ~2 µs a run.
+    // A run that woke nothing (most) is kept as recorded: no rest copy without `wokenRuns` (~0.6 µs, bench/engine-micro.ts).
     const wokenRuns = ended.wokenRuns;
     let run: RunRecord = ended;
     if (wokenRuns !== undefined) {

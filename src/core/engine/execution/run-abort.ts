@@ -1,8 +1,9 @@
 /**
  * Why a run executing here stopped early (canceled, its deadline passed, its lease lost), the timer
- * of its deadline, and the signal its modules and ask steps listen to. The signal's AbortController is made only when something asks
- * for it: a run whose steps stay within it (COMPUTE, SET, DECIDE…) never does, and making one costs
- * more than the rest of such a step's bookkeeping.
+ * of its deadline, and the signal its modules and ask steps listen to. The signal's AbortController
+ * is made only when something asks for it: a run whose steps stay within it (COMPUTE, SET,
+ * DECIDE…) never does, and making one costs ~2 µs (bench/engine-micro.ts), a few percent of a
+ * durable start.
  */
 import type { Clock, TimerHandle } from '../../clock.js';
 import { TimeoutError, type FlowError } from '../../errors.js';
