@@ -2,16 +2,18 @@
  * Issue 13 item 6: how late a loaded POST /runs server's event loop runs, and its POST latency.
  * Each round starts bench/http-server.ts `flowrun` of this checkout and of an older one (`--before
  * DIR`, built and linked as bench/http.ts's A/B asks), the order alternating, with
- * loop-delay-preload.mjs watching its event loop; autocannon sends POST /runs from 64 connections
+ * loop-delay-preload.mjs watching its event loop (through NODE_OPTIONS); autocannon sends POST /runs from 64 connections
  * for 2 s of warm-up and `--seconds` measured. One row per round and side: POST/s, POST p50 / p99,
  * and the loop's delay p50 / p99 / max over the measured load.
  *
  *   node --import tsx bench/http-loop-delay.ts --before /tmp/base --rounds 2 [--seconds 5]
  */
-import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { fmt, markdownTable, readOptions } from './measure.js';
+import { startTarget, stop } from './http.js';
+import { abOrder, fmt, markdownTable, readOptions } from './measure.js';
 
 const opt = readOptions(process.argv.slice(2));
 const before = opt.get('before', '');
@@ -27,30 +29,20 @@ interface Delay {
 }
 
 async function measure(root: string): Promise<{ rps: number; p50: number; p99: number; delay: Delay }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', preload, 'bench/http-server.ts', 'flowrun'], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`bench/http-server.ts in ${root} exited with ${code}: ${stderr}`)));
-  });
-  const info = JSON.parse(line) as { url: string; token: string; flowId: string };
+  const delayFile = join(mkdtempSync(join(tmpdir(), 'flowrun-loop-delay-')), 'delay.json');
+  const server = await startTarget<{ url: string; token: string; flowId: string }>(['flowrun'], root, { NODE_OPTIONS: `--import=${preload}`, FLOWRUN_LOOP_DELAY_FILE: delayFile });
+  const { info } = server;
   const { default: autocannon } = await import('autocannon');
   const load = { url: `${info.url}/runs`, connections: 64, method: 'POST' as const, headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ flowId: info.flowId, input: { n: 1 } }) };
   await autocannon({ ...load, duration: 2 });
   const result = await autocannon({ ...load, duration: seconds });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-  const reported = /LOOP_DELAY (\{.*\})/.exec(stderr);
-  if (!reported) throw new Error(`no LOOP_DELAY line from the server in ${root}: ${stderr}`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, delay: JSON.parse(reported[1]!) as Delay };
+  await stop(server.child);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, delay: JSON.parse(readFileSync(delayFile, 'utf8')) as Delay };
 }
 
 const rows: string[][] = [];
 for (let round = 1; round <= rounds; round++) {
-  const sides: [string, string][] = round % 2 === 1 ? [['before', before], ['after', '.']] : [['after', '.'], ['before', before]];
-  for (const [side, root] of sides) {
+  for (const [side, root] of abOrder<[string, string]>(round, ['before', before], ['after', '.'])) {
     const m = await measure(root);
     rows.push([String(round), side, fmt(m.rps), `${m.p50} / ${m.p99}`, `${m.delay.p50} / ${m.delay.p99} / ${m.delay.max}`]);
   }

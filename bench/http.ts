@@ -37,14 +37,14 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { createEngine, createFilesystemStores, type FlowDefinition, type Module } from '../src/index.js';
 import { serve } from '../src/server/index.js';
-import { fmt, latencySummary, markdownTable, readOptions } from './measure.js';
+import { abOrder, fmt, latencySummary, markdownTable, readOptions } from './measure.js';
 import { createParser } from 'eventsource-parser';
 
 const CONNECTIONS = 64;
 
-/** Starts bench/http-server.ts (of the checkout `root`, default this one) in its own process; resolves with the JSON line it prints. */
-async function startTarget<T>(args: string[], root = '.'): Promise<{ info: T; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-server.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
+/** Starts bench/http-server.ts (of the checkout `root`, default this one) in its own process, `env` added to this one's; resolves with the JSON line it prints. */
+export async function startTarget<T>(args: string[], root = '.', env: Record<string, string> = {}): Promise<{ info: T; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-server.ts', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root, env: { ...process.env, ...env } });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench/http-server.ts ${args[0]} exited with ${code}`)));
@@ -52,7 +52,8 @@ async function startTarget<T>(args: string[], root = '.'): Promise<{ info: T; ch
   return { info: JSON.parse(line) as T, child };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+/** Stops a server started by {@link startTarget} (SIGTERM) and waits for its exit. */
+export async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
@@ -198,7 +199,7 @@ export async function benchHttpAB(options: { before: string; rounds: number; qui
   const pct = (a: Load, b: Load): string => `${((100 * a.rps) / b.rps).toFixed(0)} %`;
   const perRequest = (l: Load): string => `${l.cpuUsPerRequest ?? '–'} µs, ${l.writeBytesPerRequest === null ? '–' : fmt(l.writeBytesPerRequest)} B`;
   for (let round = 1; round <= options.rounds; round++) {
-    const sides = round % 2 === 1 ? [['before', options.before], ['after', '.']] : [['after', '.'], ['before', options.before]];
+    const sides = abOrder(round, ['before', options.before], ['after', '.']);
     const measured = new Map<string, { post: Load; get: Load }>();
     let runJson = '';
     for (const [side, root] of sides) {

@@ -183,3 +183,8 @@ export function stepRunFigures(m: {
     other_cpu_us_per_step: m.machineBusy === null ? null : r3((m.machineBusy * 1e6 - m.nodeCpuUs) / totalSteps),
   };
 }
+
+/** The two sides of an A/B in the order of round `round` (from 1): as given in odd rounds, swapped in even ones, so neither always runs first. */
+export function abOrder<S>(round: number, first: S, second: S): [S, S] {
+  return round % 2 === 1 ? [first, second] : [second, first];
+}

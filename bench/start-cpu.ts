@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { lastJsonLine, markdownTable, median, readOptions, spread } from './measure.js';
+import { abOrder, lastJsonLine, markdownTable, median, readOptions, spread } from './measure.js';
 
 interface Measured {
   rps: number;
@@ -34,8 +34,7 @@ const seconds = opt.num('secs', 4);
 const sides = { before: [] as Measured[], after: [] as Measured[] };
 const loads: number[] = [];
 for (let round = 1; round <= rounds; round++) {
-  const order = round % 2 === 1 ? (['before', 'after'] as const) : (['after', 'before'] as const);
-  for (const side of order) {
+  for (const side of abOrder(round, 'before' as const, 'after' as const)) {
     loads.push(loadavg()[0]!);
     const m = measure(side === 'before' ? before : '.', seconds);
     sides[side].push(m);
